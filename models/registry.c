@@ -1,0 +1,31 @@
+/* The table of model families and name lookup (canonical names, aliases, parameters). */
+#include <string.h>
+
+#include "gbdt/gbdt.h"
+#include "model.h"
+
+static const bt_model_vtable *const all_models[] = {&bt_gbdt_vtable, NULL};
+
+const bt_model_vtable *const *bt_model_all(void) {
+    return all_models;
+}
+
+const bt_model_vtable *bt_model_find(const char *type) {
+    if (!type) return NULL;
+    for (int m = 0; all_models[m]; m++) {
+        const bt_model_vtable *vt = all_models[m];
+        if (strcmp(vt->name, type) == 0) return vt;
+        for (int a = 0; vt->aliases && vt->aliases[a]; a++)
+            if (strcmp(vt->aliases[a], type) == 0) return vt;
+    }
+    return NULL;
+}
+
+int bt_model_param_index(const bt_model_vtable *vt, const char *name) {
+    for (int p = 0; p < vt->n_params; p++) {
+        if (strcmp(vt->params[p].name, name) == 0) return p;
+        for (int a = 0; a < 4 && vt->params[p].aliases[a]; a++)
+            if (strcmp(vt->params[p].aliases[a], name) == 0) return p;
+    }
+    return -1;
+}

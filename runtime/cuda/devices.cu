@@ -1,0 +1,55 @@
+/* GPU discovery through the CUDA runtime: count, name, memory, compute capability. A missing
+ * driver or GPU reads as zero devices, never as an error, so CPU runs work on any machine. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <string.h>
+
+extern "C" {
+#include "../devices.h"
+}
+
+extern "C" int bt_gpu_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError(); /* clear the sticky "no driver" error */
+        return 0;
+    }
+    return n;
+}
+
+extern "C" bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
+    cudaDeviceProp prop;
+    cudaError_t e = cudaGetDeviceProperties(&prop, index);
+    if (e != cudaSuccess)
+        return BT_FAIL(BT_STATUS_INTERNAL, "cudaGetDeviceProperties(%d): %s", index,
+                       cudaGetErrorString(e));
+    memset(out, 0, sizeof *out);
+    out->index = index;
+    snprintf(out->name, sizeof out->name, "%s", prop.name);
+    out->total_mem = prop.totalGlobalMem;
+    out->cc_major = prop.major;
+    out->cc_minor = prop.minor;
+    out->sm_count = prop.multiProcessorCount;
+    int prev = 0;
+    cudaGetDevice(&prev);
+    if (cudaSetDevice(index) == cudaSuccess) {
+        size_t free_b = 0, total_b = 0;
+        if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) out->free_mem = free_b;
+        cudaSetDevice(prev);
+    }
+    cudaGetLastError();
+    return BT_STATUS_OK;
+}
+
+extern "C" const char *bt_cuda_version_string(void) {
+    static char buf[128];
+    int rt = 0, drv = 0;
+    cudaRuntimeGetVersion(&rt);
+    cudaDriverGetVersion(&drv);
+    if (drv == 0)
+        snprintf(buf, sizeof buf, "CUDA %d.%d runtime, no driver", rt / 1000, (rt % 1000) / 10);
+    else
+        snprintf(buf, sizeof buf, "CUDA %d.%d runtime, driver %d.%d", rt / 1000, (rt % 1000) / 10,
+                 drv / 1000, (drv % 1000) / 10);
+    return buf;
+}
