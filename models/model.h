@@ -61,6 +61,8 @@ typedef struct bt_model_vtable {
     const char *(*default_metric)(bt_task task);
     /* Whether `metric` is maximized (auc, accuracy) or minimized. */
     int (*metric_maximize)(const char *metric);
+    /* Whether `metric` makes sense for `task` (auc needs binary, rmse needs regression...). */
+    int (*metric_ok)(const char *metric, bt_task task);
     /* Checks a trial's hyperparameters beyond per-parameter ranges (e.g. num_class >= 2 for
      * multi:softprob); message goes through BT_FAIL(BT_STATUS_BAD_INPUT). */
     bt_status (*check)(const bt_hparams *hp, bt_task task);
