@@ -283,8 +283,9 @@ static int check_after_item(checker *k, char close, int *done) {
         const char *comma = k->p;
         k->p = skip_ws(k->p + 1);
         if (*k->p == close)
-            return fail_at(k, comma, "trailing comma before a closing bracket is not allowed in "
-                                     "JSON");
+            return fail_at(k, comma,
+                           "trailing comma before a closing bracket is not allowed in "
+                           "JSON");
         *done = 0;
         return 1;
     }
@@ -293,8 +294,7 @@ static int check_after_item(checker *k, char close, int *done) {
         *done = 1;
         return 1;
     }
-    if (*k->p == '\0')
-        return fail_at(k, k->p, "unexpected end of file (an unclosed '{' or '['?)");
+    if (*k->p == '\0') return fail_at(k, k->p, "unexpected end of file (an unclosed '{' or '['?)");
     if (*k->p == '/' || *k->p == '#') return fail_at(k, k->p, "comments are not allowed in JSON");
     if (*k->p == '"' || *k->p == '\'' || *k->p == '{' || *k->p == '[' ||
         isalnum((unsigned char)*k->p) || *k->p == '-')
@@ -336,8 +336,7 @@ static int check_value(checker *k) {
         if (*k->p == ']') {
             k->p++;
         } else {
-            for (int done = 0; ok && !done;)
-                ok = check_value(k) && check_after_item(k, ']', &done);
+            for (int done = 0; ok && !done;) ok = check_value(k) && check_after_item(k, ']', &done);
         }
     } else if (*p == '"' || *p == '\'') {
         ok = check_string(k);

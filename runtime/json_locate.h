@@ -39,7 +39,8 @@ void bt_jpos_linecol(const bt_jpos *m, size_t off, int *line, int *col);
  * array elements and the root). Unknown items give 1:1. */
 void bt_jpos_item(const bt_jpos *m, const cJSON *item, int want_key, int *line, int *col);
 /* Follows path (object keys; array indices written as decimal strings like "2") from root and
- * gives the position as bt_jpos_item does. Returns 0 and sets nothing if the path does not exist. */
+ * gives the position as bt_jpos_item does. Returns 0 and sets nothing if the path does not exist.
+ */
 int bt_jpos_locate(const bt_jpos *m, const cJSON *root, const char *const *path, int n_path,
                    int want_key, int *line, int *col);
 

@@ -68,7 +68,8 @@ bt_value bt_space_sample_param(const bt_param_spec *p, uint64_t key, uint64_t co
     draws d = {key, counter, 0};
     double x;
     switch (p->dist) {
-    case BT_DIST_CONSTANT: return p->n_values > 0 ? p->values[0] : bt_value_float(NAN);
+    case BT_DIST_CONSTANT:
+        return p->n_values > 0 ? p->values[0] : bt_value_float(NAN);
     case BT_DIST_CATEGORICAL: {
         if (p->n_values <= 0) return bt_value_float(NAN);
         double u = next_u(&d);
@@ -93,11 +94,13 @@ bt_value bt_space_sample_param(const bt_param_spec *p, uint64_t key, uint64_t co
         if (v > p->max) v = p->max;
         return bt_value_int((int64_t)v);
     }
-    case BT_DIST_UNIFORM: return bt_value_float(p->min + next_u(&d) * (p->max - p->min));
+    case BT_DIST_UNIFORM:
+        return bt_value_float(p->min + next_u(&d) * (p->max - p->min));
     case BT_DIST_Q_UNIFORM:
         x = p->min + next_u(&d) * (p->max - p->min);
         return number(p, quantize(x, p->q));
-    case BT_DIST_LOG_UNIFORM: return bt_value_float(exp(p->min + next_u(&d) * (p->max - p->min)));
+    case BT_DIST_LOG_UNIFORM:
+        return bt_value_float(exp(p->min + next_u(&d) * (p->max - p->min)));
     case BT_DIST_Q_LOG_UNIFORM:
         return number(p, quantize(exp(p->min + next_u(&d) * (p->max - p->min)), p->q));
     case BT_DIST_LOG_UNIFORM_VALUES:
@@ -120,9 +123,12 @@ bt_value bt_space_sample_param(const bt_param_spec *p, uint64_t key, uint64_t co
         if (x > p->max) x = p->max;
         return bt_value_float(x);
     }
-    case BT_DIST_NORMAL: return bt_value_float(p->mu + p->sigma * next_normal(&d));
-    case BT_DIST_Q_NORMAL: return number(p, quantize(p->mu + p->sigma * next_normal(&d), p->q));
-    case BT_DIST_LOG_NORMAL: return bt_value_float(exp(p->mu + p->sigma * next_normal(&d)));
+    case BT_DIST_NORMAL:
+        return bt_value_float(p->mu + p->sigma * next_normal(&d));
+    case BT_DIST_Q_NORMAL:
+        return number(p, quantize(p->mu + p->sigma * next_normal(&d), p->q));
+    case BT_DIST_LOG_NORMAL:
+        return bt_value_float(exp(p->mu + p->sigma * next_normal(&d)));
     case BT_DIST_Q_LOG_NORMAL:
         return number(p, quantize(exp(p->mu + p->sigma * next_normal(&d)), p->q));
     case BT_DIST_BETA:
@@ -137,8 +143,8 @@ bt_value bt_space_sample_param(const bt_param_spec *p, uint64_t key, uint64_t co
 }
 
 bt_status bt_space_config(const bt_spec *s, uint64_t seed, int64_t trial, bt_value *out) {
-    if (trial < 0) return BT_FAIL(BT_STATUS_INTERNAL, "space: negative trial id %lld",
-                                  (long long)trial);
+    if (trial < 0)
+        return BT_FAIL(BT_STATUS_INTERNAL, "space: negative trial id %lld", (long long)trial);
     if (s->method == BT_METHOD_GRID) {
         int64_t n = bt_space_grid_size(s);
         if (n < 0)

@@ -262,11 +262,21 @@ int bt_spec_value_of(const bt_spec_ctx *c, const cJSON *it, bt_value *out) {
 
 const char *bt_spec_value_str(const bt_value *v, char *buf, int n) {
     switch (v->kind) {
-    case BT_VALUE_INT: snprintf(buf, (size_t)n, "%" PRId64, v->i); break;
-    case BT_VALUE_FLOAT: snprintf(buf, (size_t)n, "%g", v->f); break;
-    case BT_VALUE_STRING: snprintf(buf, (size_t)n, "\"%s\"", v->s); break;
-    case BT_VALUE_BOOL: snprintf(buf, (size_t)n, "%s", v->i ? "true" : "false"); break;
-    default: snprintf(buf, (size_t)n, "null"); break;
+    case BT_VALUE_INT:
+        snprintf(buf, (size_t)n, "%" PRId64, v->i);
+        break;
+    case BT_VALUE_FLOAT:
+        snprintf(buf, (size_t)n, "%g", v->f);
+        break;
+    case BT_VALUE_STRING:
+        snprintf(buf, (size_t)n, "\"%s\"", v->s);
+        break;
+    case BT_VALUE_BOOL:
+        snprintf(buf, (size_t)n, "%s", v->i ? "true" : "false");
+        break;
+    default:
+        snprintf(buf, (size_t)n, "null");
+        break;
     }
     return buf;
 }
@@ -286,10 +296,11 @@ static void syntax_error(bt_spec_ctx *c, const char *text, size_t cjson_off) {
 /* ---- the whole file ------------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-    "method",  "metric",      "parameters", "run_cap",    "early_terminate", "program",
-    "command", "project",     "entity",     "name",       "description",     "model",
-    "dataset", "scheduler",   "seed",       "output",     "execution",       "controller",
-    "kind",    "apiVersion",  "job",        "image_uri",  NULL};
+    "method",      "metric",    "parameters", "run_cap",   "early_terminate",
+    "program",     "command",   "project",    "entity",    "name",
+    "description", "model",     "dataset",    "scheduler", "seed",
+    "output",      "execution", "controller", "kind",      "apiVersion",
+    "job",         "image_uri", NULL};
 
 static void parse_method(bt_spec_ctx *c, const cJSON *root) {
     const cJSON *m = bt_spec_get(root, "method");
@@ -315,8 +326,10 @@ static void parse_method(bt_spec_ctx *c, const cJSON *root) {
     } else {
         static const char *const methods[] = {"grid", "random", "bayes", NULL};
         const char *dym = bt_didyoumean(v, methods, -1);
-        bt_spec_err(c, m, 0, "method", "unknown method '%s'%s%s%s; batchtune supports grid and "
-                    "random", v, dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+        bt_spec_err(c, m, 0, "method",
+                    "unknown method '%s'%s%s%s; batchtune supports grid and "
+                    "random",
+                    v, dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
     }
 }
 
@@ -335,8 +348,8 @@ static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
         else
             s->command_json = cJSON_PrintUnformatted(cmd);
     }
-    static const char *const ignored[] = {"controller", "kind", "apiVersion", "job", "image_uri",
-                                          NULL};
+    static const char *const ignored[] = {"controller", "kind",      "apiVersion",
+                                          "job",        "image_uri", NULL};
     (void)ignored; /* accepted for W&B compatibility and otherwise ignored (documented) */
 }
 
@@ -384,8 +397,8 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
         }
     }
     bt_spec_read_string(c, root, "output", "", &s->output);
-    if (s->output && !*s->output) bt_spec_err(c, bt_spec_get(root, "output"), 0, "output",
-                                              "must not be empty");
+    if (s->output && !*s->output)
+        bt_spec_err(c, bt_spec_get(root, "output"), 0, "output", "must not be empty");
 
     const cJSON *ds = bt_spec_get(root, "dataset");
     if (!ds)
@@ -449,9 +462,10 @@ bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_dia
         size_t plen = strlen(path);
         if ((plen > 5 && strcmp(path + plen - 5, ".yaml") == 0) ||
             (plen > 4 && strcmp(path + plen - 4, ".yml") == 0))
-            bt_diags_add(diags, "%s: note: batchtune reads JSON sweep files; convert YAML with "
-                                "e.g. python3 -c 'import json,sys,yaml; "
-                                "json.dump(yaml.safe_load(sys.stdin), sys.stdout, indent=2)'",
+            bt_diags_add(diags,
+                         "%s: note: batchtune reads JSON sweep files; convert YAML with "
+                         "e.g. python3 -c 'import json,sys,yaml; "
+                         "json.dump(yaml.safe_load(sys.stdin), sys.stdout, indent=2)'",
                          path);
         bt_spec_free(s);
         return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: not valid JSON", path);

@@ -44,10 +44,10 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
         bt_spec_err(c, ds, 0, "dataset", "must be an object such as {\"path\": \"data.csv\"}");
         return;
     }
-    static const char *const keys[] = {
-        "train", "train_labels", "valid",     "valid_labels", "path",     "format",
-        "target", "valid_fraction", "split_seed", "synthetic", "rows",    "features",
-        "classes", "seed",        "noise",        NULL};
+    static const char *const keys[] = {"train",      "train_labels", "valid",  "valid_labels",
+                                       "path",       "format",       "target", "valid_fraction",
+                                       "split_seed", "synthetic",    "rows",   "features",
+                                       "classes",    "seed",         "noise",  NULL};
     bt_spec_check_keys(c, ds, "dataset", keys);
     static const char *const sources[] = {"train", "path", "synthetic"};
     const cJSON *first = NULL;
@@ -85,8 +85,8 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
     for (int i = 0; train_only[i]; i++) {
         const cJSON *it = bt_spec_get(ds, train_only[i]);
         if (it && !bt_spec_get(ds, "train"))
-            bt_spec_err(c, it, 1, bt_spec_path(p, "dataset", train_only[i]),
-                        "'%s' goes with train", train_only[i]);
+            bt_spec_err(c, it, 1, bt_spec_path(p, "dataset", train_only[i]), "'%s' goes with train",
+                        train_only[i]);
     }
     if (bt_spec_get(ds, "valid_labels") && !bt_spec_get(ds, "valid") && bt_spec_get(ds, "train"))
         bt_spec_err(c, bt_spec_get(ds, "valid_labels"), 1, "dataset.valid_labels",
@@ -135,8 +135,7 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
         d->features = 10;
         d->classes = friedman ? 0 : 2;
         d->noise = 0;
-        if (bt_spec_read_int(c, ds, "rows", "dataset", 2, INT64_C(1) << 40, &iv) == 1)
-            d->rows = iv;
+        if (bt_spec_read_int(c, ds, "rows", "dataset", 2, INT64_C(1) << 40, &iv) == 1) d->rows = iv;
         if (bt_spec_read_int(c, ds, "features", "dataset", friedman ? 5 : 1, 1 << 20, &iv) == 1)
             d->features = (int32_t)iv;
         const cJSON *cl = bt_spec_get(ds, "classes");
@@ -148,13 +147,13 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
             d->seed = (uint64_t)iv;
         if (bt_spec_read_number(c, ds, "noise", "dataset", &v) == 1) {
             if (!(v >= 0) || !isfinite(v))
-                bt_spec_err(c, bt_spec_get(ds, "noise"), 0, "dataset.noise",
-                            "must be >= 0, got %g", v);
+                bt_spec_err(c, bt_spec_get(ds, "noise"), 0, "dataset.noise", "must be >= 0, got %g",
+                            v);
             else
                 d->noise = v;
         }
         /* The synthetic set fixes the task; the objective must agree. */
-        int want = friedman ? 1 << BT_TASK_REGRESSION
+        int want = friedman          ? 1 << BT_TASK_REGRESSION
                    : d->classes == 2 ? 1 << BT_TASK_BINARY
                                      : 1 << BT_TASK_MULTICLASS;
         if (c->task_mask && (c->task_mask & ~want))
@@ -162,7 +161,9 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
                         "synthetic \"%s\"%s is a %s task but the objective asks for another; "
                         "set model.objective accordingly",
                         d->synthetic, friedman ? "" : (d->classes == 2 ? " with 2 classes" : ""),
-                        friedman ? "regression" : d->classes == 2 ? "binary" : "multiclass");
+                        friedman          ? "regression"
+                        : d->classes == 2 ? "binary"
+                                          : "multiclass");
     }
     d->train = resolve(c->spec, d->train);
     d->train_labels = resolve(c->spec, d->train_labels);

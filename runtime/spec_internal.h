@@ -51,7 +51,7 @@ int bt_spec_int_of(const bt_spec_ctx *c, const cJSON *it, int64_t *out);
 /* Reports keys of obj not in allowed (NULL-terminated) with a did-you-mean, and duplicate keys;
  * returns how many keys were unknown. */
 int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
-                        const char *const *allowed);
+                       const char *const *allowed);
 
 /* Typed readers of obj[key]: return 1 when present and valid (out set), 0 when absent, -1 when
  * present but invalid (error reported). */

@@ -39,8 +39,8 @@ static void unknown_param(bt_spec_ctx *c, const cJSON *at, const char *path, con
                     c->vt->name, name, dym);
     else
         bt_spec_err(c, at, 1, path,
-                    "model %s has no parameter '%s'; docs/sweep-format.md lists them",
-                    c->vt->name, name);
+                    "model %s has no parameter '%s'; docs/sweep-format.md lists them", c->vt->name,
+                    name);
     free(names);
 }
 
@@ -217,7 +217,8 @@ void bt_spec_check_params_model(bt_spec_ctx *c) {
     int *owner = malloc(sizeof(int) * (size_t)(vt->n_params > 0 ? vt->n_params : 1));
     if (!owner) return;
     for (int i = 0; i < vt->n_params; i++) owner[i] = -1;
-    char path[BT_PATH_MAX], ip[BT_PATH_MAX], vpath[BT_PATH_MAX], lo_s[32], hi_s[32], plo[32], phi[32];
+    char path[BT_PATH_MAX], ip[BT_PATH_MAX], vpath[BT_PATH_MAX], lo_s[32], hi_s[32], plo[32],
+        phi[32];
     for (int i = 0; i < s->n_params; i++) {
         bt_param_spec *p = &s->params[i];
         const cJSON *item = c->param_items[i];
@@ -246,9 +247,10 @@ void bt_spec_check_params_model(bt_spec_ctx *c) {
             const cJSON *vals = bt_spec_get(item, p->dist == BT_DIST_CONSTANT ? "value" : "values");
             for (int k = 0; k < p->n_values; k++) {
                 const cJSON *at = p->dist == BT_DIST_CONSTANT ? vals : cJSON_GetArrayItem(vals, k);
-                const char *vp = p->dist == BT_DIST_CONSTANT
-                                     ? bt_spec_path(ip, path, "value")
-                                     : bt_spec_path_index(ip, bt_spec_path(vpath, path, "values"), k);
+                const char *vp =
+                    p->dist == BT_DIST_CONSTANT
+                        ? bt_spec_path(ip, path, "value")
+                        : bt_spec_path_index(ip, bt_spec_path(vpath, path, "values"), k);
                 check_value(c, mp, &p->values[k], at, vp);
             }
             continue;
@@ -301,8 +303,8 @@ void bt_spec_check_params_model(bt_spec_ctx *c) {
                         bt_spec_dist_name(p->dist), lo_s, hi_s, mp->name, plo, phi);
         else
             bt_spec_err(c, at, 0, which ? bt_spec_path(ip, path, which) : path,
-                        "values reach [%s, %s] but %s must lie in [%s, %s]%s", lo_s, hi_s,
-                        mp->name, plo, phi, hint);
+                        "values reach [%s, %s] but %s must lie in [%s, %s]%s", lo_s, hi_s, mp->name,
+                        plo, phi, hint);
     }
     free(owner);
 }
@@ -412,8 +414,8 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
                         "must be an object such as {\"name\": \"rmse\", \"goal\": \"minimize\"}");
             return;
         }
-        static const char *const keys[] = {"name", "goal", "target", "impute",
-                                           "impute_while_running", NULL};
+        static const char *const keys[] = {
+            "name", "goal", "target", "impute", "impute_while_running", NULL};
         bt_spec_check_keys(c, metric, "metric", keys);
         if (bt_spec_read_string(c, metric, "name", "metric", &s->metric_name) == 0)
             bt_spec_err(c, metric, 0, "metric.name", "missing; name the metric to optimize");
@@ -440,15 +442,16 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
     if (!vt) return;
     int mask = task_mask(c);
     c->task_mask = mask;
-    bt_task first = (mask & 1) ? BT_TASK_REGRESSION : (mask & 2) ? BT_TASK_BINARY
-                                                                  : BT_TASK_MULTICLASS;
+    bt_task first = (mask & 1)   ? BT_TASK_REGRESSION
+                    : (mask & 2) ? BT_TASK_BINARY
+                                 : BT_TASK_MULTICLASS;
     const cJSON *name_item = bt_spec_get(metric, "name");
     if (s->metric_name) {
         char norm[128];
         bt_spec_metric_normalize(s->metric_name, norm, sizeof norm);
         s->metric = bt_spec_strdup(norm);
-        static const char *const all_fallback[] = {"rmse",  "mse",      "mae",    "logloss",
-                                                   "error", "auc",      "mlogloss", "merror",
+        static const char *const all_fallback[] = {"rmse",     "mse", "mae",      "logloss",
+                                                   "error",    "auc", "mlogloss", "merror",
                                                    "accuracy", NULL};
         const char *const *known = vt->metrics ? vt->metrics : all_fallback;
         if (!in_list(known, norm)) {
@@ -464,8 +467,8 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
                             s->metric_name, dym);
             else
                 bt_spec_err(c, name_item, 0, "metric.name",
-                            "model %s cannot compute '%s'; it reports %s", vt->name,
-                            s->metric_name, list);
+                            "model %s cannot compute '%s'; it reports %s", vt->name, s->metric_name,
+                            list);
             return;
         }
     } else {
@@ -494,6 +497,6 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
         break;
     }
     if (!goal_given)
-        s->maximize = vt->metric_maximize ? vt->metric_maximize(s->metric)
-                                          : fallback_maximize(s->metric);
+        s->maximize =
+            vt->metric_maximize ? vt->metric_maximize(s->metric) : fallback_maximize(s->metric);
 }

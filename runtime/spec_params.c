@@ -23,12 +23,11 @@ enum {
     K_Q = 1 << 9,
 };
 
-static const char *const key_names[] = {"value", "values", "probabilities", "min", "max",
-                                        "mu",    "sigma",  "a",             "b",   "q"};
-static const char *const param_keys[] = {"value", "values", "probabilities", "min",
-                                         "max",   "mu",     "sigma",         "a",
-                                         "b",     "q",      "distribution",  "parameters",
-                                         NULL};
+static const char *const key_names[] = {
+    "value", "values", "probabilities", "min", "max", "mu", "sigma", "a", "b", "q"};
+static const char *const param_keys[] = {
+    "value", "values", "probabilities", "min",        "max", "mu", "sigma", "a",
+    "b",     "q",      "distribution",  "parameters", NULL};
 
 static const struct {
     const char *name;
@@ -55,8 +54,8 @@ static const struct {
 #define N_DISTS ((int)(sizeof dists / sizeof dists[0]))
 
 /* Result columns of results.h5; a parameter of the same name would shadow one. */
-static const char *const reserved[] = {"trial_id", "status",  "metric", "best_metric", "resource",
-                                       "bracket",  "rung",    "device", "seconds",     NULL};
+static const char *const reserved[] = {"trial_id", "status", "metric", "best_metric", "resource",
+                                       "bracket",  "rung",   "device", "seconds",     NULL};
 
 const char *bt_spec_dist_name(bt_dist d) {
     return (int)d >= 0 && (int)d < N_DISTS ? dists[d].name : "?";
@@ -104,9 +103,12 @@ void bt_spec_param_support(const bt_param_spec *p, double *lo, double *hi) {
         b = exp(-p->min);
         break;
     case BT_DIST_NORMAL:
-    case BT_DIST_Q_NORMAL: break;
+    case BT_DIST_Q_NORMAL:
+        break;
     case BT_DIST_LOG_NORMAL:
-    case BT_DIST_Q_LOG_NORMAL: a = 0; break;
+    case BT_DIST_Q_LOG_NORMAL:
+        a = 0;
+        break;
     case BT_DIST_BETA:
     case BT_DIST_Q_BETA:
         a = 0;
@@ -184,8 +186,7 @@ static void parse_categorical(bt_spec_ctx *c, bt_param_spec *p, const cJSON *obj
     }
     int np = cJSON_GetArraySize(probs);
     if (np != n) {
-        bt_spec_err(c, probs, 0, pp, "has %d entries but values has %d; give one per value", np,
-                    n);
+        bt_spec_err(c, probs, 0, pp, "has %d entries but values has %d; give one per value", np, n);
         return;
     }
     p->probs = calloc((size_t)n, sizeof *p->probs);
@@ -208,16 +209,15 @@ static void parse_categorical(bt_spec_ctx *c, bt_param_spec *p, const cJSON *obj
 }
 
 /* Reads a numeric distribution argument with its W&B default. */
-static int read_arg(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
-                    double def, double *out) {
+static int read_arg(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path, double def,
+                    double *out) {
     *out = def;
     double v;
     int r = bt_spec_read_number(c, obj, key, path, &v);
     if (r == 1) {
         if (!isfinite(v)) {
             char p[BT_PATH_MAX];
-            bt_spec_err(c, bt_spec_get(obj, key), 0, bt_spec_path(p, path, key),
-                        "must be finite");
+            bt_spec_err(c, bt_spec_get(obj, key), 0, bt_spec_path(p, path, key), "must be finite");
             return -1;
         }
         *out = v;
@@ -253,8 +253,7 @@ static void parse_leaf(bt_spec_ctx *c, const char *name, const cJSON *key_item, 
         }
         for (int i = 0; i < N_DISTS; i++)
             if (strcmp(dist->valuestring, dists[i].name) == 0) d = i;
-        if (strcmp(dist->valuestring, "categorical_w_probabilities") == 0)
-            d = BT_DIST_CATEGORICAL;
+        if (strcmp(dist->valuestring, "categorical_w_probabilities") == 0) d = BT_DIST_CATEGORICAL;
         if (d < 0) {
             const char *names[N_DISTS + 1];
             for (int i = 0; i < N_DISTS; i++) names[i] = dists[i].name;
@@ -285,8 +284,8 @@ static void parse_leaf(bt_spec_ctx *c, const char *name, const cJSON *key_item, 
                 : BT_DIST_UNIFORM;
     } else if (present & (K_MIN | K_MAX)) {
         const char *has = (present & K_MIN) ? "min" : "max";
-        bt_spec_err(c, bt_spec_get(obj, has), 1, bt_spec_path(kp, path, has),
-                    "%s needs %s as well", has, (present & K_MIN) ? "max" : "min");
+        bt_spec_err(c, bt_spec_get(obj, has), 1, bt_spec_path(kp, path, has), "%s needs %s as well",
+                    has, (present & K_MIN) ? "max" : "min");
         return;
     } else {
         if (n_unknown > 0) return; /* the misspelt key was reported already */
@@ -324,8 +323,11 @@ static void parse_leaf(bt_spec_ctx *c, const char *name, const cJSON *key_item, 
         if (p->values && read_scalar(c, v, kp, &p->values[0])) p->n_values = 1;
         return;
     }
-    case BT_DIST_CATEGORICAL: parse_categorical(c, p, obj, path); return;
-    default: break;
+    case BT_DIST_CATEGORICAL:
+        parse_categorical(c, p, obj, path);
+        return;
+    default:
+        break;
     }
 
     int ok = 1;
@@ -389,8 +391,7 @@ static void parse_leaf(bt_spec_ctx *c, const char *name, const cJSON *key_item, 
     if (p->dist == BT_DIST_INT_UNIFORM) p->is_int = 1;
 }
 
-static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
-                        const char *path) {
+static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix, const char *path) {
     char pp[BT_PATH_MAX], name[BT_PATH_MAX];
     if (!cJSON_IsObject(params)) {
         bt_spec_err(c, params, 0, path, "must be an object mapping names to parameters");
@@ -416,7 +417,8 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
         }
         if (!cJSON_IsObject(k)) {
             char ex[64] = "";
-            if (cJSON_IsNumber(k)) snprintf(ex, sizeof ex, " such as {\"value\": %g}", k->valuedouble);
+            if (cJSON_IsNumber(k))
+                snprintf(ex, sizeof ex, " such as {\"value\": %g}", k->valuedouble);
             bt_spec_err(c, k, 0, pp, "must be an object%s (W&B parameter form)", ex);
             continue;
         }
@@ -440,8 +442,7 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
         for (int r = 0; reserved[r]; r++)
             if (strcmp(name, reserved[r]) == 0)
                 bt_spec_err(c, k, 1, pp,
-                            "'%s' is a results column; a parameter must have another name",
-                            name);
+                            "'%s' is a results column; a parameter must have another name", name);
         parse_leaf(c, name, k, k, pp);
         if (c->n_err != before && idx < c->spec->n_params) c->param_bad[idx] = 1;
     next:;

@@ -55,8 +55,8 @@ static void parse_early(bt_spec_ctx *c, const cJSON *et) {
     double eta;
     if (bt_spec_read_number(c, et, "eta", "early_terminate", &eta) == 1) {
         if (!(eta > 1) || !isfinite(eta))
-            bt_spec_err(c, bt_spec_get(et, "eta"), 0, "early_terminate.eta",
-                        "must be > 1, got %g", eta);
+            bt_spec_err(c, bt_spec_get(et, "eta"), 0, "early_terminate.eta", "must be > 1, got %g",
+                        eta);
         else
             sc->eta = eta;
     }
@@ -84,13 +84,14 @@ static void parse_scheduler(bt_spec_ctx *c, const cJSON *so) {
                     "batchtune's scheduler is {\"type\": \"none|sha|hyperband|asha\", ...}");
         return;
     }
-    static const char *const keys[] = {"type",        "resource", "min_resource", "max_resource",
-                                       "eta",         "s",        "concurrency",  NULL};
+    static const char *const keys[] = {"type", "resource", "min_resource", "max_resource",
+                                       "eta",  "s",        "concurrency",  NULL};
     bt_spec_check_keys(c, so, "scheduler", keys);
     static const char *const types[] = {"none", "sha", "hyperband", "asha", NULL};
     char *type = NULL;
     int r = bt_spec_read_string(c, so, "type", "scheduler", &type);
-    if (r == 0) bt_spec_err(c, so, 0, "scheduler.type", "missing; one of none, sha, hyperband, asha");
+    if (r == 0)
+        bt_spec_err(c, so, 0, "scheduler.type", "missing; one of none, sha, hyperband, asha");
     if (r == 1) {
         int k = -1;
         for (int i = 0; types[i]; i++)
@@ -123,8 +124,7 @@ static void parse_scheduler(bt_spec_ctx *c, const cJSON *so) {
     double eta;
     if (bt_spec_read_number(c, so, "eta", "scheduler", &eta) == 1) {
         if (!(eta > 1) || !isfinite(eta))
-            bt_spec_err(c, bt_spec_get(so, "eta"), 0, "scheduler.eta", "must be > 1, got %g",
-                        eta);
+            bt_spec_err(c, bt_spec_get(so, "eta"), 0, "scheduler.eta", "must be > 1, got %g", eta);
         else
             sc->eta = eta;
     }
@@ -172,9 +172,10 @@ void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched)
                     "scheduler.max_resource, or fix it in model), or use scheduler none to sweep "
                     "it as a prefix parameter",
                     c->spec->params[bi].name,
-                    sc->kind == BT_SCHED_WANDB_HYPERBAND ? "early_terminate" :
-                    sc->kind == BT_SCHED_SHA ? "sha" : sc->kind == BT_SCHED_ASHA ? "asha"
-                                                                              : "hyperband",
+                    sc->kind == BT_SCHED_WANDB_HYPERBAND ? "early_terminate"
+                    : sc->kind == BT_SCHED_SHA           ? "sha"
+                    : sc->kind == BT_SCHED_ASHA          ? "asha"
+                                                         : "hyperband",
                     bp->name);
         return;
     }
