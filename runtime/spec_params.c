@@ -296,8 +296,10 @@ static void parse_leaf(bt_spec_ctx *c, const char *name, const cJSON *key_item, 
     }
     p->dist = (bt_dist)d;
 
-    /* Keys the chosen distribution does not take. */
+    /* Keys the chosen distribution does not take (unless it was only inferred while a misspelt
+     * key, likely "distribution" itself, was reported already). */
     int extra = present & ~dists[d].keys;
+    if (!dist && n_unknown > 0) extra = 0;
     for (int k = 0; k < 10; k++) {
         if (!(extra & (1 << k))) continue;
         char takes[128] = "";
