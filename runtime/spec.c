@@ -348,9 +348,7 @@ static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
         else
             s->command_json = cJSON_PrintUnformatted(cmd);
     }
-    static const char *const ignored[] = {"controller", "kind",      "apiVersion",
-                                          "job",        "image_uri", NULL};
-    (void)ignored; /* accepted for W&B compatibility and otherwise ignored (documented) */
+    /* controller, kind, apiVersion, job, image_uri: W&B keys accepted and ignored. */
 }
 
 static void parse_root(bt_spec_ctx *c, const cJSON *root) {
@@ -501,8 +499,7 @@ bt_status bt_spec_load(const char *path, bt_spec *out, bt_diags *diags) {
     if (!f) {
         int e = errno;
         bt_diags_add(diags, "%s: cannot open: %s", path, strerror(e));
-        return BT_FAIL(e == ENOENT || e == ENOTDIR ? BT_STATUS_NO_INPUT : BT_STATUS_NO_INPUT,
-                       "%s: cannot open: %s", path, strerror(e));
+        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: cannot open: %s", path, strerror(e));
     }
     size_t cap = 1 << 14, n = 0;
     char *buf = malloc(cap);

@@ -139,13 +139,11 @@ void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched)
     sc->eta = 3;
     if (early && sched) {
         const cJSON *t = bt_spec_get(sched, "type");
-        if (!(cJSON_IsString(t) && strcmp(t->valuestring, "none") == 0)) {
+        if (!(cJSON_IsString(t) && strcmp(t->valuestring, "none") == 0))
             bt_spec_err(c, sched, 1, "scheduler",
                         "give either early_terminate (W&B's hyperband stopping) or scheduler, "
                         "not both");
-            return;
-        }
-        sched = NULL;
+        sched = NULL; /* early_terminate is still checked, to report all its problems too */
     }
     if (early)
         parse_early(c, early);

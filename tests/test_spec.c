@@ -520,6 +520,67 @@ static void test_dataset_exec(void) {
     }
 }
 
+static void test_more_rules(void) {
+    run_params("    'eta': {'value': 0.1, 'values': [0.2]},\n"
+               "    'optimizer.lr': {'value': 1},\n"
+               "    'optimizer': {'parameters': {'lr': {'value': 2}}},\n"
+               "    '9lives': {'value': 1},\n"
+               "    'gamma': {'distrbution': 'uniform', 'min': 0, 'max': 1, 'q': 1},\n"
+               "    'num_round': {'distribution': 'q_uniform', 'min': 10, 'max': 50, 'q': 1.0},\n"
+               "    'lambda': {'value': 1, 'probabilities': [1]}");
+    EXPECT("6:27: parameters.eta.values: ", "give either value or values, not both");
+    EXPECT("8:34: parameters.optimizer.parameters.lr: ", "'optimizer.lr' is defined twice");
+    EXPECT("9:5: parameters.9lives: ", "parameter names start with a letter");
+    EXPECT("10:15: parameters.gamma.distrbution: ", "did you mean 'distribution'?");
+    EXPECT("12:28: parameters.lambda.probabilities: ", "does not apply to distribution constant");
+    /* q_uniform over integral bounds with integral q is integer-valued for num_round; the
+     * misspelt key's inferred distribution draws no complaint about 'q' */
+    for (int i = 0; i < D.n; i++) {
+        CHECK(strstr(D.msgs[i], "num_round") == NULL);
+        CHECK(strstr(D.msgs[i], "gamma.q") == NULL);
+    }
+    EXPECT("7:5: parameters.optimizer.lr: ", "model gbdt has no parameter 'optimizer.lr'");
+    CHECK_EQ_INT(D.n, 6);
+
+    run("{\n  'method': 'random', 'command': 'python train.py', 'output': '',\n"
+        "  'model': {'objective': 'reg:squarederror'},\n"
+        "  'dataset': {'valid': 'v.csv', 'synthetic': 'friedman1', 'classes': 3, 'target': 'y',"
+        " 'valid_fraction': 0.1},\n"
+        "  'parameters': {'eta': {'value': 0.1}},\n"
+        "  'metric': 'rmse',\n"
+        "  'scheduler': {'engine': 'optuna'},\n"
+        "  'early_terminate': {'type': 'median', 'min_iter': 1}\n"
+        "}");
+    EXPECT("2:34: command: ", "must be an array");
+    EXPECT("2:63: output: ", "must not be empty");
+    EXPECT("3:12: model.type: ", "missing");
+    EXPECT("4:15: dataset.valid: ", "'valid' goes with train");
+    EXPECT("4:59: dataset.classes: ", "friedman1 is a regression set");
+    EXPECT("4:73: dataset.target: ", "synthetic datasets have no target column");
+    EXPECT("4:88: dataset.valid_fraction: ", "unused when a valid file is given");
+    EXPECT("6:13: metric: ", "must be an object");
+    EXPECT("7:3: scheduler: ", "give either early_terminate");
+    EXPECT("8:31: early_terminate.type: ", "W&B's only early_terminate type is \"hyperband\"");
+
+    run("{\n  'method': 'random', 'model': {'type': 'gbdt'},\n"
+        "  'dataset': {'synthetic': 'friedman1'},\n"
+        "  'parameters': {'eta': {'value': 0.1}},\n"
+        "  'scheduler': {'engine': 'optuna'}\n}");
+    EXPECT("5:17: scheduler.engine: ", "W&B's Launch scheduler");
+
+    /* objectives spanning two tasks: the metric must fit both */
+    run_params("    'objective': {'values': ['reg:squarederror', 'binary:logistic']}");
+    EXPECT("1:1: metric: ", "metric 'rmse' does not fit a binary task");
+
+    /* an integral q (written 1.0) over integral bounds counts as integer for num_round */
+    CHECK_OK(run_params("    'num_round': {'distribution': 'q_uniform', 'min': 10, 'max': 50, "
+                        "'q': 1.0}"));
+    if (loaded) {
+        CHECK_EQ_INT(S.params[0].is_int, 1);
+        CHECK_EQ_INT(S.sched.max_resource, 50);
+    }
+}
+
 int main(void) {
     bt_diags_init(&D);
     test_syntax();
@@ -534,6 +595,7 @@ int main(void) {
     test_metric();
     test_scheduler();
     test_dataset_exec();
+    test_more_rules();
     reset();
     return bt_test_finish("test_spec");
 }
