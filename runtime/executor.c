@@ -704,9 +704,8 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
         bt_progress_update(&e.prog, &c, 1);
         bt_progress_finish(&e.prog);
     } else if (st == BT_STATUS_OK) {
-        /* finished earlier: replay (no training) for the summary */
+        /* finished earlier: replay the journal (no data, no training) for the summary */
         e.replaying = 1;
-        st = bt_sweep_load_data(&e.sw, e.threads);
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);
         int finished = 0;
         while (st == BT_STATUS_OK && buf && !finished && e.tick <= e.log.last_tick)
