@@ -321,7 +321,7 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
 }
 
 static bt_status checkpoint(exec *e, int final) {
-    if (!e->replaying) BT_TRY(bt_journal_sync(e->jn));
+    if (!e->replaying && e->jn) BT_TRY(bt_journal_sync(e->jn));
     bt_results r;
     bt_status st = build_results(e, &r, final);
     if (st == BT_STATUS_OK) st = bt_results_write(&r, e->o->out_path);
