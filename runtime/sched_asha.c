@@ -13,7 +13,8 @@ bt_status bt_sched_asha_setup(bt_sched *s, int64_t n_trials) {
     BT_TRY(bt_sched_geometric_rungs(s, b));
     b->first_trial = 0;
     b->n_trials = n_trials;
-    /* An upper bound: at most floor(|rung k| / eta) of a rung can ever be promoted. */
+    /* Nominal sizes n * eta^-k, what ASHA tends to; not a bound: a trial promoted early stays
+     * promoted when better ones arrive later, so a rung can end up with more. */
     for (int i = 0; i < b->n_rungs; i++)
         b->rungs[i].n_planned = i == 0 ? n_trials : bt_sched_div_eta(s, b->rungs[i - 1].n_planned);
     s->n_trials = n_trials;
