@@ -32,36 +32,6 @@ int bt_sched_better(const bt_sched *s, double ma, int64_t ta, double mb, int64_t
     return ta < tb;
 }
 
-/* Stable merge sort of report indices; qsort has no context argument in C11 and is not stable. */
-static void rank_merge(const bt_sched *s, const bt_sched_rung *r, int64_t *a, int64_t *tmp,
-                       int64_t n) {
-    if (n < 2) return;
-    int64_t h = n / 2;
-    rank_merge(s, r, a, tmp, h);
-    rank_merge(s, r, a + h, tmp, n - h);
-    int64_t i = 0, j = h, k = 0;
-    while (i < h && j < n) {
-        if (bt_sched_better(s, r->metric[a[j]], r->trial[a[j]], r->metric[a[i]], r->trial[a[i]]))
-            tmp[k++] = a[j++];
-        else
-            tmp[k++] = a[i++];
-    }
-    while (i < h) tmp[k++] = a[i++];
-    while (j < n) tmp[k++] = a[j++];
-    memcpy(a, tmp, (size_t)n * sizeof *a);
-}
-
-bt_status bt_sched_rank(const bt_sched *s, const bt_sched_rung *r, int64_t *order) {
-    int64_t n = r->n_reported;
-    for (int64_t i = 0; i < n; i++) order[i] = i;
-    if (n < 2) return BT_STATUS_OK;
-    int64_t *tmp = malloc((size_t)n * sizeof *tmp);
-    BT_CHECK_ALLOC(tmp);
-    rank_merge(s, r, order, tmp, n);
-    free(tmp);
-    return BT_STATUS_OK;
-}
-
 bt_status bt_sched_log(bt_sched *s, int32_t bracket, int32_t rung, int64_t trial, int64_t resource,
                        double metric, int promoted) {
     if (s->n_dec == s->cap_dec) {
@@ -165,7 +135,8 @@ bt_status bt_sched_geometric_rungs(const bt_sched *s, bt_sched_bracket *b) {
     return BT_STATUS_OK;
 }
 
-bt_status bt_sched_rung_add(bt_sched_rung *r, int64_t trial, double metric, int64_t *idx) {
+bt_status bt_sched_rung_add(const bt_sched *s, bt_sched_rung *r, int64_t trial, double metric,
+                            int64_t *idx) {
     if (r->n_reported == r->cap) {
         int64_t cap = r->cap ? 2 * r->cap : 16;
         int64_t *t = realloc(r->trial, (size_t)cap * sizeof *t);
@@ -177,12 +148,27 @@ bt_status bt_sched_rung_add(bt_sched_rung *r, int64_t trial, double metric, int6
         unsigned char *p = realloc(r->promoted, (size_t)cap);
         BT_CHECK_ALLOC(p);
         r->promoted = p;
+        int64_t *o = realloc(r->order, (size_t)cap * sizeof *o);
+        BT_CHECK_ALLOC(o);
+        r->order = o;
         r->cap = cap;
     }
     int64_t i = r->n_reported++;
     r->trial[i] = trial;
     r->metric[i] = metric;
     r->promoted[i] = 0;
+    r->n_finite += !isnan(metric);
+    /* first position whose entry the new report beats */
+    int64_t lo = 0, hi = i;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2, e = r->order[mid];
+        if (bt_sched_better(s, metric, trial, r->metric[e], r->trial[e]))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    memmove(r->order + lo + 1, r->order + lo, (size_t)(i - lo) * sizeof *r->order);
+    r->order[lo] = i;
     *idx = i;
     return BT_STATUS_OK;
 }
@@ -285,6 +271,7 @@ void bt_sched_free(bt_sched *s) {
             free(r->trial);
             free(r->metric);
             free(r->promoted);
+            free(r->order);
         }
     }
     free(s->brackets);
@@ -329,7 +316,7 @@ bt_status bt_sched_report(bt_sched *s, int64_t trial, int64_t resource, double m
     if (isnan(metric)) t->status = BT_TRIAL_FAILED;
     bt_sched_rung *r = &s->brackets[t->bracket].rungs[t->rung];
     int64_t idx;
-    BT_TRY(bt_sched_rung_add(r, trial, metric, &idx));
+    BT_TRY(bt_sched_rung_add(s, r, trial, metric, &idx));
     switch (s->kind) {
     case BT_SCHED_NONE:
     case BT_SCHED_SHA:

@@ -5,7 +5,6 @@
 #include "sched_impl.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 bt_status bt_sched_asha_setup(bt_sched *s, int64_t n_trials) {
     BT_TRY(bt_sched_brackets_alloc(s, 1));
@@ -21,21 +20,15 @@ bt_status bt_sched_asha_setup(bt_sched *s, int64_t n_trials) {
     return BT_STATUS_OK;
 }
 
-/* Finds the best not-yet-promoted trial within the top floor(n/eta) of rung k; -1 if none. */
-static bt_status promotable(const bt_sched *s, const bt_sched_rung *r, int64_t *order,
-                            int64_t *found) {
-    *found = -1;
+/* The best not-yet-promoted, not-failed trial within the top floor(n / eta) of rung r; -1 if
+ * none. */
+static int64_t promotable(const bt_sched *s, const bt_sched_rung *r) {
     int64_t top = bt_sched_div_eta(s, r->n_reported);
-    if (top < 1) return BT_STATUS_OK;
-    BT_TRY(bt_sched_rank(s, r, order));
     for (int64_t j = 0; j < top; j++) {
-        int64_t e = order[j];
-        if (!r->promoted[e] && !isnan(r->metric[e])) {
-            *found = e;
-            break;
-        }
+        int64_t e = r->order[j];
+        if (!r->promoted[e] && !isnan(r->metric[e])) return e;
     }
-    return BT_STATUS_OK;
+    return -1;
 }
 
 /* No job outstanding and nothing promotable: every trial left waiting below the top rung stops. */
@@ -56,20 +49,12 @@ static bt_status asha_finish(bt_sched *s) {
 bt_status bt_sched_asha_next(bt_sched *s, bt_job *job) {
     bt_sched_bracket *b = &s->brackets[0];
     if (!s->finished) {
-        int64_t most = 0;
-        for (int k = 0; k < b->n_rungs - 1; k++)
-            if (b->rungs[k].n_reported > most) most = b->rungs[k].n_reported;
-        int64_t *order = malloc((size_t)(most > 0 ? most : 1) * sizeof *order);
-        BT_CHECK_ALLOC(order);
-        bt_status st = BT_STATUS_OK;
-        for (int k = b->n_rungs - 2; k >= 0 && st == BT_STATUS_OK; k--) {
+        for (int k = b->n_rungs - 2; k >= 0; k--) {
             bt_sched_rung *r = &b->rungs[k];
-            int64_t e;
-            st = promotable(s, r, order, &e);
-            if (st != BT_STATUS_OK || e < 0) continue;
+            int64_t e = promotable(s, r);
+            if (e < 0) continue;
             r->promoted[e] = 1;
-            st = bt_sched_log(s, 0, k, r->trial[e], r->resource, r->metric[e], 1);
-            if (st != BT_STATUS_OK) break;
+            BT_TRY(bt_sched_log(s, 0, k, r->trial[e], r->resource, r->metric[e], 1));
             b->rungs[k + 1].n_entered++;
             *job = (bt_job){.kind = BT_JOB_RUN,
                             .trial = r->trial[e],
@@ -77,11 +62,8 @@ bt_status bt_sched_asha_next(bt_sched *s, bt_job *job) {
                             .bracket = 0,
                             .rung = k + 1};
             bt_sched_job_start(s, job);
-            free(order);
             return BT_STATUS_OK;
         }
-        free(order);
-        BT_TRY(st);
         if (s->n_started < s->n_trials) {
             b->rungs[0].n_entered++;
             *job = (bt_job){.kind = BT_JOB_RUN,

@@ -30,6 +30,8 @@ typedef struct bt_sched_rung {
     int64_t *trial;
     double *metric;
     unsigned char *promoted;
+    int64_t *order;   /* report indices, best first, kept sorted as reports arrive */
+    int64_t n_finite; /* reports with a finite metric */
 } bt_sched_rung;
 
 typedef struct bt_sched_bracket {
@@ -68,8 +70,7 @@ struct bt_sched {
 
 /* 1 if (ma, ta) ranks before (mb, tb): better metric first, NaN last, ties by lower trial id. */
 int bt_sched_better(const bt_sched *s, double ma, int64_t ta, double mb, int64_t tb);
-/* order[0..n) = indices of the rung's reports, best first. */
-bt_status bt_sched_rank(const bt_sched *s, const bt_sched_rung *r, int64_t *order);
+
 bt_status bt_sched_log(bt_sched *s, int32_t bracket, int32_t rung, int64_t trial, int64_t resource,
                        double metric, int promoted);
 bt_status bt_sched_queue_push(bt_sched *s, int64_t trial, int64_t resource, int32_t bracket,
@@ -83,8 +84,10 @@ void bt_sched_job_idle(const bt_sched *s, bt_job *job);
 int64_t bt_sched_div_eta(const bt_sched *s, int64_t n);
 /* Rungs min*eta^k (rounded, strictly increasing) below max, then max itself. */
 bt_status bt_sched_geometric_rungs(const bt_sched *s, bt_sched_bracket *b);
-/* Adds a report to a rung's arrival list; returns its index in *idx. */
-bt_status bt_sched_rung_add(bt_sched_rung *r, int64_t trial, double metric, int64_t *idx);
+/* Adds a report to a rung's arrival list (index in *idx) and to its ranking r->order; a binary
+ * search and one memmove, so no decision ever sorts a whole rung again. */
+bt_status bt_sched_rung_add(const bt_sched *s, bt_sched_rung *r, int64_t trial, double metric,
+                            int64_t *idx);
 /* Allocates s->brackets (zeroed). */
 bt_status bt_sched_brackets_alloc(bt_sched *s, int n);
 

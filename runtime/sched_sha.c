@@ -172,17 +172,11 @@ static bt_status sync_decide(bt_sched *s, int32_t b, int32_t i) {
     bt_sched_bracket *br = &s->brackets[b];
     bt_sched_rung *r = &br->rungs[i], *next = &br->rungs[i + 1];
     int64_t n = r->n_reported;
-    int64_t *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
-    BT_CHECK_ALLOC(order);
+    const int64_t *order = r->order;
     int64_t *ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *ids);
-    if (!ids) {
-        free(order);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory: rung decision");
-    }
-    bt_status st = bt_sched_rank(s, r, order);
-    int64_t finite = 0;
-    for (int64_t j = 0; j < n; j++) finite += !isnan(r->metric[j]);
-    int64_t k = next->n_planned < finite ? next->n_planned : finite;
+    BT_CHECK_ALLOC(ids);
+    bt_status st = BT_STATUS_OK;
+    int64_t k = next->n_planned < r->n_finite ? next->n_planned : r->n_finite;
     for (int64_t j = 0; j < n && st == BT_STATUS_OK; j++) {
         int64_t e = order[j], t = r->trial[e];
         if (isnan(r->metric[e])) continue; /* logged as failed when it reported */
@@ -201,7 +195,6 @@ static bt_status sync_decide(bt_sched *s, int32_t b, int32_t i) {
         next->n_entered = k;
     }
     free(ids);
-    free(order);
     return st;
 }
 

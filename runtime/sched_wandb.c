@@ -6,7 +6,6 @@
 #include "sched_impl.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 /* Bands, in resource units, strictly increasing and below max_resource. */
 static bt_status wandb_bands(const bt_sched *s, int64_t *bands, int *n_out) {
@@ -83,11 +82,6 @@ bt_status bt_sched_wandb_next(bt_sched *s, bt_job *job) {
     return BT_STATUS_OK;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 bt_status bt_sched_wandb_report(bt_sched *s, int64_t trial, int64_t idx) {
     bt_sched_trial *t = &s->trials[trial];
     bt_sched_bracket *b = &s->brackets[0];
@@ -103,18 +97,13 @@ bt_status bt_sched_wandb_report(bt_sched *s, int64_t trial, int64_t idx) {
         return bt_sched_log(s, 0, i, trial, r->resource, m, 1);
     }
 
-    /* Threshold from every finite value at this band (W&B drops invalid values), this one too. */
-    double *keys = malloc((size_t)r->n_reported * sizeof *keys);
-    BT_CHECK_ALLOC(keys);
-    int64_t n = 0;
-    for (int64_t e = 0; e < r->n_reported; e++)
-        if (!isnan(r->metric[e])) keys[n++] = s->maximize ? -r->metric[e] : r->metric[e];
-    qsort(keys, (size_t)n, sizeof *keys, cmp_double);
-    /* the same double expression as W&B's int(r * len(band_values)) with r = 1 / eta */
-    int64_t at = (int64_t)((1.0 / s->eta) * (double)n);
-    if (at >= n) at = n - 1;
-    double threshold = keys[at];
-    free(keys);
+    /* Threshold from every finite value at this band, this one too (W&B drops invalid values).
+     * r->order ranks best first with NaN last, which is W&B's ascending sort of the (negated for
+     * maximize) values, so the threshold is the entry at W&B's index int(r * len(values)). */
+    int64_t at = (int64_t)((1.0 / s->eta) * (double)r->n_finite);
+    if (at >= r->n_finite) at = r->n_finite - 1;
+    double tm = r->metric[r->order[at]];
+    double threshold = s->maximize ? -tm : tm;
 
     /* strict: the value at this band; otherwise the trial's best value so far (stops fewer). */
     double mine = s->strict ? key : t->best;

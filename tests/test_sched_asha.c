@@ -213,11 +213,27 @@ static void test_edges(void) {
     bt_sched_free(s);
 }
 
+/* A sweep the size of a few full GPU packs stays fast (no rung is re-sorted per call). */
+static void test_large(void) {
+    bt_sched_spec sp = sd_spec(BT_SCHED_ASHA, 1, 243, 3);
+    bt_sched *s = NULL;
+    CHECK_OK(bt_sched_init(&s, &sp, 4000, 0, 0));
+    if (!s) return;
+    sd_log L = {0};
+    CHECK_EQ_INT(sd_run(s, 256, 4242, sd_objective_default, NULL, &L), 0);
+    CHECK_EQ_INT(L.jobs[0][0], 4000);
+    CHECK(L.jobs[0][5] >= 4000 / 243);
+    sd_check_replay(s, &sp, 4000, 0, 0, &L);
+    sd_log_free(&L);
+    bt_sched_free(s);
+}
+
 int main(void) {
     test_trace(0);
     test_trace(1);
     test_wait();
     test_random_runs();
     test_edges();
+    test_large();
     return bt_test_finish("test_sched_asha");
 }
