@@ -1,0 +1,181 @@
+/* Train/valid split of one table: every row gets a Philox key from (split_seed, row), rows are
+ * ordered by key (within each class when stratified) and the first ones of each group go to
+ * valid. The split depends only on the seed and the labels, never on threads or machine. */
+#include "loaders.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/philox.h"
+
+typedef struct split_item {
+    uint64_t key;
+    int64_t row;
+    int32_t cls;
+} split_item;
+
+static int cmp_item(const void *a, const void *b) {
+    const split_item *x = a, *y = b;
+    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct cls_share {
+    double rem;
+    int32_t cls;
+} cls_share;
+
+static int cmp_share(const void *a, const void *b) {
+    const cls_share *x = a, *y = b;
+    if (x->rem != y->rem) return x->rem > y->rem ? -1 : 1;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+static bt_status copy_rows(const bt_dataset *all, const unsigned char *in_valid, int want,
+                           int64_t n, bt_dataset *out) {
+    BT_TRY(bt_dataset_alloc(out, n, all->n_features));
+    size_t nf = (size_t)all->n_features;
+    int64_t k = 0;
+    for (int64_t r = 0; r < all->n_rows; r++) {
+        if (in_valid[r] != want) continue;
+        memcpy(out->X + (size_t)k * nf, all->X + (size_t)r * nf, nf * sizeof(float));
+        out->y[k++] = all->y[r];
+    }
+    out->channels = all->channels;
+    out->height = all->height;
+    out->width = all->width;
+    if (all->feature_names) {
+        out->feature_names = calloc(nf, sizeof(char *));
+        BT_CHECK_ALLOC(out->feature_names);
+        for (size_t j = 0; j < nf; j++) {
+            out->feature_names[j] = bt_strdup_(all->feature_names[j]);
+            BT_CHECK_ALLOC(out->feature_names[j]);
+        }
+    }
+    out->source = bt_strdup_(all->source ? all->source : "dataset");
+    BT_CHECK_ALLOC(out->source);
+    return BT_STATUS_OK;
+}
+
+/* Decides which rows go to valid (in_valid[r] = 1). */
+static bt_status choose(const bt_dataset *all, double frac, uint64_t seed, int stratify,
+                        unsigned char *in_valid, split_item *items, float *values) {
+    const char *src = all->source ? all->source : "dataset";
+    int64_t n = all->n_rows;
+    int64_t n_valid = llround(frac * (double)n);
+    if (n_valid < 1)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "%s: %lld rows are too few for valid_fraction %g: the valid set would be "
+                       "empty",
+                       src, (long long)n, frac);
+    if (n - n_valid < 1)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "%s: %lld rows are too few for valid_fraction %g: the train set would be "
+                       "empty",
+                       src, (long long)n, frac);
+    /* Classes: the distinct label values in increasing order. */
+    int32_t n_cls = 1;
+    if (stratify) {
+        memcpy(values, all->y, (size_t)n * sizeof(float));
+        qsort(values, (size_t)n, sizeof(float), cmp_float);
+        n_cls = 0;
+        for (int64_t r = 0; r < n; r++)
+            if (r == 0 || values[r] != values[n_cls - 1]) values[n_cls++] = values[r];
+    }
+    const uint64_t key = bt_philox_key(seed, 0x53706c74u);
+    for (int64_t r = 0; r < n; r++) {
+        bt_philox_out o = bt_philox4x32(key, (uint64_t)r, 0);
+        items[r].key = ((uint64_t)o.v[0] << 32) | o.v[1];
+        items[r].row = r;
+        items[r].cls = 0;
+        if (stratify) {
+            float v = all->y[r];
+            int32_t lo = 0, hi = n_cls - 1;
+            while (lo < hi) {
+                int32_t mid = (lo + hi) / 2;
+                if (values[mid] < v)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            items[r].cls = lo;
+        }
+    }
+    qsort(items, (size_t)n, sizeof *items, cmp_item);
+    int64_t *count = calloc((size_t)n_cls, sizeof(int64_t));
+    int64_t *take = calloc((size_t)n_cls, sizeof(int64_t));
+    cls_share *share = calloc((size_t)n_cls, sizeof(cls_share));
+    bt_status s = BT_STATUS_OK;
+    if (!count || !take || !share) s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory splitting");
+    if (s == BT_STATUS_OK) {
+        for (int64_t r = 0; r < n; r++) count[items[r].cls]++;
+        /* Largest remainder: floors first, then one more row for the classes whose exact share
+         * has the largest fractional part, so the total is exactly n_valid. */
+        int64_t given = 0;
+        for (int32_t c = 0; c < n_cls; c++) {
+            double exact = n_cls == 1 ? (double)n_valid : frac * (double)count[c];
+            take[c] = (int64_t)floor(exact);
+            share[c] = (cls_share){exact - (double)take[c], c};
+            given += take[c];
+        }
+        qsort(share, (size_t)n_cls, sizeof *share, cmp_share);
+        for (int32_t t = 0; given < n_valid && t < n_cls; t++, given++) take[share[t].cls]++;
+        for (int32_t c = 0; c < n_cls && s == BT_STATUS_OK; c++)
+            if (count[c] - take[c] < 1)
+                s = BT_FAIL(BT_STATUS_BAD_INPUT,
+                            "%s: class %g has only %lld row%s: with valid_fraction %g none would "
+                            "be left for train",
+                            src, values[c], (long long)count[c], count[c] == 1 ? "" : "s", frac);
+    }
+    if (s == BT_STATUS_OK) {
+        memset(in_valid, 0, (size_t)n);
+        int64_t start = 0;
+        for (int32_t c = 0; c < n_cls; c++) {
+            for (int64_t t = 0; t < take[c]; t++) in_valid[items[start + t].row] = 1;
+            start += count[c];
+        }
+    }
+    free(count);
+    free(take);
+    free(share);
+    return s;
+}
+
+bt_status bt_dataset_split(const bt_dataset *all, double valid_fraction, uint64_t seed,
+                           int stratify, bt_dataset *train, bt_dataset *valid) {
+    memset(train, 0, sizeof *train);
+    memset(valid, 0, sizeof *valid);
+    if (!(valid_fraction > 0 && valid_fraction < 1))
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "valid_fraction %g must be in (0, 1)", valid_fraction);
+    int64_t n = all->n_rows;
+    if (n < 1) return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: no rows to split", all->source);
+    unsigned char *in_valid = malloc((size_t)n);
+    split_item *items = malloc((size_t)n * sizeof *items);
+    float *values = stratify ? malloc((size_t)n * sizeof(float)) : NULL;
+    bt_status s = BT_STATUS_OK;
+    if (!in_valid || !items || (stratify && !values))
+        s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory splitting %lld rows", (long long)n);
+    if (s == BT_STATUS_OK) s = choose(all, valid_fraction, seed, stratify, in_valid, items, values);
+    free(items);
+    free(values);
+    if (s == BT_STATUS_OK) {
+        int64_t nv = 0;
+        for (int64_t r = 0; r < n; r++) nv += in_valid[r];
+        s = copy_rows(all, in_valid, 0, n - nv, train);
+        if (s == BT_STATUS_OK) s = copy_rows(all, in_valid, 1, nv, valid);
+    }
+    free(in_valid);
+    if (s != BT_STATUS_OK) {
+        bt_dataset_free(train);
+        bt_dataset_free(valid);
+    }
+    return s;
+}
