@@ -305,6 +305,14 @@ bt_status bt_dataset_load_csv(const char *path, const char *target_name, int tar
     unsigned char *buf;
     size_t len;
     BT_TRY(bt_file_read_all(path, &buf, &len));
+    const unsigned char *nul = memchr(buf, 0, len);
+    if (nul) { /* strtod would stop there and take a cell's prefix for the whole */
+        int64_t line = 1;
+        for (const unsigned char *q = buf; q < nul; q++) line += *q == '\n';
+        free(buf);
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s:%lld: NUL byte: this is not a text CSV file", path,
+                       (long long)line);
+    }
     csv_reader r = {.path = path, .p = (char *)buf, .end = (char *)buf + len, .line = 1};
     csv_table t = {0};
     bt_status s = load(&r, target_name, target_index, out, row_lines, &t);

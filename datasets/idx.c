@@ -35,8 +35,9 @@ static bt_status read_idx(const char *path, idx_file *f) {
         const unsigned char *p = f->buf + 4 + 4 * k;
         f->dims[k] = ((int64_t)p[0] << 24) | ((int64_t)p[1] << 16) | ((int64_t)p[2] << 8) | p[3];
         f->count *= f->dims[k];
+        if (f->count > (int64_t)f->len) break; /* truncated; also keeps the product in range */
     }
-    if (f->len - head < (size_t)f->count)
+    if (f->count > (int64_t)f->len || f->len - head < (size_t)f->count)
         return BT_FAIL(BT_STATUS_BAD_INPUT,
                        "%s: truncated IDX data: %zu bytes, header promises %lld", path,
                        f->len - head, (long long)f->count);

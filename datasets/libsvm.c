@@ -128,6 +128,13 @@ bt_status bt_dataset_load_libsvm(const char *path, bt_dataset *out, int64_t **ro
     svm_parse p = {0};
     bt_status s = parse(path, (char *)buf, len, &p);
     free(buf);
+    /* A dense table of a very sparse file would be mostly NaN and can exhaust memory. */
+    double dense = (double)p.n_rows * (double)p.max_idx;
+    if (s == BT_STATUS_OK && dense > (double)(1 << 28) && dense > 64.0 * (double)p.n_e)
+        s = BT_FAIL(BT_STATUS_BAD_INPUT,
+                    "%s: %lld rows x %lld features from only %zu entries is too sparse for a dense "
+                    "table",
+                    path, (long long)p.n_rows, (long long)p.max_idx, p.n_e);
     if (s == BT_STATUS_OK) s = bt_dataset_alloc(out, p.n_rows, (int32_t)p.max_idx);
     if (s == BT_STATUS_OK) {
         size_t cells = (size_t)out->n_rows * (size_t)out->n_features;

@@ -90,6 +90,8 @@ static bt_status parse_header(const char *path, const char *h, char *kind, int *
         long long v = strtoll(p, &e, 10);
         if (e == p || v < 0 || a->ndim == 8)
             return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: cannot read the .npy shape", path);
+        if (v > 0 && a->count > INT64_MAX / v)
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: .npy shape is too large", path);
         a->shape[a->ndim++] = v;
         a->count *= v;
         p = e;
@@ -133,7 +135,7 @@ static bt_status read_npy(const char *path, npy_array *a) {
     if (s == BT_STATUS_OK) {
         size_t data = off + hdr_len;
         size_t need = (size_t)a->count * (size_t)size;
-        if (len - data < need)
+        if ((size_t)a->count > len || len - data < need)
             s = BT_FAIL(BT_STATUS_BAD_INPUT,
                         "%s: truncated .npy data: %zu bytes for %lld elements, need %zu", path,
                         len - data, (long long)a->count, need);

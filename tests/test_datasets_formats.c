@@ -327,6 +327,77 @@ static void test_format_names(void) {
     CHECK(bt_data_format_parse("xlsx") == BT_FORMAT_UNKNOWN);
 }
 
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *b = malloc(*n + 1);
+    *n = fread(b, 1, *n, f);
+    fclose(f);
+    return b;
+}
+
+/* Damaged copies of good files (random bytes changed, or cut short) must load or fail with
+ * BAD_INPUT -- never crash (the sanitizer build runs this too) and never return an empty set. */
+static void test_mutations(void) {
+    /* tmp() reuses 4 buffers; keep copies of the names that must live long */
+    char *csv = bt_strdup_(tmp("m.csv"));
+    FILE *f = fopen(csv, "w");
+    fputs("a,\"b\",c\n1,2,3\n4,NA,6\r\n\"7\",8,9\n", f);
+    fclose(f);
+    char *svm = bt_strdup_(tmp("m.svm"));
+    f = fopen(svm, "w");
+    fputs("1 1:2 3:4\n0 2:1 # x\n1 qid:1 4:5\n", f);
+    fclose(f);
+    unsigned char rec[3073 * 2];
+    for (size_t k = 0; k < sizeof rec; k++) rec[k] = (unsigned char)(k % 7);
+    char *cif = bt_strdup_(tmp("m.bin"));
+    write_bytes(cif, rec, sizeof rec, 0);
+    float X[6] = {1, 2, 3, 4, 5, 6};
+    char *xp = bt_strdup_(tmp("mX.npy")), *yp = bt_strdup_(tmp("my.npy"));
+    write_npy(xp, 1, "<f4", 0, "(3, 2)", X, sizeof X, 0);
+    write_npy(yp, 1, "<f4", 0, "(3,)", X, 12, 0);
+    const char *files[] = {csv, svm, cif, xp};
+    int bad = 0, loaded = 0;
+    for (int which = 0; which < 4; which++) {
+        size_t n;
+        unsigned char *good = slurp(files[which], &n);
+        const char *mp = tmp(which == 0 ? "mut.csv" : which == 1 ? "mut.svm" : "mut.bin");
+        if (which == 3) mp = tmp("mut.npy");
+        for (int it = 0; it < 300; it++) {
+            unsigned char *b = malloc(n);
+            memcpy(b, good, n);
+            size_t len = n;
+            if (rand() % 3 == 0)
+                len = (size_t)rand() % n;
+            else
+                for (int m = 1 + rand() % 4; m > 0; m--) b[rand() % n] = (unsigned char)rand();
+            write_bytes(mp, b, len, rand() % 4 == 0);
+            bt_dataset d = {0};
+            bt_status s = which == 0   ? bt_dataset_load_csv(mp, NULL, -1, &d, NULL)
+                          : which == 1 ? bt_dataset_load_libsvm(mp, &d, NULL)
+                          : which == 2 ? bt_dataset_load_cifar(mp, &d)
+                                       : bt_dataset_load_npy(mp, yp, &d);
+            if (s == BT_STATUS_OK) {
+                loaded++;
+                bad += d.n_rows < 1 || d.n_features < 1 || !d.X || !d.y;
+            } else {
+                if (getenv("BT_DEBUG")) fprintf(stderr, "%d: %s\n", which, bt_status_message());
+                bad += s != BT_STATUS_BAD_INPUT;
+                bad += d.X != NULL || d.n_rows != 0;
+                bad += bt_status_message()[0] == '\0';
+            }
+            bt_dataset_free(&d);
+            free(b);
+        }
+        free(good);
+    }
+    CHECK_MSG(bad == 0, "%d damaged files gave an unexpected result", bad);
+    CHECK_MSG(loaded > 100, "only %d of 1200 damaged files loaded", loaded);
+    free(csv), free(svm), free(cif), free(xp), free(yp);
+}
+
 int main(void) {
     unsigned seed = (unsigned)time(NULL);
     srand(seed);
@@ -338,5 +409,6 @@ int main(void) {
     test_idx(1);
     test_cifar();
     test_format_names();
+    test_mutations();
     return bt_test_finish("test_datasets_formats");
 }
