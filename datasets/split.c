@@ -1,6 +1,6 @@
-/* Train/valid split of one table: every row gets a Philox key from (split_seed, row), rows are
- * ordered by key (within each class when stratified) and the first ones of each group go to
- * valid. The split depends only on the seed and the labels, never on threads or machine. */
+/* Train/valid split of one table: each class (one group when not stratified) gets its share of
+ * the valid rows, picked by a partial Fisher-Yates shuffle driven by Philox draws keyed by
+ * split_seed. The split depends only on the seed and the labels, never on threads or machine. */
 #include "loaders.h"
 
 #include <math.h>
@@ -9,19 +9,6 @@
 #include <string.h>
 
 #include "../kernels/philox.h"
-
-typedef struct split_item {
-    uint64_t key;
-    int64_t row;
-    int32_t cls;
-} split_item;
-
-static int cmp_item(const void *a, const void *b) {
-    const split_item *x = a, *y = b;
-    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
-    if (x->key != y->key) return x->key < y->key ? -1 : 1;
-    return x->row < y->row ? -1 : x->row > y->row;
-}
 
 static int cmp_float(const void *a, const void *b) {
     float x = *(const float *)a, y = *(const float *)b;
@@ -37,6 +24,11 @@ static int cmp_share(const void *a, const void *b) {
     const cls_share *x = a, *y = b;
     if (x->rem != y->rem) return x->rem > y->rem ? -1 : 1;
     return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+/* Uniform integer in [0, m) from a 64-bit draw (multiply-high; bias below 2^-32 for m < 2^32). */
+static uint64_t below(uint64_t r, uint64_t m) {
+    return (uint64_t)(((unsigned __int128)r * m) >> 64);
 }
 
 static bt_status copy_rows(const bt_dataset *all, const unsigned char *in_valid, int want,
@@ -65,9 +57,59 @@ static bt_status copy_rows(const bt_dataset *all, const unsigned char *in_valid,
     return BT_STATUS_OK;
 }
 
-/* Decides which rows go to valid (in_valid[r] = 1). */
+/* Class id of every row: labels that are small non-negative integers index a table directly,
+ * anything else goes through a sorted list of the distinct values. Returns the class count. */
+static int32_t class_ids(const bt_dataset *all, int32_t *cls, float **values_out) {
+    int64_t n = all->n_rows;
+    float mx = 0;
+    int small = 1;
+    for (int64_t r = 0; r < n && small; r++) {
+        float v = all->y[r];
+        small = v >= 0 && v < 65536 && v == floorf(v);
+        if (v > mx) mx = v;
+    }
+    float *values = malloc((size_t)n * sizeof(float));
+    if (!values) return -1;
+    int32_t k = 0;
+    if (small) {
+        int32_t *map = malloc(((size_t)mx + 1) * sizeof(int32_t));
+        if (!map) {
+            free(values);
+            return -1;
+        }
+        for (int32_t v = 0; v <= (int32_t)mx; v++) map[v] = -1;
+        for (int64_t r = 0; r < n; r++) map[(int32_t)all->y[r]] = 1;
+        for (int32_t v = 0; v <= (int32_t)mx; v++)
+            if (map[v] > 0) values[k] = (float)v, map[v] = k++;
+        for (int64_t r = 0; r < n; r++) cls[r] = map[(int32_t)all->y[r]];
+        free(map);
+    } else {
+        memcpy(values, all->y, (size_t)n * sizeof(float));
+        qsort(values, (size_t)n, sizeof(float), cmp_float);
+        for (int64_t r = 0; r < n; r++)
+            if (r == 0 || values[r] != values[k - 1]) values[k++] = values[r];
+        for (int64_t r = 0; r < n; r++) {
+            float v = all->y[r];
+            int32_t lo = 0, hi = k - 1;
+            while (lo < hi) {
+                int32_t mid = (lo + hi) / 2;
+                if (values[mid] < v)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            cls[r] = lo;
+        }
+    }
+    *values_out = values;
+    return k;
+}
+
+/* Decides which rows go to valid (in_valid[r] = 1): the class sizes give each class its share,
+ * then a partial Fisher-Yates shuffle of each class's rows, driven by Philox draws numbered
+ * within the class, picks that many. */
 static bt_status choose(const bt_dataset *all, double frac, uint64_t seed, int stratify,
-                        unsigned char *in_valid, split_item *items, float *values) {
+                        unsigned char *in_valid, int32_t *cls, int64_t *order) {
     const char *src = all->source ? all->source : "dataset";
     int64_t n = all->n_rows;
     int64_t n_valid = llround(frac * (double)n);
@@ -81,42 +123,22 @@ static bt_status choose(const bt_dataset *all, double frac, uint64_t seed, int s
                        "%s: %lld rows are too few for valid_fraction %g: the train set would be "
                        "empty",
                        src, (long long)n, frac);
-    /* Classes: the distinct label values in increasing order. */
     int32_t n_cls = 1;
+    float *values = NULL;
     if (stratify) {
-        memcpy(values, all->y, (size_t)n * sizeof(float));
-        qsort(values, (size_t)n, sizeof(float), cmp_float);
-        n_cls = 0;
-        for (int64_t r = 0; r < n; r++)
-            if (r == 0 || values[r] != values[n_cls - 1]) values[n_cls++] = values[r];
+        n_cls = class_ids(all, cls, &values);
+        if (n_cls < 0) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory splitting");
+    } else {
+        memset(cls, 0, (size_t)n * sizeof(int32_t));
     }
-    const uint64_t key = bt_philox_key(seed, 0x53706c74u);
-    for (int64_t r = 0; r < n; r++) {
-        bt_philox_out o = bt_philox4x32(key, (uint64_t)r, 0);
-        items[r].key = ((uint64_t)o.v[0] << 32) | o.v[1];
-        items[r].row = r;
-        items[r].cls = 0;
-        if (stratify) {
-            float v = all->y[r];
-            int32_t lo = 0, hi = n_cls - 1;
-            while (lo < hi) {
-                int32_t mid = (lo + hi) / 2;
-                if (values[mid] < v)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            items[r].cls = lo;
-        }
-    }
-    qsort(items, (size_t)n, sizeof *items, cmp_item);
     int64_t *count = calloc((size_t)n_cls, sizeof(int64_t));
+    int64_t *start = calloc((size_t)n_cls + 1, sizeof(int64_t));
     int64_t *take = calloc((size_t)n_cls, sizeof(int64_t));
     cls_share *share = calloc((size_t)n_cls, sizeof(cls_share));
     bt_status s = BT_STATUS_OK;
-    if (!count || !take || !share) s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory splitting");
+    if (!count || !start || !take || !share) s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     if (s == BT_STATUS_OK) {
-        for (int64_t r = 0; r < n; r++) count[items[r].cls]++;
+        for (int64_t r = 0; r < n; r++) count[cls[r]]++;
         /* Largest remainder: floors first, then one more row for the classes whose exact share
          * has the largest fractional part, so the total is exactly n_valid. */
         int64_t given = 0;
@@ -133,17 +155,32 @@ static bt_status choose(const bt_dataset *all, double frac, uint64_t seed, int s
                 s = BT_FAIL(BT_STATUS_BAD_INPUT,
                             "%s: class %g has only %lld row%s: with valid_fraction %g none would "
                             "be left for train",
-                            src, values[c], (long long)count[c], count[c] == 1 ? "" : "s", frac);
+                            src, values ? values[c] : 0.0, (long long)count[c],
+                            count[c] == 1 ? "" : "s", frac);
     }
     if (s == BT_STATUS_OK) {
+        /* rows of each class, in file order, then shuffled in place */
+        for (int32_t c = 0; c < n_cls; c++) start[c + 1] = start[c] + count[c];
+        memset(count, 0, (size_t)n_cls * sizeof(int64_t));
+        for (int64_t r = 0; r < n; r++) order[start[cls[r]] + count[cls[r]]++] = r;
         memset(in_valid, 0, (size_t)n);
-        int64_t start = 0;
+        const uint64_t key = bt_philox_key(seed, 0x53706c74u);
         for (int32_t c = 0; c < n_cls; c++) {
-            for (int64_t t = 0; t < take[c]; t++) in_valid[items[start + t].row] = 1;
-            start += count[c];
+            int64_t *rows = order + start[c], m = count[c];
+            for (int64_t t = 0; t < take[c]; t++) {
+                bt_philox_out o = bt_philox4x32(key, (uint64_t)t, (uint64_t)c);
+                uint64_t r64 = ((uint64_t)o.v[0] << 32) | o.v[1];
+                int64_t j = t + (int64_t)below(r64, (uint64_t)(m - t));
+                int64_t tmp = rows[t];
+                rows[t] = rows[j];
+                rows[j] = tmp;
+                in_valid[rows[t]] = 1;
+            }
         }
     }
+    free(values);
     free(count);
+    free(start);
     free(take);
     free(share);
     return s;
@@ -158,14 +195,14 @@ bt_status bt_dataset_split(const bt_dataset *all, double valid_fraction, uint64_
     int64_t n = all->n_rows;
     if (n < 1) return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: no rows to split", all->source);
     unsigned char *in_valid = malloc((size_t)n);
-    split_item *items = malloc((size_t)n * sizeof *items);
-    float *values = stratify ? malloc((size_t)n * sizeof(float)) : NULL;
+    int32_t *cls = malloc((size_t)n * sizeof(int32_t));
+    int64_t *order = malloc((size_t)n * sizeof(int64_t));
     bt_status s = BT_STATUS_OK;
-    if (!in_valid || !items || (stratify && !values))
+    if (!in_valid || !cls || !order)
         s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory splitting %lld rows", (long long)n);
-    if (s == BT_STATUS_OK) s = choose(all, valid_fraction, seed, stratify, in_valid, items, values);
-    free(items);
-    free(values);
+    if (s == BT_STATUS_OK) s = choose(all, valid_fraction, seed, stratify, in_valid, cls, order);
+    free(cls);
+    free(order);
     if (s == BT_STATUS_OK) {
         int64_t nv = 0;
         for (int64_t r = 0; r < n; r++) nv += in_valid[r];
