@@ -275,6 +275,27 @@ static bt_status load_file(const bt_dataset_spec *spec, const char *path, const 
     return s;
 }
 
+static bt_data_format file_format(const bt_dataset_spec *spec, const char *path) {
+    return spec->format ? bt_data_format_parse(spec->format) : bt_data_format_from_name(path);
+}
+
+/* A LIBSVM file has as many features as its largest index, so a test file often has fewer
+ * columns than its train file; the missing trailing columns are absent entries, i.e. NaN. */
+static bt_status widen(bt_dataset *d, int32_t nf) {
+    size_t old = (size_t)d->n_features;
+    float *X = malloc((size_t)d->n_rows * (size_t)nf * sizeof(float));
+    BT_CHECK_ALLOC(X);
+    for (int64_t i = 0; i < d->n_rows; i++) {
+        float *row = X + (size_t)i * (size_t)nf;
+        memcpy(row, d->X + (size_t)i * old, old * sizeof(float));
+        for (size_t j = old; j < (size_t)nf; j++) row[j] = NAN;
+    }
+    free(d->X);
+    d->X = X;
+    d->n_features = nf;
+    return BT_STATUS_OK;
+}
+
 static float max_label(const bt_dataset *d) {
     float m = 0;
     for (int64_t i = 0; i < d->n_rows; i++)
@@ -316,6 +337,11 @@ static bt_status from_spec(const bt_dataset_spec *spec, bt_task task, int32_t n_
     } else if (spec->train && spec->valid) {
         BT_TRY(load_file(spec, spec->train, spec->train_labels, task, n_classes, train));
         BT_TRY(load_file(spec, spec->valid, spec->valid_labels, task, n_classes, valid));
+        if (file_format(spec, spec->train) == BT_FORMAT_LIBSVM &&
+            file_format(spec, spec->valid) == BT_FORMAT_LIBSVM) {
+            if (valid->n_features < train->n_features) BT_TRY(widen(valid, train->n_features));
+            if (train->n_features < valid->n_features) BT_TRY(widen(train, valid->n_features));
+        }
         if (valid->n_features != train->n_features)
             return BT_FAIL(BT_STATUS_BAD_INPUT,
                            "%s: valid set has %d features, train set %s has %d", spec->valid,

@@ -309,8 +309,23 @@ static void test_from_spec(void) {
            "valid set has 13 features");
     CHECK(tr.X == NULL && va.X == NULL);
 
+    /* LIBSVM train and valid files: the narrower one is widened with missing columns */
+    FILE *f = fopen(tmp("tr.svm"), "w");
+    fputs("1 1:1 5:2\n0 2:3\n", f);
+    fclose(f);
+    f = fopen(tmp("va.svm"), "w");
+    fputs("0 3:4\n", f);
+    fclose(f);
+    s = base_spec();
+    s.train = tmp("tr.svm");
+    s.valid = tmp("va.svm");
+    CHECK_OK(bt_dataset_from_spec(&s, BT_TASK_BINARY, 2, &tr, &va));
+    CHECK(tr.n_features == 5 && va.n_features == 5 && va.X[2] == 4 && isnan(va.X[4]) &&
+          isnan(va.X[0]));
+    bt_dataset_free(&tr), bt_dataset_free(&va);
+
     /* a format given explicitly, unknown names, missing files, conflicting keys */
-    FILE *f = fopen(tmp("plain.dat"), "w");
+    f = fopen(tmp("plain.dat"), "w");
     fputs("a,b\n1,0\n2,1\n3,0\n4,1\n5,0\n", f);
     fclose(f);
     s = base_spec();
