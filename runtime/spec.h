@@ -103,7 +103,9 @@ typedef struct bt_spec {
     bt_method method;
     char *metric_name; /* as written, e.g. "validation/mse" */
     char *metric;      /* normalized model metric name, e.g. "mse" */
-    int maximize;      /* metric.goal == "maximize" */
+    int maximize;      /* metric.goal == "maximize" (no goal: the metric's natural direction) */
+    int has_metric_target; /* metric.target given: stop once a trial reaches it */
+    double metric_target;
 
     bt_param_spec *params;
     int n_params;
