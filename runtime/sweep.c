@@ -31,7 +31,8 @@ static bt_value to_param_type(const bt_model_param *mp, bt_value v) {
 static int values_equal(bt_value a, bt_value b) {
     if (a.kind == BT_VALUE_STRING || b.kind == BT_VALUE_STRING)
         return a.kind == b.kind && strcmp(a.s, b.s) == 0;
-    if (a.kind == BT_VALUE_FLOAT || b.kind == BT_VALUE_FLOAT) return a.f == b.f;
+    if (a.kind == BT_VALUE_FLOAT || b.kind == BT_VALUE_FLOAT)
+        return a.f == b.f || (isnan(a.f) && isnan(b.f)); /* NaN defaults (base_score) match */
     return a.i == b.i;
 }
 
@@ -82,7 +83,7 @@ static uint64_t hash_hp(const bt_sweep *sw, const bt_value *hp, int skip) {
             x = 0;
             for (const char *c = hp[p].s; *c; c++) x = x * 31 + (unsigned char)*c;
         } else if (hp[p].kind == BT_VALUE_FLOAT) {
-            double f = hp[p].f;
+            double f = isnan(hp[p].f) ? NAN : hp[p].f; /* one NaN bit pattern */
             memcpy(&x, &f, sizeof x);
         } else {
             double f = (double)hp[p].i;
