@@ -81,5 +81,7 @@ bt_status bt_results_write(const bt_results *r, const char *path);
 /* Reads a file written by bt_results_write (history included). */
 bt_status bt_results_read(const char *path, bt_results *out);
 const char *bt_trial_status_name(bt_trial_status s);
+/* Inverse of bt_trial_status_name; BAD_INPUT for an unknown name. */
+bt_status bt_trial_status_parse(const char *name, bt_trial_status *out);
 
 #endif

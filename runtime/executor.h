@@ -1,0 +1,44 @@
+/* bt_executor: runs a sweep to the end (or to a signal), in deterministic ticks.
+ * Each tick: hand out jobs while fewer than `concurrency` runs are active, advance every active
+ * run one resource unit in its pack (one model step per pack), record each trial's metric, send
+ * the tick's reports to the scheduler in trial-id order, journal the tick. Because the scheduler
+ * is a pure function of the ordered reports and a trial's training is a pure function of its
+ * configuration and key, replaying the journal's ticks (no training) and catching up the runs
+ * still in flight reproduces an uninterrupted sweep exactly.
+ * Ownership: options and the spec are borrowed for the duration of the call. */
+#ifndef BT_EXECUTOR_H
+#define BT_EXECUTOR_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "spec.h"
+#include "status.h"
+
+typedef struct bt_run_opts {
+    const char *out_path;     /* results file; the journal is out_path + ".journal" */
+    const char *device;       /* "auto", "cpu", "cuda", "cuda:0,1" (NULL: the spec's) */
+    int fresh;                /* discard earlier results and journal at out_path */
+    FILE *log;                /* JSON-lines events, or NULL */
+    FILE *progress;           /* progress lines (stderr), or NULL for none */
+    int progress_live;        /* rewrite one line in place (a terminal) */
+    const char *command_line; /* recorded in the results */
+    volatile sig_atomic_t *stop; /* set asynchronously: finish the tick, checkpoint, stop */
+    double checkpoint_every;  /* seconds between results checkpoints (default 30) */
+} bt_run_opts;
+
+typedef struct bt_run_summary {
+    int64_t n_trials, completed, pruned, failed;
+    int64_t best_trial;
+    double best_metric;
+    int64_t best_resource;
+    double seconds;
+    int already_finished; /* the journal said the sweep was complete; nothing ran */
+    int resumed;          /* continued from an earlier journal */
+} bt_run_summary;
+
+/* Runs the sweep. BT_STATUS_INTERRUPTED after a stop request (results and journal written). */
+bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *opts, bt_run_summary *summary);
+
+#endif
