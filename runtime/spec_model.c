@@ -449,6 +449,12 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
     if (s->metric_name) {
         char norm[128];
         bt_spec_metric_normalize(s->metric_name, norm, sizeof norm);
+        const char *const *known0 = vt->metrics;
+        if (strcmp(norm, "loss") == 0 && !in_list(known0, "loss")) {
+            /* W&B scripts log "loss"/"val_loss": the task's own loss is the model's default. */
+            const char *d = vt->default_metric ? vt->default_metric(first) : NULL;
+            snprintf(norm, sizeof norm, "%s", d ? d : fallback_default_metric(first));
+        }
         s->metric = bt_spec_strdup(norm);
         static const char *const all_fallback[] = {"rmse",     "mse", "mae",      "logloss",
                                                    "error",    "auc", "mlogloss", "merror",

@@ -10,20 +10,35 @@
 #include "didyoumean.h"
 #include "spec_internal.h"
 
-/* The budget parameter's value the model block fixes, else the family's default. */
-static int64_t budget_default(const bt_spec_ctx *c) {
-    const bt_model_param *mp = &c->vt->params[c->vt->budget_param];
-    for (int i = 0; i < c->spec->n_model_fixed; i++)
-        if (strcmp(c->spec->model_fixed[i].key, mp->name) == 0)
-            return (int64_t)c->spec->model_fixed[i].value.f;
-    return (int64_t)mp->def.f;
-}
-
 /* Index of the swept parameter that is the model's budget parameter, or -1. */
 static int budget_swept(const bt_spec_ctx *c) {
     for (int i = 0; i < c->spec->n_params; i++)
         if (bt_model_param_index(c->vt, c->spec->params[i].name) == c->vt->budget_param) return i;
     return -1;
+}
+
+/* A swept budget parameter with one value ({"value": 60}, or one-element values): a W&B file's way
+ * of fixing the number of epochs, which sets the largest resource like a fixed model value. */
+static int budget_single(const bt_spec_ctx *c, int64_t *v) {
+    int bi = budget_swept(c);
+    if (bi < 0) return 0;
+    const bt_param_spec *p = &c->spec->params[bi];
+    if ((p->dist != BT_DIST_CONSTANT && p->dist != BT_DIST_CATEGORICAL) || p->n_values != 1)
+        return 0;
+    *v = (int64_t)p->values[0].f;
+    return 1;
+}
+
+/* The budget parameter's value the model block (or a single-valued parameter) fixes, else the
+ * family's default. */
+static int64_t budget_default(const bt_spec_ctx *c) {
+    const bt_model_param *mp = &c->vt->params[c->vt->budget_param];
+    for (int i = 0; i < c->spec->n_model_fixed; i++)
+        if (strcmp(c->spec->model_fixed[i].key, mp->name) == 0)
+            return (int64_t)c->spec->model_fixed[i].value.f;
+    int64_t v;
+    if (budget_single(c, &v)) return v;
+    return (int64_t)mp->def.f;
 }
 
 static void parse_early(bt_spec_ctx *c, const cJSON *et) {
@@ -161,14 +176,29 @@ void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched)
     if (sc->concurrency == 0) sc->concurrency = c->spec->exec.max_pack;
 
     int bi = budget_swept(c);
+    int64_t single;
+    if (bi >= 0 && sc->kind != BT_SCHED_NONE && budget_single(c, &single)) {
+        if (sc->max_resource != single) {
+            const char *key = sc->kind == BT_SCHED_WANDB_HYPERBAND ? "max_iter" : "max_resource";
+            const cJSON *blk = sc->kind == BT_SCHED_WANDB_HYPERBAND ? early : sched;
+            char path[BT_PATH_MAX];
+            bt_spec_err(c, bt_spec_get(blk, key), 0,
+                        bt_spec_path(path, blk == early ? "early_terminate" : "scheduler", key),
+                        "%s %lld disagrees with parameters.%s = %lld, the largest resource; give "
+                        "one of them",
+                        key, (long long)sc->max_resource, c->spec->params[bi].name,
+                        (long long)single);
+        }
+        bi = -1; /* a fixed budget is fine: it is the largest resource */
+    }
     if (bi >= 0 && sc->kind != BT_SCHED_NONE) {
         char path[BT_PATH_MAX];
         snprintf(path, sizeof path, "parameters.%s", c->spec->params[bi].name);
         bt_spec_err(c, c->param_items[bi], 1, path,
                     "'%s' is the scheduler's resource: the %s scheduler trains each trial up to "
-                    "max_resource %s rounds itself; remove it from parameters (set "
-                    "scheduler.max_resource, or fix it in model), or use scheduler none to sweep "
-                    "it as a prefix parameter",
+                    "max_resource %s rounds itself; give it one value (the largest resource), set "
+                    "scheduler.max_resource or fix it in model instead, or use scheduler none to "
+                    "sweep it as a prefix parameter",
                     c->spec->params[bi].name,
                     sc->kind == BT_SCHED_WANDB_HYPERBAND ? "early_terminate"
                     : sc->kind == BT_SCHED_SHA           ? "sha"

@@ -376,6 +376,15 @@ static void test_metric(void) {
         CHECK_STR(S.metric_name, "validation/mse");
         CHECK_EQ_INT(S.maximize, 0);
     }
+    snprintf(buf, sizeof buf, fmt, "", "{'name': 'val_loss'}"); /* the task's own loss */
+    CHECK_OK(run(buf));
+    if (loaded) {
+        CHECK_STR(S.metric, "rmse");
+        CHECK_STR(S.metric_name, "val_loss");
+    }
+    snprintf(buf, sizeof buf, fmt, ", 'objective': 'binary:logistic'", "{'name': 'loss'}");
+    run(buf); /* (friedman1 disagrees with binary, but the metric itself is fine) */
+    CHECK(!has_diag("", "metric.name"));
     snprintf(buf, sizeof buf, fmt, "", "{'name': 'auc', 'goal': 'maximise'}");
     run(buf);
     EXPECT("6:37: metric.goal: ", "did you mean 'maximize'?");
@@ -477,6 +486,18 @@ static void test_scheduler(void) {
         CHECK_EQ_INT(S.sched.min_resource, 1);
         CHECK_EQ_INT(S.sched.s, 2);
     }
+    /* a single-valued budget parameter is W&B's way to fix the epochs: the largest resource */
+    snprintf(buf, sizeof buf, fmt, "'num_boost_round': {'value': 60}",
+             "'early_terminate': {'type': 'hyperband', 'min_iter': 3}");
+    CHECK_OK(run(buf));
+    if (loaded) {
+        CHECK_EQ_INT(S.sched.max_resource, 60);
+        CHECK_STR(S.params[0].name, "num_boost_round");
+    }
+    snprintf(buf, sizeof buf, fmt, "'num_round': {'values': [60]}",
+             "'scheduler': {'type': 'sha', 'max_resource': 90}");
+    run(buf);
+    EXPECT("6:48: scheduler.max_resource: ", "90 disagrees with parameters.num_round = 60");
     snprintf(buf, sizeof buf, fmt, "'eta': {'value': 0.1}",
              "'early_terminate': {'type': 'hyperband', 'min_iter': 300}");
     run(buf);
