@@ -39,8 +39,8 @@ int32_t bt_bin_cuts_bin(const bt_bin_cuts *c, int32_t f, float v);
 typedef struct bt_binned {
     int64_t n_rows;
     int32_t n_features;
-    int32_t width;   /* 1 (uint8) or 2 (uint16) bytes per cell */
-    void *bins;      /* n_rows * n_features cells */
+    int32_t width;        /* 1 (uint8) or 2 (uint16) bytes per cell */
+    void *bins;           /* n_rows * n_features cells */
     uint8_t *has_missing; /* n_features flags: some row of this matrix is missing the feature */
 } bt_binned;
 

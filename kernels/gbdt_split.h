@@ -20,11 +20,11 @@ typedef struct bt_gbdt_split_param {
 } bt_gbdt_split_param;
 
 typedef struct bt_gbdt_split {
-    float loss_chg;      /* 0 when no candidate beat the initial 0 */
-    int32_t feature;     /* -1 = none */
-    int32_t bin;         /* non-missing rows with bin <= this go left (-1: none do) */
+    float loss_chg;  /* 0 when no candidate beat the initial 0 */
+    int32_t feature; /* -1 = none */
+    int32_t bin;     /* non-missing rows with bin <= this go left (-1: none do) */
     int32_t default_left;
-    float split_cond;    /* raw-value rule: x < split_cond goes left */
+    float split_cond; /* raw-value rule: x < split_cond goes left */
     bt_gbdt_gh left, right;
 } bt_gbdt_split;
 

@@ -27,8 +27,7 @@ void bt_gbdt_hist_ref(const void *bins, int32_t width, int32_t n_features, const
         HIST_BODY(uint16_t);
 }
 
-void bt_gbdt_hist_sub_ref(bt_gbdt_gh *parent, const bt_gbdt_gh *child, int64_t begin,
-                          int64_t end) {
+void bt_gbdt_hist_sub_ref(bt_gbdt_gh *parent, const bt_gbdt_gh *child, int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
         parent[i].g -= child[i].g;
         parent[i].h -= child[i].h;

@@ -45,7 +45,7 @@ int32_t bt_gbdt_quant_exponent(double max_abs, int64_t n) {
     if (!(max_abs > 0) || !isfinite(max_abs)) return 0;
     int e;
     frexp(max_abs * (double)(n > 0 ? n : 1), &e); /* max_abs * n = m * 2^e, m in [0.5, 1) */
-    int32_t x = 61 - e; /* one bit of headroom for rounding */
+    int32_t x = 61 - e;                           /* one bit of headroom for rounding */
     if (x > 1000) x = 1000;
     if (x < -1000) x = -1000;
     return x;

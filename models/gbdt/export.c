@@ -40,7 +40,26 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
     }
 }
 
-typedef enum { F_LEFT, F_RIGHT, F_PARENT, F_FEATURE, F_DEFAULT, F_COND, F_BASE, F_LOSS, F_HESS } field;
+/* A float as JSON that XGBoost's parser reads as a Number: it takes "404" for an Integer and
+ * refuses it where a float is expected, so integral values get an exponent. */
+static void sb_float(sbuf *b, const char *sep, float x) {
+    char t[48];
+    snprintf(t, sizeof t, "%.9g", (double)x);
+    int integral = strpbrk(t, ".eEni") == NULL;
+    sb_printf(b, "%s%s%s", sep, t, integral ? "E0" : "");
+}
+
+typedef enum {
+    F_LEFT,
+    F_RIGHT,
+    F_PARENT,
+    F_FEATURE,
+    F_DEFAULT,
+    F_COND,
+    F_BASE,
+    F_LOSS,
+    F_HESS
+} field;
 
 static void tree_array(sbuf *b, const bt_gbdt_tree *t, field f) {
     sb_printf(b, "[");
@@ -49,22 +68,40 @@ static void tree_array(sbuf *b, const bt_gbdt_tree *t, field f) {
         int leaf = nd->left < 0;
         const char *sep = i ? "," : "";
         switch (f) {
-        case F_LEFT: sb_printf(b, "%s%d", sep, nd->left); break;
-        case F_RIGHT: sb_printf(b, "%s%d", sep, nd->right); break;
-        case F_PARENT: sb_printf(b, "%s%d", sep, nd->parent < 0 ? 2147483647 : nd->parent); break;
-        case F_FEATURE: sb_printf(b, "%s%d", sep, leaf ? 0 : nd->feature); break;
-        case F_DEFAULT: sb_printf(b, "%s%d", sep, leaf ? 0 : nd->default_left); break;
-        case F_COND: sb_printf(b, "%s%.9g", sep, (double)(leaf ? nd->value : nd->split_cond)); break;
-        case F_BASE: sb_printf(b, "%s%.9g", sep, (double)nd->base_weight); break;
-        case F_LOSS: sb_printf(b, "%s%.9g", sep, (double)nd->loss_chg); break;
-        case F_HESS: sb_printf(b, "%s%.9g", sep, (double)nd->sum_hess); break;
+        case F_LEFT:
+            sb_printf(b, "%s%d", sep, nd->left);
+            break;
+        case F_RIGHT:
+            sb_printf(b, "%s%d", sep, nd->right);
+            break;
+        case F_PARENT:
+            sb_printf(b, "%s%d", sep, nd->parent < 0 ? 2147483647 : nd->parent);
+            break;
+        case F_FEATURE:
+            sb_printf(b, "%s%d", sep, leaf ? 0 : nd->feature);
+            break;
+        case F_DEFAULT:
+            sb_printf(b, "%s%d", sep, leaf ? 0 : nd->default_left);
+            break;
+        case F_COND:
+            sb_float(b, sep, leaf ? nd->value : nd->split_cond);
+            break;
+        case F_BASE:
+            sb_float(b, sep, nd->base_weight);
+            break;
+        case F_LOSS:
+            sb_float(b, sep, nd->loss_chg);
+            break;
+        case F_HESS:
+            sb_float(b, sep, nd->sum_hess);
+            break;
         }
     }
     sb_printf(b, "]");
 }
 
 static const char *objective_name(bt_gbdt_objective o) {
-    return o == BT_GBDT_OBJ_LOGISTIC  ? "binary:logistic"
+    return o == BT_GBDT_OBJ_LOGISTIC   ? "binary:logistic"
            : o == BT_GBDT_OBJ_SOFTPROB ? "multi:softprob"
                                        : "reg:squarederror";
 }
@@ -74,8 +111,9 @@ bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **ou
     sbuf b = {malloc(1 << 16), 0, 1 << 16, 0};
     BT_CHECK_ALLOC(b.s);
     sb_printf(&b, "{\"learner\":{\"attributes\":{},\"feature_names\":[],\"feature_types\":[],");
-    sb_printf(&b, "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":"
-                  "\"1\",\"num_trees\":\"%lld\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
+    sb_printf(&b,
+              "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":"
+              "\"1\",\"num_trees\":\"%lld\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
               (long long)s->n_trees);
     for (int64_t t = 0; t < s->n_trees; t++)
         sb_printf(&b, "%s%d", t ? "," : "", (int)(t % s->n_out));

@@ -46,7 +46,7 @@ typedef struct workspace {
     int n_pool, cap_pool;
     job *jobs;
     int n_jobs, cap_jobs;
-    int32_t **part_scratch; /* per thread, n_train rows */
+    int32_t **part_scratch;  /* per thread, n_train rows */
     uint64_t **sort_scratch; /* per thread, keys for sparse evaluation and feature sampling */
     int n_threads;
     int64_t n_rows;
@@ -226,9 +226,8 @@ static void eval_sparse(const bt_pack *p, grower *w, int32_t node, float root_ga
                 nc++;
             }
         }
-        bt_gbdt_split_scan_ref(ce, cbin, nc, B->cuts.values + B->cuts.ptr[f],
-                               B->cuts.min_values[f], f, w->sum[node], w->gu, w->hu, &w->s->sp,
-                               root_gain, &w->best[node]);
+        bt_gbdt_split_scan_ref(ce, cbin, nc, B->cuts.values + B->cuts.ptr[f], B->cuts.min_values[f],
+                               f, w->sum[node], w->gu, w->hu, &w->s->sp, root_gain, &w->best[node]);
     }
 }
 
@@ -309,7 +308,8 @@ static int split_jobs(workspace *ws) {
         job jb = ws->jobs[j];
         if (jb.w->cnt[jb.node] < 4096) continue;
         for (int b = 0; b < blocks; b++) {
-            int32_t fb = (int32_t)((int64_t)F * b / blocks), fe = (int32_t)((int64_t)F * (b + 1) / blocks);
+            int32_t fb = (int32_t)((int64_t)F * b / blocks),
+                    fe = (int32_t)((int64_t)F * (b + 1) / blocks);
             if (b == 0) {
                 ws->jobs[j].f_begin = fb;
                 ws->jobs[j].f_end = fe;
@@ -329,8 +329,8 @@ static void apply_level(workspace *ws, grower *w, int depth) {
     for (int32_t i = 0; i < w->n_level; i++) {
         int32_t id = w->level[i];
         const bt_gbdt_split *sp = &w->best[id];
-        int ok = sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 &&
-                 sp->right.h != 0 && !(sp->loss_chg < s->gamma) && depth < w->max_depth;
+        int ok = sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 && sp->right.h != 0 &&
+                 !(sp->loss_chg < s->gamma) && depth < w->max_depth;
         if (!ok) {
             hist_release(ws, w->hist[id]);
             w->hist[id] = NULL;
@@ -351,8 +351,7 @@ static void apply_level(workspace *ws, grower *w, int depth) {
         w->sum[L] = sp->left;
         w->sum[R] = sp->right;
         float wl = bt_gbdt_weight(&s->sp, (double)sp->left.g * w->gu, (double)sp->left.h * w->hu);
-        float wr =
-            bt_gbdt_weight(&s->sp, (double)sp->right.g * w->gu, (double)sp->right.h * w->hu);
+        float wr = bt_gbdt_weight(&s->sp, (double)sp->right.g * w->gu, (double)sp->right.h * w->hu);
         set_leaf(w, L, id, wl * s->eta, wl * s->eta);
         set_leaf(w, R, id, wr * s->eta, wr * s->eta);
         if (depth + 1 < w->max_depth) {
@@ -503,10 +502,9 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
             grower *w = ws->jobs[j].w;
             int32_t id = ws->jobs[j].node;
             const bt_gbdt_node *nd = &w->nodes[id];
-            int64_t nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], bm->bins,
-                                               bm->width, F, nd->feature, nd->bin,
-                                               B->missing_bin[nd->feature], nd->default_left,
-                                               ws->part_scratch[thread_id()]);
+            int64_t nl = bt_gbdt_partition_ref(
+                w->rows + w->beg[id], w->cnt[id], bm->bins, bm->width, F, nd->feature, nd->bin,
+                B->missing_bin[nd->feature], nd->default_left, ws->part_scratch[thread_id()]);
             w->beg[nd->left] = w->beg[id];
             w->cnt[nd->left] = nl;
             w->beg[nd->right] = w->beg[id] + nl;

@@ -89,8 +89,7 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
         if (s->n_out < 2) {
             int32_t nc = s->n_out;
             free(s);
-            return BT_FAIL(BT_STATUS_BAD_INPUT, "multi:softprob needs num_class >= 2, got %d",
-                           nc);
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "multi:softprob needs num_class >= 2, got %d", nc);
         }
     }
     s->eta = (float)v[BT_GBDT_ETA].f;

@@ -55,7 +55,7 @@ typedef struct bt_gbdt_slot {
     int32_t early_stopping_rounds;
     uint64_t key;
     /* model */
-    int32_t round; /* rounds trained */
+    int32_t round;                      /* rounds trained */
     float *margin_train, *margin_valid; /* n x n_out, row-major */
     bt_gbdt_tree *trees;                /* round-major, n_out per round */
     int64_t n_trees, cap_trees;

@@ -6,8 +6,8 @@
 #include "trainer.h"
 
 static const char *const gbdt_aliases[] = {"xgboost", NULL};
-static const char *const gbdt_metrics[] = {"rmse",  "mse",      "mae",    "logloss",  "error",
-                                           "auc",   "mlogloss", "merror", "accuracy", NULL};
+static const char *const gbdt_metrics[] = {"rmse", "mse",      "mae",    "logloss",  "error",
+                                           "auc",  "mlogloss", "merror", "accuracy", NULL};
 
 static bt_status gbdt_task_of(const bt_hparams *hp, bt_task *task, int32_t *n_classes) {
     const char *obj = hp->v[BT_GBDT_OBJECTIVE].s;
@@ -39,14 +39,19 @@ static int gbdt_metric_ok(const char *metric, bt_task task) {
     switch (m) {
     case BT_GBDT_METRIC_RMSE:
     case BT_GBDT_METRIC_MSE:
-    case BT_GBDT_METRIC_MAE: return task == BT_TASK_REGRESSION;
+    case BT_GBDT_METRIC_MAE:
+        return task == BT_TASK_REGRESSION;
     case BT_GBDT_METRIC_LOGLOSS:
     case BT_GBDT_METRIC_ERROR:
-    case BT_GBDT_METRIC_AUC: return task == BT_TASK_BINARY;
+    case BT_GBDT_METRIC_AUC:
+        return task == BT_TASK_BINARY;
     case BT_GBDT_METRIC_MLOGLOSS:
-    case BT_GBDT_METRIC_MERROR: return task == BT_TASK_MULTICLASS;
-    case BT_GBDT_METRIC_ACCURACY: return task == BT_TASK_BINARY || task == BT_TASK_MULTICLASS;
-    default: return 0;
+    case BT_GBDT_METRIC_MERROR:
+        return task == BT_TASK_MULTICLASS;
+    case BT_GBDT_METRIC_ACCURACY:
+        return task == BT_TASK_BINARY || task == BT_TASK_MULTICLASS;
+    default:
+        return 0;
     }
 }
 

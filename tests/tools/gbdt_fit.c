@@ -3,6 +3,8 @@
  * trial's xgboost-json export. Trials sharing max_bin train together in one pack.
  * usage: bt_gbdt_fit --train X.f32 Y.f32 ROWS COLS [--valid X.f32 Y.f32 ROWS] --trials FILE
  *        --rounds R [--metrics rmse,auc] [--threads T] [--export DIR] [--seed S]
+ *   --export DIR writes DIR/trial_<i>.json (xgboost-json) and DIR/trial_<i>.margin.f32 (the
+ *   final valid margins, rows x outputs float32).
  *   FILE: one trial per line, "name=value" pairs separated by spaces (gbdt parameter names). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "kernels/philox.h"
 #include "models/gbdt/gbdt.h"
+#include "models/gbdt/trainer.h"
 #include "models/model.h"
 
 static float *read_f32(const char *path, int64_t n) {
@@ -98,10 +101,18 @@ int main(int argc, char **argv) {
             }
             const char *val = eq + 1;
             switch (vt->params[p].type) {
-            case BT_PTYPE_FLOAT: v[p] = bt_value_float(strtod(val, NULL)); break;
-            case BT_PTYPE_INT: v[p] = bt_value_int(strtoll(val, NULL, 10)); break;
-            case BT_PTYPE_BOOL: v[p] = bt_value_bool(atoi(val)); break;
-            default: v[p] = bt_value_string(dup_str(val)); break;
+            case BT_PTYPE_FLOAT:
+                v[p] = bt_value_float(strtod(val, NULL));
+                break;
+            case BT_PTYPE_INT:
+                v[p] = bt_value_int(strtoll(val, NULL, 10));
+                break;
+            case BT_PTYPE_BOOL:
+                v[p] = bt_value_bool(atoi(val));
+                break;
+            default:
+                v[p] = bt_value_string(dup_str(val));
+                break;
             }
         }
         n_trials++;
@@ -179,11 +190,22 @@ int main(int argc, char **argv) {
         }
         for (int s = 0; s < n; s++) {
             failed[ids[s]] = vt->slot_failed(pack, s);
-            if (export_dir &&
-                vt->export_model(pack, s, "xgboost-json", &models[ids[s]], &model_len[ids[s]]) !=
-                    BT_STATUS_OK) {
+            if (export_dir && vt->export_model(pack, s, "xgboost-json", &models[ids[s]],
+                                               &model_len[ids[s]]) != BT_STATUS_OK) {
                 fprintf(stderr, "bt_gbdt_fit: %s\n", bt_status_message());
                 return 70;
+            }
+            if (export_dir && valid.n_rows) {
+                const bt_gbdt_slot *sl = pack->slots[s];
+                char path[1024];
+                snprintf(path, sizeof path, "%s/trial_%d.margin.f32", export_dir, ids[s]);
+                FILE *f = fopen(path, "wb");
+                size_t cnt = (size_t)valid.n_rows * (size_t)sl->n_out;
+                if (!f || fwrite(sl->margin_valid, sizeof(float), cnt, f) != cnt) {
+                    fprintf(stderr, "bt_gbdt_fit: cannot write %s\n", path);
+                    return 74;
+                }
+                fclose(f);
             }
         }
         vt->pack_free(pack);
