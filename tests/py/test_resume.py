@@ -15,7 +15,7 @@ import numpy as np
 
 c = Checker("test_resume")
 d = workdir("resume")
-data = os.path.join(SRC, "sweeps", "data")
+data = os.path.join(SRC, "sweeps")
 s = sweep_file("breast-cancer-asha.json")
 s["run_cap"] = 60
 s["execution"] = {"max_pack": 16}
