@@ -35,12 +35,12 @@ typedef struct trial_state {
 typedef struct exec {
     bt_sweep sw;
     const bt_run_opts *o;
-    run_state *runs;   /* indexed by leader trial id */
+    run_state *runs; /* indexed by leader trial id */
     trial_state *ts;
-    int64_t *members;  /* CSR: trials of each leader's group, ascending */
+    int64_t *members; /* CSR: trials of each leader's group, ascending */
     int64_t *mem_ptr;
     bt_pack **packs;
-    int **free_slots;  /* per pack, a stack of free slot indices */
+    int **free_slots; /* per pack, a stack of free slot indices */
     int *n_free;
     int64_t n_active;
     int64_t concurrency;
@@ -280,15 +280,24 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
                     v.s = xstrdup(v.s);
                 } else {
                     char buf[64];
-                    if (v.kind == BT_VALUE_FLOAT) snprintf(buf, sizeof buf, "%.17g", v.f);
-                    else snprintf(buf, sizeof buf, "%" PRId64, v.i);
+                    if (v.kind == BT_VALUE_FLOAT)
+                        snprintf(buf, sizeof buf, "%.17g", v.f);
+                    else
+                        snprintf(buf, sizeof buf, "%" PRId64, v.i);
                     v = bt_value_string(xstrdup(buf));
                 }
                 break;
-            case BT_VALUE_FLOAT: v = bt_value_float(v.f); break;
-            case BT_VALUE_INT: v = bt_value_int(v.kind == BT_VALUE_FLOAT ? llround(v.f) : v.i); break;
-            case BT_VALUE_BOOL: v = bt_value_bool(v.i != 0); break;
-            default: break;
+            case BT_VALUE_FLOAT:
+                v = bt_value_float(v.f);
+                break;
+            case BT_VALUE_INT:
+                v = bt_value_int(v.kind == BT_VALUE_FLOAT ? llround(v.f) : v.i);
+                break;
+            case BT_VALUE_BOOL:
+                v = bt_value_bool(v.i != 0);
+                break;
+            default:
+                break;
             }
             row->params[p] = v;
         }
@@ -342,10 +351,14 @@ static void counts(exec *e, bt_progress_counts *c) {
     c->metric = e->sw.metric;
     for (int64_t t = 0; t < e->sw.n_trials; t++) {
         bt_trial_status s = bt_sched_trial_status(e->sw.sched, t);
-        if (s == BT_TRIAL_COMPLETED) c->completed++;
-        else if (s == BT_TRIAL_PRUNED) c->pruned++;
-        else if (s == BT_TRIAL_FAILED) c->failed++;
-        else if (s == BT_TRIAL_RUNNING) c->running++;
+        if (s == BT_TRIAL_COMPLETED)
+            c->completed++;
+        else if (s == BT_TRIAL_PRUNED)
+            c->pruned++;
+        else if (s == BT_TRIAL_FAILED)
+            c->failed++;
+        else if (s == BT_TRIAL_RUNNING)
+            c->running++;
         if (s == BT_TRIAL_RUNNING && e->ts[t].has_job) {
             int32_t b, rung;
             bt_sched_trial_place(e->sw.sched, t, &b, &rung);
@@ -366,8 +379,8 @@ static void log_trial_stops(exec *e, int64_t leader) {
             continue;
         e->ts[t].stop_logged = 1;
         char f[160];
-        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"status\":\"%s\",\"resource\":%" PRId64,
-                 t, bt_trial_status_name(s), e->ts[t].resource);
+        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"status\":\"%s\",\"resource\":%" PRId64, t,
+                 bt_trial_status_name(s), e->ts[t].resource);
         bt_progress_event(&e->prog, "trial_stop", f);
     }
 }
@@ -444,7 +457,8 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             if (budget >= 0 && budget < r->resource) continue;
             if (!e->replaying && !have) {
                 int pack = sw->trials[L].pack;
-                if (sw->vt->slot_failed && sw->vt->slot_failed(e->packs[pack], r->slot)) r->failed = 1;
+                if (sw->vt->slot_failed && sw->vt->slot_failed(e->packs[pack], r->slot))
+                    r->failed = 1;
                 if (!r->failed &&
                     sw->vt->eval(e->packs[pack], r->slot, sw->metric, &value) != BT_STATUS_OK)
                     r->failed = 1;
@@ -490,8 +504,8 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
         BT_TRY(bt_sched_report(sw->sched, t, ts->job_resource, ts->metric));
         ts->has_job = 0;
         char f[160];
-        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"resource\":%" PRId64 ",\"metric\":%.17g",
-                 t, ts->resource, isnan(ts->metric) ? -1.0 : ts->metric);
+        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"resource\":%" PRId64 ",\"metric\":%.17g", t,
+                 ts->resource, isnan(ts->metric) ? -1.0 : ts->metric);
         if (isnan(ts->metric))
             snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"resource\":%" PRId64 ",\"metric\":null",
                      t, ts->resource);
@@ -595,8 +609,8 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
     }
     BT_TRY(build_members(e));
     int async = spec->sched.kind == BT_SCHED_ASHA || spec->sched.kind == BT_SCHED_WANDB_HYPERBAND;
-    e->concurrency = async && spec->sched.concurrency > 0 ? spec->sched.concurrency
-                                                          : spec->exec.max_pack;
+    e->concurrency =
+        async && spec->sched.concurrency > 0 ? spec->sched.concurrency : spec->exec.max_pack;
     if (e->concurrency <= 0) e->concurrency = 256;
     if (metric_id(e, sw->metric) < 0) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     for (int m = 0; sw->vt->metrics && sw->vt->metrics[m] && e->n_extra < 16; m++) {

@@ -285,7 +285,9 @@ bt_status bt_journal_append(bt_journal *j, const bt_jrec *r) {
         n = snprintf(line, sizeof line, "{\"k\":\"tick\",\"tick\":%" PRId64 ",\"time\":%s}\n",
                      r->tick, t);
         break;
-    case BT_JREC_END: n = snprintf(line, sizeof line, "{\"k\":\"end\"}\n"); break;
+    case BT_JREC_END:
+        n = snprintf(line, sizeof line, "{\"k\":\"end\"}\n");
+        break;
     }
     if (n <= 0 || (size_t)n >= sizeof line)
         return BT_FAIL(BT_STATUS_INTERNAL, "journal record too long");

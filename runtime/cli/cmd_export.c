@@ -36,17 +36,20 @@ static bt_status retrain(const bt_results *r, int64_t trial, const char *format,
     bt_diags_init(&d);
     bt_status st = bt_spec_parse(r->sweep_path, r->sweep_text, &spec, &d);
     bt_diags_free(&d);
-    if (st != BT_STATUS_OK) return BT_FAIL(st, "the sweep recorded in the results no longer parses");
+    if (st != BT_STATUS_OK)
+        return BT_FAIL(st, "the sweep recorded in the results no longer parses");
     spec.seed = r->seed;
     bt_sweep sw;
     st = bt_sweep_init(&sw, &spec);
-    if (st == BT_STATUS_OK) st = bt_sweep_load_data(&sw, spec.exec.threads > 0 ? spec.exec.threads : 1);
+    if (st == BT_STATUS_OK)
+        st = bt_sweep_load_data(&sw, spec.exec.threads > 0 ? spec.exec.threads : 1);
     int64_t resource = -1;
     for (int64_t i = 0; i < r->n_trials; i++)
         if (r->trials[i].trial_id == trial) resource = r->trials[i].resource;
     if (st == BT_STATUS_OK && resource <= 0)
         st = BT_FAIL(BT_STATUS_USAGE, "trial %" PRId64 " never trained", trial);
-    if (st == BT_STATUS_OK) st = bt_sweep_train_export(&sw, trial, resource, format, out, len, NULL);
+    if (st == BT_STATUS_OK)
+        st = bt_sweep_train_export(&sw, trial, resource, format, out, len, NULL);
     bt_sweep_free(&sw);
     bt_spec_free(&spec);
     return st;
@@ -69,12 +72,15 @@ int bt_cmd_export(int argc, char **argv) {
                 fprintf(stderr, "batchtune export: --trial takes a trial id\n");
                 return BT_STATUS_USAGE;
             }
-        } else if (strcmp(a, "--format") == 0 && more) format = argv[++i];
-        else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && more) out = argv[++i];
+        } else if (strcmp(a, "--format") == 0 && more)
+            format = argv[++i];
+        else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && more)
+            out = argv[++i];
         else if (a[0] == '-' || path) {
             fprintf(stderr, "batchtune export: unexpected '%s'\n%s", a, help);
             return BT_STATUS_USAGE;
-        } else path = a;
+        } else
+            path = a;
     }
     if (!path || !out) {
         fputs(help, stderr);

@@ -39,7 +39,8 @@ int bt_cmd_report(int argc, char **argv) {
         } else if (a[0] == '-' || path) {
             fprintf(stderr, "batchtune report: unexpected '%s'\n%s", a, help);
             return BT_STATUS_USAGE;
-        } else path = a;
+        } else
+            path = a;
     }
     if (!path) {
         fputs(help, stderr);

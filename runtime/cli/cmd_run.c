@@ -80,12 +80,18 @@ int bt_cmd_run(int argc, char **argv) {
             fputs(help, stdout);
             fputs(bt_cli_exit_codes, stdout);
             return 0;
-        } else if (strcmp(a, "--out") == 0 && more) out = argv[++i];
-        else if (strcmp(a, "--device") == 0 && more) device = argv[++i];
-        else if (strcmp(a, "--log") == 0 && more) log_path = argv[++i];
-        else if (strcmp(a, "--fresh") == 0) fresh = 1;
-        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) quiet = 1;
-        else if (strcmp(a, "--checkpoint-every") == 0 && more) every = atof(argv[++i]);
+        } else if (strcmp(a, "--out") == 0 && more)
+            out = argv[++i];
+        else if (strcmp(a, "--device") == 0 && more)
+            device = argv[++i];
+        else if (strcmp(a, "--log") == 0 && more)
+            log_path = argv[++i];
+        else if (strcmp(a, "--fresh") == 0)
+            fresh = 1;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+            quiet = 1;
+        else if (strcmp(a, "--checkpoint-every") == 0 && more)
+            every = atof(argv[++i]);
         else if (strcmp(a, "--seed") == 0 && more) {
             char *end = NULL;
             errno = 0;
@@ -98,7 +104,8 @@ int bt_cmd_run(int argc, char **argv) {
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "batchtune run: unknown or incomplete option '%s'\n%s", a, help);
             return BT_STATUS_USAGE;
-        } else if (!sweep) sweep = a;
+        } else if (!sweep)
+            sweep = a;
         else {
             fprintf(stderr, "batchtune run: one sweep file at a time ('%s' is extra)\n", a);
             return BT_STATUS_USAGE;

@@ -13,12 +13,23 @@ static const char help[] =
     "Checks the sweep file (keys, types, ranges, model parameters, metric) without reading data,\n"
     "and prints the plan: trials, packs, scheduler brackets and rungs with their resources.\n\n";
 
-static const char *const dist_names[] = {
-    "value",          "values",          "uniform",        "int_uniform",
-    "q_uniform",      "log_uniform",     "log_uniform_values", "q_log_uniform",
-    "q_log_uniform_values", "inv_log_uniform", "inv_log_uniform_values", "normal",
-    "q_normal",       "log_normal",      "q_log_normal",   "beta",
-    "q_beta"};
+static const char *const dist_names[] = {"value",
+                                         "values",
+                                         "uniform",
+                                         "int_uniform",
+                                         "q_uniform",
+                                         "log_uniform",
+                                         "log_uniform_values",
+                                         "q_log_uniform",
+                                         "q_log_uniform_values",
+                                         "inv_log_uniform",
+                                         "inv_log_uniform_values",
+                                         "normal",
+                                         "q_normal",
+                                         "log_normal",
+                                         "q_log_normal",
+                                         "beta",
+                                         "q_beta"};
 
 int bt_cmd_validate(int argc, char **argv) {
     const char *path = NULL;
@@ -65,7 +76,8 @@ int bt_cmd_validate(int argc, char **argv) {
             printf(" mu %g sigma %g", ps->mu, ps->sigma);
         else if (ps->dist == BT_DIST_BETA || ps->dist == BT_DIST_Q_BETA)
             printf(" a %g b %g", ps->a, ps->b);
-        else printf(" [%g, %g]", ps->min, ps->max);
+        else
+            printf(" [%g, %g]", ps->min, ps->max);
         printf("%s\n", p == sw.budget_param ? "  (budget: trials share one run)" : "");
     }
     int64_t runs = 0;
@@ -77,7 +89,8 @@ int bt_cmd_validate(int argc, char **argv) {
     if (spec.sched.kind != BT_SCHED_NONE)
         printf(" from %" PRId64 " to %" PRId64 ", eta %g", spec.sched.min_resource,
                spec.sched.max_resource, spec.sched.eta);
-    else printf(" up to %" PRId64, sw.max_resource);
+    else
+        printf(" up to %" PRId64, sw.max_resource);
     printf("\n");
     bt_sched_bracket_plan plan[64];
     int nb = 0;
@@ -90,11 +103,10 @@ int bt_cmd_validate(int argc, char **argv) {
             printf("\n");
         }
     }
-    printf("  dataset    %s\n",
-           spec.dataset.synthetic ? spec.dataset.synthetic
-           : spec.dataset.path    ? spec.dataset.path
-           : spec.dataset.train   ? spec.dataset.train
-                                  : "-");
+    printf("  dataset    %s\n", spec.dataset.synthetic ? spec.dataset.synthetic
+                                : spec.dataset.path    ? spec.dataset.path
+                                : spec.dataset.train   ? spec.dataset.train
+                                                       : "-");
     bt_sweep_free(&sw);
     bt_spec_free(&spec);
     return 0;
