@@ -59,6 +59,7 @@ typedef struct exec {
     int64_t tick;
     bt_progress prog;
     double last_checkpoint;
+    int64_t checkpoint_decisions; /* scheduler decisions at the last checkpoint */
     char *journal_path;
     int threads;
 } exec;
@@ -696,7 +697,14 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
                 bt_progress_update(&e.prog, &c, 0);
                 double since = bt_clock() - e.last_checkpoint;
                 double every = o->checkpoint_every > 0 ? o->checkpoint_every : 30.0;
-                if (since >= every) st = checkpoint(&e, 0);
+                /* rung boundaries (new decisions) checkpoint too, at most once a second */
+                int64_t nd = 0;
+                bt_sched_decisions(e.sw.sched, &nd);
+                int rung_done = nd > e.checkpoint_decisions && since >= 1.0;
+                if (since >= every || rung_done) {
+                    e.checkpoint_decisions = nd;
+                    st = checkpoint(&e, 0);
+                }
                 if (st == BT_STATUS_OK && o->stop && *o->stop) {
                     st = checkpoint(&e, 0);
                     if (st == BT_STATUS_OK)
