@@ -742,6 +742,7 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
         sum->best_trial = c.best_trial;
         sum->best_metric = c.best;
         sum->best_resource = c.best_trial >= 0 ? e.ts[c.best_trial].resource : 0;
+        snprintf(sum->metric, sizeof sum->metric, "%s", e.sw.metric ? e.sw.metric : "metric");
         sum->seconds = bt_clock() - e.prog.t0;
         char f[256];
         snprintf(f, sizeof f,

@@ -33,6 +33,7 @@ typedef struct bt_run_summary {
     int64_t best_trial;
     double best_metric;
     int64_t best_resource;
+    char metric[32]; /* the metric ranked by (normalized name) */
     double seconds;
     int already_finished; /* the journal said the sweep was complete; nothing ran */
     int resumed;          /* continued from an earlier journal */

@@ -166,7 +166,7 @@ int bt_cmd_run(int argc, char **argv) {
                    sum.resumed ? " (resumed)" : "");
         if (sum.best_trial >= 0)
             printf("best: trial %" PRId64 "  %s = %.6g at %s %" PRId64 "\n", sum.best_trial,
-                   spec.metric ? spec.metric : "metric", sum.best_metric,
+                   sum.metric, sum.best_metric,
                    spec.sched.resource ? spec.sched.resource : "resource", sum.best_resource);
         printf("see: batchtune report %s\n", out);
         rc = 0;
