@@ -199,7 +199,7 @@ static void test_vtable(void) {
     CHECK(t == BT_TASK_REGRESSION);
     CHECK(vt->metric_ok("rmse", BT_TASK_REGRESSION) && !vt->metric_ok("rmse", BT_TASK_MULTICLASS));
     CHECK(vt->metric_ok("accuracy", BT_TASK_MULTICLASS) &&
-          vt->metric_ok("logloss", BT_TASK_BINARY));
+          !vt->metric_ok("logloss", BT_TASK_MULTICLASS));
     CHECK(vt->metric_maximize("accuracy") && !vt->metric_maximize("mlogloss"));
     CHECK_STR(vt->default_metric(BT_TASK_MULTICLASS), "mlogloss");
     hp[BT_MLP_LR] = bt_value_float(0.0);
@@ -219,7 +219,7 @@ static void test_vtable(void) {
     double acc = 0, err = 0, ll = 0, mll = 0;
     CHECK_OK(vt->eval(p, 1, "accuracy", &acc));
     CHECK_OK(vt->eval(p, 1, "merror", &err));
-    CHECK_OK(vt->eval(p, 1, "logloss", &ll));
+    CHECK_OK(vt->eval(p, 1, "mlogloss", &ll));
     CHECK_OK(vt->eval(p, 1, "mlogloss", &mll));
     CHECK(acc + err == 1.0 && ll == mll && ll > 0);
     CHECK(vt->eval(p, 1, "auc", &acc) == BT_STATUS_BAD_INPUT);

@@ -8,9 +8,10 @@
 #include "nn.h"
 
 static const char *const mlp_aliases[] = {"nn", NULL};
-/* error and logloss are accepted as names of merror and mlogloss (binary sets are 2-class). */
-static const char *const mlp_metrics[] = {"accuracy", "merror", "mlogloss", "error", "logloss",
-                                          "rmse",     "mse",    "mae",      NULL};
+/* Binary sets train as 2-class softmax, so classification reports the multiclass names only
+ * (one name per quantity keeps the results' history free of duplicates). */
+static const char *const mlp_metrics[] = {"accuracy", "merror", "mlogloss", "rmse",
+                                          "mse",      "mae",    NULL};
 
 static int is_regression(const char *obj) {
     return obj && (strcmp(obj, "regression") == 0 || strcmp(obj, "reg:squarederror") == 0);
@@ -43,11 +44,11 @@ static int metric_id(const char *m, int *complement, int *root) {
     *root = 0;
     if (!m) return -1;
     if (strcmp(m, "accuracy") == 0) return BT_NN_M_ACCURACY;
-    if (strcmp(m, "merror") == 0 || strcmp(m, "error") == 0) {
+    if (strcmp(m, "merror") == 0) {
         *complement = 1;
         return BT_NN_M_ACCURACY;
     }
-    if (strcmp(m, "mlogloss") == 0 || strcmp(m, "logloss") == 0) return BT_NN_M_LOGLOSS;
+    if (strcmp(m, "mlogloss") == 0) return BT_NN_M_LOGLOSS;
     if (strcmp(m, "mse") == 0) return BT_NN_M_MSE;
     if (strcmp(m, "rmse") == 0) {
         *root = 1;
