@@ -265,7 +265,7 @@ bt_status bt_mlp_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t
     s->warmup = v[BT_MLP_WARMUP_EPOCHS].i;
     s->step_size = v[BT_MLP_STEP_SIZE].i > 0 ? v[BT_MLP_STEP_SIZE].i : 1;
     s->gamma = v[BT_MLP_GAMMA].f;
-    s->horizon = v[BT_MLP_EPOCHS].i;
+    s->horizon = v[BT_MLP_T_MAX].i > 0 ? v[BT_MLP_T_MAX].i : v[BT_MLP_EPOCHS].i;
     s->dropout = (float)v[BT_MLP_DROPOUT].f;
     s->smoothing = (float)v[BT_MLP_LABEL_SMOOTHING].f;
     for (int m = 0; m < BT_NN_M_COUNT; m++) s->metric[m] = NAN;

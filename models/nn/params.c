@@ -66,6 +66,8 @@ const bt_model_param bt_mlp_params[BT_MLP_N_PARAMS] = {
         "epochs between decays of the step schedule"},
     [BT_MLP_GAMMA] = {"gamma", {"lr_gamma", NULL}, BT_PTYPE_FLOAT, 0, 1, F(0.1), NULL, 0,
         "decay factor of the step schedule"},
+    [BT_MLP_T_MAX] = {"t_max", {"cosine_epochs", NULL}, BT_PTYPE_INT, 0, 1e7, I(0), NULL, 0,
+        "epochs the cosine schedule spans, warmup included (0 = the trial's epochs)"},
     [BT_MLP_LABEL_SMOOTHING] = {"label_smoothing", {NULL}, BT_PTYPE_FLOAT, 0, 0.999, F(0), NULL,
         0, "target = (1 - s) onehot + s / classes"},
     [BT_MLP_EPOCHS] = {"epochs", {"num_epochs", "max_epochs", NULL}, BT_PTYPE_INT, 1, 1e7, I(20),
