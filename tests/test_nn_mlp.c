@@ -1,6 +1,6 @@
 /* The mlp family through its vtable: a trial trained alone and the same trial trained in a pack of
- * 20 (other slots with other optimizers, dropout, schedules; a slot that joins epochs later; a
- * slot that diverges) end bit-identical; training learns a synthetic classification and a
+ * 20 on 3 threads (other slots with other optimizers, dropout, schedules; a slot that joins epochs
+ * later; a slot that diverges) end bit-identical; training learns a synthetic classification and a
  * regression task; a diverging trial is marked failed alone; parameters and metrics behave. */
 #include <math.h>
 #include <stdint.h>
@@ -71,8 +71,9 @@ typedef struct trained {
     int failed;
 } trained;
 
-/* Trains the trial (hp, key) for `epochs`, alone (pack size 1) or at slot 13 of a pack of 20
- * whose other slots run variants (one joining 2 epochs late, one diverging). */
+/* Trains the trial (hp, key) for `epochs`, alone (pack size 1, one thread) or at slot 13 of a
+ * pack of 20 on 3 threads whose other slots run variants (one joining 2 epochs late, one
+ * diverging). */
 static trained train(bt_model_data *data, const bt_value *hp_shape, const bt_value *hp,
                      uint64_t key, int epochs, int packed) {
     const bt_model_vtable *vt = &bt_mlp_vtable;
@@ -80,6 +81,7 @@ static trained train(bt_model_data *data, const bt_value *hp_shape, const bt_val
     bt_pack *p = NULL;
     trained out = {{0}, NULL, 0};
     int cap = packed ? 20 : 1, me = packed ? 13 : 0;
+    data->threads = packed ? 3 : 1; /* the pack's slots split over threads */
     CHECK_OK(vt->pack_init(&p, data, &shape, cap));
     if (!p) return out;
     bt_value *others = malloc(sizeof(bt_value) * BT_MLP_N_PARAMS * 20);

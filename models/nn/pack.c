@@ -497,32 +497,62 @@ static void evaluate(bt_pack *p, bt_mlp_slot *const *act, int n) {
     free(prob);
 }
 
-bt_status bt_mlp_step(bt_pack *p, const int *slots, int n_slots) {
-    bt_mlp_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
-    const int32_t **idx = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *idx);
-    double *loss_sum = calloc((size_t)(n_slots > 0 ? n_slots : 1), sizeof *loss_sum);
-    if (!act || !idx || !loss_sum) {
-        free(act);
-        free(idx);
-        free(loss_sum);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+/* A view of the pack whose per-position scratch and pointer arrays start at position lo, so a
+ * thread can run positions [lo, hi) on its own. lp: 6 * (D + 1) layer pointers; lin: the linear
+ * layers' transpose scratch. */
+static void view_init(bt_pack *v, const bt_pack *p, int lo, float **lp, float *lin) {
+    *v = *p;
+    const size_t B = (size_t)p->B, M = (size_t)p->maxdim, o = (size_t)lo;
+    const int L = p->D + 1;
+    v->z = lp;
+    v->u = lp + L;
+    v->xh = lp + 2 * L;
+    v->istd = lp + 3 * L;
+    v->h = lp + 4 * L;
+    v->mask = lp + 5 * L;
+    for (int l = 0; l < L; l++) {
+        size_t od = (size_t)p->out_dim[l];
+        v->z[l] = p->z[l] ? p->z[l] + o * B * od : NULL;
+        v->u[l] = p->u[l] ? p->u[l] + o * B * od : NULL;
+        v->xh[l] = p->xh[l] ? p->xh[l] + o * B * od : NULL;
+        v->istd[l] = p->istd[l] ? p->istd[l] + o * od : NULL;
+        v->h[l] = p->h[l] ? p->h[l] + o * B * od : NULL;
+        v->mask[l] = p->mask[l] ? p->mask[l] + o * B * od : NULL;
     }
-    int n = 0;
-    for (int i = 0; i < n_slots; i++) {
-        int sl = slots[i];
-        if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
-            free(act);
-            free(idx);
-            free(loss_sum);
-            return BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
-        }
-        if (!p->slots[sl]->failed) act[n++] = p->slots[sl];
-    }
+    v->x0 = p->x0 + o * B * (size_t)p->F;
+    v->da = p->da + o * B * M;
+    v->db = p->db + o * B * M;
+    v->lab = p->lab + o * B;
+    v->tgt = p->tgt + o * B;
+    v->lin_scratch = lin;
+    v->pa = p->pa + o;
+    v->pb = p->pb + o;
+    v->pc = p->pc + o;
+    v->pd = p->pd + o;
+    v->pe = p->pe + o;
+    v->qa = p->qa + o;
+    v->qb = p->qb + o;
+    v->qc = p->qc + o;
+    v->qd = p->qd + o;
+    v->qe = p->qe + o;
+    v->plab = p->plab + o;
+    v->keys = p->keys + o;
+    v->ep = p->ep + o;
+    v->fa = p->fa + o;
+    v->loss = p->loss + o;
+    v->hps = p->hps + o;
+    v->ts = p->ts + o;
+}
+
+/* One epoch of the n slots in act on pack (or view) p: every mini-batch once, each batch's
+ * forward, backward and update spanning all of them; then their validation metrics. */
+static void run_epoch(bt_pack *p, bt_mlp_slot **act, int n, const int32_t **idx, double *loss_sum) {
     const int64_t N = p->sh->n_train, B = p->B;
     for (int i = 0; i < n; i++) {
         bt_mlp_slot *s = act[i];
         shuffle(s->perm, N, s->key, s->epoch);
         s->opt.lr = (float)bt_mlp_lr_at(s, s->epoch);
+        loss_sum[i] = 0.0;
     }
     int64_t n_batches = (N + B - 1) / B;
     for (int64_t b = 0; b < n_batches && n > 0; b++) {
@@ -556,8 +586,64 @@ bt_status bt_mlp_step(bt_pack *p, const int *slots, int n_slots) {
         act[i]->train_loss = loss_sum[i] / (double)N;
     }
     if (n > 0) evaluate(p, act, n);
+}
+
+bt_status bt_mlp_step(bt_pack *p, const int *slots, int n_slots) {
+    const size_t cap = (size_t)(n_slots > 0 ? n_slots : 1);
+    bt_mlp_slot **act = malloc(cap * sizeof *act);
+    const int32_t **idx = malloc(cap * sizeof *idx);
+    double *loss_sum = calloc(cap, sizeof *loss_sum);
+    if (!act || !idx || !loss_sum) {
+        free(act);
+        free(idx);
+        free(loss_sum);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    int n = 0;
+    for (int i = 0; i < n_slots; i++) {
+        int sl = slots[i];
+        if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
+            free(act);
+            free(idx);
+            free(loss_sum);
+            return BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
+        }
+        if (!p->slots[sl]->failed) act[n++] = p->slots[sl];
+    }
+    /* Threads take contiguous ranges of slots and run the whole epoch for them: slots never
+     * interact, so each slot's arithmetic is the same whatever the thread count. */
+    int nt = p->data->threads > 1 ? p->data->threads : 1;
+    if (nt > n) nt = n > 0 ? n : 1;
+    int oom = 0;
+    if (nt == 1) {
+        run_epoch(p, act, n, idx, loss_sum);
+    } else {
+        const size_t L = (size_t)p->D + 1;
+        size_t lin = 0;
+        for (size_t l = 0; l < L; l++) {
+            size_t a = (size_t)p->in_dim[l] * (size_t)p->out_dim[l];
+            if (a > lin) lin = a;
+        }
+#pragma omp parallel for schedule(static, 1) num_threads(nt)
+        for (int t = 0; t < nt; t++) {
+            int lo = (int)((int64_t)n * t / nt), hi = (int)((int64_t)n * (t + 1) / nt);
+            float **lp = malloc(6 * L * sizeof *lp);
+            float *scratch = malloc(lin * sizeof *scratch);
+            if (!lp || !scratch) {
+#pragma omp atomic write
+                oom = 1;
+            } else {
+                bt_pack v;
+                view_init(&v, p, lo, lp, scratch);
+                run_epoch(&v, act + lo, hi - lo, idx + lo, loss_sum + lo);
+            }
+            free(lp);
+            free(scratch);
+        }
+    }
     free(act);
     free(idx);
     free(loss_sum);
+    if (oom) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for a thread's scratch");
     return BT_STATUS_OK;
 }
