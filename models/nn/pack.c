@@ -2,8 +2,8 @@
  * size). Each slot owns its parameters, gradients and optimizer state; the pack owns scratch laid
  * out per position in a step's slot list. slot_start initializes weights from the trial's key;
  * step runs one epoch: it walks the mini-batches once and, for each, runs every listed slot's
- * forward, backward and update (each kernel call spans all slots), then computes validation
- * metrics. */
+ * forward, backward and update (each kernel call spans all slots, or a thread's range of them),
+ * then computes validation metrics. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
