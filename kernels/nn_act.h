@@ -1,0 +1,19 @@
+/* Elementwise activations of the neural-net families (relu, tanh, gelu with the exact erf form as
+ * PyTorch's default), forward and backward. The activation is a shape parameter, so one call
+ * covers the contiguous activations of every slot of a pack. Ownership: callers own buffers. */
+#ifndef BT_KERNEL_NN_ACT_H
+#define BT_KERNEL_NN_ACT_H
+
+#include <stdint.h>
+
+typedef enum bt_nn_act { BT_NN_ACT_RELU = 0, BT_NN_ACT_TANH, BT_NN_ACT_GELU } bt_nn_act;
+
+/* The activation named `name` ("relu", "tanh", "gelu"), or -1. */
+int bt_nn_act_from_name(const char *name);
+
+/* y = act(x) over n elements (y may alias x). */
+void bt_nn_act_fwd_ref(bt_nn_act act, int64_t n, const float *x, float *y);
+/* dx = act'(x) * dy, x being the forward pass's input (dx may alias dy). */
+void bt_nn_act_bwd_ref(bt_nn_act act, int64_t n, const float *x, const float *dy, float *dx);
+
+#endif

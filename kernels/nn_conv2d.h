@@ -1,0 +1,36 @@
+/* 2-D convolution (any square kernel, stride, zero padding), forward and backward, batched over
+ * trial slots with one pointer per slot per buffer: the building block of the resnet family.
+ * Layout NHWC (rows x height x width x channels) so that batch norm is the row-wise kernel of
+ * nn_batchnorm.h applied to (rows * height * width) x channels, and weights are
+ * [k][k][c_in][c_out] (kh, kw, input channel, output channel) so every output pixel is a sum of
+ * axpys over output channels, like the linear layer. Ownership: callers own every buffer. */
+#ifndef BT_KERNEL_NN_CONV2D_H
+#define BT_KERNEL_NN_CONV2D_H
+
+#include <stddef.h>
+
+typedef struct bt_nn_conv2d_shape {
+    int rows;        /* images per slot */
+    int h, w;        /* input height, width */
+    int c_in, c_out; /* channels */
+    int k;           /* kernel size (1, 3, ...) */
+    int stride;      /* >= 1 */
+    int pad;         /* zero padding on each side */
+} bt_nn_conv2d_shape;
+
+/* Output height and width: (h + 2 pad - k) / stride + 1. */
+int bt_nn_conv2d_out_h(const bt_nn_conv2d_shape *s);
+int bt_nn_conv2d_out_w(const bt_nn_conv2d_shape *s);
+
+/* Y[s] = conv(X[s], W[s]) + b[s] (b may be NULL: no bias). Accumulation per output element: bias,
+ * then kh, kw, c_in in order. */
+void bt_nn_conv2d_fwd_ref(int n_slots, const bt_nn_conv2d_shape *shape, const float *const *X,
+                          const float *const *W, const float *const *b, float *const *Y);
+
+/* dW[s], db[s] (db may be NULL) overwritten with sums over images and output pixels in order;
+ * dX[s] (skipped when dX is NULL) overwritten. scratch: k * k * c_in * c_out floats. */
+void bt_nn_conv2d_bwd_ref(int n_slots, const bt_nn_conv2d_shape *shape, const float *const *X,
+                          const float *const *W, const float *const *dY, float *const *dX,
+                          float *const *dW, float *const *db, float *scratch);
+
+#endif

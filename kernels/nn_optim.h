@@ -1,0 +1,37 @@
+/* The optimizers' update step, batched over trial slots: SGD (momentum, Nesterov), Adam, AdamW,
+ * RMSprop, each with weight decay, following PyTorch's definitions (torch.optim, foreach=False).
+ * Each slot has its own hyperparameters (its optimizer included) and its own state buffers.
+ * Ownership: callers own every buffer. */
+#ifndef BT_KERNEL_NN_OPTIM_H
+#define BT_KERNEL_NN_OPTIM_H
+
+#include <stdint.h>
+
+typedef enum bt_nn_opt {
+    BT_NN_OPT_SGD = 0,
+    BT_NN_OPT_ADAM,
+    BT_NN_OPT_ADAMW,
+    BT_NN_OPT_RMSPROP
+} bt_nn_opt;
+
+/* The optimizer named `name` ("sgd", "adam", "adamw", "rmsprop"), or -1. */
+int bt_nn_opt_from_name(const char *name);
+
+typedef struct bt_nn_optim_hp {
+    bt_nn_opt kind;
+    float lr;           /* this step's learning rate (after the schedule) */
+    float momentum;     /* sgd, rmsprop */
+    int nesterov;       /* sgd */
+    float beta1, beta2; /* adam, adamw */
+    float alpha;        /* rmsprop's square-average decay */
+    float eps;          /* adam, adamw, rmsprop */
+    float weight_decay; /* L2 added to the gradient; decoupled (w *= 1 - lr wd) for adamw */
+} bt_nn_optim_hp;
+
+/* One update of n parameters per slot. t[s] >= 1 is the slot's step number (Adam's bias
+ * correction). State: m[s] (momentum buffer, Adam's first moment), v[s] (second moment / square
+ * average), both zero before the first step. g[s] is read only. */
+void bt_nn_optim_step_ref(int n_slots, int64_t n, const bt_nn_optim_hp *hp, const int64_t *t,
+                          float *const *w, const float *const *g, float *const *m, float *const *v);
+
+#endif
