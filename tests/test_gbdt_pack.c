@@ -1,7 +1,8 @@
 /* The packed gbdt trainer through the model vtable: a trial's per-round metrics and exported model
  * are identical (==) whether it trains alone, in a pack with 100 random other trials, in another
  * slot order, or with 1 vs 2 threads -- for regression, binary and multiclass, with missing
- * values, row and column sampling. A diverging trial fails alone; early stopping keeps the best
+ * values, row and column sampling; and identical between the two ways of finding splits
+ * (histograms, sorted column lists). A diverging trial fails alone; early stopping keeps the best
  * round's model and metric. */
 #include <math.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "kernels/philox.h"
 #include "models/gbdt/gbdt.h"
+#include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
 
 #define ROUNDS 8
@@ -116,7 +118,7 @@ static void test_determinism(bt_task task, const char *obj, int K, const char *c
     bt_hparams h0 = {trials[0]};
     CHECK_OK(vt->data_prepare(&data, &h0));
 
-    run_out alone = {0}, packed = {0}, shuffled = {0}, threaded = {0};
+    run_out alone = {0}, packed = {0}, shuffled = {0}, threaded = {0}, packed_col = {0};
     int slot_of[OTHERS + 1];
     slot_of[0] = 0;
     train(&data, trials, slot_of, 1, 1, 0, metrics, &alone);
@@ -134,6 +136,21 @@ static void test_determinism(bt_task task, const char *obj, int K, const char *c
     data.threads = 2;
     train(&data, trials, perm, OTHERS + 1, OTHERS + 21, 0, metrics, &threaded);
     data.threads = 1;
+    /* the other split finder: a fresh binning in column mode (histograms for the runs above) */
+    run_out col = {0};
+    vt->data_free(&data);
+    bt_gbdt_set_mode(2);
+    CHECK_OK(vt->data_prepare(&data, &h0));
+    slot_of[0] = 0;
+    train(&data, trials, slot_of, 1, 1, 0, metrics, &col);
+    data.threads = 2;
+    train(&data, trials, perm, OTHERS + 1, OTHERS + 21, 0, metrics, &packed_col);
+    data.threads = 1;
+    bt_gbdt_set_mode(1);
+    CHECK_MSG(same(&alone, &col), "%s: histograms vs column lists", obj);
+    CHECK_MSG(same(&alone, &packed_col), "%s: column lists, packed, 2 threads", obj);
+    free(col.model);
+    free(packed_col.model);
     CHECK_MSG(same(&alone, &packed), "%s: alone vs pack of %d", obj, OTHERS + 1);
     CHECK_MSG(same(&alone, &shuffled), "%s: alone vs shuffled slots", obj);
     CHECK_MSG(same(&alone, &threaded), "%s: alone vs 2 threads", obj);
@@ -287,6 +304,7 @@ static void test_vtable_rules(void) {
 
 int main(void) {
     srand(2024u ^ (unsigned)time(NULL));
+    bt_gbdt_set_mode(1); /* histograms; test_determinism also runs column lists */
     static const char *const reg_m[2] = {"rmse", "mae"};
     static const char *const bin_m[2] = {"logloss", "auc"};
     static const char *const mc_m[2] = {"mlogloss", "merror"};

@@ -29,3 +29,19 @@ int64_t bt_gbdt_partition_ref(int32_t *rows, int64_t n, const void *bins, int32_
     memcpy(rows + nl, scratch, (size_t)nr * sizeof *rows);
     return nl;
 }
+
+int64_t bt_gbdt_partition_flags_ref(int32_t *rows, int64_t n, const uint8_t *flags,
+                                    int32_t *scratch) {
+    /* branch-free: each row is written to both places, only one cursor advances */
+    int64_t nl = 0, nr = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t r = rows[i];
+        int64_t left = flags[r] != 0;
+        rows[nl] = r;
+        scratch[nr] = r;
+        nl += left;
+        nr += 1 - left;
+    }
+    memcpy(rows + nl, scratch, (size_t)nr * sizeof *rows);
+    return nl;
+}

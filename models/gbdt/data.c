@@ -6,12 +6,19 @@
 
 #include "trainer.h"
 
+static int forced_mode = 0;
+
+void bt_gbdt_set_mode(int mode) {
+    forced_mode = mode;
+}
+
 static void binning_free(bt_gbdt_binning *b) {
     if (!b) return;
     bt_bin_cuts_free(&b->cuts);
     bt_binned_free(&b->train);
     free(b->off);
     free(b->missing_bin);
+    free(b->order);
     free(b);
 }
 
@@ -49,6 +56,27 @@ static bt_status binning_make(const bt_dataset *train, int32_t max_bin, bt_gbdt_
         o += (uint32_t)b->missing_bin[f] + 1;
     }
     b->off[F] = o;
+    int64_t n = train->n_rows;
+    if (forced_mode == 2 || (forced_mode == 0 && bt_gbdt_col_mode(n, F, o))) {
+        /* counting sort of each feature's rows by bin (stable: ties keep row order) */
+        b->order = malloc((size_t)n * (size_t)F * sizeof *b->order);
+        int64_t *start = malloc(((size_t)max_bin + 2) * sizeof *start);
+        if (!b->order || !start) {
+            free(start);
+            binning_free(b);
+            return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+        }
+        for (int32_t f = 0; f < F; f++) {
+            int32_t nb = b->missing_bin[f] + 1;
+            memset(start, 0, ((size_t)nb + 1) * sizeof *start);
+            for (int64_t r = 0; r < n; r++) start[bt_binned_get(&b->train, r, f) + 1]++;
+            for (int32_t k = 0; k < nb; k++) start[k + 1] += start[k];
+            int32_t *ord = b->order + (int64_t)f * n;
+            for (int64_t r = 0; r < n; r++)
+                ord[start[bt_binned_get(&b->train, r, f)]++] = (int32_t)r;
+        }
+        free(start);
+    }
     *out = b;
     return BT_STATUS_OK;
 }

@@ -22,13 +22,27 @@ typedef struct bt_gbdt_binning {
     bt_binned train;
     uint32_t *off;        /* n_features + 1 histogram offsets (each feature: bins + missing) */
     int32_t *missing_bin; /* missing code per feature (= its bin count) */
+    /* Small data sets only (see bt_gbdt_col_mode): per feature, the train rows sorted by bin
+     * (then row), n_features x n_rows; NULL otherwise. */
+    int32_t *order;
 } bt_gbdt_binning;
+
+/* Whether trees on this binning grow from per-feature sorted row lists instead of histograms:
+ * when rows are few compared with bins, scanning every histogram bin of every node costs more
+ * than walking each node's rows in bin order (same candidates, same integer sums). */
+static inline int bt_gbdt_col_mode(int64_t n_rows, int32_t n_features, int64_t total_bins) {
+    return n_rows * n_features <= (1 << 20) && n_rows * n_features <= 4 * total_bins;
+}
 
 typedef struct bt_gbdt_shared {
     bt_gbdt_binning **binnings;
     int n_binnings;
     int32_t n_classes; /* classes for multiclass (from the labels when the data says 0) */
 } bt_gbdt_shared;
+
+/* Overrides the choice between histograms and column lists for binnings made afterwards:
+ * 0 automatic (bt_gbdt_col_mode), 1 histograms, 2 column lists. Process-wide; for tests. */
+void bt_gbdt_set_mode(int mode);
 
 /* The binning for max_bin, computed and cached on first use (not thread-safe). */
 bt_status bt_gbdt_binning_get(bt_model_data *data, int32_t max_bin, const bt_gbdt_binning **out);
