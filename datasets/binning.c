@@ -6,10 +6,34 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-static int cmp_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+/* Sorts m non-NaN floats ascending: LSD radix sort (4 passes of 8 bits) on their bits mapped to
+ * an unsigned order (flip all bits of negatives, the sign bit of positives). tmp holds m. */
+static void sort_floats(float *v, int64_t m, uint32_t *tmp) {
+    uint32_t *a = (uint32_t *)v, *b = tmp;
+    for (int64_t i = 0; i < m; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        a[i] = u & 0x80000000u ? ~u : u | 0x80000000u;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        int64_t count[257] = {0};
+        for (int64_t i = 0; i < m; i++) count[((a[i] >> shift) & 255u) + 1]++;
+        for (int k = 0; k < 256; k++) count[k + 1] += count[k];
+        for (int64_t i = 0; i < m; i++) b[count[(a[i] >> shift) & 255u]++] = a[i];
+        uint32_t *t = a;
+        a = b;
+        b = t;
+    }
+    /* after 4 passes the data is back in v */
+    for (int64_t i = 0; i < m; i++) {
+        uint32_t u = a[i];
+        u = u & 0x80000000u ? u & 0x7fffffffu : ~u;
+        memcpy(&v[i], &u, 4);
+    }
 }
 
 void bt_bin_cuts_free(bt_bin_cuts *c) {
@@ -60,52 +84,69 @@ static int feature_cuts(const float *v, int64_t m, int32_t max_bin, float *out, 
 }
 
 bt_status bt_bin_cuts_fit(bt_bin_cuts *out, const float *X, int64_t n_rows, int32_t n_features,
-                          int32_t max_bin) {
+                          int32_t max_bin, int threads) {
     memset(out, 0, sizeof *out);
     if (max_bin < 2) return BT_FAIL(BT_STATUS_BAD_INPUT, "max_bin must be >= 2, got %d", max_bin);
     if (n_features <= 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "binning needs at least 1 feature");
+    if (threads < 1) threads = 1;
     out->n_features = n_features;
     out->max_bin = max_bin;
     out->ptr = calloc((size_t)n_features + 1, sizeof *out->ptr);
     out->values = malloc((size_t)n_features * (size_t)(max_bin + 1) * sizeof *out->values);
     out->min_values = calloc((size_t)n_features, sizeof *out->min_values);
-    float *col = malloc((size_t)(n_rows > 0 ? n_rows : 1) * sizeof *col);
-    if (!out->ptr || !out->values || !out->min_values || !col) {
+    int32_t *count = calloc((size_t)n_features, sizeof *count);
+    size_t col_bytes = (size_t)(n_rows > 0 ? n_rows : 1) * sizeof(float);
+    float *col = malloc(col_bytes * 2 * (size_t)threads);
+    if (!out->ptr || !out->values || !out->min_values || !col || !count) {
         free(col);
+        free(count);
         bt_bin_cuts_free(out);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory binning %lld x %d", (long long)n_rows,
                        n_features);
     }
-    uint32_t pos = 0;
+    /* each feature's cuts land in its own max_bin + 1 slot, compacted afterwards */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int32_t f = 0; f < n_features; f++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        float *c = col + (size_t)t * 2 * (col_bytes / sizeof(float));
         int64_t m = 0;
         for (int64_t r = 0; r < n_rows; r++) {
             float x = X[r * n_features + f];
-            if (!isnan(x)) col[m++] = x;
+            if (!isnan(x)) c[m++] = x;
         }
-        qsort(col, (size_t)m, sizeof *col, cmp_float);
+        sort_floats(c, m, (uint32_t *)(c + (col_bytes / sizeof(float))));
+        count[f] = feature_cuts(c, m, max_bin, out->values + (size_t)f * (size_t)(max_bin + 1),
+                                &out->min_values[f]);
+    }
+    uint32_t pos = 0;
+    for (int32_t f = 0; f < n_features; f++) {
         out->ptr[f] = pos;
-        pos += (uint32_t)feature_cuts(col, m, max_bin, out->values + pos, &out->min_values[f]);
+        memmove(out->values + pos, out->values + (size_t)f * (size_t)(max_bin + 1),
+                (size_t)count[f] * sizeof *out->values);
+        pos += (uint32_t)count[f];
     }
     out->ptr[n_features] = pos;
     free(col);
+    free(count);
     return BT_STATUS_OK;
 }
 
 int32_t bt_bin_cuts_bin(const bt_bin_cuts *c, int32_t f, float v) {
     int32_t nb = bt_bin_cuts_nbins(c, f);
     if (isnan(v)) return nb;
-    const float *cut = c->values + c->ptr[f];
-    /* first cut > v (upper_bound) */
-    int32_t lo = 0, hi = nb;
-    while (lo < hi) {
-        int32_t mid = (lo + hi) >> 1;
-        if (cut[mid] > v)
-            hi = mid;
-        else
-            lo = mid + 1;
+    /* first cut > v, by a branch-free binary search (the comparisons are unpredictable) */
+    const float *cut = c->values + c->ptr[f], *b = cut;
+    int32_t len = nb;
+    while (len > 1) {
+        int32_t half = len >> 1;
+        b = b[half - 1] <= v ? b + half : b;
+        len -= half;
     }
-    return lo < nb ? lo : nb - 1;
+    int32_t i = (int32_t)(b - cut) + (b[0] <= v);
+    return i < nb ? i : nb - 1;
 }
 
 void bt_binned_missing(const float *X, int64_t n_rows, int32_t n_features, uint8_t *out) {
@@ -132,7 +173,7 @@ void bt_binned_free(bt_binned *b) {
 }
 
 bt_status bt_binned_init(bt_binned *out, const bt_bin_cuts *c, const float *X, int64_t n_rows,
-                         int32_t width) {
+                         int32_t width, int threads) {
     memset(out, 0, sizeof *out);
     if (width != 1 && width != 2)
         return BT_FAIL(BT_STATUS_INTERNAL, "binned width must be 1 or 2, got %d", width);
@@ -147,21 +188,25 @@ bt_status bt_binned_init(bt_binned *out, const bt_bin_cuts *c, const float *X, i
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %lld x %d bins", (long long)n_rows,
                        F);
     }
+    if (threads < 1) threads = 1;
+    int too_wide = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(| : too_wide)
     for (int64_t r = 0; r < n_rows; r++) {
         for (int32_t f = 0; f < F; f++) {
             float x = X[r * F + f];
             int32_t b = bt_bin_cuts_bin(c, f, x);
-            if (isnan(x)) out->has_missing[f] = 1;
+            if (isnan(x)) out->has_missing[f] = 1; /* benign race: every writer stores 1 */
             if (width == 1) {
-                if (b > 255) {
-                    bt_binned_free(out);
-                    return BT_FAIL(BT_STATUS_INTERNAL, "bin %d of feature %d needs 2 bytes", b, f);
-                }
+                too_wide |= b > 255;
                 ((uint8_t *)out->bins)[r * F + f] = (uint8_t)b;
             } else {
                 ((uint16_t *)out->bins)[r * F + f] = (uint16_t)b;
             }
         }
+    }
+    if (too_wide) {
+        bt_binned_free(out);
+        return BT_FAIL(BT_STATUS_INTERNAL, "a bin needs 2 bytes but width 1 was asked");
     }
     return BT_STATUS_OK;
 }

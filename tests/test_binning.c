@@ -3,6 +3,7 @@
  * the 1-byte / 2-byte layouts, on fresh random data. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "datasets/binning.h"
@@ -28,7 +29,7 @@ static void test_exact(void) {
             X[r * F + f] = urand() < 0.1 ? NAN : (float)((int)(urand() * k) - 2) * 0.75f;
         }
     bt_bin_cuts c;
-    CHECK_OK(bt_bin_cuts_fit(&c, X, n, F, max_bin));
+    CHECK_OK(bt_bin_cuts_fit(&c, X, n, F, max_bin, 1));
     for (int32_t f = 0; f < F; f++) {
         float vals[600];
         int m = 0;
@@ -48,7 +49,7 @@ static void test_exact(void) {
         CHECK_EQ_INT(bt_bin_cuts_bin(&c, f, NAN), k);
     }
     bt_binned b;
-    CHECK_OK(bt_binned_init(&b, &c, X, n, 1));
+    CHECK_OK(bt_binned_init(&b, &c, X, n, 1, 2));
     for (int64_t r = 0; r < n; r++)
         for (int32_t f = 0; f < F; f++)
             CHECK_EQ_INT(bt_binned_get(&b, r, f), bt_bin_cuts_bin(&c, f, X[r * F + f]));
@@ -71,7 +72,7 @@ static void test_quantile(void) {
     float *X = malloc(sizeof(float) * (size_t)(n * F));
     for (int64_t i = 0; i < n * F; i++) X[i] = (float)(urand() * 100.0 - 30.0);
     bt_bin_cuts c;
-    CHECK_OK(bt_bin_cuts_fit(&c, X, n, F, max_bin));
+    CHECK_OK(bt_bin_cuts_fit(&c, X, n, F, max_bin, 2));
     for (int32_t f = 0; f < F; f++) {
         int32_t nb = bt_bin_cuts_nbins(&c, f);
         CHECK(nb >= max_bin / 2 && nb <= max_bin);
@@ -89,6 +90,18 @@ static void test_quantile(void) {
         for (int32_t i = 0; i < nb; i++) CHECK(count[i] > 0 && count[i] < 4 * n / nb);
         free(count);
     }
+    /* one thread gives the same cuts as two; negative zeros and infinities sort like numbers */
+    X[0] = -0.0f;
+    X[F] = 0.0f;
+    X[2 * F] = -INFINITY;
+    bt_bin_cuts c1, c2;
+    CHECK_OK(bt_bin_cuts_fit(&c1, X, n, F, max_bin, 1));
+    CHECK_OK(bt_bin_cuts_fit(&c2, X, n, F, max_bin, 2));
+    CHECK(c1.ptr[F] == c2.ptr[F] && memcmp(c1.values, c2.values, c1.ptr[F] * sizeof(float)) == 0 &&
+          memcmp(c1.min_values, c2.min_values, (size_t)F * sizeof(float)) == 0);
+    CHECK(c1.min_values[0] == -INFINITY);
+    bt_bin_cuts_free(&c1);
+    bt_bin_cuts_free(&c2);
     bt_bin_cuts_free(&c);
     free(X);
 }
@@ -103,7 +116,7 @@ static void test_wide(void) {
         X[r * F + 1] = NAN;
     }
     bt_bin_cuts c;
-    CHECK_OK(bt_bin_cuts_fit(&c, X, n, F, 1024));
+    CHECK_OK(bt_bin_cuts_fit(&c, X, n, F, 1024, 1));
     CHECK_EQ_INT(bt_bin_cuts_nbins(&c, 0), 300);
     CHECK_EQ_INT(bt_bin_cuts_nbins(&c, 1), 1);
     uint8_t miss[2];
@@ -111,15 +124,15 @@ static void test_wide(void) {
     const uint8_t *sets[1] = {miss};
     CHECK_EQ_INT(bt_binned_width(&c, sets, 1), 2);
     bt_binned b;
-    CHECK_OK(bt_binned_init(&b, &c, X, n, 2));
+    CHECK_OK(bt_binned_init(&b, &c, X, n, 2, 1));
     for (int64_t r = 0; r < n; r++) {
         CHECK_EQ_INT(bt_binned_get(&b, r, 0), r % 300);
         CHECK_EQ_INT(bt_binned_get(&b, r, 1), 1);
     }
-    CHECK(bt_binned_init(&b, &c, X, n, 3) != BT_STATUS_OK);
+    CHECK(bt_binned_init(&b, &c, X, n, 3, 1) != BT_STATUS_OK);
     bt_binned_free(&b);
     bt_bin_cuts_free(&c);
-    CHECK(bt_bin_cuts_fit(&c, X, n, F, 1) != BT_STATUS_OK);
+    CHECK(bt_bin_cuts_fit(&c, X, n, F, 1, 1) != BT_STATUS_OK);
     bt_binned_free(NULL);
     bt_bin_cuts_free(NULL);
     free(X);

@@ -22,12 +22,13 @@ static void binning_free(bt_gbdt_binning *b) {
     free(b);
 }
 
-static bt_status binning_make(const bt_dataset *train, int32_t max_bin, bt_gbdt_binning **out) {
+static bt_status binning_make(const bt_dataset *train, int32_t max_bin, int threads,
+                              bt_gbdt_binning **out) {
     bt_gbdt_binning *b = calloc(1, sizeof *b);
     BT_CHECK_ALLOC(b);
     int32_t F = train->n_features;
     b->max_bin = max_bin;
-    bt_status st = bt_bin_cuts_fit(&b->cuts, train->X, train->n_rows, F, max_bin);
+    bt_status st = bt_bin_cuts_fit(&b->cuts, train->X, train->n_rows, F, max_bin, threads);
     if (st == BT_STATUS_OK) {
         uint8_t *miss = malloc((size_t)F);
         if (!miss) {
@@ -37,7 +38,7 @@ static bt_status binning_make(const bt_dataset *train, int32_t max_bin, bt_gbdt_
             const uint8_t *sets[1] = {miss};
             int32_t width = bt_binned_width(&b->cuts, sets, 1);
             free(miss);
-            st = bt_binned_init(&b->train, &b->cuts, train->X, train->n_rows, width);
+            st = bt_binned_init(&b->train, &b->cuts, train->X, train->n_rows, width, threads);
         }
     }
     if (st == BT_STATUS_OK) {
@@ -116,7 +117,7 @@ bt_status bt_gbdt_binning_get(bt_model_data *data, int32_t max_bin, const bt_gbd
     BT_CHECK_ALLOC(nb);
     sh->binnings = nb;
     bt_gbdt_binning *b = NULL;
-    BT_TRY(binning_make(data->train, max_bin, &b));
+    BT_TRY(binning_make(data->train, max_bin, data->threads, &b));
     sh->binnings[sh->n_binnings++] = b;
     *out = b;
     return BT_STATUS_OK;
