@@ -195,7 +195,6 @@ bt_status bt_binned_init(bt_binned *out, const bt_bin_cuts *c, const float *X, i
         for (int32_t f = 0; f < F; f++) {
             float x = X[r * F + f];
             int32_t b = bt_bin_cuts_bin(c, f, x);
-            if (isnan(x)) out->has_missing[f] = 1; /* benign race: every writer stores 1 */
             if (width == 1) {
                 too_wide |= b > 255;
                 ((uint8_t *)out->bins)[r * F + f] = (uint8_t)b;
@@ -208,5 +207,6 @@ bt_status bt_binned_init(bt_binned *out, const bt_bin_cuts *c, const float *X, i
         bt_binned_free(out);
         return BT_FAIL(BT_STATUS_INTERNAL, "a bin needs 2 bytes but width 1 was asked");
     }
+    bt_binned_missing(X, n_rows, F, out->has_missing);
     return BT_STATUS_OK;
 }

@@ -129,8 +129,8 @@ static void test_wide(void) {
         CHECK_EQ_INT(bt_binned_get(&b, r, 0), r % 300);
         CHECK_EQ_INT(bt_binned_get(&b, r, 1), 1);
     }
-    CHECK(bt_binned_init(&b, &c, X, n, 3, 1) != BT_STATUS_OK);
     bt_binned_free(&b);
+    CHECK(bt_binned_init(&b, &c, X, n, 3, 1) != BT_STATUS_OK);
     bt_bin_cuts_free(&c);
     CHECK(bt_bin_cuts_fit(&c, X, n, F, 1, 1) != BT_STATUS_OK);
     bt_binned_free(NULL);

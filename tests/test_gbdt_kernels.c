@@ -146,8 +146,8 @@ static void test_split(void) {
         bt_gbdt_gh tot = {0, 0};
         for (int r = 0; r < nrow; r++) {
             /* small integer-valued gradients make exact ties common */
-            g[r] = (int64_t)((int)(urand() * 7) - 3) << 38;
-            h[r] = (int64_t)(1 + (int)(urand() * 3)) << 38;
+            g[r] = (int64_t)((int)(urand() * 7) - 3) * ((int64_t)1 << 38);
+            h[r] = (int64_t)(1 + (int)(urand() * 3)) * ((int64_t)1 << 38);
             tot.g += g[r];
             tot.h += h[r];
         }
