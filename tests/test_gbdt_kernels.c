@@ -136,10 +136,11 @@ static void test_split(void) {
                                  (float)(urand() < 0.2 ? 0.0 : urand() * 2),
                                  (float)(urand() < 0.5 ? 0.0 : urand())};
         double gu = ldexp(1.0, -40), hu = ldexp(1.0, -40);
-        bt_gbdt_split dense, naive, sparse;
+        bt_gbdt_split dense, naive, sparse, prefix;
         bt_gbdt_split_reset(&dense);
         bt_gbdt_split_reset(&naive);
         bt_gbdt_split_reset(&sparse);
+        bt_gbdt_split_reset(&prefix);
         /* one node, F features drawn from the same rows so every feature has the same total */
         int32_t nrow = 1 + (int)(urand() * 40);
         int64_t g[64], h[64];
@@ -174,9 +175,17 @@ static void test_split(void) {
                 }
             bt_gbdt_split_scan_ref(ce, ids, nc, cuts, -1.0f, f, tot, gu, hu, &p, root_gain,
                                    &sparse);
+            int64_t pg[13], ph[13];
+            for (int j = 0; j < nc; j++) {
+                pg[j] = ce[j].g + (j ? pg[j - 1] : 0);
+                ph[j] = ce[j].h + (j ? ph[j - 1] : 0);
+            }
+            bt_gbdt_split_scan_prefix_ref(pg, ph, ids, nc, cuts, -1.0f, f, tot, gu, hu, &p,
+                                          root_gain, &prefix);
         }
         CHECK(same_split(&dense, &naive));
         CHECK(same_split(&dense, &sparse));
+        CHECK(same_split(&dense, &prefix));
     }
     /* XGBoost's weight and gain formulas */
     bt_gbdt_split_param p = {1.0f, 2.0f, 0.5f};

@@ -100,3 +100,62 @@ void bt_gbdt_split_scan_ref(const bt_gbdt_gh *e, const int32_t *bin_ids, int32_t
         }
     }
 }
+
+void bt_gbdt_split_scan_prefix_ref(const int64_t *pg, const int64_t *ph, const int32_t *bin,
+                                   int32_t m, const float *cuts, float min_value, int32_t feature,
+                                   bt_gbdt_gh total, double g_unit, double h_unit,
+                                   const bt_gbdt_split_param *p, float root_gain,
+                                   bt_gbdt_split *best) {
+    if (m <= 0) return;
+    chunk c;
+    const int64_t sg = pg[m - 1], sh = ph[m - 1]; /* all non-missing rows */
+    for (int dir = 0; dir < 2; dir++) {
+        if (dir == 1 && sg == total.g && sh == total.h) return; /* no missing value */
+        for (int32_t j0 = 0; j0 < m; j0 += CHUNK) {
+            int k = m - j0 < CHUNK ? m - j0 : CHUNK;
+            /* forward: candidate j sends prefix j left; backward (visited from the top bin):
+             * candidate j sends bins >= bin[j] right, i.e. all non-missing minus prefix j-1 */
+            for (int t = 0; t < k; t++) {
+                int32_t j = dir == 0 ? j0 + t : m - 1 - (j0 + t);
+                int64_t ag, ah;
+                if (dir == 0) {
+                    ag = pg[j];
+                    ah = ph[j];
+                } else {
+                    ag = sg - (j > 0 ? pg[j - 1] : 0);
+                    ah = sh - (j > 0 ? ph[j - 1] : 0);
+                }
+                c.ag[t] = ag;
+                c.ah[t] = ah;
+                c.idx[t] = j;
+                double a_g = (double)ag, a_h = (double)ah;
+                double r_g = (double)(total.g - ag), r_h = (double)(total.h - ah);
+                c.gl[t] = dir == 0 ? a_g : r_g;
+                c.hl[t] = dir == 0 ? a_h : r_h;
+                c.gr[t] = dir == 0 ? r_g : a_g;
+                c.hr[t] = dir == 0 ? r_h : a_h;
+            }
+            chunk_losses(&c, k, g_unit, h_unit, p, root_gain);
+            for (int t = 0; t < k; t++) {
+                if (!(c.loss[t] > best->loss_chg)) continue;
+                int32_t b = bin[c.idx[t]];
+                bt_gbdt_gh a = {c.ag[t], c.ah[t]}, r = {total.g - c.ag[t], total.h - c.ah[t]};
+                best->loss_chg = c.loss[t];
+                best->feature = feature;
+                if (dir == 0) {
+                    best->left = a;
+                    best->right = r;
+                    best->bin = b;
+                    best->default_left = 0;
+                    best->split_cond = cuts[b];
+                } else {
+                    best->left = r;
+                    best->right = a;
+                    best->bin = b - 1;
+                    best->default_left = 1;
+                    best->split_cond = b == 0 ? min_value : cuts[b - 1];
+                }
+            }
+        }
+    }
+}

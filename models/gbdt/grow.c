@@ -262,31 +262,31 @@ static void eval_sparse(const bt_pack *p, grower *w, int32_t node, float root_ga
     }
 }
 
-/* Column mode: each feature's rows of the node are already in bin order; runs of equal bins are
- * the node's non-empty histogram entries. The aggregation is branch-free (the run's sum lives in
- * registers and is stored at every row: a new bin opens the next entry) so that the walk is
- * bound by loads, not by mispredicted branches; ce has room for one entry past the last. */
+/* Column mode: each feature's rows of the node are already in bin order, so the running sum at
+ * the last row of each run of equal bins is the prefix sum of the node's non-empty histogram
+ * bins. The walk is branch-free (every row stores its running sum; only the last row of a run
+ * advances the output), bound by loads rather than mispredicted branches. */
 #define RUNS_BODY(T)                                                                               \
     do {                                                                                           \
         const T *bins = (const T *)bm->bins;                                                       \
-        for (int64_t i = 0; i < cnt; i++) {                                                        \
-            int32_t r = L[i], b = bins[(int64_t)r * F + f];                                        \
+        int64_t end = cnt;                                                                         \
+        int32_t b = cnt > 0 ? bins[(int64_t)L[0] * F + f] : miss;                                  \
+        for (int64_t i = 0; i < end; i++) {                                                        \
             if (b == miss) break;                                                                  \
-            int32_t fresh = b != prev;                                                             \
-            int64_t keep = (int64_t)fresh - 1; /* 0 opens a new run, all ones continues */         \
-            int32_t k = nc - 1 + fresh;                                                            \
-            ag = (ag & keep) + w->gh[r].g;                                                         \
-            ah = (ah & keep) + w->gh[r].h;                                                         \
-            cbin[k] = b;                                                                           \
-            ce[k].g = ag;                                                                          \
-            ce[k].h = ah;                                                                          \
-            nc += fresh;                                                                           \
-            prev = b;                                                                              \
+            int32_t r = L[i];                                                                      \
+            int32_t nb = i + 1 < end ? bins[(int64_t)L[i + 1] * F + f] : -1;                       \
+            ag += w->gh[r].g;                                                                      \
+            ah += w->gh[r].h;                                                                      \
+            pg[m] = ag;                                                                            \
+            ph[m] = ah;                                                                            \
+            pb[m] = b;                                                                             \
+            m += nb != b;                                                                          \
+            b = nb;                                                                                \
         }                                                                                          \
     } while (0)
 
-static void eval_cols(const bt_pack *p, grower *w, int32_t node, float root_gain, int32_t *cbin,
-                      bt_gbdt_gh *ce) {
+static void eval_cols(const bt_pack *p, grower *w, int32_t node, float root_gain, int32_t *pb,
+                      int64_t *pg, int64_t *ph) {
     const bt_gbdt_binning *B = p->bin;
     const bt_binned *bm = &B->train;
     const int64_t n = bm->n_rows, cnt = w->cnt[node];
@@ -294,14 +294,15 @@ static void eval_cols(const bt_pack *p, grower *w, int32_t node, float root_gain
     for (int32_t fi = 0; fi < w->n_feats_level; fi++) {
         int32_t f = w->feats_level[fi];
         const int32_t *L = w->col + (int64_t)f * n + w->beg[node];
-        int32_t miss = B->missing_bin[f], nc = 0, prev = -1;
+        int32_t miss = B->missing_bin[f], m = 0;
         int64_t ag = 0, ah = 0;
         if (bm->width == 1)
             RUNS_BODY(uint8_t);
         else
             RUNS_BODY(uint16_t);
-        bt_gbdt_split_scan_ref(ce, cbin, nc, B->cuts.values + B->cuts.ptr[f], B->cuts.min_values[f],
-                               f, w->sum[node], w->gu, w->hu, &w->s->sp, root_gain, &w->best[node]);
+        bt_gbdt_split_scan_prefix_ref(pg, ph, pb, m, B->cuts.values + B->cuts.ptr[f],
+                                      B->cuts.min_values[f], f, w->sum[node], w->gu, w->hu,
+                                      &w->s->sp, root_gain, &w->best[node]);
     }
 }
 
@@ -316,7 +317,8 @@ static void eval_node(const bt_pack *p, grower *w, int32_t node, uint64_t *scrat
     if (w->col) {
         workspace *ws = p->grow;
         int t = thread_id();
-        eval_cols(p, w, node, root_gain, ws->cbin[t], ws->cgh[t]);
+        eval_cols(p, w, node, root_gain, ws->cbin[t], (int64_t *)ws->cgh[t],
+                  (int64_t *)ws->cgh[t] + ws->n_rows + 1);
         return;
     }
     if (!w->hist[node]) {
