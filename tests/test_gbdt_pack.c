@@ -118,6 +118,17 @@ static void test_determinism(bt_task task, const char *obj, int K, const char *c
     bt_hparams h0 = {trials[0]};
     CHECK_OK(vt->data_prepare(&data, &h0));
 
+    if (task == BT_TASK_MULTICLASS) {
+        /* labels reach K-1: a trial asking for fewer classes is refused at slot_start */
+        bt_value few[BT_GBDT_N_PARAMS];
+        memcpy(few, trials[0], sizeof few);
+        few[BT_GBDT_NUM_CLASS] = bt_value_int(K - 1);
+        bt_hparams hf = {few};
+        bt_pack *pk = NULL;
+        CHECK_OK(vt->pack_init(&pk, &data, &hf, 1));
+        CHECK(vt->slot_start(pk, 0, &hf, 1) == BT_STATUS_BAD_INPUT);
+        vt->pack_free(pk);
+    }
     run_out alone = {0}, packed = {0}, shuffled = {0}, threaded = {0}, packed_col = {0};
     int slot_of[OTHERS + 1];
     slot_of[0] = 0;
@@ -201,6 +212,11 @@ static void test_nan_fails_alone(void) {
         CHECK(a == b && isfinite(a));
     }
     CHECK(vt->eval(p, 0, "nonsense", &x) != BT_STATUS_OK);
+    int dup[2] = {0, 0}, bad[1] = {2};
+    CHECK(vt->step(q, dup, 2) != BT_STATUS_OK);
+    vt->slot_clear(q, 2);
+    CHECK(vt->step(q, bad, 1) != BT_STATUS_OK); /* not started */
+    CHECK_OK(vt->step(q, two, 1));              /* slot 0 alone still steps */
     vt->pack_free(p);
     vt->pack_free(q);
     vt->data_free(&data);

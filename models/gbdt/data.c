@@ -101,12 +101,15 @@ bt_status bt_gbdt_binning_get(bt_model_data *data, int32_t max_bin, const bt_gbd
         sh = calloc(1, sizeof *sh);
         BT_CHECK_ALLOC(sh);
         data->shared = sh;
-        if (data->task == BT_TASK_MULTICLASS) {
-            float mx = 0;
-            for (int64_t i = 0; i < data->train->n_rows; i++)
-                if (data->train->y[i] > mx) mx = data->train->y[i];
+        float mx = 0;
+        for (int64_t i = 0; i < data->train->n_rows; i++)
+            if (data->train->y[i] > mx) mx = data->train->y[i];
+        if (data->task == BT_TASK_MULTICLASS)
             sh->n_classes = data->n_classes > 0 ? data->n_classes : (int32_t)mx + 1;
-        }
+        if (data->valid)
+            for (int64_t i = 0; i < data->valid->n_rows; i++)
+                if (data->valid->y[i] > mx) mx = data->valid->y[i];
+        sh->max_label = mx;
     }
     for (int i = 0; i < sh->n_binnings; i++)
         if (sh->binnings[i]->max_bin == max_bin) {

@@ -86,6 +86,13 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
     s->n_out = 1;
     if (s->obj == BT_GBDT_OBJ_SOFTPROB) {
         s->n_out = v[BT_GBDT_NUM_CLASS].i > 0 ? (int32_t)v[BT_GBDT_NUM_CLASS].i : sh->n_classes;
+        if (s->n_out >= 2 && sh->max_label >= (float)s->n_out) {
+            int32_t nc = s->n_out;
+            free(s);
+            return BT_FAIL(BT_STATUS_BAD_INPUT,
+                           "num_class %d: the data has label %g; labels must be < num_class", nc,
+                           (double)sh->max_label);
+        }
         if (s->n_out < 2) {
             int32_t nc = s->n_out;
             free(s);
@@ -205,6 +212,23 @@ static void early_stopping(const bt_pack *p, bt_gbdt_slot *s, void *scratch) {
     s->round = s->best_round;
 }
 
+/* Buffers a slot needs for its next step. */
+static bt_status slot_prepare(bt_gbdt_slot *s, int64_t n, int64_t nv) {
+    if (!slot_buffers(s, n)) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for a trial");
+    if (s->n_trees + s->n_out > s->cap_trees) {
+        int64_t cap = s->cap_trees ? 2 * s->cap_trees : 64 * s->n_out;
+        bt_gbdt_tree *t = realloc(s->trees, (size_t)cap * sizeof *t);
+        BT_CHECK_ALLOC(t);
+        s->trees = t;
+        s->cap_trees = cap;
+    }
+    if (s->early_stopping_rounds > 0 && !s->best_valid) {
+        s->best_valid = malloc((size_t)(nv > 0 ? nv : 1) * (size_t)s->n_out * sizeof(float));
+        BT_CHECK_ALLOC(s->best_valid);
+    }
+    return BT_STATUS_OK;
+}
+
 bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
     const bt_dataset *tr = p->data->train, *va = eval_set(p);
     const int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
@@ -212,36 +236,27 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
     bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
     BT_CHECK_ALLOC(act);
     int n_act = 0;
-    for (int i = 0; i < n_slots; i++) {
+    bt_status st = BT_STATUS_OK;
+    for (int i = 0; i < n_slots && st == BT_STATUS_OK; i++) {
         int sl = slots[i];
         if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
-            free(act);
-            return BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
+            st = BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
+            break;
         }
         bt_gbdt_slot *s = p->slots[sl];
         if (s->failed || s->stopped) continue;
-        if (!slot_buffers(s, n)) {
-            free(act);
-            return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for slot %d", sl);
+        if (s->in_step) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d listed twice", sl);
+            break;
         }
-        if (s->n_trees + s->n_out > s->cap_trees) {
-            int64_t cap = s->cap_trees ? 2 * s->cap_trees : 64 * s->n_out;
-            bt_gbdt_tree *t = realloc(s->trees, (size_t)cap * sizeof *t);
-            if (!t) {
-                free(act);
-                return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for trees");
-            }
-            s->trees = t;
-            s->cap_trees = cap;
-        }
-        if (s->early_stopping_rounds > 0 && !s->best_valid) {
-            s->best_valid = malloc((size_t)(nv > 0 ? nv : 1) * (size_t)s->n_out * sizeof(float));
-            if (!s->best_valid) {
-                free(act);
-                return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-            }
-        }
+        s->in_step = 1;
         act[n_act++] = s;
+        st = slot_prepare(s, n, nv);
+    }
+    for (int i = 0; i < n_act; i++) act[i]->in_step = 0;
+    if (st != BT_STATUS_OK) {
+        free(act);
+        return st;
     }
     int *ok = malloc((size_t)(n_act > 0 ? n_act : 1) * sizeof *ok);
     if (!ok) {
@@ -258,7 +273,7 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
             act[i]->failed = 1;
     }
     free(ok);
-    bt_status st = bt_gbdt_grow_round(p, act, n_grow);
+    st = bt_gbdt_grow_round(p, act, n_grow);
     if (st != BT_STATUS_OK) {
         free(act);
         return st;

@@ -38,6 +38,7 @@ typedef struct bt_gbdt_shared {
     bt_gbdt_binning **binnings;
     int n_binnings;
     int32_t n_classes; /* classes for multiclass (from the labels when the data says 0) */
+    float max_label;   /* largest train or valid label (multiclass: must be < num_class) */
 } bt_gbdt_shared;
 
 /* Overrides the choice between histograms and column lists for binnings made afterwards:
@@ -57,6 +58,7 @@ typedef struct bt_gbdt_tree {
  * long as the trial, growth buffers (gradients, row lists) are allocated at its first step. */
 typedef struct bt_gbdt_slot {
     int used, failed, stopped;
+    int in_step; /* guards against a slot listed twice in one step */
     /* parameters */
     bt_gbdt_objective obj;
     int32_t n_out; /* trees per round: classes for softprob, else 1 */
