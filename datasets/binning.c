@@ -1,6 +1,7 @@
-/* Quantile cut computation and binning (see binning.h). Cuts follow XGBoost 1.7's hist:
- * for distinct sorted values v0 < v1 < ... < v(k-1) with k <= max_bin + 1 the cuts are
- * v1 .. v(min(k, max_bin) - 1) followed by last = v(k-1) + (|v(k-1)| + 1e-5). */
+/* Quantile cut computation and binning (see binning.h). Cuts follow XGBoost 1.7's hist: for
+ * distinct sorted values v0 < v1 < ... < v(k-1) with k <= max_bin + 1 the cuts are
+ * v1 .. v(min(k, max_bin) - 1) followed by last = v(k-1) + (|v(k-1)| + 1e-5); richer columns are
+ * pruned with XGBoost's own summary pruning (feature_cuts). */
 #include "binning.h"
 
 #include <math.h>
@@ -44,39 +45,97 @@ void bt_bin_cuts_free(bt_bin_cuts *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* Appends the cuts of one feature from its sorted non-missing values v[0..m). */
+/* One entry of XGBoost's weighted quantile summary (WQSummary<float, float>): a value with the
+ * rank range [rmin, rmax] of its first and last occurrence and its own weight wmin. */
+typedef struct wq_entry {
+    float rmin, rmax, wmin, value;
+} wq_entry;
+
+/* XGBoost's WQSummary::SetPrune: keeps at most maxsize entries at evenly spaced ranks, in float
+ * arithmetic exactly as XGBoost computes it. Returns the output size. */
+static size_t wq_prune(const wq_entry *src, size_t size, size_t maxsize, wq_entry *out) {
+    if (size <= maxsize) {
+        memcpy(out, src, size * sizeof *src);
+        return size;
+    }
+    const float begin = src[0].rmax;
+    const float range = src[size - 1].rmin - src[0].rmax;
+    const size_t n = maxsize - 1;
+    size_t o = 0, i = 1, lastidx = 0;
+    out[o++] = src[0];
+    for (size_t k = 1; k < n; ++k) {
+        float dx2 = 2 * (((float)k * range) / (float)n + begin);
+        while (i < size - 1 && dx2 >= src[i + 1].rmax + src[i + 1].rmin) ++i;
+        if (i == size - 1) break;
+        if (dx2 < (src[i].rmin + src[i].wmin) + (src[i + 1].rmax - src[i + 1].wmin)) {
+            if (i != lastidx) {
+                out[o++] = src[i];
+                lastidx = i;
+            }
+        } else if (i + 1 != lastidx) {
+            out[o++] = src[i + 1];
+            lastidx = i + 1;
+        }
+    }
+    if (lastidx != size - 1) out[o++] = src[size - 1];
+    return o;
+}
+
+/* Writes the cuts of one feature from its sorted non-missing values v[0..m) and returns how many
+ * (-1: out of memory). As XGBoost 1.7's HostSketchContainer + MakeCuts: the summary of the column
+ * (exact -- XGBoost's sketch is exact too while the column fits its input queue, at least
+ * 16 * min(max_bin, m) + 2 values) is pruned to the sketch's limit size, to min(m, 8 * max_bin)
+ * entries, then to min(m, max_bin) + 1; cuts are entries 1 .. min(size, max_bin) - 1, then max +
+ * (|max| + 1e-5); the recorded minimum is min - |min| - 1e-5. */
 static int feature_cuts(const float *v, int64_t m, int32_t max_bin, float *out, float *min_out) {
     if (m == 0) {
-        /* No value at all: XGBoost keeps one bin whose cut is 0 + 1e-5. */
-        *min_out = 0.0f;
-        out[0] = 0.0f + (fabsf(0.0f) + 1e-5f);
+        *min_out = 1e-5f;
+        out[0] = 1e-5f + (fabsf(1e-5f) + 1e-5f);
         return 1;
     }
-    *min_out = v[0];
     int64_t k = 1; /* distinct values */
     for (int64_t i = 1; i < m; i++) k += v[i] != v[i - 1];
-    int n = 0;
-    if (k <= (int64_t)max_bin + 1) {
-        /* Exact: one bin per distinct value; the summary holds every value. */
-        int64_t required = k < max_bin ? k : max_bin;
-        int64_t idx = 0; /* distinct index of v[i] */
-        for (int64_t i = 1; i < m; i++) {
-            if (v[i] == v[i - 1]) continue;
-            if (++idx >= required) break;
-            out[n++] = v[i];
-        }
-    } else {
-        /* Unweighted quantiles: the value at rank i*m/max_bin for i = 1..max_bin-1, deduplicated,
-         * never the minimum (it would leave bin 0 empty). */
-        for (int32_t i = 1; i < max_bin; i++) {
-            int64_t r = (int64_t)((double)i * (double)m / (double)max_bin);
-            if (r >= m) r = m - 1;
-            float c = v[r];
-            if (c <= v[0]) continue;
-            if (n == 0 || c > out[n - 1]) out[n++] = c;
-        }
+    wq_entry *sum = malloc((size_t)k * 2 * sizeof *sum);
+    if (!sum) return -1;
+    wq_entry *tmp = sum + k;
+    float acc = 0.0f;
+    size_t size = 0;
+    for (int64_t i = 0; i < m;) {
+        int64_t j = i;
+        while (j < m && v[j] == v[i]) j++;
+        float w = (float)(j - i);
+        wq_entry e = {acc, acc + w, w, v[i]};
+        sum[size++] = e;
+        acc += w;
+        i = j;
     }
-    float mx = v[m - 1];
+    /* the sketch's own limit (WQuantileSketch::LimitSizeLevel with eps = 1/(8 min(max_bin, m))):
+     * a summary larger than limit_size is pruned to it before anything else */
+    int64_t nb = m < max_bin ? m : max_bin;
+    float prod = (float)nb * 8.0f;
+    double eps = 1.0 / (double)prod;
+    size_t limit = 0;
+    for (size_t nlevel = 1;; nlevel++) {
+        limit = (size_t)ceil((double)nlevel / eps) + 1;
+        if ((((size_t)1) << nlevel) * limit >= (size_t)m || nlevel >= 40) break;
+    }
+    if (size > limit) {
+        size = wq_prune(sum, size, limit, tmp);
+        memcpy(sum, tmp, size * sizeof *sum);
+    }
+    int64_t inter = m < 8 * (int64_t)max_bin ? m : 8 * (int64_t)max_bin;
+    int64_t max_num_bins = nb;
+    size = wq_prune(sum, size, (size_t)inter, tmp);
+    size = wq_prune(tmp, size, (size_t)max_num_bins + 1, sum);
+    *min_out = sum[0].value - fabsf(sum[0].value) - 1e-5f;
+    size_t required = size < (size_t)max_num_bins ? size : (size_t)max_num_bins;
+    int n = 0;
+    for (size_t i = 1; i < required; i++) {
+        float cpt = sum[i].value;
+        if (n == 0 || cpt > out[n - 1]) out[n++] = cpt;
+    }
+    float mx = sum[size - 1].value;
+    free(sum);
     float last = mx + (fabsf(mx) + 1e-5f);
     if (n > 0 && !(last > out[n - 1])) last = nextafterf(out[n - 1], INFINITY);
     out[n++] = last;
@@ -121,6 +180,13 @@ bt_status bt_bin_cuts_fit(bt_bin_cuts *out, const float *X, int64_t n_rows, int3
         count[f] = feature_cuts(c, m, max_bin, out->values + (size_t)f * (size_t)(max_bin + 1),
                                 &out->min_values[f]);
     }
+    for (int32_t f = 0; f < n_features; f++)
+        if (count[f] < 0) {
+            free(col);
+            free(count);
+            bt_bin_cuts_free(out);
+            return BT_FAIL(BT_STATUS_INTERNAL, "out of memory computing cuts");
+        }
     uint32_t pos = 0;
     for (int32_t f = 0; f < n_features; f++) {
         out->ptr[f] = pos;

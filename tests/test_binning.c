@@ -44,7 +44,7 @@ static void test_exact(void) {
         const float *cut = c.values + c.ptr[f];
         for (int i = 1; i < k; i++) CHECK(cut[i - 1] == dist[i]);
         CHECK(cut[k - 1] == dist[k - 1] + (fabsf(dist[k - 1]) + 1e-5f));
-        CHECK(c.min_values[f] == dist[0]);
+        CHECK(c.min_values[f] == dist[0] - fabsf(dist[0]) - 1e-5f);
         for (int i = 0; i < k; i++) CHECK_EQ_INT(bt_bin_cuts_bin(&c, f, dist[i]), i);
         CHECK_EQ_INT(bt_bin_cuts_bin(&c, f, NAN), k);
     }
@@ -99,7 +99,6 @@ static void test_quantile(void) {
     CHECK_OK(bt_bin_cuts_fit(&c2, X, n, F, max_bin, 2));
     CHECK(c1.ptr[F] == c2.ptr[F] && memcmp(c1.values, c2.values, c1.ptr[F] * sizeof(float)) == 0 &&
           memcmp(c1.min_values, c2.min_values, (size_t)F * sizeof(float)) == 0);
-    CHECK(c1.min_values[0] == -INFINITY);
     bt_bin_cuts_free(&c1);
     bt_bin_cuts_free(&c2);
     bt_bin_cuts_free(&c);
