@@ -313,7 +313,12 @@ static void eval_node(const bt_pack *p, grower *w, int32_t node, uint64_t *scrat
     if (w->sub_from[node] >= 0)
         bt_gbdt_hist_sub_ref(w->hist[node], w->hist[w->sub_from[node]], 0, B->off[F]);
     bt_gbdt_gh S = w->sum[node];
-    float root_gain = bt_gbdt_gain(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
+    /* Both children need hessian >= min_child_weight and a positive gain over the parent: a node
+     * with one row, or whose hessian cannot cover two children (with a margin far above the
+     * rounding of the dequantized sums), has no candidate -- skip the scan. */
+    const double H = (double)S.h * w->hu, mcw = w->s->sp.min_child_weight;
+    if (w->cnt[node] < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) return;
+    float root_gain = bt_gbdt_gain(&w->s->sp, (double)S.g * w->gu, H);
     if (w->col) {
         workspace *ws = p->grow;
         int t = thread_id();
