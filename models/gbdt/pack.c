@@ -77,6 +77,9 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
         return BT_FAIL(BT_STATUS_INTERNAL, "slot %d out of range [0, %d)", slot, p->capacity);
     bt_gbdt_slot_clear(p, slot);
     const bt_value *v = hp->v;
+    if (v[BT_GBDT_MAX_BIN].i != p->bin->max_bin)
+        return BT_FAIL(BT_STATUS_INTERNAL, "slot_start: trial has max_bin %lld, the pack %d",
+                       (long long)v[BT_GBDT_MAX_BIN].i, p->bin->max_bin);
     const bt_dataset *tr = p->data->train, *va = eval_set(p);
     const bt_gbdt_shared *sh = p->data->shared;
     bt_gbdt_slot *s = calloc(1, sizeof *s);
