@@ -86,10 +86,22 @@ static int thread_id(void) {
 #endif
 }
 
-/* Whether a phase is worth a parallel region: forking and joining threads costs microseconds,
- * more than small levels of small data sets take serially. Either way the result is the same. */
+/* Whether a phase is worth a parallel region. Forking and joining threads costs microseconds on
+ * an idle machine but milliseconds when the cores are shared (OpenMP threads spin at barriers
+ * while their partner is descheduled), so phases below ~0.3 ms of work run serially. Either way
+ * the result is the same. */
+static int64_t par_min_work = 1 << 18;
+
+void bt_gbdt_set_par_min_work(int64_t cells) {
+    par_min_work = cells;
+}
+
+int bt_gbdt_par_ok(int nt, int n_jobs, int64_t work) {
+    return nt > 1 && n_jobs > 1 && work >= par_min_work;
+}
+
 static int par_ok(int nt, int n_jobs, int64_t work) {
-    return nt > 1 && n_jobs > 1 && work >= (1 << 15);
+    return bt_gbdt_par_ok(nt, n_jobs, work);
 }
 
 /* Row-feature cells the jobs of the current list touch. */

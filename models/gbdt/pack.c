@@ -361,7 +361,7 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
                 st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for growth buffers");
         if (st == BT_STATUS_OK) {
 #pragma omp parallel for schedule(dynamic, 1)                                                      \
-    num_threads(nt) if (nt > 1 && w1 - w0 > 1 && (w1 - w0) * n >= (1 << 15))
+    num_threads(nt) if (bt_gbdt_par_ok(nt, w1 - w0, (w1 - w0) * n))
             for (int i = w0; i < w1; i++) ok[i] = slot_gradients(act[i], tr);
             int n_grow = 0;
             for (int i = w0; i < w1; i++) {
@@ -373,7 +373,7 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
             st = bt_gbdt_grow_round(p, grow, n_grow);
             if (st == BT_STATUS_OK) {
 #pragma omp parallel for schedule(dynamic, 1)                                                      \
-    num_threads(nt) if (nt > 1 && n_grow > 1 && n_grow * (n + nv) >= (1 << 15))
+    num_threads(nt) if (bt_gbdt_par_ok(nt, n_grow, n_grow * (n + nv)))
                 for (int i = 0; i < n_grow; i++) finish_round(p, grow[i], scratch_bytes);
             }
         }

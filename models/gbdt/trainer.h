@@ -45,6 +45,12 @@ typedef struct bt_gbdt_shared {
  * 0 automatic (bt_gbdt_col_mode), 1 histograms, 2 column lists. Process-wide; for tests. */
 void bt_gbdt_set_mode(int mode);
 
+/* Whether a parallel phase of nt threads over n_jobs jobs touching `work` row-feature cells is
+ * worth forking; bt_gbdt_set_par_min_work sets the threshold (process-wide; 0 in tests forces
+ * parallel phases on small data). */
+int bt_gbdt_par_ok(int nt, int n_jobs, int64_t work);
+void bt_gbdt_set_par_min_work(int64_t cells);
+
 /* Caps the number of slots grown together (0 = automatic, by memory). Process-wide; for tests. */
 void bt_gbdt_set_wave_cap(int cap);
 
