@@ -660,10 +660,12 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
                                                          w->cnt[id], fl,
                                                          ws->part_scratch[thread_id()]);
                 } else {
-                    nl =
-                        bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], bm->bins, bm->width,
-                                              F, nd->feature, nd->bin, B->missing_bin[nd->feature],
-                                              nd->default_left, ws->part_scratch[thread_id()]);
+                    /* the split feature's column: stride 1, so rows of a node share lines */
+                    const char *col =
+                        (const char *)B->cols + (size_t)nd->feature * (size_t)n * (size_t)bm->width;
+                    nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], col, bm->width, 1,
+                                               0, nd->bin, B->missing_bin[nd->feature],
+                                               nd->default_left, ws->part_scratch[thread_id()]);
                 }
                 w->beg[nd->left] = w->beg[id];
                 w->cnt[nd->left] = nl;

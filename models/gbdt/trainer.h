@@ -22,6 +22,9 @@ typedef struct bt_gbdt_binning {
     bt_binned train;
     uint32_t *off;        /* n_features + 1 histogram offsets (each feature: bins + missing) */
     int32_t *missing_bin; /* missing code per feature (= its bin count) */
+    /* The same bins feature-major (n_features x n_rows, same width): row partitions read one
+     * feature of a node's rows, which in this layout share cache lines. */
+    void *cols;
     /* Small data sets only (see bt_gbdt_col_mode): per feature, the train rows sorted by bin
      * (then row), n_features x n_rows; NULL otherwise. */
     int32_t *order;
