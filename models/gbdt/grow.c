@@ -1,11 +1,12 @@
-/* Level-synchronous growth of one round of trees for every active slot of a pack. All trees of
- * the round (one per slot and class: a "grower") advance one depth level at a time in four
- * phases: build histograms, evaluate splits, apply them, partition rows. Each phase is a list of
- * independent jobs run in parallel; every job writes only its own node's data and every sum is an
- * integer, so results are identical whatever the thread count or the pack's other trials.
- * Histograms use the sibling trick (build the smaller child, subtract it from the parent's
- * histogram for the larger one); nodes with very few rows skip histograms and sort their rows per
- * feature instead, which gives exactly the same sums. */
+/* Level-synchronous growth of one round of trees for the slots of a step. The trees of the round
+ * (one per slot and class: a "grower") advance one depth level at a time, in cache-sized waves,
+ * in four phases: build histograms, evaluate splits, apply them, partition rows. Each phase is a
+ * list of independent jobs run in parallel; every job writes only its own node's data and every
+ * sum is an integer, so results are identical whatever the thread count, the wave size or the
+ * pack's other trials. Histograms use the sibling trick (build the smaller child, subtract it
+ * from the parent's histogram for the larger one); nodes with very few rows sort their rows per
+ * feature instead, and small data sets use sorted column lists (column mode) instead of
+ * histograms altogether -- all three give exactly the same candidate sums. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
