@@ -13,4 +13,9 @@ int64_t bt_gbdt_partition_ref(int32_t *rows, int64_t n, const void *bins, int32_
                               int32_t n_features, int32_t feature, int32_t split_bin,
                               int32_t missing_bin, int default_left, int32_t *scratch);
 
+/* Stable partition of rows[0..n) by a per-row flag (flags[r] != 0 goes left), left first;
+ * scratch holds n entries. Returns the number of rows going left. */
+int64_t bt_gbdt_partition_flags_ref(int32_t *rows, int64_t n, const uint8_t *flags,
+                                    int32_t *scratch);
+
 #endif

@@ -66,4 +66,13 @@ void bt_gbdt_split_scan_ref(const bt_gbdt_gh *e, const int32_t *bin_ids, int32_t
                             double g_unit, double h_unit, const bt_gbdt_split_param *p,
                             float root_gain, bt_gbdt_split *best);
 
+/* The same scan from prefix sums: pg/ph[j] is the sum of the feature's non-missing bins up to and
+ * including bin[j], for the m non-empty bins in increasing order (column mode builds these while
+ * walking a node's rows in bin order). Same candidates, order and result as the scan above. */
+void bt_gbdt_split_scan_prefix_ref(const int64_t *pg, const int64_t *ph, const int32_t *bin,
+                                   int32_t m, const float *cuts, float min_value, int32_t feature,
+                                   bt_gbdt_gh total, double g_unit, double h_unit,
+                                   const bt_gbdt_split_param *p, float root_gain,
+                                   bt_gbdt_split *best);
+
 #endif

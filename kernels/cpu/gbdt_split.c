@@ -1,53 +1,161 @@
 /* C reference of the split scan (see kernels/gbdt_split.h). Empty bins are skipped: their
- * candidate repeats the previous one exactly and could never be strictly better. */
+ * candidate repeats the previous one exactly and could never be strictly better. Candidates are
+ * handled in chunks: a sequential pass forms the exact prefix sums, a branch-free pass computes
+ * every candidate's loss (the compiler vectorizes its divisions), and a final pass keeps the first
+ * strictly best one -- the same candidates, order and float arithmetic as one-by-one. */
 #include "../gbdt_split.h"
 
-static void consider(bt_gbdt_split *best, float loss, int32_t feature, int32_t bin, int dleft,
-                     float cond, bt_gbdt_gh left, bt_gbdt_gh right) {
-    if (!(loss > best->loss_chg)) return;
-    best->loss_chg = loss;
-    best->feature = feature;
-    best->bin = bin;
-    best->default_left = dleft;
-    best->split_cond = cond;
-    best->left = left;
-    best->right = right;
+#include <math.h>
+
+#define CHUNK 64
+
+typedef struct chunk {
+    double gl[CHUNK], hl[CHUNK], gr[CHUNK], hr[CHUNK]; /* integer sums as doubles */
+    float loss[CHUNK];
+    int32_t idx[CHUNK];
+    int64_t ag[CHUNK], ah[CHUNK]; /* running sums */
+} chunk;
+
+/* Losses of the m candidates gathered in c; invalid ones (min_child_weight) get -inf.
+ * The gain is bt_gbdt_gain written without branches: G - clamp(G, -alpha, alpha) is G - alpha,
+ * G + alpha or 0 exactly as the soft threshold is. no-trapping-math lets GCC vectorize the
+ * selects; values are unchanged (IEEE operations round the same in SSE2 and AVX2 lanes, and ISO C
+ * mode keeps a*b+c uncontracted). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((optimize("no-trapping-math"), target_clones("avx2", "default")))
+#endif
+static void
+chunk_losses(chunk *c, int m, double gu, double hu, const bt_gbdt_split_param *p, float root_gain) {
+    const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
+    for (int j = 0; j < m; j++) {
+        double G0 = c->gl[j] * gu, H0 = c->hl[j] * hu, G1 = c->gr[j] * gu, H1 = c->hr[j] * hu;
+        double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
+        c0 = c0 < -alpha ? -alpha : c0;
+        c1 = c1 < -alpha ? -alpha : c1;
+        double t0 = G0 - c0, t1 = G1 - c1;
+        double d0 = H0 > 0 ? H0 + lambda : 1.0, d1 = H1 > 0 ? H1 + lambda : 1.0;
+        float x0 = (float)(t0 * t0 / d0), x1 = (float)(t1 * t1 / d1);
+        x0 = H0 > 0 ? x0 : 0.0f;
+        x1 = H1 > 0 ? x1 : 0.0f;
+        float loss = (x0 + x1) - root_gain;
+        c->loss[j] = (H0 >= mcw) & (H1 >= mcw) ? loss : -INFINITY;
+    }
 }
 
 void bt_gbdt_split_scan_ref(const bt_gbdt_gh *e, const int32_t *bin_ids, int32_t n,
                             const float *cuts, float min_value, int32_t feature, bt_gbdt_gh total,
                             double g_unit, double h_unit, const bt_gbdt_split_param *p,
                             float root_gain, bt_gbdt_split *best) {
-    const double mcw = p->min_child_weight;
-    bt_gbdt_gh acc = {0, 0};
-    /* forward: bins <= b left, missing right */
-    for (int32_t i = 0; i < n; i++) {
-        if ((e[i].g | e[i].h) == 0) continue;
-        acc.g += e[i].g;
-        acc.h += e[i].h;
-        bt_gbdt_gh rest = {total.g - acc.g, total.h - acc.h};
-        double lh = (double)acc.h * h_unit, rh = (double)rest.h * h_unit;
-        if (!(lh >= mcw && rh >= mcw)) continue;
-        float gl = bt_gbdt_gain(p, (double)acc.g * g_unit, lh);
-        float gr = bt_gbdt_gain(p, (double)rest.g * g_unit, rh);
-        float loss = (gl + gr) - root_gain;
-        int32_t bin = bin_ids ? bin_ids[i] : i;
-        consider(best, loss, feature, bin, 0, cuts[bin], acc, rest);
+    chunk c;
+    int64_t ag = 0, ah = 0;
+    for (int dir = 0; dir < 2; dir++) {
+        if (dir == 1) {
+            if (ag == total.g && ah == total.h) return; /* no missing value in the node */
+            ag = ah = 0;
+        }
+        int32_t i = dir == 0 ? 0 : n - 1;
+        const int32_t step = dir == 0 ? 1 : -1;
+        /* forward: the running sum goes left; backward: it goes right, missing rows left */
+        double *acc_g = dir == 0 ? c.gl : c.gr, *acc_h = dir == 0 ? c.hl : c.hr;
+        double *rest_g = dir == 0 ? c.gr : c.gl, *rest_h = dir == 0 ? c.hr : c.hl;
+        while (dir == 0 ? i < n : i >= 0) {
+            int m = 0;
+            /* branch-free: every bin is written, only non-empty ones advance m */
+            for (; m < CHUNK && (dir == 0 ? i < n : i >= 0); i += step) {
+                int64_t g = e[i].g, h = e[i].h;
+                ag += g;
+                ah += h;
+                c.ag[m] = ag;
+                c.ah[m] = ah;
+                c.idx[m] = i;
+                m += (g | h) != 0;
+            }
+            for (int j = 0; j < m; j++) {
+                acc_g[j] = (double)c.ag[j];
+                acc_h[j] = (double)c.ah[j];
+                rest_g[j] = (double)(total.g - c.ag[j]);
+                rest_h[j] = (double)(total.h - c.ah[j]);
+            }
+            chunk_losses(&c, m, g_unit, h_unit, p, root_gain);
+            for (int j = 0; j < m; j++) {
+                if (!(c.loss[j] > best->loss_chg)) continue;
+                int32_t bin = bin_ids ? bin_ids[c.idx[j]] : c.idx[j];
+                bt_gbdt_gh a = {c.ag[j], c.ah[j]}, r = {total.g - c.ag[j], total.h - c.ah[j]};
+                best->loss_chg = c.loss[j];
+                best->feature = feature;
+                if (dir == 0) {
+                    best->left = a;
+                    best->right = r;
+                    best->bin = bin;
+                    best->default_left = 0;
+                    best->split_cond = cuts[bin];
+                } else {
+                    best->left = r;
+                    best->right = a;
+                    best->bin = bin - 1;
+                    best->default_left = 1;
+                    best->split_cond = bin == 0 ? min_value : cuts[bin - 1];
+                }
+            }
+        }
     }
-    if (acc.g == total.g && acc.h == total.h) return; /* no missing value in this node */
-    /* backward: bins >= b right, missing left */
-    acc.g = acc.h = 0;
-    for (int32_t i = n - 1; i >= 0; i--) {
-        if ((e[i].g | e[i].h) == 0) continue;
-        acc.g += e[i].g;
-        acc.h += e[i].h;
-        bt_gbdt_gh rest = {total.g - acc.g, total.h - acc.h};
-        double rh = (double)acc.h * h_unit, lh = (double)rest.h * h_unit;
-        if (!(rh >= mcw && lh >= mcw)) continue;
-        float gl = bt_gbdt_gain(p, (double)rest.g * g_unit, lh);
-        float gr = bt_gbdt_gain(p, (double)acc.g * g_unit, rh);
-        float loss = (gl + gr) - root_gain;
-        int32_t bin = bin_ids ? bin_ids[i] : i;
-        consider(best, loss, feature, bin - 1, 1, bin == 0 ? min_value : cuts[bin - 1], rest, acc);
+}
+
+void bt_gbdt_split_scan_prefix_ref(const int64_t *pg, const int64_t *ph, const int32_t *bin,
+                                   int32_t m, const float *cuts, float min_value, int32_t feature,
+                                   bt_gbdt_gh total, double g_unit, double h_unit,
+                                   const bt_gbdt_split_param *p, float root_gain,
+                                   bt_gbdt_split *best) {
+    if (m <= 0) return;
+    chunk c;
+    const int64_t sg = pg[m - 1], sh = ph[m - 1]; /* all non-missing rows */
+    for (int dir = 0; dir < 2; dir++) {
+        if (dir == 1 && sg == total.g && sh == total.h) return; /* no missing value */
+        for (int32_t j0 = 0; j0 < m; j0 += CHUNK) {
+            int k = m - j0 < CHUNK ? m - j0 : CHUNK;
+            /* forward: candidate j sends prefix j left; backward (visited from the top bin):
+             * candidate j sends bins >= bin[j] right, i.e. all non-missing minus prefix j-1 */
+            for (int t = 0; t < k; t++) {
+                int32_t j = dir == 0 ? j0 + t : m - 1 - (j0 + t);
+                int64_t ag, ah;
+                if (dir == 0) {
+                    ag = pg[j];
+                    ah = ph[j];
+                } else {
+                    ag = sg - (j > 0 ? pg[j - 1] : 0);
+                    ah = sh - (j > 0 ? ph[j - 1] : 0);
+                }
+                c.ag[t] = ag;
+                c.ah[t] = ah;
+                c.idx[t] = j;
+                double a_g = (double)ag, a_h = (double)ah;
+                double r_g = (double)(total.g - ag), r_h = (double)(total.h - ah);
+                c.gl[t] = dir == 0 ? a_g : r_g;
+                c.hl[t] = dir == 0 ? a_h : r_h;
+                c.gr[t] = dir == 0 ? r_g : a_g;
+                c.hr[t] = dir == 0 ? r_h : a_h;
+            }
+            chunk_losses(&c, k, g_unit, h_unit, p, root_gain);
+            for (int t = 0; t < k; t++) {
+                if (!(c.loss[t] > best->loss_chg)) continue;
+                int32_t b = bin[c.idx[t]];
+                bt_gbdt_gh a = {c.ag[t], c.ah[t]}, r = {total.g - c.ag[t], total.h - c.ah[t]};
+                best->loss_chg = c.loss[t];
+                best->feature = feature;
+                if (dir == 0) {
+                    best->left = a;
+                    best->right = r;
+                    best->bin = b;
+                    best->default_left = 0;
+                    best->split_cond = cuts[b];
+                } else {
+                    best->left = r;
+                    best->right = a;
+                    best->bin = b - 1;
+                    best->default_left = 1;
+                    best->split_cond = b == 0 ? min_value : cuts[b - 1];
+                }
+            }
+        }
     }
 }

@@ -1,11 +1,12 @@
-/* Level-synchronous growth of one round of trees for every active slot of a pack. All trees of
- * the round (one per slot and class: a "grower") advance one depth level at a time in four
- * phases: build histograms, evaluate splits, apply them, partition rows. Each phase is a list of
- * independent jobs run in parallel; every job writes only its own node's data and every sum is an
- * integer, so results are identical whatever the thread count or the pack's other trials.
- * Histograms use the sibling trick (build the smaller child, subtract it from the parent's
- * histogram for the larger one); nodes with very few rows skip histograms and sort their rows per
- * feature instead, which gives exactly the same sums. */
+/* Level-synchronous growth of one round of trees for the slots of a step. The trees of the round
+ * (one per slot and class: a "grower") advance one depth level at a time, in cache-sized waves,
+ * in four phases: build histograms, evaluate splits, apply them, partition rows. Each phase is a
+ * list of independent jobs run in parallel; every job writes only its own node's data and every
+ * sum is an integer, so results are identical whatever the thread count, the wave size or the
+ * pack's other trials. Histograms use the sibling trick (build the smaller child, subtract it
+ * from the parent's histogram for the larger one); nodes with very few rows sort their rows per
+ * feature instead, and small data sets use sorted column lists (column mode) instead of
+ * histograms altogether -- all three give exactly the same candidate sums. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ typedef struct grower {
     bt_gbdt_split *best;
     int32_t *level, n_level, *next, n_next;
     int32_t *feats_tree, n_feats_tree, *feats_level, n_feats_level;
+    int32_t *col; /* column mode: n_features lists of n rows, each node's rows in bin order */
 } grower;
 
 typedef struct job {
@@ -48,6 +50,9 @@ typedef struct workspace {
     int n_jobs, cap_jobs;
     int32_t **part_scratch;  /* per thread, n_train rows */
     uint64_t **sort_scratch; /* per thread, keys for sparse evaluation and feature sampling */
+    uint8_t **flags;         /* per thread, column mode: a byte per row */
+    int32_t **cbin;          /* per thread, column mode: compact bins of a node's feature */
+    bt_gbdt_gh **cgh;        /* per thread, column mode: their sums */
     int n_threads;
     int64_t n_rows;
     int32_t n_features;
@@ -62,7 +67,13 @@ void bt_gbdt_grow_free(void *grow) {
     for (int t = 0; t < ws->n_threads; t++) {
         free(ws->part_scratch[t]);
         free(ws->sort_scratch[t]);
+        if (ws->flags) free(ws->flags[t]);
+        if (ws->cbin) free(ws->cbin[t]);
+        if (ws->cgh) free(ws->cgh[t]);
     }
+    free(ws->flags);
+    free(ws->cbin);
+    free(ws->cgh);
     free(ws->part_scratch);
     free(ws->sort_scratch);
     free(ws);
@@ -74,6 +85,34 @@ static int thread_id(void) {
 #else
     return 0;
 #endif
+}
+
+/* Whether a phase is worth a parallel region. Forking and joining threads costs microseconds on
+ * an idle machine but milliseconds when the cores are shared (OpenMP threads spin at barriers
+ * while their partner is descheduled), so phases below ~0.3 ms of work run serially. Either way
+ * the result is the same. */
+static int64_t par_min_work = 1 << 18;
+
+void bt_gbdt_set_par_min_work(int64_t cells) {
+    par_min_work = cells;
+}
+
+int bt_gbdt_par_ok(int nt, int n_jobs, int64_t work) {
+    return nt > 1 && n_jobs > 1 && work >= par_min_work;
+}
+
+static int par_ok(int nt, int n_jobs, int64_t work) {
+    return bt_gbdt_par_ok(nt, n_jobs, work);
+}
+
+/* Row-feature cells the jobs of the current list touch. */
+static int64_t jobs_work(const workspace *ws, int per_feature) {
+    int64_t w = 0;
+    for (int j = 0; j < ws->n_jobs; j++) {
+        const job *jb = &ws->jobs[j];
+        w += jb->w->cnt[jb->node] * (per_feature ? (int64_t)(jb->f_end - jb->f_begin) : 1);
+    }
+    return w;
 }
 
 static bt_status ws_get(bt_pack *p, workspace **out) {
@@ -97,6 +136,22 @@ static bt_status ws_get(bt_pack *p, workspace **out) {
         ws->sort_scratch[t] = malloc(nsort * sizeof(uint64_t) + 4 * SPARSE_MAX * sizeof(int64_t));
         BT_CHECK_ALLOC(ws->part_scratch[t]);
         BT_CHECK_ALLOC(ws->sort_scratch[t]);
+    }
+    if (p->bin->order) {
+        ws->flags = calloc((size_t)ws->n_threads, sizeof *ws->flags);
+        ws->cbin = calloc((size_t)ws->n_threads, sizeof *ws->cbin);
+        ws->cgh = calloc((size_t)ws->n_threads, sizeof *ws->cgh);
+        BT_CHECK_ALLOC(ws->flags);
+        BT_CHECK_ALLOC(ws->cbin);
+        BT_CHECK_ALLOC(ws->cgh);
+        for (int t = 0; t < ws->n_threads; t++) {
+            ws->flags[t] = malloc((size_t)ws->n_rows);
+            ws->cbin[t] = malloc(((size_t)ws->n_rows + 1) * sizeof(int32_t));
+            ws->cgh[t] = malloc(((size_t)ws->n_rows + 1) * sizeof(bt_gbdt_gh));
+            BT_CHECK_ALLOC(ws->flags[t]);
+            BT_CHECK_ALLOC(ws->cbin[t]);
+            BT_CHECK_ALLOC(ws->cgh[t]);
+        }
     }
     *out = ws;
     return BT_STATUS_OK;
@@ -148,9 +203,10 @@ static void grower_free(grower *w) {
     free(w->next);
     free(w->feats_tree);
     free(w->feats_level);
+    free(w->col);
 }
 
-static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features) {
+static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features, int col_mode) {
     int64_t cap = (1ll << (w->max_depth + 1)) - 1;
     if (cap > 2 * n_rows + 1) cap = 2 * n_rows + 1;
     w->cap = (int32_t)cap;
@@ -165,6 +221,10 @@ static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features) {
     w->next = malloc((size_t)cap * sizeof *w->next);
     w->feats_tree = malloc((size_t)n_features * sizeof *w->feats_tree);
     w->feats_level = malloc((size_t)n_features * sizeof *w->feats_level);
+    if (col_mode) {
+        w->col = malloc((size_t)n_rows * (size_t)n_features * sizeof *w->col);
+        if (!w->col) return 0;
+    }
     return w->nodes && w->beg && w->cnt && w->sum && w->hist && w->sub_from && w->best &&
            w->level && w->next && w->feats_tree && w->feats_level;
 }
@@ -231,6 +291,50 @@ static void eval_sparse(const bt_pack *p, grower *w, int32_t node, float root_ga
     }
 }
 
+/* Column mode: each feature's rows of the node are already in bin order, so the running sum at
+ * the last row of each run of equal bins is the prefix sum of the node's non-empty histogram
+ * bins. The walk is branch-free (every row stores its running sum; only the last row of a run
+ * advances the output), bound by loads rather than mispredicted branches. */
+#define RUNS_BODY(T)                                                                               \
+    do {                                                                                           \
+        const T *bins = (const T *)bm->bins;                                                       \
+        int64_t end = cnt;                                                                         \
+        int32_t b = cnt > 0 ? bins[(int64_t)L[0] * F + f] : miss;                                  \
+        for (int64_t i = 0; i < end; i++) {                                                        \
+            if (b == miss) break;                                                                  \
+            int32_t r = L[i];                                                                      \
+            int32_t nb = i + 1 < end ? bins[(int64_t)L[i + 1] * F + f] : -1;                       \
+            ag += w->gh[r].g;                                                                      \
+            ah += w->gh[r].h;                                                                      \
+            pg[m] = ag;                                                                            \
+            ph[m] = ah;                                                                            \
+            pb[m] = b;                                                                             \
+            m += nb != b;                                                                          \
+            b = nb;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void eval_cols(const bt_pack *p, grower *w, int32_t node, float root_gain, int32_t *pb,
+                      int64_t *pg, int64_t *ph) {
+    const bt_gbdt_binning *B = p->bin;
+    const bt_binned *bm = &B->train;
+    const int64_t n = bm->n_rows, cnt = w->cnt[node];
+    const int32_t F = bm->n_features;
+    for (int32_t fi = 0; fi < w->n_feats_level; fi++) {
+        int32_t f = w->feats_level[fi];
+        const int32_t *L = w->col + (int64_t)f * n + w->beg[node];
+        int32_t miss = B->missing_bin[f], m = 0;
+        int64_t ag = 0, ah = 0;
+        if (bm->width == 1)
+            RUNS_BODY(uint8_t);
+        else
+            RUNS_BODY(uint16_t);
+        bt_gbdt_split_scan_prefix_ref(pg, ph, pb, m, B->cuts.values + B->cuts.ptr[f],
+                                      B->cuts.min_values[f], f, w->sum[node], w->gu, w->hu,
+                                      &w->s->sp, root_gain, &w->best[node]);
+    }
+}
+
 static void eval_node(const bt_pack *p, grower *w, int32_t node, uint64_t *scratch) {
     const bt_gbdt_binning *B = p->bin;
     int32_t F = B->train.n_features;
@@ -238,7 +342,19 @@ static void eval_node(const bt_pack *p, grower *w, int32_t node, uint64_t *scrat
     if (w->sub_from[node] >= 0)
         bt_gbdt_hist_sub_ref(w->hist[node], w->hist[w->sub_from[node]], 0, B->off[F]);
     bt_gbdt_gh S = w->sum[node];
-    float root_gain = bt_gbdt_gain(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
+    /* Both children need hessian >= min_child_weight and a positive gain over the parent: a node
+     * with one row, or whose hessian cannot cover two children (with a margin far above the
+     * rounding of the dequantized sums), has no candidate -- skip the scan. */
+    const double H = (double)S.h * w->hu, mcw = w->s->sp.min_child_weight;
+    if (w->cnt[node] < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) return;
+    float root_gain = bt_gbdt_gain(&w->s->sp, (double)S.g * w->gu, H);
+    if (w->col) {
+        workspace *ws = p->grow;
+        int t = thread_id();
+        eval_cols(p, w, node, root_gain, ws->cbin[t], (int64_t *)ws->cgh[t],
+                  (int64_t *)ws->cgh[t] + ws->n_rows + 1);
+        return;
+    }
     if (!w->hist[node]) {
         eval_sparse(p, w, node, root_gain, scratch);
         return;
@@ -260,6 +376,7 @@ static int plan_build(workspace *ws, grower *w, int32_t node) {
 static int plan_level(bt_pack *p, workspace *ws, grower *w, int depth) {
     const int32_t F = ws->n_features;
     const int64_t T = p->bin->off[F];
+    if (w->col) return 1; /* column mode needs no histogram */
     if (depth == 0) {
         int32_t r = w->level[0];
         if (dense_ok(p, w->cnt[r])) {
@@ -392,7 +509,7 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
             w->rows = s->rows + (int64_t)k * n;
             w->gu = ldexp(1.0, -s->eg[k]);
             w->hu = ldexp(1.0, -s->eh[k]);
-            ok = ok && grower_alloc(w, n, F);
+            ok = ok && grower_alloc(w, n, F, B->order != NULL);
         }
     }
     if (!ok) {
@@ -401,7 +518,7 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
     }
 
     /* roots: sums, feature samples */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
     for (int g = 0; g < n_w; g++) {
         grower *w = &W[g];
         const bt_gbdt_slot *s = w->s;
@@ -424,96 +541,143 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
                                                       w->feats_tree, ws->sort_scratch[thread_id()]);
         w->level[0] = 0;
         w->n_level = m > 0 ? 1 : 0;
+        if (w->col) {
+            if (m == n) {
+                memcpy(w->col, B->order, (size_t)n * (size_t)F * sizeof *w->col);
+            } else {
+                uint8_t *in = ws->flags[thread_id()];
+                memset(in, 0, (size_t)n);
+                for (int64_t i = 0; i < m; i++) in[w->rows[i]] = 1;
+                for (int32_t f = 0; f < F; f++) {
+                    const int32_t *ord = B->order + (int64_t)f * n;
+                    int32_t *dst = w->col + (int64_t)f * n;
+                    for (int64_t i = 0, j = 0; i < n; i++)
+                        if (in[ord[i]]) dst[j++] = ord[i];
+                }
+            }
+            w->rows = w->col; /* feature 0's lists double as the nodes' row lists */
+        }
     }
 
-    for (int depth = 0;; depth++) {
-        int any = 0;
-        ws->n_jobs = 0;
-        for (int g = 0; g < n_w && ok; g++) {
-            grower *w = &W[g];
-            if (w->n_level == 0) continue;
-            any = 1;
-            const bt_gbdt_slot *s = w->s;
-            uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-            w->n_feats_level = bt_gbdt_sample_features_ref(
-                s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
-                s->colsample_bylevel, w->feats_level, ws->sort_scratch[0]);
-            ok = plan_level(p, ws, w, depth);
-        }
-        if (!any) break;
-        if (ok) ok = split_jobs(ws);
-        if (!ok) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory planning histograms");
-            goto done;
-        }
-        /* phase A: histograms */
-        int nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int j = 0; j < nj; j++) {
-            job *jb = &ws->jobs[j];
-            grower *w = jb->w;
-            bt_gbdt_gh *h = w->hist[jb->node];
-            memset(h + B->off[jb->f_begin], 0,
-                   (size_t)(B->off[jb->f_end] - B->off[jb->f_begin]) * sizeof *h);
-            bt_gbdt_hist_ref(bm->bins, bm->width, F, B->off, jb->f_begin, jb->f_end,
-                             w->rows + w->beg[jb->node], w->cnt[jb->node], w->gh, h);
-        }
-        /* phase B: evaluation, one job per node */
-        ws->n_jobs = 0;
-        for (int g = 0; g < n_w && ok; g++)
-            for (int32_t i = 0; i < W[g].n_level && ok; i++)
-                ok = job_push(ws, &W[g], W[g].level[i], 0, F);
-        if (!ok) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-            goto done;
-        }
-        nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int j = 0; j < nj; j++) {
-            /* the larger sibling subtracts the smaller one's histogram: order them so the
-             * subtraction never races with the smaller one's own evaluation (read-only). */
-            eval_node(p, ws->jobs[j].w, ws->jobs[j].node, ws->sort_scratch[thread_id()]);
-        }
-        /* release the small siblings' reference kept for subtraction: nothing to do (owned) */
-        /* phase C: apply */
-        ws->n_jobs = 0;
-        for (int g = 0; g < n_w && ok; g++) {
-            grower *w = &W[g];
-            if (w->n_level == 0) continue;
-            apply_level(ws, w, depth);
-            for (int32_t i = 0; i < w->n_level && ok; i++) {
-                int32_t id = w->level[i];
-                if (w->nodes[id].left >= 0) ok = job_push(ws, w, id, 0, 0);
+    /* Trees grow in waves: every level of a wave is run before the next wave starts. All trees
+     * of a round could go at once (as a GPU does), but on a CPU the wave's gradients, row lists
+     * and histograms then stay in cache; results do not depend on the grouping. */
+    const int64_t per_tree = n * (int64_t)(sizeof(bt_gbdt_gh) + 2 * sizeof(int32_t)) +
+                             (int64_t)B->off[F] * (int64_t)sizeof(bt_gbdt_gh) * 8;
+    int wave = (int)((64ll << 20) / (per_tree > 0 ? per_tree : 1));
+    if (wave < 2 * nt) wave = 2 * nt;
+    for (int g0 = 0; g0 < n_w; g0 += wave) {
+        const int g1 = g0 + wave < n_w ? g0 + wave : n_w;
+        for (int depth = 0;; depth++) {
+            int any = 0;
+            ws->n_jobs = 0;
+            for (int g = g0; g < g1 && ok; g++) {
+                grower *w = &W[g];
+                if (w->n_level == 0) continue;
+                any = 1;
+                const bt_gbdt_slot *s = w->s;
+                uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+                w->n_feats_level = bt_gbdt_sample_features_ref(
+                    s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
+                    s->colsample_bylevel, w->feats_level, ws->sort_scratch[0]);
+                ok = plan_level(p, ws, w, depth);
             }
-            int32_t *t = w->level;
-            w->level = w->next;
-            w->next = t;
-            w->n_level = w->n_next;
-            for (int32_t i = 0; i < w->n_level; i++) w->sub_from[w->level[i]] = -1;
-        }
-        if (!ok) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-            goto done;
-        }
-        /* phase D: partition */
-        nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int j = 0; j < nj; j++) {
-            grower *w = ws->jobs[j].w;
-            int32_t id = ws->jobs[j].node;
-            const bt_gbdt_node *nd = &w->nodes[id];
-            int64_t nl = bt_gbdt_partition_ref(
-                w->rows + w->beg[id], w->cnt[id], bm->bins, bm->width, F, nd->feature, nd->bin,
-                B->missing_bin[nd->feature], nd->default_left, ws->part_scratch[thread_id()]);
-            w->beg[nd->left] = w->beg[id];
-            w->cnt[nd->left] = nl;
-            w->beg[nd->right] = w->beg[id] + nl;
-            w->cnt[nd->right] = w->cnt[id] - nl;
+            if (!any) break;
+            if (ok) ok = split_jobs(ws);
+            if (!ok) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory planning histograms");
+                goto done;
+            }
+            /* phase A: histograms */
+            int nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
+            for (int j = 0; j < nj; j++) {
+                job *jb = &ws->jobs[j];
+                grower *w = jb->w;
+                bt_gbdt_gh *h = w->hist[jb->node];
+                memset(h + B->off[jb->f_begin], 0,
+                       (size_t)(B->off[jb->f_end] - B->off[jb->f_begin]) * sizeof *h);
+                bt_gbdt_hist_ref(bm->bins, bm->width, F, B->off, jb->f_begin, jb->f_end,
+                                 w->rows + w->beg[jb->node], w->cnt[jb->node], w->gh, h);
+            }
+            /* phase B: evaluation, one job per node */
+            ws->n_jobs = 0;
+            for (int g = g0; g < g1 && ok; g++)
+                for (int32_t i = 0; i < W[g].n_level && ok; i++)
+                    ok = job_push(ws, &W[g], W[g].level[i], 0, F);
+            if (!ok) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+                goto done;
+            }
+            nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
+            for (int j = 0; j < nj; j++) {
+                /* the larger sibling subtracts the smaller one's histogram: order them so the
+                 * subtraction never races with the smaller one's own evaluation (read-only). */
+                eval_node(p, ws->jobs[j].w, ws->jobs[j].node, ws->sort_scratch[thread_id()]);
+            }
+            /* release the small siblings' reference kept for subtraction: nothing to do (owned) */
+            /* phase C: apply */
+            ws->n_jobs = 0;
+            for (int g = g0; g < g1 && ok; g++) {
+                grower *w = &W[g];
+                if (w->n_level == 0) continue;
+                apply_level(ws, w, depth);
+                for (int32_t i = 0; i < w->n_level && ok; i++) {
+                    int32_t id = w->level[i];
+                    if (w->nodes[id].left >= 0) ok = job_push(ws, w, id, 0, 0);
+                }
+                int32_t *t = w->level;
+                w->level = w->next;
+                w->next = t;
+                w->n_level = w->n_next;
+                for (int32_t i = 0; i < w->n_level; i++) w->sub_from[w->level[i]] = -1;
+            }
+            if (!ok) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+                goto done;
+            }
+            /* phase D: partition */
+            nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1)                                                      \
+    num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 0) * 4))
+            for (int j = 0; j < nj; j++) {
+                grower *w = ws->jobs[j].w;
+                int32_t id = ws->jobs[j].node;
+                const bt_gbdt_node *nd = &w->nodes[id];
+                int64_t nl;
+                if (w->col) {
+                    /* decide once per row, then split every feature's list the same way */
+                    uint8_t *fl = ws->flags[thread_id()];
+                    const int32_t *R = w->col + w->beg[id];
+                    int32_t miss = B->missing_bin[nd->feature];
+                    for (int64_t i = 0; i < w->cnt[id]; i++) {
+                        int32_t b = bt_binned_get(bm, R[i], nd->feature);
+                        fl[R[i]] = (uint8_t)(b == miss ? nd->default_left : b <= nd->bin);
+                    }
+                    nl = 0;
+                    for (int32_t f = 0; f < F; f++)
+                        nl = bt_gbdt_partition_flags_ref(w->col + (int64_t)f * n + w->beg[id],
+                                                         w->cnt[id], fl,
+                                                         ws->part_scratch[thread_id()]);
+                } else {
+                    /* the split feature's column: stride 1, so rows of a node share lines */
+                    const char *col =
+                        (const char *)B->cols + (size_t)nd->feature * (size_t)n * (size_t)bm->width;
+                    nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], col, bm->width, 1,
+                                               0, nd->bin, B->missing_bin[nd->feature],
+                                               nd->default_left, ws->part_scratch[thread_id()]);
+                }
+                w->beg[nd->left] = w->beg[id];
+                w->cnt[nd->left] = nl;
+                w->beg[nd->right] = w->beg[id] + nl;
+                w->cnt[nd->right] = w->cnt[id] - nl;
+            }
         }
     }
 
     /* leaves -> train margins; the finished tree joins the model */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
     for (int g = 0; g < n_w; g++) {
         grower *w = &W[g];
         bt_gbdt_slot *s = w->s;

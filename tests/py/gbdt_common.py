@@ -49,7 +49,8 @@ def split(X, y, seed=0, frac=0.8):
     return X[idx[:k]], y[idx[:k]], X[idx[k:]], y[idx[k:]]
 
 
-def run_fit(name, Xtr, ytr, Xva, yva, trials, rounds, metrics, threads=1, export=False, seed=0):
+def run_fit(name, Xtr, ytr, Xva, yva, trials, rounds, metrics, threads=1, export=False, seed=0,
+            mode="auto"):
     d = tmpdir(name)
     files = {}
     for k, a in (("xtr", Xtr), ("ytr", ytr), ("xva", Xva), ("yva", yva)):
@@ -63,7 +64,7 @@ def run_fit(name, Xtr, ytr, Xva, yva, trials, rounds, metrics, threads=1, export
     cmd = [tool(), "--train", files["xtr"], files["ytr"], str(Xtr.shape[0]), str(Xtr.shape[1]),
            "--valid", files["xva"], files["yva"], str(Xva.shape[0]), "--trials", tpath,
            "--rounds", str(rounds), "--metrics", ",".join(metrics), "--threads", str(threads),
-           "--seed", str(seed)]
+           "--seed", str(seed), "--mode", mode]
     if export:
         cmd += ["--export", d]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

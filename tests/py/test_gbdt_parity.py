@@ -1,5 +1,6 @@
 """Parity of batchtune's gbdt with xgboost 1.7 (tree_method=hist): on data where every feature has
-at most max_bin distinct values, each trial of a pack trained by bt_gbdt_fit reports per-round
+at most max_bin distinct values -- or more, while XGBoost's quantile sketch is still exact (up to
+16 * max_bin + 2 rows) -- each trial of a pack trained by bt_gbdt_fit reports per-round
 validation metrics equal to xgboost.train's for the same parameters (one trial at a time), within
 1e-4 relative, for reg:squarederror, binary:logistic and multi:softprob, with and without missing
 values, over several eta/max_depth/lambda/alpha/gamma/min_child_weight settings."""
@@ -71,13 +72,23 @@ CHECKED = [0]
 
 def check_case(name, Xtr, ytr, Xva, yva, base, metrics, n_settings, seed, report, ties,
                threads=1):
+    """Both ways of finding splits (histograms, sorted column lists) must match xgboost."""
+    bad = 0
+    for mode in ("hist", "col"):
+        bad += check_mode(name + "/" + mode, Xtr, ytr, Xva, yva, base, metrics, n_settings, seed,
+                          report, ties, threads, mode)
+    return bad
+
+
+def check_mode(name, Xtr, ytr, Xva, yva, base, metrics, n_settings, seed, report, ties, threads,
+               mode):
     trials = []
     for s in settings(seed, n_settings):
         t = dict(base)
         t.update(s)
         trials.append(t)
-    res, d = run_fit(name, Xtr, ytr, Xva, yva, trials, ROUNDS, metrics, export=True,
-                     threads=threads)
+    res, d = run_fit(name.replace("/", "_"), Xtr, ytr, Xva, yva, trials, ROUNDS, metrics,
+                     export=True, threads=threads, mode=mode)
     CHECKED[0] += len(trials) * len(metrics)
     worst = {m: 0.0 for m in metrics}
     bad = 0
@@ -127,12 +138,27 @@ def main():
                       ys[450:].astype(np.float32),
                       {"objective": "reg:squarederror", "max_bin": 256, "base_score": 0.5},
                       ["rmse"], 6, 3, report, ties)
+    # rich features, default max_bin: quantile cuts through XGBoost's summary pruning
+    X, y = load_csv("boston_house_prices.csv")
+    Xtr, ytr, Xva, yva = split(X, y, seed=11)
+    bad += check_case("reg_q256", Xtr, ytr, Xva, yva, dict(reg, max_bin=256), ["rmse"], 4, 11,
+                      report, ties)
+    bad += check_case("reg_q32", with_missing(Xtr, 0.1, 12), ytr, with_missing(Xva, 0.1, 13), yva,
+                      dict(reg, max_bin=32), ["rmse"], 4, 12, report, ties)
+    rng = np.random.default_rng(14)
+    Xc = rng.normal(size=(3000, 6)).astype(np.float32)
+    yc = (Xc[:, 0] - 2 * Xc[:, 1] * Xc[:, 2] + rng.normal(size=3000)).astype(np.float32)
+    bad += check_case("reg_cont", Xc[:2400], yc[:2400], Xc[2400:], yc[2400:],
+                      {"objective": "reg:squarederror", "max_bin": 256, "base_score": 0.0},
+                      ["rmse"], 4, 13, report, ties)
     # binary: breast cancer (<= 569 distinct values, max_bin 1024 -> exact, 2-byte bins)
     X, y = load_csv("breast_cancer.csv")
     Xtr, ytr, Xva, yva = split(X, y, seed=4)
     binm = ["logloss", "auc", "error"]
     bin_ = {"objective": "binary:logistic", "max_bin": 1024, "base_score": 0.5}
     bad += check_case("bin", Xtr, ytr, Xva, yva, bin_, binm, 12, 4, report, ties, threads=2)
+    bad += check_case("bin_q64", Xtr, ytr, Xva, yva, dict(bin_, max_bin=64), binm, 4, 15, report,
+                      ties)
     bin2 = dict(bin_, base_score=0.3)
     bad += check_case("bin_nan", with_missing(Xtr, 0.2, 7), ytr, with_missing(Xva, 0.2, 8), yva,
                       bin2, binm, 6, 5, report, ties)
@@ -146,7 +172,7 @@ def main():
     bad += check_case("wine_nan", with_missing(Xtr, 0.1, 9), ytr, with_missing(Xva, 0.1, 10),
                       yva, mc, ["mlogloss", "merror"], 6, 7, report, ties)
     for name, m, w in report:
-        print("parity %-10s %-9s max rel err %.3g" % (name, m, w))
+        print("parity %-15s %-9s max rel err %.3g" % (name, m, w))
     for name, m, t, i, diff in ties:
         print("float tie %s %s round %d (tree %d node %d loss %.9g vs %.9g): %s" %
               ((name, m, i) + diff + (t,)))

@@ -3,6 +3,7 @@
  * trial's xgboost-json export. Trials sharing max_bin train together in one pack.
  * usage: bt_gbdt_fit --train X.f32 Y.f32 ROWS COLS [--valid X.f32 Y.f32 ROWS] --trials FILE
  *        --rounds R [--metrics rmse,auc] [--threads T] [--export DIR] [--seed S]
+ *   --mode hist|col|auto forces how trees find splits (histograms or sorted column lists).
  *   --export DIR writes DIR/trial_<i>.json (xgboost-json) and DIR/trial_<i>.margin.f32 (the
  *   final valid margins, rows x outputs float32).
  *   FILE: one trial per line, "name=value" pairs separated by spaces (gbdt parameter names). */
@@ -66,6 +67,9 @@ int main(int argc, char **argv) {
             metrics_arg = argv[++i];
         } else if (!strcmp(argv[i], "--export") && i + 1 < argc) {
             export_dir = argv[++i];
+        } else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+            i++;
+            bt_gbdt_set_mode(!strcmp(argv[i], "hist") ? 1 : !strcmp(argv[i], "col") ? 2 : 0);
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 10);
         } else {
