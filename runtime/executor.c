@@ -650,6 +650,11 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
                            "since it was started); use --fresh to start over, or --out to write "
                            "elsewhere",
                            o->out_path);
+        } else if (strcmp(e->log.version, BT_VERSION) != 0) {
+            return BT_FAIL(BT_STATUS_BAD_INPUT,
+                           "%s was started by batchtune %s and this is %s: numerics may differ, "
+                           "so it cannot be continued exactly; use --fresh to start over",
+                           o->out_path, e->log.version, BT_VERSION);
         } else {
             e->replaying = e->log.n > 0;
             sum->resumed = e->log.last_tick >= 0;

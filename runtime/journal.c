@@ -113,6 +113,9 @@ static bt_status parse(const char *path, char *text, size_t len, bt_journal_log 
                 return BT_FAIL(BT_STATUS_BAD_INPUT, "%s:1: not a batchtune journal", path);
             }
             snprintf(out->sha256, sizeof out->sha256, "%s", sha->valuestring);
+            const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "batchtune");
+            snprintf(out->version, sizeof out->version, "%s",
+                     cJSON_IsString(ver) ? ver->valuestring : "?");
             out->seed = cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : 0;
             *whole = next;
             cJSON_Delete(o);
@@ -237,8 +240,9 @@ bt_status bt_journal_open(bt_journal **out, const char *path, int fresh, const c
         char head[256];
         int n = snprintf(head, sizeof head,
                          "{\"k\":\"header\",\"format\":\"" BT_JOURNAL_FORMAT
-                         "\",\"version\":1,\"sha256\":\"%s\",\"seed\":\"%" PRIu64 "\"}\n",
-                         sha256, seed);
+                         "\",\"version\":1,\"batchtune\":\"%s\",\"sha256\":\"%s\",\"seed\":"
+                         "\"%" PRIu64 "\"}\n",
+                         BT_VERSION, sha256, seed);
         bt_status st = write_all(j, head, (size_t)n);
         if (st == BT_STATUS_OK) st = bt_journal_sync(j);
         if (st != BT_STATUS_OK) {

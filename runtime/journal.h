@@ -29,6 +29,7 @@ typedef struct bt_jrec {
 
 typedef struct bt_journal_log {
     char sha256[65];
+    char version[32]; /* batchtune version that wrote it */
     uint64_t seed;
     bt_jrec *recs;
     int64_t n, cap;

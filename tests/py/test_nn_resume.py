@@ -49,6 +49,9 @@ ref_lines = sum(1 for _ in open(ref + ".journal"))
 rng = random.Random(99)
 out = os.path.join(d, "killed.h5")
 journal = out + ".journal"
+for stale in (out, journal):  # an earlier run's journal would be killed-on-sight and replayed
+    if os.path.exists(stale):
+        os.remove(stale)
 kills = 0
 args = [BIN, "run", sweep, "--out", out, "--quiet", "--checkpoint-every", "0.05"]
 for attempt in range(3):

@@ -44,6 +44,9 @@ rng = random.Random(1234)
 ref_lines = sum(1 for _ in open(ref + ".journal"))
 out = os.path.join(d, "killed.h5")
 journal = out + ".journal"
+for stale in (out, journal):  # an earlier run's journal would be killed-on-sight and replayed
+    if os.path.exists(stale):
+        os.remove(stale)
 kills = 0
 args = [BIN, "run", sweep, "--out", out, "--quiet", "--checkpoint-every", "0.05"]
 # Kill at progress points, not wall-clock times, so a loaded machine still kills mid-sweep:
