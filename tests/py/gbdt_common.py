@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 
-import numpy as np
+from btutil import need
+
+need("numpy")
+import numpy as np  # noqa: E402
 
 SK = "/usr/lib/python3/dist-packages/sklearn/datasets/data/"
 

@@ -5,7 +5,10 @@ subsampling and column sampling (the export must hold whatever trees were grown)
 import os
 import sys
 
-import numpy as np
+from btutil import need
+
+need("numpy", "xgboost")
+import numpy as np  # noqa: E402
 
 from gbdt_common import load_csv, run_fit, skip, split
 

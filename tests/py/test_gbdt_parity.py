@@ -9,7 +9,10 @@ import json
 import os
 import sys
 
-import numpy as np
+from btutil import need
+
+need("numpy", "xgboost")
+import numpy as np  # noqa: E402
 
 from gbdt_common import load_csv, rel_err, run_fit, run_xgb, skip, split
 
