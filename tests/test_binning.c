@@ -138,7 +138,11 @@ static void test_wide(void) {
 }
 
 int main(void) {
-    srand(12345u ^ (unsigned)time(NULL));
+    /* fresh inputs each run; BT_TEST_SEED=<printed seed> replays a failure */
+    unsigned seed = getenv("BT_TEST_SEED") ? (unsigned)strtoul(getenv("BT_TEST_SEED"), NULL, 10)
+                                           : 12345u ^ (unsigned)time(NULL);
+    printf("seed %u\n", seed);
+    srand(seed);
     test_exact();
     test_quantile();
     test_wide();

@@ -380,7 +380,11 @@ static void test_sample_predict(void) {
 }
 
 int main(void) {
-    srand(777u ^ (unsigned)time(NULL));
+    /* fresh inputs each run; BT_TEST_SEED=<printed seed> replays a failure */
+    unsigned seed = getenv("BT_TEST_SEED") ? (unsigned)strtoul(getenv("BT_TEST_SEED"), NULL, 10)
+                                           : 777u ^ (unsigned)time(NULL);
+    printf("seed %u\n", seed);
+    srand(seed);
     test_hist(1);
     test_hist(2);
     test_split();

@@ -319,7 +319,11 @@ static void test_vtable_rules(void) {
 }
 
 int main(void) {
-    srand(2024u ^ (unsigned)time(NULL));
+    /* fresh inputs each run; BT_TEST_SEED=<printed seed> replays a failure */
+    unsigned seed = getenv("BT_TEST_SEED") ? (unsigned)strtoul(getenv("BT_TEST_SEED"), NULL, 10)
+                                           : 2024u ^ (unsigned)time(NULL);
+    printf("seed %u\n", seed);
+    srand(seed);
     bt_gbdt_set_mode(1); /* histograms; test_determinism also runs column lists */
     static const char *const reg_m[2] = {"rmse", "mae"};
     static const char *const bin_m[2] = {"logloss", "auc"};

@@ -1,6 +1,17 @@
 /* The gbdt model family: XGBoost-style depth-wise histogram boosting, trials packed so that one
- * pass over the shared binned matrix advances every active trial by one round.
- * This header names the parameter table's indices, shared by every file of the family. */
+ * step advances every listed trial by one round over the shared binned train set.
+ * This header names the parameter table's indices, shared by every file of the family.
+ * For the executor (details in docs/gbdt.md):
+ *  - data_prepare bins the train set for the shape's max_bin; pack_init bins it for another
+ *    max_bin on first use (not thread-safe against a concurrent pack_init on the same data).
+ *  - a pack uses data->threads OpenMP threads (read at pack_init); results never depend on it,
+ *    nor on the slot, nor on the other trials of the pack.
+ *  - one step = one round; a multi:softprob round grows num_class trees.
+ *  - slot_start allocates the trial's margins; its growth buffers (~28 bytes per train row and
+ *    class) come at its first step and live until slot_clear.
+ *  - a diverging trial (NaN/inf) is marked failed during step; eval then gives NaN with status OK.
+ *  - early_stopping_rounds: after k rounds without improvement of the default metric the trial
+ *    reverts to its best round (metrics, export) and further steps are no-ops for it. */
 #ifndef BT_GBDT_H
 #define BT_GBDT_H
 

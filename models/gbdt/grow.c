@@ -86,6 +86,22 @@ static int thread_id(void) {
 #endif
 }
 
+/* Whether a phase is worth a parallel region: forking and joining threads costs microseconds,
+ * more than small levels of small data sets take serially. Either way the result is the same. */
+static int par_ok(int nt, int n_jobs, int64_t work) {
+    return nt > 1 && n_jobs > 1 && work >= (1 << 15);
+}
+
+/* Row-feature cells the jobs of the current list touch. */
+static int64_t jobs_work(const workspace *ws, int per_feature) {
+    int64_t w = 0;
+    for (int j = 0; j < ws->n_jobs; j++) {
+        const job *jb = &ws->jobs[j];
+        w += jb->w->cnt[jb->node] * (per_feature ? (int64_t)(jb->f_end - jb->f_begin) : 1);
+    }
+    return w;
+}
+
 static bt_status ws_get(bt_pack *p, workspace **out) {
     if (p->grow) {
         *out = p->grow;
@@ -489,7 +505,7 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
     }
 
     /* roots: sums, feature samples */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
     for (int g = 0; g < n_w; g++) {
         grower *w = &W[g];
         const bt_gbdt_slot *s = w->s;
@@ -530,110 +546,123 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
         }
     }
 
-    for (int depth = 0;; depth++) {
-        int any = 0;
-        ws->n_jobs = 0;
-        for (int g = 0; g < n_w && ok; g++) {
-            grower *w = &W[g];
-            if (w->n_level == 0) continue;
-            any = 1;
-            const bt_gbdt_slot *s = w->s;
-            uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-            w->n_feats_level = bt_gbdt_sample_features_ref(
-                s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
-                s->colsample_bylevel, w->feats_level, ws->sort_scratch[0]);
-            ok = plan_level(p, ws, w, depth);
-        }
-        if (!any) break;
-        if (ok) ok = split_jobs(ws);
-        if (!ok) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory planning histograms");
-            goto done;
-        }
-        /* phase A: histograms */
-        int nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int j = 0; j < nj; j++) {
-            job *jb = &ws->jobs[j];
-            grower *w = jb->w;
-            bt_gbdt_gh *h = w->hist[jb->node];
-            memset(h + B->off[jb->f_begin], 0,
-                   (size_t)(B->off[jb->f_end] - B->off[jb->f_begin]) * sizeof *h);
-            bt_gbdt_hist_ref(bm->bins, bm->width, F, B->off, jb->f_begin, jb->f_end,
-                             w->rows + w->beg[jb->node], w->cnt[jb->node], w->gh, h);
-        }
-        /* phase B: evaluation, one job per node */
-        ws->n_jobs = 0;
-        for (int g = 0; g < n_w && ok; g++)
-            for (int32_t i = 0; i < W[g].n_level && ok; i++)
-                ok = job_push(ws, &W[g], W[g].level[i], 0, F);
-        if (!ok) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-            goto done;
-        }
-        nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int j = 0; j < nj; j++) {
-            /* the larger sibling subtracts the smaller one's histogram: order them so the
-             * subtraction never races with the smaller one's own evaluation (read-only). */
-            eval_node(p, ws->jobs[j].w, ws->jobs[j].node, ws->sort_scratch[thread_id()]);
-        }
-        /* release the small siblings' reference kept for subtraction: nothing to do (owned) */
-        /* phase C: apply */
-        ws->n_jobs = 0;
-        for (int g = 0; g < n_w && ok; g++) {
-            grower *w = &W[g];
-            if (w->n_level == 0) continue;
-            apply_level(ws, w, depth);
-            for (int32_t i = 0; i < w->n_level && ok; i++) {
-                int32_t id = w->level[i];
-                if (w->nodes[id].left >= 0) ok = job_push(ws, w, id, 0, 0);
+    /* Trees grow in waves: every level of a wave is run before the next wave starts. All trees
+     * of a round could go at once (as a GPU does), but on a CPU the wave's gradients, row lists
+     * and histograms then stay in cache; results do not depend on the grouping. */
+    const int64_t per_tree = n * (int64_t)(sizeof(bt_gbdt_gh) + 2 * sizeof(int32_t)) +
+                             (int64_t)B->off[F] * (int64_t)sizeof(bt_gbdt_gh) * 8;
+    int wave = (int)((64ll << 20) / (per_tree > 0 ? per_tree : 1));
+    if (wave < 2 * nt) wave = 2 * nt;
+    for (int g0 = 0; g0 < n_w; g0 += wave) {
+        const int g1 = g0 + wave < n_w ? g0 + wave : n_w;
+        for (int depth = 0;; depth++) {
+            int any = 0;
+            ws->n_jobs = 0;
+            for (int g = g0; g < g1 && ok; g++) {
+                grower *w = &W[g];
+                if (w->n_level == 0) continue;
+                any = 1;
+                const bt_gbdt_slot *s = w->s;
+                uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+                w->n_feats_level = bt_gbdt_sample_features_ref(
+                    s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
+                    s->colsample_bylevel, w->feats_level, ws->sort_scratch[0]);
+                ok = plan_level(p, ws, w, depth);
             }
-            int32_t *t = w->level;
-            w->level = w->next;
-            w->next = t;
-            w->n_level = w->n_next;
-            for (int32_t i = 0; i < w->n_level; i++) w->sub_from[w->level[i]] = -1;
-        }
-        if (!ok) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-            goto done;
-        }
-        /* phase D: partition */
-        nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int j = 0; j < nj; j++) {
-            grower *w = ws->jobs[j].w;
-            int32_t id = ws->jobs[j].node;
-            const bt_gbdt_node *nd = &w->nodes[id];
-            int64_t nl;
-            if (w->col) {
-                /* decide once per row, then split every feature's list the same way */
-                uint8_t *fl = ws->flags[thread_id()];
-                const int32_t *R = w->col + w->beg[id];
-                int32_t miss = B->missing_bin[nd->feature];
-                for (int64_t i = 0; i < w->cnt[id]; i++) {
-                    int32_t b = bt_binned_get(bm, R[i], nd->feature);
-                    fl[R[i]] = (uint8_t)(b == miss ? nd->default_left : b <= nd->bin);
+            if (!any) break;
+            if (ok) ok = split_jobs(ws);
+            if (!ok) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory planning histograms");
+                goto done;
+            }
+            /* phase A: histograms */
+            int nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
+            for (int j = 0; j < nj; j++) {
+                job *jb = &ws->jobs[j];
+                grower *w = jb->w;
+                bt_gbdt_gh *h = w->hist[jb->node];
+                memset(h + B->off[jb->f_begin], 0,
+                       (size_t)(B->off[jb->f_end] - B->off[jb->f_begin]) * sizeof *h);
+                bt_gbdt_hist_ref(bm->bins, bm->width, F, B->off, jb->f_begin, jb->f_end,
+                                 w->rows + w->beg[jb->node], w->cnt[jb->node], w->gh, h);
+            }
+            /* phase B: evaluation, one job per node */
+            ws->n_jobs = 0;
+            for (int g = g0; g < g1 && ok; g++)
+                for (int32_t i = 0; i < W[g].n_level && ok; i++)
+                    ok = job_push(ws, &W[g], W[g].level[i], 0, F);
+            if (!ok) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+                goto done;
+            }
+            nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
+            for (int j = 0; j < nj; j++) {
+                /* the larger sibling subtracts the smaller one's histogram: order them so the
+                 * subtraction never races with the smaller one's own evaluation (read-only). */
+                eval_node(p, ws->jobs[j].w, ws->jobs[j].node, ws->sort_scratch[thread_id()]);
+            }
+            /* release the small siblings' reference kept for subtraction: nothing to do (owned) */
+            /* phase C: apply */
+            ws->n_jobs = 0;
+            for (int g = g0; g < g1 && ok; g++) {
+                grower *w = &W[g];
+                if (w->n_level == 0) continue;
+                apply_level(ws, w, depth);
+                for (int32_t i = 0; i < w->n_level && ok; i++) {
+                    int32_t id = w->level[i];
+                    if (w->nodes[id].left >= 0) ok = job_push(ws, w, id, 0, 0);
                 }
-                nl = 0;
-                for (int32_t f = 0; f < F; f++)
-                    nl = bt_gbdt_partition_flags_ref(w->col + (int64_t)f * n + w->beg[id],
-                                                     w->cnt[id], fl, ws->part_scratch[thread_id()]);
-            } else {
-                nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], bm->bins, bm->width, F,
-                                           nd->feature, nd->bin, B->missing_bin[nd->feature],
-                                           nd->default_left, ws->part_scratch[thread_id()]);
+                int32_t *t = w->level;
+                w->level = w->next;
+                w->next = t;
+                w->n_level = w->n_next;
+                for (int32_t i = 0; i < w->n_level; i++) w->sub_from[w->level[i]] = -1;
             }
-            w->beg[nd->left] = w->beg[id];
-            w->cnt[nd->left] = nl;
-            w->beg[nd->right] = w->beg[id] + nl;
-            w->cnt[nd->right] = w->cnt[id] - nl;
+            if (!ok) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+                goto done;
+            }
+            /* phase D: partition */
+            nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1)                                                      \
+    num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 0) * 4))
+            for (int j = 0; j < nj; j++) {
+                grower *w = ws->jobs[j].w;
+                int32_t id = ws->jobs[j].node;
+                const bt_gbdt_node *nd = &w->nodes[id];
+                int64_t nl;
+                if (w->col) {
+                    /* decide once per row, then split every feature's list the same way */
+                    uint8_t *fl = ws->flags[thread_id()];
+                    const int32_t *R = w->col + w->beg[id];
+                    int32_t miss = B->missing_bin[nd->feature];
+                    for (int64_t i = 0; i < w->cnt[id]; i++) {
+                        int32_t b = bt_binned_get(bm, R[i], nd->feature);
+                        fl[R[i]] = (uint8_t)(b == miss ? nd->default_left : b <= nd->bin);
+                    }
+                    nl = 0;
+                    for (int32_t f = 0; f < F; f++)
+                        nl = bt_gbdt_partition_flags_ref(w->col + (int64_t)f * n + w->beg[id],
+                                                         w->cnt[id], fl,
+                                                         ws->part_scratch[thread_id()]);
+                } else {
+                    nl =
+                        bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], bm->bins, bm->width,
+                                              F, nd->feature, nd->bin, B->missing_bin[nd->feature],
+                                              nd->default_left, ws->part_scratch[thread_id()]);
+                }
+                w->beg[nd->left] = w->beg[id];
+                w->cnt[nd->left] = nl;
+                w->beg[nd->right] = w->beg[id] + nl;
+                w->cnt[nd->right] = w->cnt[id] - nl;
+            }
         }
     }
 
     /* leaves -> train margins; the finished tree joins the model */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
     for (int g = 0; g < n_w; g++) {
         grower *w = &W[g];
         bt_gbdt_slot *s = w->s;

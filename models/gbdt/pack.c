@@ -77,6 +77,9 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
         return BT_FAIL(BT_STATUS_INTERNAL, "slot %d out of range [0, %d)", slot, p->capacity);
     bt_gbdt_slot_clear(p, slot);
     const bt_value *v = hp->v;
+    if (v[BT_GBDT_MAX_BIN].i != p->bin->max_bin)
+        return BT_FAIL(BT_STATUS_INTERNAL, "slot_start: trial has max_bin %lld, the pack %d",
+                       (long long)v[BT_GBDT_MAX_BIN].i, p->bin->max_bin);
     const bt_dataset *tr = p->data->train, *va = eval_set(p);
     const bt_gbdt_shared *sh = p->data->shared;
     bt_gbdt_slot *s = calloc(1, sizeof *s);
@@ -263,7 +266,8 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
         free(act);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1)                                                      \
+    num_threads(nt) if (nt > 1 && n_act > 1 && n_act * n >= (1 << 15))
     for (int i = 0; i < n_act; i++) ok[i] = slot_gradients(act[i], tr);
     int n_grow = 0;
     for (int i = 0; i < n_act; i++) {
@@ -279,7 +283,8 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
         return st;
     }
     size_t scratch_bytes = bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1)                                                      \
+    num_threads(nt) if (nt > 1 && n_grow > 1 && n_grow * (n + nv) >= (1 << 15))
     for (int i = 0; i < n_grow; i++) {
         bt_gbdt_slot *s = act[i];
         int64_t t0 = (int64_t)s->round * s->n_out;
