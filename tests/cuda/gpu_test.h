@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <vector>
@@ -60,6 +61,11 @@ static inline double urand(void) {
 /* Uniform integer in [0, n), n >= 1. */
 static inline int64_t irand(int64_t n) {
     return (int64_t)(rnd_u64() % (uint64_t)n);
+}
+
+/* memcmp that accepts empty (possibly NULL) buffers. */
+static inline bool same_bytes(const void *a, const void *b, size_t n) {
+    return n == 0 || memcmp(a, b, n) == 0;
 }
 
 /* Device copy of a host vector (NULL for an empty one, which no kernel dereferences). */

@@ -69,7 +69,6 @@ static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n
     const int32_t f_begin = sub_range ? F / 3 : 0, f_end = sub_range ? F - 1 : F;
     const size_t n_items = items.size();
     std::vector<bt_gbdt_gh> ref(n_items * (size_t)H);
-    memset(ref.data(), 0, ref.size() * sizeof(bt_gbdt_gh));
     for (size_t i = 0; i < n_items; i++)
         bt_gbdt_hist_ref(bins_h, width, F, off.data(), f_begin, f_end,
                          rows.data() + items[i].row_begin, items[i].n_rows,
@@ -84,7 +83,7 @@ static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n
     CHECK_OK(bt_gbdt_hist_cuda(bins_d, width, n, F, off_d, f_begin, f_end, max_entries, rows_d,
                                gh_d, hist_d, items_d, (int32_t)n_items, blocks_per_item, NULL));
     std::vector<bt_gbdt_gh> got = host_from(hist_d, ref.size());
-    CHECK_MSG(memcmp(got.data(), ref.data(), ref.size() * sizeof(bt_gbdt_gh)) == 0,
+    CHECK_MSG(same_bytes(got.data(), ref.data(), ref.size() * sizeof(bt_gbdt_gh)),
               "hist width %d entries %d n %lld F %d items %zu blocks %d", width, max_entries,
               (long long)n, F, n_items, blocks_per_item);
 
@@ -98,7 +97,7 @@ static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n
     bt_gbdt_hist_sub_item *subs_d = dev_from(subs);
     CHECK_OK(bt_gbdt_hist_sub_cuda(hist_d, subs_d, (int32_t)subs.size(), sb, se, NULL));
     got = host_from(hist_d, ref.size());
-    CHECK_MSG(memcmp(got.data(), ref.data(), ref.size() * sizeof(bt_gbdt_gh)) == 0,
+    CHECK_MSG(same_bytes(got.data(), ref.data(), ref.size() * sizeof(bt_gbdt_gh)),
               "hist_sub width %d n %lld", width, (long long)n);
     cudaFree(bins_d);
     cudaFree(off_d);

@@ -92,7 +92,6 @@ static void run_quant(int64_t n) {
     if (n > 0) g[(size_t)(3 * n + n / 2)] = NAN; /* tree 3 diverged */
     if (n > 0) h[(size_t)(4 * n)] = INFINITY;    /* tree 4 too */
     std::vector<bt_gbdt_gh> ref((size_t)(n * n_items));
-    memset(ref.data(), 0, ref.size() * sizeof(bt_gbdt_gh));
     std::vector<int32_t> eg_r(n_items), eh_r(n_items), fin_r(n_items);
     for (int i = 0; i < n_items; i++) {
         double mg = 0, mh = 0;
@@ -124,7 +123,7 @@ static void run_quant(int64_t n) {
     CHECK(host_from(eg_d, n_items) == eg_r);
     CHECK(host_from(eh_d, n_items) == eh_r);
     CHECK(host_from(fin_d, n_items) == fin_r);
-    CHECK_MSG(memcmp(out.data(), ref.data(), ref.size() * sizeof(bt_gbdt_gh)) == 0,
+    CHECK_MSG(same_bytes(out.data(), ref.data(), ref.size() * sizeof(bt_gbdt_gh)),
               "quantized values differ (n %lld)", (long long)n);
     cudaFree(g_d);
     cudaFree(h_d);

@@ -51,6 +51,10 @@ static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_it
     std::vector<int64_t> ref_left(n_items);
     for (int i = 0; i < n_items; i++) {
         const bt_gbdt_partition_item &it = items[i];
+        if (it.n_rows == 0) { /* (the reference would memcpy from a NULL empty vector) */
+            ref_left[i] = 0;
+            continue;
+        }
         ref_left[i] = bt_gbdt_partition_ref(ref.data() + it.row_begin, it.n_rows, bins_h, width, F,
                                             it.feature, it.split_bin, it.missing_bin,
                                             it.default_left, scratch.data());

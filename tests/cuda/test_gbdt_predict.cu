@@ -86,7 +86,7 @@ static void run_case(int64_t n) {
     CHECK_OK(bt_gbdt_predict_add_cuda(nodes_d, X_d, F, rows_d, m_d, items_d, (int32_t)items.size(),
                                       NULL));
     std::vector<float> got = host_from(m_d, margin.size());
-    CHECK_MSG(memcmp(got.data(), ref.data(), got.size() * sizeof(float)) == 0,
+    CHECK_MSG(same_bytes(got.data(), ref.data(), got.size() * sizeof(float)),
               "predict_add margins differ (n %lld)", (long long)n);
 
     /* leaves: per trial, its rows cut into leaf segments, each adding its value */
@@ -123,7 +123,7 @@ static void run_case(int64_t n) {
     bt_gbdt_leaf_item *leaves_d = dev_from(leaves);
     CHECK_OK(bt_gbdt_leaf_add_cuda(lrows_d, m_d, leaves_d, (int32_t)leaves.size(), NULL));
     got = host_from(m_d, margin.size());
-    CHECK_MSG(memcmp(got.data(), ref.data(), got.size() * sizeof(float)) == 0,
+    CHECK_MSG(same_bytes(got.data(), ref.data(), got.size() * sizeof(float)),
               "leaf_add margins differ (n %lld)", (long long)n);
     cudaFree(nodes_d);
     cudaFree(X_d);

@@ -64,7 +64,6 @@ static void run_case(int64_t n, int32_t F, int T) {
     std::vector<bt_gbdt_gh> hist((size_t)(HN * T)), total(T);
     std::vector<bt_gbdt_split> best(T);
     std::vector<float> ref_margin = margin;
-    memset(hist.data(), 0, hist.size() * sizeof(bt_gbdt_gh));
     for (int t = 0; t < T; t++) {
         const size_t o = (size_t)t * n;
         bt_gbdt_grad_ref(BT_GBDT_OBJ_SQUARED, margin.data() + o, y.data(), n, 1, g.data() + o,
@@ -140,7 +139,7 @@ static void run_case(int64_t n, int32_t F, int T) {
     CHECK(host_from(eg_d, T) == eg);
     CHECK(host_from(eh_d, T) == eh);
     std::vector<bt_gbdt_gh> gh_got = host_from(gh_d, gh.size());
-    CHECK(memcmp(gh_got.data(), gh.data(), gh.size() * sizeof(bt_gbdt_gh)) == 0);
+    CHECK(same_bytes(gh_got.data(), gh.data(), gh.size() * sizeof(bt_gbdt_gh)));
     int32_t *rows_d = dev_zero<int32_t>(rows.size());
     int64_t *m_d = dev_zero<int64_t>(T);
     bt_gbdt_sample_rows_item *si_d = dev_from(si);
@@ -153,8 +152,8 @@ static void run_case(int64_t n, int32_t F, int T) {
         for (int t = 0; t < T && m_got[t] == m[t]; t++) {
             std::vector<int32_t> want((size_t)n + 1);
             bt_gbdt_sample_rows_ref(key[t], tree, n, subsample[t], want.data());
-            CHECK(memcmp(sampled.data() + (size_t)t * n, want.data(),
-                         (size_t)m[t] * sizeof(int32_t)) == 0);
+            CHECK(same_bytes(sampled.data() + (size_t)t * n, want.data(),
+                             (size_t)m[t] * sizeof(int32_t)));
         }
     }
     /* root histograms (items from the device's sample counts, as a pack's planner would) */
@@ -168,7 +167,7 @@ static void run_case(int64_t n, int32_t F, int T) {
     CHECK_OK(bt_gbdt_hist_cuda(bins_d, 1, n, F, off_d, 0, F, max_entries, rows_d, gh_d, hist_d,
                                hi_d, T, 4, NULL));
     std::vector<bt_gbdt_gh> hist_got = host_from(hist_d, hist.size());
-    CHECK(memcmp(hist_got.data(), hist.data(), hist.size() * sizeof(bt_gbdt_gh)) == 0);
+    CHECK(same_bytes(hist_got.data(), hist.data(), hist.size() * sizeof(bt_gbdt_gh)));
     /* splits */
     std::vector<int32_t> feats(F);
     for (int32_t f = 0; f < F; f++) feats[f] = f;
@@ -220,8 +219,8 @@ static void run_case(int64_t n, int32_t F, int T) {
     for (size_t i = 0; i < pi.size(); i++) {
         const int t = pt[i];
         CHECK_EQ_INT(nl_got[i], n_left[t]);
-        CHECK(memcmp(rows_got.data() + (size_t)t * n, rows.data() + (size_t)t * n,
-                     (size_t)m[t] * sizeof(int32_t)) == 0);
+        CHECK(same_bytes(rows_got.data() + (size_t)t * n, rows.data() + (size_t)t * n,
+                         (size_t)m[t] * sizeof(int32_t)));
     }
     std::vector<bt_gbdt_leaf_item> li;
     for (size_t i = 0; i < pi.size(); i++) {
@@ -246,7 +245,7 @@ static void run_case(int64_t n, int32_t F, int T) {
     bt_gbdt_leaf_item *li_d = dev_from(li);
     CHECK_OK(bt_gbdt_leaf_add_cuda(rows_d, margin_d, li_d, (int32_t)li.size(), NULL));
     std::vector<float> margin_got = host_from(margin_d, margin.size());
-    CHECK_MSG(memcmp(margin_got.data(), ref_margin.data(), margin.size() * sizeof(float)) == 0,
+    CHECK_MSG(same_bytes(margin_got.data(), ref_margin.data(), margin.size() * sizeof(float)),
               "margins after the level differ (n %lld)", (long long)n);
     int n_split = (int)pi.size();
     printf("  n %lld F %d: %d of %d trials split\n", (long long)n, F, n_split, T);

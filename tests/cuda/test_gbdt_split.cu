@@ -2,8 +2,9 @@
  * (bt_gbdt_split_reset, the early exit, bt_gbdt_gain, bt_gbdt_split_scan_ref per listed
  * feature), on histograms built by bt_gbdt_hist_ref from fresh random rows and quantized
  * gradients. Several trials with their own lambda / alpha / min_child_weight share a launch;
- * a duplicated feature and empty bins create exact loss ties, which must resolve as the
- * reference does. Every field of every split is compared exactly (losses bit for bit). */
+ * a duplicated feature, empty bins and trials with few distinct gradient values create exact
+ * loss ties (across features and between bins of one scan), which must resolve as the reference
+ * does. Every field of every split is compared exactly (losses bit for bit). */
 #include <math.h>
 #include <string.h>
 
@@ -16,14 +17,14 @@ extern "C" {
 }
 
 static bool same_split(const bt_gbdt_split &a, const bt_gbdt_split &b) {
-    return memcmp(&a.loss_chg, &b.loss_chg, sizeof(float)) == 0 && a.feature == b.feature &&
+    return same_bytes(&a.loss_chg, &b.loss_chg, sizeof(float)) && a.feature == b.feature &&
            a.bin == b.bin && a.default_left == b.default_left &&
-           memcmp(&a.split_cond, &b.split_cond, sizeof(float)) == 0 && a.left.g == b.left.g &&
+           same_bytes(&a.split_cond, &b.split_cond, sizeof(float)) && a.left.g == b.left.g &&
            a.left.h == b.left.h && a.right.g == b.right.g && a.right.h == b.right.h;
 }
 
 static void run_case(int32_t max_bins, int64_t n, int32_t F, int n_trials, int nodes_per_trial,
-                     double p_missing) {
+                     double p_missing, bool discrete = false) {
     /* F - 1 random features plus a copy of feature 0 (ties across features) */
     std::vector<int32_t> nb(F);
     for (int32_t f = 0; f < F; f++) nb[f] = f == F - 1 ? nb[0] : 1 + (int32_t)irand(max_bins);
@@ -76,8 +77,15 @@ static void run_case(int32_t max_bins, int64_t n, int32_t F, int n_trials, int n
         std::vector<float> g(n), h(n);
         double mg = 0, mh = 0;
         for (int64_t r = 0; r < n; r++) {
-            g[r] = (float)(urand() * 2 - 1 + (t % 2 ? 0.3 : 0.0));
-            h[r] = (float)(t % 3 == 0 ? 1.0 : 0.05 + urand());
+            if (discrete || t % 4 == 3) {
+                /* few distinct values: sums repeat exactly, so different bins tie exactly --
+                 * within one scan direction too */
+                g[r] = t % 2 ? (float)(irand(3) - 1) : (float)(0.5 * (double)(irand(5) - 2));
+                h[r] = t % 2 ? 1.0f : (float)(0.5 * (double)irand(3));
+            } else {
+                g[r] = (float)(urand() * 2 - 1 + (t % 2 ? 0.3 : 0.0));
+                h[r] = (float)(t % 3 == 0 ? 1.0 : 0.05 + urand());
+            }
             mg = fmax(mg, fabs((double)g[r]));
             mh = fmax(mh, fabs((double)h[r]));
         }
@@ -165,8 +173,9 @@ static void run_case(int32_t max_bins, int64_t n, int32_t F, int n_trials, int n
     }
     CHECK_MSG(n_bad == 0, "%d of %zu splits differ (max_bins %d, n %lld, F %d)", n_bad,
               items.size(), max_bins, (long long)n, F);
-    printf("  max_bins %d n %lld F %d: %zu nodes, %d split\n", max_bins, (long long)n, F,
-           items.size(), n_split);
+    if (!discrete)
+        printf("  max_bins %d n %lld F %d: %zu nodes, %d split\n", max_bins, (long long)n, F,
+               items.size(), n_split);
     cudaFree(hist_d);
     cudaFree(off_d);
     cudaFree(cut_ptr_d);
@@ -190,5 +199,7 @@ int main(void) {
         run_case(3, n, 12, 5, 6, 0.3);  /* few bins, many features: ties everywhere */
     }
     run_case(1000, 20000, 5, 6, 8, 0.05); /* several tiles per feature */
+    /* many small nodes of few distinct gradients: ties between bins of one scan */
+    for (int rep = 0; rep < 100; rep++) run_case(6, 80, 4, 32, 16, 0.3, true);
     return bt_test_finish("test_gbdt_split");
 }
