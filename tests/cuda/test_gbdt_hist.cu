@@ -115,6 +115,7 @@ int main(void) {
     for (int64_t n : sizes) {
         run_case(1, 256, n, 7, 3, 4, 1, false); /* max_bin 255 + missing: uint8 */
         run_case(2, 513, n, 5, 2, 3, 3, false); /* max_bin 512: uint16 */
+        run_case(2, 257, n, 6, 3, 3, 2, false); /* max_bin 256 + missing: uint16 */
         run_case(1, 40, n, 30, 4, 5, 2, true);  /* many narrow features, a feature range */
     }
     run_case(2, 4001, 3000, 3, 2, 2, 4, false);   /* a feature wider than shared memory */

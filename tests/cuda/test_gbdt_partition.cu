@@ -84,7 +84,8 @@ int main(void) {
     for (int64_t n : sizes) {
         run_case(1, 255, n, 5, 6);
         run_case(2, 512, n, 3, 4);
-        run_case(1, 2, n, 2, 9); /* two bins: long runs of equal decisions */
+        run_case(2, 256, n, 4, 5); /* max_bin 256 and missing values: uint16 */
+        run_case(1, 2, n, 2, 9);   /* two bins: long runs of equal decisions */
     }
     return bt_test_finish("test_gbdt_partition");
 }

@@ -196,6 +196,7 @@ int main(void) {
         run_case(255, n, 6, 4, 5, 0.0); /* uint8, no missing values: forward scan only */
         run_case(255, n, 6, 4, 5, 0.2); /* missing values: both scans */
         run_case(512, n, 4, 3, 4, 0.1); /* max_bin 512, uint16, tiles of the block scan */
+        run_case(256, n, 5, 4, 4, 0.2); /* max_bin 256 and missing values: uint16 */
         run_case(3, n, 12, 5, 6, 0.3);  /* few bins, many features: ties everywhere */
     }
     run_case(1000, 20000, 5, 6, 8, 0.05); /* several tiles per feature */
