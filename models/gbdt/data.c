@@ -19,6 +19,7 @@ static void binning_free(bt_gbdt_binning *b) {
     free(b->off);
     free(b->missing_bin);
     free(b->order);
+    free(b->cols);
     free(b);
 }
 
@@ -58,6 +59,24 @@ static bt_status binning_make(const bt_dataset *train, int32_t max_bin, int thre
     }
     b->off[F] = o;
     int64_t n = train->n_rows;
+    int32_t w = b->train.width;
+    b->cols = malloc((size_t)n * (size_t)F * (size_t)w);
+    if (!b->cols) {
+        binning_free(b);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    for (int64_t r0 = 0; r0 < n; r0 += 4096) { /* blocked transpose */
+        int64_t r1 = r0 + 4096 < n ? r0 + 4096 : n;
+        for (int32_t f = 0; f < F; f++)
+            for (int64_t r = r0; r < r1; r++) {
+                if (w == 1)
+                    ((uint8_t *)b->cols)[(int64_t)f * n + r] =
+                        ((const uint8_t *)b->train.bins)[r * F + f];
+                else
+                    ((uint16_t *)b->cols)[(int64_t)f * n + r] =
+                        ((const uint16_t *)b->train.bins)[r * F + f];
+            }
+    }
     if (forced_mode == 2 || (forced_mode == 0 && bt_gbdt_col_mode(n, F, o))) {
         /* counting sort of each feature's rows by bin (stable: ties keep row order) */
         b->order = malloc((size_t)n * (size_t)F * sizeof *b->order);

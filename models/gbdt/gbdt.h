@@ -7,8 +7,9 @@
  *  - a pack uses data->threads OpenMP threads (read at pack_init); results never depend on it,
  *    nor on the slot, nor on the other trials of the pack.
  *  - one step = one round; a multi:softprob round grows num_class trees.
- *  - slot_start allocates the trial's margins; its growth buffers (~28 bytes per train row and
- *    class) come at its first step and live until slot_clear.
+ *  - slot_start allocates the trial's margins ((train + valid rows) x classes floats); growth
+ *    buffers (~28 bytes per train row and class) are pooled per pack and lent to the slots of
+ *    each wave of a step, so a large capacity costs little.
  *  - a diverging trial (NaN/inf) is marked failed during step; eval then gives NaN with status OK.
  *  - early_stopping_rounds: after k rounds without improvement of the default metric the trial
  *    reverts to its best round (metrics, export) and further steps are no-ops for it. */

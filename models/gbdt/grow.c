@@ -1,11 +1,12 @@
-/* Level-synchronous growth of one round of trees for every active slot of a pack. All trees of
- * the round (one per slot and class: a "grower") advance one depth level at a time in four
- * phases: build histograms, evaluate splits, apply them, partition rows. Each phase is a list of
- * independent jobs run in parallel; every job writes only its own node's data and every sum is an
- * integer, so results are identical whatever the thread count or the pack's other trials.
- * Histograms use the sibling trick (build the smaller child, subtract it from the parent's
- * histogram for the larger one); nodes with very few rows skip histograms and sort their rows per
- * feature instead, which gives exactly the same sums. */
+/* Level-synchronous growth of one round of trees for the slots of a step. The trees of the round
+ * (one per slot and class: a "grower") advance one depth level at a time, in cache-sized waves,
+ * in four phases: build histograms, evaluate splits, apply them, partition rows. Each phase is a
+ * list of independent jobs run in parallel; every job writes only its own node's data and every
+ * sum is an integer, so results are identical whatever the thread count, the wave size or the
+ * pack's other trials. Histograms use the sibling trick (build the smaller child, subtract it
+ * from the parent's histogram for the larger one); nodes with very few rows sort their rows per
+ * feature instead, and small data sets use sorted column lists (column mode) instead of
+ * histograms altogether -- all three give exactly the same candidate sums. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,10 +87,22 @@ static int thread_id(void) {
 #endif
 }
 
-/* Whether a phase is worth a parallel region: forking and joining threads costs microseconds,
- * more than small levels of small data sets take serially. Either way the result is the same. */
+/* Whether a phase is worth a parallel region. Forking and joining threads costs microseconds on
+ * an idle machine but milliseconds when the cores are shared (OpenMP threads spin at barriers
+ * while their partner is descheduled), so phases below ~0.3 ms of work run serially. Either way
+ * the result is the same. */
+static int64_t par_min_work = 1 << 18;
+
+void bt_gbdt_set_par_min_work(int64_t cells) {
+    par_min_work = cells;
+}
+
+int bt_gbdt_par_ok(int nt, int n_jobs, int64_t work) {
+    return nt > 1 && n_jobs > 1 && work >= par_min_work;
+}
+
 static int par_ok(int nt, int n_jobs, int64_t work) {
-    return nt > 1 && n_jobs > 1 && work >= (1 << 15);
+    return bt_gbdt_par_ok(nt, n_jobs, work);
 }
 
 /* Row-feature cells the jobs of the current list touch. */
@@ -648,10 +661,12 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
                                                          w->cnt[id], fl,
                                                          ws->part_scratch[thread_id()]);
                 } else {
-                    nl =
-                        bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], bm->bins, bm->width,
-                                              F, nd->feature, nd->bin, B->missing_bin[nd->feature],
-                                              nd->default_left, ws->part_scratch[thread_id()]);
+                    /* the split feature's column: stride 1, so rows of a node share lines */
+                    const char *col =
+                        (const char *)B->cols + (size_t)nd->feature * (size_t)n * (size_t)bm->width;
+                    nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], col, bm->width, 1,
+                                               0, nd->bin, B->missing_bin[nd->feature],
+                                               nd->default_left, ws->part_scratch[thread_id()]);
                 }
                 w->beg[nd->left] = w->beg[id];
                 w->cnt[nd->left] = nl;

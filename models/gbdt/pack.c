@@ -9,6 +9,12 @@
 #include "../../kernels/gbdt_sample.h"
 #include "trainer.h"
 
+static int wave_cap = 0;
+
+void bt_gbdt_set_wave_cap(int cap) {
+    wave_cap = cap;
+}
+
 static const bt_dataset *eval_set(const bt_pack *p) {
     const bt_dataset *va = p->data->valid;
     return va && va->n_rows > 0 ? va : NULL;
@@ -21,14 +27,17 @@ static void slot_free(bt_gbdt_slot *s) {
     free(s->margin_train);
     free(s->margin_valid);
     free(s->best_valid);
-    free(s->g);
-    free(s->h);
-    free(s->gh);
-    free(s->rows);
-    free(s->n_sampled);
-    free(s->eg);
-    free(s->eh);
-    free(s);
+    free(s); /* growth buffers belong to the pack */
+}
+
+static void gbuf_free(bt_gbdt_gbuf *b) {
+    free(b->g);
+    free(b->h);
+    free(b->gh);
+    free(b->rows);
+    free(b->n_sampled);
+    free(b->eg);
+    free(b->eh);
 }
 
 bt_status bt_gbdt_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
@@ -56,6 +65,8 @@ void bt_gbdt_pack_free(bt_pack *p) {
     if (!p) return;
     for (int i = 0; i < p->capacity; i++) slot_free(p->slots[i]);
     free(p->slots);
+    for (int i = 0; i < p->n_gbufs; i++) gbuf_free(&p->gbufs[i]);
+    free(p->gbufs);
     bt_gbdt_grow_free(p->grow);
     free(p);
 }
@@ -156,18 +167,47 @@ int bt_gbdt_slot_failed(const bt_pack *p, int slot) {
     return p->slots[slot]->failed;
 }
 
-/* Growth buffers, allocated at a slot's first step. */
-static int slot_buffers(bt_gbdt_slot *s, int64_t n) {
-    if (s->gh) return 1;
-    size_t kn = (size_t)n * (size_t)s->n_out;
-    s->g = malloc(kn * sizeof *s->g);
-    s->h = malloc(kn * sizeof *s->h);
-    s->gh = malloc(kn * sizeof *s->gh);
-    s->rows = malloc(kn * sizeof *s->rows);
-    s->n_sampled = calloc((size_t)s->n_out, sizeof *s->n_sampled);
-    s->eg = calloc((size_t)s->n_out, sizeof *s->eg);
-    s->eh = calloc((size_t)s->n_out, sizeof *s->eh);
-    return s->g && s->h && s->gh && s->rows && s->n_sampled && s->eg && s->eh;
+/* Lends growth buffers to a slot for one step, growing them to its size. */
+static int gbuf_attach(bt_gbdt_gbuf *b, bt_gbdt_slot *s, int64_t n) {
+    int64_t kn = n * s->n_out;
+    if (b->cap_rows < kn) {
+        free(b->g);
+        free(b->h);
+        free(b->gh);
+        free(b->rows);
+        b->g = malloc((size_t)kn * sizeof *b->g);
+        b->h = malloc((size_t)kn * sizeof *b->h);
+        b->gh = malloc((size_t)kn * sizeof *b->gh);
+        b->rows = malloc((size_t)kn * sizeof *b->rows);
+        b->cap_rows = b->g && b->h && b->gh && b->rows ? kn : 0;
+        if (!b->cap_rows) return 0;
+    }
+    if (b->cap_out < s->n_out) {
+        free(b->n_sampled);
+        free(b->eg);
+        free(b->eh);
+        b->n_sampled = calloc((size_t)s->n_out, sizeof *b->n_sampled);
+        b->eg = calloc((size_t)s->n_out, sizeof *b->eg);
+        b->eh = calloc((size_t)s->n_out, sizeof *b->eh);
+        b->cap_out = b->n_sampled && b->eg && b->eh ? s->n_out : 0;
+        if (!b->cap_out) return 0;
+    }
+    s->g = b->g;
+    s->h = b->h;
+    s->gh = b->gh;
+    s->rows = b->rows;
+    s->n_sampled = b->n_sampled;
+    s->eg = b->eg;
+    s->eh = b->eh;
+    return 1;
+}
+
+static void gbuf_detach(bt_gbdt_slot *s) {
+    s->g = s->h = NULL;
+    s->gh = NULL;
+    s->rows = NULL;
+    s->n_sampled = NULL;
+    s->eg = s->eh = NULL;
 }
 
 /* Gradients, their fixed-point form and the sampled rows of every class; 0 if they diverged. */
@@ -215,9 +255,33 @@ static void early_stopping(const bt_pack *p, bt_gbdt_slot *s, void *scratch) {
     s->round = s->best_round;
 }
 
+/* After a slot's trees of the round are grown: valid margins, divergence, early stopping. */
+static void finish_round(const bt_pack *p, bt_gbdt_slot *s, size_t scratch_bytes) {
+    const bt_dataset *tr = p->data->train, *va = eval_set(p);
+    const int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
+    int64_t t0 = (int64_t)s->round * s->n_out;
+    for (int32_t k = 0; k < s->n_out; k++)
+        if (va)
+            bt_gbdt_predict_add_ref(s->trees[t0 + k].nodes, va->X, va->n_features, NULL, nv,
+                                    s->margin_valid, s->n_out, k);
+    s->n_trees = t0 + s->n_out;
+    s->round++;
+    int bad = 0;
+    for (int64_t j = 0; j < nv * s->n_out && !bad; j++) bad = !isfinite(s->margin_valid[j]);
+    for (int64_t j = 0; j < n * s->n_out && !bad; j++) bad = !isfinite(s->margin_train[j]);
+    if (bad) {
+        s->failed = 1;
+        return;
+    }
+    if (s->early_stopping_rounds > 0) {
+        void *scratch = malloc(scratch_bytes + (size_t)s->n_out * sizeof(float));
+        if (scratch) early_stopping(p, s, scratch);
+        free(scratch);
+    }
+}
+
 /* Buffers a slot needs for its next step. */
-static bt_status slot_prepare(bt_gbdt_slot *s, int64_t n, int64_t nv) {
-    if (!slot_buffers(s, n)) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for a trial");
+static bt_status slot_prepare(bt_gbdt_slot *s, int64_t nv) {
     if (s->n_trees + s->n_out > s->cap_trees) {
         int64_t cap = s->cap_trees ? 2 * s->cap_trees : 64 * s->n_out;
         bt_gbdt_tree *t = realloc(s->trees, (size_t)cap * sizeof *t);
@@ -254,62 +318,71 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
         }
         s->in_step = 1;
         act[n_act++] = s;
-        st = slot_prepare(s, n, nv);
+        st = slot_prepare(s, nv);
     }
     for (int i = 0; i < n_act; i++) act[i]->in_step = 0;
     if (st != BT_STATUS_OK) {
         free(act);
         return st;
     }
+    /* Slots advance in waves that share the pack's growth buffers: a wave's gradients, row lists
+     * and histograms stay in cache, and a big pack needs buffers for one wave only. */
+    int32_t max_out = 1;
+    for (int i = 0; i < n_act; i++)
+        if (act[i]->n_out > max_out) max_out = act[i]->n_out;
+    int64_t per_slot = n * max_out * (int64_t)(2 * sizeof(float) + sizeof(bt_gbdt_gh) + 4);
+    int wave = (int)((64ll << 20) / (per_slot > 0 ? per_slot : 1));
+    if (wave < 2 * nt) wave = 2 * nt;
+    if (wave_cap > 0 && wave > wave_cap) wave = wave_cap;
+    if (wave > n_act) wave = n_act;
+    if (wave > p->n_gbufs) {
+        bt_gbdt_gbuf *nb = realloc(p->gbufs, (size_t)wave * sizeof *nb);
+        if (!nb) {
+            free(act);
+            return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+        }
+        memset(nb + p->n_gbufs, 0, (size_t)(wave - p->n_gbufs) * sizeof *nb);
+        p->gbufs = nb;
+        p->n_gbufs = wave;
+    }
     int *ok = malloc((size_t)(n_act > 0 ? n_act : 1) * sizeof *ok);
-    if (!ok) {
+    bt_gbdt_slot **grow = malloc((size_t)(n_act > 0 ? n_act : 1) * sizeof *grow);
+    if (!ok || !grow) {
+        free(ok);
+        free(grow);
         free(act);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
+    size_t scratch_bytes = bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64);
+    for (int w0 = 0; w0 < n_act && st == BT_STATUS_OK; w0 += wave) {
+        const int w1 = w0 + wave < n_act ? w0 + wave : n_act;
+        for (int i = w0; i < w1 && st == BT_STATUS_OK; i++)
+            if (!gbuf_attach(&p->gbufs[i - w0], act[i], n))
+                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for growth buffers");
+        if (st == BT_STATUS_OK) {
 #pragma omp parallel for schedule(dynamic, 1)                                                      \
-    num_threads(nt) if (nt > 1 && n_act > 1 && n_act * n >= (1 << 15))
-    for (int i = 0; i < n_act; i++) ok[i] = slot_gradients(act[i], tr);
-    int n_grow = 0;
-    for (int i = 0; i < n_act; i++) {
-        if (ok[i])
-            act[n_grow++] = act[i];
-        else
-            act[i]->failed = 1;
+    num_threads(nt) if (bt_gbdt_par_ok(nt, w1 - w0, (w1 - w0) * n))
+            for (int i = w0; i < w1; i++) ok[i] = slot_gradients(act[i], tr);
+            int n_grow = 0;
+            for (int i = w0; i < w1; i++) {
+                if (ok[i])
+                    grow[n_grow++] = act[i];
+                else
+                    act[i]->failed = 1;
+            }
+            st = bt_gbdt_grow_round(p, grow, n_grow);
+            if (st == BT_STATUS_OK) {
+#pragma omp parallel for schedule(dynamic, 1)                                                      \
+    num_threads(nt) if (bt_gbdt_par_ok(nt, n_grow, n_grow * (n + nv)))
+                for (int i = 0; i < n_grow; i++) finish_round(p, grow[i], scratch_bytes);
+            }
+        }
+        for (int i = w0; i < w1; i++) gbuf_detach(act[i]);
     }
     free(ok);
-    st = bt_gbdt_grow_round(p, act, n_grow);
-    if (st != BT_STATUS_OK) {
-        free(act);
-        return st;
-    }
-    size_t scratch_bytes = bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64);
-#pragma omp parallel for schedule(dynamic, 1)                                                      \
-    num_threads(nt) if (nt > 1 && n_grow > 1 && n_grow * (n + nv) >= (1 << 15))
-    for (int i = 0; i < n_grow; i++) {
-        bt_gbdt_slot *s = act[i];
-        int64_t t0 = (int64_t)s->round * s->n_out;
-        for (int32_t k = 0; k < s->n_out; k++) {
-            if (va)
-                bt_gbdt_predict_add_ref(s->trees[t0 + k].nodes, va->X, va->n_features, NULL, nv,
-                                        s->margin_valid, s->n_out, k);
-        }
-        s->n_trees = t0 + s->n_out;
-        s->round++;
-        int bad = 0;
-        for (int64_t j = 0; j < nv * s->n_out && !bad; j++) bad = !isfinite(s->margin_valid[j]);
-        for (int64_t j = 0; j < n * s->n_out && !bad; j++) bad = !isfinite(s->margin_train[j]);
-        if (bad) {
-            s->failed = 1;
-            continue;
-        }
-        if (s->early_stopping_rounds > 0) {
-            void *scratch = malloc(scratch_bytes + (size_t)s->n_out * sizeof(float));
-            if (scratch) early_stopping(p, s, scratch);
-            free(scratch);
-        }
-    }
+    free(grow);
     free(act);
-    return BT_STATUS_OK;
+    return st;
 }
 
 bt_status bt_gbdt_eval(bt_pack *p, int slot, const char *metric, double *out) {

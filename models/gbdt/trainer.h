@@ -22,6 +22,9 @@ typedef struct bt_gbdt_binning {
     bt_binned train;
     uint32_t *off;        /* n_features + 1 histogram offsets (each feature: bins + missing) */
     int32_t *missing_bin; /* missing code per feature (= its bin count) */
+    /* The same bins feature-major (n_features x n_rows, same width): row partitions read one
+     * feature of a node's rows, which in this layout share cache lines. */
+    void *cols;
     /* Small data sets only (see bt_gbdt_col_mode): per feature, the train rows sorted by bin
      * (then row), n_features x n_rows; NULL otherwise. */
     int32_t *order;
@@ -44,6 +47,15 @@ typedef struct bt_gbdt_shared {
 /* Overrides the choice between histograms and column lists for binnings made afterwards:
  * 0 automatic (bt_gbdt_col_mode), 1 histograms, 2 column lists. Process-wide; for tests. */
 void bt_gbdt_set_mode(int mode);
+
+/* Whether a parallel phase of nt threads over n_jobs jobs touching `work` row-feature cells is
+ * worth forking; bt_gbdt_set_par_min_work sets the threshold (process-wide; 0 in tests forces
+ * parallel phases on small data). */
+int bt_gbdt_par_ok(int nt, int n_jobs, int64_t work);
+void bt_gbdt_set_par_min_work(int64_t cells);
+
+/* Caps the number of slots grown together (0 = automatic, by memory). Process-wide; for tests. */
+void bt_gbdt_set_wave_cap(int cap);
 
 /* The binning for max_bin, computed and cached on first use (not thread-safe). */
 bt_status bt_gbdt_binning_get(bt_model_data *data, int32_t max_bin, const bt_gbdt_binning **out);
@@ -79,13 +91,24 @@ typedef struct bt_gbdt_slot {
     int32_t best_round;
     double best_metric;
     float *best_valid;
-    /* growth buffers */
+    /* growth buffers: borrowed from the pack's pool for the duration of a step */
     float *g, *h;       /* n_out x n */
     bt_gbdt_gh *gh;     /* n_out x n */
     int32_t *rows;      /* n_out x n */
     int64_t *n_sampled; /* n_out */
     int32_t *eg, *eh;   /* n_out quantization exponents */
 } bt_gbdt_slot;
+
+/* One set of growth buffers, lent to a slot while its round grows. */
+typedef struct bt_gbdt_gbuf {
+    int64_t cap_rows; /* capacity in rows x outputs */
+    int32_t cap_out;  /* capacity in outputs */
+    float *g, *h;
+    bt_gbdt_gh *gh;
+    int32_t *rows;
+    int64_t *n_sampled;
+    int32_t *eg, *eh;
+} bt_gbdt_gbuf;
 
 struct bt_pack {
     bt_model_data *data;
@@ -94,6 +117,9 @@ struct bt_pack {
     bt_gbdt_slot **slots; /* NULL until used */
     int threads;
     void *grow; /* growth workspace (grow.c) */
+    /* Slots grow in waves of at most n_gbufs; gradients and row lists exist only for a wave. */
+    bt_gbdt_gbuf *gbufs;
+    int n_gbufs;
 };
 
 /* Grows one round of trees for the listed slots together (gradients already in s->gh and row
