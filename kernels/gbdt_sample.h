@@ -25,11 +25,14 @@ int32_t bt_gbdt_sample_features_ref(uint64_t key, uint64_t tree, uint32_t level,
 extern "C" {
 #endif
 
-/* One tree's row sample over rows [0, n): kept rows to rows_out[out_offset ..], count to n_out. */
+/* One tree's row sample over rows [0, n): kept rows to rows_out[out_offset ..] in increasing
+ * order, count to n_out. With complement != 0 the rows left out instead (those the tree must
+ * still predict, as grow.c does after growing a subsampled tree). */
 typedef struct bt_gbdt_sample_rows_item {
     uint64_t key, tree;
     double subsample;
     int64_t out_offset;
+    int32_t complement, pad_;
 } bt_gbdt_sample_rows_item;
 
 bt_status bt_gbdt_sample_rows_cuda(int64_t n, const bt_gbdt_sample_rows_item *items,

@@ -39,6 +39,7 @@ __global__ void __launch_bounds__(SAMPLE_THREADS)
         const int64_t r = t0 + threadIdx.x;
         int keep = 0;
         if (r < n) keep = all || (uint64_t)bt_philox_u32(it.key, it.tree, (uint64_t)r) < thr;
+        if (r < n && it.complement) keep = !keep;
         int pre = 0, tile = 0;
         __syncthreads(); /* tmp reuse */
         scan_t(tmp).ExclusiveSum(keep, pre, tile);

@@ -1,6 +1,7 @@
 /* bt_gbdt_sample_rows_cuda and bt_gbdt_sample_features_cuda against the C references: the same
  * Philox keys and counters must keep exactly the same rows (0, 1, 257, 10000 rows; subsample 1,
- * 0.5, 0.1, 0) and the same features (per tree and per level, fractions down to "at least one",
+ * 0.999, 0.73, 0.5, 0.1, 0; and their complements, the rows a subsampled tree still predicts as
+ * grow.c does) and the same features (per tree and per level, fractions down to "at least one",
  * 0 / 1 / 300 candidates, candidate lists that skip features). Compared exactly. */
 #include <string.h>
 
@@ -12,20 +13,36 @@ extern "C" {
 }
 
 static void run_rows(int64_t n) {
+    /* items 6..11 ask for the complements of items 0..5 */
     const double subs[] = {1.0, 0.5, 0.1, 0.0, 0.999, 0.73};
-    const int n_items = 6;
+    const int n_items = 12;
     std::vector<bt_gbdt_sample_rows_item> items(n_items);
     for (int i = 0; i < n_items; i++) {
-        items[i].key = bt_philox_key(rnd_u64(), (uint64_t)i);
-        items[i].tree = rnd_u64() % 1000;
-        items[i].subsample = subs[i];
+        memset(&items[i], 0, sizeof items[i]);
+        items[i].key = i < 6 ? bt_philox_key(rnd_u64(), (uint64_t)i) : items[i - 6].key;
+        items[i].tree = i < 6 ? rnd_u64() % 1000 : items[i - 6].tree;
+        items[i].subsample = subs[i % 6];
         items[i].out_offset = (int64_t)i * n;
+        items[i].complement = i >= 6;
     }
     std::vector<int32_t> ref((size_t)(n * n_items) + 1, -1);
     std::vector<int64_t> ref_n(n_items);
-    for (int i = 0; i < n_items; i++)
+    for (int i = 0; i < 6; i++)
         ref_n[i] = bt_gbdt_sample_rows_ref(items[i].key, items[i].tree, n, items[i].subsample,
                                            ref.data() + items[i].out_offset);
+    for (int i = 6; i < n_items; i++) {
+        /* the complement: rows 0..n-1 not in item i - 6's list, in order */
+        const int32_t *kept = ref.data() + items[i - 6].out_offset;
+        int64_t j = 0, m = 0;
+        for (int64_t r = 0; r < n; r++) {
+            if (j < ref_n[i - 6] && kept[j] == r)
+                j++;
+            else
+                ref[(size_t)(items[i].out_offset + m++)] = (int32_t)r;
+        }
+        ref_n[i] = m;
+        CHECK_EQ_INT(ref_n[i] + ref_n[i - 6], n);
+    }
     std::vector<int32_t> init((size_t)(n * n_items) + 1, -1);
     int32_t *out_d = dev_from(init);
     int64_t *n_d = dev_zero<int64_t>(n_items);
