@@ -23,4 +23,42 @@ void bt_gbdt_hist_ref(const void *bins, int32_t width, int32_t n_features, const
  * histogram of the child that was not built. */
 void bt_gbdt_hist_sub_ref(bt_gbdt_gh *parent, const bt_gbdt_gh *child, int64_t begin, int64_t end);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/gbdt_hist.cu). Device pointers; stream is a cudaStream_t. ---- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One histogram of a trial-batched launch: rows[row_begin .. row_begin + n_rows) are row ids of
+ * the shared bin matrix, their sums read at gh[gh_offset + row] and added into
+ * hist[hist_offset + off[f] + bin]. Items of one launch must write disjoint histograms. */
+typedef struct bt_gbdt_hist_item {
+    int64_t row_begin, n_rows, gh_offset, hist_offset;
+} bt_gbdt_hist_item;
+
+/* bt_gbdt_hist_ref for every item at once, features [f_begin, f_end). The caller zeroes those
+ * entries first (cudaMemsetAsync). max_feature_entries >= off[f+1] - off[f] for every feature
+ * (bins + 1 missing slot); it sizes the shared-memory privatization. Rows outside
+ * [0, n_matrix_rows) and bin codes outside a feature's entries are skipped (the reference's
+ * behaviour there is undefined). blocks_per_item >= 1 blocks share each item's rows. */
+bt_status bt_gbdt_hist_cuda(const void *bins, int32_t width, int64_t n_matrix_rows,
+                            int32_t n_features, const uint32_t *off, int32_t f_begin, int32_t f_end,
+                            int32_t max_feature_entries, const int32_t *rows, const bt_gbdt_gh *gh,
+                            bt_gbdt_gh *hist, const bt_gbdt_hist_item *items, int32_t n_items,
+                            int32_t blocks_per_item, void *stream);
+
+/* Sibling subtraction: hist[parent + i] -= hist[child + i] for i in [begin, end). */
+typedef struct bt_gbdt_hist_sub_item {
+    int64_t parent, child;
+} bt_gbdt_hist_sub_item;
+
+bt_status bt_gbdt_hist_sub_cuda(bt_gbdt_gh *hist, const bt_gbdt_hist_sub_item *items,
+                                int32_t n_items, int64_t begin, int64_t end, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

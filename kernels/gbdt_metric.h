@@ -31,4 +31,39 @@ size_t bt_gbdt_metric_scratch_bytes(int64_t n, int32_t k_outputs);
 double bt_gbdt_metric_ref(bt_gbdt_metric metric, bt_gbdt_objective obj, const float *margin,
                           const float *y, int64_t n, int32_t k_outputs, void *scratch);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twin (kernels/cuda/gbdt_metric.cu). Device pointers; stream is a cudaStream_t. ---- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One trial's margins margin[margin_offset + i * k_outputs + k] against the shared y[0..n). */
+typedef struct bt_gbdt_metric_item {
+    int64_t margin_offset;
+    int32_t objective, k_outputs;
+} bt_gbdt_metric_item;
+
+/* out[i] = bt_gbdt_metric_ref(metric, ...) of item i, per-row terms as the reference computes
+ * them, the double sum in a fixed (deterministic) tree order rather than row order. AUC is
+ * refused here (BT_STATUS_BAD_INPUT): it needs a sort, see bt_gbdt_auc_cuda. */
+bt_status bt_gbdt_metric_cuda(bt_gbdt_metric metric, const float *margin, const float *y, int64_t n,
+                              const bt_gbdt_metric_item *items, int32_t n_items, double *out,
+                              void *stream);
+
+/* Scratch bytes bt_gbdt_auc_cuda needs (0 when the CUDA runtime cannot size its sort). */
+size_t bt_gbdt_auc_cuda_scratch_bytes(int64_t n, int32_t n_items);
+
+/* out[i] = the AUC of item i as bt_gbdt_metric_ref computes it (margin[margin_offset + r],
+ * r < n, against y): scores sorted per trial on the device (cub segmented sort), then one thread
+ * per trial sums the tie-sharing trapezoids in the reference's order and arithmetic. */
+bt_status bt_gbdt_auc_cuda(const float *margin, const float *y, int64_t n,
+                           const bt_gbdt_metric_item *items, int32_t n_items, double *out,
+                           void *scratch, size_t scratch_bytes, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

@@ -18,4 +18,29 @@ int64_t bt_gbdt_partition_ref(int32_t *rows, int64_t n, const void *bins, int32_
 int64_t bt_gbdt_partition_flags_ref(int32_t *rows, int64_t n, const uint8_t *flags,
                                     int32_t *scratch);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twin (kernels/cuda/gbdt_partition.cu). Device pointers; stream is a cudaStream_t. */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One node to partition: rows[row_begin .. row_begin + n_rows) by the split (feature, split_bin,
+ * missing_bin, default_left) as bt_gbdt_partition_ref does. Items must not overlap. */
+typedef struct bt_gbdt_partition_item {
+    int64_t row_begin, n_rows;
+    int32_t feature, split_bin, missing_bin, default_left;
+} bt_gbdt_partition_item;
+
+/* Stable partition of every item's segment, left first; scratch is as long as rows (an item uses
+ * the same segment of it); n_left[i] receives item i's left count. */
+bt_status bt_gbdt_partition_cuda(int32_t *rows, int32_t *scratch, const void *bins, int32_t width,
+                                 int32_t n_features, const bt_gbdt_partition_item *items,
+                                 int32_t n_items, int64_t *n_left, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

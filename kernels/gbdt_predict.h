@@ -42,4 +42,39 @@ void bt_gbdt_predict_add_ref(const bt_gbdt_node *nodes, const float *X, int32_t 
 void bt_gbdt_leaf_add_ref(const int32_t *rows, int64_t n, float value, float *margin,
                           int32_t stride, int32_t k);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/gbdt_predict.cu). Device pointers; stream is a cudaStream_t. */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One tree added to one trial's margins: nodes[nodes_offset .. + n_nodes), rows rows[row_begin ..
+ * row_begin + n) or, with row_begin < 0, rows 0..n-1 of X; margin[margin_offset + r * stride + k].
+ * Items of one launch must write disjoint margin entries (e.g. one tree per trial and class). */
+typedef struct bt_gbdt_predict_item {
+    int64_t nodes_offset, margin_offset, row_begin, n;
+    int32_t n_nodes, stride, k, pad_;
+} bt_gbdt_predict_item;
+
+bt_status bt_gbdt_predict_add_cuda(const bt_gbdt_node *nodes, const float *X, int32_t n_features,
+                                   const int32_t *rows, float *margin,
+                                   const bt_gbdt_predict_item *items, int32_t n_items,
+                                   void *stream);
+
+/* One leaf: margin[margin_offset + rows[row_begin + i] * stride + k] += value, i in [0, n). */
+typedef struct bt_gbdt_leaf_item {
+    int64_t row_begin, n, margin_offset;
+    float value;
+    int32_t stride, k, pad_;
+} bt_gbdt_leaf_item;
+
+bt_status bt_gbdt_leaf_add_cuda(const int32_t *rows, float *margin, const bt_gbdt_leaf_item *items,
+                                int32_t n_items, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

@@ -75,4 +75,45 @@ void bt_gbdt_split_scan_prefix_ref(const int64_t *pg, const int64_t *ph, const i
                                    const bt_gbdt_split_param *p, float root_gain,
                                    bt_gbdt_split *best);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twin (kernels/cuda/gbdt_split.cu). Device pointers; stream is a cudaStream_t. ---- */
+#include <stddef.h>
+
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One node to evaluate: its histogram at hist[hist_offset + off[f] + bin] (the layout of
+ * gbdt_hist.h), its sum, row count, fixed-point units, the row of the per-trial parameter array
+ * and its candidate features feats[feats_begin .. feats_begin + n_feats) (in increasing order). */
+typedef struct bt_gbdt_split_item {
+    int64_t hist_offset;
+    bt_gbdt_gh total; /* the node's sum, missing rows included */
+    int64_t n_rows;
+    double g_unit, h_unit;
+    int32_t trial;
+    int32_t feats_begin;
+    int32_t n_feats;
+    int32_t pad_;
+} bt_gbdt_split_item;
+
+/* Scratch bytes bt_gbdt_split_cuda needs for n_items nodes. */
+size_t bt_gbdt_split_cuda_scratch_bytes(int32_t n_items);
+
+/* What models/gbdt/grow.c's eval_node does on the histogram path, for every item at once: out =
+ * reset split; unless n_rows < 2 or H < 2 min_child_weight (1 - 1e-9), root_gain = gain(total) and
+ * bt_gbdt_split_scan_ref over each listed feature in list order. A feature's bins are
+ * off[f+1] - off[f] - 1 (its missing code), its cuts cut_values[cut_ptr[f] ..], its minimum
+ * min_values[f]; params[trial] holds the trial's lambda, alpha and min_child_weight. */
+bt_status bt_gbdt_split_cuda(const bt_gbdt_gh *hist, const uint32_t *off, const uint32_t *cut_ptr,
+                             const float *cut_values, const float *min_values, const int32_t *feats,
+                             const bt_gbdt_split_param *params, const bt_gbdt_split_item *items,
+                             int32_t n_items, void *scratch, bt_gbdt_split *out, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

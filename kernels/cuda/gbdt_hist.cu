@@ -1,0 +1,156 @@
+/* CUDA twin of the fixed-point gradient histogram and the sibling subtraction
+ * (kernels/gbdt_hist.h). One launch builds the histograms of many (trial, node) items over the
+ * shared bin matrix; int64 sums are added with unsigned 64-bit atomics, exact and order-free in
+ * two's complement, so the result equals bt_gbdt_hist_ref bit for bit whatever the thread schedule.
+ */
+#include <stdint.h>
+
+#include "kernels/cuda/check.cuh"
+
+extern "C" {
+#include "kernels/gbdt_hist.h"
+}
+
+namespace {
+
+constexpr int HIST_THREADS = 256;
+/* 48 KiB of shared memory (the default limit, no opt-in needed): 3072 (g, h) entries. */
+constexpr int HIST_SMEM_ENTRIES = 48 * 1024 / 16;
+constexpr int MAX_GRID_YZ = 65535;
+
+__device__ __forceinline__ void add_gh(unsigned long long *dst, int64_t g, int64_t h) {
+    atomicAdd(dst, (unsigned long long)g);
+    atomicAdd(dst + 1, (unsigned long long)h);
+}
+
+/* grid = (blocks_per_item, items, feature chunks of fpc features). Each block walks its share of
+ * the (row, feature) pairs of one item and one feature chunk -- adjacent threads read adjacent
+ * features of a row, which are adjacent bytes of the row-major matrix -- adding into a private
+ * shared-memory copy of the chunk's histogram, then merges the non-zero entries into global
+ * memory. A chunk whose entries do not fit (the caller understated max_feature_entries) adds to
+ * global memory directly: slower, same sums. */
+template <typename T>
+__global__ void __launch_bounds__(HIST_THREADS)
+    hist_kernel(const T *__restrict__ bins, int64_t n_matrix_rows, int32_t n_features,
+                const uint32_t *__restrict__ off, int32_t f_begin, int32_t f_end, int32_t fpc,
+                int32_t smem_entries, const int32_t *__restrict__ rows,
+                const bt_gbdt_gh *__restrict__ gh, bt_gbdt_gh *hist,
+                const bt_gbdt_hist_item *__restrict__ items) {
+    extern __shared__ unsigned long long sm[]; /* interleaved (g, h) */
+    const bt_gbdt_hist_item it = items[blockIdx.y];
+    const int32_t f0 = f_begin + (int32_t)blockIdx.z * fpc;
+    if (f0 >= f_end) return;
+    const int32_t f1 = min(f_end, f0 + fpc), nf = f1 - f0;
+    const int64_t base = off[f0];
+    const int64_t span = (int64_t)off[f1] - base;
+    const int64_t total = it.n_rows * nf;
+    const int64_t start = (int64_t)blockIdx.x * blockDim.x;
+    /* block-uniform exits only, before any barrier */
+    if (it.n_rows <= 0 || start >= total || span <= 0) return;
+    const bool priv = span <= smem_entries;
+    unsigned long long *ghist =
+        reinterpret_cast<unsigned long long *>(hist + it.hist_offset + base);
+    if (priv) {
+        for (int64_t e = threadIdx.x; e < 2 * span; e += blockDim.x) sm[e] = 0ull;
+        __syncthreads();
+    }
+    unsigned long long *dst = priv ? sm : ghist;
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t idx = start + threadIdx.x; idx < total; idx += stride) {
+        const int64_t i = idx / nf;
+        const int32_t f = f0 + (int32_t)(idx - i * nf);
+        const int64_t r = rows[it.row_begin + i];
+        if (r < 0 || r >= n_matrix_rows) continue;
+        const int64_t b = bins[r * n_features + f];
+        const int64_t fo = (int64_t)off[f] - base;
+        if (b >= (int64_t)off[f + 1] - (int64_t)off[f]) continue;
+        const bt_gbdt_gh v = gh[it.gh_offset + r];
+        add_gh(dst + 2 * (fo + b), v.g, v.h);
+    }
+    if (priv) {
+        __syncthreads();
+        for (int64_t e = threadIdx.x; e < span; e += blockDim.x) {
+            const unsigned long long g = sm[2 * e], h = sm[2 * e + 1];
+            if (g | h) add_gh(ghist + 2 * e, (int64_t)g, (int64_t)h);
+        }
+    }
+}
+
+/* grid = (blocks over [begin, end), items). */
+__global__ void hist_sub_kernel(bt_gbdt_gh *hist, const bt_gbdt_hist_sub_item *__restrict__ items,
+                                int64_t begin, int64_t end) {
+    const bt_gbdt_hist_sub_item it = items[blockIdx.y];
+    for (int64_t i = begin + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < end;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        /* unsigned: wrap-around is the two's complement result the reference computes */
+        bt_gbdt_gh *p = hist + it.parent + i;
+        const bt_gbdt_gh c = hist[it.child + i];
+        p->g = (int64_t)((uint64_t)p->g - (uint64_t)c.g);
+        p->h = (int64_t)((uint64_t)p->h - (uint64_t)c.h);
+    }
+}
+
+} // namespace
+
+extern "C" bt_status bt_gbdt_hist_cuda(const void *bins, int32_t width, int64_t n_matrix_rows,
+                                       int32_t n_features, const uint32_t *off, int32_t f_begin,
+                                       int32_t f_end, int32_t max_feature_entries,
+                                       const int32_t *rows, const bt_gbdt_gh *gh, bt_gbdt_gh *hist,
+                                       const bt_gbdt_hist_item *items, int32_t n_items,
+                                       int32_t blocks_per_item, void *stream) {
+    if (width != 1 && width != 2)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "hist_cuda: bin width %d (1 or 2)", (int)width);
+    if (f_begin < 0 || f_end > n_features || max_feature_entries < 1 || blocks_per_item < 1 ||
+        n_items < 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "hist_cuda: features [%d, %d) of %d, max entries %d, %d blocks, %d items",
+                       (int)f_begin, (int)f_end, (int)n_features, (int)max_feature_entries,
+                       (int)blocks_per_item, (int)n_items);
+    if (n_items == 0 || f_begin >= f_end) return BT_STATUS_OK;
+    cudaStream_t s = (cudaStream_t)stream;
+    /* features per chunk so that a chunk's entries fit the shared budget (at least one feature;
+     * a single feature wider than the budget takes the global-atomic path) */
+    int32_t fpc = HIST_SMEM_ENTRIES / max_feature_entries;
+    if (fpc < 1) fpc = 1;
+    const int32_t n_f = f_end - f_begin;
+    const int64_t n_chunks = ((int64_t)n_f + fpc - 1) / fpc;
+    if (n_chunks > MAX_GRID_YZ)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "hist_cuda: %lld feature chunks (max %d)",
+                       (long long)n_chunks, MAX_GRID_YZ);
+    const int64_t span = (int64_t)fpc * max_feature_entries;
+    const int smem_entries = (int)(span < HIST_SMEM_ENTRIES ? span : HIST_SMEM_ENTRIES);
+    const size_t smem = (size_t)smem_entries * 16;
+    for (int32_t done = 0; done < n_items; done += MAX_GRID_YZ) {
+        const int32_t m = n_items - done < MAX_GRID_YZ ? n_items - done : MAX_GRID_YZ;
+        dim3 grid((unsigned)blocks_per_item, (unsigned)m, (unsigned)n_chunks);
+        if (width == 1)
+            hist_kernel<uint8_t><<<grid, HIST_THREADS, smem, s>>>(
+                (const uint8_t *)bins, n_matrix_rows, n_features, off, f_begin, f_end, fpc,
+                smem_entries, rows, gh, hist, items + done);
+        else
+            hist_kernel<uint16_t><<<grid, HIST_THREADS, smem, s>>>(
+                (const uint16_t *)bins, n_matrix_rows, n_features, off, f_begin, f_end, fpc,
+                smem_entries, rows, gh, hist, items + done);
+        BT_CUDA_CHECK_LAUNCH();
+    }
+    return BT_STATUS_OK;
+}
+
+extern "C" bt_status bt_gbdt_hist_sub_cuda(bt_gbdt_gh *hist, const bt_gbdt_hist_sub_item *items,
+                                           int32_t n_items, int64_t begin, int64_t end,
+                                           void *stream) {
+    if (n_items < 0 || begin < 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "hist_sub_cuda: %d items, begin %lld", (int)n_items,
+                       (long long)begin);
+    if (n_items == 0 || end <= begin) return BT_STATUS_OK;
+    const int threads = 256;
+    int64_t blocks = (end - begin + threads - 1) / threads;
+    if (blocks > 1024) blocks = 1024; /* grid-stride loop covers the rest */
+    for (int32_t done = 0; done < n_items; done += MAX_GRID_YZ) {
+        const int32_t m = n_items - done < MAX_GRID_YZ ? n_items - done : MAX_GRID_YZ;
+        hist_sub_kernel<<<dim3((unsigned)blocks, (unsigned)m), threads, 0, (cudaStream_t)stream>>>(
+            hist, items + done, begin, end);
+        BT_CUDA_CHECK_LAUNCH();
+    }
+    return BT_STATUS_OK;
+}

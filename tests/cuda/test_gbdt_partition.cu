@@ -1,0 +1,91 @@
+/* bt_gbdt_partition_cuda against bt_gbdt_partition_ref on fresh random inputs: several trials'
+ * nodes per launch (disjoint segments of one row array), uint8 and uint16 matrices, splits that
+ * send everything, nothing or part of the rows left, with missing values either way, and 0, 1,
+ * 255, 256, 257 and many-tile row counts. Row order and left counts are compared exactly. */
+#include <string.h>
+
+#include "tests/cuda/gpu_test.h"
+
+extern "C" {
+#include "kernels/gbdt_partition.h"
+}
+
+static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_items) {
+    std::vector<int32_t> nb(F);
+    for (int32_t f = 0; f < F; f++) nb[f] = 1 + (int32_t)irand(max_bins);
+    std::vector<uint8_t> b8((size_t)(n * F));
+    std::vector<uint16_t> b16((size_t)(n * F));
+    for (int64_t r = 0; r < n; r++)
+        for (int32_t f = 0; f < F; f++) {
+            uint16_t b = (uint16_t)irand(nb[f] + 1); /* nb[f] = missing */
+            b8[(size_t)(r * F + f)] = (uint8_t)b;
+            b16[(size_t)(r * F + f)] = b;
+        }
+    const void *bins_h = width == 1 ? (const void *)b8.data() : (const void *)b16.data();
+    /* item i: a node of its own trial, a random subset of rows in random order */
+    std::vector<int32_t> rows;
+    std::vector<bt_gbdt_partition_item> items;
+    for (int i = 0; i < n_items; i++) {
+        bt_gbdt_partition_item it;
+        it.row_begin = (int64_t)rows.size();
+        double keep = i == 0 ? 1.0 : urand();
+        for (int64_t r = 0; r < n; r++)
+            if (urand() < keep) rows.push_back((int32_t)r);
+        it.n_rows = (int64_t)rows.size() - it.row_begin;
+        for (int64_t k = it.n_rows - 1; k > 0; k--) {
+            int64_t j = irand(k + 1);
+            int32_t x = rows[it.row_begin + k];
+            rows[it.row_begin + k] = rows[it.row_begin + j];
+            rows[it.row_begin + j] = x;
+        }
+        it.feature = (int32_t)irand(F);
+        it.missing_bin = nb[it.feature];
+        int mode = (int)irand(4);
+        it.split_bin = mode == 0   ? -1                 /* none left but missing */
+                       : mode == 1 ? nb[it.feature] - 1 /* all non-missing left */
+                                   : (int32_t)irand(nb[it.feature]);
+        it.default_left = (int32_t)irand(2);
+        items.push_back(it);
+    }
+    std::vector<int32_t> ref = rows, scratch(rows.size() + 1);
+    std::vector<int64_t> ref_left(n_items);
+    for (int i = 0; i < n_items; i++) {
+        const bt_gbdt_partition_item &it = items[i];
+        if (it.n_rows == 0) { /* (the reference would memcpy from a NULL empty vector) */
+            ref_left[i] = 0;
+            continue;
+        }
+        ref_left[i] = bt_gbdt_partition_ref(ref.data() + it.row_begin, it.n_rows, bins_h, width, F,
+                                            it.feature, it.split_bin, it.missing_bin,
+                                            it.default_left, scratch.data());
+    }
+    void *bins_d = width == 1 ? (void *)dev_from(b8) : (void *)dev_from(b16);
+    int32_t *rows_d = dev_from(rows);
+    int32_t *scratch_d = dev_zero<int32_t>(rows.size());
+    bt_gbdt_partition_item *items_d = dev_from(items);
+    int64_t *left_d = dev_zero<int64_t>(n_items);
+    CHECK_OK(bt_gbdt_partition_cuda(rows_d, scratch_d, bins_d, width, F, items_d, n_items, left_d,
+                                    NULL));
+    std::vector<int32_t> got = host_from(rows_d, rows.size());
+    std::vector<int64_t> got_left = host_from(left_d, (size_t)n_items);
+    CHECK_MSG(got == ref, "rows differ (width %d, n %lld, %d items)", width, (long long)n, n_items);
+    CHECK_MSG(got_left == ref_left, "left counts differ (width %d, n %lld)", width, (long long)n);
+    cudaFree(bins_d);
+    cudaFree(rows_d);
+    cudaFree(scratch_d);
+    cudaFree(items_d);
+    cudaFree(left_d);
+}
+
+int main(void) {
+    BT_GPU_TEST_REQUIRE_GPU();
+    bt_gpu_test_seed("test_gbdt_partition");
+    const int64_t sizes[] = {0, 1, 255, 256, 257, 1000, 70001};
+    for (int64_t n : sizes) {
+        run_case(1, 255, n, 5, 6);
+        run_case(2, 512, n, 3, 4);
+        run_case(2, 256, n, 4, 5); /* max_bin 256 and missing values: uint16 */
+        run_case(1, 2, n, 2, 9);   /* two bins: long runs of equal decisions */
+    }
+    return bt_test_finish("test_gbdt_partition");
+}

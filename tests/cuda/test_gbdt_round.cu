@@ -1,0 +1,266 @@
+/* The twins chained as one pack's first tree level would chain them, against the same chain of C
+ * references (pack.c's slot_gradients, grow.c's root level): squared-error gradients of several
+ * trials with their own margins -> per-tree quantization -> Philox row sampling -> root
+ * histograms -> split evaluation with per-trial parameters -> stable partition -> leaf adds.
+ * Buffers are laid out as a pack would hold them (one pool per quantity, trial t at t * n), and
+ * every intermediate is compared exactly: the chain must be bit-identical end to end. */
+#include <math.h>
+#include <string.h>
+
+#include "tests/cuda/gpu_test.h"
+
+extern "C" {
+#include "kernels/gbdt_hist.h"
+#include "kernels/gbdt_objective.h"
+#include "kernels/gbdt_partition.h"
+#include "kernels/gbdt_predict.h"
+#include "kernels/gbdt_sample.h"
+#include "kernels/gbdt_split.h"
+#include "kernels/philox.h"
+}
+
+static void run_case(int64_t n, int32_t F, int T) {
+    /* shared data: uint8 bins with missing values, cuts, labels */
+    std::vector<int32_t> nb(F);
+    std::vector<uint32_t> off(F + 1, 0), cut_ptr(F + 1, 0);
+    for (int32_t f = 0; f < F; f++) {
+        nb[f] = 2 + (int32_t)irand(200);
+        off[f + 1] = off[f] + (uint32_t)nb[f] + 1;
+        cut_ptr[f + 1] = cut_ptr[f] + (uint32_t)nb[f];
+    }
+    std::vector<float> cuts(cut_ptr[F]), min_values(F, -1.0f);
+    for (int32_t f = 0; f < F; f++)
+        for (int32_t b = 0; b < nb[f]; b++) cuts[cut_ptr[f] + b] = (float)b + 0.5f;
+    std::vector<uint8_t> bins((size_t)(n * F));
+    std::vector<float> y(n);
+    for (int64_t r = 0; r < n; r++) {
+        for (int32_t f = 0; f < F; f++)
+            bins[(size_t)(r * F + f)] = (uint8_t)(urand() < 0.1 ? nb[f] : (int32_t)irand(nb[f]));
+        y[r] = (float)(bins[(size_t)(r * F)] % 7) + (float)urand(); /* learnable from feature 0 */
+    }
+    const int64_t HN = off[F];
+    /* per trial: margins, parameters, sampling */
+    std::vector<float> margin((size_t)(n * T));
+    for (auto &m : margin) m = (float)(urand() * 2);
+    std::vector<bt_gbdt_split_param> params(T);
+    std::vector<float> eta(T);
+    std::vector<double> subsample(T);
+    std::vector<uint64_t> key(T);
+    for (int t = 0; t < T; t++) {
+        params[t].min_child_weight = (float)irand(3);
+        params[t].lambda = (float)(urand() * 2);
+        params[t].alpha = t % 2 ? 0.0f : (float)urand();
+        eta[t] = (float)(0.1 + 0.2 * urand());
+        subsample[t] = t % 3 == 0 ? 1.0 : 0.5 + 0.4 * urand();
+        key[t] = bt_philox_key(12345, (uint64_t)t);
+    }
+    const uint64_t tree = 3; /* round 3, one class */
+
+    /* ---- host reference chain ---- */
+    std::vector<float> g((size_t)(n * T)), h((size_t)(n * T));
+    std::vector<bt_gbdt_gh> gh((size_t)(n * T));
+    std::vector<int32_t> eg(T), eh(T), rows((size_t)(n * T)), part_scratch(n + 1);
+    std::vector<int64_t> m(T), n_left(T);
+    std::vector<bt_gbdt_gh> hist((size_t)(HN * T)), total(T);
+    std::vector<bt_gbdt_split> best(T);
+    std::vector<float> ref_margin = margin;
+    for (int t = 0; t < T; t++) {
+        const size_t o = (size_t)t * n;
+        bt_gbdt_grad_ref(BT_GBDT_OBJ_SQUARED, margin.data() + o, y.data(), n, 1, g.data() + o,
+                         h.data() + o);
+        double mg = 0, mh = 0;
+        for (int64_t i = 0; i < n; i++) {
+            mg = fmax(mg, fabs((double)g[o + i]));
+            mh = fmax(mh, fabs((double)h[o + i]));
+        }
+        eg[t] = bt_gbdt_quant_exponent(mg, n);
+        eh[t] = bt_gbdt_quant_exponent(mh, n);
+        bt_gbdt_quantize_ref(g.data() + o, h.data() + o, n, eg[t], eh[t], gh.data() + o);
+        m[t] = bt_gbdt_sample_rows_ref(key[t], tree, n, subsample[t], rows.data() + o);
+        bt_gbdt_hist_ref(bins.data(), 1, F, off.data(), 0, F, rows.data() + o, m[t], gh.data() + o,
+                         hist.data() + (size_t)t * HN);
+        total[t].g = total[t].h = 0;
+        for (int64_t i = 0; i < m[t]; i++) {
+            total[t].g += gh[o + rows[o + i]].g;
+            total[t].h += gh[o + rows[o + i]].h;
+        }
+        bt_gbdt_split_reset(&best[t]);
+        const double gu = ldexp(1.0, -eg[t]), hu = ldexp(1.0, -eh[t]);
+        const double H = (double)total[t].h * hu, mcw = params[t].min_child_weight;
+        if (!(m[t] < 2 || H < 2.0 * mcw * (1.0 - 1e-9))) {
+            float rg = bt_gbdt_gain(&params[t], (double)total[t].g * gu, H);
+            for (int32_t f = 0; f < F; f++)
+                bt_gbdt_split_scan_ref(hist.data() + (size_t)t * HN + off[f], NULL, nb[f],
+                                       cuts.data() + cut_ptr[f], min_values[f], f, total[t], gu, hu,
+                                       &params[t], rg, &best[t]);
+        }
+        n_left[t] = 0;
+        if (best[t].feature >= 0) {
+            const bt_gbdt_split &s = best[t];
+            n_left[t] =
+                bt_gbdt_partition_ref(rows.data() + o, m[t], bins.data(), 1, F, s.feature, s.bin,
+                                      nb[s.feature], s.default_left, part_scratch.data());
+            float vl =
+                eta[t] * bt_gbdt_weight(&params[t], (double)s.left.g * gu, (double)s.left.h * hu);
+            float vr =
+                eta[t] * bt_gbdt_weight(&params[t], (double)s.right.g * gu, (double)s.right.h * hu);
+            bt_gbdt_leaf_add_ref(rows.data() + o, n_left[t], vl, ref_margin.data() + o, 1, 0);
+            bt_gbdt_leaf_add_ref(rows.data() + o + n_left[t], m[t] - n_left[t], vr,
+                                 ref_margin.data() + o, 1, 0);
+        }
+    }
+
+    /* ---- the device chain ---- */
+    uint8_t *bins_d = dev_from(bins);
+    float *y_d = dev_from(y), *margin_d = dev_from(margin);
+    float *g_d = dev_zero<float>((size_t)(n * T)), *h_d = dev_zero<float>((size_t)(n * T));
+    std::vector<bt_gbdt_grad_item> gi(T);
+    std::vector<bt_gbdt_quant_item> qi(T);
+    std::vector<bt_gbdt_sample_rows_item> si(T);
+    for (int t = 0; t < T; t++) {
+        gi[t] = {(int64_t)t * n, (int64_t)t * n, BT_GBDT_OBJ_SQUARED, 1};
+        qi[t] = {(int64_t)t * n, n};
+        si[t].key = key[t];
+        si[t].tree = tree;
+        si[t].subsample = subsample[t];
+        si[t].out_offset = (int64_t)t * n;
+    }
+    bt_gbdt_grad_item *gi_d = dev_from(gi);
+    CHECK_OK(bt_gbdt_grad_cuda(margin_d, y_d, n, g_d, h_d, gi_d, T, NULL));
+    CHECK(host_from(g_d, g.size()) == g);
+    CHECK(host_from(h_d, h.size()) == h);
+    bt_gbdt_gh *gh_d = dev_zero<bt_gbdt_gh>(gh.size());
+    bt_gbdt_quant_item *qi_d = dev_from(qi);
+    int32_t *eg_d = dev_zero<int32_t>(T), *eh_d = dev_zero<int32_t>(T),
+            *fin_d = dev_zero<int32_t>(T);
+    void *qs = NULL;
+    CUDA_OK(cudaMalloc(&qs, bt_gbdt_quantize_cuda_scratch_bytes(T)));
+    CHECK_OK(bt_gbdt_quantize_cuda(g_d, h_d, gh_d, qi_d, T, eg_d, eh_d, fin_d, qs, NULL));
+    CHECK(host_from(eg_d, T) == eg);
+    CHECK(host_from(eh_d, T) == eh);
+    std::vector<bt_gbdt_gh> gh_got = host_from(gh_d, gh.size());
+    CHECK(same_bytes(gh_got.data(), gh.data(), gh.size() * sizeof(bt_gbdt_gh)));
+    int32_t *rows_d = dev_zero<int32_t>(rows.size());
+    int64_t *m_d = dev_zero<int64_t>(T);
+    bt_gbdt_sample_rows_item *si_d = dev_from(si);
+    CHECK_OK(bt_gbdt_sample_rows_cuda(n, si_d, T, rows_d, m_d, NULL));
+    std::vector<int64_t> m_got = host_from(m_d, T);
+    CHECK(m_got == m);
+    {
+        /* the sampled row lists, before the reference chain partitioned them */
+        std::vector<int32_t> sampled = host_from(rows_d, rows.size());
+        for (int t = 0; t < T && m_got[t] == m[t]; t++) {
+            std::vector<int32_t> want((size_t)n + 1);
+            bt_gbdt_sample_rows_ref(key[t], tree, n, subsample[t], want.data());
+            CHECK(same_bytes(sampled.data() + (size_t)t * n, want.data(),
+                             (size_t)m[t] * sizeof(int32_t)));
+        }
+    }
+    /* root histograms (items from the device's sample counts, as a pack's planner would) */
+    std::vector<bt_gbdt_hist_item> hi(T);
+    for (int t = 0; t < T; t++) hi[t] = {(int64_t)t * n, m_got[t], (int64_t)t * n, (int64_t)t * HN};
+    uint32_t *off_d = dev_from(off), *cut_ptr_d = dev_from(cut_ptr);
+    bt_gbdt_hist_item *hi_d = dev_from(hi);
+    bt_gbdt_gh *hist_d = dev_zero<bt_gbdt_gh>(hist.size());
+    int32_t max_entries = 0;
+    for (int32_t f = 0; f < F; f++) max_entries = max_entries > nb[f] + 1 ? max_entries : nb[f] + 1;
+    CHECK_OK(bt_gbdt_hist_cuda(bins_d, 1, n, F, off_d, 0, F, max_entries, rows_d, gh_d, hist_d,
+                               hi_d, T, 4, NULL));
+    std::vector<bt_gbdt_gh> hist_got = host_from(hist_d, hist.size());
+    CHECK(same_bytes(hist_got.data(), hist.data(), hist.size() * sizeof(bt_gbdt_gh)));
+    /* splits */
+    std::vector<int32_t> feats(F);
+    for (int32_t f = 0; f < F; f++) feats[f] = f;
+    std::vector<bt_gbdt_split_item> spi(T);
+    for (int t = 0; t < T; t++) {
+        memset(&spi[t], 0, sizeof spi[t]);
+        spi[t].hist_offset = (int64_t)t * HN;
+        spi[t].total = total[t];
+        spi[t].n_rows = m_got[t];
+        spi[t].g_unit = ldexp(1.0, -eg[t]);
+        spi[t].h_unit = ldexp(1.0, -eh[t]);
+        spi[t].trial = t;
+        spi[t].feats_begin = 0;
+        spi[t].n_feats = F;
+    }
+    float *cuts_d = dev_from(cuts), *min_d = dev_from(min_values);
+    int32_t *feats_d = dev_from(feats);
+    bt_gbdt_split_param *params_d = dev_from(params);
+    bt_gbdt_split_item *spi_d = dev_from(spi);
+    void *ss = NULL;
+    CUDA_OK(cudaMalloc(&ss, bt_gbdt_split_cuda_scratch_bytes(T)));
+    bt_gbdt_split *best_d = dev_zero<bt_gbdt_split>(T);
+    CHECK_OK(bt_gbdt_split_cuda(hist_d, off_d, cut_ptr_d, cuts_d, min_d, feats_d, params_d, spi_d,
+                                T, ss, best_d, NULL));
+    std::vector<bt_gbdt_split> best_got = host_from(best_d, T);
+    for (int t = 0; t < T; t++)
+        CHECK_MSG(best_got[t].feature == best[t].feature && best_got[t].bin == best[t].bin &&
+                      best_got[t].default_left == best[t].default_left &&
+                      best_got[t].loss_chg == best[t].loss_chg &&
+                      best_got[t].left.g == best[t].left.g && best_got[t].left.h == best[t].left.h,
+                  "trial %d: split f %d bin %d vs f %d bin %d", t, best_got[t].feature,
+                  best_got[t].bin, best[t].feature, best[t].bin);
+    /* partition and leaf values of the trials that split */
+    std::vector<bt_gbdt_partition_item> pi;
+    std::vector<int> pt;
+    for (int t = 0; t < T; t++) {
+        const bt_gbdt_split &s = best_got[t];
+        if (s.feature < 0) continue;
+        pi.push_back({(int64_t)t * n, m_got[t], s.feature, s.bin, nb[s.feature], s.default_left});
+        pt.push_back(t);
+    }
+    int32_t *pscr_d = dev_zero<int32_t>(rows.size());
+    bt_gbdt_partition_item *pi_d = dev_from(pi);
+    int64_t *nl_d = dev_zero<int64_t>(pi.size());
+    CHECK_OK(
+        bt_gbdt_partition_cuda(rows_d, pscr_d, bins_d, 1, F, pi_d, (int32_t)pi.size(), nl_d, NULL));
+    std::vector<int64_t> nl_got = host_from(nl_d, pi.size());
+    std::vector<int32_t> rows_got = host_from(rows_d, rows.size());
+    for (size_t i = 0; i < pi.size(); i++) {
+        const int t = pt[i];
+        CHECK_EQ_INT(nl_got[i], n_left[t]);
+        CHECK(same_bytes(rows_got.data() + (size_t)t * n, rows.data() + (size_t)t * n,
+                         (size_t)m[t] * sizeof(int32_t)));
+    }
+    std::vector<bt_gbdt_leaf_item> li;
+    for (size_t i = 0; i < pi.size(); i++) {
+        const int t = pt[i];
+        const bt_gbdt_split &s = best_got[t];
+        const double gu = spi[t].g_unit, hu = spi[t].h_unit;
+        bt_gbdt_leaf_item a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        a.row_begin = (int64_t)t * n;
+        a.n = nl_got[i];
+        a.value = eta[t] * bt_gbdt_weight(&params[t], (double)s.left.g * gu, (double)s.left.h * hu);
+        b.row_begin = a.row_begin + nl_got[i];
+        b.n = m_got[t] - nl_got[i];
+        b.value =
+            eta[t] * bt_gbdt_weight(&params[t], (double)s.right.g * gu, (double)s.right.h * hu);
+        a.margin_offset = b.margin_offset = (int64_t)t * n;
+        a.stride = b.stride = 1;
+        li.push_back(a);
+        li.push_back(b);
+    }
+    bt_gbdt_leaf_item *li_d = dev_from(li);
+    CHECK_OK(bt_gbdt_leaf_add_cuda(rows_d, margin_d, li_d, (int32_t)li.size(), NULL));
+    std::vector<float> margin_got = host_from(margin_d, margin.size());
+    CHECK_MSG(same_bytes(margin_got.data(), ref_margin.data(), margin.size() * sizeof(float)),
+              "margins after the level differ (n %lld)", (long long)n);
+    int n_split = (int)pi.size();
+    printf("  n %lld F %d: %d of %d trials split\n", (long long)n, F, n_split, T);
+    void *ptrs[] = {bins_d, y_d,     margin_d, g_d,   h_d,  gi_d,   gh_d,      qi_d, eg_d,   eh_d,
+                    fin_d,  qs,      rows_d,   m_d,   si_d, off_d,  cut_ptr_d, hi_d, hist_d, cuts_d,
+                    min_d,  feats_d, params_d, spi_d, ss,   best_d, pscr_d,    pi_d, nl_d,   li_d};
+    for (void *p : ptrs) cudaFree(p);
+}
+
+int main(void) {
+    BT_GPU_TEST_REQUIRE_GPU();
+    bt_gpu_test_seed("test_gbdt_round");
+    run_case(0, 3, 3);
+    run_case(1, 3, 3);
+    run_case(257, 5, 6);
+    run_case(20000, 8, 12);
+    return bt_test_finish("test_gbdt_round");
+}

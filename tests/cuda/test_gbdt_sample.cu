@@ -1,0 +1,105 @@
+/* bt_gbdt_sample_rows_cuda and bt_gbdt_sample_features_cuda against the C references: the same
+ * Philox keys and counters must keep exactly the same rows (0, 1, 257, 10000 rows; subsample 1,
+ * 0.999, 0.73, 0.5, 0.1, 0; and their complements, the rows a subsampled tree still predicts as
+ * grow.c does) and the same features (per tree and per level, fractions down to "at least one",
+ * 0 / 1 / 300 candidates, candidate lists that skip features). Compared exactly. */
+#include <string.h>
+
+#include "tests/cuda/gpu_test.h"
+
+extern "C" {
+#include "kernels/gbdt_sample.h"
+#include "kernels/philox.h"
+}
+
+static void run_rows(int64_t n) {
+    /* items 6..11 ask for the complements of items 0..5 */
+    const double subs[] = {1.0, 0.5, 0.1, 0.0, 0.999, 0.73};
+    const int n_items = 12;
+    std::vector<bt_gbdt_sample_rows_item> items(n_items);
+    for (int i = 0; i < n_items; i++) {
+        memset(&items[i], 0, sizeof items[i]);
+        items[i].key = i < 6 ? bt_philox_key(rnd_u64(), (uint64_t)i) : items[i - 6].key;
+        items[i].tree = i < 6 ? rnd_u64() % 1000 : items[i - 6].tree;
+        items[i].subsample = subs[i % 6];
+        items[i].out_offset = (int64_t)i * n;
+        items[i].complement = i >= 6;
+    }
+    std::vector<int32_t> ref((size_t)(n * n_items) + 1, -1);
+    std::vector<int64_t> ref_n(n_items);
+    for (int i = 0; i < 6; i++)
+        ref_n[i] = bt_gbdt_sample_rows_ref(items[i].key, items[i].tree, n, items[i].subsample,
+                                           ref.data() + items[i].out_offset);
+    for (int i = 6; i < n_items; i++) {
+        /* the complement: rows 0..n-1 not in item i - 6's list, in order */
+        const int32_t *kept = ref.data() + items[i - 6].out_offset;
+        int64_t j = 0, m = 0;
+        for (int64_t r = 0; r < n; r++) {
+            if (j < ref_n[i - 6] && kept[j] == r)
+                j++;
+            else
+                ref[(size_t)(items[i].out_offset + m++)] = (int32_t)r;
+        }
+        ref_n[i] = m;
+        CHECK_EQ_INT(ref_n[i] + ref_n[i - 6], n);
+    }
+    std::vector<int32_t> init((size_t)(n * n_items) + 1, -1);
+    int32_t *out_d = dev_from(init);
+    int64_t *n_d = dev_zero<int64_t>(n_items);
+    bt_gbdt_sample_rows_item *items_d = dev_from(items);
+    CHECK_OK(bt_gbdt_sample_rows_cuda(n, items_d, n_items, out_d, n_d, NULL));
+    CHECK(host_from(n_d, n_items) == ref_n);
+    CHECK_MSG(host_from(out_d, init.size()) == ref, "sampled rows differ (n %lld)", (long long)n);
+    cudaFree(out_d);
+    cudaFree(n_d);
+    cudaFree(items_d);
+}
+
+static void run_features(int32_t n_feat) {
+    const double fracs[] = {1.0, 0.5, 0.8, 0.01, 0.0, 0.333};
+    const int n_items = 6;
+    std::vector<bt_gbdt_sample_features_item> items(n_items);
+    std::vector<int32_t> in;
+    for (int i = 0; i < n_items; i++) {
+        items[i].key = bt_philox_key(rnd_u64(), (uint64_t)i);
+        items[i].tree = rnd_u64() % 1000;
+        items[i].level = (uint32_t)irand(8);
+        items[i].frac = fracs[i];
+        items[i].in_offset = (int64_t)in.size();
+        items[i].out_offset = items[i].in_offset;
+        for (int32_t f = 0; f < n_feat; f++) /* an increasing list, some features skipped */
+            if (i % 2 == 0 || urand() < 0.7) in.push_back(f);
+        items[i].n_in = (int32_t)((int64_t)in.size() - items[i].in_offset);
+    }
+    std::vector<int32_t> ref(in.size() + 1, -1);
+    std::vector<int32_t> ref_n(n_items);
+    std::vector<uint64_t> scratch(2 * (size_t)n_feat + 2);
+    for (int i = 0; i < n_items; i++)
+        ref_n[i] = bt_gbdt_sample_features_ref(
+            items[i].key, items[i].tree, items[i].level, in.data() + items[i].in_offset,
+            items[i].n_in, items[i].frac, ref.data() + items[i].out_offset, scratch.data());
+    std::vector<int32_t> init(in.size() + 1, -1);
+    int32_t *in_d = dev_from(in), *out_d = dev_from(init);
+    int32_t *n_d = dev_zero<int32_t>(n_items);
+    uint64_t *scr_d = dev_zero<uint64_t>(in.size());
+    bt_gbdt_sample_features_item *items_d = dev_from(items);
+    CHECK_OK(bt_gbdt_sample_features_cuda(in_d, items_d, n_items, out_d, n_d, scr_d, NULL));
+    CHECK(host_from(n_d, n_items) == ref_n);
+    CHECK_MSG(host_from(out_d, init.size()) == ref, "sampled features differ (%d candidates)",
+              n_feat);
+    cudaFree(in_d);
+    cudaFree(out_d);
+    cudaFree(n_d);
+    cudaFree(scr_d);
+    cudaFree(items_d);
+}
+
+int main(void) {
+    BT_GPU_TEST_REQUIRE_GPU();
+    bt_gpu_test_seed("test_gbdt_sample");
+    const int64_t sizes[] = {0, 1, 257, 10000};
+    for (int64_t n : sizes) run_rows(n);
+    const int32_t feats[] = {0, 1, 2, 300, 1000};
+    for (int32_t f : feats) run_features(f);
+    return bt_test_finish("test_gbdt_sample");
+}
