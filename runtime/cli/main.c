@@ -1,7 +1,9 @@
 /* batchtune's entry point: picks the command and maps its status to the documented exit code.
  * `batchtune SWEEP.json` is `batchtune run SWEEP.json`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -37,7 +39,22 @@ int bt_cli_error(bt_status st) {
     return (int)st;
 }
 
+/* OpenMP threads that spin at barriers make the many short parallel phases of a pack crawl when
+ * the cores are shared (3x slower on a loaded 2-core machine). libgomp reads its wait policy
+ * from the environment before main runs, so when the user set none, choose passive and start
+ * again. OMP_WAIT_POLICY=active (or GOMP_SPINCOUNT) in the environment keeps the default. */
+static void prefer_passive_openmp(char **argv) {
+#ifdef _OPENMP
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on as we are */
+#else
+    (void)argv;
+#endif
+}
+
 int main(int argc, char **argv) {
+    prefer_passive_openmp(argv);
     if (argc < 2) {
         fputs(usage, stderr);
         return BT_STATUS_USAGE;
