@@ -2,6 +2,9 @@
 #include "executor.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -61,6 +64,8 @@ typedef struct exec {
     double last_checkpoint;
     int64_t checkpoint_decisions; /* scheduler decisions at the last checkpoint */
     char *journal_path;
+    int lock_fd; /* holds the journal's exclusive lock for the whole run */
+    int fresh;   /* start a new journal (no earlier one, or --fresh) */
     int threads;
 } exec;
 
@@ -106,7 +111,7 @@ static bt_status jrec(exec *e, bt_jrec *r) {
     const bt_jrec *j = &e->log.recs[e->ri];
     if (j->kind != r->kind || j->trial != r->trial || j->resource != r->resource ||
         (r->kind == BT_JREC_HIST && strcmp(j->metric, r->metric) != 0))
-        return BT_FAIL(BT_STATUS_INTERNAL,
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
                        "%s does not match this sweep at record %" PRId64
                        " (the code or data changed since it was written); rerun with --fresh",
                        e->journal_path, e->ri + 2);
@@ -394,6 +399,24 @@ static int run_done(exec *e, int64_t leader) {
     return 1;
 }
 
+/* Records the task's other metrics for trial t (a member of run L) at the run's resource. */
+static bt_status extra_metrics(exec *e, int64_t L, int64_t t, double now) {
+    run_state *r = &e->runs[L];
+    for (int m = 0; m < e->n_extra; m++) {
+        double v = NAN;
+        if (!e->replaying && !r->failed) {
+            int pack = e->sw.trials[L].pack;
+            if (e->sw.vt->eval(e->packs[pack], r->slot, e->extra_metrics[m], &v) != BT_STATUS_OK)
+                v = NAN;
+        }
+        bt_jrec h = {BT_JREC_HIST, e->tick, t, r->resource, v, now, ""};
+        snprintf(h.metric, sizeof h.metric, "%s", e->extra_metrics[m]);
+        BT_TRY(jrec(e, &h));
+        BT_TRY(hist_add(e, t, r->resource, h.metric, h.value, h.time));
+    }
+    return BT_STATUS_OK;
+}
+
 /* One tick; *finished set when the scheduler is done. */
 static bt_status tick(exec *e, int64_t *buf, int *finished) {
     bt_sweep *sw = &e->sw;
@@ -475,6 +498,10 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             ts->metric = h.value;
             ts->seconds += share;
             if (better(e, h.value, ts->best)) ts->best = h.value;
+            /* the task's other metrics where this trial reports: its own budget, or its job's
+             * resource -- decided by the run alone, so packing never changes the history */
+            int64_t at = budget >= 0 ? budget : ts->has_job ? ts->report_at : -1;
+            if (r->resource == at) BT_TRY(extra_metrics(e, L, t, now));
         }
     }
 
@@ -484,22 +511,6 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
         int64_t L = sw->trials[t].leader;
         run_state *r = &e->runs[L];
         if (!ts->has_job || r->resource < ts->report_at) continue;
-        /* the other metrics of the task at this report point (not for early-reporting members) */
-        if (r->resource == ts->report_at) {
-            for (int m = 0; m < e->n_extra; m++) {
-                double v = NAN;
-                if (!e->replaying && !r->failed) {
-                    int pack = sw->trials[L].pack;
-                    if (sw->vt->eval(e->packs[pack], r->slot, e->extra_metrics[m], &v) !=
-                        BT_STATUS_OK)
-                        v = NAN;
-                }
-                bt_jrec h = {BT_JREC_HIST, e->tick, t, r->resource, v, now, ""};
-                snprintf(h.metric, sizeof h.metric, "%s", e->extra_metrics[m]);
-                BT_TRY(jrec(e, &h));
-                BT_TRY(hist_add(e, t, r->resource, h.metric, h.value, h.time));
-            }
-        }
         bt_jrec rep = {BT_JREC_REPORT, e->tick, t, ts->job_resource, ts->metric, 0, ""};
         BT_TRY(jrec(e, &rep));
         BT_TRY(bt_sched_report(sw->sched, t, ts->job_resource, ts->metric));
@@ -530,6 +541,18 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             slot_release(e, t);
         }
     }
+    /* 6. bound memory: runs waiting for a promotion (ASHA, W&B) keep their state only while
+     * fewer than 2 x concurrency runs hold a slot; beyond that the earliest idle ones give theirs
+     * up and are retrained if promoted later (deterministic, so results do not change) */
+    if (!e->replaying) {
+        int64_t resident = 0;
+        for (int64_t t = 0; t < sw->n_trials; t++) resident += e->runs[t].slot >= 0;
+        for (int64_t t = 0; t < sw->n_trials && resident > 2 * e->concurrency; t++) {
+            if (e->runs[t].slot < 0 || e->runs[t].active) continue;
+            slot_release(e, t);
+            resident--;
+        }
+    }
     bt_jrec tk = {BT_JREC_TICK, e->tick, -1, -1, 0, now, ""};
     BT_TRY(jrec(e, &tk));
     e->tick++;
@@ -556,14 +579,14 @@ static bt_status build_members(exec *e) {
     return BT_STATUS_OK;
 }
 
-static bt_status check_device(const char *dev) {
+static bt_status check_device(const char *dev, bt_status bad, const char *where) {
     if (!dev || strcmp(dev, "auto") == 0 || strcmp(dev, "cpu") == 0) return BT_STATUS_OK;
     if (strncmp(dev, "cuda", 4) == 0)
-        return BT_FAIL(BT_STATUS_USAGE,
-                       "--device %s: this build trains gbdt on the CPU only (the CUDA kernels are "
-                       "not in this version yet); use --device cpu or auto",
-                       dev);
-    return BT_FAIL(BT_STATUS_USAGE, "--device %s: expected auto, cpu, cuda or cuda:0,1", dev);
+        return BT_FAIL(bad,
+                       "%s %s: this build trains on the CPU only (the CUDA packs are not in this "
+                       "version yet); use cpu or auto",
+                       where, dev);
+    return BT_FAIL(bad, "%s %s: expected auto, cpu, cuda or cuda:0,1", where, dev);
 }
 
 static void exec_free(exec *e) {
@@ -584,12 +607,27 @@ static void exec_free(exec *e) {
     free(e->metric_names);
     bt_journal_log_free(&e->log);
     bt_journal_close(e->jn);
+    if (e->lock_fd > 0) {
+        struct stat st;
+        if (!e->jn && fstat(e->lock_fd, &st) == 0 && st.st_size == 0)
+            unlink(e->journal_path); /* made only to hold the lock: leave nothing behind */
+        close(e->lock_fd);           /* releases the lock */
+    }
     free(e->journal_path);
     bt_sweep_free(&e->sw);
 }
 
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_run_summary *sum) {
-    BT_TRY(check_device(o->device ? o->device : spec->exec.device));
+    if (o->device)
+        BT_TRY(check_device(o->device, BT_STATUS_USAGE, "--device"));
+    else
+        BT_TRY(check_device(spec->exec.device, BT_STATUS_BAD_INPUT, "execution.device"));
     BT_TRY(bt_sweep_init(&e->sw, spec));
     bt_sweep *sw = &e->sw;
     int64_t n = sw->n_trials;
@@ -623,20 +661,26 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
     e->threads = spec->exec.threads > 0 ? spec->exec.threads : bt_cpu_cores();
     sum->n_trials = n;
 
-    /* journal: fresh, resume, or already finished */
+    /* journal: fresh, resume, or already finished. One process per results file: an exclusive
+     * lock on the journal (created empty if missing; an empty journal counts as none). */
     size_t plen = strlen(o->out_path);
     e->journal_path = malloc(plen + 9);
     BT_CHECK_ALLOC(e->journal_path);
     memcpy(e->journal_path, o->out_path, plen);
     memcpy(e->journal_path + plen, ".journal", 9);
-    int fresh = o->fresh;
-    if (fresh) {
-        unlink(o->out_path);
-        unlink(e->journal_path);
-    } else {
+    if (same_file(o->out_path, spec->path))
+        return BT_FAIL(BT_STATUS_USAGE, "--out %s is the sweep file itself", o->out_path);
+    e->lock_fd = open(e->journal_path, O_RDWR | O_CREAT, 0644);
+    if (e->lock_fd < 0) return BT_FAIL(BT_STATUS_IO, "%s: %s", e->journal_path, strerror(errno));
+    if (flock(e->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return BT_FAIL(BT_STATUS_IO,
+                       "%s is in use by another batchtune process (one run per results file)",
+                       e->journal_path);
+    e->fresh = o->fresh;
+    if (!e->fresh) {
         bt_status st = bt_journal_read(e->journal_path, &e->log);
         if (st == BT_STATUS_NO_INPUT) {
-            fresh = 1;
+            e->fresh = 1;
             if (access(o->out_path, F_OK) == 0)
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
                                "%s exists but has no journal beside it (%s); use --fresh to "
@@ -661,9 +705,15 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
             sum->already_finished = e->log.finished;
         }
     }
-    if (!sum->already_finished)
-        BT_TRY(bt_journal_open(&e->jn, e->journal_path, fresh, spec->sha256, spec->seed));
     return BT_STATUS_OK;
+}
+
+/* After the data loaded (so a bad dataset never costs earlier results): start or continue the
+ * journal, and with --fresh drop the old results. */
+static bt_status open_journal(exec *e, const bt_spec *spec) {
+    if (e->fresh && unlink(e->o->out_path) != 0 && errno != ENOENT)
+        return BT_FAIL(BT_STATUS_IO, "%s: %s", e->o->out_path, strerror(errno));
+    return bt_journal_open(&e->jn, e->journal_path, e->fresh, spec->sha256, spec->seed);
 }
 
 bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary *sum) {
@@ -673,6 +723,7 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     sum->best_trial = -1;
     sum->best_metric = NAN;
     e.o = o;
+    e.lock_fd = -1;
     e.log.last_tick = -1;
     e.prog.out = o->progress;
     e.prog.live = o->progress_live;
@@ -688,12 +739,14 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
                  spec->sha256, e.sw.n_trials, e.threads, sum->resumed ? "true" : "false");
         bt_progress_event(&e.prog, "sweep_start", f);
         st = bt_sweep_load_data(&e.sw, e.threads);
+        if (st == BT_STATUS_OK && !sum->already_finished) st = open_journal(&e, spec);
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);
         if (!buf && st == BT_STATUS_OK) st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
         e.last_checkpoint = bt_clock();
         int finished = 0;
         while (st == BT_STATUS_OK && !finished) {
             if (e.replaying && e.tick > e.log.last_tick) e.replaying = 0;
+            e.prog.muted = e.replaying;
             st = tick(&e, buf, &finished);
             if (st != BT_STATUS_OK || finished) break;
             if (!e.replaying) {
@@ -720,11 +773,14 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
             }
         }
         if (st == BT_STATUS_OK) {
-            if (e.jn) {
+            /* results first, END after: a kill in between leaves a journal that replays to DONE
+             * and rewrites the results, never a finished journal beside stale results */
+            st = checkpoint(&e, 1);
+            if (st == BT_STATUS_OK && e.jn) {
                 bt_jrec end = {BT_JREC_END, e.tick, -1, -1, 0, 0, ""};
                 st = bt_journal_append(e.jn, &end);
+                if (st == BT_STATUS_OK) st = bt_journal_sync(e.jn);
             }
-            if (st == BT_STATUS_OK) st = checkpoint(&e, 1);
         }
         bt_progress_counts c;
         counts(&e, &c);
@@ -733,6 +789,7 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     } else if (st == BT_STATUS_OK) {
         /* finished earlier: replay the journal (no data, no training) for the summary */
         e.replaying = 1;
+        e.prog.muted = 1;
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);
         int finished = 0;
         while (st == BT_STATUS_OK && buf && !finished && e.tick <= e.log.last_tick)

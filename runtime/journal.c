@@ -153,9 +153,9 @@ static bt_status parse(const char *path, char *text, size_t len, bt_journal_log 
         }
         pos = next;
     }
-    if (line_no == 0) {
+    if (line_no == 0) { /* created (and locked) but never written: no journal yet */
         bt_journal_log_free(out);
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: empty journal", path);
+        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: empty journal", path);
     }
     out->n = committed;
     return BT_STATUS_OK;

@@ -60,7 +60,7 @@ void bt_progress_finish(bt_progress *p) {
 }
 
 void bt_progress_event(bt_progress *p, const char *name, const char *fields) {
-    if (!p->log) return;
+    if (!p->log || p->muted) return;
     fprintf(p->log, "{\"event\":\"%s\",\"time\":%.6f,\"elapsed\":%.6f%s%s}\n", name, bt_now(),
             bt_clock() - p->t0, fields ? "," : "", fields ? fields : "");
     fflush(p->log);

@@ -13,6 +13,7 @@ typedef struct bt_progress {
     double t0;     /* sweep start, bt_now() */
     double last;   /* last line printed */
     int line_open; /* a live line is on screen */
+    int muted;     /* replaying a journal: events were already written the first time */
 } bt_progress;
 
 typedef struct bt_progress_counts {

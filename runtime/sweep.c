@@ -150,9 +150,12 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     sw->vt = bt_model_find(spec->model_type);
     if (!sw->vt) return BT_FAIL(BT_STATUS_BAD_INPUT, "model.type: unknown model family");
     const bt_model_vtable *vt = sw->vt;
-    for (int p = 0; p < spec->n_params; p++)
-        if (bt_model_param_index(vt, spec->params[p].name) == vt->budget_param)
-            sw->budget_param = p;
+    /* A swept budget is a prefix only without a scheduler: a scheduler owns the resource (a
+     * single fixed value there merely sets max_resource, which the spec already did). */
+    if (spec->sched.kind == BT_SCHED_NONE)
+        for (int p = 0; p < spec->n_params; p++)
+            if (bt_model_param_index(vt, spec->params[p].name) == vt->budget_param)
+                sw->budget_param = p;
 
     /* how many trials the space offers */
     int64_t offered;

@@ -8,8 +8,13 @@
 int bt_cmd_info(int argc, char **argv) {
     if (argc > 1 && bt_cli_is_help(argv[1])) {
         puts("usage: batchtune info\n\nPrints CPU cores, every GPU (name, memory, compute "
-             "capability) and which features this build has.");
+             "capability) and which features this build has.\n");
+        fputs(bt_cli_exit_codes, stdout);
         return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "batchtune info: unexpected '%s' (info takes no arguments)\n", argv[1]);
+        return BT_STATUS_USAGE;
     }
     unsigned maj = 0, min = 0, rel = 0;
     H5get_libversion(&maj, &min, &rel);

@@ -26,7 +26,7 @@ int bt_cmd_report(int argc, char **argv) {
         } else if (strcmp(a, "--top") == 0 && i + 1 < argc) {
             char *end;
             top = strtoll(argv[++i], &end, 10);
-            if (*end || top < 0) {
+            if (*end || end == argv[i] || top <= 0) {
                 fprintf(stderr, "batchtune report: --top takes a positive integer\n");
                 return BT_STATUS_USAGE;
             }

@@ -90,9 +90,15 @@ int bt_cmd_run(int argc, char **argv) {
             fresh = 1;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             quiet = 1;
-        else if (strcmp(a, "--checkpoint-every") == 0 && more)
-            every = atof(argv[++i]);
-        else if (strcmp(a, "--seed") == 0 && more) {
+        else if (strcmp(a, "--checkpoint-every") == 0 && more) {
+            char *end = NULL;
+            every = strtod(argv[++i], &end);
+            if (!end || *end || end == argv[i] || !(every > 0)) {
+                fprintf(stderr, "batchtune: --checkpoint-every takes a positive number of "
+                                "seconds\n");
+                return BT_STATUS_USAGE;
+            }
+        } else if (strcmp(a, "--seed") == 0 && more) {
             char *end = NULL;
             errno = 0;
             seed = strtoull(argv[++i], &end, 10);

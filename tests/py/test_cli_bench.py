@@ -35,6 +35,9 @@ def check_mode(m, r, name):
 
 # --- the brief's case: 8 trials, 10 rounds, compared with sequential, as JSON -----------------
 os.chdir(d)
+for f in os.listdir(d):  # an earlier run's outputs would hide what this one writes
+    if f.endswith((".h5", ".journal")) or f == "bench.json":
+        os.remove(os.path.join(d, f))
 before = set(os.listdir(d))
 p = run("bench", sweep, "--trials", 8, "--rounds", 10, "--compare", "sequential", "--json",
         "--out-json", os.path.join(d, "bench.json"), check=0, timeout=120)

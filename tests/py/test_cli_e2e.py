@@ -77,6 +77,33 @@ c.check(all("time" in e for e in ev), "timestamps")
 p = run("run", sweep, "--out", out, "--quiet", check=0, timeout=60)
 c.check("already finished" in p.stdout, p.stdout)
 
+# a finished rerun replays silently: no events
+n_ev = sum(1 for _ in open(os.path.join(d, "events.jsonl")))
+run("run", sweep, "--out", out, "--quiet", "--log", os.path.join(d, "events.jsonl"), check=0)
+c.check(sum(1 for _ in open(os.path.join(d, "events.jsonl"))) == n_ev, "no events from a replay")
+
+# one process per results file: a second run on the same --out is refused while the first runs
+import subprocess
+from btutil import BIN
+first = subprocess.Popen([BIN, "run", sweep, "--out", os.path.join(d, "busy.h5"), "--fresh", "--quiet"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+import time
+while first.poll() is None and not os.path.exists(os.path.join(d, "busy.h5.journal")):
+    time.sleep(0.001)
+second = run("run", sweep, "--out", os.path.join(d, "busy.h5"), "--quiet")
+if first.poll() is None:
+    c.check(second.returncode == 74 and "in use" in second.stderr, second.stderr)
+first.wait()
+
+# --fresh with a bad dataset keeps the earlier results
+bad_sweep = json.load(open(sweep))
+bad_sweep["dataset"]["path"] = os.path.join(d, "nowhere.csv")
+write_sweep(os.path.join(d, "bad_data.json"), bad_sweep)
+shutil.copy(out, os.path.join(d, "keep.h5"))
+run("run", os.path.join(d, "bad_data.json"), "--out", os.path.join(d, "keep.h5"), "--fresh", "--quiet", check=66)
+c.check(os.path.exists(os.path.join(d, "keep.h5")), "earlier results survive a failed --fresh")
+c.check(not os.path.exists(os.path.join(d, "keep.h5.journal")), "no journal left by a failed start")
+
 # changed sweep file refused
 s2 = json.load(open(sweep))
 s2["seed"] = 99

@@ -100,7 +100,8 @@ g["execution"] = {"max_pack": 500}
 b = write_sweep(os.path.join(d, "g500.json"), g, data)
 run("run", a, "--out", os.path.join(d, "g1.h5"), "--fresh", "--quiet", check=0)
 run("run", b, "--out", os.path.join(d, "g500.h5"), "--fresh", "--quiet", check=0)
-m1 = table(os.path.join(d, "g1.h5"))[0]["metric"]
-m2 = table(os.path.join(d, "g500.h5"))[0]["metric"]
-c.check(np.array_equal(m1, m2), "pack of 1 vs pack of 500: identical metrics")
+t1, h1, _ = table(os.path.join(d, "g1.h5"))
+t2, h2, _ = table(os.path.join(d, "g500.h5"))
+c.check(np.array_equal(t1["metric"], t2["metric"]), "pack of 1 vs pack of 500: identical metrics")
+c.check(np.array_equal(h1, h2), "pack of 1 vs pack of 500: identical history (every metric)")
 c.finish()

@@ -52,5 +52,10 @@ c.check(len(df) == 40, len(df))
 c.check(set(df.columns[9:]) == {"learning_rate", "max_depth", "subsample", "num_boost_round"}, list(df.columns))
 c.check((df.status == b"pruned").sum() > 0, "the hyperband rule stopped some runs")
 c.check(set(df.resource.unique()) <= {3, 9, 27, 60}, sorted(df.resource.unique()))
+pruned = df[df.status == b"pruned"]
+c.check(len(pruned) > 0 and (pruned.resource < 60).all(), "pruned runs stopped before 60 rounds")
+h = pandas.DataFrame(f["history"][:])
+c.check(h.groupby("trial_id").resource.max().loc[pruned.trial_id].lt(60).all(),
+        "no pruned trial trained past its band")
 c.check(f.attrs["scheduler"] in ("wandb-hyperband", b"wandb-hyperband"), f.attrs["scheduler"])
 c.finish()
