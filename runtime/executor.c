@@ -25,6 +25,7 @@ typedef struct run_state {
     int64_t state_res; /* resource the model state in `slot` is at */
     int slot;          /* slot in its pack, -1 if none */
     int failed;
+    int verify; /* retrained after a replay: check it lands on the journaled metric */
 } run_state;
 
 typedef struct trial_state {
@@ -182,17 +183,46 @@ static bt_status step_leaders(exec *e, const int64_t *leaders, int64_t n) {
 /* After a replay, runs still in flight have no model state: retrain them (all together) to where
  * the journal says they were. Training is deterministic, so this reproduces their state. */
 static bt_status catch_up(exec *e, int64_t *buf) {
+    int64_t n_verify = 0;
     for (;;) {
         int64_t n = 0;
         for (int64_t t = 0; t < e->sw.n_trials; t++) {
             run_state *r = &e->runs[t];
             if (e->sw.trials[t].leader != t || !r->active || r->failed) continue;
-            if (r->slot < 0 && r->resource > 0) BT_TRY(slot_acquire(e, t));
+            if (r->slot < 0 && r->resource > 0) {
+                BT_TRY(slot_acquire(e, t));
+                r->verify = 1;
+                n_verify++;
+            }
             if (r->slot >= 0 && r->state_res < r->resource) buf[n++] = t;
         }
-        if (n == 0) return BT_STATUS_OK;
+        if (n == 0) break;
         BT_TRY(step_leaders(e, buf, n));
     }
+    /* A retrained run must land on the metric the journal recorded: if not, the data or the
+     * code changed since, and continuing would mix two different sweeps. */
+    for (int64_t t = 0; t < e->sw.n_trials && n_verify > 0; t++) {
+        run_state *r = &e->runs[t];
+        if (!r->verify) continue;
+        r->verify = 0;
+        n_verify--;
+        for (int64_t k = e->mem_ptr[t]; k < e->mem_ptr[t + 1]; k++) {
+            const trial_state *ts = &e->ts[e->members[k]];
+            if (ts->resource != r->resource) continue;
+            double v = NAN;
+            int pack = e->sw.trials[t].pack;
+            BT_TRY(e->sw.vt->eval(e->packs[pack], r->slot, e->sw.metric, &v));
+            if (!(v == ts->metric || (isnan(v) && isnan(ts->metric))))
+                return BT_FAIL(BT_STATUS_BAD_INPUT,
+                               "%s: trial %" PRId64 " retrained to %" PRId64 " gives %s %.17g but "
+                               "the journal recorded %.17g: the data or the code changed since "
+                               "the sweep started; use --fresh to start over",
+                               e->journal_path, e->members[k], r->resource, e->sw.metric, v,
+                               ts->metric);
+            break;
+        }
+    }
+    return BT_STATUS_OK;
 }
 
 /* ---- results ------------------------------------------------------------------------------- */
