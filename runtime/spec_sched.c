@@ -182,12 +182,14 @@ void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched)
             const char *key = sc->kind == BT_SCHED_WANDB_HYPERBAND ? "max_iter" : "max_resource";
             const cJSON *blk = sc->kind == BT_SCHED_WANDB_HYPERBAND ? early : sched;
             char path[BT_PATH_MAX];
-            bt_spec_err(c, bt_spec_get(blk, key), 0,
-                        bt_spec_path(path, blk == early ? "early_terminate" : "scheduler", key),
-                        "%s %lld disagrees with parameters.%s = %lld, the largest resource; give "
-                        "one of them",
-                        key, (long long)sc->max_resource, c->spec->params[bi].name,
-                        (long long)single);
+            bt_spec_err(
+                c, bt_spec_get(blk, key), 0,
+                bt_spec_path(path,
+                             sc->kind == BT_SCHED_WANDB_HYPERBAND ? "early_terminate" : "scheduler",
+                             key),
+                "%s %lld disagrees with parameters.%s = %lld, the largest resource; give "
+                "one of them",
+                key, (long long)sc->max_resource, c->spec->params[bi].name, (long long)single);
         }
         bi = -1; /* a fixed budget is fine: it is the largest resource */
     }
@@ -217,9 +219,11 @@ void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched)
         const cJSON *blk = sc->kind == BT_SCHED_WANDB_HYPERBAND ? early : sched;
         const cJSON *at = bt_spec_get(blk, key);
         char path[BT_PATH_MAX];
-        bt_spec_err(c, at ? at : (blk ? blk : c->root), 0,
-                    bt_spec_path(path, blk == early ? "early_terminate" : "scheduler", key),
-                    "%s %lld exceeds the largest resource %lld (%s)", key,
-                    (long long)sc->min_resource, (long long)sc->max_resource, bp->name);
+        bt_spec_err(
+            c, at ? at : (blk ? blk : c->root), 0,
+            bt_spec_path(
+                path, sc->kind == BT_SCHED_WANDB_HYPERBAND ? "early_terminate" : "scheduler", key),
+            "%s %lld exceeds the largest resource %lld (%s)", key, (long long)sc->min_resource,
+            (long long)sc->max_resource, bp->name);
     }
 }
