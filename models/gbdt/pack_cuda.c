@@ -165,6 +165,7 @@ static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
 typedef struct cuda_pack {
     bt_pack host; /* first member: the CPU's eval and export take &host as the pack */
     const dev_data *dd;
+    int device; /* the device current at pack_init; every entry point makes it current again */
     cudaStream_t stream;
     int32_t K;     /* outputs per slot the buffers are sized for */
     int64_t n, nv; /* train rows, valid rows (0 without a valid set) */
@@ -193,7 +194,10 @@ static cuda_pack *cp_of(bt_pack *p) {
 void bt_gbdt_cuda_pack_free(bt_pack *p) {
     if (!p) return;
     cuda_pack *c = cp_of(p);
-    if (c->stream) cudaStreamSynchronize(c->stream);
+    if (c->stream) {
+        cudaSetDevice(c->device);
+        cudaStreamSynchronize(c->stream);
+    }
     void *bufs[] = {c->margin_train, c->margin_valid, c->g,       c->h,
                     c->gh,           c->rows,         c->scratch, c->params,
                     c->eg,           c->eh,           c->finite,  c->n_sampled,
@@ -272,7 +276,12 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     c->n = n;
     c->nv = data->valid && data->valid->n_rows > 0 ? data->valid->n_rows : 0;
     c->T = (int64_t)bin->off[F];
-    bt_status st = dev_data_get(data, bin, &c->dd);
+    bt_status st = BT_STATUS_OK;
+    if (cudaGetDevice(&c->device) != cudaSuccess) {
+        cudaGetLastError();
+        st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: no usable CUDA device");
+    }
+    if (st == BT_STATUS_OK) st = dev_data_get(data, bin, &c->dd);
     if (st == BT_STATUS_OK) st = pack_buffers(c);
     if (st != BT_STATUS_OK) {
         bt_gbdt_cuda_pack_free(&c->host);
@@ -288,6 +297,7 @@ void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot) {
 
 bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
     cuda_pack *c = cp_of(p);
+    CU(cudaSetDevice(c->device));
     BT_TRY(bt_gbdt_slot_start(p, slot, hp, key));
     bt_gbdt_slot *s = p->slots[slot];
     if (s->n_out > c->K) {
@@ -1044,6 +1054,7 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
 
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     cuda_pack *c = cp_of(p);
+    CU(cudaSetDevice(c->device));
     bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
     int *act_slot = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act_slot);
     if (!act || !act_slot) {
