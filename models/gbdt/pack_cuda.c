@@ -433,10 +433,12 @@ static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
 /* Uploads the staged arrays into the device item buffer; *base receives its device address. */
 static bt_status stage_upload(cuda_pack *c, char **base) {
     BT_TRY(dbuf_reserve(&c->items, c->stage.used, c->stream));
-    /* From pageable memory: returns once the source is staged, so c->stage may be reused. */
     if (c->stage.used)
         CU(cudaMemcpyAsync(c->items.p, c->stage.p, c->stage.used, cudaMemcpyHostToDevice,
                            c->stream));
+    /* From pageable memory an async copy may still read c->stage after returning, and the next
+     * upload reuses it: wait (pinned, double-buffered staging would avoid this sync). */
+    CU(cudaStreamSynchronize(c->stream));
     *base = c->items.p;
     return BT_STATUS_OK;
 }
@@ -615,7 +617,6 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     }
 
     /* 2. levels */
-    ALLOCG(root_bins, (int64_t)(B->off[1] - B->off[0]));
     for (int depth = 0;; depth++) {
         int64_t n_nodes_lv = 0, n_build = 0, n_sub = 0, n_feats = 0, max_rows = 0;
         for (int t = 0; t < n_w; t++) {
@@ -690,18 +691,21 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         if (depth == 0) {
             /* every row falls in exactly one entry of feature 0 (a bin or its missing slot), so
              * those entries sum to the root's total, the same integers grow.c adds row by row */
-            int64_t e0 = B->off[0], ne = (int64_t)(B->off[1] - B->off[0]);
+            const int64_t e0 = B->off[0], ne = (int64_t)(B->off[1] - B->off[0]);
+            ALLOCG(root_bins, ne * (int64_t)n_w);
+            for (int t = 0; t < n_w; t++)
+                if (W[t].n_level > 0)
+                    CUG(cudaMemcpyAsync(
+                        root_bins + (int64_t)t * ne, c->hist + W[t].hslot[0] * T + e0,
+                        (size_t)ne * sizeof *root_bins, cudaMemcpyDeviceToHost, c->stream));
+            CUG(cudaStreamSynchronize(c->stream));
             for (int t = 0; t < n_w; t++) {
                 tgrow *w = &W[t];
                 if (w->n_level == 0) continue;
-                CUG(cudaMemcpyAsync(root_bins, c->hist + w->hslot[0] * T + e0,
-                                    (size_t)ne * sizeof *root_bins, cudaMemcpyDeviceToHost,
-                                    c->stream));
-                CUG(cudaStreamSynchronize(c->stream));
                 bt_gbdt_gh S = {0, 0};
                 for (int64_t e = 0; e < ne; e++) {
-                    S.g += root_bins[e].g;
-                    S.h += root_bins[e].h;
+                    S.g += root_bins[(int64_t)t * ne + e].g;
+                    S.h += root_bins[(int64_t)t * ne + e].h;
                 }
                 w->sum[0] = S;
                 float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
