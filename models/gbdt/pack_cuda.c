@@ -323,6 +323,14 @@ bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, ui
 
 /* ---- one round ---------------------------------------------------------------------------- */
 
+/* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it must).
+ */
+static int64_t hist_budget = (int64_t)1 << 30;
+
+void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
+    hist_budget = bytes > 0 ? bytes : (int64_t)1 << 30;
+}
+
 /* One tree of the round, grown on the host's bookkeeping over device rows and histograms. */
 typedef struct tgrow {
     bt_gbdt_slot *s;
@@ -616,231 +624,247 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         w->n_level = w->m > 0 ? 1 : 0;
     }
 
-    /* 2. levels */
-    for (int depth = 0;; depth++) {
-        int64_t n_nodes_lv = 0, n_build = 0, n_sub = 0, n_feats = 0, max_rows = 0;
-        for (int t = 0; t < n_w; t++) {
-            n_nodes_lv += W[t].n_level;
-            if (W[t].n_level) n_feats += F;
+    /* 2. levels, in waves of trees whose histograms fit the pool budget (a tree at depth d holds
+     * at most min(2^d, rows) histograms at once); trees are independent, so waves change nothing
+     * but peak memory */
+    for (int g0 = 0, g1 = 0; g0 < n_w; g0 = g1) {
+        int64_t wave_bytes = 0;
+        for (g1 = g0; g1 < n_w; g1++) {
+            int32_t d = W[g1].s->max_depth > 1 ? W[g1].s->max_depth - 1 : 0;
+            int64_t live = d < 40 ? (int64_t)1 << d : INT64_MAX / 4;
+            if (live > W[g1].m) live = W[g1].m > 0 ? W[g1].m : 1;
+            int64_t bytes = live * T * (int64_t)sizeof(bt_gbdt_gh);
+            if (g1 > g0 && wave_bytes + bytes > hist_budget) break;
+            wave_bytes += bytes;
         }
-        if (n_nodes_lv == 0) break;
-        ALLOCG(feats, n_feats);
-        ALLOCG(hi, n_nodes_lv);
-        ALLOCG(si, n_nodes_lv);
-        ALLOCG(pi, n_nodes_lv);
-        ALLOCG(pi_tree, n_nodes_lv);
-        ALLOCG(pi_node, n_nodes_lv);
-        n_feats = 0;
-        for (int t = 0; t < n_w; t++) {
-            tgrow *w = &W[t];
-            if (w->n_level == 0) continue;
-            const bt_gbdt_slot *s = w->s;
-            uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-            w->n_feats_level = bt_gbdt_sample_features_ref(
-                s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
-                s->colsample_bylevel, w->feats_level, fscratch);
-            w->feats_begin = n_feats;
-            memcpy(feats + n_feats, w->feats_level, (size_t)w->n_feats_level * sizeof *feats);
-            n_feats += w->n_feats_level;
-            /* histograms: the root is built; below, the smaller child of each pair is built and
-             * the larger one is its parent's histogram minus it (exact in integers) */
-            if (depth == 0) {
-                w->hslot[0] = hpool_get(&hp);
-                bt_gbdt_hist_item x = {w->seg, w->cnt[0], w->seg, w->hslot[0] * T};
-                hi[n_build++] = x;
-                if (w->cnt[0] > max_rows) max_rows = w->cnt[0];
-                continue;
+        for (int depth = 0;; depth++) {
+            int64_t n_nodes_lv = 0, n_build = 0, n_sub = 0, n_feats = 0, max_rows = 0;
+            for (int t = g0; t < g1; t++) {
+                n_nodes_lv += W[t].n_level;
+                if (W[t].n_level) n_feats += F;
             }
-            for (int32_t i = 0; i + 1 < w->n_level; i += 2) {
-                int32_t a = w->level[i], b = w->level[i + 1];
-                int32_t P = w->nodes[a].parent;
-                int32_t sm = w->cnt[a] <= w->cnt[b] ? a : b, lg = sm == a ? b : a;
-                if (P < 0 || w->hslot[P] < 0) {
-                    st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: a level's parent has no "
-                                                     "histogram");
-                    goto done;
-                }
-                w->hslot[lg] = w->hslot[P];
-                w->hslot[P] = -1;
-                w->hslot[sm] = hpool_get(&hp);
-                bt_gbdt_hist_item x = {w->seg + w->beg[sm], w->cnt[sm], w->seg, w->hslot[sm] * T};
-                hi[n_build++] = x;
-                if (w->cnt[sm] > max_rows) max_rows = w->cnt[sm];
-                bt_gbdt_hist_sub_item y = {w->hslot[lg] * T, w->hslot[sm] * T};
-                si[n_sub++] = y;
-            }
-        }
-        TRYG(hist_reserve(c, hp.n_used));
-        /* zero the histograms to build, then build and subtract */
-        for (int64_t j = 0; j < n_build; j++)
-            CUG(cudaMemsetAsync(c->hist + hi[j].hist_offset, 0, (size_t)T * sizeof(bt_gbdt_gh),
-                                c->stream));
-        c->stage.used = 0;
-        STAGE(c, hi, n_build, o1);
-        STAGE(c, si, n_sub, o2);
-        TRYG(stage_upload(c, &dbase));
-        int32_t bpi = (int32_t)((max_rows + 16383) / 16384);
-        if (bpi < 1) bpi = 1;
-        if (bpi > 64) bpi = 64;
-        TRYG(bt_gbdt_hist_cuda(dd->bins, bm->width, n, F, dd->off, 0, F, dd->max_entries, c->rows,
-                               c->gh, c->hist, (const bt_gbdt_hist_item *)(dbase + o1),
-                               (int32_t)n_build, bpi, stream));
-        if (n_sub > 0)
-            TRYG(bt_gbdt_hist_sub_cuda(c->hist, (const bt_gbdt_hist_sub_item *)(dbase + o2),
-                                       (int32_t)n_sub, 0, T, stream));
-        if (depth == 0) {
-            /* every row falls in exactly one entry of feature 0 (a bin or its missing slot), so
-             * those entries sum to the root's total, the same integers grow.c adds row by row */
-            const int64_t e0 = B->off[0], ne = (int64_t)(B->off[1] - B->off[0]);
-            ALLOCG(root_bins, ne * (int64_t)n_w);
-            for (int t = 0; t < n_w; t++)
-                if (W[t].n_level > 0)
-                    CUG(cudaMemcpyAsync(
-                        root_bins + (int64_t)t * ne, c->hist + W[t].hslot[0] * T + e0,
-                        (size_t)ne * sizeof *root_bins, cudaMemcpyDeviceToHost, c->stream));
-            CUG(cudaStreamSynchronize(c->stream));
-            for (int t = 0; t < n_w; t++) {
+            if (n_nodes_lv == 0) break;
+            ALLOCG(feats, n_feats);
+            ALLOCG(hi, n_nodes_lv);
+            ALLOCG(si, n_nodes_lv);
+            ALLOCG(pi, n_nodes_lv);
+            ALLOCG(pi_tree, n_nodes_lv);
+            ALLOCG(pi_node, n_nodes_lv);
+            n_feats = 0;
+            for (int t = g0; t < g1; t++) {
                 tgrow *w = &W[t];
                 if (w->n_level == 0) continue;
-                bt_gbdt_gh S = {0, 0};
-                for (int64_t e = 0; e < ne; e++) {
-                    S.g += root_bins[(int64_t)t * ne + e].g;
-                    S.h += root_bins[(int64_t)t * ne + e].h;
+                const bt_gbdt_slot *s = w->s;
+                uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+                w->n_feats_level = bt_gbdt_sample_features_ref(
+                    s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
+                    s->colsample_bylevel, w->feats_level, fscratch);
+                w->feats_begin = n_feats;
+                memcpy(feats + n_feats, w->feats_level, (size_t)w->n_feats_level * sizeof *feats);
+                n_feats += w->n_feats_level;
+                /* histograms: the root is built; below, the smaller child of each pair is built and
+                 * the larger one is its parent's histogram minus it (exact in integers) */
+                if (depth == 0) {
+                    w->hslot[0] = hpool_get(&hp);
+                    bt_gbdt_hist_item x = {w->seg, w->cnt[0], w->seg, w->hslot[0] * T};
+                    hi[n_build++] = x;
+                    if (w->cnt[0] > max_rows) max_rows = w->cnt[0];
+                    continue;
                 }
-                w->sum[0] = S;
-                float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
-                set_leaf(w, 0, -1, wt, wt * w->s->eta);
+                for (int32_t i = 0; i + 1 < w->n_level; i += 2) {
+                    int32_t a = w->level[i], b = w->level[i + 1];
+                    int32_t P = w->nodes[a].parent;
+                    int32_t sm = w->cnt[a] <= w->cnt[b] ? a : b, lg = sm == a ? b : a;
+                    if (P < 0 || w->hslot[P] < 0) {
+                        st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: a level's parent has no "
+                                                         "histogram");
+                        goto done;
+                    }
+                    w->hslot[lg] = w->hslot[P];
+                    w->hslot[P] = -1;
+                    w->hslot[sm] = hpool_get(&hp);
+                    bt_gbdt_hist_item x = {w->seg + w->beg[sm], w->cnt[sm], w->seg,
+                                           w->hslot[sm] * T};
+                    hi[n_build++] = x;
+                    if (w->cnt[sm] > max_rows) max_rows = w->cnt[sm];
+                    bt_gbdt_hist_sub_item y = {w->hslot[lg] * T, w->hslot[sm] * T};
+                    si[n_sub++] = y;
+                }
             }
-        }
-        int32_t n_split = 0;
-        for (int t = 0; t < n_w; t++) {
-            tgrow *w = &W[t];
-            for (int32_t i = 0; i < w->n_level; i++) {
-                int32_t id = w->level[i];
-                bt_gbdt_split_item x;
-                memset(&x, 0, sizeof x);
-                x.hist_offset = w->hslot[id] * T;
-                x.total = w->sum[id];
-                x.n_rows = w->cnt[id];
-                x.g_unit = w->gu;
-                x.h_unit = w->hu;
-                x.trial = w->slot;
-                x.feats_begin = (int32_t)w->feats_begin;
-                x.n_feats = w->n_feats_level;
-                pi_tree[n_split] = t;
-                pi_node[n_split] = id;
-                pi[n_split++] = x;
-            }
-        }
-        /* a second upload: ordered on the stream after the launches reading the first one */
-        c->stage.used = 0;
-        STAGE(c, feats, n_feats, o3);
-        STAGE(c, pi, n_split, o4);
-        TRYG(stage_upload(c, &dbase));
-        TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(n_split), c->stream));
-        TRYG(dbuf_reserve(&c->splits, (size_t)n_split * sizeof(bt_gbdt_split), c->stream));
-        TRYG(bt_gbdt_split_cuda(c->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
-                                (const int32_t *)(dbase + o3), c->params,
-                                (const bt_gbdt_split_item *)(dbase + o4), n_split,
-                                c->split_scratch.p, (bt_gbdt_split *)c->splits.p, stream));
-        ALLOCG(splits, n_split);
-        CUG(cudaMemcpyAsync(splits, c->splits.p, (size_t)n_split * sizeof *splits,
-                            cudaMemcpyDeviceToHost, c->stream));
-        CUG(cudaStreamSynchronize(c->stream));
-
-        /* apply: grow.c's apply_level, node by node in level order */
-        ALLOCG(ti, n_split);
-        ALLOCG(ti_tree, n_split);
-        ALLOCG(ti_node, n_split);
-        int32_t n_part = 0;
-        for (int t = 0; t < n_w; t++) W[t].n_next = 0;
-        for (int32_t i = 0; i < n_split; i++) {
-            tgrow *w = &W[pi_tree[i]];
-            const bt_gbdt_slot *s = w->s;
-            int32_t id = pi_node[i];
-            const bt_gbdt_split *sp = &splits[i];
-            int ok = sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 &&
-                     sp->right.h != 0 && !(sp->loss_chg < s->gamma) && depth < s->max_depth;
-            if (ok && (sp->feature >= F || w->n_nodes + 2 > w->cap)) {
-                st = BT_FAIL(BT_STATUS_INTERNAL,
-                             "gbdt on cuda: split of feature %d or node "
-                             "%d out of range",
-                             sp->feature, w->n_nodes);
-                goto done;
-            }
-            if (!ok) {
-                if (!hpool_put(&hp, w->hslot[id])) goto oom;
-                w->hslot[id] = -1;
-                continue;
-            }
-            int32_t L = w->n_nodes++, R = w->n_nodes++;
-            bt_gbdt_node *nd = &w->nodes[id];
-            bt_gbdt_gh S = w->sum[id];
-            nd->left = L;
-            nd->right = R;
-            nd->feature = sp->feature;
-            nd->bin = sp->bin;
-            nd->default_left = sp->default_left;
-            nd->split_cond = sp->split_cond;
-            nd->loss_chg = sp->loss_chg;
-            nd->base_weight = bt_gbdt_weight(&s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
-            nd->value = 0.0f;
-            w->sum[L] = sp->left;
-            w->sum[R] = sp->right;
-            float wl =
-                bt_gbdt_weight(&s->sp, (double)sp->left.g * w->gu, (double)sp->left.h * w->hu);
-            float wr =
-                bt_gbdt_weight(&s->sp, (double)sp->right.g * w->gu, (double)sp->right.h * w->hu);
-            set_leaf(w, L, id, wl * s->eta, wl * s->eta);
-            set_leaf(w, R, id, wr * s->eta, wr * s->eta);
-            if (depth + 1 < s->max_depth) {
-                w->next[w->n_next++] = L;
-                w->next[w->n_next++] = R;
-            } else {
-                if (!hpool_put(&hp, w->hslot[id])) goto oom;
-                w->hslot[id] = -1;
-            }
-            bt_gbdt_partition_item x = {
-                w->seg + w->beg[id],         w->cnt[id],      nd->feature, nd->bin,
-                B->missing_bin[nd->feature], nd->default_left};
-            ti_tree[n_part] = pi_tree[i];
-            ti_node[n_part] = id;
-            ti[n_part++] = x;
-        }
-        for (int t = 0; t < n_w; t++) {
-            tgrow *w = &W[t];
-            int32_t *tmp = w->level;
-            w->level = w->next;
-            w->next = tmp;
-            w->n_level = w->n_next;
-        }
-        if (n_part > 0) {
+            TRYG(hist_reserve(c, hp.n_used));
+            /* zero the histograms to build, then build and subtract */
+            for (int64_t j = 0; j < n_build; j++)
+                CUG(cudaMemsetAsync(c->hist + hi[j].hist_offset, 0, (size_t)T * sizeof(bt_gbdt_gh),
+                                    c->stream));
             c->stage.used = 0;
-            STAGE(c, ti, n_part, o1);
+            STAGE(c, hi, n_build, o1);
+            STAGE(c, si, n_sub, o2);
             TRYG(stage_upload(c, &dbase));
-            TRYG(dbuf_reserve(&c->n_left, (size_t)n_part * sizeof(int64_t), c->stream));
-            TRYG(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
-                                        (const bt_gbdt_partition_item *)(dbase + o1), n_part,
-                                        (int64_t *)c->n_left.p, stream));
-            ALLOCG(nleft, n_part);
-            CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
+            int32_t bpi = (int32_t)((max_rows + 16383) / 16384);
+            if (bpi < 1) bpi = 1;
+            if (bpi > 64) bpi = 64;
+            TRYG(bt_gbdt_hist_cuda(dd->bins, bm->width, n, F, dd->off, 0, F, dd->max_entries,
+                                   c->rows, c->gh, c->hist, (const bt_gbdt_hist_item *)(dbase + o1),
+                                   (int32_t)n_build, bpi, stream));
+            if (n_sub > 0)
+                TRYG(bt_gbdt_hist_sub_cuda(c->hist, (const bt_gbdt_hist_sub_item *)(dbase + o2),
+                                           (int32_t)n_sub, 0, T, stream));
+            if (depth == 0) {
+                /* every row falls in exactly one entry of feature 0 (a bin or its missing slot), so
+                 * those entries sum to the root's total, the same integers grow.c adds row by row
+                 */
+                const int64_t e0 = B->off[0], ne = (int64_t)(B->off[1] - B->off[0]);
+                ALLOCG(root_bins, ne * (int64_t)n_w);
+                for (int t = g0; t < g1; t++)
+                    if (W[t].n_level > 0)
+                        CUG(cudaMemcpyAsync(
+                            root_bins + (int64_t)t * ne, c->hist + W[t].hslot[0] * T + e0,
+                            (size_t)ne * sizeof *root_bins, cudaMemcpyDeviceToHost, c->stream));
+                CUG(cudaStreamSynchronize(c->stream));
+                for (int t = g0; t < g1; t++) {
+                    tgrow *w = &W[t];
+                    if (w->n_level == 0) continue;
+                    bt_gbdt_gh S = {0, 0};
+                    for (int64_t e = 0; e < ne; e++) {
+                        S.g += root_bins[(int64_t)t * ne + e].g;
+                        S.h += root_bins[(int64_t)t * ne + e].h;
+                    }
+                    w->sum[0] = S;
+                    float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
+                    set_leaf(w, 0, -1, wt, wt * w->s->eta);
+                }
+            }
+            int32_t n_split = 0;
+            for (int t = g0; t < g1; t++) {
+                tgrow *w = &W[t];
+                for (int32_t i = 0; i < w->n_level; i++) {
+                    int32_t id = w->level[i];
+                    bt_gbdt_split_item x;
+                    memset(&x, 0, sizeof x);
+                    x.hist_offset = w->hslot[id] * T;
+                    x.total = w->sum[id];
+                    x.n_rows = w->cnt[id];
+                    x.g_unit = w->gu;
+                    x.h_unit = w->hu;
+                    x.trial = w->slot;
+                    x.feats_begin = (int32_t)w->feats_begin;
+                    x.n_feats = w->n_feats_level;
+                    pi_tree[n_split] = t;
+                    pi_node[n_split] = id;
+                    pi[n_split++] = x;
+                }
+            }
+            /* a second upload: ordered on the stream after the launches reading the first one */
+            c->stage.used = 0;
+            STAGE(c, feats, n_feats, o3);
+            STAGE(c, pi, n_split, o4);
+            TRYG(stage_upload(c, &dbase));
+            TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(n_split),
+                              c->stream));
+            TRYG(dbuf_reserve(&c->splits, (size_t)n_split * sizeof(bt_gbdt_split), c->stream));
+            TRYG(bt_gbdt_split_cuda(c->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
+                                    (const int32_t *)(dbase + o3), c->params,
+                                    (const bt_gbdt_split_item *)(dbase + o4), n_split,
+                                    c->split_scratch.p, (bt_gbdt_split *)c->splits.p, stream));
+            ALLOCG(splits, n_split);
+            CUG(cudaMemcpyAsync(splits, c->splits.p, (size_t)n_split * sizeof *splits,
                                 cudaMemcpyDeviceToHost, c->stream));
             CUG(cudaStreamSynchronize(c->stream));
-            for (int32_t j = 0; j < n_part; j++) {
-                tgrow *w = &W[ti_tree[j]];
-                int32_t id = ti_node[j];
-                const bt_gbdt_node *nd = &w->nodes[id];
-                if (nleft[j] < 0 || nleft[j] > w->cnt[id]) {
+
+            /* apply: grow.c's apply_level, node by node in level order */
+            ALLOCG(ti, n_split);
+            ALLOCG(ti_tree, n_split);
+            ALLOCG(ti_node, n_split);
+            int32_t n_part = 0;
+            for (int t = g0; t < g1; t++) W[t].n_next = 0;
+            for (int32_t i = 0; i < n_split; i++) {
+                tgrow *w = &W[pi_tree[i]];
+                const bt_gbdt_slot *s = w->s;
+                int32_t id = pi_node[i];
+                const bt_gbdt_split *sp = &splits[i];
+                int ok = sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 &&
+                         sp->right.h != 0 && !(sp->loss_chg < s->gamma) && depth < s->max_depth;
+                if (ok && (sp->feature >= F || w->n_nodes + 2 > w->cap)) {
                     st = BT_FAIL(BT_STATUS_INTERNAL,
-                                 "gbdt on cuda: partition sent %lld of %lld "
-                                 "rows left",
-                                 (long long)nleft[j], (long long)w->cnt[id]);
+                                 "gbdt on cuda: split of feature %d or node "
+                                 "%d out of range",
+                                 sp->feature, w->n_nodes);
                     goto done;
                 }
-                w->beg[nd->left] = w->beg[id];
-                w->cnt[nd->left] = nleft[j];
-                w->beg[nd->right] = w->beg[id] + nleft[j];
-                w->cnt[nd->right] = w->cnt[id] - nleft[j];
+                if (!ok) {
+                    if (!hpool_put(&hp, w->hslot[id])) goto oom;
+                    w->hslot[id] = -1;
+                    continue;
+                }
+                int32_t L = w->n_nodes++, R = w->n_nodes++;
+                bt_gbdt_node *nd = &w->nodes[id];
+                bt_gbdt_gh S = w->sum[id];
+                nd->left = L;
+                nd->right = R;
+                nd->feature = sp->feature;
+                nd->bin = sp->bin;
+                nd->default_left = sp->default_left;
+                nd->split_cond = sp->split_cond;
+                nd->loss_chg = sp->loss_chg;
+                nd->base_weight = bt_gbdt_weight(&s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
+                nd->value = 0.0f;
+                w->sum[L] = sp->left;
+                w->sum[R] = sp->right;
+                float wl =
+                    bt_gbdt_weight(&s->sp, (double)sp->left.g * w->gu, (double)sp->left.h * w->hu);
+                float wr = bt_gbdt_weight(&s->sp, (double)sp->right.g * w->gu,
+                                          (double)sp->right.h * w->hu);
+                set_leaf(w, L, id, wl * s->eta, wl * s->eta);
+                set_leaf(w, R, id, wr * s->eta, wr * s->eta);
+                if (depth + 1 < s->max_depth) {
+                    w->next[w->n_next++] = L;
+                    w->next[w->n_next++] = R;
+                } else {
+                    if (!hpool_put(&hp, w->hslot[id])) goto oom;
+                    w->hslot[id] = -1;
+                }
+                bt_gbdt_partition_item x = {
+                    w->seg + w->beg[id],         w->cnt[id],      nd->feature, nd->bin,
+                    B->missing_bin[nd->feature], nd->default_left};
+                ti_tree[n_part] = pi_tree[i];
+                ti_node[n_part] = id;
+                ti[n_part++] = x;
+            }
+            for (int t = g0; t < g1; t++) {
+                tgrow *w = &W[t];
+                int32_t *tmp = w->level;
+                w->level = w->next;
+                w->next = tmp;
+                w->n_level = w->n_next;
+            }
+            if (n_part > 0) {
+                c->stage.used = 0;
+                STAGE(c, ti, n_part, o1);
+                TRYG(stage_upload(c, &dbase));
+                TRYG(dbuf_reserve(&c->n_left, (size_t)n_part * sizeof(int64_t), c->stream));
+                TRYG(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
+                                            (const bt_gbdt_partition_item *)(dbase + o1), n_part,
+                                            (int64_t *)c->n_left.p, stream));
+                ALLOCG(nleft, n_part);
+                CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
+                                    cudaMemcpyDeviceToHost, c->stream));
+                CUG(cudaStreamSynchronize(c->stream));
+                for (int32_t j = 0; j < n_part; j++) {
+                    tgrow *w = &W[ti_tree[j]];
+                    int32_t id = ti_node[j];
+                    const bt_gbdt_node *nd = &w->nodes[id];
+                    if (nleft[j] < 0 || nleft[j] > w->cnt[id]) {
+                        st = BT_FAIL(BT_STATUS_INTERNAL,
+                                     "gbdt on cuda: partition sent %lld of %lld "
+                                     "rows left",
+                                     (long long)nleft[j], (long long)w->cnt[id]);
+                        goto done;
+                    }
+                    w->beg[nd->left] = w->beg[id];
+                    w->cnt[nd->left] = nleft[j];
+                    w->beg[nd->right] = w->beg[id] + nleft[j];
+                    w->cnt[nd->right] = w->cnt[id] - nleft[j];
+                }
             }
         }
     }

@@ -157,6 +157,9 @@ bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, ui
 void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots);
 void bt_gbdt_cuda_data_free(bt_model_data *data);
+/* Bytes of histograms a CUDA round keeps live at once (trees grow in waves under it; default
+ * 1 GiB, <= 0 restores it). Process-wide; for tests and small GPUs. */
+void bt_gbdt_cuda_set_hist_budget(int64_t bytes);
 
 /* xgboost-json export of a slot (malloc'd text). */
 bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **out, size_t *len);

@@ -227,6 +227,9 @@ int main(void) {
     bt_gbdt_set_mode(1); /* the CPU grows from histograms too (same splits; docs/gbdt.md) */
     test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "rmse", 3000, 1);
     test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "mae", 40000, 1);
+    bt_gbdt_cuda_set_hist_budget(1); /* one tree per wave: the same trees */
+    test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "rmse", 2000, 1);
+    bt_gbdt_cuda_set_hist_budget(0);
     test_task(BT_TASK_BINARY, "binary:logistic", 2, "logloss", 3000, 0);
     test_task(BT_TASK_MULTICLASS, "multi:softprob", 3, "mlogloss", 2000, 0);
     return bt_test_finish("test_gbdt_pack_cuda");
