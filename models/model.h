@@ -92,6 +92,9 @@ typedef struct bt_model_vtable {
 const bt_model_vtable *bt_model_find(const char *type);
 /* NULL-terminated list of every family, for help and did-you-mean. */
 const bt_model_vtable *const *bt_model_all(void);
+/* The variant of family vt that trains on a CUDA device when cuda != 0 (vt itself otherwise), or
+ * NULL when the family has no CUDA pack or the build has no CUDA. */
+const bt_model_vtable *bt_model_for_device(const bt_model_vtable *vt, int cuda);
 /* Index of parameter `name` (canonical or alias) in vt->params, or -1. */
 int bt_model_param_index(const bt_model_vtable *vt, const char *name);
 

@@ -30,3 +30,9 @@ int bt_model_param_index(const bt_model_vtable *vt, const char *name) {
     }
     return -1;
 }
+
+const bt_model_vtable *bt_model_for_device(const bt_model_vtable *vt, int cuda) {
+    if (!vt || !cuda) return vt;
+    if (vt == &bt_gbdt_vtable) return bt_gbdt_cuda_vtable();
+    return NULL;
+}

@@ -42,4 +42,8 @@ enum {
 extern const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS];
 extern const bt_model_vtable bt_gbdt_vtable;
 
+/* The same family trained on the current CUDA device (vtable_cuda.c): bt_gbdt_vtable with the
+ * pack entries of pack_cuda.c. NULL when built without CUDA. */
+const bt_model_vtable *bt_gbdt_cuda_vtable(void);
+
 #endif

@@ -42,6 +42,9 @@ typedef struct bt_gbdt_shared {
     int n_binnings;
     int32_t n_classes; /* classes for multiclass (from the labels when the data says 0) */
     float max_label;   /* largest train or valid label (multiclass: must be < num_class) */
+    /* Device copies of the binnings and data sets (pack_cuda.c), one per (device, binning), shared
+     * by every CUDA pack; NULL without CUDA. Freed by the CUDA vtable's data_free. */
+    void *cuda;
 } bt_gbdt_shared;
 
 /* Overrides the choice between histograms and column lists for binnings made afterwards:
@@ -143,6 +146,20 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots);
 int bt_gbdt_slot_failed(const bt_pack *p, int slot);
 bt_status bt_gbdt_eval(bt_pack *p, int slot, const char *metric, double *out);
 bt_status bt_gbdt_export(bt_pack *p, int slot, const char *format, char **out, size_t *len);
+
+/* The CUDA pack's entry points (pack_cuda.c, built only with BT_HAVE_CUDA): a bt_pack whose
+ * slots, trees and host margins are pack.c's, so bt_gbdt_eval and bt_gbdt_export serve it too;
+ * data_free also frees the device copies hung off bt_gbdt_shared.cuda. */
+bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
+                                 int capacity);
+void bt_gbdt_cuda_pack_free(bt_pack *p);
+bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key);
+void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot);
+bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots);
+void bt_gbdt_cuda_data_free(bt_model_data *data);
+/* Bytes of histograms a CUDA round keeps live at once (trees grow in waves under it; default
+ * 1 GiB, <= 0 restores it). Process-wide; for tests and small GPUs. */
+void bt_gbdt_cuda_set_hist_budget(int64_t bytes);
 
 /* xgboost-json export of a slot (malloc'd text). */
 bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **out, size_t *len);

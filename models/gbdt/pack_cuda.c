@@ -1,0 +1,1121 @@
+/* The gbdt pack on a CUDA stream: the same trials, slots and trees as pack.c, grown by the CUDA
+ * twins of the kernels (kernels/cuda/gbdt_*.cu). The host drives each round level by level and
+ * waits for the device once per level (split results, partition counts), so trees land on the
+ * host in pack.c's bt_gbdt_tree format and eval/export/early stopping reuse the CPU code.
+ * Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("The gbdt pack on the GPU"). */
+#include "trainer.h"
+
+#if BT_HAVE_CUDA
+
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../kernels/gbdt_partition.h"
+#include "../../kernels/gbdt_sample.h"
+
+/* The C twin of kernels/cuda/check.cuh's BT_CUDA_CHECK (that one needs C++ overloads). */
+#define CU(expr)                                                                                   \
+    do {                                                                                           \
+        cudaError_t cu_e_ = (expr);                                                                \
+        if (cu_e_ != cudaSuccess)                                                                  \
+            return bt_fail(BT_STATUS_INTERNAL, __FILE__, __LINE__, "%s: %s (%d)", #expr,           \
+                           cudaGetErrorString(cu_e_), (int)cu_e_);                                 \
+    } while (0)
+
+/* ---- device copies of the shared data, one per (device, binning) -------------------------- */
+
+typedef struct dev_data {
+    struct dev_data *next;
+    int device;
+    const bt_gbdt_binning *bin;
+    void *bins; /* row-major n x F cells of bin->train.width bytes */
+    uint32_t *off, *cut_ptr;
+    float *cut_values, *min_values;
+    float *y_train, *X_train, *X_valid; /* X_valid NULL without a valid set */
+    int32_t max_entries;                /* widest feature: bins + missing */
+} dev_data;
+
+static void dev_data_free(dev_data *d) {
+    if (!d) return;
+    /* cudaFree of NULL is a no-op; errors at teardown have nowhere to go */
+    cudaFree(d->bins);
+    cudaFree(d->off);
+    cudaFree(d->cut_ptr);
+    cudaFree(d->cut_values);
+    cudaFree(d->min_values);
+    cudaFree(d->y_train);
+    cudaFree(d->X_train);
+    cudaFree(d->X_valid);
+    free(d);
+}
+
+void bt_gbdt_cuda_data_free(bt_model_data *data) {
+    if (data && data->shared) {
+        bt_gbdt_shared *sh = data->shared;
+        dev_data *d = sh->cuda;
+        while (d) {
+            dev_data *nx = d->next;
+            dev_data_free(d);
+            d = nx;
+        }
+        sh->cuda = NULL;
+    }
+    bt_gbdt_data_free(data);
+}
+
+/* cudaMalloc + cudaMemcpy of `bytes` (at least one byte is allocated, so pointers are never
+ * NULL for an empty array). */
+static bt_status upload(void **dst, const void *src, size_t bytes) {
+    CU(cudaMalloc(dst, bytes ? bytes : 1));
+    if (bytes) CU(cudaMemcpy(*dst, src, bytes, cudaMemcpyHostToDevice));
+    return BT_STATUS_OK;
+}
+
+static bt_status dev_data_make(const bt_model_data *data, const bt_gbdt_binning *B, int device,
+                               dev_data *d) {
+    const bt_binned *bm = &B->train;
+    const int64_t n = bm->n_rows;
+    const int32_t F = bm->n_features;
+    const bt_dataset *tr = data->train, *va = data->valid;
+    d->device = device;
+    d->bin = B;
+    BT_TRY(upload(&d->bins, bm->bins, (size_t)n * (size_t)F * (size_t)bm->width));
+    BT_TRY(upload((void **)&d->off, B->off, (size_t)(F + 1) * sizeof(uint32_t)));
+    BT_TRY(upload((void **)&d->cut_ptr, B->cuts.ptr, (size_t)(F + 1) * sizeof(uint32_t)));
+    BT_TRY(upload((void **)&d->cut_values, B->cuts.values, (size_t)B->cuts.ptr[F] * sizeof(float)));
+    BT_TRY(upload((void **)&d->min_values, B->cuts.min_values, (size_t)F * sizeof(float)));
+    BT_TRY(upload((void **)&d->y_train, tr->y, (size_t)n * sizeof(float)));
+    BT_TRY(upload((void **)&d->X_train, tr->X, (size_t)n * (size_t)F * sizeof(float)));
+    if (va && va->n_rows > 0)
+        BT_TRY(upload((void **)&d->X_valid, va->X, (size_t)va->n_rows * (size_t)F * sizeof(float)));
+    d->max_entries = 1;
+    for (int32_t f = 0; f < F; f++)
+        if ((int32_t)(B->off[f + 1] - B->off[f]) > d->max_entries)
+            d->max_entries = (int32_t)(B->off[f + 1] - B->off[f]);
+    return BT_STATUS_OK;
+}
+
+/* The device copy for the current device and binning, made on first use (not thread-safe, like
+ * bt_gbdt_binning_get). */
+static bt_status dev_data_get(bt_model_data *data, const bt_gbdt_binning *B, const dev_data **out) {
+    bt_gbdt_shared *sh = data->shared;
+    int device = 0;
+    CU(cudaGetDevice(&device));
+    for (dev_data *d = sh->cuda; d; d = d->next)
+        if (d->device == device && d->bin == B) {
+            *out = d;
+            return BT_STATUS_OK;
+        }
+    dev_data *d = calloc(1, sizeof *d);
+    BT_CHECK_ALLOC(d);
+    bt_status st = dev_data_make(data, B, device, d);
+    if (st != BT_STATUS_OK) {
+        dev_data_free(d);
+        return st;
+    }
+    d->next = sh->cuda;
+    sh->cuda = d;
+    *out = d;
+    return BT_STATUS_OK;
+}
+
+/* ---- the pack ----------------------------------------------------------------------------- */
+
+/* A growable device buffer whose contents need not survive growth. */
+typedef struct dbuf {
+    void *p;
+    size_t cap;
+} dbuf;
+
+static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream) {
+    if (bytes <= b->cap && b->p) return BT_STATUS_OK;
+    /* launches already queued may still read the old buffer */
+    if (b->p) CU(cudaStreamSynchronize(stream));
+    cudaFree(b->p);
+    b->p = NULL;
+    b->cap = 0;
+    size_t cap = bytes < 4096 ? 4096 : bytes + bytes / 2;
+    CU(cudaMalloc(&b->p, cap));
+    b->cap = cap;
+    return BT_STATUS_OK;
+}
+
+/* Host side of an upload: arrays appended with 256-byte alignment, copied in one transfer. */
+typedef struct hstage {
+    char *p;
+    size_t used, cap;
+} hstage;
+
+static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
+    size_t at = (h->used + 255) & ~(size_t)255;
+    if (at + bytes > h->cap) {
+        size_t cap = (at + bytes) * 2 + 4096;
+        char *np = realloc(h->p, cap);
+        if (!np) return (size_t)-1;
+        h->p = np;
+        h->cap = cap;
+    }
+    if (bytes) memcpy(h->p + at, src, bytes);
+    h->used = at + bytes;
+    return at;
+}
+
+typedef struct cuda_pack {
+    bt_pack host; /* first member: the CPU's eval and export take &host as the pack */
+    const dev_data *dd;
+    int device; /* the device current at pack_init; every entry point makes it current again */
+    cudaStream_t stream;
+    int32_t K;     /* outputs per slot the buffers are sized for */
+    int64_t n, nv; /* train rows, valid rows (0 without a valid set) */
+    /* per slot s, output k ("tree" t = s * K + k); segments of n entries at t * n */
+    float *margin_train; /* s * n * K: row-major n x n_out, as the host slot's */
+    float *margin_valid; /* s * max(nv, 1) * K */
+    float *g, *h;
+    bt_gbdt_gh *gh;
+    int32_t *rows, *scratch;
+    bt_gbdt_split_param *params; /* capacity, written at slot_start */
+    /* per launch item (at most capacity * K): quantization results and sample counts */
+    int32_t *eg, *eh, *finite;
+    int64_t *n_sampled;
+    void *qscratch;
+    /* histogram pool: hist_slots histograms of T entries */
+    bt_gbdt_gh *hist;
+    int64_t hist_slots, T;
+    dbuf items, split_scratch, splits, n_left, nodes;
+    hstage stage;
+} cuda_pack;
+
+static cuda_pack *cp_of(bt_pack *p) {
+    return (cuda_pack *)p; /* host is the first member */
+}
+
+void bt_gbdt_cuda_pack_free(bt_pack *p) {
+    if (!p) return;
+    cuda_pack *c = cp_of(p);
+    if (c->stream) {
+        cudaSetDevice(c->device);
+        cudaStreamSynchronize(c->stream);
+    }
+    void *bufs[] = {c->margin_train, c->margin_valid, c->g,       c->h,
+                    c->gh,           c->rows,         c->scratch, c->params,
+                    c->eg,           c->eh,           c->finite,  c->n_sampled,
+                    c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
+                    c->splits.p,     c->n_left.p,     c->nodes.p};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    if (c->stream) cudaStreamDestroy(c->stream);
+    free(c->stage.p);
+    bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
+}
+
+static bt_status dalloc(void **p, size_t bytes) {
+    CU(cudaMalloc(p, bytes ? bytes : 1));
+    return BT_STATUS_OK;
+}
+
+static bt_status pack_buffers(cuda_pack *c) {
+    const size_t C = (size_t)c->host.capacity, K = (size_t)c->K, n = (size_t)c->n;
+    const size_t nv = (size_t)(c->nv > 0 ? c->nv : 1), CK = C * K;
+    CU(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    BT_TRY(dalloc((void **)&c->margin_train, CK * n * sizeof(float)));
+    BT_TRY(dalloc((void **)&c->margin_valid, CK * nv * sizeof(float)));
+    BT_TRY(dalloc((void **)&c->g, CK * n * sizeof(float)));
+    BT_TRY(dalloc((void **)&c->h, CK * n * sizeof(float)));
+    BT_TRY(dalloc((void **)&c->gh, CK * n * sizeof(bt_gbdt_gh)));
+    BT_TRY(dalloc((void **)&c->rows, CK * n * sizeof(int32_t)));
+    BT_TRY(dalloc((void **)&c->scratch, CK * n * sizeof(int32_t)));
+    BT_TRY(dalloc((void **)&c->params, C * sizeof(bt_gbdt_split_param)));
+    BT_TRY(dalloc((void **)&c->eg, CK * sizeof(int32_t)));
+    BT_TRY(dalloc((void **)&c->eh, CK * sizeof(int32_t)));
+    BT_TRY(dalloc((void **)&c->finite, CK * sizeof(int32_t)));
+    BT_TRY(dalloc((void **)&c->n_sampled, CK * sizeof(int64_t)));
+    BT_TRY(dalloc(&c->qscratch, bt_gbdt_quantize_cuda_scratch_bytes((int32_t)CK)));
+    return BT_STATUS_OK;
+}
+
+bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
+                                 int capacity) {
+    *out = NULL;
+    if (capacity < 1) return BT_FAIL(BT_STATUS_INTERNAL, "pack capacity must be >= 1");
+    const bt_gbdt_binning *bin = NULL;
+    BT_TRY(bt_gbdt_binning_get(data, (int32_t)shape_hp->v[BT_GBDT_MAX_BIN].i, &bin));
+    const bt_gbdt_shared *sh = data->shared;
+    const int64_t n = bin->train.n_rows;
+    const int32_t F = bin->train.n_features;
+    if (n < 1 || F < 1)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "gbdt on cuda: the train set has %lld rows and %d "
+                       "features; both must be >= 1",
+                       (long long)n, F);
+    if (n > INT32_MAX) /* row ids are int32 on both sides */
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "gbdt on cuda: %lld train rows exceed int32",
+                       (long long)n);
+    /* Outputs per slot: every slot of a sweep shares the task, so a multiclass pack sizes for the
+     * largest class count it can know now; slot_start refuses a trial needing more. */
+    int32_t K = 1;
+    if (data->task == BT_TASK_MULTICLASS) {
+        K = sh->n_classes;
+        if (data->n_classes > K) K = data->n_classes;
+        if ((int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i > K)
+            K = (int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i;
+        if (K < 2) K = 2;
+    }
+    cuda_pack *c = calloc(1, sizeof *c);
+    BT_CHECK_ALLOC(c);
+    c->host.slots = calloc((size_t)capacity, sizeof *c->host.slots);
+    if (!c->host.slots) {
+        free(c);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %d slots", capacity);
+    }
+    c->host.data = data;
+    c->host.bin = bin;
+    c->host.capacity = capacity;
+    c->host.threads = data->threads > 0 ? data->threads : 1;
+    c->K = K;
+    c->n = n;
+    c->nv = data->valid && data->valid->n_rows > 0 ? data->valid->n_rows : 0;
+    c->T = (int64_t)bin->off[F];
+    bt_status st = BT_STATUS_OK;
+    if (cudaGetDevice(&c->device) != cudaSuccess) {
+        cudaGetLastError();
+        st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: no usable CUDA device");
+    }
+    if (st == BT_STATUS_OK) st = dev_data_get(data, bin, &c->dd);
+    if (st == BT_STATUS_OK) st = pack_buffers(c);
+    if (st != BT_STATUS_OK) {
+        bt_gbdt_cuda_pack_free(&c->host);
+        return st;
+    }
+    *out = &c->host;
+    return BT_STATUS_OK;
+}
+
+void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot) {
+    bt_gbdt_slot_clear(p, slot); /* device segments are overwritten by the next slot_start */
+}
+
+bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
+    cuda_pack *c = cp_of(p);
+    CU(cudaSetDevice(c->device));
+    BT_TRY(bt_gbdt_slot_start(p, slot, hp, key));
+    bt_gbdt_slot *s = p->slots[slot];
+    if (s->n_out > c->K) {
+        int32_t k = s->n_out;
+        bt_gbdt_slot_clear(p, slot);
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "gbdt on cuda: the trial has %d classes, the pack was sized for %d", k,
+                       c->K);
+    }
+    /* host margins start at base_margin (bt_gbdt_slot_start); the device copy starts the same */
+    const size_t K = (size_t)c->K;
+    CU(cudaMemcpyAsync(c->margin_train + (size_t)slot * (size_t)c->n * K, s->margin_train,
+                       (size_t)c->n * (size_t)s->n_out * sizeof(float), cudaMemcpyHostToDevice,
+                       c->stream));
+    if (c->nv > 0)
+        CU(cudaMemcpyAsync(c->margin_valid + (size_t)slot * (size_t)c->nv * K, s->margin_valid,
+                           (size_t)c->nv * (size_t)s->n_out * sizeof(float), cudaMemcpyHostToDevice,
+                           c->stream));
+    CU(cudaMemcpyAsync(c->params + slot, &s->sp, sizeof s->sp, cudaMemcpyHostToDevice, c->stream));
+    CU(cudaStreamSynchronize(c->stream)); /* the host slot's buffers may change after return */
+    return BT_STATUS_OK;
+}
+
+/* ---- one round ---------------------------------------------------------------------------- */
+
+/* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it must).
+ */
+static int64_t hist_budget = (int64_t)1 << 30;
+
+void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
+    hist_budget = bytes > 0 ? bytes : (int64_t)1 << 30;
+}
+
+/* One tree of the round, grown on the host's bookkeeping over device rows and histograms. */
+typedef struct tgrow {
+    bt_gbdt_slot *s;
+    int slot;
+    int32_t k;
+    int64_t seg; /* (slot * K + k) * n: this tree's segment of g, h, gh, rows, scratch */
+    double gu, hu;
+    int64_t m; /* sampled rows */
+    int32_t n_nodes, cap;
+    bt_gbdt_node *nodes;
+    int64_t *beg, *cnt, *hslot; /* hslot: histogram pool slot, -1 = none */
+    bt_gbdt_gh *sum;
+    int32_t *level, n_level, *next, n_next;
+    int32_t *feats_tree, n_feats_tree, *feats_level, n_feats_level;
+    int64_t feats_begin; /* this level's list in the uploaded feature array */
+} tgrow;
+
+static void tgrow_free(tgrow *w) {
+    free(w->nodes);
+    free(w->beg);
+    free(w->cnt);
+    free(w->hslot);
+    free(w->sum);
+    free(w->level);
+    free(w->next);
+    free(w->feats_tree);
+    free(w->feats_level);
+}
+
+static int tgrow_alloc(tgrow *w, int64_t n, int32_t F) {
+    int64_t cap = (1ll << (w->s->max_depth + 1)) - 1; /* as grow.c sizes it */
+    if (cap > 2 * n + 1) cap = 2 * n + 1;
+    w->cap = (int32_t)cap;
+    w->nodes = calloc((size_t)cap, sizeof *w->nodes);
+    w->beg = calloc((size_t)cap, sizeof *w->beg);
+    w->cnt = calloc((size_t)cap, sizeof *w->cnt);
+    w->hslot = malloc((size_t)cap * sizeof *w->hslot);
+    w->sum = calloc((size_t)cap, sizeof *w->sum);
+    w->level = malloc((size_t)cap * sizeof *w->level);
+    w->next = malloc((size_t)cap * sizeof *w->next);
+    w->feats_tree = malloc((size_t)F * sizeof *w->feats_tree);
+    w->feats_level = malloc((size_t)F * sizeof *w->feats_level);
+    if (!(w->nodes && w->beg && w->cnt && w->hslot && w->sum && w->level && w->next &&
+          w->feats_tree && w->feats_level))
+        return 0;
+    for (int32_t i = 0; i < w->cap; i++) w->hslot[i] = -1;
+    return 1;
+}
+
+/* grow.c's set_leaf. */
+static void set_leaf(tgrow *w, int32_t id, int32_t parent, float base_weight, float value) {
+    bt_gbdt_node *nd = &w->nodes[id];
+    memset(nd, 0, sizeof *nd);
+    nd->left = nd->right = -1;
+    nd->parent = parent;
+    nd->value = value;
+    nd->base_weight = base_weight;
+    nd->sum_hess = (float)((double)w->sum[id].h * w->hu);
+}
+
+/* Histogram pool slots: a stack of free ids over [0, n_used); the device pool grows to fit. */
+typedef struct hpool {
+    int64_t *free_ids;
+    int64_t n_free, n_used, cap;
+} hpool;
+
+static int64_t hpool_get(hpool *hp) {
+    if (hp->n_free > 0) return hp->free_ids[--hp->n_free];
+    return hp->n_used++;
+}
+
+static int hpool_put(hpool *hp, int64_t id) {
+    if (id < 0) return 1;
+    if (hp->n_free == hp->cap) {
+        int64_t cap = hp->cap ? 2 * hp->cap : 64;
+        int64_t *np = realloc(hp->free_ids, (size_t)cap * sizeof *np);
+        if (!np) return 0;
+        hp->free_ids = np;
+        hp->cap = cap;
+    }
+    hp->free_ids[hp->n_free++] = id;
+    return 1;
+}
+
+/* Makes the device pool hold `slots` histograms, keeping the contents of the old ones. */
+static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
+    if (slots <= c->hist_slots) return BT_STATUS_OK;
+    int64_t ns = slots + slots / 2 + 4;
+    size_t bytes = (size_t)ns * (size_t)c->T * sizeof(bt_gbdt_gh);
+    bt_gbdt_gh *nh = NULL;
+    CU(cudaMalloc((void **)&nh, bytes));
+    if (c->hist_slots > 0) {
+        cudaError_t e =
+            cudaMemcpyAsync(nh, c->hist, (size_t)c->hist_slots * (size_t)c->T * sizeof(bt_gbdt_gh),
+                            cudaMemcpyDeviceToDevice, c->stream);
+        if (e == cudaSuccess) e = cudaStreamSynchronize(c->stream);
+        if (e != cudaSuccess) {
+            cudaFree(nh);
+            CU(e);
+        }
+    }
+    cudaFree(c->hist);
+    c->hist = nh;
+    c->hist_slots = ns;
+    return BT_STATUS_OK;
+}
+
+/* Uploads the staged arrays into the device item buffer; *base receives its device address. */
+static bt_status stage_upload(cuda_pack *c, char **base) {
+    BT_TRY(dbuf_reserve(&c->items, c->stage.used, c->stream));
+    if (c->stage.used)
+        CU(cudaMemcpyAsync(c->items.p, c->stage.p, c->stage.used, cudaMemcpyHostToDevice,
+                           c->stream));
+    /* From pageable memory an async copy may still read c->stage after returning, and the next
+     * upload reuses it: wait (pinned, double-buffered staging would avoid this sync). */
+    CU(cudaStreamSynchronize(c->stream));
+    *base = c->items.p;
+    return BT_STATUS_OK;
+}
+
+#define STAGE(c, arr, count, off_var)                                                              \
+    do {                                                                                           \
+        off_var = hstage_add(&(c)->stage, (arr), (size_t)(count) * sizeof *(arr));                 \
+        if (off_var == (size_t)-1) {                                                               \
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory staging items");                       \
+            goto done;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+#define CUG(expr)                                                                                  \
+    do {                                                                                           \
+        cudaError_t cu_e_ = (expr);                                                                \
+        if (cu_e_ != cudaSuccess) {                                                                \
+            st = bt_fail(BT_STATUS_INTERNAL, __FILE__, __LINE__, "%s: %s (%d)", #expr,             \
+                         cudaGetErrorString(cu_e_), (int)cu_e_);                                   \
+            goto done;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+#define TRYG(expr)                                                                                 \
+    do {                                                                                           \
+        st = (expr);                                                                               \
+        if (st != BT_STATUS_OK) goto done;                                                         \
+    } while (0)
+
+#define ALLOCG(ptr, count)                                                                         \
+    do {                                                                                           \
+        free(ptr);                                                                                 \
+        (ptr) = malloc((size_t)((count) > 0 ? (count) : 1) * sizeof *(ptr));                       \
+        if (!(ptr)) {                                                                              \
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory: %s", #ptr);                           \
+            goto done;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* Grows one round for the listed slots (not failed, not stopped, trees capacity ready): gradients,
+ * quantization, row sampling, the levels, leaves, predictions of out-of-sample train rows and of
+ * the valid set, then copies margins and trees to the host slots. Slots whose gradients are not
+ * finite are marked failed and grow nothing. */
+static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot, int n_act) {
+    const bt_gbdt_binning *B = c->host.bin;
+    const bt_binned *bm = &B->train;
+    const dev_data *dd = c->dd;
+    const int64_t n = c->n, nv = c->nv, K = c->K, T = c->T;
+    const int32_t F = bm->n_features;
+    void *stream = (void *)c->stream;
+    bt_status st = BT_STATUS_OK;
+    char *dbase = NULL;
+    size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0;
+    hpool hp = {0};
+
+    int n_w = 0;
+    for (int i = 0; i < n_act; i++) n_w += act[i]->n_out;
+    tgrow *W = calloc((size_t)(n_w > 0 ? n_w : 1), sizeof *W);
+    BT_CHECK_ALLOC(W);
+    /* host scratch, sized per use */
+    bt_gbdt_grad_item *gi = NULL;
+    bt_gbdt_quant_item *qi = NULL;
+    bt_gbdt_sample_rows_item *ri = NULL;
+    int32_t *eg = NULL, *eh = NULL, *fin = NULL;
+    int64_t *nsm = NULL, *nleft = NULL;
+    int32_t *feats = NULL;
+    bt_gbdt_hist_item *hi = NULL;
+    bt_gbdt_hist_sub_item *si = NULL;
+    bt_gbdt_split_item *pi = NULL;
+    bt_gbdt_split *splits = NULL;
+    bt_gbdt_partition_item *ti = NULL;
+    int32_t *ti_tree = NULL, *ti_node = NULL, *pi_tree = NULL, *pi_node = NULL;
+    bt_gbdt_gh *root_bins = NULL;
+    uint64_t *fscratch = NULL;
+    bt_gbdt_leaf_item *li = NULL;
+    bt_gbdt_predict_item *pti = NULL, *pvi = NULL;
+    bt_gbdt_node *all_nodes = NULL;
+    int *slot_ok = NULL;
+
+    for (int i = 0, t = 0; i < n_act; i++)
+        for (int32_t k = 0; k < act[i]->n_out; k++, t++) {
+            W[t].s = act[i];
+            W[t].slot = act_slot[i];
+            W[t].k = k;
+            W[t].seg = ((int64_t)act_slot[i] * K + k) * n;
+        }
+
+    /* 1. gradients (per slot), quantization and row samples (per tree) */
+    ALLOCG(gi, n_act);
+    ALLOCG(qi, n_w);
+    ALLOCG(ri, n_w);
+    for (int i = 0; i < n_act; i++) {
+        bt_gbdt_grad_item x = {(int64_t)act_slot[i] * n * K, (int64_t)act_slot[i] * K * n,
+                               (int32_t)act[i]->obj, act[i]->n_out};
+        gi[i] = x;
+    }
+    for (int t = 0; t < n_w; t++) {
+        const bt_gbdt_slot *s = W[t].s;
+        bt_gbdt_quant_item q = {W[t].seg, n};
+        qi[t] = q;
+        memset(&ri[t], 0, sizeof ri[t]);
+        ri[t].key = s->key;
+        ri[t].tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)W[t].k;
+        ri[t].subsample = s->subsample;
+        ri[t].out_offset = W[t].seg;
+        ri[t].complement = 0;
+    }
+    c->stage.used = 0;
+    STAGE(c, gi, n_act, o1);
+    STAGE(c, qi, n_w, o2);
+    STAGE(c, ri, n_w, o3);
+    TRYG(stage_upload(c, &dbase));
+    TRYG(bt_gbdt_grad_cuda(c->margin_train, dd->y_train, n, c->g, c->h,
+                           (const bt_gbdt_grad_item *)(dbase + o1), n_act, stream));
+    TRYG(bt_gbdt_quantize_cuda(c->g, c->h, c->gh, (const bt_gbdt_quant_item *)(dbase + o2), n_w,
+                               c->eg, c->eh, c->finite, c->qscratch, stream));
+    TRYG(bt_gbdt_sample_rows_cuda(n, (const bt_gbdt_sample_rows_item *)(dbase + o3), n_w, c->rows,
+                                  c->n_sampled, stream));
+    ALLOCG(eg, n_w);
+    ALLOCG(eh, n_w);
+    ALLOCG(fin, n_w);
+    ALLOCG(nsm, n_w);
+    CUG(cudaMemcpyAsync(eg, c->eg, (size_t)n_w * sizeof *eg, cudaMemcpyDeviceToHost, c->stream));
+    CUG(cudaMemcpyAsync(eh, c->eh, (size_t)n_w * sizeof *eh, cudaMemcpyDeviceToHost, c->stream));
+    CUG(cudaMemcpyAsync(fin, c->finite, (size_t)n_w * sizeof *fin, cudaMemcpyDeviceToHost,
+                        c->stream));
+    CUG(cudaMemcpyAsync(nsm, c->n_sampled, (size_t)n_w * sizeof *nsm, cudaMemcpyDeviceToHost,
+                        c->stream));
+    CUG(cudaStreamSynchronize(c->stream));
+
+    /* a slot with any non-finite gradient fails (as pack.c's slot_gradients); its trees drop out */
+    ALLOCG(slot_ok, n_act);
+    for (int i = 0, t = 0; i < n_act; i++) {
+        slot_ok[i] = 1;
+        for (int32_t k = 0; k < act[i]->n_out; k++, t++) slot_ok[i] = slot_ok[i] && fin[t];
+        if (!slot_ok[i]) act[i]->failed = 1;
+    }
+    {
+        int kept = 0;
+        for (int t = 0; t < n_w; t++) {
+            if (W[t].s->failed) continue;
+            W[t].gu = ldexp(1.0, -eg[t]);
+            W[t].hu = ldexp(1.0, -eh[t]);
+            W[t].m = nsm[t];
+            if (W[t].m < 0 || W[t].m > n) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: sampled %lld of %lld rows",
+                             (long long)W[t].m, (long long)n);
+                goto done;
+            }
+            W[kept++] = W[t];
+        }
+        for (int t = kept; t < n_w; t++) memset(&W[t], 0, sizeof W[t]);
+        n_w = kept;
+    }
+    ALLOCG(fscratch, 2 * (int64_t)F + 8);
+    for (int t = 0; t < n_w; t++) {
+        tgrow *w = &W[t];
+        const bt_gbdt_slot *s = w->s;
+        if (!tgrow_alloc(w, n, F)) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory growing trees");
+            goto done;
+        }
+        w->n_nodes = 1;
+        w->beg[0] = 0;
+        w->cnt[0] = w->m;
+        /* root sums come from the root histogram (depth 0 below); an empty root is a 0 leaf */
+        w->sum[0].g = w->sum[0].h = 0;
+        float wt = bt_gbdt_weight(&s->sp, 0.0, 0.0);
+        set_leaf(w, 0, -1, wt, wt * s->eta);
+        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+        for (int32_t f = 0; f < F; f++) w->feats_level[f] = f;
+        w->n_feats_tree = bt_gbdt_sample_features_ref(s->key, tree, 0, w->feats_level, F,
+                                                      s->colsample_bytree, w->feats_tree, fscratch);
+        w->level[0] = 0;
+        w->n_level = w->m > 0 ? 1 : 0;
+    }
+
+    /* 2. levels, in waves of trees whose histograms fit the pool budget (a tree at depth d holds
+     * at most min(2^d, rows) histograms at once); trees are independent, so waves change nothing
+     * but peak memory */
+    for (int g0 = 0, g1 = 0; g0 < n_w; g0 = g1) {
+        int64_t wave_bytes = 0;
+        for (g1 = g0; g1 < n_w; g1++) {
+            int32_t d = W[g1].s->max_depth > 1 ? W[g1].s->max_depth - 1 : 0;
+            int64_t live = d < 40 ? (int64_t)1 << d : INT64_MAX / 4;
+            if (live > W[g1].m) live = W[g1].m > 0 ? W[g1].m : 1;
+            int64_t bytes = live * T * (int64_t)sizeof(bt_gbdt_gh);
+            if (g1 > g0 && wave_bytes + bytes > hist_budget) break;
+            wave_bytes += bytes;
+        }
+        for (int depth = 0;; depth++) {
+            int64_t n_nodes_lv = 0, n_build = 0, n_sub = 0, n_feats = 0, max_rows = 0;
+            for (int t = g0; t < g1; t++) {
+                n_nodes_lv += W[t].n_level;
+                if (W[t].n_level) n_feats += F;
+            }
+            if (n_nodes_lv == 0) break;
+            ALLOCG(feats, n_feats);
+            ALLOCG(hi, n_nodes_lv);
+            ALLOCG(si, n_nodes_lv);
+            ALLOCG(pi, n_nodes_lv);
+            ALLOCG(pi_tree, n_nodes_lv);
+            ALLOCG(pi_node, n_nodes_lv);
+            n_feats = 0;
+            for (int t = g0; t < g1; t++) {
+                tgrow *w = &W[t];
+                if (w->n_level == 0) continue;
+                const bt_gbdt_slot *s = w->s;
+                uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+                w->n_feats_level = bt_gbdt_sample_features_ref(
+                    s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
+                    s->colsample_bylevel, w->feats_level, fscratch);
+                w->feats_begin = n_feats;
+                memcpy(feats + n_feats, w->feats_level, (size_t)w->n_feats_level * sizeof *feats);
+                n_feats += w->n_feats_level;
+                /* histograms: the root is built; below, the smaller child of each pair is built and
+                 * the larger one is its parent's histogram minus it (exact in integers) */
+                if (depth == 0) {
+                    w->hslot[0] = hpool_get(&hp);
+                    bt_gbdt_hist_item x = {w->seg, w->cnt[0], w->seg, w->hslot[0] * T};
+                    hi[n_build++] = x;
+                    if (w->cnt[0] > max_rows) max_rows = w->cnt[0];
+                    continue;
+                }
+                for (int32_t i = 0; i + 1 < w->n_level; i += 2) {
+                    int32_t a = w->level[i], b = w->level[i + 1];
+                    int32_t P = w->nodes[a].parent;
+                    int32_t sm = w->cnt[a] <= w->cnt[b] ? a : b, lg = sm == a ? b : a;
+                    if (P < 0 || w->hslot[P] < 0) {
+                        st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: a level's parent has no "
+                                                         "histogram");
+                        goto done;
+                    }
+                    w->hslot[lg] = w->hslot[P];
+                    w->hslot[P] = -1;
+                    w->hslot[sm] = hpool_get(&hp);
+                    bt_gbdt_hist_item x = {w->seg + w->beg[sm], w->cnt[sm], w->seg,
+                                           w->hslot[sm] * T};
+                    hi[n_build++] = x;
+                    if (w->cnt[sm] > max_rows) max_rows = w->cnt[sm];
+                    bt_gbdt_hist_sub_item y = {w->hslot[lg] * T, w->hslot[sm] * T};
+                    si[n_sub++] = y;
+                }
+            }
+            TRYG(hist_reserve(c, hp.n_used));
+            /* zero the histograms to build, then build and subtract */
+            for (int64_t j = 0; j < n_build; j++)
+                CUG(cudaMemsetAsync(c->hist + hi[j].hist_offset, 0, (size_t)T * sizeof(bt_gbdt_gh),
+                                    c->stream));
+            c->stage.used = 0;
+            STAGE(c, hi, n_build, o1);
+            STAGE(c, si, n_sub, o2);
+            TRYG(stage_upload(c, &dbase));
+            int32_t bpi = (int32_t)((max_rows + 16383) / 16384);
+            if (bpi < 1) bpi = 1;
+            if (bpi > 64) bpi = 64;
+            TRYG(bt_gbdt_hist_cuda(dd->bins, bm->width, n, F, dd->off, 0, F, dd->max_entries,
+                                   c->rows, c->gh, c->hist, (const bt_gbdt_hist_item *)(dbase + o1),
+                                   (int32_t)n_build, bpi, stream));
+            if (n_sub > 0)
+                TRYG(bt_gbdt_hist_sub_cuda(c->hist, (const bt_gbdt_hist_sub_item *)(dbase + o2),
+                                           (int32_t)n_sub, 0, T, stream));
+            if (depth == 0) {
+                /* every row falls in exactly one entry of feature 0 (a bin or its missing slot), so
+                 * those entries sum to the root's total, the same integers grow.c adds row by row
+                 */
+                const int64_t e0 = B->off[0], ne = (int64_t)(B->off[1] - B->off[0]);
+                ALLOCG(root_bins, ne * (int64_t)n_w);
+                for (int t = g0; t < g1; t++)
+                    if (W[t].n_level > 0)
+                        CUG(cudaMemcpyAsync(
+                            root_bins + (int64_t)t * ne, c->hist + W[t].hslot[0] * T + e0,
+                            (size_t)ne * sizeof *root_bins, cudaMemcpyDeviceToHost, c->stream));
+                CUG(cudaStreamSynchronize(c->stream));
+                for (int t = g0; t < g1; t++) {
+                    tgrow *w = &W[t];
+                    if (w->n_level == 0) continue;
+                    bt_gbdt_gh S = {0, 0};
+                    for (int64_t e = 0; e < ne; e++) {
+                        S.g += root_bins[(int64_t)t * ne + e].g;
+                        S.h += root_bins[(int64_t)t * ne + e].h;
+                    }
+                    w->sum[0] = S;
+                    float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
+                    set_leaf(w, 0, -1, wt, wt * w->s->eta);
+                }
+            }
+            int32_t n_split = 0;
+            for (int t = g0; t < g1; t++) {
+                tgrow *w = &W[t];
+                for (int32_t i = 0; i < w->n_level; i++) {
+                    int32_t id = w->level[i];
+                    bt_gbdt_split_item x;
+                    memset(&x, 0, sizeof x);
+                    x.hist_offset = w->hslot[id] * T;
+                    x.total = w->sum[id];
+                    x.n_rows = w->cnt[id];
+                    x.g_unit = w->gu;
+                    x.h_unit = w->hu;
+                    x.trial = w->slot;
+                    x.feats_begin = (int32_t)w->feats_begin;
+                    x.n_feats = w->n_feats_level;
+                    pi_tree[n_split] = t;
+                    pi_node[n_split] = id;
+                    pi[n_split++] = x;
+                }
+            }
+            /* a second upload: ordered on the stream after the launches reading the first one */
+            c->stage.used = 0;
+            STAGE(c, feats, n_feats, o3);
+            STAGE(c, pi, n_split, o4);
+            TRYG(stage_upload(c, &dbase));
+            TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(n_split),
+                              c->stream));
+            TRYG(dbuf_reserve(&c->splits, (size_t)n_split * sizeof(bt_gbdt_split), c->stream));
+            TRYG(bt_gbdt_split_cuda(c->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
+                                    (const int32_t *)(dbase + o3), c->params,
+                                    (const bt_gbdt_split_item *)(dbase + o4), n_split,
+                                    c->split_scratch.p, (bt_gbdt_split *)c->splits.p, stream));
+            ALLOCG(splits, n_split);
+            CUG(cudaMemcpyAsync(splits, c->splits.p, (size_t)n_split * sizeof *splits,
+                                cudaMemcpyDeviceToHost, c->stream));
+            CUG(cudaStreamSynchronize(c->stream));
+
+            /* apply: grow.c's apply_level, node by node in level order */
+            ALLOCG(ti, n_split);
+            ALLOCG(ti_tree, n_split);
+            ALLOCG(ti_node, n_split);
+            int32_t n_part = 0;
+            for (int t = g0; t < g1; t++) W[t].n_next = 0;
+            for (int32_t i = 0; i < n_split; i++) {
+                tgrow *w = &W[pi_tree[i]];
+                const bt_gbdt_slot *s = w->s;
+                int32_t id = pi_node[i];
+                const bt_gbdt_split *sp = &splits[i];
+                int ok = sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 &&
+                         sp->right.h != 0 && !(sp->loss_chg < s->gamma) && depth < s->max_depth;
+                if (ok && (sp->feature >= F || w->n_nodes + 2 > w->cap)) {
+                    st = BT_FAIL(BT_STATUS_INTERNAL,
+                                 "gbdt on cuda: split of feature %d or node "
+                                 "%d out of range",
+                                 sp->feature, w->n_nodes);
+                    goto done;
+                }
+                if (!ok) {
+                    if (!hpool_put(&hp, w->hslot[id])) goto oom;
+                    w->hslot[id] = -1;
+                    continue;
+                }
+                int32_t L = w->n_nodes++, R = w->n_nodes++;
+                bt_gbdt_node *nd = &w->nodes[id];
+                bt_gbdt_gh S = w->sum[id];
+                nd->left = L;
+                nd->right = R;
+                nd->feature = sp->feature;
+                nd->bin = sp->bin;
+                nd->default_left = sp->default_left;
+                nd->split_cond = sp->split_cond;
+                nd->loss_chg = sp->loss_chg;
+                nd->base_weight = bt_gbdt_weight(&s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
+                nd->value = 0.0f;
+                w->sum[L] = sp->left;
+                w->sum[R] = sp->right;
+                float wl =
+                    bt_gbdt_weight(&s->sp, (double)sp->left.g * w->gu, (double)sp->left.h * w->hu);
+                float wr = bt_gbdt_weight(&s->sp, (double)sp->right.g * w->gu,
+                                          (double)sp->right.h * w->hu);
+                set_leaf(w, L, id, wl * s->eta, wl * s->eta);
+                set_leaf(w, R, id, wr * s->eta, wr * s->eta);
+                if (depth + 1 < s->max_depth) {
+                    w->next[w->n_next++] = L;
+                    w->next[w->n_next++] = R;
+                } else {
+                    if (!hpool_put(&hp, w->hslot[id])) goto oom;
+                    w->hslot[id] = -1;
+                }
+                bt_gbdt_partition_item x = {
+                    w->seg + w->beg[id],         w->cnt[id],      nd->feature, nd->bin,
+                    B->missing_bin[nd->feature], nd->default_left};
+                ti_tree[n_part] = pi_tree[i];
+                ti_node[n_part] = id;
+                ti[n_part++] = x;
+            }
+            for (int t = g0; t < g1; t++) {
+                tgrow *w = &W[t];
+                int32_t *tmp = w->level;
+                w->level = w->next;
+                w->next = tmp;
+                w->n_level = w->n_next;
+            }
+            if (n_part > 0) {
+                c->stage.used = 0;
+                STAGE(c, ti, n_part, o1);
+                TRYG(stage_upload(c, &dbase));
+                TRYG(dbuf_reserve(&c->n_left, (size_t)n_part * sizeof(int64_t), c->stream));
+                TRYG(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
+                                            (const bt_gbdt_partition_item *)(dbase + o1), n_part,
+                                            (int64_t *)c->n_left.p, stream));
+                ALLOCG(nleft, n_part);
+                CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
+                                    cudaMemcpyDeviceToHost, c->stream));
+                CUG(cudaStreamSynchronize(c->stream));
+                for (int32_t j = 0; j < n_part; j++) {
+                    tgrow *w = &W[ti_tree[j]];
+                    int32_t id = ti_node[j];
+                    const bt_gbdt_node *nd = &w->nodes[id];
+                    if (nleft[j] < 0 || nleft[j] > w->cnt[id]) {
+                        st = BT_FAIL(BT_STATUS_INTERNAL,
+                                     "gbdt on cuda: partition sent %lld of %lld "
+                                     "rows left",
+                                     (long long)nleft[j], (long long)w->cnt[id]);
+                        goto done;
+                    }
+                    w->beg[nd->left] = w->beg[id];
+                    w->cnt[nd->left] = nleft[j];
+                    w->beg[nd->right] = w->beg[id] + nleft[j];
+                    w->cnt[nd->right] = w->cnt[id] - nleft[j];
+                }
+            }
+        }
+    }
+
+    /* 3. leaves -> train margins; the trees to the device for predictions */
+    {
+        int64_t n_leaves = 0, n_nodes_all = 0;
+        for (int t = 0; t < n_w; t++) {
+            n_nodes_all += W[t].n_nodes;
+            for (int32_t id = 0; id < W[t].n_nodes; id++)
+                n_leaves += W[t].nodes[id].left < 0 && W[t].cnt[id] > 0;
+        }
+        ALLOCG(li, n_leaves);
+        ALLOCG(pti, n_w);
+        ALLOCG(pvi, n_w);
+        ALLOCG(all_nodes, n_nodes_all);
+        ALLOCG(ri, n_w);
+        int64_t nl = 0, no = 0;
+        int32_t n_pt = 0, n_pv = 0;
+        for (int t = 0; t < n_w; t++) {
+            tgrow *w = &W[t];
+            const bt_gbdt_slot *s = w->s;
+            for (int32_t id = 0; id < w->n_nodes; id++) {
+                const bt_gbdt_node *nd = &w->nodes[id];
+                if (nd->left >= 0 || w->cnt[id] == 0) continue;
+                bt_gbdt_leaf_item x;
+                memset(&x, 0, sizeof x);
+                x.row_begin = w->seg + w->beg[id];
+                x.n = w->cnt[id];
+                x.margin_offset = (int64_t)w->slot * n * K;
+                x.value = nd->value;
+                x.stride = s->n_out;
+                x.k = w->k;
+                li[nl++] = x;
+            }
+            memcpy(all_nodes + no, w->nodes, (size_t)w->n_nodes * sizeof *all_nodes);
+            bt_gbdt_predict_item p;
+            memset(&p, 0, sizeof p);
+            p.nodes_offset = no;
+            p.n_nodes = w->n_nodes;
+            p.stride = s->n_out;
+            p.k = w->k;
+            if (s->subsample < 1.0 && w->m < n) {
+                /* rows left out of this tree still get its prediction (grow.c does the same) */
+                memset(&ri[n_pt], 0, sizeof ri[n_pt]);
+                ri[n_pt].key = s->key;
+                ri[n_pt].tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+                ri[n_pt].subsample = s->subsample;
+                ri[n_pt].out_offset = w->seg;
+                ri[n_pt].complement = 1;
+                p.margin_offset = (int64_t)w->slot * n * K;
+                p.row_begin = w->seg;
+                p.n = n - w->m; /* the complement of the kept rows */
+                pti[n_pt++] = p;
+            }
+            if (nv > 0) {
+                p.margin_offset = (int64_t)w->slot * nv * K;
+                p.row_begin = -1;
+                p.n = nv;
+                pvi[n_pv++] = p;
+            }
+            no += w->n_nodes;
+        }
+        c->stage.used = 0;
+        STAGE(c, li, nl, o1);
+        STAGE(c, ri, n_pt, o2);
+        STAGE(c, pti, n_pt, o3);
+        STAGE(c, pvi, n_pv, o4);
+        TRYG(stage_upload(c, &dbase));
+        TRYG(dbuf_reserve(&c->nodes, (size_t)no * sizeof(bt_gbdt_node), c->stream));
+        if (no)
+            CUG(cudaMemcpyAsync(c->nodes.p, all_nodes, (size_t)no * sizeof(bt_gbdt_node),
+                                cudaMemcpyHostToDevice, c->stream));
+        if (nl > INT32_MAX) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: %lld leaves in one round",
+                         (long long)nl);
+            goto done;
+        }
+        if (nl)
+            TRYG(bt_gbdt_leaf_add_cuda(c->rows, c->margin_train,
+                                       (const bt_gbdt_leaf_item *)(dbase + o1), (int32_t)nl,
+                                       stream));
+        if (n_pt) {
+            /* the partition scratch is free now: it receives the left-out rows (n_sampled is
+             * overwritten; it was read at the start of the round) */
+            TRYG(bt_gbdt_sample_rows_cuda(n, (const bt_gbdt_sample_rows_item *)(dbase + o2), n_pt,
+                                          c->scratch, c->n_sampled, stream));
+            TRYG(bt_gbdt_predict_add_cuda(
+                (const bt_gbdt_node *)c->nodes.p, dd->X_train, F, c->scratch, c->margin_train,
+                (const bt_gbdt_predict_item *)(dbase + o3), n_pt, stream));
+        }
+        if (n_pv)
+            TRYG(bt_gbdt_predict_add_cuda(
+                (const bt_gbdt_node *)c->nodes.p, dd->X_valid, F, c->scratch, c->margin_valid,
+                (const bt_gbdt_predict_item *)(dbase + o4), n_pv, stream));
+    }
+
+    /* 4. margins and trees to the host slots (metrics are computed on the host from these) */
+    for (int i = 0; i < n_act; i++) {
+        bt_gbdt_slot *s = act[i];
+        if (!slot_ok[i]) continue;
+        CUG(cudaMemcpyAsync(s->margin_train, c->margin_train + (int64_t)act_slot[i] * n * K,
+                            (size_t)n * (size_t)s->n_out * sizeof(float), cudaMemcpyDeviceToHost,
+                            c->stream));
+        if (nv > 0)
+            CUG(cudaMemcpyAsync(s->margin_valid, c->margin_valid + (int64_t)act_slot[i] * nv * K,
+                                (size_t)nv * (size_t)s->n_out * sizeof(float),
+                                cudaMemcpyDeviceToHost, c->stream));
+    }
+    CUG(cudaStreamSynchronize(c->stream));
+    for (int t = 0; t < n_w; t++) {
+        tgrow *w = &W[t];
+        bt_gbdt_slot *s = w->s;
+        int64_t ti_ = (int64_t)s->round * s->n_out + w->k;
+        bt_gbdt_node *nodes = malloc((size_t)w->n_nodes * sizeof *nodes);
+        if (!nodes) goto oom;
+        memcpy(nodes, w->nodes, (size_t)w->n_nodes * sizeof *nodes);
+        s->trees[ti_].nodes = nodes;
+        s->trees[ti_].n_nodes = w->n_nodes;
+    }
+    goto done;
+oom:
+    st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+done:
+    for (int t = 0; t < n_w; t++) tgrow_free(&W[t]);
+    free(W);
+    free(gi);
+    free(qi);
+    free(ri);
+    free(eg);
+    free(eh);
+    free(fin);
+    free(nsm);
+    free(nleft);
+    free(feats);
+    free(hi);
+    free(si);
+    free(pi);
+    free(splits);
+    free(ti);
+    free(ti_tree);
+    free(ti_node);
+    free(pi_tree);
+    free(pi_node);
+    free(root_bins);
+    free(fscratch);
+    free(li);
+    free(pti);
+    free(pvi);
+    free(all_nodes);
+    free(slot_ok);
+    free(hp.free_ids);
+    return st;
+}
+
+/* ---- the step: pack.c's bookkeeping around cuda_round ------------------------------------- */
+
+/* pack.c's slot_prepare: room for the round's trees, the early-stopping copy. */
+static bt_status slot_prepare(bt_gbdt_slot *s, int64_t nv) {
+    if (s->n_trees + s->n_out > s->cap_trees) {
+        int64_t cap = s->cap_trees ? 2 * s->cap_trees : 64 * s->n_out;
+        bt_gbdt_tree *t = realloc(s->trees, (size_t)cap * sizeof *t);
+        BT_CHECK_ALLOC(t);
+        s->trees = t;
+        s->cap_trees = cap;
+    }
+    if (s->early_stopping_rounds > 0 && !s->best_valid) {
+        s->best_valid = malloc((size_t)(nv > 0 ? nv : 1) * (size_t)s->n_out * sizeof(float));
+        BT_CHECK_ALLOC(s->best_valid);
+    }
+    return BT_STATUS_OK;
+}
+
+/* pack.c's finish_round and early_stopping on the host copies; a stop also restores the device's
+ * valid margins (the train margins no longer matter: a stopped slot never steps again). */
+static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
+    const bt_pack *p = &c->host;
+    const int64_t n = c->n, nv = c->nv;
+    s->n_trees = (int64_t)s->round * s->n_out + s->n_out;
+    s->round++;
+    int bad = 0;
+    for (int64_t j = 0; j < nv * s->n_out && !bad; j++) bad = !isfinite(s->margin_valid[j]);
+    for (int64_t j = 0; j < n * s->n_out && !bad; j++) bad = !isfinite(s->margin_train[j]);
+    if (bad) {
+        s->failed = 1;
+        return BT_STATUS_OK;
+    }
+    if (s->early_stopping_rounds <= 0) return BT_STATUS_OK;
+    void *scratch = malloc(bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64) +
+                           (size_t)s->n_out * sizeof(float));
+    BT_CHECK_ALLOC(scratch);
+    double x = bt_gbdt_slot_metric(p, s, bt_gbdt_default_metric_id(s->obj), scratch);
+    free(scratch);
+    size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
+    if (s->round == 1 || x < s->best_metric) {
+        s->best_metric = x;
+        s->best_round = s->round;
+        if (bytes) memcpy(s->best_valid, s->margin_valid, bytes);
+        return BT_STATUS_OK;
+    }
+    if (s->round - s->best_round < s->early_stopping_rounds) return BT_STATUS_OK;
+    s->stopped = 1;
+    if (bytes) {
+        memcpy(s->margin_valid, s->best_valid, bytes);
+        CU(cudaMemcpyAsync(c->margin_valid + (int64_t)slot * nv * c->K, s->margin_valid, bytes,
+                           cudaMemcpyHostToDevice, c->stream));
+        CU(cudaStreamSynchronize(c->stream));
+    }
+    int64_t keep = (int64_t)s->best_round * s->n_out;
+    for (int64_t t = keep; t < s->n_trees; t++) free(s->trees[t].nodes);
+    s->n_trees = keep;
+    s->round = s->best_round;
+    return BT_STATUS_OK;
+}
+
+bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
+    cuda_pack *c = cp_of(p);
+    CU(cudaSetDevice(c->device));
+    bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
+    int *act_slot = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act_slot);
+    if (!act || !act_slot) {
+        free(act);
+        free(act_slot);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    int n_act = 0;
+    bt_status st = BT_STATUS_OK;
+    for (int i = 0; i < n_slots && st == BT_STATUS_OK; i++) {
+        int sl = slots[i];
+        if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
+            break;
+        }
+        bt_gbdt_slot *s = p->slots[sl];
+        if (s->failed || s->stopped) continue;
+        if (s->in_step) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d listed twice", sl);
+            break;
+        }
+        s->in_step = 1;
+        act_slot[n_act] = sl;
+        act[n_act++] = s;
+        st = slot_prepare(s, c->nv);
+    }
+    for (int i = 0; i < n_act; i++) act[i]->in_step = 0;
+    if (st == BT_STATUS_OK && n_act > 0) st = cuda_round(c, act, act_slot, n_act);
+    for (int i = 0; i < n_act && st == BT_STATUS_OK; i++)
+        if (!act[i]->failed) st = finish_round(c, act[i], act_slot[i]);
+    free(act);
+    free(act_slot);
+    return st;
+}
+
+#endif /* BT_HAVE_CUDA */
