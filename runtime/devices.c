@@ -16,6 +16,9 @@ bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
     (void)out;
     return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
 }
+bt_status bt_gpu_select(int index) {
+    return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
+}
 const char *bt_cuda_version_string(void) {
     return "no CUDA in this build";
 }

@@ -68,6 +68,7 @@ typedef struct exec {
     int lock_fd; /* holds the journal's exclusive lock for the whole run */
     int fresh;   /* start a new journal (no earlier one, or --fresh) */
     int threads;
+    char device[16]; /* "cpu" or "cuda:N" */
 } exec;
 
 /* ---- history ------------------------------------------------------------------------------ */
@@ -304,7 +305,7 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
         row->best_metric = ts->best;
         row->resource = ts->resource;
         bt_sched_trial_place(e->sw.sched, t, &row->bracket, &row->rung);
-        snprintf(row->device, sizeof row->device, "cpu");
+        snprintf(row->device, sizeof row->device, "%s", e->device);
         row->seconds = ts->seconds;
         row->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *row->params);
         BT_CHECK_ALLOC(row->params);
@@ -609,14 +610,36 @@ static bt_status build_members(exec *e) {
     return BT_STATUS_OK;
 }
 
-static bt_status check_device(const char *dev, bt_status bad, const char *where) {
+/* Resolves --device / execution.device. auto stays on the CPU until the CUDA pack has been
+ * verified on a GPU (docs/cuda.md); cuda and cuda:N opt in to it. */
+static bt_status resolve_device(exec *e, const char *dev, bt_status bad, const char *where) {
+    snprintf(e->device, sizeof e->device, "cpu");
     if (!dev || strcmp(dev, "auto") == 0 || strcmp(dev, "cpu") == 0) return BT_STATUS_OK;
-    if (strncmp(dev, "cuda", 4) == 0)
-        return BT_FAIL(bad,
-                       "%s %s: this build trains on the CPU only (the CUDA packs are not in this "
-                       "version yet); use cpu or auto",
-                       where, dev);
-    return BT_FAIL(bad, "%s %s: expected auto, cpu, cuda or cuda:0,1", where, dev);
+    if (strncmp(dev, "cuda", 4) != 0)
+        return BT_FAIL(bad, "%s %s: expected auto, cpu, cuda or cuda:N", where, dev);
+    int index = 0;
+    if (dev[4] == ':') {
+        char *end = NULL;
+        long v = strtol(dev + 5, &end, 10);
+        if (end && *end == ',')
+            return BT_FAIL(bad, "%s %s: one GPU per process in this version", where, dev);
+        if (!end || *end || end == dev + 5 || v < 0)
+            return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, dev);
+        index = (int)v;
+    } else if (dev[4] != '\0') {
+        return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, dev);
+    }
+    const bt_model_vtable *cv = bt_model_for_device(e->sw.vt, 1);
+    if (!cv)
+        return BT_FAIL(bad, "%s %s: model %s has no CUDA pack in this build", where, dev,
+                       e->sw.vt->name);
+    int n = bt_gpu_count();
+    if (index >= n)
+        return BT_FAIL(bad, "%s %s: %d GPU%s visible", where, dev, n, n == 1 ? "" : "s");
+    BT_TRY(bt_gpu_select(index));
+    e->sw.vt = cv;
+    snprintf(e->device, sizeof e->device, "cuda:%d", index & 0xffff);
+    return BT_STATUS_OK;
 }
 
 static void exec_free(exec *e) {
@@ -654,11 +677,11 @@ static int same_file(const char *a, const char *b) {
 }
 
 static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_run_summary *sum) {
-    if (o->device)
-        BT_TRY(check_device(o->device, BT_STATUS_USAGE, "--device"));
-    else
-        BT_TRY(check_device(spec->exec.device, BT_STATUS_BAD_INPUT, "execution.device"));
     BT_TRY(bt_sweep_init(&e->sw, spec));
+    if (o->device)
+        BT_TRY(resolve_device(e, o->device, BT_STATUS_USAGE, "--device"));
+    else
+        BT_TRY(resolve_device(e, spec->exec.device, BT_STATUS_BAD_INPUT, "execution.device"));
     bt_sweep *sw = &e->sw;
     int64_t n = sw->n_trials;
     e->runs = calloc((size_t)(n ? n : 1), sizeof *e->runs);
@@ -764,9 +787,9 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     if (st == BT_STATUS_OK && !(sum->already_finished && access(o->out_path, F_OK) == 0)) {
         char f[512];
         snprintf(f, sizeof f,
-                 "\"sweep\":\"%s\",\"trials\":%" PRId64 ",\"device\":\"cpu\",\"threads\":%d,"
+                 "\"sweep\":\"%s\",\"trials\":%" PRId64 ",\"device\":\"%s\",\"threads\":%d,"
                  "\"resumed\":%s",
-                 spec->sha256, e.sw.n_trials, e.threads, sum->resumed ? "true" : "false");
+                 spec->sha256, e.sw.n_trials, e.device, e.threads, sum->resumed ? "true" : "false");
         bt_progress_event(&e.prog, "sweep_start", f);
         st = bt_sweep_load_data(&e.sw, e.threads);
         if (st == BT_STATUS_OK && !sum->already_finished) st = open_journal(&e, spec);

@@ -41,6 +41,13 @@ extern "C" bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
     return BT_STATUS_OK;
 }
 
+extern "C" bt_status bt_gpu_select(int index) {
+    cudaError_t e = cudaSetDevice(index);
+    if (e != cudaSuccess)
+        return BT_FAIL(BT_STATUS_INTERNAL, "cudaSetDevice(%d): %s", index, cudaGetErrorString(e));
+    return BT_STATUS_OK;
+}
+
 extern "C" const char *bt_cuda_version_string(void) {
     static char buf[128];
     int rt = 0, drv = 0;
