@@ -66,3 +66,38 @@ class Checker:
     def finish(self):
         print(f"{self.name}: {self.n} checks, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+def kill_at_progress(sweep, out, ref_journal, attempts, seed, lo=0.1, hi=0.9):
+    """Runs `batchtune run sweep --out out` `attempts` times, SIGKILLing each attempt once its
+    journal has grown past a random fraction in [lo, hi) of the reference journal's length
+    (progress points, not wall-clock times, so a loaded machine still kills mid-sweep). The first
+    attempt starts fresh; stale files from an earlier test run are removed first. Returns the
+    number of kills."""
+    import random
+    import time
+    rng = random.Random(seed)
+    ref_lines = sum(1 for _ in open(ref_journal))
+    journal = out + ".journal"
+    for stale in (out, journal):  # an earlier run's journal would be killed on sight and replayed
+        if os.path.exists(stale):
+            os.remove(stale)
+    args = [BIN, "run", sweep, "--out", out, "--quiet", "--checkpoint-every", "0.05"]
+    kills = 0
+    for attempt in range(attempts):
+        target = rng.uniform(lo, hi) * ref_lines
+        p = subprocess.Popen(args + (["--fresh"] if attempt == 0 else []),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 120
+        while p.poll() is None and time.time() < deadline:
+            try:
+                n = sum(1 for _ in open(journal))
+            except FileNotFoundError:
+                n = 0
+            if n >= target:
+                p.kill()
+                kills += 1
+                break
+            time.sleep(0.002)
+        p.wait()
+    return kills

@@ -2,11 +2,10 @@
 of an uninterrupted run: in-flight trials are retrained from their keys to where they were, so
 every history value and rung decision matches to the bit."""
 import os
-import random
 import subprocess
 import time
 
-from btutil import BIN, Checker, SRC, run, workdir, write_sweep, need
+from btutil import BIN, kill_at_progress, Checker, SRC, run, workdir, write_sweep, need
 
 need("h5py", "numpy")
 import h5py
@@ -46,29 +45,8 @@ ref_t, ref_h, ref_r = table(ref)
 c.check(len(ref_t) == 16 and (ref_t["status"] == b"pruned").sum() > 0, ref_t["status"])
 ref_lines = sum(1 for _ in open(ref + ".journal"))
 
-rng = random.Random(99)
 out = os.path.join(d, "killed.h5")
-journal = out + ".journal"
-for stale in (out, journal):  # an earlier run's journal would be killed-on-sight and replayed
-    if os.path.exists(stale):
-        os.remove(stale)
-kills = 0
-args = [BIN, "run", sweep, "--out", out, "--quiet", "--checkpoint-every", "0.05"]
-for attempt in range(3):
-    target = rng.uniform(0.2, 0.8) * ref_lines
-    p = subprocess.Popen(args + (["--fresh"] if attempt == 0 else []), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while p.poll() is None and time.time() < deadline:
-        try:
-            n = sum(1 for _ in open(journal))
-        except FileNotFoundError:
-            n = 0
-        if n >= target:
-            p.kill()
-            kills += 1
-            break
-        time.sleep(0.002)
-    p.wait()
+kills = kill_at_progress(sweep, out, ref + ".journal", attempts=3, seed=99, lo=0.2, hi=0.8)
 rc = run("run", sweep, "--out", out, "--quiet", timeout=300).returncode
 c.check(rc == 0, f"final run exit {rc}")
 print(f"killed {kills} times of {ref_lines} journal lines")

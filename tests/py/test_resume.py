@@ -2,12 +2,11 @@
 with exactly the results of an uninterrupted run; SIGTERM stops cleanly with exit 75 and the
 re-run completes it; a second signal exits at once leaving the last good file readable."""
 import os
-import random
 import signal
 import subprocess
 import time
 
-from btutil import BIN, Checker, SRC, run, sweep_file, workdir, write_sweep, need
+from btutil import BIN, Checker, SRC, kill_at_progress, run, sweep_file, workdir, write_sweep, need
 
 need("h5py", "numpy")
 import h5py
@@ -40,32 +39,8 @@ ref_t, ref_h, ref_r = table(ref)
 c.check(len(ref_t) == 60, "60 trials")
 c.check(set(ref_t["status"]) <= {b"completed", b"pruned"}, set(ref_t["status"]))
 
-rng = random.Random(1234)
-ref_lines = sum(1 for _ in open(ref + ".journal"))
 out = os.path.join(d, "killed.h5")
-journal = out + ".journal"
-for stale in (out, journal):  # an earlier run's journal would be killed-on-sight and replayed
-    if os.path.exists(stale):
-        os.remove(stale)
-kills = 0
-args = [BIN, "run", sweep, "--out", out, "--quiet", "--checkpoint-every", "0.05"]
-# Kill at progress points, not wall-clock times, so a loaded machine still kills mid-sweep:
-# each attempt dies once the journal has grown past a random point of the reference's length.
-for attempt in range(6):
-    target = rng.uniform(0.1, 0.9) * ref_lines
-    p = subprocess.Popen(args + (["--fresh"] if attempt == 0 else []), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while p.poll() is None and time.time() < deadline:
-        try:
-            n = sum(1 for _ in open(journal))
-        except FileNotFoundError:
-            n = 0
-        if n >= target:
-            p.kill()
-            kills += 1
-            break
-        time.sleep(0.002)
-    p.wait()
+kills = kill_at_progress(sweep, out, ref + ".journal", attempts=6, seed=1234)
 rc = run("run", sweep, "--out", out, "--quiet", timeout=300).returncode
 c.check(rc == 0, f"final run exit {rc}")
 print(f"killed {kills} times")
