@@ -301,11 +301,15 @@ def bench_one(args, name, sweep, configs, data, workdir):
                    ratio_xgboost_with_dmatrix_over_batchtune=(min(xgb_runs) + dmatrix_s)
                    / min(bt_runs),
                    agreement=agreement(bt_rows, xgb_metrics),
-                   per_trial=[{"config": dict(k), "mse_xgboost": m,
-                               "mse_batchtune": bt_rows.get(k, {}).get("metric"),
-                               "trial_id": bt_rows.get(k, {}).get("trial_id"),
-                               "status": bt_rows.get(k, {}).get("status")}
-                              for k, m in xgb_metrics.items()])
+                   batchtune_trials=len(bt_rows),
+                   per_trial=[{"config": cfg, "mse_xgboost": xgb_metrics[config_key(cfg)],
+                               "mse_batchtune": bt_rows.get(config_key(cfg), {}).get("metric"),
+                               "trial_id": bt_rows.get(config_key(cfg), {}).get("trial_id"),
+                               "status": bt_rows.get(config_key(cfg), {}).get("status")}
+                              for cfg in configs])
+        if len(bt_rows) != len(configs):
+            print(f"   WARNING: batchtune wrote {len(bt_rows)} distinct configs, expected "
+                  f"{len(configs)}", flush=True)
     return res
 
 
@@ -328,7 +332,7 @@ def print_table(results, threads):
 def main():
     args = parse_args()
     try:
-        import h5py  # noqa: F401
+        import h5py  # noqa: F401  (needed by run_batchtune; fail early)
         import xgboost
     except ImportError as e:
         die(f"missing python module: {e}")
