@@ -19,10 +19,10 @@ typedef enum bt_task {
 typedef struct bt_dataset {
     int64_t n_rows;
     int32_t n_features;
-    float *X;             /* row-major n_rows x n_features; NaN marks a missing cell */
-    float *y;             /* n_rows labels */
-    char **feature_names; /* n_features names, or NULL */
-    char *source;         /* human-readable origin, e.g. "boston.csv (rows 1-404)" */
+    float *X;                        /* row-major n_rows x n_features; NaN marks a missing cell */
+    float *y;                        /* n_rows labels */
+    char **feature_names;            /* n_features names, or NULL */
+    char *source;                    /* human-readable origin, e.g. "boston.csv (rows 1-404)" */
     int32_t channels, height, width; /* image shape when the format has one, else 0 */
 } bt_dataset;
 

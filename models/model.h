@@ -18,13 +18,13 @@
 typedef enum bt_ptype { BT_PTYPE_FLOAT = 0, BT_PTYPE_INT, BT_PTYPE_STRING, BT_PTYPE_BOOL } bt_ptype;
 
 typedef struct bt_model_param {
-    const char *name;        /* canonical name, e.g. "eta" */
-    const char *aliases[4];  /* NULL-terminated, e.g. {"learning_rate", NULL} */
+    const char *name;       /* canonical name, e.g. "eta" */
+    const char *aliases[4]; /* NULL-terminated, e.g. {"learning_rate", NULL} */
     bt_ptype type;
-    double min, max;         /* valid closed range for numbers */
-    bt_value def;            /* default */
+    double min, max;            /* valid closed range for numbers */
+    bt_value def;               /* default */
     const char *const *choices; /* STRING: NULL-terminated allowed values, or NULL */
-    int shape;               /* 1 if trials differing in it cannot share a pack (max_bin) */
+    int shape;                  /* 1 if trials differing in it cannot share a pack (max_bin) */
     const char *doc;
 } bt_model_param;
 
@@ -41,19 +41,19 @@ typedef struct bt_model_data {
     const bt_dataset *valid;
     bt_task task;
     int32_t n_classes;
-    void *shared;                    /* model-owned cache, freed by vtable->data_free */
-    int threads;                     /* CPU threads to use (>= 1) */
+    void *shared; /* model-owned cache, freed by vtable->data_free */
+    int threads;  /* CPU threads to use (>= 1) */
 } bt_model_data;
 
 typedef struct bt_pack bt_pack; /* opaque, per model family */
 
 typedef struct bt_model_vtable {
-    const char *name;              /* "gbdt" */
-    const char *const *aliases;    /* NULL-terminated, e.g. {"xgboost", NULL} */
+    const char *name;           /* "gbdt" */
+    const char *const *aliases; /* NULL-terminated, e.g. {"xgboost", NULL} */
     const bt_model_param *params;
     int n_params;
-    int budget_param;              /* index of the resource parameter (num_round, epochs) */
-    const char *const *metrics;    /* NULL-terminated metric names this family can compute */
+    int budget_param;           /* index of the resource parameter (num_round, epochs) */
+    const char *const *metrics; /* NULL-terminated metric names this family can compute */
 
     /* Task and class count from resolved hyperparameters (objective, num_class) and labels. */
     bt_status (*task_of)(const bt_hparams *hp, bt_task *task, int32_t *n_classes);

@@ -35,12 +35,12 @@ typedef struct trial_state {
 typedef struct exec {
     bt_sweep sw;
     const bt_run_opts *o;
-    run_state *runs;   /* indexed by leader trial id */
+    run_state *runs; /* indexed by leader trial id */
     trial_state *ts;
-    int64_t *members;  /* CSR: trials of each leader's group, ascending */
+    int64_t *members; /* CSR: trials of each leader's group, ascending */
     int64_t *mem_ptr;
     bt_pack **packs;
-    int **free_slots;  /* per pack, a stack of free slot indices */
+    int **free_slots; /* per pack, a stack of free slot indices */
     int *n_free;
     int64_t n_active;
     int64_t concurrency;
@@ -59,6 +59,7 @@ typedef struct exec {
     int64_t tick;
     bt_progress prog;
     double last_checkpoint;
+    int64_t checkpoint_decisions; /* scheduler decisions at the last checkpoint */
     char *journal_path;
     int threads;
 } exec;
@@ -280,15 +281,24 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
                     v.s = xstrdup(v.s);
                 } else {
                     char buf[64];
-                    if (v.kind == BT_VALUE_FLOAT) snprintf(buf, sizeof buf, "%.17g", v.f);
-                    else snprintf(buf, sizeof buf, "%" PRId64, v.i);
+                    if (v.kind == BT_VALUE_FLOAT)
+                        snprintf(buf, sizeof buf, "%.17g", v.f);
+                    else
+                        snprintf(buf, sizeof buf, "%" PRId64, v.i);
                     v = bt_value_string(xstrdup(buf));
                 }
                 break;
-            case BT_VALUE_FLOAT: v = bt_value_float(v.f); break;
-            case BT_VALUE_INT: v = bt_value_int(v.kind == BT_VALUE_FLOAT ? llround(v.f) : v.i); break;
-            case BT_VALUE_BOOL: v = bt_value_bool(v.i != 0); break;
-            default: break;
+            case BT_VALUE_FLOAT:
+                v = bt_value_float(v.f);
+                break;
+            case BT_VALUE_INT:
+                v = bt_value_int(v.kind == BT_VALUE_FLOAT ? llround(v.f) : v.i);
+                break;
+            case BT_VALUE_BOOL:
+                v = bt_value_bool(v.i != 0);
+                break;
+            default:
+                break;
             }
             row->params[p] = v;
         }
@@ -321,7 +331,7 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
 }
 
 static bt_status checkpoint(exec *e, int final) {
-    if (!e->replaying) BT_TRY(bt_journal_sync(e->jn));
+    if (!e->replaying && e->jn) BT_TRY(bt_journal_sync(e->jn));
     bt_results r;
     bt_status st = build_results(e, &r, final);
     if (st == BT_STATUS_OK) st = bt_results_write(&r, e->o->out_path);
@@ -342,10 +352,14 @@ static void counts(exec *e, bt_progress_counts *c) {
     c->metric = e->sw.metric;
     for (int64_t t = 0; t < e->sw.n_trials; t++) {
         bt_trial_status s = bt_sched_trial_status(e->sw.sched, t);
-        if (s == BT_TRIAL_COMPLETED) c->completed++;
-        else if (s == BT_TRIAL_PRUNED) c->pruned++;
-        else if (s == BT_TRIAL_FAILED) c->failed++;
-        else if (s == BT_TRIAL_RUNNING) c->running++;
+        if (s == BT_TRIAL_COMPLETED)
+            c->completed++;
+        else if (s == BT_TRIAL_PRUNED)
+            c->pruned++;
+        else if (s == BT_TRIAL_FAILED)
+            c->failed++;
+        else if (s == BT_TRIAL_RUNNING)
+            c->running++;
         if (s == BT_TRIAL_RUNNING && e->ts[t].has_job) {
             int32_t b, rung;
             bt_sched_trial_place(e->sw.sched, t, &b, &rung);
@@ -366,8 +380,8 @@ static void log_trial_stops(exec *e, int64_t leader) {
             continue;
         e->ts[t].stop_logged = 1;
         char f[160];
-        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"status\":\"%s\",\"resource\":%" PRId64,
-                 t, bt_trial_status_name(s), e->ts[t].resource);
+        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"status\":\"%s\",\"resource\":%" PRId64, t,
+                 bt_trial_status_name(s), e->ts[t].resource);
         bt_progress_event(&e->prog, "trial_stop", f);
     }
 }
@@ -444,7 +458,8 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             if (budget >= 0 && budget < r->resource) continue;
             if (!e->replaying && !have) {
                 int pack = sw->trials[L].pack;
-                if (sw->vt->slot_failed && sw->vt->slot_failed(e->packs[pack], r->slot)) r->failed = 1;
+                if (sw->vt->slot_failed && sw->vt->slot_failed(e->packs[pack], r->slot))
+                    r->failed = 1;
                 if (!r->failed &&
                     sw->vt->eval(e->packs[pack], r->slot, sw->metric, &value) != BT_STATUS_OK)
                     r->failed = 1;
@@ -490,8 +505,8 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
         BT_TRY(bt_sched_report(sw->sched, t, ts->job_resource, ts->metric));
         ts->has_job = 0;
         char f[160];
-        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"resource\":%" PRId64 ",\"metric\":%.17g",
-                 t, ts->resource, isnan(ts->metric) ? -1.0 : ts->metric);
+        snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"resource\":%" PRId64 ",\"metric\":%.17g", t,
+                 ts->resource, isnan(ts->metric) ? -1.0 : ts->metric);
         if (isnan(ts->metric))
             snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"resource\":%" PRId64 ",\"metric\":null",
                      t, ts->resource);
@@ -595,8 +610,8 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
     }
     BT_TRY(build_members(e));
     int async = spec->sched.kind == BT_SCHED_ASHA || spec->sched.kind == BT_SCHED_WANDB_HYPERBAND;
-    e->concurrency = async && spec->sched.concurrency > 0 ? spec->sched.concurrency
-                                                          : spec->exec.max_pack;
+    e->concurrency =
+        async && spec->sched.concurrency > 0 ? spec->sched.concurrency : spec->exec.max_pack;
     if (e->concurrency <= 0) e->concurrency = 256;
     if (metric_id(e, sw->metric) < 0) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     for (int m = 0; sw->vt->metrics && sw->vt->metrics[m] && e->n_extra < 16; m++) {
@@ -682,7 +697,14 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
                 bt_progress_update(&e.prog, &c, 0);
                 double since = bt_clock() - e.last_checkpoint;
                 double every = o->checkpoint_every > 0 ? o->checkpoint_every : 30.0;
-                if (since >= every) st = checkpoint(&e, 0);
+                /* rung boundaries (new decisions) checkpoint too, at most once a second */
+                int64_t nd = 0;
+                bt_sched_decisions(e.sw.sched, &nd);
+                int rung_done = nd > e.checkpoint_decisions && since >= 1.0;
+                if (since >= every || rung_done) {
+                    e.checkpoint_decisions = nd;
+                    st = checkpoint(&e, 0);
+                }
                 if (st == BT_STATUS_OK && o->stop && *o->stop) {
                     st = checkpoint(&e, 0);
                     if (st == BT_STATUS_OK)
@@ -704,9 +726,8 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
         bt_progress_update(&e.prog, &c, 1);
         bt_progress_finish(&e.prog);
     } else if (st == BT_STATUS_OK) {
-        /* finished earlier: replay (no training) for the summary */
+        /* finished earlier: replay the journal (no data, no training) for the summary */
         e.replaying = 1;
-        st = bt_sweep_load_data(&e.sw, e.threads);
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);
         int finished = 0;
         while (st == BT_STATUS_OK && buf && !finished && e.tick <= e.log.last_tick)

@@ -17,15 +17,15 @@
 #include "status.h"
 
 typedef struct bt_run_opts {
-    const char *out_path;     /* results file; the journal is out_path + ".journal" */
-    const char *device;       /* "auto", "cpu", "cuda", "cuda:0,1" (NULL: the spec's) */
-    int fresh;                /* discard earlier results and journal at out_path */
-    FILE *log;                /* JSON-lines events, or NULL */
-    FILE *progress;           /* progress lines (stderr), or NULL for none */
-    int progress_live;        /* rewrite one line in place (a terminal) */
-    const char *command_line; /* recorded in the results */
+    const char *out_path;        /* results file; the journal is out_path + ".journal" */
+    const char *device;          /* "auto", "cpu", "cuda", "cuda:0,1" (NULL: the spec's) */
+    int fresh;                   /* discard earlier results and journal at out_path */
+    FILE *log;                   /* JSON-lines events, or NULL */
+    FILE *progress;              /* progress lines (stderr), or NULL for none */
+    int progress_live;           /* rewrite one line in place (a terminal) */
+    const char *command_line;    /* recorded in the results */
     volatile sig_atomic_t *stop; /* set asynchronously: finish the tick, checkpoint, stop */
-    double checkpoint_every;  /* seconds between results checkpoints (default 30) */
+    double checkpoint_every;     /* seconds between results checkpoints (default 30) */
 } bt_run_opts;
 
 typedef struct bt_run_summary {

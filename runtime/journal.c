@@ -18,6 +18,8 @@
 struct bt_journal {
     int fd;
     char *path;
+    char *buf; /* records of the tick in progress, written out at its TICK marker */
+    size_t len, cap;
 };
 
 static const char *const kind_names[] = {"job", "hist", "report", "tick", "end"};
@@ -185,6 +187,13 @@ static bt_status write_all(bt_journal *j, const char *buf, size_t n) {
     return BT_STATUS_OK;
 }
 
+static bt_status flush(bt_journal *j) {
+    if (j->len == 0) return BT_STATUS_OK;
+    bt_status st = write_all(j, j->buf, j->len);
+    j->len = 0;
+    return st;
+}
+
 bt_status bt_journal_open(bt_journal **out, const char *path, int fresh, const char *sha256,
                           uint64_t seed) {
     *out = NULL;
@@ -276,21 +285,40 @@ bt_status bt_journal_append(bt_journal *j, const bt_jrec *r) {
         n = snprintf(line, sizeof line, "{\"k\":\"tick\",\"tick\":%" PRId64 ",\"time\":%s}\n",
                      r->tick, t);
         break;
-    case BT_JREC_END: n = snprintf(line, sizeof line, "{\"k\":\"end\"}\n"); break;
+    case BT_JREC_END:
+        n = snprintf(line, sizeof line, "{\"k\":\"end\"}\n");
+        break;
     }
     if (n <= 0 || (size_t)n >= sizeof line)
         return BT_FAIL(BT_STATUS_INTERNAL, "journal record too long");
-    return write_all(j, line, (size_t)n);
+    if (j->len + (size_t)n > j->cap) {
+        size_t cap = j->cap ? j->cap : 1 << 16;
+        while (cap < j->len + (size_t)n) cap *= 2;
+        char *nb = realloc(j->buf, cap);
+        BT_CHECK_ALLOC(nb);
+        j->buf = nb;
+        j->cap = cap;
+    }
+    memcpy(j->buf + j->len, line, (size_t)n);
+    j->len += (size_t)n;
+    /* one write(2) per tick: a kill loses at most the tick in progress, which replay drops */
+    if (r->kind == BT_JREC_TICK || r->kind == BT_JREC_END) return flush(j);
+    return BT_STATUS_OK;
 }
 
 bt_status bt_journal_sync(bt_journal *j) {
+    BT_TRY(flush(j));
     if (fsync(j->fd) != 0) return BT_FAIL(BT_STATUS_IO, "%s: fsync: %s", j->path, strerror(errno));
     return BT_STATUS_OK;
 }
 
 void bt_journal_close(bt_journal *j) {
     if (!j) return;
-    if (j->fd >= 0) close(j->fd);
+    if (j->fd >= 0) {
+        flush(j);
+        close(j->fd);
+    }
+    free(j->buf);
     free(j->path);
     free(j);
 }

@@ -13,11 +13,11 @@
 #include "status.h"
 
 typedef enum bt_jrec_kind {
-    BT_JREC_JOB = 0,  /* trial, resource: a job the scheduler handed out */
-    BT_JREC_HIST,     /* trial, resource, metric name, value, time: one point of a learning curve */
-    BT_JREC_REPORT,   /* trial, resource, value: a report to the scheduler */
-    BT_JREC_TICK,     /* tick: end of an executor tick */
-    BT_JREC_END,      /* the sweep finished */
+    BT_JREC_JOB = 0, /* trial, resource: a job the scheduler handed out */
+    BT_JREC_HIST,    /* trial, resource, metric name, value, time: one point of a learning curve */
+    BT_JREC_REPORT,  /* trial, resource, value: a report to the scheduler */
+    BT_JREC_TICK,    /* tick: end of an executor tick */
+    BT_JREC_END,     /* the sweep finished */
 } bt_jrec_kind;
 
 typedef struct bt_jrec {

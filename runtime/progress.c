@@ -17,10 +17,14 @@ double bt_clock(void) {
 }
 
 static void fmt_eta(char *buf, size_t cap, double s) {
-    if (!(s >= 0) || !isfinite(s)) snprintf(buf, cap, "?");
-    else if (s < 60) snprintf(buf, cap, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, cap, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-    else snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
+    if (!(s >= 0) || !isfinite(s))
+        snprintf(buf, cap, "?");
+    else if (s < 60)
+        snprintf(buf, cap, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, cap, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else
+        snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
 }
 
 void bt_progress_update(bt_progress *p, const bt_progress_counts *c, int force) {
@@ -31,7 +35,8 @@ void bt_progress_update(bt_progress *p, const bt_progress_counts *c, int force) 
     p->last = now;
     double el = now - p->t0;
     char eta[32];
-    fmt_eta(eta, sizeof eta, c->done > 0 ? el * (double)(c->total - c->done) / (double)c->done : -1);
+    fmt_eta(eta, sizeof eta,
+            c->done > 0 ? el * (double)(c->total - c->done) / (double)c->done : -1);
     char best[96] = "-";
     if (c->best_trial >= 0)
         snprintf(best, sizeof best, "%s %.6g (trial %lld)", c->metric, c->best,

@@ -7,12 +7,12 @@
 #include <stdio.h>
 
 typedef struct bt_progress {
-    FILE *out;      /* NULL: no progress lines */
-    int live;       /* rewrite in place with \r */
-    FILE *log;      /* NULL: no events */
-    double t0;      /* sweep start, bt_now() */
-    double last;    /* last line printed */
-    int line_open;  /* a live line is on screen */
+    FILE *out;     /* NULL: no progress lines */
+    int live;      /* rewrite in place with \r */
+    FILE *log;     /* NULL: no events */
+    double t0;     /* sweep start, bt_now() */
+    double last;   /* last line printed */
+    int line_open; /* a live line is on screen */
 } bt_progress;
 
 typedef struct bt_progress_counts {

@@ -26,9 +26,9 @@ typedef struct bt_trial_row {
     double best_metric; /* best value over the trial's history */
     int64_t resource;   /* last resource reached */
     int32_t bracket, rung;
-    char device[16];    /* "cpu", "cuda:0" */
-    double seconds;     /* wall time attributed to the trial */
-    bt_value *params;   /* n_params values, column order; strings owned by the results */
+    char device[16];  /* "cpu", "cuda:0" */
+    double seconds;   /* wall time attributed to the trial */
+    bt_value *params; /* n_params values, column order; strings owned by the results */
 } bt_trial_row;
 
 typedef struct bt_history_row {
@@ -36,14 +36,14 @@ typedef struct bt_history_row {
     int64_t resource;
     int32_t metric; /* index into metric_names */
     double value;
-    double time;    /* seconds since the sweep started */
+    double time; /* seconds since the sweep started */
 } bt_history_row;
 
 typedef struct bt_results {
     /* root attributes */
     char *batchtune_version;
-    char *created;     /* ISO 8601 UTC */
-    char *sweep_text;  /* the sweep file verbatim */
+    char *created;    /* ISO 8601 UTC */
+    char *sweep_text; /* the sweep file verbatim */
     char *sweep_sha256;
     char *sweep_path;
     uint64_t seed;
@@ -51,7 +51,7 @@ typedef struct bt_results {
     char *command_line;
     char *metric_name; /* the sweep's metric, normalized ("mse") */
     int maximize;
-    char *scheduler;   /* bt_sched_kind_name */
+    char *scheduler; /* bt_sched_kind_name */
     char *model_type;
 
     bt_result_param *params;

@@ -47,7 +47,8 @@ typedef struct bt_rung_decision {
 
 /* The plan, for `batchtune validate`: brackets, each with rungs of (trials, resource). */
 typedef struct bt_sched_rung_plan {
-    int64_t n_trials; /* trials entering the rung (ASHA/W&B: upper bound) */
+    int64_t n_trials; /* trials entering the rung (ASHA: nominal n*eta^-k, early promotions can
+                         exceed it; W&B: an upper bound) */
     int64_t resource;
 } bt_sched_rung_plan;
 

@@ -32,13 +32,13 @@ typedef enum bt_dist {
 } bt_dist;
 
 typedef struct bt_param_spec {
-    char *name;       /* flattened with '.' for nested parameters: "optimizer.lr" */
+    char *name; /* flattened with '.' for nested parameters: "optimizer.lr" */
     bt_dist dist;
     bt_value *values; /* CONSTANT: 1 value; CATEGORICAL: n_values (strings owned by the spec) */
     double *probs;    /* CATEGORICAL with probabilities, else NULL */
     int n_values;
     double min, max, mu, sigma, a, b, q;
-    int is_int; /* samples are integers (int_uniform, or q-distributions with integer q) */
+    int is_int;    /* samples are integers (int_uniform, or q-distributions with integer q) */
     int line, col; /* where the parameter is defined in the sweep file */
 } bt_param_spec;
 
@@ -74,10 +74,10 @@ typedef struct bt_kv {
 typedef struct bt_dataset_spec {
     char *train, *train_labels; /* file paths; *_labels for formats with separate label files */
     char *valid, *valid_labels;
-    char *path; /* single file split into train/valid by valid_fraction */
-    char *format; /* csv|libsvm|npy|hdf5|idx|cifar; NULL = from the file name */
-    char *target_name; /* CSV target column by name, or NULL */
-    int target_index;  /* target column by index (negative counts from the end); default -1 */
+    char *path;            /* single file split into train/valid by valid_fraction */
+    char *format;          /* csv|libsvm|npy|hdf5|idx|cifar; NULL = from the file name */
+    char *target_name;     /* CSV target column by name, or NULL */
+    int target_index;      /* target column by index (negative counts from the end); default -1 */
     double valid_fraction; /* default 0.2 */
     uint64_t split_seed;   /* default 42 */
     char *synthetic;       /* "friedman1" | "classification" | NULL */
@@ -101,9 +101,11 @@ typedef struct bt_spec {
     char sha256[65];
 
     bt_method method;
-    char *metric_name; /* as written, e.g. "validation/mse" */
-    char *metric;      /* normalized model metric name, e.g. "mse" */
-    int maximize;      /* metric.goal == "maximize" */
+    char *metric_name;     /* as written, e.g. "validation/mse" */
+    char *metric;          /* normalized model metric name, e.g. "mse" */
+    int maximize;          /* metric.goal == "maximize" (no goal: the metric's natural direction) */
+    int has_metric_target; /* metric.target given: stop once a trial reaches it */
+    double metric_target;
 
     bt_param_spec *params;
     int n_params;
@@ -111,7 +113,7 @@ typedef struct bt_spec {
 
     bt_sched_spec sched;
 
-    char *model_type;  /* "gbdt" (alias "xgboost") */
+    char *model_type;   /* "gbdt" (alias "xgboost") */
     bt_kv *model_fixed; /* fixed model parameters from the model block, canonical names */
     int n_model_fixed;
 

@@ -37,13 +37,20 @@ void bt_status_clear(void) {
 
 const char *bt_status_name(bt_status s) {
     switch (s) {
-    case BT_STATUS_OK: return "ok";
-    case BT_STATUS_USAGE: return "usage";
-    case BT_STATUS_BAD_INPUT: return "bad input";
-    case BT_STATUS_NO_INPUT: return "input missing";
-    case BT_STATUS_INTERNAL: return "internal error";
-    case BT_STATUS_IO: return "output I/O error";
-    case BT_STATUS_INTERRUPTED: return "interrupted";
+    case BT_STATUS_OK:
+        return "ok";
+    case BT_STATUS_USAGE:
+        return "usage";
+    case BT_STATUS_BAD_INPUT:
+        return "bad input";
+    case BT_STATUS_NO_INPUT:
+        return "input missing";
+    case BT_STATUS_INTERNAL:
+        return "internal error";
+    case BT_STATUS_IO:
+        return "output I/O error";
+    case BT_STATUS_INTERRUPTED:
+        return "interrupted";
     }
     return "unknown";
 }

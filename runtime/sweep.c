@@ -23,7 +23,8 @@ static bt_value to_param_type(const bt_model_param *mp, bt_value v) {
         if (v.kind == BT_VALUE_INT) return bt_value_bool(v.i != 0);
         if (v.kind == BT_VALUE_FLOAT) return bt_value_bool(v.f != 0.0);
         return v;
-    case BT_PTYPE_STRING: return v;
+    case BT_PTYPE_STRING:
+        return v;
     }
     return v;
 }
@@ -31,7 +32,8 @@ static bt_value to_param_type(const bt_model_param *mp, bt_value v) {
 static int values_equal(bt_value a, bt_value b) {
     if (a.kind == BT_VALUE_STRING || b.kind == BT_VALUE_STRING)
         return a.kind == b.kind && strcmp(a.s, b.s) == 0;
-    if (a.kind == BT_VALUE_FLOAT || b.kind == BT_VALUE_FLOAT) return a.f == b.f;
+    if (a.kind == BT_VALUE_FLOAT || b.kind == BT_VALUE_FLOAT)
+        return a.f == b.f || (isnan(a.f) && isnan(b.f)); /* NaN defaults (base_score) match */
     return a.i == b.i;
 }
 
@@ -82,7 +84,7 @@ static uint64_t hash_hp(const bt_sweep *sw, const bt_value *hp, int skip) {
             x = 0;
             for (const char *c = hp[p].s; *c; c++) x = x * 31 + (unsigned char)*c;
         } else if (hp[p].kind == BT_VALUE_FLOAT) {
-            double f = hp[p].f;
+            double f = isnan(hp[p].f) ? NAN : hp[p].f; /* one NaN bit pattern */
             memcpy(&x, &f, sizeof x);
         } else {
             double f = (double)hp[p].i;
@@ -149,7 +151,8 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     if (!sw->vt) return BT_FAIL(BT_STATUS_BAD_INPUT, "model.type: unknown model family");
     const bt_model_vtable *vt = sw->vt;
     for (int p = 0; p < spec->n_params; p++)
-        if (bt_model_param_index(vt, spec->params[p].name) == vt->budget_param) sw->budget_param = p;
+        if (bt_model_param_index(vt, spec->params[p].name) == vt->budget_param)
+            sw->budget_param = p;
 
     /* how many trials the space offers */
     int64_t offered;
@@ -199,8 +202,8 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
 
 bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
     if (sw->data_loaded) return BT_STATUS_OK;
-    BT_TRY(bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train,
-                                &sw->valid));
+    BT_TRY(
+        bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train, &sw->valid));
     if (sw->task == BT_TASK_MULTICLASS && sw->n_classes <= 0) {
         float mx = 0;
         for (int64_t i = 0; i < sw->train.n_rows; i++)
@@ -255,8 +258,8 @@ bt_status bt_sweep_train_export(bt_sweep *sw, int64_t trial, int64_t resource, c
     if (trial < 0 || trial >= sw->n_trials)
         return BT_FAIL(BT_STATUS_USAGE, "no trial %lld in this sweep (0..%lld)", (long long)trial,
                        (long long)sw->n_trials - 1);
-    if (!sw->vt->export_model) return BT_FAIL(BT_STATUS_USAGE, "%s models cannot be exported",
-                                              sw->vt->name);
+    if (!sw->vt->export_model)
+        return BT_FAIL(BT_STATUS_USAGE, "%s models cannot be exported", sw->vt->name);
     const bt_sweep_trial *tr = &sw->trials[trial];
     const bt_hparams shape = {sw->trials[sw->pack_leader[tr->pack]].hp};
     const bt_hparams hp = {sw->trials[tr->leader].hp};

@@ -15,7 +15,7 @@ import pandas
 
 c = Checker("test_cli_e2e")
 d = workdir("cli_e2e")
-data = os.path.join(SRC, "sweeps", "data")
+data = os.path.join(SRC, "sweeps")
 sweep = write_sweep(os.path.join(d, "boston.json"), sweep_file("boston-grid.json"), data)
 out = os.path.join(d, "boston.h5")
 

@@ -1,0 +1,69 @@
+/* Split evaluation for histogram trees, with XGBoost 1.7 hist's arithmetic: child gains
+ * G^2/(H+lambda) (G soft-thresholded by alpha) computed in double and rounded to float, their sum
+ * minus the parent's gain in float, min_child_weight on both children, missing values tried on
+ * the right (forward scan) and, when the node has any, on the left (backward scan); a candidate
+ * replaces the best only when strictly better, so ties keep the smaller feature, then the forward
+ * scan, then the smaller bin. Sums arrive as int64 fixed point with a power-of-two unit.
+ * Ownership: nothing is allocated; callers own every buffer. */
+#ifndef BT_KERNEL_GBDT_SPLIT_H
+#define BT_KERNEL_GBDT_SPLIT_H
+
+#include <stdint.h>
+
+#include "gbdt_hist.h"
+#include "philox.h" /* BT_HD */
+
+typedef struct bt_gbdt_split_param {
+    float min_child_weight;
+    float lambda;
+    float alpha;
+} bt_gbdt_split_param;
+
+typedef struct bt_gbdt_split {
+    float loss_chg;  /* 0 when no candidate beat the initial 0 */
+    int32_t feature; /* -1 = none */
+    int32_t bin;     /* non-missing rows with bin <= this go left (-1: none do) */
+    int32_t default_left;
+    float split_cond; /* raw-value rule: x < split_cond goes left */
+    bt_gbdt_gh left, right;
+} bt_gbdt_split;
+
+BT_HD void bt_gbdt_split_reset(bt_gbdt_split *s) {
+    s->loss_chg = 0.0f;
+    s->feature = -1;
+    s->bin = -1;
+    s->default_left = 0;
+    s->split_cond = 0.0f;
+    s->left.g = s->left.h = s->right.g = s->right.h = 0;
+}
+
+BT_HD double bt_gbdt_threshold_l1(double w, float alpha) {
+    if (w > +alpha) return w - alpha;
+    if (w < -alpha) return w + alpha;
+    return 0.0;
+}
+
+/* Gain of a node with sums (G, H): XGBoost's CalcGainGivenWeight without constraints. */
+BT_HD float bt_gbdt_gain(const bt_gbdt_split_param *p, double G, double H) {
+    if (H <= 0) return 0.0f;
+    double t = bt_gbdt_threshold_l1(G, p->alpha);
+    return (float)(t * t / (H + p->lambda));
+}
+
+/* Leaf weight (before eta): XGBoost's CalcWeight without max_delta_step. */
+BT_HD float bt_gbdt_weight(const bt_gbdt_split_param *p, double G, double H) {
+    if (H < p->min_child_weight || H <= 0.0) return 0.0f;
+    return (float)(-bt_gbdt_threshold_l1(G, p->alpha) / (H + p->lambda));
+}
+
+/* Scans one feature. e[0..n) are the feature's non-missing bin sums in increasing bin order:
+ * dense (bin_ids NULL: entry i is bin i, zero entries are skipped) or compact (entry i is bin
+ * bin_ids[i]). cuts are the feature's cut values, min_value its smallest train value. total is
+ * the node's sum (missing rows included), units the fixed-point units of g and h, root_gain the
+ * node's own gain. Updates *best when a candidate is strictly better. */
+void bt_gbdt_split_scan_ref(const bt_gbdt_gh *e, const int32_t *bin_ids, int32_t n,
+                            const float *cuts, float min_value, int32_t feature, bt_gbdt_gh total,
+                            double g_unit, double h_unit, const bt_gbdt_split_param *p,
+                            float root_gain, bt_gbdt_split *best);
+
+#endif

@@ -1,0 +1,321 @@
+/* A gbdt pack: trial slots sharing one binned train set. slot_start resolves a trial's
+ * hyperparameters and allocates its model; step computes every listed slot's gradients, grows one
+ * round of trees for all of them together (grow.c), updates valid margins, checks for divergence
+ * and applies early stopping. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../kernels/gbdt_sample.h"
+#include "trainer.h"
+
+static const bt_dataset *eval_set(const bt_pack *p) {
+    const bt_dataset *va = p->data->valid;
+    return va && va->n_rows > 0 ? va : NULL;
+}
+
+static void slot_free(bt_gbdt_slot *s) {
+    if (!s) return;
+    for (int64_t t = 0; t < s->n_trees; t++) free(s->trees[t].nodes);
+    free(s->trees);
+    free(s->margin_train);
+    free(s->margin_valid);
+    free(s->best_valid);
+    free(s->g);
+    free(s->h);
+    free(s->gh);
+    free(s->rows);
+    free(s->n_sampled);
+    free(s->eg);
+    free(s->eh);
+    free(s);
+}
+
+bt_status bt_gbdt_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
+                            int capacity) {
+    *out = NULL;
+    if (capacity < 1) return BT_FAIL(BT_STATUS_INTERNAL, "pack capacity must be >= 1");
+    const bt_gbdt_binning *bin = NULL;
+    BT_TRY(bt_gbdt_binning_get(data, (int32_t)shape_hp->v[BT_GBDT_MAX_BIN].i, &bin));
+    bt_pack *p = calloc(1, sizeof *p);
+    BT_CHECK_ALLOC(p);
+    p->slots = calloc((size_t)capacity, sizeof *p->slots);
+    if (!p->slots) {
+        free(p);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %d slots", capacity);
+    }
+    p->data = data;
+    p->bin = bin;
+    p->capacity = capacity;
+    p->threads = data->threads > 0 ? data->threads : 1;
+    *out = p;
+    return BT_STATUS_OK;
+}
+
+void bt_gbdt_pack_free(bt_pack *p) {
+    if (!p) return;
+    for (int i = 0; i < p->capacity; i++) slot_free(p->slots[i]);
+    free(p->slots);
+    bt_gbdt_grow_free(p->grow);
+    free(p);
+}
+
+void bt_gbdt_slot_clear(bt_pack *p, int slot) {
+    if (!p || slot < 0 || slot >= p->capacity) return;
+    slot_free(p->slots[slot]);
+    p->slots[slot] = NULL;
+}
+
+static bt_gbdt_objective objective_of(const char *name) {
+    if (name && strcmp(name, "binary:logistic") == 0) return BT_GBDT_OBJ_LOGISTIC;
+    if (name && strcmp(name, "multi:softprob") == 0) return BT_GBDT_OBJ_SOFTPROB;
+    return BT_GBDT_OBJ_SQUARED;
+}
+
+bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
+    if (slot < 0 || slot >= p->capacity)
+        return BT_FAIL(BT_STATUS_INTERNAL, "slot %d out of range [0, %d)", slot, p->capacity);
+    bt_gbdt_slot_clear(p, slot);
+    const bt_value *v = hp->v;
+    const bt_dataset *tr = p->data->train, *va = eval_set(p);
+    const bt_gbdt_shared *sh = p->data->shared;
+    bt_gbdt_slot *s = calloc(1, sizeof *s);
+    BT_CHECK_ALLOC(s);
+    s->used = 1;
+    s->obj = objective_of(v[BT_GBDT_OBJECTIVE].s);
+    s->n_out = 1;
+    if (s->obj == BT_GBDT_OBJ_SOFTPROB) {
+        s->n_out = v[BT_GBDT_NUM_CLASS].i > 0 ? (int32_t)v[BT_GBDT_NUM_CLASS].i : sh->n_classes;
+        if (s->n_out < 2) {
+            int32_t nc = s->n_out;
+            free(s);
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "multi:softprob needs num_class >= 2, got %d", nc);
+        }
+    }
+    s->eta = (float)v[BT_GBDT_ETA].f;
+    s->gamma = (float)v[BT_GBDT_GAMMA].f;
+    s->max_depth = (int32_t)v[BT_GBDT_MAX_DEPTH].i;
+    s->sp.min_child_weight = (float)v[BT_GBDT_MIN_CHILD_WEIGHT].f;
+    s->sp.lambda = (float)v[BT_GBDT_LAMBDA].f;
+    s->sp.alpha = (float)v[BT_GBDT_ALPHA].f;
+    s->subsample = v[BT_GBDT_SUBSAMPLE].f;
+    s->colsample_bytree = v[BT_GBDT_COLSAMPLE_BYTREE].f;
+    s->colsample_bylevel = v[BT_GBDT_COLSAMPLE_BYLEVEL].f;
+    s->early_stopping_rounds = (int32_t)v[BT_GBDT_EARLY_STOPPING_ROUNDS].i;
+    s->key = bt_philox_key(key, (uint64_t)v[BT_GBDT_SEED].i);
+    double bs = v[BT_GBDT_BASE_SCORE].f;
+    if (isnan(bs)) {
+        double mean = 0;
+        for (int64_t i = 0; i < tr->n_rows; i++) mean += tr->y[i];
+        mean /= (double)tr->n_rows;
+        if (s->obj == BT_GBDT_OBJ_SQUARED)
+            bs = mean;
+        else if (s->obj == BT_GBDT_OBJ_LOGISTIC)
+            bs = mean > 0 && mean < 1 ? mean : 0.5;
+        else
+            bs = 0.5;
+    }
+    s->base_score = (float)bs;
+    if (s->obj == BT_GBDT_OBJ_LOGISTIC) {
+        if (!(s->base_score > 0.0f && s->base_score < 1.0f)) {
+            free(s);
+            return BT_FAIL(BT_STATUS_BAD_INPUT,
+                           "binary:logistic needs base_score in (0, 1), got %g", bs);
+        }
+        s->base_margin = -logf(1.0f / s->base_score - 1.0f);
+    } else {
+        s->base_margin = s->base_score;
+    }
+    int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
+    s->margin_train = malloc((size_t)n * (size_t)s->n_out * sizeof(float));
+    s->margin_valid = malloc((size_t)(nv > 0 ? nv : 1) * (size_t)s->n_out * sizeof(float));
+    if (!s->margin_train || !s->margin_valid) {
+        slot_free(s);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory starting a trial");
+    }
+    for (int64_t i = 0; i < n * s->n_out; i++) s->margin_train[i] = s->base_margin;
+    for (int64_t i = 0; i < nv * s->n_out; i++) s->margin_valid[i] = s->base_margin;
+    s->best_round = 0;
+    s->best_metric = NAN;
+    p->slots[slot] = s;
+    return BT_STATUS_OK;
+}
+
+int bt_gbdt_slot_failed(const bt_pack *p, int slot) {
+    if (!p || slot < 0 || slot >= p->capacity || !p->slots[slot]) return 0;
+    return p->slots[slot]->failed;
+}
+
+/* Growth buffers, allocated at a slot's first step. */
+static int slot_buffers(bt_gbdt_slot *s, int64_t n) {
+    if (s->gh) return 1;
+    size_t kn = (size_t)n * (size_t)s->n_out;
+    s->g = malloc(kn * sizeof *s->g);
+    s->h = malloc(kn * sizeof *s->h);
+    s->gh = malloc(kn * sizeof *s->gh);
+    s->rows = malloc(kn * sizeof *s->rows);
+    s->n_sampled = calloc((size_t)s->n_out, sizeof *s->n_sampled);
+    s->eg = calloc((size_t)s->n_out, sizeof *s->eg);
+    s->eh = calloc((size_t)s->n_out, sizeof *s->eh);
+    return s->g && s->h && s->gh && s->rows && s->n_sampled && s->eg && s->eh;
+}
+
+/* Gradients, their fixed-point form and the sampled rows of every class; 0 if they diverged. */
+static int slot_gradients(bt_gbdt_slot *s, const bt_dataset *tr) {
+    int64_t n = tr->n_rows;
+    bt_gbdt_grad_ref(s->obj, s->margin_train, tr->y, n, s->n_out, s->g, s->h);
+    for (int32_t k = 0; k < s->n_out; k++) {
+        const float *g = s->g + (int64_t)k * n, *h = s->h + (int64_t)k * n;
+        double mg = 0, mh = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double ag = fabs((double)g[i]), ah = fabs((double)h[i]);
+            if (!(ag <= 1e300) || !(ah <= 1e300)) return 0; /* NaN or inf */
+            if (ag > mg) mg = ag;
+            if (ah > mh) mh = ah;
+        }
+        s->eg[k] = bt_gbdt_quant_exponent(mg, n);
+        s->eh[k] = bt_gbdt_quant_exponent(mh, n);
+        bt_gbdt_quantize_ref(g, h, n, s->eg[k], s->eh[k], s->gh + (int64_t)k * n);
+        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)k;
+        s->n_sampled[k] =
+            bt_gbdt_sample_rows_ref(s->key, tree, n, s->subsample, s->rows + (int64_t)k * n);
+    }
+    return 1;
+}
+
+static void early_stopping(const bt_pack *p, bt_gbdt_slot *s, void *scratch) {
+    const bt_dataset *va = eval_set(p);
+    int m = bt_gbdt_default_metric_id(s->obj);
+    double x = bt_gbdt_slot_metric(p, s, m, scratch);
+    int64_t nv = va ? va->n_rows : 0;
+    size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
+    if (s->round == 1 || x < s->best_metric) {
+        s->best_metric = x;
+        s->best_round = s->round;
+        if (bytes) memcpy(s->best_valid, s->margin_valid, bytes);
+        return;
+    }
+    if (s->round - s->best_round < s->early_stopping_rounds) return;
+    /* stop: the model and its metrics are those of the best round */
+    s->stopped = 1;
+    if (bytes) memcpy(s->margin_valid, s->best_valid, bytes);
+    int64_t keep = (int64_t)s->best_round * s->n_out;
+    for (int64_t t = keep; t < s->n_trees; t++) free(s->trees[t].nodes);
+    s->n_trees = keep;
+    s->round = s->best_round;
+}
+
+bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
+    const bt_dataset *tr = p->data->train, *va = eval_set(p);
+    const int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
+    const int nt = p->threads;
+    bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
+    BT_CHECK_ALLOC(act);
+    int n_act = 0;
+    for (int i = 0; i < n_slots; i++) {
+        int sl = slots[i];
+        if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
+            free(act);
+            return BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
+        }
+        bt_gbdt_slot *s = p->slots[sl];
+        if (s->failed || s->stopped) continue;
+        if (!slot_buffers(s, n)) {
+            free(act);
+            return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for slot %d", sl);
+        }
+        if (s->n_trees + s->n_out > s->cap_trees) {
+            int64_t cap = s->cap_trees ? 2 * s->cap_trees : 64 * s->n_out;
+            bt_gbdt_tree *t = realloc(s->trees, (size_t)cap * sizeof *t);
+            if (!t) {
+                free(act);
+                return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for trees");
+            }
+            s->trees = t;
+            s->cap_trees = cap;
+        }
+        if (s->early_stopping_rounds > 0 && !s->best_valid) {
+            s->best_valid = malloc((size_t)(nv > 0 ? nv : 1) * (size_t)s->n_out * sizeof(float));
+            if (!s->best_valid) {
+                free(act);
+                return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+            }
+        }
+        act[n_act++] = s;
+    }
+    int *ok = malloc((size_t)(n_act > 0 ? n_act : 1) * sizeof *ok);
+    if (!ok) {
+        free(act);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int i = 0; i < n_act; i++) ok[i] = slot_gradients(act[i], tr);
+    int n_grow = 0;
+    for (int i = 0; i < n_act; i++) {
+        if (ok[i])
+            act[n_grow++] = act[i];
+        else
+            act[i]->failed = 1;
+    }
+    free(ok);
+    bt_status st = bt_gbdt_grow_round(p, act, n_grow);
+    if (st != BT_STATUS_OK) {
+        free(act);
+        return st;
+    }
+    size_t scratch_bytes = bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int i = 0; i < n_grow; i++) {
+        bt_gbdt_slot *s = act[i];
+        int64_t t0 = (int64_t)s->round * s->n_out;
+        for (int32_t k = 0; k < s->n_out; k++) {
+            if (va)
+                bt_gbdt_predict_add_ref(s->trees[t0 + k].nodes, va->X, va->n_features, NULL, nv,
+                                        s->margin_valid, s->n_out, k);
+        }
+        s->n_trees = t0 + s->n_out;
+        s->round++;
+        int bad = 0;
+        for (int64_t j = 0; j < nv * s->n_out && !bad; j++) bad = !isfinite(s->margin_valid[j]);
+        for (int64_t j = 0; j < n * s->n_out && !bad; j++) bad = !isfinite(s->margin_train[j]);
+        if (bad) {
+            s->failed = 1;
+            continue;
+        }
+        if (s->early_stopping_rounds > 0) {
+            void *scratch = malloc(scratch_bytes + (size_t)s->n_out * sizeof(float));
+            if (scratch) early_stopping(p, s, scratch);
+            free(scratch);
+        }
+    }
+    free(act);
+    return BT_STATUS_OK;
+}
+
+bt_status bt_gbdt_eval(bt_pack *p, int slot, const char *metric, double *out) {
+    if (slot < 0 || slot >= p->capacity || !p->slots[slot])
+        return BT_FAIL(BT_STATUS_INTERNAL, "eval: slot %d is not started", slot);
+    int m = bt_gbdt_metric_id(metric);
+    if (m < 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "gbdt: unknown metric \"%s\"", metric);
+    const bt_gbdt_slot *s = p->slots[slot];
+    if (s->failed) {
+        *out = NAN;
+        return BT_STATUS_OK;
+    }
+    const bt_dataset *va = eval_set(p);
+    int64_t nr = va ? va->n_rows : p->data->train->n_rows;
+    void *scratch = malloc(bt_gbdt_metric_scratch_bytes(nr, s->n_out));
+    BT_CHECK_ALLOC(scratch);
+    *out = bt_gbdt_slot_metric(p, s, m, scratch);
+    free(scratch);
+    return BT_STATUS_OK;
+}
+
+bt_status bt_gbdt_export(bt_pack *p, int slot, const char *format, char **out, size_t *len) {
+    if (slot < 0 || slot >= p->capacity || !p->slots[slot])
+        return BT_FAIL(BT_STATUS_INTERNAL, "export: slot %d is not started", slot);
+    if (!format || strcmp(format, "xgboost-json") != 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "gbdt: unknown export format \"%s\"",
+                       format ? format : "(null)");
+    return bt_gbdt_export_json(p, p->slots[slot], out, len);
+}

@@ -1,0 +1,26 @@
+/* The batchtune commands (one file each in runtime/cli/) and the small helpers they share.
+ * Each command takes its own argv (argv[0] = command name) and returns the process exit code. */
+#ifndef BT_CLI_H
+#define BT_CLI_H
+
+#include <stdio.h>
+
+#include "runtime/status.h"
+
+int bt_cmd_run(int argc, char **argv);
+int bt_cmd_validate(int argc, char **argv);
+int bt_cmd_report(int argc, char **argv);
+int bt_cmd_info(int argc, char **argv);
+int bt_cmd_export(int argc, char **argv);
+
+/* Prints "batchtune: <where-less message>" for a failed status and returns its exit code. */
+int bt_cli_error(bt_status st);
+/* Whether argv[i] is --help or -h. */
+int bt_cli_is_help(const char *arg);
+struct bt_spec;
+/* Loads and validates a sweep, printing every problem to stderr; returns an exit code (0 ok). */
+int bt_cli_load_spec(const char *path, struct bt_spec *out);
+/* The exit-code table, shared by every --help. */
+extern const char bt_cli_exit_codes[];
+
+#endif

@@ -1,0 +1,181 @@
+/* `batchtune run SWEEP.json`: runs (or resumes) a sweep; SIGINT/SIGTERM stop it cleanly (75). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "runtime/executor.h"
+#include "runtime/spec.h"
+
+static const char help[] =
+    "usage: batchtune run SWEEP.json [options]\n"
+    "       batchtune SWEEP.json [options]\n"
+    "\n"
+    "Runs every trial of the sweep and writes results to one HDF5 file. Running the same\n"
+    "command again continues an interrupted sweep where it stopped; a finished sweep exits 0.\n"
+    "\n"
+    "Options:\n"
+    "  --out PATH        results file (default: the sweep's `output`, else <sweep stem>.h5 in\n"
+    "                    the current folder); the journal is PATH.journal\n"
+    "  --device DEV      auto | cpu | cuda | cuda:0,1 (default: the sweep's, else auto)\n"
+    "  --fresh           start over, discarding earlier results and journal at that path\n"
+    "  --log PATH        JSON-lines events (sweep_start, trial_start, report, trial_stop,\n"
+    "                    checkpoint, sweep_end); '-' for stdout\n"
+    "  --quiet           no progress line\n"
+    "  --seed N          override the sweep's seed\n"
+    "  --checkpoint-every S   seconds between results checkpoints (default 30)\n\n";
+
+static volatile sig_atomic_t stop_flag = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    if (stop_flag) _exit(BT_STATUS_INTERRUPTED); /* second signal: the last good file stays */
+    stop_flag = 1;
+    static const char msg[] = "\nbatchtune: stopping after this step (again to quit at once)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static char *default_out(const char *sweep) {
+    const char *base = strrchr(sweep, '/');
+    base = base ? base + 1 : sweep;
+    size_t n = strlen(base);
+    const char *dot = strrchr(base, '.');
+    if (dot && dot != base) n = (size_t)(dot - base);
+    char *out = malloc(n + 4);
+    if (!out) return NULL;
+    memcpy(out, base, n);
+    memcpy(out + n, ".h5", 4);
+    return out;
+}
+
+static char *join_args(int argc, char **argv) {
+    size_t len = 16;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s) return NULL;
+    strcpy(s, "batchtune");
+    for (int i = 0; i < argc; i++) {
+        if (i == 0 && strcmp(argv[0], "run") != 0) continue;
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+int bt_cmd_run(int argc, char **argv) {
+    const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL;
+    int fresh = 0, quiet = 0, have_seed = 0;
+    uint64_t seed = 0;
+    double every = 30.0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (bt_cli_is_help(a)) {
+            fputs(help, stdout);
+            fputs(bt_cli_exit_codes, stdout);
+            return 0;
+        } else if (strcmp(a, "--out") == 0 && more)
+            out = argv[++i];
+        else if (strcmp(a, "--device") == 0 && more)
+            device = argv[++i];
+        else if (strcmp(a, "--log") == 0 && more)
+            log_path = argv[++i];
+        else if (strcmp(a, "--fresh") == 0)
+            fresh = 1;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+            quiet = 1;
+        else if (strcmp(a, "--checkpoint-every") == 0 && more)
+            every = atof(argv[++i]);
+        else if (strcmp(a, "--seed") == 0 && more) {
+            char *end = NULL;
+            errno = 0;
+            seed = strtoull(argv[++i], &end, 10);
+            if (errno || !end || *end || argv[i][0] == '-') {
+                fprintf(stderr, "batchtune: --seed takes a non-negative integer\n");
+                return BT_STATUS_USAGE;
+            }
+            have_seed = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "batchtune run: unknown or incomplete option '%s'\n%s", a, help);
+            return BT_STATUS_USAGE;
+        } else if (!sweep)
+            sweep = a;
+        else {
+            fprintf(stderr, "batchtune run: one sweep file at a time ('%s' is extra)\n", a);
+            return BT_STATUS_USAGE;
+        }
+    }
+    if (!sweep) {
+        fprintf(stderr, "batchtune run: which sweep file?\n%s", help);
+        return BT_STATUS_USAGE;
+    }
+    bt_spec spec;
+    int rc = bt_cli_load_spec(sweep, &spec);
+    if (rc) return rc;
+    if (have_seed) spec.seed = seed;
+    char *out_alloc = NULL;
+    if (!out) out = spec.output;
+    if (!out) out = out_alloc = default_out(sweep);
+
+    FILE *log = NULL;
+    if (log_path) {
+        log = strcmp(log_path, "-") == 0 ? stdout : fopen(log_path, "a");
+        if (!log) {
+            fprintf(stderr, "batchtune: --log %s: %s\n", log_path, strerror(errno));
+            bt_spec_free(&spec);
+            free(out_alloc);
+            return BT_STATUS_IO;
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    char *cmdline = join_args(argc, argv);
+    bt_run_opts o = {
+        .out_path = out,
+        .device = device,
+        .fresh = fresh,
+        .log = log,
+        .progress = quiet ? NULL : stderr,
+        .progress_live = isatty(2),
+        .command_line = cmdline,
+        .stop = &stop_flag,
+        .checkpoint_every = every,
+    };
+    bt_run_summary sum;
+    bt_status st = bt_sweep_run(&spec, &o, &sum);
+    if (st == BT_STATUS_OK) {
+        if (sum.already_finished)
+            printf("%s: this sweep already finished (%" PRId64 " trials); nothing to do. "
+                   "Use --fresh to run it again.\n",
+                   out, sum.n_trials);
+        else
+            printf("%s: %" PRId64 " trials (%" PRId64 " completed, %" PRId64 " pruned, %" PRId64
+                   " failed) in %.2f s%s\n",
+                   out, sum.n_trials, sum.completed, sum.pruned, sum.failed, sum.seconds,
+                   sum.resumed ? " (resumed)" : "");
+        if (sum.best_trial >= 0)
+            printf("best: trial %" PRId64 "  %s = %.6g at %s %" PRId64 "\n", sum.best_trial,
+                   spec.metric ? spec.metric : "metric", sum.best_metric,
+                   spec.sched.resource ? spec.sched.resource : "resource", sum.best_resource);
+        printf("see: batchtune report %s\n", out);
+        rc = 0;
+    } else {
+        rc = bt_cli_error(st);
+    }
+    if (log && log != stdout) fclose(log);
+    free(cmdline);
+    free(out_alloc);
+    bt_spec_free(&spec);
+    return rc;
+}

@@ -1,0 +1,113 @@
+/* `batchtune validate SWEEP.json`: checks the sweep and prints its plan (exit 0), or prints every
+ * problem as FILE:LINE:COL: path: message (exit 65). Reads no data. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "runtime/sweep.h"
+
+static const char help[] =
+    "usage: batchtune validate SWEEP.json\n"
+    "\n"
+    "Checks the sweep file (keys, types, ranges, model parameters, metric) without reading data,\n"
+    "and prints the plan: trials, packs, scheduler brackets and rungs with their resources.\n\n";
+
+static const char *const dist_names[] = {"value",
+                                         "values",
+                                         "uniform",
+                                         "int_uniform",
+                                         "q_uniform",
+                                         "log_uniform",
+                                         "log_uniform_values",
+                                         "q_log_uniform",
+                                         "q_log_uniform_values",
+                                         "inv_log_uniform",
+                                         "inv_log_uniform_values",
+                                         "normal",
+                                         "q_normal",
+                                         "log_normal",
+                                         "q_log_normal",
+                                         "beta",
+                                         "q_beta"};
+
+int bt_cmd_validate(int argc, char **argv) {
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (bt_cli_is_help(argv[i])) {
+            fputs(help, stdout);
+            fputs(bt_cli_exit_codes, stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' || path) {
+            fprintf(stderr, "batchtune validate: unexpected '%s'\n%s", argv[i], help);
+            return BT_STATUS_USAGE;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "%s", help);
+        return BT_STATUS_USAGE;
+    }
+    bt_spec spec;
+    int rc = bt_cli_load_spec(path, &spec);
+    if (rc) return rc;
+    bt_sweep sw;
+    bt_status st = bt_sweep_init(&sw, &spec);
+    if (st != BT_STATUS_OK) {
+        rc = bt_cli_error(st);
+        bt_sweep_free(&sw);
+        bt_spec_free(&spec);
+        return rc;
+    }
+    printf("%s: ok\n", path);
+    printf("  model      %s\n", sw.vt->name);
+    printf("  method     %s, seed %" PRIu64 "\n", spec.method == BT_METHOD_GRID ? "grid" : "random",
+           spec.seed);
+    printf("  metric     %s (%s)\n", sw.metric, sw.maximize ? "maximize" : "minimize");
+    printf("  parameters %d\n", spec.n_params);
+    for (int p = 0; p < spec.n_params; p++) {
+        const bt_param_spec *ps = &spec.params[p];
+        printf("    %-24s %s", ps->name, dist_names[ps->dist]);
+        if (ps->dist == BT_DIST_CATEGORICAL || ps->dist == BT_DIST_CONSTANT)
+            printf(" (%d)", ps->n_values);
+        else if (ps->dist == BT_DIST_NORMAL || ps->dist == BT_DIST_Q_NORMAL ||
+                 ps->dist == BT_DIST_LOG_NORMAL || ps->dist == BT_DIST_Q_LOG_NORMAL)
+            printf(" mu %g sigma %g", ps->mu, ps->sigma);
+        else if (ps->dist == BT_DIST_BETA || ps->dist == BT_DIST_Q_BETA)
+            printf(" a %g b %g", ps->a, ps->b);
+        else
+            printf(" [%g, %g]", ps->min, ps->max);
+        printf("%s\n", p == sw.budget_param ? "  (budget: trials share one run)" : "");
+    }
+    int64_t runs = 0;
+    for (int64_t t = 0; t < sw.n_trials; t++) runs += sw.trials[t].leader == t;
+    printf("  trials     %" PRId64 " (%" PRId64 " training runs, %d pack%s)\n", sw.n_trials, runs,
+           sw.n_packs, sw.n_packs == 1 ? "" : "s");
+    printf("  scheduler  %s, resource %s", bt_sched_kind_name(spec.sched.kind),
+           spec.sched.resource ? spec.sched.resource : "-");
+    if (spec.sched.kind != BT_SCHED_NONE)
+        printf(" from %" PRId64 " to %" PRId64 ", eta %g", spec.sched.min_resource,
+               spec.sched.max_resource, spec.sched.eta);
+    else
+        printf(" up to %" PRId64, sw.max_resource);
+    printf("\n");
+    bt_sched_bracket_plan plan[64];
+    int nb = 0;
+    if (bt_sched_plan(sw.sched, plan, 64, &nb) == BT_STATUS_OK) {
+        for (int b = 0; b < nb; b++) {
+            printf("    bracket %d:", b);
+            for (int r = 0; r < plan[b].n_rungs; r++)
+                printf("%s %" PRId64 " trials @ %" PRId64, r ? "," : "", plan[b].rungs[r].n_trials,
+                       plan[b].rungs[r].resource);
+            printf("\n");
+        }
+    }
+    printf("  dataset    %s\n", spec.dataset.synthetic ? spec.dataset.synthetic
+                                : spec.dataset.path    ? spec.dataset.path
+                                : spec.dataset.train   ? spec.dataset.train
+                                                       : "-");
+    bt_sweep_free(&sw);
+    bt_spec_free(&spec);
+    return 0;
+}
