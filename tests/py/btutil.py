@@ -101,3 +101,17 @@ def kill_at_progress(sweep, out, ref_journal, attempts, seed, lo=0.1, hi=0.9):
             time.sleep(0.002)
         p.wait()
     return kills
+
+
+def results_tables(path):
+    """The parts of a results file that must not depend on timing: /trials without `seconds`,
+    /history without `time` (sorted), and /rungs -- what resume and packing tests compare."""
+    import h5py
+    import numpy as np
+    with h5py.File(path) as f:
+        t = f["trials"][:]
+        h = f["history"][:]
+        r = f["rungs"][:]
+    keep = [n for n in t.dtype.names if n != "seconds"]
+    hist = np.sort(h[["trial_id", "resource", "metric", "value"]], order=["trial_id", "resource", "metric"])
+    return t[keep], hist, r

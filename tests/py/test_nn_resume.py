@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from btutil import BIN, kill_at_progress, Checker, SRC, run, workdir, write_sweep, need
+from btutil import BIN, results_tables, kill_at_progress, Checker, SRC, run, workdir, write_sweep, need
 
 need("h5py", "numpy")
 import h5py
@@ -29,14 +29,7 @@ sweep = write_sweep(os.path.join(d, "asha.json"), {
 }, os.path.join(SRC, "sweeps"))
 
 
-def table(path):
-    with h5py.File(path) as f:
-        t = f["trials"][:]
-        h = f["history"][:]
-        r = f["rungs"][:]
-    keep = [n for n in t.dtype.names if n != "seconds"]
-    hist = np.sort(h[["trial_id", "resource", "metric", "value"]], order=["trial_id", "resource", "metric"])
-    return t[keep], hist, r
+table = results_tables
 
 
 ref = os.path.join(d, "ref.h5")

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from btutil import BIN, Checker, SRC, kill_at_progress, run, sweep_file, workdir, write_sweep, need
+from btutil import BIN, results_tables, Checker, SRC, kill_at_progress, run, sweep_file, workdir, write_sweep, need
 
 need("h5py", "numpy")
 import h5py
@@ -21,14 +21,7 @@ s["execution"] = {"max_pack": 16}
 sweep = write_sweep(os.path.join(d, "asha.json"), s, data)
 
 
-def table(path):
-    with h5py.File(path) as f:
-        t = f["trials"][:]
-        h = f["history"][:]
-        r = f["rungs"][:]
-    keep = [n for n in t.dtype.names if n != "seconds"]
-    hist = np.sort(h[["trial_id", "resource", "metric", "value"]], order=["trial_id", "resource", "metric"])
-    return t[keep], hist, r
+table = results_tables
 
 
 ref = os.path.join(d, "ref.h5")
