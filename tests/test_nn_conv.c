@@ -17,42 +17,12 @@
 #include "kernels/nn_residual.h"
 #include "kernels/nn_softmax_ce.h"
 #include "tests/bt_test.h"
+#include "tests/nn_gradcheck.h"
 
-static uint64_t rs;
-static double urand(void) {
-    rs ^= rs >> 12;
-    rs ^= rs << 25;
-    rs ^= rs >> 27;
-    return (double)((rs * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
-}
 static float *rnd(size_t n, float lo, float hi) {
     float *x = malloc((n ? n : 1) * sizeof(float));
     for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)urand();
     return x;
-}
-static int close_enough(double fd, double an, double atol, double rtol) {
-    double m = fabs(fd) > fabs(an) ? fabs(fd) : fabs(an);
-    return fabs(fd - an) <= atol + rtol * m;
-}
-static void check_grad(const char *what, float *x, const float *an, int n, double (*f)(void *),
-                       void *ctx, float h, double atol, double rtol) {
-    int bad = 0;
-    for (int i = 0; i < n; i++) {
-        float keep = x[i];
-        x[i] = keep + h;
-        double lp = f(ctx);
-        x[i] = keep - h;
-        double lm = f(ctx);
-        x[i] = keep;
-        double fd = (lp - lm) / (2.0 * (double)h);
-        if (!close_enough(fd, an[i], atol, rtol)) {
-            if (bad < 5)
-                fprintf(stderr, "%s[%d]: finite difference %.8g, analytic %.8g\n", what, i, fd,
-                        (double)an[i]);
-            bad++;
-        }
-    }
-    CHECK_MSG(bad == 0, "%s: %d of %d gradient entries differ", what, bad, n);
 }
 
 #define S 2
@@ -346,8 +316,8 @@ static void test_block(void) {
 
 int main(void) {
     const char *seed = getenv("BT_TEST_SEED");
-    rs = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
-    printf("seed %llu\n", (unsigned long long)rs);
+    bt_gc_rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
+    printf("seed %llu\n", (unsigned long long)bt_gc_rng);
     test_conv(3, 1, 1);
     test_conv(3, 2, 1);
     test_conv(3, 1, 0);

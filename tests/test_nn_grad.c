@@ -16,25 +16,13 @@
 #include "kernels/nn_softmax_ce.h"
 #include "models/nn/nn.h"
 #include "tests/bt_test.h"
+#include "tests/nn_gradcheck.h"
 
-static uint64_t rng_state;
-static double urand(void) { /* xorshift64*, seeded from the clock: fresh inputs every run */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
-}
 static float frand(float lo, float hi) {
     return lo + (hi - lo) * (float)urand();
 }
 static void fill(float *x, size_t n, float lo, float hi) {
     for (size_t i = 0; i < n; i++) x[i] = frand(lo, hi);
-}
-
-/* |fd - an| <= atol + rtol max(|fd|, |an|) */
-static int close_enough(double fd, double an, double atol, double rtol) {
-    double m = fabs(fd) > fabs(an) ? fabs(fd) : fabs(an);
-    return fabs(fd - an) <= atol + rtol * m;
 }
 
 #define S 3 /* slots per kernel call */
@@ -53,27 +41,6 @@ static double linear_loss(int rows, int in, int out, float *X[S], float *W[S], f
         free(Y[s]);
     }
     return L;
-}
-
-static void check_grad(const char *what, float *x, const float *an, int n, double (*f)(void *),
-                       void *ctx, float h, double atol, double rtol) {
-    int bad = 0;
-    for (int i = 0; i < n; i++) {
-        float keep = x[i];
-        x[i] = keep + h;
-        double lp = f(ctx);
-        x[i] = keep - h;
-        double lm = f(ctx);
-        x[i] = keep;
-        double fd = (lp - lm) / (2.0 * (double)h);
-        if (!close_enough(fd, an[i], atol, rtol)) {
-            if (bad < 5)
-                fprintf(stderr, "%s[%d]: finite difference %.8g, analytic %.8g\n", what, i, fd,
-                        (double)an[i]);
-            bad++;
-        }
-    }
-    CHECK_MSG(bad == 0, "%s: %d of %d gradient entries differ", what, bad, n);
 }
 
 typedef struct lin_ctx {
@@ -515,8 +482,8 @@ static void test_mlp(const char *objective, const char *act, int bn, double drop
 
 int main(void) {
     const char *seed = getenv("BT_TEST_SEED"); /* to replay a failure */
-    rng_state = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
-    printf("seed %llu\n", (unsigned long long)rng_state);
+    bt_gc_rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
+    printf("seed %llu\n", (unsigned long long)bt_gc_rng);
     for (int rep = 0; rep < 3; rep++) {
         test_linear();
         test_act();
