@@ -229,14 +229,45 @@ static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features, int col_m
            w->level && w->next && w->feats_tree && w->feats_level;
 }
 
-static void set_leaf(grower *w, int32_t id, int32_t parent, float base_weight, float value) {
-    bt_gbdt_node *nd = &w->nodes[id];
+void bt_gbdt_leaf_init(bt_gbdt_node *nodes, const bt_gbdt_gh *sum, double hu, int32_t id,
+                       int32_t parent, float base_weight, float value) {
+    bt_gbdt_node *nd = &nodes[id];
     memset(nd, 0, sizeof *nd);
     nd->left = nd->right = -1;
     nd->parent = parent;
     nd->value = value;
     nd->base_weight = base_weight;
-    nd->sum_hess = (float)((double)w->sum[id].h * w->hu);
+    nd->sum_hess = (float)((double)sum[id].h * hu);
+}
+
+int bt_gbdt_split_takes(const bt_gbdt_slot *s, const bt_gbdt_split *sp, int depth) {
+    return sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 && sp->right.h != 0 &&
+           !(sp->loss_chg < s->gamma) && depth < s->max_depth;
+}
+
+void bt_gbdt_node_split(const bt_gbdt_slot *s, bt_gbdt_node *nodes, bt_gbdt_gh *sum, double gu,
+                        double hu, int32_t id, const bt_gbdt_split *sp, int32_t L, int32_t R) {
+    bt_gbdt_node *nd = &nodes[id];
+    bt_gbdt_gh S = sum[id];
+    nd->left = L;
+    nd->right = R;
+    nd->feature = sp->feature;
+    nd->bin = sp->bin;
+    nd->default_left = sp->default_left;
+    nd->split_cond = sp->split_cond;
+    nd->loss_chg = sp->loss_chg;
+    nd->base_weight = bt_gbdt_weight(&s->sp, (double)S.g * gu, (double)S.h * hu);
+    nd->value = 0.0f;
+    sum[L] = sp->left;
+    sum[R] = sp->right;
+    float wl = bt_gbdt_weight(&s->sp, (double)sp->left.g * gu, (double)sp->left.h * hu);
+    float wr = bt_gbdt_weight(&s->sp, (double)sp->right.g * gu, (double)sp->right.h * hu);
+    bt_gbdt_leaf_init(nodes, sum, hu, L, id, wl * s->eta, wl * s->eta);
+    bt_gbdt_leaf_init(nodes, sum, hu, R, id, wr * s->eta, wr * s->eta);
+}
+
+static void set_leaf(grower *w, int32_t id, int32_t parent, float base_weight, float value) {
+    bt_gbdt_leaf_init(w->nodes, w->sum, w->hu, id, parent, base_weight, value);
     w->hist[id] = NULL;
     w->sub_from[id] = -1;
 }
@@ -446,31 +477,16 @@ static void apply_level(workspace *ws, grower *w, int depth) {
     for (int32_t i = 0; i < w->n_level; i++) {
         int32_t id = w->level[i];
         const bt_gbdt_split *sp = &w->best[id];
-        int ok = sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 && sp->right.h != 0 &&
-                 !(sp->loss_chg < s->gamma) && depth < w->max_depth;
+        int ok = bt_gbdt_split_takes(s, sp, depth);
         if (!ok) {
             hist_release(ws, w->hist[id]);
             w->hist[id] = NULL;
             continue;
         }
         int32_t L = w->n_nodes++, R = w->n_nodes++;
-        bt_gbdt_node *nd = &w->nodes[id];
-        bt_gbdt_gh S = w->sum[id];
-        nd->left = L;
-        nd->right = R;
-        nd->feature = sp->feature;
-        nd->bin = sp->bin;
-        nd->default_left = sp->default_left;
-        nd->split_cond = sp->split_cond;
-        nd->loss_chg = sp->loss_chg;
-        nd->base_weight = bt_gbdt_weight(&s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
-        nd->value = 0.0f;
-        w->sum[L] = sp->left;
-        w->sum[R] = sp->right;
-        float wl = bt_gbdt_weight(&s->sp, (double)sp->left.g * w->gu, (double)sp->left.h * w->hu);
-        float wr = bt_gbdt_weight(&s->sp, (double)sp->right.g * w->gu, (double)sp->right.h * w->hu);
-        set_leaf(w, L, id, wl * s->eta, wl * s->eta);
-        set_leaf(w, R, id, wr * s->eta, wr * s->eta);
+        bt_gbdt_node_split(s, w->nodes, w->sum, w->gu, w->hu, id, sp, L, R);
+        w->hist[L] = w->hist[R] = NULL;
+        w->sub_from[L] = w->sub_from[R] = -1;
         if (depth + 1 < w->max_depth) {
             w->next[w->n_next++] = L;
             w->next[w->n_next++] = R;

@@ -380,15 +380,8 @@ static int tgrow_alloc(tgrow *w, int64_t n, int32_t F) {
     return 1;
 }
 
-/* grow.c's set_leaf. */
 static void set_leaf(tgrow *w, int32_t id, int32_t parent, float base_weight, float value) {
-    bt_gbdt_node *nd = &w->nodes[id];
-    memset(nd, 0, sizeof *nd);
-    nd->left = nd->right = -1;
-    nd->parent = parent;
-    nd->value = value;
-    nd->base_weight = base_weight;
-    nd->sum_hess = (float)((double)w->sum[id].h * w->hu);
+    bt_gbdt_leaf_init(w->nodes, w->sum, w->hu, id, parent, base_weight, value);
 }
 
 /* Histogram pool slots: a stack of free ids over [0, n_used); the device pool grows to fit. */
@@ -782,8 +775,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 const bt_gbdt_slot *s = w->s;
                 int32_t id = pi_node[i];
                 const bt_gbdt_split *sp = &splits[i];
-                int ok = sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 &&
-                         sp->right.h != 0 && !(sp->loss_chg < s->gamma) && depth < s->max_depth;
+                int ok = bt_gbdt_split_takes(s, sp, depth);
                 if (ok && (sp->feature >= F || w->n_nodes + 2 > w->cap)) {
                     st = BT_FAIL(BT_STATUS_INTERNAL,
                                  "gbdt on cuda: split of feature %d or node "
@@ -797,25 +789,8 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     continue;
                 }
                 int32_t L = w->n_nodes++, R = w->n_nodes++;
-                bt_gbdt_node *nd = &w->nodes[id];
-                bt_gbdt_gh S = w->sum[id];
-                nd->left = L;
-                nd->right = R;
-                nd->feature = sp->feature;
-                nd->bin = sp->bin;
-                nd->default_left = sp->default_left;
-                nd->split_cond = sp->split_cond;
-                nd->loss_chg = sp->loss_chg;
-                nd->base_weight = bt_gbdt_weight(&s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
-                nd->value = 0.0f;
-                w->sum[L] = sp->left;
-                w->sum[R] = sp->right;
-                float wl =
-                    bt_gbdt_weight(&s->sp, (double)sp->left.g * w->gu, (double)sp->left.h * w->hu);
-                float wr = bt_gbdt_weight(&s->sp, (double)sp->right.g * w->gu,
-                                          (double)sp->right.h * w->hu);
-                set_leaf(w, L, id, wl * s->eta, wl * s->eta);
-                set_leaf(w, R, id, wr * s->eta, wr * s->eta);
+                bt_gbdt_node_split(s, w->nodes, w->sum, w->gu, w->hu, id, sp, L, R);
+                const bt_gbdt_node *nd = &w->nodes[id];
                 if (depth + 1 < s->max_depth) {
                     w->next[w->n_next++] = L;
                     w->next[w->n_next++] = R;

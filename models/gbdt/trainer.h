@@ -128,6 +128,17 @@ struct bt_pack {
 /* Grows one round of trees for the listed slots together (gradients already in s->gh and row
  * lists in s->rows), appending n_out trees to each and updating train margins. */
 bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots);
+/* The tree-growing rules the CPU grower and the CUDA pack share, so they cannot drift apart.
+ * Whether split sp of a node at `depth` is taken (XGBoost: loss_chg > kRtEps, both children with
+ * hessian, gamma, max_depth). */
+int bt_gbdt_split_takes(const bt_gbdt_slot *s, const bt_gbdt_split *sp, int depth);
+/* Makes nodes[id] a leaf with parent, base weight and value; its hessian sum from sum[id]. */
+void bt_gbdt_leaf_init(bt_gbdt_node *nodes, const bt_gbdt_gh *sum, double hu, int32_t id,
+                       int32_t parent, float base_weight, float value);
+/* Turns nodes[id] into split sp with children L and R (leaves valued eta x weight); sum[L] and
+ * sum[R] receive the children's fixed-point sums; gu, hu are the tree's quantization units. */
+void bt_gbdt_node_split(const bt_gbdt_slot *s, bt_gbdt_node *nodes, bt_gbdt_gh *sum, double gu,
+                        double hu, int32_t id, const bt_gbdt_split *sp, int32_t L, int32_t R);
 void bt_gbdt_grow_free(void *grow);
 
 /* Metric id of a name, or -1. */
