@@ -296,14 +296,10 @@ static bt_status slot_prepare(bt_gbdt_slot *s, int64_t nv) {
     return BT_STATUS_OK;
 }
 
-bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
-    const bt_dataset *tr = p->data->train, *va = eval_set(p);
-    const int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
-    const int nt = p->threads;
-    bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
-    BT_CHECK_ALLOC(act);
-    int n_act = 0;
+bt_status bt_gbdt_step_begin(bt_pack *p, const int *slots, int n_slots, int64_t nv,
+                             bt_gbdt_slot **act, int *act_slot, int *n_act) {
     bt_status st = BT_STATUS_OK;
+    *n_act = 0;
     for (int i = 0; i < n_slots && st == BT_STATUS_OK; i++) {
         int sl = slots[i];
         if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
@@ -317,10 +313,22 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
             break;
         }
         s->in_step = 1;
-        act[n_act++] = s;
+        if (act_slot) act_slot[*n_act] = sl;
+        act[(*n_act)++] = s;
         st = slot_prepare(s, nv);
     }
-    for (int i = 0; i < n_act; i++) act[i]->in_step = 0;
+    for (int i = 0; i < *n_act; i++) act[i]->in_step = 0;
+    return st;
+}
+
+bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
+    const bt_dataset *tr = p->data->train, *va = eval_set(p);
+    const int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
+    const int nt = p->threads;
+    bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
+    BT_CHECK_ALLOC(act);
+    int n_act = 0;
+    bt_status st = bt_gbdt_step_begin(p, slots, n_slots, nv, act, NULL, &n_act);
     if (st != BT_STATUS_OK) {
         free(act);
         return st;

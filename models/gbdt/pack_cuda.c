@@ -997,22 +997,6 @@ done:
 
 /* ---- the step: pack.c's bookkeeping around cuda_round ------------------------------------- */
 
-/* pack.c's slot_prepare: room for the round's trees, the early-stopping copy. */
-static bt_status slot_prepare(bt_gbdt_slot *s, int64_t nv) {
-    if (s->n_trees + s->n_out > s->cap_trees) {
-        int64_t cap = s->cap_trees ? 2 * s->cap_trees : 64 * s->n_out;
-        bt_gbdt_tree *t = realloc(s->trees, (size_t)cap * sizeof *t);
-        BT_CHECK_ALLOC(t);
-        s->trees = t;
-        s->cap_trees = cap;
-    }
-    if (s->early_stopping_rounds > 0 && !s->best_valid) {
-        s->best_valid = malloc((size_t)(nv > 0 ? nv : 1) * (size_t)s->n_out * sizeof(float));
-        BT_CHECK_ALLOC(s->best_valid);
-    }
-    return BT_STATUS_OK;
-}
-
 /* pack.c's finish_round and early_stopping on the host copies; a stop also restores the device's
  * valid margins (the train margins no longer matter: a stopped slot never steps again). */
 static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
@@ -1066,25 +1050,7 @@ bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
     int n_act = 0;
-    bt_status st = BT_STATUS_OK;
-    for (int i = 0; i < n_slots && st == BT_STATUS_OK; i++) {
-        int sl = slots[i];
-        if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
-            break;
-        }
-        bt_gbdt_slot *s = p->slots[sl];
-        if (s->failed || s->stopped) continue;
-        if (s->in_step) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d listed twice", sl);
-            break;
-        }
-        s->in_step = 1;
-        act_slot[n_act] = sl;
-        act[n_act++] = s;
-        st = slot_prepare(s, c->nv);
-    }
-    for (int i = 0; i < n_act; i++) act[i]->in_step = 0;
+    bt_status st = bt_gbdt_step_begin(p, slots, n_slots, c->nv, act, act_slot, &n_act);
     if (st == BT_STATUS_OK && n_act > 0) st = cuda_round(c, act, act_slot, n_act);
     for (int i = 0; i < n_act && st == BT_STATUS_OK; i++)
         if (!act[i]->failed) st = finish_round(c, act[i], act_slot[i]);

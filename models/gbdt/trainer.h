@@ -154,6 +154,11 @@ void bt_gbdt_pack_free(bt_pack *p);
 bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key);
 void bt_gbdt_slot_clear(bt_pack *p, int slot);
 bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots);
+/* A step's first part, shared with the CUDA pack: checks the listed slots (started, not listed
+ * twice), skips failed and stopped ones, makes room for the round's trees. act (and act_slot,
+ * unless NULL) receive the *n_act slots that advance. */
+bt_status bt_gbdt_step_begin(bt_pack *p, const int *slots, int n_slots, int64_t nv,
+                             bt_gbdt_slot **act, int *act_slot, int *n_act);
 int bt_gbdt_slot_failed(const bt_pack *p, int slot);
 bt_status bt_gbdt_eval(bt_pack *p, int slot, const char *metric, double *out);
 bt_status bt_gbdt_export(bt_pack *p, int slot, const char *format, char **out, size_t *len);
