@@ -86,6 +86,13 @@ typedef struct bt_model_vtable {
     bt_status (*eval)(bt_pack *p, int slot, const char *metric, double *out);
     /* Serializes a slot's trained model. format: "xgboost-json" for gbdt. *out is malloc'd. */
     bt_status (*export_model)(bt_pack *p, int slot, const char *format, char **out, size_t *len);
+
+    /* Optional (NULL: `wanted`). The largest pack capacity <= wanted that fits the device now,
+     * from its free memory and the family's per-trial estimate; at least 1. Device families only. */
+    int (*pack_capacity)(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
+    /* 1 when packs of this family may be stepped from different host threads at once (each pack
+     * owns its stream and scratch: GPU packs); 0 for CPU packs, which thread internally. */
+    int concurrent_steps;
 } bt_model_vtable;
 
 /* Registry of model families. */
