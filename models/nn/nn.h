@@ -143,6 +143,35 @@ bt_status bt_nn_slot_metric(const bt_nn_slot *s, const char *metric, double *out
 void bt_nn_class_metrics_add(int rows, int k, const float *logits, const int32_t *y, float *prob,
                              double *correct, double *logloss);
 
+/* Stores a slot's classification metrics from the sums of bt_nn_class_metrics_add over n rows;
+ * a non-finite log loss marks the slot failed. */
+void bt_nn_class_metrics_set(bt_nn_slot *s, double correct, double logloss, int64_t n);
+
+/* Per-position pointer arrays for the batched kernels: dst[i] = base + i * stride (activations
+ * in scratch), or the same offset into each slot's weights, gradients or running statistics. */
+static inline const float **bt_nn_cptrs(const float **dst, const float *base, size_t stride,
+                                        int n) {
+    for (int i = 0; i < n; i++) dst[i] = base + (size_t)i * stride;
+    return dst;
+}
+static inline float **bt_nn_ptrs(float **dst, float *base, size_t stride, int n) {
+    for (int i = 0; i < n; i++) dst[i] = base + (size_t)i * stride;
+    return dst;
+}
+static inline const float **bt_nn_wptrs(const float **dst, bt_nn_slot *const *act, int n,
+                                        int64_t off) {
+    for (int i = 0; i < n; i++) dst[i] = act[i]->w + off;
+    return dst;
+}
+static inline float **bt_nn_gptrs(float **dst, bt_nn_slot *const *act, int n, int64_t off) {
+    for (int i = 0; i < n; i++) dst[i] = act[i]->g + off;
+    return dst;
+}
+static inline float **bt_nn_runptrs(float **dst, bt_nn_slot *const *act, int n, int64_t off) {
+    for (int i = 0; i < n; i++) dst[i] = act[i]->run + off;
+    return dst;
+}
+
 /* The family-specific halves of one epoch (bt_nn_run_epoch). */
 typedef struct bt_nn_epoch_ops {
     void *ctx;

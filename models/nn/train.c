@@ -194,3 +194,9 @@ bt_status bt_nn_active_slots(bt_nn_slot *const *slots, int capacity, const int *
     }
     return BT_STATUS_OK;
 }
+
+void bt_nn_class_metrics_set(bt_nn_slot *s, double correct, double logloss, int64_t n) {
+    s->metric[BT_NN_M_ACCURACY] = correct / (double)n;
+    s->metric[BT_NN_M_LOGLOSS] = logloss / (double)n;
+    if (!isfinite(s->metric[BT_NN_M_LOGLOSS])) s->failed = 1;
+}
