@@ -9,7 +9,7 @@
 
 #include "../nn_conv2d.h"
 
-enum { MR = 4, NR = 16, PIX = 64 };
+enum { MR = 4, NR = 16 };
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&                             \
     !defined(__SANITIZE_ADDRESS__)
@@ -19,7 +19,44 @@ enum { MR = 4, NR = 16, PIX = 64 };
 #endif
 #define BT_INLINE static inline __attribute__((always_inline))
 
-/* acc[r][j] += sum over q < len, in order, of a[r][q] * b[q * ldb + j], for r < mr, j < nr. */
+/* Eight floats as one value (GCC vector extension): each lane is its own float sum, so a vector
+ * add is eight scalar adds, rounded alike on every instruction set. */
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define ld8(p) ((v8)(*(const v8u *)(p)))
+#define st8(p, v) (*(v8u *)(p) = (v))
+
+/* Register tile of mr pixels x (8 nv) channels, mr <= MR, nv in {1, 2}, both constants at every
+ * call so the compiler keeps acc in registers. acc[r][v] += sum over q < len, in order, of
+ * a[r][q] * b[q * ldb + 8 v ..]. */
+BT_INLINE void vtile_dot(v8 acc[MR][2], const float *const *a, int mr, const float *b, size_t ldb,
+                         int len, int nv) {
+    for (int q = 0; q < len; q++) {
+        const float *bq = b + (size_t)q * ldb;
+        const v8 b0 = ld8(bq), b1 = nv > 1 ? ld8(bq + 8) : b0;
+        for (int r = 0; r < mr; r++) {
+            const float av = a[r][q];
+            acc[r][0] += av * b0;
+            if (nv > 1) acc[r][1] += av * b1;
+        }
+    }
+}
+
+/* acc[r][v] += sum over pixels q < len, in order, of x[q * xs + r] * y[q * ys + 8 v ..]. */
+BT_INLINE void vtile_outer(v8 acc[MR][2], const float *x, size_t xs, const float *y, size_t ys,
+                           int len, int mr, int nv) {
+    for (int q = 0; q < len; q++) {
+        const float *xq = x + (size_t)q * xs, *yq = y + (size_t)q * ys;
+        const v8 b0 = ld8(yq), b1 = nv > 1 ? ld8(yq + 8) : b0;
+        for (int r = 0; r < mr; r++) {
+            const float av = xq[r];
+            acc[r][0] += av * b0;
+            if (nv > 1) acc[r][1] += av * b1;
+        }
+    }
+}
+
+/* The scalar tiles for channel remainders narrower than 8. */
 BT_INLINE void tile_dot(float acc[MR][NR], const float *const *a, int mr, const float *b,
                         size_t ldb, int len, int nr) {
     for (int q = 0; q < len; q++) {
@@ -31,11 +68,10 @@ BT_INLINE void tile_dot(float acc[MR][NR], const float *const *a, int mr, const 
     }
 }
 
-/* acc[r][j] += sum over pixels q < len, in order, of xa[q][r] * yb[q][j]. */
-BT_INLINE void tile_outer(float acc[MR][NR], const float *const *xa, const float *const *yb,
+BT_INLINE void tile_outer(float acc[MR][NR], const float *x, size_t xs, const float *y, size_t ys,
                           int len, int mr, int nr) {
     for (int q = 0; q < len; q++) {
-        const float *xq = xa[q], *yq = yb[q];
+        const float *xq = x + (size_t)q * xs, *yq = y + (size_t)q * ys;
         for (int r = 0; r < mr; r++) {
             const float av = xq[r];
             for (int j = 0; j < nr; j++) acc[r][j] += av * yq[j];
@@ -43,10 +79,76 @@ BT_INLINE void tile_outer(float acc[MR][NR], const float *const *xa, const float
     }
 }
 
-/* One forward tile: output pixels ow0.. (mr of them) of row oh, channels co0.. (nr). */
-BT_INLINE void fwd_tile(const bt_nn_conv2d_shape *sh, const float *x, const float *w,
-                        const float *bias, float *yrow, int oh, int ow0, int mr, int co0, int nr,
-                        const float *zeros) {
+/* Calls F(mr, nv) with both as constants (mr in 1..MR, nv in 1..2). */
+#define BT_TILE_DISPATCH(F, mr, nv)                                                                \
+    do {                                                                                           \
+        if ((nv) == 2) {                                                                           \
+            switch (mr) {                                                                          \
+            case 4:                                                                                \
+                F(4, 2);                                                                           \
+                break;                                                                             \
+            case 3:                                                                                \
+                F(3, 2);                                                                           \
+                break;                                                                             \
+            case 2:                                                                                \
+                F(2, 2);                                                                           \
+                break;                                                                             \
+            default:                                                                               \
+                F(1, 2);                                                                           \
+                break;                                                                             \
+            }                                                                                      \
+        } else {                                                                                   \
+            switch (mr) {                                                                          \
+            case 4:                                                                                \
+                F(4, 1);                                                                           \
+                break;                                                                             \
+            case 3:                                                                                \
+                F(3, 1);                                                                           \
+                break;                                                                             \
+            case 2:                                                                                \
+                F(2, 1);                                                                           \
+                break;                                                                             \
+            default:                                                                               \
+                F(1, 1);                                                                           \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+/* The input pixel of each of the mr output pixels ow0.. at tap (ih, kw), or zeros. */
+BT_INLINE void fwd_taps(const bt_nn_conv2d_shape *sh, const float *x, int ih, int kw, int ow0,
+                        int mr, const float *zeros, const float **a) {
+    for (int r = 0; r < mr; r++) {
+        const int iw = (ow0 + r) * sh->stride - sh->pad + kw;
+        a[r] = iw >= 0 && iw < sh->w ? x + ((size_t)ih * sh->w + iw) * sh->c_in : zeros;
+    }
+}
+
+/* One forward tile: output pixels ow0.. (mr of them) of row oh, channels co0.. (8 nv). */
+BT_INLINE void fwd_vtile(const bt_nn_conv2d_shape *sh, const float *x, const float *w,
+                         const float *bias, float *yrow, int oh, int ow0, int mr, int co0, int nv,
+                         const float *zeros) {
+    const int ci = sh->c_in, co = sh->c_out, k = sh->k;
+    v8 acc[MR][2];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) acc[r][v] = bias ? ld8(bias + co0 + 8 * v) : (v8){0};
+    for (int kh = 0; kh < k; kh++) {
+        const int ih = oh * sh->stride - sh->pad + kh;
+        if (ih < 0 || ih >= sh->h) continue;
+        for (int kw = 0; kw < k; kw++) {
+            const float *a[MR];
+            fwd_taps(sh, x, ih, kw, ow0, mr, zeros, a);
+            vtile_dot(acc, a, mr, w + ((size_t)kh * k + kw) * ci * co + co0, (size_t)co, ci, nv);
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) st8(yrow + (size_t)(ow0 + r) * co + co0 + 8 * v, acc[r][v]);
+}
+
+/* The same for a remainder of nr < 8 channels. */
+static void fwd_tile(const bt_nn_conv2d_shape *sh, const float *x, const float *w,
+                     const float *bias, float *yrow, int oh, int ow0, int mr, int co0, int nr,
+                     const float *zeros) {
     const int ci = sh->c_in, co = sh->c_out, k = sh->k;
     float acc[MR][NR];
     for (int r = 0; r < mr; r++)
@@ -56,12 +158,8 @@ BT_INLINE void fwd_tile(const bt_nn_conv2d_shape *sh, const float *x, const floa
         if (ih < 0 || ih >= sh->h) continue;
         for (int kw = 0; kw < k; kw++) {
             const float *a[MR];
-            for (int r = 0; r < mr; r++) {
-                const int iw = (ow0 + r) * sh->stride - sh->pad + kw;
-                a[r] = iw >= 0 && iw < sh->w ? x + ((size_t)ih * sh->w + iw) * ci : zeros;
-            }
-            const float *b = w + ((size_t)kh * k + kw) * ci * co + co0;
-            tile_dot(acc, a, mr, b, (size_t)co, ci, nr);
+            fwd_taps(sh, x, ih, kw, ow0, mr, zeros, a);
+            tile_dot(acc, a, mr, w + ((size_t)kh * k + kw) * ci * co + co0, (size_t)co, ci, nr);
         }
     }
     for (int r = 0; r < mr; r++)
@@ -73,12 +171,16 @@ BT_CLONES static void fwd_row(const bt_nn_conv2d_shape *sh, int ow_n, const floa
                               const float *zeros) {
     for (int ow0 = 0; ow0 < ow_n; ow0 += MR) {
         const int mr = ow_n - ow0 < MR ? ow_n - ow0 : MR;
-        for (int co0 = 0; co0 < sh->c_out; co0 += NR) {
-            const int nr = sh->c_out - co0 < NR ? sh->c_out - co0 : NR;
-            if (mr == MR && nr == NR) /* constant sizes: the compiler keeps acc in registers */
-                fwd_tile(sh, x, w, bias, yrow, oh, ow0, MR, co0, NR, zeros);
-            else
-                fwd_tile(sh, x, w, bias, yrow, oh, ow0, mr, co0, nr, zeros);
+        for (int co0 = 0; co0 < sh->c_out;) {
+            const int rem = sh->c_out - co0, nv = rem >= 16 ? 2 : 1;
+            if (rem < 8) {
+                fwd_tile(sh, x, w, bias, yrow, oh, ow0, mr, co0, rem, zeros);
+                break;
+            }
+#define BT_FWD(M, V) fwd_vtile(sh, x, w, bias, yrow, oh, ow0, M, co0, V, zeros)
+            BT_TILE_DISPATCH(BT_FWD, mr, nv);
+#undef BT_FWD
+            co0 += 8 * nv;
         }
     }
 }
@@ -111,89 +213,123 @@ void bt_nn_conv2d_fwd_cpu(int n_slots, const bt_nn_conv2d_shape *sh, const float
     free(zeros);
 }
 
-/* One dX tile: input pixels iw0.. (mr) of row ih, input channels ci0.. (nr); wt is W transposed
- * to [tap][c_out][c_in]. */
+/* The dY pixel each of the mr input pixels iw0.. of row (oh) receives from tap kw, or zeros. */
+BT_INLINE void dx_taps(const bt_nn_conv2d_shape *sh, int ow_n, const float *dy, int oh, int kw,
+                       int iw0, int mr, const float *zeros, const float **a) {
+    const int st = sh->stride;
+    for (int r = 0; r < mr; r++) {
+        const int u = iw0 + r + sh->pad - kw;
+        a[r] = u >= 0 && u % st == 0 && u / st < ow_n
+                   ? dy + ((size_t)oh * ow_n + (size_t)(u / st)) * sh->c_out
+                   : zeros;
+    }
+}
+
+/* One dX tile: input pixels iw0.. (mr) of row ih, input channels ci0.. (8 nv, or nr < 8 when
+ * nv == 0); wt is W transposed to [tap][c_out][c_in]. */
 BT_INLINE void dx_tile(const bt_nn_conv2d_shape *sh, int oh_n, int ow_n, const float *dy,
-                       const float *wt, float *dxrow, int ih, int iw0, int mr, int ci0, int nr,
-                       const float *zeros) {
+                       const float *wt, float *dxrow, int ih, int iw0, int mr, int ci0, int nv,
+                       int nr, const float *zeros) {
     const int ci = sh->c_in, co = sh->c_out, k = sh->k, st = sh->stride;
+    v8 vacc[MR][2];
     float acc[MR][NR];
-    for (int r = 0; r < mr; r++)
+    for (int r = 0; r < mr; r++) {
+        for (int v = 0; v < nv; v++) vacc[r][v] = (v8){0};
         for (int j = 0; j < nr; j++) acc[r][j] = 0.0f;
+    }
     for (int kh = 0; kh < k; kh++) {
         const int t = ih + sh->pad - kh;
         if (t < 0 || t % st != 0 || t / st >= oh_n) continue;
-        const int oh = t / st;
         for (int kw = 0; kw < k; kw++) {
             const float *a[MR];
-            for (int r = 0; r < mr; r++) {
-                const int u = iw0 + r + sh->pad - kw;
-                a[r] = u >= 0 && u % st == 0 && u / st < ow_n
-                           ? dy + ((size_t)oh * ow_n + (size_t)(u / st)) * co
-                           : zeros;
-            }
+            dx_taps(sh, ow_n, dy, t / st, kw, iw0, mr, zeros, a);
             const float *b = wt + ((size_t)kh * k + kw) * co * ci + ci0;
-            tile_dot(acc, a, mr, b, (size_t)ci, co, nr);
+            if (nv)
+                vtile_dot(vacc, a, mr, b, (size_t)ci, co, nv);
+            else
+                tile_dot(acc, a, mr, b, (size_t)ci, co, nr);
         }
     }
-    for (int r = 0; r < mr; r++)
-        for (int j = 0; j < nr; j++) dxrow[(size_t)(iw0 + r) * ci + ci0 + j] = acc[r][j];
+    for (int r = 0; r < mr; r++) {
+        float *d = dxrow + (size_t)(iw0 + r) * ci + ci0;
+        for (int v = 0; v < nv; v++) st8(d + 8 * v, vacc[r][v]);
+        for (int j = 0; j < nr; j++) d[j] = acc[r][j];
+    }
 }
 
 BT_CLONES static void dx_row(const bt_nn_conv2d_shape *sh, int oh_n, int ow_n, const float *dy,
                              const float *wt, float *dxrow, int ih, const float *zeros) {
     for (int iw0 = 0; iw0 < sh->w; iw0 += MR) {
         const int mr = sh->w - iw0 < MR ? sh->w - iw0 : MR;
-        for (int ci0 = 0; ci0 < sh->c_in; ci0 += NR) {
-            const int nr = sh->c_in - ci0 < NR ? sh->c_in - ci0 : NR;
-            if (mr == MR && nr == NR)
-                dx_tile(sh, oh_n, ow_n, dy, wt, dxrow, ih, iw0, MR, ci0, NR, zeros);
-            else
-                dx_tile(sh, oh_n, ow_n, dy, wt, dxrow, ih, iw0, mr, ci0, nr, zeros);
+        for (int ci0 = 0; ci0 < sh->c_in;) {
+            const int rem = sh->c_in - ci0, nv = rem >= 16 ? 2 : 1;
+            if (rem < 8) {
+                dx_tile(sh, oh_n, ow_n, dy, wt, dxrow, ih, iw0, mr, ci0, 0, rem, zeros);
+                break;
+            }
+#define BT_DX(M, V) dx_tile(sh, oh_n, ow_n, dy, wt, dxrow, ih, iw0, M, ci0, V, 0, zeros)
+            BT_TILE_DISPATCH(BT_DX, mr, nv);
+#undef BT_DX
+            ci0 += 8 * nv;
         }
     }
 }
 
-/* dW of one tap (kh, kw) of one slot, summed over images, rows and columns in order; pixels go
- * in chunks of PIX so a chunk's x and dY vectors stay in cache for every channel tile. */
+/* dw[ci0 + r][co0 + 8 v ..] += the run's products, for r < mr, v < nv. */
+BT_INLINE void dw_vtile(float *dw, int co, const float *x, size_t xs, const float *y, size_t ys,
+                        int len, int ci0, int mr, int co0, int nv) {
+    v8 acc[MR][2];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) acc[r][v] = ld8(dw + (size_t)(ci0 + r) * co + co0 + 8 * v);
+    vtile_outer(acc, x, xs, y, ys, len, mr, nv);
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) st8(dw + (size_t)(ci0 + r) * co + co0 + 8 * v, acc[r][v]);
+}
+
+/* The same for a remainder of nr < 8 output channels. */
+static void dw_tile(float *dw, int co, const float *x, size_t xs, const float *y, size_t ys,
+                    int len, int ci0, int mr, int co0, int nr) {
+    float acc[MR][NR];
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) acc[r][j] = dw[(size_t)(ci0 + r) * co + co0 + j];
+    tile_outer(acc, x, xs, y, ys, len, mr, nr);
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++) dw[(size_t)(ci0 + r) * co + co0 + j] = acc[r][j];
+}
+
+/* dW of one tap (kh, kw) of one slot, summed over images, rows and columns in order. The
+ * output pixels of one row whose tap lands inside the image form a run with fixed strides in x
+ * and dY; each channel tile accumulates a run in registers. */
 BT_CLONES static void dw_tap(const bt_nn_conv2d_shape *sh, int oh_n, int ow_n, const float *X,
                              const float *dY, float *dw, int kh, int kw) {
-    const int ci = sh->c_in, co = sh->c_out;
+    const int ci = sh->c_in, co = sh->c_out, st = sh->stride;
     const size_t in_img = (size_t)sh->h * sh->w * ci, out_img = (size_t)oh_n * ow_n * co;
     memset(dw, 0, (size_t)ci * co * sizeof *dw);
-    const float *xa[PIX], *yb[PIX];
+    /* ow in [lo, hi) keeps iw = ow * stride - pad + kw inside [0, w) */
+    int lo = 0, hi = ow_n;
+    while (lo < ow_n && lo * st - sh->pad + kw < 0) lo++;
+    while (hi > lo && (hi - 1) * st - sh->pad + kw >= sh->w) hi--;
+    if (hi <= lo) return;
+    const size_t xs = (size_t)st * ci, ys = (size_t)co;
     for (int img = 0; img < sh->rows; img++)
         for (int oh = 0; oh < oh_n; oh++) {
-            const int ih = oh * sh->stride - sh->pad + kh;
+            const int ih = oh * st - sh->pad + kh;
             if (ih < 0 || ih >= sh->h) continue;
-            for (int ow0 = 0; ow0 < ow_n;) {
-                int len = 0;
-                for (; ow0 < ow_n && len < PIX; ow0++) {
-                    const int iw = ow0 * sh->stride - sh->pad + kw;
-                    if (iw < 0 || iw >= sh->w) continue;
-                    xa[len] = X + (size_t)img * in_img + ((size_t)ih * sh->w + iw) * ci;
-                    yb[len++] = dY + (size_t)img * out_img + ((size_t)oh * ow_n + ow0) * co;
-                }
-                for (int ci0 = 0; ci0 < ci; ci0 += MR) {
-                    const int mr = ci - ci0 < MR ? ci - ci0 : MR;
-                    const float *xs[PIX];
-                    for (int q = 0; q < len; q++) xs[q] = xa[q] + ci0;
-                    for (int co0 = 0; co0 < co; co0 += NR) {
-                        const int nr = co - co0 < NR ? co - co0 : NR;
-                        const float *ys[PIX];
-                        for (int q = 0; q < len; q++) ys[q] = yb[q] + co0;
-                        float acc[MR][NR];
-                        for (int r = 0; r < mr; r++)
-                            for (int j = 0; j < nr; j++)
-                                acc[r][j] = dw[(size_t)(ci0 + r) * co + co0 + j];
-                        if (mr == MR && nr == NR)
-                            tile_outer(acc, xs, ys, len, MR, NR);
-                        else
-                            tile_outer(acc, xs, ys, len, mr, nr);
-                        for (int r = 0; r < mr; r++)
-                            for (int j = 0; j < nr; j++)
-                                dw[(size_t)(ci0 + r) * co + co0 + j] = acc[r][j];
+            const float *x = X + (size_t)img * in_img +
+                             ((size_t)ih * sh->w + (size_t)(lo * st - sh->pad + kw)) * ci;
+            const float *y = dY + (size_t)img * out_img + ((size_t)oh * ow_n + lo) * co;
+            for (int ci0 = 0; ci0 < ci; ci0 += MR) {
+                const int mr = ci - ci0 < MR ? ci - ci0 : MR;
+                for (int co0 = 0; co0 < co;) {
+                    const int rem = co - co0, nv = rem >= 16 ? 2 : 1;
+                    if (rem < 8) {
+                        dw_tile(dw, co, x + ci0, xs, y + co0, ys, hi - lo, ci0, mr, co0, rem);
+                        break;
                     }
+#define BT_DW(M, V) dw_vtile(dw, co, x + ci0, xs, y + co0, ys, hi - lo, ci0, M, co0, V)
+                    BT_TILE_DISPATCH(BT_DW, mr, nv);
+#undef BT_DW
+                    co0 += 8 * nv;
                 }
             }
         }

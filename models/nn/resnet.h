@@ -106,6 +106,15 @@ bt_status bt_resnet_step(bt_pack *p, const int *slots, int n_slots);
 int bt_resnet_slot_failed(const bt_pack *p, int slot);
 bt_status bt_resnet_eval(bt_pack *p, int slot, const char *metric, double *out);
 
+/* Image src (C x H x W, raw) normalized per channel into dst (H x W x C). With a slot s whose
+ * crop_pad or hflip is set, the image is cropped at offsets (oy, ox) in [-pad, pad] and mirrored
+ * left-right with probability 1/2, drawn from Philox(s->key, counter (s->epoch << 32 | pos),
+ * BT_NN_STREAM_AUG << 32): oy = (v0 (2 pad + 1)) >> 32 - pad, ox likewise from v1, flip = v2 & 1.
+ * Output pixel (y, x) reads input (y + oy, x' + ox), x' = W - 1 - x when flipped; pixels from
+ * outside the image are 0 (the channel mean). */
+void bt_resnet_gather(const bt_resnet_pack *p, const float *src, const bt_nn_slot *s, uint32_t pos,
+                      float *dst);
+
 /* Forward and backward of n <= group positions on training rows idx[i][0..rows) of mini-batch
  * `batch` (augmented per the slot's settings, keyed by its epoch), leaving the mean loss in
  * loss[i] and the gradients in act[i]->g. */

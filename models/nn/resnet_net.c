@@ -17,10 +17,7 @@
 #define BN_MOMENTUM 0.1f
 #define BN_EPS 1e-5f
 
-/* Image src (C x H x W, raw) normalized per channel into dst (H x W x C); with s, cropped at
- * offsets drawn for (s's epoch, pos) and maybe mirrored. Pixels from outside the image are 0,
- * the channel mean. */
-static void gather_one(const bt_resnet_pack *p, const float *src, const bt_nn_slot *s, uint32_t pos,
+void bt_resnet_gather(const bt_resnet_pack *p, const float *src, const bt_nn_slot *s, uint32_t pos,
                        float *dst) {
     const int H = p->H, W = p->W, C = p->C;
     const size_t hw = (size_t)H * W;
@@ -163,7 +160,7 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
     for (int64_t it = 0; it < items; it++) {
         const int i = (int)(it / rows), r = (int)(it % rows);
         const int32_t row = idx[i][r];
-        gather_one(p, p->x_train + (size_t)row * nf, act[i], batch * (uint32_t)p->B + (uint32_t)r,
+        bt_resnet_gather(p, p->x_train + (size_t)row * nf, act[i], batch * (uint32_t)p->B + (uint32_t)r,
                    p->x0 + ((size_t)i * B + (size_t)r) * p->in_n);
         p->lab[(size_t)i * B + (size_t)r] = p->sh->c_train[row];
     }
@@ -224,7 +221,7 @@ void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n_all) {
             /* every position reads the same images (stride 0) */
 #pragma omp parallel for schedule(static) num_threads(p->threads)
             for (int r = 0; r < rows; r++)
-                gather_one(p, p->x_valid + (size_t)(c + r) * nf, NULL, 0,
+                bt_resnet_gather(p, p->x_valid + (size_t)(c + r) * nf, NULL, 0,
                            p->x0 + (size_t)r * p->in_n);
             forward(p, act + g0, n, rows, 0, 0);
             for (int i = 0; i < n; i++)
