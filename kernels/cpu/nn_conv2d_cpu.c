@@ -80,40 +80,21 @@ BT_INLINE void tile_outer(float acc[MR][NR], const float *x, size_t xs, const fl
 }
 
 /* Calls F(mr, nv) with both as constants (mr in 1..MR, nv in 1..2). */
+/* clang-format off */
 #define BT_TILE_DISPATCH(F, mr, nv)                                                                \
     do {                                                                                           \
-        if ((nv) == 2) {                                                                           \
-            switch (mr) {                                                                          \
-            case 4:                                                                                \
-                F(4, 2);                                                                           \
-                break;                                                                             \
-            case 3:                                                                                \
-                F(3, 2);                                                                           \
-                break;                                                                             \
-            case 2:                                                                                \
-                F(2, 2);                                                                           \
-                break;                                                                             \
-            default:                                                                               \
-                F(1, 2);                                                                           \
-                break;                                                                             \
-            }                                                                                      \
-        } else {                                                                                   \
-            switch (mr) {                                                                          \
-            case 4:                                                                                \
-                F(4, 1);                                                                           \
-                break;                                                                             \
-            case 3:                                                                                \
-                F(3, 1);                                                                           \
-                break;                                                                             \
-            case 2:                                                                                \
-                F(2, 1);                                                                           \
-                break;                                                                             \
-            default:                                                                               \
-                F(1, 1);                                                                           \
-                break;                                                                             \
-            }                                                                                      \
+        switch ((mr) * 2 + (nv)) {                                                                 \
+        case 10: F(4, 2); break;                                                                   \
+        case 9: F(4, 1); break;                                                                    \
+        case 8: F(3, 2); break;                                                                    \
+        case 7: F(3, 1); break;                                                                    \
+        case 6: F(2, 2); break;                                                                    \
+        case 5: F(2, 1); break;                                                                    \
+        case 4: F(1, 2); break;                                                                    \
+        default: F(1, 1); break;                                                                   \
         }                                                                                          \
     } while (0)
+/* clang-format on */
 
 /* The input pixel of each of the mr output pixels ow0.. at tap (ih, kw), or zeros. */
 BT_INLINE void fwd_taps(const bt_nn_conv2d_shape *sh, const float *x, int ih, int kw, int ow0,
@@ -124,46 +105,36 @@ BT_INLINE void fwd_taps(const bt_nn_conv2d_shape *sh, const float *x, int ih, in
     }
 }
 
-/* One forward tile: output pixels ow0.. (mr of them) of row oh, channels co0.. (8 nv). */
-BT_INLINE void fwd_vtile(const bt_nn_conv2d_shape *sh, const float *x, const float *w,
-                         const float *bias, float *yrow, int oh, int ow0, int mr, int co0, int nv,
-                         const float *zeros) {
+/* One forward tile: output pixels ow0.. (mr of them) of row oh, channels co0.. (8 nv, or
+ * nr < 8 when nv == 0). */
+BT_INLINE void fwd_tile(const bt_nn_conv2d_shape *sh, const float *x, const float *w,
+                        const float *bias, float *yrow, int oh, int ow0, int mr, int co0, int nv,
+                        int nr, const float *zeros) {
     const int ci = sh->c_in, co = sh->c_out, k = sh->k;
-    v8 acc[MR][2];
-    for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) acc[r][v] = bias ? ld8(bias + co0 + 8 * v) : (v8){0};
-    for (int kh = 0; kh < k; kh++) {
-        const int ih = oh * sh->stride - sh->pad + kh;
-        if (ih < 0 || ih >= sh->h) continue;
-        for (int kw = 0; kw < k; kw++) {
-            const float *a[MR];
-            fwd_taps(sh, x, ih, kw, ow0, mr, zeros, a);
-            vtile_dot(acc, a, mr, w + ((size_t)kh * k + kw) * ci * co + co0, (size_t)co, ci, nv);
-        }
-    }
-    for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) st8(yrow + (size_t)(ow0 + r) * co + co0 + 8 * v, acc[r][v]);
-}
-
-/* The same for a remainder of nr < 8 channels. */
-static void fwd_tile(const bt_nn_conv2d_shape *sh, const float *x, const float *w,
-                     const float *bias, float *yrow, int oh, int ow0, int mr, int co0, int nr,
-                     const float *zeros) {
-    const int ci = sh->c_in, co = sh->c_out, k = sh->k;
+    v8 vacc[MR][2];
     float acc[MR][NR];
-    for (int r = 0; r < mr; r++)
+    for (int r = 0; r < mr; r++) {
+        for (int v = 0; v < nv; v++) vacc[r][v] = bias ? ld8(bias + co0 + 8 * v) : (v8){0};
         for (int j = 0; j < nr; j++) acc[r][j] = bias ? bias[co0 + j] : 0.0f;
+    }
     for (int kh = 0; kh < k; kh++) {
         const int ih = oh * sh->stride - sh->pad + kh;
         if (ih < 0 || ih >= sh->h) continue;
         for (int kw = 0; kw < k; kw++) {
             const float *a[MR];
             fwd_taps(sh, x, ih, kw, ow0, mr, zeros, a);
-            tile_dot(acc, a, mr, w + ((size_t)kh * k + kw) * ci * co + co0, (size_t)co, ci, nr);
+            const float *b = w + ((size_t)kh * k + kw) * ci * co + co0;
+            if (nv)
+                vtile_dot(vacc, a, mr, b, (size_t)co, ci, nv);
+            else
+                tile_dot(acc, a, mr, b, (size_t)co, ci, nr);
         }
     }
-    for (int r = 0; r < mr; r++)
-        for (int j = 0; j < nr; j++) yrow[(size_t)(ow0 + r) * co + co0 + j] = acc[r][j];
+    for (int r = 0; r < mr; r++) {
+        float *y = yrow + (size_t)(ow0 + r) * co + co0;
+        for (int v = 0; v < nv; v++) st8(y + 8 * v, vacc[r][v]);
+        for (int j = 0; j < nr; j++) y[j] = acc[r][j];
+    }
 }
 
 BT_CLONES static void fwd_row(const bt_nn_conv2d_shape *sh, int ow_n, const float *x,
@@ -174,10 +145,10 @@ BT_CLONES static void fwd_row(const bt_nn_conv2d_shape *sh, int ow_n, const floa
         for (int co0 = 0; co0 < sh->c_out;) {
             const int rem = sh->c_out - co0, nv = rem >= 16 ? 2 : 1;
             if (rem < 8) {
-                fwd_tile(sh, x, w, bias, yrow, oh, ow0, mr, co0, rem, zeros);
+                fwd_tile(sh, x, w, bias, yrow, oh, ow0, mr, co0, 0, rem, zeros);
                 break;
             }
-#define BT_FWD(M, V) fwd_vtile(sh, x, w, bias, yrow, oh, ow0, M, co0, V, zeros)
+#define BT_FWD(M, V) fwd_tile(sh, x, w, bias, yrow, oh, ow0, M, co0, V, 0, zeros)
             BT_TILE_DISPATCH(BT_FWD, mr, nv);
 #undef BT_FWD
             co0 += 8 * nv;
