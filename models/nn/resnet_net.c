@@ -18,7 +18,7 @@
 #define BN_EPS 1e-5f
 
 void bt_resnet_gather(const bt_resnet_pack *p, const float *src, const bt_nn_slot *s, uint32_t pos,
-                       float *dst) {
+                      float *dst) {
     const int H = p->H, W = p->W, C = p->C;
     const size_t hw = (size_t)H * W;
     int oy = 0, ox = 0, flip = 0;
@@ -160,8 +160,9 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
     for (int64_t it = 0; it < items; it++) {
         const int i = (int)(it / rows), r = (int)(it % rows);
         const int32_t row = idx[i][r];
-        bt_resnet_gather(p, p->x_train + (size_t)row * nf, act[i], batch * (uint32_t)p->B + (uint32_t)r,
-                   p->x0 + ((size_t)i * B + (size_t)r) * p->in_n);
+        bt_resnet_gather(p, p->x_train + (size_t)row * nf, act[i],
+                         batch * (uint32_t)p->B + (uint32_t)r,
+                         p->x0 + ((size_t)i * B + (size_t)r) * p->in_n);
         p->lab[(size_t)i * B + (size_t)r] = p->sh->c_train[row];
     }
     forward(p, act, n, rows, B * p->in_n, 1);
@@ -222,7 +223,7 @@ void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n_all) {
 #pragma omp parallel for schedule(static) num_threads(p->threads)
             for (int r = 0; r < rows; r++)
                 bt_resnet_gather(p, p->x_valid + (size_t)(c + r) * nf, NULL, 0,
-                           p->x0 + (size_t)r * p->in_n);
+                                 p->x0 + (size_t)r * p->in_n);
             forward(p, act + g0, n, rows, 0, 0);
             for (int i = 0; i < n; i++)
                 bt_nn_class_metrics_add(rows, (int)K, p->logits + (size_t)i * B * K,
