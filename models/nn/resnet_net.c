@@ -74,10 +74,34 @@ static void conv_bn(bt_resnet_pack *p, bt_nn_slot *const *act, int n, int rows, 
                               yo, p->threads);
 }
 
-static void relu(int n, int64_t len, float *base, size_t stride) {
-    for (int i = 0; i < n; i++)
-        bt_nn_act_fwd_ref(BT_NN_ACT_RELU, len, base + (size_t)i * stride,
-                          base + (size_t)i * stride);
+enum { EW_RELU, EW_RELU_BWD, EW_ADD, EW_COPY };
+
+/* An elementwise op on the first len elements of each of n positions (y at i * ys, x at i * xs):
+ * relu (y = max(y, 0)), relu backward (y = x > 0 ? y : 0, x the relu's output), add (y += x),
+ * copy (y = x). Chunks run on any thread: every element is computed alone. */
+static void elementwise(const bt_resnet_pack *p, int op, int n, int64_t len, float *y, size_t ys,
+                        const float *x, size_t xs) {
+    enum { CHUNK = 1 << 14 };
+    const int64_t nc = (len + CHUNK - 1) / CHUNK, items = nc * n;
+#pragma omp parallel for schedule(static) num_threads(p->threads) if (items > 1)
+    for (int64_t it = 0; it < items; it++) {
+        const int64_t lo = (it % nc) * CHUNK, m = len - lo < CHUNK ? len - lo : CHUNK;
+        float *yi = y + (size_t)(it / nc) * ys + lo;
+        const float *xi = x ? x + (size_t)(it / nc) * xs + lo : NULL;
+        switch (op) {
+        case EW_RELU:
+            bt_nn_act_fwd_ref(BT_NN_ACT_RELU, m, yi, yi);
+            break;
+        case EW_RELU_BWD:
+            bt_nn_act_bwd_ref(BT_NN_ACT_RELU, m, xi, yi, yi);
+            break;
+        case EW_ADD:
+            bt_nn_residual_fwd_ref(1, m, (const float **)&yi, &xi, &yi);
+            break;
+        default:
+            memcpy(yi, xi, (size_t)m * sizeof *yi);
+        }
+    }
 }
 
 /* Block b's input: the stem's output or the previous block's. */
@@ -91,13 +115,14 @@ static void forward(bt_resnet_pack *p, bt_nn_slot *const *act, int n, int rows, 
     const size_t B = (size_t)p->B;
     const bt_rn_conv *cv = p->conv;
     conv_bn(p, act, n, rows, 0, p->x0, x0_stride, p->out[0], train);
-    relu(n, (int64_t)rows * cv[0].out_n, p->out[0], B * cv[0].out_n);
+    elementwise(p, EW_RELU, n, (int64_t)rows * cv[0].out_n, p->out[0], B * cv[0].out_n, NULL, 0);
     for (int b = 0; b < p->n_blocks; b++) {
         const bt_rn_block *bk = &p->blk[b];
         const float *in = block_in(p, b);
         const size_t in_n = cv[bk->c1].in_n, on = cv[bk->c2].out_n;
         conv_bn(p, act, n, rows, bk->c1, in, B * in_n, p->out[bk->c1], train);
-        relu(n, (int64_t)rows * cv[bk->c1].out_n, p->out[bk->c1], B * cv[bk->c1].out_n);
+        elementwise(p, EW_RELU, n, (int64_t)rows * cv[bk->c1].out_n, p->out[bk->c1],
+                    B * cv[bk->c1].out_n, NULL, 0);
         conv_bn(p, act, n, rows, bk->c2, p->out[bk->c1], B * cv[bk->c1].out_n, p->out[bk->c2],
                 train);
         const float *sc = in;
@@ -107,10 +132,8 @@ static void forward(bt_resnet_pack *p, bt_nn_slot *const *act, int n, int rows, 
             sc = p->ga;
             sc_stride = B * on;
         }
-        float **y = bt_nn_ptrs(p->qa, p->out[bk->c2], B * on, n);
-        bt_nn_residual_fwd_ref(n, (int64_t)rows * on, (const float **)y,
-                               bt_nn_cptrs(p->pa, sc, sc_stride, n), y);
-        relu(n, (int64_t)rows * on, p->out[bk->c2], B * on);
+        elementwise(p, EW_ADD, n, (int64_t)rows * on, p->out[bk->c2], B * on, sc, sc_stride);
+        elementwise(p, EW_RELU, n, (int64_t)rows * on, p->out[bk->c2], B * on, NULL, 0);
     }
     const bt_rn_conv *last = &cv[p->blk[p->n_blocks - 1].c2];
     const size_t F = (size_t)p->feat, K = (size_t)p->K;
@@ -142,13 +165,6 @@ static void conv_bn_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, int ro
                          bt_nn_wptrs(p->pb, act, n, c->w_off), (const float **)d,
                          dx ? bt_nn_ptrs(p->qd, dx, G, n) : NULL,
                          bt_nn_gptrs(p->qe, act, n, c->w_off), NULL, p->wt, p->threads);
-}
-
-static void relu_bwd(int n, int64_t len, const float *out, size_t out_stride, float *d,
-                     size_t d_stride) {
-    for (int i = 0; i < n; i++)
-        bt_nn_act_bwd_ref(BT_NN_ACT_RELU, len, out + (size_t)i * out_stride,
-                          d + (size_t)i * d_stride, d + (size_t)i * d_stride);
 }
 
 void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const int32_t *const *idx,
@@ -186,24 +202,23 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
         const bt_rn_block *bk = &p->blk[b];
         const float *in = block_in(p, b);
         const size_t in_n = cv[bk->c1].in_n, on = cv[bk->c2].out_n, mid = cv[bk->c1].out_n;
-        relu_bwd(n, (int64_t)rows * on, p->out[bk->c2], B * on, ga, G);
-        for (int i = 0; i < n; i++) /* the main path's copy; ga feeds the shortcut */
-            memcpy(gb + (size_t)i * G, ga + (size_t)i * G, (size_t)rows * on * sizeof *gb);
+        elementwise(p, EW_RELU_BWD, n, (int64_t)rows * on, ga, G, p->out[bk->c2], B * on);
+        /* the main path's copy; ga feeds the shortcut */
+        elementwise(p, EW_COPY, n, (int64_t)rows * on, gb, G, ga, G);
         conv_bn_bwd(p, act, n, rows, bk->c2, p->out[bk->c1], B * mid, gb, gc);
-        relu_bwd(n, (int64_t)rows * mid, p->out[bk->c1], B * mid, gc, G);
+        elementwise(p, EW_RELU_BWD, n, (int64_t)rows * mid, gc, G, p->out[bk->c1], B * mid);
         conv_bn_bwd(p, act, n, rows, bk->c1, in, B * in_n, gc, gb);
         float *dsc = ga;
         if (bk->cs >= 0) {
             conv_bn_bwd(p, act, n, rows, bk->cs, in, B * in_n, ga, gc);
             dsc = gc;
         }
-        float **acc = bt_nn_ptrs(p->qa, gb, G, n);
-        bt_nn_residual_bwd_ref(n, (int64_t)rows * in_n, bt_nn_cptrs(p->pa, dsc, G, n), NULL, acc);
+        elementwise(p, EW_ADD, n, (int64_t)rows * in_n, gb, G, dsc, G);
         float *t = ga;
         ga = gb;
         gb = t;
     }
-    relu_bwd(n, (int64_t)rows * cv[0].out_n, p->out[0], B * cv[0].out_n, ga, G);
+    elementwise(p, EW_RELU_BWD, n, (int64_t)rows * cv[0].out_n, ga, G, p->out[0], B * cv[0].out_n);
     conv_bn_bwd(p, act, n, rows, 0, p->x0, B * p->in_n, ga, NULL);
 }
 
