@@ -1,7 +1,8 @@
 /* The CPU packs' fast kernels against the references on fresh random shapes: the tiled NHWC
  * convolution (3x3 and 1x1, stride 1 and 2, padding, channel counts off the 4 x 16 tile) gives the
- * reference's Y, dW and db exactly and its dX to rounding, the row-major batch norm gives the
- * reference's numbers exactly, and both give the same bits on 1 and 3 threads. */
+ * reference's Y, dW and db exactly and its dX to rounding (channel counts that are multiples of 16
+ * included, which take the AVX-512 tiles on CPUs that have them), the row-major batch norm gives
+ * the reference's numbers exactly, and both give the same bits on 1 and 3 threads. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,12 +30,13 @@ static size_t first_diff(const float *a, const float *b, size_t n) {
     return 0;
 }
 
-static void test_conv(int k, int stride, int pad) {
+/* ci, co: channel counts, 0 = random (multiples of 16 take the AVX-512 tiles where available) */
+static void test_conv(int k, int stride, int pad, int ci, int co) {
     bt_nn_conv2d_shape sh = {.rows = 1 + (int)(urand() * 3),
                              .h = 2 + (int)(urand() * 9),
                              .w = 2 + (int)(urand() * 9),
-                             .c_in = 1 + (int)(urand() * 20),
-                             .c_out = 1 + (int)(urand() * 36),
+                             .c_in = ci ? ci : 1 + (int)(urand() * 20),
+                             .c_out = co ? co : 1 + (int)(urand() * 36),
                              .k = k,
                              .stride = stride,
                              .pad = pad};
@@ -166,12 +168,16 @@ int main(void) {
     printf("seed %llu\n", (unsigned long long)bt_gc_rng);
     (void)check_grad; /* the header's checker serves the other nn tests */
     for (int rep = 0; rep < 4; rep++) {
-        test_conv(3, 1, 1);
-        test_conv(3, 2, 1);
-        test_conv(1, 2, 0);
-        test_conv(1, 1, 0);
-        test_conv(3, 1, 0);
-        test_conv(3, 2, 0);
+        test_conv(3, 1, 1, 0, 0);
+        test_conv(3, 2, 1, 0, 0);
+        test_conv(1, 2, 0, 0, 0);
+        test_conv(1, 1, 0, 0, 0);
+        test_conv(3, 1, 0, 0, 0);
+        test_conv(3, 2, 0, 0, 0);
+        test_conv(3, 1, 1, 16, 32);
+        test_conv(3, 2, 1, 32, 16);
+        test_conv(1, 2, 0, 16, 48);
+        test_conv(3, 1, 1, 8, 24);
         test_bn();
     }
     return bt_test_finish("test_nn_resnet_kernels");
