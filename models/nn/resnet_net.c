@@ -74,11 +74,11 @@ static void conv_bn(bt_resnet_pack *p, bt_nn_slot *const *act, int n, int rows, 
                               yo, p->threads);
 }
 
-enum { EW_RELU, EW_RELU_BWD, EW_ADD, EW_COPY };
+enum { EW_RELU, EW_RELU_BWD, EW_ADD };
 
 /* An elementwise op on the first len elements of each of n positions (y at i * ys, x at i * xs):
- * relu (y = max(y, 0)), relu backward (y = x > 0 ? y : 0, x the relu's output), add (y += x),
- * copy (y = x). Chunks run on any thread: every element is computed alone. */
+ * relu (y = max(y, 0)), relu backward (y = x > 0 ? y : 0, x the relu's output), add (y += x).
+ * Chunks run on any thread: every element is computed alone. */
 static void elementwise(const bt_resnet_pack *p, int op, int n, int64_t len, float *y, size_t ys,
                         const float *x, size_t xs) {
     enum { CHUNK = 1 << 14 };
@@ -95,11 +95,8 @@ static void elementwise(const bt_resnet_pack *p, int op, int n, int64_t len, flo
         case EW_RELU_BWD:
             bt_nn_act_bwd_ref(BT_NN_ACT_RELU, m, xi, yi, yi);
             break;
-        case EW_ADD:
+        default: /* EW_ADD */
             bt_nn_residual_fwd_ref(1, m, (const float **)&yi, &xi, &yi);
-            break;
-        default:
-            memcpy(yi, xi, (size_t)m * sizeof *yi);
         }
     }
 }
@@ -146,19 +143,19 @@ static void forward(bt_resnet_pack *p, bt_nn_slot *const *act, int n, int rows, 
 }
 
 /* Backward through batch norm and convolution of unit u: dy (stride B * max_n) holds the
- * gradient at the bn output and is overwritten; dx receives the gradient at the conv input
- * (skipped when NULL); weight gradients land in the slots. */
+ * gradient at the bn output, dbn receives the one at the bn input (may be dy), dx the one at the
+ * conv input (skipped when NULL); weight gradients land in the slots. */
 static void conv_bn_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, int rows, int u,
-                        const float *in, size_t in_stride, float *dy, float *dx) {
+                        const float *in, size_t in_stride, const float *dy, float *dbn, float *dx) {
     const bt_rn_conv *c = &p->conv[u];
     const size_t B = (size_t)p->B, G = B * p->max_n;
     bt_nn_conv2d_shape sh = c->sh;
     sh.rows = rows;
     const int co = sh.c_out, m = rows * c->oh * c->ow;
-    float **d = bt_nn_ptrs(p->qa, dy, G, n);
+    float **d = bt_nn_ptrs(p->qa, dbn, G, n);
     bt_nn_bn_bwd_cpu(n, m, co, bt_nn_cptrs(p->pa, p->xh[u], B * c->out_n, n),
                      bt_nn_cptrs(p->pb, p->istd[u], (size_t)co, n),
-                     bt_nn_wptrs(p->pc, act, n, c->gam_off), (const float **)d, d,
+                     bt_nn_wptrs(p->pc, act, n, c->gam_off), bt_nn_cptrs(p->pd, dy, G, n), d,
                      bt_nn_gptrs(p->qb, act, n, c->gam_off), bt_nn_gptrs(p->qc, act, n, c->bet_off),
                      p->threads);
     bt_nn_conv2d_bwd_cpu(n, &sh, bt_nn_cptrs(p->pa, in, in_stride, n),
@@ -203,14 +200,13 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
         const float *in = block_in(p, b);
         const size_t in_n = cv[bk->c1].in_n, on = cv[bk->c2].out_n, mid = cv[bk->c1].out_n;
         elementwise(p, EW_RELU_BWD, n, (int64_t)rows * on, ga, G, p->out[bk->c2], B * on);
-        /* the main path's copy; ga feeds the shortcut */
-        elementwise(p, EW_COPY, n, (int64_t)rows * on, gb, G, ga, G);
-        conv_bn_bwd(p, act, n, rows, bk->c2, p->out[bk->c1], B * mid, gb, gc);
+        /* the main path reads ga into gb; ga stays for the shortcut */
+        conv_bn_bwd(p, act, n, rows, bk->c2, p->out[bk->c1], B * mid, ga, gb, gc);
         elementwise(p, EW_RELU_BWD, n, (int64_t)rows * mid, gc, G, p->out[bk->c1], B * mid);
-        conv_bn_bwd(p, act, n, rows, bk->c1, in, B * in_n, gc, gb);
+        conv_bn_bwd(p, act, n, rows, bk->c1, in, B * in_n, gc, gc, gb);
         float *dsc = ga;
         if (bk->cs >= 0) {
-            conv_bn_bwd(p, act, n, rows, bk->cs, in, B * in_n, ga, gc);
+            conv_bn_bwd(p, act, n, rows, bk->cs, in, B * in_n, ga, ga, gc);
             dsc = gc;
         }
         elementwise(p, EW_ADD, n, (int64_t)rows * in_n, gb, G, dsc, G);
@@ -219,7 +215,7 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
         gb = t;
     }
     elementwise(p, EW_RELU_BWD, n, (int64_t)rows * cv[0].out_n, ga, G, p->out[0], B * cv[0].out_n);
-    conv_bn_bwd(p, act, n, rows, 0, p->x0, B * p->in_n, ga, NULL);
+    conv_bn_bwd(p, act, n, rows, 0, p->x0, B * p->in_n, ga, ga, NULL);
 }
 
 void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n_all) {
