@@ -1,5 +1,5 @@
 /* Batch normalization for the CPU packs (kernels/nn_batchnorm.h, _cpu): the reference's
- * arithmetic with row-major passes over blocks of CB channels, so an NHWC activation of
+ * arithmetic with row-major passes over blocks of up to CB channels, so an NHWC activation of
  * (rows * h * w) x c is read a few times in all rather than a few times per channel. A channel's
  * sums still run in double over the rows in order: results equal the reference bit for bit. */
 #include <math.h>
@@ -9,15 +9,23 @@
 
 enum { CB = 16 };
 
+/* Channels per work item: CB, halved while the (slot, block) items are fewer than the threads.
+ * Any block size gives the same bits; small ones only cost more passes over the rows. */
+static int block_of(int n_slots, int c, int threads) {
+    int cb = CB;
+    while (cb > 1 && (long)n_slots * ((c + cb - 1) / cb) < threads) cb /= 2;
+    return cb;
+}
+
 void bt_nn_bn_train_fwd_cpu(int n_slots, int rows, int c, float momentum, float eps,
                             const float *const *x, const float *const *gamma,
                             const float *const *beta, float *const *run_mean, float *const *run_var,
                             float *const *xhat, float *const *inv_std, float *const *y,
                             int threads) {
-    const int nb = (c + CB - 1) / CB, items = n_slots * nb;
+    const int cb = block_of(n_slots, c, threads), nb = (c + cb - 1) / cb, items = n_slots * nb;
 #pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : 1)
     for (int it = 0; it < items; it++) {
-        const int s = it / nb, j0 = (it % nb) * CB, nc = c - j0 < CB ? c - j0 : CB;
+        const int s = it / nb, j0 = (it % nb) * cb, nc = c - j0 < cb ? c - j0 : cb;
         const float *xs = x[s] + j0;
         double sum[CB] = {0}, ss[CB] = {0};
         float m[CB], is[CB];
@@ -56,10 +64,10 @@ void bt_nn_bn_eval_fwd_cpu(int n_slots, int rows, int c, float eps, const float 
                            const float *const *gamma, const float *const *beta,
                            const float *const *run_mean, const float *const *run_var,
                            float *const *y, int threads) {
-    const int nb = (c + CB - 1) / CB, items = n_slots * nb;
+    const int cb = block_of(n_slots, c, threads), nb = (c + cb - 1) / cb, items = n_slots * nb;
 #pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : 1)
     for (int it = 0; it < items; it++) {
-        const int s = it / nb, j0 = (it % nb) * CB, nc = c - j0 < CB ? c - j0 : CB;
+        const int s = it / nb, j0 = (it % nb) * cb, nc = c - j0 < cb ? c - j0 : cb;
         float is[CB], m[CB];
         for (int j = 0; j < nc; j++) {
             is[j] = 1.0f / sqrtf(run_var[s][j0 + j] + eps);
@@ -77,10 +85,10 @@ void bt_nn_bn_bwd_cpu(int n_slots, int rows, int c, const float *const *xhat,
                       const float *const *inv_std, const float *const *gamma,
                       const float *const *dy, float *const *dx, float *const *dgamma,
                       float *const *dbeta, int threads) {
-    const int nb = (c + CB - 1) / CB, items = n_slots * nb;
+    const int cb = block_of(n_slots, c, threads), nb = (c + cb - 1) / cb, items = n_slots * nb;
 #pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : 1)
     for (int it = 0; it < items; it++) {
-        const int s = it / nb, j0 = (it % nb) * CB, nc = c - j0 < CB ? c - j0 : CB;
+        const int s = it / nb, j0 = (it % nb) * cb, nc = c - j0 < cb ? c - j0 : cb;
         double sdy[CB] = {0}, sdyx[CB] = {0};
         for (int r = 0; r < rows; r++) {
             const size_t o = (size_t)r * c + (size_t)j0;

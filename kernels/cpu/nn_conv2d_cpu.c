@@ -10,7 +10,8 @@
 
 #include "../nn_conv2d.h"
 
-enum { NR = 16 }; /* widest scalar remainder tile */
+enum { NR = 16 };   /* widest scalar remainder tile */
+enum { DW_CI = 8 }; /* input channels per dW work item (a multiple of every instance's tile) */
 
 #define BT_INLINE static inline __attribute__((always_inline))
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&                             \
@@ -89,6 +90,7 @@ void bt_nn_conv2d_bwd_cpu(int n_slots, const bt_nn_conv2d_shape *sh, const float
     const size_t in_img = (size_t)sh->h * sh->w * ci, out_img = (size_t)oh_n * ow_n * co;
     const int nt = threads > 0 ? threads : 1;
     const int zw = use_z(co), zx = use_z(ci); /* dW tiles output channels, dX input channels */
+    const int nci = (ci + DW_CI - 1) / DW_CI; /* dW work items: (slot, tap, input-channel block) */
     float *zeros = dX ? zero_vector(sh) : NULL;
     if (dX && !zeros) {
         bt_nn_conv2d_bwd_ref(n_slots, sh, X, W, dY, dX, dW, db, scratch);
@@ -97,10 +99,10 @@ void bt_nn_conv2d_bwd_cpu(int n_slots, const bt_nn_conv2d_shape *sh, const float
 #pragma omp parallel num_threads(nt)
     {
 #pragma omp for schedule(static)
-        for (int it = 0; it < n_slots * taps; it++) {
-            const int s = it / taps, t = it % taps;
+        for (int it = 0; it < n_slots * taps * nci; it++) {
+            const int s = it / (taps * nci), t = it / nci % taps, c0 = it % nci * DW_CI;
             (zw ? dw_tap_z : dw_tap_y)(sh, oh_n, ow_n, X[s], dY[s], dW[s] + (size_t)t * ci * co,
-                                       t / k, t % k);
+                                       t / k, t % k, c0, ci - c0 < DW_CI ? ci : c0 + DW_CI);
         }
 #pragma omp for schedule(static) nowait
         for (int s = 0; s < n_slots; s++) {

@@ -247,10 +247,11 @@ static void CT_NAME(dw_tile)(float *dw, int co, const float *x, size_t xs, const
  * output pixels of one row whose tap lands inside the image form a run with fixed strides in x
  * and dY; each channel tile accumulates a run in registers. */
 CT_ATTR static void CT_NAME(dw_tap)(const bt_nn_conv2d_shape *sh, int oh_n, int ow_n,
-                                    const float *X, const float *dY, float *dw, int kh, int kw) {
+                                    const float *X, const float *dY, float *dw, int kh, int kw,
+                                    int ci_lo, int ci_hi) {
     const int ci = sh->c_in, co = sh->c_out, st = sh->stride;
     const size_t in_img = (size_t)sh->h * sh->w * ci, out_img = (size_t)oh_n * ow_n * co;
-    memset(dw, 0, (size_t)ci * co * sizeof *dw);
+    memset(dw + (size_t)ci_lo * co, 0, (size_t)(ci_hi - ci_lo) * co * sizeof *dw);
     /* ow in [lo, hi) keeps iw = ow * stride - pad + kw inside [0, w) */
     int lo = 0, hi = ow_n;
     while (lo < ow_n && lo * st - sh->pad + kw < 0) lo++;
@@ -264,8 +265,8 @@ CT_ATTR static void CT_NAME(dw_tap)(const bt_nn_conv2d_shape *sh, int oh_n, int 
             const float *x = X + (size_t)img * in_img +
                              ((size_t)ih * sh->w + (size_t)(lo * st - sh->pad + kw)) * ci;
             const float *y = dY + (size_t)img * out_img + ((size_t)oh * ow_n + lo) * co;
-            for (int ci0 = 0; ci0 < ci; ci0 += CT_MR) {
-                const int mr = ci - ci0 < CT_MR ? ci - ci0 : CT_MR;
+            for (int ci0 = ci_lo; ci0 < ci_hi; ci0 += CT_MR) {
+                const int mr = ci_hi - ci0 < CT_MR ? ci_hi - ci0 : CT_MR;
                 for (int co0 = 0; co0 < co;) {
                     const int rem = co - co0, nv = rem >= 2 * CT_VW ? 2 : 1;
                     if (rem < CT_VW) {
