@@ -91,7 +91,7 @@ typedef struct bt_resnet_pack {
     float *lin;              /* feat x K: linear backward scratch */
     float *prob;             /* K */
     const float **pa, **pb, **pc, **pd; /* per-position pointer arrays */
-    float **qa, **qb, **qc, **qd, **qe, **qf, **qg;
+    float **qa, **qb, **qc, **qd, **qe, **qf;
     const int32_t **plab;
     float *fa;
     double *loss;

@@ -97,7 +97,6 @@ void bt_resnet_pack_free(bt_pack *pk) {
     free(p->qd);
     free(p->qe);
     free(p->qf);
-    free(p->qg);
     free(p->plab);
     free(p->fa);
     free(p->loss);
@@ -234,14 +233,13 @@ static bt_status alloc_scratch(bt_resnet_pack *p) {
     p->qd = calloc(G, sizeof *p->qd);
     p->qe = calloc(G, sizeof *p->qe);
     p->qf = calloc(G, sizeof *p->qf);
-    p->qg = calloc(G, sizeof *p->qg);
     p->plab = calloc(G, sizeof *p->plab);
     p->fa = calloc(G, sizeof *p->fa);
     p->loss = calloc(G, sizeof *p->loss);
     if (!ok || !p->x0 || !p->z || !p->ga || !p->gb || !p->gc || !p->pooled || !p->dpool ||
         !p->logits || !p->dlogits || !p->lab || !p->wt || !p->lin || !p->prob || !p->pa || !p->pb ||
-        !p->pc || !p->pd || !p->qa || !p->qb || !p->qc || !p->qd || !p->qe || !p->qf || !p->qg ||
-        !p->plab || !p->fa || !p->loss)
+        !p->pc || !p->pd || !p->qa || !p->qb || !p->qc || !p->qd || !p->qe || !p->qf || !p->plab ||
+        !p->fa || !p->loss)
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for a resnet pack's scratch (%zu MiB)",
                        G * per_pos >> 20);
     return BT_STATUS_OK;
