@@ -35,9 +35,9 @@ void bt_nn_conv2d_bwd_ref(int n_slots, const bt_nn_conv2d_shape *shape, const fl
 
 /* The same convolution, fast on a CPU: OpenMP over (slot, image, output row) for the forward pass
  * and dX, over (slot, tap, block of 8 input channels) for dW, with register-tiled vector inner
- * loops over NHWC's contiguous channels. Deterministic for any thread count (every output element is summed
- * by one thread in a fixed order). Y and dW (and db) are bit-identical to the _ref functions up to
- * the sign of zero (same summation order); dX sums the same terms in another order.
+ * loops over NHWC's contiguous channels. Deterministic for any thread count (every output element
+ * is summed by one thread in a fixed order). Y and dW (and db) are bit-identical to the _ref
+ * functions up to the sign of zero (same summation order); dX sums the same terms in another order.
  * scratch: n_slots * k * k * c_in * c_out floats. threads: OpenMP threads (>= 1). */
 void bt_nn_conv2d_fwd_cpu(int n_slots, const bt_nn_conv2d_shape *shape, const float *const *X,
                           const float *const *W, const float *const *b, float *const *Y,
