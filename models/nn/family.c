@@ -63,7 +63,11 @@ int bt_nn_metric_ok(const char *metric, bt_task task) {
     return task != BT_TASK_REGRESSION;
 }
 
-bt_status bt_nn_slot_metric(const bt_nn_slot *s, const char *metric, double *out) {
+bt_status bt_nn_slot_metric(bt_nn_slot *const *slots, int capacity, int slot, const char *metric,
+                            double *out) {
+    if (slot < 0 || slot >= capacity || !slots[slot])
+        return BT_FAIL(BT_STATUS_INTERNAL, "eval: slot %d is not started", slot);
+    const bt_nn_slot *s = slots[slot];
     int complement, root;
     int id = metric_id(metric, &complement, &root);
     if (id < 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "unknown metric \"%s\"", metric);

@@ -135,8 +135,10 @@ void bt_nn_slot_free(bt_nn_slot *s);
 double bt_nn_lr_at(const bt_nn_slot *s, int64_t e);
 /* Shuffled row order of epoch e (Fisher-Yates from the identity, draws keyed by (key, e)). */
 void bt_nn_shuffle(int32_t *perm, int64_t n, uint64_t key, int64_t e);
-/* Value of `metric` (accuracy, merror, mlogloss, rmse, mse, mae) for slot s; NaN once failed. */
-bt_status bt_nn_slot_metric(const bt_nn_slot *s, const char *metric, double *out);
+/* Value of `metric` (accuracy, merror, mlogloss, rmse, mse, mae) for slots[slot] of a pack's
+ * `capacity` slots (an internal error when it is not started); NaN once failed. */
+bt_status bt_nn_slot_metric(bt_nn_slot *const *slots, int capacity, int slot, const char *metric,
+                            double *out);
 
 /* Adds the classification metrics of `rows` logit rows (k classes) with labels y: correct
  * predictions (first largest logit) and -log p_y (p clipped at 1e-15). prob: k floats. */

@@ -56,9 +56,7 @@ bt_status bt_resnet_step(bt_pack *pk, const int *slots, int n_slots) {
 
 bt_status bt_resnet_eval(bt_pack *pk, int slot, const char *metric, double *out) {
     bt_resnet_pack *p = (bt_resnet_pack *)pk;
-    if (slot < 0 || slot >= p->capacity || !p->slots[slot])
-        return BT_FAIL(BT_STATUS_INTERNAL, "eval: slot %d is not started", slot);
-    return bt_nn_slot_metric(p->slots[slot], metric, out);
+    return bt_nn_slot_metric(p->slots, p->capacity, slot, metric, out);
 }
 
 const bt_model_vtable bt_resnet_vtable = {

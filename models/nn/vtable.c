@@ -23,9 +23,7 @@ static bt_status mlp_data_prepare(bt_model_data *data, const bt_hparams *shape_h
 }
 
 bt_status bt_mlp_eval(bt_pack *p, int slot, const char *metric, double *out) {
-    if (slot < 0 || slot >= p->capacity || !p->slots[slot])
-        return BT_FAIL(BT_STATUS_INTERNAL, "eval: slot %d is not started", slot);
-    return bt_nn_slot_metric(p->slots[slot], metric, out);
+    return bt_nn_slot_metric(p->slots, p->capacity, slot, metric, out);
 }
 
 const bt_model_vtable bt_mlp_vtable = {
