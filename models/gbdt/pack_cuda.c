@@ -123,13 +123,36 @@ static bt_status dev_data_get(bt_model_data *data, const bt_gbdt_binning *B, con
 
 /* ---- the pack ----------------------------------------------------------------------------- */
 
+#define HIST_BUDGET_DEFAULT ((int64_t)1 << 30)
+
+/* The histogram budget new packs start with: a test knob (bt_gbdt_cuda_set_hist_budget), read
+ * once per pack, so packs stepped from several threads share no mutable state. */
+static _Atomic int64_t default_hist_budget = HIST_BUDGET_DEFAULT;
+
+void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
+    default_hist_budget = bytes > 0 ? bytes : HIST_BUDGET_DEFAULT;
+}
+
+/* cudaMalloc of max(bytes, 1) that tells out-of-memory apart (*oom = 1) from other failures:
+ * a step that runs out of device memory retries in smaller sub-batches (see bt_gbdt_cuda_step). */
+static bt_status dev_malloc(void **p, size_t bytes, int *oom) {
+    *p = NULL;
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e == cudaSuccess) return BT_STATUS_OK;
+    *p = NULL;
+    cudaGetLastError(); /* clear it: out-of-memory is not sticky */
+    if (e == cudaErrorMemoryAllocation) *oom = 1;
+    return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: cudaMalloc(%zu bytes): %s (%d)", bytes,
+                   cudaGetErrorString(e), (int)e);
+}
+
 /* A growable device buffer whose contents need not survive growth. */
 typedef struct dbuf {
     void *p;
     size_t cap;
 } dbuf;
 
-static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream) {
+static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream, int *oom) {
     if (bytes <= b->cap && b->p) return BT_STATUS_OK;
     /* launches already queued may still read the old buffer */
     if (b->p) CU(cudaStreamSynchronize(stream));
@@ -137,7 +160,7 @@ static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream) {
     b->p = NULL;
     b->cap = 0;
     size_t cap = bytes < 4096 ? 4096 : bytes + bytes / 2;
-    CU(cudaMalloc(&b->p, cap));
+    BT_TRY(dev_malloc(&b->p, cap, oom));
     b->cap = cap;
     return BT_STATUS_OK;
 }
@@ -185,6 +208,12 @@ typedef struct cuda_pack {
     int64_t hist_slots, T;
     dbuf items, split_scratch, splits, n_left, nodes;
     hstage stage;
+    /* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it
+     * must); halved when the device runs out of memory. */
+    int64_t hist_budget;
+    /* The most slots one round grows together (capacity until the device ran out of memory). */
+    int max_batch;
+    int oom; /* set by a failed allocation of the round being grown */
 } cuda_pack;
 
 static cuda_pack *cp_of(bt_pack *p) {
@@ -210,8 +239,8 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
 }
 
 static bt_status dalloc(void **p, size_t bytes) {
-    CU(cudaMalloc(p, bytes ? bytes : 1));
-    return BT_STATUS_OK;
+    int oom = 0;
+    return dev_malloc(p, bytes, &oom);
 }
 
 static bt_status pack_buffers(cuda_pack *c) {
@@ -234,6 +263,104 @@ static bt_status pack_buffers(cuda_pack *c) {
     return BT_STATUS_OK;
 }
 
+/* Outputs per slot: every slot of a sweep shares the task, so a multiclass pack sizes for the
+ * largest class count it can know now; slot_start refuses a trial needing more. */
+static int32_t pack_outputs(const bt_model_data *data, const bt_gbdt_shared *sh,
+                            const bt_hparams *shape_hp) {
+    int32_t K = 1;
+    if (data->task == BT_TASK_MULTICLASS) {
+        K = sh ? sh->n_classes : 0;
+        if (data->n_classes > K) K = data->n_classes;
+        if ((int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i > K)
+            K = (int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i;
+        if (K < 2) K = 2;
+    }
+    return K;
+}
+
+/* ---- sizing: the per-trial estimate behind pack_capacity ---------------------------------- */
+
+/* Device bytes a pack of C slots takes, from the allocations it makes (pack_buffers, and the
+ * worst case of what a round grows on demand), for n train rows, nv valid rows, K trees per
+ * slot, T histogram entries, F features, trees of depth D and a histogram budget:
+ *   per tree (C*K of them):  36 n            g, h, row list, partition scratch and train margin
+ *                                             (4 bytes each) and the quantized pair (16)
+ *                          + 4 max(nv, 1)     valid margin
+ *                          + 48               exponents, finite flag, sample count, quantize
+ * scratch
+ *                          + 1.5 (2^(D+1) - 1) x 44      the round's node copy (bt_gbdt_node)
+ *                          + 1.5 2^D x 240    a level's item lists at most (histogram, subtraction,
+ *                                             split and partition items, splits, left counts,
+ * leaves)
+ *                          + 1.5 x 4 F        a level's candidate features
+ *   per slot:                sizeof(bt_gbdt_split_param)
+ *   histogram pool:          1.5 min(budget, C K H) + 4 x 16 T,  H = 16 T min(2^(D-1), n) (one
+ *                            tree's live histograms; the pool grows by half again, plus 4)
+ * (1.5: growable buffers take half again what they need). */
+static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, int32_t F,
+                         int32_t D, int64_t budget) {
+    if (D < 1) D = 1;
+    if (D > 30) D = 30;
+    const double nodes = (double)((int64_t)1 << (D + 1)) - 1, level = (double)((int64_t)1 << D);
+    double tree = 36.0 * (double)n + 4.0 * (double)(nv > 0 ? nv : 1) + 48.0 +
+                  1.5 * nodes * (double)sizeof(bt_gbdt_node) + 1.5 * level * 240.0 + 6.0 * F;
+    double live = (double)((int64_t)1 << (D - 1));
+    if (live > (double)n) live = (double)n;
+    double H = 16.0 * (double)T * live, hist = C * K * H;
+    if (hist > (double)budget) hist = (double)budget > H ? (double)budget : H;
+    return C * (K * tree + (double)sizeof(bt_gbdt_split_param)) + 1.5 * hist + 64.0 * (double)T;
+}
+
+/* The vtable's pack_capacity: the largest capacity <= wanted whose pack_bytes, plus the shared
+ * device copy of the data when this device has none yet, fit the free memory cudaMemGetInfo
+ * reports minus a reserve (1/16 of it, at least 64 MiB: CUDA's own allocations, cub scratch,
+ * fragmentation). The depth is the shape trial's max_depth; deeper trials in the pack are what
+ * the out-of-memory split of a step is for. At least 1. */
+int bt_gbdt_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted) {
+    if (wanted < 1) return 1;
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        cudaGetLastError();
+        return wanted; /* no information: the pack will find out (and split) */
+    }
+    const bt_gbdt_shared *sh = data->shared;
+    const int32_t max_bin = (int32_t)shape_hp->v[BT_GBDT_MAX_BIN].i;
+    const int64_t n = data->train ? data->train->n_rows : 0;
+    const int64_t nv = data->valid ? data->valid->n_rows : 0;
+    const int32_t F = data->train ? data->train->n_features : 0;
+    const bt_gbdt_binning *bin = NULL;
+    for (int i = 0; sh && i < sh->n_binnings; i++)
+        if (sh->binnings[i]->max_bin == max_bin) bin = sh->binnings[i];
+    /* without the binning yet: every feature at max_bin bins plus its missing slot */
+    int64_t T = bin ? (int64_t)bin->off[F] : (int64_t)F * ((int64_t)max_bin + 1);
+    double shared = 0;
+    int device = 0, have = 0;
+    cudaGetDevice(&device);
+    for (const dev_data *d = sh ? sh->cuda : NULL; d && bin; d = d->next)
+        have |= d->device == device && d->bin == bin;
+    if (!have) {
+        int width = bin ? bin->train.width : (max_bin < 256 ? 1 : 2);
+        shared = (double)n * F * (width + 4.0) + 4.0 * n + 4.0 * (double)nv * F + 8.0 * (double)T +
+                 16.0 * F;
+    }
+    double reserve = (double)free_b / 16;
+    if (reserve < 64.0 * 1048576) reserve = 64.0 * 1048576;
+    const double room = (double)free_b - reserve - shared;
+    const int32_t K = pack_outputs(data, sh, shape_hp);
+    const int32_t D = (int32_t)shape_hp->v[BT_GBDT_MAX_DEPTH].i;
+    const int64_t budget = default_hist_budget;
+    int lo = 1, hi = wanted; /* largest c in [1, wanted] that fits, by bisection (monotone) */
+    if (pack_bytes(hi, n, nv, K, T, F, D, budget) <= room) return hi;
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (pack_bytes(mid, n, nv, K, T, F, D, budget) <= room)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                                  int capacity) {
     *out = NULL;
@@ -251,16 +378,7 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     if (n > INT32_MAX) /* row ids are int32 on both sides */
         return BT_FAIL(BT_STATUS_BAD_INPUT, "gbdt on cuda: %lld train rows exceed int32",
                        (long long)n);
-    /* Outputs per slot: every slot of a sweep shares the task, so a multiclass pack sizes for the
-     * largest class count it can know now; slot_start refuses a trial needing more. */
-    int32_t K = 1;
-    if (data->task == BT_TASK_MULTICLASS) {
-        K = sh->n_classes;
-        if (data->n_classes > K) K = data->n_classes;
-        if ((int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i > K)
-            K = (int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i;
-        if (K < 2) K = 2;
-    }
+    const int32_t K = pack_outputs(data, sh, shape_hp);
     cuda_pack *c = calloc(1, sizeof *c);
     BT_CHECK_ALLOC(c);
     c->host.slots = calloc((size_t)capacity, sizeof *c->host.slots);
@@ -276,6 +394,8 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     c->n = n;
     c->nv = data->valid && data->valid->n_rows > 0 ? data->valid->n_rows : 0;
     c->T = (int64_t)bin->off[F];
+    c->hist_budget = default_hist_budget;
+    c->max_batch = capacity;
     bt_status st = BT_STATUS_OK;
     if (cudaGetDevice(&c->device) != cudaSuccess) {
         cudaGetLastError();
@@ -322,14 +442,6 @@ bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, ui
 }
 
 /* ---- one round ---------------------------------------------------------------------------- */
-
-/* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it must).
- */
-static int64_t hist_budget = (int64_t)1 << 30;
-
-void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
-    hist_budget = bytes > 0 ? bytes : (int64_t)1 << 30;
-}
 
 /* One tree of the round, grown on the host's bookkeeping over device rows and histograms. */
 typedef struct tgrow {
@@ -414,7 +526,7 @@ static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
     int64_t ns = slots + slots / 2 + 4;
     size_t bytes = (size_t)ns * (size_t)c->T * sizeof(bt_gbdt_gh);
     bt_gbdt_gh *nh = NULL;
-    CU(cudaMalloc((void **)&nh, bytes));
+    BT_TRY(dev_malloc((void **)&nh, bytes, &c->oom));
     if (c->hist_slots > 0) {
         cudaError_t e =
             cudaMemcpyAsync(nh, c->hist, (size_t)c->hist_slots * (size_t)c->T * sizeof(bt_gbdt_gh),
@@ -433,7 +545,7 @@ static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
 
 /* Uploads the staged arrays into the device item buffer; *base receives its device address. */
 static bt_status stage_upload(cuda_pack *c, char **base) {
-    BT_TRY(dbuf_reserve(&c->items, c->stage.used, c->stream));
+    BT_TRY(dbuf_reserve(&c->items, c->stage.used, c->stream, &c->oom));
     if (c->stage.used)
         CU(cudaMemcpyAsync(c->items.p, c->stage.p, c->stage.used, cudaMemcpyHostToDevice,
                            c->stream));
@@ -627,7 +739,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             int64_t live = d < 40 ? (int64_t)1 << d : INT64_MAX / 4;
             if (live > W[g1].m) live = W[g1].m > 0 ? W[g1].m : 1;
             int64_t bytes = live * T * (int64_t)sizeof(bt_gbdt_gh);
-            if (g1 > g0 && wave_bytes + bytes > hist_budget) break;
+            if (g1 > g0 && wave_bytes + bytes > c->hist_budget) break;
             wave_bytes += bytes;
         }
         for (int depth = 0;; depth++) {
@@ -753,8 +865,9 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             STAGE(c, pi, n_split, o4);
             TRYG(stage_upload(c, &dbase));
             TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(n_split),
-                              c->stream));
-            TRYG(dbuf_reserve(&c->splits, (size_t)n_split * sizeof(bt_gbdt_split), c->stream));
+                              c->stream, &c->oom));
+            TRYG(dbuf_reserve(&c->splits, (size_t)n_split * sizeof(bt_gbdt_split), c->stream,
+                              &c->oom));
             TRYG(bt_gbdt_split_cuda(c->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
                                     (const int32_t *)(dbase + o3), c->params,
                                     (const bt_gbdt_split_item *)(dbase + o4), n_split,
@@ -816,7 +929,8 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 c->stage.used = 0;
                 STAGE(c, ti, n_part, o1);
                 TRYG(stage_upload(c, &dbase));
-                TRYG(dbuf_reserve(&c->n_left, (size_t)n_part * sizeof(int64_t), c->stream));
+                TRYG(
+                    dbuf_reserve(&c->n_left, (size_t)n_part * sizeof(int64_t), c->stream, &c->oom));
                 TRYG(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
                                             (const bt_gbdt_partition_item *)(dbase + o1), n_part,
                                             (int64_t *)c->n_left.p, stream));
@@ -909,7 +1023,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         STAGE(c, pti, n_pt, o3);
         STAGE(c, pvi, n_pv, o4);
         TRYG(stage_upload(c, &dbase));
-        TRYG(dbuf_reserve(&c->nodes, (size_t)no * sizeof(bt_gbdt_node), c->stream));
+        TRYG(dbuf_reserve(&c->nodes, (size_t)no * sizeof(bt_gbdt_node), c->stream, &c->oom));
         if (no)
             CUG(cudaMemcpyAsync(c->nodes.p, all_nodes, (size_t)no * sizeof(bt_gbdt_node),
                                 cudaMemcpyHostToDevice, c->stream));
@@ -1039,6 +1153,51 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
     return BT_STATUS_OK;
 }
 
+/* Gives back what a round grows on demand (histogram pool, item lists, node copy): after an
+ * out-of-memory it is the memory to return before retrying smaller. */
+static void release_round_buffers(cuda_pack *c) {
+    cudaStreamSynchronize(c->stream);
+    cudaFree(c->hist);
+    c->hist = NULL;
+    c->hist_slots = 0;
+    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->nodes};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        cudaFree(b[i]->p);
+        b[i]->p = NULL;
+        b[i]->cap = 0;
+    }
+}
+
+/* Grows one round for act[0..n_act) in sub-batches of at most c->max_batch slots. A sub-batch
+ * that runs out of device memory gives back the on-demand buffers, halves the batch size (kept
+ * for later steps) and the histogram budget, and tries again; one slot that still does not fit
+ * with one tree's histograms at a time fails alone. Retrying is sound because cuda_round changes
+ * nothing a retry reads before its last allocation (margins are first written after it; trees
+ * reach the host slots at the very end), and a slot's trees do not depend on its batch mates. */
+static bt_status round_batched(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot, int n_act) {
+    for (int b0 = 0; b0 < n_act;) {
+        int nb = n_act - b0 < c->max_batch ? n_act - b0 : c->max_batch;
+        c->oom = 0;
+        bt_status st = cuda_round(c, act + b0, act_slot + b0, nb);
+        if (st == BT_STATUS_OK) {
+            b0 += nb;
+            continue;
+        }
+        if (!c->oom) return st;
+        release_round_buffers(c);
+        if (nb > 1) {
+            c->max_batch = nb / 2;
+            c->hist_budget = c->hist_budget / 2 > 0 ? c->hist_budget / 2 : 1;
+        } else if (c->hist_budget > 1) {
+            c->hist_budget = 1; /* one tree's histograms at a time (multiclass slots) */
+        } else {
+            act[b0]->failed = 1; /* does not fit alone: this trial fails, the pack goes on */
+            b0++;
+        }
+    }
+    return BT_STATUS_OK;
+}
+
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     cuda_pack *c = cp_of(p);
     CU(cudaSetDevice(c->device));
@@ -1051,7 +1210,7 @@ bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     }
     int n_act = 0;
     bt_status st = bt_gbdt_step_begin(p, slots, n_slots, c->nv, act, act_slot, &n_act);
-    if (st == BT_STATUS_OK && n_act > 0) st = cuda_round(c, act, act_slot, n_act);
+    if (st == BT_STATUS_OK && n_act > 0) st = round_batched(c, act, act_slot, n_act);
     for (int i = 0; i < n_act && st == BT_STATUS_OK; i++)
         if (!act[i]->failed) st = finish_round(c, act[i], act_slot[i]);
     free(act);

@@ -173,6 +173,9 @@ bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, ui
 void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots);
 void bt_gbdt_cuda_data_free(bt_model_data *data);
+/* The largest pack capacity <= wanted that fits the current device's free memory (docs/cuda.md,
+ * "Sizing"); at least 1. */
+int bt_gbdt_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
 /* Bytes of histograms a CUDA round keeps live at once (trees grow in waves under it; default
  * 1 GiB, <= 0 restores it). Process-wide; for tests and small GPUs. */
 void bt_gbdt_cuda_set_hist_budget(int64_t bytes);

@@ -235,6 +235,138 @@ static void test_nan_fails_alone(void) {
     bt_dataset_free(&va);
 }
 
+/* Trials of fixed depth for the memory tests (depth decides the histogram pool). */
+static void deep_trials(bt_value (*t)[BT_GBDT_N_PARAMS], int n, int depth) {
+    for (int i = 0; i < n; i++) {
+        random_trial(&bt_gbdt_vtable, t[i], "reg:squarederror", 0);
+        t[i][BT_GBDT_MAX_DEPTH] = bt_value_int(depth);
+        t[i][BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(0);
+        t[i][BT_GBDT_GAMMA] = bt_value_float(0);
+        t[i][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
+    }
+}
+
+/* A step that runs out of device memory splits its slots into smaller sub-batches and goes on
+ * with the same results; a trial that does not fit even alone fails alone. */
+static void test_oom_split(void) {
+    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    enum { N = 10 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 1500);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_value t[N][BT_GBDT_N_PARAMS];
+    deep_trials(t, N, 7);
+    int slots[N];
+    for (int i = 0; i < N; i++) slots[i] = i;
+    bt_hparams h0 = {t[0]};
+    run rc, rg;
+    train(&rc, cpu, &data, t, slots, N, N, "rmse");
+    bt_emu_stats st0, st1;
+    bt_emu_stats_get(&st0);
+    bt_pack *p = NULL;
+    CHECK_OK(gpu->pack_init(&p, &data, &h0, N));
+    if (!p || !rc.p) return;
+    /* room for about three trees' live histograms, not for ten */
+    const int64_t T = (int64_t)p->bin->off[p->bin->train.n_features];
+    const size_t H = (size_t)T * 16 * 64;
+    bt_emu_stats_get(&st1);
+    bt_emu_set_mem_budget(st1.bytes_live + 3 * H + 65536);
+    for (int i = 0; i < N; i++) {
+        bt_hparams h = {t[i]};
+        CHECK_OK(gpu->slot_start(p, i, &h, bt_philox_key(7, (uint64_t)i)));
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        CHECK_OK(gpu->step(p, slots, N));
+        for (int i = 0; i < N; i++) CHECK_OK(gpu->eval(p, i, "rmse", &rg.metric[i][r]));
+    }
+    bt_emu_stats st2;
+    bt_emu_stats_get(&st2);
+    printf("  out of memory: %lld failed allocations, split into smaller sub-batches\n",
+           (long long)(st2.failed_mallocs - st0.failed_mallocs));
+    CHECK(st2.failed_mallocs > st0.failed_mallocs); /* the budget did bite */
+    int diff = 0;
+    for (int i = 0; i < N; i++) {
+        diff += !same_model(rc.p->slots[i], p->slots[i]) || gpu->slot_failed(p, i);
+        for (int r = 0; r < ROUNDS; r++) diff += !same_metric(rc.metric[i][r], rg.metric[i][r]);
+    }
+    CHECK_EQ_INT(diff, 0);
+    /* no room for even one round of one slot: every trial fails, the step does not */
+    bt_emu_stats_get(&st1);
+    bt_emu_set_mem_budget(st1.bytes_live + 1024);
+    gpu->pack_free(p); /* frees the round's pool: now a new pack's round cannot fit */
+    p = NULL;
+    bt_emu_set_mem_budget(0);
+    CHECK_OK(gpu->pack_init(&p, &data, &h0, N));
+    if (p) {
+        for (int i = 0; i < N; i++) {
+            bt_hparams h = {t[i]};
+            CHECK_OK(gpu->slot_start(p, i, &h, bt_philox_key(7, (uint64_t)i)));
+        }
+        bt_emu_stats_get(&st1);
+        bt_emu_set_mem_budget(st1.bytes_live + 1024);
+        CHECK_OK(gpu->step(p, slots, N));
+        int n_failed = 0;
+        for (int i = 0; i < N; i++) n_failed += gpu->slot_failed(p, i);
+        CHECK_EQ_INT(n_failed, N);
+        double x = 0;
+        CHECK_OK(gpu->eval(p, 0, "rmse", &x));
+        CHECK(isnan(x));
+    }
+    bt_emu_set_mem_budget(0);
+    gpu->pack_free(p);
+    cpu->pack_free(rc.p);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+/* pack_capacity: at most `wanted`, at least 1, larger with more free memory, and a pack of that
+ * capacity (trials no deeper than the shape trial) runs its rounds without one failed allocation:
+ * the per-trial estimate bounds what the pack really takes. */
+static void test_capacity(void) {
+    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    CHECK(gpu->pack_capacity != NULL && gpu->concurrent_steps == 1);
+    CHECK(bt_gbdt_vtable.concurrent_steps == 0);
+    if (!gpu->pack_capacity) return;
+    enum { N = 64 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 3000);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    static bt_value t[N][BT_GBDT_N_PARAMS];
+    deep_trials(t, N, 6);
+    bt_hparams h0 = {t[0]};
+    CHECK_EQ_INT(gpu->pack_capacity(&data, &h0, N), N); /* 80 GiB free */
+    int prev = 0;
+    for (size_t mib = 70; mib <= 100; mib += 10) {
+        bt_emu_set_mem_budget(mib << 20);
+        int cap = gpu->pack_capacity(&data, &h0, N);
+        bt_emu_stats st0, st1;
+        bt_emu_stats_get(&st0);
+        CHECK(cap >= 1 && cap <= N && cap >= prev);
+        prev = cap;
+        /* the budget beyond the reserve: 64 MiB is kept back, so 70 MiB leaves room for few */
+        bt_pack *p = NULL;
+        CHECK_OK(gpu->pack_init(&p, &data, &h0, cap));
+        int slots[N];
+        for (int i = 0; p && i < cap; i++) {
+            bt_hparams h = {t[i]};
+            CHECK_OK(gpu->slot_start(p, i, &h, bt_philox_key(3, (uint64_t)i)));
+            slots[i] = i;
+        }
+        for (int r = 0; p && r < 3; r++) CHECK_OK(gpu->step(p, slots, cap));
+        bt_emu_stats_get(&st1);
+        printf("  capacity with %zu MiB: %d slots\n", mib, cap);
+        CHECK_EQ_INT(st1.failed_mallocs - st0.failed_mallocs, 0);
+        for (int i = 0; p && i < cap; i++) CHECK(!gpu->slot_failed(p, i));
+        gpu->pack_free(p);
+        gpu->data_free(&data); /* the next pack_capacity counts the shared copy again */
+    }
+    CHECK(prev > 1);
+    bt_emu_set_mem_budget(0);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
 int main(void) {
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
@@ -255,6 +387,8 @@ int main(void) {
         }
     }
     test_nan_fails_alone();
+    test_oom_split();
+    test_capacity();
     bt_emu_stats st;
     bt_emu_stats_get(&st);
     printf(
