@@ -128,10 +128,41 @@ static bt_status dev_data_get(bt_model_data *data, const bt_gbdt_binning *B, con
 /* The histogram budget new packs start with: a test knob (bt_gbdt_cuda_set_hist_budget), read
  * once per pack, so packs stepped from several threads share no mutable state. */
 static _Atomic int64_t default_hist_budget = HIST_BUDGET_DEFAULT;
+static _Atomic int default_use_graphs = 1;
 
 void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
     default_hist_budget = bytes > 0 ? bytes : HIST_BUDGET_DEFAULT;
 }
+
+void bt_gbdt_cuda_set_graphs(int on) {
+    default_use_graphs = on != 0;
+}
+
+/* Every parameter of one level's launches (the pack's constant data aside): two equal structs
+ * enqueue the same launch sequence, so a graph captured for one replays the other. Item lists
+ * are read from device memory when the graph runs, so their contents may change. */
+typedef struct level_launch {
+    bt_gbdt_gh *hist;
+    const bt_gbdt_hist_zero_item *zero;
+    const bt_gbdt_hist_item *build;
+    const bt_gbdt_hist_sub_item *sub;
+    const int32_t *feats;
+    const bt_gbdt_split_item *split;
+    void *split_scratch;
+    bt_gbdt_split *splits;
+    int32_t n_build, n_sub, n_split, bpi; /* zero items: n_build */
+} level_launch;
+
+#define GRAPH_CACHE 32
+
+typedef struct graph_entry {
+    level_launch key;
+    cudaGraphExec_t exec;
+    uint64_t used;
+} graph_entry;
+
+typedef struct cuda_pack cuda_pack;
+static void graphs_clear(cuda_pack *c);
 
 /* cudaMalloc of max(bytes, 1) that tells out-of-memory apart (*oom = 1) from other failures:
  * a step that runs out of device memory retries in smaller sub-batches (see bt_gbdt_cuda_step). */
@@ -185,7 +216,7 @@ static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
     return at;
 }
 
-typedef struct cuda_pack {
+struct cuda_pack {
     bt_pack host; /* first member: the CPU's eval and export take &host as the pack */
     const dev_data *dd;
     int device; /* the device current at pack_init; every entry point makes it current again */
@@ -214,7 +245,13 @@ typedef struct cuda_pack {
     /* The most slots one round grows together (capacity until the device ran out of memory). */
     int max_batch;
     int oom; /* set by a failed allocation of the round being grown */
-} cuda_pack;
+    /* Captured CUDA graphs of a level's launches, keyed by every launch parameter (see level_run);
+     * least recently used out first. */
+    int use_graphs;
+    struct graph_entry *graphs;
+    int n_graphs;
+    uint64_t graph_tick;
+};
 
 static cuda_pack *cp_of(bt_pack *p) {
     return (cuda_pack *)p; /* host is the first member */
@@ -233,6 +270,8 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
                     c->splits.p,     c->n_left.p,     c->nodes.p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    graphs_clear(c);
+    free(c->graphs);
     if (c->stream) cudaStreamDestroy(c->stream);
     free(c->stage.p);
     bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
@@ -396,6 +435,13 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     c->T = (int64_t)bin->off[F];
     c->hist_budget = default_hist_budget;
     c->max_batch = capacity;
+    c->use_graphs = default_use_graphs;
+    c->graphs = calloc(GRAPH_CACHE, sizeof *c->graphs);
+    if (!c->graphs) {
+        free(c->host.slots);
+        free(c);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the graph cache");
+    }
     bt_status st = BT_STATUS_OK;
     if (cudaGetDevice(&c->device) != cudaSuccess) {
         cudaGetLastError();
@@ -591,6 +637,123 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
         }                                                                                          \
     } while (0)
 
+static void graphs_clear(cuda_pack *c) {
+    for (int i = 0; i < c->n_graphs; i++) cudaGraphExecDestroy(c->graphs[i].exec);
+    c->n_graphs = 0;
+}
+
+/* The launches of a level: clear the histograms to build, build them, subtract siblings, evaluate
+ * the level's nodes (each part skipped when it has no items). */
+static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
+    const dev_data *dd = c->dd;
+    const bt_binned *bm = &c->host.bin->train;
+    void *stream = (void *)c->stream;
+    if (L->n_build > 0) {
+        BT_TRY(bt_gbdt_hist_zero_cuda(L->hist, L->zero, L->n_build, stream));
+        BT_TRY(bt_gbdt_hist_cuda(dd->bins, bm->width, c->n, bm->n_features, dd->off, 0,
+                                 bm->n_features, dd->max_entries, c->rows, c->gh, L->hist, L->build,
+                                 L->n_build, L->bpi, stream));
+    }
+    if (L->n_sub > 0) BT_TRY(bt_gbdt_hist_sub_cuda(L->hist, L->sub, L->n_sub, 0, c->T, stream));
+    if (L->n_split > 0)
+        BT_TRY(bt_gbdt_split_cuda(L->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
+                                  L->feats, c->params, L->split, L->n_split, L->split_scratch,
+                                  L->splits, stream));
+    return BT_STATUS_OK;
+}
+
+/* Runs a level's launches as a CUDA graph: replayed when a graph with the same parameters was
+ * captured before (item counts are padded to powers of two, so a pack whose active slots do not
+ * change keeps replaying the same few graphs round after round), else captured (thread-local
+ * mode: other threads driving other packs may allocate meanwhile), instantiated and cached. A
+ * replay enqueues exactly what level_enqueue would with the same parameters, so it is valid
+ * whatever buffers were reallocated since the capture. */
+static bt_status level_run(cuda_pack *c, const level_launch *L) {
+    if (!c->use_graphs) return level_enqueue(c, L);
+    for (int i = 0; i < c->n_graphs; i++)
+        if (memcmp(&c->graphs[i].key, L, sizeof *L) == 0) {
+            c->graphs[i].used = ++c->graph_tick;
+            CU(cudaGraphLaunch(c->graphs[i].exec, c->stream));
+            return BT_STATUS_OK;
+        }
+    cudaGraph_t g = NULL;
+    CU(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
+    bt_status st = level_enqueue(c, L);
+    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
+    if (st != BT_STATUS_OK || e != cudaSuccess) {
+        if (g) cudaGraphDestroy(g);
+        if (st != BT_STATUS_OK) return st;
+        CU(e);
+    }
+    cudaGraphExec_t x = NULL;
+    e = cudaGraphInstantiate(&x, g, 0);
+    cudaGraphDestroy(g);
+    CU(e);
+    int at = c->n_graphs;
+    if (at == GRAPH_CACHE) { /* evict the least recently used */
+        at = 0;
+        for (int i = 1; i < c->n_graphs; i++)
+            if (c->graphs[i].used < c->graphs[at].used) at = i;
+        cudaGraphExecDestroy(c->graphs[at].exec);
+    } else {
+        c->n_graphs++;
+    }
+    c->graphs[at].key = *L;
+    c->graphs[at].exec = x;
+    c->graphs[at].used = ++c->graph_tick;
+    CU(cudaGraphLaunch(x, c->stream));
+    return BT_STATUS_OK;
+}
+
+/* Smallest power of two >= n (0 for 0): item counts padded to it repeat across rounds. */
+static int32_t pad_pow2(int64_t n) {
+    int64_t p = 1;
+    if (n <= 0) return 0;
+    while (p < n) p *= 2;
+    return (int32_t)p;
+}
+
+/* The split items of a wave's level (trees g0..g1), in level order; pi_tree/pi_node say whose. */
+static int32_t split_items(const tgrow *W, int g0, int g1, int64_t T, bt_gbdt_split_item *pi,
+                           int32_t *pi_tree, int32_t *pi_node) {
+    int32_t n_split = 0;
+    for (int t = g0; t < g1; t++) {
+        const tgrow *w = &W[t];
+        for (int32_t i = 0; i < w->n_level; i++) {
+            int32_t id = w->level[i];
+            bt_gbdt_split_item x;
+            memset(&x, 0, sizeof x);
+            x.hist_offset = w->hslot[id] * T;
+            x.total = w->sum[id];
+            x.n_rows = w->cnt[id];
+            x.g_unit = w->gu;
+            x.h_unit = w->hu;
+            x.trial = w->slot;
+            x.feats_begin = (int32_t)w->feats_begin;
+            x.n_feats = w->n_feats_level;
+            pi_tree[n_split] = t;
+            pi_node[n_split] = id;
+            pi[n_split++] = x;
+        }
+    }
+    return n_split;
+}
+
+/* Padding items: no rows, nothing to clear or subtract, nodes that exit at once. */
+static void pad_items(bt_gbdt_hist_zero_item *zi, bt_gbdt_hist_item *hi, int32_t nb, int32_t pb,
+                      bt_gbdt_hist_sub_item *si, int32_t ns, int32_t ps, bt_gbdt_split_item *pi,
+                      int32_t np, int32_t pp) {
+    for (int32_t j = nb; j < pb; j++) {
+        memset(&zi[j], 0, sizeof zi[j]);
+        memset(&hi[j], 0, sizeof hi[j]);
+    }
+    for (int32_t j = ns; j < ps; j++) {
+        si[j].parent = -1;
+        si[j].child = 0;
+    }
+    for (int32_t j = np; j < pp; j++) memset(&pi[j], 0, sizeof pi[j]);
+}
+
 /* Grows one round for the listed slots (not failed, not stopped, trees capacity ready): gradients,
  * quantization, row sampling, the levels, leaves, predictions of out-of-sample train rows and of
  * the valid set, then copies margins and trees to the host slots. Slots whose gradients are not
@@ -604,7 +767,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     void *stream = (void *)c->stream;
     bt_status st = BT_STATUS_OK;
     char *dbase = NULL;
-    size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0;
+    size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0;
     hpool hp = {0};
 
     int n_w = 0;
@@ -619,6 +782,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     int64_t *nsm = NULL, *nleft = NULL;
     int32_t *feats = NULL;
     bt_gbdt_hist_item *hi = NULL;
+    bt_gbdt_hist_zero_item *zi = NULL;
     bt_gbdt_hist_sub_item *si = NULL;
     bt_gbdt_split_item *pi = NULL;
     bt_gbdt_split *splits = NULL;
@@ -750,9 +914,10 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             }
             if (n_nodes_lv == 0) break;
             ALLOCG(feats, n_feats);
-            ALLOCG(hi, n_nodes_lv);
-            ALLOCG(si, n_nodes_lv);
-            ALLOCG(pi, n_nodes_lv);
+            ALLOCG(zi, pad_pow2(n_nodes_lv));
+            ALLOCG(hi, pad_pow2(n_nodes_lv));
+            ALLOCG(si, pad_pow2(n_nodes_lv));
+            ALLOCG(pi, pad_pow2(n_nodes_lv));
             ALLOCG(pi_tree, n_nodes_lv);
             ALLOCG(pi_node, n_nodes_lv);
             n_feats = 0;
@@ -797,23 +962,46 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 }
             }
             TRYG(hist_reserve(c, hp.n_used));
-            /* zero the histograms to build, then build and subtract */
-            for (int64_t j = 0; j < n_build; j++)
-                CUG(cudaMemsetAsync(c->hist + hi[j].hist_offset, 0, (size_t)T * sizeof(bt_gbdt_gh),
-                                    c->stream));
-            c->stage.used = 0;
-            STAGE(c, hi, n_build, o1);
-            STAGE(c, si, n_sub, o2);
-            TRYG(stage_upload(c, &dbase));
-            int32_t bpi = (int32_t)((max_rows + 16383) / 16384);
+            /* below the root a node's sums are known before its histogram: one upload and one
+             * graph (clear, build, subtract, evaluate) per level; the root's sum comes from its
+             * histogram first. Counts are padded to powers of two so launches repeat. */
+            int32_t n_split = depth > 0 ? split_items(W, g0, g1, T, pi, pi_tree, pi_node) : 0;
+            const int32_t pb = pad_pow2(n_build), ps = pad_pow2(n_sub);
+            int32_t pp = pad_pow2(n_split);
+            for (int64_t j = 0; j < n_build; j++) {
+                zi[j].offset = hi[j].hist_offset;
+                zi[j].n = T;
+            }
+            pad_items(zi, hi, (int32_t)n_build, pb, si, (int32_t)n_sub, ps, pi, n_split, pp);
+            int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
             if (bpi < 1) bpi = 1;
             if (bpi > 64) bpi = 64;
-            TRYG(bt_gbdt_hist_cuda(dd->bins, bm->width, n, F, dd->off, 0, F, dd->max_entries,
-                                   c->rows, c->gh, c->hist, (const bt_gbdt_hist_item *)(dbase + o1),
-                                   (int32_t)n_build, bpi, stream));
-            if (n_sub > 0)
-                TRYG(bt_gbdt_hist_sub_cuda(c->hist, (const bt_gbdt_hist_sub_item *)(dbase + o2),
-                                           (int32_t)n_sub, 0, T, stream));
+            c->stage.used = 0;
+            STAGE(c, zi, pb, o1);
+            STAGE(c, hi, pb, o2);
+            STAGE(c, si, ps, o3);
+            STAGE(c, feats, n_feats, o4);
+            STAGE(c, pi, pp, o5);
+            TRYG(stage_upload(c, &dbase));
+            TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(pp), c->stream,
+                              &c->oom));
+            TRYG(dbuf_reserve(&c->splits, (size_t)(pp > 0 ? pp : 1) * sizeof(bt_gbdt_split),
+                              c->stream, &c->oom));
+            level_launch lv;
+            memset(&lv, 0, sizeof lv); /* padding bytes too: the struct is compared with memcmp */
+            lv.hist = c->hist;
+            lv.zero = (const bt_gbdt_hist_zero_item *)(dbase + o1);
+            lv.build = (const bt_gbdt_hist_item *)(dbase + o2);
+            lv.sub = (const bt_gbdt_hist_sub_item *)(dbase + o3);
+            lv.feats = (const int32_t *)(dbase + o4);
+            lv.split = (const bt_gbdt_split_item *)(dbase + o5);
+            lv.split_scratch = c->split_scratch.p;
+            lv.splits = (bt_gbdt_split *)c->splits.p;
+            lv.n_build = pb;
+            lv.n_sub = ps;
+            lv.n_split = pp;
+            lv.bpi = bpi;
+            TRYG(level_run(c, &lv));
             if (depth == 0) {
                 /* every row falls in exactly one entry of feature 0 (a bin or its missing slot), so
                  * those entries sum to the root's total, the same integers grow.c adds row by row
@@ -838,40 +1026,27 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
                     set_leaf(w, 0, -1, wt, wt * w->s->eta);
                 }
+                /* the roots' evaluation: a second upload, ordered after the launches above */
+                n_split = split_items(W, g0, g1, T, pi, pi_tree, pi_node);
+                pp = pad_pow2(n_split);
+                pad_items(zi, hi, 0, 0, si, 0, 0, pi, n_split, pp);
+                c->stage.used = 0;
+                STAGE(c, feats, n_feats, o4);
+                STAGE(c, pi, pp, o5);
+                TRYG(stage_upload(c, &dbase));
+                TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(pp),
+                                  c->stream, &c->oom));
+                TRYG(dbuf_reserve(&c->splits, (size_t)(pp > 0 ? pp : 1) * sizeof(bt_gbdt_split),
+                                  c->stream, &c->oom));
+                memset(&lv, 0, sizeof lv);
+                lv.feats = (const int32_t *)(dbase + o4);
+                lv.split = (const bt_gbdt_split_item *)(dbase + o5);
+                lv.split_scratch = c->split_scratch.p;
+                lv.splits = (bt_gbdt_split *)c->splits.p;
+                lv.n_split = pp;
+                lv.hist = c->hist;
+                TRYG(level_run(c, &lv));
             }
-            int32_t n_split = 0;
-            for (int t = g0; t < g1; t++) {
-                tgrow *w = &W[t];
-                for (int32_t i = 0; i < w->n_level; i++) {
-                    int32_t id = w->level[i];
-                    bt_gbdt_split_item x;
-                    memset(&x, 0, sizeof x);
-                    x.hist_offset = w->hslot[id] * T;
-                    x.total = w->sum[id];
-                    x.n_rows = w->cnt[id];
-                    x.g_unit = w->gu;
-                    x.h_unit = w->hu;
-                    x.trial = w->slot;
-                    x.feats_begin = (int32_t)w->feats_begin;
-                    x.n_feats = w->n_feats_level;
-                    pi_tree[n_split] = t;
-                    pi_node[n_split] = id;
-                    pi[n_split++] = x;
-                }
-            }
-            /* a second upload: ordered on the stream after the launches reading the first one */
-            c->stage.used = 0;
-            STAGE(c, feats, n_feats, o3);
-            STAGE(c, pi, n_split, o4);
-            TRYG(stage_upload(c, &dbase));
-            TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(n_split),
-                              c->stream, &c->oom));
-            TRYG(dbuf_reserve(&c->splits, (size_t)n_split * sizeof(bt_gbdt_split), c->stream,
-                              &c->oom));
-            TRYG(bt_gbdt_split_cuda(c->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
-                                    (const int32_t *)(dbase + o3), c->params,
-                                    (const bt_gbdt_split_item *)(dbase + o4), n_split,
-                                    c->split_scratch.p, (bt_gbdt_split *)c->splits.p, stream));
             ALLOCG(splits, n_split);
             CUG(cudaMemcpyAsync(splits, c->splits.p, (size_t)n_split * sizeof *splits,
                                 cudaMemcpyDeviceToHost, c->stream));
@@ -1090,6 +1265,7 @@ done:
     free(nleft);
     free(feats);
     free(hi);
+    free(zi);
     free(si);
     free(pi);
     free(splits);
@@ -1157,6 +1333,7 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
  * out-of-memory it is the memory to return before retrying smaller. */
 static void release_round_buffers(cuda_pack *c) {
     cudaStreamSynchronize(c->stream);
+    graphs_clear(c);
     cudaFree(c->hist);
     c->hist = NULL;
     c->hist_slots = 0;

@@ -282,6 +282,7 @@ static void sub_run(void *p) {
     bt_emu_count_kernel();
     for (int32_t i = 0; i < a->n_items; i++) {
         const bt_gbdt_hist_sub_item *it = &a->items[i];
+        if (it->parent < 0) continue; /* padding */
         if (!IN(a->hist, it->parent + a->begin, a->end - a->begin, "hist sub parent") ||
             !IN(a->hist, it->child + a->begin, a->end - a->begin, "hist sub child"))
             continue;
@@ -295,6 +296,31 @@ bt_status bt_gbdt_hist_sub_cuda(bt_gbdt_gh *hist, const bt_gbdt_hist_sub_item *i
     BT_TRY(arg_ok(items, (size_t)n_items * sizeof *items, "hist sub items"));
     sub_args a = {hist, items, n_items, begin, end};
     return launch(stream, sub_run, &a, sizeof a, "bt_gbdt_hist_sub_cuda");
+}
+
+typedef struct zero_args {
+    bt_gbdt_gh *hist;
+    const bt_gbdt_hist_zero_item *items;
+    int32_t n_items;
+} zero_args;
+
+static void zero_run(void *p) {
+    const zero_args *a = p;
+    bt_emu_count_kernel();
+    for (int32_t i = 0; i < a->n_items; i++) {
+        const bt_gbdt_hist_zero_item *it = &a->items[i];
+        if (it->n > 0 && !IN(a->hist, it->offset, it->n, "hist zero")) continue;
+        bt_gbdt_hist_zero_ref(a->hist, it, 1);
+    }
+}
+
+bt_status bt_gbdt_hist_zero_cuda(bt_gbdt_gh *hist, const bt_gbdt_hist_zero_item *items,
+                                 int32_t n_items, void *stream) {
+    if (n_items < 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "hist_zero_cuda: %d items", n_items);
+    if (n_items == 0) return BT_STATUS_OK;
+    BT_TRY(arg_ok(items, (size_t)n_items * sizeof *items, "hist zero items"));
+    zero_args a = {hist, items, n_items};
+    return launch(stream, zero_run, &a, sizeof a, "bt_gbdt_hist_zero_cuda");
 }
 
 /* ---- split evaluation ---- */

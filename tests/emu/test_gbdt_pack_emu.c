@@ -2,7 +2,9 @@
  * proves and what it does not): on random trials and several seeds the emulated GPU pack must give
  * the CPU pack's trees and metrics bit for bit (all objectives: the emulated kernels are the C
  * references), the same whatever its slot or pack mates, after refills, with a diverging trial
- * failing alone, and without touching memory outside its allocations or leaking any. */
+ * failing alone, under a memory budget that forces out-of-memory splits, at the capacity
+ * pack_capacity picks, with levels replayed from captured graphs, and without touching memory
+ * outside its allocations or leaking any. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +369,69 @@ static void test_capacity(void) {
     bt_dataset_free(&va);
 }
 
+/* Levels run as captured CUDA graphs: the same models as direct launches, direct launches per
+ * round bounded by a constant (the round's prologue and epilogue), graphs replayed rather than
+ * re-captured once the pack settles. */
+static void test_graphs(void) {
+    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    enum { N = 16, R = 10 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 2000);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    static bt_value t[N][BT_GBDT_N_PARAMS];
+    for (int i = 0; i < N; i++) {
+        random_trial(&bt_gbdt_vtable, t[i], "reg:squarederror", 0);
+        t[i][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
+    }
+    bt_hparams h0 = {t[0]};
+    bt_pack *p[2] = {NULL, NULL};
+    int slots[N];
+    int64_t direct[2] = {0, 0}, glaunch[2] = {0, 0}, inst_early = 0, inst_late = 0;
+    for (int g = 0; g < 2; g++) {
+        bt_gbdt_cuda_set_graphs(g);
+        CHECK_OK(gpu->pack_init(&p[g], &data, &h0, N));
+        for (int i = 0; p[g] && i < N; i++) {
+            bt_hparams h = {t[i]};
+            CHECK_OK(gpu->slot_start(p[g], i, &h, bt_philox_key(5, (uint64_t)i)));
+            slots[i] = i;
+        }
+        for (int r = 0; p[g] && r < R; r++) {
+            bt_emu_stats a, b;
+            bt_emu_stats_get(&a);
+            CHECK_OK(gpu->step(p[g], slots, N));
+            bt_emu_stats_get(&b);
+            int64_t d = b.launches - a.launches;
+            if (d > direct[g]) direct[g] = d;
+            glaunch[g] += b.graph_launches - a.graph_launches;
+            if (g == 1)
+                *(r < R / 2 ? &inst_early : &inst_late) += b.instantiations - a.instantiations;
+        }
+    }
+    bt_gbdt_cuda_set_graphs(1);
+    printf("  graphs: at most %lld direct launches per round (%lld without graphs), %lld graph "
+           "launches, %lld + %lld captures in rounds 1-5 + 6-10\n",
+           (long long)direct[1], (long long)direct[0], (long long)glaunch[1], (long long)inst_early,
+           (long long)inst_late);
+    if (p[0] && p[1]) {
+        int diff = 0;
+        for (int i = 0; i < N; i++) diff += !same_model(p[0]->slots[i], p[1]->slots[i]);
+        CHECK_EQ_INT(diff, 0);
+    }
+    CHECK_EQ_INT(glaunch[0], 0);
+    CHECK(glaunch[1] >= R);
+    /* gradients, quantization, row samples; leaves, left-out rows, train and valid predictions;
+     * one partition per level (depth <= 7), which follows the host's reading of the splits */
+    CHECK(direct[1] <= 7 + 7);
+    CHECK(direct[0] > direct[1]);
+    CHECK(inst_late < inst_early);
+    CHECK(glaunch[1] > inst_early + inst_late); /* replays happen */
+    gpu->pack_free(p[0]);
+    gpu->pack_free(p[1]);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
 int main(void) {
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
@@ -389,6 +454,7 @@ int main(void) {
     test_nan_fails_alone();
     test_oom_split();
     test_capacity();
+    test_graphs();
     bt_emu_stats st;
     bt_emu_stats_get(&st);
     printf(
