@@ -196,7 +196,12 @@ static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream, int *o
     return BT_STATUS_OK;
 }
 
-/* Host side of an upload: arrays appended with 256-byte alignment, copied in one transfer. */
+/* Host side of an upload: arrays appended with 256-byte alignment, copied in one transfer from
+ * pinned memory (an asynchronous copy from pageable memory may synchronize with the stream).
+ * The copy reads the buffer when the stream gets to it, so the buffer is rewritten only after the
+ * stream was synchronized: every upload of cuda_round is followed by a read-back that waits
+ * before the next upload is staged (the CUDA emulation runs copies at that wait, so a violation
+ * shows there as wrong trees). Growing it happens while staging, after that wait. */
 typedef struct hstage {
     char *p;
     size_t used, cap;
@@ -206,8 +211,13 @@ static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
     size_t at = (h->used + 255) & ~(size_t)255;
     if (at + bytes > h->cap) {
         size_t cap = (at + bytes) * 2 + 4096;
-        char *np = realloc(h->p, cap);
-        if (!np) return (size_t)-1;
+        void *np = NULL;
+        if (cudaMallocHost(&np, cap) != cudaSuccess) {
+            cudaGetLastError();
+            return (size_t)-1;
+        }
+        if (h->used) memcpy(np, h->p, h->used);
+        if (h->p) cudaFreeHost(h->p);
         h->p = np;
         h->cap = cap;
     }
@@ -273,7 +283,7 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
     graphs_clear(c);
     free(c->graphs);
     if (c->stream) cudaStreamDestroy(c->stream);
-    free(c->stage.p);
+    if (c->stage.p) cudaFreeHost(c->stage.p);
     bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
 }
 
@@ -595,9 +605,7 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
     if (c->stage.used)
         CU(cudaMemcpyAsync(c->items.p, c->stage.p, c->stage.used, cudaMemcpyHostToDevice,
                            c->stream));
-    /* From pageable memory an async copy may still read c->stage after returning, and the next
-     * upload reuses it: wait (pinned, double-buffered staging would avoid this sync). */
-    CU(cudaStreamSynchronize(c->stream));
+    /* no wait: the stage is pinned and is not rewritten before the next read-back waits */
     *base = c->items.p;
     return BT_STATUS_OK;
 }

@@ -263,6 +263,34 @@ out:
     return e;
 }
 
+/* Pinned host memory is host memory: copies from it stay deferred like any other, which is what
+ * makes a staging buffer rewritten too early show up. */
+cudaError_t cudaMallocHost(void **p, size_t bytes) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused())
+        e = cudaErrorStreamCaptureUnsupported;
+    else if (!(*p = malloc(bytes ? bytes : 1)))
+        e = cudaErrorMemoryAllocation;
+    else
+        memset(*p, poison, bytes);
+    unlock();
+    return e;
+}
+
+cudaError_t cudaFreeHost(void *p) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused())
+        e = cudaErrorStreamCaptureUnsupported;
+    else {
+        flush_all(); /* like cudaFree, it waits for the device */
+        free(p);
+    }
+    unlock();
+    return e;
+}
+
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
     lock();
     size_t total = budget ? budget : UNLIMITED_TOTAL;
