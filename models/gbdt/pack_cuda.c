@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernels/gbdt_level.h"
 #include "../../kernels/gbdt_partition.h"
 #include "../../kernels/gbdt_sample.h"
 
@@ -143,14 +144,17 @@ void bt_gbdt_cuda_set_graphs(int on) {
  * are read from device memory when the graph runs, so their contents may change. */
 typedef struct level_launch {
     bt_gbdt_gh *hist;
-    const bt_gbdt_hist_zero_item *zero;
-    const bt_gbdt_hist_item *build;
-    const bt_gbdt_hist_sub_item *sub;
+    const bt_gbdt_partition_item *part; /* the previous level's partition */
+    int64_t *n_left;
+    const bt_gbdt_level_pair *pairs; /* write zero, build and sub, and patch split */
+    bt_gbdt_hist_zero_item *zero;
+    bt_gbdt_hist_item *build;
+    bt_gbdt_hist_sub_item *sub;
     const int32_t *feats;
-    const bt_gbdt_split_item *split;
+    bt_gbdt_split_item *split;
     void *split_scratch;
     bt_gbdt_split *splits;
-    int32_t n_build, n_sub, n_split, bpi; /* zero items: n_build */
+    int32_t n_part, n_pairs, n_build, n_sub, n_split, bpi; /* zero items: n_build */
 } level_launch;
 
 #define GRAPH_CACHE 32
@@ -247,7 +251,7 @@ struct cuda_pack {
     /* histogram pool: hist_slots histograms of T entries */
     bt_gbdt_gh *hist;
     int64_t hist_slots, T;
-    dbuf items, split_scratch, splits, n_left, nodes;
+    dbuf items, split_scratch, splits, n_left, nodes, level_items;
     hstage stage;
     /* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it
      * must); halved when the device runs out of memory. */
@@ -278,7 +282,7 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->gh,           c->rows,         c->scratch, c->params,
                     c->eg,           c->eh,           c->finite,  c->n_sampled,
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
-                    c->splits.p,     c->n_left.p,     c->nodes.p};
+                    c->splits.p,     c->n_left.p,     c->nodes.p, c->level_items.p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     graphs_clear(c);
     free(c->graphs);
@@ -512,6 +516,7 @@ typedef struct tgrow {
     int64_t *beg, *cnt, *hslot; /* hslot: histogram pool slot, -1 = none */
     bt_gbdt_gh *sum;
     int32_t *level, n_level, *next, n_next;
+    int32_t *part_of; /* a split node's item in the pending partition, -1 = none */
     int32_t *feats_tree, n_feats_tree, *feats_level, n_feats_level;
     int64_t feats_begin; /* this level's list in the uploaded feature array */
 } tgrow;
@@ -526,6 +531,7 @@ static void tgrow_free(tgrow *w) {
     free(w->next);
     free(w->feats_tree);
     free(w->feats_level);
+    free(w->part_of);
 }
 
 static int tgrow_alloc(tgrow *w, int64_t n, int32_t F) {
@@ -541,10 +547,11 @@ static int tgrow_alloc(tgrow *w, int64_t n, int32_t F) {
     w->next = malloc((size_t)cap * sizeof *w->next);
     w->feats_tree = malloc((size_t)F * sizeof *w->feats_tree);
     w->feats_level = malloc((size_t)F * sizeof *w->feats_level);
+    w->part_of = malloc((size_t)cap * sizeof *w->part_of);
     if (!(w->nodes && w->beg && w->cnt && w->hslot && w->sum && w->level && w->next &&
-          w->feats_tree && w->feats_level))
+          w->feats_tree && w->feats_level && w->part_of))
         return 0;
-    for (int32_t i = 0; i < w->cap; i++) w->hslot[i] = -1;
+    for (int32_t i = 0; i < w->cap; i++) w->hslot[i] = w->part_of[i] = -1;
     return 1;
 }
 
@@ -650,12 +657,19 @@ static void graphs_clear(cuda_pack *c) {
     c->n_graphs = 0;
 }
 
-/* The launches of a level: clear the histograms to build, build them, subtract siblings, evaluate
- * the level's nodes (each part skipped when it has no items). */
+/* The launches of a level: partition the previous level's split nodes, resolve the sibling pairs
+ * (their ranges, which child to build), clear the histograms to build, build them, subtract
+ * siblings, evaluate the level's nodes (each part skipped when it has no items). */
 static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
     const dev_data *dd = c->dd;
     const bt_binned *bm = &c->host.bin->train;
     void *stream = (void *)c->stream;
+    if (L->n_part > 0)
+        BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, bm->n_features,
+                                      L->part, L->n_part, L->n_left, stream));
+    if (L->n_pairs > 0)
+        BT_TRY(bt_gbdt_level_prepare_cuda(L->pairs, L->n_pairs, L->n_left, c->T, L->zero, L->build,
+                                          L->sub, L->split, stream));
     if (L->n_build > 0) {
         BT_TRY(bt_gbdt_hist_zero_cuda(L->hist, L->zero, L->n_build, stream));
         BT_TRY(bt_gbdt_hist_cuda(dd->bins, bm->width, c->n, bm->n_features, dd->off, 0,
@@ -747,6 +761,25 @@ static int32_t split_items(const tgrow *W, int g0, int g1, int64_t T, bt_gbdt_sp
     return n_split;
 }
 
+/* The children's row ranges of partitioned nodes, from their left counts (checked). */
+static bt_status children_ranges(tgrow *W, const int32_t *ti_tree, const int32_t *ti_node,
+                                 const int64_t *nleft, int32_t n_part) {
+    for (int32_t j = 0; j < n_part; j++) {
+        tgrow *w = &W[ti_tree[j]];
+        int32_t id = ti_node[j];
+        const bt_gbdt_node *nd = &w->nodes[id];
+        if (nleft[j] < 0 || nleft[j] > w->cnt[id])
+            return BT_FAIL(BT_STATUS_INTERNAL,
+                           "gbdt on cuda: partition sent %lld of %lld rows left",
+                           (long long)nleft[j], (long long)w->cnt[id]);
+        w->beg[nd->left] = w->beg[id];
+        w->cnt[nd->left] = nleft[j];
+        w->beg[nd->right] = w->beg[id] + nleft[j];
+        w->cnt[nd->right] = w->cnt[id] - nleft[j];
+    }
+    return BT_STATUS_OK;
+}
+
 /* Padding items: no rows, nothing to clear or subtract, nodes that exit at once. */
 static void pad_items(bt_gbdt_hist_zero_item *zi, bt_gbdt_hist_item *hi, int32_t nb, int32_t pb,
                       bt_gbdt_hist_sub_item *si, int32_t ns, int32_t ps, bt_gbdt_split_item *pi,
@@ -791,6 +824,9 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     int32_t *feats = NULL;
     bt_gbdt_hist_item *hi = NULL;
     bt_gbdt_hist_zero_item *zi = NULL;
+    bt_gbdt_level_pair *pairs = NULL;
+    int32_t *pair_tree = NULL;
+    int64_t *pair_new = NULL;
     bt_gbdt_hist_sub_item *si = NULL;
     bt_gbdt_split_item *pi = NULL;
     bt_gbdt_split *splits = NULL;
@@ -914,20 +950,28 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             if (g1 > g0 && wave_bytes + bytes > c->hist_budget) break;
             wave_bytes += bytes;
         }
+        /* partition items of the last applied level (ti, ti_tree, ti_node): they run at the start
+         * of the next level's graph, whose pairs learn their children's ranges on the device */
+        int32_t n_part = 0;
         for (int depth = 0;; depth++) {
-            int64_t n_nodes_lv = 0, n_build = 0, n_sub = 0, n_feats = 0, max_rows = 0;
+            int64_t n_nodes_lv = 0, n_build = 0, n_feats = 0, max_rows = 0;
+            int32_t n_pairs = 0;
             for (int t = g0; t < g1; t++) {
                 n_nodes_lv += W[t].n_level;
                 if (W[t].n_level) n_feats += F;
             }
             if (n_nodes_lv == 0) break;
+            const int32_t pn = pad_pow2(n_nodes_lv);
             ALLOCG(feats, n_feats);
-            ALLOCG(zi, pad_pow2(n_nodes_lv));
-            ALLOCG(hi, pad_pow2(n_nodes_lv));
-            ALLOCG(si, pad_pow2(n_nodes_lv));
-            ALLOCG(pi, pad_pow2(n_nodes_lv));
+            ALLOCG(zi, pn);
+            ALLOCG(hi, pn);
+            ALLOCG(si, pn);
+            ALLOCG(pi, pn);
             ALLOCG(pi_tree, n_nodes_lv);
             ALLOCG(pi_node, n_nodes_lv);
+            ALLOCG(pairs, pn);
+            ALLOCG(pair_tree, pn);
+            ALLOCG(pair_new, pn);
             n_feats = 0;
             for (int t = g0; t < g1; t++) {
                 tgrow *w = &W[t];
@@ -949,68 +993,61 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     if (w->cnt[0] > max_rows) max_rows = w->cnt[0];
                     continue;
                 }
+                /* which child is smaller is known once the parent's partition ran: the pair is
+                 * resolved on the device (kernels/gbdt_level.h); the host learns it from the left
+                 * count it reads back with the splits */
                 for (int32_t i = 0; i + 1 < w->n_level; i += 2) {
-                    int32_t a = w->level[i], b = w->level[i + 1];
+                    int32_t a = w->level[i];
                     int32_t P = w->nodes[a].parent;
-                    int32_t sm = w->cnt[a] <= w->cnt[b] ? a : b, lg = sm == a ? b : a;
-                    if (P < 0 || w->hslot[P] < 0) {
+                    if (P < 0 || w->hslot[P] < 0 || w->part_of[P] < 0) {
                         st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: a level's parent has no "
                                                          "histogram");
                         goto done;
                     }
-                    w->hslot[lg] = w->hslot[P];
-                    w->hslot[P] = -1;
-                    w->hslot[sm] = hpool_get(&hp);
-                    bt_gbdt_hist_item x = {w->seg + w->beg[sm], w->cnt[sm], w->seg,
-                                           w->hslot[sm] * T};
-                    hi[n_build++] = x;
-                    if (w->cnt[sm] > max_rows) max_rows = w->cnt[sm];
-                    bt_gbdt_hist_sub_item y = {w->hslot[lg] * T, w->hslot[sm] * T};
-                    si[n_sub++] = y;
+                    bt_gbdt_level_pair q;
+                    memset(&q, 0, sizeof q);
+                    q.seg = w->seg;
+                    q.parent_begin = w->beg[P];
+                    q.parent_rows = w->cnt[P];
+                    q.parent_hist = w->hslot[P] * T;
+                    pair_new[n_pairs] = hpool_get(&hp);
+                    q.new_hist = pair_new[n_pairs] * T;
+                    q.part = w->part_of[P];
+                    /* split items are made in level order: the pair's children are 2k, 2k + 1 */
+                    q.split_left = 2 * n_pairs;
+                    q.split_right = 2 * n_pairs + 1;
+                    w->hslot[P] = -1; /* its histogram becomes the larger child's */
+                    pair_tree[n_pairs] = t;
+                    pairs[n_pairs++] = q;
+                    if (w->cnt[P] / 2 > max_rows) max_rows = w->cnt[P] / 2;
                 }
             }
             TRYG(hist_reserve(c, hp.n_used));
-            /* below the root a node's sums are known before its histogram: one upload and one
-             * graph (clear, build, subtract, evaluate) per level; the root's sum comes from its
-             * histogram first. Counts are padded to powers of two so launches repeat. */
-            int32_t n_split = depth > 0 ? split_items(W, g0, g1, T, pi, pi_tree, pi_node) : 0;
-            const int32_t pb = pad_pow2(n_build), ps = pad_pow2(n_sub);
-            int32_t pp = pad_pow2(n_split);
-            for (int64_t j = 0; j < n_build; j++) {
-                zi[j].offset = hi[j].hist_offset;
-                zi[j].n = T;
-            }
-            pad_items(zi, hi, (int32_t)n_build, pb, si, (int32_t)n_sub, ps, pi, n_split, pp);
             int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
             if (bpi < 1) bpi = 1;
             if (bpi > 64) bpi = 64;
-            c->stage.used = 0;
-            STAGE(c, zi, pb, o1);
-            STAGE(c, hi, pb, o2);
-            STAGE(c, si, ps, o3);
-            STAGE(c, feats, n_feats, o4);
-            STAGE(c, pi, pp, o5);
-            TRYG(stage_upload(c, &dbase));
-            TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(pp), c->stream,
-                              &c->oom));
-            TRYG(dbuf_reserve(&c->splits, (size_t)(pp > 0 ? pp : 1) * sizeof(bt_gbdt_split),
-                              c->stream, &c->oom));
+            int32_t n_split = 0;
             level_launch lv;
             memset(&lv, 0, sizeof lv); /* padding bytes too: the struct is compared with memcmp */
-            lv.hist = c->hist;
-            lv.zero = (const bt_gbdt_hist_zero_item *)(dbase + o1);
-            lv.build = (const bt_gbdt_hist_item *)(dbase + o2);
-            lv.sub = (const bt_gbdt_hist_sub_item *)(dbase + o3);
-            lv.feats = (const int32_t *)(dbase + o4);
-            lv.split = (const bt_gbdt_split_item *)(dbase + o5);
-            lv.split_scratch = c->split_scratch.p;
-            lv.splits = (bt_gbdt_split *)c->splits.p;
-            lv.n_build = pb;
-            lv.n_sub = ps;
-            lv.n_split = pp;
-            lv.bpi = bpi;
-            TRYG(level_run(c, &lv));
             if (depth == 0) {
+                /* the roots: clear and build; their sums come from their histograms, then the
+                 * evaluation (a second upload, ordered after these launches) */
+                const int32_t pb = pad_pow2(n_build);
+                for (int64_t j = 0; j < n_build; j++) {
+                    zi[j].offset = hi[j].hist_offset;
+                    zi[j].n = T;
+                }
+                pad_items(zi, hi, (int32_t)n_build, pb, si, 0, 0, pi, 0, 0);
+                c->stage.used = 0;
+                STAGE(c, zi, pb, o1);
+                STAGE(c, hi, pb, o2);
+                TRYG(stage_upload(c, &dbase));
+                lv.hist = c->hist;
+                lv.zero = (bt_gbdt_hist_zero_item *)(dbase + o1);
+                lv.build = (bt_gbdt_hist_item *)(dbase + o2);
+                lv.n_build = pb;
+                lv.bpi = bpi;
+                TRYG(level_run(c, &lv));
                 /* every row falls in exactly one entry of feature 0 (a bin or its missing slot), so
                  * those entries sum to the root's total, the same integers grow.c adds row by row
                  */
@@ -1034,9 +1071,8 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
                     set_leaf(w, 0, -1, wt, wt * w->s->eta);
                 }
-                /* the roots' evaluation: a second upload, ordered after the launches above */
                 n_split = split_items(W, g0, g1, T, pi, pi_tree, pi_node);
-                pp = pad_pow2(n_split);
+                const int32_t pp = pad_pow2(n_split);
                 pad_items(zi, hi, 0, 0, si, 0, 0, pi, n_split, pp);
                 c->stage.used = 0;
                 STAGE(c, feats, n_feats, o4);
@@ -1047,24 +1083,88 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 TRYG(dbuf_reserve(&c->splits, (size_t)(pp > 0 ? pp : 1) * sizeof(bt_gbdt_split),
                                   c->stream, &c->oom));
                 memset(&lv, 0, sizeof lv);
+                lv.hist = c->hist;
                 lv.feats = (const int32_t *)(dbase + o4);
-                lv.split = (const bt_gbdt_split_item *)(dbase + o5);
+                lv.split = (bt_gbdt_split_item *)(dbase + o5);
                 lv.split_scratch = c->split_scratch.p;
                 lv.splits = (bt_gbdt_split *)c->splits.p;
                 lv.n_split = pp;
-                lv.hist = c->hist;
                 TRYG(level_run(c, &lv));
+            } else {
+                /* one upload and one graph: the previous level's partition, the pairs, clear,
+                 * build, subtract, evaluate. The nodes' sums are known (node_split); their row
+                 * counts and histogram offsets in the split items are filled on the device. */
+                n_split = split_items(W, g0, g1, T, pi, pi_tree, pi_node);
+                const int32_t pp = pad_pow2(n_split), pq = pad_pow2(n_pairs);
+                const int32_t pt = pad_pow2(n_part);
+                pad_items(zi, hi, 0, 0, si, 0, 0, pi, n_split, pp);
+                for (int32_t j = n_pairs; j < pq; j++) {
+                    memset(&pairs[j], 0, sizeof pairs[j]);
+                    pairs[j].part = -1;
+                }
+                for (int32_t j = n_part; j < pt; j++) memset(&ti[j], 0, sizeof ti[j]);
+                c->stage.used = 0;
+                STAGE(c, ti, pt, o1);
+                STAGE(c, pairs, pq, o2);
+                STAGE(c, feats, n_feats, o4);
+                STAGE(c, pi, pp, o5);
+                TRYG(stage_upload(c, &dbase));
+                TRYG(dbuf_reserve(&c->n_left, (size_t)(pt > 0 ? pt : 1) * sizeof(int64_t),
+                                  c->stream, &c->oom));
+                const size_t zb = (size_t)pq * sizeof(bt_gbdt_hist_zero_item),
+                             bb = (size_t)pq * sizeof(bt_gbdt_hist_item);
+                TRYG(dbuf_reserve(&c->level_items,
+                                  zb + bb + (size_t)pq * sizeof(bt_gbdt_hist_sub_item), c->stream,
+                                  &c->oom));
+                TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(pp),
+                                  c->stream, &c->oom));
+                TRYG(dbuf_reserve(&c->splits, (size_t)(pp > 0 ? pp : 1) * sizeof(bt_gbdt_split),
+                                  c->stream, &c->oom));
+                char *lb = c->level_items.p;
+                lv.hist = c->hist;
+                lv.part = (const bt_gbdt_partition_item *)(dbase + o1);
+                lv.n_part = pt;
+                lv.n_left = (int64_t *)c->n_left.p;
+                lv.pairs = (const bt_gbdt_level_pair *)(dbase + o2);
+                lv.n_pairs = pq;
+                lv.zero = (bt_gbdt_hist_zero_item *)lb;
+                lv.build = (bt_gbdt_hist_item *)(lb + zb);
+                lv.sub = (bt_gbdt_hist_sub_item *)(lb + zb + bb);
+                lv.n_build = pq;
+                lv.n_sub = pq;
+                lv.feats = (const int32_t *)(dbase + o4);
+                lv.split = (bt_gbdt_split_item *)(dbase + o5);
+                lv.split_scratch = c->split_scratch.p;
+                lv.splits = (bt_gbdt_split *)c->splits.p;
+                lv.n_split = pp;
+                lv.bpi = bpi;
+                TRYG(level_run(c, &lv));
+                ALLOCG(nleft, n_part);
+                CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
+                                    cudaMemcpyDeviceToHost, c->stream));
             }
             ALLOCG(splits, n_split);
             CUG(cudaMemcpyAsync(splits, c->splits.p, (size_t)n_split * sizeof *splits,
                                 cudaMemcpyDeviceToHost, c->stream));
             CUG(cudaStreamSynchronize(c->stream));
+            if (depth > 0) {
+                /* the previous level's children ranges, then the pairs' histograms, by the rule
+                 * the device applied (bt_gbdt_level_resolve: the left child is smaller on ties) */
+                TRYG(children_ranges(W, ti_tree, ti_node, nleft, n_part));
+                for (int32_t k = 0; k < n_pairs; k++) {
+                    tgrow *w = &W[pair_tree[k]];
+                    int32_t a = pi_node[2 * k], b = pi_node[2 * k + 1];
+                    int32_t sm = w->cnt[a] <= w->cnt[b] ? a : b, lg = sm == a ? b : a;
+                    w->hslot[lg] = pairs[k].parent_hist / T;
+                    w->hslot[sm] = pair_new[k];
+                }
+                n_part = 0;
+            }
 
             /* apply: grow.c's apply_level, node by node in level order */
-            ALLOCG(ti, n_split);
+            ALLOCG(ti, pad_pow2(n_split));
             ALLOCG(ti_tree, n_split);
             ALLOCG(ti_node, n_split);
-            int32_t n_part = 0;
             for (int t = g0; t < g1; t++) W[t].n_next = 0;
             for (int32_t i = 0; i < n_split; i++) {
                 tgrow *w = &W[pi_tree[i]];
@@ -1097,6 +1197,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 bt_gbdt_partition_item x = {
                     w->seg + w->beg[id],         w->cnt[id],      nd->feature, nd->bin,
                     B->missing_bin[nd->feature], nd->default_left};
+                w->part_of[id] = n_part;
                 ti_tree[n_part] = pi_tree[i];
                 ti_node[n_part] = id;
                 ti[n_part++] = x;
@@ -1108,36 +1209,26 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 w->next = tmp;
                 w->n_level = w->n_next;
             }
-            if (n_part > 0) {
-                c->stage.used = 0;
-                STAGE(c, ti, n_part, o1);
-                TRYG(stage_upload(c, &dbase));
-                TRYG(
-                    dbuf_reserve(&c->n_left, (size_t)n_part * sizeof(int64_t), c->stream, &c->oom));
-                TRYG(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
-                                            (const bt_gbdt_partition_item *)(dbase + o1), n_part,
-                                            (int64_t *)c->n_left.p, stream));
-                ALLOCG(nleft, n_part);
-                CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
-                                    cudaMemcpyDeviceToHost, c->stream));
-                CUG(cudaStreamSynchronize(c->stream));
-                for (int32_t j = 0; j < n_part; j++) {
-                    tgrow *w = &W[ti_tree[j]];
-                    int32_t id = ti_node[j];
-                    const bt_gbdt_node *nd = &w->nodes[id];
-                    if (nleft[j] < 0 || nleft[j] > w->cnt[id]) {
-                        st = BT_FAIL(BT_STATUS_INTERNAL,
-                                     "gbdt on cuda: partition sent %lld of %lld "
-                                     "rows left",
-                                     (long long)nleft[j], (long long)w->cnt[id]);
-                        goto done;
-                    }
-                    w->beg[nd->left] = w->beg[id];
-                    w->cnt[nd->left] = nleft[j];
-                    w->beg[nd->right] = w->beg[id] + nleft[j];
-                    w->cnt[nd->right] = w->cnt[id] - nleft[j];
-                }
-            }
+        }
+        if (n_part > 0) {
+            /* the last level's partition: its children are leaves, whose rows the leaf adds need */
+            const int32_t pt = pad_pow2(n_part);
+            for (int32_t j = n_part; j < pt; j++) memset(&ti[j], 0, sizeof ti[j]);
+            c->stage.used = 0;
+            STAGE(c, ti, pt, o1);
+            TRYG(stage_upload(c, &dbase));
+            TRYG(dbuf_reserve(&c->n_left, (size_t)pt * sizeof(int64_t), c->stream, &c->oom));
+            level_launch lv;
+            memset(&lv, 0, sizeof lv);
+            lv.part = (const bt_gbdt_partition_item *)(dbase + o1);
+            lv.n_part = pt;
+            lv.n_left = (int64_t *)c->n_left.p;
+            TRYG(level_run(c, &lv));
+            ALLOCG(nleft, n_part);
+            CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
+                                cudaMemcpyDeviceToHost, c->stream));
+            CUG(cudaStreamSynchronize(c->stream));
+            TRYG(children_ranges(W, ti_tree, ti_node, nleft, n_part));
         }
     }
 
@@ -1274,6 +1365,9 @@ done:
     free(feats);
     free(hi);
     free(zi);
+    free(pairs);
+    free(pair_tree);
+    free(pair_new);
     free(si);
     free(pi);
     free(splits);
@@ -1345,7 +1439,7 @@ static void release_round_buffers(cuda_pack *c) {
     cudaFree(c->hist);
     c->hist = NULL;
     c->hist_slots = 0;
-    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->nodes};
+    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->nodes, &c->level_items};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         cudaFree(b[i]->p);
         b[i]->p = NULL;

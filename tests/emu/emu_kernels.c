@@ -13,6 +13,7 @@
 
 #include "emu.h"
 #include "kernels/gbdt_hist.h"
+#include "kernels/gbdt_level.h"
 #include "kernels/gbdt_objective.h"
 #include "kernels/gbdt_partition.h"
 #include "kernels/gbdt_predict.h"
@@ -321,6 +322,64 @@ bt_status bt_gbdt_hist_zero_cuda(bt_gbdt_gh *hist, const bt_gbdt_hist_zero_item 
     BT_TRY(arg_ok(items, (size_t)n_items * sizeof *items, "hist zero items"));
     zero_args a = {hist, items, n_items};
     return launch(stream, zero_run, &a, sizeof a, "bt_gbdt_hist_zero_cuda");
+}
+
+typedef struct level_args {
+    const bt_gbdt_level_pair *pairs;
+    int32_t n_pairs;
+    const int64_t *n_left;
+    int64_t T;
+    bt_gbdt_hist_zero_item *zero;
+    bt_gbdt_hist_item *build;
+    bt_gbdt_hist_sub_item *sub;
+    bt_gbdt_split_item *split;
+} level_args;
+
+static void level_run(void *p) {
+    const level_args *a = p;
+    bt_emu_count_kernel();
+    for (int32_t i = 0; i < a->n_pairs; i++) {
+        const bt_gbdt_level_pair *q = &a->pairs[i];
+        bt_gbdt_level_out o;
+        if (q->part < 0) {
+            a->zero[i].offset = a->zero[i].n = 0;
+            memset(&a->build[i], 0, sizeof a->build[i]);
+            a->sub[i].parent = -1;
+            a->sub[i].child = 0;
+            continue;
+        }
+        if (!IN(a->n_left, q->part, 1, "level left count") ||
+            !IN(a->split, q->split_left, 1, "level split item") ||
+            !IN(a->split, q->split_right, 1, "level split item"))
+            continue;
+        bt_gbdt_level_prepare_ref(q, 1, a->n_left, &o);
+        a->zero[i].offset = q->new_hist;
+        a->zero[i].n = a->T;
+        bt_gbdt_hist_item b = {q->seg + o.small_begin, o.small_rows, q->seg, q->new_hist};
+        a->build[i] = b;
+        a->sub[i].parent = q->parent_hist;
+        a->sub[i].child = q->new_hist;
+        a->split[q->split_left].hist_offset = o.left_hist;
+        a->split[q->split_left].n_rows = o.left_rows;
+        a->split[q->split_right].hist_offset = o.right_hist;
+        a->split[q->split_right].n_rows = o.right_rows;
+    }
+}
+
+bt_status bt_gbdt_level_prepare_cuda(const bt_gbdt_level_pair *pairs, int32_t n_pairs,
+                                     const int64_t *n_left, int64_t T, bt_gbdt_hist_zero_item *zero,
+                                     bt_gbdt_hist_item *build, bt_gbdt_hist_sub_item *sub,
+                                     bt_gbdt_split_item *split, void *stream) {
+    if (n_pairs < 0 || T < 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "level_prepare_cuda: %d pairs", n_pairs);
+    if (n_pairs == 0) return BT_STATUS_OK;
+    const size_t np = (size_t)n_pairs;
+    BT_TRY(arg_ok(pairs, np * sizeof *pairs, "level pairs"));
+    BT_TRY(arg_ok(zero, np * sizeof *zero, "level zero items"));
+    BT_TRY(arg_ok(build, np * sizeof *build, "level build items"));
+    BT_TRY(arg_ok(sub, np * sizeof *sub, "level sub items"));
+    level_args a = {pairs, n_pairs, n_left, T, zero, build, sub, split};
+    return launch(stream, level_run, &a, sizeof a, "bt_gbdt_level_prepare_cuda");
 }
 
 /* ---- split evaluation ---- */
