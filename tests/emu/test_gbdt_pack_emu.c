@@ -6,6 +6,7 @@
  * pack_capacity picks, with levels replayed from captured graphs, and without touching memory
  * outside its allocations or leaking any. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +441,75 @@ static void test_graphs(void) {
     bt_dataset_free(&va);
 }
 
+/* concurrent_steps: packs own their streams and scratch, so two packs stepped from two threads at
+ * once give what each gives alone (a shared mutable buffer in the pack code would mix them). */
+typedef struct stepper {
+    const bt_model_vtable *vt;
+    bt_pack *p;
+    int n, rounds;
+    bt_status st;
+} stepper;
+
+static void *step_thread(void *arg) {
+    stepper *x = arg;
+    int slots[TRIALS];
+    for (int i = 0; i < x->n; i++) slots[i] = i;
+    for (int r = 0; r < x->rounds && x->st == BT_STATUS_OK; r++)
+        x->st = x->vt->step(x->p, slots, x->n);
+    return NULL;
+}
+
+static void test_threads(void) {
+    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_BINARY, 2, 1200);
+    bt_model_data data = {&tr, &va, BT_TASK_BINARY, 2, NULL, 1};
+    static bt_value t[2][TRIALS][BT_GBDT_N_PARAMS];
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < TRIALS; i++)
+            random_trial(&bt_gbdt_vtable, t[k][i], "binary:logistic", 2);
+    bt_pack *alone[2] = {NULL, NULL}, *together[2] = {NULL, NULL};
+    for (int pass = 0; pass < 2; pass++) {
+        bt_pack **pk = pass ? together : alone;
+        for (int k = 0; k < 2; k++) { /* pack_init from one thread (the shared device copy) */
+            bt_hparams h0 = {t[k][0]};
+            CHECK_OK(gpu->pack_init(&pk[k], &data, &h0, TRIALS));
+            for (int i = 0; pk[k] && i < TRIALS; i++) {
+                bt_hparams h = {t[k][i]};
+                CHECK_OK(
+                    gpu->slot_start(pk[k], i, &h, bt_philox_key(11 + (uint64_t)k, (uint64_t)i)));
+            }
+        }
+        if (!pk[0] || !pk[1]) return;
+        stepper x[2] = {{gpu, pk[0], TRIALS, ROUNDS, BT_STATUS_OK},
+                        {gpu, pk[1], TRIALS, ROUNDS, BT_STATUS_OK}};
+        if (pass == 0) {
+            step_thread(&x[0]);
+            step_thread(&x[1]);
+        } else {
+            pthread_t th[2];
+            for (int k = 0; k < 2; k++)
+                CHECK(pthread_create(&th[k], NULL, step_thread, &x[k]) == 0);
+            for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+        }
+        CHECK_OK(x[0].st);
+        CHECK_OK(x[1].st);
+    }
+    int diff = 0;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < TRIALS; i++)
+            diff += !same_model(alone[k]->slots[i], together[k]->slots[i]);
+    printf("  two packs stepped from two threads: %d differences\n", diff);
+    CHECK_EQ_INT(diff, 0);
+    for (int k = 0; k < 2; k++) {
+        gpu->pack_free(alone[k]);
+        gpu->pack_free(together[k]);
+    }
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
 int main(void) {
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
@@ -463,6 +533,7 @@ int main(void) {
     test_oom_split();
     test_capacity();
     test_graphs();
+    test_threads();
     bt_emu_stats st;
     bt_emu_stats_get(&st);
     printf(
