@@ -157,15 +157,40 @@ typedef struct level_launch {
     int32_t n_part, n_pairs, n_build, n_sub, n_split, bpi; /* zero items: n_build */
 } level_launch;
 
+/* The round's first launches: gradients, quantization, row samples. */
+typedef struct prologue_launch {
+    const bt_gbdt_grad_item *grad;
+    const bt_gbdt_quant_item *quant;
+    const bt_gbdt_sample_rows_item *rows;
+    int32_t n_slots, n_trees;
+} prologue_launch;
+
+/* The round's last launches: leaf values into the train margins, the rows a subsampled tree left
+ * out (sampled again, as complements) and the valid rows through the new trees. */
+typedef struct epilogue_launch {
+    const bt_gbdt_leaf_item *leaves;
+    const bt_gbdt_sample_rows_item *left_out;
+    const bt_gbdt_predict_item *pred_train, *pred_valid;
+    const bt_gbdt_node *nodes;
+    int32_t n_leaves, n_left_out, n_valid;
+} epilogue_launch;
+
+typedef struct cuda_pack cuda_pack;
+/* Enqueues a group of launches; params (zeroed, padding included, before being filled) holds
+ * every parameter the launches take beyond the pack's fixed buffers. */
+typedef bt_status (*launch_fn)(cuda_pack *c, const void *params);
+
 #define GRAPH_CACHE 32
+#define GRAPH_KEY_MAX 160
 
 typedef struct graph_entry {
-    level_launch key;
+    launch_fn fn;
+    size_t bytes;
+    unsigned char key[GRAPH_KEY_MAX];
     cudaGraphExec_t exec;
     uint64_t used;
 } graph_entry;
 
-typedef struct cuda_pack cuda_pack;
 static void graphs_clear(cuda_pack *c);
 
 /* cudaMalloc of max(bytes, 1) that tells out-of-memory apart (*oom = 1) from other failures:
@@ -684,23 +709,24 @@ static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
     return BT_STATUS_OK;
 }
 
-/* Runs a level's launches as a CUDA graph: replayed when a graph with the same parameters was
- * captured before (item counts are padded to powers of two, so a pack whose active slots do not
- * change keeps replaying the same few graphs round after round), else captured (thread-local
- * mode: other threads driving other packs may allocate meanwhile), instantiated and cached. A
- * replay enqueues exactly what level_enqueue would with the same parameters, so it is valid
+/* Runs a group of launches as a CUDA graph: replayed when a graph of the same function and
+ * parameters was captured before (item counts are padded to powers of two, so a pack whose active
+ * slots do not change keeps replaying the same few graphs round after round), else captured
+ * (thread-local mode: other threads driving other packs may allocate meanwhile), instantiated
+ * and cached. A replay enqueues exactly what fn would with the same parameters, so it is valid
  * whatever buffers were reallocated since the capture. */
-static bt_status level_run(cuda_pack *c, const level_launch *L) {
-    if (!c->use_graphs) return level_enqueue(c, L);
+static bt_status graph_run(cuda_pack *c, launch_fn fn, const void *params, size_t bytes) {
+    if (!c->use_graphs || bytes > GRAPH_KEY_MAX) return fn(c, params);
     for (int i = 0; i < c->n_graphs; i++)
-        if (memcmp(&c->graphs[i].key, L, sizeof *L) == 0) {
+        if (c->graphs[i].fn == fn && c->graphs[i].bytes == bytes &&
+            memcmp(c->graphs[i].key, params, bytes) == 0) {
             c->graphs[i].used = ++c->graph_tick;
             CU(cudaGraphLaunch(c->graphs[i].exec, c->stream));
             return BT_STATUS_OK;
         }
     cudaGraph_t g = NULL;
     CU(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
-    bt_status st = level_enqueue(c, L);
+    bt_status st = fn(c, params);
     cudaError_t e = cudaStreamEndCapture(c->stream, &g);
     if (st != BT_STATUS_OK || e != cudaSuccess) {
         if (g) cudaGraphDestroy(g);
@@ -720,10 +746,51 @@ static bt_status level_run(cuda_pack *c, const level_launch *L) {
     } else {
         c->n_graphs++;
     }
-    c->graphs[at].key = *L;
+    c->graphs[at].fn = fn;
+    c->graphs[at].bytes = bytes;
+    memcpy(c->graphs[at].key, params, bytes);
     c->graphs[at].exec = x;
     c->graphs[at].used = ++c->graph_tick;
     CU(cudaGraphLaunch(x, c->stream));
+    return BT_STATUS_OK;
+}
+
+static bt_status level_enqueue_v(cuda_pack *c, const void *params) {
+    return level_enqueue(c, params);
+}
+
+static bt_status level_run(cuda_pack *c, const level_launch *L) {
+    return graph_run(c, level_enqueue_v, L, sizeof *L);
+}
+
+static bt_status prologue_enqueue(cuda_pack *c, const void *params) {
+    const prologue_launch *L = params;
+    void *stream = (void *)c->stream;
+    BT_TRY(bt_gbdt_grad_cuda(c->margin_train, c->dd->y_train, c->n, c->g, c->h, L->grad, L->n_slots,
+                             stream));
+    BT_TRY(bt_gbdt_quantize_cuda(c->g, c->h, c->gh, L->quant, L->n_trees, c->eg, c->eh, c->finite,
+                                 c->qscratch, stream));
+    return bt_gbdt_sample_rows_cuda(c->n, L->rows, L->n_trees, c->rows, c->n_sampled, stream);
+}
+
+static bt_status epilogue_enqueue(cuda_pack *c, const void *params) {
+    const epilogue_launch *L = params;
+    const dev_data *dd = c->dd;
+    const int32_t F = c->host.bin->train.n_features;
+    void *stream = (void *)c->stream;
+    if (L->n_leaves)
+        BT_TRY(bt_gbdt_leaf_add_cuda(c->rows, c->margin_train, L->leaves, L->n_leaves, stream));
+    if (L->n_left_out) {
+        /* the partition scratch is free now: it receives the left-out rows (n_sampled is
+         * overwritten; it was read at the start of the round) */
+        BT_TRY(bt_gbdt_sample_rows_cuda(c->n, L->left_out, L->n_left_out, c->scratch, c->n_sampled,
+                                        stream));
+        BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_train, F, c->scratch, c->margin_train,
+                                        L->pred_train, L->n_left_out, stream));
+    }
+    if (L->n_valid)
+        BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_valid, F, c->scratch, c->margin_valid,
+                                        L->pred_valid, L->n_valid, stream));
     return BT_STATUS_OK;
 }
 
@@ -802,10 +869,8 @@ static void pad_items(bt_gbdt_hist_zero_item *zi, bt_gbdt_hist_item *hi, int32_t
 static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot, int n_act) {
     const bt_gbdt_binning *B = c->host.bin;
     const bt_binned *bm = &B->train;
-    const dev_data *dd = c->dd;
     const int64_t n = c->n, nv = c->nv, K = c->K, T = c->T;
     const int32_t F = bm->n_features;
-    void *stream = (void *)c->stream;
     bt_status st = BT_STATUS_OK;
     char *dbase = NULL;
     size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0;
@@ -872,12 +937,16 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     STAGE(c, qi, n_w, o2);
     STAGE(c, ri, n_w, o3);
     TRYG(stage_upload(c, &dbase));
-    TRYG(bt_gbdt_grad_cuda(c->margin_train, dd->y_train, n, c->g, c->h,
-                           (const bt_gbdt_grad_item *)(dbase + o1), n_act, stream));
-    TRYG(bt_gbdt_quantize_cuda(c->g, c->h, c->gh, (const bt_gbdt_quant_item *)(dbase + o2), n_w,
-                               c->eg, c->eh, c->finite, c->qscratch, stream));
-    TRYG(bt_gbdt_sample_rows_cuda(n, (const bt_gbdt_sample_rows_item *)(dbase + o3), n_w, c->rows,
-                                  c->n_sampled, stream));
+    {
+        prologue_launch pl;
+        memset(&pl, 0, sizeof pl); /* compared with memcmp */
+        pl.grad = (const bt_gbdt_grad_item *)(dbase + o1);
+        pl.quant = (const bt_gbdt_quant_item *)(dbase + o2);
+        pl.rows = (const bt_gbdt_sample_rows_item *)(dbase + o3);
+        pl.n_slots = n_act;
+        pl.n_trees = n_w;
+        TRYG(graph_run(c, prologue_enqueue, &pl, sizeof pl));
+    }
     ALLOCG(eg, n_w);
     ALLOCG(eh, n_w);
     ALLOCG(fin, n_w);
@@ -1240,7 +1309,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             for (int32_t id = 0; id < W[t].n_nodes; id++)
                 n_leaves += W[t].nodes[id].left < 0 && W[t].cnt[id] > 0;
         }
-        ALLOCG(li, n_leaves);
+        ALLOCG(li, pad_pow2(n_leaves));
         ALLOCG(pti, n_w);
         ALLOCG(pvi, n_w);
         ALLOCG(all_nodes, n_nodes_all);
@@ -1291,8 +1360,15 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             }
             no += w->n_nodes;
         }
+        if (nl > INT32_MAX / 2) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: %lld leaves in one round",
+                         (long long)nl);
+            goto done;
+        }
+        const int32_t pl = pad_pow2(nl); /* stable launch parameters: no-op leaves (n = 0) */
+        for (int64_t j = nl; j < pl; j++) memset(&li[j], 0, sizeof li[j]);
         c->stage.used = 0;
-        STAGE(c, li, nl, o1);
+        STAGE(c, li, pl, o1);
         STAGE(c, ri, n_pt, o2);
         STAGE(c, pti, n_pt, o3);
         STAGE(c, pvi, n_pv, o4);
@@ -1301,28 +1377,17 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         if (no)
             CUG(cudaMemcpyAsync(c->nodes.p, all_nodes, (size_t)no * sizeof(bt_gbdt_node),
                                 cudaMemcpyHostToDevice, c->stream));
-        if (nl > INT32_MAX) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: %lld leaves in one round",
-                         (long long)nl);
-            goto done;
-        }
-        if (nl)
-            TRYG(bt_gbdt_leaf_add_cuda(c->rows, c->margin_train,
-                                       (const bt_gbdt_leaf_item *)(dbase + o1), (int32_t)nl,
-                                       stream));
-        if (n_pt) {
-            /* the partition scratch is free now: it receives the left-out rows (n_sampled is
-             * overwritten; it was read at the start of the round) */
-            TRYG(bt_gbdt_sample_rows_cuda(n, (const bt_gbdt_sample_rows_item *)(dbase + o2), n_pt,
-                                          c->scratch, c->n_sampled, stream));
-            TRYG(bt_gbdt_predict_add_cuda(
-                (const bt_gbdt_node *)c->nodes.p, dd->X_train, F, c->scratch, c->margin_train,
-                (const bt_gbdt_predict_item *)(dbase + o3), n_pt, stream));
-        }
-        if (n_pv)
-            TRYG(bt_gbdt_predict_add_cuda(
-                (const bt_gbdt_node *)c->nodes.p, dd->X_valid, F, c->scratch, c->margin_valid,
-                (const bt_gbdt_predict_item *)(dbase + o4), n_pv, stream));
+        epilogue_launch el;
+        memset(&el, 0, sizeof el); /* compared with memcmp */
+        el.leaves = (const bt_gbdt_leaf_item *)(dbase + o1);
+        el.left_out = (const bt_gbdt_sample_rows_item *)(dbase + o2);
+        el.pred_train = (const bt_gbdt_predict_item *)(dbase + o3);
+        el.pred_valid = (const bt_gbdt_predict_item *)(dbase + o4);
+        el.nodes = (const bt_gbdt_node *)c->nodes.p;
+        el.n_leaves = pl;
+        el.n_left_out = n_pt;
+        el.n_valid = n_pv;
+        TRYG(graph_run(c, epilogue_enqueue, &el, sizeof el));
     }
 
     /* 4. margins and trees to the host slots (metrics are computed on the host from these) */
