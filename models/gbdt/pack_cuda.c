@@ -1,8 +1,8 @@
 /* The gbdt pack on a CUDA stream: the same trials, slots and trees as pack.c, grown by the CUDA
- * twins of the kernels (kernels/cuda/gbdt_*.cu). The host drives each round level by level and
- * waits for the device once per level (split results, partition counts), so trees land on the
- * host in pack.c's bt_gbdt_tree format and eval/export/early stopping reuse the CPU code.
- * Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("The gbdt pack on the GPU"). */
+ * twins of the kernels (kernels/cuda/gbdt_*.cu). Each level's launches run as a cached CUDA graph
+ * and the host waits once per level, for the splits it applies with grow.c's functions, so trees
+ * land on the host in pack.c's bt_gbdt_tree format and eval/export/early stopping reuse the CPU
+ * code. Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("The gbdt pack on the GPU"). */
 #include "trainer.h"
 
 #if BT_HAVE_CUDA
@@ -678,7 +678,8 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
     } while (0)
 
 static void graphs_clear(cuda_pack *c) {
-    for (int i = 0; i < c->n_graphs; i++) cudaGraphExecDestroy(c->graphs[i].exec);
+    for (int i = 0; i < c->n_graphs; i++)
+        if (c->graphs[i].exec) cudaGraphExecDestroy(c->graphs[i].exec);
     c->n_graphs = 0;
 }
 
@@ -711,19 +712,42 @@ static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
 
 /* Runs a group of launches as a CUDA graph: replayed when a graph of the same function and
  * parameters was captured before (item counts are padded to powers of two, so a pack whose active
- * slots do not change keeps replaying the same few graphs round after round), else captured
+ * slots do not change keeps replaying the same few graphs round after round). A key seen for the
+ * first time runs directly -- which also loads the kernels' modules before any capture, as lazy
+ * loading inside a capture is best avoided -- and is remembered; the second time it is captured
  * (thread-local mode: other threads driving other packs may allocate meanwhile), instantiated
- * and cached. A replay enqueues exactly what fn would with the same parameters, so it is valid
+ * and launched. A replay enqueues exactly what fn would with the same parameters, so it is valid
  * whatever buffers were reallocated since the capture. */
 static bt_status graph_run(cuda_pack *c, launch_fn fn, const void *params, size_t bytes) {
     if (!c->use_graphs || bytes > GRAPH_KEY_MAX) return fn(c, params);
-    for (int i = 0; i < c->n_graphs; i++)
+    graph_entry *ge = NULL;
+    for (int i = 0; i < c->n_graphs && !ge; i++)
         if (c->graphs[i].fn == fn && c->graphs[i].bytes == bytes &&
-            memcmp(c->graphs[i].key, params, bytes) == 0) {
-            c->graphs[i].used = ++c->graph_tick;
-            CU(cudaGraphLaunch(c->graphs[i].exec, c->stream));
-            return BT_STATUS_OK;
+            memcmp(c->graphs[i].key, params, bytes) == 0)
+            ge = &c->graphs[i];
+    if (ge && ge->exec) {
+        ge->used = ++c->graph_tick;
+        CU(cudaGraphLaunch(ge->exec, c->stream));
+        return BT_STATUS_OK;
+    }
+    if (!ge) { /* first sight: remember the key, launch directly */
+        int at = c->n_graphs;
+        if (at == GRAPH_CACHE) { /* evict the least recently used */
+            at = 0;
+            for (int i = 1; i < c->n_graphs; i++)
+                if (c->graphs[i].used < c->graphs[at].used) at = i;
+            if (c->graphs[at].exec) cudaGraphExecDestroy(c->graphs[at].exec);
+        } else {
+            c->n_graphs++;
         }
+        ge = &c->graphs[at];
+        ge->fn = fn;
+        ge->bytes = bytes;
+        memcpy(ge->key, params, bytes);
+        ge->exec = NULL;
+        ge->used = ++c->graph_tick;
+        return fn(c, params);
+    }
     cudaGraph_t g = NULL;
     CU(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
     bt_status st = fn(c, params);
@@ -737,20 +761,8 @@ static bt_status graph_run(cuda_pack *c, launch_fn fn, const void *params, size_
     e = cudaGraphInstantiate(&x, g, 0);
     cudaGraphDestroy(g);
     CU(e);
-    int at = c->n_graphs;
-    if (at == GRAPH_CACHE) { /* evict the least recently used */
-        at = 0;
-        for (int i = 1; i < c->n_graphs; i++)
-            if (c->graphs[i].used < c->graphs[at].used) at = i;
-        cudaGraphExecDestroy(c->graphs[at].exec);
-    } else {
-        c->n_graphs++;
-    }
-    c->graphs[at].fn = fn;
-    c->graphs[at].bytes = bytes;
-    memcpy(c->graphs[at].key, params, bytes);
-    c->graphs[at].exec = x;
-    c->graphs[at].used = ++c->graph_tick;
+    ge->exec = x;
+    ge->used = ++c->graph_tick;
     CU(cudaGraphLaunch(x, c->stream));
     return BT_STATUS_OK;
 }
