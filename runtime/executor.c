@@ -330,10 +330,8 @@ static bt_status step_leaders(exec *e, const int64_t *leaders, int64_t n, int ev
         if (!e->pool) BT_TRY(bt_pool_init(&e->pool, e->streams));
         bt_pool_run(e->pool, n_jobs, step_job_run, e);
     } else {
-        for (int j = 0; j < n_jobs; j++) {
+        for (int j = 0; j < n_jobs && (j == 0 || e->jobs[j - 1].st == BT_STATUS_OK); j++)
             step_job_run(e, j);
-            if (e->jobs[j].st != BT_STATUS_OK) return e->jobs[j].st; /* message intact */
-        }
     }
     /* failures surface in pack order, whatever thread saw them first */
     for (int j = 0; j < n_jobs; j++)
