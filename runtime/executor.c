@@ -99,7 +99,8 @@ typedef struct exec {
     int lock_fd; /* holds the journal's exclusive lock for the whole run */
     int fresh;   /* start a new journal (no earlier one, or --fresh) */
     int threads;
-    char device[16]; /* "cpu" or "cuda:N" */
+    char device[16];      /* "cpu" or "cuda:N" */
+    bt_device_choice dev; /* where it trains, and why */
 } exec;
 
 /* ---- history ------------------------------------------------------------------------------ */
@@ -445,6 +446,9 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
     r->maximize = e->sw.maximize;
     r->scheduler = xstrdup(bt_sched_kind_name(spec->sched.kind));
     r->model_type = xstrdup(e->sw.vt->name);
+    char desc[320];
+    bt_device_describe(&e->dev, desc, sizeof desc);
+    r->device = xstrdup(desc);
     r->n_params = spec->n_params;
     r->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *r->params);
     BT_CHECK_ALLOC(r->params);
@@ -762,35 +766,24 @@ static bt_status build_members(exec *e) {
     return BT_STATUS_OK;
 }
 
-/* Resolves --device / execution.device. auto stays on the CPU until the CUDA pack has been
- * verified on a GPU (docs/cuda.md); cuda and cuda:N opt in to it. */
+/* Resolves --device / execution.device (bt_device_choose) and, for a GPU, switches the sweep to
+ * the family's CUDA pack and makes that GPU current. */
 static bt_status resolve_device(exec *e, const char *dev, bt_status bad, const char *where) {
-    snprintf(e->device, sizeof e->device, "cpu");
-    if (!dev || strcmp(dev, "auto") == 0 || strcmp(dev, "cpu") == 0) return BT_STATUS_OK;
-    if (strncmp(dev, "cuda", 4) != 0)
-        return BT_FAIL(bad, "%s %s: expected auto, cpu, cuda or cuda:N", where, dev);
-    int index = 0;
-    if (dev[4] == ':') {
-        char *end = NULL;
-        long v = strtol(dev + 5, &end, 10);
-        if (end && *end == ',')
-            return BT_FAIL(bad, "%s %s: one GPU per process in this version", where, dev);
-        if (!end || *end || end == dev + 5 || v < 0)
-            return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, dev);
-        index = (int)v;
-    } else if (dev[4] != '\0') {
-        return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, dev);
-    }
-    const bt_model_vtable *cv = bt_model_for_device(e->sw.vt, 1);
-    if (!cv)
-        return BT_FAIL(bad, "%s %s: model %s has no CUDA pack in this build", where, dev,
-                       e->sw.vt->name);
-    int n = bt_gpu_count();
-    if (index >= n)
-        return BT_FAIL(bad, "%s %s: %d GPU%s visible", where, dev, n, n == 1 ? "" : "s");
-    BT_TRY(bt_gpu_select(index));
-    e->sw.vt = cv;
-    snprintf(e->device, sizeof e->device, "cuda:%d", index & 0xffff);
+    bt_gpu_info gpus[16];
+    bt_device_env env;
+    memset(&env, 0, sizeof env);
+    env.family = e->sw.vt->name;
+    env.family_cuda = bt_model_for_device(e->sw.vt, 1) != NULL;
+    /* probing creates a context on every GPU: skip it when the answer cannot be a GPU */
+    if (!(dev && strcmp(dev, "cpu") == 0) && env.family_cuda)
+        bt_device_env_probe(&env, gpus, 16);
+    else
+        env.build_cuda = BT_HAVE_CUDA;
+    BT_TRY(bt_device_choose(dev, &env, bad, where, &e->dev));
+    snprintf(e->device, sizeof e->device, "%s", e->dev.label);
+    if (!e->dev.cuda) return BT_STATUS_OK;
+    BT_TRY(bt_gpu_select(e->dev.index));
+    e->sw.vt = bt_model_for_device(e->sw.vt, 1);
     return BT_STATUS_OK;
 }
 
@@ -822,6 +815,14 @@ static void exec_free(exec *e) {
     }
     free(e->journal_path);
     bt_sweep_free(&e->sw);
+}
+
+/* A string for a JSON event: quotes, backslashes and control characters become spaces. */
+static void json_safe(char *out, size_t n, const char *s) {
+    size_t k = 0;
+    for (; s && *s && k + 1 < n; s++)
+        out[k++] = (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) ? ' ' : *s;
+    out[k] = '\0';
 }
 
 static int same_file(const char *a, const char *b) {
@@ -944,12 +945,25 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     bt_status st = prepare(&e, spec, o, sum);
     int64_t *buf = NULL;
     if (st == BT_STATUS_OK && !(sum->already_finished && access(o->out_path, F_OK) == 0)) {
-        char f[512];
+        char f[1024], name[256], reason[192], desc[320];
+        json_safe(name, sizeof name, e.dev.name);
+        json_safe(reason, sizeof reason, e.dev.reason);
         snprintf(f, sizeof f,
                  "\"sweep\":\"%s\",\"trials\":%" PRId64 ",\"device\":\"%s\",\"threads\":%d,"
-                 "\"resumed\":%s",
-                 spec->sha256, e.sw.n_trials, e.device, e.threads, sum->resumed ? "true" : "false");
+                 "\"resumed\":%s,\"device_name\":\"%s\",\"device_memory_bytes\":%.0f,"
+                 "\"device_free_bytes\":%.0f,\"device_reason\":\"%s\",\"streams\":%d",
+                 spec->sha256, e.sw.n_trials, e.device, e.threads, sum->resumed ? "true" : "false",
+                 name, (double)e.dev.total_mem, (double)e.dev.free_mem, reason, e.streams);
         bt_progress_event(&e.prog, "sweep_start", f);
+        if (o->progress) {
+            bt_device_describe(&e.dev, desc, sizeof desc);
+            if (e.dev.cuda)
+                fprintf(o->progress, "batchtune: training on %s [%s]; up to %d packs at once\n",
+                        desc, e.dev.reason, e.sw.vt->concurrent_steps ? e.streams : 1);
+            else
+                fprintf(o->progress, "batchtune: training on the cpu, %d thread%s [%s]\n",
+                        e.threads, e.threads == 1 ? "" : "s", e.dev.reason);
+        }
         st = bt_sweep_load_data(&e.sw, e.threads);
         if (st == BT_STATUS_OK && !sum->already_finished) st = open_journal(&e, spec);
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);
