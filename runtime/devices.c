@@ -21,6 +21,10 @@ bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
     (void)out;
     return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
 }
+bt_status bt_gpu_mem_used(int index, int64_t *used) {
+    *used = -1;
+    return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
+}
 bt_status bt_gpu_select(int index) {
     return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
 }

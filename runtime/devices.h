@@ -7,6 +7,7 @@
 #define BT_DEVICES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -16,6 +17,7 @@ typedef struct bt_gpu_info {
     size_t total_mem, free_mem;
     int cc_major, cc_minor;
     int sm_count;
+    char pci_bus_id[32]; /* "0000:3b:00.0" (matches NVML's devices to CUDA's), "" if unknown */
 } bt_gpu_info;
 
 int bt_cpu_cores(void);
@@ -24,6 +26,9 @@ int bt_gpu_count(void);
 bt_status bt_gpu_info_get(int index, bt_gpu_info *out);
 /* Makes GPU `index` current for this thread (packs bind to the current device). */
 bt_status bt_gpu_select(int index);
+/* Device memory in use on GPU `index` (total - free, as cudaMemGetInfo sees it), from any thread.
+ */
+bt_status bt_gpu_mem_used(int index, int64_t *used);
 /* "CUDA 13.0 runtime, driver 12.8" or "no CUDA in this build". Borrowed static string. */
 const char *bt_cuda_version_string(void);
 
