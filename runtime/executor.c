@@ -37,6 +37,7 @@ typedef struct trial_state {
     int64_t report_at;    /* resource the report is due at (own budget for prefix trials) */
     int64_t resource;     /* last resource with a recorded metric */
     double metric, best, seconds;
+    double pending; /* share of the current tick's time, paid when the tick ends */
 } trial_state;
 
 typedef struct pack_inst {
@@ -99,8 +100,10 @@ typedef struct exec {
     int lock_fd; /* holds the journal's exclusive lock for the whole run */
     int fresh;   /* start a new journal (no earlier one, or --fresh) */
     int threads;
-    char device[16];      /* "cpu" or "cuda:N" */
-    bt_device_choice dev; /* where it trains, and why */
+    double time_offset;    /* journal time the last session reached: a resume's clock goes on */
+    double last_tick_time; /* journal time at the end of the last tick */
+    char device[16];       /* "cpu" or "cuda:N" */
+    bt_device_choice dev;  /* where it trains, and why */
 } exec;
 
 /* ---- history ------------------------------------------------------------------------------ */
@@ -613,7 +616,6 @@ static bt_status extra_metrics(exec *e, int64_t L, int64_t t, double now) {
 /* One tick; *finished set when the scheduler is done. */
 static bt_status tick(exec *e, int64_t *buf, int *finished) {
     bt_sweep *sw = &e->sw;
-    double t_start = bt_clock();
     /* 1. hand out jobs while there is room */
     bt_job job = {BT_JOB_WAIT, 0, 0, 0, 0};
     while (e->n_active < e->concurrency) {
@@ -658,8 +660,7 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
         for (int64_t i = 0; i < n; i++) BT_TRY(slot_acquire(e, buf[i]));
         BT_TRY(step_leaders(e, buf, n, 1));
     }
-    double now = bt_clock() - e->prog.t0;
-    double share = n > 0 ? (bt_clock() - t_start) / (double)n : 0;
+    double now = bt_clock() - e->prog.t0 + e->time_offset;
 
     /* 3. learning curves */
     for (int64_t i = 0; i < n; i++) {
@@ -668,6 +669,14 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
         r->resource++;
         double value = NAN;
         int have = 0;
+        /* the run's share of this tick's time goes to the members it trained this tick, split
+         * evenly: a budget-prefix group's run is paid for once, not once per member */
+        int64_t m = 0;
+        for (int64_t k = e->mem_ptr[L]; k < e->mem_ptr[L + 1]; k++) {
+            int64_t budget = sw->trials[e->members[k]].budget;
+            m += !(budget >= 0 && budget < r->resource);
+        }
+        double weight = m > 0 ? 1.0 / ((double)n * (double)m) : 0;
         for (int64_t k = e->mem_ptr[L]; k < e->mem_ptr[L + 1]; k++) {
             int64_t t = e->members[k];
             int64_t budget = sw->trials[t].budget;
@@ -683,7 +692,7 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             trial_state *ts = &e->ts[t];
             ts->resource = r->resource;
             ts->metric = h.value;
-            ts->seconds += share;
+            ts->pending += weight;
             if (better(e, h.value, ts->best)) ts->best = h.value;
             /* the task's other metrics where this trial reports: its own budget, or its job's
              * resource -- decided by the run alone, so packing never changes the history */
@@ -740,8 +749,17 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             resident--;
         }
     }
-    bt_jrec tk = {BT_JREC_TICK, e->tick, -1, -1, 0, now, ""};
+    bt_jrec tk = {BT_JREC_TICK, e->tick, -1, -1, 0, bt_clock() - e->prog.t0 + e->time_offset, ""};
     BT_TRY(jrec(e, &tk));
+    /* this tick's wall time, from the journal's clock (so a replay attributes exactly what the
+     * first run did, and a resumed sweep keeps the time spent before it stopped) */
+    double dur = tk.time - e->last_tick_time;
+    if (!(dur > 0)) dur = 0;
+    e->last_tick_time = tk.time;
+    for (int64_t t = 0; t < sw->n_trials; t++) {
+        e->ts[t].seconds += e->ts[t].pending * dur;
+        e->ts[t].pending = 0;
+    }
     e->tick++;
     return BT_STATUS_OK;
 }
@@ -914,6 +932,9 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
                            o->out_path, e->log.version, BT_VERSION);
         } else {
             e->replaying = e->log.n > 0;
+            for (int64_t i = 0; i < e->log.n; i++)
+                if (e->log.recs[i].kind == BT_JREC_TICK && e->log.recs[i].time > e->time_offset)
+                    e->time_offset = e->log.recs[i].time;
             sum->resumed = e->log.last_tick >= 0;
             sum->already_finished = e->log.finished;
         }
