@@ -28,8 +28,8 @@ static const char help[] =
     "  --streams N       GPU packs trained side by side, each on its own stream and host\n"
     "                    thread (default: the sweep's execution.streams, else 4)\n"
     "  --fresh           start over, discarding earlier results and journal at that path\n"
-    "  --log PATH        JSON-lines events (sweep_start, trial_start, report, trial_stop,\n"
-    "                    checkpoint, sweep_end); '-' for stdout\n"
+    "  --log PATH        JSON-lines events (sweep_start, pack_init, trial_start, report,\n"
+    "                    trial_stop, checkpoint, sweep_end); '-' for stdout\n"
     "  --quiet           no progress line\n"
     "  --seed N          override the sweep's seed\n"
     "  --checkpoint-every S   seconds between results checkpoints (default 30)\n\n";
