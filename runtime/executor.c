@@ -58,7 +58,6 @@ typedef struct step_job {
     int eval;
     bt_status st;
     char msg[768]; /* the failing thread's message: bt_status messages are per thread */
-    double seconds;
 } step_job;
 
 typedef struct exec {
@@ -270,7 +269,6 @@ static void step_job_run(void *ctx, int j) {
     step_job *sj = &e->jobs[j];
     const bt_model_vtable *vt = e->sw.vt;
     bt_pack *pk = e->inst[sj->inst].pack;
-    double t0 = bt_clock();
     sj->st = vt->step(pk, sj->slots, sj->n);
     for (int i = 0; i < sj->n && sj->st == BT_STATUS_OK && sj->eval; i++) {
         int64_t L = sj->leaders[i];
@@ -284,7 +282,6 @@ static void step_job_run(void *ctx, int j) {
     }
     if (sj->st != BT_STATUS_OK)
         snprintf(sj->msg, sizeof sj->msg, "%s (%s)", bt_status_message(), bt_status_where());
-    sj->seconds = bt_clock() - t0;
 }
 
 /* Steps every listed leader's slot once, one model call per pack instance (in instance order;
