@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -498,17 +497,28 @@ def summary(res, path):
     if t and "programs" in t:
         print(f"tests    {t['passed']} passed, {t['skipped']} skipped, {t['failed']} failed")
     b = res.get("boston", {})
-    print(f"boston   252 trials, run wall median {n(g(b, 'wall_seconds_median'), ' s')} on "
-          f"{g(b, 'device')} (target < 1 s: {g(b, 'target_met')}); metrics == cpu's: "
-          f"{g(b, 'metrics_identical_to_cpu')}")
+    if not b:
+        print("boston   skipped")
+    else:
+        print(f"boston   252 trials, run wall median {n(g(b, 'wall_seconds_median'), ' s')} on "
+              f"{g(b, 'device')} (target < 1 s: {g(b, 'target_met')}); metrics == cpu's: "
+              f"{g(b, 'metrics_identical_to_cpu')}")
     s = res.get("synthetic", {})
-    print(f"1M x 28  {g(s, 'trials')} trials: packed {n(g(s, 'packed_bench', 'packed', 'train_seconds'), ' s')}"
-          f", one at a time {n(g(s, 'sequential_train_seconds_all_trials'), ' s')}"
-          f"{' (scaled from ' + str(g(s, 'sequential_trials')) + ')' if g(s, 'sequential_extrapolated') else ''}"
-          f", speedup {n(g(s, 'speedup_packed_over_sequential'), 'x')} (target >= 5x: "
-          f"{g(s, 'target_met')}); run wall {n(g(s, 'run_wall_seconds'), ' s')} on {g(s, 'device')}")
-    x = res.get("xgboost", {})
-    if x.get("available"):
+    if not s:
+        print("1M x 28  skipped")
+    else:
+        packed = n(g(s, 'packed_bench', 'packed', 'train_seconds'), ' s')
+        scaled = (f" (scaled from {g(s, 'sequential_trials')})"
+                  if g(s, 'sequential_extrapolated') else "")
+        print(f"1M x 28  {g(s, 'trials')} trials: packed {packed}, one at a time "
+              f"{n(g(s, 'sequential_train_seconds_all_trials'), ' s')}{scaled}, speedup "
+              f"{n(g(s, 'speedup_packed_over_sequential'), 'x')} (target >= 5x: "
+              f"{g(s, 'target_met')}); run wall {n(g(s, 'run_wall_seconds'), ' s')} on "
+              f"{g(s, 'device')}")
+    x = res.get("xgboost")
+    if x is None:
+        print("xgboost  skipped")
+    elif x.get("available"):
         print(f"xgboost  {x['peer']}: {n(x['loop_seconds_all_trials'], ' s')} for {x['trials']} "
               f"trials{' (scaled from ' + str(x['trials_done']) + ')' if x['extrapolated'] else ''}"
               f"; mse vs batchtune: {g(x, 'agreement_with_batchtune_mse')}")
@@ -522,7 +532,7 @@ def summary(res, path):
                   f"{sc['best']['unique_fraction_of_memcpy']:.2f} of memcpy, "
                   f"{sc['best']['median_ms']:.3f} ms; matches reference {sc['matches_reference']}")
     else:
-        print(f"hist     {g(res, 'hist', 'why') or g(res, 'hist', 'error') or 'no result'}")
+        print(f"hist     {g(res, 'hist', 'why') or g(res, 'hist', 'error') or g(h, 'error') or 'skipped'}")
     print(f"written  {path}")
 
 
