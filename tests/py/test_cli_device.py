@@ -6,7 +6,6 @@ where one can; bench reports the device and GPU usage fields (null with a reason
 import json
 import os
 import re
-import subprocess
 
 from btutil import Checker, SRC, need, run, sweep_file, workdir, write_sweep
 
