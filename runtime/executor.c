@@ -182,6 +182,7 @@ static bt_status pack_new(exec *e, int shape, int *out) {
      * plus the idle ones tick step 6 lets stay resident (< 2 x concurrency) */
     int64_t wanted = e->shape_runs[shape] - shape_slots(e, shape);
     if (wanted > 2 * e->concurrency) wanted = 2 * e->concurrency;
+    if (e->o->pack_slots > 0 && wanted > e->o->pack_slots) wanted = e->o->pack_slots;
     if (wanted > INT32_MAX / 2) wanted = INT32_MAX / 2;
     if (wanted < 1) wanted = 1;
     const bt_hparams shape_hp = {sw->trials[sw->pack_leader[shape]].hp};

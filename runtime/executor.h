@@ -28,8 +28,10 @@ typedef struct bt_run_opts {
     const char *command_line;    /* recorded in the results */
     volatile sig_atomic_t *stop; /* set asynchronously: finish the tick, checkpoint, stop */
     double checkpoint_every;     /* seconds between results checkpoints (default 30) */
-    int streams; /* packs stepped at once from host threads, for families whose packs own a
-                  * device stream (concurrent_steps); 0: execution.streams */
+    int streams;    /* packs stepped at once from host threads, for families whose packs own a
+                     * device stream (concurrent_steps); 0: execution.streams */
+    int pack_slots; /* at most this many slots per pack (0: as many as the shape can use), e.g.
+                     * to cut one shape into several packs that run on several streams */
     /* Tests only: train with this vtable instead of the sweep family's (same name), e.g. a CPU
      * family with concurrent_steps flipped on. NULL in normal use. */
     const struct bt_model_vtable *model_override;

@@ -262,6 +262,7 @@ def synthetic_sweep(a, data):
 
 
 def step_synthetic(a, bt, res):
+    import numpy as np
     t0 = time.perf_counter()
     data = synthetic_data(a)
     sw, path = synthetic_sweep(a, data)
@@ -288,6 +289,16 @@ def step_synthetic(a, bt, res):
     r = run([bt, "run", path, "--out", out, "--fresh", "--quiet"], a.step_timeout)
     metrics, device = (results_metrics(out) if r["rc"] == 0 else (None, None))
     print(f"  batchtune run: {r['seconds']:.1f} s (rc {r['rc']}) on {device}", flush=True)
+    # the same sweep cut into 4 packs, stepped side by side on 4 streams (GPU families)
+    split = max(1, n_trials // 4)
+    r4 = run([bt, "run", path, "--out", os.path.join(a.workdir, "synthetic-4packs.h5"), "--fresh",
+              "--quiet", "--pack", split, "--streams", 4], a.step_timeout)
+    same4 = None
+    if r4["rc"] == 0 and metrics is not None:
+        m4, _ = results_metrics(os.path.join(a.workdir, "synthetic-4packs.h5"))
+        same4 = bool(np.array_equal(m4, metrics, equal_nan=True))
+    print(f"  batchtune run, 4 packs of {split} on 4 streams: {r4['seconds']:.1f} s (rc "
+          f"{r4['rc']}); same metrics: {same4}", flush=True)
     res["synthetic"] = {
         "sweep": path, "trials": n_trials, "rows": a.rows, "data_seconds": data_s,
         "packed_bench": pj, "packed_bench_run": strip(packed),
@@ -298,6 +309,8 @@ def step_synthetic(a, bt, res):
         "speedup_packed_over_sequential": speedup, "target_speedup": 5.0,
         "target_met": speedup is not None and speedup >= 5.0,
         "run": strip(r), "run_wall_seconds": r["seconds"], "device": device,
+        "run_4_packs": strip(r4), "run_4_packs_wall_seconds": r4["seconds"],
+        "run_4_packs_metrics_identical": same4,
         "best_mse": float(min(metrics)) if metrics is not None and len(metrics) else None}
     return sw, data, metrics
 
@@ -514,7 +527,7 @@ def summary(res, path):
               f"{n(g(s, 'sequential_train_seconds_all_trials'), ' s')}{scaled}, speedup "
               f"{n(g(s, 'speedup_packed_over_sequential'), 'x')} (target >= 5x: "
               f"{g(s, 'target_met')}); run wall {n(g(s, 'run_wall_seconds'), ' s')} on "
-              f"{g(s, 'device')}")
+              f"{g(s, 'device')}, as 4 packs on 4 streams {n(g(s, 'run_4_packs_wall_seconds'), ' s')}")
     x = res.get("xgboost")
     if x is None:
         print("xgboost  skipped")

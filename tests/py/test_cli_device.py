@@ -2,7 +2,7 @@
 event, the results' device attribute, each trial's device column); cpu works everywhere; cuda
 and cuda:N fail with exit 2 (65 from the sweep file) where no GPU can be used, and pick the GPU
 where one can; bench reports the device and GPU usage fields (null with a reason on the CPU);
---streams is checked and changes no result."""
+--streams and --pack are checked and change no result."""
 import json
 import os
 import re
@@ -72,13 +72,23 @@ p, start, attr, devs, m_s, h_s = sweep_run(os.path.join(d, "streams.h5"), "--dev
 c.check(start["streams"] == 3, start)
 c.check(np.array_equal(m_cpu, m_s) and np.array_equal(h_cpu, h_s), "--streams 3 == default")
 
+# --pack cuts a shape into packs of at most N slots (18 runs here: 4 + 4 + 4 + 4 + 2); nothing
+# changes
+out = os.path.join(d, "pack.h5")
+p, start, attr, devs, m_p, h_p = sweep_run(out, "--device", "cpu", "--pack", 4)
+with open(out + ".log") as f:
+    inits = [json.loads(x) for x in f if '"pack_init"' in x]
+c.check([e["slots"] for e in inits] == [4, 4, 4, 4, 2], inits)
+c.check(np.array_equal(m_cpu, m_p) and np.array_equal(h_cpu, h_p), "--pack 4 == default")
+
 # --- errors ----------------------------------------------------------------------------------
 for args, code, text in (
         (["--device", "gpu"], 2, "expected auto, cpu, cuda or cuda:N"),
         (["--device", "cuda:0,1"], 2, "one GPU per process"),
         (["--device", f"cuda:{n_gpus + 3}"], 2, "visible" if gpu_box else "cuda"),
         (["--streams", "0"], 2, "--streams"),
-        (["--streams", "65"], 2, "--streams")):
+        (["--streams", "65"], 2, "--streams"),
+        (["--pack", "0"], 2, "--pack")):
     p = run(sweep, "--out", os.path.join(d, "err.h5"), "--fresh", *args)
     c.check(p.returncode == code and text in p.stderr, f"{args} -> {p.returncode}: {p.stderr}")
 if not gpu_box:
