@@ -94,7 +94,7 @@ static bt_status choose_device(bench *b, const bt_spec *spec, const bt_bench_opt
     env.family = b->sw.vt->name;
     env.family_cuda = bt_model_for_device(b->sw.vt, 1) != NULL;
     const char *req = o->device ? o->device : spec->exec.device;
-    if (!(req && strcmp(req, "cpu") == 0)) bt_device_env_probe(&env, gpus, 16);
+    bt_device_env_probe(&env, gpus, 16); /* also on the cpu: the report names the GPU */
     env.build_cuda = BT_HAVE_CUDA;
     if (env.n_gpus > 0) snprintf(r->gpu_name, sizeof r->gpu_name, "%s", gpus[0].name);
     BT_TRY(bt_device_choose(req, &env, o->device ? BT_STATUS_USAGE : BT_STATUS_BAD_INPUT,
