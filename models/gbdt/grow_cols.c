@@ -10,6 +10,13 @@
 #include "../../kernels/gbdt_sample.h"
 #include "trainer.h"
 
+#if defined(__GNUC__)
+#define BT_INLINE inline __attribute__((always_inline))
+#else
+#define BT_INLINE inline
+#endif
+#define LANES 8 /* the split screen runs on whole groups of LANES candidates (P is padded) */
+
 /* One thread's buffers for growing one tree at a time. */
 typedef struct colws {
     int32_t cap; /* node capacity */
@@ -19,12 +26,16 @@ typedef struct colws {
     bt_gbdt_split *best;
     int32_t *level, *next;
     int32_t *feats_tree, *feats_level;
-    int32_t *col;     /* n_features lists of n rows: each node's rows in bin order */
-    uint8_t *flag;    /* a byte per row */
-    int32_t *tmp;     /* n: partition scratch */
-    int64_t *pg, *ph; /* n: prefix sums at the ends of runs of equal bins */
-    int32_t *pb;      /* n: their bins */
-    uint64_t *keys;   /* feature sampling */
+    int32_t *col;      /* n_features lists of n rows: each node's rows in bin order */
+    uint8_t *flag;     /* a byte per row */
+    int32_t *tmp;      /* n: partition scratch */
+    int64_t *pg, *ph;  /* n: prefix sums at the ends of runs of equal bins */
+    int32_t *pb;       /* n: their bins */
+    double *V, *W;     /* the screen's terms */
+    int64_t cap_batch; /* entries of pg, ph, pb, V, W (plus LANES of padding) */
+    int64_t *seg;      /* per feature of a batch: where its prefix sums start */
+    int32_t *segm;     /* and how many runs it has */
+    uint64_t *keys;    /* feature sampling */
 } colws;
 
 typedef struct colset {
@@ -50,6 +61,10 @@ static void colws_free(colws *c) {
     free(c->pg);
     free(c->ph);
     free(c->pb);
+    free(c->V);
+    free(c->W);
+    free(c->seg);
+    free(c->segm);
     free(c->keys);
     memset(c, 0, sizeof *c);
 }
@@ -69,12 +84,19 @@ static int colws_alloc(colws *c, int64_t n, int32_t F) {
     c->col = malloc(un * (size_t)F * sizeof *c->col);
     c->flag = malloc(un);
     c->tmp = malloc(un * sizeof *c->tmp);
-    c->pg = malloc(un * sizeof *c->pg);
-    c->ph = malloc(un * sizeof *c->ph);
-    c->pb = malloc(un * sizeof *c->pb);
+    /* several features' prefix sums at once, padded for the screen's whole vectors */
+    int64_t cap = 2 * ((int64_t)un + 1) > 16384 ? 2 * ((int64_t)un + 1) : 16384;
+    c->cap_batch = cap;
+    c->pg = calloc((size_t)(cap + LANES), sizeof *c->pg);
+    c->ph = calloc((size_t)(cap + LANES), sizeof *c->ph);
+    c->pb = calloc((size_t)(cap + LANES), sizeof *c->pb);
+    c->V = calloc((size_t)(cap + LANES), sizeof *c->V);
+    c->W = calloc((size_t)(cap + LANES), sizeof *c->W);
+    c->seg = malloc((size_t)F * sizeof *c->seg);
+    c->segm = malloc((size_t)F * sizeof *c->segm);
     c->keys = malloc((2 * (size_t)F + 8) * sizeof *c->keys);
     return c->feats_tree && c->feats_level && c->col && c->flag && c->tmp && c->pg && c->ph &&
-           c->pb && c->keys;
+           c->pb && c->V && c->W && c->seg && c->segm && c->keys;
 }
 
 static int colws_reserve_nodes(colws *c, int32_t cap) {
@@ -145,92 +167,179 @@ bt_status bt_gbdt_cols_prepare(bt_pack *p, bt_gbdt_slot *const *act, int n_act) 
  * float). Candidates that fail the screen by a margin of 2^-20 can never be strictly better and
  * are skipped; every other candidate runs the reference's exact arithmetic in the reference's
  * order, so the result is bit-identical. All terms of the screen are non-negative (no
- * cancellation), and a NaN anywhere sends the candidate to the exact path. */
-static void scan_runs(const int64_t *pg, const int64_t *ph, const int32_t *bin, int32_t m,
-                      const float *cuts, float min_value, int32_t feature, bt_gbdt_gh total,
-                      double gu, double hu, const bt_gbdt_split_param *p, float root_gain,
-                      bt_gbdt_split *best) {
-    if (m <= 0) return;
-    const int64_t sg = pg[m - 1], sh = ph[m - 1]; /* all non-missing rows */
+ * cancellation), and a NaN anywhere sends the candidate to the exact path.
+ *
+ * Prefix layout: P[0] = 0 and P[i + 1] the sum of the node's non-missing rows up to run i. The
+ * forward scan's candidate j sends P[j + 1] left; the backward scan's sends bins >= bin[j] right,
+ * i.e. the missing rows plus P[j] left. Either way left = base + P[j + off]. */
+#define SCREEN 64
+
+/* pass[t] = 1 unless candidate t (left sums base + P[t], t < k rounded up to LANES) surely loses
+ * to a best loss K - root_gain: (n0 d1 + n1 d0)(1 + 2^-20) < K d0 d1, or min_child_weight fails.
+ * Returns the number of passes. */
+static BT_INLINE int64_t screen(const int64_t *Pg, const int64_t *Ph, int k, int64_t bg, int64_t bh,
+                                bt_gbdt_gh total, double gu, double hu,
+                                const bt_gbdt_split_param *p, double K, int64_t *pass) {
     const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
-    for (int dir = 0; dir < 2; dir++) {
+    const int kk = (k + LANES - 1) / LANES * LANES;
+    int64_t any = 0;
+    for (int t = 0; t < kk; t++) {
+        int64_t lg = bg + Pg[t], lh = bh + Ph[t];
+        double G0 = (double)lg * gu, H0 = (double)lh * hu;
+        double G1 = (double)(total.g - lg) * gu, H1 = (double)(total.h - lh) * hu;
+        double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
+        c0 = c0 < -alpha ? -alpha : c0;
+        c1 = c1 < -alpha ? -alpha : c1;
+        double t0_ = G0 - c0, t1_ = G1 - c1;
+        double d0 = H0 > 0 ? H0 + lambda : 1.0, d1 = H1 > 0 ? H1 + lambda : 1.0;
+        double n0 = H0 > 0 ? t0_ * t0_ : 0.0, n1 = H1 > 0 ? t1_ * t1_ : 0.0;
+        double v = (n0 * d1 + n1 * d0) * (1.0 + 0x1p-20);
+        int64_t lose = v < K * (d0 * d1);
+        int64_t bad = !(H0 >= mcw) | !(H1 >= mcw);
+        pass[t] = !(lose | bad);
+        any += pass[t] & (t < k);
+    }
+    return any;
+}
+
+/* The reference's loss of the candidate with left sums (lg, lh), in its arithmetic (ISO C: no
+ * contraction); -inf when min_child_weight fails. */
+static BT_INLINE float exact_loss(int64_t lg, int64_t lh, bt_gbdt_gh total, double gu, double hu,
+                                  const bt_gbdt_split_param *p, float root_gain) {
+    const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
+    double G0 = (double)lg * gu, H0 = (double)lh * hu;
+    double G1 = (double)(total.g - lg) * gu, H1 = (double)(total.h - lh) * hu;
+    double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
+    c0 = c0 < -alpha ? -alpha : c0;
+    c1 = c1 < -alpha ? -alpha : c1;
+    double t0 = G0 - c0, t1 = G1 - c1;
+    double d0 = H0 > 0 ? H0 + lambda : 1.0, d1 = H1 > 0 ? H1 + lambda : 1.0;
+    float x0 = (float)(t0 * t0 / d0), x1 = (float)(t1 * t1 / d1);
+    x0 = H0 > 0 ? x0 : 0.0f;
+    x1 = H1 > 0 ? x1 : 0.0f;
+    float loss = (x0 + x1) - root_gain;
+    return (H0 >= mcw) & (H1 >= mcw) ? loss : -INFINITY;
+}
+
+static BT_INLINE void scan_runs(const int64_t *Pg, const int64_t *Ph, const int32_t *bin, int32_t m,
+                                const float *cuts, float min_value, int32_t feature,
+                                bt_gbdt_gh total, double gu, double hu,
+                                const bt_gbdt_split_param *p, float root_gain, int dir0,
+                                bt_gbdt_split *best) {
+    if (m <= 0) return;
+    const int64_t sg = Pg[m], sh = Ph[m]; /* all non-missing rows */
+    int64_t pass[SCREEN];
+    for (int dir = dir0; dir < 2; dir++) {
         if (dir == 1 && sg == total.g && sh == total.h) return; /* no missing value */
-        double K = (double)best->loss_chg + (double)root_gain;
-        for (int32_t t = 0; t < m; t++) {
-            int32_t j = dir == 0 ? t : m - 1 - t;
-            int64_t ag, ah;
-            if (dir == 0) {
-                ag = pg[j];
-                ah = ph[j];
-            } else {
-                ag = sg - (j > 0 ? pg[j - 1] : 0);
-                ah = sh - (j > 0 ? ph[j - 1] : 0);
-            }
-            double a_g = (double)ag, a_h = (double)ah;
-            double r_g = (double)(total.g - ag), r_h = (double)(total.h - ah);
-            double gl = dir == 0 ? a_g : r_g, hl = dir == 0 ? a_h : r_h;
-            double gr = dir == 0 ? r_g : a_g, hr = dir == 0 ? r_h : a_h;
-            double G0 = gl * gu, H0 = hl * hu, G1 = gr * gu, H1 = hr * hu;
-            if (!(H0 >= mcw) || !(H1 >= mcw)) continue;
-            double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
-            c0 = c0 < -alpha ? -alpha : c0;
-            c1 = c1 < -alpha ? -alpha : c1;
-            double t0 = G0 - c0, t1 = G1 - c1;
-            double d0 = H0 > 0 ? H0 + lambda : 1.0, d1 = H1 > 0 ? H1 + lambda : 1.0;
-            double s0 = t0 * t0, s1 = t1 * t1;
-            double n0 = H0 > 0 ? s0 : 0.0, n1 = H1 > 0 ? s1 : 0.0;
-            if ((n0 * d1 + n1 * d0) * (1.0 + 0x1p-20) < K * (d0 * d1)) continue;
-            /* exact: the reference's arithmetic (ISO C: no contraction) */
-            float x0 = (float)(s0 / d0), x1 = (float)(s1 / d1);
-            x0 = H0 > 0 ? x0 : 0.0f;
-            x1 = H1 > 0 ? x1 : 0.0f;
-            float loss = (x0 + x1) - root_gain;
-            if (!(loss > best->loss_chg)) continue;
-            int32_t b = bin[j];
-            bt_gbdt_gh a = {ag, ah}, r = {total.g - ag, total.h - ah};
-            best->loss_chg = loss;
-            best->feature = feature;
-            if (dir == 0) {
-                best->left = a;
+        const int off = dir == 0 ? 1 : 0;
+        const int64_t bg = dir == 0 ? 0 : total.g - sg, bh = dir == 0 ? 0 : total.h - sh;
+        /* forward: blocks from the bottom, candidates upwards; backward: the reverse */
+        for (int32_t blk = 0; blk < m; blk += SCREEN) {
+            int32_t k = m - blk < SCREEN ? m - blk : SCREEN;
+            int32_t j0 = dir == 0 ? blk : m - blk - k;
+            if (!screen(Pg + j0 + off, Ph + j0 + off, k, bg, bh, total, gu, hu, p,
+                        (double)best->loss_chg + (double)root_gain, pass))
+                continue;
+            for (int32_t u = 0; u < k; u++) {
+                int32_t t = dir == 0 ? u : k - 1 - u, j = j0 + t;
+                if (!pass[t]) continue;
+                int64_t lg = bg + Pg[j + off], lh = bh + Ph[j + off];
+                float loss = exact_loss(lg, lh, total, gu, hu, p, root_gain);
+                if (!(loss > best->loss_chg)) continue;
+                int32_t b = bin[j];
+                bt_gbdt_gh l = {lg, lh}, r = {total.g - lg, total.h - lh};
+                best->loss_chg = loss;
+                best->feature = feature;
+                best->left = l;
                 best->right = r;
-                best->bin = b;
-                best->default_left = 0;
-                best->split_cond = cuts[b];
-            } else {
-                best->left = r;
-                best->right = a;
-                best->bin = b - 1;
-                best->default_left = 1;
-                best->split_cond = b == 0 ? min_value : cuts[b - 1];
+                if (dir == 0) {
+                    best->bin = b;
+                    best->default_left = 0;
+                    best->split_cond = cuts[b];
+                } else {
+                    best->bin = b - 1;
+                    best->default_left = 1;
+                    best->split_cond = b == 0 ? min_value : cuts[b - 1];
+                }
             }
-            K = (double)best->loss_chg + (double)root_gain;
         }
     }
 }
 
+/* V[t] and W[t] of the screen for left sums P[t], t < k rounded up to LANES (P is padded). */
+static BT_INLINE void screen_terms(const int64_t *Pg, const int64_t *Ph, int64_t k,
+                                   bt_gbdt_gh total, double gu, double hu,
+                                   const bt_gbdt_split_param *p, double *V, double *W) {
+    const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
+    const int64_t kk = (k + LANES - 1) / LANES * LANES;
+    for (int64_t t = 0; t < kk; t++) {
+        int64_t lg = Pg[t], lh = Ph[t];
+        double G0 = (double)lg * gu, H0 = (double)lh * hu;
+        double G1 = (double)(total.g - lg) * gu, H1 = (double)(total.h - lh) * hu;
+        double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
+        c0 = c0 < -alpha ? -alpha : c0;
+        c1 = c1 < -alpha ? -alpha : c1;
+        double t0 = G0 - c0, t1 = G1 - c1;
+        double d0 = H0 > 0 ? H0 + lambda : 1.0, d1 = H1 > 0 ? H1 + lambda : 1.0;
+        double n0 = H0 > 0 ? t0 * t0 : 0.0, n1 = H1 > 0 ? t1 * t1 : 0.0;
+        double v = (n0 * d1 + n1 * d0) * (1.0 + 0x1p-20);
+        V[t] = (H0 >= mcw) & (H1 >= mcw) ? v : -INFINITY;
+        W[t] = d0 * d1;
+    }
+}
+
 /* The running sum at the last row of each run of equal bins is the prefix sum of the node's
- * non-empty histogram bins. Branch-free: every row stores its running sum, only the last row of a
- * run advances the output. Missing rows (the largest code) end the list and are not summed. */
+ * non-empty histogram bins: P[m + 1] for run m, whose bin goes to pb[m]; returns the number of
+ * runs. Missing rows (the largest code) end the list and are not summed. Branch-free: every row
+ * stores its running sum, only the last row of a run advances the output. Kept out of line so
+ * that the walk's pointers stay in registers. */
 #define RUNS_BODY(T)                                                                               \
     do {                                                                                           \
-        const T *cb = (const T *)B->cols + (int64_t)f * n;                                         \
+        const T *cb = (const T *)cols;                                                             \
+        while (cnt > 0 && cb[L[cnt - 1]] == miss) cnt--;                                           \
+        if (cnt == 0) return 0;                                                                    \
         int32_t b = cb[L[0]];                                                                      \
-        for (int64_t i = 0; i < cnt; i++) {                                                        \
-            if (b == miss) break;                                                                  \
-            int32_t r = L[i];                                                                      \
-            int32_t nb = i + 1 < cnt ? (int32_t)cb[L[i + 1]] : -1;                                 \
+        for (int64_t i = 0; i + 1 < cnt; i++) {                                                    \
+            int32_t r = L[i], nb = cb[L[i + 1]];                                                   \
             ag += gh[r].g;                                                                         \
             ah += gh[r].h;                                                                         \
-            pg[m] = ag;                                                                            \
-            ph[m] = ah;                                                                            \
+            pg[m + 1] = ag;                                                                        \
+            ph[m + 1] = ah;                                                                        \
             pb[m] = b;                                                                             \
             m += nb != b;                                                                          \
             b = nb;                                                                                \
         }                                                                                          \
+        int32_t r = L[cnt - 1];                                                                    \
+        pg[m + 1] = ag + gh[r].g;                                                                  \
+        ph[m + 1] = ah + gh[r].h;                                                                  \
+        pb[m] = b;                                                                                 \
+        return m + 1;                                                                              \
     } while (0)
 
-static void eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s,
-                      const bt_gbdt_gh *gh, double gu, double hu, int32_t n_feats, int32_t node) {
+__attribute__((noinline)) static int32_t walk_runs1(const int32_t *L, int64_t cnt, const void *cols,
+                                                    int32_t miss, const bt_gbdt_gh *gh, int64_t *pg,
+                                                    int64_t *ph, int32_t *pb) {
+    int64_t ag = 0, ah = 0;
+    int32_t m = 0;
+    RUNS_BODY(uint8_t);
+}
+
+__attribute__((noinline)) static int32_t walk_runs2(const int32_t *L, int64_t cnt, const void *cols,
+                                                    int32_t miss, const bt_gbdt_gh *gh, int64_t *pg,
+                                                    int64_t *ph, int32_t *pb) {
+    int64_t ag = 0, ah = 0;
+    int32_t m = 0;
+    RUNS_BODY(uint16_t);
+}
+
+/* Cloned per instruction set for the screen's vector code; the exact losses are plain IEEE
+ * arithmetic without contraction, so every clone finds the same split. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((optimize("no-trapping-math"), target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
+static void
+eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gbdt_gh *gh,
+          double gu, double hu, int32_t n_feats, int32_t node) {
     const int64_t n = B->train.n_rows, cnt = c->cnt[node];
     bt_gbdt_split *best = &c->best[node];
     bt_gbdt_split_reset(best);
@@ -239,19 +348,61 @@ static void eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s,
     const double H = (double)S.h * hu, mcw = s->sp.min_child_weight;
     if (cnt < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) return;
     float root_gain = bt_gbdt_gain(&s->sp, (double)S.g * gu, H);
+    const int32_t w = B->train.width;
+    const double rg = (double)root_gain;
     int64_t *pg = c->pg, *ph = c->ph;
     int32_t *pb = c->pb;
-    for (int32_t fi = 0; fi < n_feats; fi++) {
-        int32_t f = c->feats_level[fi];
-        const int32_t *L = c->col + (int64_t)f * n + c->beg[node];
-        int32_t miss = B->missing_bin[f], m = 0;
-        int64_t ag = 0, ah = 0;
-        if (B->train.width == 1)
-            RUNS_BODY(uint8_t);
-        else
-            RUNS_BODY(uint16_t);
-        scan_runs(pg, ph, pb, m, B->cuts.values + B->cuts.ptr[f], B->cuts.min_values[f], f, S, gu,
-                  hu, &s->sp, root_gain, best);
+    double *V = c->V, *W = c->W;
+    for (int32_t f0 = 0; f0 < n_feats;) {
+        /* walk a batch of features into one array (each feature: a 0, then its prefix sums) */
+        int32_t nb = 0;
+        int64_t tot = 0;
+        for (; f0 + nb < n_feats && tot + cnt + 1 <= c->cap_batch; nb++) {
+            int32_t f = c->feats_level[f0 + nb];
+            const int32_t *L = c->col + (int64_t)f * n + c->beg[node];
+            const void *cb = (const char *)B->cols + (size_t)f * (size_t)n * (size_t)w;
+            pg[tot] = ph[tot] = 0;
+            int32_t m = (w == 1 ? walk_runs1 : walk_runs2)(L, cnt, cb, B->missing_bin[f], gh,
+                                                           pg + tot, ph + tot, pb + tot);
+            c->seg[nb] = tot;
+            c->segm[nb] = m;
+            tot += m + 1;
+        }
+        /* the screen's terms of every forward candidate of the batch in one vector loop */
+        screen_terms(pg, ph, tot, S, gu, hu, &s->sp, V, W);
+        for (int32_t q = 0; q < nb; q++) {
+            const int32_t f = c->feats_level[f0 + q], m = c->segm[q];
+            const int64_t o = c->seg[q] + 1; /* forward candidate j has left sums P[o + j] */
+            const float *cuts = B->cuts.values + B->cuts.ptr[f];
+            for (int32_t j0 = 0; j0 < m; j0 += LANES) {
+                double K = (double)best->loss_chg + rg;
+                int any = 0;
+                for (int l = 0; l < LANES; l++) any |= !(V[o + j0 + l] < K * W[o + j0 + l]);
+                if (!any) continue;
+                const int32_t j1 = j0 + LANES < m ? j0 + LANES : m;
+                for (int32_t j = j0; j < j1; j++) {
+                    if (V[o + j] < K * W[o + j]) continue;
+                    int64_t lg = pg[o + j], lh = ph[o + j];
+                    float loss = exact_loss(lg, lh, S, gu, hu, &s->sp, root_gain);
+                    if (!(loss > best->loss_chg)) continue;
+                    int32_t b = pb[o - 1 + j];
+                    bt_gbdt_gh l = {lg, lh}, r = {S.g - lg, S.h - lh};
+                    best->loss_chg = loss;
+                    best->feature = f;
+                    best->left = l;
+                    best->right = r;
+                    best->bin = b;
+                    best->default_left = 0;
+                    best->split_cond = cuts[b];
+                    K = (double)best->loss_chg + rg;
+                }
+            }
+            /* missing rows in the node: the backward scan (rare), feature by feature */
+            if (m > 0 && (pg[o - 1 + m] != S.g || ph[o - 1 + m] != S.h))
+                scan_runs(pg + o - 1, ph + o - 1, pb + o - 1, m, cuts, B->cuts.min_values[f], f, S,
+                          gu, hu, &s->sp, root_gain, 1, best);
+        }
+        f0 += nb;
     }
 }
 
