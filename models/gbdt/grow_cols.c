@@ -29,10 +29,10 @@ typedef struct colws {
     int32_t *col;      /* n_features lists of n rows: each node's rows in bin order */
     uint8_t *flag;     /* a byte per row */
     int32_t *tmp;      /* n: partition scratch */
-    int64_t *pg, *ph;  /* n: prefix sums at the ends of runs of equal bins */
+    bt_gbdt_gh *P;     /* prefix sums at the ends of runs of equal bins */
     int32_t *pb;       /* n: their bins */
     double *V, *W;     /* the screen's terms */
-    int64_t cap_batch; /* entries of pg, ph, pb, V, W (plus LANES of padding) */
+    int64_t cap_batch; /* entries of P, pb, V, W (plus LANES of padding) */
     int64_t *seg;      /* per feature of a batch: where its prefix sums start */
     int32_t *segm;     /* and how many runs it has */
     uint64_t *keys;    /* feature sampling */
@@ -58,8 +58,7 @@ static void colws_free(colws *c) {
     free(c->col);
     free(c->flag);
     free(c->tmp);
-    free(c->pg);
-    free(c->ph);
+    free(c->P);
     free(c->pb);
     free(c->V);
     free(c->W);
@@ -87,16 +86,15 @@ static int colws_alloc(colws *c, int64_t n, int32_t F) {
     /* several features' prefix sums at once, padded for the screen's whole vectors */
     int64_t cap = 2 * ((int64_t)un + 1) > 16384 ? 2 * ((int64_t)un + 1) : 16384;
     c->cap_batch = cap;
-    c->pg = calloc((size_t)(cap + LANES), sizeof *c->pg);
-    c->ph = calloc((size_t)(cap + LANES), sizeof *c->ph);
+    c->P = calloc((size_t)(cap + LANES), sizeof *c->P);
     c->pb = calloc((size_t)(cap + LANES), sizeof *c->pb);
     c->V = calloc((size_t)(cap + LANES), sizeof *c->V);
     c->W = calloc((size_t)(cap + LANES), sizeof *c->W);
     c->seg = malloc((size_t)F * sizeof *c->seg);
     c->segm = malloc((size_t)F * sizeof *c->segm);
     c->keys = malloc((2 * (size_t)F + 8) * sizeof *c->keys);
-    return c->feats_tree && c->feats_level && c->col && c->flag && c->tmp && c->pg && c->ph &&
-           c->pb && c->V && c->W && c->seg && c->segm && c->keys;
+    return c->feats_tree && c->feats_level && c->col && c->flag && c->tmp && c->P && c->pb &&
+           c->V && c->W && c->seg && c->segm && c->keys;
 }
 
 static int colws_reserve_nodes(colws *c, int32_t cap) {
@@ -177,14 +175,14 @@ bt_status bt_gbdt_cols_prepare(bt_pack *p, bt_gbdt_slot *const *act, int n_act) 
 /* pass[t] = 1 unless candidate t (left sums base + P[t], t < k rounded up to LANES) surely loses
  * to a best loss K - root_gain: (n0 d1 + n1 d0)(1 + 2^-20) < K d0 d1, or min_child_weight fails.
  * Returns the number of passes. */
-static BT_INLINE int64_t screen(const int64_t *Pg, const int64_t *Ph, int k, int64_t bg, int64_t bh,
+static BT_INLINE int64_t screen(const bt_gbdt_gh *P, int k, int64_t bg, int64_t bh,
                                 bt_gbdt_gh total, double gu, double hu,
                                 const bt_gbdt_split_param *p, double K, int64_t *pass) {
     const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
     const int kk = (k + LANES - 1) / LANES * LANES;
     int64_t any = 0;
     for (int t = 0; t < kk; t++) {
-        int64_t lg = bg + Pg[t], lh = bh + Ph[t];
+        int64_t lg = bg + P[t].g, lh = bh + P[t].h;
         double G0 = (double)lg * gu, H0 = (double)lh * hu;
         double G1 = (double)(total.g - lg) * gu, H1 = (double)(total.h - lh) * hu;
         double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
@@ -221,13 +219,13 @@ static BT_INLINE float exact_loss(int64_t lg, int64_t lh, bt_gbdt_gh total, doub
     return (H0 >= mcw) & (H1 >= mcw) ? loss : -INFINITY;
 }
 
-static BT_INLINE void scan_runs(const int64_t *Pg, const int64_t *Ph, const int32_t *bin, int32_t m,
+static BT_INLINE void scan_runs(const bt_gbdt_gh *P, const int32_t *bin, int32_t m,
                                 const float *cuts, float min_value, int32_t feature,
                                 bt_gbdt_gh total, double gu, double hu,
                                 const bt_gbdt_split_param *p, float root_gain, int dir0,
                                 bt_gbdt_split *best) {
     if (m <= 0) return;
-    const int64_t sg = Pg[m], sh = Ph[m]; /* all non-missing rows */
+    const int64_t sg = P[m].g, sh = P[m].h; /* all non-missing rows */
     int64_t pass[SCREEN];
     for (int dir = dir0; dir < 2; dir++) {
         if (dir == 1 && sg == total.g && sh == total.h) return; /* no missing value */
@@ -237,13 +235,13 @@ static BT_INLINE void scan_runs(const int64_t *Pg, const int64_t *Ph, const int3
         for (int32_t blk = 0; blk < m; blk += SCREEN) {
             int32_t k = m - blk < SCREEN ? m - blk : SCREEN;
             int32_t j0 = dir == 0 ? blk : m - blk - k;
-            if (!screen(Pg + j0 + off, Ph + j0 + off, k, bg, bh, total, gu, hu, p,
+            if (!screen(P + j0 + off, k, bg, bh, total, gu, hu, p,
                         (double)best->loss_chg + (double)root_gain, pass))
                 continue;
             for (int32_t u = 0; u < k; u++) {
                 int32_t t = dir == 0 ? u : k - 1 - u, j = j0 + t;
                 if (!pass[t]) continue;
-                int64_t lg = bg + Pg[j + off], lh = bh + Ph[j + off];
+                int64_t lg = bg + P[j + off].g, lh = bh + P[j + off].h;
                 float loss = exact_loss(lg, lh, total, gu, hu, p, root_gain);
                 if (!(loss > best->loss_chg)) continue;
                 int32_t b = bin[j];
@@ -267,13 +265,12 @@ static BT_INLINE void scan_runs(const int64_t *Pg, const int64_t *Ph, const int3
 }
 
 /* V[t] and W[t] of the screen for left sums P[t], t < k rounded up to LANES (P is padded). */
-static BT_INLINE void screen_terms(const int64_t *Pg, const int64_t *Ph, int64_t k,
-                                   bt_gbdt_gh total, double gu, double hu,
-                                   const bt_gbdt_split_param *p, double *V, double *W) {
+static BT_INLINE void screen_terms(const bt_gbdt_gh *P, int64_t k, bt_gbdt_gh total, double gu,
+                                   double hu, const bt_gbdt_split_param *p, double *V, double *W) {
     const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
     const int64_t kk = (k + LANES - 1) / LANES * LANES;
     for (int64_t t = 0; t < kk; t++) {
-        int64_t lg = Pg[t], lh = Ph[t];
+        int64_t lg = P[t].g, lh = P[t].h;
         double G0 = (double)lg * gu, H0 = (double)lh * hu;
         double G1 = (double)(total.g - lg) * gu, H1 = (double)(total.h - lh) * hu;
         double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
@@ -293,42 +290,39 @@ static BT_INLINE void screen_terms(const int64_t *Pg, const int64_t *Ph, int64_t
  * runs. Missing rows (the largest code) end the list and are not summed. Branch-free: every row
  * stores its running sum, only the last row of a run advances the output. Kept out of line so
  * that the walk's pointers stay in registers. */
+typedef int64_t bt_v2i __attribute__((vector_size(16), aligned(8), may_alias));
+
 #define RUNS_BODY(T)                                                                               \
     do {                                                                                           \
         const T *cb = (const T *)cols;                                                             \
         while (cnt > 0 && cb[L[cnt - 1]] == miss) cnt--;                                           \
         if (cnt == 0) return 0;                                                                    \
+        bt_v2i acc = {0, 0};                                                                       \
+        bt_v2i *out = (bt_v2i *)(P + 1);                                                           \
+        int64_t m = 0;                                                                             \
         int32_t b = cb[L[0]];                                                                      \
         for (int64_t i = 0; i + 1 < cnt; i++) {                                                    \
-            int32_t r = L[i], nb = cb[L[i + 1]];                                                   \
-            ag += gh[r].g;                                                                         \
-            ah += gh[r].h;                                                                         \
-            pg[m + 1] = ag;                                                                        \
-            ph[m + 1] = ah;                                                                        \
+            int32_t nb = cb[L[i + 1]];                                                             \
+            acc += *(const bt_v2i *)(gh + L[i]);                                                   \
+            out[m] = acc;                                                                          \
             pb[m] = b;                                                                             \
             m += nb != b;                                                                          \
             b = nb;                                                                                \
         }                                                                                          \
-        int32_t r = L[cnt - 1];                                                                    \
-        pg[m + 1] = ag + gh[r].g;                                                                  \
-        ph[m + 1] = ah + gh[r].h;                                                                  \
+        out[m] = acc + *(const bt_v2i *)(gh + L[cnt - 1]);                                         \
         pb[m] = b;                                                                                 \
-        return m + 1;                                                                              \
+        return (int32_t)m + 1;                                                                     \
     } while (0)
 
 __attribute__((noinline)) static int32_t walk_runs1(const int32_t *L, int64_t cnt, const void *cols,
-                                                    int32_t miss, const bt_gbdt_gh *gh, int64_t *pg,
-                                                    int64_t *ph, int32_t *pb) {
-    int64_t ag = 0, ah = 0;
-    int32_t m = 0;
+                                                    int32_t miss, const bt_gbdt_gh *gh,
+                                                    bt_gbdt_gh *P, int32_t *pb) {
     RUNS_BODY(uint8_t);
 }
 
 __attribute__((noinline)) static int32_t walk_runs2(const int32_t *L, int64_t cnt, const void *cols,
-                                                    int32_t miss, const bt_gbdt_gh *gh, int64_t *pg,
-                                                    int64_t *ph, int32_t *pb) {
-    int64_t ag = 0, ah = 0;
-    int32_t m = 0;
+                                                    int32_t miss, const bt_gbdt_gh *gh,
+                                                    bt_gbdt_gh *P, int32_t *pb) {
     RUNS_BODY(uint16_t);
 }
 
@@ -350,7 +344,7 @@ eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gb
     float root_gain = bt_gbdt_gain(&s->sp, (double)S.g * gu, H);
     const int32_t w = B->train.width;
     const double rg = (double)root_gain;
-    int64_t *pg = c->pg, *ph = c->ph;
+    bt_gbdt_gh *P = c->P;
     int32_t *pb = c->pb;
     double *V = c->V, *W = c->W;
     for (int32_t f0 = 0; f0 < n_feats;) {
@@ -361,15 +355,15 @@ eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gb
             int32_t f = c->feats_level[f0 + nb];
             const int32_t *L = c->col + (int64_t)f * n + c->beg[node];
             const void *cb = (const char *)B->cols + (size_t)f * (size_t)n * (size_t)w;
-            pg[tot] = ph[tot] = 0;
+            P[tot].g = P[tot].h = 0;
             int32_t m = (w == 1 ? walk_runs1 : walk_runs2)(L, cnt, cb, B->missing_bin[f], gh,
-                                                           pg + tot, ph + tot, pb + tot);
+                                                           P + tot, pb + tot);
             c->seg[nb] = tot;
             c->segm[nb] = m;
             tot += m + 1;
         }
         /* the screen's terms of every forward candidate of the batch in one vector loop */
-        screen_terms(pg, ph, tot, S, gu, hu, &s->sp, V, W);
+        screen_terms(P, tot, S, gu, hu, &s->sp, V, W);
         for (int32_t q = 0; q < nb; q++) {
             const int32_t f = c->feats_level[f0 + q], m = c->segm[q];
             const int64_t o = c->seg[q] + 1; /* forward candidate j has left sums P[o + j] */
@@ -382,7 +376,7 @@ eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gb
                 const int32_t j1 = j0 + LANES < m ? j0 + LANES : m;
                 for (int32_t j = j0; j < j1; j++) {
                     if (V[o + j] < K * W[o + j]) continue;
-                    int64_t lg = pg[o + j], lh = ph[o + j];
+                    int64_t lg = P[o + j].g, lh = P[o + j].h;
                     float loss = exact_loss(lg, lh, S, gu, hu, &s->sp, root_gain);
                     if (!(loss > best->loss_chg)) continue;
                     int32_t b = pb[o - 1 + j];
@@ -398,9 +392,9 @@ eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gb
                 }
             }
             /* missing rows in the node: the backward scan (rare), feature by feature */
-            if (m > 0 && (pg[o - 1 + m] != S.g || ph[o - 1 + m] != S.h))
-                scan_runs(pg + o - 1, ph + o - 1, pb + o - 1, m, cuts, B->cuts.min_values[f], f, S,
-                          gu, hu, &s->sp, root_gain, 1, best);
+            if (m > 0 && (P[o - 1 + m].g != S.g || P[o - 1 + m].h != S.h))
+                scan_runs(P + o - 1, pb + o - 1, m, cuts, B->cuts.min_values[f], f, S, gu, hu,
+                          &s->sp, root_gain, 1, best);
         }
         f0 += nb;
     }
