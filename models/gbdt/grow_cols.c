@@ -17,6 +17,10 @@
 #endif
 #define LANES 8 /* the split screen runs on whole groups of LANES candidates (P is padded) */
 
+/* Which split evaluation runs: 1 AVX-512 where the CPU has it, 0 portable; -1 not decided yet
+ * (bt_gbdt_cols_prepare decides, outside any parallel region). */
+static int simd_mode = -1;
+
 /* One thread's buffers for growing one tree at a time. */
 typedef struct colws {
     int32_t cap; /* node capacity */
@@ -33,6 +37,7 @@ typedef struct colws {
     int32_t *pb;       /* n: their bins */
     double *V, *W;     /* the screen's terms */
     int64_t cap_batch; /* entries of P, pb, V, W (plus LANES of padding) */
+    int64_t tot;       /* entries of the current batch */
     int64_t *seg;      /* per feature of a batch: where its prefix sums start */
     int32_t *segm;     /* and how many runs it has */
     uint64_t *keys;    /* feature sampling */
@@ -125,6 +130,7 @@ static int32_t node_cap(int32_t max_depth, int64_t n) {
 }
 
 bt_status bt_gbdt_cols_prepare(bt_pack *p, bt_gbdt_slot *const *act, int n_act) {
+    if (simd_mode < 0) bt_gbdt_cols_set_simd(1);
     const int64_t n = p->bin->train.n_rows;
     const int32_t F = p->bin->train.n_features;
     colset *cs = p->cols;
@@ -326,44 +332,77 @@ __attribute__((noinline)) static int32_t walk_runs2(const int32_t *L, int64_t cn
     RUNS_BODY(uint16_t);
 }
 
-/* Cloned per instruction set for the screen's vector code; the exact losses are plain IEEE
- * arithmetic without contraction, so every clone finds the same split. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((optimize("no-trapping-math"), target_clones("arch=x86-64-v4", "avx2", "default")))
-#endif
-static void
-eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gbdt_gh *gh,
-          double gu, double hu, int32_t n_feats, int32_t node) {
+/* Walks features feats_level[f0..] of a node into one array (each feature: a 0, then its prefix
+ * sums) while they fit; returns how many did, with their offsets and run counts in seg/segm. */
+static BT_INLINE int32_t walk_batch(const bt_gbdt_binning *B, colws *c, const bt_gbdt_gh *gh,
+                                    int32_t n_feats, int32_t node, int32_t f0) {
     const int64_t n = B->train.n_rows, cnt = c->cnt[node];
-    bt_gbdt_split *best = &c->best[node];
+    const int32_t w = B->train.width;
+    int32_t nb = 0;
+    int64_t tot = 0;
+    for (; f0 + nb < n_feats && tot + cnt + 1 <= c->cap_batch; nb++) {
+        int32_t f = c->feats_level[f0 + nb];
+        const int32_t *L = c->col + (int64_t)f * n + c->beg[node];
+        const void *cb = (const char *)B->cols + (size_t)f * (size_t)n * (size_t)w;
+        c->P[tot].g = c->P[tot].h = 0;
+        int32_t m = (w == 1 ? walk_runs1 : walk_runs2)(L, cnt, cb, B->missing_bin[f], gh,
+                                                       c->P + tot, c->pb + tot);
+        c->seg[nb] = tot;
+        c->segm[nb] = m;
+        tot += m + 1;
+    }
+    c->tot = tot;
+    return nb;
+}
+
+/* A forward candidate's exact loss; it becomes the best when strictly better. */
+static BT_INLINE void try_forward(bt_gbdt_split *best, int32_t f, int64_t lg, int64_t lh,
+                                  bt_gbdt_gh S, double gu, double hu, const bt_gbdt_split_param *sp,
+                                  float root_gain, int32_t b, const float *cuts) {
+    float loss = exact_loss(lg, lh, S, gu, hu, sp, root_gain);
+    if (!(loss > best->loss_chg)) return;
+    bt_gbdt_gh l = {lg, lh}, r = {S.g - lg, S.h - lh};
+    best->loss_chg = loss;
+    best->feature = f;
+    best->left = l;
+    best->right = r;
+    best->bin = b;
+    best->default_left = 0;
+    best->split_cond = cuts[b];
+}
+
+/* The node's sums allow a split at all (as grow.c: not with one row, nor when the hessian cannot
+ * cover two children); resets best either way. */
+static BT_INLINE int node_open(const colws *c, const bt_gbdt_slot *s, double gu, double hu,
+                               int32_t node, bt_gbdt_split *best, float *root_gain) {
     bt_gbdt_split_reset(best);
     bt_gbdt_gh S = c->sum[node];
-    /* as grow.c: no candidate when one row, or when the hessian cannot cover two children */
     const double H = (double)S.h * hu, mcw = s->sp.min_child_weight;
-    if (cnt < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) return;
-    float root_gain = bt_gbdt_gain(&s->sp, (double)S.g * gu, H);
-    const int32_t w = B->train.width;
+    if (c->cnt[node] < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) return 0;
+    *root_gain = bt_gbdt_gain(&s->sp, (double)S.g * gu, H);
+    return 1;
+}
+
+/* Portable evaluation: the screen's terms of a batch in one vector loop, then the candidates in
+ * the reference's order against the running best. Cloned per instruction set; the exact losses
+ * are plain IEEE arithmetic without contraction, so every clone finds the same split. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((optimize("no-trapping-math"), target_clones("avx2", "default")))
+#endif
+static void
+eval_node_generic(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gbdt_gh *gh,
+                  double gu, double hu, int32_t n_feats, int32_t node) {
+    bt_gbdt_split *best = &c->best[node];
+    float root_gain;
+    if (!node_open(c, s, gu, hu, node, best, &root_gain)) return;
+    const bt_gbdt_gh S = c->sum[node];
     const double rg = (double)root_gain;
-    bt_gbdt_gh *P = c->P;
-    int32_t *pb = c->pb;
-    double *V = c->V, *W = c->W;
+    const bt_gbdt_gh *P = c->P;
+    const int32_t *pb = c->pb;
+    const double *V = c->V, *W = c->W;
     for (int32_t f0 = 0; f0 < n_feats;) {
-        /* walk a batch of features into one array (each feature: a 0, then its prefix sums) */
-        int32_t nb = 0;
-        int64_t tot = 0;
-        for (; f0 + nb < n_feats && tot + cnt + 1 <= c->cap_batch; nb++) {
-            int32_t f = c->feats_level[f0 + nb];
-            const int32_t *L = c->col + (int64_t)f * n + c->beg[node];
-            const void *cb = (const char *)B->cols + (size_t)f * (size_t)n * (size_t)w;
-            P[tot].g = P[tot].h = 0;
-            int32_t m = (w == 1 ? walk_runs1 : walk_runs2)(L, cnt, cb, B->missing_bin[f], gh,
-                                                           P + tot, pb + tot);
-            c->seg[nb] = tot;
-            c->segm[nb] = m;
-            tot += m + 1;
-        }
-        /* the screen's terms of every forward candidate of the batch in one vector loop */
-        screen_terms(P, tot, S, gu, hu, &s->sp, V, W);
+        int32_t nb = walk_batch(B, c, gh, n_feats, node, f0);
+        screen_terms(P, c->tot, S, gu, hu, &s->sp, c->V, c->W);
         for (int32_t q = 0; q < nb; q++) {
             const int32_t f = c->feats_level[f0 + q], m = c->segm[q];
             const int64_t o = c->seg[q] + 1; /* forward candidate j has left sums P[o + j] */
@@ -376,18 +415,8 @@ eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gb
                 const int32_t j1 = j0 + LANES < m ? j0 + LANES : m;
                 for (int32_t j = j0; j < j1; j++) {
                     if (V[o + j] < K * W[o + j]) continue;
-                    int64_t lg = P[o + j].g, lh = P[o + j].h;
-                    float loss = exact_loss(lg, lh, S, gu, hu, &s->sp, root_gain);
-                    if (!(loss > best->loss_chg)) continue;
-                    int32_t b = pb[o - 1 + j];
-                    bt_gbdt_gh l = {lg, lh}, r = {S.g - lg, S.h - lh};
-                    best->loss_chg = loss;
-                    best->feature = f;
-                    best->left = l;
-                    best->right = r;
-                    best->bin = b;
-                    best->default_left = 0;
-                    best->split_cond = cuts[b];
+                    try_forward(best, f, P[o + j].g, P[o + j].h, S, gu, hu, &s->sp, root_gain,
+                                pb[o - 1 + j], cuts);
                     K = (double)best->loss_chg + rg;
                 }
             }
@@ -398,6 +427,99 @@ eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gb
         }
         f0 += nb;
     }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define BT_COLS_AVX512 1
+
+/* The same with AVX-512: each group of 8 forward candidates is screened in registers against the
+ * running best (no stores), and only the lanes of its mask run the exact loss, in order. */
+__attribute__((target("avx512f,avx512dq"))) static void
+eval_node_avx512(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s, const bt_gbdt_gh *gh,
+                 double gu, double hu, int32_t n_feats, int32_t node) {
+    bt_gbdt_split *best = &c->best[node];
+    float root_gain;
+    if (!node_open(c, s, gu, hu, node, best, &root_gain)) return;
+    const bt_gbdt_gh S = c->sum[node];
+    const double rg = (double)root_gain;
+    const bt_gbdt_gh *P = c->P;
+    const int32_t *pb = c->pb;
+    const bt_gbdt_split_param *sp = &s->sp;
+    const __m512d vgu = _mm512_set1_pd(gu), vhu = _mm512_set1_pd(hu);
+    const __m512d va = _mm512_set1_pd(sp->alpha), vna = _mm512_set1_pd(-(double)sp->alpha);
+    const __m512d vl = _mm512_set1_pd(sp->lambda), vmcw = _mm512_set1_pd(sp->min_child_weight);
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+    const __m512d eps = _mm512_set1_pd(1.0 + 0x1p-20);
+    const __m512i tg = _mm512_set1_epi64(S.g), th = _mm512_set1_epi64(S.h);
+    const __m512i ie = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    for (int32_t f0 = 0; f0 < n_feats;) {
+        int32_t nb = walk_batch(B, c, gh, n_feats, node, f0);
+        for (int32_t q = 0; q < nb; q++) {
+            const int32_t f = c->feats_level[f0 + q], m = c->segm[q];
+            const int64_t o = c->seg[q] + 1;
+            const float *cuts = B->cuts.values + B->cuts.ptr[f];
+            for (int32_t j0 = 0; j0 < m; j0 += 8) {
+                /* P is padded: the lanes past m read initialized memory and are masked off */
+                __mmask8 live = m - j0 >= 8 ? 0xff : (__mmask8)((1u << (m - j0)) - 1);
+                __m512i a = _mm512_loadu_si512((const void *)(P + o + j0));
+                __m512i b = _mm512_loadu_si512((const void *)(P + o + j0 + 4));
+                __m512i lg = _mm512_permutex2var_epi64(a, ie, b);
+                __m512i lh = _mm512_permutex2var_epi64(a, io, b);
+                __m512d G0 = _mm512_mul_pd(_mm512_cvtepi64_pd(lg), vgu);
+                __m512d H0 = _mm512_mul_pd(_mm512_cvtepi64_pd(lh), vhu);
+                __m512d G1 = _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_sub_epi64(tg, lg)), vgu);
+                __m512d H1 = _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_sub_epi64(th, lh)), vhu);
+                __m512d t0 = _mm512_sub_pd(G0, _mm512_max_pd(_mm512_min_pd(G0, va), vna));
+                __m512d t1 = _mm512_sub_pd(G1, _mm512_max_pd(_mm512_min_pd(G1, va), vna));
+                __mmask8 p0 = _mm512_cmp_pd_mask(H0, zero, _CMP_GT_OQ);
+                __mmask8 p1 = _mm512_cmp_pd_mask(H1, zero, _CMP_GT_OQ);
+                __m512d d0 = _mm512_mask_add_pd(one, p0, H0, vl);
+                __m512d d1 = _mm512_mask_add_pd(one, p1, H1, vl);
+                __m512d n0 = _mm512_maskz_mul_pd(p0, t0, t0);
+                __m512d n1 = _mm512_maskz_mul_pd(p1, t1, t1);
+                __m512d V =
+                    _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(n0, d1), _mm512_mul_pd(n1, d0)), eps);
+                __m512d KW = _mm512_mul_pd(_mm512_set1_pd((double)best->loss_chg + rg),
+                                           _mm512_mul_pd(d0, d1));
+                __mmask8 pass = live & _mm512_cmp_pd_mask(H0, vmcw, _CMP_GE_OQ) &
+                                _mm512_cmp_pd_mask(H1, vmcw, _CMP_GE_OQ) &
+                                _mm512_cmp_pd_mask(V, KW, _CMP_NLT_UQ);
+                while (pass) {
+                    int32_t j = j0 + __builtin_ctz(pass);
+                    pass &= (__mmask8)(pass - 1);
+                    try_forward(best, f, P[o + j].g, P[o + j].h, S, gu, hu, sp, root_gain,
+                                pb[o - 1 + j], cuts);
+                }
+            }
+            if (m > 0 && (P[o - 1 + m].g != S.g || P[o - 1 + m].h != S.h))
+                scan_runs(P + o - 1, pb + o - 1, m, cuts, B->cuts.min_values[f], f, S, gu, hu, sp,
+                          root_gain, 1, best);
+        }
+        f0 += nb;
+    }
+}
+#endif
+
+void bt_gbdt_cols_set_simd(int on) {
+#if BT_COLS_AVX512
+    simd_mode = on && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+#else
+    simd_mode = 0;
+    (void)on;
+#endif
+}
+
+static void eval_node(const bt_gbdt_binning *B, colws *c, const bt_gbdt_slot *s,
+                      const bt_gbdt_gh *gh, double gu, double hu, int32_t n_feats, int32_t node) {
+#if BT_COLS_AVX512
+    if (simd_mode) {
+        eval_node_avx512(B, c, s, gh, gu, hu, n_feats, node);
+        return;
+    }
+#endif
+    eval_node_generic(B, c, s, gh, gu, hu, n_feats, node);
 }
 
 /* Whether a node would be evaluated (eval_node's test), so its lists must be partitioned. */

@@ -161,6 +161,9 @@ void bt_gbdt_grow_free(void *grow);
 bt_status bt_gbdt_cols_prepare(bt_pack *p, bt_gbdt_slot *const *act, int n_act);
 bt_status bt_gbdt_cols_grow(bt_pack *p, bt_gbdt_slot *s, int tid);
 void bt_gbdt_cols_free(void *cols);
+/* Column mode's split evaluation: AVX-512 (when the CPU has it; the default) or portable code.
+ * Both give identical splits. Process-wide; for tests. */
+void bt_gbdt_cols_set_simd(int on);
 
 /* Metric id of a name, or -1. */
 int bt_gbdt_metric_id(const char *name);
