@@ -86,8 +86,8 @@ static int colws_alloc(colws *c, int64_t n, int32_t F) {
     c->feats_tree = malloc((size_t)F * sizeof *c->feats_tree);
     c->feats_level = malloc((size_t)F * sizeof *c->feats_level);
     c->col = malloc(un * (size_t)F * sizeof *c->col);
-    c->flag = malloc(un);
-    c->tmp = malloc(un * sizeof *c->tmp);
+    c->flag = calloc(un + 4, 1);                 /* gathered 4 bytes at a time */
+    c->tmp = malloc((un + 16) * sizeof *c->tmp); /* whole 16-lane stores */
     /* several features' prefix sums at once, padded for the screen's whole vectors */
     int64_t cap = 2 * ((int64_t)un + 1) > 16384 ? 2 * ((int64_t)un + 1) : 16384;
     c->cap_batch = cap;
@@ -528,6 +528,45 @@ static int will_eval(const bt_gbdt_slot *s, int64_t cnt, bt_gbdt_gh S, double hu
     return !(cnt < 2 || H < 2.0 * mcw * (1.0 - 1e-9));
 }
 
+/* ---- partition ------------------------------------------------------------------------------ */
+
+#if BT_COLS_AVX512
+/* bt_gbdt_partition_flags_ref 16 rows at a time: gather their flags, compress the left rows in
+ * place (never past rows already read) and the right ones into tmp (n + 16 entries). */
+__attribute__((target("avx512f"))) static int64_t
+partition_avx512(int32_t *rows, int64_t n, const uint8_t *fl, int32_t *tmp) {
+    int64_t nl = 0, nr = 0, i = 0;
+    const __m512i lo = _mm512_set1_epi32(0xff);
+    for (; i + 16 <= n; i += 16) {
+        __m512i r = _mm512_loadu_si512((const void *)(rows + i));
+        __m512i f = _mm512_i32gather_epi32(r, (const void *)fl, 1);
+        __mmask16 left = _mm512_test_epi32_mask(f, lo);
+        _mm512_storeu_si512((void *)(rows + nl), _mm512_maskz_compress_epi32(left, r));
+        _mm512_storeu_si512((void *)(tmp + nr), _mm512_maskz_compress_epi32((__mmask16)~left, r));
+        int k = __builtin_popcount(left);
+        nl += k;
+        nr += 16 - k;
+    }
+    for (; i < n; i++) {
+        int32_t r = rows[i];
+        int64_t left = fl[r] != 0;
+        rows[nl] = r;
+        tmp[nr] = r;
+        nl += left;
+        nr += 1 - left;
+    }
+    memcpy(rows + nl, tmp, (size_t)nr * sizeof *rows);
+    return nl;
+}
+#endif
+
+static int64_t partition(int32_t *rows, int64_t n, const uint8_t *fl, int32_t *tmp) {
+#if BT_COLS_AVX512
+    if (simd_mode) return partition_avx512(rows, n, fl, tmp);
+#endif
+    return bt_gbdt_partition_flags_ref(rows, n, fl, tmp);
+}
+
 /* ---- one tree -------------------------------------------------------------------------------- */
 
 #define FLAGS_BODY(T)                                                                              \
@@ -625,7 +664,7 @@ static bt_status grow_tree(bt_pack *p, colws *c, bt_gbdt_slot *s, int32_t k) {
             /* children that stay leaves need only the row list */
             for (int32_t fi = 0; fi < (more ? n_ft : 1); fi++) {
                 int32_t f = more ? c->feats_tree[fi] : rowf;
-                bt_gbdt_partition_flags_ref(c->col + (int64_t)f * n + beg, cnt, fl, c->tmp);
+                partition(c->col + (int64_t)f * n + beg, cnt, fl, c->tmp);
             }
             if (deeper) {
                 next[n_next++] = lc;

@@ -1,5 +1,7 @@
 /* Internals of the gbdt family shared by its files: the per-dataset binning cache, a pack of trial
- * slots and the level-synchronous tree growth that advances every active slot of a pack together.
+ * slots and the tree growth that advances every active slot of a pack together (level-synchronous
+ * histograms in grow.c; on small data sets, whole trees per thread from column lists in
+ * grow_cols.c).
  * Ownership: the shared cache belongs to bt_model_data (freed by data_free); a pack owns its slots
  * and every buffer in them; slots borrow the pack's binning and the datasets. */
 #ifndef BT_GBDT_TRAINER_H
@@ -35,7 +37,8 @@ typedef struct bt_gbdt_binning {
 
 /* Whether trees on this binning grow from per-feature sorted row lists instead of histograms:
  * when rows are few compared with bins, scanning every histogram bin of every node costs more
- * than walking each node's rows in bin order (same candidates, same integer sums). */
+ * than walking each node's rows in bin order (same candidates, same integer sums). Such data sets
+ * are small enough that a step grows each slot's trees in one thread (bt_gbdt_cols_grow). */
 static inline int bt_gbdt_col_mode(int64_t n_rows, int32_t n_features, int64_t total_bins) {
     return n_rows * n_features <= (1 << 20) && n_rows * n_features <= 4 * total_bins;
 }
