@@ -30,17 +30,18 @@ typedef struct colws {
     bt_gbdt_split *best;
     int32_t *level, *next;
     int32_t *feats_tree, *feats_level;
-    int32_t *col;      /* n_features lists of n rows: each node's rows in bin order */
-    uint8_t *flag;     /* a byte per row */
-    int32_t *tmp;      /* n: partition scratch */
-    bt_gbdt_gh *P;     /* prefix sums at the ends of runs of equal bins */
-    int32_t *pb;       /* n: their bins */
-    double *V, *W;     /* the screen's terms */
-    int64_t cap_batch; /* entries of P, pb, V, W (plus LANES of padding) */
-    int64_t tot;       /* entries of the current batch */
-    int64_t *seg;      /* per feature of a batch: where its prefix sums start */
-    int32_t *segm;     /* and how many runs it has */
-    uint64_t *keys;    /* feature sampling */
+    int32_t *col;       /* n_features lists of n rows: each node's rows in bin order */
+    const int32_t *src; /* where the current level's lists are: col, or the binning's order */
+    uint8_t *flag;      /* a byte per row */
+    int32_t *tmp;       /* n: partition scratch */
+    bt_gbdt_gh *P;      /* prefix sums at the ends of runs of equal bins */
+    int32_t *pb;        /* n: their bins */
+    double *V, *W;      /* the screen's terms */
+    int64_t cap_batch;  /* entries of P, pb, V, W (plus LANES of padding) */
+    int64_t tot;        /* entries of the current batch */
+    int64_t *seg;       /* per feature of a batch: where its prefix sums start */
+    int32_t *segm;      /* and how many runs it has */
+    uint64_t *keys;     /* feature sampling */
 } colws;
 
 typedef struct colset {
@@ -342,7 +343,7 @@ static BT_INLINE int32_t walk_batch(const bt_gbdt_binning *B, colws *c, const bt
     int64_t tot = 0;
     for (; f0 + nb < n_feats && tot + cnt + 1 <= c->cap_batch; nb++) {
         int32_t f = c->feats_level[f0 + nb];
-        const int32_t *L = c->col + (int64_t)f * n + c->beg[node];
+        const int32_t *L = c->src + (int64_t)f * n + c->beg[node];
         const void *cb = (const char *)B->cols + (size_t)f * (size_t)n * (size_t)w;
         c->P[tot].g = c->P[tot].h = 0;
         int32_t m = (w == 1 ? walk_runs1 : walk_runs2)(L, cnt, cb, B->missing_bin[f], gh,
@@ -531,40 +532,54 @@ static int will_eval(const bt_gbdt_slot *s, int64_t cnt, bt_gbdt_gh S, double hu
 /* ---- partition ------------------------------------------------------------------------------ */
 
 #if BT_COLS_AVX512
-/* bt_gbdt_partition_flags_ref 16 rows at a time: gather their flags, compress the left rows in
- * place (never past rows already read) and the right ones into tmp (n + 16 entries). */
+/* partition() 16 rows at a time: gather their flags, compress the left rows to dst (never past
+ * rows already read when dst is src) and the right ones into tmp (n + 16 entries). */
 __attribute__((target("avx512f"))) static int64_t
-partition_avx512(int32_t *rows, int64_t n, const uint8_t *fl, int32_t *tmp) {
+partition_avx512(const int32_t *src, int32_t *dst, int64_t n, const uint8_t *fl, int32_t *tmp) {
     int64_t nl = 0, nr = 0, i = 0;
     const __m512i lo = _mm512_set1_epi32(0xff);
     for (; i + 16 <= n; i += 16) {
-        __m512i r = _mm512_loadu_si512((const void *)(rows + i));
+        __m512i r = _mm512_loadu_si512((const void *)(src + i));
         __m512i f = _mm512_i32gather_epi32(r, (const void *)fl, 1);
         __mmask16 left = _mm512_test_epi32_mask(f, lo);
-        _mm512_storeu_si512((void *)(rows + nl), _mm512_maskz_compress_epi32(left, r));
+        _mm512_storeu_si512((void *)(dst + nl), _mm512_maskz_compress_epi32(left, r));
         _mm512_storeu_si512((void *)(tmp + nr), _mm512_maskz_compress_epi32((__mmask16)~left, r));
         int k = __builtin_popcount(left);
         nl += k;
         nr += 16 - k;
     }
     for (; i < n; i++) {
-        int32_t r = rows[i];
+        int32_t r = src[i];
         int64_t left = fl[r] != 0;
-        rows[nl] = r;
+        dst[nl] = r;
         tmp[nr] = r;
         nl += left;
         nr += 1 - left;
     }
-    memcpy(rows + nl, tmp, (size_t)nr * sizeof *rows);
+    memcpy(dst + nl, tmp, (size_t)nr * sizeof *dst);
     return nl;
 }
 #endif
 
-static int64_t partition(int32_t *rows, int64_t n, const uint8_t *fl, int32_t *tmp) {
+/* Stable partition of src[0..n) into dst (src itself, or a list of its own) by flag: rows with
+ * fl[row] set first; bt_gbdt_partition_flags_ref when in place. */
+static int64_t partition(const int32_t *src, int32_t *dst, int64_t n, const uint8_t *fl,
+                         int32_t *tmp) {
 #if BT_COLS_AVX512
-    if (simd_mode) return partition_avx512(rows, n, fl, tmp);
+    if (simd_mode) return partition_avx512(src, dst, n, fl, tmp);
 #endif
-    return bt_gbdt_partition_flags_ref(rows, n, fl, tmp);
+    if (src == dst) return bt_gbdt_partition_flags_ref(dst, n, fl, tmp);
+    int64_t nl = 0, nr = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t r = src[i];
+        int64_t left = fl[r] != 0;
+        dst[nl] = r;
+        tmp[nr] = r;
+        nl += left;
+        nr += 1 - left;
+    }
+    memcpy(dst + nl, tmp, (size_t)nr * sizeof *dst);
+    return nl;
 }
 
 /* ---- one tree -------------------------------------------------------------------------------- */
@@ -610,11 +625,9 @@ static bt_status grow_tree(bt_pack *p, colws *c, bt_gbdt_slot *s, int32_t k) {
     /* the first sampled feature's lists double as the nodes' row lists */
     const int32_t rowf = c->feats_tree[0];
     if (m == n) {
-        for (int32_t fi = 0; fi < n_ft; fi++) {
-            int32_t f = c->feats_tree[fi];
-            memcpy(c->col + (int64_t)f * n, B->order + (int64_t)f * n, (size_t)n * sizeof *c->col);
-        }
+        c->src = B->order; /* the root reads the binning's lists; its split writes col */
     } else {
+        c->src = c->col;
         uint8_t *in = c->flag;
         memset(in, 0, (size_t)n);
         for (int64_t i = 0; i < m; i++) in[rows[i]] = 1;
@@ -648,7 +661,7 @@ static bt_status grow_tree(bt_pack *p, colws *c, bt_gbdt_slot *s, int32_t k) {
             /* partition the node's rows: decide once per row, then split the lists */
             const bt_gbdt_node *nd = &c->nodes[id];
             const int64_t beg = c->beg[id], cnt = c->cnt[id];
-            const int32_t *rl = c->col + (int64_t)rowf * n + beg;
+            const int32_t *rl = c->src + (int64_t)rowf * n + beg;
             uint8_t *fl = c->flag;
             int64_t nl = 0;
             if (B->train.width == 1)
@@ -664,7 +677,8 @@ static bt_status grow_tree(bt_pack *p, colws *c, bt_gbdt_slot *s, int32_t k) {
             /* children that stay leaves need only the row list */
             for (int32_t fi = 0; fi < (more ? n_ft : 1); fi++) {
                 int32_t f = more ? c->feats_tree[fi] : rowf;
-                partition(c->col + (int64_t)f * n + beg, cnt, fl, c->tmp);
+                partition(c->src + (int64_t)f * n + beg, c->col + (int64_t)f * n + beg, cnt, fl,
+                          c->tmp);
             }
             if (deeper) {
                 next[n_next++] = lc;
@@ -675,14 +689,15 @@ static bt_status grow_tree(bt_pack *p, colws *c, bt_gbdt_slot *s, int32_t k) {
         level = next;
         next = t;
         n_level = n_next;
+        c->src = c->col;
     }
 
-    /* leaves -> train margins */
+    /* leaves -> train margins (a lone root: its rows are the sampled rows) */
     for (int32_t id = 0; id < n_nodes; id++) {
         const bt_gbdt_node *nd = &c->nodes[id];
         if (nd->left < 0)
-            bt_gbdt_leaf_add_ref(c->col + (int64_t)rowf * n + c->beg[id], c->cnt[id], nd->value,
-                                 s->margin_train, s->n_out, k);
+            bt_gbdt_leaf_add_ref(n_nodes == 1 ? rows : c->col + (int64_t)rowf * n + c->beg[id],
+                                 c->cnt[id], nd->value, s->margin_train, s->n_out, k);
     }
     if (s->subsample < 1.0) {
         /* rows left out of this tree still get its prediction */
