@@ -35,7 +35,7 @@ typedef struct colws {
     uint8_t *flag;      /* a byte per row */
     int32_t *tmp;       /* n: partition scratch */
     bt_gbdt_gh *P;      /* prefix sums at the ends of runs of equal bins */
-    int32_t *pb;        /* n: their bins */
+    int32_t *pb;        /* their bins */
     double *V, *W;      /* the screen's terms */
     int64_t cap_batch;  /* entries of P, pb, V, W (plus LANES of padding) */
     int64_t tot;        /* entries of the current batch */

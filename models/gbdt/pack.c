@@ -371,8 +371,13 @@ static bt_status step_cols(bt_pack *p, bt_gbdt_slot **act, int n_act) {
         gbuf_detach(s);
         sts[ord[i]] = st;
     }
-    bt_status st = BT_STATUS_OK;
-    for (int i = 0; i < n_act && st == BT_STATUS_OK; i++) st = sts[i];
+    /* a worker thread's message is its own (thread-local): say it again from this thread */
+    int bad = -1;
+    for (int i = 0; i < n_act && bad < 0; i++)
+        if (sts[i] != BT_STATUS_OK) bad = i;
+    bt_status st = bad < 0 ? BT_STATUS_OK
+                           : BT_FAIL(sts[bad], "gbdt step: growing a trial's trees failed "
+                                               "(out of memory?)");
     free(ord);
     free(sts);
     return st;
