@@ -422,6 +422,9 @@ def main():
         "xgboost_version": xgboost.__version__,
         "numpy_version": np.__version__,
         "command": [sys.executable, *sys.argv],
+        # XGBoost's OpenMP threads spin at barriers unless this says passive; on a busy machine
+        # that costs it far more than the work itself (batchtune always runs passive)
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "quick": args.quick,
         "notes": "batchtune_s: wall time of the whole `batchtune run` process (data loading, "
                  "binning, HDF5 output included). xgboost_loop_s: one xgb.train per trial "
