@@ -31,6 +31,11 @@ static bt_status write_file(const char *path, const char *data, size_t len) {
 
 static bt_status retrain(const bt_results *r, int64_t trial, const char *format, char **out,
                          size_t *len) {
+    /* Refuse before parsing and loading the data, which may be large or gone. */
+    int64_t resource = -1;
+    for (int64_t i = 0; i < r->n_trials; i++)
+        if (r->trials[i].trial_id == trial) resource = r->trials[i].resource;
+    if (resource <= 0) return BT_FAIL(BT_STATUS_USAGE, "trial %" PRId64 " never trained", trial);
     bt_spec spec;
     bt_diags d;
     bt_diags_init(&d);
@@ -43,11 +48,6 @@ static bt_status retrain(const bt_results *r, int64_t trial, const char *format,
     st = bt_sweep_init(&sw, &spec);
     if (st == BT_STATUS_OK)
         st = bt_sweep_load_data(&sw, spec.exec.threads > 0 ? spec.exec.threads : 1);
-    int64_t resource = -1;
-    for (int64_t i = 0; i < r->n_trials; i++)
-        if (r->trials[i].trial_id == trial) resource = r->trials[i].resource;
-    if (st == BT_STATUS_OK && resource <= 0)
-        st = BT_FAIL(BT_STATUS_USAGE, "trial %" PRId64 " never trained", trial);
     if (st == BT_STATUS_OK)
         st = bt_sweep_train_export(&sw, trial, resource, format, out, len, NULL);
     bt_sweep_free(&sw);

@@ -1,6 +1,7 @@
 /* `batchtune validate SWEEP.json`: checks the sweep and prints its plan (exit 0), or prints every
  * problem as FILE:LINE:COL: path: message (exit 65). Reads no data. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -101,6 +102,17 @@ int bt_cmd_validate(int argc, char **argv) {
                 printf("%s %" PRId64 " trials @ %" PRId64, r ? "," : "", plan[b].rungs[r].n_trials,
                        plan[b].rungs[r].resource);
             printf("\n");
+        }
+        /* A rung promotes its top 1/eta, so fewer than eta^(rungs-1) trials in a bracket leave
+         * its top rung empty: the sweep would end without a fully trained trial. */
+        for (int b = 0; b < nb; b++) {
+            const bt_sched_bracket_plan *pb = &plan[b];
+            if (pb->n_rungs < 2 || pb->rungs[pb->n_rungs - 1].n_trials > 0) continue;
+            printf("  warning    bracket %d: %" PRId64 " trials with eta %g train none to %" PRId64
+                   "; a rung promotes its top 1/eta, so give it at least %.0f trials (run_cap) "
+                   "or a smaller eta or max_resource\n",
+                   b, pb->rungs[0].n_trials, spec.sched.eta, pb->rungs[pb->n_rungs - 1].resource,
+                   ceil(pow(spec.sched.eta, pb->n_rungs - 1)));
         }
     }
     printf("  dataset    %s\n", spec.dataset.synthetic ? spec.dataset.synthetic

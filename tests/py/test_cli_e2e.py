@@ -120,6 +120,19 @@ with open(bad, "w") as f:
             '  "model": {"type": "gbdt"},\n  "dataset": {"synthetic": "friedman1", "rows": 100}\n}\n')
 p = run("validate", bad, check=65)
 c.check(f"{bad}:4:" in p.stderr and "parameters.eta" in p.stderr, p.stderr)
+# an ASHA sweep too small to promote anyone: valid, with a warning naming the fix
+tiny = {"method": "random", "run_cap": 2, "metric": {"name": "rmse", "goal": "minimize"},
+        "parameters": {"eta": {"min": 0.1, "max": 0.3}},
+        "model": {"type": "gbdt"}, "dataset": {"synthetic": "friedman1", "rows": 100},
+        "scheduler": {"type": "asha", "min_resource": 1, "max_resource": 9, "eta": 3}}
+tiny_path = os.path.join(d, "tiny-asha.json")
+write_sweep(tiny_path, tiny)
+p = run("validate", tiny_path, check=0)
+c.check("warning" in p.stdout and "at least 9 trials" in p.stdout, p.stdout)
+tiny["run_cap"] = 9
+write_sweep(tiny_path, tiny)
+p = run("validate", tiny_path, check=0)
+c.check("warning" not in p.stdout, p.stdout)
 
 # missing input, usage
 run("run", os.path.join(d, "nope.json"), check=66)

@@ -56,6 +56,12 @@ for trial in (best, (best + 3) % len(df)):
     rec = float(df.metric[trial])
     c.check(abs(ll - rec) <= 1e-5 * max(1.0, abs(rec)), f"trial {trial}: xgboost says {ll}, batchtune recorded {rec}")
 
+# a trial the results never trained is refused before the data is read (here it is gone)
+os.rename(os.path.join(d, "train.csv"), os.path.join(d, "train.csv.away"))
+r = run("export", out, "--trial", 9999, "-o", os.path.join(d, "none.json"), check=2)
+c.check("never trained" in r.stderr, r.stderr)
+os.rename(os.path.join(d, "train.csv.away"), os.path.join(d, "train.csv"))
+
 # bad data: exit 65 with file:line
 bad = os.path.join(d, "ragged.csv")
 with open(bad, "w") as fh:
