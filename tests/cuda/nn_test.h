@@ -130,4 +130,38 @@ static inline bool nn_close_d(const char *what, double got, double ref, double r
     return ok;
 }
 
+/* Elementwise against the scale of each element's terms: |got - ref| <= tol * mag, mag being the
+ * same operation on absolute values (sum of |x| |w|), the bound reduced precision (TF32, BF16)
+ * and reordered float sums obey however much the terms cancel; NaN never passes. */
+static inline bool nn_close_mag(const char *what, const float *got, const float *ref,
+                                const float *mag, size_t n, double tol) {
+    size_t bad = 0, first = 0;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        bool ok = isfinite(got[i]) && isfinite(ref[i]) && d <= tol * (double)mag[i] + 1e-30;
+        if (!ok && bad++ == 0) first = i;
+        if (isfinite(d) && mag[i] > 0 && d / mag[i] > worst) worst = d / mag[i];
+    }
+    CHECK_MSG(bad == 0,
+              "%s: %zu of %zu elements off (first at %zu: got %.9g ref %.9g scale %.3g, bound "
+              "%.3g); worst relative to scale %.3g",
+              what, bad, n, first, n ? (double)got[first] : 0.0, n ? (double)ref[first] : 0.0,
+              n ? (double)mag[first] : 0.0, tol, worst);
+    return bad == 0;
+}
+
+/* A copy of a slot buffer's host side with every value made absolute (for the scale above). */
+template <typename T> static std::vector<std::vector<float>> abs_copy(const T &b) {
+    std::vector<std::vector<float>> v = b.h;
+    for (auto &x : v)
+        for (auto &e : x) e = fabsf(e);
+    return v;
+}
+static std::vector<float *> ptrs_of(std::vector<std::vector<float>> &v) {
+    std::vector<float *> p;
+    for (auto &x : v) p.push_back(x.data());
+    return p;
+}
+
 #endif

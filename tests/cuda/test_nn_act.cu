@@ -224,6 +224,6 @@ int main(void) {
     gap_case(3, 7, 64, 16);
     gap_case(4, 128, 64, 64);
     gap_case(2, 5, 49, 3);
-    CHECK(bt_nn_act_fwd_cuda((bt_nn_act)7, 1, NULL, NULL, NULL) == BT_STATUS_BAD_INPUT);
+    CHECK(bt_nn_act_fwd_cuda((bt_nn_act)3, 1, NULL, NULL, NULL) == BT_STATUS_BAD_INPUT);
     return bt_test_finish("test_nn_act");
 }
