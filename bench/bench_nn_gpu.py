@@ -296,6 +296,9 @@ def run_batchtune(a, work, dataset):
         r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         secs = time.perf_counter() - t0
         if r.returncode != 0:
+            if "has no CUDA pack" in r.stderr:
+                return {"error": "batchtune: resnet family has no CUDA pack in this build",
+                        "detail": r.stderr.strip(), "command": " ".join(cmd)}
             return {"error": f"batchtune run exited {r.returncode}", "detail": r.stderr.strip(),
                     "command": " ".join(cmd)}
         out = {"mode": "run (whole process: start-up, data, results file included)",
