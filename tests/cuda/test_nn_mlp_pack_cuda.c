@@ -9,8 +9,9 @@
  * orders over 40+ optimizer steps), validation metrics within 2e-3 (3e-2 with batch norm: they
  * read the running means, see run) and accuracy within 3 (5) validation rows. Then: the same GPU
  * run twice is bit-identical; a trial alone in a GPU pack of one matches its packed self; TF32
- * (the default) learns the same within a loose bound (25 % of the loss). SKIP (77) without a
- * GPU. The comparison logic also passes with the CPU pack on both sides. */
+ * (the default) learns the same (median trial's loss metric within 10 %, accuracies within
+ * 0.15). SKIP (77) without a GPU. The comparison logic also passes with the CPU pack on both
+ * sides. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,14 +288,31 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
     memset(gpu2, 0, sizeof gpu2);
     bt_nn_blas_set_default_math(BT_NN_MATH_TF32);
     run(cvt, &data, shape, trials, keys, -1, gpu2);
+    /* TF32 perturbs every product by ~1e-3, and 40+ steps amplify that differently per trial:
+     * the check is on the median trial (within 10 % of the FP32 CPU loss metric) and on each
+     * trial's accuracy (within 0.15) */
+    double rel[SLOTS];
+    int nr = 0;
     for (int k = 0; k < SLOTS; k++) {
         if (cpu[k].failed) continue;
         CHECK_MSG(!gpu2[k].failed, "%s slot %d: failed in TF32 only", what, k);
         int m = reg ? BT_NN_M_MSE : BT_NN_M_LOGLOSS;
-        CHECK_MSG(close_rel(gpu2[k].metric[m], cpu[k].metric[m], 0.25),
-                  "%s slot %d: TF32 metric %.6g vs FP32 CPU %.6g", what, k, gpu2[k].metric[m],
-                  cpu[k].metric[m]);
+        rel[nr++] = fabs(gpu2[k].metric[m] - cpu[k].metric[m]) / fmax(cpu[k].metric[m], 1e-12);
+        if (!reg)
+            CHECK_MSG(fabs(gpu2[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]) <=
+                          0.15,
+                      "%s slot %d: TF32 accuracy %.4f vs FP32 CPU %.4f", what, k,
+                      gpu2[k].metric[BT_NN_M_ACCURACY], cpu[k].metric[BT_NN_M_ACCURACY]);
     }
+    for (int i = 1; i < nr; i++) /* insertion sort: a dozen values */
+        for (int j = i; j > 0 && rel[j] < rel[j - 1]; j--) {
+            double t = rel[j];
+            rel[j] = rel[j - 1];
+            rel[j - 1] = t;
+        }
+    if (nr > 0)
+        CHECK_MSG(rel[nr / 2] <= 0.1, "%s: TF32 median relative metric difference %.3g", what,
+                  rel[nr / 2]);
     bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
     results_free(cpu, SLOTS);
     results_free(gpu, SLOTS);
