@@ -23,6 +23,16 @@ void bt_gbdt_hist_ref(const void *bins, int32_t width, int32_t n_features, const
  * histogram of the child that was not built. */
 void bt_gbdt_hist_sub_ref(bt_gbdt_gh *parent, const bt_gbdt_gh *child, int64_t begin, int64_t end);
 
+/* A range of histogram entries to clear: hist[offset .. offset + n); n <= 0 is a no-op (padding of
+ * an item list whose length a captured CUDA graph fixes). */
+typedef struct bt_gbdt_hist_zero_item {
+    int64_t offset, n;
+} bt_gbdt_hist_zero_item;
+
+/* Zeroes every item's range (kernels/cpu/gbdt_hist_zero.c): what a round does before building the
+ * histograms of a level, in one launch instead of one memset per histogram. */
+void bt_gbdt_hist_zero_ref(bt_gbdt_gh *hist, const bt_gbdt_hist_zero_item *items, int32_t n_items);
+
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/gbdt_hist.cu). Device pointers; stream is a cudaStream_t. ---- */
 #include "runtime/status.h"
@@ -48,13 +58,19 @@ bt_status bt_gbdt_hist_cuda(const void *bins, int32_t width, int64_t n_matrix_ro
                             bt_gbdt_gh *hist, const bt_gbdt_hist_item *items, int32_t n_items,
                             int32_t blocks_per_item, void *stream);
 
-/* Sibling subtraction: hist[parent + i] -= hist[child + i] for i in [begin, end). */
+/* Sibling subtraction: hist[parent + i] -= hist[child + i] for i in [begin, end). An item with
+ * parent < 0 is skipped (padding of an item list whose length a captured graph fixes). */
 typedef struct bt_gbdt_hist_sub_item {
     int64_t parent, child;
 } bt_gbdt_hist_sub_item;
 
 bt_status bt_gbdt_hist_sub_cuda(bt_gbdt_gh *hist, const bt_gbdt_hist_sub_item *items,
                                 int32_t n_items, int64_t begin, int64_t end, void *stream);
+
+/* bt_gbdt_hist_zero_ref on the device (kernels/cuda/gbdt_hist_zero.cu): items read from device
+ * memory, so their ranges may change between replays of a captured graph. */
+bt_status bt_gbdt_hist_zero_cuda(bt_gbdt_gh *hist, const bt_gbdt_hist_zero_item *items,
+                                 int32_t n_items, void *stream);
 
 #ifdef __cplusplus
 }

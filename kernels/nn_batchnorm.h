@@ -26,6 +26,24 @@ void bt_nn_bn_bwd_ref(int n_slots, int rows, int c, const float *const *xhat,
                       const float *const *dy, float *const *dx, float *const *dgamma,
                       float *const *dbeta);
 
+/* The same three functions with the loops turned row-major (blocks of 16 channels walk the rows
+ * once per pass instead of once per channel) and OpenMP over (slot, channel block): every channel
+ * is still summed in double in row order, so the results are bit-identical to the _ref functions
+ * for any thread count. threads >= 1. */
+void bt_nn_bn_train_fwd_cpu(int n_slots, int rows, int c, float momentum, float eps,
+                            const float *const *x, const float *const *gamma,
+                            const float *const *beta, float *const *run_mean, float *const *run_var,
+                            float *const *xhat, float *const *inv_std, float *const *y,
+                            int threads);
+void bt_nn_bn_eval_fwd_cpu(int n_slots, int rows, int c, float eps, const float *const *x,
+                           const float *const *gamma, const float *const *beta,
+                           const float *const *run_mean, const float *const *run_var,
+                           float *const *y, int threads);
+void bt_nn_bn_bwd_cpu(int n_slots, int rows, int c, const float *const *xhat,
+                      const float *const *inv_std, const float *const *gamma,
+                      const float *const *dy, float *const *dx, float *const *dgamma,
+                      float *const *dbeta, int threads);
+
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/nn_batchnorm.cu): every argument a device array of device
  * pointers (one per slot); stream is a cudaStream_t. A block owns a tile of channels of one slot

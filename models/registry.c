@@ -3,9 +3,11 @@
 
 #include "gbdt/gbdt.h"
 #include "nn/nn.h"
+#include "nn/resnet.h"
 #include "model.h"
 
-static const bt_model_vtable *const all_models[] = {&bt_gbdt_vtable, &bt_mlp_vtable, NULL};
+static const bt_model_vtable *const all_models[] = {&bt_gbdt_vtable, &bt_mlp_vtable,
+                                                    &bt_resnet_vtable, NULL};
 
 const bt_model_vtable *const *bt_model_all(void) {
     return all_models;

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "devices.h"
+#include "nvml.h"
 #include "progress.h"
 #include "sweep.h"
 
@@ -23,6 +24,9 @@ typedef struct bench {
     int64_t *mem_ptr;    /* CSR per run: its selected trials, ascending */
     int64_t *members;
     const char *rss_source;
+    bt_gpu_source gpu_src; /* GPU usage, when training on a GPU and a source opened */
+    int gpu_index;
+    double sample_period;
 } bench;
 
 /* ---- memory ------------------------------------------------------------------------------- */
@@ -78,6 +82,46 @@ static void cpu_model(char *out, size_t n) {
         break;
     }
     fclose(f);
+}
+
+/* Where to train (bt_device_choose, as `batchtune run` does) and, on a GPU, what measures it:
+ * NVML when the driver's library loads, else the CUDA runtime's memory figures. */
+static bt_status choose_device(bench *b, const bt_spec *spec, const bt_bench_opts *o,
+                               bt_bench_result *r) {
+    bt_gpu_info gpus[16];
+    bt_device_env env;
+    memset(&env, 0, sizeof env);
+    env.family = b->sw.vt->name;
+    env.family_cuda = bt_model_for_device(b->sw.vt, 1) != NULL;
+    const char *req = o->device ? o->device : spec->exec.device;
+    bt_device_env_probe(&env, gpus, 16); /* also on the cpu: the report names the GPU */
+    env.build_cuda = BT_HAVE_CUDA;
+    if (env.n_gpus > 0) snprintf(r->gpu_name, sizeof r->gpu_name, "%s", gpus[0].name);
+    BT_TRY(bt_device_choose(req, &env, o->device ? BT_STATUS_USAGE : BT_STATUS_BAD_INPUT,
+                            o->device ? "--device" : "execution.device", &r->dev));
+    if (!r->dev.cuda) {
+        snprintf(r->gpu_unavailable, sizeof r->gpu_unavailable, "trained on the cpu (%s)",
+                 r->dev.reason);
+        return BT_STATUS_OK;
+    }
+    BT_TRY(bt_gpu_select(r->dev.index));
+    b->sw.vt = bt_model_for_device(b->sw.vt, 1);
+    snprintf(r->gpu_name, sizeof r->gpu_name, "%s", r->dev.name);
+    b->gpu_index = r->dev.index;
+    char why[200];
+    if (bt_nvml_open(&b->gpu_src, &b->gpu_index, 1, why, sizeof why) == BT_STATUS_OK) {
+        r->gpu_source = "nvml";
+        return BT_STATUS_OK;
+    }
+    bt_status_clear();
+    snprintf(r->gpu_unavailable, sizeof r->gpu_unavailable, "NVML unavailable (%s): no utilization",
+             why);
+    char why2[128];
+    if (bt_gpu_cudart_source(&b->gpu_src, why2, sizeof why2) == BT_STATUS_OK)
+        r->gpu_source = "cudart";
+    else
+        bt_status_clear();
+    return BT_STATUS_OK;
 }
 
 /* ---- which runs, to where ------------------------------------------------------------------ */
@@ -168,6 +212,10 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
     const bt_model_vtable *vt = sw->vt;
     int cap = (int)(n < max_pack ? n : max_pack);
     const bt_hparams shape = {sw->trials[sw->pack_leader[p]].hp};
+    if (vt->pack_capacity) { /* a device pack as large as fits; freed slots refill as usual */
+        int fit = vt->pack_capacity(&b->sw.data, &shape, cap);
+        if (fit >= 1 && fit < cap) cap = fit;
+    }
     bt_pack *pk = NULL;
     BT_TRY(vt->pack_init(&pk, &b->sw.data, &shape, cap));
     m->n_pack_inits++;
@@ -220,6 +268,7 @@ static bt_status train_mode(bench *b, int64_t max_pack, bt_bench_mode *m) {
     memset(m, 0, sizeof *m);
     m->pack = max_pack;
     m->peak_device_bytes = -1;
+    m->base_device_bytes = -1;
     m->sm_utilization = NAN;
     m->metrics = malloc((size_t)b->n_sel * sizeof *m->metrics);
     int64_t *runs = malloc((size_t)b->n_runs * sizeof *runs);
@@ -229,6 +278,10 @@ static bt_status train_mode(bench *b, int64_t max_pack, bt_bench_mode *m) {
     }
     for (int64_t t = 0; t < b->n_sel; t++) m->metrics[t] = NAN;
     phase_begin(b);
+    bt_gpu_sampler *sampler = NULL;
+    if (b->gpu_src.read && bt_gpu_sampler_start(&sampler, &b->gpu_src, &b->gpu_index, 1,
+                                                b->sample_period) != BT_STATUS_OK)
+        bt_status_clear(); /* no thread: the numbers stay null */
     double t0 = bt_clock();
     bt_status st = BT_STATUS_OK;
     for (int p = 0; p < b->sw.n_packs && st == BT_STATUS_OK; p++) {
@@ -238,6 +291,14 @@ static bt_status train_mode(bench *b, int64_t max_pack, bt_bench_mode *m) {
         if (n > 0) st = train_pack(b, p, runs, n, max_pack, m);
     }
     m->train_seconds = bt_clock() - t0;
+    if (sampler) {
+        bt_gpu_usage u;
+        bt_gpu_sampler_stop(sampler, &u);
+        m->gpu_samples = u.n_samples;
+        m->sm_utilization = bt_gpu_usage_mean(&u);
+        m->peak_device_bytes = u.mem_peak;
+        m->base_device_bytes = u.mem_first;
+    }
     m->peak_rss_bytes = rss_peak_bytes(b);
     free(runs);
     return st;
@@ -265,11 +326,6 @@ static bt_status bench_body(bench *b, const bt_spec *spec, const bt_bench_opts *
     if (o->threads < 0) return BT_FAIL(BT_STATUS_USAGE, "--threads must be >= 1");
     cpu_model(r->cpu_model, sizeof r->cpu_model);
     r->cores = bt_cpu_cores();
-    if (bt_gpu_count() > 0) {
-        bt_gpu_info g;
-        if (bt_gpu_info_get(0, &g) == BT_STATUS_OK)
-            snprintf(r->gpu_name, sizeof r->gpu_name, "%s", g.name);
-    }
     r->threads = o->threads > 0           ? o->threads
                  : spec->exec.threads > 0 ? spec->exec.threads
                                           : r->cores;
@@ -283,6 +339,7 @@ static bt_status bench_body(bench *b, const bt_spec *spec, const bt_bench_opts *
     double t0 = bt_clock();
     BT_TRY(bt_sweep_init(&b->sw, spec));
     if (b->sw.n_trials <= 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "the sweep has no trials");
+    BT_TRY(choose_device(b, spec, o, r));
     b->n_sel = o->max_trials > 0 && o->max_trials < b->sw.n_trials ? o->max_trials : b->sw.n_trials;
     BT_TRY(bt_sweep_load_data(&b->sw, r->threads));
     r->setup_seconds = bt_clock() - t0;
@@ -332,6 +389,7 @@ bt_status bt_bench_run(const bt_spec *spec, const bt_bench_opts *o, bt_bench_res
     bench b;
     memset(&b, 0, sizeof b);
     b.rss_source = "VmHWM";
+    b.sample_period = o->sample_period > 0 ? o->sample_period : 0.1;
     bt_status st = bench_body(&b, spec, o, out);
     out->rss_source = b.rss_source;
     free(b.report_at);
@@ -339,6 +397,7 @@ bt_status bt_bench_run(const bt_spec *spec, const bt_bench_opts *o, bt_bench_res
     free(b.run_target);
     free(b.mem_ptr);
     free(b.members);
+    bt_gpu_source_close(&b.gpu_src);
     bt_sweep_free(&b.sw);
     if (st != BT_STATUS_OK) {
         /* keep the caller's message: freeing does not fail, so it is still the last one */

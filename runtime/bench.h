@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "devices.h"
 #include "spec.h"
 #include "status.h"
 
@@ -17,6 +18,8 @@ typedef struct bt_bench_opts {
     int64_t max_pack;       /* most slots in a pack; 0: the sweep's execution.max_pack */
     int threads;            /* CPU threads; 0: the sweep's execution.threads, else every core */
     int compare_sequential; /* also train the same runs with packs of one slot */
+    const char *device;     /* auto | cpu | cuda | cuda:N; NULL: the sweep's execution.device */
+    double sample_period;   /* seconds between GPU usage samples; 0: 0.1 */
 } bt_bench_opts;
 
 /* One way of training the selected runs. Rates divide by train_seconds. */
@@ -30,15 +33,20 @@ typedef struct bt_bench_mode {
     double trial_rounds_per_s; /* model steps of one trial (a boosting round) per second */
     double row_rounds_per_s;   /* training rows x trial-rounds per second */
     int64_t peak_rss_bytes;    /* peak resident memory while this mode trained */
-    int64_t peak_device_bytes; /* -1: no device memory used (training ran on the CPU) */
-    double sm_utilization;     /* NaN: not measured (no GPU training, no NVML) */
+    int64_t peak_device_bytes; /* device memory in use at its peak (whole GPU); -1: unmeasured */
+    int64_t base_device_bytes; /* device memory in use when this mode began; -1: unmeasured */
+    double sm_utilization;     /* NVML utilization (0..1) averaged over samples; NaN: none */
+    int64_t gpu_samples;       /* usage samples taken while this mode trained */
     double *metrics;           /* per selected trial, the sweep metric at its report point */
 } bt_bench_mode;
 
 typedef struct bt_bench_result {
     char cpu_model[128]; /* /proc/cpuinfo "model name", or "unknown" */
     int cores;
-    char gpu_name[256]; /* first GPU seen by this build, "" if none */
+    char gpu_name[256];     /* the GPU trained on, else the first GPU this build sees, "" if none */
+    bt_device_choice dev;   /* where it trained, and why */
+    const char *gpu_source; /* "nvml", "cudart" (memory only) or NULL: no GPU usage numbers */
+    char gpu_unavailable[256]; /* why utilization (or everything) is missing, "" if present */
     int threads;
     char model[32];  /* model family */
     char metric[32]; /* the sweep metric each trial reports */

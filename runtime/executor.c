@@ -14,6 +14,7 @@
 
 #include "devices.h"
 #include "journal.h"
+#include "pool.h"
 #include "progress.h"
 #include "results.h"
 #include "sweep.h"
@@ -23,9 +24,11 @@ typedef struct run_state {
     int64_t resource;  /* logical resource reached */
     int64_t target;    /* furthest resource an outstanding job needs */
     int64_t state_res; /* resource the model state in `slot` is at */
-    int slot;          /* slot in its pack, -1 if none */
+    int inst;          /* pack instance holding its state, -1 if none */
+    int slot;          /* slot in that pack, -1 if none */
     int failed;
-    int verify; /* retrained after a replay: check it lands on the journaled metric */
+    double step_value; /* sweep metric read right after the last step (step_job_run) */
+    int verify;        /* retrained after a replay: check it lands on the journaled metric */
 } run_state;
 
 typedef struct trial_state {
@@ -34,7 +37,28 @@ typedef struct trial_state {
     int64_t report_at;    /* resource the report is due at (own budget for prefix trials) */
     int64_t resource;     /* last resource with a recorded metric */
     double metric, best, seconds;
+    double pending; /* share of the current tick's time, paid when the tick ends */
 } trial_state;
+
+typedef struct pack_inst {
+    bt_pack *pack;
+    int shape; /* index into sw.pack_leader */
+    int cap;
+    int *free; /* stack of free slot indices */
+    int n_free;
+    int n_step, job; /* scratch of step_leaders */
+} pack_inst;
+
+/* One pack's share of a step: run on the caller's thread or a pool thread. */
+typedef struct step_job {
+    int inst;
+    int *slots;
+    int64_t *leaders;
+    int n;
+    int eval;
+    bt_status st;
+    char msg[768]; /* the failing thread's message: bt_status messages are per thread */
+} step_job;
 
 typedef struct exec {
     bt_sweep sw;
@@ -43,9 +67,16 @@ typedef struct exec {
     trial_state *ts;
     int64_t *members; /* CSR: trials of each leader's group, ascending */
     int64_t *mem_ptr;
-    bt_pack **packs;
-    int **free_slots; /* per pack, a stack of free slot indices */
-    int *n_free;
+    pack_inst *inst; /* pack instances, in creation order */
+    int n_inst, cap_inst;
+    int64_t *shape_runs; /* per shape: its runs (leaders) */
+    step_job *jobs;
+    int cap_jobs;
+    int *step_slots;
+    int64_t *step_leaders;
+    int64_t cap_step;
+    bt_pool *pool; /* threads stepping packs side by side (concurrent_steps families) */
+    int streams;   /* packs stepped at once */
     int64_t n_active;
     int64_t concurrency;
     /* journal replay */
@@ -68,7 +99,10 @@ typedef struct exec {
     int lock_fd; /* holds the journal's exclusive lock for the whole run */
     int fresh;   /* start a new journal (no earlier one, or --fresh) */
     int threads;
-    char device[16]; /* "cpu" or "cuda:N" */
+    double time_offset;    /* journal time the last session reached: a resume's clock goes on */
+    double last_tick_time; /* journal time at the end of the last tick */
+    char device[16];       /* "cpu" or "cuda:N" */
+    bt_device_choice dev;  /* where it trains, and why */
 } exec;
 
 /* ---- history ------------------------------------------------------------------------------ */
@@ -125,30 +159,79 @@ static bt_status jrec(exec *e, bt_jrec *r) {
 
 /* ---- slots and model state ------------------------------------------------------------------ */
 
-static bt_status ensure_pack(exec *e, int pack) {
-    if (e->packs[pack]) return BT_STATUS_OK;
+/* A pack instance: one bt_pack of a shape. A shape's runs fill its instances' slots; another
+ * instance of the same shape is made when they are all taken (the device had room for fewer, or
+ * more runs are resident than the first one was sized for). */
+static int64_t shape_slots(const exec *e, int shape) {
+    int64_t n = 0;
+    for (int i = 0; i < e->n_inst; i++)
+        if (e->inst[i].shape == shape) n += e->inst[i].cap;
+    return n;
+}
+
+static bt_status pack_new(exec *e, int shape, int *out) {
     bt_sweep *sw = &e->sw;
-    int64_t cap = 0;
-    for (int64_t t = 0; t < sw->n_trials; t++)
-        if (sw->trials[t].leader == t && sw->trials[t].pack == pack) cap++;
-    const bt_hparams shape = {sw->trials[sw->pack_leader[pack]].hp};
-    BT_TRY(sw->vt->pack_init(&e->packs[pack], &sw->data, &shape, (int)cap));
-    e->free_slots[pack] = malloc((size_t)cap * sizeof(int));
-    BT_CHECK_ALLOC(e->free_slots[pack]);
-    for (int64_t i = 0; i < cap; i++) e->free_slots[pack][i] = (int)(cap - 1 - i);
-    e->n_free[pack] = (int)cap;
+    if (e->n_inst == e->cap_inst) {
+        int cap = e->cap_inst ? 2 * e->cap_inst : 8;
+        pack_inst *ni = realloc(e->inst, (size_t)cap * sizeof *ni);
+        BT_CHECK_ALLOC(ni);
+        e->inst = ni;
+        e->cap_inst = cap;
+    }
+    /* as many slots as the shape's runs can occupy at once: every active run (<= concurrency)
+     * plus the idle ones tick step 6 lets stay resident (< 2 x concurrency) */
+    int64_t wanted = e->shape_runs[shape] - shape_slots(e, shape);
+    if (wanted > 2 * e->concurrency) wanted = 2 * e->concurrency;
+    if (e->o->pack_slots > 0 && wanted > e->o->pack_slots) wanted = e->o->pack_slots;
+    if (wanted > INT32_MAX / 2) wanted = INT32_MAX / 2;
+    if (wanted < 1) wanted = 1;
+    const bt_hparams shape_hp = {sw->trials[sw->pack_leader[shape]].hp};
+    int cap = (int)wanted;
+    if (sw->vt->pack_capacity) cap = sw->vt->pack_capacity(&sw->data, &shape_hp, cap);
+    if (cap < 1) cap = 1;
+    if (cap > wanted) cap = (int)wanted;
+    bt_pack *pk = NULL;
+    bt_status st = sw->vt->pack_init(&pk, &sw->data, &shape_hp, cap);
+    /* a device pack that does not fit after all (the estimate was short, or another process took
+     * memory) shrinks rather than failing the sweep: packing never changes results */
+    while (st != BT_STATUS_OK && sw->vt->pack_capacity && cap > 1) {
+        cap /= 2;
+        bt_status_clear();
+        st = sw->vt->pack_init(&pk, &sw->data, &shape_hp, cap);
+    }
+    BT_TRY(st);
+    pack_inst *pi = &e->inst[e->n_inst];
+    memset(pi, 0, sizeof *pi);
+    pi->pack = pk;
+    pi->shape = shape;
+    pi->cap = cap;
+    pi->free = malloc((size_t)cap * sizeof *pi->free);
+    if (!pi->free) {
+        sw->vt->pack_free(pk);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    for (int i = 0; i < cap; i++) pi->free[i] = cap - 1 - i;
+    pi->n_free = cap;
+    *out = e->n_inst++;
+    char f[160];
+    snprintf(f, sizeof f, "\"pack\":%d,\"shape\":%d,\"slots\":%d,\"wanted\":%" PRId64, *out, shape,
+             cap, wanted);
+    bt_progress_event(&e->prog, "pack_init", f);
     return BT_STATUS_OK;
 }
 
 static bt_status slot_acquire(exec *e, int64_t leader) {
     run_state *r = &e->runs[leader];
     if (r->slot >= 0) return BT_STATUS_OK;
-    int pack = e->sw.trials[leader].pack;
-    BT_TRY(ensure_pack(e, pack));
-    if (e->n_free[pack] == 0) return BT_FAIL(BT_STATUS_INTERNAL, "pack %d is full", pack);
-    r->slot = e->free_slots[pack][--e->n_free[pack]];
+    int shape = e->sw.trials[leader].pack, inst = -1;
+    for (int i = 0; i < e->n_inst && inst < 0; i++)
+        if (e->inst[i].shape == shape && e->inst[i].n_free > 0) inst = i;
+    if (inst < 0) BT_TRY(pack_new(e, shape, &inst));
+    pack_inst *pi = &e->inst[inst];
+    r->inst = inst;
+    r->slot = pi->free[--pi->n_free];
     const bt_hparams hp = {e->sw.trials[leader].hp};
-    BT_TRY(e->sw.vt->slot_start(e->packs[pack], r->slot, &hp, bt_sweep_trial_key(&e->sw, leader)));
+    BT_TRY(e->sw.vt->slot_start(pi->pack, r->slot, &hp, bt_sweep_trial_key(&e->sw, leader)));
     r->state_res = 0;
     return BT_STATUS_OK;
 }
@@ -156,27 +239,106 @@ static bt_status slot_acquire(exec *e, int64_t leader) {
 static void slot_release(exec *e, int64_t leader) {
     run_state *r = &e->runs[leader];
     if (r->slot < 0) return;
-    int pack = e->sw.trials[leader].pack;
-    e->sw.vt->slot_clear(e->packs[pack], r->slot);
-    e->free_slots[pack][e->n_free[pack]++] = r->slot;
+    pack_inst *pi = &e->inst[r->inst];
+    e->sw.vt->slot_clear(pi->pack, r->slot);
+    pi->free[pi->n_free++] = r->slot;
     r->slot = -1;
+    r->inst = -1;
     r->state_res = 0;
 }
 
-/* Steps every listed leader's slot once, one model call per pack. */
-static bt_status step_leaders(exec *e, const int64_t *leaders, int64_t n) {
-    if (n == 0) return BT_STATUS_OK;
-    int *slots = malloc((size_t)n * sizeof *slots);
-    BT_CHECK_ALLOC(slots);
-    bt_status st = BT_STATUS_OK;
-    for (int pack = 0; pack < e->sw.n_packs && st == BT_STATUS_OK; pack++) {
-        int k = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (e->sw.trials[leaders[i]].pack == pack) slots[k++] = e->runs[leaders[i]].slot;
-        if (k > 0) st = e->sw.vt->step(e->packs[pack], slots, k);
+static bt_pack *run_pack(const exec *e, int64_t leader) {
+    return e->inst[e->runs[leader].inst].pack;
+}
+
+/* ---- stepping: one job per pack instance, run side by side when the family allows it -------- */
+
+/* Whether run L records the sweep metric at resource res (some member's budget reaches it). */
+static int run_records(const exec *e, int64_t L, int64_t res) {
+    for (int64_t k = e->mem_ptr[L]; k < e->mem_ptr[L + 1]; k++) {
+        int64_t budget = e->sw.trials[e->members[k]].budget;
+        if (budget < 0 || budget >= res) return 1;
     }
-    free(slots);
-    if (st != BT_STATUS_OK) return st;
+    return 0;
+}
+
+/* Steps job j's pack once and, when asked, reads the sweep metric of each stepped run into its
+ * run_state (step_value, failed). Each run belongs to one job, so jobs on different threads write
+ * disjoint run_states; everything else they read stays unchanged until the batch is over. */
+static void step_job_run(void *ctx, int j) {
+    exec *e = ctx;
+    step_job *sj = &e->jobs[j];
+    const bt_model_vtable *vt = e->sw.vt;
+    bt_pack *pk = e->inst[sj->inst].pack;
+    sj->st = vt->step(pk, sj->slots, sj->n);
+    for (int i = 0; i < sj->n && sj->st == BT_STATUS_OK && sj->eval; i++) {
+        int64_t L = sj->leaders[i];
+        run_state *r = &e->runs[L];
+        r->step_value = NAN;
+        if (!run_records(e, L, r->resource + 1)) continue;
+        if (!r->failed && vt->slot_failed && vt->slot_failed(pk, r->slot)) r->failed = 1;
+        if (!r->failed && vt->eval(pk, r->slot, e->sw.metric, &r->step_value) != BT_STATUS_OK)
+            r->failed = 1;
+        if (r->failed) r->step_value = NAN;
+    }
+    if (sj->st != BT_STATUS_OK)
+        snprintf(sj->msg, sizeof sj->msg, "%s (%s)", bt_status_message(), bt_status_where());
+}
+
+/* Steps every listed leader's slot once, one model call per pack instance (in instance order;
+ * leaders ascending within it); with eval, also reads each run's sweep metric (run_records). */
+static bt_status step_leaders(exec *e, const int64_t *leaders, int64_t n, int eval) {
+    if (n == 0) return BT_STATUS_OK;
+    if (e->cap_jobs < e->n_inst) {
+        step_job *nj = realloc(e->jobs, (size_t)e->n_inst * sizeof *nj);
+        BT_CHECK_ALLOC(nj);
+        memset(nj + e->cap_jobs, 0, (size_t)(e->n_inst - e->cap_jobs) * sizeof *nj);
+        e->jobs = nj;
+        e->cap_jobs = e->n_inst;
+    }
+    if (e->cap_step < n) {
+        int *ns = realloc(e->step_slots, (size_t)n * sizeof *ns);
+        BT_CHECK_ALLOC(ns);
+        e->step_slots = ns;
+        int64_t *nl = realloc(e->step_leaders, (size_t)n * sizeof *nl);
+        BT_CHECK_ALLOC(nl);
+        e->step_leaders = nl;
+        e->cap_step = n;
+    }
+    /* bucket the leaders by instance: counts, then offsets, then fill (stable) */
+    int n_jobs = 0;
+    for (int i = 0; i < e->n_inst; i++) e->inst[i].n_step = 0;
+    for (int64_t i = 0; i < n; i++) e->inst[e->runs[leaders[i]].inst].n_step++;
+    int64_t off = 0;
+    for (int i = 0; i < e->n_inst; i++) {
+        if (e->inst[i].n_step == 0) continue;
+        step_job *sj = &e->jobs[n_jobs++];
+        sj->inst = i;
+        sj->slots = e->step_slots + off;
+        sj->leaders = e->step_leaders + off;
+        sj->n = 0;
+        sj->eval = eval;
+        sj->st = BT_STATUS_OK;
+        sj->msg[0] = '\0';
+        e->inst[i].job = n_jobs - 1;
+        off += e->inst[i].n_step;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        step_job *sj = &e->jobs[e->inst[e->runs[leaders[i]].inst].job];
+        sj->slots[sj->n] = e->runs[leaders[i]].slot;
+        sj->leaders[sj->n++] = leaders[i];
+    }
+    if (e->sw.vt->concurrent_steps && e->streams > 1 && n_jobs > 1) {
+        if (!e->pool) BT_TRY(bt_pool_init(&e->pool, e->streams));
+        bt_pool_run(e->pool, n_jobs, step_job_run, e);
+    } else {
+        for (int j = 0; j < n_jobs && (j == 0 || e->jobs[j - 1].st == BT_STATUS_OK); j++)
+            step_job_run(e, j);
+    }
+    /* failures surface in pack order, whatever thread saw them first */
+    for (int j = 0; j < n_jobs; j++)
+        if (e->jobs[j].st != BT_STATUS_OK)
+            return BT_FAIL(e->jobs[j].st, "pack %d: %s", e->jobs[j].inst, e->jobs[j].msg);
     for (int64_t i = 0; i < n; i++) e->runs[leaders[i]].state_res++;
     return BT_STATUS_OK;
 }
@@ -198,7 +360,7 @@ static bt_status catch_up(exec *e, int64_t *buf) {
             if (r->slot >= 0 && r->state_res < r->resource) buf[n++] = t;
         }
         if (n == 0) break;
-        BT_TRY(step_leaders(e, buf, n));
+        BT_TRY(step_leaders(e, buf, n, 0));
     }
     /* A retrained run must land on the metric the journal recorded: if not, the data or the
      * code changed since, and continuing would mix two different sweeps. */
@@ -211,8 +373,7 @@ static bt_status catch_up(exec *e, int64_t *buf) {
             const trial_state *ts = &e->ts[e->members[k]];
             if (ts->resource != r->resource) continue;
             double v = NAN;
-            int pack = e->sw.trials[t].pack;
-            BT_TRY(e->sw.vt->eval(e->packs[pack], r->slot, e->sw.metric, &v));
+            BT_TRY(e->sw.vt->eval(run_pack(e, t), r->slot, e->sw.metric, &v));
             if (!(v == ts->metric || (isnan(v) && isnan(ts->metric))))
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
                                "%s: trial %" PRId64 " retrained to %" PRId64 " gives %s %.17g but "
@@ -286,6 +447,9 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
     r->maximize = e->sw.maximize;
     r->scheduler = xstrdup(bt_sched_kind_name(spec->sched.kind));
     r->model_type = xstrdup(e->sw.vt->name);
+    char desc[320];
+    bt_device_describe(&e->dev, desc, sizeof desc);
+    r->device = xstrdup(desc);
     r->n_params = spec->n_params;
     r->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *r->params);
     BT_CHECK_ALLOC(r->params);
@@ -436,8 +600,7 @@ static bt_status extra_metrics(exec *e, int64_t L, int64_t t, double now) {
     for (int m = 0; m < e->n_extra; m++) {
         double v = NAN;
         if (!e->replaying && !r->failed) {
-            int pack = e->sw.trials[L].pack;
-            if (e->sw.vt->eval(e->packs[pack], r->slot, e->extra_metrics[m], &v) != BT_STATUS_OK)
+            if (e->sw.vt->eval(run_pack(e, L), r->slot, e->extra_metrics[m], &v) != BT_STATUS_OK)
                 v = NAN;
         }
         bt_jrec h = {BT_JREC_HIST, e->tick, t, r->resource, v, now, ""};
@@ -451,7 +614,6 @@ static bt_status extra_metrics(exec *e, int64_t L, int64_t t, double now) {
 /* One tick; *finished set when the scheduler is done. */
 static bt_status tick(exec *e, int64_t *buf, int *finished) {
     bt_sweep *sw = &e->sw;
-    double t_start = bt_clock();
     /* 1. hand out jobs while there is room */
     bt_job job = {BT_JOB_WAIT, 0, 0, 0, 0};
     while (e->n_active < e->concurrency) {
@@ -494,10 +656,9 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
     if (!e->replaying) {
         BT_TRY(catch_up(e, buf + n));
         for (int64_t i = 0; i < n; i++) BT_TRY(slot_acquire(e, buf[i]));
-        BT_TRY(step_leaders(e, buf, n));
+        BT_TRY(step_leaders(e, buf, n, 1));
     }
-    double now = bt_clock() - e->prog.t0;
-    double share = n > 0 ? (bt_clock() - t_start) / (double)n : 0;
+    double now = bt_clock() - e->prog.t0 + e->time_offset;
 
     /* 3. learning curves */
     for (int64_t i = 0; i < n; i++) {
@@ -506,18 +667,20 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
         r->resource++;
         double value = NAN;
         int have = 0;
+        /* the run's share of this tick's time goes to the members it trained this tick, split
+         * evenly: a budget-prefix group's run is paid for once, not once per member */
+        int64_t m = 0;
+        for (int64_t k = e->mem_ptr[L]; k < e->mem_ptr[L + 1]; k++) {
+            int64_t budget = sw->trials[e->members[k]].budget;
+            m += !(budget >= 0 && budget < r->resource);
+        }
+        double weight = m > 0 ? 1.0 / ((double)n * (double)m) : 0;
         for (int64_t k = e->mem_ptr[L]; k < e->mem_ptr[L + 1]; k++) {
             int64_t t = e->members[k];
             int64_t budget = sw->trials[t].budget;
             if (budget >= 0 && budget < r->resource) continue;
             if (!e->replaying && !have) {
-                int pack = sw->trials[L].pack;
-                if (sw->vt->slot_failed && sw->vt->slot_failed(e->packs[pack], r->slot))
-                    r->failed = 1;
-                if (!r->failed &&
-                    sw->vt->eval(e->packs[pack], r->slot, sw->metric, &value) != BT_STATUS_OK)
-                    r->failed = 1;
-                if (r->failed) value = NAN;
+                value = r->failed ? NAN : r->step_value; /* read by step_job_run */
                 have = 1;
             }
             bt_jrec h = {BT_JREC_HIST, e->tick, t, r->resource, value, now, ""};
@@ -527,7 +690,7 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             trial_state *ts = &e->ts[t];
             ts->resource = r->resource;
             ts->metric = h.value;
-            ts->seconds += share;
+            ts->pending += weight;
             if (better(e, h.value, ts->best)) ts->best = h.value;
             /* the task's other metrics where this trial reports: its own budget, or its job's
              * resource -- decided by the run alone, so packing never changes the history */
@@ -584,8 +747,17 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
             resident--;
         }
     }
-    bt_jrec tk = {BT_JREC_TICK, e->tick, -1, -1, 0, now, ""};
+    bt_jrec tk = {BT_JREC_TICK, e->tick, -1, -1, 0, bt_clock() - e->prog.t0 + e->time_offset, ""};
     BT_TRY(jrec(e, &tk));
+    /* this tick's wall time, from the journal's clock (so a replay attributes exactly what the
+     * first run did, and a resumed sweep keeps the time spent before it stopped) */
+    double dur = tk.time - e->last_tick_time;
+    if (!(dur > 0)) dur = 0;
+    e->last_tick_time = tk.time;
+    for (int64_t t = 0; t < sw->n_trials; t++) {
+        e->ts[t].seconds += e->ts[t].pending * dur;
+        e->ts[t].pending = 0;
+    }
     e->tick++;
     return BT_STATUS_OK;
 }
@@ -610,47 +782,38 @@ static bt_status build_members(exec *e) {
     return BT_STATUS_OK;
 }
 
-/* Resolves --device / execution.device. auto stays on the CPU until the CUDA pack has been
- * verified on a GPU (docs/cuda.md); cuda and cuda:N opt in to it. */
+/* Resolves --device / execution.device (bt_device_choose) and, for a GPU, switches the sweep to
+ * the family's CUDA pack and makes that GPU current. */
 static bt_status resolve_device(exec *e, const char *dev, bt_status bad, const char *where) {
-    snprintf(e->device, sizeof e->device, "cpu");
-    if (!dev || strcmp(dev, "auto") == 0 || strcmp(dev, "cpu") == 0) return BT_STATUS_OK;
-    if (strncmp(dev, "cuda", 4) != 0)
-        return BT_FAIL(bad, "%s %s: expected auto, cpu, cuda or cuda:N", where, dev);
-    int index = 0;
-    if (dev[4] == ':') {
-        char *end = NULL;
-        long v = strtol(dev + 5, &end, 10);
-        if (end && *end == ',')
-            return BT_FAIL(bad, "%s %s: one GPU per process in this version", where, dev);
-        if (!end || *end || end == dev + 5 || v < 0)
-            return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, dev);
-        index = (int)v;
-    } else if (dev[4] != '\0') {
-        return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, dev);
-    }
-    const bt_model_vtable *cv = bt_model_for_device(e->sw.vt, 1);
-    if (!cv)
-        return BT_FAIL(bad, "%s %s: model %s has no CUDA pack in this build", where, dev,
-                       e->sw.vt->name);
-    int n = bt_gpu_count();
-    if (index >= n)
-        return BT_FAIL(bad, "%s %s: %d GPU%s visible", where, dev, n, n == 1 ? "" : "s");
-    BT_TRY(bt_gpu_select(index));
-    e->sw.vt = cv;
-    snprintf(e->device, sizeof e->device, "cuda:%d", index & 0xffff);
+    bt_gpu_info gpus[16];
+    bt_device_env env;
+    memset(&env, 0, sizeof env);
+    env.family = e->sw.vt->name;
+    env.family_cuda = bt_model_for_device(e->sw.vt, 1) != NULL;
+    /* probing creates a context on every GPU: skip it when the answer cannot be a GPU */
+    if (!(dev && strcmp(dev, "cpu") == 0) && env.family_cuda)
+        bt_device_env_probe(&env, gpus, 16);
+    else
+        env.build_cuda = BT_HAVE_CUDA;
+    BT_TRY(bt_device_choose(dev, &env, bad, where, &e->dev));
+    snprintf(e->device, sizeof e->device, "%s", e->dev.label);
+    if (!e->dev.cuda) return BT_STATUS_OK;
+    BT_TRY(bt_gpu_select(e->dev.index));
+    e->sw.vt = bt_model_for_device(e->sw.vt, 1);
     return BT_STATUS_OK;
 }
 
 static void exec_free(exec *e) {
-    if (e->packs)
-        for (int p = 0; p < e->sw.n_packs; p++)
-            if (e->packs[p]) e->sw.vt->pack_free(e->packs[p]);
-    if (e->free_slots)
-        for (int p = 0; p < e->sw.n_packs; p++) free(e->free_slots[p]);
-    free(e->packs);
-    free(e->free_slots);
-    free(e->n_free);
+    bt_pool_free(e->pool);
+    for (int i = 0; i < e->n_inst; i++) {
+        e->sw.vt->pack_free(e->inst[i].pack);
+        free(e->inst[i].free);
+    }
+    free(e->inst);
+    free(e->shape_runs);
+    free(e->jobs);
+    free(e->step_slots);
+    free(e->step_leaders);
     free(e->runs);
     free(e->ts);
     free(e->members);
@@ -670,6 +833,14 @@ static void exec_free(exec *e) {
     bt_sweep_free(&e->sw);
 }
 
+/* A string for a JSON event: quotes, backslashes and control characters become spaces. */
+static void json_safe(char *out, size_t n, const char *s) {
+    size_t k = 0;
+    for (; s && *s && k + 1 < n; s++)
+        out[k++] = (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) ? ' ' : *s;
+    out[k] = '\0';
+}
+
 static int same_file(const char *a, const char *b) {
     struct stat sa, sb;
     return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
@@ -682,20 +853,25 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
         BT_TRY(resolve_device(e, o->device, BT_STATUS_USAGE, "--device"));
     else
         BT_TRY(resolve_device(e, spec->exec.device, BT_STATUS_BAD_INPUT, "execution.device"));
+    if (o->model_override) {
+        if (strcmp(o->model_override->name, e->sw.vt->name) != 0)
+            return BT_FAIL(BT_STATUS_USAGE, "model override %s for a %s sweep",
+                           o->model_override->name, e->sw.vt->name);
+        e->sw.vt = o->model_override;
+    }
+    e->streams = o->streams > 0 ? o->streams : spec->exec.streams > 0 ? spec->exec.streams : 4;
     bt_sweep *sw = &e->sw;
     int64_t n = sw->n_trials;
     e->runs = calloc((size_t)(n ? n : 1), sizeof *e->runs);
     e->ts = calloc((size_t)(n ? n : 1), sizeof *e->ts);
-    e->packs = calloc((size_t)sw->n_packs + 1, sizeof *e->packs);
-    e->free_slots = calloc((size_t)sw->n_packs + 1, sizeof *e->free_slots);
-    e->n_free = calloc((size_t)sw->n_packs + 1, sizeof *e->n_free);
+    e->shape_runs = calloc((size_t)sw->n_packs + 1, sizeof *e->shape_runs);
     BT_CHECK_ALLOC(e->runs);
     BT_CHECK_ALLOC(e->ts);
-    BT_CHECK_ALLOC(e->packs);
-    BT_CHECK_ALLOC(e->free_slots);
-    BT_CHECK_ALLOC(e->n_free);
+    BT_CHECK_ALLOC(e->shape_runs);
     for (int64_t t = 0; t < n; t++) {
+        if (sw->trials[t].leader == t) e->shape_runs[sw->trials[t].pack]++;
         e->runs[t].slot = -1;
+        e->runs[t].inst = -1;
         e->ts[t].metric = NAN;
         e->ts[t].best = NAN;
     }
@@ -754,6 +930,9 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
                            o->out_path, e->log.version, BT_VERSION);
         } else {
             e->replaying = e->log.n > 0;
+            for (int64_t i = 0; i < e->log.n; i++)
+                if (e->log.recs[i].kind == BT_JREC_TICK && e->log.recs[i].time > e->time_offset)
+                    e->time_offset = e->log.recs[i].time;
             sum->resumed = e->log.last_tick >= 0;
             sum->already_finished = e->log.finished;
         }
@@ -785,12 +964,25 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     bt_status st = prepare(&e, spec, o, sum);
     int64_t *buf = NULL;
     if (st == BT_STATUS_OK && !(sum->already_finished && access(o->out_path, F_OK) == 0)) {
-        char f[512];
+        char f[1024], name[256], reason[192], desc[320];
+        json_safe(name, sizeof name, e.dev.name);
+        json_safe(reason, sizeof reason, e.dev.reason);
         snprintf(f, sizeof f,
                  "\"sweep\":\"%s\",\"trials\":%" PRId64 ",\"device\":\"%s\",\"threads\":%d,"
-                 "\"resumed\":%s",
-                 spec->sha256, e.sw.n_trials, e.device, e.threads, sum->resumed ? "true" : "false");
+                 "\"resumed\":%s,\"device_name\":\"%s\",\"device_memory_bytes\":%.0f,"
+                 "\"device_free_bytes\":%.0f,\"device_reason\":\"%s\",\"streams\":%d",
+                 spec->sha256, e.sw.n_trials, e.device, e.threads, sum->resumed ? "true" : "false",
+                 name, (double)e.dev.total_mem, (double)e.dev.free_mem, reason, e.streams);
         bt_progress_event(&e.prog, "sweep_start", f);
+        if (o->progress) {
+            bt_device_describe(&e.dev, desc, sizeof desc);
+            if (e.dev.cuda)
+                fprintf(o->progress, "batchtune: training on %s [%s]; up to %d packs at once\n",
+                        desc, e.dev.reason, e.sw.vt->concurrent_steps ? e.streams : 1);
+            else
+                fprintf(o->progress, "batchtune: training on the cpu, %d thread%s [%s]\n",
+                        e.threads, e.threads == 1 ? "" : "s", e.dev.reason);
+        }
         st = bt_sweep_load_data(&e.sw, e.threads);
         if (st == BT_STATUS_OK && !sum->already_finished) st = open_journal(&e, spec);
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);

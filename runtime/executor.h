@@ -1,6 +1,8 @@
 /* bt_executor: runs a sweep to the end (or to a signal), in deterministic ticks.
  * Each tick: hand out jobs while fewer than `concurrency` runs are active, advance every active
- * run one resource unit in its pack (one model step per pack), record each trial's metric, send
+ * run one resource unit in its pack (one model step per pack; packs of a family with
+ * concurrent_steps are stepped from up to `streams` host threads at once, their results gathered
+ * per pack and applied in pack order), record each trial's metric, send
  * the tick's reports to the scheduler in trial-id order, journal the tick. Because the scheduler
  * is a pure function of the ordered reports and a trial's training is a pure function of its
  * configuration and key, replaying the journal's ticks (no training) and catching up the runs
@@ -26,6 +28,13 @@ typedef struct bt_run_opts {
     const char *command_line;    /* recorded in the results */
     volatile sig_atomic_t *stop; /* set asynchronously: finish the tick, checkpoint, stop */
     double checkpoint_every;     /* seconds between results checkpoints (default 30) */
+    int streams;    /* packs stepped at once from host threads, for families whose packs own a
+                     * device stream (concurrent_steps); 0: execution.streams */
+    int pack_slots; /* at most this many slots per pack (0: as many as the shape can use), e.g.
+                     * to cut one shape into several packs that run on several streams */
+    /* Tests only: train with this vtable instead of the sweep family's (same name), e.g. a CPU
+     * family with concurrent_steps flipped on. NULL in normal use. */
+    const struct bt_model_vtable *model_override;
 } bt_run_opts;
 
 typedef struct bt_run_summary {

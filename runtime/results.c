@@ -17,6 +17,7 @@ void bt_results_free(bt_results *r) {
     free(r->metric_name);
     free(r->scheduler);
     free(r->model_type);
+    free(r->device);
     /* STRING values of the trial rows are owned by the results (results.h), so they go too;
      * the kind of the value, not the column, says whether .s is a string. */
     if (r->trials) {

@@ -53,6 +53,8 @@ typedef struct bt_results {
     int maximize;
     char *scheduler; /* bt_sched_kind_name */
     char *model_type;
+    char *device; /* where it trained: "cuda:0 (NVIDIA H100 ..., 79.1 GiB, ...)" or "cpu"; NULL:
+                     unrecorded */
 
     bt_result_param *params;
     int n_params;

@@ -487,6 +487,7 @@ static bt_status read_all(bt_h5_ids *ids, hid_t file, bt_results *r) {
     free(goal);
     BT_TRY(attr_read_str(ids, file, "scheduler", 0, &r->scheduler));
     BT_TRY(attr_read_str(ids, file, "model", 0, &r->model_type));
+    BT_TRY(attr_read_str(ids, file, "device", 0, &r->device)); /* "" in older files */
     BT_TRY(read_metric_names(ids, file, r));
     BT_TRY(read_trials(ids, file, r));
     BT_TRY(read_history(ids, file, r));

@@ -455,6 +455,7 @@ static bt_status write_root(bt_h5_ids *ids, hid_t file, const bt_results *r) {
     BT_TRY(attr_str(ids, file, "goal", r->maximize ? "maximize" : "minimize"));
     BT_TRY(attr_str(ids, file, "scheduler", r->scheduler));
     BT_TRY(attr_str(ids, file, "model", r->model_type));
+    if (r->device) BT_TRY(attr_str(ids, file, "device", r->device));
     if (r->n_metric_names > 0) {
         /* All names the history may refer to, including ones with no rows yet. */
         const char **names = malloc((size_t)r->n_metric_names * sizeof *names);

@@ -80,6 +80,7 @@ __global__ void __launch_bounds__(HIST_THREADS)
 __global__ void hist_sub_kernel(bt_gbdt_gh *hist, const bt_gbdt_hist_sub_item *__restrict__ items,
                                 int64_t begin, int64_t end) {
     const bt_gbdt_hist_sub_item it = items[blockIdx.y];
+    if (it.parent < 0) return; /* padding */
     for (int64_t i = begin + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < end;
          i += (int64_t)gridDim.x * blockDim.x) {
         /* unsigned: wrap-around is the two's complement result the reference computes */

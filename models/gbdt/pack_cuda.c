@@ -1,8 +1,8 @@
 /* The gbdt pack on a CUDA stream: the same trials, slots and trees as pack.c, grown by the CUDA
- * twins of the kernels (kernels/cuda/gbdt_*.cu). The host drives each round level by level and
- * waits for the device once per level (split results, partition counts), so trees land on the
- * host in pack.c's bt_gbdt_tree format and eval/export/early stopping reuse the CPU code.
- * Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("The gbdt pack on the GPU"). */
+ * twins of the kernels (kernels/cuda/gbdt_*.cu). Each level's launches run as a cached CUDA graph
+ * and the host waits once per level, for the splits it applies with grow.c's functions, so trees
+ * land on the host in pack.c's bt_gbdt_tree format and eval/export/early stopping reuse the CPU
+ * code. Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("The gbdt pack on the GPU"). */
 #include "trainer.h"
 
 #if BT_HAVE_CUDA
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernels/gbdt_level.h"
 #include "../../kernels/gbdt_partition.h"
 #include "../../kernels/gbdt_sample.h"
 
@@ -123,13 +124,95 @@ static bt_status dev_data_get(bt_model_data *data, const bt_gbdt_binning *B, con
 
 /* ---- the pack ----------------------------------------------------------------------------- */
 
+#define HIST_BUDGET_DEFAULT ((int64_t)1 << 30)
+
+/* The histogram budget new packs start with: a test knob (bt_gbdt_cuda_set_hist_budget), read
+ * once per pack, so packs stepped from several threads share no mutable state. */
+static _Atomic int64_t default_hist_budget = HIST_BUDGET_DEFAULT;
+static _Atomic int default_use_graphs = 1;
+
+void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
+    default_hist_budget = bytes > 0 ? bytes : HIST_BUDGET_DEFAULT;
+}
+
+void bt_gbdt_cuda_set_graphs(int on) {
+    default_use_graphs = on != 0;
+}
+
+/* Every parameter of one level's launches (the pack's constant data aside): two equal structs
+ * enqueue the same launch sequence, so a graph captured for one replays the other. Item lists
+ * are read from device memory when the graph runs, so their contents may change. */
+typedef struct level_launch {
+    bt_gbdt_gh *hist;
+    const bt_gbdt_partition_item *part; /* the previous level's partition */
+    int64_t *n_left;
+    const bt_gbdt_level_pair *pairs; /* write zero, build and sub, and patch split */
+    bt_gbdt_hist_zero_item *zero;
+    bt_gbdt_hist_item *build;
+    bt_gbdt_hist_sub_item *sub;
+    const int32_t *feats;
+    bt_gbdt_split_item *split;
+    void *split_scratch;
+    bt_gbdt_split *splits;
+    int32_t n_part, n_pairs, n_build, n_sub, n_split, bpi; /* zero items: n_build */
+} level_launch;
+
+/* The round's first launches: gradients, quantization, row samples. */
+typedef struct prologue_launch {
+    const bt_gbdt_grad_item *grad;
+    const bt_gbdt_quant_item *quant;
+    const bt_gbdt_sample_rows_item *rows;
+    int32_t n_slots, n_trees;
+} prologue_launch;
+
+/* The round's last launches: leaf values into the train margins, the rows a subsampled tree left
+ * out (sampled again, as complements) and the valid rows through the new trees. */
+typedef struct epilogue_launch {
+    const bt_gbdt_leaf_item *leaves;
+    const bt_gbdt_sample_rows_item *left_out;
+    const bt_gbdt_predict_item *pred_train, *pred_valid;
+    const bt_gbdt_node *nodes;
+    int32_t n_leaves, n_left_out, n_valid;
+} epilogue_launch;
+
+typedef struct cuda_pack cuda_pack;
+/* Enqueues a group of launches; params (zeroed, padding included, before being filled) holds
+ * every parameter the launches take beyond the pack's fixed buffers. */
+typedef bt_status (*launch_fn)(cuda_pack *c, const void *params);
+
+#define GRAPH_CACHE 32
+#define GRAPH_KEY_MAX 160
+
+typedef struct graph_entry {
+    launch_fn fn;
+    size_t bytes;
+    unsigned char key[GRAPH_KEY_MAX];
+    cudaGraphExec_t exec;
+    uint64_t used;
+} graph_entry;
+
+static void graphs_clear(cuda_pack *c);
+
+/* cudaMalloc of max(bytes, 1) that tells out-of-memory apart (*oom = 1) from other failures:
+ * a step that runs out of device memory retries in smaller sub-batches (see bt_gbdt_cuda_step). */
+static bt_status dev_malloc(void **p, size_t bytes, int *oom) {
+    *p = NULL;
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e == cudaSuccess) return BT_STATUS_OK;
+    *p = NULL;
+    cudaGetLastError(); /* clear it: out-of-memory is not sticky */
+    if (e == cudaErrorMemoryAllocation) *oom = 1;
+    return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: cudaMalloc(%zu bytes): %s (%d)", bytes,
+                   cudaGetErrorString(e), (int)e);
+}
+
 /* A growable device buffer whose contents need not survive growth. */
 typedef struct dbuf {
     void *p;
     size_t cap;
 } dbuf;
 
-static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream) {
+static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream, int *oom) {
     if (bytes <= b->cap && b->p) return BT_STATUS_OK;
     /* launches already queued may still read the old buffer */
     if (b->p) CU(cudaStreamSynchronize(stream));
@@ -137,12 +220,17 @@ static bt_status dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream) {
     b->p = NULL;
     b->cap = 0;
     size_t cap = bytes < 4096 ? 4096 : bytes + bytes / 2;
-    CU(cudaMalloc(&b->p, cap));
+    BT_TRY(dev_malloc(&b->p, cap, oom));
     b->cap = cap;
     return BT_STATUS_OK;
 }
 
-/* Host side of an upload: arrays appended with 256-byte alignment, copied in one transfer. */
+/* Host side of an upload: arrays appended with 256-byte alignment, copied in one transfer from
+ * pinned memory (an asynchronous copy from pageable memory may synchronize with the stream).
+ * The copy reads the buffer when the stream gets to it, so the buffer is rewritten only after the
+ * stream was synchronized: every upload of cuda_round is followed by a read-back that waits
+ * before the next upload is staged (the CUDA emulation runs copies at that wait, so a violation
+ * shows there as wrong trees). Growing it happens while staging, after that wait. */
 typedef struct hstage {
     char *p;
     size_t used, cap;
@@ -152,8 +240,13 @@ static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
     size_t at = (h->used + 255) & ~(size_t)255;
     if (at + bytes > h->cap) {
         size_t cap = (at + bytes) * 2 + 4096;
-        char *np = realloc(h->p, cap);
-        if (!np) return (size_t)-1;
+        void *np = NULL;
+        if (cudaMallocHost(&np, cap) != cudaSuccess) {
+            cudaGetLastError();
+            return (size_t)-1;
+        }
+        if (h->used) memcpy(np, h->p, h->used);
+        if (h->p) cudaFreeHost(h->p);
         h->p = np;
         h->cap = cap;
     }
@@ -162,7 +255,7 @@ static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
     return at;
 }
 
-typedef struct cuda_pack {
+struct cuda_pack {
     bt_pack host; /* first member: the CPU's eval and export take &host as the pack */
     const dev_data *dd;
     int device; /* the device current at pack_init; every entry point makes it current again */
@@ -183,9 +276,21 @@ typedef struct cuda_pack {
     /* histogram pool: hist_slots histograms of T entries */
     bt_gbdt_gh *hist;
     int64_t hist_slots, T;
-    dbuf items, split_scratch, splits, n_left, nodes;
+    dbuf items, split_scratch, splits, n_left, nodes, level_items;
     hstage stage;
-} cuda_pack;
+    /* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it
+     * must); halved when the device runs out of memory. */
+    int64_t hist_budget;
+    /* The most slots one round grows together (capacity until the device ran out of memory). */
+    int max_batch;
+    int oom; /* set by a failed allocation of the round being grown */
+    /* Captured CUDA graphs of a level's launches, keyed by every launch parameter (see level_run);
+     * least recently used out first. */
+    int use_graphs;
+    struct graph_entry *graphs;
+    int n_graphs;
+    uint64_t graph_tick;
+};
 
 static cuda_pack *cp_of(bt_pack *p) {
     return (cuda_pack *)p; /* host is the first member */
@@ -202,16 +307,18 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->gh,           c->rows,         c->scratch, c->params,
                     c->eg,           c->eh,           c->finite,  c->n_sampled,
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
-                    c->splits.p,     c->n_left.p,     c->nodes.p};
+                    c->splits.p,     c->n_left.p,     c->nodes.p, c->level_items.p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    graphs_clear(c);
+    free(c->graphs);
     if (c->stream) cudaStreamDestroy(c->stream);
-    free(c->stage.p);
+    if (c->stage.p) cudaFreeHost(c->stage.p);
     bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
 }
 
 static bt_status dalloc(void **p, size_t bytes) {
-    CU(cudaMalloc(p, bytes ? bytes : 1));
-    return BT_STATUS_OK;
+    int oom = 0;
+    return dev_malloc(p, bytes, &oom);
 }
 
 static bt_status pack_buffers(cuda_pack *c) {
@@ -234,6 +341,104 @@ static bt_status pack_buffers(cuda_pack *c) {
     return BT_STATUS_OK;
 }
 
+/* Outputs per slot: every slot of a sweep shares the task, so a multiclass pack sizes for the
+ * largest class count it can know now; slot_start refuses a trial needing more. */
+static int32_t pack_outputs(const bt_model_data *data, const bt_gbdt_shared *sh,
+                            const bt_hparams *shape_hp) {
+    int32_t K = 1;
+    if (data->task == BT_TASK_MULTICLASS) {
+        K = sh ? sh->n_classes : 0;
+        if (data->n_classes > K) K = data->n_classes;
+        if ((int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i > K)
+            K = (int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i;
+        if (K < 2) K = 2;
+    }
+    return K;
+}
+
+/* ---- sizing: the per-trial estimate behind pack_capacity ---------------------------------- */
+
+/* Device bytes a pack of C slots takes, from the allocations it makes (pack_buffers, and the
+ * worst case of what a round grows on demand), for n train rows, nv valid rows, K trees per
+ * slot, T histogram entries, F features, trees of depth D and a histogram budget:
+ *   per tree (C*K of them):  36 n            g, h, row list, partition scratch and train margin
+ *                                             (4 bytes each) and the quantized pair (16)
+ *                          + 4 max(nv, 1)     valid margin
+ *                          + 48               exponents, finite flag, sample count, quantize
+ * scratch
+ *                          + 1.5 (2^(D+1) - 1) x 44      the round's node copy (bt_gbdt_node)
+ *                          + 1.5 2^D x 240    a level's item lists at most (histogram, subtraction,
+ *                                             split and partition items, splits, left counts,
+ * leaves)
+ *                          + 1.5 x 4 F        a level's candidate features
+ *   per slot:                sizeof(bt_gbdt_split_param)
+ *   histogram pool:          1.5 min(budget, C K H) + 4 x 16 T,  H = 16 T min(2^(D-1), n) (one
+ *                            tree's live histograms; the pool grows by half again, plus 4)
+ * (1.5: growable buffers take half again what they need). */
+static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, int32_t F,
+                         int32_t D, int64_t budget) {
+    if (D < 1) D = 1;
+    if (D > 30) D = 30;
+    const double nodes = (double)((int64_t)1 << (D + 1)) - 1, level = (double)((int64_t)1 << D);
+    double tree = 36.0 * (double)n + 4.0 * (double)(nv > 0 ? nv : 1) + 48.0 +
+                  1.5 * nodes * (double)sizeof(bt_gbdt_node) + 1.5 * level * 240.0 + 6.0 * F;
+    double live = (double)((int64_t)1 << (D - 1));
+    if (live > (double)n) live = (double)n;
+    double H = 16.0 * (double)T * live, hist = C * K * H;
+    if (hist > (double)budget) hist = (double)budget > H ? (double)budget : H;
+    return C * (K * tree + (double)sizeof(bt_gbdt_split_param)) + 1.5 * hist + 64.0 * (double)T;
+}
+
+/* The vtable's pack_capacity: the largest capacity <= wanted whose pack_bytes, plus the shared
+ * device copy of the data when this device has none yet, fit the free memory cudaMemGetInfo
+ * reports minus a reserve (1/16 of it, at least 64 MiB: CUDA's own allocations, cub scratch,
+ * fragmentation). The depth is the shape trial's max_depth; deeper trials in the pack are what
+ * the out-of-memory split of a step is for. At least 1. */
+int bt_gbdt_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted) {
+    if (wanted < 1) return 1;
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        cudaGetLastError();
+        return wanted; /* no information: the pack will find out (and split) */
+    }
+    const bt_gbdt_shared *sh = data->shared;
+    const int32_t max_bin = (int32_t)shape_hp->v[BT_GBDT_MAX_BIN].i;
+    const int64_t n = data->train ? data->train->n_rows : 0;
+    const int64_t nv = data->valid ? data->valid->n_rows : 0;
+    const int32_t F = data->train ? data->train->n_features : 0;
+    const bt_gbdt_binning *bin = NULL;
+    for (int i = 0; sh && i < sh->n_binnings; i++)
+        if (sh->binnings[i]->max_bin == max_bin) bin = sh->binnings[i];
+    /* without the binning yet: every feature at max_bin bins plus its missing slot */
+    int64_t T = bin ? (int64_t)bin->off[F] : (int64_t)F * ((int64_t)max_bin + 1);
+    double shared = 0;
+    int device = 0, have = 0;
+    cudaGetDevice(&device);
+    for (const dev_data *d = sh ? sh->cuda : NULL; d && bin; d = d->next)
+        have |= d->device == device && d->bin == bin;
+    if (!have) {
+        int width = bin ? bin->train.width : (max_bin < 256 ? 1 : 2);
+        shared = (double)n * F * (width + 4.0) + 4.0 * n + 4.0 * (double)nv * F + 8.0 * (double)T +
+                 16.0 * F;
+    }
+    double reserve = (double)free_b / 16;
+    if (reserve < 64.0 * 1048576) reserve = 64.0 * 1048576;
+    const double room = (double)free_b - reserve - shared;
+    const int32_t K = pack_outputs(data, sh, shape_hp);
+    const int32_t D = (int32_t)shape_hp->v[BT_GBDT_MAX_DEPTH].i;
+    const int64_t budget = default_hist_budget;
+    int lo = 1, hi = wanted; /* largest c in [1, wanted] that fits, by bisection (monotone) */
+    if (pack_bytes(hi, n, nv, K, T, F, D, budget) <= room) return hi;
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (pack_bytes(mid, n, nv, K, T, F, D, budget) <= room)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                                  int capacity) {
     *out = NULL;
@@ -251,16 +456,7 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     if (n > INT32_MAX) /* row ids are int32 on both sides */
         return BT_FAIL(BT_STATUS_BAD_INPUT, "gbdt on cuda: %lld train rows exceed int32",
                        (long long)n);
-    /* Outputs per slot: every slot of a sweep shares the task, so a multiclass pack sizes for the
-     * largest class count it can know now; slot_start refuses a trial needing more. */
-    int32_t K = 1;
-    if (data->task == BT_TASK_MULTICLASS) {
-        K = sh->n_classes;
-        if (data->n_classes > K) K = data->n_classes;
-        if ((int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i > K)
-            K = (int32_t)shape_hp->v[BT_GBDT_NUM_CLASS].i;
-        if (K < 2) K = 2;
-    }
+    const int32_t K = pack_outputs(data, sh, shape_hp);
     cuda_pack *c = calloc(1, sizeof *c);
     BT_CHECK_ALLOC(c);
     c->host.slots = calloc((size_t)capacity, sizeof *c->host.slots);
@@ -276,6 +472,15 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     c->n = n;
     c->nv = data->valid && data->valid->n_rows > 0 ? data->valid->n_rows : 0;
     c->T = (int64_t)bin->off[F];
+    c->hist_budget = default_hist_budget;
+    c->max_batch = capacity;
+    c->use_graphs = default_use_graphs;
+    c->graphs = calloc(GRAPH_CACHE, sizeof *c->graphs);
+    if (!c->graphs) {
+        free(c->host.slots);
+        free(c);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the graph cache");
+    }
     bt_status st = BT_STATUS_OK;
     if (cudaGetDevice(&c->device) != cudaSuccess) {
         cudaGetLastError();
@@ -323,14 +528,6 @@ bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, ui
 
 /* ---- one round ---------------------------------------------------------------------------- */
 
-/* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it must).
- */
-static int64_t hist_budget = (int64_t)1 << 30;
-
-void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
-    hist_budget = bytes > 0 ? bytes : (int64_t)1 << 30;
-}
-
 /* One tree of the round, grown on the host's bookkeeping over device rows and histograms. */
 typedef struct tgrow {
     bt_gbdt_slot *s;
@@ -344,6 +541,7 @@ typedef struct tgrow {
     int64_t *beg, *cnt, *hslot; /* hslot: histogram pool slot, -1 = none */
     bt_gbdt_gh *sum;
     int32_t *level, n_level, *next, n_next;
+    int32_t *part_of; /* a split node's item in the pending partition, -1 = none */
     int32_t *feats_tree, n_feats_tree, *feats_level, n_feats_level;
     int64_t feats_begin; /* this level's list in the uploaded feature array */
 } tgrow;
@@ -358,6 +556,7 @@ static void tgrow_free(tgrow *w) {
     free(w->next);
     free(w->feats_tree);
     free(w->feats_level);
+    free(w->part_of);
 }
 
 static int tgrow_alloc(tgrow *w, int64_t n, int32_t F) {
@@ -373,10 +572,11 @@ static int tgrow_alloc(tgrow *w, int64_t n, int32_t F) {
     w->next = malloc((size_t)cap * sizeof *w->next);
     w->feats_tree = malloc((size_t)F * sizeof *w->feats_tree);
     w->feats_level = malloc((size_t)F * sizeof *w->feats_level);
+    w->part_of = malloc((size_t)cap * sizeof *w->part_of);
     if (!(w->nodes && w->beg && w->cnt && w->hslot && w->sum && w->level && w->next &&
-          w->feats_tree && w->feats_level))
+          w->feats_tree && w->feats_level && w->part_of))
         return 0;
-    for (int32_t i = 0; i < w->cap; i++) w->hslot[i] = -1;
+    for (int32_t i = 0; i < w->cap; i++) w->hslot[i] = w->part_of[i] = -1;
     return 1;
 }
 
@@ -414,7 +614,7 @@ static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
     int64_t ns = slots + slots / 2 + 4;
     size_t bytes = (size_t)ns * (size_t)c->T * sizeof(bt_gbdt_gh);
     bt_gbdt_gh *nh = NULL;
-    CU(cudaMalloc((void **)&nh, bytes));
+    BT_TRY(dev_malloc((void **)&nh, bytes, &c->oom));
     if (c->hist_slots > 0) {
         cudaError_t e =
             cudaMemcpyAsync(nh, c->hist, (size_t)c->hist_slots * (size_t)c->T * sizeof(bt_gbdt_gh),
@@ -433,13 +633,11 @@ static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
 
 /* Uploads the staged arrays into the device item buffer; *base receives its device address. */
 static bt_status stage_upload(cuda_pack *c, char **base) {
-    BT_TRY(dbuf_reserve(&c->items, c->stage.used, c->stream));
+    BT_TRY(dbuf_reserve(&c->items, c->stage.used, c->stream, &c->oom));
     if (c->stage.used)
         CU(cudaMemcpyAsync(c->items.p, c->stage.p, c->stage.used, cudaMemcpyHostToDevice,
                            c->stream));
-    /* From pageable memory an async copy may still read c->stage after returning, and the next
-     * upload reuses it: wait (pinned, double-buffered staging would avoid this sync). */
-    CU(cudaStreamSynchronize(c->stream));
+    /* no wait: the stage is pinned and is not rewritten before the next read-back waits */
     *base = c->items.p;
     return BT_STATUS_OK;
 }
@@ -479,6 +677,203 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
         }                                                                                          \
     } while (0)
 
+static void graphs_clear(cuda_pack *c) {
+    for (int i = 0; i < c->n_graphs; i++)
+        if (c->graphs[i].exec) cudaGraphExecDestroy(c->graphs[i].exec);
+    c->n_graphs = 0;
+}
+
+/* The launches of a level: partition the previous level's split nodes, resolve the sibling pairs
+ * (their ranges, which child to build), clear the histograms to build, build them, subtract
+ * siblings, evaluate the level's nodes (each part skipped when it has no items). */
+static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
+    const dev_data *dd = c->dd;
+    const bt_binned *bm = &c->host.bin->train;
+    void *stream = (void *)c->stream;
+    if (L->n_part > 0)
+        BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, bm->n_features,
+                                      L->part, L->n_part, L->n_left, stream));
+    if (L->n_pairs > 0)
+        BT_TRY(bt_gbdt_level_prepare_cuda(L->pairs, L->n_pairs, L->n_left, c->T, L->zero, L->build,
+                                          L->sub, L->split, stream));
+    if (L->n_build > 0) {
+        BT_TRY(bt_gbdt_hist_zero_cuda(L->hist, L->zero, L->n_build, stream));
+        BT_TRY(bt_gbdt_hist_cuda(dd->bins, bm->width, c->n, bm->n_features, dd->off, 0,
+                                 bm->n_features, dd->max_entries, c->rows, c->gh, L->hist, L->build,
+                                 L->n_build, L->bpi, stream));
+    }
+    if (L->n_sub > 0) BT_TRY(bt_gbdt_hist_sub_cuda(L->hist, L->sub, L->n_sub, 0, c->T, stream));
+    if (L->n_split > 0)
+        BT_TRY(bt_gbdt_split_cuda(L->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
+                                  L->feats, c->params, L->split, L->n_split, L->split_scratch,
+                                  L->splits, stream));
+    return BT_STATUS_OK;
+}
+
+/* Runs a group of launches as a CUDA graph: replayed when a graph of the same function and
+ * parameters was captured before (item counts are padded to powers of two, so a pack whose active
+ * slots do not change keeps replaying the same few graphs round after round). A key seen for the
+ * first time runs directly -- which also loads the kernels' modules before any capture, as lazy
+ * loading inside a capture is best avoided -- and is remembered; the second time it is captured
+ * (thread-local mode: other threads driving other packs may allocate meanwhile), instantiated
+ * and launched. A replay enqueues exactly what fn would with the same parameters, so it is valid
+ * whatever buffers were reallocated since the capture. */
+static bt_status graph_run(cuda_pack *c, launch_fn fn, const void *params, size_t bytes) {
+    if (!c->use_graphs || bytes > GRAPH_KEY_MAX) return fn(c, params);
+    graph_entry *ge = NULL;
+    for (int i = 0; i < c->n_graphs && !ge; i++)
+        if (c->graphs[i].fn == fn && c->graphs[i].bytes == bytes &&
+            memcmp(c->graphs[i].key, params, bytes) == 0)
+            ge = &c->graphs[i];
+    if (ge && ge->exec) {
+        ge->used = ++c->graph_tick;
+        CU(cudaGraphLaunch(ge->exec, c->stream));
+        return BT_STATUS_OK;
+    }
+    if (!ge) { /* first sight: remember the key, launch directly */
+        int at = c->n_graphs;
+        if (at == GRAPH_CACHE) { /* evict the least recently used */
+            at = 0;
+            for (int i = 1; i < c->n_graphs; i++)
+                if (c->graphs[i].used < c->graphs[at].used) at = i;
+            if (c->graphs[at].exec) cudaGraphExecDestroy(c->graphs[at].exec);
+        } else {
+            c->n_graphs++;
+        }
+        ge = &c->graphs[at];
+        ge->fn = fn;
+        ge->bytes = bytes;
+        memcpy(ge->key, params, bytes);
+        ge->exec = NULL;
+        ge->used = ++c->graph_tick;
+        return fn(c, params);
+    }
+    cudaGraph_t g = NULL;
+    CU(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
+    bt_status st = fn(c, params);
+    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
+    if (st != BT_STATUS_OK || e != cudaSuccess) {
+        if (g) cudaGraphDestroy(g);
+        if (st != BT_STATUS_OK) return st;
+        CU(e);
+    }
+    cudaGraphExec_t x = NULL;
+    e = cudaGraphInstantiate(&x, g, 0);
+    cudaGraphDestroy(g);
+    CU(e);
+    ge->exec = x;
+    ge->used = ++c->graph_tick;
+    CU(cudaGraphLaunch(x, c->stream));
+    return BT_STATUS_OK;
+}
+
+static bt_status level_enqueue_v(cuda_pack *c, const void *params) {
+    return level_enqueue(c, params);
+}
+
+static bt_status level_run(cuda_pack *c, const level_launch *L) {
+    return graph_run(c, level_enqueue_v, L, sizeof *L);
+}
+
+static bt_status prologue_enqueue(cuda_pack *c, const void *params) {
+    const prologue_launch *L = params;
+    void *stream = (void *)c->stream;
+    BT_TRY(bt_gbdt_grad_cuda(c->margin_train, c->dd->y_train, c->n, c->g, c->h, L->grad, L->n_slots,
+                             stream));
+    BT_TRY(bt_gbdt_quantize_cuda(c->g, c->h, c->gh, L->quant, L->n_trees, c->eg, c->eh, c->finite,
+                                 c->qscratch, stream));
+    return bt_gbdt_sample_rows_cuda(c->n, L->rows, L->n_trees, c->rows, c->n_sampled, stream);
+}
+
+static bt_status epilogue_enqueue(cuda_pack *c, const void *params) {
+    const epilogue_launch *L = params;
+    const dev_data *dd = c->dd;
+    const int32_t F = c->host.bin->train.n_features;
+    void *stream = (void *)c->stream;
+    if (L->n_leaves)
+        BT_TRY(bt_gbdt_leaf_add_cuda(c->rows, c->margin_train, L->leaves, L->n_leaves, stream));
+    if (L->n_left_out) {
+        /* the partition scratch is free now: it receives the left-out rows (n_sampled is
+         * overwritten; it was read at the start of the round) */
+        BT_TRY(bt_gbdt_sample_rows_cuda(c->n, L->left_out, L->n_left_out, c->scratch, c->n_sampled,
+                                        stream));
+        BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_train, F, c->scratch, c->margin_train,
+                                        L->pred_train, L->n_left_out, stream));
+    }
+    if (L->n_valid)
+        BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_valid, F, c->scratch, c->margin_valid,
+                                        L->pred_valid, L->n_valid, stream));
+    return BT_STATUS_OK;
+}
+
+/* Smallest power of two >= n (0 for 0): item counts padded to it repeat across rounds. */
+static int32_t pad_pow2(int64_t n) {
+    int64_t p = 1;
+    if (n <= 0) return 0;
+    while (p < n) p *= 2;
+    return (int32_t)p;
+}
+
+/* The split items of a wave's level (trees g0..g1), in level order; pi_tree/pi_node say whose. */
+static int32_t split_items(const tgrow *W, int g0, int g1, int64_t T, bt_gbdt_split_item *pi,
+                           int32_t *pi_tree, int32_t *pi_node) {
+    int32_t n_split = 0;
+    for (int t = g0; t < g1; t++) {
+        const tgrow *w = &W[t];
+        for (int32_t i = 0; i < w->n_level; i++) {
+            int32_t id = w->level[i];
+            bt_gbdt_split_item x;
+            memset(&x, 0, sizeof x);
+            x.hist_offset = w->hslot[id] * T;
+            x.total = w->sum[id];
+            x.n_rows = w->cnt[id];
+            x.g_unit = w->gu;
+            x.h_unit = w->hu;
+            x.trial = w->slot;
+            x.feats_begin = (int32_t)w->feats_begin;
+            x.n_feats = w->n_feats_level;
+            pi_tree[n_split] = t;
+            pi_node[n_split] = id;
+            pi[n_split++] = x;
+        }
+    }
+    return n_split;
+}
+
+/* The children's row ranges of partitioned nodes, from their left counts (checked). */
+static bt_status children_ranges(tgrow *W, const int32_t *ti_tree, const int32_t *ti_node,
+                                 const int64_t *nleft, int32_t n_part) {
+    for (int32_t j = 0; j < n_part; j++) {
+        tgrow *w = &W[ti_tree[j]];
+        int32_t id = ti_node[j];
+        const bt_gbdt_node *nd = &w->nodes[id];
+        if (nleft[j] < 0 || nleft[j] > w->cnt[id])
+            return BT_FAIL(BT_STATUS_INTERNAL,
+                           "gbdt on cuda: partition sent %lld of %lld rows left",
+                           (long long)nleft[j], (long long)w->cnt[id]);
+        w->beg[nd->left] = w->beg[id];
+        w->cnt[nd->left] = nleft[j];
+        w->beg[nd->right] = w->beg[id] + nleft[j];
+        w->cnt[nd->right] = w->cnt[id] - nleft[j];
+    }
+    return BT_STATUS_OK;
+}
+
+/* Padding items: no rows, nothing to clear or subtract, nodes that exit at once. */
+static void pad_items(bt_gbdt_hist_zero_item *zi, bt_gbdt_hist_item *hi, int32_t nb, int32_t pb,
+                      bt_gbdt_hist_sub_item *si, int32_t ns, int32_t ps, bt_gbdt_split_item *pi,
+                      int32_t np, int32_t pp) {
+    for (int32_t j = nb; j < pb; j++) {
+        memset(&zi[j], 0, sizeof zi[j]);
+        memset(&hi[j], 0, sizeof hi[j]);
+    }
+    for (int32_t j = ns; j < ps; j++) {
+        si[j].parent = -1;
+        si[j].child = 0;
+    }
+    for (int32_t j = np; j < pp; j++) memset(&pi[j], 0, sizeof pi[j]);
+}
+
 /* Grows one round for the listed slots (not failed, not stopped, trees capacity ready): gradients,
  * quantization, row sampling, the levels, leaves, predictions of out-of-sample train rows and of
  * the valid set, then copies margins and trees to the host slots. Slots whose gradients are not
@@ -486,13 +881,11 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
 static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot, int n_act) {
     const bt_gbdt_binning *B = c->host.bin;
     const bt_binned *bm = &B->train;
-    const dev_data *dd = c->dd;
     const int64_t n = c->n, nv = c->nv, K = c->K, T = c->T;
     const int32_t F = bm->n_features;
-    void *stream = (void *)c->stream;
     bt_status st = BT_STATUS_OK;
     char *dbase = NULL;
-    size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0;
+    size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0;
     hpool hp = {0};
 
     int n_w = 0;
@@ -507,6 +900,10 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     int64_t *nsm = NULL, *nleft = NULL;
     int32_t *feats = NULL;
     bt_gbdt_hist_item *hi = NULL;
+    bt_gbdt_hist_zero_item *zi = NULL;
+    bt_gbdt_level_pair *pairs = NULL;
+    int32_t *pair_tree = NULL;
+    int64_t *pair_new = NULL;
     bt_gbdt_hist_sub_item *si = NULL;
     bt_gbdt_split_item *pi = NULL;
     bt_gbdt_split *splits = NULL;
@@ -552,12 +949,16 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     STAGE(c, qi, n_w, o2);
     STAGE(c, ri, n_w, o3);
     TRYG(stage_upload(c, &dbase));
-    TRYG(bt_gbdt_grad_cuda(c->margin_train, dd->y_train, n, c->g, c->h,
-                           (const bt_gbdt_grad_item *)(dbase + o1), n_act, stream));
-    TRYG(bt_gbdt_quantize_cuda(c->g, c->h, c->gh, (const bt_gbdt_quant_item *)(dbase + o2), n_w,
-                               c->eg, c->eh, c->finite, c->qscratch, stream));
-    TRYG(bt_gbdt_sample_rows_cuda(n, (const bt_gbdt_sample_rows_item *)(dbase + o3), n_w, c->rows,
-                                  c->n_sampled, stream));
+    {
+        prologue_launch pl;
+        memset(&pl, 0, sizeof pl); /* compared with memcmp */
+        pl.grad = (const bt_gbdt_grad_item *)(dbase + o1);
+        pl.quant = (const bt_gbdt_quant_item *)(dbase + o2);
+        pl.rows = (const bt_gbdt_sample_rows_item *)(dbase + o3);
+        pl.n_slots = n_act;
+        pl.n_trees = n_w;
+        TRYG(graph_run(c, prologue_enqueue, &pl, sizeof pl));
+    }
     ALLOCG(eg, n_w);
     ALLOCG(eh, n_w);
     ALLOCG(fin, n_w);
@@ -627,22 +1028,31 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             int64_t live = d < 40 ? (int64_t)1 << d : INT64_MAX / 4;
             if (live > W[g1].m) live = W[g1].m > 0 ? W[g1].m : 1;
             int64_t bytes = live * T * (int64_t)sizeof(bt_gbdt_gh);
-            if (g1 > g0 && wave_bytes + bytes > hist_budget) break;
+            if (g1 > g0 && wave_bytes + bytes > c->hist_budget) break;
             wave_bytes += bytes;
         }
+        /* partition items of the last applied level (ti, ti_tree, ti_node): they run at the start
+         * of the next level's graph, whose pairs learn their children's ranges on the device */
+        int32_t n_part = 0;
         for (int depth = 0;; depth++) {
-            int64_t n_nodes_lv = 0, n_build = 0, n_sub = 0, n_feats = 0, max_rows = 0;
+            int64_t n_nodes_lv = 0, n_build = 0, n_feats = 0, max_rows = 0;
+            int32_t n_pairs = 0;
             for (int t = g0; t < g1; t++) {
                 n_nodes_lv += W[t].n_level;
                 if (W[t].n_level) n_feats += F;
             }
             if (n_nodes_lv == 0) break;
+            const int32_t pn = pad_pow2(n_nodes_lv);
             ALLOCG(feats, n_feats);
-            ALLOCG(hi, n_nodes_lv);
-            ALLOCG(si, n_nodes_lv);
-            ALLOCG(pi, n_nodes_lv);
+            ALLOCG(zi, pn);
+            ALLOCG(hi, pn);
+            ALLOCG(si, pn);
+            ALLOCG(pi, pn);
             ALLOCG(pi_tree, n_nodes_lv);
             ALLOCG(pi_node, n_nodes_lv);
+            ALLOCG(pairs, pn);
+            ALLOCG(pair_tree, pn);
+            ALLOCG(pair_new, pn);
             n_feats = 0;
             for (int t = g0; t < g1; t++) {
                 tgrow *w = &W[t];
@@ -664,45 +1074,61 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     if (w->cnt[0] > max_rows) max_rows = w->cnt[0];
                     continue;
                 }
+                /* which child is smaller is known once the parent's partition ran: the pair is
+                 * resolved on the device (kernels/gbdt_level.h); the host learns it from the left
+                 * count it reads back with the splits */
                 for (int32_t i = 0; i + 1 < w->n_level; i += 2) {
-                    int32_t a = w->level[i], b = w->level[i + 1];
+                    int32_t a = w->level[i];
                     int32_t P = w->nodes[a].parent;
-                    int32_t sm = w->cnt[a] <= w->cnt[b] ? a : b, lg = sm == a ? b : a;
-                    if (P < 0 || w->hslot[P] < 0) {
+                    if (P < 0 || w->hslot[P] < 0 || w->part_of[P] < 0) {
                         st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: a level's parent has no "
                                                          "histogram");
                         goto done;
                     }
-                    w->hslot[lg] = w->hslot[P];
-                    w->hslot[P] = -1;
-                    w->hslot[sm] = hpool_get(&hp);
-                    bt_gbdt_hist_item x = {w->seg + w->beg[sm], w->cnt[sm], w->seg,
-                                           w->hslot[sm] * T};
-                    hi[n_build++] = x;
-                    if (w->cnt[sm] > max_rows) max_rows = w->cnt[sm];
-                    bt_gbdt_hist_sub_item y = {w->hslot[lg] * T, w->hslot[sm] * T};
-                    si[n_sub++] = y;
+                    bt_gbdt_level_pair q;
+                    memset(&q, 0, sizeof q);
+                    q.seg = w->seg;
+                    q.parent_begin = w->beg[P];
+                    q.parent_rows = w->cnt[P];
+                    q.parent_hist = w->hslot[P] * T;
+                    pair_new[n_pairs] = hpool_get(&hp);
+                    q.new_hist = pair_new[n_pairs] * T;
+                    q.part = w->part_of[P];
+                    /* split items are made in level order: the pair's children are 2k, 2k + 1 */
+                    q.split_left = 2 * n_pairs;
+                    q.split_right = 2 * n_pairs + 1;
+                    w->hslot[P] = -1; /* its histogram becomes the larger child's */
+                    pair_tree[n_pairs] = t;
+                    pairs[n_pairs++] = q;
+                    if (w->cnt[P] / 2 > max_rows) max_rows = w->cnt[P] / 2;
                 }
             }
             TRYG(hist_reserve(c, hp.n_used));
-            /* zero the histograms to build, then build and subtract */
-            for (int64_t j = 0; j < n_build; j++)
-                CUG(cudaMemsetAsync(c->hist + hi[j].hist_offset, 0, (size_t)T * sizeof(bt_gbdt_gh),
-                                    c->stream));
-            c->stage.used = 0;
-            STAGE(c, hi, n_build, o1);
-            STAGE(c, si, n_sub, o2);
-            TRYG(stage_upload(c, &dbase));
-            int32_t bpi = (int32_t)((max_rows + 16383) / 16384);
+            int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
             if (bpi < 1) bpi = 1;
             if (bpi > 64) bpi = 64;
-            TRYG(bt_gbdt_hist_cuda(dd->bins, bm->width, n, F, dd->off, 0, F, dd->max_entries,
-                                   c->rows, c->gh, c->hist, (const bt_gbdt_hist_item *)(dbase + o1),
-                                   (int32_t)n_build, bpi, stream));
-            if (n_sub > 0)
-                TRYG(bt_gbdt_hist_sub_cuda(c->hist, (const bt_gbdt_hist_sub_item *)(dbase + o2),
-                                           (int32_t)n_sub, 0, T, stream));
+            int32_t n_split = 0;
+            level_launch lv;
+            memset(&lv, 0, sizeof lv); /* padding bytes too: the struct is compared with memcmp */
             if (depth == 0) {
+                /* the roots: clear and build; their sums come from their histograms, then the
+                 * evaluation (a second upload, ordered after these launches) */
+                const int32_t pb = pad_pow2(n_build);
+                for (int64_t j = 0; j < n_build; j++) {
+                    zi[j].offset = hi[j].hist_offset;
+                    zi[j].n = T;
+                }
+                pad_items(zi, hi, (int32_t)n_build, pb, si, 0, 0, pi, 0, 0);
+                c->stage.used = 0;
+                STAGE(c, zi, pb, o1);
+                STAGE(c, hi, pb, o2);
+                TRYG(stage_upload(c, &dbase));
+                lv.hist = c->hist;
+                lv.zero = (bt_gbdt_hist_zero_item *)(dbase + o1);
+                lv.build = (bt_gbdt_hist_item *)(dbase + o2);
+                lv.n_build = pb;
+                lv.bpi = bpi;
+                TRYG(level_run(c, &lv));
                 /* every row falls in exactly one entry of feature 0 (a bin or its missing slot), so
                  * those entries sum to the root's total, the same integers grow.c adds row by row
                  */
@@ -726,49 +1152,100 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
                     set_leaf(w, 0, -1, wt, wt * w->s->eta);
                 }
-            }
-            int32_t n_split = 0;
-            for (int t = g0; t < g1; t++) {
-                tgrow *w = &W[t];
-                for (int32_t i = 0; i < w->n_level; i++) {
-                    int32_t id = w->level[i];
-                    bt_gbdt_split_item x;
-                    memset(&x, 0, sizeof x);
-                    x.hist_offset = w->hslot[id] * T;
-                    x.total = w->sum[id];
-                    x.n_rows = w->cnt[id];
-                    x.g_unit = w->gu;
-                    x.h_unit = w->hu;
-                    x.trial = w->slot;
-                    x.feats_begin = (int32_t)w->feats_begin;
-                    x.n_feats = w->n_feats_level;
-                    pi_tree[n_split] = t;
-                    pi_node[n_split] = id;
-                    pi[n_split++] = x;
+                n_split = split_items(W, g0, g1, T, pi, pi_tree, pi_node);
+                const int32_t pp = pad_pow2(n_split);
+                pad_items(zi, hi, 0, 0, si, 0, 0, pi, n_split, pp);
+                c->stage.used = 0;
+                STAGE(c, feats, n_feats, o4);
+                STAGE(c, pi, pp, o5);
+                TRYG(stage_upload(c, &dbase));
+                TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(pp),
+                                  c->stream, &c->oom));
+                TRYG(dbuf_reserve(&c->splits, (size_t)(pp > 0 ? pp : 1) * sizeof(bt_gbdt_split),
+                                  c->stream, &c->oom));
+                memset(&lv, 0, sizeof lv);
+                lv.hist = c->hist;
+                lv.feats = (const int32_t *)(dbase + o4);
+                lv.split = (bt_gbdt_split_item *)(dbase + o5);
+                lv.split_scratch = c->split_scratch.p;
+                lv.splits = (bt_gbdt_split *)c->splits.p;
+                lv.n_split = pp;
+                TRYG(level_run(c, &lv));
+            } else {
+                /* one upload and one graph: the previous level's partition, the pairs, clear,
+                 * build, subtract, evaluate. The nodes' sums are known (node_split); their row
+                 * counts and histogram offsets in the split items are filled on the device. */
+                n_split = split_items(W, g0, g1, T, pi, pi_tree, pi_node);
+                const int32_t pp = pad_pow2(n_split), pq = pad_pow2(n_pairs);
+                const int32_t pt = pad_pow2(n_part);
+                pad_items(zi, hi, 0, 0, si, 0, 0, pi, n_split, pp);
+                for (int32_t j = n_pairs; j < pq; j++) {
+                    memset(&pairs[j], 0, sizeof pairs[j]);
+                    pairs[j].part = -1;
                 }
+                for (int32_t j = n_part; j < pt; j++) memset(&ti[j], 0, sizeof ti[j]);
+                c->stage.used = 0;
+                STAGE(c, ti, pt, o1);
+                STAGE(c, pairs, pq, o2);
+                STAGE(c, feats, n_feats, o4);
+                STAGE(c, pi, pp, o5);
+                TRYG(stage_upload(c, &dbase));
+                TRYG(dbuf_reserve(&c->n_left, (size_t)(pt > 0 ? pt : 1) * sizeof(int64_t),
+                                  c->stream, &c->oom));
+                const size_t zb = (size_t)pq * sizeof(bt_gbdt_hist_zero_item),
+                             bb = (size_t)pq * sizeof(bt_gbdt_hist_item);
+                TRYG(dbuf_reserve(&c->level_items,
+                                  zb + bb + (size_t)pq * sizeof(bt_gbdt_hist_sub_item), c->stream,
+                                  &c->oom));
+                TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(pp),
+                                  c->stream, &c->oom));
+                TRYG(dbuf_reserve(&c->splits, (size_t)(pp > 0 ? pp : 1) * sizeof(bt_gbdt_split),
+                                  c->stream, &c->oom));
+                char *lb = c->level_items.p;
+                lv.hist = c->hist;
+                lv.part = (const bt_gbdt_partition_item *)(dbase + o1);
+                lv.n_part = pt;
+                lv.n_left = (int64_t *)c->n_left.p;
+                lv.pairs = (const bt_gbdt_level_pair *)(dbase + o2);
+                lv.n_pairs = pq;
+                lv.zero = (bt_gbdt_hist_zero_item *)lb;
+                lv.build = (bt_gbdt_hist_item *)(lb + zb);
+                lv.sub = (bt_gbdt_hist_sub_item *)(lb + zb + bb);
+                lv.n_build = pq;
+                lv.n_sub = pq;
+                lv.feats = (const int32_t *)(dbase + o4);
+                lv.split = (bt_gbdt_split_item *)(dbase + o5);
+                lv.split_scratch = c->split_scratch.p;
+                lv.splits = (bt_gbdt_split *)c->splits.p;
+                lv.n_split = pp;
+                lv.bpi = bpi;
+                TRYG(level_run(c, &lv));
+                ALLOCG(nleft, n_part);
+                CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
+                                    cudaMemcpyDeviceToHost, c->stream));
             }
-            /* a second upload: ordered on the stream after the launches reading the first one */
-            c->stage.used = 0;
-            STAGE(c, feats, n_feats, o3);
-            STAGE(c, pi, n_split, o4);
-            TRYG(stage_upload(c, &dbase));
-            TRYG(dbuf_reserve(&c->split_scratch, bt_gbdt_split_cuda_scratch_bytes(n_split),
-                              c->stream));
-            TRYG(dbuf_reserve(&c->splits, (size_t)n_split * sizeof(bt_gbdt_split), c->stream));
-            TRYG(bt_gbdt_split_cuda(c->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
-                                    (const int32_t *)(dbase + o3), c->params,
-                                    (const bt_gbdt_split_item *)(dbase + o4), n_split,
-                                    c->split_scratch.p, (bt_gbdt_split *)c->splits.p, stream));
             ALLOCG(splits, n_split);
             CUG(cudaMemcpyAsync(splits, c->splits.p, (size_t)n_split * sizeof *splits,
                                 cudaMemcpyDeviceToHost, c->stream));
             CUG(cudaStreamSynchronize(c->stream));
+            if (depth > 0) {
+                /* the previous level's children ranges, then the pairs' histograms, by the rule
+                 * the device applied (bt_gbdt_level_resolve: the left child is smaller on ties) */
+                TRYG(children_ranges(W, ti_tree, ti_node, nleft, n_part));
+                for (int32_t k = 0; k < n_pairs; k++) {
+                    tgrow *w = &W[pair_tree[k]];
+                    int32_t a = pi_node[2 * k], b = pi_node[2 * k + 1];
+                    int32_t sm = w->cnt[a] <= w->cnt[b] ? a : b, lg = sm == a ? b : a;
+                    w->hslot[lg] = pairs[k].parent_hist / T;
+                    w->hslot[sm] = pair_new[k];
+                }
+                n_part = 0;
+            }
 
             /* apply: grow.c's apply_level, node by node in level order */
-            ALLOCG(ti, n_split);
+            ALLOCG(ti, pad_pow2(n_split));
             ALLOCG(ti_tree, n_split);
             ALLOCG(ti_node, n_split);
-            int32_t n_part = 0;
             for (int t = g0; t < g1; t++) W[t].n_next = 0;
             for (int32_t i = 0; i < n_split; i++) {
                 tgrow *w = &W[pi_tree[i]];
@@ -801,6 +1278,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 bt_gbdt_partition_item x = {
                     w->seg + w->beg[id],         w->cnt[id],      nd->feature, nd->bin,
                     B->missing_bin[nd->feature], nd->default_left};
+                w->part_of[id] = n_part;
                 ti_tree[n_part] = pi_tree[i];
                 ti_node[n_part] = id;
                 ti[n_part++] = x;
@@ -812,35 +1290,26 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 w->next = tmp;
                 w->n_level = w->n_next;
             }
-            if (n_part > 0) {
-                c->stage.used = 0;
-                STAGE(c, ti, n_part, o1);
-                TRYG(stage_upload(c, &dbase));
-                TRYG(dbuf_reserve(&c->n_left, (size_t)n_part * sizeof(int64_t), c->stream));
-                TRYG(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
-                                            (const bt_gbdt_partition_item *)(dbase + o1), n_part,
-                                            (int64_t *)c->n_left.p, stream));
-                ALLOCG(nleft, n_part);
-                CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
-                                    cudaMemcpyDeviceToHost, c->stream));
-                CUG(cudaStreamSynchronize(c->stream));
-                for (int32_t j = 0; j < n_part; j++) {
-                    tgrow *w = &W[ti_tree[j]];
-                    int32_t id = ti_node[j];
-                    const bt_gbdt_node *nd = &w->nodes[id];
-                    if (nleft[j] < 0 || nleft[j] > w->cnt[id]) {
-                        st = BT_FAIL(BT_STATUS_INTERNAL,
-                                     "gbdt on cuda: partition sent %lld of %lld "
-                                     "rows left",
-                                     (long long)nleft[j], (long long)w->cnt[id]);
-                        goto done;
-                    }
-                    w->beg[nd->left] = w->beg[id];
-                    w->cnt[nd->left] = nleft[j];
-                    w->beg[nd->right] = w->beg[id] + nleft[j];
-                    w->cnt[nd->right] = w->cnt[id] - nleft[j];
-                }
-            }
+        }
+        if (n_part > 0) {
+            /* the last level's partition: its children are leaves, whose rows the leaf adds need */
+            const int32_t pt = pad_pow2(n_part);
+            for (int32_t j = n_part; j < pt; j++) memset(&ti[j], 0, sizeof ti[j]);
+            c->stage.used = 0;
+            STAGE(c, ti, pt, o1);
+            TRYG(stage_upload(c, &dbase));
+            TRYG(dbuf_reserve(&c->n_left, (size_t)pt * sizeof(int64_t), c->stream, &c->oom));
+            level_launch lv;
+            memset(&lv, 0, sizeof lv);
+            lv.part = (const bt_gbdt_partition_item *)(dbase + o1);
+            lv.n_part = pt;
+            lv.n_left = (int64_t *)c->n_left.p;
+            TRYG(level_run(c, &lv));
+            ALLOCG(nleft, n_part);
+            CUG(cudaMemcpyAsync(nleft, c->n_left.p, (size_t)n_part * sizeof *nleft,
+                                cudaMemcpyDeviceToHost, c->stream));
+            CUG(cudaStreamSynchronize(c->stream));
+            TRYG(children_ranges(W, ti_tree, ti_node, nleft, n_part));
         }
     }
 
@@ -852,7 +1321,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             for (int32_t id = 0; id < W[t].n_nodes; id++)
                 n_leaves += W[t].nodes[id].left < 0 && W[t].cnt[id] > 0;
         }
-        ALLOCG(li, n_leaves);
+        ALLOCG(li, pad_pow2(n_leaves));
         ALLOCG(pti, n_w);
         ALLOCG(pvi, n_w);
         ALLOCG(all_nodes, n_nodes_all);
@@ -903,38 +1372,34 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
             }
             no += w->n_nodes;
         }
-        c->stage.used = 0;
-        STAGE(c, li, nl, o1);
-        STAGE(c, ri, n_pt, o2);
-        STAGE(c, pti, n_pt, o3);
-        STAGE(c, pvi, n_pv, o4);
-        TRYG(stage_upload(c, &dbase));
-        TRYG(dbuf_reserve(&c->nodes, (size_t)no * sizeof(bt_gbdt_node), c->stream));
-        if (no)
-            CUG(cudaMemcpyAsync(c->nodes.p, all_nodes, (size_t)no * sizeof(bt_gbdt_node),
-                                cudaMemcpyHostToDevice, c->stream));
-        if (nl > INT32_MAX) {
+        if (nl > INT32_MAX / 2) {
             st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: %lld leaves in one round",
                          (long long)nl);
             goto done;
         }
-        if (nl)
-            TRYG(bt_gbdt_leaf_add_cuda(c->rows, c->margin_train,
-                                       (const bt_gbdt_leaf_item *)(dbase + o1), (int32_t)nl,
-                                       stream));
-        if (n_pt) {
-            /* the partition scratch is free now: it receives the left-out rows (n_sampled is
-             * overwritten; it was read at the start of the round) */
-            TRYG(bt_gbdt_sample_rows_cuda(n, (const bt_gbdt_sample_rows_item *)(dbase + o2), n_pt,
-                                          c->scratch, c->n_sampled, stream));
-            TRYG(bt_gbdt_predict_add_cuda(
-                (const bt_gbdt_node *)c->nodes.p, dd->X_train, F, c->scratch, c->margin_train,
-                (const bt_gbdt_predict_item *)(dbase + o3), n_pt, stream));
-        }
-        if (n_pv)
-            TRYG(bt_gbdt_predict_add_cuda(
-                (const bt_gbdt_node *)c->nodes.p, dd->X_valid, F, c->scratch, c->margin_valid,
-                (const bt_gbdt_predict_item *)(dbase + o4), n_pv, stream));
+        const int32_t pl = pad_pow2(nl); /* stable launch parameters: no-op leaves (n = 0) */
+        for (int64_t j = nl; j < pl; j++) memset(&li[j], 0, sizeof li[j]);
+        c->stage.used = 0;
+        STAGE(c, li, pl, o1);
+        STAGE(c, ri, n_pt, o2);
+        STAGE(c, pti, n_pt, o3);
+        STAGE(c, pvi, n_pv, o4);
+        TRYG(stage_upload(c, &dbase));
+        TRYG(dbuf_reserve(&c->nodes, (size_t)no * sizeof(bt_gbdt_node), c->stream, &c->oom));
+        if (no)
+            CUG(cudaMemcpyAsync(c->nodes.p, all_nodes, (size_t)no * sizeof(bt_gbdt_node),
+                                cudaMemcpyHostToDevice, c->stream));
+        epilogue_launch el;
+        memset(&el, 0, sizeof el); /* compared with memcmp */
+        el.leaves = (const bt_gbdt_leaf_item *)(dbase + o1);
+        el.left_out = (const bt_gbdt_sample_rows_item *)(dbase + o2);
+        el.pred_train = (const bt_gbdt_predict_item *)(dbase + o3);
+        el.pred_valid = (const bt_gbdt_predict_item *)(dbase + o4);
+        el.nodes = (const bt_gbdt_node *)c->nodes.p;
+        el.n_leaves = pl;
+        el.n_left_out = n_pt;
+        el.n_valid = n_pv;
+        TRYG(graph_run(c, epilogue_enqueue, &el, sizeof el));
     }
 
     /* 4. margins and trees to the host slots (metrics are computed on the host from these) */
@@ -976,6 +1441,10 @@ done:
     free(nleft);
     free(feats);
     free(hi);
+    free(zi);
+    free(pairs);
+    free(pair_tree);
+    free(pair_new);
     free(si);
     free(pi);
     free(splits);
@@ -1039,6 +1508,52 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
     return BT_STATUS_OK;
 }
 
+/* Gives back what a round grows on demand (histogram pool, item lists, node copy): after an
+ * out-of-memory it is the memory to return before retrying smaller. */
+static void release_round_buffers(cuda_pack *c) {
+    cudaStreamSynchronize(c->stream);
+    graphs_clear(c);
+    cudaFree(c->hist);
+    c->hist = NULL;
+    c->hist_slots = 0;
+    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->nodes, &c->level_items};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        cudaFree(b[i]->p);
+        b[i]->p = NULL;
+        b[i]->cap = 0;
+    }
+}
+
+/* Grows one round for act[0..n_act) in sub-batches of at most c->max_batch slots. A sub-batch
+ * that runs out of device memory gives back the on-demand buffers, halves the batch size (kept
+ * for later steps) and the histogram budget, and tries again; one slot that still does not fit
+ * with one tree's histograms at a time fails alone. Retrying is sound because cuda_round changes
+ * nothing a retry reads before its last allocation (margins are first written after it; trees
+ * reach the host slots at the very end), and a slot's trees do not depend on its batch mates. */
+static bt_status round_batched(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot, int n_act) {
+    for (int b0 = 0; b0 < n_act;) {
+        int nb = n_act - b0 < c->max_batch ? n_act - b0 : c->max_batch;
+        c->oom = 0;
+        bt_status st = cuda_round(c, act + b0, act_slot + b0, nb);
+        if (st == BT_STATUS_OK) {
+            b0 += nb;
+            continue;
+        }
+        if (!c->oom) return st;
+        release_round_buffers(c);
+        if (nb > 1) {
+            c->max_batch = nb / 2;
+            c->hist_budget = c->hist_budget / 2 > 0 ? c->hist_budget / 2 : 1;
+        } else if (c->hist_budget > 1) {
+            c->hist_budget = 1; /* one tree's histograms at a time (multiclass slots) */
+        } else {
+            act[b0]->failed = 1; /* does not fit alone: this trial fails, the pack goes on */
+            b0++;
+        }
+    }
+    return BT_STATUS_OK;
+}
+
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     cuda_pack *c = cp_of(p);
     CU(cudaSetDevice(c->device));
@@ -1051,7 +1566,7 @@ bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     }
     int n_act = 0;
     bt_status st = bt_gbdt_step_begin(p, slots, n_slots, c->nv, act, act_slot, &n_act);
-    if (st == BT_STATUS_OK && n_act > 0) st = cuda_round(c, act, act_slot, n_act);
+    if (st == BT_STATUS_OK && n_act > 0) st = round_batched(c, act, act_slot, n_act);
     for (int i = 0; i < n_act && st == BT_STATUS_OK; i++)
         if (!act[i]->failed) st = finish_round(c, act[i], act_slot[i]);
     free(act);

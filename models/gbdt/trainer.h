@@ -173,9 +173,15 @@ bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, ui
 void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots);
 void bt_gbdt_cuda_data_free(bt_model_data *data);
+/* The largest pack capacity <= wanted that fits the current device's free memory (docs/cuda.md,
+ * "Sizing"); at least 1. */
+int bt_gbdt_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
 /* Bytes of histograms a CUDA round keeps live at once (trees grow in waves under it; default
  * 1 GiB, <= 0 restores it). Process-wide; for tests and small GPUs. */
 void bt_gbdt_cuda_set_hist_budget(int64_t bytes);
+/* Whether new CUDA packs run each level's launches as captured CUDA graphs (default 1) or
+ * directly. Process-wide; for tests. */
+void bt_gbdt_cuda_set_graphs(int on);
 
 /* xgboost-json export of a slot (malloc'd text). */
 bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **out, size_t *len);

@@ -20,6 +20,9 @@ static void cuda_vt_init(void) {
     cuda_vt.slot_start = bt_gbdt_cuda_slot_start;
     cuda_vt.slot_clear = bt_gbdt_cuda_slot_clear;
     cuda_vt.step = bt_gbdt_cuda_step;
+    cuda_vt.pack_capacity = bt_gbdt_cuda_pack_capacity;
+    /* each pack owns its stream, device buffers and host scratch */
+    cuda_vt.concurrent_steps = 1;
     /* slot_failed, eval, export_model: pack.c's, on the host copies of the CUDA pack */
 }
 

@@ -56,46 +56,16 @@ static bt_status labels(bt_nn_shared *sh, const bt_dataset *d, const char *which
     return BT_STATUS_OK;
 }
 
-static bt_status build(bt_model_data *data, bt_nn_shared *sh) {
-    const bt_dataset *tr = data->train, *va = data->valid;
-    if (!tr || tr->n_rows <= 0 || tr->n_features <= 0)
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "mlp: empty train set");
-    if (tr->n_rows > INT32_MAX)
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "mlp: at most %d train rows", INT32_MAX);
-    if (va && va->n_rows > 0 && va->n_features != tr->n_features)
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "mlp: valid set has %d features, train set %d",
-                       va->n_features, tr->n_features);
-    if (!va || va->n_rows <= 0) va = tr; /* metrics on the train set when there is no valid set */
-    const int32_t F = tr->n_features;
-    sh->regression = data->task == BT_TASK_REGRESSION;
-    sh->n_features = F;
-    sh->n_train = tr->n_rows;
-    sh->n_valid = va->n_rows;
-    if (sh->regression) {
-        sh->n_out = 1;
-    } else {
-        int32_t k = data->n_classes;
-        if (k <= 0)
-            for (int64_t i = 0; i < tr->n_rows; i++)
-                if (isfinite(tr->y[i]) && tr->y[i] + 1 > k) k = (int32_t)tr->y[i] + 1;
-        if (k < 2) k = 2;
-        sh->n_out = k;
-    }
+/* Per-feature mean and population std over the train rows that have a value, and both sets
+ * standardized with them. */
+static bt_status standardize_all(bt_nn_shared *sh, const bt_dataset *tr, const bt_dataset *va) {
+    const int32_t F = sh->n_features;
     sh->mean = malloc((size_t)F * sizeof *sh->mean);
     sh->std = malloc((size_t)F * sizeof *sh->std);
     sh->x_train = malloc((size_t)tr->n_rows * (size_t)F * sizeof(float));
     sh->x_valid = malloc((size_t)va->n_rows * (size_t)F * sizeof(float));
-    if (sh->regression) {
-        sh->t_train = malloc((size_t)tr->n_rows * sizeof(float));
-        sh->t_valid = malloc((size_t)va->n_rows * sizeof(float));
-    } else {
-        sh->c_train = malloc((size_t)tr->n_rows * sizeof(int32_t));
-        sh->c_valid = malloc((size_t)va->n_rows * sizeof(int32_t));
-    }
-    if (!sh->mean || !sh->std || !sh->x_train || !sh->x_valid ||
-        (sh->regression ? !sh->t_train || !sh->t_valid : !sh->c_train || !sh->c_valid))
+    if (!sh->mean || !sh->std || !sh->x_train || !sh->x_valid)
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the standardized data");
-    /* per-feature mean and population std over the train rows that have a value */
     for (int32_t f = 0; f < F; f++) {
         double s = 0, ss = 0;
         int64_t n = 0;
@@ -117,6 +87,44 @@ static bt_status build(bt_model_data *data, bt_nn_shared *sh) {
     }
     standardize(sh, tr, sh->x_train);
     standardize(sh, va, sh->x_valid);
+    return BT_STATUS_OK;
+}
+
+static bt_status build(bt_model_data *data, bt_nn_shared *sh, int features) {
+    const bt_dataset *tr = data->train, *va = data->valid;
+    if (!tr || tr->n_rows <= 0 || tr->n_features <= 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "empty train set");
+    if (tr->n_rows > INT32_MAX)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "at most %d train rows", INT32_MAX);
+    if (va && va->n_rows > 0 && va->n_features != tr->n_features)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "valid set has %d features, train set %d",
+                       va->n_features, tr->n_features);
+    if (!va || va->n_rows <= 0) va = tr; /* metrics on the train set when there is no valid set */
+    const int32_t F = tr->n_features;
+    sh->regression = data->task == BT_TASK_REGRESSION;
+    sh->n_features = F;
+    sh->n_train = tr->n_rows;
+    sh->n_valid = va->n_rows;
+    if (sh->regression) {
+        sh->n_out = 1;
+    } else {
+        int32_t k = data->n_classes;
+        if (k <= 0)
+            for (int64_t i = 0; i < tr->n_rows; i++)
+                if (isfinite(tr->y[i]) && tr->y[i] + 1 > k) k = (int32_t)tr->y[i] + 1;
+        if (k < 2) k = 2;
+        sh->n_out = k;
+    }
+    if (sh->regression) {
+        sh->t_train = malloc((size_t)tr->n_rows * sizeof(float));
+        sh->t_valid = malloc((size_t)va->n_rows * sizeof(float));
+    } else {
+        sh->c_train = malloc((size_t)tr->n_rows * sizeof(int32_t));
+        sh->c_valid = malloc((size_t)va->n_rows * sizeof(int32_t));
+    }
+    if (sh->regression ? !sh->t_train || !sh->t_valid : !sh->c_train || !sh->c_valid)
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the labels");
+    if (features) BT_TRY(standardize_all(sh, tr, va));
     if (sh->regression) {
         double s = 0, ss = 0;
         for (int64_t i = 0; i < tr->n_rows; i++) s += tr->y[i];
@@ -131,15 +139,27 @@ static bt_status build(bt_model_data *data, bt_nn_shared *sh) {
     return BT_STATUS_OK;
 }
 
-bt_status bt_nn_data_prepare(bt_model_data *data) {
+static bt_status prepare(bt_model_data *data, int features) {
     if (data->shared) return BT_STATUS_OK;
     bt_nn_shared *sh = calloc(1, sizeof *sh);
     BT_CHECK_ALLOC(sh);
-    bt_status st = build(data, sh);
+    bt_status st = build(data, sh, features);
     if (st != BT_STATUS_OK) {
         shared_free(sh);
         return st;
     }
     data->shared = sh;
     return BT_STATUS_OK;
+}
+
+bt_status bt_nn_data_prepare(bt_model_data *data) {
+    return prepare(data, 1);
+}
+
+bt_status bt_nn_data_prepare_labels(bt_model_data *data) {
+    return prepare(data, 0);
+}
+
+const bt_dataset *bt_nn_eval_set(const bt_model_data *data) {
+    return data->valid && data->valid->n_rows > 0 ? data->valid : data->train;
 }

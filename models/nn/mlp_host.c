@@ -1,11 +1,11 @@
 /* The host-side bookkeeping the mlp pack shares between its CPU (pack.c) and CUDA (pack_cuda.c)
  * variants: the pack's shape and per-slot parameter layout, the start of a slot's epoch (its row
- * order and learning rate) and the metrics a slot keeps from an epoch's validation sums. One copy,
+ * order and learning rate, as bt_nn_run_epoch starts it) and the metrics a slot keeps from an
+ * epoch's validation sums. One copy,
  * so both devices train the same trial the same way. */
 #include <math.h>
 #include <stdlib.h>
 
-#include "../../kernels/philox.h"
 #include "nn.h"
 
 bt_status bt_mlp_layout_init(bt_pack *p, bt_model_data *data, const bt_hparams *shape_hp,
@@ -70,22 +70,10 @@ bt_status bt_mlp_layout_init(bt_pack *p, bt_model_data *data, const bt_hparams *
     return BT_STATUS_OK;
 }
 
-/* An epoch's order never depends on earlier ones: each is drawn afresh from the identity. */
-void bt_mlp_shuffle(int32_t *perm, int64_t n, uint64_t key, int64_t e) {
-    for (int64_t i = 0; i < n; i++) perm[i] = (int32_t)i;
-    uint64_t stream = (BT_NN_STREAM_SHUFFLE << 32) ^ (uint64_t)e;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(bt_philox_uniform(key, (uint64_t)i, stream) * (double)(i + 1));
-        if (j > i) j = i;
-        int32_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
 void bt_mlp_epoch_begin(bt_mlp_slot *s, int64_t n_train) {
-    bt_mlp_shuffle(s->perm, n_train, s->key, s->epoch);
-    s->opt.lr = (float)bt_mlp_lr_at(s, s->epoch);
+    /* as bt_nn_run_epoch (train.c) starts every slot's epoch on the CPU */
+    bt_nn_shuffle(s->perm, n_train, s->key, s->epoch);
+    s->opt.lr = (float)bt_nn_lr_at(s, s->epoch);
 }
 
 void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, double nv) {

@@ -19,20 +19,9 @@
 #define BN_MOMENTUM 0.1f
 #define BN_EPS 1e-5f
 
-static void slot_free(bt_mlp_slot *s) {
-    if (!s) return;
-    free(s->w);
-    free(s->g);
-    free(s->m);
-    free(s->v);
-    free(s->run);
-    free(s->perm);
-    free(s);
-}
-
 void bt_mlp_pack_free(bt_pack *p) {
     if (!p) return;
-    for (int i = 0; p->slots && i < p->capacity; i++) slot_free(p->slots[i]);
+    for (int i = 0; p->slots && i < p->capacity; i++) bt_nn_slot_free(p->slots[i]);
     free(p->slots);
     free(p->w_off);
     free(p->b_off);
@@ -75,8 +64,6 @@ void bt_mlp_pack_free(bt_pack *p) {
     free(p->ep);
     free(p->fa);
     free(p->loss);
-    free(p->hps);
-    free(p->ts);
     free(p);
 }
 
@@ -133,11 +120,9 @@ bt_status bt_mlp_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams 
     p->ep = calloc(cap, sizeof *p->ep);
     p->fa = calloc(cap, sizeof *p->fa);
     p->loss = calloc(cap, sizeof *p->loss);
-    p->hps = calloc(cap, sizeof *p->hps);
-    p->ts = calloc(cap, sizeof *p->ts);
     if (!ok || !p->x0 || !p->da || !p->db || !p->lab || !p->tgt || !p->lin_scratch || !p->pa ||
         !p->pb || !p->pc || !p->pd || !p->pe || !p->qa || !p->qb || !p->qc || !p->qd || !p->qe ||
-        !p->plab || !p->keys || !p->ep || !p->fa || !p->loss || !p->hps || !p->ts) {
+        !p->plab || !p->keys || !p->ep || !p->fa || !p->loss) {
         bt_mlp_pack_free(p);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for an mlp pack's scratch");
     }
@@ -147,7 +132,7 @@ bt_status bt_mlp_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams 
 
 void bt_mlp_slot_clear(bt_pack *p, int slot) {
     if (!p || slot < 0 || slot >= p->capacity) return;
-    slot_free(p->slots[slot]);
+    bt_nn_slot_free(p->slots[slot]);
     p->slots[slot] = NULL;
 }
 
@@ -156,71 +141,15 @@ int bt_mlp_slot_failed(const bt_pack *p, int slot) {
     return p->slots[slot]->failed;
 }
 
-static int schedule_of(const char *name) {
-    if (name && strcmp(name, "step") == 0) return 1;
-    if (name && strcmp(name, "cosine") == 0) return 2;
-    return 0;
-}
-
-double bt_mlp_lr_at(const bt_mlp_slot *s, int64_t e) {
-    if (e < s->warmup) return s->lr * (double)(e + 1) / (double)s->warmup;
-    int64_t k = e - s->warmup;
-    switch (s->schedule) {
-    case 1:
-        return s->lr * pow(s->gamma, (double)(k / s->step_size));
-    case 2: {
-        int64_t T = s->horizon - s->warmup;
-        if (T <= 0 || k >= T) return 0.0;
-        return s->lr * 0.5 * (1.0 + cos(3.14159265358979323846 * (double)k / (double)T));
-    }
-    default:
-        return s->lr;
-    }
-}
-
 bt_status bt_mlp_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
     if (slot < 0 || slot >= p->capacity)
         return BT_FAIL(BT_STATUS_INTERNAL, "slot %d out of range [0, %d)", slot, p->capacity);
     bt_mlp_slot_clear(p, slot);
     const bt_value *v = hp->v;
-    int opt = bt_nn_opt_from_name(v[BT_MLP_OPTIMIZER].s);
-    if (opt < 0)
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "optimizer: unknown \"%s\"",
-                       v[BT_MLP_OPTIMIZER].s ? v[BT_MLP_OPTIMIZER].s : "(null)");
-    if (!(v[BT_MLP_LR].f > 0))
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "lr: must be > 0, got %g", v[BT_MLP_LR].f);
-    bt_mlp_slot *s = calloc(1, sizeof *s);
-    BT_CHECK_ALLOC(s);
-    const size_t P = (size_t)p->n_params;
-    s->w = falloc(P);
-    s->g = falloc(P);
-    s->m = calloc(P ? P : 1, sizeof(float));
-    s->v = calloc(P ? P : 1, sizeof(float));
-    s->run = falloc((size_t)2 * (size_t)p->H * (size_t)(p->D > 0 ? p->D : 1));
-    s->perm = malloc((size_t)p->sh->n_train * sizeof *s->perm);
-    if (!s->w || !s->g || !s->m || !s->v || !s->run || !s->perm) {
-        slot_free(s);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory starting a trial");
-    }
-    s->key = bt_philox_key(key, (uint64_t)v[BT_MLP_SEED].i);
-    s->opt.kind = (bt_nn_opt)opt;
-    s->opt.momentum = (float)v[BT_MLP_MOMENTUM].f;
-    s->opt.nesterov = v[BT_MLP_NESTEROV].i != 0;
-    s->opt.beta1 = (float)v[BT_MLP_BETA1].f;
-    s->opt.beta2 = (float)v[BT_MLP_BETA2].f;
-    s->opt.alpha = (float)v[BT_MLP_ALPHA].f;
-    s->opt.eps = (float)v[BT_MLP_EPS].f;
-    s->opt.weight_decay = (float)v[BT_MLP_WEIGHT_DECAY].f;
-    s->lr = v[BT_MLP_LR].f;
-    s->schedule = schedule_of(v[BT_MLP_LR_SCHEDULE].s);
-    s->warmup = v[BT_MLP_WARMUP_EPOCHS].i;
-    s->step_size = v[BT_MLP_STEP_SIZE].i > 0 ? v[BT_MLP_STEP_SIZE].i : 1;
-    s->gamma = v[BT_MLP_GAMMA].f;
-    s->horizon = v[BT_MLP_T_MAX].i > 0 ? v[BT_MLP_T_MAX].i : v[BT_MLP_EPOCHS].i;
+    bt_mlp_slot *s = NULL;
+    BT_TRY(bt_nn_slot_new(&s, v + BT_MLP_COMMON, key, p->n_params,
+                          (int64_t)2 * p->H * (p->D > 0 ? p->D : 1), p->sh->n_train));
     s->dropout = (float)v[BT_MLP_DROPOUT].f;
-    s->smoothing = (float)v[BT_MLP_LABEL_SMOOTHING].f;
-    for (int m = 0; m < BT_NN_M_COUNT; m++) s->metric[m] = NAN;
-    s->train_loss = NAN;
     /* PyTorch's nn.Linear init: W and b uniform in +-1/sqrt(fan_in); batch norm gamma 1, beta 0 */
     for (int l = 0; l <= p->D; l++) {
         const float bound = 1.0f / sqrtf((float)p->in_dim[l]);
@@ -383,7 +312,8 @@ void bt_mlp_fwd_bwd(bt_pack *p, bt_mlp_slot *const *act, int n, const int32_t *c
 }
 
 /* Validation metrics of the listed slots: eval-mode forward in chunks of batch_size rows. */
-static void evaluate(bt_pack *p, bt_mlp_slot *const *act, int n) {
+static void evaluate(void *ctx, bt_mlp_slot *const *act, int n) {
+    bt_pack *p = ctx;
     const bt_nn_shared *sh = p->sh;
     const size_t B = (size_t)p->B, K = (size_t)p->K;
     double *acc = calloc((size_t)n * 3 + 1, sizeof *acc); /* correct or se, logloss or ae */
@@ -399,21 +329,16 @@ static void evaluate(bt_pack *p, bt_mlp_slot *const *act, int n) {
         forward(p, act, n, sh->x_valid + (size_t)c * (size_t)p->F, rows, 0, 0);
         for (int i = 0; i < n; i++) {
             const float *z = p->z[p->D] + (size_t)i * B * K;
+            if (!sh->regression) {
+                bt_nn_class_metrics_add(rows, (int)K, z, sh->c_valid + c, prob, &acc[3 * i],
+                                        &acc[3 * i + 1]);
+                continue;
+            }
             for (int r = 0; r < rows; r++) {
-                if (sh->regression) {
-                    double pred = (double)z[r] * sh->y_std + sh->y_mean;
-                    double y = (double)sh->t_valid[c + r] * sh->y_std + sh->y_mean;
-                    acc[3 * i] += (pred - y) * (pred - y);
-                    acc[3 * i + 1] += fabs(pred - y);
-                    continue;
-                }
-                bt_nn_softmax_ref(1, (int)K, z + (size_t)r * K, prob);
-                int32_t y = sh->c_valid[c + r], best = 0;
-                for (int32_t j = 1; j < (int32_t)K; j++)
-                    if (z[(size_t)r * K + j] > z[(size_t)r * K + best]) best = j;
-                acc[3 * i] += best == y;
-                double py = prob[y] > 1e-15f ? prob[y] : 1e-15;
-                acc[3 * i + 1] -= log(py);
+                double pred = (double)z[r] * sh->y_std + sh->y_mean;
+                double y = (double)sh->t_valid[c + r] * sh->y_std + sh->y_mean;
+                acc[3 * i] += (pred - y) * (pred - y);
+                acc[3 * i + 1] += fabs(pred - y);
             }
         }
     }
@@ -466,82 +391,38 @@ static void view_init(bt_pack *v, const bt_pack *p, int lo, float **lp, float *l
     v->ep = p->ep + o;
     v->fa = p->fa + o;
     v->loss = p->loss + o;
-    v->hps = p->hps + o;
-    v->ts = p->ts + o;
 }
 
-/* One epoch of the n slots in act on pack (or view) p: every mini-batch once, each batch's
- * forward, backward and update spanning all of them; then their validation metrics. */
-static void run_epoch(bt_pack *p, bt_mlp_slot **act, int n, const int32_t **idx, double *loss_sum) {
-    const int64_t N = p->sh->n_train, B = p->B;
-    for (int i = 0; i < n; i++) {
-        bt_mlp_slot *s = act[i];
-        bt_mlp_epoch_begin(s, N); /* mlp_host.c: shuffle and learning rate */
-        loss_sum[i] = 0.0;
-    }
-    int64_t n_batches = (N + B - 1) / B;
-    for (int64_t b = 0; b < n_batches && n > 0; b++) {
-        int rows = (int)(N - b * B < B ? N - b * B : B);
-        for (int i = 0; i < n; i++) idx[i] = act[i]->perm + b * B;
-        bt_mlp_fwd_bwd(p, act, n, idx, rows, (uint32_t)b);
-        /* a slot whose loss is no longer finite has diverged: it leaves the pack's work */
-        int k = 0;
-        for (int i = 0; i < n; i++) {
-            if (!isfinite(p->loss[i])) {
-                act[i]->failed = 1;
-                continue;
-            }
-            loss_sum[k] = loss_sum[i] + p->loss[i] * rows;
-            act[k++] = act[i];
-        }
-        n = k;
-        for (int i = 0; i < n; i++) {
-            act[i]->t++;
-            p->hps[i] = act[i]->opt;
-            p->ts[i] = act[i]->t;
-            p->qa[i] = act[i]->w;
-            p->pa[i] = act[i]->g;
-            p->qb[i] = act[i]->m;
-            p->qc[i] = act[i]->v;
-        }
-        bt_nn_optim_step_ref(n, p->n_params, p->hps, p->ts, p->qa, p->pa, p->qb, p->qc);
-    }
-    for (int i = 0; i < n; i++) {
-        act[i]->epoch++;
-        act[i]->train_loss = loss_sum[i] / (double)N;
-    }
-    if (n > 0) evaluate(p, act, n);
+static void fwd_bwd(void *ctx, bt_mlp_slot *const *act, int n, const int32_t *const *idx, int rows,
+                    uint32_t batch, double *loss) {
+    bt_pack *p = ctx;
+    bt_mlp_fwd_bwd(p, act, n, idx, rows, batch);
+    memcpy(loss, p->loss, (size_t)n * sizeof *loss);
+}
+
+/* One epoch of the n slots in act on pack (or view) p. */
+static bt_status run_epoch(bt_pack *p, bt_mlp_slot **act, int n) {
+    bt_nn_epoch_ops ops = {.ctx = p,
+                           .n_train = p->sh->n_train,
+                           .n_params = p->n_params,
+                           .batch = p->B,
+                           .threads = 1,
+                           .fwd_bwd = fwd_bwd,
+                           .evaluate = evaluate};
+    return bt_nn_run_epoch(&ops, act, n);
 }
 
 bt_status bt_mlp_step(bt_pack *p, const int *slots, int n_slots) {
-    const size_t cap = (size_t)(n_slots > 0 ? n_slots : 1);
-    bt_mlp_slot **act = malloc(cap * sizeof *act);
-    const int32_t **idx = malloc(cap * sizeof *idx);
-    double *loss_sum = calloc(cap, sizeof *loss_sum);
-    if (!act || !idx || !loss_sum) {
-        free(act);
-        free(idx);
-        free(loss_sum);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-    }
+    bt_mlp_slot **act = NULL;
     int n = 0;
-    for (int i = 0; i < n_slots; i++) {
-        int sl = slots[i];
-        if (sl < 0 || sl >= p->capacity || !p->slots[sl]) {
-            free(act);
-            free(idx);
-            free(loss_sum);
-            return BT_FAIL(BT_STATUS_INTERNAL, "step: slot %d is not started", sl);
-        }
-        if (!p->slots[sl]->failed) act[n++] = p->slots[sl];
-    }
+    BT_TRY(bt_nn_active_slots(p->slots, p->capacity, slots, n_slots, &act, &n));
     /* Threads take contiguous ranges of slots and run the whole epoch for them: slots never
      * interact, so each slot's arithmetic is the same whatever the thread count. */
     int nt = p->data->threads > 1 ? p->data->threads : 1;
     if (nt > n) nt = n > 0 ? n : 1;
     int oom = 0;
     if (nt == 1) {
-        run_epoch(p, act, n, idx, loss_sum);
+        oom = run_epoch(p, act, n) != BT_STATUS_OK;
     } else {
         const size_t L = (size_t)p->D + 1;
         size_t lin = 0;
@@ -554,21 +435,21 @@ bt_status bt_mlp_step(bt_pack *p, const int *slots, int n_slots) {
             int lo = (int)((int64_t)n * t / nt), hi = (int)((int64_t)n * (t + 1) / nt);
             float **lp = malloc(6 * L * sizeof *lp);
             float *scratch = malloc(lin * sizeof *scratch);
-            if (!lp || !scratch) {
-#pragma omp atomic write
-                oom = 1;
-            } else {
+            int bad = !lp || !scratch;
+            if (!bad) {
                 bt_pack v;
                 view_init(&v, p, lo, lp, scratch);
-                run_epoch(&v, act + lo, hi - lo, idx + lo, loss_sum + lo);
+                bad = run_epoch(&v, act + lo, hi - lo) != BT_STATUS_OK;
+            }
+            if (bad) {
+#pragma omp atomic write
+                oom = 1;
             }
             free(lp);
             free(scratch);
         }
     }
     free(act);
-    free(idx);
-    free(loss_sum);
-    if (oom) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for a thread's scratch");
+    if (oom) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for an epoch's scratch");
     return BT_STATUS_OK;
 }

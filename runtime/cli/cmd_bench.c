@@ -28,6 +28,9 @@ static const char help[] =
     "                    process on the same data, print the speedup, and check that every\n"
     "                    trial's metric is bit-identical in both modes (exit 70 if not)\n"
     "  --threads N       CPU threads (default: the sweep's execution.threads, else all cores)\n"
+    "  --device DEV      auto | cpu | cuda | cuda:N, as for run (default: the sweep's, else\n"
+    "                    auto). On a GPU, NVML (libnvidia-ml.so.1, when it loads) gives the\n"
+    "                    average utilization; peak device memory comes from NVML or CUDA\n"
     "  --json            print one JSON object instead of the table\n"
     "  --out-json PATH   also write that JSON object to PATH\n\n";
 
@@ -64,7 +67,10 @@ static cJSON *mode_json(const bt_bench_mode *m, const char *rss_source) {
     cJSON_AddStringToObject(o, "peak_rss_source", rss_source);
     add_num_or_null(o, "peak_device_memory_bytes", (double)m->peak_device_bytes,
                     m->peak_device_bytes >= 0);
+    add_num_or_null(o, "device_memory_at_start_bytes", (double)m->base_device_bytes,
+                    m->base_device_bytes >= 0);
     add_num_or_null(o, "sm_utilization", m->sm_utilization, 1);
+    cJSON_AddNumberToObject(o, "gpu_samples", (double)m->gpu_samples);
     cJSON_AddNumberToObject(o, "failed_runs", (double)m->failed);
     return o;
 }
@@ -74,14 +80,24 @@ static char *result_json(const char *sweep, const bt_bench_result *r) {
     cJSON_AddStringToObject(o, "batchtune_version", BT_VERSION);
     cJSON_AddStringToObject(o, "sweep", sweep);
     cJSON *dev = cJSON_AddObjectToObject(o, "device");
-    cJSON_AddStringToObject(dev, "trained_on", "cpu");
+    cJSON_AddStringToObject(dev, "trained_on", r->dev.label);
+    cJSON_AddStringToObject(dev, "reason", r->dev.reason);
     cJSON_AddStringToObject(dev, "cpu", r->cpu_model);
     cJSON_AddNumberToObject(dev, "cores", r->cores);
     if (r->gpu_name[0])
         cJSON_AddStringToObject(dev, "gpu", r->gpu_name);
     else
         cJSON_AddNullToObject(dev, "gpu");
-    cJSON_AddBoolToObject(dev, "nvml", 0);
+    add_num_or_null(dev, "gpu_memory_bytes", (double)r->dev.total_mem, r->dev.cuda);
+    cJSON_AddBoolToObject(dev, "nvml", r->gpu_source && strcmp(r->gpu_source, "nvml") == 0);
+    if (r->gpu_source)
+        cJSON_AddStringToObject(dev, "gpu_usage_source", r->gpu_source);
+    else
+        cJSON_AddNullToObject(dev, "gpu_usage_source");
+    if (r->gpu_unavailable[0])
+        cJSON_AddStringToObject(dev, "gpu_usage_unavailable", r->gpu_unavailable);
+    else
+        cJSON_AddNullToObject(dev, "gpu_usage_unavailable");
     cJSON_AddNumberToObject(o, "threads", r->threads);
     cJSON_AddStringToObject(o, "model", r->model);
     cJSON_AddStringToObject(o, "metric", r->metric);
@@ -138,7 +154,16 @@ static void print_table(const char *sweep, const bt_bench_result *r) {
     printf("batchtune bench %s\n", sweep);
     printf("device   %s, %d cores; gpu: %s\n", r->cpu_model, r->cores,
            r->gpu_name[0] ? r->gpu_name : "none");
-    printf("         trained on the cpu, %d thread%s\n", r->threads, r->threads == 1 ? "" : "s");
+    if (r->dev.cuda) {
+        char desc[320];
+        bt_device_describe(&r->dev, desc, sizeof desc);
+        printf("         trained on %s [%s]\n", desc, r->dev.reason);
+        printf("         GPU usage from %s%s%s\n", r->gpu_source ? r->gpu_source : "nothing",
+               r->gpu_unavailable[0] ? "; " : "", r->gpu_unavailable);
+    } else {
+        printf("         trained on the cpu, %d thread%s [%s]\n", r->threads,
+               r->threads == 1 ? "" : "s", r->dev.reason);
+    }
     printf("sweep    %s, %" PRId64 " trials -> %" PRId64 " training runs in %" PRId64
            " pack%s, metric %s\n",
            r->model, r->trials, r->runs, r->n_packs, r->n_packs == 1 ? "" : "s", r->metric);
@@ -174,6 +199,7 @@ static void print_table(const char *sweep, const bt_bench_result *r) {
 int bt_cmd_bench(int argc, char **argv) {
     const char *sweep = NULL, *out_json = NULL;
     int json = 0;
+    const char *device = NULL;
     bt_bench_opts o;
     memset(&o, 0, sizeof o);
     for (int i = 1; i < argc; i++) {
@@ -186,6 +212,8 @@ int bt_cmd_bench(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
+        } else if (strcmp(a, "--device") == 0 && more) {
+            device = argv[++i];
         } else if (strcmp(a, "--out-json") == 0 && more) {
             out_json = argv[++i];
         } else if (strcmp(a, "--compare") == 0 && more) {
@@ -228,6 +256,7 @@ int bt_cmd_bench(int argc, char **argv) {
     bt_spec spec;
     int rc = bt_cli_load_spec(sweep, &spec);
     if (rc) return rc;
+    o.device = device;
     bt_bench_result r;
     bt_status st = bt_bench_run(&spec, &o, &r);
     bt_spec_free(&spec);

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "runtime/devices.h"
+#include "runtime/nvml.h"
 
 int bt_cmd_info(int argc, char **argv) {
     if (argc > 1 && bt_cli_is_help(argv[1])) {
@@ -31,6 +32,19 @@ int bt_cmd_info(int argc, char **argv) {
     }
     printf("features:\n");
     printf("  cuda    %s (%s)\n", BT_HAVE_CUDA ? "yes" : "no", bt_cuda_version_string());
+    {
+        /* NVML is loaded at run time: say whether `bench` will have GPU utilization */
+        int ids[64];
+        for (int i = 0; i < n && i < 64; i++) ids[i] = i;
+        char why[256];
+        bt_gpu_source src;
+        if (bt_nvml_open(&src, ids, n < 64 ? n : 64, why, sizeof why) == BT_STATUS_OK) {
+            printf("  nvml    yes (libnvidia-ml.so.1, loaded at run time)\n");
+            bt_gpu_source_close(&src);
+        } else {
+            printf("  nvml    no (%s)\n", why);
+        }
+    }
     printf("  nccl    no\n");
     printf("  mpi     no\n");
     printf("  hdf5    %u.%u.%u\n", maj, min, rel);

@@ -22,11 +22,16 @@ static const char help[] =
     "Options:\n"
     "  --out PATH        results file (default: the sweep's `output`, else <sweep stem>.h5 in\n"
     "                    the current folder); the journal is PATH.journal\n"
-    "  --device DEV      auto | cpu | cuda | cuda:N (default: the sweep's, else auto; auto\n"
-    "                    uses the CPU until the CUDA pack is verified on a GPU)\n"
+    "  --device DEV      auto | cpu | cuda | cuda:N (default: the sweep's, else auto: the GPU\n"
+    "                    with the most free memory when this build has CUDA and the model a\n"
+    "                    CUDA pack, else the CPU; the choice and why is printed first)\n"
+    "  --streams N       GPU packs trained side by side, each on its own stream and host\n"
+    "                    thread (default: the sweep's execution.streams, else 4)\n"
+    "  --pack N          at most N trials per pack (default: as many as fit); smaller packs of\n"
+    "                    one shape run side by side on --streams (GPU); results do not change\n"
     "  --fresh           start over, discarding earlier results and journal at that path\n"
-    "  --log PATH        JSON-lines events (sweep_start, trial_start, report, trial_stop,\n"
-    "                    checkpoint, sweep_end); '-' for stdout\n"
+    "  --log PATH        JSON-lines events (sweep_start, pack_init, trial_start, report,\n"
+    "                    trial_stop, checkpoint, sweep_end); '-' for stdout\n"
     "  --quiet           no progress line\n"
     "  --seed N          override the sweep's seed\n"
     "  --checkpoint-every S   seconds between results checkpoints (default 30)\n\n";
@@ -74,6 +79,7 @@ int bt_cmd_run(int argc, char **argv) {
     int fresh = 0, quiet = 0, have_seed = 0;
     uint64_t seed = 0;
     double every = 30.0;
+    int streams = 0, pack_slots = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -87,7 +93,23 @@ int bt_cmd_run(int argc, char **argv) {
             device = argv[++i];
         else if (strcmp(a, "--log") == 0 && more)
             log_path = argv[++i];
-        else if (strcmp(a, "--fresh") == 0)
+        else if (strcmp(a, "--streams") == 0 && more) {
+            char *end = NULL;
+            long v = strtol(argv[++i], &end, 10);
+            if (!end || *end || end == argv[i] || v < 1 || v > 64) {
+                fprintf(stderr, "batchtune: --streams takes an integer in [1, 64]\n");
+                return BT_STATUS_USAGE;
+            }
+            streams = (int)v;
+        } else if (strcmp(a, "--pack") == 0 && more) {
+            char *end = NULL;
+            long v = strtol(argv[++i], &end, 10);
+            if (!end || *end || end == argv[i] || v < 1 || v > (1 << 20)) {
+                fprintf(stderr, "batchtune: --pack takes an integer in [1, 2^20]\n");
+                return BT_STATUS_USAGE;
+            }
+            pack_slots = (int)v;
+        } else if (strcmp(a, "--fresh") == 0)
             fresh = 1;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             quiet = 1;
@@ -158,6 +180,8 @@ int bt_cmd_run(int argc, char **argv) {
         .command_line = cmdline,
         .stop = &stop_flag,
         .checkpoint_every = every,
+        .streams = streams,
+        .pack_slots = pack_slots,
     };
     bt_run_summary sum;
     bt_status st = bt_sweep_run(&spec, &o, &sum);

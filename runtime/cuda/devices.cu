@@ -30,6 +30,8 @@ extern "C" bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
     out->cc_major = prop.major;
     out->cc_minor = prop.minor;
     out->sm_count = prop.multiProcessorCount;
+    if (cudaDeviceGetPCIBusId(out->pci_bus_id, (int)sizeof out->pci_bus_id, index) != cudaSuccess)
+        out->pci_bus_id[0] = '\0';
     int prev = 0;
     cudaGetDevice(&prev);
     if (cudaSetDevice(index) == cudaSuccess) {
@@ -45,6 +47,20 @@ extern "C" bt_status bt_gpu_select(int index) {
     cudaError_t e = cudaSetDevice(index);
     if (e != cudaSuccess)
         return BT_FAIL(BT_STATUS_INTERNAL, "cudaSetDevice(%d): %s", index, cudaGetErrorString(e));
+    return BT_STATUS_OK;
+}
+
+extern "C" bt_status bt_gpu_mem_used(int index, int64_t *used) {
+    *used = -1;
+    /* the current device is per thread: this sets the caller's (a sampler thread's) only */
+    cudaError_t e = cudaSetDevice(index);
+    size_t free_b = 0, total_b = 0;
+    if (e == cudaSuccess) e = cudaMemGetInfo(&free_b, &total_b);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return BT_FAIL(BT_STATUS_INTERNAL, "cudaMemGetInfo(%d): %s", index, cudaGetErrorString(e));
+    }
+    *used = (int64_t)(total_b - free_b);
     return BT_STATUS_OK;
 }
 

@@ -1,4 +1,5 @@
-/* bt_gbdt_hist_cuda and bt_gbdt_hist_sub_cuda against the C references on fresh random inputs:
+/* bt_gbdt_hist_cuda and bt_gbdt_hist_sub_cuda (with a padding item) against the C references on
+ * fresh random inputs:
  * several trials x nodes per launch, uint8 (max_bin 256) and uint16 (512 and 4000 bins, the latter
  * wider than the shared-memory budget) matrices, 0 / 1 / non-multiple-of-256 / larger row
  * counts, a feature sub-range, empty nodes. Histograms are int64 sums: compared exactly. */
@@ -89,11 +90,14 @@ static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n
 
     /* sibling subtraction: item 2i -= item 2i+1 over a sub-range of entries */
     std::vector<bt_gbdt_hist_sub_item> subs;
-    for (size_t i = 0; i + 1 < n_items; i += 2)
+    for (size_t i = 0; i + 1 < n_items; i += 2) {
         subs.push_back({items[i].hist_offset, items[i + 1].hist_offset});
+        if (i == 0) subs.push_back({-1, items[i].hist_offset}); /* padding: skipped */
+    }
     const int64_t sb = H > 3 ? 1 : 0, se = H > 3 ? H - 1 : H;
     for (const auto &s : subs)
-        bt_gbdt_hist_sub_ref(ref.data() + s.parent, ref.data() + s.child, sb, se);
+        if (s.parent >= 0)
+            bt_gbdt_hist_sub_ref(ref.data() + s.parent, ref.data() + s.child, sb, se);
     bt_gbdt_hist_sub_item *subs_d = dev_from(subs);
     CHECK_OK(bt_gbdt_hist_sub_cuda(hist_d, subs_d, (int32_t)subs.size(), sb, se, NULL));
     got = host_from(hist_d, ref.size());

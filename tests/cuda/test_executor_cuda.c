@@ -1,0 +1,144 @@
+/* The executor on a GPU: a sweep trained with `--device cuda` (the CUDA gbdt pack) gives the CPU
+ * run's /trials and /history bit for bit (squared error), and so do several small CUDA packs
+ * stepped side by side on 4 streams (concurrent_steps on, pack_capacity 3), for an ASHA sweep with
+ * two shapes and a budget-prefix grid; `auto` picks the GPU and the results say so. SKIP (77)
+ * without a GPU or a CUDA build. */
+#include <signal.h>
+
+#include "models/model.h"
+#include "runtime/devices.h"
+#include "runtime/executor.h"
+#include "runtime/results.h"
+#include "runtime/spec.h"
+#include "tests/bt_test.h"
+
+static bt_model_vtable streams_vt;
+
+/* Three slots a pack (the real hook's answer, if smaller, wins): several packs per shape. */
+static const bt_model_vtable *cuda_vt;
+static int small_capacity(const bt_model_data *d, const bt_hparams *shape, int wanted) {
+    int fit = cuda_vt->pack_capacity ? cuda_vt->pack_capacity(d, shape, wanted) : wanted;
+    return fit < 3 ? fit : 3;
+}
+
+static bt_status run(const char *sweep, const char *out, const char *device,
+                     const bt_model_vtable *override, bt_run_summary *sum) {
+    bt_spec spec;
+    bt_diags d;
+    bt_diags_init(&d);
+    bt_status st = bt_spec_load(sweep, &spec, &d);
+    for (int i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
+    bt_diags_free(&d);
+    if (st != BT_STATUS_OK) return st;
+    static volatile sig_atomic_t stop = 0;
+    bt_run_opts o = {.out_path = out,
+                     .device = device,
+                     .fresh = 1,
+                     .stop = &stop,
+                     .checkpoint_every = 1000,
+                     .streams = 4,
+                     .model_override = override};
+    st = bt_sweep_run(&spec, &o, sum);
+    bt_spec_free(&spec);
+    return st;
+}
+
+static int same_double(double a, double b) {
+    return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+static void compare(const char *what, const char *a_path, const char *b_path) {
+    bt_results a, b;
+    CHECK_OK(bt_results_read(a_path, &a));
+    CHECK_OK(bt_results_read(b_path, &b));
+    CHECK_EQ_INT(a.n_trials, b.n_trials);
+    int64_t bad = 0;
+    for (int64_t t = 0; t < a.n_trials && t < b.n_trials; t++)
+        bad += a.trials[t].status != b.trials[t].status ||
+               !same_double(a.trials[t].metric, b.trials[t].metric) ||
+               a.trials[t].resource != b.trials[t].resource;
+    CHECK_MSG(bad == 0, "%s: %lld trial rows differ", what, (long long)bad);
+    CHECK_EQ_INT(a.n_history, b.n_history);
+    bad = 0;
+    for (int64_t h = 0; h < a.n_history && h < b.n_history; h++)
+        bad += a.history[h].trial_id != b.history[h].trial_id ||
+               a.history[h].resource != b.history[h].resource ||
+               !same_double(a.history[h].value, b.history[h].value);
+    CHECK_MSG(bad == 0, "%s: %lld history rows differ", what, (long long)bad);
+    printf("%s: %lld trials, %lld history rows compared; device %s\n", what, (long long)a.n_trials,
+           (long long)a.n_history, b.device ? b.device : "?");
+    bt_results_free(&a);
+    bt_results_free(&b);
+}
+
+static void case_sweep(const char *tmp, const char *name, const char *json) {
+    char sweep[512], cpu[512], gpu[512], con[512], aut[512];
+    snprintf(sweep, sizeof sweep, "%s/exec-cuda-%s.json", tmp, name);
+    snprintf(cpu, sizeof cpu, "%s/exec-cuda-%s-cpu.h5", tmp, name);
+    snprintf(gpu, sizeof gpu, "%s/exec-cuda-%s-gpu.h5", tmp, name);
+    snprintf(con, sizeof con, "%s/exec-cuda-%s-streams.h5", tmp, name);
+    snprintf(aut, sizeof aut, "%s/exec-cuda-%s-auto.h5", tmp, name);
+    FILE *f = fopen(sweep, "w");
+    if (!f) return;
+    fputs(json, f);
+    fclose(f);
+    bt_run_summary sum;
+    CHECK_OK(run(sweep, cpu, "cpu", NULL, &sum));
+    CHECK_OK(run(sweep, gpu, "cuda:0", NULL, &sum));
+    compare(name, cpu, gpu);
+    CHECK_OK(run(sweep, con, "cuda:0", &streams_vt, &sum));
+    compare(name, cpu, con);
+    CHECK_OK(run(sweep, aut, "auto", NULL, &sum));
+    bt_results r;
+    CHECK_OK(bt_results_read(aut, &r));
+    CHECK_MSG(r.device && strncmp(r.device, "cuda:", 5) == 0, "auto trained on %s",
+              r.device ? r.device : "?");
+    CHECK_MSG(r.n_trials > 0 && strncmp(r.trials[0].device, "cuda:", 5) == 0, "trial device %s",
+              r.n_trials ? r.trials[0].device : "?");
+    bt_results_free(&r);
+}
+
+int main(void) {
+    const bt_model_vtable *gbdt = bt_model_find("gbdt");
+    const bt_model_vtable *cuda = bt_model_for_device(gbdt, 1);
+    if (!cuda || bt_gpu_count() == 0) {
+        printf("SKIP: %s\n", cuda ? "no GPU" : "no CUDA in this build");
+        return 77;
+    }
+    cuda_vt = cuda;
+    streams_vt = *cuda;
+    streams_vt.concurrent_steps = 1;
+    streams_vt.pack_capacity = small_capacity;
+    const char *tmp = bt_test_tmpdir();
+    const char *src = getenv("BT_SOURCE_DIR");
+    if (!src) src = ".";
+    char json[4096];
+    snprintf(json, sizeof json,
+             "{\"method\": \"random\", \"run_cap\": 30,"
+             " \"metric\": {\"name\": \"validation/rmse\", \"goal\": \"minimize\"},"
+             " \"parameters\": {\"eta\": {\"min\": 0.05, \"max\": 0.5},"
+             "   \"max_depth\": {\"values\": [2, 3, 4, 6]},"
+             "   \"subsample\": {\"min\": 0.5, \"max\": 1.0},"
+             "   \"colsample_bytree\": {\"min\": 0.5, \"max\": 1.0},"
+             "   \"max_bin\": {\"values\": [32, 256]}},"
+             " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
+             " \"dataset\": {\"path\": \"%s/sweeps/data/boston.csv\", \"target\": \"MEDV\"},"
+             " \"scheduler\": {\"type\": \"asha\", \"min_resource\": 1, \"max_resource\": 27,"
+             "   \"eta\": 3, \"concurrency\": 8},"
+             " \"execution\": {\"threads\": 2}, \"seed\": 7}",
+             src);
+    case_sweep(tmp, "asha", json);
+    snprintf(json, sizeof json,
+             "{\"method\": \"grid\","
+             " \"metric\": {\"name\": \"validation/mse\", \"goal\": \"minimize\"},"
+             " \"parameters\": {\"eta\": {\"values\": [0.2, 0.3]},"
+             "   \"max_depth\": {\"values\": [2, 4, 6, 8]},"
+             "   \"num_round\": {\"values\": [4, 9, 12]},"
+             "   \"max_bin\": {\"values\": [64, 256]}},"
+             " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
+             " \"dataset\": {\"path\": \"%s/sweeps/data/boston.csv\", \"target\": \"MEDV\"},"
+             " \"execution\": {\"threads\": 2}, \"seed\": 3}",
+             src);
+    case_sweep(tmp, "grid", json);
+    return bt_test_finish("test_executor_cuda");
+}

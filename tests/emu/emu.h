@@ -1,0 +1,71 @@
+/* The host emulation of the CUDA runtime (tests/emu): control and inspection calls for tests, and
+ * the queue the emulated kernel launchers (emu_kernels.c) put their work on.
+ *
+ * What the emulation proves, and what it does not. "Device" memory is malloc'd and poisoned,
+ * streams are queues that run only when the host synchronizes (so a result read before its
+ * stream is synchronized is stale, as it may be on a GPU), graph capture records launches and
+ * replays them, and every launcher runs the C reference of its kernel item by item with the
+ * launcher's documented item semantics, checking that the pointers and per-item ranges it is given
+ * lie inside live device allocations. So host code that drives kernels -- buffer sizing, item
+ * layouts and offsets, launch order, synchronization points, what a captured graph contains, the
+ * reaction to out-of-memory -- runs for real. The CUDA kernels do not: nothing here checks their
+ * arithmetic, shared memory, occupancy, races or timing; those need a GPU (tests/cuda). Ownership:
+ * the emulation owns its allocations, streams and graphs; tests only read counters. */
+#ifndef BT_EMU_H
+#define BT_EMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cuda_runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Device memory the emulated cudaMalloc may hand out in all (0: unlimited, the default); an
+ * allocation past it fails with cudaErrorMemoryAllocation. cudaMemGetInfo reports it as the
+ * total (80 GiB when unlimited). */
+void bt_emu_set_mem_budget(size_t bytes);
+/* The byte fresh allocations are filled with (default 0xA5: negative ints, tiny floats; 0xFF
+ * gives NaN floats and -1 ints). */
+void bt_emu_set_poison(int byte);
+
+typedef struct bt_emu_stats {
+    int64_t launches;       /* launcher calls enqueued directly on a stream (not by a graph) */
+    int64_t kernels_run;    /* launcher items executed (direct or replayed) */
+    int64_t copies;         /* memcpy/memset operations enqueued directly on a stream */
+    int64_t syncs;          /* cudaStreamSynchronize / cudaDeviceSynchronize calls */
+    int64_t captures;       /* completed cudaStreamEndCapture */
+    int64_t instantiations; /* cudaGraphInstantiate */
+    int64_t graph_launches; /* cudaGraphLaunch */
+    int64_t mallocs, failed_mallocs;
+    int64_t violations; /* out-of-allocation pointers or ranges seen by a launcher or copy */
+    size_t bytes_live, bytes_peak;
+} bt_emu_stats;
+
+void bt_emu_stats_get(bt_emu_stats *out);
+void bt_emu_stats_reset(void); /* zeroes the counters (not bytes_live) and sets peak = live */
+/* The first violation's description ("" if none). */
+const char *bt_emu_violation(void);
+
+/* ---- for the emulated launchers ---- */
+
+/* Enqueues fn(arg) on stream (NULL: the legacy stream); arg is copied (bytes). While the stream
+ * is capturing, the operation goes into the graph instead. `is_kernel` selects the counter. */
+cudaError_t bt_emu_enqueue(cudaStream_t stream, void (*fn)(void *arg), const void *arg,
+                           size_t bytes, int is_kernel);
+/* Whether [p, p + bytes) lies inside one live device allocation (bytes 0: p inside or at the end of
+ * one). A failure is recorded as a violation with `what` in its description. */
+int bt_emu_check(const void *p, size_t bytes, const char *what);
+/* Whether [base + offset, + bytes) lies in the live allocation that holds base (offset in bytes,
+ * >= 0); a failure is recorded as a violation. */
+int bt_emu_check_at(const void *base, int64_t offset, size_t bytes, const char *what);
+/* Counts one executed kernel item batch (called by the launchers' run functions). */
+void bt_emu_count_kernel(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

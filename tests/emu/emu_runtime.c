@@ -1,0 +1,698 @@
+/* The emulated CUDA runtime (tests/emu/cuda_runtime.h) over malloc: poisoned allocations under an
+ * optional budget, streams as queues run when the host synchronizes, graph capture that records
+ * and replays, and the capture rules a real runtime enforces (no synchronization on a capturing
+ * stream, no unsafe calls while a global-mode capture runs). One lock serializes everything, so
+ * packs may drive their streams from several host threads. See emu.h for what this proves. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+
+typedef struct emu_op {
+    void (*fn)(void *);
+    void *arg;
+    size_t bytes;
+    int is_kernel;
+} emu_op;
+
+typedef struct op_list {
+    emu_op *ops;
+    size_t n, cap;
+} op_list;
+
+struct bt_emu_graph {
+    op_list ops;
+};
+struct bt_emu_graph_exec {
+    op_list ops;
+};
+
+struct bt_emu_stream {
+    op_list queue;
+    int capturing; /* 0 none, 1 active, 2 invalidated */
+    enum cudaStreamCaptureMode mode;
+    pthread_t capture_thread;
+    struct bt_emu_graph *graph;
+    struct bt_emu_stream *next; /* every live stream, for device-wide synchronization */
+};
+
+typedef struct alloc_rec {
+    char *p;
+    size_t bytes;
+} alloc_rec;
+
+/* Recursive: launchers' run functions check ranges (bt_emu_check) while a flush holds the lock. */
+static pthread_mutex_t mu_;
+static pthread_once_t mu_once = PTHREAD_ONCE_INIT;
+
+static void mu_init(void) {
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&mu_, &at);
+    pthread_mutexattr_destroy(&at);
+}
+
+static void lock(void) {
+    pthread_once(&mu_once, mu_init);
+    pthread_mutex_lock(&mu_);
+}
+
+static void unlock(void) {
+    pthread_mutex_unlock(&mu_);
+}
+static struct bt_emu_stream legacy; /* the NULL stream */
+static struct bt_emu_stream *streams;
+static alloc_rec *allocs;
+static size_t n_allocs, cap_allocs;
+static size_t budget; /* 0: unlimited */
+static int poison = 0xA5;
+static bt_emu_stats stats;
+static char violation[512];
+
+#define UNLIMITED_TOTAL ((size_t)80 << 30)
+
+static void record_violation(const char *fmt, ...) {
+    stats.violations++;
+    if (violation[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(violation, sizeof violation, fmt, ap);
+    va_end(ap);
+}
+
+void bt_emu_set_mem_budget(size_t bytes) {
+    lock();
+    budget = bytes;
+    unlock();
+}
+
+void bt_emu_set_poison(int byte) {
+    lock();
+    poison = byte & 0xFF;
+    unlock();
+}
+
+void bt_emu_stats_get(bt_emu_stats *out) {
+    lock();
+    *out = stats;
+    unlock();
+}
+
+void bt_emu_stats_reset(void) {
+    lock();
+    size_t live = stats.bytes_live;
+    memset(&stats, 0, sizeof stats);
+    stats.bytes_live = stats.bytes_peak = live;
+    violation[0] = 0;
+    unlock();
+}
+
+const char *bt_emu_violation(void) {
+    return violation;
+}
+
+void bt_emu_count_kernel(void) {
+    stats.kernels_run++; /* called from run functions, with the lock held */
+}
+
+/* ---- allocations ---- */
+
+static const alloc_rec *find_alloc(const void *p) {
+    const char *c = p;
+    for (size_t i = 0; i < n_allocs; i++)
+        if (c >= allocs[i].p && c <= allocs[i].p + allocs[i].bytes) return &allocs[i];
+    return NULL;
+}
+
+static int check_locked(const void *p, size_t bytes, const char *what) {
+    const alloc_rec *a = p ? find_alloc(p) : NULL;
+    if (a && (size_t)(a->p + a->bytes - (const char *)p) >= bytes) return 1;
+    if (a)
+        record_violation("%s: %zu bytes at offset %zu of a %zu-byte allocation", what, bytes,
+                         (size_t)((const char *)p - a->p), a->bytes);
+    else
+        record_violation("%s: %p is not device memory", what, p);
+    return 0;
+}
+
+int bt_emu_check(const void *p, size_t bytes, const char *what) {
+    lock();
+    int ok = check_locked(p, bytes, what);
+    unlock();
+    return ok;
+}
+
+int bt_emu_check_at(const void *base, int64_t offset, size_t bytes, const char *what) {
+    lock();
+    const alloc_rec *a = base ? find_alloc(base) : NULL;
+    int ok = 0;
+    if (!a)
+        record_violation("%s: base %p is not device memory", what, base);
+    else {
+        size_t at = (size_t)((const char *)base - a->p);
+        ok = offset >= 0 && at + (size_t)offset <= a->bytes &&
+             a->bytes - at - (size_t)offset >= bytes;
+        if (!ok)
+            record_violation(
+                "%s: %zu bytes at offset %lld past a pointer %zu bytes into a %zu-byte "
+                "allocation",
+                what, bytes, (long long)offset, at, a->bytes);
+    }
+    unlock();
+    return ok;
+}
+
+/* Unsafe calls (allocation, synchronous copies, synchronization) are refused while a capture
+ * that forbids them is active: global mode forbids them from any thread, thread-local mode from
+ * the capturing thread; the capture is invalidated as on a GPU. */
+static int unsafe_call_refused(void) {
+    int refused = 0;
+    for (struct bt_emu_stream *s = streams; s; s = s->next) {
+        if (s->capturing != 1) continue;
+        if (s->mode == cudaStreamCaptureModeGlobal ||
+            (s->mode == cudaStreamCaptureModeThreadLocal &&
+             pthread_equal(s->capture_thread, pthread_self()))) {
+            s->capturing = 2;
+            refused = 1;
+        }
+    }
+    return refused;
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes) {
+    if (!p) return cudaErrorInvalidValue;
+    *p = NULL;
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused()) {
+        e = cudaErrorStreamCaptureUnsupported;
+        goto out;
+    }
+    stats.mallocs++;
+    size_t limit = budget ? budget : UNLIMITED_TOTAL;
+    if (bytes > limit - stats.bytes_live) {
+        stats.failed_mallocs++;
+        e = cudaErrorMemoryAllocation;
+        goto out;
+    }
+    if (n_allocs == cap_allocs) {
+        size_t cap = cap_allocs ? 2 * cap_allocs : 64;
+        alloc_rec *na = realloc(allocs, cap * sizeof *na);
+        if (!na) {
+            e = cudaErrorMemoryAllocation;
+            goto out;
+        }
+        allocs = na;
+        cap_allocs = cap;
+    }
+    /* 256-byte aligned like cudaMalloc; at least one byte so every pointer is distinct */
+    void *q = NULL;
+    if (posix_memalign(&q, 256, bytes ? bytes : 1) != 0) {
+        e = cudaErrorMemoryAllocation;
+        goto out;
+    }
+    memset(q, poison, bytes);
+    allocs[n_allocs].p = q;
+    allocs[n_allocs].bytes = bytes;
+    n_allocs++;
+    stats.bytes_live += bytes;
+    if (stats.bytes_live > stats.bytes_peak) stats.bytes_peak = stats.bytes_live;
+    *p = q;
+out:
+    unlock();
+    return e;
+}
+
+static void run_ops(op_list *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        l->ops[i].fn(l->ops[i].arg);
+        free(l->ops[i].arg);
+    }
+    l->n = 0;
+}
+
+static void flush_all(void) {
+    run_ops(&legacy.queue);
+    for (struct bt_emu_stream *s = streams; s; s = s->next) run_ops(&s->queue);
+}
+
+cudaError_t cudaFree(void *p) {
+    if (!p) return cudaSuccess;
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused()) {
+        e = cudaErrorStreamCaptureUnsupported;
+        goto out;
+    }
+    flush_all(); /* cudaFree waits for the device, so queued work may still use p */
+    for (size_t i = 0; i < n_allocs; i++)
+        if (allocs[i].p == p) {
+            stats.bytes_live -= allocs[i].bytes;
+            free(p);
+            allocs[i] = allocs[--n_allocs];
+            goto out;
+        }
+    e = cudaErrorInvalidValue;
+out:
+    unlock();
+    return e;
+}
+
+/* Pinned host memory is host memory: copies from it stay deferred like any other, which is what
+ * makes a staging buffer rewritten too early show up. */
+cudaError_t cudaMallocHost(void **p, size_t bytes) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused())
+        e = cudaErrorStreamCaptureUnsupported;
+    else if (!(*p = malloc(bytes ? bytes : 1)))
+        e = cudaErrorMemoryAllocation;
+    else
+        memset(*p, poison, bytes);
+    unlock();
+    return e;
+}
+
+cudaError_t cudaFreeHost(void *p) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused())
+        e = cudaErrorStreamCaptureUnsupported;
+    else {
+        flush_all(); /* like cudaFree, it waits for the device */
+        free(p);
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
+    lock();
+    size_t total = budget ? budget : UNLIMITED_TOTAL;
+    *free_bytes = total - stats.bytes_live;
+    *total_bytes = total;
+    unlock();
+    return cudaSuccess;
+}
+
+/* ---- streams and the operation queue ---- */
+
+static int push_op(op_list *l, const emu_op *op) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 32;
+        emu_op *no = realloc(l->ops, cap * sizeof *no);
+        if (!no) return 0;
+        l->ops = no;
+        l->cap = cap;
+    }
+    l->ops[l->n++] = *op;
+    return 1;
+}
+
+static struct bt_emu_stream *stream_of(cudaStream_t s) {
+    if (!s) return &legacy;
+    for (struct bt_emu_stream *t = streams; t; t = t->next)
+        if (t == s) return t;
+    return NULL;
+}
+
+static cudaError_t enqueue_locked(cudaStream_t stream, void (*fn)(void *), const void *arg,
+                                  size_t bytes, int is_kernel, int direct) {
+    struct bt_emu_stream *s = stream_of(stream);
+    if (!s) return cudaErrorInvalidResourceHandle;
+    emu_op op = {fn, malloc(bytes ? bytes : 1), bytes, is_kernel};
+    if (!op.arg) return cudaErrorMemoryAllocation;
+    if (bytes) memcpy(op.arg, arg, bytes);
+    if (s->capturing == 2) { /* an invalidated capture swallows work until it ends */
+        free(op.arg);
+        return cudaErrorStreamCaptureInvalidated;
+    }
+    op_list *l = s->capturing ? &s->graph->ops : &s->queue;
+    if (!push_op(l, &op)) {
+        free(op.arg);
+        return cudaErrorMemoryAllocation;
+    }
+    if (direct && !s->capturing) {
+        if (is_kernel)
+            stats.launches++;
+        else
+            stats.copies++;
+    }
+    return cudaSuccess;
+}
+
+cudaError_t bt_emu_enqueue(cudaStream_t stream, void (*fn)(void *), const void *arg, size_t bytes,
+                           int is_kernel) {
+    lock();
+    cudaError_t e = enqueue_locked(stream, fn, arg, bytes, is_kernel, 1);
+    unlock();
+    return e;
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags) {
+    (void)flags;
+    struct bt_emu_stream *s = calloc(1, sizeof *s);
+    if (!s) return cudaErrorMemoryAllocation;
+    lock();
+    s->next = streams;
+    streams = s;
+    unlock();
+    *stream = s;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+    lock();
+    cudaError_t e = cudaErrorInvalidResourceHandle;
+    for (struct bt_emu_stream **pp = &streams; *pp; pp = &(*pp)->next)
+        if (*pp == stream) {
+            struct bt_emu_stream *s = *pp;
+            run_ops(&s->queue); /* queued work still completes */
+            *pp = s->next;
+            if (s->graph) {
+                for (size_t i = 0; i < s->graph->ops.n; i++) free(s->graph->ops.ops[i].arg);
+                free(s->graph->ops.ops);
+                free(s->graph);
+            }
+            free(s->queue.ops);
+            free(s);
+            e = cudaSuccess;
+            break;
+        }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    struct bt_emu_stream *s = stream_of(stream);
+    if (!s)
+        e = cudaErrorInvalidResourceHandle;
+    else if (s->capturing) {
+        s->capturing = 2;
+        e = cudaErrorStreamCaptureUnsupported;
+    } else {
+        stats.syncs++;
+        if (s == &legacy)
+            flush_all(); /* the legacy stream waits for blocking streams; all are flushed */
+        else
+            run_ops(&s->queue);
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaDeviceSynchronize(void) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused())
+        e = cudaErrorStreamCaptureUnsupported;
+    else {
+        stats.syncs++;
+        flush_all();
+    }
+    unlock();
+    return e;
+}
+
+/* ---- copies ---- */
+
+typedef struct copy_arg {
+    void *dst;
+    const void *src;
+    size_t bytes;
+    int value, is_set;
+} copy_arg;
+
+static void copy_run(void *arg) {
+    const copy_arg *a = arg;
+    if (a->is_set)
+        memset(a->dst, a->value, a->bytes);
+    else if (a->bytes)
+        memmove(a->dst, a->src, a->bytes);
+}
+
+/* Checks the sides of a copy against its kind: device sides must be live allocations, host sides
+ * must not be device memory (a swapped kind would work on unified memory but is a bug here). */
+static int check_copy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
+    int dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+    int src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    if (kind == cudaMemcpyDefault || kind == cudaMemcpyHostToHost) return 1;
+    if (bytes == 0) return 1;
+    int ok = 1;
+    if (dst_dev)
+        ok &= check_locked(dst, bytes, "copy destination");
+    else if (find_alloc(dst)) {
+        record_violation("copy destination %p is device memory but the kind says host", dst);
+        ok = 0;
+    }
+    if (src_dev)
+        ok &= check_locked(src, bytes, "copy source");
+    else if (find_alloc(src)) {
+        record_violation("copy source %p is device memory but the kind says host", src);
+        ok = 0;
+    }
+    return ok;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused())
+        e = cudaErrorStreamCaptureUnsupported;
+    else if (!check_copy(dst, src, bytes, kind))
+        e = cudaErrorInvalidValue;
+    else {
+        run_ops(&legacy.queue); /* ordered after earlier legacy-stream work only */
+        if (bytes) memmove(dst, src, bytes);
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaMemset(void *dst, int value, size_t bytes) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (unsafe_call_refused())
+        e = cudaErrorStreamCaptureUnsupported;
+    else if (bytes && !check_locked(dst, bytes, "memset"))
+        e = cudaErrorInvalidValue;
+    else {
+        run_ops(&legacy.queue);
+        memset(dst, value, bytes);
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind,
+                            cudaStream_t stream) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    struct bt_emu_stream *s = stream_of(stream);
+    if (!check_copy(dst, src, bytes, kind))
+        e = cudaErrorInvalidValue;
+    else if (s && s->capturing && kind != cudaMemcpyDeviceToDevice) {
+        /* stricter than CUDA, which captures copies from pinned host memory: the pack keeps host
+         * copies out of its graphs (its host buffers are pageable) */
+        s->capturing = 2;
+        e = cudaErrorStreamCaptureUnsupported;
+    } else {
+        copy_arg a = {dst, src, bytes, 0, 0};
+        e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes, cudaStream_t stream) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    if (bytes && !check_locked(dst, bytes, "memset"))
+        e = cudaErrorInvalidValue;
+    else {
+        copy_arg a = {dst, NULL, bytes, value, 1};
+        e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
+    }
+    unlock();
+    return e;
+}
+
+/* ---- graphs ---- */
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    struct bt_emu_stream *s = stream_of(stream);
+    if (!s || s == &legacy)
+        e = cudaErrorStreamCaptureUnsupported; /* the legacy stream cannot be captured */
+    else if (s->capturing)
+        e = cudaErrorStreamCaptureUnsupported;
+    else if (!(s->graph = calloc(1, sizeof *s->graph)))
+        e = cudaErrorMemoryAllocation;
+    else {
+        /* work queued before the capture is not part of it: it runs as usual */
+        s->capturing = 1;
+        s->mode = mode;
+        s->capture_thread = pthread_self();
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph) {
+    lock();
+    cudaError_t e = cudaSuccess;
+    struct bt_emu_stream *s = stream_of(stream);
+    *graph = NULL;
+    if (!s || !s->capturing)
+        e = cudaErrorInvalidValue;
+    else if (!pthread_equal(s->capture_thread, pthread_self()) &&
+             s->mode != cudaStreamCaptureModeRelaxed)
+        e = cudaErrorStreamCaptureWrongThread;
+    else {
+        if (s->capturing == 2) {
+            for (size_t i = 0; i < s->graph->ops.n; i++) free(s->graph->ops.ops[i].arg);
+            free(s->graph->ops.ops);
+            free(s->graph);
+            e = cudaErrorStreamCaptureInvalidated;
+        } else {
+            *graph = s->graph;
+            stats.captures++;
+        }
+        s->graph = NULL;
+        s->capturing = 0;
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureStatus *status) {
+    lock();
+    struct bt_emu_stream *s = stream_of(stream);
+    *status = !s || !s->capturing ? cudaStreamCaptureStatusNone
+              : s->capturing == 1 ? cudaStreamCaptureStatusActive
+                                  : cudaStreamCaptureStatusInvalidated;
+    unlock();
+    return s ? cudaSuccess : cudaErrorInvalidResourceHandle;
+}
+
+static int copy_ops(op_list *dst, const op_list *src) {
+    dst->ops = malloc((src->n ? src->n : 1) * sizeof *dst->ops);
+    if (!dst->ops) return 0;
+    dst->n = dst->cap = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        emu_op op = src->ops[i];
+        op.arg = malloc(op.bytes ? op.bytes : 1);
+        if (!op.arg) return 0;
+        if (op.bytes) memcpy(op.arg, src->ops[i].arg, op.bytes);
+        dst->ops[dst->n++] = op;
+    }
+    dst->cap = src->n ? src->n : 1;
+    return 1;
+}
+
+static void free_ops(op_list *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->ops[i].arg);
+    free(l->ops);
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph,
+                                 unsigned long long flags) {
+    (void)flags;
+    if (!exec || !graph) return cudaErrorInvalidValue;
+    struct bt_emu_graph_exec *x = calloc(1, sizeof *x);
+    if (!x) return cudaErrorMemoryAllocation;
+    lock();
+    int ok = copy_ops(&x->ops, &graph->ops);
+    if (ok) stats.instantiations++;
+    unlock();
+    if (!ok) {
+        free_ops(&x->ops);
+        free(x);
+        return cudaErrorMemoryAllocation;
+    }
+    *exec = x;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+    if (!exec) return cudaErrorInvalidValue;
+    lock();
+    cudaError_t e = cudaSuccess;
+    struct bt_emu_stream *s = stream_of(stream);
+    if (!s)
+        e = cudaErrorInvalidResourceHandle;
+    else if (s->capturing) {
+        s->capturing = 2; /* child graphs are not emulated */
+        e = cudaErrorStreamCaptureUnsupported;
+    } else {
+        stats.graph_launches++;
+        for (size_t i = 0; i < exec->ops.n && e == cudaSuccess; i++)
+            e = enqueue_locked(stream, exec->ops.ops[i].fn, exec->ops.ops[i].arg,
+                               exec->ops.ops[i].bytes, exec->ops.ops[i].is_kernel, 0);
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    if (!exec) return cudaSuccess;
+    free_ops(&exec->ops);
+    free(exec);
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+    if (!graph) return cudaSuccess;
+    free_ops(&graph->ops);
+    free(graph);
+    return cudaSuccess;
+}
+
+/* ---- devices and errors ---- */
+
+cudaError_t cudaGetDevice(int *device) {
+    *device = 0;
+    return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device) {
+    return device == 0 ? cudaSuccess : cudaErrorInvalidDevice;
+}
+
+cudaError_t cudaGetDeviceCount(int *count) {
+    *count = 1;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetLastError(void) {
+    return cudaSuccess;
+}
+
+const char *cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess:
+        return "no error (emulated)";
+    case cudaErrorInvalidValue:
+        return "invalid argument (emulated)";
+    case cudaErrorMemoryAllocation:
+        return "out of memory (emulated)";
+    case cudaErrorStreamCaptureUnsupported:
+        return "operation not permitted when stream is "
+               "capturing (emulated)";
+    case cudaErrorStreamCaptureInvalidated:
+        return "operation failed due to a previous error "
+               "during capture (emulated)";
+    case cudaErrorInvalidResourceHandle:
+        return "invalid resource handle (emulated)";
+    default:
+        return "error (emulated)";
+    }
+}

@@ -1,0 +1,555 @@
+/* The CUDA gbdt pack's host logic under the CUDA emulation (tests/emu, see emu.h for what that
+ * proves and what it does not): on random trials and several seeds the emulated GPU pack must give
+ * the CPU pack's trees and metrics bit for bit (all objectives: the emulated kernels are the C
+ * references), the same whatever its slot or pack mates, after refills, with a diverging trial
+ * failing alone, under a memory budget that forces out-of-memory splits, at the capacity
+ * pack_capacity picks, with levels replayed from captured graphs, and without touching memory
+ * outside its allocations or leaking any. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "emu.h"
+#include "kernels/philox.h"
+#include "models/gbdt/gbdt.h"
+#include "models/gbdt/trainer.h"
+#include "tests/bt_test.h"
+
+#define ROUNDS 5
+#define TRIALS 12
+
+static uint64_t rng = 1;
+static double urand(void) {
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void make_data(bt_dataset *tr, bt_dataset *va, bt_task task, int K, int64_t n) {
+    const int32_t F = 6;
+    int64_t nv = n / 3 + 1;
+    tr->n_rows = n;
+    va->n_rows = nv;
+    tr->n_features = va->n_features = F;
+    tr->X = malloc(sizeof(float) * (size_t)(n * F));
+    tr->y = malloc(sizeof(float) * (size_t)n);
+    va->X = malloc(sizeof(float) * (size_t)(nv * F));
+    va->y = malloc(sizeof(float) * (size_t)nv);
+    for (int s = 0; s < 2; s++) {
+        bt_dataset *d = s ? va : tr;
+        for (int64_t r = 0; r < d->n_rows; r++) {
+            float *x = d->X + r * F;
+            for (int f = 0; f < F; f++)
+                x[f] = urand() < 0.1 ? NAN
+                       : f == 5      ? (float)urand() /* continuous: many bins */
+                                     : (float)(int)(urand() * (f < 3 ? 12 : 300)) / 7.0f;
+            double z = (isnan(x[0]) ? 1 : x[0]) - (isnan(x[3]) ? 0 : x[3] / 20) + urand();
+            if (task == BT_TASK_REGRESSION) d->y[r] = (float)z;
+            if (task == BT_TASK_BINARY) d->y[r] = (float)(z > 1.5);
+            if (task == BT_TASK_MULTICLASS) d->y[r] = (float)((int)fabs(z * 1.3) % K);
+        }
+    }
+}
+
+static void random_trial(const bt_model_vtable *vt, bt_value *v, const char *obj, int K) {
+    for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
+    v[BT_GBDT_OBJECTIVE] = bt_value_string(obj);
+    v[BT_GBDT_NUM_CLASS] = bt_value_int(K);
+    v[BT_GBDT_ETA] = bt_value_float(0.05 + urand() * 0.9);
+    v[BT_GBDT_MAX_DEPTH] = bt_value_int(1 + (int)(urand() * 7));
+    v[BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(urand() < 0.3 ? 0 : urand() * 3);
+    v[BT_GBDT_GAMMA] = bt_value_float(urand() < 0.5 ? 0 : urand());
+    v[BT_GBDT_LAMBDA] = bt_value_float(urand() * 3);
+    v[BT_GBDT_ALPHA] = bt_value_float(urand() < 0.5 ? 0 : urand());
+    v[BT_GBDT_SUBSAMPLE] = bt_value_float(urand() < 0.5 ? 1 : 0.5 + urand() * 0.5);
+    v[BT_GBDT_COLSAMPLE_BYTREE] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
+    v[BT_GBDT_COLSAMPLE_BYLEVEL] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
+    v[BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(urand() < 0.2 ? 1 : 0);
+    v[BT_GBDT_SEED] = bt_value_int((int)(urand() * 1000));
+}
+
+/* Two slots' models are the same bit for bit: rounds, flags, every node of every tree. */
+static int same_model(const bt_gbdt_slot *a, const bt_gbdt_slot *b) {
+    if (!a || !b) return a == b;
+    if (a->n_trees != b->n_trees || a->round != b->round || a->failed != b->failed ||
+        a->stopped != b->stopped)
+        return 0;
+    for (int64_t t = 0; t < a->n_trees; t++)
+        if (a->trees[t].n_nodes != b->trees[t].n_nodes ||
+            memcmp(a->trees[t].nodes, b->trees[t].nodes,
+                   (size_t)a->trees[t].n_nodes * sizeof(bt_gbdt_node)) != 0)
+            return 0;
+    return 1;
+}
+
+typedef struct run {
+    bt_pack *p;
+    double metric[TRIALS][ROUNDS];
+} run;
+
+/* Trains trials in slots slot_of[i] of a fresh pack of `capacity` for ROUNDS rounds. */
+static void train(run *out, const bt_model_vtable *vt, bt_model_data *data,
+                  bt_value (*trials)[BT_GBDT_N_PARAMS], const int *slot_of, int n, int capacity,
+                  const char *metric) {
+    bt_hparams h0 = {trials[0]};
+    out->p = NULL;
+    CHECK_OK(vt->pack_init(&out->p, data, &h0, capacity));
+    if (!out->p) return;
+    int slots[TRIALS];
+    for (int i = 0; i < n; i++) {
+        bt_hparams h = {trials[i]};
+        CHECK_OK(vt->slot_start(out->p, slot_of[i], &h, bt_philox_key(7, (uint64_t)i)));
+        slots[i] = slot_of[i];
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        CHECK_OK(vt->step(out->p, slots, n));
+        for (int i = 0; i < n; i++)
+            CHECK_OK(vt->eval(out->p, slot_of[i], metric, &out->metric[i][r]));
+    }
+}
+
+static int same_metric(double a, double b) {
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* CPU pack vs emulated GPU pack (same slots) vs emulated GPU pack (other slots, larger pack),
+ * then refills of the even slots stepped alone; everything must agree bit for bit. */
+static void test_task(bt_task task, const char *obj, int K, const char *metric, int64_t n) {
+    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    CHECK(gpu != NULL && gpu != cpu);
+    if (!gpu) return;
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, task, K, n);
+    bt_model_data data = {&tr, &va, task, K, NULL, 1};
+    static bt_value trials[TRIALS][BT_GBDT_N_PARAMS];
+    for (int i = 0; i < TRIALS; i++) random_trial(cpu, trials[i], obj, K);
+    int slot_of[TRIALS], rev[TRIALS];
+    for (int i = 0; i < TRIALS; i++) {
+        slot_of[i] = i;
+        rev[i] = TRIALS - 1 - i + 3;
+    }
+    static run rc, rg, rr;
+    train(&rc, cpu, &data, trials, slot_of, TRIALS, TRIALS, metric);
+    train(&rg, gpu, &data, trials, slot_of, TRIALS, TRIALS, metric);
+    train(&rr, gpu, &data, trials, rev, TRIALS, TRIALS + 3, metric);
+    int n_trees = 0, diff = 0, diff_rev = 0;
+    if (rc.p && rg.p && rr.p) {
+        for (int i = 0; i < TRIALS; i++) {
+            const bt_gbdt_slot *a = rc.p->slots[i], *b = rg.p->slots[i], *c = rr.p->slots[rev[i]];
+            n_trees += (int)a->n_trees;
+            diff += !same_model(a, b);
+            diff_rev += !same_model(b, c);
+            for (int r = 0; r < ROUNDS; r++) {
+                diff += !same_metric(rc.metric[i][r], rg.metric[i][r]);
+                diff_rev += !same_metric(rg.metric[i][r], rr.metric[i][r]);
+            }
+            char *ja = NULL, *jb = NULL;
+            size_t la = 0, lb = 0;
+            CHECK_OK(cpu->export_model(rc.p, i, "xgboost-json", &ja, &la));
+            CHECK_OK(gpu->export_model(rg.p, i, "xgboost-json", &jb, &lb));
+            diff += !(ja && jb && la == lb && memcmp(ja, jb, la) == 0);
+            free(ja);
+            free(jb);
+        }
+        /* the executor refills freed slots: new trials in the even slots, stepped alone */
+        int even[TRIALS], n_even = 0;
+        static bt_value fresh[TRIALS][BT_GBDT_N_PARAMS];
+        for (int i = 0; i < TRIALS; i += 2) {
+            random_trial(cpu, fresh[i], obj, K);
+            bt_hparams h = {fresh[i]};
+            cpu->slot_clear(rc.p, i);
+            gpu->slot_clear(rg.p, i);
+            CHECK_OK(cpu->slot_start(rc.p, i, &h, bt_philox_key(9, (uint64_t)i)));
+            CHECK_OK(gpu->slot_start(rg.p, i, &h, bt_philox_key(9, (uint64_t)i)));
+            even[n_even++] = i;
+        }
+        for (int r = 0; r < 3; r++) {
+            CHECK_OK(cpu->step(rc.p, even, n_even));
+            CHECK_OK(gpu->step(rg.p, even, n_even));
+        }
+        for (int i = 0; i < TRIALS; i++) {
+            diff += !same_model(rc.p->slots[i], rg.p->slots[i]);
+            double xa = 0, xb = 0;
+            CHECK_OK(cpu->eval(rc.p, i, metric, &xa));
+            CHECK_OK(gpu->eval(rg.p, i, metric, &xb));
+            diff += !same_metric(xa, xb);
+        }
+    }
+    printf("  %s, %lld rows: %d trees, %d CPU/GPU differences, %d GPU slot/pack differences\n", obj,
+           (long long)n, n_trees, diff, diff_rev);
+    CHECK(n_trees >= TRIALS);
+    CHECK_EQ_INT(diff, 0);
+    CHECK_EQ_INT(diff_rev, 0);
+    cpu->pack_free(rc.p);
+    gpu->pack_free(rg.p);
+    gpu->pack_free(rr.p);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+/* A trial whose margins are infinite fails alone; its pack mates train as without it. */
+static void test_nan_fails_alone(void) {
+    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_value t[4][BT_GBDT_N_PARAMS];
+    for (int i = 0; i < 4; i++) random_trial(cpu, t[i], "reg:squarederror", 0);
+    t[1][BT_GBDT_BASE_SCORE] = bt_value_float(INFINITY);
+    t[2][BT_GBDT_ETA] = bt_value_float(1e30); /* finite gradients, then margins overflow */
+    t[2][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
+    bt_hparams h0 = {t[0]};
+    bt_pack *p = NULL, *q = NULL;
+    CHECK_OK(gpu->pack_init(&p, &data, &h0, 4));
+    CHECK_OK(cpu->pack_init(&q, &data, &h0, 4));
+    if (!p || !q) return;
+    for (int i = 0; i < 4; i++) {
+        bt_hparams h = {t[i]};
+        CHECK_OK(gpu->slot_start(p, i, &h, bt_philox_key(1, (uint64_t)i)));
+        if (i == 0 || i == 3) CHECK_OK(cpu->slot_start(q, i, &h, bt_philox_key(1, (uint64_t)i)));
+    }
+    int all[4] = {0, 1, 2, 3}, two[2] = {0, 3};
+    for (int r = 0; r < 4; r++) {
+        CHECK_OK(gpu->step(p, all, 4));
+        CHECK_OK(cpu->step(q, two, 2));
+    }
+    CHECK(gpu->slot_failed(p, 1));
+    CHECK(gpu->slot_failed(p, 2));
+    CHECK(!gpu->slot_failed(p, 0) && !gpu->slot_failed(p, 3));
+    double x = 0;
+    CHECK_OK(gpu->eval(p, 1, "rmse", &x));
+    CHECK(isnan(x));
+    for (int s = 0; s < 4; s += 3) {
+        CHECK(same_model(p->slots[s], q->slots[s]));
+        double a = 0, b = 0;
+        CHECK_OK(gpu->eval(p, s, "rmse", &a));
+        CHECK_OK(cpu->eval(q, s, "rmse", &b));
+        CHECK(same_metric(a, b) && isfinite(a));
+    }
+    gpu->pack_free(p);
+    cpu->pack_free(q);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+/* Trials of fixed depth for the memory tests (depth decides the histogram pool). */
+static void deep_trials(bt_value (*t)[BT_GBDT_N_PARAMS], int n, int depth) {
+    for (int i = 0; i < n; i++) {
+        random_trial(&bt_gbdt_vtable, t[i], "reg:squarederror", 0);
+        t[i][BT_GBDT_MAX_DEPTH] = bt_value_int(depth);
+        t[i][BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(0);
+        t[i][BT_GBDT_GAMMA] = bt_value_float(0);
+        t[i][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
+    }
+}
+
+/* A step that runs out of device memory splits its slots into smaller sub-batches and goes on
+ * with the same results; a trial that does not fit even alone fails alone. */
+static void test_oom_split(void) {
+    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    enum { N = 10 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 1500);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_value t[N][BT_GBDT_N_PARAMS];
+    deep_trials(t, N, 7);
+    int slots[N];
+    for (int i = 0; i < N; i++) slots[i] = i;
+    bt_hparams h0 = {t[0]};
+    run rc, rg;
+    train(&rc, cpu, &data, t, slots, N, N, "rmse");
+    bt_emu_stats st0, st1;
+    bt_emu_stats_get(&st0);
+    bt_pack *p = NULL;
+    CHECK_OK(gpu->pack_init(&p, &data, &h0, N));
+    if (!p || !rc.p) return;
+    /* room for about three trees' live histograms, not for ten */
+    const int64_t T = (int64_t)p->bin->off[p->bin->train.n_features];
+    const size_t H = (size_t)T * 16 * 64;
+    bt_emu_stats_get(&st1);
+    bt_emu_set_mem_budget(st1.bytes_live + 3 * H + 65536);
+    for (int i = 0; i < N; i++) {
+        bt_hparams h = {t[i]};
+        CHECK_OK(gpu->slot_start(p, i, &h, bt_philox_key(7, (uint64_t)i)));
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        CHECK_OK(gpu->step(p, slots, N));
+        for (int i = 0; i < N; i++) CHECK_OK(gpu->eval(p, i, "rmse", &rg.metric[i][r]));
+    }
+    bt_emu_stats st2;
+    bt_emu_stats_get(&st2);
+    printf("  out of memory: %lld failed allocations, split into smaller sub-batches\n",
+           (long long)(st2.failed_mallocs - st0.failed_mallocs));
+    CHECK(st2.failed_mallocs > st0.failed_mallocs); /* the budget did bite */
+    int diff = 0;
+    for (int i = 0; i < N; i++) {
+        diff += !same_model(rc.p->slots[i], p->slots[i]) || gpu->slot_failed(p, i);
+        for (int r = 0; r < ROUNDS; r++) diff += !same_metric(rc.metric[i][r], rg.metric[i][r]);
+    }
+    CHECK_EQ_INT(diff, 0);
+    /* no room for even one round of one slot: every trial fails, the step does not */
+    bt_emu_stats_get(&st1);
+    bt_emu_set_mem_budget(st1.bytes_live + 1024);
+    gpu->pack_free(p); /* frees the round's pool: now a new pack's round cannot fit */
+    p = NULL;
+    bt_emu_set_mem_budget(0);
+    CHECK_OK(gpu->pack_init(&p, &data, &h0, N));
+    if (p) {
+        for (int i = 0; i < N; i++) {
+            bt_hparams h = {t[i]};
+            CHECK_OK(gpu->slot_start(p, i, &h, bt_philox_key(7, (uint64_t)i)));
+        }
+        bt_emu_stats_get(&st1);
+        bt_emu_set_mem_budget(st1.bytes_live + 1024);
+        CHECK_OK(gpu->step(p, slots, N));
+        int n_failed = 0;
+        for (int i = 0; i < N; i++) n_failed += gpu->slot_failed(p, i);
+        CHECK_EQ_INT(n_failed, N);
+        double x = 0;
+        CHECK_OK(gpu->eval(p, 0, "rmse", &x));
+        CHECK(isnan(x));
+    }
+    bt_emu_set_mem_budget(0);
+    gpu->pack_free(p);
+    cpu->pack_free(rc.p);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+/* pack_capacity: at most `wanted`, at least 1, larger with more free memory, and a pack of that
+ * capacity (trials no deeper than the shape trial) runs its rounds without one failed allocation:
+ * the per-trial estimate bounds what the pack really takes. */
+static void test_capacity(void) {
+    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    CHECK(gpu->pack_capacity != NULL && gpu->concurrent_steps == 1);
+    CHECK(bt_gbdt_vtable.concurrent_steps == 0);
+    if (!gpu->pack_capacity) return;
+    enum { N = 64 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 3000);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    static bt_value t[N][BT_GBDT_N_PARAMS];
+    deep_trials(t, N, 6);
+    bt_hparams h0 = {t[0]};
+    CHECK_EQ_INT(gpu->pack_capacity(&data, &h0, N), N); /* 80 GiB free */
+    int prev = 0;
+    for (size_t mib = 70; mib <= 100; mib += 10) {
+        bt_emu_set_mem_budget(mib << 20);
+        int cap = gpu->pack_capacity(&data, &h0, N);
+        bt_emu_stats st0, st1;
+        bt_emu_stats_get(&st0);
+        CHECK(cap >= 1 && cap <= N && cap >= prev);
+        prev = cap;
+        /* the budget beyond the reserve: 64 MiB is kept back, so 70 MiB leaves room for few */
+        bt_pack *p = NULL;
+        CHECK_OK(gpu->pack_init(&p, &data, &h0, cap));
+        int slots[N];
+        for (int i = 0; p && i < cap; i++) {
+            bt_hparams h = {t[i]};
+            CHECK_OK(gpu->slot_start(p, i, &h, bt_philox_key(3, (uint64_t)i)));
+            slots[i] = i;
+        }
+        for (int r = 0; p && r < 3; r++) CHECK_OK(gpu->step(p, slots, cap));
+        bt_emu_stats_get(&st1);
+        printf("  capacity with %zu MiB: %d slots\n", mib, cap);
+        CHECK_EQ_INT(st1.failed_mallocs - st0.failed_mallocs, 0);
+        for (int i = 0; p && i < cap; i++) CHECK(!gpu->slot_failed(p, i));
+        gpu->pack_free(p);
+        gpu->data_free(&data); /* the next pack_capacity counts the shared copy again */
+    }
+    CHECK(prev > 1);
+    bt_emu_set_mem_budget(0);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+/* Levels run as captured CUDA graphs: the same models as direct launches, direct launches per
+ * round bounded by a constant (the round's prologue and epilogue), graphs replayed rather than
+ * re-captured once the pack settles. */
+static void test_graphs(void) {
+    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    enum { N = 16, R = 10 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 2000);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    static bt_value t[N][BT_GBDT_N_PARAMS];
+    for (int i = 0; i < N; i++) {
+        random_trial(&bt_gbdt_vtable, t[i], "reg:squarederror", 0);
+        t[i][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
+    }
+    bt_hparams h0 = {t[0]};
+    bt_pack *p[2] = {NULL, NULL};
+    int slots[N];
+    int64_t direct[2] = {0, 0}, glaunch[2] = {0, 0}, inst_early = 0, inst_late = 0, syncs = 0;
+    int64_t graphs_per_round = 0, syncs_min = INT64_MAX;
+    int max_depth = 0;
+    for (int i = 0; i < N; i++)
+        if (t[i][BT_GBDT_MAX_DEPTH].i > max_depth) max_depth = (int)t[i][BT_GBDT_MAX_DEPTH].i;
+    for (int g = 0; g < 2; g++) {
+        bt_gbdt_cuda_set_graphs(g);
+        CHECK_OK(gpu->pack_init(&p[g], &data, &h0, N));
+        for (int i = 0; p[g] && i < N; i++) {
+            bt_hparams h = {t[i]};
+            CHECK_OK(gpu->slot_start(p[g], i, &h, bt_philox_key(5, (uint64_t)i)));
+            slots[i] = i;
+        }
+        for (int r = 0; p[g] && r < R; r++) {
+            bt_emu_stats a, b;
+            bt_emu_stats_get(&a);
+            CHECK_OK(gpu->step(p[g], slots, N));
+            bt_emu_stats_get(&b);
+            if (r >= R / 2) direct[g] += b.launches - a.launches;
+            glaunch[g] += b.graph_launches - a.graph_launches;
+            if (b.graph_launches - a.graph_launches > graphs_per_round)
+                graphs_per_round = b.graph_launches - a.graph_launches;
+            if (g == 1)
+                *(r < R / 2 ? &inst_early : &inst_late) += b.instantiations - a.instantiations;
+            if (g == 1 && r >= R / 2 && b.syncs - a.syncs > syncs) syncs = b.syncs - a.syncs;
+            if (g == 1 && r >= R / 2 && b.syncs - a.syncs < syncs_min)
+                syncs_min = b.syncs - a.syncs;
+        }
+    }
+    bt_gbdt_cuda_set_graphs(1);
+    printf("  graphs: %lld direct launches in rounds 6-10 (%lld without graphs), at most %lld "
+           "graph launches per round, %lld + %lld captures in rounds 1-5 + 6-10, %lld to %lld "
+           "host waits per round in rounds 6-10 (depth <= %d)\n",
+           (long long)direct[1], (long long)direct[0], (long long)graphs_per_round,
+           (long long)inst_early, (long long)inst_late, (long long)syncs_min, (long long)syncs,
+           max_depth);
+    if (p[0] && p[1]) {
+        int diff = 0;
+        for (int i = 0; i < N; i++) diff += !same_model(p[0]->slots[i], p[1]->slots[i]);
+        CHECK_EQ_INT(diff, 0);
+    }
+    CHECK_EQ_INT(glaunch[0], 0);
+    CHECK(glaunch[1] >= R);
+    /* every launch group of a round -- prologue, roots' histograms, roots' evaluation, one per
+     * deeper level, last partition, epilogue -- is a graph once its key was seen before (a key's
+     * first sight runs directly), so after the first rounds direct launches nearly vanish */
+    CHECK(direct[1] * 4 <= direct[0]);
+    CHECK(graphs_per_round <= max_depth + 4);
+    /* one wait per level (the splits), one more for the roots' sums, one for the last partition,
+     * one after the gradients, one for the margins; an on-demand buffer that grows waits once
+     * more before freeing the old one */
+    CHECK(syncs_min <= max_depth + 4);
+    CHECK(syncs <= max_depth + 8);
+    CHECK(inst_late <= inst_early);             /* captures do not grow with rounds */
+    CHECK(glaunch[1] > inst_early + inst_late); /* replays happen */
+    gpu->pack_free(p[0]);
+    gpu->pack_free(p[1]);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+/* concurrent_steps: packs own their streams and scratch, so two packs stepped from two threads at
+ * once give what each gives alone (a shared mutable buffer in the pack code would mix them). */
+typedef struct stepper {
+    const bt_model_vtable *vt;
+    bt_pack *p;
+    int n, rounds;
+    bt_status st;
+} stepper;
+
+static void *step_thread(void *arg) {
+    stepper *x = arg;
+    int slots[TRIALS];
+    for (int i = 0; i < x->n; i++) slots[i] = i;
+    for (int r = 0; r < x->rounds && x->st == BT_STATUS_OK; r++)
+        x->st = x->vt->step(x->p, slots, x->n);
+    return NULL;
+}
+
+static void test_threads(void) {
+    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_BINARY, 2, 1200);
+    bt_model_data data = {&tr, &va, BT_TASK_BINARY, 2, NULL, 1};
+    static bt_value t[2][TRIALS][BT_GBDT_N_PARAMS];
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < TRIALS; i++)
+            random_trial(&bt_gbdt_vtable, t[k][i], "binary:logistic", 2);
+    bt_pack *alone[2] = {NULL, NULL}, *together[2] = {NULL, NULL};
+    for (int pass = 0; pass < 2; pass++) {
+        bt_pack **pk = pass ? together : alone;
+        for (int k = 0; k < 2; k++) { /* pack_init from one thread (the shared device copy) */
+            bt_hparams h0 = {t[k][0]};
+            CHECK_OK(gpu->pack_init(&pk[k], &data, &h0, TRIALS));
+            for (int i = 0; pk[k] && i < TRIALS; i++) {
+                bt_hparams h = {t[k][i]};
+                CHECK_OK(
+                    gpu->slot_start(pk[k], i, &h, bt_philox_key(11 + (uint64_t)k, (uint64_t)i)));
+            }
+        }
+        if (!pk[0] || !pk[1]) return;
+        stepper x[2] = {{gpu, pk[0], TRIALS, ROUNDS, BT_STATUS_OK},
+                        {gpu, pk[1], TRIALS, ROUNDS, BT_STATUS_OK}};
+        if (pass == 0) {
+            step_thread(&x[0]);
+            step_thread(&x[1]);
+        } else {
+            pthread_t th[2];
+            for (int k = 0; k < 2; k++)
+                CHECK(pthread_create(&th[k], NULL, step_thread, &x[k]) == 0);
+            for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+        }
+        CHECK_OK(x[0].st);
+        CHECK_OK(x[1].st);
+    }
+    int diff = 0;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < TRIALS; i++)
+            diff += !same_model(alone[k]->slots[i], together[k]->slots[i]);
+    printf("  two packs stepped from two threads: %d differences\n", diff);
+    CHECK_EQ_INT(diff, 0);
+    for (int k = 0; k < 2; k++) {
+        gpu->pack_free(alone[k]);
+        gpu->pack_free(together[k]);
+    }
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+int main(void) {
+    const char *s = getenv("BT_TEST_SEED");
+    uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
+    printf("test_gbdt_pack_emu: seed %llu (BT_TEST_SEED replays it)\n", (unsigned long long)seed);
+    bt_gbdt_set_mode(1); /* the CPU grows from histograms too (same splits; docs/gbdt.md) */
+    bt_emu_stats_reset();
+    for (int k = 0; k < 3; k++) {
+        rng = (seed + (uint64_t)k) * 0x9E3779B97F4A7C15ull + 1;
+        printf(" seed %llu\n", (unsigned long long)(seed + (uint64_t)k));
+        bt_emu_set_poison(k == 1 ? 0xFF : 0xA5); /* NaN floats / -1 ints in fresh memory */
+        test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "rmse", 1500);
+        test_task(BT_TASK_BINARY, "binary:logistic", 2, "logloss", 1200);
+        test_task(BT_TASK_MULTICLASS, "multi:softprob", 3, "mlogloss", 900);
+        if (k == 0) {
+            bt_gbdt_cuda_set_hist_budget(1); /* one tree per wave: the same trees */
+            test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "mae", 1000);
+            bt_gbdt_cuda_set_hist_budget(0);
+        }
+    }
+    test_nan_fails_alone();
+    test_oom_split();
+    test_capacity();
+    test_graphs();
+    test_threads();
+    bt_emu_stats st;
+    bt_emu_stats_get(&st);
+    printf(
+        "emulation: %lld launches, %lld copies, %lld syncs, %lld graph launches, peak %zu bytes\n",
+        (long long)st.launches, (long long)st.copies, (long long)st.syncs,
+        (long long)st.graph_launches, st.bytes_peak);
+    CHECK_MSG(st.violations == 0, "%lld violations, first: %s", (long long)st.violations,
+              bt_emu_violation());
+    CHECK_MSG(st.bytes_live == 0, "%zu device bytes leaked", st.bytes_live);
+    return bt_test_finish("test_gbdt_pack_emu");
+}
