@@ -72,8 +72,21 @@ void bt_mlp_cuda_data_free(bt_model_data *data) {
     bt_nn_data_free(data);
 }
 
+/* cudaMalloc that leaves no error behind when it fails: the executor retries a smaller pack, and
+ * a later cudaGetLastError (the launch checks) must not report this out-of-memory. */
+static bt_status dalloc(void **p, size_t bytes) {
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        *p = NULL;
+        return BT_FAIL(BT_STATUS_INTERNAL, "cudaMalloc(%zu bytes): %s (%d)", bytes,
+                       cudaGetErrorString(e), (int)e);
+    }
+    return BT_STATUS_OK;
+}
+
 static bt_status upload(void **dst, const void *src, size_t bytes) {
-    CU(cudaMalloc(dst, bytes ? bytes : 1));
+    BT_TRY(dalloc(dst, bytes));
     if (bytes && src) CU(cudaMemcpy(*dst, src, bytes, cudaMemcpyHostToDevice));
     return BT_STATUS_OK;
 }
@@ -214,11 +227,6 @@ void bt_mlp_cuda_pack_free(bt_pack *p) {
     free(c->h_smooth);
     free(c->h_ep);
     bt_mlp_pack_free(&c->host); /* host slots and tables, then the block itself (c == &c->host) */
-}
-
-static bt_status dalloc(void **p, size_t bytes) {
-    CU(cudaMalloc(p, bytes ? bytes : 1));
-    return BT_STATUS_OK;
 }
 
 /* Entries of the pointer table: (10 + 17 per layer) arrays of one entry per position, plus one
