@@ -281,6 +281,10 @@ void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, do
 
 /* bt_mlp_vtable with the pack entries of pack_cuda.c, or NULL in a build without CUDA. */
 const bt_model_vtable *bt_mlp_cuda_vtable(void);
+/* Whether bt_model_for_device offers that pack (so that --device cuda, and auto on a GPU, train
+ * mlp trials there): only with BT_MLP_CUDA=1 in the environment until it has been verified on a
+ * GPU; until then mlp sweeps stay on the CPU everywhere by default. */
+int bt_mlp_cuda_enabled(void);
 /* Copies slot's device parameters, optimizer state and running statistics into its host slot
  * (w, m, v, run), e.g. to compare with a CPU pack; the host copies are not kept current otherwise.
  * A pack from bt_mlp_cuda_vtable only. */

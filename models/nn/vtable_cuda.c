@@ -1,7 +1,15 @@
 /* The mlp family on a CUDA device: bt_mlp_vtable (same name, parameters, metric rules, eval) with
  * the pack entries of pack_cuda.c. A second vtable rather than a device flag inside pack.c, so the
  * CPU pack keeps no CUDA code and the executor picks the device per sweep (bt_model_for_device). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "nn.h"
+
+int bt_mlp_cuda_enabled(void) {
+    const char *e = getenv("BT_MLP_CUDA");
+    return BT_HAVE_CUDA && e && strcmp(e, "1") == 0;
+}
 
 #if BT_HAVE_CUDA
 

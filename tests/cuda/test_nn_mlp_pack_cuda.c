@@ -243,7 +243,7 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
         random_trial(shape, trials + (size_t)k * BT_MLP_N_PARAMS, k);
         keys[k] = bt_philox_key(rng, (uint64_t)k);
     }
-    const bt_model_vtable *cvt = bt_model_for_device(&bt_mlp_vtable, 1);
+    const bt_model_vtable *cvt = bt_mlp_cuda_vtable();
     CHECK(cvt && cvt != &bt_mlp_vtable && cvt->concurrent_steps == 1);
     if (!cvt) return;
     char what[128];
@@ -325,9 +325,14 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
 }
 
 int main(void) {
+    /* the executor is offered the pack only when BT_MLP_CUDA=1 (opt-in until verified) */
+    unsetenv("BT_MLP_CUDA");
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
+    setenv("BT_MLP_CUDA", "1", 1);
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == bt_mlp_cuda_vtable());
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 0) == &bt_mlp_vtable);
     int n_dev = 0;
     if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
-        CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == bt_mlp_cuda_vtable());
         printf("SKIP: no GPU\n");
         return bt_test_finish("test_nn_mlp_pack_cuda") ? 1 : 77;
     }
@@ -350,6 +355,9 @@ int main(void) {
     CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
     CHECK(bt_model_for_device(&bt_mlp_vtable, 0) == &bt_mlp_vtable);
     CHECK(bt_mlp_cuda_vtable() == NULL);
+    setenv("BT_MLP_CUDA", "1", 1);
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
+    CHECK(!bt_mlp_cuda_enabled());
     if (bt_test_finish("test_nn_mlp_pack_cuda") != 0) return 1;
     printf("SKIP: built without CUDA\n");
     return 77;
