@@ -285,7 +285,11 @@ def run_batchtune(a, work, dataset):
         cmd = [a.batchtune, "bench", path, "--json", "--device", "cuda"]
         r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if r.returncode != 0:
-            return {"error": "batchtune bench failed", "detail": r.stderr.strip(), "command": cmd}
+            if "has no CUDA pack" in r.stderr:
+                return {"error": "batchtune: resnet family has no CUDA pack in this build",
+                        "detail": r.stderr.strip(), "command": " ".join(cmd)}
+            return {"error": "batchtune bench failed", "detail": r.stderr.strip(),
+                    "command": " ".join(cmd)}
         j = json.loads(r.stdout)
         secs = j["packed"]["train_seconds"]
         out = {"mode": "bench", "command": " ".join(cmd), "bench": j}
