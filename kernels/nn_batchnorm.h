@@ -44,4 +44,34 @@ void bt_nn_bn_bwd_cpu(int n_slots, int rows, int c, const float *const *xhat,
                       const float *const *dy, float *const *dx, float *const *dgamma,
                       float *const *dbeta, int threads);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/nn_batchnorm.cu): every argument a device array of device
+ * pointers (one per slot); stream is a cudaStream_t. A block owns a tile of channels of one slot
+ * over all rows: column sums in double (another order than the reference: the mean and variance
+ * may differ in the last double bits), every float expression rounded as the reference's (no
+ * fused multiply-adds). Evaluation forward is bit-identical. rows >= 1. --------------------- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_nn_bn_train_fwd_cuda(int n_slots, int rows, int c, float momentum, float eps,
+                                  const float *const *x, const float *const *gamma,
+                                  const float *const *beta, float *const *run_mean,
+                                  float *const *run_var, float *const *xhat, float *const *inv_std,
+                                  float *const *y, void *stream);
+bt_status bt_nn_bn_eval_fwd_cuda(int n_slots, int rows, int c, float eps, const float *const *x,
+                                 const float *const *gamma, const float *const *beta,
+                                 const float *const *run_mean, const float *const *run_var,
+                                 float *const *y, void *stream);
+bt_status bt_nn_bn_bwd_cuda(int n_slots, int rows, int c, const float *const *xhat,
+                            const float *const *inv_std, const float *const *gamma,
+                            const float *const *dy, float *const *dx, float *const *dgamma,
+                            float *const *dbeta, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

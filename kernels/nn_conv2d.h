@@ -46,4 +46,34 @@ void bt_nn_conv2d_bwd_cpu(int n_slots, const bt_nn_conv2d_shape *shape, const fl
                           const float *const *W, const float *const *dY, float *const *dX,
                           float *const *dW, float *const *db, float *scratch, int threads);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/nn_conv2d.cu) ----------------------------------------------------
+ * Same shapes; X, W, b, Y, dY, dX, dW, db are device arrays of device pointers (b, db, dX may be
+ * NULL as above); work goes on the blas handle's stream in its math mode (TF32 by default).
+ * im2col + one cublasGemmBatchedEx per group of slots: forward Y = col(X) W; backward
+ * dW = col(X)^T dY, dcol = dY W^T gathered back into dX (col2im as a gather, no atomics). A 1x1,
+ * stride-1, unpadded convolution skips im2col (the activation is its own column matrix).
+ * scratch: device memory of scratch_bytes; at least bt_nn_conv2d_cuda_scratch_bytes(shape, 1) (0
+ * for the 1x1 case); more lets more slots share one GEMM launch. */
+#include "nn_blas.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Scratch for slots_at_once slots per GEMM group (bytes). */
+size_t bt_nn_conv2d_cuda_scratch_bytes(const bt_nn_conv2d_shape *shape, int slots_at_once);
+
+bt_status bt_nn_conv2d_fwd_cuda(bt_nn_blas *blas, int n_slots, const bt_nn_conv2d_shape *shape,
+                                const float *const *X, const float *const *W, const float *const *b,
+                                float *const *Y, void *scratch, size_t scratch_bytes);
+bt_status bt_nn_conv2d_bwd_cuda(bt_nn_blas *blas, int n_slots, const bt_nn_conv2d_shape *shape,
+                                const float *const *X, const float *const *W,
+                                const float *const *dY, float *const *dX, float *const *dW,
+                                float *const *db, void *scratch, size_t scratch_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

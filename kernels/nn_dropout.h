@@ -31,4 +31,25 @@ void bt_nn_dropout_fwd_ref(int n_slots, int64_t n, const uint64_t *key, const fl
 void bt_nn_dropout_bwd_ref(int n_slots, int64_t n, const float *const *mask, const float *const *dy,
                            float *const *dx);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/nn_dropout.cu). Device pointers (key, p, epoch are device arrays
+ * of n_slots entries; x, y, mask, dy, dx device arrays of device pointers); stream is a
+ * cudaStream_t. Masks come from bt_nn_dropout_keep: bit-identical to the reference. ---------- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_nn_dropout_fwd_cuda(int n_slots, int64_t n, const uint64_t *key, const float *p,
+                                 const uint32_t *epoch, uint32_t step, uint32_t layer,
+                                 const float *const *x, float *const *y, float *const *mask,
+                                 void *stream);
+bt_status bt_nn_dropout_bwd_cuda(int n_slots, int64_t n, const float *const *mask,
+                                 const float *const *dy, float *const *dx, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

@@ -18,4 +18,30 @@ void bt_nn_linear_bwd_ref(int n_slots, int rows, int in, int out, const float *c
                           const float *const *W, const float *const *dY, float *const *dX,
                           float *const *dW, float *const *db, float *scratch);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/nn_linear.cu) -----------------------------------------------------
+ * Same shapes and meaning; every pointer array is a device array of device pointers (one per
+ * slot), work is enqueued on the blas handle's stream, nothing synchronizes. The GEMMs run as one
+ * cublasGemmBatchedEx each, in the handle's math mode (kernels/nn_blas.h: TF32 by default). */
+#include "nn_blas.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* b may be NULL (no bias). */
+bt_status bt_nn_linear_fwd_cuda(bt_nn_blas *blas, int n_slots, int rows, int in, int out,
+                                const float *const *X, const float *const *W, const float *const *b,
+                                float *const *Y);
+/* No scratch needed; db is summed over rows in row order in float (bit-identical to the
+ * reference); dW and dX come from GEMMs. */
+bt_status bt_nn_linear_bwd_cuda(bt_nn_blas *blas, int n_slots, int rows, int in, int out,
+                                const float *const *X, const float *const *W,
+                                const float *const *dY, float *const *dX, float *const *dW,
+                                float *const *db);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

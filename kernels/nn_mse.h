@@ -8,4 +8,22 @@
 void bt_nn_mse_ref(int n_slots, int rows, const float *const *pred, const float *const *target,
                    double *loss, float *const *dpred);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twin (kernels/cuda/nn_mse.cu): pred, target, dpred device arrays of device pointers,
+ * loss a device array of n_slots doubles; stream is a cudaStream_t. dpred is bit-identical; the
+ * loss is the double sum of the same float terms in a fixed tree order. ---------------------- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_nn_mse_cuda(int n_slots, int rows, const float *const *pred,
+                         const float *const *target, double *loss, float *const *dpred,
+                         void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

@@ -34,4 +34,25 @@ typedef struct bt_nn_optim_hp {
 void bt_nn_optim_step_ref(int n_slots, int64_t n, const bt_nn_optim_hp *hp, const int64_t *t,
                           float *const *w, const float *const *g, float *const *m, float *const *v);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twin (kernels/cuda/nn_optim.cu): one fused launch updates n parameters of every slot,
+ * each slot with its own optimizer and hyperparameters. hp and t are device arrays of n_slots
+ * entries, w, g, m, v device arrays of device pointers; active (may be NULL: every slot) a device
+ * array of n_slots flags, slots whose flag is 0 are left untouched. Every float operation of the
+ * reference is rounded as written (no fused multiply-adds; IEEE sqrtf and division), so SGD and
+ * RMSprop are bit-identical; Adam's bias corrections use the device's double pow. ----------- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_nn_optim_step_cuda(int n_slots, int64_t n, const bt_nn_optim_hp *hp, const int64_t *t,
+                                float *const *w, const float *const *g, float *const *m,
+                                float *const *v, const int32_t *active, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

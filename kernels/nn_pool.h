@@ -12,4 +12,22 @@ void bt_nn_gap_fwd_ref(int n_slots, int rows, int hw, int c, const float *const 
 void bt_nn_gap_bwd_ref(int n_slots, int rows, int hw, int c, const float *const *dy,
                        float *const *dx);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/nn_pool.cu): device arrays of device pointers; stream is a
+ * cudaStream_t. One thread per output sums the positions in order: bit-identical. ----------- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_nn_gap_fwd_cuda(int n_slots, int rows, int hw, int c, const float *const *x,
+                             float *const *y, void *stream);
+bt_status bt_nn_gap_bwd_cuda(int n_slots, int rows, int hw, int c, const float *const *dy,
+                             float *const *dx, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

@@ -14,4 +14,22 @@ void bt_nn_residual_fwd_ref(int n_slots, int64_t n, const float *const *x,
 void bt_nn_residual_bwd_ref(int n_slots, int64_t n, const float *const *dy, float *const *dx,
                             float *const *dshortcut);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twins (kernels/cuda/nn_residual.cu): device arrays of device pointers; stream is a
+ * cudaStream_t. One add per element: bit-identical to the reference. ------------------------- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_nn_residual_fwd_cuda(int n_slots, int64_t n, const float *const *x,
+                                  const float *const *shortcut, float *const *y, void *stream);
+bt_status bt_nn_residual_bwd_cuda(int n_slots, int64_t n, const float *const *dy, float *const *dx,
+                                  float *const *dshortcut, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

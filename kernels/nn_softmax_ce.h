@@ -17,4 +17,23 @@ void bt_nn_softmax_ce_ref(int n_slots, int rows, int k, const float *const *logi
 /* Row-wise softmax of one logits matrix (rows x k) into probs, max-subtracted. */
 void bt_nn_softmax_ref(int rows, int k, const float *logits, float *probs);
 
+#if BT_HAVE_CUDA
+/* ---- CUDA twin (kernels/cuda/nn_softmax_ce.cu): logits, labels, dlogits are device arrays of
+ * device pointers; smoothing (may be NULL) and loss are device arrays of n_slots entries; stream
+ * is a cudaStream_t. One block per slot, one warp per row: per-row sums over classes in another
+ * order than the reference (float rounding), row terms summed in double in a fixed order. ---- */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_nn_softmax_ce_cuda(int n_slots, int rows, int k, const float *const *logits,
+                                const int32_t *const *labels, const float *smoothing, double *loss,
+                                float *const *dlogits, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
 #endif

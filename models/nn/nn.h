@@ -92,6 +92,7 @@ typedef struct bt_nn_shared {
     float *t_train, *t_valid;   /* standardized targets (regression) */
     float *mean, *std;          /* per feature */
     double y_mean, y_std;       /* regression target scaling */
+    void *cuda; /* device copies (models/nn/pack_cuda.c), freed by the CUDA vtable's data_free */
 } bt_nn_shared;
 
 bt_status bt_nn_data_prepare(bt_model_data *data);
@@ -260,5 +261,33 @@ void bt_mlp_fwd_bwd(bt_pack *p, bt_mlp_slot *const *act, int n, const int32_t *c
 static inline double bt_mlp_lr_at(const bt_mlp_slot *s, int64_t e) {
     return bt_nn_lr_at(s, e);
 }
+
+/* ---- shared by the CPU pack (pack.c) and the CUDA pack (pack_cuda.c): models/nn/mlp_host.c --- */
+
+/* Fills a zeroed pack's shape (F, H, D, K, B, act, bn), slot array and per-layer tables (offsets
+ * of W, b, gamma, beta in a slot's parameter block, layer dims, n_params, maxdim; the per-layer
+ * scratch pointer arrays are allocated, their entries left NULL). On failure the caller frees p
+ * with bt_mlp_pack_free. */
+bt_status bt_mlp_layout_init(bt_pack *p, bt_model_data *data, const bt_hparams *shape_hp,
+                             int capacity);
+/* Starts slot s's next epoch (s->epoch): its row order in s->perm and its learning rate. */
+void bt_mlp_epoch_begin(bt_mlp_slot *s, int64_t n_train);
+/* Sets slot s's metrics from its validation sums over nv rows: acc[0], acc[1] = correct
+ * predictions and -sum log p_y (classification) or squared and absolute errors (regression); a
+ * non-finite loss metric marks the slot failed. */
+void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, double nv);
+
+/* ---- the mlp pack on a CUDA device (models/nn/pack_cuda.c, vtable_cuda.c) ------------------- */
+
+/* bt_mlp_vtable with the pack entries of pack_cuda.c, or NULL in a build without CUDA. */
+const bt_model_vtable *bt_mlp_cuda_vtable(void);
+/* Whether bt_model_for_device offers that pack (so that --device cuda, and auto on a GPU, train
+ * mlp trials there): only with BT_MLP_CUDA=1 in the environment until it has been verified on a
+ * GPU; until then mlp sweeps stay on the CPU everywhere by default. */
+int bt_mlp_cuda_enabled(void);
+/* Copies slot's device parameters, optimizer state and running statistics into its host slot
+ * (w, m, v, run), e.g. to compare with a CPU pack; the host copies are not kept current otherwise.
+ * A pack from bt_mlp_cuda_vtable only. */
+bt_status bt_mlp_cuda_slot_download(bt_pack *p, int slot);
 
 #endif

@@ -74,70 +74,21 @@ static float *falloc(size_t n) {
 bt_status bt_mlp_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                            int capacity) {
     *out = NULL;
-    if (capacity < 1) return BT_FAIL(BT_STATUS_INTERNAL, "pack capacity must be >= 1");
-    BT_TRY(bt_nn_data_prepare(data));
-    const bt_nn_shared *sh = data->shared;
-    const bt_value *v = shape_hp->v;
-    int act = bt_nn_act_from_name(v[BT_MLP_ACTIVATION].s);
-    if (act < 0)
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "activation: unknown \"%s\"",
-                       v[BT_MLP_ACTIVATION].s ? v[BT_MLP_ACTIVATION].s : "(null)");
     bt_pack *p = calloc(1, sizeof *p);
     BT_CHECK_ALLOC(p);
-    p->data = data;
-    p->sh = sh;
-    p->capacity = capacity;
-    p->F = sh->n_features;
-    p->K = sh->n_out;
-    p->H = (int32_t)v[BT_MLP_WIDTH].i;
-    p->D = (int32_t)v[BT_MLP_DEPTH].i;
-    p->act = (bt_nn_act)act;
-    p->bn = v[BT_MLP_BATCH_NORM].i != 0;
-    int64_t bsz = v[BT_MLP_BATCH_SIZE].i;
-    p->B = (int32_t)(bsz < sh->n_train ? bsz : sh->n_train);
+    bt_status st = bt_mlp_layout_init(p, data, shape_hp, capacity); /* mlp_host.c */
+    if (st != BT_STATUS_OK) {
+        bt_mlp_pack_free(p);
+        return st;
+    }
     const int L = p->D + 1;
     const size_t cap = (size_t)capacity, B = (size_t)p->B;
-    p->slots = calloc(cap, sizeof *p->slots);
-    p->w_off = calloc((size_t)L, sizeof *p->w_off);
-    p->b_off = calloc((size_t)L, sizeof *p->b_off);
-    p->gam_off = calloc((size_t)L, sizeof *p->gam_off);
-    p->bet_off = calloc((size_t)L, sizeof *p->bet_off);
-    p->in_dim = calloc((size_t)L, sizeof *p->in_dim);
-    p->out_dim = calloc((size_t)L, sizeof *p->out_dim);
-    p->z = calloc((size_t)L, sizeof *p->z);
-    p->u = calloc((size_t)L, sizeof *p->u);
-    p->xh = calloc((size_t)L, sizeof *p->xh);
-    p->istd = calloc((size_t)L, sizeof *p->istd);
-    p->h = calloc((size_t)L, sizeof *p->h);
-    p->mask = calloc((size_t)L, sizeof *p->mask);
-    if (!p->slots || !p->w_off || !p->b_off || !p->gam_off || !p->bet_off || !p->in_dim ||
-        !p->out_dim || !p->z || !p->u || !p->xh || !p->istd || !p->h || !p->mask) {
-        bt_mlp_pack_free(p);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for an mlp pack");
-    }
-    /* per-slot parameter block: for each layer W (in x out), b (out), then gamma, beta (bn) */
-    int64_t off = 0;
-    int32_t maxdim = p->F > p->K ? p->F : p->K, max_in = p->F, max_out = p->K;
-    if (p->D > 0 && p->H > maxdim) maxdim = p->H;
+    const int32_t maxdim = p->maxdim;
+    int32_t max_in = 0, max_out = 0;
     for (int l = 0; l < L; l++) {
-        int32_t in = l == 0 ? p->F : p->H, o = l == p->D ? p->K : p->H;
-        p->in_dim[l] = in;
-        p->out_dim[l] = o;
-        if (in > max_in) max_in = in;
-        if (o > max_out) max_out = o;
-        p->w_off[l] = off;
-        off += (int64_t)in * o;
-        p->b_off[l] = off;
-        off += o;
-        if (p->bn && l < p->D) {
-            p->gam_off[l] = off;
-            off += o;
-            p->bet_off[l] = off;
-            off += o;
-        }
+        if (p->in_dim[l] > max_in) max_in = p->in_dim[l];
+        if (p->out_dim[l] > max_out) max_out = p->out_dim[l];
     }
-    p->n_params = off;
-    p->maxdim = maxdim;
     int ok = 1;
     p->x0 = falloc(cap * B * (size_t)p->F);
     for (int l = 0; l < L; l++) {
@@ -392,18 +343,7 @@ static void evaluate(void *ctx, bt_mlp_slot *const *act, int n) {
         }
     }
     const double nv = (double)sh->n_valid;
-    for (int i = 0; i < n; i++) {
-        bt_mlp_slot *s = act[i];
-        if (sh->regression) {
-            s->metric[BT_NN_M_MSE] = acc[3 * i] / nv;
-            s->metric[BT_NN_M_MAE] = acc[3 * i + 1] / nv;
-            if (!isfinite(s->metric[BT_NN_M_MSE])) s->failed = 1;
-        } else {
-            s->metric[BT_NN_M_ACCURACY] = acc[3 * i] / nv;
-            s->metric[BT_NN_M_LOGLOSS] = acc[3 * i + 1] / nv;
-            if (!isfinite(s->metric[BT_NN_M_LOGLOSS])) s->failed = 1;
-        }
-    }
+    for (int i = 0; i < n; i++) bt_mlp_metrics_finish(act[i], sh->regression, &acc[3 * i], nv);
     free(acc);
     free(prob);
 }

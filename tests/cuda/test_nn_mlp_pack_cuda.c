@@ -1,0 +1,366 @@
+/* The CUDA mlp pack (bt_mlp_cuda_vtable) against the CPU pack (bt_mlp_vtable): 12 random trials
+ * (every optimizer, Nesterov, weight decay, dropout, label smoothing, step / cosine schedules with
+ * warm-up, one trial that diverges) trained side by side for 4 epochs in four shapes (relu / gelu
+ * / tanh, with and without batch norm, a smaller last batch, a linear model with one full batch,
+ * classification and regression); midway one slot is cleared and refilled with a new trial, and
+ * at the end that slot is stepped alone (what the executor does with freed slots). In strict FP32
+ * mode (bt_nn_blas_set_default_math) failure flags, epochs and step counts must be equal,
+ * train losses and every weight and running variance within 2e-3 relative (float sums in other
+ * orders over 40+ optimizer steps), validation metrics within 2e-3 (3e-2 with batch norm: they
+ * read the running means, see run) and accuracy within 3 (5) validation rows. Then: the same GPU
+ * run twice is bit-identical; a trial alone in a GPU pack of one matches its packed self; TF32
+ * (the default) learns the same (median trial's loss metric within 10 %, accuracies within
+ * 0.15). SKIP (77) without a GPU. The comparison logic also passes with the CPU pack on both
+ * sides. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/philox.h"
+#include "models/nn/nn.h"
+#include "tests/bt_test.h"
+
+#if BT_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "kernels/nn_blas.h"
+
+#define TRIALS 13 /* 12 start; the 13th refills slot 3 */
+#define SLOTS 12
+#define EPOCHS 4
+
+static uint64_t rng = 1;
+static double urand(void) {
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
+}
+static double gauss(void) {
+    double u = urand() + 1e-12, v = urand();
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Three Gaussian blobs in 6 dimensions (classification) or a noisy nonlinear target. */
+static void make_data(bt_dataset *d, int64_t n, int reg) {
+    memset(d, 0, sizeof *d);
+    d->n_rows = n;
+    d->n_features = 6;
+    d->X = malloc((size_t)n * 6 * sizeof(float));
+    d->y = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) {
+        int c = (int)(i % 3);
+        double s = 0;
+        for (int f = 0; f < 6; f++) {
+            double x = gauss() + (reg ? 0 : (f == c ? 2.0 : 0.0));
+            d->X[i * 6 + f] = (float)(x * 10 + 5);
+            s += (f + 1) * x;
+        }
+        d->y[i] = reg ? (float)(3 * sin(s / 4) + s + 0.1 * gauss() + 100) : (float)c;
+    }
+}
+
+static void random_trial(const bt_value *shape, bt_value *v, int k) {
+    static const char *const opts[] = {"sgd", "adam", "adamw", "rmsprop"};
+    static const char *const sched[] = {"constant", "step", "cosine"};
+    memcpy(v, shape, sizeof(bt_value) * BT_MLP_N_PARAMS);
+    v[BT_MLP_OPTIMIZER] = bt_value_string(opts[k % 4]);
+    v[BT_MLP_LR] = bt_value_float(k % 4 == 0 ? 0.01 + 0.05 * urand() : 0.001 + 0.01 * urand());
+    v[BT_MLP_MOMENTUM] = bt_value_float(urand() < 0.3 ? 0.0 : 0.9);
+    v[BT_MLP_NESTEROV] = bt_value_bool(k % 8 == 0);
+    v[BT_MLP_DROPOUT] = bt_value_float(urand() < 0.4 ? 0.0 : 0.3 * urand());
+    v[BT_MLP_LR_SCHEDULE] = bt_value_string(sched[(k / 4) % 3]);
+    v[BT_MLP_WARMUP_EPOCHS] = bt_value_int(k % 3 == 2);
+    v[BT_MLP_STEP_SIZE] = bt_value_int(2);
+    v[BT_MLP_LABEL_SMOOTHING] = bt_value_float(urand() < 0.5 ? 0.0 : 0.1);
+    v[BT_MLP_WEIGHT_DECAY] = bt_value_float(urand() < 0.5 ? 0.0 : 1e-3);
+    v[BT_MLP_EPOCHS] = bt_value_int(EPOCHS);
+    if (k == 5) { /* diverges */
+        v[BT_MLP_OPTIMIZER] = bt_value_string("sgd");
+        v[BT_MLP_LR] = bt_value_float(1e4);
+        v[BT_MLP_MOMENTUM] = bt_value_float(0.99);
+    }
+}
+
+static unsigned char *cmp_mask; /* parameters compared across devices (see run) */
+static unsigned char *run_mask; /* running statistics compared (the variances) */
+
+typedef struct result {
+    int failed;
+    int64_t epoch, t;
+    double metric[BT_NN_M_COUNT], train_loss;
+    float *w, *run;
+} result;
+
+static void results_free(result *r, int n) {
+    for (int i = 0; i < n; i++) {
+        free(r[i].w);
+        free(r[i].run);
+    }
+}
+
+/* Runs the scenario on vt: trials 0..11 in slots 0..11 (or only `only` in slot 0 of a pack of
+ * one when only >= 0), EPOCHS epochs with the list order rotating; after epoch 2 slot 3 gets
+ * trial 12; finally slot 3 steps alone once. out[slot]: each slot's final state. */
+static int run(const bt_model_vtable *vt, bt_model_data *data, const bt_value *shape,
+               const bt_value *trials, const uint64_t *keys, int only, result *out) {
+    bt_hparams sh = {shape};
+    bt_pack *p = NULL;
+    const int cap = only >= 0 ? 1 : SLOTS;
+    CHECK_OK(vt->pack_init(&p, data, &sh, cap));
+    if (!p) return 0;
+    int slots[SLOTS];
+    for (int k = 0; k < cap; k++) {
+        int trial = only >= 0 ? only : k;
+        bt_hparams h = {trials + (size_t)trial * BT_MLP_N_PARAMS};
+        CHECK_OK(vt->slot_start(p, k, &h, keys[trial]));
+        slots[k] = k;
+    }
+    for (int e = 0; e < EPOCHS; e++) {
+        if (e == 2 && only < 0) {
+            vt->slot_clear(p, 3);
+            bt_hparams h = {trials + (size_t)12 * BT_MLP_N_PARAMS};
+            CHECK_OK(vt->slot_start(p, 3, &h, keys[12]));
+        }
+        int order[SLOTS];
+        for (int i = 0; i < cap; i++) order[i] = slots[(i + e) % cap];
+        CHECK_OK(vt->step(p, order, cap));
+    }
+    if (only < 0) {
+        int alone = 3;
+        CHECK_OK(vt->step(p, &alone, 1));
+    }
+    const int cuda = vt != &bt_mlp_vtable;
+    const size_t P = (size_t)p->n_params, R = (size_t)2 * (size_t)p->H * (size_t)p->D;
+    for (int k = 0; k < cap; k++) {
+        bt_mlp_slot *s = p->slots[k];
+        if (cuda) CHECK_OK(bt_mlp_cuda_slot_download(p, k));
+        result *r = &out[k];
+        r->failed = vt->slot_failed(p, k);
+        r->epoch = s->epoch;
+        r->t = s->t;
+        memcpy(r->metric, s->metric, sizeof r->metric);
+        r->train_loss = s->train_loss;
+        r->w = malloc(P * sizeof(float));
+        r->run = malloc((R ? R : 1) * sizeof(float));
+        memcpy(r->w, s->w, P * sizeof(float));
+        if (R) memcpy(r->run, s->run, R * sizeof(float));
+    }
+    /* With batch norm after a linear layer, that layer's bias has an exactly zero gradient in
+     * exact arithmetic: what is left is rounding noise, which Adam and RMSprop normalize into
+     * full-size steps of either sign. Those biases (and the running means that follow them) are
+     * noise on both devices, so the comparison leaves them out; nothing downstream depends on
+     * them in training. */
+    free(cmp_mask);
+    cmp_mask = malloc(P ? P : 1);
+    memset(cmp_mask, 1, P);
+    for (int l = 0; p->bn && l < p->D; l++)
+        memset(cmp_mask + p->b_off[l], 0, (size_t)p->out_dim[l]);
+    free(run_mask);
+    run_mask = malloc(R ? R : 1);
+    for (size_t i = 0; i < R; i++) run_mask[i] = (i / (size_t)p->H) % 2 == 1;
+    int np = (int)p->n_params;
+    vt->pack_free(p);
+    return np;
+}
+
+/* ||a - b|| / ||b|| over the elements whose mask entry is set (mask NULL: all). */
+static double rel_norm(const float *a, const float *b, size_t n, const unsigned char *mask) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mask && !mask[i]) continue;
+        double d = (double)a[i] - (double)b[i];
+        if (!isfinite(d)) return INFINITY;
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static int close_rel(double a, double b, double rel) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    return fabs(a - b) <= 1e-6 + rel * fmax(fabs(a), fabs(b));
+}
+
+/* GPU result g against CPU result c of one slot. */
+static void compare(const char *what, int k, const result *g, const result *c, size_t P, size_t R,
+                    int reg, double nv, double tol, double mtol, double acc_rows) {
+    CHECK_MSG(g->failed == c->failed, "%s slot %d: failed %d (gpu) vs %d (cpu)", what, k, g->failed,
+              c->failed);
+    CHECK_MSG(g->epoch == c->epoch && g->t == c->t,
+              "%s slot %d: epoch %lld t %lld (gpu) vs epoch %lld t %lld (cpu)", what, k,
+              (long long)g->epoch, (long long)g->t, (long long)c->epoch, (long long)c->t);
+    if (c->failed) return;
+    if (reg) {
+        CHECK_MSG(close_rel(g->metric[BT_NN_M_MSE], c->metric[BT_NN_M_MSE], mtol),
+                  "%s slot %d: mse %.9g vs %.9g", what, k, g->metric[BT_NN_M_MSE],
+                  c->metric[BT_NN_M_MSE]);
+        CHECK_MSG(close_rel(g->metric[BT_NN_M_MAE], c->metric[BT_NN_M_MAE], mtol),
+                  "%s slot %d: mae %.9g vs %.9g", what, k, g->metric[BT_NN_M_MAE],
+                  c->metric[BT_NN_M_MAE]);
+    } else {
+        CHECK_MSG(fabs(g->metric[BT_NN_M_ACCURACY] - c->metric[BT_NN_M_ACCURACY]) <=
+                      acc_rows / nv + 1e-12,
+                  "%s slot %d: accuracy %.6f vs %.6f", what, k, g->metric[BT_NN_M_ACCURACY],
+                  c->metric[BT_NN_M_ACCURACY]);
+        CHECK_MSG(close_rel(g->metric[BT_NN_M_LOGLOSS], c->metric[BT_NN_M_LOGLOSS], mtol),
+                  "%s slot %d: mlogloss %.9g vs %.9g", what, k, g->metric[BT_NN_M_LOGLOSS],
+                  c->metric[BT_NN_M_LOGLOSS]);
+    }
+    CHECK_MSG(close_rel(g->train_loss, c->train_loss, tol), "%s slot %d: train loss %.9g vs %.9g",
+              what, k, g->train_loss, c->train_loss);
+    double ew = rel_norm(g->w, c->w, P, cmp_mask);
+    CHECK_MSG(ew <= tol, "%s slot %d: weights differ by %.3g (normwise, bound %.3g)", what, k, ew,
+              tol);
+    if (R) { /* running variances only: the means follow the noisy biases */
+        double er = rel_norm(g->run, c->run, R, run_mask);
+        CHECK_MSG(er <= tol, "%s slot %d: running statistics differ by %.3g", what, k, er);
+    }
+}
+
+static void test_shape(int reg, int width, int depth, const char *act, int bn, int batch) {
+    bt_dataset tr, va;
+    make_data(&tr, 300, reg);
+    make_data(&va, 90, reg);
+    bt_model_data data = {.train = &tr,
+                          .valid = &va,
+                          .task = reg ? BT_TASK_REGRESSION : BT_TASK_MULTICLASS,
+                          .n_classes = reg ? 0 : 3,
+                          .threads = 1};
+    bt_value shape[BT_MLP_N_PARAMS];
+    for (int i = 0; i < BT_MLP_N_PARAMS; i++) shape[i] = bt_mlp_params[i].def;
+    shape[BT_MLP_OBJECTIVE] = bt_value_string(reg ? "regression" : "classification");
+    shape[BT_MLP_WIDTH] = bt_value_int(width);
+    shape[BT_MLP_DEPTH] = bt_value_int(depth);
+    shape[BT_MLP_ACTIVATION] = bt_value_string(act);
+    shape[BT_MLP_BATCH_NORM] = bt_value_bool(bn);
+    shape[BT_MLP_BATCH_SIZE] = bt_value_int(batch);
+    bt_value *trials = malloc(sizeof(bt_value) * BT_MLP_N_PARAMS * TRIALS);
+    uint64_t keys[TRIALS];
+    for (int k = 0; k < TRIALS; k++) {
+        random_trial(shape, trials + (size_t)k * BT_MLP_N_PARAMS, k);
+        keys[k] = bt_philox_key(rng, (uint64_t)k);
+    }
+    const bt_model_vtable *cvt = bt_mlp_cuda_vtable();
+    CHECK(cvt && cvt != &bt_mlp_vtable && cvt->concurrent_steps == 1);
+    if (!cvt) return;
+    char what[128];
+    snprintf(what, sizeof what, "%s w%d d%d %s bn%d b%d", reg ? "reg" : "cls", width, depth, act,
+             bn, batch);
+    const size_t R = (size_t)2 * (size_t)width * (size_t)depth;
+    const double nv = (double)va.n_rows;
+    result cpu[SLOTS], gpu[SLOTS], gpu2[SLOTS], one[1];
+    memset(cpu, 0, sizeof cpu);
+    memset(gpu, 0, sizeof gpu);
+    memset(gpu2, 0, sizeof gpu2);
+    memset(one, 0, sizeof one);
+    /* strict FP32 against the CPU */
+    bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
+    size_t P = (size_t)run(&bt_mlp_vtable, &data, shape, trials, keys, -1, cpu);
+    run(cvt, &data, shape, trials, keys, -1, gpu);
+    /* validation metrics read the running means, which follow the noisy pre-batch-norm biases */
+    const double mtol = bn ? 3e-2 : 2e-3, rows = bn ? 5 : 3;
+    for (int k = 0; k < SLOTS; k++)
+        compare(what, k, &gpu[k], &cpu[k], P, R, reg, nv, 2e-3, mtol, rows);
+    if (depth > 0 || reg) /* a linear softmax model's logits grow without overflowing */
+        CHECK_MSG(cpu[5].failed && gpu[5].failed, "%s: the lr 1e4 trial diverged", what);
+    CHECK_MSG(cpu[3].epoch == EPOCHS - 2 + 1, "%s: the refilled slot trained %lld epochs", what,
+              (long long)cpu[3].epoch);
+    /* the same GPU run again: bit-identical (cuBLAS is deterministic for a given configuration,
+     * the kernels have fixed summation orders) */
+    run(cvt, &data, shape, trials, keys, -1, gpu2);
+    for (int k = 0; k < SLOTS; k++) {
+        CHECK_MSG(gpu2[k].failed == gpu[k].failed &&
+                      memcmp(gpu2[k].metric, gpu[k].metric, sizeof gpu[k].metric) == 0 &&
+                      memcmp(gpu2[k].w, gpu[k].w, P * sizeof(float)) == 0,
+                  "%s slot %d: two GPU runs differ", what, k);
+    }
+    /* trial 0 alone in a pack of one: its packed result (cuBLAS may pick another kernel for
+     * another batch count, so close rather than identical; exactness is reported) */
+    run(cvt, &data, shape, trials, keys, 0, one);
+    compare("alone vs packed", 0, &one[0], &gpu[0], P, R, reg, nv, 1e-4, bn ? 1e-2 : 1e-4, 2);
+    printf("%s: trial 0 alone vs packed on the GPU: %s\n", what,
+           memcmp(one[0].w, gpu[0].w, P * sizeof(float)) == 0 ? "bit-identical" : "close");
+    /* TF32 (the default mode): the same training within a loose bound */
+    results_free(gpu2, SLOTS);
+    memset(gpu2, 0, sizeof gpu2);
+    bt_nn_blas_set_default_math(BT_NN_MATH_TF32);
+    run(cvt, &data, shape, trials, keys, -1, gpu2);
+    /* TF32 perturbs every product by ~1e-3, and 40+ steps amplify that differently per trial:
+     * the check is on the median trial (within 10 % of the FP32 CPU loss metric) and on each
+     * trial's accuracy (within 0.15) */
+    double rel[SLOTS];
+    int nr = 0;
+    for (int k = 0; k < SLOTS; k++) {
+        if (cpu[k].failed) continue;
+        CHECK_MSG(!gpu2[k].failed, "%s slot %d: failed in TF32 only", what, k);
+        int m = reg ? BT_NN_M_MSE : BT_NN_M_LOGLOSS;
+        rel[nr++] = fabs(gpu2[k].metric[m] - cpu[k].metric[m]) / fmax(cpu[k].metric[m], 1e-12);
+        if (!reg)
+            CHECK_MSG(fabs(gpu2[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]) <=
+                          0.15,
+                      "%s slot %d: TF32 accuracy %.4f vs FP32 CPU %.4f", what, k,
+                      gpu2[k].metric[BT_NN_M_ACCURACY], cpu[k].metric[BT_NN_M_ACCURACY]);
+    }
+    for (int i = 1; i < nr; i++) /* insertion sort: a dozen values */
+        for (int j = i; j > 0 && rel[j] < rel[j - 1]; j--) {
+            double t = rel[j];
+            rel[j] = rel[j - 1];
+            rel[j - 1] = t;
+        }
+    if (nr > 0)
+        CHECK_MSG(rel[nr / 2] <= 0.1, "%s: TF32 median relative metric difference %.3g", what,
+                  rel[nr / 2]);
+    bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
+    results_free(cpu, SLOTS);
+    results_free(gpu, SLOTS);
+    results_free(gpu2, SLOTS);
+    results_free(one, 1);
+    free(trials);
+    cvt->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
+int main(void) {
+    /* the executor is offered the pack only when BT_MLP_CUDA=1 (opt-in until verified) */
+    unsetenv("BT_MLP_CUDA");
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
+    setenv("BT_MLP_CUDA", "1", 1);
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == bt_mlp_cuda_vtable());
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 0) == &bt_mlp_vtable);
+    int n_dev = 0;
+    if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
+        printf("SKIP: no GPU\n");
+        return bt_test_finish("test_nn_mlp_pack_cuda") ? 1 : 77;
+    }
+    const char *s = getenv("BT_TEST_SEED");
+    uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
+    printf("test_nn_mlp_pack_cuda: seed %llu (BT_TEST_SEED replays it)\n",
+           (unsigned long long)seed);
+    rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    test_shape(0, 16, 2, "relu", 0, 32);
+    test_shape(0, 24, 1, "gelu", 1, 64);
+    test_shape(1, 16, 2, "tanh", 1, 32);
+    test_shape(0, 8, 0, "relu", 0, 300);
+    return bt_test_finish("test_nn_mlp_pack_cuda");
+}
+
+#else
+
+int main(void) {
+    /* built without CUDA: the CUDA pack does not exist here */
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 0) == &bt_mlp_vtable);
+    CHECK(bt_mlp_cuda_vtable() == NULL);
+    setenv("BT_MLP_CUDA", "1", 1);
+    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
+    CHECK(!bt_mlp_cuda_enabled());
+    if (bt_test_finish("test_nn_mlp_pack_cuda") != 0) return 1;
+    printf("SKIP: built without CUDA\n");
+    return 77;
+}
+
+#endif

@@ -1,0 +1,140 @@
+/* The training-bookkeeping twins (kernels/nn_train.h) against their C references on fresh random
+ * inputs, outputs poisoned: row gathers of floats and int32 (every slot its own random row order,
+ * a batch starting at `first`; exact), the divergence check (finite, NaN and infinite losses,
+ * slots already dead; exact), and the validation metric sums (classification with 2..1000
+ * classes, tied logits so the first-index rule matters, p_y under the 1e-15 clip; regression in
+ * label units), added onto non-zero accumulators: counts exact, sums within 1e-9 relative (the
+ * float softmax terms of the reference, summed in double in another order; expf may differ by an
+ * ulp: 1e-6 on the log-loss). */
+#include "tests/cuda/gpu_test.h"
+#include "tests/cuda/nn_test.h"
+
+extern "C" {
+#include "kernels/nn_train.h"
+}
+
+static void gather_case(int S, int64_t n_src, int rows, int width) {
+    std::vector<float> src((size_t)(n_src * width));
+    std::vector<int32_t> isrc((size_t)(n_src * width));
+    for (auto &v : src) v = frand(-5, 5);
+    for (auto &v : isrc) v = (int32_t)rnd_u64();
+    const int64_t first = irand(7);
+    slot_buf<int32_t> idx;
+    idx.init(S, (size_t)(first + rows));
+    idx.fill([n_src] { return (int32_t)irand(n_src); });
+    idx.upload();
+    slot_buf<float> dst;
+    slot_buf<int32_t> idst;
+    dst.init(S, (size_t)rows * width);
+    idst.init(S, (size_t)rows * width);
+    dst.poison();
+    idst.poison();
+    float *dsrc = dev_from(src);
+    int32_t *disrc = dev_from(isrc);
+    CHECK_OK(bt_nn_gather_f32_cuda(S, rows, width, dsrc, idx.cdev(), first, dst.dev(), NULL));
+    CHECK_OK(bt_nn_gather_i32_cuda(S, rows, width, disrc, idx.cdev(), first, idst.dev(), NULL));
+    bt_nn_gather_f32_ref(S, rows, width, src.data(), idx.crefp(), first, dst.refp());
+    bt_nn_gather_i32_ref(S, rows, width, isrc.data(), idx.crefp(), first, idst.refp());
+    for (int s = 0; s < S; s++) {
+        nn_exact("gather f32", dst.download(s).data(), dst.h[s].data(), dst.n * sizeof(float));
+        nn_exact("gather i32", idst.download(s).data(), idst.h[s].data(), idst.n * 4);
+    }
+    cudaFree(dsrc);
+    cudaFree(disrc);
+    idx.release();
+    dst.release();
+    idst.release();
+}
+
+static void loss_check_case(int S) {
+    std::vector<double> loss((size_t)S), sum((size_t)S);
+    std::vector<int32_t> alive((size_t)S);
+    std::vector<int64_t> t((size_t)S);
+    for (int s = 0; s < S; s++) {
+        double u = urand();
+        loss[s] = u < 0.1 ? NAN : u < 0.2 ? INFINITY : u < 0.25 ? -INFINITY : urand() * 3;
+        sum[s] = urand() * 100;
+        alive[s] = urand() < 0.9;
+        t[s] = irand(1000);
+    }
+    const int rows = 1 + (int)irand(300);
+    double *dl = dev_from(loss), *ds = dev_from(sum);
+    int32_t *da = dev_from(alive);
+    int64_t *dt = dev_from(t);
+    CHECK_OK(bt_nn_loss_check_cuda(S, rows, dl, da, dt, ds, NULL));
+    bt_nn_loss_check_ref(S, rows, loss.data(), alive.data(), t.data(), sum.data());
+    std::vector<double> gs = host_from(ds, (size_t)S);
+    std::vector<int32_t> ga = host_from(da, (size_t)S);
+    std::vector<int64_t> gt = host_from(dt, (size_t)S);
+    nn_exact("loss_check sum", gs.data(), sum.data(), (size_t)S * sizeof(double));
+    nn_exact("loss_check alive", ga.data(), alive.data(), (size_t)S * sizeof(int32_t));
+    nn_exact("loss_check t", gt.data(), t.data(), (size_t)S * sizeof(int64_t));
+    cudaFree(dl);
+    cudaFree(ds);
+    cudaFree(da);
+    cudaFree(dt);
+}
+
+static void class_case(int S, int rows, int k) {
+    slot_buf<float> z;
+    z.init(S, (size_t)rows * k);
+    /* coarse values: ties are common; some rows with a very confident wrong class (p_y < 1e-15) */
+    z.fill([] { return (float)(irand(9) - 4); });
+    for (int s = 0; s < S; s++)
+        for (int r = 0; r < rows; r += 7) z.h[s][(size_t)r * k + (size_t)irand(k)] = 80.0f;
+    z.upload();
+    std::vector<int32_t> lab((size_t)rows);
+    for (auto &v : lab) v = (int32_t)irand(k);
+    int32_t *dlab = dev_from(lab);
+    std::vector<double> acc((size_t)2 * S);
+    for (auto &v : acc) v = urand() * 10;
+    double *dacc = dev_from(acc);
+    CHECK_OK(bt_nn_class_metrics_cuda(S, rows, k, z.cdev(), dlab, dacc, NULL));
+    bt_nn_class_metrics_ref(S, rows, k, z.crefp(), lab.data(), acc.data());
+    std::vector<double> got = host_from(dacc, (size_t)2 * S);
+    for (int s = 0; s < S; s++) {
+        char what[96];
+        snprintf(what, sizeof what, "class metrics rows %d k %d slot %d correct", rows, k, s);
+        nn_close_d(what, got[2 * s], acc[2 * s], 1e-15, 0);
+        snprintf(what, sizeof what, "class metrics rows %d k %d slot %d logloss", rows, k, s);
+        nn_close_d(what, got[2 * s + 1], acc[2 * s + 1], 1e-6, 1e-9);
+    }
+    cudaFree(dlab);
+    cudaFree(dacc);
+    z.release();
+}
+
+static void reg_case(int S, int rows) {
+    slot_buf<float> p;
+    p.init(S, (size_t)rows);
+    p.fill([] { return frand(-3, 3); });
+    p.upload();
+    std::vector<float> tgt((size_t)rows);
+    for (auto &v : tgt) v = frand(-3, 3);
+    float *dt = dev_from(tgt);
+    std::vector<double> acc((size_t)2 * S);
+    for (auto &v : acc) v = urand() * 10;
+    double *dacc = dev_from(acc);
+    const double ym = urand() * 100 - 50, ys = urand() * 10 + 0.1;
+    CHECK_OK(bt_nn_reg_metrics_cuda(S, rows, p.cdev(), dt, ym, ys, dacc, NULL));
+    bt_nn_reg_metrics_ref(S, rows, p.crefp(), tgt.data(), ym, ys, acc.data());
+    std::vector<double> got = host_from(dacc, (size_t)2 * S);
+    for (int s = 0; s < 2 * S; s++) nn_close_d("reg metrics", got[s], acc[s], 1e-9, 1e-12);
+    cudaFree(dt);
+    cudaFree(dacc);
+    p.release();
+}
+
+int main(void) {
+    BT_GPU_TEST_REQUIRE_GPU();
+    bt_gpu_test_seed("test_nn_train");
+    gather_case(1, 1, 1, 1);
+    gather_case(5, 1000, 128, 64);
+    gather_case(3, 50, 33, 784);
+    gather_case(64, 1797, 32, 1);
+    for (int S : {1, 7, 300}) loss_check_case(S);
+    for (int k : {2, 3, 10, 33, 1000})
+        for (int rows : {1, 31, 500}) class_case(1 + (int)irand(5), rows, k);
+    for (int rows : {1, 257, 3000}) reg_case(1 + (int)irand(5), rows);
+    return bt_test_finish("test_nn_train");
+}
