@@ -16,6 +16,7 @@
 
 #include "../../kernels/gbdt_partition.h"
 #include "../../kernels/gbdt_sample.h"
+#include "split_rules.h"
 #include "trainer.h"
 
 #define SPARSE_MAX 32 /* nodes with at most this many rows may be evaluated without a histogram */
@@ -198,41 +199,31 @@ static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features) {
            w->level && w->next && w->feats_tree && w->feats_level;
 }
 
+/* The rules live in split_rules.h (shared with the device-side split application). */
+static bt_gbdt_rules slot_rules(const bt_gbdt_slot *s) {
+    bt_gbdt_rules r;
+    memset(&r, 0, sizeof r);
+    r.sp = s->sp;
+    r.eta = s->eta;
+    r.gamma = s->gamma;
+    r.max_depth = s->max_depth;
+    return r;
+}
+
 void bt_gbdt_leaf_init(bt_gbdt_node *nodes, const bt_gbdt_gh *sum, double hu, int32_t id,
                        int32_t parent, float base_weight, float value) {
-    bt_gbdt_node *nd = &nodes[id];
-    memset(nd, 0, sizeof *nd);
-    nd->left = nd->right = -1;
-    nd->parent = parent;
-    nd->value = value;
-    nd->base_weight = base_weight;
-    nd->sum_hess = (float)((double)sum[id].h * hu);
+    bt_gbdt_rules_leaf_init(nodes, sum, hu, id, parent, base_weight, value);
 }
 
 int bt_gbdt_split_takes(const bt_gbdt_slot *s, const bt_gbdt_split *sp, int depth) {
-    return sp->feature >= 0 && sp->loss_chg > 1e-6f && sp->left.h != 0 && sp->right.h != 0 &&
-           !(sp->loss_chg < s->gamma) && depth < s->max_depth;
+    bt_gbdt_rules r = slot_rules(s);
+    return bt_gbdt_rules_takes(&r, sp, depth);
 }
 
 void bt_gbdt_node_split(const bt_gbdt_slot *s, bt_gbdt_node *nodes, bt_gbdt_gh *sum, double gu,
                         double hu, int32_t id, const bt_gbdt_split *sp, int32_t L, int32_t R) {
-    bt_gbdt_node *nd = &nodes[id];
-    bt_gbdt_gh S = sum[id];
-    nd->left = L;
-    nd->right = R;
-    nd->feature = sp->feature;
-    nd->bin = sp->bin;
-    nd->default_left = sp->default_left;
-    nd->split_cond = sp->split_cond;
-    nd->loss_chg = sp->loss_chg;
-    nd->base_weight = bt_gbdt_weight(&s->sp, (double)S.g * gu, (double)S.h * hu);
-    nd->value = 0.0f;
-    sum[L] = sp->left;
-    sum[R] = sp->right;
-    float wl = bt_gbdt_weight(&s->sp, (double)sp->left.g * gu, (double)sp->left.h * hu);
-    float wr = bt_gbdt_weight(&s->sp, (double)sp->right.g * gu, (double)sp->right.h * hu);
-    bt_gbdt_leaf_init(nodes, sum, hu, L, id, wl * s->eta, wl * s->eta);
-    bt_gbdt_leaf_init(nodes, sum, hu, R, id, wr * s->eta, wr * s->eta);
+    bt_gbdt_rules r = slot_rules(s);
+    bt_gbdt_rules_node_split(&r, nodes, sum, gu, hu, id, sp, L, R);
 }
 
 static void set_leaf(grower *w, int32_t id, int32_t parent, float base_weight, float value) {

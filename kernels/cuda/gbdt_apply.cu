@@ -1,0 +1,45 @@
+/* CUDA twin of the split application (kernels/gbdt_apply.h): one thread per tree runs the same
+ * BT_HD function as the reference. This file is built with -fmad=false (CMakeLists.txt): node
+ * weights are (double) G x unit -/+ alpha and H x unit + lambda, which nvcc would otherwise fuse
+ * into FMAs and round differently from the CPU's separate multiplies and adds. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/cuda/check.cuh"
+
+extern "C" {
+#include "kernels/gbdt_apply.h"
+#include "kernels/gbdt_partition.h"
+}
+
+static_assert(sizeof(bt_gbdt_apply_part) == sizeof(bt_gbdt_partition_item) &&
+                  offsetof(bt_gbdt_apply_part, default_left) ==
+                      offsetof(bt_gbdt_partition_item, default_left),
+              "partition item layout");
+static_assert(sizeof(bt_gbdt_apply_split_item) == sizeof(bt_gbdt_split_item) &&
+                  offsetof(bt_gbdt_apply_split_item, n_feats) ==
+                      offsetof(bt_gbdt_split_item, n_feats),
+              "split item layout");
+
+namespace {
+
+constexpr int APPLY_THREADS = 64;
+
+__global__ void apply_kernel(const bt_gbdt_apply_args a) {
+    const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= a.n_trees) return;
+    bt_gbdt_apply_tree_run(&a, (int32_t)t);
+}
+
+} // namespace
+
+extern "C" bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream) {
+    if (a->n_trees < 0 || a->depth < 0 || a->depth > 30 || a->T < 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "apply_cuda: %d trees at depth %d", (int)a->n_trees,
+                       (int)a->depth);
+    if (a->n_trees == 0) return BT_STATUS_OK;
+    const unsigned blocks = (unsigned)((a->n_trees + APPLY_THREADS - 1) / APPLY_THREADS);
+    apply_kernel<<<blocks, APPLY_THREADS, 0, (cudaStream_t)stream>>>(*a);
+    BT_CUDA_CHECK_LAUNCH();
+    return BT_STATUS_OK;
+}

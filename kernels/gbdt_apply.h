@@ -1,0 +1,226 @@
+/* Split application on the device: one thread per tree applies its level's evaluated splits with
+ * the CPU grower's rules (models/gbdt/split_rules.h: taken or not, child numbering in XGBoost
+ * order, leaf values eta x weight), writes the node arrays, and lays out the next level's launch
+ * items at fixed places (tree x 2^depth + position, padding past the live count), so the launch
+ * parameters of a round depend on (trees, max depth) only and a whole round can be one CUDA graph.
+ * Ownership: callers own every buffer; nothing is allocated here. */
+#ifndef BT_KERNEL_GBDT_APPLY_H
+#define BT_KERNEL_GBDT_APPLY_H
+
+#include <stdint.h>
+
+#include "../models/gbdt/split_rules.h"
+#include "gbdt_hist.h"
+#include "gbdt_level.h"
+#include "gbdt_split.h"
+
+/* The items a level's launches take, as the CUDA twins define them (kernels/gbdt_partition.h and
+ * kernels/gbdt_split.h declare them only under BT_HAVE_CUDA; these have the same layout). */
+typedef struct bt_gbdt_apply_part {
+    int64_t row_begin, n_rows;
+    int32_t feature, split_bin, missing_bin, default_left;
+} bt_gbdt_apply_part;
+
+typedef struct bt_gbdt_apply_split_item {
+    int64_t hist_offset;
+    bt_gbdt_gh total;
+    int64_t n_rows;
+    double g_unit, h_unit;
+    int32_t trial, feats_begin, n_feats, pad_;
+} bt_gbdt_apply_split_item;
+
+/* One tree of the round (device array, read and written by its thread). Its nodes are
+ * nodes/sum/beg/cnt/hoff[node_base .. node_base + cap); its free histogram offsets are the stack
+ * stack[stack_base .. stack_base + n_free) (capacity stack_cap). */
+typedef struct bt_gbdt_apply_tree {
+    int64_t seg; /* the tree's segment of row lists and gradients */
+    int64_t stack_base;
+    double g_unit, h_unit;
+    int32_t rules; /* row of the rules array */
+    int32_t trial; /* the split items' trial (row of the split parameters) */
+    int32_t node_base, cap, n_nodes;
+    int32_t level_begin, level_count; /* the level's nodes: ids [begin, begin + count) */
+    int32_t feats_begin, n_feats;     /* the next level's candidate features */
+    int32_t n_free, stack_cap;
+    int32_t error; /* bits: 1 split out of range (feature or node capacity), 2 no free histogram,
+                      4 free stack full */
+} bt_gbdt_apply_tree;
+
+#define BT_GBDT_APPLY_RANGE 1
+#define BT_GBDT_APPLY_NO_HIST 2
+#define BT_GBDT_APPLY_STACK 4
+
+/* Everything one launch (depth `depth`, W = 2^depth places per tree) reads and writes. Places:
+ * splits/part: tree x W + i for the level's node i; pairs_prev: tree x W/2 + k (depth > 0);
+ * pairs_next: tree x W + k; split_next: tree x 2W + j. n_left is indexed by pairs_prev[].part. */
+typedef struct bt_gbdt_apply_args {
+    bt_gbdt_apply_tree *trees;
+    int32_t n_trees, depth;
+    int32_t n_features;
+    int64_t T; /* histogram entries, for pair items' offsets */
+    const bt_gbdt_rules *rules;
+    const int32_t *missing_bin;
+    const bt_gbdt_split *splits;
+    const bt_gbdt_level_pair *pairs_prev;
+    const int64_t *n_left;
+    bt_gbdt_node *nodes;
+    bt_gbdt_gh *sum;
+    int64_t *beg, *cnt, *hoff;
+    int64_t *stack;
+    bt_gbdt_apply_part *part;
+    bt_gbdt_level_pair *pairs_next;
+    bt_gbdt_apply_split_item *split_next;
+} bt_gbdt_apply_args;
+
+BT_HD int bt_gbdt_apply_push_(bt_gbdt_apply_tree *t, int64_t *stack, int64_t off) {
+    if (off < 0) return 1;
+    if (t->n_free >= t->stack_cap) {
+        t->error |= BT_GBDT_APPLY_STACK;
+        return 0;
+    }
+    stack[t->stack_base + t->n_free++] = off;
+    return 1;
+}
+
+/* Tree `ti` of a launch: (1, depth > 0) its level's row ranges and histograms from the previous
+ * level's pairs and the partition's left counts (bt_gbdt_level_resolve, as the device resolved
+ * them for the histogram launches); (2) each level node in order: split taken -> node split,
+ * partition item, and unless at max depth a next-level pair (new histogram popped) and two split
+ * items; not taken -> its histogram back on the stack and an empty partition item; (3) padding
+ * places and the tree's next level. grow.c's apply_level, node for node. */
+BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
+    bt_gbdt_apply_tree t = a->trees[ti];
+    const int64_t W = (int64_t)1 << a->depth;
+    const bt_gbdt_rules r = a->rules[t.rules];
+    bt_gbdt_node *nodes = a->nodes + t.node_base;
+    bt_gbdt_gh *sum = a->sum + t.node_base;
+    int64_t *beg = a->beg + t.node_base, *cnt = a->cnt + t.node_base, *hoff = a->hoff + t.node_base;
+    if (a->depth > 0) {
+        for (int32_t k = 0; 2 * k + 1 < t.level_count; k++) {
+            const bt_gbdt_level_pair q = a->pairs_prev[(int64_t)ti * (W / 2) + k];
+            const int32_t A = t.level_begin + 2 * k, B = A + 1;
+            if (q.part < 0) { /* its parent had no free histogram (error already set) */
+                cnt[A] = cnt[B] = 0;
+                hoff[A] = hoff[B] = -1;
+                continue;
+            }
+            const bt_gbdt_level_out o = bt_gbdt_level_resolve(q, a->n_left[q.part]);
+            beg[A] = q.parent_begin;
+            cnt[A] = o.left_rows;
+            beg[B] = q.parent_begin + o.left_rows;
+            cnt[B] = o.right_rows;
+            hoff[A] = o.left_hist;
+            hoff[B] = o.right_hist;
+        }
+    }
+    int32_t n_pairs = 0;
+    const int deeper = a->depth + 1 < r.max_depth;
+    const int32_t next_begin = t.n_nodes;
+    for (int32_t i = 0; i < t.level_count; i++) {
+        const int32_t id = t.level_begin + i;
+        const bt_gbdt_split sp = a->splits[(int64_t)ti * W + i];
+        bt_gbdt_apply_part *pt = &a->part[(int64_t)ti * W + i];
+        int ok = bt_gbdt_rules_takes(&r, &sp, a->depth);
+        if (ok && (sp.feature >= a->n_features || t.n_nodes + 2 > t.cap)) {
+            t.error |= BT_GBDT_APPLY_RANGE;
+            ok = 0;
+        }
+        pt->row_begin = 0;
+        pt->n_rows = 0;
+        pt->feature = pt->split_bin = pt->missing_bin = pt->default_left = 0;
+        if (!ok) {
+            bt_gbdt_apply_push_(&t, a->stack, hoff[id]);
+            hoff[id] = -1;
+            continue;
+        }
+        const int32_t L = t.n_nodes++, R = t.n_nodes++;
+        bt_gbdt_rules_node_split(&r, nodes, sum, t.g_unit, t.h_unit, id, &sp, L, R);
+        hoff[L] = hoff[R] = -1;
+        beg[L] = beg[R] = cnt[L] = cnt[R] = 0;
+        pt->row_begin = t.seg + beg[id];
+        pt->n_rows = cnt[id];
+        pt->feature = sp.feature;
+        pt->split_bin = sp.bin;
+        pt->missing_bin = a->missing_bin[sp.feature];
+        pt->default_left = sp.default_left;
+        if (!deeper) {
+            bt_gbdt_apply_push_(&t, a->stack, hoff[id]);
+            hoff[id] = -1;
+            continue;
+        }
+        bt_gbdt_level_pair q;
+        q.seg = t.seg;
+        q.parent_begin = beg[id];
+        q.parent_rows = cnt[id];
+        q.parent_hist = hoff[id];
+        q.new_hist = 0;
+        q.part = (int32_t)((int64_t)ti * W + i);
+        q.split_left = (int32_t)((int64_t)ti * 2 * W + 2 * n_pairs);
+        q.split_right = q.split_left + 1;
+        q.pad_ = 0;
+        if (t.n_free > 0) {
+            q.new_hist = a->stack[t.stack_base + --t.n_free];
+        } else {
+            t.error |= BT_GBDT_APPLY_NO_HIST;
+            q.part = -1;
+        }
+        hoff[id] = -1; /* its histogram becomes the larger child's */
+        a->pairs_next[(int64_t)ti * W + n_pairs] = q;
+        for (int32_t c = 0; c < 2; c++) {
+            bt_gbdt_apply_split_item x;
+            x.hist_offset = 0; /* hist_offset and n_rows: bt_gbdt_level_prepare_cuda */
+            x.total = sum[c ? R : L];
+            x.n_rows = 0;
+            x.g_unit = t.g_unit;
+            x.h_unit = t.h_unit;
+            x.trial = t.trial;
+            x.feats_begin = t.feats_begin;
+            x.n_feats = t.n_feats;
+            x.pad_ = 0;
+            a->split_next[(int64_t)ti * 2 * W + 2 * n_pairs + c] = x;
+        }
+        n_pairs++;
+    }
+    for (int32_t k = n_pairs; k < W; k++) {
+        bt_gbdt_level_pair *q = &a->pairs_next[(int64_t)ti * W + k];
+        q->seg = q->parent_begin = q->parent_rows = q->parent_hist = q->new_hist = 0;
+        q->part = -1;
+        q->split_left = q->split_right = q->pad_ = 0;
+    }
+    for (int64_t j = 2 * (int64_t)n_pairs; j < 2 * W; j++) {
+        bt_gbdt_apply_split_item *x = &a->split_next[(int64_t)ti * 2 * W + j];
+        x->hist_offset = 0;
+        x->total.g = x->total.h = 0;
+        x->n_rows = 0;
+        x->g_unit = x->h_unit = 0.0;
+        x->trial = x->feats_begin = x->n_feats = x->pad_ = 0;
+    }
+    for (int64_t i = t.level_count; i < W; i++) {
+        bt_gbdt_apply_part *pt = &a->part[(int64_t)ti * W + i];
+        pt->row_begin = pt->n_rows = 0;
+        pt->feature = pt->split_bin = pt->missing_bin = pt->default_left = 0;
+    }
+    t.level_begin = next_begin;
+    t.level_count = deeper ? 2 * n_pairs : 0;
+    a->trees[ti] = t;
+}
+
+/* Every tree of the launch in turn (kernels/cpu/gbdt_apply.c). */
+void bt_gbdt_apply_ref(const bt_gbdt_apply_args *a);
+
+#if BT_HAVE_CUDA
+/* ---- CUDA twin (kernels/cuda/gbdt_apply.cu, built with -fmad=false). Device pointers in a;
+ * stream is a cudaStream_t. One thread per tree; a's pointers are the launch's parameters. */
+#include "runtime/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BT_HAVE_CUDA */
+
+#endif

@@ -1,0 +1,201 @@
+/* bt_gbdt_apply_cuda against bt_gbdt_apply_ref on fresh random inputs: 0, 1, 7, 100 and 3000 trees
+ * at depths 0 to 6, random splits (no feature, a feature out of range, losses around 1e-6 and
+ * gamma, empty children), per-trial lambda/alpha/min_child_weight/eta/gamma/max_depth, node
+ * capacities sometimes too small, free-histogram stacks sometimes empty or full, previous pairs
+ * with padding and left counts in and out of range. Every output array (trees, nodes, sums, row
+ * ranges, histogram offsets, stacks, partition items, next pairs, next split items) must equal
+ * the reference byte for byte -- node weights included, which an FMA would change. */
+#include <string.h>
+
+#include "tests/cuda/gpu_test.h"
+
+extern "C" {
+#include "kernels/gbdt_apply.h"
+}
+
+static int64_t big(void) {
+    int64_t m = (int64_t)1 << (int)irand(50);
+    return (int64_t)(rnd_u64() % (uint64_t)m) * (irand(2) ? 1 : -1);
+}
+
+template <typename T> static void garbage(std::vector<T> &v) {
+    for (auto &x : v)
+        for (size_t b = 0; b < sizeof(T); b++) ((unsigned char *)&x)[b] = (unsigned char)rnd_u64();
+}
+
+static void run_case(int32_t n_trees, int32_t depth) {
+    const int64_t W = (int64_t)1 << depth;
+    const int32_t F = 1 + (int32_t)irand(40);
+    const int64_t T = 1 + irand(3000);
+    const int32_t n_rules = 1 + (int32_t)irand(9);
+    std::vector<bt_gbdt_rules> rules((size_t)n_rules);
+    for (auto &r : rules) {
+        memset(&r, 0, sizeof r);
+        const float mcw[] = {0.0f, 0.5f, 1.0f, 3.0f};
+        r.sp.min_child_weight = mcw[irand(4)];
+        r.sp.lambda = irand(4) == 0 ? 0.0f : (float)(urand() * 5);
+        r.sp.alpha = irand(3) == 0 ? 0.0f : (float)(urand() * 2);
+        r.eta = (float)(0.01 + urand());
+        r.gamma = irand(3) == 0 ? 0.0f : (float)(urand() * 1e-3);
+        r.max_depth = depth + (int32_t)irand(4); /* depth itself: nothing taken */
+    }
+    std::vector<int32_t> missing((size_t)F);
+    for (auto &m : missing) m = (int32_t)irand(300);
+    std::vector<bt_gbdt_apply_tree> trees((size_t)n_trees);
+    int64_t n_nodes_all = 0, n_stack = 0;
+    const int64_t n_left_len = n_trees * (W / 2) + 1;
+    for (auto &t : trees) {
+        memset(&t, 0, sizeof t);
+        t.seg = irand(1000) * 4096;
+        t.g_unit = ldexp(1.0, -(int)irand(60));
+        t.h_unit = ldexp(1.0, -(int)irand(60));
+        t.rules = (int32_t)irand(n_rules);
+        t.trial = (int32_t)irand(500);
+        t.level_count = depth == 0 ? (int32_t)(irand(5) != 0) : 2 * (int32_t)irand(W / 2 + 1);
+        t.level_begin = depth == 0 ? 0 : 1 + (int32_t)irand(50);
+        t.n_nodes = t.level_begin + t.level_count;
+        /* room for every child, sometimes less */
+        t.cap = t.n_nodes + 2 * t.level_count - (irand(5) == 0 ? (int32_t)irand(3) : 0);
+        if (t.cap < t.n_nodes) t.cap = t.n_nodes;
+        t.node_base = (int32_t)n_nodes_all;
+        n_nodes_all += t.cap;
+        t.feats_begin = (int32_t)irand(10000);
+        t.n_feats = (int32_t)irand(F + 1);
+        t.stack_cap = (int32_t)(W + irand(3));
+        t.n_free = (int32_t)irand(t.stack_cap + 1);
+        t.stack_base = n_stack;
+        n_stack += t.stack_cap;
+        t.error = irand(10) == 0 ? BT_GBDT_APPLY_RANGE : 0;
+    }
+    std::vector<bt_gbdt_node> nodes((size_t)n_nodes_all + 1);
+    garbage(nodes);
+    std::vector<bt_gbdt_gh> sum((size_t)n_nodes_all + 1);
+    for (auto &s : sum) {
+        s.g = big();
+        s.h = llabs(big());
+    }
+    std::vector<int64_t> beg((size_t)n_nodes_all + 1), cnt((size_t)n_nodes_all + 1),
+        hoff((size_t)n_nodes_all + 1);
+    for (size_t i = 0; i < beg.size(); i++) {
+        beg[i] = irand(100000);
+        cnt[i] = irand(4) == 0 ? irand(3) : irand(100000);
+        hoff[i] = irand(8) == 0 ? -1 : irand(1000) * T;
+    }
+    std::vector<int64_t> stack((size_t)n_stack + 1);
+    for (auto &x : stack) x = irand(1000) * T;
+    std::vector<bt_gbdt_level_pair> prev((size_t)(n_trees * (W / 2) + 1));
+    for (auto &q : prev) {
+        memset(&q, 0, sizeof q);
+        q.seg = irand(1000) * 4096;
+        q.parent_begin = irand(100000);
+        q.parent_rows = irand(4) == 0 ? irand(3) : irand(100000);
+        q.parent_hist = irand(1000) * T;
+        q.new_hist = irand(1000) * T;
+        q.part = irand(10) == 0 ? -1 : (int32_t)irand(n_left_len);
+    }
+    std::vector<int64_t> n_left((size_t)n_left_len);
+    for (auto &x : n_left) {
+        int64_t k = irand(5);
+        x = k == 0 ? 0 : k == 1 ? -3 : k == 2 ? 300000 : irand(100000);
+    }
+    std::vector<bt_gbdt_split> splits((size_t)(n_trees * W + 1));
+    for (auto &s : splits) {
+        bt_gbdt_split_reset(&s);
+        int64_t k = irand(12);
+        s.feature = k == 0 ? -1 : k == 1 ? F + (int32_t)irand(3) : (int32_t)irand(F);
+        const float losses[] = {0.0f, 1e-6f, 1.0000001e-6f, 1e-3f, (float)urand() * 100};
+        s.loss_chg = losses[irand(5)];
+        s.bin = (int32_t)irand(300) - 1;
+        s.default_left = (int32_t)irand(2);
+        s.split_cond = (float)(urand() * 10 - 5);
+        s.left.g = big();
+        s.left.h = irand(8) == 0 ? 0 : llabs(big());
+        s.right.g = big();
+        s.right.h = irand(8) == 0 ? 0 : llabs(big());
+    }
+    std::vector<bt_gbdt_apply_part> part((size_t)(n_trees * W + 1));
+    std::vector<bt_gbdt_level_pair> next((size_t)(n_trees * W + 1));
+    std::vector<bt_gbdt_apply_split_item> snext((size_t)(n_trees * 2 * W + 1));
+    garbage(part);
+    garbage(next);
+    garbage(snext);
+
+    /* device copies first: the reference runs in place on the host vectors */
+    bt_gbdt_apply_args d;
+    memset(&d, 0, sizeof d);
+    d.trees = dev_from(trees);
+    d.n_trees = n_trees;
+    d.depth = depth;
+    d.n_features = F;
+    d.T = T;
+    d.rules = dev_from(rules);
+    d.missing_bin = dev_from(missing);
+    d.splits = dev_from(splits);
+    d.pairs_prev = dev_from(prev);
+    d.n_left = dev_from(n_left);
+    d.nodes = dev_from(nodes);
+    d.sum = dev_from(sum);
+    d.beg = dev_from(beg);
+    d.cnt = dev_from(cnt);
+    d.hoff = dev_from(hoff);
+    d.stack = dev_from(stack);
+    d.part = dev_from(part);
+    d.pairs_next = dev_from(next);
+    d.split_next = dev_from(snext);
+    CHECK_OK(bt_gbdt_apply_cuda(&d, NULL));
+
+    bt_gbdt_apply_args h = {trees.data(), n_trees,        depth,         F,           T,
+                            rules.data(), missing.data(), splits.data(), prev.data(), n_left.data(),
+                            nodes.data(), sum.data(),     beg.data(),    cnt.data(),  hoff.data(),
+                            stack.data(), part.data(),    next.data(),   snext.data()};
+    bt_gbdt_apply_ref(&h);
+
+#define SAME(vec, dp, what)                                                                        \
+    do {                                                                                           \
+        auto got_ = host_from(dp, vec.size());                                                     \
+        CHECK_MSG(same_bytes(got_.data(), vec.data(), vec.size() * sizeof vec[0]),                 \
+                  "%s: %d trees at depth %d", what, n_trees, depth);                               \
+    } while (0)
+    SAME(trees, d.trees, "trees");
+    SAME(nodes, d.nodes, "nodes");
+    SAME(sum, d.sum, "sums");
+    SAME(beg, d.beg, "row begins");
+    SAME(cnt, d.cnt, "row counts");
+    SAME(hoff, d.hoff, "histogram offsets");
+    SAME(stack, d.stack, "free stacks");
+    SAME(part, d.part, "partition items");
+    SAME(next, d.pairs_next, "next pairs");
+    SAME(snext, d.split_next, "next split items");
+#undef SAME
+    int taken = 0;
+    for (const auto &p : part) taken += p.n_rows > 0;
+    printf("  %d trees, depth %d: %d partitions\n", n_trees, depth, taken);
+    cudaFree(d.trees);
+    cudaFree((void *)d.rules);
+    cudaFree((void *)d.missing_bin);
+    cudaFree((void *)d.splits);
+    cudaFree((void *)d.pairs_prev);
+    cudaFree((void *)d.n_left);
+    cudaFree(d.nodes);
+    cudaFree(d.sum);
+    cudaFree(d.beg);
+    cudaFree(d.cnt);
+    cudaFree(d.hoff);
+    cudaFree(d.stack);
+    cudaFree(d.part);
+    cudaFree(d.pairs_next);
+    cudaFree(d.split_next);
+}
+
+int main(void) {
+    BT_GPU_TEST_REQUIRE_GPU();
+    bt_gpu_test_seed("test_gbdt_apply");
+    const int32_t sizes[] = {0, 1, 7, 100, 3000};
+    for (int32_t n : sizes)
+        for (int32_t depth = 0; depth <= 6; depth++) run_case(n, depth);
+    bt_gbdt_apply_args bad;
+    memset(&bad, 0, sizeof bad);
+    bad.n_trees = -1;
+    CHECK(bt_gbdt_apply_cuda(&bad, NULL) == BT_STATUS_BAD_INPUT);
+    return bt_test_finish("test_gbdt_apply");
+}
