@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "kernels/gbdt_apply.h"
 #include "kernels/gbdt_hist.h"
 #include "kernels/gbdt_level.h"
 #include "kernels/gbdt_objective.h"
@@ -380,6 +381,49 @@ bt_status bt_gbdt_level_prepare_cuda(const bt_gbdt_level_pair *pairs, int32_t n_
     BT_TRY(arg_ok(sub, np * sizeof *sub, "level sub items"));
     level_args a = {pairs, n_pairs, n_left, T, zero, build, sub, split};
     return launch(stream, level_run, &a, sizeof a, "bt_gbdt_level_prepare_cuda");
+}
+
+/* ---- split application ---- */
+
+static void apply_run(void *p) {
+    const bt_gbdt_apply_args *a = p;
+    bt_emu_count_kernel();
+    const int64_t W = (int64_t)1 << a->depth;
+    for (int32_t t = 0; t < a->n_trees; t++) {
+        const bt_gbdt_apply_tree *x = &a->trees[t];
+        int ok = x->cap >= 0 && x->node_base >= 0 && x->level_begin >= 0 &&
+                 x->level_begin + x->level_count <= x->cap && x->level_count <= W &&
+                 IN(a->nodes, x->node_base, x->cap, "apply nodes") &&
+                 IN(a->sum, x->node_base, x->cap, "apply sums") &&
+                 IN(a->beg, x->node_base, x->cap, "apply row begins") &&
+                 IN(a->cnt, x->node_base, x->cap, "apply row counts") &&
+                 IN(a->hoff, x->node_base, x->cap, "apply histogram offsets") &&
+                 IN(a->stack, x->stack_base, x->stack_cap, "apply free stack") && x->n_free >= 0 &&
+                 x->n_free <= x->stack_cap && IN(a->rules, x->rules, 1, "apply rules");
+        for (int32_t k = 0; ok && a->depth > 0 && 2 * k + 1 < x->level_count; k++) {
+            const bt_gbdt_level_pair *q = &a->pairs_prev[(int64_t)t * (W / 2) + k];
+            ok = q->part < 0 || IN(a->n_left, q->part, 1, "apply left count");
+        }
+        if (ok) bt_gbdt_apply_tree_run(a, t);
+    }
+}
+
+bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream) {
+    if (a->n_trees < 0 || a->depth < 0 || a->depth > 30 || a->T < 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "apply_cuda: %d trees at depth %d", a->n_trees,
+                       a->depth);
+    if (a->n_trees == 0) return BT_STATUS_OK;
+    const size_t nt = (size_t)a->n_trees, W = (size_t)1 << a->depth;
+    BT_TRY(arg_ok(a->trees, nt * sizeof *a->trees, "apply trees"));
+    BT_TRY(arg_ok(a->splits, nt * W * sizeof *a->splits, "apply splits"));
+    BT_TRY(arg_ok(a->part, nt * W * sizeof *a->part, "apply partition items"));
+    BT_TRY(arg_ok(a->pairs_next, nt * W * sizeof *a->pairs_next, "apply next pairs"));
+    BT_TRY(arg_ok(a->split_next, 2 * nt * W * sizeof *a->split_next, "apply next split items"));
+    BT_TRY(arg_ok(a->missing_bin, (size_t)a->n_features * sizeof *a->missing_bin,
+                  "apply missing bins"));
+    if (a->depth > 0)
+        BT_TRY(arg_ok(a->pairs_prev, nt * (W / 2) * sizeof *a->pairs_prev, "apply previous pairs"));
+    return launch(stream, apply_run, a, sizeof *a, "bt_gbdt_apply_cuda");
 }
 
 /* ---- split evaluation ---- */

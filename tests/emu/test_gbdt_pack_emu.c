@@ -13,10 +13,14 @@
 #include <time.h>
 
 #include "emu.h"
+#include "kernels/gbdt_apply.h"
 #include "kernels/philox.h"
 #include "models/gbdt/gbdt.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
+
+/* The emulated launcher (emu_kernels.c); the header declares it only when BT_HAVE_CUDA is set. */
+bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream);
 
 #define ROUNDS 5
 #define TRIALS 12
@@ -518,6 +522,253 @@ static void test_threads(void) {
     bt_dataset_free(&va);
 }
 
+/* The device-side split application (kernels/gbdt_apply.h, through the emulated launcher that runs
+ * its reference) against the CPU grower's own rules (bt_gbdt_split_takes, bt_gbdt_node_split of
+ * grow.c): random trees level by level with random splits and partitions, the device side laid
+ * out at fixed places, the host side as pack_cuda.c applies a level. Nodes, node counts, row
+ * ranges, partition items and the next level's split sums must agree exactly; no histogram is
+ * lost or handed out twice. */
+static void test_apply_levels(void) {
+    enum { NT = 40, F = 8, DMAX = 7 };
+    const int64_t T = 64, W_MAX = (int64_t)1 << DMAX;
+    bt_gbdt_slot sl[NT];
+    bt_gbdt_rules ru[NT];
+    bt_gbdt_apply_tree tr[NT];
+    int32_t missing[F];
+    for (int f = 0; f < F; f++) missing[f] = 10 + f;
+    memset(sl, 0, sizeof sl);
+    memset(ru, 0, sizeof ru);
+    memset(tr, 0, sizeof tr);
+    int64_t n_nodes_all = 0, n_stack = 0;
+    const int64_t m = 5000;
+    for (int t = 0; t < NT; t++) {
+        bt_gbdt_slot *s = &sl[t];
+        s->max_depth = (int32_t)(urand() * (DMAX + 1)); /* 0 .. 7 */
+        s->eta = (float)(0.05 + urand());
+        s->gamma = urand() < 0.3 ? 0.0f : (float)(urand() * 0.5);
+        s->sp.lambda = urand() < 0.2 ? 0.0f : (float)(urand() * 3);
+        s->sp.alpha = urand() < 0.3 ? 0.0f : (float)(urand() * 2);
+        s->sp.min_child_weight = (float)(urand() * 2);
+        ru[t].sp = s->sp;
+        ru[t].eta = s->eta;
+        ru[t].gamma = s->gamma;
+        ru[t].max_depth = s->max_depth;
+        tr[t].seg = (int64_t)t * m;
+        tr[t].g_unit = ldexp(1.0, -(int)(urand() * 40));
+        tr[t].h_unit = ldexp(1.0, -(int)(urand() * 40));
+        tr[t].rules = t;
+        tr[t].trial = t / 2;
+        tr[t].cap = (int32_t)((1 << (s->max_depth + 1)) - 1);
+        tr[t].node_base = (int32_t)n_nodes_all;
+        n_nodes_all += tr[t].cap;
+        tr[t].n_nodes = 1;
+        tr[t].level_begin = 0;
+        tr[t].level_count = 1;
+        tr[t].feats_begin = t * F;
+        tr[t].n_feats = F;
+        tr[t].stack_cap = s->max_depth > 1 ? 1 << (s->max_depth - 1) : 1;
+        tr[t].stack_base = n_stack;
+        n_stack += tr[t].stack_cap;
+        tr[t].n_free = tr[t].stack_cap - 1; /* the root holds the region's last slot */
+    }
+    /* host side */
+    bt_gbdt_node *hn = calloc((size_t)n_nodes_all, sizeof *hn);
+    bt_gbdt_gh *hs = calloc((size_t)n_nodes_all, sizeof *hs);
+    int64_t *hb = calloc((size_t)n_nodes_all, sizeof *hb), *hc = calloc((size_t)n_nodes_all, 8);
+    int32_t *lvl = malloc(sizeof(int32_t) * (size_t)NT * (size_t)W_MAX * 2);
+    int32_t *nxt = malloc(sizeof(int32_t) * (size_t)NT * (size_t)W_MAX * 2);
+    int32_t n_lvl[NT], n_nxt[NT], n_nodes[NT];
+    int64_t *stack_h = malloc(sizeof(int64_t) * (size_t)n_stack);
+    /* device side (same initial state) */
+    bt_gbdt_node *dn = NULL;
+    bt_gbdt_gh *ds = NULL;
+    int64_t *db = NULL, *dc = NULL, *dh = NULL, *dst = NULL, *dnl = NULL;
+    bt_gbdt_apply_tree *dt = NULL;
+    bt_gbdt_rules *dr = NULL;
+    int32_t *dm = NULL;
+    bt_gbdt_split *dsp = NULL;
+    bt_gbdt_apply_part *dpart = NULL;
+    bt_gbdt_level_pair *dpa = NULL, *dpb = NULL;
+    bt_gbdt_apply_split_item *dsn = NULL;
+    const size_t places = (size_t)NT * (size_t)W_MAX;
+    CHECK(cudaMalloc((void **)&dn, sizeof *dn * (size_t)n_nodes_all) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&ds, sizeof *ds * (size_t)n_nodes_all) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&db, 8 * (size_t)n_nodes_all) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dc, 8 * (size_t)n_nodes_all) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dh, 8 * (size_t)n_nodes_all) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dst, 8 * (size_t)n_stack) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dnl, 8 * places) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dt, sizeof tr) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dr, sizeof ru) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dm, sizeof missing) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dsp, sizeof *dsp * places) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dpart, sizeof *dpart * places) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dpa, sizeof *dpa * places) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dpb, sizeof *dpb * places) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dsn, sizeof *dsn * 2 * places) == cudaSuccess);
+    bt_gbdt_split *sp = malloc(sizeof *sp * places);
+    bt_gbdt_apply_part *part = malloc(sizeof *part * places);
+    bt_gbdt_apply_split_item *sn = malloc(sizeof *sn * 2 * places);
+    int64_t *nl = malloc(8 * places), *hoff = malloc(8 * (size_t)n_nodes_all);
+    bt_gbdt_node *gn = malloc(sizeof *gn * (size_t)n_nodes_all);
+    for (int t = 0; t < NT; t++) {
+        bt_gbdt_node *nodes = hn + tr[t].node_base;
+        bt_gbdt_gh *sum = hs + tr[t].node_base;
+        sum[0].g = (int64_t)((urand() - 0.5) * 1e12);
+        sum[0].h = (int64_t)(urand() * 1e12) + 1;
+        float wt = bt_gbdt_weight(&sl[t].sp, (double)sum[0].g * tr[t].g_unit,
+                                  (double)sum[0].h * tr[t].h_unit);
+        bt_gbdt_leaf_init(nodes, sum, tr[t].h_unit, 0, -1, wt, wt * sl[t].eta);
+        hb[tr[t].node_base] = 0;
+        hc[tr[t].node_base] = m;
+        hoff[tr[t].node_base] = (tr[t].stack_base + tr[t].stack_cap - 1) * T;
+        for (int32_t j = 0; j + 1 < tr[t].stack_cap; j++)
+            stack_h[tr[t].stack_base + j] = (tr[t].stack_base + j) * T;
+        n_lvl[t] = 1;
+        lvl[(size_t)t * (size_t)W_MAX * 2] = 0;
+        n_nodes[t] = 1;
+    }
+    CHECK(cudaMemcpy(dn, hn, sizeof *dn * (size_t)n_nodes_all, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(ds, hs, sizeof *ds * (size_t)n_nodes_all, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(db, hb, 8 * (size_t)n_nodes_all, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(dc, hc, 8 * (size_t)n_nodes_all, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(dh, hoff, 8 * (size_t)n_nodes_all, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(dst, stack_h, 8 * (size_t)n_stack, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(dt, tr, sizeof tr, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(dr, ru, sizeof ru, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(dm, missing, sizeof missing, cudaMemcpyHostToDevice) == 0);
+    int64_t n_taken = 0, mismatches = 0;
+    for (int32_t depth = 0; depth <= DMAX; depth++) {
+        const int64_t W = (int64_t)1 << depth;
+        int any = 0;
+        for (int t = 0; t < NT; t++) any |= n_lvl[t] > 0;
+        if (!any) break;
+        /* random splits at the device's places; children sums that add up to the parent's */
+        for (int t = 0; t < NT; t++)
+            for (int32_t i = 0; i < n_lvl[t]; i++) {
+                int32_t id = lvl[(size_t)t * (size_t)W_MAX * 2 + (size_t)i];
+                bt_gbdt_gh S = hs[tr[t].node_base + id];
+                bt_gbdt_split *x = &sp[(size_t)(t * W + i)];
+                bt_gbdt_split_reset(x);
+                double u = urand();
+                x->feature = u < 0.1 ? -1 : (int32_t)(urand() * F);
+                x->loss_chg = u < 0.2 ? 1e-6f : (float)(urand() * 2);
+                x->bin = (int32_t)(urand() * 10);
+                x->default_left = urand() < 0.5;
+                x->split_cond = (float)urand();
+                x->left.g = (int64_t)(urand() * (double)S.g);
+                x->left.h = urand() < 0.05 ? 0 : (int64_t)(urand() * (double)S.h);
+                x->right.g = S.g - x->left.g;
+                x->right.h = S.h - x->left.h;
+            }
+        CHECK(cudaMemcpy(dsp, sp, sizeof *sp * places, cudaMemcpyHostToDevice) == 0);
+        bt_gbdt_apply_args a = {dt,  NT, depth, F,  T,  dr, dm,  dsp,   (depth & 1) ? dpa : dpb,
+                                dnl, dn, ds,    db, dc, dh, dst, dpart, (depth & 1) ? dpb : dpa,
+                                dsn};
+        CHECK_OK(bt_gbdt_apply_cuda(&a, NULL));
+        CHECK(cudaDeviceSynchronize() == 0);
+        CHECK(cudaMemcpy(part, dpart, sizeof *part * places, cudaMemcpyDeviceToHost) == 0);
+        CHECK(cudaMemcpy(sn, dsn, sizeof *sn * 2 * places, cudaMemcpyDeviceToHost) == 0);
+        /* the host applies the same splits as pack_cuda.c does, then partitions at random */
+        for (int t = 0; t < NT; t++) {
+            bt_gbdt_node *nodes = hn + tr[t].node_base;
+            bt_gbdt_gh *sum = hs + tr[t].node_base;
+            int64_t *beg = hb + tr[t].node_base, *cnt = hc + tr[t].node_base;
+            n_nxt[t] = 0;
+            for (int32_t i = 0; i < n_lvl[t]; i++) {
+                int32_t id = lvl[(size_t)t * (size_t)W_MAX * 2 + (size_t)i];
+                const bt_gbdt_split *x = &sp[(size_t)(t * W + i)];
+                const bt_gbdt_apply_part *pt = &part[(size_t)(t * W + i)];
+                if (!bt_gbdt_split_takes(&sl[t], x, depth)) {
+                    mismatches += pt->n_rows != 0;
+                    nl[(size_t)(t * W + i)] = 0;
+                    continue;
+                }
+                n_taken++;
+                int32_t L = n_nodes[t]++, R = n_nodes[t]++;
+                bt_gbdt_node_split(&sl[t], nodes, sum, tr[t].g_unit, tr[t].h_unit, id, x, L, R);
+                mismatches += pt->row_begin != tr[t].seg + beg[id] || pt->n_rows != cnt[id] ||
+                              pt->feature != x->feature || pt->split_bin != x->bin ||
+                              pt->missing_bin != missing[x->feature] ||
+                              pt->default_left != x->default_left;
+                int64_t left = (int64_t)(urand() * (double)(cnt[id] + 1));
+                nl[(size_t)(t * W + i)] = left;
+                beg[L] = beg[id];
+                cnt[L] = left;
+                beg[R] = beg[id] + left;
+                cnt[R] = cnt[id] - left;
+                if (depth + 1 < sl[t].max_depth) {
+                    const bt_gbdt_apply_split_item *a0 = &sn[(size_t)(t * 2 * W + n_nxt[t])];
+                    mismatches += a0[0].total.g != sum[L].g || a0[0].total.h != sum[L].h ||
+                                  a0[1].total.g != sum[R].g || a0[1].total.h != sum[R].h ||
+                                  a0[0].trial != tr[t].trial || a0[0].g_unit != tr[t].g_unit;
+                    nxt[(size_t)t * (size_t)W_MAX * 2 + (size_t)n_nxt[t]++] = L;
+                    nxt[(size_t)t * (size_t)W_MAX * 2 + (size_t)n_nxt[t]++] = R;
+                }
+            }
+            n_lvl[t] = n_nxt[t];
+            memcpy(lvl + (size_t)t * (size_t)W_MAX * 2, nxt + (size_t)t * (size_t)W_MAX * 2,
+                   sizeof(int32_t) * (size_t)n_nxt[t]);
+        }
+        /* the partition's left counts, at the places the partition kernel writes them */
+        CHECK(cudaMemcpy(dnl, nl, 8 * places, cudaMemcpyHostToDevice) == 0);
+    }
+    CHECK(cudaMemcpy(tr, dt, sizeof tr, cudaMemcpyDeviceToHost) == 0);
+    CHECK(cudaMemcpy(gn, dn, sizeof *gn * (size_t)n_nodes_all, cudaMemcpyDeviceToHost) == 0);
+    CHECK(cudaMemcpy(stack_h, dst, 8 * (size_t)n_stack, cudaMemcpyDeviceToHost) == 0);
+    int64_t stack_bad = 0;
+    for (int t = 0; t < NT; t++) {
+        CHECK_MSG(tr[t].n_nodes == n_nodes[t] && tr[t].error == 0 && tr[t].level_count == 0,
+                  "tree %d: %d nodes (host %d), error %d", t, tr[t].n_nodes, n_nodes[t],
+                  tr[t].error);
+        CHECK_MSG(memcmp(gn + tr[t].node_base, hn + tr[t].node_base,
+                         sizeof *gn * (size_t)n_nodes[t]) == 0,
+                  "tree %d (max_depth %d): nodes differ", t, sl[t].max_depth);
+        /* every histogram back on its tree's stack, each once */
+        stack_bad += tr[t].n_free != tr[t].stack_cap;
+        for (int32_t j = 0; j < tr[t].n_free && j < tr[t].stack_cap; j++) {
+            int64_t v = stack_h[tr[t].stack_base + j] / T - tr[t].stack_base;
+            int dup = v < 0 || v >= tr[t].stack_cap;
+            for (int32_t k = 0; k < j && !dup; k++)
+                dup = stack_h[tr[t].stack_base + k] == stack_h[tr[t].stack_base + j];
+            stack_bad += dup;
+        }
+    }
+    CHECK_MSG(mismatches == 0, "%lld partition or split items differ", (long long)mismatches);
+    CHECK_MSG(stack_bad == 0, "%lld histogram stack errors", (long long)stack_bad);
+    CHECK(n_taken > NT);
+    printf(" apply: %d trees, %lld splits taken, nodes equal to grow.c's rules\n", NT,
+           (long long)n_taken);
+    cudaFree(dn);
+    cudaFree(ds);
+    cudaFree(db);
+    cudaFree(dc);
+    cudaFree(dh);
+    cudaFree(dst);
+    cudaFree(dnl);
+    cudaFree(dt);
+    cudaFree(dr);
+    cudaFree(dm);
+    cudaFree(dsp);
+    cudaFree(dpart);
+    cudaFree(dpa);
+    cudaFree(dpb);
+    cudaFree(dsn);
+    free(hn);
+    free(hs);
+    free(hb);
+    free(hc);
+    free(lvl);
+    free(nxt);
+    free(stack_h);
+    free(sp);
+    free(part);
+    free(sn);
+    free(nl);
+    free(hoff);
+    free(gn);
+}
+
 int main(void) {
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
@@ -537,6 +788,7 @@ int main(void) {
             bt_gbdt_cuda_set_hist_budget(0);
         }
     }
+    test_apply_levels();
     test_nan_fails_alone();
     test_oom_split();
     test_capacity();
