@@ -40,10 +40,13 @@ typedef struct bt_gbdt_apply_tree {
     int32_t trial; /* the split items' trial (row of the split parameters) */
     int32_t node_base, cap, n_nodes;
     int32_t level_begin, level_count; /* the level's nodes: ids [begin, begin + count) */
-    int32_t feats_begin, n_feats;     /* the next level's candidate features */
+    int32_t feats_begin; /* level d's candidate features: feats[feats_begin + d x n_features ..] */
     int32_t n_free, stack_cap;
     int32_t error; /* bits: 1 split out of range (feature or node capacity), 2 no free histogram,
                       4 free stack full */
+    /* the last non-empty level applied, whose children's row ranges the next launch resolves from
+     * the partition's left counts (count 0: none pending) */
+    int32_t applied_begin, applied_count;
 } bt_gbdt_apply_tree;
 
 #define BT_GBDT_APPLY_RANGE 1
@@ -51,15 +54,21 @@ typedef struct bt_gbdt_apply_tree {
 #define BT_GBDT_APPLY_STACK 4
 
 /* Everything one launch (depth `depth`, W = 2^depth places per tree) reads and writes. Places:
- * splits/part: tree x W + i for the level's node i; pairs_prev: tree x W/2 + k (depth > 0);
- * pairs_next: tree x W + k; split_next: tree x 2W + j. n_left is indexed by pairs_prev[].part. */
+ * splits/part: tree x W + i for the level's node i; pairs_prev and n_left (the partition of the
+ * previous level's splits): tree x W/2 + i; pairs_next: tree x W + k; split_next: tree x 2W + j.
+ * n_feats[tree x feat_levels + d] is the size of level d's feature list (0 past feat_levels).
+ * root_items (depth 0, may be NULL): the roots' split items, from which the root leaf, its sum,
+ * rows and histogram are set first. finish: only resolve the pending children ranges (the launch
+ * after the last partition), writing no item. */
 typedef struct bt_gbdt_apply_args {
     bt_gbdt_apply_tree *trees;
     int32_t n_trees, depth;
-    int32_t n_features;
-    int64_t T; /* histogram entries, for pair items' offsets */
+    int32_t n_features, feat_levels;
+    int32_t finish, pad_;
+    const int32_t *n_feats;
     const bt_gbdt_rules *rules;
     const int32_t *missing_bin;
+    const bt_gbdt_apply_split_item *root_items;
     const bt_gbdt_split *splits;
     const bt_gbdt_level_pair *pairs_prev;
     const int64_t *n_left;
@@ -82,33 +91,66 @@ BT_HD int bt_gbdt_apply_push_(bt_gbdt_apply_tree *t, int64_t *stack, int64_t off
     return 1;
 }
 
-/* Tree `ti` of a launch: (1, depth > 0) its level's row ranges and histograms from the previous
- * level's pairs and the partition's left counts (bt_gbdt_level_resolve, as the device resolved
- * them for the histogram launches); (2) each level node in order: split taken -> node split,
+/* The row ranges of the children of tree t's pending splits (its last applied level), from the
+ * partition's left counts at places ti x W/2 + i (clamped as bt_gbdt_level_resolve clamps them). */
+BT_HD void bt_gbdt_apply_pending_(const bt_gbdt_apply_args *a, int32_t ti, bt_gbdt_apply_tree *t,
+                                  int64_t W) {
+    const bt_gbdt_node *nodes = a->nodes + t->node_base;
+    int64_t *beg = a->beg + t->node_base, *cnt = a->cnt + t->node_base;
+    for (int32_t i = 0; i < t->applied_count; i++) {
+        const int32_t id = t->applied_begin + i;
+        const int32_t L = nodes[id].left, R = nodes[id].right;
+        if (L < 0) continue;
+        const int64_t nl0 = a->n_left[(int64_t)ti * (W / 2) + i];
+        const int64_t nl = nl0 < 0 ? 0 : nl0 > cnt[id] ? cnt[id] : nl0;
+        beg[L] = beg[id];
+        cnt[L] = nl;
+        beg[R] = beg[id] + nl;
+        cnt[R] = cnt[id] - nl;
+    }
+    t->applied_count = 0;
+}
+
+/* Tree `ti` of a launch: (0) at depth 0 with root items, the root; (1, depth > 0) the row ranges
+ * of the pending splits' children from the partition's left counts and the level's histograms
+ * from the previous pairs (bt_gbdt_level_resolve, as the device resolved them for the histogram
+ * launches); (2) each level node in order: split taken -> node split,
  * partition item, and unless at max depth a next-level pair (new histogram popped) and two split
  * items; not taken -> its histogram back on the stack and an empty partition item; (3) padding
  * places and the tree's next level. grow.c's apply_level, node for node. */
 BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
     bt_gbdt_apply_tree t = a->trees[ti];
     const int64_t W = (int64_t)1 << a->depth;
+    if (a->finish) {
+        if (a->depth > 0) bt_gbdt_apply_pending_(a, ti, &t, W);
+        a->trees[ti] = t;
+        return;
+    }
     const bt_gbdt_rules r = a->rules[t.rules];
     bt_gbdt_node *nodes = a->nodes + t.node_base;
     bt_gbdt_gh *sum = a->sum + t.node_base;
     int64_t *beg = a->beg + t.node_base, *cnt = a->cnt + t.node_base, *hoff = a->hoff + t.node_base;
+    if (a->depth == 0 && a->root_items) { /* the root: a leaf valued by its sum (grow.c) */
+        const bt_gbdt_apply_split_item x = a->root_items[ti];
+        sum[0] = x.total;
+        const float w =
+            bt_gbdt_weight(&r.sp, (double)x.total.g * t.g_unit, (double)x.total.h * t.h_unit);
+        bt_gbdt_rules_leaf_init(nodes, sum, t.h_unit, 0, -1, w, w * r.eta);
+        beg[0] = 0;
+        cnt[0] = x.n_rows;
+        hoff[0] = x.n_rows > 0 ? x.hist_offset : -1;
+    }
     if (a->depth > 0) {
+        bt_gbdt_apply_pending_(a, ti, &t, W);
+        /* the level's histograms, as the device resolved them for the histogram launches */
         for (int32_t k = 0; 2 * k + 1 < t.level_count; k++) {
             const bt_gbdt_level_pair q = a->pairs_prev[(int64_t)ti * (W / 2) + k];
             const int32_t A = t.level_begin + 2 * k, B = A + 1;
             if (q.part < 0) { /* its parent had no free histogram (error already set) */
-                cnt[A] = cnt[B] = 0;
                 hoff[A] = hoff[B] = -1;
                 continue;
             }
             const bt_gbdt_level_out o = bt_gbdt_level_resolve(q, a->n_left[q.part]);
-            beg[A] = q.parent_begin;
-            cnt[A] = o.left_rows;
-            beg[B] = q.parent_begin + o.left_rows;
-            cnt[B] = o.right_rows;
             hoff[A] = o.left_hist;
             hoff[B] = o.right_hist;
         }
@@ -174,8 +216,10 @@ BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
             x.g_unit = t.g_unit;
             x.h_unit = t.h_unit;
             x.trial = t.trial;
-            x.feats_begin = t.feats_begin;
-            x.n_feats = t.n_feats;
+            x.feats_begin = t.feats_begin + (a->depth + 1) * a->n_features;
+            x.n_feats = a->depth + 1 < a->feat_levels
+                            ? a->n_feats[(int64_t)ti * a->feat_levels + a->depth + 1]
+                            : 0;
             x.pad_ = 0;
             a->split_next[(int64_t)ti * 2 * W + 2 * n_pairs + c] = x;
         }
@@ -199,6 +243,10 @@ BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
         bt_gbdt_apply_part *pt = &a->part[(int64_t)ti * W + i];
         pt->row_begin = pt->n_rows = 0;
         pt->feature = pt->split_bin = pt->missing_bin = pt->default_left = 0;
+    }
+    if (t.level_count > 0) {
+        t.applied_begin = t.level_begin;
+        t.applied_count = t.level_count;
     }
     t.level_begin = next_begin;
     t.level_count = deeper ? 2 * n_pairs : 0;

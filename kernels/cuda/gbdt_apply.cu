@@ -34,7 +34,7 @@ __global__ void apply_kernel(const bt_gbdt_apply_args a) {
 } // namespace
 
 extern "C" bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream) {
-    if (a->n_trees < 0 || a->depth < 0 || a->depth > 30 || a->T < 0)
+    if (a->n_trees < 0 || a->depth < 0 || a->depth > 30)
         return BT_FAIL(BT_STATUS_BAD_INPUT, "apply_cuda: %d trees at depth %d", (int)a->n_trees,
                        (int)a->depth);
     if (a->n_trees == 0) return BT_STATUS_OK;

@@ -43,7 +43,7 @@ static void run_case(int32_t n_trees, int32_t depth) {
     for (auto &m : missing) m = (int32_t)irand(300);
     std::vector<bt_gbdt_apply_tree> trees((size_t)n_trees);
     int64_t n_nodes_all = 0, n_stack = 0;
-    const int64_t n_left_len = n_trees * (W / 2) + 1;
+    const int64_t n_left_len = n_trees * W + 1; /* also the finishing launch's places */
     for (auto &t : trees) {
         memset(&t, 0, sizeof t);
         t.seg = irand(1000) * 4096;
@@ -60,7 +60,10 @@ static void run_case(int32_t n_trees, int32_t depth) {
         t.node_base = (int32_t)n_nodes_all;
         n_nodes_all += t.cap;
         t.feats_begin = (int32_t)irand(10000);
-        t.n_feats = (int32_t)irand(F + 1);
+        /* a pending level (depth > 0): node ids below level_begin */
+        t.applied_count = depth > 0 ? (int32_t)irand(W / 2 + 1) : 0;
+        t.applied_begin = t.level_begin - t.applied_count;
+        if (t.applied_begin < 0) t.applied_begin = 0, t.applied_count = t.level_begin;
         t.stack_cap = (int32_t)(W + irand(3));
         t.n_free = (int32_t)irand(t.stack_cap + 1);
         t.stack_base = n_stack;
@@ -69,6 +72,30 @@ static void run_case(int32_t n_trees, int32_t depth) {
     }
     std::vector<bt_gbdt_node> nodes((size_t)n_nodes_all + 1);
     garbage(nodes);
+    /* pending splits point at children inside their tree (or are leaves); level nodes are
+     * leaves, as the previous launch made them */
+    for (const auto &t : trees) {
+        for (int32_t i = 0; i < t.level_count; i++)
+            nodes[(size_t)(t.node_base + t.level_begin + i)].left =
+                nodes[(size_t)(t.node_base + t.level_begin + i)].right = -1;
+        for (int32_t i = 0; i < t.applied_count; i++) {
+            bt_gbdt_node &nd = nodes[(size_t)(t.node_base + t.applied_begin + i)];
+            nd.left = irand(3) == 0 ? -1 : (int32_t)irand(t.cap);
+            nd.right = (int32_t)irand(t.cap);
+        }
+    }
+    const int32_t levels = depth + 1 + (int32_t)irand(3);
+    std::vector<int32_t> n_feats((size_t)n_trees * (size_t)levels + 1);
+    for (auto &x : n_feats) x = (int32_t)irand(F + 1);
+    const bool roots = depth == 0 && irand(2);
+    std::vector<bt_gbdt_apply_split_item> root_items((size_t)n_trees + 1);
+    for (auto &x : root_items) {
+        memset(&x, 0, sizeof x);
+        x.total.g = big();
+        x.total.h = llabs(big());
+        x.n_rows = irand(4) == 0 ? 0 : irand(100000);
+        x.hist_offset = irand(1000) * T;
+    }
     std::vector<bt_gbdt_gh> sum((size_t)n_nodes_all + 1);
     for (auto &s : sum) {
         s.g = big();
@@ -127,7 +154,9 @@ static void run_case(int32_t n_trees, int32_t depth) {
     d.n_trees = n_trees;
     d.depth = depth;
     d.n_features = F;
-    d.T = T;
+    d.feat_levels = levels;
+    d.n_feats = dev_from(n_feats);
+    d.root_items = roots ? dev_from(root_items) : NULL;
     d.rules = dev_from(rules);
     d.missing_bin = dev_from(missing);
     d.splits = dev_from(splits);
@@ -144,10 +173,24 @@ static void run_case(int32_t n_trees, int32_t depth) {
     d.split_next = dev_from(snext);
     CHECK_OK(bt_gbdt_apply_cuda(&d, NULL));
 
-    bt_gbdt_apply_args h = {trees.data(), n_trees,        depth,         F,           T,
-                            rules.data(), missing.data(), splits.data(), prev.data(), n_left.data(),
-                            nodes.data(), sum.data(),     beg.data(),    cnt.data(),  hoff.data(),
-                            stack.data(), part.data(),    next.data(),   snext.data()};
+    bt_gbdt_apply_args h = d;
+    h.trees = trees.data();
+    h.n_feats = n_feats.data();
+    h.rules = rules.data();
+    h.missing_bin = missing.data();
+    h.root_items = roots ? root_items.data() : NULL;
+    h.splits = splits.data();
+    h.pairs_prev = prev.data();
+    h.n_left = n_left.data();
+    h.nodes = nodes.data();
+    h.sum = sum.data();
+    h.beg = beg.data();
+    h.cnt = cnt.data();
+    h.hoff = hoff.data();
+    h.stack = stack.data();
+    h.part = part.data();
+    h.pairs_next = next.data();
+    h.split_next = snext.data();
     bt_gbdt_apply_ref(&h);
 
 #define SAME(vec, dp, what)                                                                        \
@@ -166,12 +209,37 @@ static void run_case(int32_t n_trees, int32_t depth) {
     SAME(part, d.part, "partition items");
     SAME(next, d.pairs_next, "next pairs");
     SAME(snext, d.split_next, "next split items");
-#undef SAME
+    /* the finishing launch after this level's partition: only the pending ranges move */
+    {
+        bt_gbdt_apply_args f;
+        memset(&f, 0, sizeof f);
+        f.n_trees = n_trees;
+        f.depth = depth + 1;
+        f.finish = 1;
+        f.trees = d.trees;
+        f.n_left = d.n_left;
+        f.nodes = d.nodes;
+        f.beg = d.beg;
+        f.cnt = d.cnt;
+        CHECK_OK(bt_gbdt_apply_cuda(&f, NULL));
+        f.trees = trees.data();
+        f.n_left = n_left.data();
+        f.nodes = nodes.data();
+        f.beg = beg.data();
+        f.cnt = cnt.data();
+        bt_gbdt_apply_ref(&f);
+        SAME(trees, d.trees, "finish: trees");
+        SAME(beg, d.beg, "finish: row begins");
+        SAME(cnt, d.cnt, "finish: row counts");
+    }
     int taken = 0;
     for (const auto &p : part) taken += p.n_rows > 0;
     printf("  %d trees, depth %d: %d partitions\n", n_trees, depth, taken);
+#undef SAME
     cudaFree(d.trees);
     cudaFree((void *)d.rules);
+    cudaFree((void *)d.n_feats);
+    cudaFree((void *)d.root_items);
     cudaFree((void *)d.missing_bin);
     cudaFree((void *)d.splits);
     cudaFree((void *)d.pairs_prev);

@@ -394,13 +394,18 @@ static void apply_run(void *p) {
         int ok = x->cap >= 0 && x->node_base >= 0 && x->level_begin >= 0 &&
                  x->level_begin + x->level_count <= x->cap && x->level_count <= W &&
                  IN(a->nodes, x->node_base, x->cap, "apply nodes") &&
-                 IN(a->sum, x->node_base, x->cap, "apply sums") &&
                  IN(a->beg, x->node_base, x->cap, "apply row begins") &&
-                 IN(a->cnt, x->node_base, x->cap, "apply row counts") &&
+                 IN(a->cnt, x->node_base, x->cap, "apply row counts");
+        if (ok && !a->finish)
+            ok = IN(a->sum, x->node_base, x->cap, "apply sums") &&
                  IN(a->hoff, x->node_base, x->cap, "apply histogram offsets") &&
                  IN(a->stack, x->stack_base, x->stack_cap, "apply free stack") && x->n_free >= 0 &&
                  x->n_free <= x->stack_cap && IN(a->rules, x->rules, 1, "apply rules");
-        for (int32_t k = 0; ok && a->depth > 0 && 2 * k + 1 < x->level_count; k++) {
+        if (ok && a->depth == 0 && a->root_items) ok = IN(a->root_items, t, 1, "apply root item");
+        if (ok && a->depth > 0 && x->applied_count > 0)
+            ok = x->applied_begin >= 0 && x->applied_begin + x->applied_count <= x->cap &&
+                 IN(a->n_left, (int64_t)t * (W / 2), x->applied_count, "apply left counts");
+        for (int32_t k = 0; ok && !a->finish && a->depth > 0 && 2 * k + 1 < x->level_count; k++) {
             const bt_gbdt_level_pair *q = &a->pairs_prev[(int64_t)t * (W / 2) + k];
             ok = q->part < 0 || IN(a->n_left, q->part, 1, "apply left count");
         }
@@ -409,12 +414,16 @@ static void apply_run(void *p) {
 }
 
 bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream) {
-    if (a->n_trees < 0 || a->depth < 0 || a->depth > 30 || a->T < 0)
+    if (a->n_trees < 0 || a->depth < 0 || a->depth > 30)
         return BT_FAIL(BT_STATUS_BAD_INPUT, "apply_cuda: %d trees at depth %d", a->n_trees,
                        a->depth);
     if (a->n_trees == 0) return BT_STATUS_OK;
     const size_t nt = (size_t)a->n_trees, W = (size_t)1 << a->depth;
     BT_TRY(arg_ok(a->trees, nt * sizeof *a->trees, "apply trees"));
+    if (a->finish) return launch(stream, apply_run, a, sizeof *a, "bt_gbdt_apply_cuda");
+    if (a->feat_levels > 0)
+        BT_TRY(arg_ok(a->n_feats, nt * (size_t)a->feat_levels * sizeof *a->n_feats,
+                      "apply feature counts"));
     BT_TRY(arg_ok(a->splits, nt * W * sizeof *a->splits, "apply splits"));
     BT_TRY(arg_ok(a->part, nt * W * sizeof *a->part, "apply partition items"));
     BT_TRY(arg_ok(a->pairs_next, nt * W * sizeof *a->pairs_next, "apply next pairs"));

@@ -534,7 +534,8 @@ static void test_apply_levels(void) {
     bt_gbdt_slot sl[NT];
     bt_gbdt_rules ru[NT];
     bt_gbdt_apply_tree tr[NT];
-    int32_t missing[F];
+    int32_t missing[F], n_feats[NT * DMAX];
+    for (int i = 0; i < NT * DMAX; i++) n_feats[i] = 1 + (int32_t)(urand() * F);
     for (int f = 0; f < F; f++) missing[f] = 10 + f;
     memset(sl, 0, sizeof sl);
     memset(ru, 0, sizeof ru);
@@ -564,8 +565,7 @@ static void test_apply_levels(void) {
         tr[t].n_nodes = 1;
         tr[t].level_begin = 0;
         tr[t].level_count = 1;
-        tr[t].feats_begin = t * F;
-        tr[t].n_feats = F;
+        tr[t].feats_begin = t * F * DMAX;
         tr[t].stack_cap = s->max_depth > 1 ? 1 << (s->max_depth - 1) : 1;
         tr[t].stack_base = n_stack;
         n_stack += tr[t].stack_cap;
@@ -585,7 +585,7 @@ static void test_apply_levels(void) {
     int64_t *db = NULL, *dc = NULL, *dh = NULL, *dst = NULL, *dnl = NULL;
     bt_gbdt_apply_tree *dt = NULL;
     bt_gbdt_rules *dr = NULL;
-    int32_t *dm = NULL;
+    int32_t *dm = NULL, *dnf = NULL;
     bt_gbdt_split *dsp = NULL;
     bt_gbdt_apply_part *dpart = NULL;
     bt_gbdt_level_pair *dpa = NULL, *dpb = NULL;
@@ -601,6 +601,7 @@ static void test_apply_levels(void) {
     CHECK(cudaMalloc((void **)&dt, sizeof tr) == cudaSuccess);
     CHECK(cudaMalloc((void **)&dr, sizeof ru) == cudaSuccess);
     CHECK(cudaMalloc((void **)&dm, sizeof missing) == cudaSuccess);
+    CHECK(cudaMalloc((void **)&dnf, sizeof n_feats) == cudaSuccess);
     CHECK(cudaMalloc((void **)&dsp, sizeof *dsp * places) == cudaSuccess);
     CHECK(cudaMalloc((void **)&dpart, sizeof *dpart * places) == cudaSuccess);
     CHECK(cudaMalloc((void **)&dpa, sizeof *dpa * places) == cudaSuccess);
@@ -637,12 +638,15 @@ static void test_apply_levels(void) {
     CHECK(cudaMemcpy(dt, tr, sizeof tr, cudaMemcpyHostToDevice) == 0);
     CHECK(cudaMemcpy(dr, ru, sizeof ru, cudaMemcpyHostToDevice) == 0);
     CHECK(cudaMemcpy(dm, missing, sizeof missing, cudaMemcpyHostToDevice) == 0);
+    CHECK(cudaMemcpy(dnf, n_feats, sizeof n_feats, cudaMemcpyHostToDevice) == 0);
     int64_t n_taken = 0, mismatches = 0;
+    int32_t depth_end = 0; /* one past the last depth applied */
     for (int32_t depth = 0; depth <= DMAX; depth++) {
         const int64_t W = (int64_t)1 << depth;
         int any = 0;
         for (int t = 0; t < NT; t++) any |= n_lvl[t] > 0;
         if (!any) break;
+        depth_end = depth + 1;
         /* random splits at the device's places; children sums that add up to the parent's */
         for (int t = 0; t < NT; t++)
             for (int32_t i = 0; i < n_lvl[t]; i++) {
@@ -662,9 +666,28 @@ static void test_apply_levels(void) {
                 x->right.h = S.h - x->left.h;
             }
         CHECK(cudaMemcpy(dsp, sp, sizeof *sp * places, cudaMemcpyHostToDevice) == 0);
-        bt_gbdt_apply_args a = {dt,  NT, depth, F,  T,  dr, dm,  dsp,   (depth & 1) ? dpa : dpb,
-                                dnl, dn, ds,    db, dc, dh, dst, dpart, (depth & 1) ? dpb : dpa,
-                                dsn};
+        bt_gbdt_apply_args a;
+        memset(&a, 0, sizeof a);
+        a.trees = dt;
+        a.n_trees = NT;
+        a.depth = depth;
+        a.n_features = F;
+        a.feat_levels = DMAX;
+        a.n_feats = dnf;
+        a.rules = dr;
+        a.missing_bin = dm;
+        a.splits = dsp;
+        a.pairs_prev = (depth & 1) ? dpa : dpb;
+        a.n_left = dnl;
+        a.nodes = dn;
+        a.sum = ds;
+        a.beg = db;
+        a.cnt = dc;
+        a.hoff = dh;
+        a.stack = dst;
+        a.part = dpart;
+        a.pairs_next = (depth & 1) ? dpb : dpa;
+        a.split_next = dsn;
         CHECK_OK(bt_gbdt_apply_cuda(&a, NULL));
         CHECK(cudaDeviceSynchronize() == 0);
         CHECK(cudaMemcpy(part, dpart, sizeof *part * places, cudaMemcpyDeviceToHost) == 0);
@@ -701,7 +724,9 @@ static void test_apply_levels(void) {
                     const bt_gbdt_apply_split_item *a0 = &sn[(size_t)(t * 2 * W + n_nxt[t])];
                     mismatches += a0[0].total.g != sum[L].g || a0[0].total.h != sum[L].h ||
                                   a0[1].total.g != sum[R].g || a0[1].total.h != sum[R].h ||
-                                  a0[0].trial != tr[t].trial || a0[0].g_unit != tr[t].g_unit;
+                                  a0[0].trial != tr[t].trial || a0[0].g_unit != tr[t].g_unit ||
+                                  a0[1].feats_begin != tr[t].feats_begin + (depth + 1) * F ||
+                                  a0[1].n_feats != n_feats[t * DMAX + depth + 1];
                     nxt[(size_t)t * (size_t)W_MAX * 2 + (size_t)n_nxt[t]++] = L;
                     nxt[(size_t)t * (size_t)W_MAX * 2 + (size_t)n_nxt[t]++] = R;
                 }
@@ -713,7 +738,33 @@ static void test_apply_levels(void) {
         /* the partition's left counts, at the places the partition kernel writes them */
         CHECK(cudaMemcpy(dnl, nl, 8 * places, cudaMemcpyHostToDevice) == 0);
     }
+    { /* the last partition's children: the finishing launch resolves their rows */
+        bt_gbdt_apply_args a;
+        memset(&a, 0, sizeof a);
+        a.trees = dt;
+        a.n_trees = NT;
+        a.depth = depth_end;
+        a.finish = 1;
+        a.n_left = dnl;
+        a.nodes = dn;
+        a.beg = db;
+        a.cnt = dc;
+        CHECK_OK(bt_gbdt_apply_cuda(&a, NULL));
+    }
     CHECK(cudaMemcpy(tr, dt, sizeof tr, cudaMemcpyDeviceToHost) == 0);
+    {
+        int64_t *gb = malloc(8 * (size_t)n_nodes_all), *gc = malloc(8 * (size_t)n_nodes_all);
+        CHECK(cudaMemcpy(gb, db, 8 * (size_t)n_nodes_all, cudaMemcpyDeviceToHost) == 0);
+        CHECK(cudaMemcpy(gc, dc, 8 * (size_t)n_nodes_all, cudaMemcpyDeviceToHost) == 0);
+        int64_t bad = 0;
+        for (int t = 0; t < NT; t++)
+            for (int32_t id = 0; id < n_nodes[t]; id++)
+                bad += gb[tr[t].node_base + id] != hb[tr[t].node_base + id] ||
+                       gc[tr[t].node_base + id] != hc[tr[t].node_base + id];
+        CHECK_MSG(bad == 0, "%lld node row ranges differ", (long long)bad);
+        free(gb);
+        free(gc);
+    }
     CHECK(cudaMemcpy(gn, dn, sizeof *gn * (size_t)n_nodes_all, cudaMemcpyDeviceToHost) == 0);
     CHECK(cudaMemcpy(stack_h, dst, 8 * (size_t)n_stack, cudaMemcpyDeviceToHost) == 0);
     int64_t stack_bad = 0;
@@ -749,6 +800,7 @@ static void test_apply_levels(void) {
     cudaFree(dt);
     cudaFree(dr);
     cudaFree(dm);
+    cudaFree(dnf);
     cudaFree(dsp);
     cudaFree(dpart);
     cudaFree(dpa);
