@@ -3,6 +3,7 @@
  * and the host waits once per level, for the splits it applies with grow.c's functions, so trees
  * land on the host in pack.c's bt_gbdt_tree format and eval/export/early stopping reuse the CPU
  * code. Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("The gbdt pack on the GPU"). */
+#include "pack_cuda.h"
 #include "trainer.h"
 
 #if BT_HAVE_CUDA
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernels/gbdt_apply.h"
 #include "../../kernels/gbdt_level.h"
 #include "../../kernels/gbdt_partition.h"
 #include "../../kernels/gbdt_sample.h"
@@ -130,6 +132,11 @@ static bt_status dev_data_get(bt_model_data *data, const bt_gbdt_binning *B, con
  * once per pack, so packs stepped from several threads share no mutable state. */
 static _Atomic int64_t default_hist_budget = HIST_BUDGET_DEFAULT;
 static _Atomic int default_use_graphs = 1;
+static _Atomic int default_device_levels = 1;
+
+void bt_gbdt_cuda_set_device_levels(int on) {
+    default_device_levels = on != 0;
+}
 
 void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
     default_hist_budget = bytes > 0 ? bytes : HIST_BUDGET_DEFAULT;
@@ -181,7 +188,7 @@ typedef struct cuda_pack cuda_pack;
 typedef bt_status (*launch_fn)(cuda_pack *c, const void *params);
 
 #define GRAPH_CACHE 32
-#define GRAPH_KEY_MAX 160
+#define GRAPH_KEY_MAX 320
 
 typedef struct graph_entry {
     launch_fn fn;
@@ -287,6 +294,8 @@ struct cuda_pack {
     /* Captured CUDA graphs of a level's launches, keyed by every launch parameter (see level_run);
      * least recently used out first. */
     int use_graphs;
+    int device_levels; /* a wave's levels as one graph with the split application on the device */
+    dbuf dl;           /* its fixed-place buffers (see levels_device) */
     struct graph_entry *graphs;
     int n_graphs;
     uint64_t graph_tick;
@@ -307,7 +316,8 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->gh,           c->rows,         c->scratch, c->params,
                     c->eg,           c->eh,           c->finite,  c->n_sampled,
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
-                    c->splits.p,     c->n_left.p,     c->nodes.p, c->level_items.p};
+                    c->splits.p,     c->n_left.p,     c->nodes.p, c->level_items.p,
+                    c->dl.p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     graphs_clear(c);
     free(c->graphs);
@@ -475,6 +485,7 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     c->hist_budget = default_hist_budget;
     c->max_batch = capacity;
     c->use_graphs = default_use_graphs;
+    c->device_levels = default_device_levels;
     c->graphs = calloc(GRAPH_CACHE, sizeof *c->graphs);
     if (!c->graphs) {
         free(c->host.slots);
@@ -874,6 +885,315 @@ static void pad_items(bt_gbdt_hist_zero_item *zi, bt_gbdt_hist_item *hi, int32_t
     for (int32_t j = np; j < pp; j++) memset(&pi[j], 0, sizeof pi[j]);
 }
 
+/* ---- a wave's levels on the device ------------------------------------------------------------
+ * Every level of a wave of nw trees, with the split application on the device
+ * (kernels/gbdt_apply.h), in one graph: depth 0 evaluates the roots and applies; each depth d > 0
+ * partitions the previous level's splits, resolves its sibling pairs, clears, builds and subtracts
+ * histograms, evaluates and applies; the last partition and a finishing apply give the leaves'
+ * rows. Items live at fixed places (tree x 2^d + position, padding past the live count), so the
+ * launches depend on (nw, levels, n) and buffer addresses only, and a pack whose active slots do
+ * not change replays one graph per wave. */
+typedef struct dlevels_launch {
+    bt_gbdt_gh *hist;
+    bt_gbdt_apply_tree *trees;
+    const bt_gbdt_rules *rules;
+    const int32_t *missing_bin, *feats, *n_feats;
+    const bt_gbdt_apply_split_item *root_items;
+    bt_gbdt_split *splits;
+    bt_gbdt_apply_part *part;
+    bt_gbdt_level_pair *pairs[2];
+    bt_gbdt_apply_split_item *split_items;
+    int64_t *n_left;
+    bt_gbdt_hist_zero_item *zero;
+    bt_gbdt_hist_item *build;
+    bt_gbdt_hist_sub_item *sub;
+    void *split_scratch;
+    bt_gbdt_node *nodes;
+    bt_gbdt_gh *sum;
+    int64_t *beg, *cnt, *hoff, *stack;
+    int32_t nw, levels;
+} dlevels_launch;
+
+static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
+    const dlevels_launch *L = params;
+    const dev_data *dd = c->dd;
+    const bt_binned *bm = &c->host.bin->train;
+    const int32_t F = bm->n_features;
+    void *stream = (void *)c->stream;
+    bt_gbdt_apply_args a;
+    memset(&a, 0, sizeof a);
+    a.trees = L->trees;
+    a.n_trees = L->nw;
+    a.n_features = F;
+    a.feat_levels = L->levels;
+    a.n_feats = L->n_feats;
+    a.rules = L->rules;
+    a.missing_bin = L->missing_bin;
+    a.splits = L->splits;
+    a.n_left = L->n_left;
+    a.nodes = L->nodes;
+    a.sum = L->sum;
+    a.beg = L->beg;
+    a.cnt = L->cnt;
+    a.hoff = L->hoff;
+    a.stack = L->stack;
+    a.part = L->part;
+    a.split_next = L->split_items;
+    for (int32_t d = 0; d < L->levels; d++) {
+        const int32_t W = (int32_t)1 << d, np = L->nw * (W / 2), ns = L->nw * W;
+        if (d == 0) {
+            BT_TRY(bt_gbdt_split_cuda(L->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
+                                      L->feats, c->params,
+                                      (const bt_gbdt_split_item *)L->root_items, L->nw,
+                                      L->split_scratch, L->splits, stream));
+        } else {
+            int32_t bpi = pad_pow2(((c->n >> d) + 16383) / 16384);
+            if (bpi < 1) bpi = 1;
+            if (bpi > 64) bpi = 64;
+            BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
+                                          (const bt_gbdt_partition_item *)L->part, np, L->n_left,
+                                          stream));
+            BT_TRY(bt_gbdt_level_prepare_cuda(L->pairs[(d - 1) & 1], np, L->n_left, c->T, L->zero,
+                                              L->build, L->sub,
+                                              (bt_gbdt_split_item *)L->split_items, stream));
+            BT_TRY(bt_gbdt_hist_zero_cuda(L->hist, L->zero, np, stream));
+            BT_TRY(bt_gbdt_hist_cuda(dd->bins, bm->width, c->n, F, dd->off, 0, F, dd->max_entries,
+                                     c->rows, c->gh, L->hist, L->build, np, bpi, stream));
+            BT_TRY(bt_gbdt_hist_sub_cuda(L->hist, L->sub, np, 0, c->T, stream));
+            BT_TRY(bt_gbdt_split_cuda(L->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
+                                      L->feats, c->params,
+                                      (const bt_gbdt_split_item *)L->split_items, ns,
+                                      L->split_scratch, L->splits, stream));
+        }
+        a.depth = d;
+        a.root_items = d == 0 ? L->root_items : NULL;
+        a.pairs_prev = d > 0 ? L->pairs[(d - 1) & 1] : NULL;
+        a.pairs_next = L->pairs[d & 1];
+        BT_TRY(bt_gbdt_apply_cuda(&a, stream));
+    }
+    const int32_t last = L->nw * ((int32_t)1 << (L->levels - 1));
+    BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
+                                  (const bt_gbdt_partition_item *)L->part, last, L->n_left,
+                                  stream));
+    bt_gbdt_apply_args f;
+    memset(&f, 0, sizeof f);
+    f.trees = L->trees;
+    f.n_trees = L->nw;
+    f.depth = L->levels;
+    f.finish = 1;
+    f.n_left = L->n_left;
+    f.nodes = L->nodes;
+    f.beg = L->beg;
+    f.cnt = L->cnt;
+    return bt_gbdt_apply_cuda(&f, stream);
+}
+
+/* Carves n bytes (256-aligned) from a running offset. */
+static size_t carve(size_t *at, size_t bytes) {
+    size_t o = (*at + 255) & ~(size_t)255;
+    *at = o + bytes;
+    return o;
+}
+
+/* Grows trees W[g0..g1) from their built root histograms (hslot[0], sums set) to the end, on the
+ * device, with one upload, one graph and one wait; fills each tree's nodes, n_nodes and node row
+ * ranges for the epilogue. Histograms: each tree's root plus a fixed region of
+ * min(2^(max_depth-1), n) - 1 fresh slots past the pool's used ones, handed out by the tree's
+ * free stack on the device. */
+static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp) {
+    const bt_gbdt_binning *B = c->host.bin;
+    const int32_t F = B->train.n_features;
+    const int64_t T = c->T, n = c->n;
+    const int32_t nw = g1 - g0;
+    bt_status st = BT_STATUS_OK;
+    int32_t levels = 1;
+    for (int t = g0; t < g1; t++)
+        if (W[t].s->max_depth > levels) levels = W[t].s->max_depth;
+    if (levels > 30) return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: max_depth %d", levels);
+    const int64_t wmax = (int64_t)1 << (levels - 1), places = (int64_t)nw * wmax;
+    bt_gbdt_apply_tree *tr = calloc((size_t)nw, sizeof *tr);
+    bt_gbdt_rules *ru = calloc((size_t)nw, sizeof *ru);
+    bt_gbdt_apply_split_item *ri = calloc((size_t)nw, sizeof *ri);
+    int32_t *feats = calloc((size_t)nw * (size_t)levels * (size_t)F, sizeof *feats);
+    int32_t *nf = calloc((size_t)nw * (size_t)levels, sizeof *nf);
+    int32_t *miss = malloc((size_t)F * sizeof *miss);
+    uint64_t *fscratch = malloc((2 * (size_t)F + 8) * sizeof *fscratch);
+    int64_t *stack = NULL, *rb = NULL, *rc = NULL;
+    bt_gbdt_node *rn = NULL;
+    if (!(tr && ru && ri && feats && nf && miss && fscratch)) {
+        st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
+        goto done;
+    }
+    memcpy(miss, B->missing_bin, (size_t)F * sizeof *miss);
+    int64_t n_nodes_all = 0, n_stack = 0;
+    for (int j = 0; j < nw; j++) {
+        tgrow *w = &W[g0 + j];
+        const bt_gbdt_slot *s = w->s;
+        int64_t sc = s->max_depth > 1 ? (int64_t)1 << (s->max_depth - 1) : 1;
+        if (sc > n) sc = n;
+        tr[j].seg = w->seg;
+        tr[j].stack_base = n_stack;
+        tr[j].g_unit = w->gu;
+        tr[j].h_unit = w->hu;
+        tr[j].rules = j;
+        tr[j].trial = w->slot;
+        tr[j].node_base = (int32_t)n_nodes_all;
+        tr[j].cap = w->cap;
+        tr[j].n_nodes = 1;
+        tr[j].level_begin = 0;
+        tr[j].level_count = w->n_level;
+        tr[j].feats_begin = j * levels * F;
+        tr[j].n_free = (int32_t)sc - 1;
+        tr[j].stack_cap = (int32_t)sc;
+        n_nodes_all += w->cap;
+        n_stack += sc;
+        ru[j].sp = s->sp;
+        ru[j].eta = s->eta;
+        ru[j].gamma = s->gamma;
+        ru[j].max_depth = s->max_depth;
+        /* the level feature samples do not depend on the data: all levels now (grow.c draws the
+         * same, level by level) */
+        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+        for (int32_t d = 0; d < levels; d++)
+            nf[j * levels + d] = bt_gbdt_sample_features_ref(
+                s->key, tree, (uint32_t)d + 1, w->feats_tree, w->n_feats_tree, s->colsample_bylevel,
+                feats + ((int64_t)j * levels + d) * F, fscratch);
+        ri[j].hist_offset = w->n_level ? w->hslot[0] * T : 0;
+        ri[j].total = w->sum[0];
+        ri[j].n_rows = w->n_level ? w->cnt[0] : 0;
+        ri[j].g_unit = w->gu;
+        ri[j].h_unit = w->hu;
+        ri[j].trial = w->slot;
+        ri[j].feats_begin = j * levels * F;
+        ri[j].n_feats = w->n_level ? nf[j * levels] : 0;
+    }
+    /* fresh histogram slots past the pool's used ones: [base, base + n_stack - nw) */
+    const int64_t base = hp->n_used;
+    stack = malloc((size_t)(n_stack > 0 ? n_stack : 1) * sizeof *stack);
+    if (!stack) {
+        st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
+        goto done;
+    }
+    for (int j = 0, k = 0; j < nw; j++)
+        for (int32_t i = 0; i < tr[j].stack_cap - 1; i++, k++)
+            stack[tr[j].stack_base + i] = (base + k) * T;
+    TRYG(hist_reserve(c, base + n_stack - nw));
+    c->stage.used = 0;
+    size_t o_tr, o_ru, o_ri, o_fe, o_nf, o_mi, o_st;
+    STAGE(c, tr, nw, o_tr);
+    STAGE(c, ru, nw, o_ru);
+    STAGE(c, ri, nw, o_ri);
+    STAGE(c, feats, (int64_t)nw * levels * F, o_fe);
+    STAGE(c, nf, (int64_t)nw * levels, o_nf);
+    STAGE(c, miss, F, o_mi);
+    STAGE(c, stack, n_stack, o_st);
+    char *dbase = NULL;
+    TRYG(stage_upload(c, &dbase));
+    /* the fixed-place buffers, carved from one growable device buffer */
+    size_t at = 0;
+    const size_t P = (size_t)places, NN = (size_t)(n_nodes_all > 0 ? n_nodes_all : 1);
+    const size_t o_sp = carve(&at, P * sizeof(bt_gbdt_split));
+    const size_t o_pa = carve(&at, P * sizeof(bt_gbdt_apply_part));
+    const size_t o_q0 = carve(&at, P * sizeof(bt_gbdt_level_pair));
+    const size_t o_q1 = carve(&at, P * sizeof(bt_gbdt_level_pair));
+    const size_t o_si = carve(&at, 2 * P * sizeof(bt_gbdt_apply_split_item));
+    const size_t o_nl = carve(&at, P * sizeof(int64_t));
+    const size_t o_ze = carve(&at, P * sizeof(bt_gbdt_hist_zero_item));
+    const size_t o_bu = carve(&at, P * sizeof(bt_gbdt_hist_item));
+    const size_t o_su = carve(&at, P * sizeof(bt_gbdt_hist_sub_item));
+    const size_t o_sc = carve(&at, bt_gbdt_split_cuda_scratch_bytes((int32_t)P));
+    const size_t o_no = carve(&at, NN * sizeof(bt_gbdt_node));
+    const size_t o_su2 = carve(&at, NN * sizeof(bt_gbdt_gh));
+    const size_t o_be = carve(&at, NN * sizeof(int64_t));
+    const size_t o_cn = carve(&at, NN * sizeof(int64_t));
+    const size_t o_ho = carve(&at, NN * sizeof(int64_t));
+    TRYG(dbuf_reserve(&c->dl, at, c->stream, &c->oom));
+    char *db = c->dl.p;
+    dlevels_launch L;
+    memset(&L, 0, sizeof L); /* compared with memcmp */
+    L.hist = c->hist;
+    L.trees = (bt_gbdt_apply_tree *)(dbase + o_tr);
+    L.rules = (const bt_gbdt_rules *)(dbase + o_ru);
+    L.root_items = (const bt_gbdt_apply_split_item *)(dbase + o_ri);
+    L.feats = (const int32_t *)(dbase + o_fe);
+    L.n_feats = (const int32_t *)(dbase + o_nf);
+    L.missing_bin = (const int32_t *)(dbase + o_mi);
+    L.stack = (int64_t *)(dbase + o_st);
+    L.splits = (bt_gbdt_split *)(db + o_sp);
+    L.part = (bt_gbdt_apply_part *)(db + o_pa);
+    L.pairs[0] = (bt_gbdt_level_pair *)(db + o_q0);
+    L.pairs[1] = (bt_gbdt_level_pair *)(db + o_q1);
+    L.split_items = (bt_gbdt_apply_split_item *)(db + o_si);
+    L.n_left = (int64_t *)(db + o_nl);
+    L.zero = (bt_gbdt_hist_zero_item *)(db + o_ze);
+    L.build = (bt_gbdt_hist_item *)(db + o_bu);
+    L.sub = (bt_gbdt_hist_sub_item *)(db + o_su);
+    L.split_scratch = db + o_sc;
+    L.nodes = (bt_gbdt_node *)(db + o_no);
+    L.sum = (bt_gbdt_gh *)(db + o_su2);
+    L.beg = (int64_t *)(db + o_be);
+    L.cnt = (int64_t *)(db + o_cn);
+    L.hoff = (int64_t *)(db + o_ho);
+    L.nw = nw;
+    L.levels = levels;
+    TRYG(graph_run(c, dlevels_enqueue, &L, sizeof L));
+    /* one wait: the trees' states, nodes and node row ranges */
+    rn = malloc(NN * sizeof *rn);
+    rb = malloc(NN * sizeof *rb);
+    rc = malloc(NN * sizeof *rc);
+    if (!(rn && rb && rc)) {
+        st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
+        goto done;
+    }
+    CUG(cudaMemcpyAsync(tr, L.trees, (size_t)nw * sizeof *tr, cudaMemcpyDeviceToHost, c->stream));
+    CUG(cudaMemcpyAsync(rn, L.nodes, NN * sizeof *rn, cudaMemcpyDeviceToHost, c->stream));
+    CUG(cudaMemcpyAsync(rb, L.beg, NN * sizeof *rb, cudaMemcpyDeviceToHost, c->stream));
+    CUG(cudaMemcpyAsync(rc, L.cnt, NN * sizeof *rc, cudaMemcpyDeviceToHost, c->stream));
+    CUG(cudaStreamSynchronize(c->stream));
+    for (int j = 0; j < nw; j++) {
+        tgrow *w = &W[g0 + j];
+        if (tr[j].error || tr[j].n_nodes < 1 || tr[j].n_nodes > w->cap) {
+            st = BT_FAIL(BT_STATUS_INTERNAL,
+                         "gbdt on cuda: the device's split application failed (error %d, %d "
+                         "nodes)",
+                         tr[j].error, tr[j].n_nodes);
+            goto done;
+        }
+        w->n_nodes = tr[j].n_nodes;
+        const int64_t nb = tr[j].node_base;
+        memcpy(w->nodes, rn + nb, (size_t)w->n_nodes * sizeof *w->nodes);
+        for (int32_t id = 0; id < w->n_nodes; id++) {
+            if (rb[nb + id] < 0 || rc[nb + id] < 0 || rb[nb + id] + rc[nb + id] > w->m) {
+                st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: node %d has rows [%lld, +%lld)", id,
+                             (long long)rb[nb + id], (long long)rc[nb + id]);
+                goto done;
+            }
+            w->beg[id] = rb[nb + id];
+            w->cnt[id] = rc[nb + id];
+        }
+        w->n_level = 0;
+        /* the root's histogram goes back to the pool (the region is the device's) */
+        if (!hpool_put(hp, w->hslot[0])) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+            goto done;
+        }
+        w->hslot[0] = -1;
+    }
+done:
+    free(tr);
+    free(ru);
+    free(ri);
+    free(feats);
+    free(nf);
+    free(miss);
+    free(fscratch);
+    free(stack);
+    free(rn);
+    free(rb);
+    free(rc);
+    return st;
+}
+
 /* Grows one round for the listed slots (not failed, not stopped, trees capacity ready): gradients,
  * quantization, row sampling, the levels, leaves, predictions of out-of-sample train rows and of
  * the valid set, then copies margins and trees to the host slots. Slots whose gradients are not
@@ -1151,6 +1471,10 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     w->sum[0] = S;
                     float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
                     set_leaf(w, 0, -1, wt, wt * w->s->eta);
+                }
+                if (c->device_levels) { /* every level of the wave in one graph, one wait */
+                    TRYG(levels_device(c, W, g0, g1, &hp));
+                    break;
                 }
                 n_split = split_items(W, g0, g1, T, pi, pi_tree, pi_node);
                 const int32_t pp = pad_pow2(n_split);
@@ -1516,7 +1840,8 @@ static void release_round_buffers(cuda_pack *c) {
     cudaFree(c->hist);
     c->hist = NULL;
     c->hist_slots = 0;
-    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->nodes, &c->level_items};
+    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left,
+                 &c->nodes, &c->level_items,   &c->dl};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         cudaFree(b[i]->p);
         b[i]->p = NULL;
