@@ -16,6 +16,7 @@
 #include "kernels/gbdt_apply.h"
 #include "kernels/philox.h"
 #include "models/gbdt/gbdt.h"
+#include "models/gbdt/pack_cuda.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
 
@@ -379,7 +380,7 @@ static void test_capacity(void) {
  * re-captured once the pack settles. */
 static void test_graphs(void) {
     const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
-    enum { N = 16, R = 10 };
+    enum { N = 16, R = 10, M = 3 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 2000);
     bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
@@ -389,15 +390,19 @@ static void test_graphs(void) {
         t[i][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
     }
     bt_hparams h0 = {t[0]};
-    bt_pack *p[2] = {NULL, NULL};
+    /* modes: 0 no graphs, 1 graphs with a wave's levels on the device (the default), 2 graphs
+     * with each level's splits applied on the host */
+    bt_pack *p[M] = {NULL, NULL, NULL};
     int slots[N];
-    int64_t direct[2] = {0, 0}, glaunch[2] = {0, 0}, inst_early = 0, inst_late = 0, syncs = 0;
-    int64_t graphs_per_round = 0, syncs_min = INT64_MAX;
+    int64_t direct[M] = {0}, glaunch[M] = {0}, inst_early[M] = {0}, inst_late[M] = {0};
+    int64_t syncs[M] = {0}, graphs_per_round[M] = {0}, syncs_min[M];
     int max_depth = 0;
     for (int i = 0; i < N; i++)
         if (t[i][BT_GBDT_MAX_DEPTH].i > max_depth) max_depth = (int)t[i][BT_GBDT_MAX_DEPTH].i;
-    for (int g = 0; g < 2; g++) {
-        bt_gbdt_cuda_set_graphs(g);
+    for (int g = 0; g < M; g++) {
+        syncs_min[g] = INT64_MAX;
+        bt_gbdt_cuda_set_graphs(g > 0);
+        bt_gbdt_cuda_set_device_levels(g < 2);
         CHECK_OK(gpu->pack_init(&p[g], &data, &h0, N));
         for (int i = 0; p[g] && i < N; i++) {
             bt_hparams h = {t[i]};
@@ -411,43 +416,49 @@ static void test_graphs(void) {
             bt_emu_stats_get(&b);
             if (r >= R / 2) direct[g] += b.launches - a.launches;
             glaunch[g] += b.graph_launches - a.graph_launches;
-            if (b.graph_launches - a.graph_launches > graphs_per_round)
-                graphs_per_round = b.graph_launches - a.graph_launches;
-            if (g == 1)
-                *(r < R / 2 ? &inst_early : &inst_late) += b.instantiations - a.instantiations;
-            if (g == 1 && r >= R / 2 && b.syncs - a.syncs > syncs) syncs = b.syncs - a.syncs;
-            if (g == 1 && r >= R / 2 && b.syncs - a.syncs < syncs_min)
-                syncs_min = b.syncs - a.syncs;
+            if (b.graph_launches - a.graph_launches > graphs_per_round[g])
+                graphs_per_round[g] = b.graph_launches - a.graph_launches;
+            *(r < R / 2 ? &inst_early[g] : &inst_late[g]) += b.instantiations - a.instantiations;
+            if (r >= R / 2 && b.syncs - a.syncs > syncs[g]) syncs[g] = b.syncs - a.syncs;
+            if (r >= R / 2 && b.syncs - a.syncs < syncs_min[g]) syncs_min[g] = b.syncs - a.syncs;
         }
     }
     bt_gbdt_cuda_set_graphs(1);
-    printf("  graphs: %lld direct launches in rounds 6-10 (%lld without graphs), at most %lld "
-           "graph launches per round, %lld + %lld captures in rounds 1-5 + 6-10, %lld to %lld "
-           "host waits per round in rounds 6-10 (depth <= %d)\n",
-           (long long)direct[1], (long long)direct[0], (long long)graphs_per_round,
-           (long long)inst_early, (long long)inst_late, (long long)syncs_min, (long long)syncs,
-           max_depth);
-    if (p[0] && p[1]) {
-        int diff = 0;
-        for (int i = 0; i < N; i++) diff += !same_model(p[0]->slots[i], p[1]->slots[i]);
-        CHECK_EQ_INT(diff, 0);
-    }
+    bt_gbdt_cuda_set_device_levels(1);
+    for (int g = 1; g < M; g++)
+        printf("  graphs, %s: %lld direct launches in rounds 6-10 (%lld without graphs), at most "
+               "%lld graph launches per round, %lld + %lld captures in rounds 1-5 + 6-10, %lld to "
+               "%lld host waits per round in rounds 6-10 (depth <= %d)\n",
+               g == 1 ? "levels on the device" : "splits applied on the host", (long long)direct[g],
+               (long long)direct[0], (long long)graphs_per_round[g], (long long)inst_early[g],
+               (long long)inst_late[g], (long long)syncs_min[g], (long long)syncs[g], max_depth);
+    for (int g = 1; g < M; g++)
+        if (p[0] && p[g]) {
+            int diff = 0;
+            for (int i = 0; i < N; i++) diff += !same_model(p[0]->slots[i], p[g]->slots[i]);
+            CHECK_EQ_INT(diff, 0);
+        }
     CHECK_EQ_INT(glaunch[0], 0);
-    CHECK(glaunch[1] >= R);
-    /* every launch group of a round -- prologue, roots' histograms, roots' evaluation, one per
-     * deeper level, last partition, epilogue -- is a graph once its key was seen before (a key's
-     * first sight runs directly), so after the first rounds direct launches nearly vanish */
-    CHECK(direct[1] * 4 <= direct[0]);
-    CHECK(graphs_per_round <= max_depth + 4);
-    /* one wait per level (the splits), one more for the roots' sums, one for the last partition,
-     * one after the gradients, one for the margins; an on-demand buffer that grows waits once
-     * more before freeing the old one */
-    CHECK(syncs_min <= max_depth + 4);
-    CHECK(syncs <= max_depth + 8);
-    CHECK(inst_late <= inst_early);             /* captures do not grow with rounds */
-    CHECK(glaunch[1] > inst_early + inst_late); /* replays happen */
-    gpu->pack_free(p[0]);
-    gpu->pack_free(p[1]);
+    for (int g = 1; g < M; g++) {
+        CHECK(glaunch[g] >= R);
+        /* every launch group of a round is a graph once its key was seen before (a key's first
+         * sight runs directly), so after the first rounds direct launches nearly vanish */
+        CHECK(direct[g] * 4 <= direct[0]);
+        CHECK(inst_late[g] <= inst_early[g]);             /* captures do not grow with rounds */
+        CHECK(glaunch[g] > inst_early[g] + inst_late[g]); /* replays happen */
+    }
+    /* levels on the device: prologue, roots' histograms, the levels, epilogue -- 4 graphs and 4
+     * waits (gradients' exponents, roots' sums, the trees, the margins) whatever the depth */
+    CHECK(graphs_per_round[1] <= 4);
+    CHECK(syncs_min[1] <= 4);
+    CHECK(syncs[1] <= 8);
+    /* splits applied on the host: prologue, roots' histograms, roots' evaluation, one per deeper
+     * level, last partition, epilogue; one wait per level, the roots' sums, the last partition,
+     * the gradients, the margins; an on-demand buffer that grows waits once more */
+    CHECK(graphs_per_round[2] <= max_depth + 4);
+    CHECK(syncs_min[2] <= max_depth + 4);
+    CHECK(syncs[2] <= max_depth + 8);
+    for (int g = 0; g < M; g++) gpu->pack_free(p[g]);
     gpu->data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
