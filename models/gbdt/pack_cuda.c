@@ -391,7 +391,23 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
     if (D > 30) D = 30;
     const double nodes = (double)((int64_t)1 << (D + 1)) - 1, level = (double)((int64_t)1 << D);
     double tree = 36.0 * (double)n + 4.0 * (double)(nv > 0 ? nv : 1) + 48.0 +
-                  1.5 * nodes * (double)sizeof(bt_gbdt_node) + 1.5 * level * 240.0 + 6.0 * F;
+                  1.5 * nodes * (double)sizeof(bt_gbdt_node) + 6.0 * F;
+    if (default_device_levels) {
+        /* levels_device: fixed places (2^(D-1) per tree), node arrays, the staged tree state */
+        const double place =
+            (double)(sizeof(bt_gbdt_split) + sizeof(bt_gbdt_apply_part) +
+                     2 * sizeof(bt_gbdt_level_pair) + 2 * sizeof(bt_gbdt_apply_split_item) +
+                     sizeof(int64_t) + sizeof(bt_gbdt_hist_zero_item) + sizeof(bt_gbdt_hist_item) +
+                     sizeof(bt_gbdt_hist_sub_item) + sizeof(int64_t)) +
+            (double)bt_gbdt_split_cuda_scratch_bytes(1);
+        const double node = (double)(sizeof(bt_gbdt_node) + sizeof(bt_gbdt_gh) + 3 * 8);
+        const double state = (double)(sizeof(bt_gbdt_apply_tree) + sizeof(bt_gbdt_rules) +
+                                      sizeof(bt_gbdt_apply_split_item)) +
+                             4.0 * (double)D * (F + 1);
+        tree += 1.5 * (level / 2 * place + nodes * node + state) + 6.0 * F;
+    } else {
+        tree += 1.5 * level * 240.0;
+    }
     double live = (double)((int64_t)1 << (D - 1));
     if (live > (double)n) live = (double)n;
     double H = 16.0 * (double)T * live, hist = C * K * H;
