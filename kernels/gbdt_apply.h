@@ -256,6 +256,25 @@ BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
 /* Every tree of the launch in turn (kernels/cpu/gbdt_apply.c). */
 void bt_gbdt_apply_ref(const bt_gbdt_apply_args *a);
 
+/* A root's sum from its histogram: every row lands in exactly one entry of feature 0 (a bin or
+ * its missing slot), so entries [e0, e1) of the root's histogram add up to the int64 total grow.c
+ * sums row by row (integers: any order gives the same). An item with no rows gets 0. */
+BT_HD void bt_gbdt_root_sum_one(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
+                                bt_gbdt_apply_split_item *x) {
+    bt_gbdt_gh S;
+    S.g = S.h = 0;
+    if (x->n_rows > 0)
+        for (int64_t e = e0; e < e1; e++) {
+            S.g += hist[x->hist_offset + e].g;
+            S.h += hist[x->hist_offset + e].h;
+        }
+    x->total = S;
+}
+
+/* items[i].total for every root item (kernels/cpu/gbdt_apply.c). */
+void bt_gbdt_root_sum_ref(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
+                          bt_gbdt_apply_split_item *items, int32_t n_items);
+
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_apply.cu, built with -fmad=false). Device pointers in a;
  * stream is a cudaStream_t. One thread per tree; a's pointers are the launch's parameters. */
@@ -265,6 +284,9 @@ extern "C" {
 #endif
 
 bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream);
+/* bt_gbdt_root_sum_ref, one thread per item (the roots' wait of a round, on the device). */
+bt_status bt_gbdt_root_sum_cuda(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
+                                bt_gbdt_apply_split_item *items, int32_t n_items, void *stream);
 
 #ifdef __cplusplus
 }

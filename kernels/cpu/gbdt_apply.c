@@ -5,3 +5,8 @@
 void bt_gbdt_apply_ref(const bt_gbdt_apply_args *a) {
     for (int32_t t = 0; t < a->n_trees; t++) bt_gbdt_apply_tree_run(a, t);
 }
+
+void bt_gbdt_root_sum_ref(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
+                          bt_gbdt_apply_split_item *items, int32_t n_items) {
+    for (int32_t i = 0; i < n_items; i++) bt_gbdt_root_sum_one(hist, e0, e1, &items[i]);
+}

@@ -31,6 +31,13 @@ __global__ void apply_kernel(const bt_gbdt_apply_args a) {
     bt_gbdt_apply_tree_run(&a, (int32_t)t);
 }
 
+__global__ void root_sum_kernel(const bt_gbdt_gh *__restrict__ hist, int64_t e0, int64_t e1,
+                                bt_gbdt_apply_split_item *items, int32_t n_items) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n_items) return;
+    bt_gbdt_root_sum_one(hist, e0, e1, &items[i]);
+}
+
 } // namespace
 
 extern "C" bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream) {
@@ -40,6 +47,20 @@ extern "C" bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *strea
     if (a->n_trees == 0) return BT_STATUS_OK;
     const unsigned blocks = (unsigned)((a->n_trees + APPLY_THREADS - 1) / APPLY_THREADS);
     apply_kernel<<<blocks, APPLY_THREADS, 0, (cudaStream_t)stream>>>(*a);
+    BT_CUDA_CHECK_LAUNCH();
+    return BT_STATUS_OK;
+}
+
+extern "C" bt_status bt_gbdt_root_sum_cuda(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
+                                           bt_gbdt_apply_split_item *items, int32_t n_items,
+                                           void *stream) {
+    if (n_items < 0 || e0 < 0 || e1 < e0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "root_sum_cuda: %d items, entries [%lld, %lld)",
+                       (int)n_items, (long long)e0, (long long)e1);
+    if (n_items == 0) return BT_STATUS_OK;
+    const unsigned blocks = (unsigned)((n_items + APPLY_THREADS - 1) / APPLY_THREADS);
+    root_sum_kernel<<<blocks, APPLY_THREADS, 0, (cudaStream_t)stream>>>(hist, e0, e1, items,
+                                                                        n_items);
     BT_CUDA_CHECK_LAUNCH();
     return BT_STATUS_OK;
 }

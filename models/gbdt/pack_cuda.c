@@ -911,10 +911,13 @@ static void pad_items(bt_gbdt_hist_zero_item *zi, bt_gbdt_hist_item *hi, int32_t
  * not change replays one graph per wave. */
 typedef struct dlevels_launch {
     bt_gbdt_gh *hist;
+    const bt_gbdt_hist_zero_item *root_zero;
+    const bt_gbdt_hist_item *root_build;
+    int32_t n_root, root_bpi;
     bt_gbdt_apply_tree *trees;
     const bt_gbdt_rules *rules;
     const int32_t *missing_bin, *feats, *n_feats;
-    const bt_gbdt_apply_split_item *root_items;
+    bt_gbdt_apply_split_item *root_items; /* the roots' sums are written into them */
     bt_gbdt_split *splits;
     bt_gbdt_apply_part *part;
     bt_gbdt_level_pair *pairs[2];
@@ -955,6 +958,15 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     a.stack = L->stack;
     a.part = L->part;
     a.split_next = L->split_items;
+    if (L->n_root > 0) {
+        BT_TRY(bt_gbdt_hist_zero_cuda(L->hist, L->root_zero, L->n_root, stream));
+        BT_TRY(bt_gbdt_hist_cuda(dd->bins, bm->width, c->n, F, dd->off, 0, F, dd->max_entries,
+                                 c->rows, c->gh, L->hist, L->root_build, L->n_root, L->root_bpi,
+                                 stream));
+    }
+    /* the roots' sums from their histograms (each root item is its tree's own) */
+    BT_TRY(bt_gbdt_root_sum_cuda(L->hist, c->host.bin->off[0], c->host.bin->off[1], L->root_items,
+                                 L->nw, stream));
     for (int32_t d = 0; d < L->levels; d++) {
         const int32_t W = (int32_t)1 << d, np = L->nw * (W / 2), ns = L->nw * W;
         if (d == 0) {
@@ -1011,12 +1023,15 @@ static size_t carve(size_t *at, size_t bytes) {
     return o;
 }
 
-/* Grows trees W[g0..g1) from their built root histograms (hslot[0], sums set) to the end, on the
- * device, with one upload, one graph and one wait; fills each tree's nodes, n_nodes and node row
+/* Grows trees W[g0..g1) from their roots (histogram slots hslot[0]; zi/hi: the n_root padded
+ * items that clear and build them) to the end, on the device, with one upload, one graph and one
+ * wait; fills each tree's nodes, n_nodes and node row
  * ranges for the epilogue. Histograms: each tree's root plus a fixed region of
  * min(2^(max_depth-1), n) - 1 fresh slots past the pool's used ones, handed out by the tree's
  * free stack on the device. */
-static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp) {
+static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp,
+                               const bt_gbdt_hist_zero_item *zi, const bt_gbdt_hist_item *hi,
+                               int32_t n_root, int32_t root_bpi) {
     const bt_gbdt_binning *B = c->host.bin;
     const int32_t F = B->train.n_features;
     const int64_t T = c->T, n = c->n;
@@ -1075,7 +1090,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
                 s->key, tree, (uint32_t)d + 1, w->feats_tree, w->n_feats_tree, s->colsample_bylevel,
                 feats + ((int64_t)j * levels + d) * F, fscratch);
         ri[j].hist_offset = w->n_level ? w->hslot[0] * T : 0;
-        ri[j].total = w->sum[0];
+        ri[j].total.g = ri[j].total.h = 0; /* bt_gbdt_root_sum_cuda */
         ri[j].n_rows = w->n_level ? w->cnt[0] : 0;
         ri[j].g_unit = w->gu;
         ri[j].h_unit = w->hu;
@@ -1103,6 +1118,9 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     STAGE(c, nf, (int64_t)nw * levels, o_nf);
     STAGE(c, miss, F, o_mi);
     STAGE(c, stack, n_stack, o_st);
+    size_t o_rz, o_rb;
+    STAGE(c, zi, n_root, o_rz);
+    STAGE(c, hi, n_root, o_rb);
     char *dbase = NULL;
     TRYG(stage_upload(c, &dbase));
     /* the fixed-place buffers, carved from one growable device buffer */
@@ -1128,9 +1146,13 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     dlevels_launch L;
     memset(&L, 0, sizeof L); /* compared with memcmp */
     L.hist = c->hist;
+    L.root_zero = (const bt_gbdt_hist_zero_item *)(dbase + o_rz);
+    L.root_build = (const bt_gbdt_hist_item *)(dbase + o_rb);
+    L.n_root = n_root;
+    L.root_bpi = root_bpi;
     L.trees = (bt_gbdt_apply_tree *)(dbase + o_tr);
     L.rules = (const bt_gbdt_rules *)(dbase + o_ru);
-    L.root_items = (const bt_gbdt_apply_split_item *)(dbase + o_ri);
+    L.root_items = (bt_gbdt_apply_split_item *)(dbase + o_ri);
     L.feats = (const int32_t *)(dbase + o_fe);
     L.n_feats = (const int32_t *)(dbase + o_nf);
     L.missing_bin = (const int32_t *)(dbase + o_mi);
@@ -1455,6 +1477,10 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     zi[j].n = T;
                 }
                 pad_items(zi, hi, (int32_t)n_build, pb, si, 0, 0, pi, 0, 0);
+                if (c->device_levels) { /* the roots and every level of the wave: one graph */
+                    TRYG(levels_device(c, W, g0, g1, &hp, zi, hi, pb, bpi));
+                    break;
+                }
                 c->stage.used = 0;
                 STAGE(c, zi, pb, o1);
                 STAGE(c, hi, pb, o2);
@@ -1487,10 +1513,6 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     w->sum[0] = S;
                     float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
                     set_leaf(w, 0, -1, wt, wt * w->s->eta);
-                }
-                if (c->device_levels) { /* every level of the wave in one graph, one wait */
-                    TRYG(levels_device(c, W, g0, g1, &hp));
-                    break;
                 }
                 n_split = split_items(W, g0, g1, T, pi, pi_tree, pi_node);
                 const int32_t pp = pad_pow2(n_split);

@@ -4,7 +4,8 @@
  * capacities sometimes too small, free-histogram stacks sometimes empty or full, previous pairs
  * with padding and left counts in and out of range. Every output array (trees, nodes, sums, row
  * ranges, histogram offsets, stacks, partition items, next pairs, next split items) must equal
- * the reference byte for byte -- node weights included, which an FMA would change. */
+ * the reference byte for byte -- node weights included, which an FMA would change. The roots'
+ * sums (bt_gbdt_root_sum_cuda) likewise. */
 #include <string.h>
 
 #include "tests/cuda/gpu_test.h"
@@ -255,12 +256,44 @@ static void run_case(int32_t n_trees, int32_t depth) {
     cudaFree(d.split_next);
 }
 
+/* bt_gbdt_root_sum_cuda: roots of 0 .. many rows over random histograms, feature 0's entries at
+ * an offset, some items empty (their total must become 0). */
+static void root_sum_case(int32_t n_items) {
+    const int64_t T = 1 + irand(2000), e0 = irand(T), e1 = e0 + irand(T - e0 + 1);
+    const int64_t slots = 1 + irand(50);
+    std::vector<bt_gbdt_gh> hist((size_t)(slots * T));
+    for (auto &x : hist) {
+        x.g = big() >> 12;
+        x.h = llabs(big()) >> 12;
+    }
+    std::vector<bt_gbdt_apply_split_item> items((size_t)n_items + 1);
+    for (auto &x : items) {
+        memset(&x, 0, sizeof x);
+        x.n_rows = irand(4) == 0 ? 0 : 1 + irand(100000);
+        x.hist_offset = irand(slots) * T;
+        x.total.g = big(); /* overwritten */
+        x.trial = (int32_t)irand(100);
+    }
+    bt_gbdt_gh *hist_d = dev_from(hist);
+    bt_gbdt_apply_split_item *items_d = dev_from(items);
+    CHECK_OK(bt_gbdt_root_sum_cuda(hist_d, e0, e1, items_d, n_items, NULL));
+    bt_gbdt_root_sum_ref(hist.data(), e0, e1, items.data(), n_items);
+    auto got = host_from(items_d, items.size());
+    CHECK_MSG(same_bytes(got.data(), items.data(), items.size() * sizeof items[0]),
+              "root sums, %d items", n_items);
+    cudaFree(hist_d);
+    cudaFree(items_d);
+}
+
 int main(void) {
     BT_GPU_TEST_REQUIRE_GPU();
     bt_gpu_test_seed("test_gbdt_apply");
     const int32_t sizes[] = {0, 1, 7, 100, 3000};
     for (int32_t n : sizes)
         for (int32_t depth = 0; depth <= 6; depth++) run_case(n, depth);
+    const int32_t roots[] = {0, 1, 33, 1000};
+    for (int32_t n : roots) root_sum_case(n);
+    CHECK(bt_gbdt_root_sum_cuda(NULL, 2, 1, NULL, 1, NULL) == BT_STATUS_BAD_INPUT);
     bt_gbdt_apply_args bad;
     memset(&bad, 0, sizeof bad);
     bad.n_trees = -1;

@@ -435,6 +435,34 @@ bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream) {
     return launch(stream, apply_run, a, sizeof *a, "bt_gbdt_apply_cuda");
 }
 
+typedef struct root_sum_args {
+    const bt_gbdt_gh *hist;
+    int64_t e0, e1;
+    bt_gbdt_apply_split_item *items;
+    int32_t n_items;
+} root_sum_args;
+
+static void root_sum_run(void *p) {
+    const root_sum_args *a = p;
+    bt_emu_count_kernel();
+    for (int32_t i = 0; i < a->n_items; i++) {
+        bt_gbdt_apply_split_item *x = &a->items[i];
+        if (x->n_rows > 0 && !IN(a->hist, x->hist_offset + a->e0, a->e1 - a->e0, "root sum hist"))
+            continue;
+        bt_gbdt_root_sum_one(a->hist, a->e0, a->e1, x);
+    }
+}
+
+bt_status bt_gbdt_root_sum_cuda(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
+                                bt_gbdt_apply_split_item *items, int32_t n_items, void *stream) {
+    if (n_items < 0 || e0 < 0 || e1 < e0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "root_sum_cuda: %d items", n_items);
+    if (n_items == 0) return BT_STATUS_OK;
+    BT_TRY(arg_ok(items, (size_t)n_items * sizeof *items, "root sum items"));
+    root_sum_args a = {hist, e0, e1, items, n_items};
+    return launch(stream, root_sum_run, &a, sizeof a, "bt_gbdt_root_sum_cuda");
+}
+
 /* ---- split evaluation ---- */
 
 size_t bt_gbdt_split_cuda_scratch_bytes(int32_t n_items) {

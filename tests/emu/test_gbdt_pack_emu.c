@@ -447,10 +447,10 @@ static void test_graphs(void) {
         CHECK(inst_late[g] <= inst_early[g]);             /* captures do not grow with rounds */
         CHECK(glaunch[g] > inst_early[g] + inst_late[g]); /* replays happen */
     }
-    /* levels on the device: prologue, roots' histograms, the levels, epilogue -- 4 graphs and 4
-     * waits (gradients' exponents, roots' sums, the trees, the margins) whatever the depth */
-    CHECK(graphs_per_round[1] <= 4);
-    CHECK(syncs_min[1] <= 4);
+    /* levels on the device: prologue, the roots and all levels, epilogue -- 3 graphs and 3 waits
+     * (gradients' exponents and sample counts, the trees, the margins) whatever the depth */
+    CHECK(graphs_per_round[1] <= 3);
+    CHECK(syncs_min[1] <= 3);
     CHECK(syncs[1] <= 8);
     /* splits applied on the host: prologue, roots' histograms, roots' evaluation, one per deeper
      * level, last partition, epilogue; one wait per level, the roots' sums, the last partition,
