@@ -275,6 +275,61 @@ BT_HD void bt_gbdt_root_sum_one(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
 void bt_gbdt_root_sum_ref(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
                           bt_gbdt_apply_split_item *items, int32_t n_items);
 
+/* The epilogue's items (layouts of gbdt_predict.h's bt_gbdt_leaf_item and bt_gbdt_predict_item). */
+typedef struct bt_gbdt_apply_leaf {
+    int64_t row_begin, n, margin_offset;
+    float value;
+    int32_t stride, k, pad_;
+} bt_gbdt_apply_leaf;
+
+typedef struct bt_gbdt_apply_pred {
+    int64_t nodes_offset, margin_offset, row_begin, n;
+    int32_t n_nodes, stride, k, pad_;
+} bt_gbdt_apply_pred;
+
+/* Per tree, what its epilogue items take besides the device's nodes: its leaves' margin offset,
+ * stride and k (tmpl; row_begin = the tree's segment), and its items among the host-made
+ * prediction items of left-out train rows and of the valid rows (-1: none). */
+typedef struct bt_gbdt_epilogue_tree {
+    bt_gbdt_apply_leaf tmpl;
+    int32_t pred_train, pred_valid;
+} bt_gbdt_epilogue_tree;
+
+/* Tree ti's epilogue items from its device nodes: leaves[node_base + id] for id < cap is its leaf
+ * id's add (a leaf with rows, id < n_nodes) or an empty item; the prediction items it owns get
+ * n_nodes. So the leaf adds and predictions follow the levels in the same graph. */
+BT_HD void bt_gbdt_epilogue_tree_run(const bt_gbdt_apply_tree *trees,
+                                     const bt_gbdt_epilogue_tree *et, const bt_gbdt_node *nodes,
+                                     const int64_t *beg, const int64_t *cnt,
+                                     bt_gbdt_apply_leaf *leaves, bt_gbdt_apply_pred *pred_train,
+                                     bt_gbdt_apply_pred *pred_valid, int32_t ti) {
+    const bt_gbdt_apply_tree t = trees[ti];
+    const bt_gbdt_epilogue_tree e = et[ti];
+    for (int32_t id = 0; id < t.cap; id++) {
+        const int64_t at = (int64_t)t.node_base + id;
+        bt_gbdt_apply_leaf x = e.tmpl;
+        if (id < t.n_nodes && nodes[at].left < 0 && cnt[at] > 0) {
+            x.row_begin = e.tmpl.row_begin + beg[at];
+            x.n = cnt[at];
+            x.value = nodes[at].value;
+        } else {
+            x.row_begin = x.n = x.margin_offset = 0;
+            x.value = 0.0f;
+            x.stride = x.k = 0;
+        }
+        x.pad_ = 0;
+        leaves[at] = x;
+    }
+    if (e.pred_train >= 0) pred_train[e.pred_train].n_nodes = t.n_nodes;
+    if (e.pred_valid >= 0) pred_valid[e.pred_valid].n_nodes = t.n_nodes;
+}
+
+/* bt_gbdt_epilogue_tree_run for every tree (kernels/cpu/gbdt_apply.c). */
+void bt_gbdt_epilogue_items_ref(const bt_gbdt_apply_tree *trees, const bt_gbdt_epilogue_tree *et,
+                                int32_t n_trees, const bt_gbdt_node *nodes, const int64_t *beg,
+                                const int64_t *cnt, bt_gbdt_apply_leaf *leaves,
+                                bt_gbdt_apply_pred *pred_train, bt_gbdt_apply_pred *pred_valid);
+
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_apply.cu, built with -fmad=false). Device pointers in a;
  * stream is a cudaStream_t. One thread per tree; a's pointers are the launch's parameters. */
@@ -287,6 +342,13 @@ bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream);
 /* bt_gbdt_root_sum_ref, one thread per item (the roots' wait of a round, on the device). */
 bt_status bt_gbdt_root_sum_cuda(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
                                 bt_gbdt_apply_split_item *items, int32_t n_items, void *stream);
+/* bt_gbdt_epilogue_items_ref, one thread per tree. */
+bt_status bt_gbdt_epilogue_items_cuda(const bt_gbdt_apply_tree *trees,
+                                      const bt_gbdt_epilogue_tree *et, int32_t n_trees,
+                                      const bt_gbdt_node *nodes, const int64_t *beg,
+                                      const int64_t *cnt, bt_gbdt_apply_leaf *leaves,
+                                      bt_gbdt_apply_pred *pred_train,
+                                      bt_gbdt_apply_pred *pred_valid, void *stream);
 
 #ifdef __cplusplus
 }

@@ -901,6 +901,31 @@ static void pad_items(bt_gbdt_hist_zero_item *zi, bt_gbdt_hist_item *hi, int32_t
     for (int32_t j = np; j < pp; j++) memset(&pi[j], 0, sizeof pi[j]);
 }
 
+/* Queues the copies of the stepped slots' margins to their host slots (no wait). */
+static bt_status queue_margins(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot,
+                               const int *slot_ok, int n_act) {
+    const int64_t n = c->n, nv = c->nv, K = c->K;
+    for (int i = 0; i < n_act; i++) {
+        bt_gbdt_slot *s = act[i];
+        if (!slot_ok[i]) continue;
+        CU(cudaMemcpyAsync(s->margin_train, c->margin_train + (int64_t)act_slot[i] * n * K,
+                           (size_t)n * (size_t)s->n_out * sizeof(float), cudaMemcpyDeviceToHost,
+                           c->stream));
+        if (nv > 0)
+            CU(cudaMemcpyAsync(s->margin_valid, c->margin_valid + (int64_t)act_slot[i] * nv * K,
+                               (size_t)nv * (size_t)s->n_out * sizeof(float),
+                               cudaMemcpyDeviceToHost, c->stream));
+    }
+    return BT_STATUS_OK;
+}
+
+/* The slots a round steps, for the margins' read-back after its last wave. */
+typedef struct round_slots {
+    bt_gbdt_slot **act;
+    const int *act_slot, *slot_ok;
+    int n_act;
+} round_slots;
+
 /* ---- a wave's levels on the device ------------------------------------------------------------
  * Every level of a wave of nw trees, with the split application on the device
  * (kernels/gbdt_apply.h), in one graph: depth 0 evaluates the roots and applies; each depth d > 0
@@ -930,7 +955,12 @@ typedef struct dlevels_launch {
     bt_gbdt_node *nodes;
     bt_gbdt_gh *sum;
     int64_t *beg, *cnt, *hoff, *stack;
-    int32_t nw, levels;
+    /* the epilogue: leaf adds (one item per node place), left-out train rows, valid rows */
+    const bt_gbdt_epilogue_tree *et;
+    bt_gbdt_apply_leaf *leaves;
+    const bt_gbdt_sample_rows_item *left_out;
+    bt_gbdt_apply_pred *pred_train, *pred_valid;
+    int32_t nw, levels, n_node_places, n_left_out, n_valid, pad_;
 } dlevels_launch;
 
 static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
@@ -1013,7 +1043,25 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     f.nodes = L->nodes;
     f.beg = L->beg;
     f.cnt = L->cnt;
-    return bt_gbdt_apply_cuda(&f, stream);
+    BT_TRY(bt_gbdt_apply_cuda(&f, stream));
+    /* the epilogue of these trees, from their device nodes */
+    BT_TRY(bt_gbdt_epilogue_items_cuda(L->trees, L->et, L->nw, L->nodes, L->beg, L->cnt, L->leaves,
+                                       L->pred_train, L->pred_valid, stream));
+    BT_TRY(bt_gbdt_leaf_add_cuda(c->rows, c->margin_train, (const bt_gbdt_leaf_item *)L->leaves,
+                                 L->n_node_places, stream));
+    if (L->n_left_out) {
+        /* the partition scratch is free now (as in epilogue_enqueue) */
+        BT_TRY(bt_gbdt_sample_rows_cuda(c->n, L->left_out, L->n_left_out, c->scratch, c->n_sampled,
+                                        stream));
+        BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_train, F, c->scratch, c->margin_train,
+                                        (const bt_gbdt_predict_item *)L->pred_train, L->n_left_out,
+                                        stream));
+    }
+    if (L->n_valid)
+        BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_valid, F, c->scratch, c->margin_valid,
+                                        (const bt_gbdt_predict_item *)L->pred_valid, L->n_valid,
+                                        stream));
+    return BT_STATUS_OK;
 }
 
 /* Carves n bytes (256-aligned) from a running offset. */
@@ -1031,7 +1079,7 @@ static size_t carve(size_t *at, size_t bytes) {
  * free stack on the device. */
 static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp,
                                const bt_gbdt_hist_zero_item *zi, const bt_gbdt_hist_item *hi,
-                               int32_t n_root, int32_t root_bpi) {
+                               int32_t n_root, int32_t root_bpi, const round_slots *last) {
     const bt_gbdt_binning *B = c->host.bin;
     const int32_t F = B->train.n_features;
     const int64_t T = c->T, n = c->n;
@@ -1051,7 +1099,12 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     uint64_t *fscratch = malloc((2 * (size_t)F + 8) * sizeof *fscratch);
     int64_t *stack = NULL, *rb = NULL, *rc = NULL;
     bt_gbdt_node *rn = NULL;
-    if (!(tr && ru && ri && feats && nf && miss && fscratch)) {
+    bt_gbdt_epilogue_tree *et = calloc((size_t)nw, sizeof *et);
+    bt_gbdt_apply_pred *ptr = calloc((size_t)nw, sizeof *ptr),
+                       *pva = calloc((size_t)nw, sizeof *pva);
+    bt_gbdt_sample_rows_item *lo = calloc((size_t)nw, sizeof *lo);
+    int32_t n_pt = 0, n_pv = 0;
+    if (!(tr && ru && ri && feats && nf && miss && fscratch && et && ptr && pva && lo)) {
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
         goto done;
     }
@@ -1097,6 +1150,37 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
         ri[j].trial = w->slot;
         ri[j].feats_begin = j * levels * F;
         ri[j].n_feats = w->n_level ? nf[j * levels] : 0;
+        /* the epilogue: leaves into the train margins, rows a subsampled tree left out, the valid
+         * rows (as cuda_round's step 3; n_nodes is the device's) */
+        et[j].tmpl.row_begin = w->seg;
+        et[j].tmpl.margin_offset = (int64_t)w->slot * n * c->K;
+        et[j].tmpl.stride = s->n_out;
+        et[j].tmpl.k = w->k;
+        et[j].pred_train = et[j].pred_valid = -1;
+        bt_gbdt_apply_pred p;
+        memset(&p, 0, sizeof p);
+        p.nodes_offset = tr[j].node_base;
+        p.stride = s->n_out;
+        p.k = w->k;
+        if (s->subsample < 1.0) { /* every round, so the launch does not depend on m */
+            lo[n_pt].key = s->key;
+            lo[n_pt].tree = tree;
+            lo[n_pt].subsample = s->subsample;
+            lo[n_pt].out_offset = w->seg;
+            lo[n_pt].complement = 1;
+            p.margin_offset = (int64_t)w->slot * n * c->K;
+            p.row_begin = w->seg;
+            p.n = n - w->m;
+            et[j].pred_train = n_pt;
+            ptr[n_pt++] = p;
+        }
+        if (c->nv > 0) {
+            p.margin_offset = (int64_t)w->slot * c->nv * c->K;
+            p.row_begin = -1;
+            p.n = c->nv;
+            et[j].pred_valid = n_pv;
+            pva[n_pv++] = p;
+        }
     }
     /* fresh histogram slots past the pool's used ones: [base, base + n_stack - nw) */
     const int64_t base = hp->n_used;
@@ -1118,9 +1202,13 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     STAGE(c, nf, (int64_t)nw * levels, o_nf);
     STAGE(c, miss, F, o_mi);
     STAGE(c, stack, n_stack, o_st);
-    size_t o_rz, o_rb;
+    size_t o_rz, o_rb, o_et, o_lo, o_pt, o_pv;
     STAGE(c, zi, n_root, o_rz);
     STAGE(c, hi, n_root, o_rb);
+    STAGE(c, et, nw, o_et);
+    STAGE(c, lo, n_pt, o_lo);
+    STAGE(c, ptr, n_pt, o_pt);
+    STAGE(c, pva, n_pv, o_pv);
     char *dbase = NULL;
     TRYG(stage_upload(c, &dbase));
     /* the fixed-place buffers, carved from one growable device buffer */
@@ -1141,6 +1229,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     const size_t o_be = carve(&at, NN * sizeof(int64_t));
     const size_t o_cn = carve(&at, NN * sizeof(int64_t));
     const size_t o_ho = carve(&at, NN * sizeof(int64_t));
+    const size_t o_le = carve(&at, NN * sizeof(bt_gbdt_apply_leaf));
     TRYG(dbuf_reserve(&c->dl, at, c->stream, &c->oom));
     char *db = c->dl.p;
     dlevels_launch L;
@@ -1172,8 +1261,16 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     L.beg = (int64_t *)(db + o_be);
     L.cnt = (int64_t *)(db + o_cn);
     L.hoff = (int64_t *)(db + o_ho);
+    L.et = (const bt_gbdt_epilogue_tree *)(dbase + o_et);
+    L.leaves = (bt_gbdt_apply_leaf *)(db + o_le);
+    L.left_out = (const bt_gbdt_sample_rows_item *)(dbase + o_lo);
+    L.pred_train = (bt_gbdt_apply_pred *)(dbase + o_pt);
+    L.pred_valid = (bt_gbdt_apply_pred *)(dbase + o_pv);
     L.nw = nw;
     L.levels = levels;
+    L.n_node_places = (int32_t)n_nodes_all;
+    L.n_left_out = n_pt;
+    L.n_valid = n_pv;
     TRYG(graph_run(c, dlevels_enqueue, &L, sizeof L));
     /* one wait: the trees' states, nodes and node row ranges */
     rn = malloc(NN * sizeof *rn);
@@ -1187,6 +1284,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     CUG(cudaMemcpyAsync(rn, L.nodes, NN * sizeof *rn, cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaMemcpyAsync(rb, L.beg, NN * sizeof *rb, cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaMemcpyAsync(rc, L.cnt, NN * sizeof *rc, cudaMemcpyDeviceToHost, c->stream));
+    if (last) TRYG(queue_margins(c, last->act, last->act_slot, last->slot_ok, last->n_act));
     CUG(cudaStreamSynchronize(c->stream));
     for (int j = 0; j < nw; j++) {
         tgrow *w = &W[g0 + j];
@@ -1229,6 +1327,10 @@ done:
     free(rn);
     free(rb);
     free(rc);
+    free(et);
+    free(ptr);
+    free(pva);
+    free(lo);
     return st;
 }
 
@@ -1478,7 +1580,8 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 }
                 pad_items(zi, hi, (int32_t)n_build, pb, si, 0, 0, pi, 0, 0);
                 if (c->device_levels) { /* the roots and every level of the wave: one graph */
-                    TRYG(levels_device(c, W, g0, g1, &hp, zi, hi, pb, bpi));
+                    round_slots rs = {act, act_slot, slot_ok, n_act};
+                    TRYG(levels_device(c, W, g0, g1, &hp, zi, hi, pb, bpi, g1 == n_w ? &rs : NULL));
                     break;
                 }
                 c->stage.used = 0;
@@ -1676,7 +1779,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     }
 
     /* 3. leaves -> train margins; the trees to the device for predictions */
-    {
+    if (!c->device_levels) {
         int64_t n_leaves = 0, n_nodes_all = 0;
         for (int t = 0; t < n_w; t++) {
             n_nodes_all += W[t].n_nodes;
@@ -1764,19 +1867,13 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         TRYG(graph_run(c, epilogue_enqueue, &el, sizeof el));
     }
 
-    /* 4. margins and trees to the host slots (metrics are computed on the host from these) */
-    for (int i = 0; i < n_act; i++) {
-        bt_gbdt_slot *s = act[i];
-        if (!slot_ok[i]) continue;
-        CUG(cudaMemcpyAsync(s->margin_train, c->margin_train + (int64_t)act_slot[i] * n * K,
-                            (size_t)n * (size_t)s->n_out * sizeof(float), cudaMemcpyDeviceToHost,
-                            c->stream));
-        if (nv > 0)
-            CUG(cudaMemcpyAsync(s->margin_valid, c->margin_valid + (int64_t)act_slot[i] * nv * K,
-                                (size_t)nv * (size_t)s->n_out * sizeof(float),
-                                cudaMemcpyDeviceToHost, c->stream));
+    /* 4. margins and trees to the host slots (metrics are computed on the host from these;
+     * with the levels on the device the last wave's graph made the leaves and predictions and
+     * its wait brought the margins) */
+    if (!c->device_levels) {
+        TRYG(queue_margins(c, act, act_slot, slot_ok, n_act));
+        CUG(cudaStreamSynchronize(c->stream));
     }
-    CUG(cudaStreamSynchronize(c->stream));
     for (int t = 0; t < n_w; t++) {
         tgrow *w = &W[t];
         bt_gbdt_slot *s = w->s;

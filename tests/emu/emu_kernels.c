@@ -463,6 +463,48 @@ bt_status bt_gbdt_root_sum_cuda(const bt_gbdt_gh *hist, int64_t e0, int64_t e1,
     return launch(stream, root_sum_run, &a, sizeof a, "bt_gbdt_root_sum_cuda");
 }
 
+typedef struct epi_args {
+    const bt_gbdt_apply_tree *trees;
+    const bt_gbdt_epilogue_tree *et;
+    int32_t n_trees;
+    const bt_gbdt_node *nodes;
+    const int64_t *beg, *cnt;
+    bt_gbdt_apply_leaf *leaves;
+    bt_gbdt_apply_pred *pred_train, *pred_valid;
+} epi_args;
+
+static void epi_run(void *p) {
+    const epi_args *a = p;
+    bt_emu_count_kernel();
+    for (int32_t t = 0; t < a->n_trees; t++) {
+        const bt_gbdt_apply_tree *x = &a->trees[t];
+        const bt_gbdt_epilogue_tree *e = &a->et[t];
+        if (x->n_nodes > x->cap || !IN(a->nodes, x->node_base, x->cap, "epilogue nodes") ||
+            !IN(a->beg, x->node_base, x->cap, "epilogue row begins") ||
+            !IN(a->cnt, x->node_base, x->cap, "epilogue row counts") ||
+            !IN(a->leaves, x->node_base, x->cap, "epilogue leaf items") ||
+            (e->pred_train >= 0 && !IN(a->pred_train, e->pred_train, 1, "epilogue train item")) ||
+            (e->pred_valid >= 0 && !IN(a->pred_valid, e->pred_valid, 1, "epilogue valid item")))
+            continue;
+        bt_gbdt_epilogue_tree_run(a->trees, a->et, a->nodes, a->beg, a->cnt, a->leaves,
+                                  a->pred_train, a->pred_valid, t);
+    }
+}
+
+bt_status bt_gbdt_epilogue_items_cuda(const bt_gbdt_apply_tree *trees,
+                                      const bt_gbdt_epilogue_tree *et, int32_t n_trees,
+                                      const bt_gbdt_node *nodes, const int64_t *beg,
+                                      const int64_t *cnt, bt_gbdt_apply_leaf *leaves,
+                                      bt_gbdt_apply_pred *pred_train,
+                                      bt_gbdt_apply_pred *pred_valid, void *stream) {
+    if (n_trees < 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "epilogue_items_cuda: %d trees", n_trees);
+    if (n_trees == 0) return BT_STATUS_OK;
+    BT_TRY(arg_ok(trees, (size_t)n_trees * sizeof *trees, "epilogue trees"));
+    BT_TRY(arg_ok(et, (size_t)n_trees * sizeof *et, "epilogue tree items"));
+    epi_args a = {trees, et, n_trees, nodes, beg, cnt, leaves, pred_train, pred_valid};
+    return launch(stream, epi_run, &a, sizeof a, "bt_gbdt_epilogue_items_cuda");
+}
+
 /* ---- split evaluation ---- */
 
 size_t bt_gbdt_split_cuda_scratch_bytes(int32_t n_items) {
