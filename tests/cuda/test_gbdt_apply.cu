@@ -5,7 +5,8 @@
  * with padding and left counts in and out of range. Every output array (trees, nodes, sums, row
  * ranges, histogram offsets, stacks, partition items, next pairs, next split items) must equal
  * the reference byte for byte -- node weights included, which an FMA would change. The roots'
- * sums (bt_gbdt_root_sum_cuda) likewise. */
+ * sums (bt_gbdt_root_sum_cuda) and the epilogue items made from the resulting nodes
+ * (bt_gbdt_epilogue_items_cuda) likewise. */
 #include <string.h>
 
 #include "tests/cuda/gpu_test.h"
@@ -232,6 +233,41 @@ static void run_case(int32_t n_trees, int32_t depth) {
         SAME(trees, d.trees, "finish: trees");
         SAME(beg, d.beg, "finish: row begins");
         SAME(cnt, d.cnt, "finish: row counts");
+    }
+    /* the epilogue items of these trees from the same nodes and row ranges */
+    {
+        std::vector<bt_gbdt_epilogue_tree> et((size_t)n_trees + 1);
+        const int32_t n_pred = n_trees + 1;
+        /* each prediction item belongs to one tree at most (the pack's rule) */
+        for (size_t i = 0; i < et.size(); i++) {
+            bt_gbdt_epilogue_tree &e = et[i];
+            memset(&e, 0, sizeof e);
+            e.tmpl.row_begin = irand(1000) * 4096;
+            e.tmpl.margin_offset = irand(1000) * 3;
+            e.tmpl.stride = 1 + (int32_t)irand(3);
+            e.tmpl.k = (int32_t)irand(e.tmpl.stride);
+            e.pred_train = irand(3) == 0 ? -1 : (int32_t)i;
+            e.pred_valid = irand(5) == 0 ? -1 : n_pred - 1 - (int32_t)i;
+        }
+        std::vector<bt_gbdt_apply_leaf> leaves(nodes.size());
+        std::vector<bt_gbdt_apply_pred> pt((size_t)n_pred), pv((size_t)n_pred);
+        garbage(leaves);
+        garbage(pt);
+        garbage(pv);
+        bt_gbdt_epilogue_tree *et_d = dev_from(et);
+        bt_gbdt_apply_leaf *leaves_d = dev_from(leaves);
+        bt_gbdt_apply_pred *pt_d = dev_from(pt), *pv_d = dev_from(pv);
+        CHECK_OK(bt_gbdt_epilogue_items_cuda(d.trees, et_d, n_trees, d.nodes, d.beg, d.cnt,
+                                             leaves_d, pt_d, pv_d, NULL));
+        bt_gbdt_epilogue_items_ref(trees.data(), et.data(), n_trees, nodes.data(), beg.data(),
+                                   cnt.data(), leaves.data(), pt.data(), pv.data());
+        SAME(leaves, leaves_d, "epilogue: leaf items");
+        SAME(pt, pt_d, "epilogue: train prediction items");
+        SAME(pv, pv_d, "epilogue: valid prediction items");
+        cudaFree(et_d);
+        cudaFree(leaves_d);
+        cudaFree(pt_d);
+        cudaFree(pv_d);
     }
     int taken = 0;
     for (const auto &p : part) taken += p.n_rows > 0;
