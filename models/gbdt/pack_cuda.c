@@ -400,10 +400,13 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
                      sizeof(int64_t) + sizeof(bt_gbdt_hist_zero_item) + sizeof(bt_gbdt_hist_item) +
                      sizeof(bt_gbdt_hist_sub_item) + sizeof(int64_t)) +
             (double)bt_gbdt_split_cuda_scratch_bytes(1);
-        const double node = (double)(sizeof(bt_gbdt_node) + sizeof(bt_gbdt_gh) + 3 * 8);
-        const double state = (double)(sizeof(bt_gbdt_apply_tree) + sizeof(bt_gbdt_rules) +
-                                      sizeof(bt_gbdt_apply_split_item)) +
-                             4.0 * (double)D * (F + 1);
+        const double node = (double)(sizeof(bt_gbdt_node) + sizeof(bt_gbdt_gh) + 3 * 8 +
+                                     sizeof(bt_gbdt_apply_leaf));
+        const double state =
+            (double)(sizeof(bt_gbdt_apply_tree) + sizeof(bt_gbdt_rules) +
+                     sizeof(bt_gbdt_apply_split_item) + sizeof(bt_gbdt_epilogue_tree) +
+                     2 * sizeof(bt_gbdt_apply_pred) + sizeof(bt_gbdt_sample_rows_item)) +
+            4.0 * (double)D * (F + 1);
         tree += 1.5 * (level / 2 * place + nodes * node + state) + 6.0 * F;
     } else {
         tree += 1.5 * level * 240.0;
