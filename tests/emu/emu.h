@@ -63,6 +63,8 @@ int bt_emu_check(const void *p, size_t bytes, const char *what);
 int bt_emu_check_at(const void *base, int64_t offset, size_t bytes, const char *what);
 /* Counts one executed kernel item batch (called by the launchers' run functions). */
 void bt_emu_count_kernel(void);
+/* Sets the error cudaGetLastError / cudaPeekAtLastError report (a refused launch). */
+void bt_emu_set_last_error(cudaError_t e);
 
 #ifdef __cplusplus
 }
