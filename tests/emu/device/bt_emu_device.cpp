@@ -5,7 +5,9 @@
  * has reached it, and a block whose threads wait at different barriers is reported as a deadlock.
  * Shortcut: when a block's thread 0 finishes without reaching any barrier, the block's other
  * threads run as plain calls (no fiber), and one that reaches a barrier anyway is reported as a
- * divergent barrier (BT_EMU_FIBERS=1 keeps every thread a fiber). Fiber switches are annotated
+ * divergent barrier (BT_EMU_FIBERS=1 keeps every thread a fiber). On x86-64 a fiber switch saves
+ * and restores the callee-saved registers only (ucontext's swapcontext costs two system calls per
+ * switch, which made shuffle-heavy kernels 10x slower); elsewhere ucontext. Switches are annotated
  * for AddressSanitizer. */
 #include <signal.h>
 #include <stdio.h>
@@ -30,12 +32,52 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+#if defined(__x86_64__)
+#define BT_EMU_FAST_SWITCH 1
+/* bt_emu_ctx_switch(&from_sp, to_sp): pushes the callee-saved registers and the SSE / x87 control
+ * words on the current stack, stores the stack pointer in *from_sp, and pops the same from to_sp's
+ * stack (System V x86-64 ABI: everything else is caller-saved). */
+extern "C" void bt_emu_ctx_switch(void **from_sp, void *to_sp);
+__asm__(".text\n"
+        ".globl bt_emu_ctx_switch\n"
+        ".type bt_emu_ctx_switch,@function\n"
+        "bt_emu_ctx_switch:\n"
+        "    pushq %rbp\n"
+        "    pushq %rbx\n"
+        "    pushq %r12\n"
+        "    pushq %r13\n"
+        "    pushq %r14\n"
+        "    pushq %r15\n"
+        "    subq $8, %rsp\n"
+        "    stmxcsr (%rsp)\n"
+        "    fnstcw 4(%rsp)\n"
+        "    movq %rsp, (%rdi)\n"
+        "    movq %rsi, %rsp\n"
+        "    ldmxcsr (%rsp)\n"
+        "    fldcw 4(%rsp)\n"
+        "    addq $8, %rsp\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %rbx\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        ".size bt_emu_ctx_switch,.-bt_emu_ctx_switch\n"
+        ".section .note.GNU-stack,\"\",@progbits\n"
+        ".text\n");
+#endif
+
 namespace {
 
 enum { RUNNABLE = 0, AT_SYNC = 1, AT_SHFL = 2, DONE = 3 };
 
 struct Fiber {
+#ifdef BT_EMU_FAST_SWITCH
+    void *sp; /* saved stack pointer while switched out */
+#else
     ucontext_t ctx;
+#endif
     int state;
     bool plain;       /* runs as a plain call on the scheduler's stack */
     bool met_barrier; /* reached __syncthreads or a shuffle at least once */
@@ -52,9 +94,13 @@ const size_t STACK = 128 * 1024;
 #endif
 const unsigned MAXT = 1024;
 
+#ifdef BT_EMU_FAST_SWITCH
+void *sched_sp = nullptr;
+#else
 ucontext_t sched_ctx;
 ucontext_t template_ctx;
 bool have_template = false;
+#endif
 std::vector<Fiber> fibers;
 Fiber *cur = nullptr;
 bt_emu_thread host_thread;
@@ -83,10 +129,14 @@ void switch_to_fiber(Fiber *f) {
 #ifdef BT_EMU_ASAN
     void *fake = nullptr;
     __sanitizer_start_switch_fiber(&fake, stacks + (size_t)f->linear * STACK, STACK);
-    swapcontext(&sched_ctx, &f->ctx);
-    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+#ifdef BT_EMU_FAST_SWITCH
+    bt_emu_ctx_switch(&sched_sp, f->sp);
 #else
     swapcontext(&sched_ctx, &f->ctx);
+#endif
+#ifdef BT_EMU_ASAN
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
     cur = nullptr;
 }
@@ -100,7 +150,12 @@ void fiber_main() {
 #ifdef BT_EMU_ASAN
     __sanitizer_start_switch_fiber(nullptr, sched_stack_bottom, sched_stack_size);
 #endif
-    /* returns to sched_ctx through uc_link */
+#ifdef BT_EMU_FAST_SWITCH
+    void *dead;
+    bt_emu_ctx_switch(&dead, sched_sp); /* never resumed */
+    abort();
+#endif
+    /* ucontext: returns to sched_ctx through uc_link */
 }
 
 void yield_as(int state) {
@@ -113,10 +168,14 @@ void yield_as(int state) {
     f->state = state;
 #ifdef BT_EMU_ASAN
     __sanitizer_start_switch_fiber(&f->fake_stack, sched_stack_bottom, sched_stack_size);
-    swapcontext(&f->ctx, &sched_ctx);
-    __sanitizer_finish_switch_fiber(f->fake_stack, &sched_stack_bottom, &sched_stack_size);
+#endif
+#ifdef BT_EMU_FAST_SWITCH
+    bt_emu_ctx_switch(&f->sp, sched_sp);
 #else
     swapcontext(&f->ctx, &sched_ctx);
+#endif
+#ifdef BT_EMU_ASAN
+    __sanitizer_finish_switch_fiber(f->fake_stack, &sched_stack_bottom, &sched_stack_size);
 #endif
 }
 
@@ -133,6 +192,20 @@ void set_coords(Fiber &f, unsigned i, dim3 b, dim3 g, unsigned bx, unsigned by, 
 }
 
 void make_fiber(Fiber &f) {
+#ifdef BT_EMU_FAST_SWITCH
+    /* a frame bt_emu_ctx_switch pops into fiber_main, entered with the stack pointer 8 below a
+     * 16-byte boundary as after a call (its return address, 0, is never used) */
+    uintptr_t top = ((uintptr_t)(stacks + (size_t)(f.linear + 1) * STACK)) & ~(uintptr_t)15;
+    void **sp = (void **)top;
+    *--sp = nullptr;                             /* fiber_main's return address */
+    *--sp = (void *)&fiber_main;                 /* popped by ret */
+    for (int r = 0; r < 6; r++) *--sp = nullptr; /* rbp rbx r12 r13 r14 r15 */
+    uint32_t ctl[2] = {0, 0};
+    __asm__ volatile("stmxcsr %0" : "=m"(ctl[0]));
+    __asm__ volatile("fnstcw %0" : "=m"(ctl[1]));
+    memcpy(--sp, ctl, 8);
+    f.sp = sp;
+#else
     if (!have_template) {
         getcontext(&template_ctx); /* once: saves a signal-mask system call per fiber */
         have_template = true;
@@ -142,6 +215,7 @@ void make_fiber(Fiber &f) {
     f.ctx.uc_stack.ss_size = STACK;
     f.ctx.uc_link = &sched_ctx;
     makecontext(&f.ctx, fiber_main, 0);
+#endif
 }
 
 /* Runs every fiber of the block from `first` on (earlier ones already exist) to completion. */
