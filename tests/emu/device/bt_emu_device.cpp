@@ -34,9 +34,10 @@
 
 #if defined(__x86_64__)
 #define BT_EMU_FAST_SWITCH 1
-/* bt_emu_ctx_switch(&from_sp, to_sp): pushes the callee-saved registers and the SSE / x87 control
- * words on the current stack, stores the stack pointer in *from_sp, and pops the same from to_sp's
- * stack (System V x86-64 ABI: everything else is caller-saved). */
+/* bt_emu_ctx_switch(&from_sp, to_sp): pushes the callee-saved registers on the current stack,
+ * stores the stack pointer in *from_sp, and pops the same from to_sp's stack (System V x86-64 ABI:
+ * everything else is caller-saved; the SSE / x87 control words are left alone, nothing here
+ * changes them, and saving them costs more than the rest of the switch). */
 extern "C" void bt_emu_ctx_switch(void **from_sp, void *to_sp);
 __asm__(".text\n"
         ".globl bt_emu_ctx_switch\n"
@@ -48,14 +49,8 @@ __asm__(".text\n"
         "    pushq %r13\n"
         "    pushq %r14\n"
         "    pushq %r15\n"
-        "    subq $8, %rsp\n"
-        "    stmxcsr (%rsp)\n"
-        "    fnstcw 4(%rsp)\n"
         "    movq %rsp, (%rdi)\n"
         "    movq %rsi, %rsp\n"
-        "    ldmxcsr (%rsp)\n"
-        "    fldcw 4(%rsp)\n"
-        "    addq $8, %rsp\n"
         "    popq %r15\n"
         "    popq %r14\n"
         "    popq %r13\n"
@@ -102,6 +97,7 @@ ucontext_t template_ctx;
 bool have_template = false;
 #endif
 std::vector<Fiber> fibers;
+unsigned block_n = 0; /* threads of the running block */
 Fiber *cur = nullptr;
 bt_emu_thread host_thread;
 const std::function<void()> *body = nullptr;
@@ -141,6 +137,18 @@ void switch_to_fiber(Fiber *f) {
     cur = nullptr;
 }
 
+/* Without ASan a fiber that stops hands over straight to the next runnable thread of its block
+ * (one switch instead of two through the scheduler); the scheduler runs when none is left. */
+Fiber *next_runnable(const Fiber *f) {
+#if defined(BT_EMU_FAST_SWITCH) && !defined(BT_EMU_ASAN)
+    for (unsigned i = (unsigned)f->linear + 1; i < block_n; i++)
+        if (fibers[i].state == RUNNABLE) return &fibers[i];
+#else
+    (void)f;
+#endif
+    return nullptr;
+}
+
 void fiber_main() {
 #ifdef BT_EMU_ASAN
     __sanitizer_finish_switch_fiber(nullptr, &sched_stack_bottom, &sched_stack_size);
@@ -152,7 +160,9 @@ void fiber_main() {
 #endif
 #ifdef BT_EMU_FAST_SWITCH
     void *dead;
-    bt_emu_ctx_switch(&dead, sched_sp); /* never resumed */
+    Fiber *next = next_runnable(cur);
+    if (next) cur = next;
+    bt_emu_ctx_switch(&dead, next ? next->sp : sched_sp); /* never resumed */
     abort();
 #endif
     /* ucontext: returns to sched_ctx through uc_link */
@@ -170,7 +180,10 @@ void yield_as(int state) {
     __sanitizer_start_switch_fiber(&f->fake_stack, sched_stack_bottom, sched_stack_size);
 #endif
 #ifdef BT_EMU_FAST_SWITCH
-    bt_emu_ctx_switch(&f->sp, sched_sp);
+    Fiber *next = next_runnable(f);
+    if (next) cur = next;
+    bt_emu_ctx_switch(&f->sp, next ? next->sp : sched_sp);
+    /* whoever resumed this fiber set cur to it */
 #else
     swapcontext(&f->ctx, &sched_ctx);
 #endif
@@ -195,15 +208,15 @@ void make_fiber(Fiber &f) {
 #ifdef BT_EMU_FAST_SWITCH
     /* a frame bt_emu_ctx_switch pops into fiber_main, entered with the stack pointer 8 below a
      * 16-byte boundary as after a call (its return address, 0, is never used) */
-    uintptr_t top = ((uintptr_t)(stacks + (size_t)(f.linear + 1) * STACK)) & ~(uintptr_t)15;
+    /* stack tops staggered by 64 + 64 bytes per thread, so that they do not all fall into the
+     * same cache sets */
+    uintptr_t top = ((uintptr_t)(stacks + (size_t)(f.linear + 1) * STACK -
+                                 64 * (size_t)(1 + (f.linear & 63)))) &
+                    ~(uintptr_t)15;
     void **sp = (void **)top;
     *--sp = nullptr;                             /* fiber_main's return address */
     *--sp = (void *)&fiber_main;                 /* popped by ret */
     for (int r = 0; r < 6; r++) *--sp = nullptr; /* rbp rbx r12 r13 r14 r15 */
-    uint32_t ctl[2] = {0, 0};
-    __asm__ volatile("stmxcsr %0" : "=m"(ctl[0]));
-    __asm__ volatile("fnstcw %0" : "=m"(ctl[1]));
-    memcpy(--sp, ctl, 8);
     f.sp = sp;
 #else
     if (!have_template) {
@@ -221,6 +234,7 @@ void make_fiber(Fiber &f) {
 /* Runs every fiber of the block from `first` on (earlier ones already exist) to completion. */
 void run_fibers(unsigned n, unsigned first) {
     for (unsigned i = first; i < n; i++) make_fiber(fibers[i]);
+    block_n = n;
     for (;;) {
         for (unsigned i = 0; i < n; i++)
             if (fibers[i].state == RUNNABLE) switch_to_fiber(&fibers[i]);
@@ -295,6 +309,7 @@ void run_launch(void *arg) {
                     continue;
                 }
                 make_fiber(fibers[0]);
+                block_n = 1; /* the others have no fiber yet */
                 switch_to_fiber(&fibers[0]);
                 if (fibers[0].met_barrier) {
                     run_fibers(n, 1);

@@ -191,6 +191,37 @@ static inline double __ddiv_rn(double a, double b) {
 static inline double __fma_rn(double a, double b, double c) {
     return fma(a, b, c);
 }
+/* Conversions: the host's default rounding mode is round-to-nearest-even, as _rn asks. */
+static inline float __double2float_rn(double x) {
+    return (float)x;
+}
+static inline long long __double2ll_rn(double x) {
+    return llrint(x);
+}
+static inline long long __float2ll_rn(float x) {
+    return llrintf(x);
+}
+static inline int __double2int_rn(double x) {
+    return (int)lrint(x);
+}
+static inline int __float2int_rn(float x) {
+    return (int)lrintf(x);
+}
+static inline long long __double2ll_rz(double x) {
+    return (long long)x;
+}
+static inline int __float2int_rz(float x) {
+    return (int)x;
+}
+static inline double __ll2double_rn(long long x) {
+    return (double)x;
+}
+static inline float __ll2float_rn(long long x) {
+    return (float)x;
+}
+static inline float __int2float_rn(int x) {
+    return (float)x;
+}
 static inline float __int_as_float(int v) {
     float f;
     memcpy(&f, &v, 4);
@@ -238,6 +269,17 @@ static inline unsigned long long __umul64hi(unsigned long long a, unsigned long 
 }
 static inline unsigned __umulhi(unsigned a, unsigned b) {
     return (unsigned)(((unsigned long long)a * b) >> 32);
+}
+/* CUDA's global min / max overloads (mixed types go to the common type, as there). */
+template <typename A, typename B>
+static inline typename std::common_type<A, B>::type min(A a, B b) {
+    typedef typename std::common_type<A, B>::type C;
+    return (C)b < (C)a ? (C)b : (C)a;
+}
+template <typename A, typename B>
+static inline typename std::common_type<A, B>::type max(A a, B b) {
+    typedef typename std::common_type<A, B>::type C;
+    return (C)a < (C)b ? (C)b : (C)a;
 }
 template <typename T> static inline T __ldg(const T *p) {
     return *p;
