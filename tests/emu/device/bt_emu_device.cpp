@@ -29,6 +29,7 @@
 #endif
 #endif
 #ifdef BT_EMU_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -213,6 +214,12 @@ void make_fiber(Fiber &f) {
     uintptr_t top = ((uintptr_t)(stacks + (size_t)(f.linear + 1) * STACK -
                                  64 * (size_t)(1 + (f.linear & 63)))) &
                     ~(uintptr_t)15;
+#ifdef BT_EMU_ASAN
+    /* the stack's last fiber never returned from fiber_main: its frame's redzones are still
+     * poisoned */
+    char *hi = stacks + (size_t)(f.linear + 1) * STACK;
+    __asan_unpoison_memory_region(hi - 16384, 16384);
+#endif
     void **sp = (void **)top;
     *--sp = nullptr;                             /* fiber_main's return address */
     *--sp = (void *)&fiber_main;                 /* popped by ret */
@@ -327,8 +334,9 @@ void run_launch(void *arg) {
     if (op->owned) delete op->body;
 }
 
-/* Bodies of launches captured into a graph live as long as the process (graphs replay them). */
-std::vector<std::function<void()> *> captured;
+/* Bodies of launches captured into a graph live as long as the process (graphs replay them):
+ * a list that is never destroyed, so they stay reachable for LeakSanitizer at exit. */
+std::vector<std::function<void()> *> *captured = new std::vector<std::function<void()> *>();
 
 } // namespace
 
@@ -380,5 +388,5 @@ void bt_emu_launch(dim3 g, dim3 b, size_t smem, cudaStream_t stream, std::functi
         bt_emu_set_last_error(e);
         return;
     }
-    if (!op.owned) captured.push_back(op.body);
+    if (!op.owned) captured->push_back(op.body);
 }
