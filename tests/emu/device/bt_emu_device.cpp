@@ -9,6 +9,7 @@
  * and restores the callee-saved registers only (ucontext's swapcontext costs two system calls per
  * switch, which made shuffle-heavy kernels 10x slower); elsewhere ucontext. Switches are annotated
  * for AddressSanitizer. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,12 +107,6 @@ char *stacks = nullptr;
 std::vector<char> dyn_smem;
 size_t dyn_bytes = 0;
 int always_fibers = -1;
-#ifdef BT_EMU_ASAN
-/* where the scheduler's own stack lies, for the annotations */
-const void *sched_stack_bottom = nullptr;
-size_t sched_stack_size = 0;
-#endif
-
 [[noreturn]] void fatal(const char *what) {
     const bt_emu_thread &t = cur ? cur->t : host_thread;
     fprintf(stderr,
@@ -121,11 +116,40 @@ size_t sched_stack_size = 0;
     abort();
 }
 
+#ifdef BT_EMU_ASAN
+/* The host thread's stack, where the scheduler runs (per thread: any host thread may flush a
+ * stream). */
+thread_local const void *sched_stack_bottom = nullptr;
+thread_local size_t sched_stack_size = 0;
+
+void find_sched_stack() {
+    if (sched_stack_bottom) return;
+    pthread_attr_t at;
+    void *addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &at) == 0) {
+        pthread_attr_getstack(&at, &addr, &size);
+        pthread_attr_destroy(&at);
+    }
+    sched_stack_bottom = addr;
+    sched_stack_size = size;
+}
+
+/* Tells ASan the next switch goes to fiber `to` (nullptr: the scheduler); save: where the
+ * leaving fiber's fake stack is kept (nullptr: the leaving fiber is finished). */
+void asan_leave(void **save, const Fiber *to) {
+    if (to)
+        __sanitizer_start_switch_fiber(save, stacks + (size_t)to->linear * STACK, STACK);
+    else
+        __sanitizer_start_switch_fiber(save, sched_stack_bottom, sched_stack_size);
+}
+#endif
+
 void switch_to_fiber(Fiber *f) {
     cur = f;
 #ifdef BT_EMU_ASAN
     void *fake = nullptr;
-    __sanitizer_start_switch_fiber(&fake, stacks + (size_t)f->linear * STACK, STACK);
+    asan_leave(&fake, f);
 #endif
 #ifdef BT_EMU_FAST_SWITCH
     bt_emu_ctx_switch(&sched_sp, f->sp);
@@ -138,10 +162,10 @@ void switch_to_fiber(Fiber *f) {
     cur = nullptr;
 }
 
-/* Without ASan a fiber that stops hands over straight to the next runnable thread of its block
- * (one switch instead of two through the scheduler); the scheduler runs when none is left. */
+/* A fiber that stops hands over straight to the next runnable thread of its block (one switch
+ * instead of two through the scheduler); the scheduler runs when none is left. */
 Fiber *next_runnable(const Fiber *f) {
-#if defined(BT_EMU_FAST_SWITCH) && !defined(BT_EMU_ASAN)
+#if defined(BT_EMU_FAST_SWITCH)
     for (unsigned i = (unsigned)f->linear + 1; i < block_n; i++)
         if (fibers[i].state == RUNNABLE) return &fibers[i];
 #else
@@ -152,21 +176,22 @@ Fiber *next_runnable(const Fiber *f) {
 
 void fiber_main() {
 #ifdef BT_EMU_ASAN
-    __sanitizer_finish_switch_fiber(nullptr, &sched_stack_bottom, &sched_stack_size);
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
 #endif
     (*body)();
     cur->state = DONE;
+    Fiber *next = next_runnable(cur);
 #ifdef BT_EMU_ASAN
-    __sanitizer_start_switch_fiber(nullptr, sched_stack_bottom, sched_stack_size);
+    asan_leave(nullptr, next);
 #endif
 #ifdef BT_EMU_FAST_SWITCH
     void *dead;
-    Fiber *next = next_runnable(cur);
     if (next) cur = next;
     bt_emu_ctx_switch(&dead, next ? next->sp : sched_sp); /* never resumed */
     abort();
+#else
+    (void)next; /* ucontext: returns to sched_ctx through uc_link */
 #endif
-    /* ucontext: returns to sched_ctx through uc_link */
 }
 
 void yield_as(int state) {
@@ -177,19 +202,20 @@ void yield_as(int state) {
         fatal("divergent barrier: this thread reached __syncthreads or a shuffle that thread 0 of "
               "its block finished without (BT_EMU_FIBERS=1 runs every thread as a fiber)");
     f->state = state;
+    Fiber *next = next_runnable(f);
 #ifdef BT_EMU_ASAN
-    __sanitizer_start_switch_fiber(&f->fake_stack, sched_stack_bottom, sched_stack_size);
+    asan_leave(&f->fake_stack, next);
 #endif
 #ifdef BT_EMU_FAST_SWITCH
-    Fiber *next = next_runnable(f);
     if (next) cur = next;
     bt_emu_ctx_switch(&f->sp, next ? next->sp : sched_sp);
     /* whoever resumed this fiber set cur to it */
 #else
+    (void)next;
     swapcontext(&f->ctx, &sched_ctx);
 #endif
 #ifdef BT_EMU_ASAN
-    __sanitizer_finish_switch_fiber(f->fake_stack, &sched_stack_bottom, &sched_stack_size);
+    __sanitizer_finish_switch_fiber(f->fake_stack, nullptr, nullptr);
 #endif
 }
 
@@ -301,6 +327,9 @@ void run_launch(void *arg) {
         const char *e = getenv("BT_EMU_FIBERS");
         always_fibers = e && strcmp(e, "1") == 0;
     }
+#ifdef BT_EMU_ASAN
+    find_sched_stack();
+#endif
     body = op->body;
     dyn_bytes = op->smem;
     dyn_smem.assign(op->smem ? op->smem + 16 : 16, (char)0xA5);
