@@ -1,7 +1,9 @@
-/* A fake <cuda_runtime.h> for the host emulation of the CUDA runtime (tests/emu): the subset of
- * types and calls the CUDA gbdt pack uses, implemented over malloc by tests/emu/emu_runtime.c.
- * Only the emulation tests put tests/emu on their include path; the library never sees this file.
- * Error codes and signatures follow the CUDA 12/13 runtime so code compiled here compiles there. */
+/* A fake <cuda_runtime.h> for the host emulations of CUDA (tests/emu): the subset of types and
+ * calls the CUDA packs, kernels and kernel tests use, implemented over malloc by
+ * tests/emu/emu_runtime.c. Host code (C) and, through tests/emu/device/bt_emu_device.h, device
+ * code compiled as C++ both include this one file. Only the emulation tests put tests/emu on their
+ * include path; the library never sees it. Error codes and signatures follow the CUDA 12/13
+ * runtime so code compiled here compiles there. */
 #ifndef BT_EMU_CUDA_RUNTIME_H
 #define BT_EMU_CUDA_RUNTIME_H
 
@@ -15,6 +17,7 @@ typedef enum cudaError {
     cudaSuccess = 0,
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
     cudaErrorInvalidDevice = 101,
     cudaErrorNoDevice = 100,
     cudaErrorInvalidResourceHandle = 400,
@@ -63,6 +66,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaM
 cudaError_t cudaMemset(void *dst, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes, cudaStream_t stream);
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags);
+cudaError_t cudaStreamCreate(cudaStream_t *stream); /* a blocking stream (flags 0) */
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaDeviceSynchronize(void);
@@ -77,11 +81,18 @@ cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 cudaError_t cudaGetDevice(int *device);
 cudaError_t cudaSetDevice(int device);
 cudaError_t cudaGetDeviceCount(int *count);
-cudaError_t cudaGetLastError(void);
+cudaError_t cudaGetLastError(void);    /* returns and clears the last launch error */
+cudaError_t cudaPeekAtLastError(void); /* returns it without clearing */
 const char *cudaGetErrorString(cudaError_t e);
 
 #ifdef __cplusplus
 }
+
+/* Launch shapes, for device code compiled as C++ (tests/emu/device). */
+struct dim3 {
+    unsigned int x, y, z;
+    dim3(unsigned int vx = 1, unsigned int vy = 1, unsigned int vz = 1) : x(vx), y(vy), z(vz) {}
+};
 #endif
 
 #endif

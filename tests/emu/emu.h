@@ -1,5 +1,6 @@
 /* The host emulation of the CUDA runtime (tests/emu): control and inspection calls for tests, and
- * the queue the emulated kernel launchers (emu_kernels.c) put their work on.
+ * the queue the emulated kernel launchers (emu_kernels.c), and the device emulation's kernel
+ * launches and cuBLAS mock (tests/emu/device, which runs the real kernels), put their work on.
  *
  * What the emulation proves, and what it does not. "Device" memory is malloc'd and poisoned,
  * streams are queues that run only when the host synchronizes (so a result read before its
@@ -8,8 +9,9 @@
  * launcher's documented item semantics, checking that the pointers and per-item ranges it is given
  * lie inside live device allocations. So host code that drives kernels -- buffer sizing, item
  * layouts and offsets, launch order, synchronization points, what a captured graph contains, the
- * reaction to out-of-memory -- runs for real. The CUDA kernels do not: nothing here checks their
- * arithmetic, shared memory, occupancy, races or timing; those need a GPU (tests/cuda). Ownership:
+ * reaction to out-of-memory -- runs for real. The CUDA kernels do not, with these launchers: their
+ * arithmetic, barriers and shared memory run under tests/emu/device (docs/cuda.md, "The device
+ * emulation"); occupancy, races and timing need a GPU (tests/cuda). Ownership:
  * the emulation owns its allocations, streams and graphs; tests only read counters. */
 #ifndef BT_EMU_H
 #define BT_EMU_H
@@ -63,6 +65,8 @@ int bt_emu_check(const void *p, size_t bytes, const char *what);
 int bt_emu_check_at(const void *base, int64_t offset, size_t bytes, const char *what);
 /* Counts one executed kernel item batch (called by the launchers' run functions). */
 void bt_emu_count_kernel(void);
+/* Sets the error cudaGetLastError / cudaPeekAtLastError report (a refused launch). */
+void bt_emu_set_last_error(cudaError_t e);
 
 #ifdef __cplusplus
 }

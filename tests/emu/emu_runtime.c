@@ -34,6 +34,7 @@ struct bt_emu_graph_exec {
 struct bt_emu_stream {
     op_list queue;
     int capturing; /* 0 none, 1 active, 2 invalidated */
+    int blocking;  /* created without cudaStreamNonBlocking: ordered with the legacy stream */
     enum cudaStreamCaptureMode mode;
     pthread_t capture_thread;
     struct bt_emu_graph *graph;
@@ -241,6 +242,14 @@ static void flush_all(void) {
     for (struct bt_emu_stream *s = streams; s; s = s->next) run_ops(&s->queue);
 }
 
+/* Work on the legacy stream waits for earlier work on blocking streams and blocking streams wait
+ * for earlier legacy work; running the earlier side's queue first keeps that order (work may
+ * always run earlier than a GPU would run it, never later than its synchronization point). */
+static void flush_blocking(void) {
+    for (struct bt_emu_stream *s = streams; s; s = s->next)
+        if (s->blocking) run_ops(&s->queue);
+}
+
 cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
     lock();
@@ -325,6 +334,12 @@ static cudaError_t enqueue_locked(cudaStream_t stream, void (*fn)(void *), const
                                   size_t bytes, int is_kernel, int direct) {
     struct bt_emu_stream *s = stream_of(stream);
     if (!s) return cudaErrorInvalidResourceHandle;
+    if (!s->capturing) {
+        if (s == &legacy)
+            flush_blocking();
+        else if (s->blocking)
+            run_ops(&legacy.queue);
+    }
     emu_op op = {fn, malloc(bytes ? bytes : 1), bytes, is_kernel};
     if (!op.arg) return cudaErrorMemoryAllocation;
     if (bytes) memcpy(op.arg, arg, bytes);
@@ -355,15 +370,19 @@ cudaError_t bt_emu_enqueue(cudaStream_t stream, void (*fn)(void *), const void *
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags) {
-    (void)flags;
     struct bt_emu_stream *s = calloc(1, sizeof *s);
     if (!s) return cudaErrorMemoryAllocation;
+    s->blocking = !(flags & cudaStreamNonBlocking);
     lock();
     s->next = streams;
     streams = s;
     unlock();
     *stream = s;
     return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t *stream) {
+    return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
@@ -469,6 +488,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
     else if (!check_copy(dst, src, bytes, kind))
         e = cudaErrorInvalidValue;
     else {
+        flush_blocking();
         run_ops(&legacy.queue); /* ordered after earlier legacy-stream work only */
         if (bytes) memmove(dst, src, bytes);
     }
@@ -484,6 +504,7 @@ cudaError_t cudaMemset(void *dst, int value, size_t bytes) {
     else if (bytes && !check_locked(dst, bytes, "memset"))
         e = cudaErrorInvalidValue;
     else {
+        flush_blocking();
         run_ops(&legacy.queue);
         memset(dst, value, bytes);
     }
@@ -672,8 +693,21 @@ cudaError_t cudaGetDeviceCount(int *count) {
     return cudaSuccess;
 }
 
+/* Launch errors are sticky until read, per host thread, as in the CUDA runtime. */
+static _Thread_local cudaError_t last_error = cudaSuccess;
+
+void bt_emu_set_last_error(cudaError_t e) {
+    last_error = e;
+}
+
 cudaError_t cudaGetLastError(void) {
-    return cudaSuccess;
+    cudaError_t e = last_error;
+    last_error = cudaSuccess;
+    return e;
+}
+
+cudaError_t cudaPeekAtLastError(void) {
+    return last_error;
 }
 
 const char *cudaGetErrorString(cudaError_t e) {
@@ -690,6 +724,8 @@ const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorStreamCaptureInvalidated:
         return "operation failed due to a previous error "
                "during capture (emulated)";
+    case cudaErrorInvalidConfiguration:
+        return "invalid configuration argument (emulated)";
     case cudaErrorInvalidResourceHandle:
         return "invalid resource handle (emulated)";
     default:

@@ -1,0 +1,421 @@
+/* The fiber scheduler of the device emulation (bt_emu_device.h): a launch is queued on its stream
+ * (tests/emu/emu_runtime.c) and, when the stream runs, its blocks run one after the other, each
+ * block's threads as ucontext fibers. A thread runs until it finishes or reaches a barrier
+ * (__syncthreads: the block; a shuffle: its warp); a barrier opens when every live thread it spans
+ * has reached it, and a block whose threads wait at different barriers is reported as a deadlock.
+ * Shortcut: when a block's thread 0 finishes without reaching any barrier, the block's other
+ * threads run as plain calls (no fiber), and one that reaches a barrier anyway is reported as a
+ * divergent barrier (BT_EMU_FIBERS=1 keeps every thread a fiber). On x86-64 a fiber switch saves
+ * and restores the callee-saved registers only (ucontext's swapcontext costs two system calls per
+ * switch, which made shuffle-heavy kernels 10x slower); elsewhere ucontext. Switches are annotated
+ * for AddressSanitizer. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <vector>
+
+#include "bt_emu_device.h"
+#include "emu.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BT_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BT_EMU_ASAN 1
+#endif
+#endif
+#ifdef BT_EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#if defined(__x86_64__)
+#define BT_EMU_FAST_SWITCH 1
+/* bt_emu_ctx_switch(&from_sp, to_sp): pushes the callee-saved registers on the current stack,
+ * stores the stack pointer in *from_sp, and pops the same from to_sp's stack (System V x86-64 ABI:
+ * everything else is caller-saved; the SSE / x87 control words are left alone, nothing here
+ * changes them, and saving them costs more than the rest of the switch). */
+extern "C" void bt_emu_ctx_switch(void **from_sp, void *to_sp);
+__asm__(".text\n"
+        ".globl bt_emu_ctx_switch\n"
+        ".type bt_emu_ctx_switch,@function\n"
+        "bt_emu_ctx_switch:\n"
+        "    pushq %rbp\n"
+        "    pushq %rbx\n"
+        "    pushq %r12\n"
+        "    pushq %r13\n"
+        "    pushq %r14\n"
+        "    pushq %r15\n"
+        "    movq %rsp, (%rdi)\n"
+        "    movq %rsi, %rsp\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %rbx\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        ".size bt_emu_ctx_switch,.-bt_emu_ctx_switch\n"
+        ".section .note.GNU-stack,\"\",@progbits\n"
+        ".text\n");
+#endif
+
+namespace {
+
+enum { RUNNABLE = 0, AT_SYNC = 1, AT_SHFL = 2, DONE = 3 };
+
+struct Fiber {
+#ifdef BT_EMU_FAST_SWITCH
+    void *sp; /* saved stack pointer while switched out */
+#else
+    ucontext_t ctx;
+#endif
+    int state;
+    bool plain;       /* runs as a plain call on the scheduler's stack */
+    bool met_barrier; /* reached __syncthreads or a shuffle at least once */
+    bt_emu_thread t;
+    uint64_t xv; /* value offered in a warp exchange */
+    int linear;  /* index in the block */
+    void *fake_stack;
+};
+
+#ifdef BT_EMU_ASAN
+const size_t STACK = 512 * 1024; /* instrumented frames are larger */
+#else
+const size_t STACK = 128 * 1024;
+#endif
+const unsigned MAXT = 1024;
+
+#ifdef BT_EMU_FAST_SWITCH
+void *sched_sp = nullptr;
+#else
+ucontext_t sched_ctx;
+ucontext_t template_ctx;
+bool have_template = false;
+#endif
+std::vector<Fiber> fibers;
+unsigned block_n = 0; /* threads of the running block */
+Fiber *cur = nullptr;
+bt_emu_thread host_thread;
+const std::function<void()> *body = nullptr;
+char *stacks = nullptr;
+std::vector<char> dyn_smem;
+size_t dyn_bytes = 0;
+int always_fibers = -1;
+[[noreturn]] void fatal(const char *what) {
+    const bt_emu_thread &t = cur ? cur->t : host_thread;
+    fprintf(stderr,
+            "emu device: %s (thread %u,%u,%u of block %u,%u,%u; block %ux%ux%u, grid %ux%ux%u)\n",
+            what, t.tid.x, t.tid.y, t.tid.z, t.bid.x, t.bid.y, t.bid.z, t.bdim.x, t.bdim.y,
+            t.bdim.z, t.gdim.x, t.gdim.y, t.gdim.z);
+    abort();
+}
+
+#ifdef BT_EMU_ASAN
+/* The host thread's stack, where the scheduler runs (per thread: any host thread may flush a
+ * stream). */
+thread_local const void *sched_stack_bottom = nullptr;
+thread_local size_t sched_stack_size = 0;
+
+void find_sched_stack() {
+    if (sched_stack_bottom) return;
+    pthread_attr_t at;
+    void *addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &at) == 0) {
+        pthread_attr_getstack(&at, &addr, &size);
+        pthread_attr_destroy(&at);
+    }
+    sched_stack_bottom = addr;
+    sched_stack_size = size;
+}
+
+/* Tells ASan the next switch goes to fiber `to` (nullptr: the scheduler); save: where the
+ * leaving fiber's fake stack is kept (nullptr: the leaving fiber is finished). */
+void asan_leave(void **save, const Fiber *to) {
+    if (to)
+        __sanitizer_start_switch_fiber(save, stacks + (size_t)to->linear * STACK, STACK);
+    else
+        __sanitizer_start_switch_fiber(save, sched_stack_bottom, sched_stack_size);
+}
+#endif
+
+void switch_to_fiber(Fiber *f) {
+    cur = f;
+#ifdef BT_EMU_ASAN
+    void *fake = nullptr;
+    asan_leave(&fake, f);
+#endif
+#ifdef BT_EMU_FAST_SWITCH
+    bt_emu_ctx_switch(&sched_sp, f->sp);
+#else
+    swapcontext(&sched_ctx, &f->ctx);
+#endif
+#ifdef BT_EMU_ASAN
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+    cur = nullptr;
+}
+
+/* A fiber that stops hands over straight to the next runnable thread of its block (one switch
+ * instead of two through the scheduler); the scheduler runs when none is left. */
+Fiber *next_runnable(const Fiber *f) {
+#if defined(BT_EMU_FAST_SWITCH)
+    for (unsigned i = (unsigned)f->linear + 1; i < block_n; i++)
+        if (fibers[i].state == RUNNABLE) return &fibers[i];
+#else
+    (void)f;
+#endif
+    return nullptr;
+}
+
+void fiber_main() {
+#ifdef BT_EMU_ASAN
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+    (*body)();
+    cur->state = DONE;
+    Fiber *next = next_runnable(cur);
+#ifdef BT_EMU_ASAN
+    asan_leave(nullptr, next);
+#endif
+#ifdef BT_EMU_FAST_SWITCH
+    void *dead;
+    if (next) cur = next;
+    bt_emu_ctx_switch(&dead, next ? next->sp : sched_sp); /* never resumed */
+    abort();
+#else
+    (void)next; /* ucontext: returns to sched_ctx through uc_link */
+#endif
+}
+
+void yield_as(int state) {
+    Fiber *f = cur;
+    if (!f) fatal("__syncthreads or a shuffle outside a kernel");
+    f->met_barrier = true;
+    if (f->plain)
+        fatal("divergent barrier: this thread reached __syncthreads or a shuffle that thread 0 of "
+              "its block finished without (BT_EMU_FIBERS=1 runs every thread as a fiber)");
+    f->state = state;
+    Fiber *next = next_runnable(f);
+#ifdef BT_EMU_ASAN
+    asan_leave(&f->fake_stack, next);
+#endif
+#ifdef BT_EMU_FAST_SWITCH
+    if (next) cur = next;
+    bt_emu_ctx_switch(&f->sp, next ? next->sp : sched_sp);
+    /* whoever resumed this fiber set cur to it */
+#else
+    (void)next;
+    swapcontext(&f->ctx, &sched_ctx);
+#endif
+#ifdef BT_EMU_ASAN
+    __sanitizer_finish_switch_fiber(f->fake_stack, nullptr, nullptr);
+#endif
+}
+
+void set_coords(Fiber &f, unsigned i, dim3 b, dim3 g, unsigned bx, unsigned by, unsigned bz) {
+    f.linear = (int)i;
+    f.t.tid = dim3(i % b.x, (i / b.x) % b.y, i / (b.x * b.y));
+    f.t.bid = dim3(bx, by, bz);
+    f.t.bdim = b;
+    f.t.gdim = g;
+    f.state = RUNNABLE;
+    f.plain = false;
+    f.met_barrier = false;
+    f.fake_stack = nullptr;
+}
+
+void make_fiber(Fiber &f) {
+#ifdef BT_EMU_FAST_SWITCH
+    /* a frame bt_emu_ctx_switch pops into fiber_main, entered with the stack pointer 8 below a
+     * 16-byte boundary as after a call (its return address, 0, is never used) */
+    /* stack tops staggered by 64 + 64 bytes per thread, so that they do not all fall into the
+     * same cache sets */
+    uintptr_t top = ((uintptr_t)(stacks + (size_t)(f.linear + 1) * STACK -
+                                 64 * (size_t)(1 + (f.linear & 63)))) &
+                    ~(uintptr_t)15;
+#ifdef BT_EMU_ASAN
+    /* the stack's last fiber never returned from fiber_main: its frame's redzones are still
+     * poisoned */
+    char *hi = stacks + (size_t)(f.linear + 1) * STACK;
+    __asan_unpoison_memory_region(hi - 16384, 16384);
+#endif
+    void **sp = (void **)top;
+    *--sp = nullptr;                             /* fiber_main's return address */
+    *--sp = (void *)&fiber_main;                 /* popped by ret */
+    for (int r = 0; r < 6; r++) *--sp = nullptr; /* rbp rbx r12 r13 r14 r15 */
+    f.sp = sp;
+#else
+    if (!have_template) {
+        getcontext(&template_ctx); /* once: saves a signal-mask system call per fiber */
+        have_template = true;
+    }
+    f.ctx = template_ctx;
+    f.ctx.uc_stack.ss_sp = stacks + (size_t)f.linear * STACK;
+    f.ctx.uc_stack.ss_size = STACK;
+    f.ctx.uc_link = &sched_ctx;
+    makecontext(&f.ctx, fiber_main, 0);
+#endif
+}
+
+/* Runs every fiber of the block from `first` on (earlier ones already exist) to completion. */
+void run_fibers(unsigned n, unsigned first) {
+    for (unsigned i = first; i < n; i++) make_fiber(fibers[i]);
+    block_n = n;
+    for (;;) {
+        for (unsigned i = 0; i < n; i++)
+            if (fibers[i].state == RUNNABLE) switch_to_fiber(&fibers[i]);
+        bool any = false;
+        for (unsigned w = 0; w < n; w += 32) {
+            bool live = false, all_warp = true;
+            for (unsigned i = w; i < n && i < w + 32; i++) {
+                int s = fibers[i].state;
+                if (s == DONE) continue;
+                live = true;
+                if (s != AT_SHFL) all_warp = false;
+            }
+            if (live && all_warp) {
+                for (unsigned i = w; i < n && i < w + 32; i++)
+                    if (fibers[i].state == AT_SHFL) fibers[i].state = RUNNABLE;
+                any = true;
+            }
+        }
+        if (any) continue;
+        bool all_done = true, all_sync = true;
+        for (unsigned i = 0; i < n; i++) {
+            int s = fibers[i].state;
+            if (s != DONE) all_done = false;
+            if (s != DONE && s != AT_SYNC) all_sync = false;
+        }
+        if (all_done) return;
+        if (!all_sync) {
+            cur = nullptr;
+            for (unsigned i = 0; i < n; i++)
+                if (fibers[i].state == AT_SHFL) cur = &fibers[i];
+            fatal("deadlock: threads of one block wait at __syncthreads while others wait in a "
+                  "warp shuffle");
+        }
+        for (unsigned i = 0; i < n; i++)
+            if (fibers[i].state == AT_SYNC) fibers[i].state = RUNNABLE;
+    }
+}
+
+struct launch_op {
+    std::function<void()> *body;
+    dim3 g, b;
+    size_t smem;
+    int owned; /* deleted after its run (not part of a captured graph) */
+};
+
+void run_launch(void *arg) {
+    const launch_op *op = (const launch_op *)arg;
+    bt_emu_count_kernel();
+    const dim3 g = op->g, b = op->b;
+    const unsigned n = b.x * b.y * b.z;
+    if (!stacks) {
+        stacks = (char *)mmap(nullptr, STACK * MAXT, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (stacks == MAP_FAILED) fatal("cannot map fiber stacks");
+    }
+    if (always_fibers < 0) {
+        const char *e = getenv("BT_EMU_FIBERS");
+        always_fibers = e && strcmp(e, "1") == 0;
+    }
+#ifdef BT_EMU_ASAN
+    find_sched_stack();
+#endif
+    body = op->body;
+    dyn_bytes = op->smem;
+    dyn_smem.assign(op->smem ? op->smem + 16 : 16, (char)0xA5);
+    fibers.assign(n, Fiber());
+    for (unsigned bz = 0; bz < g.z; bz++)
+        for (unsigned by = 0; by < g.y; by++)
+            for (unsigned bx = 0; bx < g.x; bx++) {
+                /* shared memory starts as garbage in every block */
+                if (op->smem) memset(dyn_smem.data(), 0xA5, op->smem);
+                for (unsigned i = 0; i < n; i++) set_coords(fibers[i], i, b, g, bx, by, bz);
+                if (always_fibers) {
+                    run_fibers(n, 0);
+                    continue;
+                }
+                make_fiber(fibers[0]);
+                block_n = 1; /* the others have no fiber yet */
+                switch_to_fiber(&fibers[0]);
+                if (fibers[0].met_barrier) {
+                    run_fibers(n, 1);
+                    continue;
+                }
+                for (unsigned i = 1; i < n; i++) {
+                    cur = &fibers[i];
+                    cur->plain = true;
+                    (*body)();
+                    cur->state = DONE;
+                }
+                cur = nullptr;
+            }
+    body = nullptr;
+    if (op->owned) delete op->body;
+}
+
+/* Bodies of launches captured into a graph live as long as the process (graphs replay them):
+ * a list that is never destroyed, so they stay reachable for LeakSanitizer at exit. */
+std::vector<std::function<void()> *> *captured = new std::vector<std::function<void()> *>();
+
+} // namespace
+
+bt_emu_thread *bt_emu_cur() {
+    return cur ? &cur->t : &host_thread;
+}
+
+void __syncthreads() {
+    yield_as(AT_SYNC);
+}
+
+int bt_emu_lane() {
+    if (!cur) return 0;
+    return cur->linear & 31;
+}
+
+uint64_t bt_emu_xchg(uint64_t v, int src_lane) {
+    Fiber *f = cur;
+    if (!f) fatal("warp shuffle outside a kernel");
+    f->xv = v;
+    yield_as(AT_SHFL); /* every live lane of the warp has offered its value */
+    size_t base = (size_t)f->linear & ~(size_t)31;
+    size_t src = base + (size_t)(src_lane & 31);
+    uint64_t r = src < fibers.size() ? fibers[src].xv : v;
+    yield_as(AT_SHFL); /* every lane has read before any offers again */
+    return r;
+}
+
+void *bt_emu_dyn_smem() {
+    return dyn_smem.data();
+}
+
+void bt_emu_launch(dim3 g, dim3 b, size_t smem, cudaStream_t stream, std::function<void()> fn) {
+    unsigned long long threads = (unsigned long long)b.x * b.y * b.z;
+    if (g.x == 0 || g.y == 0 || g.z == 0 || g.y > 65535 || g.z > 65535 || b.x == 0 || b.y == 0 ||
+        b.z == 0 || b.z > 64 || threads > MAXT || smem > 48 * 1024) {
+        fprintf(stderr, "emu device: invalid launch: grid %ux%ux%u, block %ux%ux%u, %zu bytes\n",
+                g.x, g.y, g.z, b.x, b.y, b.z, smem);
+        bt_emu_set_last_error(cudaErrorInvalidConfiguration);
+        return;
+    }
+    enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+    if (stream) cudaStreamIsCapturing(stream, &cs);
+    launch_op op = {new std::function<void()>(std::move(fn)), g, b, smem,
+                    cs == cudaStreamCaptureStatusNone};
+    cudaError_t e = bt_emu_enqueue(stream, run_launch, &op, sizeof op, 1);
+    if (e != cudaSuccess) {
+        delete op.body;
+        bt_emu_set_last_error(e);
+        return;
+    }
+    if (!op.owned) captured->push_back(op.body);
+}

@@ -1,0 +1,93 @@
+"""Rewrites a CUDA source for the device emulation (tests/emu/device), which compiles it as C++:
+
+  name<<<grid, block[, smem[, stream]]>>>(args)  ->  bt_emu_launch_k(grid, block, smem, stream,
+                                                                    name, args)
+  extern __shared__ T name[];                     ->  T *name = (T *)bt_emu_dyn_smem();
+
+NULL in launch arguments becomes nullptr (arguments are converted to the kernel's parameter types
+at launch time, where a null pointer constant must stay one). Everything else is left as it is.
+Usage: rewrite_launches.py in.cu out.cpp (run by CMake at build time)."""
+import re
+import sys
+
+
+def split_top(text):
+    """Splits text at commas outside parentheses, brackets and braces."""
+    parts, depth, cur = [], 0, ''
+    for ch in text:
+        if ch in '([{':
+            depth += 1
+        elif ch in ')]}':
+            depth -= 1
+        if ch == ',' and depth == 0:
+            parts.append(cur)
+            cur = ''
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts]
+
+
+def rewrite(src):
+    out, i = [], 0
+    while True:
+        j = src.find('<<<', i)
+        if j < 0:
+            out.append(src[i:])
+            break
+        k = j
+        if src[k - 1] == '>':  # name<T, U><<<: walk back over the template argument list
+            depth = 0
+            while True:
+                k -= 1
+                if src[k] == '>':
+                    depth += 1
+                elif src[k] == '<':
+                    depth -= 1
+                    if depth == 0:
+                        break
+        while k > 0 and (src[k - 1].isalnum() or src[k - 1] in '_:'):
+            k -= 1
+        name = src[k:j]
+        e = src.find('>>>', j)
+        cfg = split_top(src[j + 3:e])
+        if len(cfg) < 2 or len(cfg) > 4:
+            raise SystemExit(f'{sys.argv[1]}: cannot parse launch of {name}')
+        cfg += ['0', '0'][: 4 - len(cfg)]
+        p = e + 3
+        while src[p].isspace():
+            p += 1
+        if src[p] != '(':
+            raise SystemExit(f'{sys.argv[1]}: no arguments after launch of {name}')
+        depth, q = 0, p
+        while True:
+            if src[q] == '(':
+                depth += 1
+            elif src[q] == ')':
+                depth -= 1
+                if depth == 0:
+                    break
+            q += 1
+        args = re.sub(r'\bNULL\b', 'nullptr', src[p + 1:q]).strip()
+        out.append(src[i:k])
+        call = (f'bt_emu_launch_k(dim3({cfg[0]}), dim3({cfg[1]}), (size_t)({cfg[2]}), '
+                f'(cudaStream_t)({cfg[3]}), {name}' + (f', {args}' if args else '') + ')')
+        # the same number of lines, so diagnostics and debuggers point at the original's lines
+        call = call.replace('\n', ' ') + '\n' * src[k:q + 1].count('\n')
+        out.append(call)
+        i = q + 1
+    text = ''.join(out)
+    text = re.sub(r'extern\s+__shared__\s+([^;\[\]]+?)\s+(\w+)\s*\[\s*\]\s*;',
+                  r'\1 *\2 = (\1 *)bt_emu_dyn_smem();', text)
+    return text
+
+
+def main():
+    src = open(sys.argv[1]).read()
+    text = f'#line 1 "{sys.argv[1]}"\n' + rewrite(src)
+    with open(sys.argv[2], 'w') as f:
+        f.write(text)
+
+
+if __name__ == '__main__':
+    main()
