@@ -5,8 +5,8 @@
  * sum is an integer, so results are identical whatever the thread count, the wave size or the
  * pack's other trials. Histograms use the sibling trick (build the smaller child, subtract it
  * from the parent's histogram for the larger one); nodes with very few rows sort their rows per
- * feature instead, and small data sets use sorted column lists (column mode) instead of
- * histograms altogether -- all three give exactly the same candidate sums. */
+ * feature instead; both give exactly the same candidate sums. Small data sets grow from sorted
+ * column lists instead (grow_cols.c), one whole tree per thread. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +35,6 @@ typedef struct grower {
     bt_gbdt_split *best;
     int32_t *level, n_level, *next, n_next;
     int32_t *feats_tree, n_feats_tree, *feats_level, n_feats_level;
-    int32_t *col; /* column mode: n_features lists of n rows, each node's rows in bin order */
 } grower;
 
 typedef struct job {
@@ -50,9 +49,6 @@ typedef struct workspace {
     int n_jobs, cap_jobs;
     int32_t **part_scratch;  /* per thread, n_train rows */
     uint64_t **sort_scratch; /* per thread, keys for sparse evaluation and feature sampling */
-    uint8_t **flags;         /* per thread, column mode: a byte per row */
-    int32_t **cbin;          /* per thread, column mode: compact bins of a node's feature */
-    bt_gbdt_gh **cgh;        /* per thread, column mode: their sums */
     int n_threads;
     int64_t n_rows;
     int32_t n_features;
@@ -67,13 +63,7 @@ void bt_gbdt_grow_free(void *grow) {
     for (int t = 0; t < ws->n_threads; t++) {
         free(ws->part_scratch[t]);
         free(ws->sort_scratch[t]);
-        if (ws->flags) free(ws->flags[t]);
-        if (ws->cbin) free(ws->cbin[t]);
-        if (ws->cgh) free(ws->cgh[t]);
     }
-    free(ws->flags);
-    free(ws->cbin);
-    free(ws->cgh);
     free(ws->part_scratch);
     free(ws->sort_scratch);
     free(ws);
@@ -137,22 +127,6 @@ static bt_status ws_get(bt_pack *p, workspace **out) {
         BT_CHECK_ALLOC(ws->part_scratch[t]);
         BT_CHECK_ALLOC(ws->sort_scratch[t]);
     }
-    if (p->bin->order) {
-        ws->flags = calloc((size_t)ws->n_threads, sizeof *ws->flags);
-        ws->cbin = calloc((size_t)ws->n_threads, sizeof *ws->cbin);
-        ws->cgh = calloc((size_t)ws->n_threads, sizeof *ws->cgh);
-        BT_CHECK_ALLOC(ws->flags);
-        BT_CHECK_ALLOC(ws->cbin);
-        BT_CHECK_ALLOC(ws->cgh);
-        for (int t = 0; t < ws->n_threads; t++) {
-            ws->flags[t] = malloc((size_t)ws->n_rows);
-            ws->cbin[t] = malloc(((size_t)ws->n_rows + 1) * sizeof(int32_t));
-            ws->cgh[t] = malloc(((size_t)ws->n_rows + 1) * sizeof(bt_gbdt_gh));
-            BT_CHECK_ALLOC(ws->flags[t]);
-            BT_CHECK_ALLOC(ws->cbin[t]);
-            BT_CHECK_ALLOC(ws->cgh[t]);
-        }
-    }
     *out = ws;
     return BT_STATUS_OK;
 }
@@ -203,10 +177,9 @@ static void grower_free(grower *w) {
     free(w->next);
     free(w->feats_tree);
     free(w->feats_level);
-    free(w->col);
 }
 
-static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features, int col_mode) {
+static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features) {
     int64_t cap = (1ll << (w->max_depth + 1)) - 1;
     if (cap > 2 * n_rows + 1) cap = 2 * n_rows + 1;
     w->cap = (int32_t)cap;
@@ -221,10 +194,6 @@ static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features, int col_m
     w->next = malloc((size_t)cap * sizeof *w->next);
     w->feats_tree = malloc((size_t)n_features * sizeof *w->feats_tree);
     w->feats_level = malloc((size_t)n_features * sizeof *w->feats_level);
-    if (col_mode) {
-        w->col = malloc((size_t)n_rows * (size_t)n_features * sizeof *w->col);
-        if (!w->col) return 0;
-    }
     return w->nodes && w->beg && w->cnt && w->sum && w->hist && w->sub_from && w->best &&
            w->level && w->next && w->feats_tree && w->feats_level;
 }
@@ -322,50 +291,6 @@ static void eval_sparse(const bt_pack *p, grower *w, int32_t node, float root_ga
     }
 }
 
-/* Column mode: each feature's rows of the node are already in bin order, so the running sum at
- * the last row of each run of equal bins is the prefix sum of the node's non-empty histogram
- * bins. The walk is branch-free (every row stores its running sum; only the last row of a run
- * advances the output), bound by loads rather than mispredicted branches. */
-#define RUNS_BODY(T)                                                                               \
-    do {                                                                                           \
-        const T *bins = (const T *)bm->bins;                                                       \
-        int64_t end = cnt;                                                                         \
-        int32_t b = cnt > 0 ? bins[(int64_t)L[0] * F + f] : miss;                                  \
-        for (int64_t i = 0; i < end; i++) {                                                        \
-            if (b == miss) break;                                                                  \
-            int32_t r = L[i];                                                                      \
-            int32_t nb = i + 1 < end ? bins[(int64_t)L[i + 1] * F + f] : -1;                       \
-            ag += w->gh[r].g;                                                                      \
-            ah += w->gh[r].h;                                                                      \
-            pg[m] = ag;                                                                            \
-            ph[m] = ah;                                                                            \
-            pb[m] = b;                                                                             \
-            m += nb != b;                                                                          \
-            b = nb;                                                                                \
-        }                                                                                          \
-    } while (0)
-
-static void eval_cols(const bt_pack *p, grower *w, int32_t node, float root_gain, int32_t *pb,
-                      int64_t *pg, int64_t *ph) {
-    const bt_gbdt_binning *B = p->bin;
-    const bt_binned *bm = &B->train;
-    const int64_t n = bm->n_rows, cnt = w->cnt[node];
-    const int32_t F = bm->n_features;
-    for (int32_t fi = 0; fi < w->n_feats_level; fi++) {
-        int32_t f = w->feats_level[fi];
-        const int32_t *L = w->col + (int64_t)f * n + w->beg[node];
-        int32_t miss = B->missing_bin[f], m = 0;
-        int64_t ag = 0, ah = 0;
-        if (bm->width == 1)
-            RUNS_BODY(uint8_t);
-        else
-            RUNS_BODY(uint16_t);
-        bt_gbdt_split_scan_prefix_ref(pg, ph, pb, m, B->cuts.values + B->cuts.ptr[f],
-                                      B->cuts.min_values[f], f, w->sum[node], w->gu, w->hu,
-                                      &w->s->sp, root_gain, &w->best[node]);
-    }
-}
-
 static void eval_node(const bt_pack *p, grower *w, int32_t node, uint64_t *scratch) {
     const bt_gbdt_binning *B = p->bin;
     int32_t F = B->train.n_features;
@@ -379,13 +304,6 @@ static void eval_node(const bt_pack *p, grower *w, int32_t node, uint64_t *scrat
     const double H = (double)S.h * w->hu, mcw = w->s->sp.min_child_weight;
     if (w->cnt[node] < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) return;
     float root_gain = bt_gbdt_gain(&w->s->sp, (double)S.g * w->gu, H);
-    if (w->col) {
-        workspace *ws = p->grow;
-        int t = thread_id();
-        eval_cols(p, w, node, root_gain, ws->cbin[t], (int64_t *)ws->cgh[t],
-                  (int64_t *)ws->cgh[t] + ws->n_rows + 1);
-        return;
-    }
     if (!w->hist[node]) {
         eval_sparse(p, w, node, root_gain, scratch);
         return;
@@ -407,7 +325,6 @@ static int plan_build(workspace *ws, grower *w, int32_t node) {
 static int plan_level(bt_pack *p, workspace *ws, grower *w, int depth) {
     const int32_t F = ws->n_features;
     const int64_t T = p->bin->off[F];
-    if (w->col) return 1; /* column mode needs no histogram */
     if (depth == 0) {
         int32_t r = w->level[0];
         if (dense_ok(p, w->cnt[r])) {
@@ -525,7 +442,7 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
             w->rows = s->rows + (int64_t)k * n;
             w->gu = ldexp(1.0, -s->eg[k]);
             w->hu = ldexp(1.0, -s->eh[k]);
-            ok = ok && grower_alloc(w, n, F, B->order != NULL);
+            ok = ok && grower_alloc(w, n, F);
         }
     }
     if (!ok) {
@@ -557,22 +474,6 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
                                                       w->feats_tree, ws->sort_scratch[thread_id()]);
         w->level[0] = 0;
         w->n_level = m > 0 ? 1 : 0;
-        if (w->col) {
-            if (m == n) {
-                memcpy(w->col, B->order, (size_t)n * (size_t)F * sizeof *w->col);
-            } else {
-                uint8_t *in = ws->flags[thread_id()];
-                memset(in, 0, (size_t)n);
-                for (int64_t i = 0; i < m; i++) in[w->rows[i]] = 1;
-                for (int32_t f = 0; f < F; f++) {
-                    const int32_t *ord = B->order + (int64_t)f * n;
-                    int32_t *dst = w->col + (int64_t)f * n;
-                    for (int64_t i = 0, j = 0; i < n; i++)
-                        if (in[ord[i]]) dst[j++] = ord[i];
-                }
-            }
-            w->rows = w->col; /* feature 0's lists double as the nodes' row lists */
-        }
     }
 
     /* Trees grow in waves: every level of a wave is run before the next wave starts. All trees
@@ -662,28 +563,12 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
                 int32_t id = ws->jobs[j].node;
                 const bt_gbdt_node *nd = &w->nodes[id];
                 int64_t nl;
-                if (w->col) {
-                    /* decide once per row, then split every feature's list the same way */
-                    uint8_t *fl = ws->flags[thread_id()];
-                    const int32_t *R = w->col + w->beg[id];
-                    int32_t miss = B->missing_bin[nd->feature];
-                    for (int64_t i = 0; i < w->cnt[id]; i++) {
-                        int32_t b = bt_binned_get(bm, R[i], nd->feature);
-                        fl[R[i]] = (uint8_t)(b == miss ? nd->default_left : b <= nd->bin);
-                    }
-                    nl = 0;
-                    for (int32_t f = 0; f < F; f++)
-                        nl = bt_gbdt_partition_flags_ref(w->col + (int64_t)f * n + w->beg[id],
-                                                         w->cnt[id], fl,
-                                                         ws->part_scratch[thread_id()]);
-                } else {
-                    /* the split feature's column: stride 1, so rows of a node share lines */
-                    const char *col =
-                        (const char *)B->cols + (size_t)nd->feature * (size_t)n * (size_t)bm->width;
-                    nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], col, bm->width, 1,
-                                               0, nd->bin, B->missing_bin[nd->feature],
-                                               nd->default_left, ws->part_scratch[thread_id()]);
-                }
+                /* the split feature's column: stride 1, so rows of a node share lines */
+                const char *col =
+                    (const char *)B->cols + (size_t)nd->feature * (size_t)n * (size_t)bm->width;
+                nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], col, bm->width, 1, 0,
+                                           nd->bin, B->missing_bin[nd->feature], nd->default_left,
+                                           ws->part_scratch[thread_id()]);
                 w->beg[nd->left] = w->beg[id];
                 w->cnt[nd->left] = nl;
                 w->beg[nd->right] = w->beg[id] + nl;

@@ -68,6 +68,7 @@ void bt_gbdt_pack_free(bt_pack *p) {
     for (int i = 0; i < p->n_gbufs; i++) gbuf_free(&p->gbufs[i]);
     free(p->gbufs);
     bt_gbdt_grow_free(p->grow);
+    bt_gbdt_cols_free(p->cols);
     free(p);
 }
 
@@ -321,6 +322,67 @@ bt_status bt_gbdt_step_begin(bt_pack *p, const int *slots, int n_slots, int64_t 
     return st;
 }
 
+/* Column mode: each slot's whole round (gradients, trees, valid margins) runs in one thread with
+ * that thread's growth buffers, so small trees need no barrier per level and one parallel region
+ * serves the whole step. Every slot's arithmetic is its own: results do not depend on which thread
+ * ran it. */
+static bt_status step_cols(bt_pack *p, bt_gbdt_slot **act, int n_act) {
+    const bt_dataset *tr = p->data->train, *va = eval_set(p);
+    const int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
+    const int nt = p->threads;
+    if (n_act == 0) return BT_STATUS_OK;
+    BT_TRY(bt_gbdt_cols_prepare(p, act, n_act));
+    if (p->n_gbufs < nt) {
+        bt_gbdt_gbuf *nb = realloc(p->gbufs, (size_t)nt * sizeof *nb);
+        BT_CHECK_ALLOC(nb);
+        memset(nb + p->n_gbufs, 0, (size_t)(nt - p->n_gbufs) * sizeof *nb);
+        p->gbufs = nb;
+        p->n_gbufs = nt;
+    }
+    /* deepest trees first, so that the last ones to start are short (dynamic schedule) */
+    int *ord = malloc((size_t)n_act * sizeof *ord);
+    bt_status *sts = malloc((size_t)n_act * sizeof *sts);
+    if (!ord || !sts) {
+        free(ord);
+        free(sts);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    int32_t dmax = 0;
+    for (int i = 0; i < n_act; i++)
+        if (act[i]->max_depth > dmax) dmax = act[i]->max_depth;
+    for (int32_t d = dmax, k = 0; d >= 0 && k < n_act; d--)
+        for (int i = 0; i < n_act; i++)
+            if (act[i]->max_depth == d || (d == 0 && act[i]->max_depth < 0)) ord[k++] = i;
+    size_t scratch_bytes = bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64);
+    const int64_t work = (int64_t)n_act * n * p->bin->train.n_features;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (bt_gbdt_par_ok(nt, n_act, work))
+    for (int i = 0; i < n_act; i++) {
+        bt_gbdt_slot *s = act[ord[i]];
+        const int tid = bt_gbdt_thread_id();
+        bt_status st = BT_STATUS_OK;
+        if (!gbuf_attach(&p->gbufs[tid], s, n)) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for growth buffers");
+        } else if (!slot_gradients(s, tr)) {
+            s->failed = 1;
+        } else {
+            st = bt_gbdt_cols_grow(p, s, tid);
+            if (st == BT_STATUS_OK) finish_round(p, s, scratch_bytes);
+        }
+        gbuf_detach(s);
+        sts[ord[i]] = st;
+    }
+    /* a worker thread's message is its own (thread-local): say it again from this thread */
+    int bad = -1;
+    for (int i = 0; i < n_act && bad < 0; i++)
+        if (sts[i] != BT_STATUS_OK) bad = i;
+    bt_status st = bad < 0 ? BT_STATUS_OK
+                           : BT_FAIL(sts[bad], "gbdt step: growing a trial's trees failed "
+                                               "(out of memory?)");
+    free(ord);
+    free(sts);
+    return st;
+}
+
 bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
     const bt_dataset *tr = p->data->train, *va = eval_set(p);
     const int64_t n = tr->n_rows, nv = va ? va->n_rows : 0;
@@ -329,7 +391,8 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
     BT_CHECK_ALLOC(act);
     int n_act = 0;
     bt_status st = bt_gbdt_step_begin(p, slots, n_slots, nv, act, NULL, &n_act);
-    if (st != BT_STATUS_OK) {
+    if (st != BT_STATUS_OK || p->bin->order) {
+        if (st == BT_STATUS_OK) st = step_cols(p, act, n_act);
         free(act);
         return st;
     }

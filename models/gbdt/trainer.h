@@ -1,11 +1,16 @@
 /* Internals of the gbdt family shared by its files: the per-dataset binning cache, a pack of trial
- * slots and the level-synchronous tree growth that advances every active slot of a pack together.
+ * slots and the tree growth that advances every active slot of a pack together (level-synchronous
+ * histograms in grow.c; on small data sets, whole trees per thread from column lists in
+ * grow_cols.c).
  * Ownership: the shared cache belongs to bt_model_data (freed by data_free); a pack owns its slots
  * and every buffer in them; slots borrow the pack's binning and the datasets. */
 #ifndef BT_GBDT_TRAINER_H
 #define BT_GBDT_TRAINER_H
 
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../../datasets/binning.h"
 #include "../../kernels/gbdt_hist.h"
@@ -32,7 +37,8 @@ typedef struct bt_gbdt_binning {
 
 /* Whether trees on this binning grow from per-feature sorted row lists instead of histograms:
  * when rows are few compared with bins, scanning every histogram bin of every node costs more
- * than walking each node's rows in bin order (same candidates, same integer sums). */
+ * than walking each node's rows in bin order (same candidates, same integer sums). Such data sets
+ * are small enough that a step grows each slot's trees in one thread (bt_gbdt_cols_grow). */
 static inline int bt_gbdt_col_mode(int64_t n_rows, int32_t n_features, int64_t total_bins) {
     return n_rows * n_features <= (1 << 20) && n_rows * n_features <= 4 * total_bins;
 }
@@ -56,6 +62,15 @@ void bt_gbdt_set_mode(int mode);
  * parallel phases on small data). */
 int bt_gbdt_par_ok(int nt, int n_jobs, int64_t work);
 void bt_gbdt_set_par_min_work(int64_t cells);
+
+/* The calling thread's number inside a parallel region (0 outside or without OpenMP). */
+static inline int bt_gbdt_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 /* Caps the number of slots grown together (0 = automatic, by memory). Process-wide; for tests. */
 void bt_gbdt_set_wave_cap(int cap);
@@ -123,6 +138,7 @@ struct bt_pack {
     /* Slots grow in waves of at most n_gbufs; gradients and row lists exist only for a wave. */
     bt_gbdt_gbuf *gbufs;
     int n_gbufs;
+    void *cols; /* column mode: per-thread growth workspaces (grow_cols.c) */
 };
 
 /* Grows one round of trees for the listed slots together (gradients already in s->gh and row
@@ -140,6 +156,17 @@ void bt_gbdt_leaf_init(bt_gbdt_node *nodes, const bt_gbdt_gh *sum, double hu, in
 void bt_gbdt_node_split(const bt_gbdt_slot *s, bt_gbdt_node *nodes, bt_gbdt_gh *sum, double gu,
                         double hu, int32_t id, const bt_gbdt_split *sp, int32_t L, int32_t R);
 void bt_gbdt_grow_free(void *grow);
+
+/* Column mode (bin->order set): a slot's whole round grows in one thread. prepare (outside any
+ * parallel region) sizes the per-thread workspaces for the listed slots; grow then grows slot s's
+ * n_out trees with thread tid's workspace (gradients in s->gh, sampled rows in s->rows), appends
+ * them and updates its train margins. Slots of a step may grow on different threads at once. */
+bt_status bt_gbdt_cols_prepare(bt_pack *p, bt_gbdt_slot *const *act, int n_act);
+bt_status bt_gbdt_cols_grow(bt_pack *p, bt_gbdt_slot *s, int tid);
+void bt_gbdt_cols_free(void *cols);
+/* Column mode's split evaluation: AVX-512 (when the CPU has it; the default) or portable code.
+ * Both give identical splits. Process-wide; for tests. */
+void bt_gbdt_cols_set_simd(int on);
 
 /* Metric id of a name, or -1. */
 int bt_gbdt_metric_id(const char *name);
