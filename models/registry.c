@@ -37,5 +37,6 @@ const bt_model_vtable *bt_model_for_device(const bt_model_vtable *vt, int cuda) 
     if (!vt || !cuda) return vt;
     if (vt == &bt_gbdt_vtable) return bt_gbdt_cuda_vtable();
     if (vt == &bt_mlp_vtable) return bt_mlp_cuda_vtable();
+    if (vt == &bt_resnet_vtable) return bt_resnet_cuda_vtable();
     return NULL;
 }
