@@ -287,6 +287,10 @@ def run_batchtune(a, work, dataset):
         if r.returncode != 0:
             return {"error": "batchtune bench failed", "detail": r.stderr.strip(), "command": cmd}
         j = json.loads(r.stdout)
+        on = (j.get("device") or {}).get("trained_on") or ""
+        if not on.startswith("cuda"):  # the resnet CUDA pack (models/nn/resnet_cuda.c) must run
+            return {"error": f"batchtune bench trained on {on or '?'}, not on the GPU",
+                    "detail": (j.get("device") or {}).get("reason"), "command": cmd}
         secs = j["packed"]["train_seconds"]
         out = {"mode": "bench", "command": " ".join(cmd), "bench": j}
     else:
