@@ -279,7 +279,7 @@ def run_batchtune(a, work, dataset):
             return {"error": "batchtune: resnet family not available", "detail": msg}
         return {"error": "batchtune validate failed", "detail": msg}
     trials = len(lr_values) * len(wd_values)
-    env = dict(os.environ, BT_NN_MATH=a.math)
+    env = dict(os.environ, BT_NN_MATH=a.math, BT_MLP_CUDA="1")  # the nn GPU packs are opt-in
     h = subprocess.run([a.batchtune, "bench", "--help"], capture_output=True, text=True)
     if "--device" in (h.stdout + h.stderr):
         cmd = [a.batchtune, "bench", path, "--json", "--device", "cuda"]
@@ -291,6 +291,10 @@ def run_batchtune(a, work, dataset):
             return {"error": "batchtune bench failed", "detail": r.stderr.strip(),
                     "command": " ".join(cmd)}
         j = json.loads(r.stdout)
+        on = (j.get("device") or {}).get("trained_on") or ""
+        if not on.startswith("cuda"):  # the resnet CUDA pack (models/nn/resnet_cuda.c) must run
+            return {"error": f"batchtune bench trained on {on or '?'}, not on the GPU",
+                    "detail": (j.get("device") or {}).get("reason"), "command": cmd}
         secs = j["packed"]["train_seconds"]
         out = {"mode": "bench", "command": " ".join(cmd), "bench": j}
     else:

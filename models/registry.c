@@ -36,6 +36,8 @@ int bt_model_param_index(const bt_model_vtable *vt, const char *name) {
 const bt_model_vtable *bt_model_for_device(const bt_model_vtable *vt, int cuda) {
     if (!vt || !cuda) return vt;
     if (vt == &bt_gbdt_vtable) return bt_gbdt_cuda_vtable();
+    /* The nn GPU packs are opt-in (BT_MLP_CUDA=1) until they have run on a GPU. */
     if (vt == &bt_mlp_vtable) return bt_mlp_cuda_enabled() ? bt_mlp_cuda_vtable() : NULL;
+    if (vt == &bt_resnet_vtable) return bt_mlp_cuda_enabled() ? bt_resnet_cuda_vtable() : NULL;
     return NULL;
 }

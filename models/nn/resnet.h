@@ -99,6 +99,12 @@ typedef struct bt_resnet_pack {
 
 bt_status bt_resnet_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                               int capacity);
+/* Fills a zeroed pack's shape, layout (convolution units, blocks, parameter offsets), slot array
+ * and per-channel normalization, without the CPU's training scratch: pack_init's first half,
+ * shared with the CUDA pack (resnet_cuda.c). On failure the caller frees p with
+ * bt_resnet_pack_free. */
+bt_status bt_resnet_layout_init(bt_resnet_pack *p, bt_model_data *data, const bt_value *shape_v,
+                                int capacity);
 void bt_resnet_pack_free(bt_pack *p);
 bt_status bt_resnet_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key);
 void bt_resnet_slot_clear(bt_pack *p, int slot);
@@ -122,5 +128,13 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
                        int rows, uint32_t batch, double *loss);
 /* Validation metrics of n slots (groups of at most p->group at a time inside). */
 void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n);
+
+/* ---- the resnet pack on a CUDA device (resnet_cuda.c, resnet_vtable_cuda.c) ---------------- */
+
+/* bt_resnet_vtable with the pack entries of resnet_cuda.c, or NULL in a build without CUDA. */
+const bt_model_vtable *bt_resnet_cuda_vtable(void);
+/* Copies slot's device parameters, optimizer state and running statistics into its host slot
+ * (w, m, v, run), e.g. to compare with a CPU pack. A pack from bt_resnet_cuda_vtable only. */
+bt_status bt_resnet_cuda_slot_download(bt_pack *p, int slot);
 
 #endif

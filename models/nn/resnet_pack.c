@@ -245,7 +245,11 @@ static bt_status alloc_scratch(bt_resnet_pack *p) {
     return BT_STATUS_OK;
 }
 
-static bt_status init(bt_resnet_pack *p, bt_model_data *data, const bt_value *v) {
+bt_status bt_resnet_layout_init(bt_resnet_pack *p, bt_model_data *data, const bt_value *v,
+                                int capacity) {
+    if (capacity < 1) return BT_FAIL(BT_STATUS_INTERNAL, "pack capacity must be >= 1");
+    p->data = data;
+    p->capacity = capacity;
     BT_TRY(bt_nn_data_prepare_labels(data));
     const bt_nn_shared *sh = data->shared;
     if (sh->regression) return BT_FAIL(BT_STATUS_BAD_INPUT, "resnet: classification only");
@@ -272,19 +276,16 @@ static bt_status init(bt_resnet_pack *p, bt_model_data *data, const bt_value *v)
     p->in_n = (size_t)p->C * p->H * p->W;
     for (int u = 0; u < p->n_conv; u++)
         if (p->conv[u].out_n > p->max_n) p->max_n = p->conv[u].out_n;
-    BT_TRY(channel_stats(p, data->train));
-    return alloc_scratch(p);
+    return channel_stats(p, data->train);
 }
 
 bt_status bt_resnet_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                               int capacity) {
     *out = NULL;
-    if (capacity < 1) return BT_FAIL(BT_STATUS_INTERNAL, "pack capacity must be >= 1");
     bt_resnet_pack *p = calloc(1, sizeof *p);
     BT_CHECK_ALLOC(p);
-    p->data = data;
-    p->capacity = capacity;
-    bt_status st = init(p, data, shape_hp->v);
+    bt_status st = bt_resnet_layout_init(p, data, shape_hp->v, capacity);
+    if (st == BT_STATUS_OK) st = alloc_scratch(p);
     if (st != BT_STATUS_OK) {
         bt_resnet_pack_free((bt_pack *)p);
         return st;
