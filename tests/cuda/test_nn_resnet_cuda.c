@@ -310,6 +310,7 @@ static void test_shape(int c, int s, int with_shape, const char *input_shape, in
 }
 
 int main(void) {
+    setenv("BT_MLP_CUDA", "1", 1); /* the nn GPU packs are opt-in until verified on a GPU */
     int n_dev = 0;
     if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
         CHECK(bt_model_for_device(&bt_resnet_vtable, 1) == bt_resnet_cuda_vtable());

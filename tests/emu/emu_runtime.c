@@ -427,6 +427,70 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     return e;
 }
 
+struct bt_emu_event {
+    struct bt_emu_stream *stream; /* where it was last recorded; NULL: never */
+    int pending;                  /* recorded, its marker not run yet */
+};
+
+static void event_fire(void *arg) {
+    struct bt_emu_event *e = *(struct bt_emu_event **)arg;
+    e->pending = 0;
+}
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags) {
+    (void)flags;
+    *event = calloc(1, sizeof **event);
+    return *event ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *event) {
+    return cudaEventCreateWithFlags(event, cudaEventDefault);
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
+    if (!event) return cudaErrorInvalidResourceHandle;
+    lock();
+    struct bt_emu_stream *s = stream_of(stream);
+    cudaError_t e = cudaErrorInvalidResourceHandle;
+    if (s && s->capturing) {
+        s->capturing = 2; /* batchtune captures no events; refuse rather than half-emulate */
+        e = cudaErrorStreamCaptureUnsupported;
+    } else if (s) {
+        event->stream = s;
+        event->pending = 1;
+        e = enqueue_locked(stream, event_fire, &event, sizeof event, 0, 0);
+    }
+    unlock();
+    return e;
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t event) {
+    if (!event) return cudaErrorInvalidResourceHandle;
+    lock();
+    int pending = event->pending;
+    unlock();
+    return pending ? cudaErrorNotReady : cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+    if (!event) return cudaErrorInvalidResourceHandle;
+    lock();
+    if (event->pending) {
+        stats.syncs++;
+        if (event->stream == &legacy)
+            flush_all();
+        else
+            run_ops(&event->stream->queue);
+    }
+    unlock();
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t event) {
+    free(event);
+    return cudaSuccess;
+}
+
 cudaError_t cudaDeviceSynchronize(void) {
     lock();
     cudaError_t e = cudaSuccess;
