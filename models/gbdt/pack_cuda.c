@@ -13,19 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/cuda/check.h"
 #include "../../kernels/gbdt_apply.h"
 #include "../../kernels/gbdt_level.h"
 #include "../../kernels/gbdt_partition.h"
 #include "../../kernels/gbdt_sample.h"
-
-/* The C twin of kernels/cuda/check.cuh's BT_CUDA_CHECK (that one needs C++ overloads). */
-#define CU(expr)                                                                                   \
-    do {                                                                                           \
-        cudaError_t cu_e_ = (expr);                                                                \
-        if (cu_e_ != cudaSuccess)                                                                  \
-            return bt_fail(BT_STATUS_INTERNAL, __FILE__, __LINE__, "%s: %s (%d)", #expr,           \
-                           cudaGetErrorString(cu_e_), (int)cu_e_);                                 \
-    } while (0)
 
 /* ---- device copies of the shared data, one per (device, binning) -------------------------- */
 
@@ -685,8 +677,7 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
     do {                                                                                           \
         cudaError_t cu_e_ = (expr);                                                                \
         if (cu_e_ != cudaSuccess) {                                                                \
-            st = bt_fail(BT_STATUS_INTERNAL, __FILE__, __LINE__, "%s: %s (%d)", #expr,             \
-                         cudaGetErrorString(cu_e_), (int)cu_e_);                                   \
+            st = BT_CU_FAIL(cu_e_, #expr);                                                         \
             goto done;                                                                             \
         }                                                                                          \
     } while (0)

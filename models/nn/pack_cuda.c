@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/cuda/check.h"
 #include "../../kernels/nn_batchnorm.h"
 #include "../../kernels/nn_blas.h"
 #include "../../kernels/nn_dropout.h"
@@ -22,15 +23,6 @@
 #include "../../kernels/nn_mse.h"
 #include "../../kernels/nn_softmax_ce.h"
 #include "../../kernels/nn_train.h"
-
-/* The C twin of kernels/cuda/check.cuh's BT_CUDA_CHECK (that one needs C++ overloads). */
-#define CU(expr)                                                                                   \
-    do {                                                                                           \
-        cudaError_t cu_e_ = (expr);                                                                \
-        if (cu_e_ != cudaSuccess)                                                                  \
-            return bt_fail(BT_STATUS_INTERNAL, __FILE__, __LINE__, "%s: %s (%d)", #expr,           \
-                           cudaGetErrorString(cu_e_), (int)cu_e_);                                 \
-    } while (0)
 
 /* pack.c's batch-norm constants (PyTorch's defaults) */
 #define BN_MOMENTUM 0.1f
