@@ -220,6 +220,16 @@ static void compare(const char *what, int k, const result *g, const result *c, s
     }
 }
 
+/* Ascending insertion sort of a dozen values. */
+static void sort_small(double *v, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+}
+
 static void test_shape(int reg, int width, int depth, const char *act, int bn, int batch) {
     bt_dataset tr, va;
     make_data(&tr, 300, reg);
@@ -288,31 +298,27 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
     memset(gpu2, 0, sizeof gpu2);
     bt_nn_blas_set_default_math(BT_NN_MATH_TF32);
     run(cvt, &data, shape, trials, keys, -1, gpu2);
-    /* TF32 perturbs every product by ~1e-3, and 40+ steps amplify that differently per trial:
-     * the check is on the median trial (within 10 % of the FP32 CPU loss metric) and on each
-     * trial's accuracy (within 0.15) */
-    double rel[SLOTS];
-    int nr = 0;
+    /* TF32 perturbs every product by ~1e-3, and 40+ steps amplify that differently per trial (a
+     * trial at an unstable learning rate may take another path altogether), so the checks are on
+     * the median trial: loss metric within 10 % of the FP32 CPU's, accuracy within 0.1 */
+    double rel[SLOTS], dacc[SLOTS];
+    int nr = 0, na = 0;
     for (int k = 0; k < SLOTS; k++) {
         if (cpu[k].failed) continue;
         CHECK_MSG(!gpu2[k].failed, "%s slot %d: failed in TF32 only", what, k);
         int m = reg ? BT_NN_M_MSE : BT_NN_M_LOGLOSS;
         rel[nr++] = fabs(gpu2[k].metric[m] - cpu[k].metric[m]) / fmax(cpu[k].metric[m], 1e-12);
         if (!reg)
-            CHECK_MSG(fabs(gpu2[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]) <=
-                          0.15,
-                      "%s slot %d: TF32 accuracy %.4f vs FP32 CPU %.4f", what, k,
-                      gpu2[k].metric[BT_NN_M_ACCURACY], cpu[k].metric[BT_NN_M_ACCURACY]);
+            dacc[na++] = fabs(gpu2[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]);
     }
-    for (int i = 1; i < nr; i++) /* insertion sort: a dozen values */
-        for (int j = i; j > 0 && rel[j] < rel[j - 1]; j--) {
-            double t = rel[j];
-            rel[j] = rel[j - 1];
-            rel[j - 1] = t;
-        }
+    sort_small(rel, nr);
+    sort_small(dacc, na);
     if (nr > 0)
         CHECK_MSG(rel[nr / 2] <= 0.1, "%s: TF32 median relative metric difference %.3g", what,
                   rel[nr / 2]);
+    if (na > 0)
+        CHECK_MSG(dacc[na / 2] <= 0.1, "%s: TF32 median accuracy difference %.3g", what,
+                  dacc[na / 2]);
     bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
     results_free(cpu, SLOTS);
     results_free(gpu, SLOTS);

@@ -210,6 +210,16 @@ static void compare(const char *what, int k, const result *g, const result *c, s
               tol);
 }
 
+/* Ascending insertion sort of a handful of values. */
+static void sort_small(double *v, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+}
+
 static void test_shape(int c, int s, int with_shape, const char *input_shape, int depth, int width,
                        int batch) {
     bt_dataset tr, va;
@@ -278,26 +288,26 @@ static void test_shape(int c, int s, int with_shape, const char *input_shape, in
     results_free(gpu2, SLOTS);
     bt_nn_blas_set_default_math(BT_NN_MATH_TF32);
     run(cvt, &data, shape, trials, keys, -1, gpu2, &R2);
-    double rel[SLOTS];
+    /* Judged on the median trial: a trial at an unstable learning rate may take another path
+     * under TF32 rounding (seen: accuracy 0.68 vs 0.32 after 2 epochs), so per-trial bounds
+     * would be flaky; the median bounds what TF32 does to typical training. */
+    double rel[SLOTS], dacc[SLOTS];
     int nr = 0;
     for (int k = 0; k < SLOTS; k++) {
         if (cpu[k].failed) continue;
         CHECK_MSG(!gpu2[k].failed, "%s slot %d: failed in TF32 only", what, k);
-        rel[nr++] = fabs(gpu2[k].metric[BT_NN_M_LOGLOSS] - cpu[k].metric[BT_NN_M_LOGLOSS]) /
-                    fmax(cpu[k].metric[BT_NN_M_LOGLOSS], 1e-12);
-        CHECK_MSG(fabs(gpu2[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]) <= 0.2,
-                  "%s slot %d: TF32 accuracy %.4f vs FP32 CPU %.4f", what, k,
-                  gpu2[k].metric[BT_NN_M_ACCURACY], cpu[k].metric[BT_NN_M_ACCURACY]);
+        rel[nr] = fabs(gpu2[k].metric[BT_NN_M_LOGLOSS] - cpu[k].metric[BT_NN_M_LOGLOSS]) /
+                  fmax(cpu[k].metric[BT_NN_M_LOGLOSS], 1e-12);
+        dacc[nr++] = fabs(gpu2[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]);
     }
-    for (int i = 1; i < nr; i++) /* insertion sort: a handful of values */
-        for (int j = i; j > 0 && rel[j] < rel[j - 1]; j--) {
-            double t = rel[j];
-            rel[j] = rel[j - 1];
-            rel[j - 1] = t;
-        }
-    if (nr > 0)
+    sort_small(rel, nr);
+    sort_small(dacc, nr);
+    if (nr > 0) {
         CHECK_MSG(rel[nr / 2] <= 0.15, "%s: TF32 median relative mlogloss difference %.3g", what,
                   rel[nr / 2]);
+        CHECK_MSG(dacc[nr / 2] <= 0.1, "%s: TF32 median accuracy difference %.3g", what,
+                  dacc[nr / 2]);
+    }
     bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
     results_free(cpu, SLOTS);
     results_free(gpu, SLOTS);
