@@ -45,8 +45,21 @@ c.check(np.array_equal(r, ref_r), "rung decisions identical after kills")
 
 # SIGTERM: clean stop with 75, then resume to the same result
 out2 = os.path.join(d, "term.h5")
+for stale in (out2, out2 + ".journal"):  # an earlier test run's journal would look like progress
+    if os.path.exists(stale):
+        os.remove(stale)
 p = subprocess.Popen([BIN, "run", sweep, "--out", out2, "--fresh", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-time.sleep(max(0.05, full * 0.3))
+# by progress, not wall time (the sweep takes ~0.1 s; a fixed sleep could land before the handler
+# is installed): once the journal holds a third of the reference's lines
+ref_lines = sum(1 for _ in open(ref + ".journal"))
+deadline = time.time() + 120
+while p.poll() is None and time.time() < deadline:
+    try:
+        if sum(1 for _ in open(out2 + ".journal")) >= ref_lines // 3:
+            break
+    except FileNotFoundError:
+        pass
+    time.sleep(0.002)
 p.send_signal(signal.SIGTERM)
 rc = p.wait(timeout=120)
 if rc == 0:
