@@ -1,8 +1,11 @@
 /* The gbdt pack on a CUDA stream: the same trials, slots and trees as pack.c, grown by the CUDA
- * twins of the kernels (kernels/cuda/gbdt_*.cu). Each level's launches run as a cached CUDA graph
- * and the host waits once per level, for the splits it applies with grow.c's functions, so trees
- * land on the host in pack.c's bt_gbdt_tree format and eval/export/early stopping reuse the CPU
- * code. Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("The gbdt pack on the GPU"). */
+ * twins of the kernels (kernels/cuda/gbdt_*.cu). By default a round is one cached CUDA graph --
+ * gradients, round init, every level with the split application on the device, leaves and
+ * predictions -- and one host wait that brings back the trees and margins (per wave of trees);
+ * with bt_gbdt_cuda_set_device_levels(0) the host applies each level's splits with grow.c's
+ * functions and waits once per level. Trees land on the host in pack.c's bt_gbdt_tree format, so
+ * eval/export/early stopping reuse the CPU code. Built only with CUDA (BT_HAVE_CUDA); see
+ * docs/cuda.md ("The gbdt pack on the GPU"). */
 #include "pack_cuda.h"
 #include "trainer.h"
 
@@ -17,6 +20,7 @@
 #include "../../kernels/gbdt_apply.h"
 #include "../../kernels/gbdt_level.h"
 #include "../../kernels/gbdt_partition.h"
+#include "../../kernels/gbdt_round_init.h"
 #include "../../kernels/gbdt_sample.h"
 
 /* ---- device copies of the shared data, one per (device, binning) -------------------------- */
@@ -180,7 +184,7 @@ typedef struct cuda_pack cuda_pack;
 typedef bt_status (*launch_fn)(cuda_pack *c, const void *params);
 
 #define GRAPH_CACHE 32
-#define GRAPH_KEY_MAX 320
+#define GRAPH_KEY_MAX 448
 
 typedef struct graph_entry {
     launch_fn fn;
@@ -268,7 +272,9 @@ struct cuda_pack {
     bt_gbdt_gh *gh;
     int32_t *rows, *scratch;
     bt_gbdt_split_param *params; /* capacity, written at slot_start */
-    /* per launch item (at most capacity * K): quantization results and sample counts */
+    /* per launch item (at most capacity * K): quantization results and sample counts; the sample
+     * counts' second half receives the epilogue's left-out counts (unused), so a later wave's
+     * round init still reads the prologue's */
     int32_t *eg, *eh, *finite;
     int64_t *n_sampled;
     void *qscratch;
@@ -338,7 +344,7 @@ static bt_status pack_buffers(cuda_pack *c) {
     BT_TRY(dalloc((void **)&c->eg, CK * sizeof(int32_t)));
     BT_TRY(dalloc((void **)&c->eh, CK * sizeof(int32_t)));
     BT_TRY(dalloc((void **)&c->finite, CK * sizeof(int32_t)));
-    BT_TRY(dalloc((void **)&c->n_sampled, CK * sizeof(int64_t)));
+    BT_TRY(dalloc((void **)&c->n_sampled, 2 * CK * sizeof(int64_t)));
     BT_TRY(dalloc(&c->qscratch, bt_gbdt_quantize_cuda_scratch_bytes((int32_t)CK)));
     return BT_STATUS_OK;
 }
@@ -366,7 +372,7 @@ static int32_t pack_outputs(const bt_model_data *data, const bt_gbdt_shared *sh,
  *   per tree (C*K of them):  36 n            g, h, row list, partition scratch and train margin
  *                                             (4 bytes each) and the quantized pair (16)
  *                          + 4 max(nv, 1)     valid margin
- *                          + 48               exponents, finite flag, sample count, quantize
+ *                          + 56               exponents, finite flag, sample counts, quantize
  * scratch
  *                          + 1.5 (2^(D+1) - 1) x 44      the round's node copy (bt_gbdt_node)
  *                          + 1.5 2^D x 240    a level's item lists at most (histogram, subtraction,
@@ -382,7 +388,7 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
     if (D < 1) D = 1;
     if (D > 30) D = 30;
     const double nodes = (double)((int64_t)1 << (D + 1)) - 1, level = (double)((int64_t)1 << D);
-    double tree = 36.0 * (double)n + 4.0 * (double)(nv > 0 ? nv : 1) + 48.0 +
+    double tree = 36.0 * (double)n + 4.0 * (double)(nv > 0 ? nv : 1) + 56.0 +
                   1.5 * nodes * (double)sizeof(bt_gbdt_node) + 6.0 * F;
     if (default_device_levels) {
         /* levels_device: fixed places (2^(D-1) per tree), node arrays, the staged tree state */
@@ -396,8 +402,10 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
                                      sizeof(bt_gbdt_apply_leaf));
         const double state =
             (double)(sizeof(bt_gbdt_apply_tree) + sizeof(bt_gbdt_rules) +
-                     sizeof(bt_gbdt_apply_split_item) + sizeof(bt_gbdt_epilogue_tree) +
-                     2 * sizeof(bt_gbdt_apply_pred) + sizeof(bt_gbdt_sample_rows_item)) +
+                     sizeof(bt_gbdt_round_init_tree) + sizeof(bt_gbdt_apply_split_item) +
+                     sizeof(bt_gbdt_hist_zero_item) + sizeof(bt_gbdt_apply_build) +
+                     sizeof(bt_gbdt_epilogue_tree) + 2 * sizeof(bt_gbdt_apply_pred) +
+                     sizeof(bt_gbdt_sample_rows_item)) +
             4.0 * (double)D * (F + 1);
         tree += 1.5 * (level / 2 * place + nodes * node + state) + 6.0 * F;
     } else {
@@ -901,7 +909,7 @@ static bt_status queue_margins(cuda_pack *c, bt_gbdt_slot **act, const int *act_
     const int64_t n = c->n, nv = c->nv, K = c->K;
     for (int i = 0; i < n_act; i++) {
         bt_gbdt_slot *s = act[i];
-        if (!slot_ok[i]) continue;
+        if (slot_ok && !slot_ok[i]) continue;
         CU(cudaMemcpyAsync(s->margin_train, c->margin_train + (int64_t)act_slot[i] * n * K,
                            (size_t)n * (size_t)s->n_out * sizeof(float), cudaMemcpyDeviceToHost,
                            c->stream));
@@ -920,19 +928,24 @@ typedef struct round_slots {
     int n_act;
 } round_slots;
 
-/* ---- a wave's levels on the device ------------------------------------------------------------
- * Every level of a wave of nw trees, with the split application on the device
- * (kernels/gbdt_apply.h), in one graph: depth 0 evaluates the roots and applies; each depth d > 0
+/* ---- a round on the device ---------------------------------------------------------------------
+ * Every launch of a round for a wave of nw trees, with the split application on the device
+ * (kernels/gbdt_apply.h), in one graph: (first wave) the prologue -- gradients, quantization, row
+ * samples --, the round init (kernels/gbdt_round_init.h: units, the roots' items, disabled slots),
+ * the roots' histograms and sums; depth 0 evaluates the roots and applies; each depth d > 0
  * partitions the previous level's splits, resolves its sibling pairs, clears, builds and subtracts
  * histograms, evaluates and applies; the last partition and a finishing apply give the leaves'
- * rows. Items live at fixed places (tree x 2^d + position, padding past the live count), so the
- * launches depend on (nw, levels, n) and buffer addresses only, and a pack whose active slots do
- * not change replays one graph per wave. */
+ * rows; the epilogue adds the leaves and predicts left-out and valid rows. Items live at fixed
+ * places (tree x 2^d + position, padding past the live count), so the launches depend on (nw,
+ * levels, n) and buffer addresses only, and a pack whose active slots do not change replays one
+ * graph per wave. */
 typedef struct dlevels_launch {
+    prologue_launch pro; /* the first wave only (n_slots 0 after) */
+    const bt_gbdt_round_init_tree *init;
     bt_gbdt_gh *hist;
-    const bt_gbdt_hist_zero_item *root_zero;
-    const bt_gbdt_hist_item *root_build;
-    int32_t n_root, root_bpi;
+    bt_gbdt_hist_zero_item *root_zero;
+    bt_gbdt_apply_build *root_build;
+    int32_t root_bpi, pad0_;
     bt_gbdt_apply_tree *trees;
     const bt_gbdt_rules *rules;
     const int32_t *missing_bin, *feats, *n_feats;
@@ -963,6 +976,25 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     const bt_binned *bm = &c->host.bin->train;
     const int32_t F = bm->n_features;
     void *stream = (void *)c->stream;
+    if (L->pro.n_slots > 0) BT_TRY(prologue_enqueue(c, &L->pro));
+    bt_gbdt_round_init_args ri;
+    memset(&ri, 0, sizeof ri);
+    ri.init = L->init;
+    ri.eg = c->eg;
+    ri.eh = c->eh;
+    ri.finite = c->finite;
+    ri.n_sampled = c->n_sampled;
+    ri.n = c->n;
+    ri.T = c->T;
+    ri.trees = L->trees;
+    ri.root_items = L->root_items;
+    ri.root_zero = L->root_zero;
+    ri.root_build = L->root_build;
+    ri.et = L->et;
+    ri.pred_train = L->pred_train;
+    ri.pred_valid = L->pred_valid;
+    ri.n_trees = L->nw;
+    BT_TRY(bt_gbdt_round_init_cuda(&ri, stream));
     bt_gbdt_apply_args a;
     memset(&a, 0, sizeof a);
     a.trees = L->trees;
@@ -982,13 +1014,11 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     a.stack = L->stack;
     a.part = L->part;
     a.split_next = L->split_items;
-    if (L->n_root > 0) {
-        BT_TRY(bt_gbdt_hist_zero_cuda(L->hist, L->root_zero, L->n_root, stream));
-        BT_TRY(bt_gbdt_hist_cuda(dd->bins, bm->width, c->n, F, dd->off, 0, F, dd->max_entries,
-                                 c->rows, c->gh, L->hist, L->root_build, L->n_root, L->root_bpi,
-                                 stream));
-    }
-    /* the roots' sums from their histograms (each root item is its tree's own) */
+    /* the roots: clear and build (no-op items for empty or disabled trees), then their sums */
+    BT_TRY(bt_gbdt_hist_zero_cuda(L->hist, L->root_zero, L->nw, stream));
+    BT_TRY(bt_gbdt_hist_cuda(dd->bins, bm->width, c->n, F, dd->off, 0, F, dd->max_entries, c->rows,
+                             c->gh, L->hist, (const bt_gbdt_hist_item *)L->root_build, L->nw,
+                             L->root_bpi, stream));
     BT_TRY(bt_gbdt_root_sum_cuda(L->hist, c->host.bin->off[0], c->host.bin->off[1], L->root_items,
                                  L->nw, stream));
     for (int32_t d = 0; d < L->levels; d++) {
@@ -1044,9 +1074,10 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     BT_TRY(bt_gbdt_leaf_add_cuda(c->rows, c->margin_train, (const bt_gbdt_leaf_item *)L->leaves,
                                  L->n_node_places, stream));
     if (L->n_left_out) {
-        /* the partition scratch is free now (as in epilogue_enqueue) */
-        BT_TRY(bt_gbdt_sample_rows_cuda(c->n, L->left_out, L->n_left_out, c->scratch, c->n_sampled,
-                                        stream));
+        /* the partition scratch is free now (as in epilogue_enqueue); the counts go to the second
+         * half of n_sampled, so a later wave's round init still reads the prologue's */
+        BT_TRY(bt_gbdt_sample_rows_cuda(c->n, L->left_out, L->n_left_out, c->scratch,
+                                        c->n_sampled + (int64_t)c->host.capacity * c->K, stream));
         BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_train, F, c->scratch, c->margin_train,
                                         (const bt_gbdt_predict_item *)L->pred_train, L->n_left_out,
                                         stream));
@@ -1065,66 +1096,131 @@ static size_t carve(size_t *at, size_t bytes) {
     return o;
 }
 
-/* Grows trees W[g0..g1) from their roots (histogram slots hslot[0]; zi/hi: the n_root padded
- * items that clear and build them) to the end, on the device, with one upload, one graph and one
- * wait; fills each tree's nodes, n_nodes and node row
- * ranges for the epilogue. Histograms: each tree's root plus a fixed region of
- * min(2^(max_depth-1), n) - 1 fresh slots past the pool's used ones, handed out by the tree's
- * free stack on the device. */
-static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp,
-                               const bt_gbdt_hist_zero_item *zi, const bt_gbdt_hist_item *hi,
-                               int32_t n_root, int32_t root_bpi, const round_slots *last) {
+/* What a wave of trees W[g0..g1) needs: its depth count, histogram slots (a region of
+ * min(2^(max_depth-1), n) per tree), node places, prediction items, and the bytes of its
+ * fixed-place device buffer (offsets in off[], see levels_device) and of its staged items (an
+ * upper bound: every array may lose 255 bytes to alignment). */
+typedef struct wave_plan {
+    int32_t levels, n_pt, n_pv;
+    int64_t n_stack, n_nodes;
+    size_t dl_bytes, stage_bytes;
+    size_t off[18];
+} wave_plan;
+
+static int64_t region_slots(const bt_gbdt_slot *s, int64_t n) {
+    int64_t sc = s->max_depth > 1 ? (int64_t)1 << (s->max_depth - 1) : 1;
+    return sc < n ? sc : n;
+}
+
+static bt_status wave_plan_make(const cuda_pack *c, const tgrow *W, int g0, int g1,
+                                const prologue_launch *pro, wave_plan *p) {
+    const int32_t F = c->host.bin->train.n_features;
+    const int32_t nw = g1 - g0;
+    memset(p, 0, sizeof *p);
+    p->levels = 1;
+    for (int t = g0; t < g1; t++) {
+        const bt_gbdt_slot *s = W[t].s;
+        if (s->max_depth > p->levels) p->levels = s->max_depth;
+        p->n_stack += region_slots(s, c->n);
+        p->n_nodes += W[t].cap;
+        p->n_pt += s->subsample < 1.0;
+        p->n_pv += c->nv > 0;
+    }
+    if (p->levels > 30) return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: max_depth %d", p->levels);
+    const size_t P = (size_t)nw << (p->levels - 1), NN = (size_t)(p->n_nodes > 0 ? p->n_nodes : 1);
+    const size_t w = (size_t)nw;
+    size_t at = 0, k = 0;
+    p->off[k++] = carve(&at, P * sizeof(bt_gbdt_split));
+    p->off[k++] = carve(&at, P * sizeof(bt_gbdt_apply_part));
+    p->off[k++] = carve(&at, P * sizeof(bt_gbdt_level_pair));
+    p->off[k++] = carve(&at, P * sizeof(bt_gbdt_level_pair));
+    p->off[k++] = carve(&at, 2 * P * sizeof(bt_gbdt_apply_split_item));
+    p->off[k++] = carve(&at, P * sizeof(int64_t));
+    p->off[k++] = carve(&at, P * sizeof(bt_gbdt_hist_zero_item));
+    p->off[k++] = carve(&at, P * sizeof(bt_gbdt_hist_item));
+    p->off[k++] = carve(&at, P * sizeof(bt_gbdt_hist_sub_item));
+    p->off[k++] = carve(&at, bt_gbdt_split_cuda_scratch_bytes((int32_t)P));
+    p->off[k++] = carve(&at, NN * sizeof(bt_gbdt_node));
+    p->off[k++] = carve(&at, NN * sizeof(bt_gbdt_gh));
+    p->off[k++] = carve(&at, NN * sizeof(int64_t));
+    p->off[k++] = carve(&at, NN * sizeof(int64_t));
+    p->off[k++] = carve(&at, NN * sizeof(int64_t));
+    p->off[k++] = carve(&at, NN * sizeof(bt_gbdt_apply_leaf));
+    p->off[k++] = carve(&at, w * sizeof(bt_gbdt_hist_zero_item));
+    p->off[k++] = carve(&at, w * sizeof(bt_gbdt_apply_build));
+    p->dl_bytes = at;
+    size_t sb =
+        w * (sizeof(bt_gbdt_apply_tree) + sizeof(bt_gbdt_rules) + sizeof(bt_gbdt_apply_split_item) +
+             sizeof(bt_gbdt_round_init_tree) + sizeof(bt_gbdt_epilogue_tree)) +
+        w * (size_t)p->levels * ((size_t)F + 1) * sizeof(int32_t) + (size_t)F * sizeof(int32_t) +
+        (size_t)p->n_stack * sizeof(int64_t) +
+        (size_t)p->n_pt * (sizeof(bt_gbdt_sample_rows_item) + sizeof(bt_gbdt_apply_pred)) +
+        (size_t)p->n_pv * sizeof(bt_gbdt_apply_pred) + 16 * 256;
+    if (pro)
+        sb +=
+            (size_t)pro->n_slots * sizeof(bt_gbdt_grad_item) +
+            (size_t)pro->n_trees * (sizeof(bt_gbdt_quant_item) + sizeof(bt_gbdt_sample_rows_item)) +
+            3 * 256;
+    p->stage_bytes = sb;
+    return BT_STATUS_OK;
+}
+
+/* Grows trees W[g0..g1) on the device with one upload, one graph and one wait (see
+ * dlevels_launch); pro: the round's prologue (host arrays), staged and run with the first wave
+ * (else NULL). fin and nsm (the round's finite flags and sample counts, by tree) are read back at
+ * the first wave's wait and read by later waves. A tree whose slot has a non-finite tree was
+ * disabled on the device and is left with n_nodes 0. Fills the other trees' nodes, n_nodes, m and
+ * node row ranges (checked). */
+static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const prologue_launch *pro,
+                               int32_t *fin, int64_t *nsm, const round_slots *last) {
     const bt_gbdt_binning *B = c->host.bin;
     const int32_t F = B->train.n_features;
     const int64_t T = c->T, n = c->n;
     const int32_t nw = g1 - g0;
     bt_status st = BT_STATUS_OK;
-    int32_t levels = 1;
-    for (int t = g0; t < g1; t++)
-        if (W[t].s->max_depth > levels) levels = W[t].s->max_depth;
-    if (levels > 30) return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: max_depth %d", levels);
-    const int64_t wmax = (int64_t)1 << (levels - 1), places = (int64_t)nw * wmax;
+    wave_plan pl;
+    BT_TRY(wave_plan_make(c, W, g0, g1, pro, &pl));
+    const int32_t levels = pl.levels;
     bt_gbdt_apply_tree *tr = calloc((size_t)nw, sizeof *tr);
     bt_gbdt_rules *ru = calloc((size_t)nw, sizeof *ru);
     bt_gbdt_apply_split_item *ri = calloc((size_t)nw, sizeof *ri);
+    bt_gbdt_round_init_tree *init = calloc((size_t)nw, sizeof *init);
     int32_t *feats = calloc((size_t)nw * (size_t)levels * (size_t)F, sizeof *feats);
     int32_t *nf = calloc((size_t)nw * (size_t)levels, sizeof *nf);
-    int32_t *miss = malloc((size_t)F * sizeof *miss);
     uint64_t *fscratch = malloc((2 * (size_t)F + 8) * sizeof *fscratch);
-    int64_t *stack = NULL, *rb = NULL, *rc = NULL;
+    int64_t *stack = malloc((size_t)(pl.n_stack > 0 ? pl.n_stack : 1) * sizeof *stack);
+    int64_t *rb = NULL, *rc = NULL;
     bt_gbdt_node *rn = NULL;
     bt_gbdt_epilogue_tree *et = calloc((size_t)nw, sizeof *et);
     bt_gbdt_apply_pred *ptr = calloc((size_t)nw, sizeof *ptr),
                        *pva = calloc((size_t)nw, sizeof *pva);
     bt_gbdt_sample_rows_item *lo = calloc((size_t)nw, sizeof *lo);
     int32_t n_pt = 0, n_pv = 0;
-    if (!(tr && ru && ri && feats && nf && miss && fscratch && et && ptr && pva && lo)) {
+    if (!(tr && ru && ri && init && feats && nf && fscratch && stack && et && ptr && pva && lo)) {
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
         goto done;
     }
-    memcpy(miss, B->missing_bin, (size_t)F * sizeof *miss);
     int64_t n_nodes_all = 0, n_stack = 0;
     for (int j = 0; j < nw; j++) {
         tgrow *w = &W[g0 + j];
         const bt_gbdt_slot *s = w->s;
-        int64_t sc = s->max_depth > 1 ? (int64_t)1 << (s->max_depth - 1) : 1;
-        if (sc > n) sc = n;
+        const int64_t sc = region_slots(s, n);
+        /* the tree's histogram region [n_stack, + sc): its root's first, the others free */
         tr[j].seg = w->seg;
         tr[j].stack_base = n_stack;
-        tr[j].g_unit = w->gu;
-        tr[j].h_unit = w->hu;
         tr[j].rules = j;
         tr[j].trial = w->slot;
         tr[j].node_base = (int32_t)n_nodes_all;
         tr[j].cap = w->cap;
         tr[j].n_nodes = 1;
-        tr[j].level_begin = 0;
-        tr[j].level_count = w->n_level;
         tr[j].feats_begin = j * levels * F;
         tr[j].n_free = (int32_t)sc - 1;
         tr[j].stack_cap = (int32_t)sc;
+        for (int64_t i = 1; i < sc; i++) stack[n_stack + i - 1] = (n_stack + i) * T;
+        init[j].item = g0 + j;
+        init[j].slot_first = g0 + j - w->k;
+        init[j].n_out = s->n_out;
         n_nodes_all += w->cap;
-        n_stack += sc;
         ru[j].sp = s->sp;
         ru[j].eta = s->eta;
         ru[j].gamma = s->gamma;
@@ -1136,16 +1232,14 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
             nf[j * levels + d] = bt_gbdt_sample_features_ref(
                 s->key, tree, (uint32_t)d + 1, w->feats_tree, w->n_feats_tree, s->colsample_bylevel,
                 feats + ((int64_t)j * levels + d) * F, fscratch);
-        ri[j].hist_offset = w->n_level ? w->hslot[0] * T : 0;
-        ri[j].total.g = ri[j].total.h = 0; /* bt_gbdt_root_sum_cuda */
-        ri[j].n_rows = w->n_level ? w->cnt[0] : 0;
-        ri[j].g_unit = w->gu;
-        ri[j].h_unit = w->hu;
+        /* units, rows and the root's items: bt_gbdt_round_init_cuda */
+        ri[j].hist_offset = n_stack * T;
         ri[j].trial = w->slot;
         ri[j].feats_begin = j * levels * F;
-        ri[j].n_feats = w->n_level ? nf[j * levels] : 0;
-        /* the epilogue: leaves into the train margins, rows a subsampled tree left out, the valid
-         * rows (as cuda_round's step 3; n_nodes is the device's) */
+        ri[j].n_feats = nf[j * levels];
+        n_stack += sc;
+        /* the epilogue: leaves into the train margins, rows a subsampled tree left out (n - m:
+         * the round init), the valid rows; n_nodes is the device's */
         et[j].tmpl.row_begin = w->seg;
         et[j].tmpl.margin_offset = (int64_t)w->slot * n * c->K;
         et[j].tmpl.stride = s->n_out;
@@ -1164,7 +1258,6 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
             lo[n_pt].complement = 1;
             p.margin_offset = (int64_t)w->slot * n * c->K;
             p.row_begin = w->seg;
-            p.n = n - w->m;
             et[j].pred_train = n_pt;
             ptr[n_pt++] = p;
         }
@@ -1176,63 +1269,46 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
             pva[n_pv++] = p;
         }
     }
-    /* fresh histogram slots past the pool's used ones: [base, base + n_stack - nw) */
-    const int64_t base = hp->n_used;
-    stack = malloc((size_t)(n_stack > 0 ? n_stack : 1) * sizeof *stack);
-    if (!stack) {
-        st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
-        goto done;
-    }
-    for (int j = 0, k = 0; j < nw; j++)
-        for (int32_t i = 0; i < tr[j].stack_cap - 1; i++, k++)
-            stack[tr[j].stack_base + i] = (base + k) * T;
-    TRYG(hist_reserve(c, base + n_stack - nw));
+    TRYG(hist_reserve(c, n_stack));
     c->stage.used = 0;
-    size_t o_tr, o_ru, o_ri, o_fe, o_nf, o_mi, o_st;
+    size_t o_g = 0, o_q = 0, o_r = 0;
+    if (pro) {
+        STAGE(c, pro->grad, pro->n_slots, o_g);
+        STAGE(c, pro->quant, pro->n_trees, o_q);
+        STAGE(c, pro->rows, pro->n_trees, o_r);
+    }
+    size_t o_tr, o_ru, o_ri, o_in, o_fe, o_nf, o_mi, o_st;
     STAGE(c, tr, nw, o_tr);
     STAGE(c, ru, nw, o_ru);
     STAGE(c, ri, nw, o_ri);
+    STAGE(c, init, nw, o_in);
     STAGE(c, feats, (int64_t)nw * levels * F, o_fe);
     STAGE(c, nf, (int64_t)nw * levels, o_nf);
-    STAGE(c, miss, F, o_mi);
+    STAGE(c, B->missing_bin, F, o_mi);
     STAGE(c, stack, n_stack, o_st);
-    size_t o_rz, o_rb, o_et, o_lo, o_pt, o_pv;
-    STAGE(c, zi, n_root, o_rz);
-    STAGE(c, hi, n_root, o_rb);
+    size_t o_et, o_lo, o_pt, o_pv;
     STAGE(c, et, nw, o_et);
     STAGE(c, lo, n_pt, o_lo);
     STAGE(c, ptr, n_pt, o_pt);
     STAGE(c, pva, n_pv, o_pv);
     char *dbase = NULL;
     TRYG(stage_upload(c, &dbase));
-    /* the fixed-place buffers, carved from one growable device buffer */
-    size_t at = 0;
-    const size_t P = (size_t)places, NN = (size_t)(n_nodes_all > 0 ? n_nodes_all : 1);
-    const size_t o_sp = carve(&at, P * sizeof(bt_gbdt_split));
-    const size_t o_pa = carve(&at, P * sizeof(bt_gbdt_apply_part));
-    const size_t o_q0 = carve(&at, P * sizeof(bt_gbdt_level_pair));
-    const size_t o_q1 = carve(&at, P * sizeof(bt_gbdt_level_pair));
-    const size_t o_si = carve(&at, 2 * P * sizeof(bt_gbdt_apply_split_item));
-    const size_t o_nl = carve(&at, P * sizeof(int64_t));
-    const size_t o_ze = carve(&at, P * sizeof(bt_gbdt_hist_zero_item));
-    const size_t o_bu = carve(&at, P * sizeof(bt_gbdt_hist_item));
-    const size_t o_su = carve(&at, P * sizeof(bt_gbdt_hist_sub_item));
-    const size_t o_sc = carve(&at, bt_gbdt_split_cuda_scratch_bytes((int32_t)P));
-    const size_t o_no = carve(&at, NN * sizeof(bt_gbdt_node));
-    const size_t o_su2 = carve(&at, NN * sizeof(bt_gbdt_gh));
-    const size_t o_be = carve(&at, NN * sizeof(int64_t));
-    const size_t o_cn = carve(&at, NN * sizeof(int64_t));
-    const size_t o_ho = carve(&at, NN * sizeof(int64_t));
-    const size_t o_le = carve(&at, NN * sizeof(bt_gbdt_apply_leaf));
-    TRYG(dbuf_reserve(&c->dl, at, c->stream, &c->oom));
+    TRYG(dbuf_reserve(&c->dl, pl.dl_bytes, c->stream, &c->oom));
     char *db = c->dl.p;
+    const size_t *o = pl.off;
     dlevels_launch L;
     memset(&L, 0, sizeof L); /* compared with memcmp */
+    if (pro) {
+        L.pro.grad = (const bt_gbdt_grad_item *)(dbase + o_g);
+        L.pro.quant = (const bt_gbdt_quant_item *)(dbase + o_q);
+        L.pro.rows = (const bt_gbdt_sample_rows_item *)(dbase + o_r);
+        L.pro.n_slots = pro->n_slots;
+        L.pro.n_trees = pro->n_trees;
+    }
+    L.init = (const bt_gbdt_round_init_tree *)(dbase + o_in);
     L.hist = c->hist;
-    L.root_zero = (const bt_gbdt_hist_zero_item *)(dbase + o_rz);
-    L.root_build = (const bt_gbdt_hist_item *)(dbase + o_rb);
-    L.n_root = n_root;
-    L.root_bpi = root_bpi;
+    int32_t bpi = pad_pow2((n + 16383) / 16384); /* a root has at most n rows */
+    L.root_bpi = bpi < 1 ? 1 : bpi > 64 ? 64 : bpi;
     L.trees = (bt_gbdt_apply_tree *)(dbase + o_tr);
     L.rules = (const bt_gbdt_rules *)(dbase + o_ru);
     L.root_items = (bt_gbdt_apply_split_item *)(dbase + o_ri);
@@ -1240,23 +1316,25 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     L.n_feats = (const int32_t *)(dbase + o_nf);
     L.missing_bin = (const int32_t *)(dbase + o_mi);
     L.stack = (int64_t *)(dbase + o_st);
-    L.splits = (bt_gbdt_split *)(db + o_sp);
-    L.part = (bt_gbdt_apply_part *)(db + o_pa);
-    L.pairs[0] = (bt_gbdt_level_pair *)(db + o_q0);
-    L.pairs[1] = (bt_gbdt_level_pair *)(db + o_q1);
-    L.split_items = (bt_gbdt_apply_split_item *)(db + o_si);
-    L.n_left = (int64_t *)(db + o_nl);
-    L.zero = (bt_gbdt_hist_zero_item *)(db + o_ze);
-    L.build = (bt_gbdt_hist_item *)(db + o_bu);
-    L.sub = (bt_gbdt_hist_sub_item *)(db + o_su);
-    L.split_scratch = db + o_sc;
-    L.nodes = (bt_gbdt_node *)(db + o_no);
-    L.sum = (bt_gbdt_gh *)(db + o_su2);
-    L.beg = (int64_t *)(db + o_be);
-    L.cnt = (int64_t *)(db + o_cn);
-    L.hoff = (int64_t *)(db + o_ho);
+    L.splits = (bt_gbdt_split *)(db + o[0]);
+    L.part = (bt_gbdt_apply_part *)(db + o[1]);
+    L.pairs[0] = (bt_gbdt_level_pair *)(db + o[2]);
+    L.pairs[1] = (bt_gbdt_level_pair *)(db + o[3]);
+    L.split_items = (bt_gbdt_apply_split_item *)(db + o[4]);
+    L.n_left = (int64_t *)(db + o[5]);
+    L.zero = (bt_gbdt_hist_zero_item *)(db + o[6]);
+    L.build = (bt_gbdt_hist_item *)(db + o[7]);
+    L.sub = (bt_gbdt_hist_sub_item *)(db + o[8]);
+    L.split_scratch = db + o[9];
+    L.nodes = (bt_gbdt_node *)(db + o[10]);
+    L.sum = (bt_gbdt_gh *)(db + o[11]);
+    L.beg = (int64_t *)(db + o[12]);
+    L.cnt = (int64_t *)(db + o[13]);
+    L.hoff = (int64_t *)(db + o[14]);
+    L.leaves = (bt_gbdt_apply_leaf *)(db + o[15]);
+    L.root_zero = (bt_gbdt_hist_zero_item *)(db + o[16]);
+    L.root_build = (bt_gbdt_apply_build *)(db + o[17]);
     L.et = (const bt_gbdt_epilogue_tree *)(dbase + o_et);
-    L.leaves = (bt_gbdt_apply_leaf *)(db + o_le);
     L.left_out = (const bt_gbdt_sample_rows_item *)(dbase + o_lo);
     L.pred_train = (bt_gbdt_apply_pred *)(dbase + o_pt);
     L.pred_valid = (bt_gbdt_apply_pred *)(dbase + o_pv);
@@ -1266,13 +1344,21 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     L.n_left_out = n_pt;
     L.n_valid = n_pv;
     TRYG(graph_run(c, dlevels_enqueue, &L, sizeof L));
-    /* one wait: the trees' states, nodes and node row ranges */
+    /* one wait: (first wave) the round's finite flags and sample counts; the trees' states, nodes
+     * and node row ranges; (last wave) the margins */
+    const size_t NN = (size_t)(n_nodes_all > 0 ? n_nodes_all : 1);
     rn = malloc(NN * sizeof *rn);
     rb = malloc(NN * sizeof *rb);
     rc = malloc(NN * sizeof *rc);
     if (!(rn && rb && rc)) {
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
         goto done;
+    }
+    if (pro) {
+        CUG(cudaMemcpyAsync(fin, c->finite, (size_t)pro->n_trees * sizeof *fin,
+                            cudaMemcpyDeviceToHost, c->stream));
+        CUG(cudaMemcpyAsync(nsm, c->n_sampled, (size_t)pro->n_trees * sizeof *nsm,
+                            cudaMemcpyDeviceToHost, c->stream));
     }
     CUG(cudaMemcpyAsync(tr, L.trees, (size_t)nw * sizeof *tr, cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaMemcpyAsync(rn, L.nodes, NN * sizeof *rn, cudaMemcpyDeviceToHost, c->stream));
@@ -1282,6 +1368,17 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
     CUG(cudaStreamSynchronize(c->stream));
     for (int j = 0; j < nw; j++) {
         tgrow *w = &W[g0 + j];
+        const int t0 = init[j].slot_first;
+        int ok = 1;
+        for (int32_t k = 0; k < init[j].n_out; k++) ok = ok && fin[t0 + k];
+        w->n_nodes = 0;
+        if (!ok) continue; /* disabled on the device: the caller fails its slot */
+        w->m = nsm[g0 + j];
+        if (w->m < 0 || w->m > n) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: sampled %lld of %lld rows",
+                         (long long)w->m, (long long)n);
+            goto done;
+        }
         if (tr[j].error || tr[j].n_nodes < 1 || tr[j].n_nodes > w->cap) {
             st = BT_FAIL(BT_STATUS_INTERNAL,
                          "gbdt on cuda: the device's split application failed (error %d, %d "
@@ -1301,21 +1398,14 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, hpool *hp
             w->beg[id] = rb[nb + id];
             w->cnt[id] = rc[nb + id];
         }
-        w->n_level = 0;
-        /* the root's histogram goes back to the pool (the region is the device's) */
-        if (!hpool_put(hp, w->hslot[0])) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-            goto done;
-        }
-        w->hslot[0] = -1;
     }
 done:
     free(tr);
     free(ru);
     free(ri);
+    free(init);
     free(feats);
     free(nf);
-    free(miss);
     free(fscratch);
     free(stack);
     free(rn);
@@ -1325,6 +1415,88 @@ done:
     free(ptr);
     free(pva);
     free(lo);
+    return st;
+}
+
+/* A round of the listed slots with the levels on the device: W[0..*n_w) are their trees (slot by
+ * slot, k = 0.. within one), pro the prologue's items (host arrays). Trees go in waves whose
+ * histogram regions fit the pack's budget (trees are independent: waves change nothing but peak
+ * memory), one graph and one wait each; everything a wave allocates is reserved before the first
+ * wave runs, so an out-of-memory retry finds the margins untouched. Slots with a non-finite
+ * gradient are marked failed and their trees dropped from W (*n_w shrinks); the others' trees are
+ * grown. */
+static bt_status round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot **act,
+                              const int *act_slot, int n_act, const prologue_launch *pro) {
+    const int32_t F = c->host.bin->train.n_features;
+    const int64_t n = c->n, T = c->T;
+    const int n_w = *n_w_io;
+    bt_status st = BT_STATUS_OK;
+    int32_t *fin = malloc((size_t)n_w * sizeof *fin);
+    int64_t *nsm = malloc((size_t)n_w * sizeof *nsm);
+    int *wave_end = malloc((size_t)n_w * sizeof *wave_end);
+    uint64_t *fscratch = malloc((2 * (size_t)F + 8) * sizeof *fscratch);
+    if (!(fin && nsm && wave_end && fscratch)) {
+        st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory growing trees");
+        goto done;
+    }
+    for (int t = 0; t < n_w; t++) {
+        tgrow *w = &W[t];
+        const bt_gbdt_slot *s = w->s;
+        if (!tgrow_alloc(w, n, F)) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory growing trees");
+            goto done;
+        }
+        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+        for (int32_t f = 0; f < F; f++) w->feats_level[f] = f;
+        w->n_feats_tree = bt_gbdt_sample_features_ref(s->key, tree, 0, w->feats_level, F,
+                                                      s->colsample_bytree, w->feats_tree, fscratch);
+    }
+    /* the waves, and the most any of them needs (reserved now) */
+    int n_waves = 0;
+    int64_t max_slots = 0;
+    size_t max_dl = 0, max_stage = 0;
+    for (int g0 = 0, g1 = 0; g0 < n_w; g0 = g1) {
+        int64_t wave_bytes = 0;
+        for (g1 = g0; g1 < n_w; g1++) {
+            int64_t bytes = region_slots(W[g1].s, n) * T * (int64_t)sizeof(bt_gbdt_gh);
+            if (g1 > g0 && wave_bytes + bytes > c->hist_budget) break;
+            wave_bytes += bytes;
+        }
+        wave_plan pl;
+        TRYG(wave_plan_make(c, W, g0, g1, g0 == 0 ? pro : NULL, &pl));
+        if (pl.n_stack > max_slots) max_slots = pl.n_stack;
+        if (pl.dl_bytes > max_dl) max_dl = pl.dl_bytes;
+        if (pl.stage_bytes > max_stage) max_stage = pl.stage_bytes;
+        wave_end[n_waves++] = g1;
+    }
+    TRYG(hist_reserve(c, max_slots));
+    TRYG(dbuf_reserve(&c->dl, max_dl, c->stream, &c->oom));
+    TRYG(dbuf_reserve(&c->items, max_stage, c->stream, &c->oom));
+    round_slots rs = {act, act_slot, NULL, n_act}; /* a disabled slot's margins are unchanged */
+    for (int v = 0, g0 = 0; v < n_waves; g0 = wave_end[v++])
+        TRYG(levels_device(c, W, g0, wave_end[v], v == 0 ? pro : NULL, fin, nsm,
+                           v + 1 == n_waves ? &rs : NULL));
+    /* a slot with any non-finite gradient fails (as pack.c's slot_gradients); its trees drop out */
+    int kept = 0;
+    for (int i = 0, t = 0; i < n_act; i++) {
+        int ok = 1;
+        for (int32_t k = 0; k < act[i]->n_out; k++) ok = ok && fin[t + k];
+        if (!ok) act[i]->failed = 1;
+        for (int32_t k = 0; k < act[i]->n_out; k++, t++) {
+            if (ok) {
+                W[kept++] = W[t];
+            } else {
+                tgrow_free(&W[t]);
+            }
+        }
+    }
+    for (int t = kept; t < n_w; t++) memset(&W[t], 0, sizeof W[t]);
+    *n_w_io = kept;
+done:
+    free(fin);
+    free(nsm);
+    free(wave_end);
+    free(fscratch);
     return st;
 }
 
@@ -1397,6 +1569,11 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         ri[t].subsample = s->subsample;
         ri[t].out_offset = W[t].seg;
         ri[t].complement = 0;
+    }
+    if (c->device_levels) { /* the whole round in one graph and one wait (per wave) */
+        const prologue_launch pro = {gi, qi, ri, n_act, n_w}; /* host arrays, staged there */
+        TRYG(round_device(c, W, &n_w, act, act_slot, n_act, &pro));
+        goto trees_out;
     }
     c->stage.used = 0;
     STAGE(c, gi, n_act, o1);
@@ -1573,11 +1750,6 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     zi[j].n = T;
                 }
                 pad_items(zi, hi, (int32_t)n_build, pb, si, 0, 0, pi, 0, 0);
-                if (c->device_levels) { /* the roots and every level of the wave: one graph */
-                    round_slots rs = {act, act_slot, slot_ok, n_act};
-                    TRYG(levels_device(c, W, g0, g1, &hp, zi, hi, pb, bpi, g1 == n_w ? &rs : NULL));
-                    break;
-                }
                 c->stage.used = 0;
                 STAGE(c, zi, pb, o1);
                 STAGE(c, hi, pb, o2);
@@ -1773,7 +1945,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     }
 
     /* 3. leaves -> train margins; the trees to the device for predictions */
-    if (!c->device_levels) {
+    {
         int64_t n_leaves = 0, n_nodes_all = 0;
         for (int t = 0; t < n_w; t++) {
             n_nodes_all += W[t].n_nodes;
@@ -1864,10 +2036,9 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     /* 4. margins and trees to the host slots (metrics are computed on the host from these;
      * with the levels on the device the last wave's graph made the leaves and predictions and
      * its wait brought the margins) */
-    if (!c->device_levels) {
-        TRYG(queue_margins(c, act, act_slot, slot_ok, n_act));
-        CUG(cudaStreamSynchronize(c->stream));
-    }
+    TRYG(queue_margins(c, act, act_slot, slot_ok, n_act));
+    CUG(cudaStreamSynchronize(c->stream));
+trees_out:
     for (int t = 0; t < n_w; t++) {
         tgrow *w = &W[t];
         bt_gbdt_slot *s = w->s;

@@ -18,6 +18,7 @@
 #include "kernels/gbdt_objective.h"
 #include "kernels/gbdt_partition.h"
 #include "kernels/gbdt_predict.h"
+#include "kernels/gbdt_round_init.h"
 #include "kernels/gbdt_sample.h"
 #include "kernels/gbdt_split.h"
 #include "runtime/status.h"
@@ -503,6 +504,40 @@ bt_status bt_gbdt_epilogue_items_cuda(const bt_gbdt_apply_tree *trees,
     BT_TRY(arg_ok(et, (size_t)n_trees * sizeof *et, "epilogue tree items"));
     epi_args a = {trees, et, n_trees, nodes, beg, cnt, leaves, pred_train, pred_valid};
     return launch(stream, epi_run, &a, sizeof a, "bt_gbdt_epilogue_items_cuda");
+}
+
+/* ---- round init ---- */
+
+static void round_init_run(void *p) {
+    const bt_gbdt_round_init_args *a = p;
+    bt_emu_count_kernel();
+    for (int32_t j = 0; j < a->n_trees; j++) {
+        const bt_gbdt_round_init_tree *e = &a->init[j];
+        const bt_gbdt_epilogue_tree *x = &a->et[j];
+        if (e->n_out < 0 || e->item < e->slot_first || e->item >= e->slot_first + e->n_out ||
+            !IN(a->finite, e->slot_first, e->n_out, "round init finite flags") ||
+            !IN(a->eg, e->item, 1, "round init exponents") ||
+            !IN(a->eh, e->item, 1, "round init exponents") ||
+            !IN(a->n_sampled, e->item, 1, "round init sample counts") ||
+            (x->pred_train >= 0 && !IN(a->pred_train, x->pred_train, 1, "round init train item")) ||
+            (x->pred_valid >= 0 && !IN(a->pred_valid, x->pred_valid, 1, "round init valid item")))
+            continue;
+        bt_gbdt_round_init_tree_run(a, j);
+    }
+}
+
+bt_status bt_gbdt_round_init_cuda(const bt_gbdt_round_init_args *a, void *stream) {
+    if (a->n_trees < 0 || a->n < 0 || a->T < 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "round_init_cuda: %d trees", a->n_trees);
+    if (a->n_trees == 0) return BT_STATUS_OK;
+    const size_t nt = (size_t)a->n_trees;
+    BT_TRY(arg_ok(a->init, nt * sizeof *a->init, "round init trees"));
+    BT_TRY(arg_ok(a->trees, nt * sizeof *a->trees, "round init tree states"));
+    BT_TRY(arg_ok(a->root_items, nt * sizeof *a->root_items, "round init root items"));
+    BT_TRY(arg_ok(a->root_zero, nt * sizeof *a->root_zero, "round init root clear items"));
+    BT_TRY(arg_ok(a->root_build, nt * sizeof *a->root_build, "round init root build items"));
+    BT_TRY(arg_ok(a->et, nt * sizeof *a->et, "round init epilogue trees"));
+    return launch(stream, round_init_run, a, sizeof *a, "bt_gbdt_round_init_cuda");
 }
 
 /* ---- split evaluation ---- */
