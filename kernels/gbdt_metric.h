@@ -56,7 +56,10 @@ size_t bt_gbdt_auc_cuda_scratch_bytes(int64_t n, int32_t n_items);
 
 /* out[i] = the AUC of item i as bt_gbdt_metric_ref computes it (margin[margin_offset + r],
  * r < n, against y): scores sorted per trial on the device (cub segmented sort), then one thread
- * per trial sums the tie-sharing trapezoids in the reference's order and arithmetic. */
+ * per trial sums the tie-sharing trapezoids in the reference's order and arithmetic.
+ * Synchronous above a few hundred items: cub's segmented sort (CCCL 13) then copies segment
+ * sizes to the host and waits on the stream, so this call must not be captured in a graph (the
+ * pack does not use it; AUC is computed on the host from the copied margins). */
 bt_status bt_gbdt_auc_cuda(const float *margin, const float *y, int64_t n,
                            const bt_gbdt_metric_item *items, int32_t n_items, double *out,
                            void *scratch, size_t scratch_bytes, void *stream);

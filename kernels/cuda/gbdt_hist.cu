@@ -55,17 +55,30 @@ __global__ void __launch_bounds__(HIST_THREADS)
         __syncthreads();
     }
     unsigned long long *dst = priv ? sm : ghist;
-    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t idx = start + threadIdx.x; idx < total; idx += stride) {
-        const int64_t i = idx / nf;
-        const int32_t f = f0 + (int32_t)(idx - i * nf);
+    /* one (row, feature) pair: the row's bin of f added at its place */
+    auto add_pair = [&](int64_t i, int32_t f) {
         const int64_t r = rows[it.row_begin + i];
-        if (r < 0 || r >= n_matrix_rows) continue;
+        if (r < 0 || r >= n_matrix_rows) return;
         const int64_t b = bins[r * n_features + f];
         const int64_t fo = (int64_t)off[f] - base;
-        if (b >= (int64_t)off[f + 1] - (int64_t)off[f]) continue;
+        if (b >= (int64_t)off[f + 1] - (int64_t)off[f]) return;
         const bt_gbdt_gh v = gh[it.gh_offset + r];
         add_gh(dst + 2 * (fo + b), v.g, v.h);
+    };
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    if (total + stride <= (int64_t)UINT32_MAX) {
+        /* the common case: 32-bit index and division (a 64-bit division per pair costs more
+         * than the pair's loads) */
+        const uint32_t unf = (uint32_t)nf, ut = (uint32_t)total, us = (uint32_t)stride;
+        for (uint32_t idx = (uint32_t)start + threadIdx.x; idx < ut; idx += us) {
+            const uint32_t i = idx / unf;
+            add_pair((int64_t)i, f0 + (int32_t)(idx - i * unf));
+        }
+    } else {
+        for (int64_t idx = start + threadIdx.x; idx < total; idx += stride) {
+            const int64_t i = idx / nf;
+            add_pair(i, f0 + (int32_t)(idx - i * nf));
+        }
     }
     if (priv) {
         __syncthreads();

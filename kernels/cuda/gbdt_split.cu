@@ -132,7 +132,13 @@ __global__ void __launch_bounds__(SPLIT_THREADS)
     cand best;
     cand_none(&best);
     const bt_gbdt_split_param p = params[it.trial];
-    if (node_can_split(it, p)) {
+    /* Block-uniform early exit (it and p are the same for every thread): padding items and
+     * nodes that cannot split, and blocks with no feature of their own, skip the reductions. */
+    if (!node_can_split(it, p) || blockIdx.x >= it.n_feats) {
+        if (tid == 0) part[(int64_t)blockIdx.y * SPLIT_BLOCKS + blockIdx.x] = best;
+        return;
+    }
+    {
         const float root_gain = root_gain_of(it.total, it.g_unit, it.h_unit, p);
         const double alpha = p.alpha, lambda = p.lambda, mcw = p.min_child_weight;
         const unsigned long long Tg = (unsigned long long)it.total.g;
