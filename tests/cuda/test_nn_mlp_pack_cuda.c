@@ -193,6 +193,11 @@ static void compare(const char *what, int k, const result *g, const result *c, s
               "%s slot %d: epoch %lld t %lld (gpu) vs epoch %lld t %lld (cpu)", what, k,
               (long long)g->epoch, (long long)g->t, (long long)c->epoch, (long long)c->t);
     if (c->failed) return;
+    /* Where the two trajectories drifted apart (a ReLU input near 0 rounds to the other side,
+     * which RMSprop's normalization turns into a full step), the validation metrics may differ
+     * by more than the weights: they get 10x the weights' normwise difference on top of mtol. */
+    double ew = rel_norm(g->w, c->w, P, cmp_mask);
+    mtol += 10.0 * ew;
     if (reg) {
         CHECK_MSG(close_rel(g->metric[BT_NN_M_MSE], c->metric[BT_NN_M_MSE], mtol),
                   "%s slot %d: mse %.9g vs %.9g", what, k, g->metric[BT_NN_M_MSE],
@@ -211,7 +216,6 @@ static void compare(const char *what, int k, const result *g, const result *c, s
     }
     CHECK_MSG(close_rel(g->train_loss, c->train_loss, tol), "%s slot %d: train loss %.9g vs %.9g",
               what, k, g->train_loss, c->train_loss);
-    double ew = rel_norm(g->w, c->w, P, cmp_mask);
     CHECK_MSG(ew <= tol, "%s slot %d: weights differ by %.3g (normwise, bound %.3g)", what, k, ew,
               tol);
     if (R) { /* running variances only: the means follow the noisy biases */
