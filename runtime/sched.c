@@ -88,6 +88,14 @@ void bt_sched_job_start(bt_sched *s, const bt_job *job) {
     s->n_outstanding++;
 }
 
+void bt_sched_job_enter(bt_sched *s, bt_job *job, int64_t trial, int32_t rung) {
+    bt_sched_rung *r = &s->brackets[0].rungs[rung];
+    r->n_entered++;
+    *job = (bt_job){
+        .kind = BT_JOB_RUN, .trial = trial, .resource = r->resource, .bracket = 0, .rung = rung};
+    bt_sched_job_start(s, job);
+}
+
 void bt_sched_job_idle(const bt_sched *s, bt_job *job) {
     memset(job, 0, sizeof *job);
     job->kind = s->n_outstanding > 0 ? BT_JOB_WAIT : BT_JOB_DONE;

@@ -55,23 +55,11 @@ bt_status bt_sched_asha_next(bt_sched *s, bt_job *job) {
             if (e < 0) continue;
             r->promoted[e] = 1;
             BT_TRY(bt_sched_log(s, 0, k, r->trial[e], r->resource, r->metric[e], 1));
-            b->rungs[k + 1].n_entered++;
-            *job = (bt_job){.kind = BT_JOB_RUN,
-                            .trial = r->trial[e],
-                            .resource = b->rungs[k + 1].resource,
-                            .bracket = 0,
-                            .rung = k + 1};
-            bt_sched_job_start(s, job);
+            bt_sched_job_enter(s, job, r->trial[e], k + 1);
             return BT_STATUS_OK;
         }
         if (s->n_started < s->n_trials) {
-            b->rungs[0].n_entered++;
-            *job = (bt_job){.kind = BT_JOB_RUN,
-                            .trial = s->n_started,
-                            .resource = b->rungs[0].resource,
-                            .bracket = 0,
-                            .rung = 0};
-            bt_sched_job_start(s, job);
+            bt_sched_job_enter(s, job, s->n_started, 0);
             return BT_STATUS_OK;
         }
         /* Promotions only become possible after a report, so with nothing out we are done. */

@@ -78,6 +78,8 @@ bt_status bt_sched_queue_push(bt_sched *s, int64_t trial, int64_t resource, int3
 int bt_sched_queue_pop(bt_sched *s, bt_job *job);
 /* Marks job's trial running at job's place and counts it outstanding. */
 void bt_sched_job_start(bt_sched *s, const bt_job *job);
+/* Enters `trial` into rung `rung` of bracket 0 (single-bracket schedulers) and starts it there. */
+void bt_sched_job_enter(bt_sched *s, bt_job *job, int64_t trial, int32_t rung);
 /* WAIT while jobs are out, else DONE. */
 void bt_sched_job_idle(const bt_sched *s, bt_job *job);
 /* floor(n / eta), exact for whole eta. */

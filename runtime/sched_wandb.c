@@ -67,15 +67,8 @@ bt_status bt_sched_wandb_next(bt_sched *s, bt_job *job) {
         bt_sched_job_start(s, job);
         return BT_STATUS_OK;
     }
-    bt_sched_bracket *b = &s->brackets[0];
     if (s->n_started < s->n_trials) {
-        b->rungs[0].n_entered++;
-        *job = (bt_job){.kind = BT_JOB_RUN,
-                        .trial = s->n_started,
-                        .resource = b->rungs[0].resource,
-                        .bracket = 0,
-                        .rung = 0};
-        bt_sched_job_start(s, job);
+        bt_sched_job_enter(s, job, s->n_started, 0);
         return BT_STATUS_OK;
     }
     bt_sched_job_idle(s, job);

@@ -14,6 +14,7 @@
 #include "models/gbdt/gbdt.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
+#include "tests/gbdt_fixtures.h"
 
 #define TRIALS 40
 #define ROUNDS 6
@@ -26,14 +27,7 @@ static double urand(void) {
 
 static void make_data(bt_dataset *tr, bt_dataset *va, int binary) {
     const int32_t F = 7;
-    const int64_t n = 350, nv = 120;
-    tr->n_rows = n;
-    va->n_rows = nv;
-    tr->n_features = va->n_features = F;
-    tr->X = malloc(sizeof(float) * (size_t)(n * F));
-    tr->y = malloc(sizeof(float) * (size_t)n);
-    va->X = malloc(sizeof(float) * (size_t)(nv * F));
-    va->y = malloc(sizeof(float) * (size_t)nv);
+    bt_test_gbdt_alloc_data(tr, va, 350, 120, F);
     for (int s = 0; s < 2; s++) {
         bt_dataset *d = s ? va : tr;
         for (int64_t r = 0; r < d->n_rows; r++) {
@@ -51,19 +45,22 @@ static void make_data(bt_dataset *tr, bt_dataset *va, int binary) {
     }
 }
 
+/* this test's trials: zero lambda, gamma and min_child_weight often, column sampling less */
+static const bt_test_gbdt_trials trial_dist = {
+    .eta = {0, 0, 0.1, 0.8},
+    .depth_span = 8,
+    .min_child_weight = {0.3, 0, 0, 2},
+    .gamma = {0.6, 0, 0, 0.5},
+    .lambda = {0.2, 0, 0, 3},
+    .alpha = {0.5, 0, 0, 1},
+    .subsample = {0.5, 1, 0.5, 0.5},
+    .colsample_bytree = {0.6, 1, 0.4, 0.6},
+    .colsample_bylevel = {0.6, 1, 0.4, 0.6},
+};
+
 static void random_trial(bt_value *v, int binary) {
-    for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
-    v[BT_GBDT_OBJECTIVE] = bt_value_string(binary ? "binary:logistic" : "reg:squarederror");
-    v[BT_GBDT_ETA] = bt_value_float(0.1 + urand() * 0.8);
-    v[BT_GBDT_MAX_DEPTH] = bt_value_int(1 + (int)(urand() * 8));
-    v[BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(urand() < 0.3 ? 0 : urand() * 2);
-    v[BT_GBDT_GAMMA] = bt_value_float(urand() < 0.6 ? 0 : urand() * 0.5);
-    v[BT_GBDT_LAMBDA] = bt_value_float(urand() < 0.2 ? 0 : urand() * 3);
-    v[BT_GBDT_ALPHA] = bt_value_float(urand() < 0.5 ? 0 : urand());
-    v[BT_GBDT_SUBSAMPLE] = bt_value_float(urand() < 0.5 ? 1 : 0.5 + urand() * 0.5);
-    v[BT_GBDT_COLSAMPLE_BYTREE] = bt_value_float(urand() < 0.6 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_COLSAMPLE_BYLEVEL] = bt_value_float(urand() < 0.6 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_SEED] = bt_value_int((int)(urand() * 1000));
+    bt_test_gbdt_random_trial(v, &trial_dist, urand,
+                              binary ? "binary:logistic" : "reg:squarederror", -1);
 }
 
 typedef struct grown {

@@ -15,6 +15,7 @@
 #include "models/gbdt/gbdt.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
+#include "tests/gbdt_fixtures.h"
 
 #define ROUNDS 8
 #define OTHERS 100
@@ -30,43 +31,11 @@ static void defaults(bt_value *v) {
 }
 
 static void make_data(bt_dataset *tr, bt_dataset *va, bt_task task, int K) {
-    int32_t F = 6;
-    int64_t n = 400, nv = 150;
-    tr->n_rows = n;
-    va->n_rows = nv;
-    tr->n_features = va->n_features = F;
-    tr->X = malloc(sizeof(float) * (size_t)(n * F));
-    tr->y = malloc(sizeof(float) * (size_t)n);
-    va->X = malloc(sizeof(float) * (size_t)(nv * F));
-    va->y = malloc(sizeof(float) * (size_t)nv);
-    for (int s = 0; s < 2; s++) {
-        bt_dataset *d = s ? va : tr;
-        for (int64_t r = 0; r < d->n_rows; r++) {
-            float *x = d->X + r * F;
-            for (int f = 0; f < F; f++)
-                x[f] = urand() < 0.1 ? NAN : (float)(int)(urand() * (f < 3 ? 12 : 300)) / 7.0f;
-            double z = (isnan(x[0]) ? 1 : x[0]) - (isnan(x[3]) ? 0 : x[3] / 20) + urand();
-            if (task == BT_TASK_REGRESSION) d->y[r] = (float)z;
-            if (task == BT_TASK_BINARY) d->y[r] = (float)(z > 1.5);
-            if (task == BT_TASK_MULTICLASS) d->y[r] = (float)((int)fabs(z * 1.3) % K);
-        }
-    }
+    bt_test_gbdt_make_data(urand, tr, va, task, K, 400, 150, 6, -1);
 }
 
 static void random_trial(bt_value *v, const char *obj, int K) {
-    defaults(v);
-    v[BT_GBDT_OBJECTIVE] = bt_value_string(obj);
-    v[BT_GBDT_NUM_CLASS] = bt_value_int(K);
-    v[BT_GBDT_ETA] = bt_value_float(0.05 + urand() * 0.9);
-    v[BT_GBDT_MAX_DEPTH] = bt_value_int(1 + (int)(urand() * 7));
-    v[BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(urand() < 0.3 ? 0 : urand() * 3);
-    v[BT_GBDT_GAMMA] = bt_value_float(urand() < 0.5 ? 0 : urand());
-    v[BT_GBDT_LAMBDA] = bt_value_float(urand() * 3);
-    v[BT_GBDT_ALPHA] = bt_value_float(urand() < 0.5 ? 0 : urand());
-    v[BT_GBDT_SUBSAMPLE] = bt_value_float(urand() < 0.5 ? 1 : 0.5 + urand() * 0.5);
-    v[BT_GBDT_COLSAMPLE_BYTREE] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_COLSAMPLE_BYLEVEL] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_SEED] = bt_value_int((int)(urand() * 1000));
+    bt_test_gbdt_random_trial(v, &bt_test_gbdt_pack_trials, urand, obj, K);
 }
 
 typedef struct run_out {

@@ -129,7 +129,7 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
 /* Validation metrics of n slots (groups of at most p->group at a time inside). */
 void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n);
 
-/* ---- the resnet pack on a CUDA device (resnet_cuda.c, resnet_vtable_cuda.c) ---------------- */
+/* ---- the resnet pack on a CUDA device (resnet_cuda.c, vtable_cuda.c) ----------------------- */
 
 /* bt_resnet_vtable with the pack entries of resnet_cuda.c, or NULL in a build without CUDA. */
 const bt_model_vtable *bt_resnet_cuda_vtable(void);

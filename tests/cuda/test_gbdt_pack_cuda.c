@@ -14,6 +14,8 @@
 #include "models/gbdt/gbdt.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
+#include "tests/test_rng.h"
+#include "tests/gbdt_fixtures.h"
 
 #if BT_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -21,55 +23,15 @@
 #define ROUNDS 6
 #define TRIALS 24
 
-static uint64_t rng = 1;
-static double urand(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 static void make_data(bt_dataset *tr, bt_dataset *va, bt_task task, int K, int64_t n) {
-    int32_t F = 7;
-    int64_t nv = n / 3 + 1;
-    tr->n_rows = n;
-    va->n_rows = nv;
-    tr->n_features = va->n_features = F;
-    tr->X = malloc(sizeof(float) * (size_t)(n * F));
-    tr->y = malloc(sizeof(float) * (size_t)n);
-    va->X = malloc(sizeof(float) * (size_t)(nv * F));
-    va->y = malloc(sizeof(float) * (size_t)nv);
-    for (int s = 0; s < 2; s++) {
-        bt_dataset *d = s ? va : tr;
-        for (int64_t r = 0; r < d->n_rows; r++) {
-            float *x = d->X + r * F;
-            for (int f = 0; f < F; f++)
-                x[f] = urand() < 0.1 ? NAN
-                       : f == 6      ? (float)urand() /* continuous: many bins */
-                                     : (float)(int)(urand() * (f < 3 ? 12 : 300)) / 7.0f;
-            double z = (isnan(x[0]) ? 1 : x[0]) - (isnan(x[3]) ? 0 : x[3] / 20) + urand();
-            if (task == BT_TASK_REGRESSION) d->y[r] = (float)z;
-            if (task == BT_TASK_BINARY) d->y[r] = (float)(z > 1.5);
-            if (task == BT_TASK_MULTICLASS) d->y[r] = (float)((int)fabs(z * 1.3) % K);
-        }
-    }
+    bt_test_gbdt_make_data(urand, tr, va, task, K, n, n / 3 + 1, 7, 6);
 }
 
-static void random_trial(const bt_model_vtable *vt, bt_value *v, const char *obj, int K) {
-    for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
-    v[BT_GBDT_OBJECTIVE] = bt_value_string(obj);
-    v[BT_GBDT_NUM_CLASS] = bt_value_int(K);
-    v[BT_GBDT_ETA] = bt_value_float(0.05 + urand() * 0.9);
-    v[BT_GBDT_MAX_DEPTH] = bt_value_int(1 + (int)(urand() * 7));
-    v[BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(urand() < 0.3 ? 0 : urand() * 3);
-    v[BT_GBDT_GAMMA] = bt_value_float(urand() < 0.5 ? 0 : urand());
-    v[BT_GBDT_LAMBDA] = bt_value_float(urand() * 3);
-    v[BT_GBDT_ALPHA] = bt_value_float(urand() < 0.5 ? 0 : urand());
-    v[BT_GBDT_SUBSAMPLE] = bt_value_float(urand() < 0.5 ? 1 : 0.5 + urand() * 0.5);
-    v[BT_GBDT_COLSAMPLE_BYTREE] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_COLSAMPLE_BYLEVEL] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(urand() < 0.2 ? 1 : 0);
-    v[BT_GBDT_SEED] = bt_value_int((int)(urand() * 1000));
+/* the pack tests' trials, some with early stopping */
+static void random_trial(bt_value *v, const char *obj, int K) {
+    bt_test_gbdt_trials d = bt_test_gbdt_pack_trials;
+    d.early_stop_p = 0.2;
+    bt_test_gbdt_random_trial(v, &d, urand, obj, K);
 }
 
 /* Same split structure: shape, features, bins, directions, thresholds. */
@@ -121,7 +83,7 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
     make_data(&tr, &va, task, K, n);
     bt_model_data data = {&tr, &va, task, K, NULL, 1};
     static bt_value trials[TRIALS][BT_GBDT_N_PARAMS];
-    for (int i = 0; i < TRIALS; i++) random_trial(cpu, trials[i], obj, K);
+    for (int i = 0; i < TRIALS; i++) random_trial(trials[i], obj, K);
     int slot_of[TRIALS], rev[TRIALS];
     for (int i = 0; i < TRIALS; i++) {
         slot_of[i] = i;
@@ -166,7 +128,7 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
         int even[TRIALS], n_even = 0;
         static bt_value fresh[TRIALS][BT_GBDT_N_PARAMS];
         for (int i = 0; i < TRIALS; i += 2) {
-            random_trial(cpu, fresh[i], obj, K);
+            random_trial(fresh[i], obj, K);
             bt_hparams h = {fresh[i]};
             cpu->slot_clear(pc, i);
             gpu->slot_clear(pg, i);
@@ -223,7 +185,7 @@ int main(void) {
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("test_gbdt_pack_cuda: seed %llu (BT_TEST_SEED replays it)\n", (unsigned long long)seed);
-    rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    bt_test_rng_seed(seed);
     bt_gbdt_set_mode(1); /* the CPU grows from histograms too (same splits; docs/gbdt.md) */
     test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "rmse", 3000, 1);
     test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "mae", 40000, 1);

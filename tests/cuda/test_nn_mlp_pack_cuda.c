@@ -21,6 +21,7 @@
 #include "kernels/philox.h"
 #include "models/nn/nn.h"
 #include "tests/bt_test.h"
+#include "tests/test_rng.h"
 
 #if BT_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -31,13 +32,6 @@
 #define SLOTS 12
 #define EPOCHS 4
 
-static uint64_t rng = 1;
-static double urand(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
-}
 static double gauss(void) {
     double u = urand() + 1e-12, v = urand();
     return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
@@ -255,7 +249,7 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
     uint64_t keys[TRIALS];
     for (int k = 0; k < TRIALS; k++) {
         random_trial(shape, trials + (size_t)k * BT_MLP_N_PARAMS, k);
-        keys[k] = bt_philox_key(rng, (uint64_t)k);
+        keys[k] = bt_philox_key(bt_test_rng, (uint64_t)k);
     }
     const bt_model_vtable *cvt = bt_mlp_cuda_vtable();
     CHECK(cvt && cvt != &bt_mlp_vtable && cvt->concurrent_steps == 1);
@@ -350,7 +344,7 @@ int main(void) {
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("test_nn_mlp_pack_cuda: seed %llu (BT_TEST_SEED replays it)\n",
            (unsigned long long)seed);
-    rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    bt_test_rng_seed(seed);
     test_shape(0, 16, 2, "relu", 0, 32);
     test_shape(0, 24, 1, "gelu", 1, 64);
     test_shape(1, 16, 2, "tanh", 1, 32);

@@ -19,6 +19,7 @@
 #include "kernels/philox.h"
 #include "models/nn/resnet.h"
 #include "tests/bt_test.h"
+#include "tests/test_rng.h"
 
 #if BT_HAVE_CUDA
 #include <cuda_runtime.h>
@@ -31,13 +32,6 @@
 #define REFILL 2
 #define DIVERGE 1
 
-static uint64_t rng = 1;
-static double urand(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
-}
 static double gauss(void) {
     double u = urand() + 1e-12, v = urand();
     return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
@@ -237,7 +231,7 @@ static void test_shape(int c, int s, int with_shape, const char *input_shape, in
     uint64_t keys[TRIALS];
     for (int k = 0; k < TRIALS; k++) {
         random_trial(shape, trials + (size_t)k * BT_RESNET_N_PARAMS, k);
-        keys[k] = bt_philox_key(rng, (uint64_t)k);
+        keys[k] = bt_philox_key(bt_test_rng, (uint64_t)k);
     }
     const bt_model_vtable *cvt = bt_model_for_device(&bt_resnet_vtable, 1);
     CHECK(cvt && cvt != &bt_resnet_vtable && cvt->concurrent_steps == 1 && cvt->pack_capacity);
@@ -330,7 +324,7 @@ int main(void) {
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("test_nn_resnet_cuda: seed %llu (BT_TEST_SEED replays it)\n", (unsigned long long)seed);
-    rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    bt_test_rng_seed(seed);
     test_shape(2, 8, 1, NULL, 8, 4, 32);
     test_shape(1, 9, 0, "9x9", 14, 4, 50);
     return bt_test_finish("test_nn_resnet_cuda");

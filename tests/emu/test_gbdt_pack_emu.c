@@ -19,6 +19,8 @@
 #include "models/gbdt/pack_cuda.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
+#include "tests/test_rng.h"
+#include "tests/gbdt_fixtures.h"
 
 /* The emulated launcher (emu_kernels.c); the header declares it only when BT_HAVE_CUDA is set. */
 bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream);
@@ -26,55 +28,15 @@ bt_status bt_gbdt_apply_cuda(const bt_gbdt_apply_args *a, void *stream);
 #define ROUNDS 5
 #define TRIALS 12
 
-static uint64_t rng = 1;
-static double urand(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 static void make_data(bt_dataset *tr, bt_dataset *va, bt_task task, int K, int64_t n) {
-    const int32_t F = 6;
-    int64_t nv = n / 3 + 1;
-    tr->n_rows = n;
-    va->n_rows = nv;
-    tr->n_features = va->n_features = F;
-    tr->X = malloc(sizeof(float) * (size_t)(n * F));
-    tr->y = malloc(sizeof(float) * (size_t)n);
-    va->X = malloc(sizeof(float) * (size_t)(nv * F));
-    va->y = malloc(sizeof(float) * (size_t)nv);
-    for (int s = 0; s < 2; s++) {
-        bt_dataset *d = s ? va : tr;
-        for (int64_t r = 0; r < d->n_rows; r++) {
-            float *x = d->X + r * F;
-            for (int f = 0; f < F; f++)
-                x[f] = urand() < 0.1 ? NAN
-                       : f == 5      ? (float)urand() /* continuous: many bins */
-                                     : (float)(int)(urand() * (f < 3 ? 12 : 300)) / 7.0f;
-            double z = (isnan(x[0]) ? 1 : x[0]) - (isnan(x[3]) ? 0 : x[3] / 20) + urand();
-            if (task == BT_TASK_REGRESSION) d->y[r] = (float)z;
-            if (task == BT_TASK_BINARY) d->y[r] = (float)(z > 1.5);
-            if (task == BT_TASK_MULTICLASS) d->y[r] = (float)((int)fabs(z * 1.3) % K);
-        }
-    }
+    bt_test_gbdt_make_data(urand, tr, va, task, K, n, n / 3 + 1, 6, 5);
 }
 
-static void random_trial(const bt_model_vtable *vt, bt_value *v, const char *obj, int K) {
-    for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
-    v[BT_GBDT_OBJECTIVE] = bt_value_string(obj);
-    v[BT_GBDT_NUM_CLASS] = bt_value_int(K);
-    v[BT_GBDT_ETA] = bt_value_float(0.05 + urand() * 0.9);
-    v[BT_GBDT_MAX_DEPTH] = bt_value_int(1 + (int)(urand() * 7));
-    v[BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(urand() < 0.3 ? 0 : urand() * 3);
-    v[BT_GBDT_GAMMA] = bt_value_float(urand() < 0.5 ? 0 : urand());
-    v[BT_GBDT_LAMBDA] = bt_value_float(urand() * 3);
-    v[BT_GBDT_ALPHA] = bt_value_float(urand() < 0.5 ? 0 : urand());
-    v[BT_GBDT_SUBSAMPLE] = bt_value_float(urand() < 0.5 ? 1 : 0.5 + urand() * 0.5);
-    v[BT_GBDT_COLSAMPLE_BYTREE] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_COLSAMPLE_BYLEVEL] = bt_value_float(urand() < 0.5 ? 1 : 0.4 + urand() * 0.6);
-    v[BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(urand() < 0.2 ? 1 : 0);
-    v[BT_GBDT_SEED] = bt_value_int((int)(urand() * 1000));
+/* the pack tests' trials, some with early stopping */
+static void random_trial(bt_value *v, const char *obj, int K) {
+    bt_test_gbdt_trials d = bt_test_gbdt_pack_trials;
+    d.early_stop_p = 0.2;
+    bt_test_gbdt_random_trial(v, &d, urand, obj, K);
 }
 
 /* Two slots' models are the same bit for bit: rounds, flags, every node of every tree. */
@@ -131,7 +93,7 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
     make_data(&tr, &va, task, K, n);
     bt_model_data data = {&tr, &va, task, K, NULL, 1};
     static bt_value trials[TRIALS][BT_GBDT_N_PARAMS];
-    for (int i = 0; i < TRIALS; i++) random_trial(cpu, trials[i], obj, K);
+    for (int i = 0; i < TRIALS; i++) random_trial(trials[i], obj, K);
     int slot_of[TRIALS], rev[TRIALS];
     for (int i = 0; i < TRIALS; i++) {
         slot_of[i] = i;
@@ -164,7 +126,7 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
         int even[TRIALS], n_even = 0;
         static bt_value fresh[TRIALS][BT_GBDT_N_PARAMS];
         for (int i = 0; i < TRIALS; i += 2) {
-            random_trial(cpu, fresh[i], obj, K);
+            random_trial(fresh[i], obj, K);
             bt_hparams h = {fresh[i]};
             cpu->slot_clear(rc.p, i);
             gpu->slot_clear(rg.p, i);
@@ -204,7 +166,7 @@ static void test_nan_fails_alone(void) {
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
     bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
     bt_value t[4][BT_GBDT_N_PARAMS];
-    for (int i = 0; i < 4; i++) random_trial(cpu, t[i], "reg:squarederror", 0);
+    for (int i = 0; i < 4; i++) random_trial(t[i], "reg:squarederror", 0);
     t[1][BT_GBDT_BASE_SCORE] = bt_value_float(INFINITY);
     t[2][BT_GBDT_ETA] = bt_value_float(1e30); /* finite gradients, then margins overflow */
     t[2][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
@@ -246,7 +208,7 @@ static void test_nan_fails_alone(void) {
 /* Trials of fixed depth for the memory tests (depth decides the histogram pool). */
 static void deep_trials(bt_value (*t)[BT_GBDT_N_PARAMS], int n, int depth) {
     for (int i = 0; i < n; i++) {
-        random_trial(&bt_gbdt_vtable, t[i], "reg:squarederror", 0);
+        random_trial(t[i], "reg:squarederror", 0);
         t[i][BT_GBDT_MAX_DEPTH] = bt_value_int(depth);
         t[i][BT_GBDT_MIN_CHILD_WEIGHT] = bt_value_float(0);
         t[i][BT_GBDT_GAMMA] = bt_value_float(0);
@@ -386,7 +348,7 @@ static void test_graphs(void) {
     bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
     static bt_value t[N][BT_GBDT_N_PARAMS];
     for (int i = 0; i < N; i++) {
-        random_trial(&bt_gbdt_vtable, t[i], "reg:squarederror", 0);
+        random_trial(t[i], "reg:squarederror", 0);
         t[i][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(0);
     }
     bt_hparams h0 = {t[0]};
@@ -493,8 +455,7 @@ static void test_threads(void) {
     bt_model_data data = {&tr, &va, BT_TASK_BINARY, 2, NULL, 1};
     static bt_value t[2][TRIALS][BT_GBDT_N_PARAMS];
     for (int k = 0; k < 2; k++)
-        for (int i = 0; i < TRIALS; i++)
-            random_trial(&bt_gbdt_vtable, t[k][i], "binary:logistic", 2);
+        for (int i = 0; i < TRIALS; i++) random_trial(t[k][i], "binary:logistic", 2);
     bt_pack *alone[2] = {NULL, NULL}, *together[2] = {NULL, NULL};
     for (int pass = 0; pass < 2; pass++) {
         bt_pack **pk = pass ? together : alone;
@@ -843,7 +804,7 @@ int main(void) {
     bt_gbdt_set_mode(1); /* the CPU grows from histograms too (same splits; docs/gbdt.md) */
     bt_emu_stats_reset();
     for (int k = 0; k < 3; k++) {
-        rng = (seed + (uint64_t)k) * 0x9E3779B97F4A7C15ull + 1;
+        bt_test_rng_seed(seed + (uint64_t)k);
         printf(" seed %llu\n", (unsigned long long)(seed + (uint64_t)k));
         bt_emu_set_poison(k == 1 ? 0xFF : 0xA5); /* NaN floats / -1 ints in fresh memory */
         test_task(BT_TASK_REGRESSION, "reg:squarederror", 0, "rmse", 1500);
