@@ -21,10 +21,10 @@ mkdir -p "$dist/bin" "$dist/lib" "$dist/tests"
 cp "$build/batchtune" "$dist/bin/"
 find "$build/tests" -maxdepth 2 -type f -perm -u+x \( -name 'test_*' -o -name 'gpu_test_*' -o -name 'bt_*' \) \
   -exec cp {} "$dist/bin/" \;
-# the GPU benchmark kit: its microbenchmark and driver (bench/gpu/run_all.sh "$dist")
+# the GPU benchmark kit: its microbenchmark, driver and the resnet comparison (bench/gpu/run_all.sh "$dist")
 [ -x "$build/bt_hist_bandwidth" ] && cp "$build/bt_hist_bandwidth" "$dist/bin/"
 mkdir -p "$dist/bench"
-cp -r bench/gpu bench/bench_gbdt_cpu.py "$dist/bench/"
+cp -r bench/gpu bench/bench_gbdt_cpu.py bench/bench_nn_gpu.py "$dist/bench/"
 # shared libraries, glibc's own aside (the target has those)
 skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so)'
 for exe in "$dist"/bin/*; do

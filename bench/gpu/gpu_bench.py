@@ -12,6 +12,8 @@ unpacked) or a build folder, it runs and records as JSON:
   xgboost    the same 64 trials on the same rows with XGBoost if it imports (GPU build if it
              trains on the GPU, else the CPU on every core; which one is recorded)
   hist       bt_hist_bandwidth: the batched histogram kernel against a device-to-device copy
+  resnet     bench/bench_nn_gpu.py when torch imports and sees the GPU: 64 ResNet-20 trials,
+             batchtune packed vs PyTorch one at a time vs PyTorch torch.func vmap (images/s)
 Everything lands in OUT/DATE-gpu-DEVICE.json with the device, date, git commit and commands."""
 import argparse
 import datetime
@@ -46,8 +48,11 @@ def parse_args():
     p.add_argument("--xgb-timeout", type=float, default=150,
                    help="seconds for the XGBoost loop; trials not done by then are extrapolated")
     p.add_argument("--step-timeout", type=float, default=600, help="seconds per command")
+    p.add_argument("--resnet-timeout", type=float, default=420,
+                   help="seconds for the resnet step, all three sides (default 420; its "
+                        "batchtune side gets at most half)")
     p.add_argument("--skip", default="", help="comma-separated steps to skip: "
-                   "tests,boston,synthetic,xgboost,hist")
+                   "tests,boston,synthetic,xgboost,hist,resnet")
     p.add_argument("--quick", action="store_true",
                    help="smoke run of the kit itself: 20k rows, 8 trials, 10 rounds")
     a = p.parse_args()
@@ -427,6 +432,50 @@ def step_hist(a, hist, res):
     print(f"  hist_bandwidth: rc {r['rc']} ({r['seconds']:.1f} s)", flush=True)
 
 
+def torch_probe(py):
+    """'cuda', 'cpu' (torch without a visible GPU) or None (no torch) for interpreter py."""
+    try:
+        p = subprocess.run([py, "-c", "import torch; print('cuda' if torch.cuda.is_available() "
+                            "else 'cpu')"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.strip().splitlines()[-1] if p.returncode == 0 and p.stdout.strip() else None
+
+
+def step_resnet(a, bt, res):
+    """bench/bench_nn_gpu.py (next to this folder, in a checkout and in a bundle) with this
+    kit's batchtune; its JSON goes into the kit's. On the GPU at full size (about 1-2 minutes
+    on an H100/H200 if the targets hold); with --quick and torch but no GPU, a tiny CPU run."""
+    script = os.path.join(os.path.dirname(HERE), "bench_nn_gpu.py")
+    if not os.path.exists(script):
+        res["resnet"] = {"available": False, "why": f"{script} missing"}
+        return
+    dev = torch_probe(sys.executable)
+    if dev is None or (dev == "cpu" and not a.quick):
+        res["resnet"] = {"available": False, "why": "no torch in this python" if dev is None
+                         else "torch sees no CUDA device"}
+        print(f"  resnet: {res['resnet']['why']}", flush=True)
+        return
+    out = os.path.join(a.workdir, "resnet.json")
+    cmd = [sys.executable, script, "--batchtune", bt, "--out-json", out, "--device", dev,
+           "--timeout", int(a.resnet_timeout / 2)]
+    if a.quick:
+        cmd += ["--trials", 2, "--seq-trials", 1, "--images", 256, "--valid-rows", 64,
+                "--hw", 8, "--width", 4, "--depth", 8, "--batch", 32, "--epochs", 2]
+    env = dict(os.environ, BT_GIT_COMMIT=res.get("git_commit") or "")
+    if dev == "cpu":
+        env["OMP_NUM_THREADS"] = "1"
+    if os.path.exists(out):
+        os.remove(out)
+    r = run(cmd, a.resnet_timeout, env)
+    result = None
+    if os.path.exists(out):
+        with open(out) as f:
+            result = json.load(f)
+    res["resnet"] = {"available": True, "device": dev, "result": result, "run": strip(r)}
+    print(f"  bench_nn_gpu: rc {r['rc']} ({r['seconds']:.1f} s)", flush=True)
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -448,17 +497,19 @@ def main():
         "cpu_cores": os.cpu_count(), "gpus_nvidia_smi": gpus,
         "batchtune": bt, "batchtune_version": run([bt, "--version"], 30)["stdout"].strip(),
         "batchtune_info": run([bt, "info"], 60)["stdout"], "quick": a.quick}
-    steps = [("tests", lambda: step_tests(a, tests, res)),
-             ("boston", lambda: step_boston(a, bt, res))]
-    for name, fn in steps:
-        if name in a.skip:
-            continue
-        print(f"[{name}]", flush=True)
-        try:
-            fn()
-        except Exception as e:  # record and go on: one broken step must not lose the others
-            res[name] = {"error": f"{type(e).__name__}: {e}"}
-            print(f"  {name} failed: {e}", flush=True)
+    def run_steps(steps):
+        for name, fn in steps:
+            if name in a.skip:
+                continue
+            print(f"[{name}]", flush=True)
+            try:
+                fn()
+            except Exception as e:  # record and go on: one broken step must not lose the others
+                res[name] = {"error": f"{type(e).__name__}: {e}"}
+                print(f"  {name} failed: {e}", flush=True)
+
+    run_steps([("tests", lambda: step_tests(a, tests, res)),
+               ("boston", lambda: step_boston(a, bt, res))])
     sw = data = metrics = None
     if "synthetic" not in a.skip:
         print("[synthetic]", flush=True)
@@ -477,12 +528,8 @@ def main():
         except Exception as e:
             res["xgboost"] = {"error": f"{type(e).__name__}: {e}"}
             print(f"  xgboost failed: {e}", flush=True)
-    if "hist" not in a.skip:
-        print("[hist]", flush=True)
-        try:
-            step_hist(a, hist, res)
-        except Exception as e:
-            res["hist"] = {"error": f"{type(e).__name__}: {e}"}
+    run_steps([("hist", lambda: step_hist(a, hist, res)),
+               ("resnet", lambda: step_resnet(a, bt, res))])
     dev = gpus[0]["name"] if gpus else "nogpu"
     name = f"{now.strftime('%Y-%m-%d')}-gpu-{slug(dev)}{'-quick' if a.quick else ''}.json"
     path = os.path.join(a.out, name)
@@ -546,6 +593,20 @@ def summary(res, path):
                   f"{sc['best']['median_ms']:.3f} ms; matches reference {sc['matches_reference']}")
     else:
         print(f"hist     {g(res, 'hist', 'why') or g(res, 'hist', 'error') or g(h, 'error') or 'skipped'}")
+    rn = res.get("resnet")
+    if rn is None:
+        print("resnet   skipped")
+    elif rn.get("result"):
+        r = rn["result"]
+        sides = ", ".join(f"{k} {n(g(r, k, 'images_per_s'))}" if g(r, k, "images_per_s")
+                          else f"{k} {g(r, k, 'error')}" for k in
+                          ("pytorch_sequential", "pytorch_vmap", "batchtune") if k in r)
+        ratios = ", ".join(f"{k[len('batchtune_over_'):]} {v['ratio']:.2f}x (target "
+                           f"{v['target']}x)" for k, v in r.get("ratios", {}).items())
+        print(f"resnet   {g(r, 'config', 'trials')} x {g(r, 'config', 'model')} on "
+              f"{g(r, 'device', 'name')}, images/s: {sides}; batchtune over {ratios or 'n/a'}")
+    else:
+        print(f"resnet   {rn.get('why') or rn.get('error') or g(rn, 'run', 'stderr_tail')}")
     print(f"written  {path}")
 
 

@@ -5,11 +5,12 @@
 # bin/gpu_test_*) or a build folder (batchtune, bt_hist_bandwidth, tests/gpu_test_*).
 # OUT_DIR defaults to $OUT, else bench/results. Writes OUT_DIR/DATE-gpu-DEVICE.json and prints a
 # short table last. Needs python3 with numpy (and h5py for the per-trial checks); XGBoost is
-# optional (BT_XGB_WHEELS=DIR installs carried wheels offline). See bench/README.md.
+# optional (BT_XGB_WHEELS=DIR installs carried wheels offline), torch too (the resnet step,
+# bench/bench_nn_gpu.py). See bench/README.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 bin=$1

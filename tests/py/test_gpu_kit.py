@@ -48,4 +48,7 @@ if files:
     else:
         c.check(bool(x.get("why")), x)
     c.check("tests" not in r and "hist" not in r, "skipped steps are absent")
+    rn = r.get("resnet", {})  # bench_nn_gpu.py: measured (torch here) or why not
+    c.check((rn.get("available") is False and bool(rn.get("why"))) or
+            (rn.get("run", {}).get("rc") == 0 and "batchtune" in (rn.get("result") or {})), rn)
 c.finish()
