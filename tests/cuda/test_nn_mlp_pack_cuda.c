@@ -270,8 +270,12 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
     run(cvt, &data, shape, trials, keys, -1, gpu);
     /* validation metrics read the running means, which follow the noisy pre-batch-norm biases */
     const double mtol = bn ? 3e-2 : 2e-3, rows = bn ? 5 : 3;
+    /* RMSprop (slots k % 4 == 3) with momentum divides each gradient by its own running RMS,
+     * so a ReLU input that rounds to the other side of 0 on one device becomes a full-size step
+     * there: its trajectories drift apart about ten times as far (seen up to 9e-3 normwise after
+     * the test's epochs, against 1e-7 for the other optimizers on the same seeds). */
     for (int k = 0; k < SLOTS; k++)
-        compare(what, k, &gpu[k], &cpu[k], P, R, reg, nv, 2e-3, mtol, rows);
+        compare(what, k, &gpu[k], &cpu[k], P, R, reg, nv, k % 4 == 3 ? 2e-2 : 2e-3, mtol, rows);
     if (depth > 0 || reg) /* a linear softmax model's logits grow without overflowing */
         CHECK_MSG(cpu[5].failed && gpu[5].failed, "%s: the lr 1e30 trial diverged", what);
     CHECK_MSG(cpu[3].epoch == EPOCHS - 2 + 1, "%s: the refilled slot trained %lld epochs", what,
