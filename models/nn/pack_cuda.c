@@ -83,6 +83,9 @@ static bt_status dev_data_make(const bt_nn_shared *sh, int device, dev_data *d) 
         BT_TRY(upload((void **)&d->c_train, sh->c_train, n * sizeof(int32_t)));
         BT_TRY(upload((void **)&d->c_valid, sh->c_valid, nv * sizeof(int32_t)));
     }
+    /* cudaMemcpy from pageable memory may return before its DMA ends, and the packs' streams are
+     * non-blocking (they do not wait for the legacy stream): finish the copies here */
+    CU(cudaStreamSynchronize(0));
     return BT_STATUS_OK;
 }
 

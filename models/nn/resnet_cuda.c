@@ -187,6 +187,9 @@ static bt_status upload_valid(rn_cuda_pack *c) {
     free(tmp);
     CU(e);
     CU(cudaMemcpy(c->valid_c, h->sh->c_valid, nv * sizeof(int32_t), cudaMemcpyHostToDevice));
+    /* pageable copies may return before their DMA ends; the pack's stream does not wait for the
+     * legacy stream */
+    CU(cudaStreamSynchronize(0));
     return BT_STATUS_OK;
 }
 
