@@ -88,11 +88,23 @@ typedef struct bt_model_vtable {
     bt_status (*export_model)(bt_pack *p, int slot, const char *format, char **out, size_t *len);
 
     /* Optional (NULL: `wanted`). The largest pack capacity <= wanted that fits the device now,
-     * from its free memory and the family's per-trial estimate; at least 1. Device families only. */
+     * from its free memory and the family's per-trial estimate; at least 1. Device families only.
+     */
     int (*pack_capacity)(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
     /* 1 when packs of this family may be stepped from different host threads at once (each pack
      * owns its stream and scratch: GPU packs); 0 for CPU packs, which thread internally. */
     int concurrent_steps;
+
+    /* Optional snapshots (both NULL: a resume retrains the family's runs instead, e.g. gbdt).
+     * slot_save: slot's whole training state -- everything a further step or eval reads -- as a
+     * malloc'd blob (*buf, *len), versioned and tagged with the family and the pack's shape.
+     * slot_restore: starts slot from such a blob of the same trial (hp, key), in place of
+     * slot_start; the slot is then exactly where it was saved, so stepping it on gives the same
+     * bits as a slot never interrupted. A blob that does not fit (another family, shape, trial or
+     * format version; truncated) is refused with BT_STATUS_BAD_INPUT and leaves the slot empty. */
+    bt_status (*slot_save)(bt_pack *p, int slot, void **buf, size_t *len);
+    bt_status (*slot_restore)(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
+                              const void *buf, size_t len);
 } bt_model_vtable;
 
 /* Registry of model families. */

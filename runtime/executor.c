@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "pool.h"
 #include "progress.h"
 #include "results.h"
+#include "snapshot.h"
 #include "sweep.h"
 
 typedef struct run_state {
@@ -103,7 +105,28 @@ typedef struct exec {
     double last_tick_time; /* journal time at the end of the last tick */
     char device[16];       /* "cpu" or "cuda:N" */
     bt_device_choice dev;  /* where it trains, and why */
+    /* model-state snapshots (OUT.state) */
+    char *state_path;
+    bt_snapshot snap;            /* the one read at a resume (its blobs freed as they are used) */
+    bt_snapshot_entry **snap_of; /* per leader: its entry not yet restored, or NULL */
+    double last_snapshot;
+    int64_t n_restored, units_restored; /* runs and resource units restored, not retrained */
 } exec;
+
+/* A warning for the caller's warnings stream and the event log. */
+static void warn(exec *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(exec *e, const char *fmt, ...) {
+    char msg[1024], f[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (e->o->warnings) fprintf(e->o->warnings, "batchtune: warning: %s\n", msg);
+    for (char *c = msg; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
+    snprintf(f, sizeof f, "\"message\":\"%s\"", msg);
+    bt_progress_event(&e->prog, "warning", f);
+}
 
 /* ---- history ------------------------------------------------------------------------------ */
 
@@ -231,9 +254,30 @@ static bt_status slot_acquire(exec *e, int64_t leader) {
     r->inst = inst;
     r->slot = pi->free[--pi->n_free];
     const bt_hparams hp = {e->sw.trials[leader].hp};
-    BT_TRY(e->sw.vt->slot_start(pi->pack, r->slot, &hp, bt_sweep_trial_key(&e->sw, leader)));
+    const uint64_t key = bt_sweep_trial_key(&e->sw, leader);
+    const bt_model_vtable *vt = e->sw.vt;
     r->state_res = 0;
-    return BT_STATUS_OK;
+    /* a snapshot of this run, at most as far as the journal says it got: restore it (the rest of
+     * the way is retrained, and catch_up still checks where it lands) */
+    bt_snapshot_entry *se = e->snap_of ? e->snap_of[leader] : NULL;
+    if (se) {
+        e->snap_of[leader] = NULL;
+        if (vt->slot_restore && se->resource > 0 && se->resource <= r->resource) {
+            if (vt->slot_restore(pi->pack, r->slot, &hp, key, se->blob, se->len) == BT_STATUS_OK) {
+                r->state_res = se->resource;
+                e->n_restored++;
+                e->units_restored += se->resource;
+            } else {
+                warn(e, "%s: trial %" PRId64 ": %s; retraining it", e->state_path, leader,
+                     bt_status_message());
+                bt_status_clear();
+            }
+        }
+        free(se->blob);
+        se->blob = NULL;
+        if (r->state_res > 0) return BT_STATUS_OK;
+    }
+    return vt->slot_start(pi->pack, r->slot, &hp, key);
 }
 
 static void slot_release(exec *e, int64_t leader) {
@@ -343,10 +387,11 @@ static bt_status step_leaders(exec *e, const int64_t *leaders, int64_t n, int ev
     return BT_STATUS_OK;
 }
 
-/* After a replay, runs still in flight have no model state: retrain them (all together) to where
- * the journal says they were. Training is deterministic, so this reproduces their state. */
+/* After a replay, runs still in flight have no model state: restore what the snapshot holds of
+ * them (slot_acquire) and retrain the rest of the way (all together) to where the journal says
+ * they were. Training is deterministic, so this reproduces their state. */
 static bt_status catch_up(exec *e, int64_t *buf) {
-    int64_t n_verify = 0;
+    int64_t n_verify = 0, units = 0, restored0 = e->n_restored, restored_units0 = e->units_restored;
     for (;;) {
         int64_t n = 0;
         for (int64_t t = 0; t < e->sw.n_trials; t++) {
@@ -361,6 +406,15 @@ static bt_status catch_up(exec *e, int64_t *buf) {
         }
         if (n == 0) break;
         BT_TRY(step_leaders(e, buf, n, 0));
+        units += n;
+    }
+    if (n_verify > 0) {
+        char f[224];
+        snprintf(f, sizeof f,
+                 "\"runs\":%" PRId64 ",\"restored\":%" PRId64 ",\"units_restored\":%" PRId64
+                 ",\"units_retrained\":%" PRId64,
+                 n_verify, e->n_restored - restored0, e->units_restored - restored_units0, units);
+        bt_progress_event(&e->prog, "catch_up", f);
     }
     /* A retrained run must land on the metric the journal recorded: if not, the data or the
      * code changed since, and continuing would mix two different sweeps. */
@@ -376,7 +430,7 @@ static bt_status catch_up(exec *e, int64_t *buf) {
             BT_TRY(e->sw.vt->eval(run_pack(e, t), r->slot, e->sw.metric, &v));
             if (!(v == ts->metric || (isnan(v) && isnan(ts->metric))))
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
-                               "%s: trial %" PRId64 " retrained to %" PRId64 " gives %s %.17g but "
+                               "%s: trial %" PRId64 " brought to %" PRId64 " gives %s %.17g but "
                                "the journal recorded %.17g: the data or the code changed since "
                                "the sweep started; use --fresh to start over",
                                e->journal_path, e->members[k], r->resource, e->sw.metric, v,
@@ -541,6 +595,131 @@ static bt_status checkpoint(exec *e, int final) {
     char f[128];
     snprintf(f, sizeof f, "\"tick\":%" PRId64 ",\"final\":%s", e->tick, final ? "true" : "false");
     bt_progress_event(&e->prog, "checkpoint", f);
+    return BT_STATUS_OK;
+}
+
+/* ---- model-state snapshots (OUT.state, runtime/snapshot.h) ---------------------------------- */
+
+static const char *device_kind(const exec *e) {
+    return e->dev.cuda ? "cuda" : "cpu";
+}
+
+/* Forgets run L's entry of the snapshot read at the resume (the run needs no state any more). */
+static void snap_drop(exec *e, int64_t L) {
+    if (!e->snap_of || !e->snap_of[L]) return;
+    free(e->snap_of[L]->blob);
+    e->snap_of[L]->blob = NULL;
+    e->snap_of[L] = NULL;
+}
+
+/* Writes the snapshot: every run holding model state, and the entries of the snapshot read at the
+ * resume that no run has restored yet (idle runs that may still be promoted). A failure only
+ * warns: the journal and the results are what a resume needs, the snapshot saves it time. */
+static void snapshot_write(exec *e) {
+    const bt_model_vtable *vt = e->sw.vt;
+    const double t0 = bt_clock();
+    e->last_snapshot = t0;
+    bt_snapshot_head h;
+    memset(&h, 0, sizeof h);
+    snprintf(h.sha256, sizeof h.sha256, "%s", e->sw.spec->sha256);
+    h.seed = e->sw.spec->seed;
+    snprintf(h.version, sizeof h.version, "%s", BT_VERSION);
+    snprintf(h.family, sizeof h.family, "%s", vt->name);
+    snprintf(h.device, sizeof h.device, "%s", device_kind(e));
+    h.tick = e->tick;
+    for (int64_t t = 0; t < e->sw.n_trials; t++) {
+        const run_state *r = &e->runs[t];
+        h.n += (r->slot >= 0 && r->state_res > 0) || (r->slot < 0 && e->snap_of && e->snap_of[t]);
+    }
+    bt_snapshot_writer *w = NULL;
+    bt_status st = bt_snapshot_begin(&w, e->state_path, &h);
+    size_t bytes = 0;
+    for (int64_t t = 0; t < e->sw.n_trials && st == BT_STATUS_OK; t++) {
+        const run_state *r = &e->runs[t];
+        if (r->slot >= 0 && r->state_res > 0) {
+            void *blob = NULL;
+            size_t len = 0;
+            st = vt->slot_save(run_pack(e, t), r->slot, &blob, &len);
+            if (st == BT_STATUS_OK) st = bt_snapshot_add(w, t, r->state_res, blob, len);
+            free(blob);
+            bytes += len;
+        } else if (r->slot < 0 && e->snap_of && e->snap_of[t]) {
+            const bt_snapshot_entry *se = e->snap_of[t];
+            st = bt_snapshot_add(w, t, se->resource, se->blob, se->len);
+            bytes += se->len;
+        }
+    }
+    if (st == BT_STATUS_OK) {
+        st = bt_snapshot_commit(w);
+    } else {
+        bt_snapshot_abort(w);
+    }
+    if (st != BT_STATUS_OK) {
+        warn(e, "snapshot not written: %s", bt_status_message());
+        bt_status_clear();
+        return;
+    }
+    char f[192];
+    snprintf(f, sizeof f,
+             "\"tick\":%" PRId64 ",\"runs\":%" PRId64 ",\"bytes\":%zu,\"seconds\":%.3f", e->tick,
+             h.n, bytes, bt_clock() - t0);
+    bt_progress_event(&e->prog, "snapshot", f);
+}
+
+/* At a checkpoint: a snapshot when one is due (--snapshot-every), or always on a stop request. */
+static void snapshot_maybe(exec *e, int stopping) {
+    if (e->replaying || !(e->o->snapshot_every > 0) || !e->sw.vt->slot_save) return;
+    if (stopping || bt_clock() - e->last_snapshot >= e->o->snapshot_every) snapshot_write(e);
+}
+
+/* After the journal opened: a fresh sweep removes an old snapshot; a resume reads it and keeps
+ * the entries it can trust (same sweep, seed, version, family and device kind, no later than the
+ * journal, runs of this sweep), indexed by run. Anything else is ignored with a warning. */
+static bt_status open_state(exec *e) {
+    if (e->fresh) {
+        if (unlink(e->state_path) != 0 && errno != ENOENT)
+            return BT_FAIL(BT_STATUS_IO, "%s: %s", e->state_path, strerror(errno));
+        return BT_STATUS_OK;
+    }
+    if (!e->sw.vt->slot_restore) return BT_STATUS_OK;
+    bt_snapshot *sn = &e->snap;
+    bt_status st = bt_snapshot_read(e->state_path, sn);
+    if (st == BT_STATUS_NO_INPUT) {
+        bt_status_clear();
+        return BT_STATUS_OK;
+    }
+    if (st != BT_STATUS_OK) {
+        warn(e, "%s ignored, in-flight runs are retrained: %s", e->state_path, bt_status_message());
+        bt_status_clear();
+        return BT_STATUS_OK;
+    }
+    const bt_snapshot_head *h = &sn->head;
+    const char *why = NULL;
+    if (strcmp(h->sha256, e->sw.spec->sha256) != 0 || h->seed != e->sw.spec->seed)
+        why = "it belongs to another sweep (sweep file or seed)";
+    else if (strcmp(h->version, BT_VERSION) != 0)
+        why = "another batchtune version wrote it";
+    else if (strcmp(h->family, e->sw.vt->name) != 0)
+        why = "another model family wrote it";
+    else if (strcmp(h->device, device_kind(e)) != 0)
+        why = "it was written on another kind of device";
+    else if (h->tick > e->log.last_tick + 1)
+        why = "it is newer than the journal";
+    e->snap_of = calloc((size_t)(e->sw.n_trials ? e->sw.n_trials : 1), sizeof *e->snap_of);
+    BT_CHECK_ALLOC(e->snap_of);
+    for (int64_t i = 0; i < h->n && !why; i++) {
+        const int64_t L = sn->e[i].leader;
+        if (L >= e->sw.n_trials || e->sw.trials[L].leader != L || e->snap_of[L])
+            why = "it names runs this sweep does not have";
+        else
+            e->snap_of[L] = &sn->e[i];
+    }
+    if (why) {
+        warn(e, "%s ignored (%s); in-flight runs are retrained", e->state_path, why);
+        free(e->snap_of);
+        e->snap_of = NULL;
+        bt_snapshot_free(sn);
+    }
     return BT_STATUS_OK;
 }
 
@@ -733,6 +912,7 @@ static bt_status tick(exec *e, int64_t *buf, int *finished) {
         if (run_done(e, t)) {
             log_trial_stops(e, t);
             slot_release(e, t);
+            snap_drop(e, t);
         }
     }
     /* 6. bound memory: runs waiting for a promotion (ASHA, W&B) keep their state only while
@@ -822,6 +1002,9 @@ static void exec_free(exec *e) {
     for (int i = 0; i < e->n_metric_names; i++) free(e->metric_names[i]);
     free(e->metric_names);
     bt_journal_log_free(&e->log);
+    bt_snapshot_free(&e->snap);
+    free(e->snap_of);
+    free(e->state_path);
     bt_journal_close(e->jn);
     if (e->lock_fd > 0) {
         struct stat st;
@@ -897,6 +1080,10 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
     BT_CHECK_ALLOC(e->journal_path);
     memcpy(e->journal_path, o->out_path, plen);
     memcpy(e->journal_path + plen, ".journal", 9);
+    e->state_path = malloc(plen + 7);
+    BT_CHECK_ALLOC(e->state_path);
+    memcpy(e->state_path, o->out_path, plen);
+    memcpy(e->state_path + plen, ".state", 7);
     if (same_file(o->out_path, spec->path))
         return BT_FAIL(BT_STATUS_USAGE, "--out %s is the sweep file itself", o->out_path);
     e->lock_fd = open(e->journal_path, O_RDWR | O_CREAT, 0644);
@@ -985,9 +1172,11 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
         }
         st = bt_sweep_load_data(&e.sw, e.threads);
         if (st == BT_STATUS_OK && !sum->already_finished) st = open_journal(&e, spec);
+        if (st == BT_STATUS_OK && !sum->already_finished) st = open_state(&e);
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);
         if (!buf && st == BT_STATUS_OK) st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
         e.last_checkpoint = bt_clock();
+        e.last_snapshot = e.last_checkpoint;
         int finished = 0;
         while (st == BT_STATUS_OK && !finished) {
             if (e.replaying && e.tick > e.log.last_tick) e.replaying = 0;
@@ -1004,12 +1193,15 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
                 int64_t nd = 0;
                 bt_sched_decisions(e.sw.sched, &nd);
                 int rung_done = nd > e.checkpoint_decisions && since >= 1.0;
-                if (since >= every || rung_done) {
+                int stopping = o->stop && *o->stop;
+                if ((since >= every || rung_done) && !stopping) {
                     e.checkpoint_decisions = nd;
                     st = checkpoint(&e, 0);
+                    if (st == BT_STATUS_OK) snapshot_maybe(&e, 0);
                 }
-                if (st == BT_STATUS_OK && o->stop && *o->stop) {
+                if (st == BT_STATUS_OK && stopping) {
                     st = checkpoint(&e, 0);
+                    if (st == BT_STATUS_OK) snapshot_maybe(&e, 1);
                     if (st == BT_STATUS_OK)
                         st = BT_FAIL(BT_STATUS_INTERRUPTED,
                                      "interrupted: progress saved; run the same command again to "
@@ -1025,6 +1217,8 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
                 bt_jrec end = {BT_JREC_END, e.tick, -1, -1, 0, 0, ""};
                 st = bt_journal_append(e.jn, &end);
                 if (st == BT_STATUS_OK) st = bt_journal_sync(e.jn);
+                /* a finished sweep needs no model state: the snapshot goes */
+                if (st == BT_STATUS_OK) unlink(e.state_path);
             }
         }
         bt_progress_counts c;

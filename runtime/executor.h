@@ -6,7 +6,8 @@
  * the tick's reports to the scheduler in trial-id order, journal the tick. Because the scheduler
  * is a pure function of the ordered reports and a trial's training is a pure function of its
  * configuration and key, replaying the journal's ticks (no training) and catching up the runs
- * still in flight reproduces an uninterrupted sweep exactly.
+ * still in flight reproduces an uninterrupted sweep exactly. Runs a model-state snapshot holds
+ * (runtime/snapshot.h) are restored from it first and only trained the rest of the way.
  * Ownership: options and the spec are borrowed for the duration of the call. */
 #ifndef BT_EXECUTOR_H
 #define BT_EXECUTOR_H
@@ -28,6 +29,11 @@ typedef struct bt_run_opts {
     const char *command_line;    /* recorded in the results */
     volatile sig_atomic_t *stop; /* set asynchronously: finish the tick, checkpoint, stop */
     double checkpoint_every;     /* seconds between results checkpoints (default 30) */
+    /* Seconds between model-state snapshots (out_path + ".state"), taken at checkpoints and at a
+     * stop request, for families with slot_save; 0: none (the CLI's default is 300). A resume
+     * restores the runs a snapshot holds instead of retraining them. */
+    double snapshot_every;
+    FILE *warnings; /* warnings (e.g. a snapshot ignored), or NULL for none */
     int streams;    /* packs stepped at once from host threads, for families whose packs own a
                      * device stream (concurrent_steps); 0: execution.streams */
     int pack_slots; /* at most this many slots per pack (0: as many as the shape can use), e.g.

@@ -110,11 +110,19 @@ void bt_nn_cuda_core_free(bt_nn_cuda_core *k) {
     *k = (bt_nn_cuda_core){.device = k->device};
 }
 
-bt_status bt_nn_cuda_core_slot_upload(bt_nn_cuda_core *k, int slot, const bt_nn_slot *s) {
+bt_status bt_nn_cuda_core_slot_upload(bt_nn_cuda_core *k, int slot, const bt_nn_slot *s,
+                                      int moments) {
     const size_t P = (size_t)k->P, R = (size_t)k->R, o = (size_t)slot;
     CU(cudaMemcpyAsync(k->w + o * P, s->w, P * sizeof(float), cudaMemcpyHostToDevice, k->stream));
-    CU(cudaMemsetAsync(k->m + o * P, 0, P * sizeof(float), k->stream));
-    CU(cudaMemsetAsync(k->v + o * P, 0, P * sizeof(float), k->stream));
+    if (moments) {
+        CU(cudaMemcpyAsync(k->m + o * P, s->m, P * sizeof(float), cudaMemcpyHostToDevice,
+                           k->stream));
+        CU(cudaMemcpyAsync(k->v + o * P, s->v, P * sizeof(float), cudaMemcpyHostToDevice,
+                           k->stream));
+    } else {
+        CU(cudaMemsetAsync(k->m + o * P, 0, P * sizeof(float), k->stream));
+        CU(cudaMemsetAsync(k->v + o * P, 0, P * sizeof(float), k->stream));
+    }
     if (R)
         CU(cudaMemcpyAsync(k->run + o * R, s->run, R * sizeof(float), cudaMemcpyHostToDevice,
                            k->stream));
@@ -134,6 +142,25 @@ bt_status bt_nn_cuda_core_slot_download(bt_nn_cuda_core *k, bt_nn_slot *const *s
     CU(cudaMemcpy(s->v, k->v + o * P, P * sizeof(float), cudaMemcpyDeviceToHost));
     if (R) CU(cudaMemcpy(s->run, k->run + o * R, R * sizeof(float), cudaMemcpyDeviceToHost));
     return BT_STATUS_OK;
+}
+
+bt_status bt_nn_cuda_core_slot_save(bt_nn_cuda_core *k, bt_nn_slot *const *slots, bt_pack *p,
+                                    int slot, bt_status (*save)(bt_pack *, int, void **, size_t *),
+                                    void **buf, size_t *len) {
+    *buf = NULL;
+    *len = 0;
+    BT_TRY(bt_nn_cuda_core_slot_download(k, slots, slot)); /* the host copies are stale otherwise */
+    return save(p, slot, buf, len);
+}
+
+bt_status bt_nn_cuda_core_slot_restore(bt_nn_cuda_core *k, bt_nn_slot *const *slots, bt_pack *p,
+                                       int slot, const bt_hparams *hp, uint64_t key,
+                                       const void *buf, size_t len,
+                                       bt_status (*restore)(bt_pack *, int, const bt_hparams *,
+                                                            uint64_t, const void *, size_t)) {
+    CU(cudaSetDevice(k->device));
+    BT_TRY(restore(p, slot, hp, key, buf, len));
+    return bt_nn_cuda_core_slot_upload(k, slot, slots[slot], 1);
 }
 
 bt_status bt_nn_cuda_core_positions(bt_nn_cuda_core *k, bt_nn_slot *const *slots, const int *list,

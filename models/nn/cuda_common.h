@@ -62,11 +62,25 @@ bt_status bt_nn_cuda_core_init(bt_nn_cuda_core *k, int64_t P, int64_t R, int64_t
 bt_status bt_nn_cuda_core_alloc(bt_nn_cuda_core *k, int capacity, size_t tab_cap, const char *what);
 void bt_nn_cuda_core_free(bt_nn_cuda_core *k);
 
-/* A started slot's device blocks: w and run from the host slot, m and v zeroed; returns once the
- * copies are done (the host slot may change after). */
-bt_status bt_nn_cuda_core_slot_upload(bt_nn_cuda_core *k, int slot, const bt_nn_slot *s);
+/* A started slot's device blocks: w and run from the host slot, m and v zeroed (moments 0: a
+ * fresh trial) or from the host slot too (moments 1: a restored snapshot); returns once the copies
+ * are done (the host slot may change after). */
+bt_status bt_nn_cuda_core_slot_upload(bt_nn_cuda_core *k, int slot, const bt_nn_slot *s,
+                                      int moments);
 /* The device blocks of slots[slot] back into its host copies (w, m, v, run). */
 bt_status bt_nn_cuda_core_slot_download(bt_nn_cuda_core *k, bt_nn_slot *const *slots, int slot);
+
+/* Snapshots (vtable slot_save / slot_restore) of a GPU pack p whose host slots are `slots`: the
+ * CPU family's blob (`save`) of the host slot after a download of its device blocks; or the host
+ * slot restored by the CPU family's `restore` and uploaded whole, moments included. */
+bt_status bt_nn_cuda_core_slot_save(bt_nn_cuda_core *k, bt_nn_slot *const *slots, bt_pack *p,
+                                    int slot, bt_status (*save)(bt_pack *, int, void **, size_t *),
+                                    void **buf, size_t *len);
+bt_status bt_nn_cuda_core_slot_restore(bt_nn_cuda_core *k, bt_nn_slot *const *slots, bt_pack *p,
+                                       int slot, const bt_hparams *hp, uint64_t key,
+                                       const void *buf, size_t len,
+                                       bt_status (*restore)(bt_pack *, int, const bt_hparams *,
+                                                            uint64_t, const void *, size_t));
 
 /* The started, not failed slots of list[0..n_list), in list order, into k->slot_of[0..*n). */
 bt_status bt_nn_cuda_core_positions(bt_nn_cuda_core *k, bt_nn_slot *const *slots, const int *list,

@@ -207,6 +207,27 @@ int bt_nn_metric_ok(const char *metric, bt_task task);
 /* Checks num_class and the shared block c (lr > 0). */
 bt_status bt_nn_check_common(const bt_hparams *hp, const bt_value *c, bt_task task);
 
+/* ---- snapshots of a slot (models/nn/snapshot.c) --------------------------------------------- */
+
+enum { BT_NN_BLOB_DIMS = 8 };
+
+/* What a snapshot blob must match to be loaded into a pack: the family, its shape (family-defined
+ * numbers, e.g. the mlp's features, width, depth, outputs, batch size, activation, batch norm and
+ * train rows) and the per-slot block sizes. */
+typedef struct bt_nn_blob_shape {
+    const char *family;
+    int64_t dims[BT_NN_BLOB_DIMS];
+    int64_t n_params, n_run;
+} bt_nn_blob_shape;
+
+/* Slot s's training state as a malloc'd versioned blob (*buf, *len): parameters, optimizer
+ * moments, running statistics (n_run), epoch, step count, failed flag, metrics, train loss. */
+bt_status bt_nn_slot_save(const bt_nn_slot *s, const bt_nn_blob_shape *sh, void **buf, size_t *len);
+/* Loads a blob of bt_nn_slot_save into s, a slot just started for the same trial (same key):
+ * BT_STATUS_BAD_INPUT when the format, family, shape, size or key differ (s is then partly
+ * overwritten: the caller clears it). */
+bt_status bt_nn_slot_load(bt_nn_slot *s, const bt_nn_blob_shape *sh, const void *buf, size_t len);
+
 /* ---- the mlp pack --------------------------------------------------------------------------- */
 
 typedef bt_nn_slot bt_mlp_slot;
@@ -250,6 +271,12 @@ void bt_mlp_slot_clear(bt_pack *p, int slot);
 bt_status bt_mlp_step(bt_pack *p, const int *slots, int n_slots);
 int bt_mlp_slot_failed(const bt_pack *p, int slot);
 bt_status bt_mlp_eval(bt_pack *p, int slot, const char *metric, double *out);
+/* The vtable's snapshot entries (snapshot.c); restore = slot_start + bt_nn_slot_load. */
+bt_status bt_mlp_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
+bt_status bt_mlp_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
+                              const void *buf, size_t len);
+/* The pack's snapshot identity (shared with the CUDA pack, whose blobs are the same). */
+void bt_mlp_blob_shape(const bt_pack *p, bt_nn_blob_shape *sh);
 
 /* One forward and backward pass of the listed slots (n of them, in `act`) on `rows` training rows,
  * row r of position i being train row idx[i][r]; dropout masks keyed by (slot's epoch, step).

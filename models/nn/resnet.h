@@ -111,6 +111,12 @@ void bt_resnet_slot_clear(bt_pack *p, int slot);
 bt_status bt_resnet_step(bt_pack *p, const int *slots, int n_slots);
 int bt_resnet_slot_failed(const bt_pack *p, int slot);
 bt_status bt_resnet_eval(bt_pack *p, int slot, const char *metric, double *out);
+/* The vtable's snapshot entries (snapshot.c); restore = slot_start + bt_nn_slot_load. */
+bt_status bt_resnet_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
+bt_status bt_resnet_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
+                                 const void *buf, size_t len);
+/* The pack's snapshot identity (shared with the CUDA pack, whose blobs are the same). */
+void bt_resnet_blob_shape(const bt_resnet_pack *p, bt_nn_blob_shape *sh);
 
 /* Image src (C x H x W, raw) normalized per channel into dst (H x W x C). With a slot s whose
  * crop_pad or hflip is set, the image is cropped at offsets (oy, ox) in [-pad, pad] and mirrored

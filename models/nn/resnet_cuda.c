@@ -227,11 +227,26 @@ bt_status bt_resnet_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, 
     CU(cudaSetDevice(c->core.device));
     /* the host slot: hyperparameters, key, schedule, augmentation and the CPU's initial weights */
     BT_TRY(bt_resnet_slot_start(p, slot, hp, key));
-    return bt_nn_cuda_core_slot_upload(&c->core, slot, c->host.slots[slot]);
+    return bt_nn_cuda_core_slot_upload(&c->core, slot, c->host.slots[slot], 0);
 }
 
 bt_status bt_resnet_cuda_slot_download(bt_pack *p, int slot) {
     return bt_nn_cuda_core_slot_download(&cp_of(p)->core, cp_of(p)->host.slots, slot);
+}
+
+/* Snapshots: the CPU pack's blobs (cuda_common.c) */
+bt_status bt_resnet_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
+bt_status bt_resnet_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len) {
+    return bt_nn_cuda_core_slot_save(&cp_of(p)->core, cp_of(p)->host.slots, p, slot,
+                                     bt_resnet_slot_save, buf, len);
+}
+
+bt_status bt_resnet_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
+                                      const void *buf, size_t len);
+bt_status bt_resnet_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
+                                      const void *buf, size_t len) {
+    return bt_nn_cuda_core_slot_restore(&cp_of(p)->core, cp_of(p)->host.slots, p, slot, hp, key,
+                                        buf, len, bt_resnet_slot_restore);
 }
 
 /* ---- the pointer table ---------------------------------------------------------------------- */

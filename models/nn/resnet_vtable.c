@@ -81,4 +81,6 @@ const bt_model_vtable bt_resnet_vtable = {
     .slot_failed = bt_resnet_slot_failed,
     .eval = bt_resnet_eval,
     .export_model = NULL,
+    .slot_save = bt_resnet_slot_save,
+    .slot_restore = bt_resnet_slot_restore,
 };

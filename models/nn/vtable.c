@@ -48,4 +48,6 @@ const bt_model_vtable bt_mlp_vtable = {
     .slot_failed = bt_mlp_slot_failed,
     .eval = bt_mlp_eval,
     .export_model = NULL,
+    .slot_save = bt_mlp_slot_save,
+    .slot_restore = bt_mlp_slot_restore,
 };

@@ -26,6 +26,9 @@ bt_status bt_mlp_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uin
 void bt_mlp_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_mlp_cuda_step(bt_pack *p, const int *slots, int n_slots);
 int bt_mlp_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
+bt_status bt_mlp_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
+bt_status bt_mlp_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
+                                   const void *buf, size_t len);
 
 /* resnet_cuda.c */
 bt_status bt_resnet_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
@@ -35,6 +38,9 @@ bt_status bt_resnet_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, 
 void bt_resnet_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_resnet_cuda_step(bt_pack *p, const int *slots, int n_slots);
 int bt_resnet_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
+bt_status bt_resnet_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
+bt_status bt_resnet_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
+                                      const void *buf, size_t len);
 
 static bt_model_vtable mlp_vt, resnet_vt;
 static pthread_once_t cuda_vt_once = PTHREAD_ONCE_INIT;
@@ -52,6 +58,8 @@ static void cuda_vt_init(void) {
     mlp_vt.slot_clear = bt_mlp_cuda_slot_clear;
     mlp_vt.step = bt_mlp_cuda_step;
     mlp_vt.pack_capacity = bt_mlp_cuda_pack_capacity;
+    mlp_vt.slot_save = bt_mlp_cuda_slot_save; /* same blobs as the CPU pack's */
+    mlp_vt.slot_restore = bt_mlp_cuda_slot_restore;
     mlp_vt.concurrent_steps = 1; /* each pack owns its stream, cuBLAS handle and scratch */
 
     resnet_vt = bt_resnet_vtable;
@@ -63,6 +71,8 @@ static void cuda_vt_init(void) {
     resnet_vt.slot_clear = bt_resnet_cuda_slot_clear;
     resnet_vt.step = bt_resnet_cuda_step;
     resnet_vt.pack_capacity = bt_resnet_cuda_pack_capacity;
+    resnet_vt.slot_save = bt_resnet_cuda_slot_save;
+    resnet_vt.slot_restore = bt_resnet_cuda_slot_restore;
     resnet_vt.concurrent_steps = 1;
 }
 

@@ -21,7 +21,8 @@ static const char help[] =
     "\n"
     "Options:\n"
     "  --out PATH        results file (default: the sweep's `output`, else <sweep stem>.h5 in\n"
-    "                    the current folder); the journal is PATH.journal\n"
+    "                    the current folder); the journal is PATH.journal, model-state\n"
+    "                    snapshots PATH.state\n"
     "  --device DEV      auto | cpu | cuda | cuda:N (default: the sweep's, else auto: the GPU\n"
     "                    with the most free memory when this build has CUDA and the model a\n"
     "                    CUDA pack, else the CPU; the choice and why is printed first)\n"
@@ -31,10 +32,14 @@ static const char help[] =
     "                    one shape run side by side on --streams (GPU); results do not change\n"
     "  --fresh           start over, discarding earlier results and journal at that path\n"
     "  --log PATH        JSON-lines events (sweep_start, pack_init, trial_start, report,\n"
-    "                    trial_stop, checkpoint, sweep_end); '-' for stdout\n"
+    "                    trial_stop, checkpoint, snapshot, catch_up, warning, sweep_end);\n"
+    "                    '-' for stdout\n"
     "  --quiet           no progress line\n"
     "  --seed N          override the sweep's seed\n"
-    "  --checkpoint-every S   seconds between results checkpoints (default 30)\n\n";
+    "  --checkpoint-every S   seconds between results checkpoints (default 30)\n"
+    "  --snapshot-every S     seconds between model-state snapshots, taken at checkpoints and on\n"
+    "                    SIGINT/SIGTERM (mlp, resnet): a resume restores the runs in flight\n"
+    "                    instead of retraining them (default 300; 0: none)\n\n";
 
 static volatile sig_atomic_t stop_flag = 0;
 
@@ -78,7 +83,7 @@ int bt_cmd_run(int argc, char **argv) {
     const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL;
     int fresh = 0, quiet = 0, have_seed = 0;
     uint64_t seed = 0;
-    double every = 30.0;
+    double every = 30.0, snap_every = 300.0;
     int streams = 0, pack_slots = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -119,6 +124,13 @@ int bt_cmd_run(int argc, char **argv) {
             if (!end || *end || end == argv[i] || !(every > 0)) {
                 fprintf(stderr, "batchtune: --checkpoint-every takes a positive number of "
                                 "seconds\n");
+                return BT_STATUS_USAGE;
+            }
+        } else if (strcmp(a, "--snapshot-every") == 0 && more) {
+            char *end = NULL;
+            snap_every = strtod(argv[++i], &end);
+            if (!end || *end || end == argv[i] || !(snap_every >= 0) || isinf(snap_every)) {
+                fprintf(stderr, "batchtune: --snapshot-every takes a number of seconds >= 0\n");
                 return BT_STATUS_USAGE;
             }
         } else if (strcmp(a, "--seed") == 0 && more) {
@@ -180,6 +192,8 @@ int bt_cmd_run(int argc, char **argv) {
         .command_line = cmdline,
         .stop = &stop_flag,
         .checkpoint_every = every,
+        .snapshot_every = snap_every,
+        .warnings = stderr,
         .streams = streams,
         .pack_slots = pack_slots,
     };

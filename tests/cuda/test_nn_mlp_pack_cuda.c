@@ -8,7 +8,9 @@
  * train losses and every weight and running variance within 2e-3 relative (float sums in other
  * orders over 40+ optimizer steps), validation metrics within 2e-3 (3e-2 with batch norm: they
  * read the running means, see run) and accuracy within 3 (5) validation rows. Then: the same GPU
- * run twice is bit-identical; a trial alone in a GPU pack of one matches its packed self; TF32
+ * run twice is bit-identical; so is a GPU pack resumed from snapshots (slot_save, a new pack,
+ * slot_restore) against one never interrupted; a trial alone in a GPU pack of one matches its
+ * packed self; TF32
  * (the default) learns the same (median trial's loss metric within 10 %, accuracies within
  * 0.15). SKIP (77) without a GPU. The comparison logic also passes with the CPU pack on both
  * sides. */
@@ -21,6 +23,7 @@
 #include "kernels/philox.h"
 #include "models/nn/nn.h"
 #include "tests/bt_test.h"
+#include "tests/nn_snapshot_check.h"
 #include "tests/test_rng.h"
 
 #if BT_HAVE_CUDA
@@ -322,6 +325,15 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
         CHECK_MSG(dacc[na / 2] <= 0.1, "%s: TF32 median accuracy difference %.3g", what,
                   dacc[na / 2]);
     bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
+    /* a snapshot resume of the GPU pack ends bit-identical (first shape only: the device
+     * emulation is slow) */
+    static int snapshot_checked = 0;
+    if (!snapshot_checked++) {
+        const bt_value *pair[2] = {trials + (size_t)BT_MLP_N_PARAMS,
+                                   trials + (size_t)2 * BT_MLP_N_PARAMS};
+        const uint64_t pair_keys[2] = {keys[1], keys[2]};
+        CHECK(check_snapshot_resume(what, cvt, &data, pair, pair_keys, 2, 1) == 2);
+    }
     results_free(cpu, SLOTS);
     results_free(gpu, SLOTS);
     results_free(gpu2, SLOTS);
