@@ -64,31 +64,51 @@ void bt_gbdt_cuda_data_free(bt_model_data *data) {
     bt_gbdt_data_free(data);
 }
 
-/* cudaMalloc + cudaMemcpy of `bytes` (at least one byte is allocated, so pointers are never
- * NULL for an empty array). */
-static bt_status upload(void **dst, const void *src, size_t bytes) {
+/* cudaMalloc + an asynchronous copy of `bytes` on `stream` (at least one byte is allocated, so
+ * pointers are never NULL for an empty array). The caller synchronizes the stream: a synchronous
+ * cudaMemcpy from pageable memory may return before its DMA completed (CUDA's "API
+ * synchronization behavior"), on the legacy stream, which the packs' non-blocking streams do not
+ * wait for. */
+static bt_status upload(void **dst, const void *src, size_t bytes, cudaStream_t stream) {
     CU(cudaMalloc(dst, bytes ? bytes : 1));
-    if (bytes) CU(cudaMemcpy(*dst, src, bytes, cudaMemcpyHostToDevice));
+    if (bytes) CU(cudaMemcpyAsync(*dst, src, bytes, cudaMemcpyHostToDevice, stream));
     return BT_STATUS_OK;
 }
 
-static bt_status dev_data_make(const bt_model_data *data, const bt_gbdt_binning *B, int device,
-                               dev_data *d) {
+static bt_status dev_data_upload(const bt_model_data *data, const bt_gbdt_binning *B, dev_data *d,
+                                 cudaStream_t s) {
     const bt_binned *bm = &B->train;
     const int64_t n = bm->n_rows;
     const int32_t F = bm->n_features;
     const bt_dataset *tr = data->train, *va = data->valid;
+    BT_TRY(upload(&d->bins, bm->bins, (size_t)n * (size_t)F * (size_t)bm->width, s));
+    BT_TRY(upload((void **)&d->off, B->off, (size_t)(F + 1) * sizeof(uint32_t), s));
+    BT_TRY(upload((void **)&d->cut_ptr, B->cuts.ptr, (size_t)(F + 1) * sizeof(uint32_t), s));
+    BT_TRY(
+        upload((void **)&d->cut_values, B->cuts.values, (size_t)B->cuts.ptr[F] * sizeof(float), s));
+    BT_TRY(upload((void **)&d->min_values, B->cuts.min_values, (size_t)F * sizeof(float), s));
+    BT_TRY(upload((void **)&d->y_train, tr->y, (size_t)n * sizeof(float), s));
+    BT_TRY(upload((void **)&d->X_train, tr->X, (size_t)n * (size_t)F * sizeof(float), s));
+    if (va && va->n_rows > 0)
+        BT_TRY(
+            upload((void **)&d->X_valid, va->X, (size_t)va->n_rows * (size_t)F * sizeof(float), s));
+    return BT_STATUS_OK;
+}
+
+/* The device copies, complete when it returns: every copy runs on a stream of its own that is
+ * synchronized before any pack stream may read the data. */
+static bt_status dev_data_make(const bt_model_data *data, const bt_gbdt_binning *B, int device,
+                               dev_data *d) {
+    const int32_t F = B->train.n_features;
     d->device = device;
     d->bin = B;
-    BT_TRY(upload(&d->bins, bm->bins, (size_t)n * (size_t)F * (size_t)bm->width));
-    BT_TRY(upload((void **)&d->off, B->off, (size_t)(F + 1) * sizeof(uint32_t)));
-    BT_TRY(upload((void **)&d->cut_ptr, B->cuts.ptr, (size_t)(F + 1) * sizeof(uint32_t)));
-    BT_TRY(upload((void **)&d->cut_values, B->cuts.values, (size_t)B->cuts.ptr[F] * sizeof(float)));
-    BT_TRY(upload((void **)&d->min_values, B->cuts.min_values, (size_t)F * sizeof(float)));
-    BT_TRY(upload((void **)&d->y_train, tr->y, (size_t)n * sizeof(float)));
-    BT_TRY(upload((void **)&d->X_train, tr->X, (size_t)n * (size_t)F * sizeof(float)));
-    if (va && va->n_rows > 0)
-        BT_TRY(upload((void **)&d->X_valid, va->X, (size_t)va->n_rows * (size_t)F * sizeof(float)));
+    cudaStream_t s = NULL;
+    CU(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    bt_status st = dev_data_upload(data, B, d, s);
+    cudaError_t e = cudaStreamSynchronize(s); /* also after a failure: queued copies finish */
+    cudaStreamDestroy(s);
+    BT_TRY(st);
+    CU(e);
     d->max_entries = 1;
     for (int32_t f = 0; f < F; f++)
         if ((int32_t)(B->off[f + 1] - B->off[f]) > d->max_entries)
@@ -239,20 +259,27 @@ typedef struct hstage {
     size_t used, cap;
 } hstage;
 
-static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
-    size_t at = (h->used + 255) & ~(size_t)255;
-    if (at + bytes > h->cap) {
-        size_t cap = (at + bytes) * 2 + 4096;
-        void *np = NULL;
-        if (cudaMallocHost(&np, cap) != cudaSuccess) {
-            cudaGetLastError();
-            return (size_t)-1;
-        }
-        if (h->used) memcpy(np, h->p, h->used);
-        if (h->p) cudaFreeHost(h->p);
-        h->p = np;
-        h->cap = cap;
+/* Makes the stage hold `bytes`, keeping its used part. A failed cudaMallocHost is out of memory
+ * (pinned memory is a device resource too): *oom is set, so the step retries smaller. */
+static int hstage_reserve(hstage *h, size_t bytes, int *oom) {
+    if (bytes <= h->cap) return 1;
+    size_t cap = bytes * 2 + 4096;
+    void *np = NULL;
+    if (cudaMallocHost(&np, cap) != cudaSuccess) {
+        cudaGetLastError();
+        *oom = 1;
+        return 0;
     }
+    if (h->used) memcpy(np, h->p, h->used);
+    if (h->p) cudaFreeHost(h->p);
+    h->p = np;
+    h->cap = cap;
+    return 1;
+}
+
+static size_t hstage_add(hstage *h, const void *src, size_t bytes, int *oom) {
+    size_t at = (h->used + 255) & ~(size_t)255;
+    if (!hstage_reserve(h, at + bytes, oom)) return (size_t)-1;
     if (bytes) memcpy(h->p + at, src, bytes);
     h->used = at + bytes;
     return at;
@@ -638,14 +665,23 @@ static int hpool_put(hpool *hp, int64_t id) {
     return 1;
 }
 
-/* Makes the device pool hold `slots` histograms, keeping the contents of the old ones. */
-static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
+/* Makes the device pool hold `slots` histograms. keep: the old ones' contents survive (the host
+ * path, whose pool grows between a level's launches); else they are dead (the device path
+ * rebuilds every histogram inside its graph), and growth is a free and an allocation, no copy:
+ * the old pool is freed first (cudaFree waits for the work still using it), which also lowers
+ * the peak. */
+static bt_status hist_reserve(cuda_pack *c, int64_t slots, int keep) {
     if (slots <= c->hist_slots) return BT_STATUS_OK;
     int64_t ns = slots + slots / 2 + 4;
     size_t bytes = (size_t)ns * (size_t)c->T * sizeof(bt_gbdt_gh);
     bt_gbdt_gh *nh = NULL;
+    if (!keep) {
+        cudaFree(c->hist);
+        c->hist = NULL;
+        c->hist_slots = 0;
+    }
     BT_TRY(dev_malloc((void **)&nh, bytes, &c->oom));
-    if (c->hist_slots > 0) {
+    if (keep && c->hist_slots > 0) {
         cudaError_t e =
             cudaMemcpyAsync(nh, c->hist, (size_t)c->hist_slots * (size_t)c->T * sizeof(bt_gbdt_gh),
                             cudaMemcpyDeviceToDevice, c->stream);
@@ -674,7 +710,7 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
 
 #define STAGE(c, arr, count, off_var)                                                              \
     do {                                                                                           \
-        off_var = hstage_add(&(c)->stage, (arr), (size_t)(count) * sizeof *(arr));                 \
+        off_var = hstage_add(&(c)->stage, (arr), (size_t)(count) * sizeof *(arr), &(c)->oom);      \
         if (off_var == (size_t)-1) {                                                               \
             st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory staging items");                       \
             goto done;                                                                             \
@@ -1269,7 +1305,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
             pva[n_pv++] = p;
         }
     }
-    TRYG(hist_reserve(c, n_stack));
+    TRYG(hist_reserve(c, n_stack, 0));
     c->stage.used = 0;
     size_t o_g = 0, o_q = 0, o_r = 0;
     if (pro) {
@@ -1469,9 +1505,13 @@ static bt_status round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
         if (pl.stage_bytes > max_stage) max_stage = pl.stage_bytes;
         wave_end[n_waves++] = g1;
     }
-    TRYG(hist_reserve(c, max_slots));
+    TRYG(hist_reserve(c, max_slots, 0));
     TRYG(dbuf_reserve(&c->dl, max_dl, c->stream, &c->oom));
     TRYG(dbuf_reserve(&c->items, max_stage, c->stream, &c->oom));
+    if (!hstage_reserve(&c->stage, max_stage, &c->oom)) { /* a wave only stages, never grows */
+        st = BT_FAIL(BT_STATUS_INTERNAL, "out of pinned memory staging %zu bytes", max_stage);
+        goto done;
+    }
     round_slots rs = {act, act_slot, NULL, n_act}; /* a disabled slot's margins are unchanged */
     for (int v = 0, g0 = 0; v < n_waves; g0 = wave_end[v++])
         TRYG(levels_device(c, W, g0, wave_end[v], v == 0 ? pro : NULL, fin, nsm,
@@ -1734,7 +1774,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     if (w->cnt[P] / 2 > max_rows) max_rows = w->cnt[P] / 2;
                 }
             }
-            TRYG(hist_reserve(c, hp.n_used));
+            TRYG(hist_reserve(c, hp.n_used, 1));
             int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
             if (bpi < 1) bpi = 1;
             if (bpi > 64) bpi = 64;

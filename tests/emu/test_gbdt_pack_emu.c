@@ -328,6 +328,43 @@ static void test_oom_split(void) {
     bt_dataset_free(&va);
 }
 
+/* Pinned staging memory that cannot be had (cudaMallocHost failing) is out of memory like device
+ * memory: the step retries in smaller sub-batches and gives the CPU's results, with the levels on
+ * the device and with the splits applied on the host. */
+static void test_pinned_oom(void) {
+    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    enum { N = 6 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_value t[N][BT_GBDT_N_PARAMS];
+    deep_trials(t, N, 5);
+    int slots[N];
+    for (int i = 0; i < N; i++) slots[i] = i;
+    run rc;
+    train(&rc, cpu, &data, t, slots, N, N, "rmse");
+    for (int dl = 1; dl >= 0; dl--) {
+        bt_gbdt_cuda_set_device_levels(dl);
+        run rg;
+        bt_emu_fail_host_allocs(2); /* the first round's stage: twice */
+        train(&rg, gpu, &data, t, slots, N, N, "rmse");
+        bt_emu_fail_host_allocs(0);
+        int diff = 0;
+        for (int i = 0; rg.p && rc.p && i < N; i++) {
+            diff += !same_model(rc.p->slots[i], rg.p->slots[i]) || gpu->slot_failed(rg.p, i);
+            for (int r = 0; r < ROUNDS; r++) diff += !same_metric(rc.metric[i][r], rg.metric[i][r]);
+        }
+        CHECK_MSG(diff == 0, "pinned out of memory, device levels %d: %d differences", dl, diff);
+        gpu->pack_free(rg.p);
+    }
+    bt_gbdt_cuda_set_device_levels(1);
+    printf("  pinned memory out: the step retried smaller, the CPU's trees\n");
+    cpu->pack_free(rc.p);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
 /* pack_capacity: at most `wanted`, at least 1, larger with more free memory, and a pack of that
  * capacity (trials no deeper than the shape trial) runs its rounds without one failed allocation:
  * the per-trial estimate bounds what the pack really takes. */
@@ -858,6 +895,7 @@ int main(void) {
     test_apply_levels();
     test_nan_fails_alone();
     test_oom_split();
+    test_pinned_oom();
     test_capacity();
     test_graphs();
     test_threads();
