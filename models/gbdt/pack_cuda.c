@@ -204,7 +204,9 @@ typedef struct cuda_pack cuda_pack;
 typedef bt_status (*launch_fn)(cuda_pack *c, const void *params);
 
 #define GRAPH_CACHE 32
-#define GRAPH_KEY_MAX 448
+/* The most levels a wave on the device has (max_depth is at most 16). */
+#define BT_GBDT_LEVELS_MAX 30
+#define GRAPH_KEY_MAX 512
 
 typedef struct graph_entry {
     launch_fn fn;
@@ -879,6 +881,18 @@ static int32_t pad_pow2(int64_t n) {
     return (int32_t)p;
 }
 
+/* Blocks per item of a histogram launch over n_items items of at most max_rows rows each: one per
+ * 16384 rows of the largest, a power of two (graph keys repeat) in [1, 64], halved while the grid
+ * would exceed 2^20 blocks (a feature chunk's blocks past an item's rows exit at once, but a
+ * deep level has many items). */
+static int32_t hist_bpi(int64_t max_rows, int64_t n_items) {
+    int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
+    if (bpi < 1) bpi = 1;
+    if (bpi > 64) bpi = 64;
+    while (bpi > 1 && (int64_t)bpi * n_items > ((int64_t)1 << 20)) bpi /= 2;
+    return bpi;
+}
+
 /* The split items of a wave's level (trees g0..g1), in level order; pi_tree/pi_node say whose. */
 static int32_t split_items(const tgrow *W, int g0, int g1, int64_t T, bt_gbdt_split_item *pi,
                            int32_t *pi_tree, int32_t *pi_node) {
@@ -1004,6 +1018,8 @@ typedef struct dlevels_launch {
     const bt_gbdt_sample_rows_item *left_out;
     bt_gbdt_apply_pred *pred_train, *pred_valid;
     int32_t nw, levels, n_node_places, n_left_out, n_valid, pad_;
+    /* trees with places at depth d (max_depth > d), the wave's first ones: deepest first */
+    int32_t deep[BT_GBDT_LEVELS_MAX];
 } dlevels_launch;
 
 static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
@@ -1058,19 +1074,24 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     BT_TRY(bt_gbdt_root_sum_cuda(L->hist, c->host.bin->off[0], c->host.bin->off[1], L->root_items,
                                  L->nw, stream));
     for (int32_t d = 0; d < L->levels; d++) {
-        const int32_t W = (int32_t)1 << d, np = L->nw * (W / 2), ns = L->nw * W;
+        /* places of trees deep enough only: the previous level's partition (deep[d - 1] trees),
+         * this level's pairs and split items (deep[d]); the apply also runs the trees that end
+         * here (their last rows) */
+        const int32_t W = (int32_t)1 << d, np = L->deep[d] * (W / 2), ns = L->deep[d] * W;
+        const int32_t n_prev = d > 0 ? L->deep[d - 1] : L->nw;
         if (d == 0) {
             BT_TRY(bt_gbdt_split_cuda(L->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
                                       L->feats, c->params,
                                       (const bt_gbdt_split_item *)L->root_items, L->nw,
                                       L->split_scratch, L->splits, stream));
         } else {
-            int32_t bpi = pad_pow2(((c->n >> d) + 16383) / 16384);
-            if (bpi < 1) bpi = 1;
-            if (bpi > 64) bpi = 64;
+            /* the host does not know the rows here: a built (smaller) child has at most half its
+             * parent's, so n / 2 at any depth -- one big unbalanced node gets as many blocks as
+             * a balanced level's largest (n >> d would give it one at depth 6) */
+            const int32_t bpi = hist_bpi(c->n / 2, np);
             BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
-                                          (const bt_gbdt_partition_item *)L->part, np, L->n_left,
-                                          stream));
+                                          (const bt_gbdt_partition_item *)L->part, n_prev * (W / 2),
+                                          L->n_left, stream));
             BT_TRY(bt_gbdt_level_prepare_cuda(L->pairs[(d - 1) & 1], np, L->n_left, c->T, L->zero,
                                               L->build, L->sub,
                                               (bt_gbdt_split_item *)L->split_items, stream));
@@ -1084,19 +1105,20 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
                                       L->split_scratch, L->splits, stream));
         }
         a.depth = d;
+        a.n_trees = n_prev;
         a.root_items = d == 0 ? L->root_items : NULL;
         a.pairs_prev = d > 0 ? L->pairs[(d - 1) & 1] : NULL;
         a.pairs_next = L->pairs[d & 1];
         BT_TRY(bt_gbdt_apply_cuda(&a, stream));
     }
-    const int32_t last = L->nw * ((int32_t)1 << (L->levels - 1));
+    const int32_t last = L->deep[L->levels - 1] * ((int32_t)1 << (L->levels - 1));
     BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
                                   (const bt_gbdt_partition_item *)L->part, last, L->n_left,
                                   stream));
     bt_gbdt_apply_args f;
     memset(&f, 0, sizeof f);
     f.trees = L->trees;
-    f.n_trees = L->nw;
+    f.n_trees = L->deep[L->levels - 1];
     f.depth = L->levels;
     f.finish = 1;
     f.n_left = L->n_left;
@@ -1138,7 +1160,9 @@ static size_t carve(size_t *at, size_t bytes) {
  * upper bound: every array may lose 255 bytes to alignment). */
 typedef struct wave_plan {
     int32_t levels, n_pt, n_pv;
+    int32_t deep[BT_GBDT_LEVELS_MAX]; /* trees with max(max_depth, 1) > d */
     int64_t n_stack, n_nodes;
+    int64_t places; /* the most places of one level: max over d of deep[d] x 2^d */
     size_t dl_bytes, stage_bytes;
     size_t off[18];
 } wave_plan;
@@ -1157,13 +1181,20 @@ static bt_status wave_plan_make(const cuda_pack *c, const tgrow *W, int g0, int 
     for (int t = g0; t < g1; t++) {
         const bt_gbdt_slot *s = W[t].s;
         if (s->max_depth > p->levels) p->levels = s->max_depth;
+        for (int32_t d = 0; d < BT_GBDT_LEVELS_MAX && (d == 0 || d < s->max_depth); d++)
+            p->deep[d]++;
         p->n_stack += region_slots(s, c->n);
         p->n_nodes += W[t].cap;
         p->n_pt += s->subsample < 1.0;
         p->n_pv += c->nv > 0;
     }
-    if (p->levels > 30) return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: max_depth %d", p->levels);
-    const size_t P = (size_t)nw << (p->levels - 1), NN = (size_t)(p->n_nodes > 0 ? p->n_nodes : 1);
+    if (p->levels > BT_GBDT_LEVELS_MAX)
+        return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: max_depth %d", p->levels);
+    for (int32_t d = 0; d < p->levels; d++)
+        if (((int64_t)p->deep[d] << d) > p->places) p->places = (int64_t)p->deep[d] << d;
+    /* every level's places fit P: part, splits, split items (< deep[d] 2^d, and the next level's
+     * deep[d + 1] 2^(d + 1)), pairs, left counts, histogram items */
+    const size_t P = (size_t)p->places, NN = (size_t)(p->n_nodes > 0 ? p->n_nodes : 1);
     const size_t w = (size_t)nw;
     size_t at = 0, k = 0;
     p->off[k++] = carve(&at, P * sizeof(bt_gbdt_split));
@@ -1231,14 +1262,21 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     bt_gbdt_apply_pred *ptr = calloc((size_t)nw, sizeof *ptr),
                        *pva = calloc((size_t)nw, sizeof *pva);
     bt_gbdt_sample_rows_item *lo = calloc((size_t)nw, sizeof *lo);
+    int *ord = malloc((size_t)(nw > 0 ? nw : 1) * sizeof *ord);
     int32_t n_pt = 0, n_pv = 0;
-    if (!(tr && ru && ri && init && feats && nf && fscratch && stack && et && ptr && pva && lo)) {
+    if (!(tr && ru && ri && init && feats && nf && fscratch && stack && et && ptr && pva && lo &&
+          ord)) {
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
         goto done;
     }
+    /* device order: deepest trees first (stable), so the trees with places at depth d are the
+     * first pl.deep[d] and each level's launches cover just them; ord[j] is W's index */
+    for (int32_t D = levels, j = 0; D >= 1; D--)
+        for (int t = g0; t < g1; t++)
+            if ((W[t].s->max_depth > 1 ? W[t].s->max_depth : 1) == D) ord[j++] = t;
     int64_t n_nodes_all = 0, n_stack = 0;
     for (int j = 0; j < nw; j++) {
-        tgrow *w = &W[g0 + j];
+        tgrow *w = &W[ord[j]];
         const bt_gbdt_slot *s = w->s;
         const int64_t sc = region_slots(s, n);
         /* the tree's histogram region [n_stack, + sc): its root's first, the others free */
@@ -1253,8 +1291,8 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
         tr[j].n_free = (int32_t)sc - 1;
         tr[j].stack_cap = (int32_t)sc;
         for (int64_t i = 1; i < sc; i++) stack[n_stack + i - 1] = (n_stack + i) * T;
-        init[j].item = g0 + j;
-        init[j].slot_first = g0 + j - w->k;
+        init[j].item = ord[j];
+        init[j].slot_first = ord[j] - w->k;
         init[j].n_out = s->n_out;
         n_nodes_all += w->cap;
         ru[j].sp = s->sp;
@@ -1343,8 +1381,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     }
     L.init = (const bt_gbdt_round_init_tree *)(dbase + o_in);
     L.hist = c->hist;
-    int32_t bpi = pad_pow2((n + 16383) / 16384); /* a root has at most n rows */
-    L.root_bpi = bpi < 1 ? 1 : bpi > 64 ? 64 : bpi;
+    L.root_bpi = hist_bpi(n, nw); /* a root has at most n rows */
     L.trees = (bt_gbdt_apply_tree *)(dbase + o_tr);
     L.rules = (const bt_gbdt_rules *)(dbase + o_ru);
     L.root_items = (bt_gbdt_apply_split_item *)(dbase + o_ri);
@@ -1376,6 +1413,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     L.pred_valid = (bt_gbdt_apply_pred *)(dbase + o_pv);
     L.nw = nw;
     L.levels = levels;
+    memcpy(L.deep, pl.deep, sizeof L.deep);
     L.n_node_places = (int32_t)n_nodes_all;
     L.n_left_out = n_pt;
     L.n_valid = n_pv;
@@ -1403,13 +1441,13 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     if (last) TRYG(queue_margins(c, last->act, last->act_slot, last->slot_ok, last->n_act));
     CUG(cudaStreamSynchronize(c->stream));
     for (int j = 0; j < nw; j++) {
-        tgrow *w = &W[g0 + j];
+        tgrow *w = &W[ord[j]];
         const int t0 = init[j].slot_first;
         int ok = 1;
         for (int32_t k = 0; k < init[j].n_out; k++) ok = ok && fin[t0 + k];
         w->n_nodes = 0;
         if (!ok) continue; /* disabled on the device: the caller fails its slot */
-        w->m = nsm[g0 + j];
+        w->m = nsm[ord[j]];
         if (w->m < 0 || w->m > n) {
             st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: sampled %lld of %lld rows",
                          (long long)w->m, (long long)n);
@@ -1451,6 +1489,7 @@ done:
     free(ptr);
     free(pva);
     free(lo);
+    free(ord);
     return st;
 }
 
@@ -1775,9 +1814,8 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                 }
             }
             TRYG(hist_reserve(c, hp.n_used, 1));
-            int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
-            if (bpi < 1) bpi = 1;
-            if (bpi > 64) bpi = 64;
+            /* from the actual counts: a root's rows, or half the largest parent's */
+            const int32_t bpi = hist_bpi(max_rows, pad_pow2(depth == 0 ? n_build : n_pairs));
             int32_t n_split = 0;
             level_launch lv;
             memset(&lv, 0, sizeof lv); /* padding bytes too: the struct is compared with memcmp */

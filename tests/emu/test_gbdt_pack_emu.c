@@ -574,6 +574,13 @@ static void test_threads(void) {
     bt_dataset_free(&va);
 }
 
+static int all_bytes(const void *p, size_t n, int byte) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] != (unsigned char)byte) return 0;
+    return 1;
+}
+
 /* The device-side split application (kernels/gbdt_apply.h, through the emulated launcher that runs
  * its reference) against the CPU grower's own rules (bt_gbdt_split_takes, bt_gbdt_node_split of
  * grow.c): random trees level by level with random splits and partitions, the device side laid
@@ -691,7 +698,8 @@ static void test_apply_levels(void) {
     CHECK(cudaMemcpy(dr, ru, sizeof ru, cudaMemcpyHostToDevice) == 0);
     CHECK(cudaMemcpy(dm, missing, sizeof missing, cudaMemcpyHostToDevice) == 0);
     CHECK(cudaMemcpy(dnf, n_feats, sizeof n_feats, cudaMemcpyHostToDevice) == 0);
-    int64_t n_taken = 0, mismatches = 0;
+    int64_t n_taken = 0, mismatches = 0, place_bad = 0;
+    bt_gbdt_level_pair *pn = malloc(sizeof *pn * places);
     int32_t depth_end = 0; /* one past the last depth applied */
     for (int32_t depth = 0; depth <= DMAX; depth++) {
         const int64_t W = (int64_t)1 << depth;
@@ -718,6 +726,10 @@ static void test_apply_levels(void) {
                 x->right.h = S.h - x->left.h;
             }
         CHECK(cudaMemcpy(dsp, sp, sizeof *sp * places, cudaMemcpyHostToDevice) == 0);
+        /* a sentinel in every place: a tree past its depth must leave its places alone */
+        CHECK(cudaMemset(dpart, 0x5A, sizeof *dpart * places) == 0);
+        CHECK(cudaMemset(dsn, 0x5A, sizeof *dsn * 2 * places) == 0);
+        CHECK(cudaMemset((depth & 1) ? dpb : dpa, 0x5A, sizeof *dpa * places) == 0);
         bt_gbdt_apply_args a;
         memset(&a, 0, sizeof a);
         a.trees = dt;
@@ -744,6 +756,29 @@ static void test_apply_levels(void) {
         CHECK(cudaDeviceSynchronize() == 0);
         CHECK(cudaMemcpy(part, dpart, sizeof *part * places, cudaMemcpyDeviceToHost) == 0);
         CHECK(cudaMemcpy(sn, dsn, sizeof *sn * 2 * places, cudaMemcpyDeviceToHost) == 0);
+        CHECK(cudaMemcpy(pn, (depth & 1) ? dpb : dpa, sizeof *pn * places,
+                         cudaMemcpyDeviceToHost) == 0);
+        for (int t = 0; t < NT; t++) {
+            /* places only while depth < max(max_depth, 1); next-level items only while deeper */
+            const int own = depth < (sl[t].max_depth > 1 ? sl[t].max_depth : 1);
+            const int deeper = depth + 1 < sl[t].max_depth;
+            for (int64_t i = 0; i < W; i++) {
+                const bt_gbdt_apply_part *pt = &part[(size_t)(t * W + i)];
+                if (!own)
+                    place_bad += !all_bytes(pt, sizeof *pt, 0x5A);
+                else if (i >= n_lvl[t])
+                    place_bad += pt->n_rows != 0 || pt->row_begin != 0;
+                const bt_gbdt_level_pair *q = &pn[(size_t)(t * W + i)];
+                if (!deeper) place_bad += !all_bytes(q, sizeof *q, 0x5A);
+            }
+            for (int64_t j = 0; j < 2 * W; j++) {
+                const bt_gbdt_apply_split_item *x = &sn[(size_t)(t * 2 * W + j)];
+                if (!deeper)
+                    place_bad += !all_bytes(x, sizeof *x, 0x5A);
+                else if (j >= 2 * n_lvl[t])
+                    place_bad += x->n_rows != 0 || x->n_feats != 0;
+            }
+        }
         /* the host applies the same splits as pack_cuda.c does, then partitions at random */
         for (int t = 0; t < NT; t++) {
             bt_gbdt_node *nodes = hn + tr[t].node_base;
@@ -839,6 +874,8 @@ static void test_apply_levels(void) {
     }
     CHECK_MSG(mismatches == 0, "%lld partition or split items differ", (long long)mismatches);
     CHECK_MSG(stack_bad == 0, "%lld histogram stack errors", (long long)stack_bad);
+    CHECK_MSG(place_bad == 0, "%lld places written past a tree's depth or padding not written",
+              (long long)place_bad);
     CHECK(n_taken > NT);
     printf(" apply: %d trees, %lld splits taken, nodes equal to grow.c's rules\n", NT,
            (long long)n_taken);
@@ -871,6 +908,7 @@ static void test_apply_levels(void) {
     free(nl);
     free(hoff);
     free(gn);
+    free(pn);
 }
 
 int main(void) {
