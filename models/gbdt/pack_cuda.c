@@ -312,8 +312,9 @@ struct cuda_pack {
     int64_t hist_slots, T;
     dbuf items, split_scratch, splits, n_left, nodes, level_items;
     hstage stage;
-    /* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it
-     * must); halved when the device runs out of memory. */
+    /* Bytes of live histograms (with the levels on the device: histogram regions and places) a
+     * round's wave aims to stay under (one tree at a time exceeds it if it must); halved when
+     * the device runs out of memory. */
     int64_t hist_budget;
     /* The most slots one round grows together (capacity until the device ran out of memory). */
     int max_batch;
@@ -412,6 +413,16 @@ static int32_t pack_outputs(const bt_model_data *data, const bt_gbdt_shared *sh,
  *   histogram pool:          1.5 min(budget, C K H) + 4 x 16 T,  H = 16 T min(2^(D-1), n) (one
  *                            tree's live histograms; the pool grows by half again, plus 4)
  * (1.5: growable buffers take half again what they need). */
+/* Device bytes of one place of the levels on the device (wave_plan_make's fixed-place buffer):
+ * a split, a partition item, two pairs, two split items, a left count, clear/build/subtract
+ * items, a free-stack entry and split scratch. */
+static size_t place_bytes(void) {
+    return sizeof(bt_gbdt_split) + sizeof(bt_gbdt_apply_part) + 2 * sizeof(bt_gbdt_level_pair) +
+           2 * sizeof(bt_gbdt_apply_split_item) + sizeof(int64_t) + sizeof(bt_gbdt_hist_zero_item) +
+           sizeof(bt_gbdt_hist_item) + sizeof(bt_gbdt_hist_sub_item) + sizeof(int64_t) +
+           bt_gbdt_split_cuda_scratch_bytes(1);
+}
+
 static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, int32_t F,
                          int32_t D, int64_t budget) {
     if (D < 1) D = 1;
@@ -421,12 +432,7 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
                   1.5 * nodes * (double)sizeof(bt_gbdt_node) + 6.0 * F;
     if (default_device_levels) {
         /* levels_device: fixed places (2^(D-1) per tree), node arrays, the staged tree state */
-        const double place =
-            (double)(sizeof(bt_gbdt_split) + sizeof(bt_gbdt_apply_part) +
-                     2 * sizeof(bt_gbdt_level_pair) + 2 * sizeof(bt_gbdt_apply_split_item) +
-                     sizeof(int64_t) + sizeof(bt_gbdt_hist_zero_item) + sizeof(bt_gbdt_hist_item) +
-                     sizeof(bt_gbdt_hist_sub_item) + sizeof(int64_t)) +
-            (double)bt_gbdt_split_cuda_scratch_bytes(1);
+        const double place = (double)place_bytes();
         const double node = (double)(sizeof(bt_gbdt_node) + sizeof(bt_gbdt_gh) + 3 * 8 +
                                      sizeof(bt_gbdt_apply_leaf));
         const double state =
@@ -1533,7 +1539,12 @@ static bt_status round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
     for (int g0 = 0, g1 = 0; g0 < n_w; g0 = g1) {
         int64_t wave_bytes = 0;
         for (g1 = g0; g1 < n_w; g1++) {
-            int64_t bytes = region_slots(W[g1].s, n) * T * (int64_t)sizeof(bt_gbdt_gh);
+            /* its histogram region and its places at its deepest level (a bound of its share of
+             * the wave's place buffer) */
+            const bt_gbdt_slot *s = W[g1].s;
+            int64_t bytes =
+                region_slots(s, n) * T * (int64_t)sizeof(bt_gbdt_gh) +
+                ((int64_t)1 << (s->max_depth > 1 ? s->max_depth - 1 : 0)) * (int64_t)place_bytes();
             if (g1 > g0 && wave_bytes + bytes > c->hist_budget) break;
             wave_bytes += bytes;
         }
