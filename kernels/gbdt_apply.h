@@ -53,7 +53,10 @@ typedef struct bt_gbdt_apply_tree {
 #define BT_GBDT_APPLY_NO_HIST 2
 #define BT_GBDT_APPLY_STACK 4
 
-/* Everything one launch (depth `depth`, W = 2^depth places per tree) reads and writes. Places:
+/* Everything one launch (depth `depth`, W = 2^depth places per tree) reads and writes. A tree has
+ * places at depth d only while d < max(max_depth, 1), the next level's pairs and split items only
+ * while d + 1 < max_depth: launches over places cover the trees deep enough, which the caller puts
+ * first (a launch's n_trees may include shallower trees that only resolve their last rows). Places:
  * splits/part: tree x W + i for the level's node i; pairs_prev and n_left (the partition of the
  * previous level's splits): tree x W/2 + i; pairs_next: tree x W + k; split_next: tree x 2W + j.
  * n_feats[tree x feat_levels + d] is the size of level d's feature list (0 past feat_levels).
@@ -117,7 +120,8 @@ BT_HD void bt_gbdt_apply_pending_(const bt_gbdt_apply_args *a, int32_t ti, bt_gb
  * launches); (2) each level node in order: split taken -> node split,
  * partition item, and unless at max depth a next-level pair (new histogram popped) and two split
  * items; not taken -> its histogram back on the stack and an empty partition item; (3) padding
- * places and the tree's next level. grow.c's apply_level, node for node. */
+ * places (none past the tree's own depth) and the tree's next level. grow.c's apply_level, node
+ * for node. */
 BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
     bt_gbdt_apply_tree t = a->trees[ti];
     const int64_t W = (int64_t)1 << a->depth;
@@ -225,13 +229,17 @@ BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
         }
         n_pairs++;
     }
-    for (int32_t k = n_pairs; k < W; k++) {
+    /* padding: a tree has places at depth d only while d < max(max_depth, 1) (its next level's
+     * pairs and split items only when `deeper`); launches past its depth do not cover it (the
+     * host orders a wave's trees by depth, deepest first, and counts each level's places) */
+    const int has_places = a->depth < (r.max_depth > 1 ? r.max_depth : 1);
+    for (int32_t k = n_pairs; deeper && k < W; k++) {
         bt_gbdt_level_pair *q = &a->pairs_next[(int64_t)ti * W + k];
         q->seg = q->parent_begin = q->parent_rows = q->parent_hist = q->new_hist = 0;
         q->part = -1;
         q->split_left = q->split_right = q->pad_ = 0;
     }
-    for (int64_t j = 2 * (int64_t)n_pairs; j < 2 * W; j++) {
+    for (int64_t j = 2 * (int64_t)n_pairs; deeper && j < 2 * W; j++) {
         bt_gbdt_apply_split_item *x = &a->split_next[(int64_t)ti * 2 * W + j];
         x->hist_offset = 0;
         x->total.g = x->total.h = 0;
@@ -239,7 +247,7 @@ BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
         x->g_unit = x->h_unit = 0.0;
         x->trial = x->feats_begin = x->n_feats = x->pad_ = 0;
     }
-    for (int64_t i = t.level_count; i < W; i++) {
+    for (int64_t i = t.level_count; has_places && i < W; i++) {
         bt_gbdt_apply_part *pt = &a->part[(int64_t)ti * W + i];
         pt->row_begin = pt->n_rows = 0;
         pt->feature = pt->split_bin = pt->missing_bin = pt->default_left = 0;

@@ -64,31 +64,51 @@ void bt_gbdt_cuda_data_free(bt_model_data *data) {
     bt_gbdt_data_free(data);
 }
 
-/* cudaMalloc + cudaMemcpy of `bytes` (at least one byte is allocated, so pointers are never
- * NULL for an empty array). */
-static bt_status upload(void **dst, const void *src, size_t bytes) {
+/* cudaMalloc + an asynchronous copy of `bytes` on `stream` (at least one byte is allocated, so
+ * pointers are never NULL for an empty array). The caller synchronizes the stream: a synchronous
+ * cudaMemcpy from pageable memory may return before its DMA completed (CUDA's "API
+ * synchronization behavior"), on the legacy stream, which the packs' non-blocking streams do not
+ * wait for. */
+static bt_status upload(void **dst, const void *src, size_t bytes, cudaStream_t stream) {
     CU(cudaMalloc(dst, bytes ? bytes : 1));
-    if (bytes) CU(cudaMemcpy(*dst, src, bytes, cudaMemcpyHostToDevice));
+    if (bytes) CU(cudaMemcpyAsync(*dst, src, bytes, cudaMemcpyHostToDevice, stream));
     return BT_STATUS_OK;
 }
 
-static bt_status dev_data_make(const bt_model_data *data, const bt_gbdt_binning *B, int device,
-                               dev_data *d) {
+static bt_status dev_data_upload(const bt_model_data *data, const bt_gbdt_binning *B, dev_data *d,
+                                 cudaStream_t s) {
     const bt_binned *bm = &B->train;
     const int64_t n = bm->n_rows;
     const int32_t F = bm->n_features;
     const bt_dataset *tr = data->train, *va = data->valid;
+    BT_TRY(upload(&d->bins, bm->bins, (size_t)n * (size_t)F * (size_t)bm->width, s));
+    BT_TRY(upload((void **)&d->off, B->off, (size_t)(F + 1) * sizeof(uint32_t), s));
+    BT_TRY(upload((void **)&d->cut_ptr, B->cuts.ptr, (size_t)(F + 1) * sizeof(uint32_t), s));
+    BT_TRY(
+        upload((void **)&d->cut_values, B->cuts.values, (size_t)B->cuts.ptr[F] * sizeof(float), s));
+    BT_TRY(upload((void **)&d->min_values, B->cuts.min_values, (size_t)F * sizeof(float), s));
+    BT_TRY(upload((void **)&d->y_train, tr->y, (size_t)n * sizeof(float), s));
+    BT_TRY(upload((void **)&d->X_train, tr->X, (size_t)n * (size_t)F * sizeof(float), s));
+    if (va && va->n_rows > 0)
+        BT_TRY(
+            upload((void **)&d->X_valid, va->X, (size_t)va->n_rows * (size_t)F * sizeof(float), s));
+    return BT_STATUS_OK;
+}
+
+/* The device copies, complete when it returns: every copy runs on a stream of its own that is
+ * synchronized before any pack stream may read the data. */
+static bt_status dev_data_make(const bt_model_data *data, const bt_gbdt_binning *B, int device,
+                               dev_data *d) {
+    const int32_t F = B->train.n_features;
     d->device = device;
     d->bin = B;
-    BT_TRY(upload(&d->bins, bm->bins, (size_t)n * (size_t)F * (size_t)bm->width));
-    BT_TRY(upload((void **)&d->off, B->off, (size_t)(F + 1) * sizeof(uint32_t)));
-    BT_TRY(upload((void **)&d->cut_ptr, B->cuts.ptr, (size_t)(F + 1) * sizeof(uint32_t)));
-    BT_TRY(upload((void **)&d->cut_values, B->cuts.values, (size_t)B->cuts.ptr[F] * sizeof(float)));
-    BT_TRY(upload((void **)&d->min_values, B->cuts.min_values, (size_t)F * sizeof(float)));
-    BT_TRY(upload((void **)&d->y_train, tr->y, (size_t)n * sizeof(float)));
-    BT_TRY(upload((void **)&d->X_train, tr->X, (size_t)n * (size_t)F * sizeof(float)));
-    if (va && va->n_rows > 0)
-        BT_TRY(upload((void **)&d->X_valid, va->X, (size_t)va->n_rows * (size_t)F * sizeof(float)));
+    cudaStream_t s = NULL;
+    CU(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    bt_status st = dev_data_upload(data, B, d, s);
+    cudaError_t e = cudaStreamSynchronize(s); /* also after a failure: queued copies finish */
+    cudaStreamDestroy(s);
+    BT_TRY(st);
+    CU(e);
     d->max_entries = 1;
     for (int32_t f = 0; f < F; f++)
         if ((int32_t)(B->off[f + 1] - B->off[f]) > d->max_entries)
@@ -184,7 +204,9 @@ typedef struct cuda_pack cuda_pack;
 typedef bt_status (*launch_fn)(cuda_pack *c, const void *params);
 
 #define GRAPH_CACHE 32
-#define GRAPH_KEY_MAX 448
+/* The most levels a wave on the device has (max_depth is at most 16). */
+#define BT_GBDT_LEVELS_MAX 30
+#define GRAPH_KEY_MAX 512
 
 typedef struct graph_entry {
     launch_fn fn;
@@ -239,20 +261,27 @@ typedef struct hstage {
     size_t used, cap;
 } hstage;
 
-static size_t hstage_add(hstage *h, const void *src, size_t bytes) {
-    size_t at = (h->used + 255) & ~(size_t)255;
-    if (at + bytes > h->cap) {
-        size_t cap = (at + bytes) * 2 + 4096;
-        void *np = NULL;
-        if (cudaMallocHost(&np, cap) != cudaSuccess) {
-            cudaGetLastError();
-            return (size_t)-1;
-        }
-        if (h->used) memcpy(np, h->p, h->used);
-        if (h->p) cudaFreeHost(h->p);
-        h->p = np;
-        h->cap = cap;
+/* Makes the stage hold `bytes`, keeping its used part. A failed cudaMallocHost is out of memory
+ * (pinned memory is a device resource too): *oom is set, so the step retries smaller. */
+static int hstage_reserve(hstage *h, size_t bytes, int *oom) {
+    if (bytes <= h->cap) return 1;
+    size_t cap = bytes * 2 + 4096;
+    void *np = NULL;
+    if (cudaMallocHost(&np, cap) != cudaSuccess) {
+        cudaGetLastError();
+        *oom = 1;
+        return 0;
     }
+    if (h->used) memcpy(np, h->p, h->used);
+    if (h->p) cudaFreeHost(h->p);
+    h->p = np;
+    h->cap = cap;
+    return 1;
+}
+
+static size_t hstage_add(hstage *h, const void *src, size_t bytes, int *oom) {
+    size_t at = (h->used + 255) & ~(size_t)255;
+    if (!hstage_reserve(h, at + bytes, oom)) return (size_t)-1;
     if (bytes) memcpy(h->p + at, src, bytes);
     h->used = at + bytes;
     return at;
@@ -283,8 +312,9 @@ struct cuda_pack {
     int64_t hist_slots, T;
     dbuf items, split_scratch, splits, n_left, nodes, level_items;
     hstage stage;
-    /* Bytes of live histograms a round aims to stay under (one tree at a time exceeds it if it
-     * must); halved when the device runs out of memory. */
+    /* Bytes of live histograms (with the levels on the device: histogram regions and places) a
+     * round's wave aims to stay under (one tree at a time exceeds it if it must); halved when
+     * the device runs out of memory. */
     int64_t hist_budget;
     /* The most slots one round grows together (capacity until the device ran out of memory). */
     int max_batch;
@@ -383,6 +413,16 @@ static int32_t pack_outputs(const bt_model_data *data, const bt_gbdt_shared *sh,
  *   histogram pool:          1.5 min(budget, C K H) + 4 x 16 T,  H = 16 T min(2^(D-1), n) (one
  *                            tree's live histograms; the pool grows by half again, plus 4)
  * (1.5: growable buffers take half again what they need). */
+/* Device bytes of one place of the levels on the device (wave_plan_make's fixed-place buffer):
+ * a split, a partition item, two pairs, two split items, a left count, clear/build/subtract
+ * items, a free-stack entry and split scratch. */
+static size_t place_bytes(void) {
+    return sizeof(bt_gbdt_split) + sizeof(bt_gbdt_apply_part) + 2 * sizeof(bt_gbdt_level_pair) +
+           2 * sizeof(bt_gbdt_apply_split_item) + sizeof(int64_t) + sizeof(bt_gbdt_hist_zero_item) +
+           sizeof(bt_gbdt_hist_item) + sizeof(bt_gbdt_hist_sub_item) + sizeof(int64_t) +
+           bt_gbdt_split_cuda_scratch_bytes(1);
+}
+
 static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, int32_t F,
                          int32_t D, int64_t budget) {
     if (D < 1) D = 1;
@@ -392,12 +432,7 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
                   1.5 * nodes * (double)sizeof(bt_gbdt_node) + 6.0 * F;
     if (default_device_levels) {
         /* levels_device: fixed places (2^(D-1) per tree), node arrays, the staged tree state */
-        const double place =
-            (double)(sizeof(bt_gbdt_split) + sizeof(bt_gbdt_apply_part) +
-                     2 * sizeof(bt_gbdt_level_pair) + 2 * sizeof(bt_gbdt_apply_split_item) +
-                     sizeof(int64_t) + sizeof(bt_gbdt_hist_zero_item) + sizeof(bt_gbdt_hist_item) +
-                     sizeof(bt_gbdt_hist_sub_item) + sizeof(int64_t)) +
-            (double)bt_gbdt_split_cuda_scratch_bytes(1);
+        const double place = (double)place_bytes();
         const double node = (double)(sizeof(bt_gbdt_node) + sizeof(bt_gbdt_gh) + 3 * 8 +
                                      sizeof(bt_gbdt_apply_leaf));
         const double state =
@@ -638,14 +673,23 @@ static int hpool_put(hpool *hp, int64_t id) {
     return 1;
 }
 
-/* Makes the device pool hold `slots` histograms, keeping the contents of the old ones. */
-static bt_status hist_reserve(cuda_pack *c, int64_t slots) {
+/* Makes the device pool hold `slots` histograms. keep: the old ones' contents survive (the host
+ * path, whose pool grows between a level's launches); else they are dead (the device path
+ * rebuilds every histogram inside its graph), and growth is a free and an allocation, no copy:
+ * the old pool is freed first (cudaFree waits for the work still using it), which also lowers
+ * the peak. */
+static bt_status hist_reserve(cuda_pack *c, int64_t slots, int keep) {
     if (slots <= c->hist_slots) return BT_STATUS_OK;
     int64_t ns = slots + slots / 2 + 4;
     size_t bytes = (size_t)ns * (size_t)c->T * sizeof(bt_gbdt_gh);
     bt_gbdt_gh *nh = NULL;
+    if (!keep) {
+        cudaFree(c->hist);
+        c->hist = NULL;
+        c->hist_slots = 0;
+    }
     BT_TRY(dev_malloc((void **)&nh, bytes, &c->oom));
-    if (c->hist_slots > 0) {
+    if (keep && c->hist_slots > 0) {
         cudaError_t e =
             cudaMemcpyAsync(nh, c->hist, (size_t)c->hist_slots * (size_t)c->T * sizeof(bt_gbdt_gh),
                             cudaMemcpyDeviceToDevice, c->stream);
@@ -674,7 +718,7 @@ static bt_status stage_upload(cuda_pack *c, char **base) {
 
 #define STAGE(c, arr, count, off_var)                                                              \
     do {                                                                                           \
-        off_var = hstage_add(&(c)->stage, (arr), (size_t)(count) * sizeof *(arr));                 \
+        off_var = hstage_add(&(c)->stage, (arr), (size_t)(count) * sizeof *(arr), &(c)->oom);      \
         if (off_var == (size_t)-1) {                                                               \
             st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory staging items");                       \
             goto done;                                                                             \
@@ -843,6 +887,18 @@ static int32_t pad_pow2(int64_t n) {
     return (int32_t)p;
 }
 
+/* Blocks per item of a histogram launch over n_items items of at most max_rows rows each: one per
+ * 16384 rows of the largest, a power of two (graph keys repeat) in [1, 64], halved while the grid
+ * would exceed 2^20 blocks (a feature chunk's blocks past an item's rows exit at once, but a
+ * deep level has many items). */
+static int32_t hist_bpi(int64_t max_rows, int64_t n_items) {
+    int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
+    if (bpi < 1) bpi = 1;
+    if (bpi > 64) bpi = 64;
+    while (bpi > 1 && (int64_t)bpi * n_items > ((int64_t)1 << 20)) bpi /= 2;
+    return bpi;
+}
+
 /* The split items of a wave's level (trees g0..g1), in level order; pi_tree/pi_node say whose. */
 static int32_t split_items(const tgrow *W, int g0, int g1, int64_t T, bt_gbdt_split_item *pi,
                            int32_t *pi_tree, int32_t *pi_node) {
@@ -968,6 +1024,8 @@ typedef struct dlevels_launch {
     const bt_gbdt_sample_rows_item *left_out;
     bt_gbdt_apply_pred *pred_train, *pred_valid;
     int32_t nw, levels, n_node_places, n_left_out, n_valid, pad_;
+    /* trees with places at depth d (max_depth > d), the wave's first ones: deepest first */
+    int32_t deep[BT_GBDT_LEVELS_MAX];
 } dlevels_launch;
 
 static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
@@ -1022,19 +1080,24 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     BT_TRY(bt_gbdt_root_sum_cuda(L->hist, c->host.bin->off[0], c->host.bin->off[1], L->root_items,
                                  L->nw, stream));
     for (int32_t d = 0; d < L->levels; d++) {
-        const int32_t W = (int32_t)1 << d, np = L->nw * (W / 2), ns = L->nw * W;
+        /* places of trees deep enough only: the previous level's partition (deep[d - 1] trees),
+         * this level's pairs and split items (deep[d]); the apply also runs the trees that end
+         * here (their last rows) */
+        const int32_t W = (int32_t)1 << d, np = L->deep[d] * (W / 2), ns = L->deep[d] * W;
+        const int32_t n_prev = d > 0 ? L->deep[d - 1] : L->nw;
         if (d == 0) {
             BT_TRY(bt_gbdt_split_cuda(L->hist, dd->off, dd->cut_ptr, dd->cut_values, dd->min_values,
                                       L->feats, c->params,
                                       (const bt_gbdt_split_item *)L->root_items, L->nw,
                                       L->split_scratch, L->splits, stream));
         } else {
-            int32_t bpi = pad_pow2(((c->n >> d) + 16383) / 16384);
-            if (bpi < 1) bpi = 1;
-            if (bpi > 64) bpi = 64;
+            /* the host does not know the rows here: a built (smaller) child has at most half its
+             * parent's, so n / 2 at any depth -- one big unbalanced node gets as many blocks as
+             * a balanced level's largest (n >> d would give it one at depth 6) */
+            const int32_t bpi = hist_bpi(c->n / 2, np);
             BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
-                                          (const bt_gbdt_partition_item *)L->part, np, L->n_left,
-                                          stream));
+                                          (const bt_gbdt_partition_item *)L->part, n_prev * (W / 2),
+                                          L->n_left, stream));
             BT_TRY(bt_gbdt_level_prepare_cuda(L->pairs[(d - 1) & 1], np, L->n_left, c->T, L->zero,
                                               L->build, L->sub,
                                               (bt_gbdt_split_item *)L->split_items, stream));
@@ -1048,19 +1111,20 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
                                       L->split_scratch, L->splits, stream));
         }
         a.depth = d;
+        a.n_trees = n_prev;
         a.root_items = d == 0 ? L->root_items : NULL;
         a.pairs_prev = d > 0 ? L->pairs[(d - 1) & 1] : NULL;
         a.pairs_next = L->pairs[d & 1];
         BT_TRY(bt_gbdt_apply_cuda(&a, stream));
     }
-    const int32_t last = L->nw * ((int32_t)1 << (L->levels - 1));
+    const int32_t last = L->deep[L->levels - 1] * ((int32_t)1 << (L->levels - 1));
     BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
                                   (const bt_gbdt_partition_item *)L->part, last, L->n_left,
                                   stream));
     bt_gbdt_apply_args f;
     memset(&f, 0, sizeof f);
     f.trees = L->trees;
-    f.n_trees = L->nw;
+    f.n_trees = L->deep[L->levels - 1];
     f.depth = L->levels;
     f.finish = 1;
     f.n_left = L->n_left;
@@ -1102,7 +1166,9 @@ static size_t carve(size_t *at, size_t bytes) {
  * upper bound: every array may lose 255 bytes to alignment). */
 typedef struct wave_plan {
     int32_t levels, n_pt, n_pv;
+    int32_t deep[BT_GBDT_LEVELS_MAX]; /* trees with max(max_depth, 1) > d */
     int64_t n_stack, n_nodes;
+    int64_t places; /* the most places of one level: max over d of deep[d] x 2^d */
     size_t dl_bytes, stage_bytes;
     size_t off[18];
 } wave_plan;
@@ -1121,13 +1187,20 @@ static bt_status wave_plan_make(const cuda_pack *c, const tgrow *W, int g0, int 
     for (int t = g0; t < g1; t++) {
         const bt_gbdt_slot *s = W[t].s;
         if (s->max_depth > p->levels) p->levels = s->max_depth;
+        for (int32_t d = 0; d < BT_GBDT_LEVELS_MAX && (d == 0 || d < s->max_depth); d++)
+            p->deep[d]++;
         p->n_stack += region_slots(s, c->n);
         p->n_nodes += W[t].cap;
         p->n_pt += s->subsample < 1.0;
         p->n_pv += c->nv > 0;
     }
-    if (p->levels > 30) return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: max_depth %d", p->levels);
-    const size_t P = (size_t)nw << (p->levels - 1), NN = (size_t)(p->n_nodes > 0 ? p->n_nodes : 1);
+    if (p->levels > BT_GBDT_LEVELS_MAX)
+        return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: max_depth %d", p->levels);
+    for (int32_t d = 0; d < p->levels; d++)
+        if (((int64_t)p->deep[d] << d) > p->places) p->places = (int64_t)p->deep[d] << d;
+    /* every level's places fit P: part, splits, split items (< deep[d] 2^d, and the next level's
+     * deep[d + 1] 2^(d + 1)), pairs, left counts, histogram items */
+    const size_t P = (size_t)p->places, NN = (size_t)(p->n_nodes > 0 ? p->n_nodes : 1);
     const size_t w = (size_t)nw;
     size_t at = 0, k = 0;
     p->off[k++] = carve(&at, P * sizeof(bt_gbdt_split));
@@ -1195,14 +1268,21 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     bt_gbdt_apply_pred *ptr = calloc((size_t)nw, sizeof *ptr),
                        *pva = calloc((size_t)nw, sizeof *pva);
     bt_gbdt_sample_rows_item *lo = calloc((size_t)nw, sizeof *lo);
+    int *ord = malloc((size_t)(nw > 0 ? nw : 1) * sizeof *ord);
     int32_t n_pt = 0, n_pv = 0;
-    if (!(tr && ru && ri && init && feats && nf && fscratch && stack && et && ptr && pva && lo)) {
+    if (!(tr && ru && ri && init && feats && nf && fscratch && stack && et && ptr && pva && lo &&
+          ord)) {
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
         goto done;
     }
+    /* device order: deepest trees first (stable), so the trees with places at depth d are the
+     * first pl.deep[d] and each level's launches cover just them; ord[j] is W's index */
+    for (int32_t D = levels, j = 0; D >= 1; D--)
+        for (int t = g0; t < g1; t++)
+            if ((W[t].s->max_depth > 1 ? W[t].s->max_depth : 1) == D) ord[j++] = t;
     int64_t n_nodes_all = 0, n_stack = 0;
     for (int j = 0; j < nw; j++) {
-        tgrow *w = &W[g0 + j];
+        tgrow *w = &W[ord[j]];
         const bt_gbdt_slot *s = w->s;
         const int64_t sc = region_slots(s, n);
         /* the tree's histogram region [n_stack, + sc): its root's first, the others free */
@@ -1217,8 +1297,8 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
         tr[j].n_free = (int32_t)sc - 1;
         tr[j].stack_cap = (int32_t)sc;
         for (int64_t i = 1; i < sc; i++) stack[n_stack + i - 1] = (n_stack + i) * T;
-        init[j].item = g0 + j;
-        init[j].slot_first = g0 + j - w->k;
+        init[j].item = ord[j];
+        init[j].slot_first = ord[j] - w->k;
         init[j].n_out = s->n_out;
         n_nodes_all += w->cap;
         ru[j].sp = s->sp;
@@ -1269,7 +1349,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
             pva[n_pv++] = p;
         }
     }
-    TRYG(hist_reserve(c, n_stack));
+    TRYG(hist_reserve(c, n_stack, 0));
     c->stage.used = 0;
     size_t o_g = 0, o_q = 0, o_r = 0;
     if (pro) {
@@ -1307,8 +1387,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     }
     L.init = (const bt_gbdt_round_init_tree *)(dbase + o_in);
     L.hist = c->hist;
-    int32_t bpi = pad_pow2((n + 16383) / 16384); /* a root has at most n rows */
-    L.root_bpi = bpi < 1 ? 1 : bpi > 64 ? 64 : bpi;
+    L.root_bpi = hist_bpi(n, nw); /* a root has at most n rows */
     L.trees = (bt_gbdt_apply_tree *)(dbase + o_tr);
     L.rules = (const bt_gbdt_rules *)(dbase + o_ru);
     L.root_items = (bt_gbdt_apply_split_item *)(dbase + o_ri);
@@ -1340,6 +1419,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     L.pred_valid = (bt_gbdt_apply_pred *)(dbase + o_pv);
     L.nw = nw;
     L.levels = levels;
+    memcpy(L.deep, pl.deep, sizeof L.deep);
     L.n_node_places = (int32_t)n_nodes_all;
     L.n_left_out = n_pt;
     L.n_valid = n_pv;
@@ -1367,13 +1447,13 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     if (last) TRYG(queue_margins(c, last->act, last->act_slot, last->slot_ok, last->n_act));
     CUG(cudaStreamSynchronize(c->stream));
     for (int j = 0; j < nw; j++) {
-        tgrow *w = &W[g0 + j];
+        tgrow *w = &W[ord[j]];
         const int t0 = init[j].slot_first;
         int ok = 1;
         for (int32_t k = 0; k < init[j].n_out; k++) ok = ok && fin[t0 + k];
         w->n_nodes = 0;
         if (!ok) continue; /* disabled on the device: the caller fails its slot */
-        w->m = nsm[g0 + j];
+        w->m = nsm[ord[j]];
         if (w->m < 0 || w->m > n) {
             st = BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: sampled %lld of %lld rows",
                          (long long)w->m, (long long)n);
@@ -1415,6 +1495,7 @@ done:
     free(ptr);
     free(pva);
     free(lo);
+    free(ord);
     return st;
 }
 
@@ -1458,7 +1539,12 @@ static bt_status round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
     for (int g0 = 0, g1 = 0; g0 < n_w; g0 = g1) {
         int64_t wave_bytes = 0;
         for (g1 = g0; g1 < n_w; g1++) {
-            int64_t bytes = region_slots(W[g1].s, n) * T * (int64_t)sizeof(bt_gbdt_gh);
+            /* its histogram region and its places at its deepest level (a bound of its share of
+             * the wave's place buffer) */
+            const bt_gbdt_slot *s = W[g1].s;
+            int64_t bytes =
+                region_slots(s, n) * T * (int64_t)sizeof(bt_gbdt_gh) +
+                ((int64_t)1 << (s->max_depth > 1 ? s->max_depth - 1 : 0)) * (int64_t)place_bytes();
             if (g1 > g0 && wave_bytes + bytes > c->hist_budget) break;
             wave_bytes += bytes;
         }
@@ -1469,9 +1555,13 @@ static bt_status round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
         if (pl.stage_bytes > max_stage) max_stage = pl.stage_bytes;
         wave_end[n_waves++] = g1;
     }
-    TRYG(hist_reserve(c, max_slots));
+    TRYG(hist_reserve(c, max_slots, 0));
     TRYG(dbuf_reserve(&c->dl, max_dl, c->stream, &c->oom));
     TRYG(dbuf_reserve(&c->items, max_stage, c->stream, &c->oom));
+    if (!hstage_reserve(&c->stage, max_stage, &c->oom)) { /* a wave only stages, never grows */
+        st = BT_FAIL(BT_STATUS_INTERNAL, "out of pinned memory staging %zu bytes", max_stage);
+        goto done;
+    }
     round_slots rs = {act, act_slot, NULL, n_act}; /* a disabled slot's margins are unchanged */
     for (int v = 0, g0 = 0; v < n_waves; g0 = wave_end[v++])
         TRYG(levels_device(c, W, g0, wave_end[v], v == 0 ? pro : NULL, fin, nsm,
@@ -1734,10 +1824,9 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
                     if (w->cnt[P] / 2 > max_rows) max_rows = w->cnt[P] / 2;
                 }
             }
-            TRYG(hist_reserve(c, hp.n_used));
-            int32_t bpi = pad_pow2((max_rows + 16383) / 16384);
-            if (bpi < 1) bpi = 1;
-            if (bpi > 64) bpi = 64;
+            TRYG(hist_reserve(c, hp.n_used, 1));
+            /* from the actual counts: a root's rows, or half the largest parent's */
+            const int32_t bpi = hist_bpi(max_rows, pad_pow2(depth == 0 ? n_build : n_pairs));
             int32_t n_split = 0;
             level_launch lv;
             memset(&lv, 0, sizeof lv); /* padding bytes too: the struct is compared with memcmp */

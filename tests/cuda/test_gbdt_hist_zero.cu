@@ -33,6 +33,9 @@ static void run_case(int64_t total, int n_items, bool graph) {
     std::vector<bt_gbdt_hist_zero_item> items = random_items(total, n_items);
     bt_gbdt_gh *hist_d = dev_from(hist);
     bt_gbdt_hist_zero_item *items_d = dev_from(items);
+    /* a synchronous copy from pageable memory may return before its DMA completed, on the legacy
+     * stream, which a non-blocking stream does not wait for */
+    CUDA_OK(cudaDeviceSynchronize());
     cudaStream_t s = NULL;
     CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     cudaGraphExec_t exec = NULL;
@@ -52,6 +55,7 @@ static void run_case(int64_t total, int n_items, bool graph) {
                                cudaMemcpyHostToDevice));
             CUDA_OK(cudaMemcpy(hist_d, hist.data(), hist.size() * sizeof hist[0],
                                cudaMemcpyHostToDevice));
+            CUDA_OK(cudaDeviceSynchronize()); /* as above */
         }
         std::vector<bt_gbdt_gh> ref = hist;
         bt_gbdt_hist_zero_ref(ref.data(), items.data(), n_items);

@@ -33,6 +33,14 @@ void bt_emu_set_mem_budget(size_t bytes);
  * gives NaN floats and -1 ints). */
 void bt_emu_set_poison(int byte);
 
+/* The next n cudaMallocHost calls fail with cudaErrorMemoryAllocation (0: none, the default). */
+void bt_emu_fail_host_allocs(int n);
+
+/* Whether a synchronous cudaMemcpy from pageable host memory to the device is deferred to the
+ * legacy stream, as CUDA allows (1, the default; see cudaMemcpy in emu_runtime.c), or completes
+ * before it returns (0: the behaviour code that relies on it wrongly expects). */
+void bt_emu_set_pageable_deferred(int on);
+
 typedef struct bt_emu_stats {
     int64_t launches;       /* launcher calls enqueued directly on a stream (not by a graph) */
     int64_t kernels_run;    /* launcher items executed (direct or replayed) */

@@ -272,17 +272,54 @@ out:
     return e;
 }
 
+/* Live pinned allocations: a synchronous copy from them completes before it returns, one from
+ * pageable memory may not (see cudaMemcpy). */
+static alloc_rec *pinned;
+static size_t n_pinned, cap_pinned;
+static int fail_host_allocs;   /* the next this many cudaMallocHost calls fail */
+static int defer_pageable = 1; /* see cudaMemcpy */
+
+void bt_emu_set_pageable_deferred(int on) {
+    lock();
+    defer_pageable = on != 0;
+    unlock();
+}
+
+void bt_emu_fail_host_allocs(int n) {
+    lock();
+    fail_host_allocs = n > 0 ? n : 0;
+    unlock();
+}
+
+static int is_pinned(const void *p) {
+    const char *c = p;
+    for (size_t i = 0; i < n_pinned; i++)
+        if (c >= pinned[i].p && c < pinned[i].p + (pinned[i].bytes ? pinned[i].bytes : 1)) return 1;
+    return 0;
+}
+
 /* Pinned host memory is host memory: copies from it stay deferred like any other, which is what
  * makes a staging buffer rewritten too early show up. */
 cudaError_t cudaMallocHost(void **p, size_t bytes) {
     lock();
     cudaError_t e = cudaSuccess;
+    *p = NULL;
     if (unsafe_call_refused())
         e = cudaErrorStreamCaptureUnsupported;
+    else if (fail_host_allocs > 0) {
+        fail_host_allocs--;
+        e = cudaErrorMemoryAllocation;
+    } else if (n_pinned == cap_pinned &&
+               !(pinned = realloc(pinned, (cap_pinned = cap_pinned ? 2 * cap_pinned : 16) *
+                                              sizeof *pinned)))
+        e = cudaErrorMemoryAllocation;
     else if (!(*p = malloc(bytes ? bytes : 1)))
         e = cudaErrorMemoryAllocation;
-    else
+    else {
         memset(*p, poison, bytes);
+        pinned[n_pinned].p = *p;
+        pinned[n_pinned++].bytes = bytes;
+    }
     unlock();
     return e;
 }
@@ -294,6 +331,11 @@ cudaError_t cudaFreeHost(void *p) {
         e = cudaErrorStreamCaptureUnsupported;
     else {
         flush_all(); /* like cudaFree, it waits for the device */
+        for (size_t i = 0; i < n_pinned; i++)
+            if (pinned[i].p == p) {
+                pinned[i] = pinned[--n_pinned];
+                break;
+            }
         free(p);
     }
     unlock();
@@ -544,6 +586,24 @@ static int check_copy(void *dst, const void *src, size_t bytes, enum cudaMemcpyK
     return ok;
 }
 
+/* A copy whose source was staged when it was enqueued: the bytes follow the header in the op's
+ * argument. */
+typedef struct staged_arg {
+    void *dst;
+    size_t bytes;
+} staged_arg;
+
+static void staged_run(void *arg) {
+    const staged_arg *a = arg;
+    memcpy(a->dst, (const char *)arg + sizeof *a, a->bytes);
+}
+
+/* CUDA's "API synchronization behavior": a synchronous copy from pageable host memory to the
+ * device returns once the source was staged for DMA, which may not have completed; so here it is
+ * staged at once and its write queued on the legacy stream, which runs at a legacy or device
+ * synchronization, a blocking stream's work, cudaFree, or the next synchronous copy -- never for
+ * a non-blocking stream's synchronization, as on a GPU. Other kinds complete before returning
+ * (device-to-device copies, asynchronous on a GPU, are not deferred here). */
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
     lock();
     cudaError_t e = cudaSuccess;
@@ -551,7 +611,18 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
         e = cudaErrorStreamCaptureUnsupported;
     else if (!check_copy(dst, src, bytes, kind))
         e = cudaErrorInvalidValue;
-    else {
+    else if (defer_pageable && kind == cudaMemcpyHostToDevice && bytes && !is_pinned(src)) {
+        staged_arg *a = malloc(sizeof *a + bytes);
+        if (!a)
+            e = cudaErrorMemoryAllocation;
+        else {
+            a->dst = dst;
+            a->bytes = bytes;
+            memcpy((char *)a + sizeof *a, src, bytes);
+            e = enqueue_locked(NULL, staged_run, a, sizeof *a + bytes, 0, 0);
+            free(a);
+        }
+    } else {
         flush_blocking();
         run_ops(&legacy.queue); /* ordered after earlier legacy-stream work only */
         if (bytes) memmove(dst, src, bytes);

@@ -290,6 +290,43 @@ static void test_oom_split(void) {
     bt_dataset_free(&va);
 }
 
+/* Pinned staging memory that cannot be had (cudaMallocHost failing) is out of memory like device
+ * memory: the step retries in smaller sub-batches and gives the CPU's results, with the levels on
+ * the device and with the splits applied on the host. */
+static void test_pinned_oom(void) {
+    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    enum { N = 6 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_value t[N][BT_GBDT_N_PARAMS];
+    deep_trials(t, N, 5);
+    int slots[N];
+    for (int i = 0; i < N; i++) slots[i] = i;
+    run rc;
+    train(&rc, cpu, &data, t, slots, N, N, "rmse");
+    for (int dl = 1; dl >= 0; dl--) {
+        bt_gbdt_cuda_set_device_levels(dl);
+        run rg;
+        bt_emu_fail_host_allocs(2); /* the first round's stage: twice */
+        train(&rg, gpu, &data, t, slots, N, N, "rmse");
+        bt_emu_fail_host_allocs(0);
+        int diff = 0;
+        for (int i = 0; rg.p && rc.p && i < N; i++) {
+            diff += !same_model(rc.p->slots[i], rg.p->slots[i]) || gpu->slot_failed(rg.p, i);
+            for (int r = 0; r < ROUNDS; r++) diff += !same_metric(rc.metric[i][r], rg.metric[i][r]);
+        }
+        CHECK_MSG(diff == 0, "pinned out of memory, device levels %d: %d differences", dl, diff);
+        gpu->pack_free(rg.p);
+    }
+    bt_gbdt_cuda_set_device_levels(1);
+    printf("  pinned memory out: the step retried smaller, the CPU's trees\n");
+    cpu->pack_free(rc.p);
+    gpu->data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
 /* pack_capacity: at most `wanted`, at least 1, larger with more free memory, and a pack of that
  * capacity (trials no deeper than the shape trial) runs its rounds without one failed allocation:
  * the per-trial estimate bounds what the pack really takes. */
@@ -498,6 +535,13 @@ static void test_threads(void) {
     bt_dataset_free(&va);
 }
 
+static int all_bytes(const void *p, size_t n, int byte) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] != (unsigned char)byte) return 0;
+    return 1;
+}
+
 /* The device-side split application (kernels/gbdt_apply.h, through the emulated launcher that runs
  * its reference) against the CPU grower's own rules (bt_gbdt_split_takes, bt_gbdt_node_split of
  * grow.c): random trees level by level with random splits and partitions, the device side laid
@@ -615,7 +659,8 @@ static void test_apply_levels(void) {
     CHECK(cudaMemcpy(dr, ru, sizeof ru, cudaMemcpyHostToDevice) == 0);
     CHECK(cudaMemcpy(dm, missing, sizeof missing, cudaMemcpyHostToDevice) == 0);
     CHECK(cudaMemcpy(dnf, n_feats, sizeof n_feats, cudaMemcpyHostToDevice) == 0);
-    int64_t n_taken = 0, mismatches = 0;
+    int64_t n_taken = 0, mismatches = 0, place_bad = 0;
+    bt_gbdt_level_pair *pn = malloc(sizeof *pn * places);
     int32_t depth_end = 0; /* one past the last depth applied */
     for (int32_t depth = 0; depth <= DMAX; depth++) {
         const int64_t W = (int64_t)1 << depth;
@@ -642,6 +687,10 @@ static void test_apply_levels(void) {
                 x->right.h = S.h - x->left.h;
             }
         CHECK(cudaMemcpy(dsp, sp, sizeof *sp * places, cudaMemcpyHostToDevice) == 0);
+        /* a sentinel in every place: a tree past its depth must leave its places alone */
+        CHECK(cudaMemset(dpart, 0x5A, sizeof *dpart * places) == 0);
+        CHECK(cudaMemset(dsn, 0x5A, sizeof *dsn * 2 * places) == 0);
+        CHECK(cudaMemset((depth & 1) ? dpb : dpa, 0x5A, sizeof *dpa * places) == 0);
         bt_gbdt_apply_args a;
         memset(&a, 0, sizeof a);
         a.trees = dt;
@@ -668,6 +717,29 @@ static void test_apply_levels(void) {
         CHECK(cudaDeviceSynchronize() == 0);
         CHECK(cudaMemcpy(part, dpart, sizeof *part * places, cudaMemcpyDeviceToHost) == 0);
         CHECK(cudaMemcpy(sn, dsn, sizeof *sn * 2 * places, cudaMemcpyDeviceToHost) == 0);
+        CHECK(cudaMemcpy(pn, (depth & 1) ? dpb : dpa, sizeof *pn * places,
+                         cudaMemcpyDeviceToHost) == 0);
+        for (int t = 0; t < NT; t++) {
+            /* places only while depth < max(max_depth, 1); next-level items only while deeper */
+            const int own = depth < (sl[t].max_depth > 1 ? sl[t].max_depth : 1);
+            const int deeper = depth + 1 < sl[t].max_depth;
+            for (int64_t i = 0; i < W; i++) {
+                const bt_gbdt_apply_part *pt = &part[(size_t)(t * W + i)];
+                if (!own)
+                    place_bad += !all_bytes(pt, sizeof *pt, 0x5A);
+                else if (i >= n_lvl[t])
+                    place_bad += pt->n_rows != 0 || pt->row_begin != 0;
+                const bt_gbdt_level_pair *q = &pn[(size_t)(t * W + i)];
+                if (!deeper) place_bad += !all_bytes(q, sizeof *q, 0x5A);
+            }
+            for (int64_t j = 0; j < 2 * W; j++) {
+                const bt_gbdt_apply_split_item *x = &sn[(size_t)(t * 2 * W + j)];
+                if (!deeper)
+                    place_bad += !all_bytes(x, sizeof *x, 0x5A);
+                else if (j >= 2 * n_lvl[t])
+                    place_bad += x->n_rows != 0 || x->n_feats != 0;
+            }
+        }
         /* the host applies the same splits as pack_cuda.c does, then partitions at random */
         for (int t = 0; t < NT; t++) {
             bt_gbdt_node *nodes = hn + tr[t].node_base;
@@ -763,6 +835,8 @@ static void test_apply_levels(void) {
     }
     CHECK_MSG(mismatches == 0, "%lld partition or split items differ", (long long)mismatches);
     CHECK_MSG(stack_bad == 0, "%lld histogram stack errors", (long long)stack_bad);
+    CHECK_MSG(place_bad == 0, "%lld places written past a tree's depth or padding not written",
+              (long long)place_bad);
     CHECK(n_taken > NT);
     printf(" apply: %d trees, %lld splits taken, nodes equal to grow.c's rules\n", NT,
            (long long)n_taken);
@@ -795,6 +869,7 @@ static void test_apply_levels(void) {
     free(nl);
     free(hoff);
     free(gn);
+    free(pn);
 }
 
 int main(void) {
@@ -819,6 +894,7 @@ int main(void) {
     test_apply_levels();
     test_nan_fails_alone();
     test_oom_split();
+    test_pinned_oom();
     test_capacity();
     test_graphs();
     test_threads();
