@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "progress.h"
 #include "results.h"
+#include "sha256.h"
 #include "snapshot.h"
 #include "sweep.h"
 
@@ -111,6 +112,8 @@ typedef struct exec {
     bt_snapshot_entry **snap_of; /* per leader: its entry not yet restored, or NULL */
     double last_snapshot;
     int64_t n_restored, units_restored; /* runs and resource units restored, not retrained */
+    bt_snapshot_head ident;             /* build, device and data of this run (snapshot_ident) */
+    int ident_done;
 } exec;
 
 /* A warning for the caller's warnings stream and the event log. */
@@ -600,8 +603,63 @@ static bt_status checkpoint(exec *e, int final) {
 
 /* ---- model-state snapshots (OUT.state, runtime/snapshot.h) ---------------------------------- */
 
-static const char *device_kind(const exec *e) {
-    return e->dev.cuda ? "cuda" : "cpu";
+/* sha256 of a dataset's sizes, features and labels, added to c. */
+static void hash_dataset(bt_sha256 *c, const bt_dataset *d) {
+    const int64_t dims[2] = {d->n_rows, d->n_features};
+    bt_sha256_update(c, dims, sizeof dims);
+    if (d->X) bt_sha256_update(c, d->X, (size_t)d->n_rows * (size_t)d->n_features * sizeof(float));
+    if (d->y) bt_sha256_update(c, d->y, (size_t)d->n_rows * sizeof(float));
+}
+
+/* What a snapshot's numbers depend on besides the sweep file: the build (the running executable's
+ * sha256, so any rebuild counts as another build; BT_VERSION where it cannot be read), the device
+ * (the GPU's name and the nn math mode, BT_NN_MATH) and the loaded data. Computed once. A state
+ * that does not match is retrained, and the retrained run must then land on the journal. */
+static void snapshot_ident(exec *e) {
+    if (e->ident_done) return;
+    e->ident_done = 1;
+    snprintf(e->ident.version, sizeof e->ident.version, "%s", BT_VERSION);
+    FILE *f = fopen("/proc/self/exe", "rb");
+    if (f) {
+        bt_sha256 c;
+        bt_sha256_init(&c);
+        unsigned char buf[1 << 16];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0) bt_sha256_update(&c, buf, n);
+        uint8_t d[32];
+        bt_sha256_final(&c, d);
+        if (!ferror(f)) {
+            int at = snprintf(e->ident.version, sizeof e->ident.version, "%s exe ", BT_VERSION);
+            for (int i = 0; i < 16 && at + 2 < (int)sizeof e->ident.version; i++, at += 2)
+                snprintf(e->ident.version + at, 3, "%02x", d[i]);
+        }
+        fclose(f);
+    }
+    if (e->dev.cuda) {
+        const char *math = getenv("BT_NN_MATH");
+        snprintf(e->ident.device, sizeof e->ident.device, "cuda:%.40s math=%.12s", e->dev.name,
+                 math && *math ? math : "default");
+    } else {
+        snprintf(e->ident.device, sizeof e->ident.device, "cpu");
+    }
+    bt_sha256 c;
+    bt_sha256_init(&c);
+    hash_dataset(&c, &e->sw.train);
+    hash_dataset(&c, &e->sw.valid);
+    uint8_t d[32];
+    bt_sha256_final(&c, d);
+    for (int i = 0; i < 32; i++) snprintf(e->ident.data + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Removes the model-state file and a temporary one a killed writer left. */
+static bt_status state_remove(exec *e) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", e->state_path);
+    if (unlink(tmp) != 0 && errno != ENOENT)
+        return BT_FAIL(BT_STATUS_IO, "%s: %s", tmp, strerror(errno));
+    if (unlink(e->state_path) != 0 && errno != ENOENT)
+        return BT_FAIL(BT_STATUS_IO, "%s: %s", e->state_path, strerror(errno));
+    return BT_STATUS_OK;
 }
 
 /* Forgets run L's entry of the snapshot read at the resume (the run needs no state any more). */
@@ -623,9 +681,11 @@ static void snapshot_write(exec *e) {
     memset(&h, 0, sizeof h);
     snprintf(h.sha256, sizeof h.sha256, "%s", e->sw.spec->sha256);
     h.seed = e->sw.spec->seed;
-    snprintf(h.version, sizeof h.version, "%s", BT_VERSION);
+    snapshot_ident(e);
+    memcpy(h.version, e->ident.version, sizeof h.version);
     snprintf(h.family, sizeof h.family, "%s", vt->name);
-    snprintf(h.device, sizeof h.device, "%s", device_kind(e));
+    memcpy(h.device, e->ident.device, sizeof h.device);
+    memcpy(h.data, e->ident.data, sizeof h.data);
     h.tick = e->tick;
     for (int64_t t = 0; t < e->sw.n_trials; t++) {
         const run_state *r = &e->runs[t];
@@ -676,11 +736,7 @@ static void snapshot_maybe(exec *e, int stopping) {
  * the entries it can trust (same sweep, seed, version, family and device kind, no later than the
  * journal, runs of this sweep), indexed by run. Anything else is ignored with a warning. */
 static bt_status open_state(exec *e) {
-    if (e->fresh) {
-        if (unlink(e->state_path) != 0 && errno != ENOENT)
-            return BT_FAIL(BT_STATUS_IO, "%s: %s", e->state_path, strerror(errno));
-        return BT_STATUS_OK;
-    }
+    if (e->fresh) return BT_STATUS_OK; /* removed by open_journal */
     if (!e->sw.vt->slot_restore) return BT_STATUS_OK;
     bt_snapshot *sn = &e->snap;
     bt_status st = bt_snapshot_read(e->state_path, sn);
@@ -693,16 +749,19 @@ static bt_status open_state(exec *e) {
         bt_status_clear();
         return BT_STATUS_OK;
     }
+    snapshot_ident(e);
     const bt_snapshot_head *h = &sn->head;
     const char *why = NULL;
     if (strcmp(h->sha256, e->sw.spec->sha256) != 0 || h->seed != e->sw.spec->seed)
         why = "it belongs to another sweep (sweep file or seed)";
-    else if (strcmp(h->version, BT_VERSION) != 0)
-        why = "another batchtune version wrote it";
+    else if (strcmp(h->version, e->ident.version) != 0)
+        why = "another batchtune build wrote it";
     else if (strcmp(h->family, e->sw.vt->name) != 0)
         why = "another model family wrote it";
-    else if (strcmp(h->device, device_kind(e)) != 0)
-        why = "it was written on another kind of device";
+    else if (strcmp(h->device, e->ident.device) != 0)
+        why = "it was written on another device or math mode";
+    else if (strcmp(h->data, e->ident.data) != 0)
+        why = "the data changed since";
     else if (h->tick > e->log.last_tick + 1)
         why = "it is newer than the journal";
     e->snap_of = calloc((size_t)(e->sw.n_trials ? e->sw.n_trials : 1), sizeof *e->snap_of);
@@ -1130,6 +1189,9 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
 /* After the data loaded (so a bad dataset never costs earlier results): start or continue the
  * journal, and with --fresh drop the old results. */
 static bt_status open_journal(exec *e, const bt_spec *spec) {
+    /* the model-state file goes first: a kill in between must not leave an old state beside a
+     * new journal of the same sweep */
+    if (e->fresh) BT_TRY(state_remove(e));
     if (e->fresh && unlink(e->o->out_path) != 0 && errno != ENOENT)
         return BT_FAIL(BT_STATUS_IO, "%s: %s", e->o->out_path, strerror(errno));
     return bt_journal_open(&e->jn, e->journal_path, e->fresh, spec->sha256, spec->seed);
@@ -1150,6 +1212,8 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     e.prog.t0 = bt_clock();
     bt_status st = prepare(&e, spec, o, sum);
     int64_t *buf = NULL;
+    /* a finished sweep needs no model state: one left by a kill after its END record goes */
+    if (st == BT_STATUS_OK && sum->already_finished) (void)state_remove(&e);
     if (st == BT_STATUS_OK && !(sum->already_finished && access(o->out_path, F_OK) == 0)) {
         char f[1024], name[256], reason[192], desc[320];
         json_safe(name, sizeof name, e.dev.name);
@@ -1218,7 +1282,7 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
                 st = bt_journal_append(e.jn, &end);
                 if (st == BT_STATUS_OK) st = bt_journal_sync(e.jn);
                 /* a finished sweep needs no model state: the snapshot goes */
-                if (st == BT_STATUS_OK) unlink(e.state_path);
+                if (st == BT_STATUS_OK) (void)state_remove(&e);
             }
         }
         bt_progress_counts c;

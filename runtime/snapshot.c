@@ -1,7 +1,8 @@
 /* The model-state file beside the journal (snapshot.h). Layout, native byte order (a byte-order
  * mark refuses the other one):
  *   "BTSTATE\n", u32 format version, u32 byte-order mark, sha256 (64 hex), u64 seed,
- *   version (32), family (32), device (16), i64 tick, i64 n, 32-byte SHA-256 of all of that;
+ *   version (64), family (32), device (64), data sha256 (64 hex), i64 tick, i64 n, 32-byte
+ *   SHA-256 of all of that;
  *   n entries: i64 leader, i64 resource, u64 length, 32-byte SHA-256 of those three and the blob,
  *   the blob;
  *   "BTSTEND\n", i64 n. */
@@ -19,9 +20,9 @@
 
 #define MAGIC "BTSTATE\n"
 #define TRAILER "BTSTEND\n"
-#define FORMAT 1u
+#define FORMAT 2u
 #define BOM 0x01020304u
-#define HEAD_BYTES (8 + 4 + 4 + 64 + 8 + 32 + 32 + 16 + 8 + 8)
+#define HEAD_BYTES (8 + 4 + 4 + 64 + 8 + 64 + 32 + 64 + 64 + 8 + 8)
 #define ENTRY_BYTES (8 + 8 + 8 + 32)
 
 static void put(unsigned char **at, const void *src, size_t n) {
@@ -36,20 +37,22 @@ static void get(const unsigned char **at, void *dst, size_t n) {
 
 static void head_encode(const bt_snapshot_head *h, unsigned char out[HEAD_BYTES]) {
     const uint32_t format = FORMAT, bom = BOM;
-    char sha[64] = {0}, version[32] = {0}, family[32] = {0}, device[16] = {0};
+    char sha[64] = {0}, version[64] = {0}, family[32] = {0}, device[64] = {0}, data[64] = {0};
     memcpy(sha, h->sha256, strnlen(h->sha256, 64));
-    memcpy(version, h->version, strnlen(h->version, 31));
+    memcpy(version, h->version, strnlen(h->version, 63));
     memcpy(family, h->family, strnlen(h->family, 31));
-    memcpy(device, h->device, strnlen(h->device, 15));
+    memcpy(device, h->device, strnlen(h->device, 63));
+    memcpy(data, h->data, strnlen(h->data, 64));
     unsigned char *at = out;
     put(&at, MAGIC, 8);
     put(&at, &format, 4);
     put(&at, &bom, 4);
     put(&at, sha, 64);
     put(&at, &h->seed, 8);
-    put(&at, version, 32);
+    put(&at, version, 64);
     put(&at, family, 32);
-    put(&at, device, 16);
+    put(&at, device, 64);
+    put(&at, data, 64);
     put(&at, &h->tick, 8);
     put(&at, &h->n, 8);
 }
@@ -125,12 +128,14 @@ static bt_status parse(const char *path, const unsigned char *b, size_t len, bt_
     get(&at, h->sha256, 64);
     h->sha256[64] = '\0';
     get(&at, &h->seed, 8);
-    get(&at, h->version, 32);
-    h->version[31] = '\0';
+    get(&at, h->version, 64);
+    h->version[63] = '\0';
     get(&at, h->family, 32);
     h->family[31] = '\0';
-    get(&at, h->device, 16);
-    h->device[15] = '\0';
+    get(&at, h->device, 64);
+    h->device[63] = '\0';
+    get(&at, h->data, 64);
+    h->data[64] = '\0';
     get(&at, &h->tick, 8);
     int64_t n;
     get(&at, &n, 8);
@@ -205,7 +210,9 @@ bt_status bt_snapshot_begin(bt_snapshot_writer **out, const char *path, const bt
         bt_snapshot_abort(w);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
-    snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    /* one name, not one per process: the journal's lock keeps a single writer per results file,
+     * so a file left by a killed writer is removed by the next one */
+    snprintf(w->tmp, n, "%s.tmp", path);
     /* EXCL: never truncate something that is not ours (our own leftover is removed first) */
     struct stat st;
     if (lstat(w->tmp, &st) == 0 && S_ISREG(st.st_mode)) unlink(w->tmp);

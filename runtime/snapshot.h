@@ -2,7 +2,8 @@
  * had model state at one executor checkpoint, each run's leader trial id, the resource its state
  * is at and the family's blob of it (vtable slot_save), so a resume restores those runs instead
  * of retraining them from scratch. Header: format version, the sweep's sha256 and seed, the
- * batchtune version, family and device kind that wrote it, the tick it was written after, a
+ * batchtune build, family and device that wrote it, the data's sha256, the tick it was written
+ * after, a
  * checksum; each entry carries its own checksum and a trailer closes the file, so a torn,
  * truncated or corrupted file is recognized and ignored, never trusted. Written to a temporary
  * file, fsync'd and renamed over the old one (readers see the old file or the new one).
@@ -19,9 +20,11 @@
 typedef struct bt_snapshot_head {
     char sha256[65];  /* the sweep's */
     uint64_t seed;    /* the sweep's (after --seed) */
-    char version[32]; /* batchtune version that wrote it */
+    char version[64]; /* batchtune version and build stamp that wrote it (another build may
+                         round differently) */
     char family[32];  /* model family name */
-    char device[16];  /* "cpu" or "cuda": numerics differ between them */
+    char device[64];  /* "cpu", or "cuda:" and the GPU's name: numerics differ between them */
+    char data[65];    /* sha256 of the loaded train and validation sets (rows, labels, sizes) */
     int64_t tick;     /* ticks completed when it was written */
     int64_t n;        /* entries */
 } bt_snapshot_head;

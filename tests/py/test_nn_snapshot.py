@@ -20,7 +20,12 @@ c = Checker("test_nn_snapshot")
 d = workdir("nn_snapshot")
 
 
-def mlp_sweep(name, run_cap, scheduler, seed, model, **params):
+# the first sweep reads its own copy of the data, changed at the end (case 4)
+os.makedirs(os.path.join(d, "data"), exist_ok=True)
+shutil.copy(os.path.join(SRC, "sweeps", "data", "digits.csv.gz"), os.path.join(d, "data"))
+
+
+def mlp_sweep(name, run_cap, scheduler, seed, model, data_dir=os.path.join(SRC, "sweeps"), **params):
     """An mlp sweep on digits (lr and optimizer sampled, plus `params`)."""
     return write_sweep(os.path.join(d, name), {
         "method": "random",
@@ -34,10 +39,10 @@ def mlp_sweep(name, run_cap, scheduler, seed, model, **params):
         "dataset": {"path": "data/digits.csv.gz", "target": "target", "valid_fraction": 0.2,
                     "split_seed": 3},
         "seed": seed,
-    }, os.path.join(SRC, "sweeps"))
+    }, data_dir)
 
 
-sweep = mlp_sweep("s.json", 6, {"type": "none"}, 3, {"epochs": 20, "dropout": 0.1})
+sweep = mlp_sweep("s.json", 6, {"type": "none"}, 3, {"epochs": 20, "dropout": 0.1}, data_dir=d)
 FILES = ("k.h5", "k.h5.journal", "k.h5.state")
 
 ref = os.path.join(d, "ref.h5")
@@ -100,7 +105,7 @@ if not hit:
     raise SystemExit(77)
 
 cases = {}
-for name in ("with", "without", "flipped", "truncated"):
+for name in ("with", "without", "flipped", "truncated", "changed"):
     folder = os.path.join(d, name)
     clean(folder)
     for f in FILES:
@@ -188,4 +193,19 @@ cus = [e for e in (json.loads(line) for line in open(os.path.join(af, "log"))) i
 print(f"asha: {stops} stops; catch-ups (restored, retrained) {[(e['restored'], e['units_retrained']) for e in cus]}")
 if stops >= 2:
     c.check(sum(e["restored"] for e in cus) > 0, "asha: runs restored from snapshots")
+# 4. the data changed since the snapshot (same shape, one pixel column scrambled): the snapshot is
+# not trusted, the runs are retrained and land elsewhere than the journal says -> refused with 65
+import gzip
+src = os.path.join(d, "data", "digits.csv.gz")
+lines = gzip.open(src, "rt").read().splitlines()
+out = [lines[0]]
+for line in lines[1:]:
+    v = line.split(",")
+    v[10] = str((float(v[10]) * 7) % 17)  # not affine: normalization cannot undo it
+    out.append(",".join(v))
+with gzip.open(src, "wt") as f:
+    f.write("\n".join(out) + "\n")
+p = run("run", sweep, "--out", "k.h5", "--quiet", cwd=cases["changed"], timeout=300)
+c.check("the data changed since" in p.stderr, f"changed data: the snapshot is refused ({p.stderr!r})")
+c.check(p.returncode == 65, f"changed data: exit {p.returncode} (65 expected): {p.stderr}")
 c.finish()
