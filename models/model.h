@@ -105,6 +105,11 @@ typedef struct bt_model_vtable {
     bt_status (*slot_save)(bt_pack *p, int slot, void **buf, size_t *len);
     bt_status (*slot_restore)(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
                               const void *buf, size_t len);
+    /* Optional (NULL: always 1). Whether training hp for B resource units is, for every larger
+     * budget, the first B units of that training, so trials that differ only in the budget may
+     * share one run (budget-prefix groups). nn: not with a cosine schedule whose horizon is the
+     * budget itself (t_max unset). */
+    int (*budget_prefix)(const bt_hparams *hp);
 } bt_model_vtable;
 
 /* Registry of model families. */

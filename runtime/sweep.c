@@ -107,6 +107,8 @@ static bt_status build_groups(bt_sweep *sw) {
         bt_sweep_trial *tr = &sw->trials[t];
         tr->leader = t;
         if (sw->budget_param < 0) continue;
+        const bt_hparams hp = {tr->hp};
+        if (sw->vt->budget_prefix && !sw->vt->budget_prefix(&hp)) continue; /* a run of its own */
         uint64_t h = hash_hp(sw, tr->hp, sw->vt->budget_param);
         for (int64_t s = (int64_t)(h & (uint64_t)(cap - 1));; s = (s + 1) & (cap - 1)) {
             if (table[s] < 0) {

@@ -86,3 +86,8 @@ bt_status bt_nn_check_common(const bt_hparams *hp, const bt_value *c, bt_task ta
         return BT_FAIL(BT_STATUS_BAD_INPUT, "lr: must be > 0, got %g", c[BT_NN_C_LR].f);
     return BT_STATUS_OK;
 }
+
+int bt_nn_budget_prefix(const bt_value *c) {
+    const char *sched = c[BT_NN_C_LR_SCHEDULE].s;
+    return !(sched && strcmp(sched, "cosine") == 0 && c[BT_NN_C_T_MAX].i <= 0);
+}

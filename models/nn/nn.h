@@ -206,6 +206,9 @@ int bt_nn_metric_maximize(const char *metric);
 int bt_nn_metric_ok(const char *metric, bt_task task);
 /* Checks num_class and the shared block c (lr > 0). */
 bt_status bt_nn_check_common(const bt_hparams *hp, const bt_value *c, bt_task task);
+/* The vtables' budget_prefix on the common block c: 0 for a cosine schedule over the budget
+ * (t_max unset), whose learning rates depend on the number of epochs. */
+int bt_nn_budget_prefix(const bt_value *c);
 
 /* ---- snapshots of a slot (models/nn/snapshot.c) --------------------------------------------- */
 

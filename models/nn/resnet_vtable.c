@@ -59,6 +59,10 @@ bt_status bt_resnet_eval(bt_pack *pk, int slot, const char *metric, double *out)
     return bt_nn_slot_metric(p->slots, p->capacity, slot, metric, out);
 }
 
+static int resnet_budget_prefix(const bt_hparams *hp) {
+    return bt_nn_budget_prefix(hp->v + BT_RESNET_COMMON);
+}
+
 const bt_model_vtable bt_resnet_vtable = {
     .name = "resnet",
     .aliases = resnet_aliases,
@@ -83,4 +87,5 @@ const bt_model_vtable bt_resnet_vtable = {
     .export_model = NULL,
     .slot_save = bt_resnet_slot_save,
     .slot_restore = bt_resnet_slot_restore,
+    .budget_prefix = resnet_budget_prefix,
 };

@@ -26,6 +26,10 @@ bt_status bt_mlp_eval(bt_pack *p, int slot, const char *metric, double *out) {
     return bt_nn_slot_metric(p->slots, p->capacity, slot, metric, out);
 }
 
+static int mlp_budget_prefix(const bt_hparams *hp) {
+    return bt_nn_budget_prefix(hp->v + BT_MLP_COMMON);
+}
+
 const bt_model_vtable bt_mlp_vtable = {
     .name = "mlp",
     .aliases = mlp_aliases,
@@ -50,4 +54,5 @@ const bt_model_vtable bt_mlp_vtable = {
     .export_model = NULL,
     .slot_save = bt_mlp_slot_save,
     .slot_restore = bt_mlp_slot_restore,
+    .budget_prefix = mlp_budget_prefix,
 };

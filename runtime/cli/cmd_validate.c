@@ -79,7 +79,10 @@ int bt_cmd_validate(int argc, char **argv) {
             printf(" a %g b %g", ps->a, ps->b);
         else
             printf(" [%g, %g]", ps->min, ps->max);
-        printf("%s\n", p == sw.budget_param ? "  (budget: trials share one run)" : "");
+        printf("%s\n",
+               p == sw.budget_param
+                   ? "  (budget: trials that differ only in it share one run where training allows)"
+                   : "");
     }
     int64_t runs = 0;
     for (int64_t t = 0; t < sw.n_trials; t++) runs += sw.trials[t].leader == t;
