@@ -687,6 +687,19 @@ static void snapshot_write(exec *e) {
     memcpy(h.device, e->ident.device, sizeof h.device);
     memcpy(h.data, e->ident.data, sizeof h.data);
     h.tick = e->tick;
+    /* carried entries (idle runs without a slot) within the bound tick step 6 keeps on resident
+     * state, 2 x concurrency runs in all: the latest runs' are kept, the earliest dropped (those
+     * runs are retrained if promoted), so the file does not grow with every stop */
+    int64_t room = 2 * e->concurrency;
+    for (int64_t t = 0; t < e->sw.n_trials; t++)
+        room -= e->runs[t].slot >= 0 && e->runs[t].state_res > 0;
+    for (int64_t t = e->sw.n_trials - 1; t >= 0 && e->snap_of; t--) {
+        if (e->runs[t].slot >= 0 || !e->snap_of[t]) continue;
+        if (room > 0)
+            room--;
+        else
+            snap_drop(e, t);
+    }
     for (int64_t t = 0; t < e->sw.n_trials; t++) {
         const run_state *r = &e->runs[t];
         h.n += (r->slot >= 0 && r->state_res > 0) || (r->slot < 0 && e->snap_of && e->snap_of[t]);

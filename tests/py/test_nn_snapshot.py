@@ -189,7 +189,10 @@ c.check(p.returncode == 0, f"asha: final run exit {p.returncode}: {p.stderr}")
 c.check("warning" not in p.stderr, p.stderr)
 got = results_tables(os.path.join(af, "k.h5"))
 c.check(all(np.array_equal(a, b) for a, b in zip(got, aref_tables)), "asha: identical after stops")
-cus = [e for e in (json.loads(line) for line in open(os.path.join(af, "log"))) if e["event"] == "catch_up"]
+evs = [json.loads(line) for line in open(os.path.join(af, "log"))]
+cus = [e for e in evs if e["event"] == "catch_up"]
+snaps = [e["runs"] for e in evs if e["event"] == "snapshot"]
+c.check(all(n <= 4 for n in snaps), f"asha: snapshots hold at most 2 x concurrency runs: {snaps}")
 print(f"asha: {stops} stops; catch-ups (restored, retrained) {[(e['restored'], e['units_retrained']) for e in cus]}")
 if stops >= 2:
     c.check(sum(e["restored"] for e in cus) > 0, "asha: runs restored from snapshots")
