@@ -20,6 +20,7 @@ int64_t bt_gbdt_partition_flags_ref(int32_t *rows, int64_t n, const uint8_t *fla
 
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_partition.cu). Device pointers; stream is a cudaStream_t. */
+#include "kernels/gbdt_chunks.h"
 #include "runtime/status.h"
 #ifdef __cplusplus
 extern "C" {
@@ -33,10 +34,19 @@ typedef struct bt_gbdt_partition_item {
 } bt_gbdt_partition_item;
 
 /* Stable partition of every item's segment, left first; scratch is as long as rows (an item uses
- * the same segment of it); n_left[i] receives item i's left count. */
+ * the same segment of it); n_left[i] receives item i's left count. Several blocks per item
+ * (kernels/gbdt_chunks.h): a big item's blocks count their chunks' left rows, then place their
+ * rows into scratch (left rows after the left rows of the chunks before, right rows after every
+ * left row and the right rows of the chunks before), copied back to rows; an item of one chunk is
+ * done by one block in place, as with one block per item. The row order is the reference's
+ * either way. blocks_per_item is a power of
+ * two in [1, BT_GBDT_CHUNK_MAX_BPI] (bt_gbdt_chunk_blocks picks one); above 1, n_items x
+ * blocks_per_item must not exceed BT_GBDT_CHUNK_COUNTS and counts holds that many int64 (the
+ * chunks' left counts; unused, may be NULL, with one block per item). */
 bt_status bt_gbdt_partition_cuda(int32_t *rows, int32_t *scratch, const void *bins, int32_t width,
                                  int32_t n_features, const bt_gbdt_partition_item *items,
-                                 int32_t n_items, int64_t *n_left, void *stream);
+                                 int32_t n_items, int32_t blocks_per_item, int64_t *counts,
+                                 int64_t *n_left, void *stream);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@ int32_t bt_gbdt_sample_features_ref(uint64_t key, uint64_t tree, uint32_t level,
 
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/gbdt_sample.cu). Device pointers; stream is a cudaStream_t. ---- */
+#include "kernels/gbdt_chunks.h"
 #include "runtime/status.h"
 #ifdef __cplusplus
 extern "C" {
@@ -35,9 +36,12 @@ typedef struct bt_gbdt_sample_rows_item {
     int32_t complement, pad_;
 } bt_gbdt_sample_rows_item;
 
+/* Several blocks per item (kernels/gbdt_chunks.h; blocks_per_item and counts as for
+ * bt_gbdt_partition_cuda): with more than one chunk of rows, each block counts its chunk's kept
+ * rows, then writes them after those of the chunks before it -- the same list. */
 bt_status bt_gbdt_sample_rows_cuda(int64_t n, const bt_gbdt_sample_rows_item *items,
-                                   int32_t n_items, int32_t *rows_out, int64_t *n_out,
-                                   void *stream);
+                                   int32_t n_items, int32_t blocks_per_item, int64_t *counts,
+                                   int32_t *rows_out, int64_t *n_out, void *stream);
 
 /* One feature sample: in[in_offset .. + n_in) -> out[out_offset ..], count to n_out; scratch
  * (uint64) is as long as in, an item using the same segment. */

@@ -300,6 +300,7 @@ struct cuda_pack {
     float *g, *h;
     bt_gbdt_gh *gh;
     int32_t *rows, *scratch;
+    int64_t *chunk_counts;       /* BT_GBDT_CHUNK_COUNTS: multi-block partition and row sampling */
     bt_gbdt_split_param *params; /* capacity, written at slot_start */
     /* per launch item (at most capacity * K): quantization results and sample counts; the sample
      * counts' second half receives the epilogue's left-out counts (unused), so a later wave's
@@ -345,7 +346,7 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->eg,           c->eh,           c->finite,  c->n_sampled,
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
                     c->splits.p,     c->n_left.p,     c->nodes.p, c->level_items.p,
-                    c->dl.p};
+                    c->dl.p,         c->chunk_counts};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     graphs_clear(c);
     free(c->graphs);
@@ -370,6 +371,7 @@ static bt_status pack_buffers(cuda_pack *c) {
     BT_TRY(dalloc((void **)&c->gh, CK * n * sizeof(bt_gbdt_gh)));
     BT_TRY(dalloc((void **)&c->rows, CK * n * sizeof(int32_t)));
     BT_TRY(dalloc((void **)&c->scratch, CK * n * sizeof(int32_t)));
+    BT_TRY(dalloc((void **)&c->chunk_counts, BT_GBDT_CHUNK_COUNTS * sizeof(int64_t)));
     BT_TRY(dalloc((void **)&c->params, C * sizeof(bt_gbdt_split_param)));
     BT_TRY(dalloc((void **)&c->eg, CK * sizeof(int32_t)));
     BT_TRY(dalloc((void **)&c->eh, CK * sizeof(int32_t)));
@@ -450,7 +452,8 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
     if (live > (double)n) live = (double)n;
     double H = 16.0 * (double)T * live, hist = C * K * H;
     if (hist > (double)budget) hist = (double)budget > H ? (double)budget : H;
-    return C * (K * tree + (double)sizeof(bt_gbdt_split_param)) + 1.5 * hist + 64.0 * (double)T;
+    return C * (K * tree + (double)sizeof(bt_gbdt_split_param)) + 1.5 * hist + 64.0 * (double)T +
+           (double)(BT_GBDT_CHUNK_COUNTS * sizeof(int64_t));
 }
 
 /* The vtable's pack_capacity: the largest capacity <= wanted whose pack_bytes, plus the shared
@@ -756,6 +759,24 @@ static void graphs_clear(cuda_pack *c) {
     c->n_graphs = 0;
 }
 
+/* Partition and row sample launches (every one of a round): blocks per item from n, the bound on
+ * any node's rows (the host does not know the counts with the levels on the device) and a row
+ * sample's row count, and the padded item count, so graph keys repeat; the chunk counts go to the
+ * pack's one buffer (launches are in stream order). */
+static bt_status partition_enqueue(cuda_pack *c, const bt_gbdt_partition_item *items,
+                                   int32_t n_items, int64_t *n_left) {
+    const bt_binned *bm = &c->host.bin->train;
+    return bt_gbdt_partition_cuda(c->rows, c->scratch, c->dd->bins, bm->width, bm->n_features,
+                                  items, n_items, bt_gbdt_chunk_blocks(c->n, n_items),
+                                  c->chunk_counts, n_left, (void *)c->stream);
+}
+
+static bt_status sample_rows_enqueue(cuda_pack *c, const bt_gbdt_sample_rows_item *items,
+                                     int32_t n_items, int32_t *rows_out, int64_t *n_out) {
+    return bt_gbdt_sample_rows_cuda(c->n, items, n_items, bt_gbdt_chunk_blocks(c->n, n_items),
+                                    c->chunk_counts, rows_out, n_out, (void *)c->stream);
+}
+
 /* The launches of a level: partition the previous level's split nodes, resolve the sibling pairs
  * (their ranges, which child to build), clear the histograms to build, build them, subtract
  * siblings, evaluate the level's nodes (each part skipped when it has no items). */
@@ -763,9 +784,7 @@ static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
     const dev_data *dd = c->dd;
     const bt_binned *bm = &c->host.bin->train;
     void *stream = (void *)c->stream;
-    if (L->n_part > 0)
-        BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, bm->n_features,
-                                      L->part, L->n_part, L->n_left, stream));
+    if (L->n_part > 0) BT_TRY(partition_enqueue(c, L->part, L->n_part, L->n_left));
     if (L->n_pairs > 0)
         BT_TRY(bt_gbdt_level_prepare_cuda(L->pairs, L->n_pairs, L->n_left, c->T, L->zero, L->build,
                                           L->sub, L->split, stream));
@@ -855,7 +874,7 @@ static bt_status prologue_enqueue(cuda_pack *c, const void *params) {
                              stream));
     BT_TRY(bt_gbdt_quantize_cuda(c->g, c->h, c->gh, L->quant, L->n_trees, c->eg, c->eh, c->finite,
                                  c->qscratch, stream));
-    return bt_gbdt_sample_rows_cuda(c->n, L->rows, L->n_trees, c->rows, c->n_sampled, stream);
+    return sample_rows_enqueue(c, L->rows, L->n_trees, c->rows, c->n_sampled);
 }
 
 static bt_status epilogue_enqueue(cuda_pack *c, const void *params) {
@@ -868,8 +887,7 @@ static bt_status epilogue_enqueue(cuda_pack *c, const void *params) {
     if (L->n_left_out) {
         /* the partition scratch is free now: it receives the left-out rows (n_sampled is
          * overwritten; it was read at the start of the round) */
-        BT_TRY(bt_gbdt_sample_rows_cuda(c->n, L->left_out, L->n_left_out, c->scratch, c->n_sampled,
-                                        stream));
+        BT_TRY(sample_rows_enqueue(c, L->left_out, L->n_left_out, c->scratch, c->n_sampled));
         BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_train, F, c->scratch, c->margin_train,
                                         L->pred_train, L->n_left_out, stream));
     }
@@ -1095,9 +1113,8 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
              * parent's, so n / 2 at any depth -- one big unbalanced node gets as many blocks as
              * a balanced level's largest (n >> d would give it one at depth 6) */
             const int32_t bpi = hist_bpi(c->n / 2, np);
-            BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
-                                          (const bt_gbdt_partition_item *)L->part, n_prev * (W / 2),
-                                          L->n_left, stream));
+            BT_TRY(partition_enqueue(c, (const bt_gbdt_partition_item *)L->part, n_prev * (W / 2),
+                                     L->n_left));
             BT_TRY(bt_gbdt_level_prepare_cuda(L->pairs[(d - 1) & 1], np, L->n_left, c->T, L->zero,
                                               L->build, L->sub,
                                               (bt_gbdt_split_item *)L->split_items, stream));
@@ -1118,9 +1135,7 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
         BT_TRY(bt_gbdt_apply_cuda(&a, stream));
     }
     const int32_t last = L->deep[L->levels - 1] * ((int32_t)1 << (L->levels - 1));
-    BT_TRY(bt_gbdt_partition_cuda(c->rows, c->scratch, dd->bins, bm->width, F,
-                                  (const bt_gbdt_partition_item *)L->part, last, L->n_left,
-                                  stream));
+    BT_TRY(partition_enqueue(c, (const bt_gbdt_partition_item *)L->part, last, L->n_left));
     bt_gbdt_apply_args f;
     memset(&f, 0, sizeof f);
     f.trees = L->trees;
@@ -1140,8 +1155,8 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
     if (L->n_left_out) {
         /* the partition scratch is free now (as in epilogue_enqueue); the counts go to the second
          * half of n_sampled, so a later wave's round init still reads the prologue's */
-        BT_TRY(bt_gbdt_sample_rows_cuda(c->n, L->left_out, L->n_left_out, c->scratch,
-                                        c->n_sampled + (int64_t)c->host.capacity * c->K, stream));
+        BT_TRY(sample_rows_enqueue(c, L->left_out, L->n_left_out, c->scratch,
+                                   c->n_sampled + (int64_t)c->host.capacity * c->K));
         BT_TRY(bt_gbdt_predict_add_cuda(L->nodes, dd->X_train, F, c->scratch, c->margin_train,
                                         (const bt_gbdt_predict_item *)L->pred_train, L->n_left_out,
                                         stream));

@@ -1,7 +1,9 @@
 /* bt_gbdt_partition_cuda against bt_gbdt_partition_ref on fresh random inputs: several trials'
  * nodes per launch (disjoint segments of one row array), uint8 and uint16 matrices, splits that
  * send everything, nothing or part of the rows left, with missing values either way, and 0, 1,
- * 255, 256, 257 and many-tile row counts. Row order and left counts are compared exactly. */
+ * 255, 256, 257 and many-tile row counts; one block per item, the pack's rule and the most blocks
+ * per item; big items (100k+ rows, many chunks, chunk edges) mixed with tiny ones in one launch.
+ * Row order and left counts are compared exactly. */
 #include <string.h>
 
 #include "tests/cuda/gpu_test.h"
@@ -10,7 +12,11 @@ extern "C" {
 #include "kernels/gbdt_partition.h"
 }
 
-static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_items) {
+/* One launch over items of the given sizes (-1: a random subset of the n rows, all of them for
+ * item 0) with bpi blocks per item (0: the pack's rule). */
+static void run_items(int width, int32_t max_bins, int64_t n, int32_t F,
+                      const std::vector<int64_t> &sizes, int32_t bpi) {
+    const int n_items = (int)sizes.size();
     std::vector<int32_t> nb(F);
     for (int32_t f = 0; f < F; f++) nb[f] = 1 + (int32_t)irand(max_bins);
     std::vector<uint8_t> b8((size_t)(n * F));
@@ -25,10 +31,11 @@ static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_it
     /* item i: a node of its own trial, a random subset of rows in random order */
     std::vector<int32_t> rows;
     std::vector<bt_gbdt_partition_item> items;
+    int64_t max_rows = 0;
     for (int i = 0; i < n_items; i++) {
         bt_gbdt_partition_item it;
         it.row_begin = (int64_t)rows.size();
-        double keep = i == 0 ? 1.0 : urand();
+        double keep = sizes[i] >= 0 ? 1.0 : i == 0 ? 1.0 : urand();
         for (int64_t r = 0; r < n; r++)
             if (urand() < keep) rows.push_back((int32_t)r);
         it.n_rows = (int64_t)rows.size() - it.row_begin;
@@ -38,6 +45,11 @@ static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_it
             rows[it.row_begin + k] = rows[it.row_begin + j];
             rows[it.row_begin + j] = x;
         }
+        if (sizes[i] >= 0 && sizes[i] < it.n_rows) { /* the first sizes[i] of a permutation */
+            it.n_rows = sizes[i];
+            rows.resize((size_t)(it.row_begin + it.n_rows));
+        }
+        if (it.n_rows > max_rows) max_rows = it.n_rows;
         it.feature = (int32_t)irand(F);
         it.missing_bin = nb[it.feature];
         int mode = (int)irand(4);
@@ -47,6 +59,7 @@ static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_it
         it.default_left = (int32_t)irand(2);
         items.push_back(it);
     }
+    if (bpi == 0) bpi = bt_gbdt_chunk_blocks(max_rows, n_items);
     std::vector<int32_t> ref = rows, scratch(rows.size() + 1);
     std::vector<int64_t> ref_left(n_items);
     for (int i = 0; i < n_items; i++) {
@@ -64,17 +77,26 @@ static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_it
     int32_t *scratch_d = dev_zero<int32_t>(rows.size());
     bt_gbdt_partition_item *items_d = dev_from(items);
     int64_t *left_d = dev_zero<int64_t>(n_items);
-    CHECK_OK(bt_gbdt_partition_cuda(rows_d, scratch_d, bins_d, width, F, items_d, n_items, left_d,
-                                    NULL));
+    /* exactly the counts a launch writes (NULL with one block per item) */
+    int64_t *counts_d = bpi > 1 ? dev_zero<int64_t>((size_t)n_items * bpi) : NULL;
+    CHECK_OK(bt_gbdt_partition_cuda(rows_d, scratch_d, bins_d, width, F, items_d, n_items, bpi,
+                                    counts_d, left_d, NULL));
     std::vector<int32_t> got = host_from(rows_d, rows.size());
     std::vector<int64_t> got_left = host_from(left_d, (size_t)n_items);
-    CHECK_MSG(got == ref, "rows differ (width %d, n %lld, %d items)", width, (long long)n, n_items);
-    CHECK_MSG(got_left == ref_left, "left counts differ (width %d, n %lld)", width, (long long)n);
+    CHECK_MSG(got == ref, "rows differ (width %d, n %lld, %d items, %d blocks per item)", width,
+              (long long)n, n_items, (int)bpi);
+    CHECK_MSG(got_left == ref_left, "left counts differ (width %d, n %lld, %d blocks per item)",
+              width, (long long)n, (int)bpi);
     cudaFree(bins_d);
     cudaFree(rows_d);
     cudaFree(scratch_d);
     cudaFree(items_d);
     cudaFree(left_d);
+    if (counts_d) cudaFree(counts_d);
+}
+
+static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_items, int32_t bpi) {
+    run_items(width, max_bins, n, F, std::vector<int64_t>((size_t)n_items, -1), bpi);
 }
 
 int main(void) {
@@ -82,10 +104,36 @@ int main(void) {
     bt_gpu_test_seed("test_gbdt_partition");
     const int64_t sizes[] = {0, 1, 255, 256, 257, 1000, 70001};
     for (int64_t n : sizes) {
-        run_case(1, 255, n, 5, 6);
-        run_case(2, 512, n, 3, 4);
-        run_case(2, 256, n, 4, 5); /* max_bin 256 and missing values: uint16 */
-        run_case(1, 2, n, 2, 9);   /* two bins: long runs of equal decisions */
+        run_case(1, 255, n, 5, 6, 1); /* one block per item */
+        run_case(2, 512, n, 3, 4, 0); /* the pack's rule */
+        run_case(2, 256, n, 4, 5, 0); /* max_bin 256 and missing values: uint16 */
+        run_case(1, 2, n, 2, 9, 0);   /* two bins: long runs of equal decisions */
     }
+    /* big and tiny items in one launch: chunk edges (4096 = one chunk, 4097 = two, the last one
+     * row long), a 150000-row root cut into many chunks, with the rule's and other block counts */
+    const std::vector<int64_t> mixed = {150000, 0, 1, 4096, 4097, 300, 12289, 100003, 8192, 255};
+    run_items(1, 255, 150000, 4, mixed, 0);
+    run_items(2, 512, 150000, 3, mixed, 8);
+    run_items(1, 3, 150000, 2, mixed, BT_GBDT_CHUNK_MAX_BPI);
+    run_items(2, 300, 150000, 5, mixed, 2);
+    /* the rule: powers of two, bounded, and within the counts buffer */
+    CHECK_EQ_INT(bt_gbdt_chunk_blocks(0, 1), 1);
+    CHECK_EQ_INT(bt_gbdt_chunk_blocks(BT_GBDT_CHUNK_ROWS, 1), 1);
+    CHECK_EQ_INT(bt_gbdt_chunk_blocks(BT_GBDT_CHUNK_ROWS + 1, 1), 2);
+    CHECK_EQ_INT(bt_gbdt_chunk_blocks(1000000, 64), 256);
+    CHECK_EQ_INT(bt_gbdt_chunk_blocks(1000000, 4096), 16);
+    CHECK_EQ_INT(bt_gbdt_chunk_blocks(1000000, 1 << 20), 1);
+    /* refused: not a power of two, too many, no counts, a grid past the counts buffer */
+    int64_t *one = dev_zero<int64_t>(1);
+    const bt_status bad[] = {
+        bt_gbdt_partition_cuda(NULL, NULL, NULL, 1, 1, NULL, 1, 3, one, one, NULL),
+        bt_gbdt_partition_cuda(NULL, NULL, NULL, 1, 1, NULL, 1, 0, one, one, NULL),
+        bt_gbdt_partition_cuda(NULL, NULL, NULL, 1, 1, NULL, 1, 2 * BT_GBDT_CHUNK_MAX_BPI, one, one,
+                               NULL),
+        bt_gbdt_partition_cuda(NULL, NULL, NULL, 1, 1, NULL, 1, 2, NULL, one, NULL),
+        bt_gbdt_partition_cuda(NULL, NULL, NULL, 1, 1, NULL, BT_GBDT_CHUNK_COUNTS / 2 + 1, 2, one,
+                               one, NULL)};
+    for (bt_status st : bad) CHECK(st == BT_STATUS_BAD_INPUT);
+    cudaFree(one);
     return bt_test_finish("test_gbdt_partition");
 }

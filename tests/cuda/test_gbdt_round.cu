@@ -143,7 +143,10 @@ static void run_case(int64_t n, int32_t F, int T) {
     int32_t *rows_d = dev_zero<int32_t>(rows.size());
     int64_t *m_d = dev_zero<int64_t>(T);
     bt_gbdt_sample_rows_item *si_d = dev_from(si);
-    CHECK_OK(bt_gbdt_sample_rows_cuda(n, si_d, T, rows_d, m_d, NULL));
+    /* blocks per item as the pack picks them (several for 20000 rows) */
+    const int32_t sbpi = bt_gbdt_chunk_blocks(n, T);
+    int64_t *scnt_d = dev_zero<int64_t>((size_t)T * (size_t)sbpi);
+    CHECK_OK(bt_gbdt_sample_rows_cuda(n, si_d, T, sbpi, scnt_d, rows_d, m_d, NULL));
     std::vector<int64_t> m_got = host_from(m_d, T);
     CHECK(m_got == m);
     {
@@ -212,8 +215,11 @@ static void run_case(int64_t n, int32_t F, int T) {
     int32_t *pscr_d = dev_zero<int32_t>(rows.size());
     bt_gbdt_partition_item *pi_d = dev_from(pi);
     int64_t *nl_d = dev_zero<int64_t>(pi.size());
-    CHECK_OK(
-        bt_gbdt_partition_cuda(rows_d, pscr_d, bins_d, 1, F, pi_d, (int32_t)pi.size(), nl_d, NULL));
+    /* blocks per item as the pack picks them (several for 20000 rows) */
+    const int32_t pbpi = bt_gbdt_chunk_blocks(n, (int64_t)pi.size());
+    int64_t *pcnt_d = dev_zero<int64_t>(pi.size() * (size_t)pbpi);
+    CHECK_OK(bt_gbdt_partition_cuda(rows_d, pscr_d, bins_d, 1, F, pi_d, (int32_t)pi.size(), pbpi,
+                                    pcnt_d, nl_d, NULL));
     std::vector<int64_t> nl_got = host_from(nl_d, pi.size());
     std::vector<int32_t> rows_got = host_from(rows_d, rows.size());
     for (size_t i = 0; i < pi.size(); i++) {
@@ -249,9 +255,10 @@ static void run_case(int64_t n, int32_t F, int T) {
               "margins after the level differ (n %lld)", (long long)n);
     int n_split = (int)pi.size();
     printf("  n %lld F %d: %d of %d trials split\n", (long long)n, F, n_split, T);
-    void *ptrs[] = {bins_d, y_d,     margin_d, g_d,   h_d,  gi_d,   gh_d,      qi_d, eg_d,   eh_d,
-                    fin_d,  qs,      rows_d,   m_d,   si_d, off_d,  cut_ptr_d, hi_d, hist_d, cuts_d,
-                    min_d,  feats_d, params_d, spi_d, ss,   best_d, pscr_d,    pi_d, nl_d,   li_d};
+    void *ptrs[] = {bins_d,    y_d,    margin_d, g_d,    h_d,    gi_d,    gh_d,     qi_d,
+                    eg_d,      eh_d,   fin_d,    qs,     rows_d, m_d,     si_d,     off_d,
+                    cut_ptr_d, hi_d,   hist_d,   cuts_d, min_d,  feats_d, params_d, spi_d,
+                    ss,        best_d, pscr_d,   pi_d,   nl_d,   li_d,    pcnt_d,   scnt_d};
     for (void *p : ptrs) cudaFree(p);
 }
 

@@ -1,5 +1,6 @@
 /* bt_gbdt_sample_rows_cuda and bt_gbdt_sample_features_cuda against the C references: the same
- * Philox keys and counters must keep exactly the same rows (0, 1, 257, 10000 rows; subsample 1,
+ * Philox keys and counters must keep exactly the same rows (0, 1, 257, 4096, 4097, 10000, 150001
+ * rows, one block per item and several, up to the most; subsample 1,
  * 0.999, 0.73, 0.5, 0.1, 0; and their complements, the rows a subsampled tree still predicts as
  * grow.c does) and the same features (per tree and per level, fractions down to "at least one",
  * 0 / 1 / 300 candidates, candidate lists that skip features). Compared exactly. */
@@ -12,7 +13,8 @@ extern "C" {
 #include "kernels/philox.h"
 }
 
-static void run_rows(int64_t n) {
+/* bpi blocks per item (0: the pack's rule). */
+static void run_rows(int64_t n, int32_t bpi) {
     /* items 6..11 ask for the complements of items 0..5 */
     const double subs[] = {1.0, 0.5, 0.1, 0.0, 0.999, 0.73};
     const int n_items = 12;
@@ -47,9 +49,14 @@ static void run_rows(int64_t n) {
     int32_t *out_d = dev_from(init);
     int64_t *n_d = dev_zero<int64_t>(n_items);
     bt_gbdt_sample_rows_item *items_d = dev_from(items);
-    CHECK_OK(bt_gbdt_sample_rows_cuda(n, items_d, n_items, out_d, n_d, NULL));
+    if (bpi == 0) bpi = bt_gbdt_chunk_blocks(n, n_items);
+    /* exactly the counts a launch writes (NULL with one block per item) */
+    int64_t *counts_d = bpi > 1 ? dev_zero<int64_t>((size_t)n_items * bpi) : NULL;
+    CHECK_OK(bt_gbdt_sample_rows_cuda(n, items_d, n_items, bpi, counts_d, out_d, n_d, NULL));
     CHECK(host_from(n_d, n_items) == ref_n);
-    CHECK_MSG(host_from(out_d, init.size()) == ref, "sampled rows differ (n %lld)", (long long)n);
+    CHECK_MSG(host_from(out_d, init.size()) == ref, "sampled rows differ (n %lld, %d blocks)",
+              (long long)n, (int)bpi);
+    if (counts_d) cudaFree(counts_d);
     cudaFree(out_d);
     cudaFree(n_d);
     cudaFree(items_d);
@@ -98,7 +105,23 @@ int main(void) {
     BT_GPU_TEST_REQUIRE_GPU();
     bt_gpu_test_seed("test_gbdt_sample");
     const int64_t sizes[] = {0, 1, 257, 10000};
-    for (int64_t n : sizes) run_rows(n);
+    for (int64_t n : sizes) {
+        run_rows(n, 1);
+        run_rows(n, 0);
+    }
+    /* several chunks: chunk edges (4097: the last chunk one row), many chunks, the most blocks */
+    run_rows(4096, 4);
+    run_rows(4097, 0);
+    run_rows(150001, 0);
+    run_rows(150001, 8);
+    run_rows(150001, BT_GBDT_CHUNK_MAX_BPI);
+    /* refused: not a power of two, no counts, a grid past the counts buffer */
+    int64_t *one = dev_zero<int64_t>(1);
+    CHECK(bt_gbdt_sample_rows_cuda(10, NULL, 1, 3, one, NULL, one, NULL) == BT_STATUS_BAD_INPUT);
+    CHECK(bt_gbdt_sample_rows_cuda(10, NULL, 1, 2, NULL, NULL, one, NULL) == BT_STATUS_BAD_INPUT);
+    CHECK(bt_gbdt_sample_rows_cuda(10, NULL, BT_GBDT_CHUNK_COUNTS, 2, one, NULL, one, NULL) ==
+          BT_STATUS_BAD_INPUT);
+    cudaFree(one);
     const int32_t feats[] = {0, 1, 2, 300, 1000};
     for (int32_t f : feats) run_features(f);
     return bt_test_finish("test_gbdt_sample");

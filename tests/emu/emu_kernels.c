@@ -42,6 +42,17 @@ static bt_status arg_ok(const void *p, size_t bytes, const char *what) {
     return BT_FAIL(BT_STATUS_INTERNAL, "emulated launch: %s", bt_emu_violation());
 }
 
+/* Blocks per item of a chunked launcher (kernels/gbdt_chunks.h) as the kernels check them, and
+ * the counts they would write (n_items x blocks_per_item) inside an allocation. */
+static bt_status chunks_ok(int32_t bpi, int32_t n_items, const int64_t *counts, const char *what) {
+    if (!bt_gbdt_chunk_blocks_ok(bpi, n_items, counts))
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: %d blocks per item for %d items", what, (int)bpi,
+                       (int)n_items);
+    if (bpi > 1 && n_items > 0)
+        return arg_ok(counts, (size_t)n_items * (size_t)bpi * sizeof *counts, "chunk counts");
+    return BT_STATUS_OK;
+}
+
 /* Largest row id in rows[0..n) (0 when empty), for margin range checks. */
 static int64_t max_row(const int32_t *rows, int64_t n) {
     int64_t m = 0;
@@ -177,8 +188,9 @@ static void rows_run(void *p) {
 }
 
 bt_status bt_gbdt_sample_rows_cuda(int64_t n, const bt_gbdt_sample_rows_item *items,
-                                   int32_t n_items, int32_t *rows_out, int64_t *n_out,
-                                   void *stream) {
+                                   int32_t n_items, int32_t blocks_per_item, int64_t *counts,
+                                   int32_t *rows_out, int64_t *n_out, void *stream) {
+    BT_TRY(chunks_ok(blocks_per_item, n_items, counts, "sample_rows_cuda"));
     if (n_items <= 0) return BT_STATUS_OK;
     BT_TRY(arg_ok(items, (size_t)n_items * sizeof *items, "sample rows items"));
     BT_TRY(arg_ok(n_out, (size_t)n_items * sizeof *n_out, "sample rows counts"));
@@ -621,7 +633,9 @@ static void part_run(void *p) {
 
 bt_status bt_gbdt_partition_cuda(int32_t *rows, int32_t *scratch, const void *bins, int32_t width,
                                  int32_t n_features, const bt_gbdt_partition_item *items,
-                                 int32_t n_items, int64_t *n_left, void *stream) {
+                                 int32_t n_items, int32_t blocks_per_item, int64_t *counts,
+                                 int64_t *n_left, void *stream) {
+    BT_TRY(chunks_ok(blocks_per_item, n_items, counts, "partition_cuda"));
     if (n_items <= 0) return BT_STATUS_OK;
     BT_TRY(arg_ok(items, (size_t)n_items * sizeof *items, "partition items"));
     BT_TRY(arg_ok(n_left, (size_t)n_items * sizeof *n_left, "partition counts"));
