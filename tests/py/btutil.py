@@ -68,6 +68,23 @@ class Checker:
         sys.exit(1 if self.failed else 0)
 
 
+def wait_journal(p, journal, lines, also=None, timeout=120):
+    """Polls until `journal` has `lines` lines (and the file `also`, if given, exists) while the
+    process p runs: True when reached, False if p ended or the timeout passed. Progress points,
+    not wall-clock times, so a loaded machine still stops a sweep mid-way."""
+    import time
+    deadline = time.time() + timeout
+    while p.poll() is None and time.time() < deadline:
+        try:
+            n = sum(1 for _ in open(journal))
+        except FileNotFoundError:
+            n = 0
+        if n >= lines and (also is None or os.path.exists(also)):
+            return True
+        time.sleep(0.002)
+    return False
+
+
 def kill_at_progress(sweep, out, ref_journal, attempts, seed, lo=0.1, hi=0.9):
     """Runs `batchtune run sweep --out out` `attempts` times, SIGKILLing each attempt once its
     journal has grown past a random fraction in [lo, hi) of the reference journal's length
@@ -75,7 +92,6 @@ def kill_at_progress(sweep, out, ref_journal, attempts, seed, lo=0.1, hi=0.9):
     attempt starts fresh; stale files from an earlier test run are removed first. Returns the
     number of kills."""
     import random
-    import time
     rng = random.Random(seed)
     ref_lines = sum(1 for _ in open(ref_journal))
     journal = out + ".journal"
@@ -88,17 +104,9 @@ def kill_at_progress(sweep, out, ref_journal, attempts, seed, lo=0.1, hi=0.9):
         target = rng.uniform(lo, hi) * ref_lines
         p = subprocess.Popen(args + (["--fresh"] if attempt == 0 else []),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 120
-        while p.poll() is None and time.time() < deadline:
-            try:
-                n = sum(1 for _ in open(journal))
-            except FileNotFoundError:
-                n = 0
-            if n >= target:
-                p.kill()
-                kills += 1
-                break
-            time.sleep(0.002)
+        if wait_journal(p, journal, target):
+            p.kill()
+            kills += 1
         p.wait()
     return kills
 

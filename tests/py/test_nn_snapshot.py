@@ -9,9 +9,8 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
-from btutil import BIN, Checker, SRC, results_tables, run, workdir, write_sweep, need
+from btutil import BIN, Checker, SRC, results_tables, run, wait_journal, workdir, write_sweep, need
 
 need("h5py", "numpy")
 import numpy as np
@@ -66,16 +65,8 @@ def start(folder, *extra):
 
 def wait_for(p, folder, lines, need_state):
     """Polls until the journal has `lines` lines (and the snapshot exists); False if p ended."""
-    deadline = time.time() + 120
-    while p.poll() is None and time.time() < deadline:
-        try:
-            n = sum(1 for _ in open(os.path.join(folder, "k.h5.journal")))
-        except FileNotFoundError:
-            n = 0
-        if n >= lines and (not need_state or os.path.exists(os.path.join(folder, "k.h5.state"))):
-            return True
-        time.sleep(0.002)
-    return False
+    return wait_journal(p, os.path.join(folder, "k.h5.journal"), lines,
+                        os.path.join(folder, "k.h5.state") if need_state else None)
 
 
 def resume(folder):

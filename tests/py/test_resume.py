@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from btutil import BIN, results_tables, Checker, SRC, kill_at_progress, run, sweep_file, workdir, write_sweep, need
+from btutil import BIN, results_tables, Checker, SRC, kill_at_progress, run, sweep_file, wait_journal, workdir, write_sweep, need
 
 need("h5py", "numpy")
 import h5py
@@ -52,14 +52,7 @@ p = subprocess.Popen([BIN, "run", sweep, "--out", out2, "--fresh", "--quiet"], s
 # by progress, not wall time (the sweep takes ~0.1 s; a fixed sleep could land before the handler
 # is installed): once the journal holds a third of the reference's lines
 ref_lines = sum(1 for _ in open(ref + ".journal"))
-deadline = time.time() + 120
-while p.poll() is None and time.time() < deadline:
-    try:
-        if sum(1 for _ in open(out2 + ".journal")) >= ref_lines // 3:
-            break
-    except FileNotFoundError:
-        pass
-    time.sleep(0.002)
+wait_journal(p, out2 + ".journal", ref_lines // 3)
 p.send_signal(signal.SIGTERM)
 rc = p.wait(timeout=120)
 if rc == 0:
