@@ -648,6 +648,18 @@ static int tgrow_alloc(tgrow *w, int64_t n, int32_t F) {
     return 1;
 }
 
+/* Allocates tree w and draws its per-tree feature sample (colsample_bytree), as grow.c does;
+ * fscratch holds 2 F + 8 words. */
+static bt_status tgrow_begin(tgrow *w, int64_t n, int32_t F, uint64_t *fscratch) {
+    if (!tgrow_alloc(w, n, F)) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory growing trees");
+    const bt_gbdt_slot *s = w->s;
+    uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+    for (int32_t f = 0; f < F; f++) w->feats_level[f] = f;
+    w->n_feats_tree = bt_gbdt_sample_features_ref(s->key, tree, 0, w->feats_level, F,
+                                                  s->colsample_bytree, w->feats_tree, fscratch);
+    return BT_STATUS_OK;
+}
+
 static void set_leaf(tgrow *w, int32_t id, int32_t parent, float base_weight, float value) {
     bt_gbdt_leaf_init(w->nodes, w->sum, w->hu, id, parent, base_weight, value);
 }
@@ -1536,16 +1548,8 @@ static bt_status round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
         goto done;
     }
     for (int t = 0; t < n_w; t++) {
-        tgrow *w = &W[t];
-        const bt_gbdt_slot *s = w->s;
-        if (!tgrow_alloc(w, n, F)) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory growing trees");
-            goto done;
-        }
-        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-        for (int32_t f = 0; f < F; f++) w->feats_level[f] = f;
-        w->n_feats_tree = bt_gbdt_sample_features_ref(s->key, tree, 0, w->feats_level, F,
-                                                      s->colsample_bytree, w->feats_tree, fscratch);
+        st = tgrow_begin(&W[t], n, F, fscratch);
+        if (st != BT_STATUS_OK) goto done;
     }
     /* the waves, and the most any of them needs (reserved now) */
     int n_waves = 0;
@@ -1735,10 +1739,8 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     for (int t = 0; t < n_w; t++) {
         tgrow *w = &W[t];
         const bt_gbdt_slot *s = w->s;
-        if (!tgrow_alloc(w, n, F)) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory growing trees");
-            goto done;
-        }
+        st = tgrow_begin(w, n, F, fscratch);
+        if (st != BT_STATUS_OK) goto done;
         w->n_nodes = 1;
         w->beg[0] = 0;
         w->cnt[0] = w->m;
@@ -1746,10 +1748,6 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         w->sum[0].g = w->sum[0].h = 0;
         float wt = bt_gbdt_weight(&s->sp, 0.0, 0.0);
         set_leaf(w, 0, -1, wt, wt * s->eta);
-        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-        for (int32_t f = 0; f < F; f++) w->feats_level[f] = f;
-        w->n_feats_tree = bt_gbdt_sample_features_ref(s->key, tree, 0, w->feats_level, F,
-                                                      s->colsample_bytree, w->feats_tree, fscratch);
         w->level[0] = 0;
         w->n_level = w->m > 0 ? 1 : 0;
     }
