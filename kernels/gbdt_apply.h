@@ -134,7 +134,9 @@ BT_HD void bt_gbdt_apply_tree_run(const bt_gbdt_apply_args *a, int32_t ti) {
     bt_gbdt_node *nodes = a->nodes + t.node_base;
     bt_gbdt_gh *sum = a->sum + t.node_base;
     int64_t *beg = a->beg + t.node_base, *cnt = a->cnt + t.node_base, *hoff = a->hoff + t.node_base;
-    if (a->depth == 0 && a->root_items) { /* the root: a leaf valued by its sum (grow.c) */
+    if (a->depth == 0 && a->root_items && t.cap < 1) {
+        t.error |= BT_GBDT_APPLY_RANGE; /* no room for the root: node 0 is the next tree's */
+    } else if (a->depth == 0 && a->root_items) { /* the root: a leaf valued by its sum (grow.c) */
         const bt_gbdt_apply_split_item x = a->root_items[ti];
         sum[0] = x.total;
         const float w =

@@ -29,7 +29,8 @@ bt_status bt_gpu_select(int index);
 /* Device memory in use on GPU `index` (total - free, as cudaMemGetInfo sees it), from any thread.
  */
 bt_status bt_gpu_mem_used(int index, int64_t *used);
-/* "CUDA 13.0 runtime, driver 12.8" or "no CUDA in this build". Borrowed static string. */
+/* "CUDA 13.0 runtime, driver 12.8, cuBLAS 13.1.0" or "no CUDA in this build". Borrowed static
+ * string (one per process; not for concurrent first calls). */
 const char *bt_cuda_version_string(void);
 
 /* What a device choice depends on. */

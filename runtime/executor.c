@@ -613,7 +613,8 @@ static void hash_dataset(bt_sha256 *c, const bt_dataset *d) {
 
 /* What a snapshot's numbers depend on besides the sweep file: the build (the running executable's
  * sha256, so any rebuild counts as another build; BT_VERSION where it cannot be read), the device
- * (the GPU's name and the nn math mode, BT_NN_MATH) and the loaded data. Computed once. A state
+ * (the GPU's name, the nn math mode BT_NN_MATH, and the CUDA runtime, driver and cuBLAS versions:
+ * cuBLAS picks its GEMM kernels by version) and the loaded data. Computed once. A state
  * that does not match is retrained, and the retrained run must then land on the journal. */
 static void snapshot_ident(exec *e) {
     if (e->ident_done) return;
@@ -637,8 +638,8 @@ static void snapshot_ident(exec *e) {
     }
     if (e->dev.cuda) {
         const char *math = getenv("BT_NN_MATH");
-        snprintf(e->ident.device, sizeof e->ident.device, "cuda:%.40s math=%.12s", e->dev.name,
-                 math && *math ? math : "default");
+        snprintf(e->ident.device, sizeof e->ident.device, "cuda:%.48s math=%.12s; %.80s",
+                 e->dev.name, math && *math ? math : "default", bt_cuda_version_string());
     } else {
         snprintf(e->ident.device, sizeof e->ident.device, "cpu");
     }

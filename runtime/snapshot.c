@@ -1,7 +1,7 @@
 /* The model-state file beside the journal (snapshot.h). Layout, native byte order (a byte-order
  * mark refuses the other one):
  *   "BTSTATE\n", u32 format version, u32 byte-order mark, sha256 (64 hex), u64 seed,
- *   version (64), family (32), device (64), data sha256 (64 hex), i64 tick, i64 n, 32-byte
+ *   version (64), family (32), device (160), data sha256 (64 hex), i64 tick, i64 n, 32-byte
  *   SHA-256 of all of that;
  *   n entries: i64 leader, i64 resource, u64 length, 32-byte SHA-256 of those three and the blob,
  *   the blob;
@@ -20,9 +20,9 @@
 
 #define MAGIC "BTSTATE\n"
 #define TRAILER "BTSTEND\n"
-#define FORMAT 2u
+#define FORMAT 3u /* 3: device 160 bytes (GPU, math mode, CUDA and cuBLAS versions) */
 #define BOM 0x01020304u
-#define HEAD_BYTES (8 + 4 + 4 + 64 + 8 + 64 + 32 + 64 + 64 + 8 + 8)
+#define HEAD_BYTES (8 + 4 + 4 + 64 + 8 + 64 + 32 + BT_SNAPSHOT_DEVICE + 64 + 8 + 8)
 #define ENTRY_BYTES (8 + 8 + 8 + 32)
 
 static void put(unsigned char **at, const void *src, size_t n) {
@@ -37,11 +37,12 @@ static void get(const unsigned char **at, void *dst, size_t n) {
 
 static void head_encode(const bt_snapshot_head *h, unsigned char out[HEAD_BYTES]) {
     const uint32_t format = FORMAT, bom = BOM;
-    char sha[64] = {0}, version[64] = {0}, family[32] = {0}, device[64] = {0}, data[64] = {0};
+    char sha[64] = {0}, version[64] = {0}, family[32] = {0}, device[BT_SNAPSHOT_DEVICE] = {0},
+         data[64] = {0};
     memcpy(sha, h->sha256, strnlen(h->sha256, 64));
     memcpy(version, h->version, strnlen(h->version, 63));
     memcpy(family, h->family, strnlen(h->family, 31));
-    memcpy(device, h->device, strnlen(h->device, 63));
+    memcpy(device, h->device, strnlen(h->device, BT_SNAPSHOT_DEVICE - 1));
     memcpy(data, h->data, strnlen(h->data, 64));
     unsigned char *at = out;
     put(&at, MAGIC, 8);
@@ -51,7 +52,7 @@ static void head_encode(const bt_snapshot_head *h, unsigned char out[HEAD_BYTES]
     put(&at, &h->seed, 8);
     put(&at, version, 64);
     put(&at, family, 32);
-    put(&at, device, 64);
+    put(&at, device, BT_SNAPSHOT_DEVICE);
     put(&at, data, 64);
     put(&at, &h->tick, 8);
     put(&at, &h->n, 8);
@@ -132,8 +133,8 @@ static bt_status parse(const char *path, const unsigned char *b, size_t len, bt_
     h->version[63] = '\0';
     get(&at, h->family, 32);
     h->family[31] = '\0';
-    get(&at, h->device, 64);
-    h->device[63] = '\0';
+    get(&at, h->device, BT_SNAPSHOT_DEVICE);
+    h->device[BT_SNAPSHOT_DEVICE - 1] = '\0';
     get(&at, h->data, 64);
     h->data[64] = '\0';
     get(&at, &h->tick, 8);

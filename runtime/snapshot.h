@@ -17,16 +17,20 @@
 
 #include "status.h"
 
+#define BT_SNAPSHOT_DEVICE 160 /* bytes of bt_snapshot_head.device, its '\0' included */
+
 typedef struct bt_snapshot_head {
     char sha256[65];  /* the sweep's */
     uint64_t seed;    /* the sweep's (after --seed) */
     char version[64]; /* batchtune version and build stamp that wrote it (another build may
                          round differently) */
     char family[32];  /* model family name */
-    char device[64];  /* "cpu", or "cuda:" and the GPU's name: numerics differ between them */
-    char data[65];    /* sha256 of the loaded train and validation sets (rows, labels, sizes) */
-    int64_t tick;     /* ticks completed when it was written */
-    int64_t n;        /* entries */
+    char device[BT_SNAPSHOT_DEVICE]; /* "cpu", or "cuda:", the GPU's name, the nn math mode and
+                                        the CUDA runtime, driver and cuBLAS versions: numerics
+                                        differ between them */
+    char data[65]; /* sha256 of the loaded train and validation sets (rows, labels, sizes) */
+    int64_t tick;  /* ticks completed when it was written */
+    int64_t n;     /* entries */
 } bt_snapshot_head;
 
 typedef struct bt_snapshot_entry {

@@ -1,5 +1,6 @@
 /* GPU discovery through the CUDA runtime: count, name, memory, compute capability. A missing
  * driver or GPU reads as zero devices, never as an error, so CPU runs work on any machine. */
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,13 +67,18 @@ extern "C" bt_status bt_gpu_mem_used(int index, int64_t *used) {
 
 extern "C" const char *bt_cuda_version_string(void) {
     static char buf[128];
-    int rt = 0, drv = 0;
+    int rt = 0, drv = 0, blas[3] = {0, 0, 0};
     cudaRuntimeGetVersion(&rt);
     cudaDriverGetVersion(&drv);
+    const libraryPropertyType parts[3] = {MAJOR_VERSION, MINOR_VERSION, PATCH_LEVEL};
+    for (int i = 0; i < 3; i++)
+        if (cublasGetProperty(parts[i], &blas[i]) != CUBLAS_STATUS_SUCCESS) blas[i] = -1;
+    char drv_s[32];
     if (drv == 0)
-        snprintf(buf, sizeof buf, "CUDA %d.%d runtime, no driver", rt / 1000, (rt % 1000) / 10);
+        snprintf(drv_s, sizeof drv_s, "no driver");
     else
-        snprintf(buf, sizeof buf, "CUDA %d.%d runtime, driver %d.%d", rt / 1000, (rt % 1000) / 10,
-                 drv / 1000, (drv % 1000) / 10);
+        snprintf(drv_s, sizeof drv_s, "driver %d.%d", drv / 1000, (drv % 1000) / 10);
+    snprintf(buf, sizeof buf, "CUDA %d.%d runtime, %s, cuBLAS %d.%d.%d", rt / 1000,
+             (rt % 1000) / 10, drv_s, blas[0], blas[1], blas[2]);
     return buf;
 }

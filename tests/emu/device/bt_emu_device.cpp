@@ -3,12 +3,20 @@
  * block's threads as ucontext fibers. A thread runs until it finishes or reaches a barrier
  * (__syncthreads: the block; a shuffle: its warp); a barrier opens when every live thread it spans
  * has reached it, and a block whose threads wait at different barriers is reported as a deadlock.
- * Shortcut: when a block's thread 0 finishes without reaching any barrier, the block's other
+ * Shortcut: when a block's first thread finishes without reaching any barrier, the block's other
  * threads run as plain calls (no fiber), and one that reaches a barrier anyway is reported as a
  * divergent barrier (BT_EMU_FIBERS=1 keeps every thread a fiber). On x86-64 a fiber switch saves
  * and restores the callee-saved registers only (ucontext's swapcontext costs two system calls per
  * switch, which made shuffle-heavy kernels 10x slower); elsewhere ucontext. Switches are annotated
- * for AddressSanitizer. */
+ * for AddressSanitizer.
+ *
+ * Schedule perturbation (BT_EMU_ORDER): `forward` (the default) runs blocks in grid order and, in
+ * every stretch between barriers, threads in index order; `reverse` runs both backwards; `shuffle`
+ * (or `shuffle:SEED`) draws a fresh random order of the blocks for every launch and of the threads
+ * for every stretch. A kernel whose result depends on that order has a race a GPU can show: a
+ * thread reading shared or global memory another thread of its block writes in the same stretch
+ * (a missing __syncthreads), a block reading what another block of the same launch writes, or a
+ * floating-point sum in atomic order where bit-exactness is claimed. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -107,6 +115,13 @@ char *stacks = nullptr;
 std::vector<char> dyn_smem;
 size_t dyn_bytes = 0;
 int always_fibers = -1;
+
+enum { ORDER_FORWARD = 0, ORDER_REVERSE = 1, ORDER_SHUFFLE = 2 };
+int order_mode = -1;          /* BT_EMU_ORDER, read at the first launch */
+uint64_t order_rng = 0;       /* splitmix64 state of `shuffle` */
+std::vector<unsigned> order;  /* the running block's threads in scheduling order */
+std::vector<unsigned> pos;    /* pos[linear]: its index in `order` */
+std::vector<unsigned> blocks; /* the launch's block indices in running order */
 [[noreturn]] void fatal(const char *what) {
     const bt_emu_thread &t = cur ? cur->t : host_thread;
     fprintf(stderr,
@@ -166,8 +181,8 @@ void switch_to_fiber(Fiber *f) {
  * instead of two through the scheduler); the scheduler runs when none is left. */
 Fiber *next_runnable(const Fiber *f) {
 #if defined(BT_EMU_FAST_SWITCH)
-    for (unsigned i = (unsigned)f->linear + 1; i < block_n; i++)
-        if (fibers[i].state == RUNNABLE) return &fibers[i];
+    for (unsigned p = pos[(unsigned)f->linear] + 1; p < block_n; p++)
+        if (fibers[order[p]].state == RUNNABLE) return &fibers[order[p]];
 #else
     (void)f;
 #endif
@@ -199,8 +214,9 @@ void yield_as(int state) {
     if (!f) fatal("__syncthreads or a shuffle outside a kernel");
     f->met_barrier = true;
     if (f->plain)
-        fatal("divergent barrier: this thread reached __syncthreads or a shuffle that thread 0 of "
-              "its block finished without (BT_EMU_FIBERS=1 runs every thread as a fiber)");
+        fatal(
+            "divergent barrier: this thread reached __syncthreads or a shuffle that the first "
+            "thread of its block finished without (BT_EMU_FIBERS=1 runs every thread as a fiber)");
     f->state = state;
     Fiber *next = next_runnable(f);
 #ifdef BT_EMU_ASAN
@@ -264,13 +280,70 @@ void make_fiber(Fiber &f) {
 #endif
 }
 
-/* Runs every fiber of the block from `first` on (earlier ones already exist) to completion. */
+uint64_t order_next() {
+    uint64_t z = (order_rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* v[0..n) = 0..n-1 in the order of BT_EMU_ORDER (shuffle: a fresh draw). */
+void order_fill(std::vector<unsigned> &v, unsigned n) {
+    v.resize(n);
+    for (unsigned i = 0; i < n; i++) v[i] = order_mode == ORDER_REVERSE ? n - 1 - i : i;
+    if (order_mode == ORDER_SHUFFLE)
+        for (unsigned i = n; i > 1; i--) {
+            unsigned j = (unsigned)(order_next() % i);
+            unsigned t = v[i - 1];
+            v[i - 1] = v[j];
+            v[j] = t;
+        }
+}
+
+/* A new thread order for the next stretch between barriers (shuffle only: the others keep theirs;
+ * the first `keep` places stay, for fibers already running). */
+void order_threads(unsigned n, unsigned keep) {
+    if (keep == 0 || order.size() != n) order_fill(order, n);
+    if (order_mode == ORDER_SHUFFLE && keep > 0)
+        for (unsigned i = n; i > keep + 1; i--) {
+            unsigned j = keep + (unsigned)(order_next() % (i - keep));
+            unsigned t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
+    pos.resize(n);
+    for (unsigned p = 0; p < n; p++) pos[order[p]] = p;
+}
+
+void read_order() {
+    const char *e = getenv("BT_EMU_ORDER");
+    order_mode = ORDER_FORWARD;
+    if (!e || !*e || strcmp(e, "forward") == 0) return;
+    if (strcmp(e, "reverse") == 0)
+        order_mode = ORDER_REVERSE;
+    else if (strncmp(e, "shuffle", 7) == 0 && (e[7] == 0 || e[7] == ':')) {
+        order_mode = ORDER_SHUFFLE;
+        order_rng = e[7] ? strtoull(e + 8, nullptr, 10) : 1;
+    } else {
+        fprintf(stderr,
+                "emu device: BT_EMU_ORDER=%s: expected forward, reverse, shuffle or "
+                "shuffle:SEED\n",
+                e);
+        abort();
+    }
+    fprintf(stderr, "emu device: BT_EMU_ORDER=%s\n", e);
+}
+
+/* Runs every fiber of the block from place `first` of `order` on (earlier ones already exist) to
+ * completion. */
 void run_fibers(unsigned n, unsigned first) {
-    for (unsigned i = first; i < n; i++) make_fiber(fibers[i]);
+    order_threads(n, first);
+    for (unsigned p = first; p < n; p++) make_fiber(fibers[order[p]]);
     block_n = n;
-    for (;;) {
-        for (unsigned i = 0; i < n; i++)
-            if (fibers[i].state == RUNNABLE) switch_to_fiber(&fibers[i]);
+    for (bool again = false;; again = true) {
+        if (again && order_mode == ORDER_SHUFFLE) order_threads(n, 0);
+        for (unsigned p = 0; p < n; p++)
+            if (fibers[order[p]].state == RUNNABLE) switch_to_fiber(&fibers[order[p]]);
         bool any = false;
         for (unsigned w = 0; w < n; w += 32) {
             bool live = false, all_warp = true;
@@ -334,31 +407,36 @@ void run_launch(void *arg) {
     dyn_bytes = op->smem;
     dyn_smem.assign(op->smem ? op->smem + 16 : 16, (char)0xA5);
     fibers.assign(n, Fiber());
-    for (unsigned bz = 0; bz < g.z; bz++)
-        for (unsigned by = 0; by < g.y; by++)
-            for (unsigned bx = 0; bx < g.x; bx++) {
-                /* shared memory starts as garbage in every block */
-                if (op->smem) memset(dyn_smem.data(), 0xA5, op->smem);
-                for (unsigned i = 0; i < n; i++) set_coords(fibers[i], i, b, g, bx, by, bz);
-                if (always_fibers) {
-                    run_fibers(n, 0);
-                    continue;
-                }
-                make_fiber(fibers[0]);
-                block_n = 1; /* the others have no fiber yet */
-                switch_to_fiber(&fibers[0]);
-                if (fibers[0].met_barrier) {
-                    run_fibers(n, 1);
-                    continue;
-                }
-                for (unsigned i = 1; i < n; i++) {
-                    cur = &fibers[i];
-                    cur->plain = true;
-                    (*body)();
-                    cur->state = DONE;
-                }
-                cur = nullptr;
-            }
+    if (order_mode < 0) read_order();
+    const unsigned nblocks = g.x * g.y * g.z;
+    order_fill(blocks, nblocks);
+    for (unsigned k = 0; k < nblocks; k++) {
+        const unsigned lb = blocks[k];
+        const unsigned bx = lb % g.x, by = (lb / g.x) % g.y, bz = lb / (g.x * g.y);
+        /* shared memory starts as garbage in every block */
+        if (op->smem) memset(dyn_smem.data(), 0xA5, op->smem);
+        for (unsigned i = 0; i < n; i++) set_coords(fibers[i], i, b, g, bx, by, bz);
+        if (always_fibers) {
+            run_fibers(n, 0);
+            continue;
+        }
+        order_threads(n, 0);
+        Fiber &first = fibers[order[0]];
+        make_fiber(first);
+        block_n = 1; /* the others have no fiber yet */
+        switch_to_fiber(&first);
+        if (first.met_barrier) {
+            run_fibers(n, 1);
+            continue;
+        }
+        for (unsigned p = 1; p < n; p++) {
+            cur = &fibers[order[p]];
+            cur->plain = true;
+            (*body)();
+            cur->state = DONE;
+        }
+        cur = nullptr;
+    }
     body = nullptr;
     if (op->owned) delete op->body;
 }
