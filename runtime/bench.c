@@ -95,7 +95,7 @@ static bt_status choose_device(bench *b, const bt_spec *spec, const bt_bench_opt
     env.family_cuda = bt_model_for_device(b->sw.vt, 1) != NULL;
     const char *req = o->device ? o->device : spec->exec.device;
     bt_device_env_probe(&env, gpus, 16); /* also on the cpu: the report names the GPU */
-    env.build_cuda = BT_HAVE_CUDA;
+    env.build_cuda = bt_build_cuda();
     if (env.n_gpus > 0) snprintf(r->gpu_name, sizeof r->gpu_name, "%s", gpus[0].name);
     BT_TRY(bt_device_choose(req, &env, o->device ? BT_STATUS_USAGE : BT_STATUS_BAD_INPUT,
                             o->device ? "--device" : "execution.device", &r->dev));

@@ -1,5 +1,5 @@
 /* CPU side of device discovery and the device choice; GPU queries live in runtime/cuda/devices.cu
- * when CUDA is built. */
+ * when CUDA is built, else in runtime/devices_none.c. */
 #include "devices.h"
 
 #include <errno.h>
@@ -12,26 +12,6 @@ int bt_cpu_cores(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
-
-#if !BT_HAVE_CUDA
-int bt_gpu_count(void) {
-    return 0;
-}
-bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
-    (void)out;
-    return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
-}
-bt_status bt_gpu_mem_used(int index, int64_t *used) {
-    *used = -1;
-    return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
-}
-bt_status bt_gpu_select(int index) {
-    return BT_FAIL(BT_STATUS_USAGE, "no GPU %d: this build has no CUDA backend", index);
-}
-const char *bt_cuda_version_string(void) {
-    return "no CUDA in this build";
-}
-#endif
 
 /* ---- choosing a device (pure) -----------------------------------------------------------------
  */
@@ -127,7 +107,7 @@ bt_status bt_device_choose(const char *req, const bt_device_env *env, bt_status 
 }
 
 void bt_device_env_probe(bt_device_env *env, bt_gpu_info *gpus, int cap) {
-    env->build_cuda = BT_HAVE_CUDA;
+    env->build_cuda = bt_build_cuda();
     env->gpus = gpus;
     env->n_gpus = 0;
     int n = bt_gpu_count();

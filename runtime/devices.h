@@ -21,6 +21,10 @@ typedef struct bt_gpu_info {
 } bt_gpu_info;
 
 int bt_cpu_cores(void);
+/* 1 when this build has the CUDA backend (BT_HAVE_CUDA), 0 otherwise. A function rather than the
+ * macro so that the GPU side -- this and the five below -- is one replaceable unit: the library's
+ * runtime/cuda/devices.cu or runtime/devices_none.c, or a test's emulated GPU. */
+int bt_build_cuda(void);
 /* Number of usable GPUs (0 when the build has no CUDA or no driver/GPU is present). */
 int bt_gpu_count(void);
 bt_status bt_gpu_info_get(int index, bt_gpu_info *out);

@@ -1047,7 +1047,7 @@ static bt_status resolve_device(exec *e, const char *dev, bt_status bad, const c
     if (!(dev && strcmp(dev, "cpu") == 0) && env.family_cuda)
         bt_device_env_probe(&env, gpus, 16);
     else
-        env.build_cuda = BT_HAVE_CUDA;
+        env.build_cuda = bt_build_cuda();
     BT_TRY(bt_device_choose(dev, &env, bad, where, &e->dev));
     snprintf(e->device, sizeof e->device, "%s", e->dev.label);
     if (!e->dev.cuda) return BT_STATUS_OK;

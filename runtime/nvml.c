@@ -146,7 +146,7 @@ bt_status bt_gpu_cudart_source(bt_gpu_source *out, char *why, size_t why_n) {
     memset(out, 0, sizeof *out);
     if (why_n) why[0] = '\0';
     if (bt_gpu_count() <= 0) {
-        snprintf(why, why_n, "%s", BT_HAVE_CUDA ? "no GPU visible" : "no CUDA in this build");
+        snprintf(why, why_n, "%s", bt_build_cuda() ? "no GPU visible" : "no CUDA in this build");
         return BT_FAIL(BT_STATUS_NO_INPUT, "%s", why);
     }
     out->name = "cudart";

@@ -31,7 +31,7 @@ int bt_cmd_info(int argc, char **argv) {
                g.cc_minor, g.sm_count);
     }
     printf("features:\n");
-    printf("  cuda    %s (%s)\n", BT_HAVE_CUDA ? "yes" : "no", bt_cuda_version_string());
+    printf("  cuda    %s (%s)\n", bt_build_cuda() ? "yes" : "no", bt_cuda_version_string());
     {
         /* NVML is loaded at run time: say whether `bench` will have GPU utilization */
         int ids[64];

@@ -9,6 +9,10 @@ extern "C" {
 #include "../devices.h"
 }
 
+extern "C" int bt_build_cuda(void) {
+    return 1;
+}
+
 extern "C" int bt_gpu_count(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {

@@ -1,11 +1,14 @@
 /* The executor on a GPU: a sweep trained with `--device cuda` (the CUDA gbdt pack) gives the CPU
  * run's /trials and /history bit for bit (squared error), and so do several small CUDA packs
  * stepped side by side on 4 streams (concurrent_steps on, pack_capacity 3), for an ASHA sweep with
- * two shapes and a budget-prefix grid; `auto` picks the GPU and the results say so. SKIP (77)
- * without a GPU or a CUDA build. */
+ * two shapes and a budget-prefix grid; `auto` picks the GPU and the results say so; `batchtune
+ * bench` on the GPU trains the grid packed and one trial at a time to the same metrics and reports
+ * the GPU and its memory. SKIP (77) without a GPU or a CUDA build
+ * (tests/emu/test_executor_cuda_emu.c runs it against an emulated GPU in CPU-only builds). */
 #include <signal.h>
 
 #include "models/model.h"
+#include "runtime/bench.h"
 #include "runtime/devices.h"
 #include "runtime/executor.h"
 #include "runtime/results.h"
@@ -98,6 +101,47 @@ static void case_sweep(const char *tmp, const char *name, const char *json) {
     bt_results_free(&r);
 }
 
+/* bt_bench_run on GPU 0 over the sweep file: packed and sequential, bit-identical metrics, and
+ * the device, its name and a memory reading in the report. */
+static void case_bench(const char *sweep) {
+    bt_spec spec;
+    bt_diags d;
+    bt_diags_init(&d);
+    bt_status st = bt_spec_load(sweep, &spec, &d);
+    bt_diags_free(&d);
+    CHECK_OK(st);
+    if (st != BT_STATUS_OK) return;
+    bt_bench_opts o = {.max_trials = 12, .compare_sequential = 1, .device = "cuda:0"};
+    bt_bench_result r;
+    memset(&r, 0, sizeof r);
+    CHECK_OK(bt_bench_run(&spec, &o, &r));
+    CHECK_MSG(r.dev.cuda == 1 && r.dev.index == 0, "bench trained on %s", r.dev.label);
+    CHECK_MSG(r.gpu_name[0] != '\0', "bench names no GPU");
+    CHECK_EQ_INT(r.trials, 12);
+    CHECK_MSG(r.have_sequential && r.metrics_identical,
+              "bench: packed and sequential metrics differ at trial %lld",
+              (long long)r.first_mismatch);
+    CHECK_MSG(r.packed.pack > 1 && r.sequential.pack == 1, "bench packs %lld / %lld",
+              (long long)r.packed.pack, (long long)r.sequential.pack);
+    for (int64_t t = 0; t < r.trials; t++)
+        CHECK_MSG(isfinite(r.packed.metrics[t]), "bench trial %lld: metric %g", (long long)t,
+                  r.packed.metrics[t]);
+    /* NVML or the CUDA runtime reports memory; the sampler's last read is after training */
+    CHECK_MSG(r.gpu_source != NULL, "no GPU usage source: %s", r.gpu_unavailable);
+    if (r.gpu_source) {
+        CHECK_MSG(r.packed.gpu_samples >= 1 && r.packed.peak_device_bytes > 0,
+                  "bench: %lld samples, peak %lld bytes", (long long)r.packed.gpu_samples,
+                  (long long)r.packed.peak_device_bytes);
+    }
+    printf(
+        "bench: %lld trials on %s (%s), packed %.3f s, sequential %.3f s, peak %lld bytes (%s)\n",
+        (long long)r.trials, r.dev.label, r.gpu_name, r.packed.train_seconds,
+        r.sequential.train_seconds, (long long)r.packed.peak_device_bytes,
+        r.gpu_source ? r.gpu_source : "-");
+    bt_bench_result_free(&r);
+    bt_spec_free(&spec);
+}
+
 int main(void) {
     const bt_model_vtable *gbdt = bt_model_find("gbdt");
     const bt_model_vtable *cuda = bt_model_for_device(gbdt, 1);
@@ -140,5 +184,8 @@ int main(void) {
              " \"execution\": {\"threads\": 2}, \"seed\": 3}",
              src);
     case_sweep(tmp, "grid", json);
+    char path[512];
+    snprintf(path, sizeof path, "%s/exec-cuda-grid.json", tmp);
+    case_bench(path);
     return bt_test_finish("test_executor_cuda");
 }
