@@ -24,14 +24,20 @@ static int small_capacity(const bt_model_data *d, const bt_hparams *shape, int w
     return fit < 3 ? fit : 3;
 }
 
+/* Loads a sweep file, printing its diagnostics. */
+static bt_status load(const char *sweep, bt_spec *spec) {
+    bt_diags d;
+    bt_diags_init(&d);
+    bt_status st = bt_spec_load(sweep, spec, &d);
+    for (int i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
+    bt_diags_free(&d);
+    return st;
+}
+
 static bt_status run(const char *sweep, const char *out, const char *device,
                      const bt_model_vtable *override, bt_run_summary *sum) {
     bt_spec spec;
-    bt_diags d;
-    bt_diags_init(&d);
-    bt_status st = bt_spec_load(sweep, &spec, &d);
-    for (int i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
-    bt_diags_free(&d);
+    bt_status st = load(sweep, &spec);
     if (st != BT_STATUS_OK) return st;
     static volatile sig_atomic_t stop = 0;
     bt_run_opts o = {.out_path = out,
@@ -105,10 +111,7 @@ static void case_sweep(const char *tmp, const char *name, const char *json) {
  * the device, its name and a memory reading in the report. */
 static void case_bench(const char *sweep) {
     bt_spec spec;
-    bt_diags d;
-    bt_diags_init(&d);
-    bt_status st = bt_spec_load(sweep, &spec, &d);
-    bt_diags_free(&d);
+    bt_status st = load(sweep, &spec);
     CHECK_OK(st);
     if (st != BT_STATUS_OK) return;
     bt_bench_opts o = {.max_trials = 12, .compare_sequential = 1, .device = "cuda:0"};

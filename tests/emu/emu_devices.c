@@ -19,9 +19,14 @@ int bt_gpu_count(void) {
     return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
 }
 
-bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
+bt_status bt_gpu_select(int index) {
     if (cudaSetDevice(index) != cudaSuccess)
         return BT_FAIL(BT_STATUS_INTERNAL, "emulated GPU %d: no such device", index);
+    return BT_STATUS_OK;
+}
+
+bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
+    BT_TRY(bt_gpu_select(index));
     memset(out, 0, sizeof *out);
     out->index = index;
     snprintf(out->name, sizeof out->name, "emulated GPU (tests/emu)");
@@ -35,16 +40,9 @@ bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
     return BT_STATUS_OK;
 }
 
-bt_status bt_gpu_select(int index) {
-    if (cudaSetDevice(index) != cudaSuccess)
-        return BT_FAIL(BT_STATUS_INTERNAL, "emulated GPU %d: no such device", index);
-    return BT_STATUS_OK;
-}
-
 bt_status bt_gpu_mem_used(int index, int64_t *used) {
     *used = -1;
-    if (cudaSetDevice(index) != cudaSuccess)
-        return BT_FAIL(BT_STATUS_INTERNAL, "emulated GPU %d: no such device", index);
+    BT_TRY(bt_gpu_select(index));
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
     *used = (int64_t)(total_b - free_b);

@@ -287,30 +287,29 @@ uint64_t order_next() {
     return z ^ (z >> 31);
 }
 
+/* Shuffles v[from..) in place (Fisher-Yates on the splitmix64 stream). */
+void shuffle_from(std::vector<unsigned> &v, unsigned from) {
+    for (unsigned i = (unsigned)v.size(); i > from + 1; i--) {
+        unsigned j = from + (unsigned)(order_next() % (i - from));
+        unsigned t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
 /* v[0..n) = 0..n-1 in the order of BT_EMU_ORDER (shuffle: a fresh draw). */
 void order_fill(std::vector<unsigned> &v, unsigned n) {
     v.resize(n);
     for (unsigned i = 0; i < n; i++) v[i] = order_mode == ORDER_REVERSE ? n - 1 - i : i;
-    if (order_mode == ORDER_SHUFFLE)
-        for (unsigned i = n; i > 1; i--) {
-            unsigned j = (unsigned)(order_next() % i);
-            unsigned t = v[i - 1];
-            v[i - 1] = v[j];
-            v[j] = t;
-        }
+    if (order_mode == ORDER_SHUFFLE) shuffle_from(v, 0);
 }
 
-/* A new thread order for the next stretch between barriers (shuffle only: the others keep theirs;
- * the first `keep` places stay, for fibers already running). */
+/* The thread order for the next stretch between barriers: forward and reverse keep theirs;
+ * shuffle draws places `keep`.. afresh (the first `keep` places are fibers already running). */
 void order_threads(unsigned n, unsigned keep) {
-    if (keep == 0 || order.size() != n) order_fill(order, n);
-    if (order_mode == ORDER_SHUFFLE && keep > 0)
-        for (unsigned i = n; i > keep + 1; i--) {
-            unsigned j = keep + (unsigned)(order_next() % (i - keep));
-            unsigned t = order[i - 1];
-            order[i - 1] = order[j];
-            order[j] = t;
-        }
+    if (order.size() == n && order_mode != ORDER_SHUFFLE) return;
+    if (order.size() != n) order_fill(order, n);
+    if (order_mode == ORDER_SHUFFLE) shuffle_from(order, keep);
     pos.resize(n);
     for (unsigned p = 0; p < n; p++) pos[order[p]] = p;
 }
