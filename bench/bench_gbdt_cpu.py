@@ -114,7 +114,7 @@ def split(X, y, valid_fraction, seed):
 def boston_table(repo):
     """Boston housing from the repository's sweep data, else Debian's sklearn copy (same rows)."""
     import pandas
-    mine = os.path.join(repo, "sweeps", "data", "boston.csv")
+    mine = os.path.join(repo, "sweeps", "examples", "data", "boston.csv")
     if os.path.exists(mine):
         df, src = pandas.read_csv(mine), mine
     else:
@@ -152,7 +152,7 @@ def grid_configs(params):
 
 
 def boston_sweep(repo, data, threads):
-    with open(os.path.join(repo, "sweeps", "boston-grid.json")) as f:
+    with open(os.path.join(repo, "sweeps", "examples", "boston-grid.json")) as f:
         s = json.load(f)
     s["dataset"] = dict(data)
     s["execution"] = {"device": "cpu", "threads": threads}

@@ -2,7 +2,7 @@
  * distinct sorted values v0 < v1 < ... < v(k-1) with k <= max_bin + 1 the cuts are
  * v1 .. v(min(k, max_bin) - 1) followed by last = v(k-1) + (|v(k-1)| + 1e-5); richer columns are
  * pruned with XGBoost's own summary pruning (feature_cuts). */
-#include "binning.h"
+#include "datasets/binning.h"
 
 #include <math.h>
 #include <stdlib.h>

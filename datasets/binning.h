@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "../runtime/status.h"
+#include "base/status.h"
 
 typedef struct bt_bin_cuts {
     int32_t n_features;

@@ -1,7 +1,7 @@
 /* CIFAR-10 binary loader: a batch file is a run of 3073-byte records, one label byte (0-9) then
  * 32x32 pixels per channel (R plane, G plane, B plane). X keeps that CHW order as float pixel/255,
  * with channels 3, height 32, width 32. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <stdio.h>
 #include <stdlib.h>

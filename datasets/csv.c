@@ -1,7 +1,7 @@
 /* CSV loader: a header row, then one numeric row per record; RFC 4180 quoting (also newlines
  * inside quotes), CRLF, a ',' ';' or tab delimiter detected from the header, gzip'd files. Every
  * bad cell is an error naming file, line and column, so no row is ever dropped silently. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <ctype.h>
 #include <float.h>

@@ -1,7 +1,7 @@
 /* bt_dataset_from_spec: turns a sweep's `dataset` block into train and valid sets (explicit files,
  * one file split by valid_fraction, or a synthetic set), plus the helpers every loader shares:
  * whole-file reading with transparent gunzip, allocation, format names and label checks. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "../runtime/spec.h"
-#include "../runtime/status.h"
+#include "sweeps/spec/spec.h"
+#include "base/status.h"
 
 typedef enum bt_task {
     BT_TASK_REGRESSION = 0,

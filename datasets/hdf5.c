@@ -1,7 +1,7 @@
 /* HDF5 loader: datasets `X` (rows x features, or N x H x W / N x C x H x W images) and `y` (rows)
  * in one file, any numeric type, converted to float by the HDF5 library. HDF5's own error
  * printing is switched off around the calls: the library never prints, it returns a message. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <hdf5.h>
 #include <stdlib.h>

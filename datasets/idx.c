@@ -1,7 +1,7 @@
 /* IDX loader (MNIST, Fashion-MNIST, EMNIST): an unsigned-byte images file (magic 0x00000803 for
  * N x H x W, any rank accepted) and a labels file (0x00000801), plain or gzip'd. Pixels become
  * float pixel/255, the shape goes to channels (1), height and width. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <stdio.h>
 #include <stdlib.h>

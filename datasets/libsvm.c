@@ -1,7 +1,7 @@
 /* LIBSVM / SVMlight loader: "label idx:val idx:val ... [# comment]" with 1-based indices, read
  * into a dense table. Absent entries are missing (NaN), as XGBoost's DMatrix treats them, so a
  * tree model learns a default direction for them; `qid:` tokens are ignored. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <errno.h>
 #include <float.h>

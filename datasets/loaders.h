@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataset.h"
+#include "datasets/dataset.h"
 
 /* ---- shared helpers (dataset.c) ---------------------------------------------------------- */
 

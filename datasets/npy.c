@@ -1,7 +1,7 @@
 /* NumPy .npy loader (format versions 1, 2 and 3): X from one file, labels from another. Numeric
  * dtypes of either byte order are converted to float; Fortran-ordered arrays are transposed, so
  * what np.save wrote is what the model sees. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <stdio.h>
 #include <stdlib.h>

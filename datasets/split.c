@@ -1,14 +1,14 @@
 /* Train/valid split of one table: each class (one group when not stratified) gets its share of
  * the valid rows, picked by a partial Fisher-Yates shuffle driven by Philox draws keyed by
  * split_seed. The split depends only on the seed and the labels, never on threads or machine. */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/philox.h"
+#include "kernels/philox.h"
 
 static int cmp_float(const void *a, const void *b) {
     float x = *(const float *)a, y = *(const float *)b;

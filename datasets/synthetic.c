@@ -2,14 +2,14 @@
  * (seed, row, column), so a set is identical on every machine and thread count, and rows are
  * generated in parallel chunks. Friedman #1 follows sklearn's make_friedman1; the classification
  * set follows the recipe of sklearn's make_classification (not its random stream). */
-#include "loaders.h"
+#include "datasets/loaders.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/philox.h"
+#include "kernels/philox.h"
 
 #define BT_PI 3.14159265358979323846
 

@@ -9,10 +9,10 @@
 
 #include <stdint.h>
 
-#include "../models/gbdt/split_rules.h"
-#include "gbdt_hist.h"
-#include "gbdt_level.h"
-#include "gbdt_split.h"
+#include "kernels/gbdt_split_rules.h"
+#include "kernels/gbdt_hist.h"
+#include "kernels/gbdt_level.h"
+#include "kernels/gbdt_split.h"
 
 /* The items a level's launches take, as the CUDA twins define them (kernels/gbdt_partition.h and
  * kernels/gbdt_split.h declare them only under BT_HAVE_CUDA; these have the same layout). */
@@ -343,7 +343,7 @@ void bt_gbdt_epilogue_items_ref(const bt_gbdt_apply_tree *trees, const bt_gbdt_e
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_apply.cu, built with -fmad=false). Device pointers in a;
  * stream is a cudaStream_t. One thread per tree; a's pointers are the launch's parameters. */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

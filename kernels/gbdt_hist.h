@@ -35,7 +35,7 @@ void bt_gbdt_hist_zero_ref(bt_gbdt_gh *hist, const bt_gbdt_hist_zero_item *items
 
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/gbdt_hist.cu). Device pointers; stream is a cudaStream_t. ---- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

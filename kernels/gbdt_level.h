@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "philox.h" /* BT_HD */
+#include "kernels/philox.h" /* BT_HD */
 
 /* A sibling pair whose parent was just partitioned. part < 0 marks padding. */
 typedef struct bt_gbdt_level_pair {
@@ -52,9 +52,9 @@ void bt_gbdt_level_prepare_ref(const bt_gbdt_level_pair *pairs, int32_t n_pairs,
 
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_level.cu). Device pointers; stream is a cudaStream_t. ---- */
-#include "gbdt_hist.h"
-#include "gbdt_split.h"
-#include "runtime/status.h"
+#include "kernels/gbdt_hist.h"
+#include "kernels/gbdt_split.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

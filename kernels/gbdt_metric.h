@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gbdt_objective.h"
+#include "kernels/gbdt_objective.h"
 
 typedef enum bt_gbdt_metric {
     BT_GBDT_METRIC_RMSE = 0,
@@ -33,7 +33,7 @@ double bt_gbdt_metric_ref(bt_gbdt_metric metric, bt_gbdt_objective obj, const fl
 
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_metric.cu). Device pointers; stream is a cudaStream_t. ---- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "gbdt_hist.h"
+#include "kernels/gbdt_hist.h"
 
 typedef enum bt_gbdt_objective {
     BT_GBDT_OBJ_SQUARED = 0, /* reg:squarederror */
@@ -37,7 +37,7 @@ void bt_gbdt_quantize_ref(const float *g, const float *h, int64_t n, int32_t eg,
 /* ---- CUDA twins (kernels/cuda/gbdt_objective.cu). Device pointers; stream is a cudaStream_t. */
 #include <stddef.h>
 
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

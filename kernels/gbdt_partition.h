@@ -21,7 +21,7 @@ int64_t bt_gbdt_partition_flags_ref(int32_t *rows, int64_t n, const uint8_t *fla
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_partition.cu). Device pointers; stream is a cudaStream_t. */
 #include "kernels/gbdt_chunks.h"
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -44,7 +44,7 @@ void bt_gbdt_leaf_add_ref(const int32_t *rows, int64_t n, float value, float *ma
 
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/gbdt_predict.cu). Device pointers; stream is a cudaStream_t. */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

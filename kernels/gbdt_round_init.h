@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "gbdt_apply.h"
+#include "kernels/gbdt_apply.h"
 
 /* A histogram build item (layout of gbdt_hist.h's bt_gbdt_hist_item, declared there only under
  * BT_HAVE_CUDA). */
@@ -98,7 +98,7 @@ void bt_gbdt_round_init_ref(const bt_gbdt_round_init_args *a);
 #if BT_HAVE_CUDA
 /* ---- CUDA twin (kernels/cuda/gbdt_round_init.cu). Device pointers in a; stream is a
  * cudaStream_t. One thread per tree. */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -21,7 +21,7 @@ int32_t bt_gbdt_sample_features_ref(uint64_t key, uint64_t tree, uint32_t level,
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/gbdt_sample.cu). Device pointers; stream is a cudaStream_t. ---- */
 #include "kernels/gbdt_chunks.h"
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

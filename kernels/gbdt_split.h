@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "gbdt_hist.h"
-#include "philox.h" /* BT_HD */
+#include "kernels/gbdt_hist.h"
+#include "kernels/philox.h" /* BT_HD */
 
 typedef struct bt_gbdt_split_param {
     float min_child_weight;
@@ -79,7 +79,7 @@ void bt_gbdt_split_scan_prefix_ref(const int64_t *pg, const int64_t *ph, const i
 /* ---- CUDA twin (kernels/cuda/gbdt_split.cu). Device pointers; stream is a cudaStream_t. ---- */
 #include <stddef.h>
 
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

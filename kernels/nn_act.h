@@ -19,7 +19,7 @@ void bt_nn_act_bwd_ref(bt_nn_act act, int64_t n, const float *x, const float *dy
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/nn_act.cu). Device pointers; stream is a cudaStream_t. ----------
  * Device tanhf/erff/expf are within 2 ulp of the host's; relu is exact. */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

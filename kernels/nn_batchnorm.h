@@ -50,7 +50,7 @@ void bt_nn_bn_bwd_cpu(int n_slots, int rows, int c, const float *const *xhat,
  * over all rows: column sums in double (another order than the reference: the mean and variance
  * may differ in the last double bits), every float expression rounded as the reference's (no
  * fused multiply-adds). Evaluation forward is bit-identical. rows >= 1. --------------------- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

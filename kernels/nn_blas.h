@@ -8,7 +8,7 @@
 #define BT_KERNEL_NN_BLAS_H
 
 #if BT_HAVE_CUDA
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -55,7 +55,7 @@ void bt_nn_conv2d_bwd_cpu(int n_slots, const bt_nn_conv2d_shape *shape, const fl
  * stride-1, unpadded convolution skips im2col (the activation is its own column matrix).
  * scratch: device memory of scratch_bytes; at least bt_nn_conv2d_cuda_scratch_bytes(shape, 1) (0
  * for the 1x1 case); more lets more slots share one GEMM launch. */
-#include "nn_blas.h"
+#include "kernels/nn_blas.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

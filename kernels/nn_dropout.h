@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "philox.h"
+#include "kernels/philox.h"
 
 /* Philox stream tag of dropout draws, so they never collide with init or shuffle draws. */
 #define BT_NN_STREAM_DROPOUT 0x44524f50ull /* "DROP" */
@@ -35,7 +35,7 @@ void bt_nn_dropout_bwd_ref(int n_slots, int64_t n, const float *const *mask, con
 /* ---- CUDA twins (kernels/cuda/nn_dropout.cu). Device pointers (key, p, epoch are device arrays
  * of n_slots entries; x, y, mask, dy, dx device arrays of device pointers); stream is a
  * cudaStream_t. Masks come from bt_nn_dropout_keep: bit-identical to the reference. ---------- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -23,7 +23,7 @@ void bt_nn_linear_bwd_ref(int n_slots, int rows, int in, int out, const float *c
  * Same shapes and meaning; every pointer array is a device array of device pointers (one per
  * slot), work is enqueued on the blas handle's stream, nothing synchronizes. The GEMMs run as one
  * cublasGemmBatchedEx each, in the handle's math mode (kernels/nn_blas.h: TF32 by default). */
-#include "nn_blas.h"
+#include "kernels/nn_blas.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

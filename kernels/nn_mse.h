@@ -12,7 +12,7 @@ void bt_nn_mse_ref(int n_slots, int rows, const float *const *pred, const float 
 /* ---- CUDA twin (kernels/cuda/nn_mse.cu): pred, target, dpred device arrays of device pointers,
  * loss a device array of n_slots doubles; stream is a cudaStream_t. dpred is bit-identical; the
  * loss is the double sum of the same float terms in a fixed tree order. ---------------------- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -41,7 +41,7 @@ void bt_nn_optim_step_ref(int n_slots, int64_t n, const bt_nn_optim_hp *hp, cons
  * array of n_slots flags, slots whose flag is 0 are left untouched. Every float operation of the
  * reference is rounded as written (no fused multiply-adds; IEEE sqrtf and division), so SGD and
  * RMSprop are bit-identical; Adam's bias corrections use the device's double pow. ----------- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -15,7 +15,7 @@ void bt_nn_gap_bwd_ref(int n_slots, int rows, int hw, int c, const float *const 
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/nn_pool.cu): device arrays of device pointers; stream is a
  * cudaStream_t. One thread per output sums the positions in order: bit-identical. ----------- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

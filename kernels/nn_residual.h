@@ -17,7 +17,7 @@ void bt_nn_residual_bwd_ref(int n_slots, int64_t n, const float *const *dy, floa
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/nn_residual.cu): device arrays of device pointers; stream is a
  * cudaStream_t. One add per element: bit-identical to the reference. ------------------------- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -22,7 +22,7 @@ void bt_nn_softmax_ref(int rows, int k, const float *logits, float *probs);
  * device pointers; smoothing (may be NULL) and loss are device arrays of n_slots entries; stream
  * is a cudaStream_t. One block per slot, one warp per row: per-row sums over classes in another
  * order than the reference (float rounding), row terms summed in double in a fixed order. ---- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

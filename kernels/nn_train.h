@@ -35,7 +35,7 @@ void bt_nn_reg_metrics_ref(int n_slots, int rows, const float *const *pred, cons
 /* ---- CUDA twins (kernels/cuda/nn_train.cu): device pointers and device arrays of device
  * pointers; stream is a cudaStream_t. Gathers and the loss check are exact; the metric sums are
  * doubles in a fixed order (one block per slot), with float softmax terms as the reference. -- */
-#include "runtime/status.h"
+#include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

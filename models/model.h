@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../datasets/dataset.h"
-#include "../runtime/status.h"
-#include "../runtime/value.h"
+#include "datasets/dataset.h"
+#include "base/status.h"
+#include "base/value.h"
 
 typedef enum bt_ptype { BT_PTYPE_FLOAT = 0, BT_PTYPE_INT, BT_PTYPE_STRING, BT_PTYPE_BOOL } bt_ptype;
 

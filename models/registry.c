@@ -1,10 +1,10 @@
 /* The table of model families and name lookup (canonical names, aliases, parameters). */
 #include <string.h>
 
-#include "gbdt/gbdt.h"
-#include "nn/nn.h"
-#include "nn/resnet.h"
-#include "model.h"
+#include "models/gbdt/gbdt.h"
+#include "models/nn/nn.h"
+#include "models/nn/resnet.h"
+#include "models/model.h"
 
 static const bt_model_vtable *const all_models[] = {&bt_gbdt_vtable, &bt_mlp_vtable,
                                                     &bt_resnet_vtable, NULL};

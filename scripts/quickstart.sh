@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh
-sweep=${1:-sweeps/boston-grid.json}
+sweep=${1:-sweeps/examples/boston-grid.json}
 mkdir -p out
 out="out/$(basename "${sweep%.json}").h5"
 ./build/batchtune run "$sweep" --out "$out" --fresh

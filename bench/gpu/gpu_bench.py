@@ -195,7 +195,7 @@ def step_boston(a, bt, res):
     import numpy as np
     with open(os.path.join(HERE, "boston-grid.json")) as f:
         sw = json.load(f)
-    sw["dataset"]["path"] = os.path.join(REPO, "sweeps", "data", "boston.csv")
+    sw["dataset"]["path"] = os.path.join(REPO, "sweeps", "examples", "data", "boston.csv")
     path = os.path.join(a.workdir, "boston-grid.json")
     with open(path, "w") as f:
         json.dump(sw, f, indent=2)

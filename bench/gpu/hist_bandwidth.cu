@@ -17,7 +17,7 @@
 
 extern "C" {
 #include "kernels/gbdt_hist.h"
-#include "runtime/status.h"
+#include "base/status.h"
 }
 
 #define CK(expr)                                                                                   \

@@ -1,6 +1,6 @@
 /* C reference of the device-side split application (kernels/gbdt_apply.h): the trees of a launch
  * one after another, each by the same BT_HD function the CUDA twin's threads run. */
-#include "../gbdt_apply.h"
+#include "kernels/gbdt_apply.h"
 
 void bt_gbdt_apply_ref(const bt_gbdt_apply_args *a) {
     for (int32_t t = 0; t < a->n_trees; t++) bt_gbdt_apply_tree_run(a, t);

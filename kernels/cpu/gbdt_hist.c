@@ -1,7 +1,7 @@
 /* C reference of the fixed-point gradient histogram (see kernels/gbdt_hist.h). Rows are walked in
  * list order; for each row the cells of a feature range are read once and added, so one node's
  * histogram stays in cache while the shared bin matrix streams past. */
-#include "../gbdt_hist.h"
+#include "kernels/gbdt_hist.h"
 
 /* Rows of a deep node are scattered over the matrix: prefetching the row PF ahead hides the
  * memory latency that otherwise dominates (bins and gradients of one row each miss the cache). */

@@ -1,5 +1,5 @@
 /* C reference of the between-levels bookkeeping of a CUDA round (see kernels/gbdt_level.h). */
-#include "../gbdt_level.h"
+#include "kernels/gbdt_level.h"
 
 void bt_gbdt_level_prepare_ref(const bt_gbdt_level_pair *pairs, int32_t n_pairs,
                                const int64_t *n_left, bt_gbdt_level_out *out) {

@@ -1,5 +1,5 @@
 /* C reference of the evaluation metrics (see kernels/gbdt_metric.h). */
-#include "../gbdt_metric.h"
+#include "kernels/gbdt_metric.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* C reference of the objectives' gradients and of their fixed-point quantization (see
  * kernels/gbdt_objective.h). Float arithmetic on purpose: it is what XGBoost computes. */
-#include "../gbdt_objective.h"
+#include "kernels/gbdt_objective.h"
 
 #include <math.h>
 

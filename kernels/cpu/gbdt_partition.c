@@ -1,6 +1,6 @@
 /* C reference of the stable row partition (see kernels/gbdt_partition.h): left rows are compacted
  * in place, right rows parked in scratch and copied back behind them. */
-#include "../gbdt_partition.h"
+#include "kernels/gbdt_partition.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* C reference of the prediction updates (see kernels/gbdt_predict.h). */
-#include "../gbdt_predict.h"
+#include "kernels/gbdt_predict.h"
 
 void bt_gbdt_predict_add_ref(const bt_gbdt_node *nodes, const float *X, int32_t n_features,
                              const int32_t *rows, int64_t n, float *margin, int32_t stride,

@@ -1,10 +1,10 @@
 /* C reference of row and feature sampling (see kernels/gbdt_sample.h). Decisions compare 32-bit
  * integers from Philox, so CPU and GPU agree bit for bit. */
-#include "../gbdt_sample.h"
+#include "kernels/gbdt_sample.h"
 
 #include <stdlib.h>
 
-#include "../philox.h"
+#include "kernels/philox.h"
 
 /* Counter layout: ctr_lo = tree, ctr_hi = row (rows) or 1<<63 | level<<32 | feature (features). */
 int64_t bt_gbdt_sample_rows_ref(uint64_t key, uint64_t tree, int64_t n, double subsample,

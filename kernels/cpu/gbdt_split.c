@@ -3,7 +3,7 @@
  * handled in chunks: a sequential pass forms the exact prefix sums, a branch-free pass computes
  * every candidate's loss (the compiler vectorizes its divisions), and a final pass keeps the first
  * strictly best one -- the same candidates, order and float arithmetic as one-by-one. */
-#include "../gbdt_split.h"
+#include "kernels/gbdt_split.h"
 
 #include <math.h>
 

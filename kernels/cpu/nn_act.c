@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../nn_act.h"
+#include "kernels/nn_act.h"
 
 int bt_nn_act_from_name(const char *name) {
     if (!name) return -1;

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "../nn_batchnorm.h"
+#include "kernels/nn_batchnorm.h"
 
 void bt_nn_bn_train_fwd_ref(int n_slots, int rows, int c, float momentum, float eps,
                             const float *const *x, const float *const *gamma,

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "../nn_batchnorm.h"
+#include "kernels/nn_batchnorm.h"
 
 enum { CB = 16 };
 

@@ -2,7 +2,7 @@
  * order, no im2col, so each slot's numbers are those of a single-trial run. */
 #include <string.h>
 
-#include "../nn_conv2d.h"
+#include "kernels/nn_conv2d.h"
 
 int bt_nn_conv2d_out_h(const bt_nn_conv2d_shape *s) {
     return (s->h + 2 * s->pad - s->k) / s->stride + 1;

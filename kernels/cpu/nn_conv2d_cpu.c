@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../nn_conv2d.h"
+#include "kernels/nn_conv2d.h"
 
 enum { NR = 16 };   /* widest scalar remainder tile */
 enum { DW_CI = 8 }; /* input channels per dW work item (a multiple of every instance's tile) */
@@ -21,7 +21,7 @@ enum { DW_CI = 8 }; /* input channels per dW work item (a multiple of every inst
 #define CT_MR 8
 #define CT_NAME(x) x##_z
 #define CT_ATTR __attribute__((target("avx512f")))
-#include "nn_conv2d_tiles.h"
+#include "kernels/cpu/nn_conv2d_tiles.h"
 #undef CT_VW
 #undef CT_MR
 #undef CT_NAME
@@ -34,7 +34,7 @@ enum { DW_CI = 8 }; /* input channels per dW work item (a multiple of every inst
 #define CT_VW 8
 #define CT_MR 4
 #define CT_NAME(x) x##_y
-#include "nn_conv2d_tiles.h"
+#include "kernels/cpu/nn_conv2d_tiles.h"
 #if !BT_HAVE_Z
 #define fwd_row_z fwd_row_y
 #define dx_row_z dx_row_y

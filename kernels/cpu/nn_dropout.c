@@ -1,5 +1,5 @@
 /* Plain C reference of inverted dropout with Philox-keyed masks (kernels/nn_dropout.h). */
-#include "../nn_dropout.h"
+#include "kernels/nn_dropout.h"
 
 void bt_nn_dropout_fwd_ref(int n_slots, int64_t n, const uint64_t *key, const float *p,
                            const uint32_t *epoch, uint32_t step, uint32_t layer,

@@ -2,7 +2,7 @@
  * fixed accumulation order per output element, so a slot's result never depends on its pack. */
 #include <string.h>
 
-#include "../nn_linear.h"
+#include "kernels/nn_linear.h"
 
 void bt_nn_linear_fwd_ref(int n_slots, int rows, int in, int out, const float *const *X,
                           const float *const *W, const float *const *b, float *const *Y) {

@@ -1,5 +1,5 @@
 /* Plain C reference of the mean squared error loss (kernels/nn_mse.h). */
-#include "../nn_mse.h"
+#include "kernels/nn_mse.h"
 
 void bt_nn_mse_ref(int n_slots, int rows, const float *const *pred, const float *const *target,
                    double *loss, float *const *dpred) {

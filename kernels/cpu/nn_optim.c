@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../nn_optim.h"
+#include "kernels/nn_optim.h"
 
 int bt_nn_opt_from_name(const char *name) {
     if (!name) return -1;

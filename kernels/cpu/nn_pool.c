@@ -1,7 +1,7 @@
 /* Plain C reference of global average pooling (kernels/nn_pool.h). */
 #include <stddef.h>
 
-#include "../nn_pool.h"
+#include "kernels/nn_pool.h"
 
 void bt_nn_gap_fwd_ref(int n_slots, int rows, int hw, int c, const float *const *x,
                        float *const *y) {

@@ -1,5 +1,5 @@
 /* Plain C reference of the residual add (kernels/nn_residual.h). */
-#include "../nn_residual.h"
+#include "kernels/nn_residual.h"
 
 void bt_nn_residual_fwd_ref(int n_slots, int64_t n, const float *const *x,
                             const float *const *shortcut, float *const *y) {

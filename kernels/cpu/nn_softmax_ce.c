@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "../nn_softmax_ce.h"
+#include "kernels/nn_softmax_ce.h"
 
 void bt_nn_softmax_ref(int rows, int k, const float *logits, float *probs) {
     for (int r = 0; r < rows; r++) {

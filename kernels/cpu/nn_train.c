@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "../nn_train.h"
+#include "kernels/nn_train.h"
 
 void bt_nn_gather_f32_ref(int n_slots, int rows, int width, const float *src,
                           const int32_t *const *idx, int64_t first, float *const *dst) {

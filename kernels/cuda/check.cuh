@@ -9,7 +9,7 @@
 #include <curand.h>
 
 extern "C" {
-#include "runtime/status.h"
+#include "base/status.h"
 }
 
 /* cuRAND has no message function; its codes are few and documented in curand.h. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer.h"
+#include "models/gbdt/trainer.h"
 
 static int forced_mode = 0;
 

@@ -2,7 +2,7 @@
  * margins (the train margins when there is no valid set). */
 #include <string.h>
 
-#include "trainer.h"
+#include "models/gbdt/trainer.h"
 
 static const char *const metric_names[BT_GBDT_METRIC_COUNT] = {
     [BT_GBDT_METRIC_RMSE] = "rmse",         [BT_GBDT_METRIC_MSE] = "mse",

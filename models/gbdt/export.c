@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer.h"
+#include "models/gbdt/trainer.h"
 
 typedef struct sbuf {
     char *s;

@@ -16,7 +16,7 @@
 #ifndef BT_GBDT_H
 #define BT_GBDT_H
 
-#include "../model.h"
+#include "models/model.h"
 
 /* Indices into bt_gbdt_params (same order). */
 enum {

@@ -14,10 +14,10 @@
 #include <omp.h>
 #endif
 
-#include "../../kernels/gbdt_partition.h"
-#include "../../kernels/gbdt_sample.h"
-#include "split_rules.h"
-#include "trainer.h"
+#include "kernels/gbdt_partition.h"
+#include "kernels/gbdt_sample.h"
+#include "kernels/gbdt_split_rules.h"
+#include "models/gbdt/trainer.h"
 
 #define SPARSE_MAX 32 /* nodes with at most this many rows may be evaluated without a histogram */
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/gbdt_partition.h"
-#include "../../kernels/gbdt_sample.h"
-#include "trainer.h"
+#include "kernels/gbdt_partition.h"
+#include "kernels/gbdt_sample.h"
+#include "models/gbdt/trainer.h"
 
 #if defined(__GNUC__)
 #define BT_INLINE inline __attribute__((always_inline))

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/gbdt_sample.h"
-#include "trainer.h"
+#include "kernels/gbdt_sample.h"
+#include "models/gbdt/trainer.h"
 
 static int wave_cap = 0;
 

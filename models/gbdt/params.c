@@ -2,7 +2,7 @@
  * results columns and the trainer all read this one table. */
 #include <math.h>
 
-#include "gbdt.h"
+#include "models/gbdt/gbdt.h"
 
 static const char *const objectives[] = {"reg:squarederror", "binary:logistic", "multi:softprob",
                                          NULL};

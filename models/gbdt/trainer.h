@@ -12,13 +12,13 @@
 #include <omp.h>
 #endif
 
-#include "../../datasets/binning.h"
-#include "../../kernels/gbdt_hist.h"
-#include "../../kernels/gbdt_metric.h"
-#include "../../kernels/gbdt_objective.h"
-#include "../../kernels/gbdt_predict.h"
-#include "../../kernels/gbdt_split.h"
-#include "gbdt.h"
+#include "datasets/binning.h"
+#include "kernels/gbdt_hist.h"
+#include "kernels/gbdt_metric.h"
+#include "kernels/gbdt_objective.h"
+#include "kernels/gbdt_predict.h"
+#include "kernels/gbdt_split.h"
+#include "models/gbdt/gbdt.h"
 
 /* Train set binned with one max_bin, shared by every pack of that shape. */
 typedef struct bt_gbdt_binning {

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "nn.h"
+#include "models/nn/nn.h"
 
 bt_status bt_mlp_layout_init(bt_pack *p, bt_model_data *data, const bt_hparams *shape_hp,
                              int capacity) {

@@ -8,9 +8,9 @@
 #ifndef BT_NN_H
 #define BT_NN_H
 
-#include "../../kernels/nn_act.h"
-#include "../../kernels/nn_optim.h"
-#include "../model.h"
+#include "kernels/nn_act.h"
+#include "kernels/nn_optim.h"
+#include "models/model.h"
 
 /* ---- hyperparameters both families share --------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "nn.h"
+#include "models/nn/nn.h"
 
 extern const char *const bt_nn_optimizer_names[]; /* sgd, nesterov, adam, adamw, rmsprop */
 extern const char *const bt_nn_schedule_names[];  /* constant, step, cosine */

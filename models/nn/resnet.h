@@ -7,8 +7,8 @@
 #ifndef BT_RESNET_H
 #define BT_RESNET_H
 
-#include "../../kernels/nn_conv2d.h"
-#include "nn.h"
+#include "kernels/nn_conv2d.h"
+#include "models/nn/nn.h"
 
 /* Indices into bt_resnet_params (same order). */
 enum {

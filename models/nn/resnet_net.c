@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/nn_act.h"
-#include "../../kernels/nn_batchnorm.h"
-#include "../../kernels/nn_linear.h"
-#include "../../kernels/nn_pool.h"
-#include "../../kernels/nn_residual.h"
-#include "../../kernels/nn_softmax_ce.h"
-#include "../../kernels/philox.h"
-#include "resnet.h"
+#include "kernels/nn_act.h"
+#include "kernels/nn_batchnorm.h"
+#include "kernels/nn_linear.h"
+#include "kernels/nn_pool.h"
+#include "kernels/nn_residual.h"
+#include "kernels/nn_softmax_ce.h"
+#include "kernels/philox.h"
+#include "models/nn/resnet.h"
 
 #define BN_MOMENTUM 0.1f
 #define BN_EPS 1e-5f

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../kernels/philox.h"
-#include "resnet.h"
+#include "kernels/philox.h"
+#include "models/nn/resnet.h"
 
 /* Scratch a pack may take for its group of slots trained together (at least one slot's worth). */
 #define GROUP_BYTES ((size_t)512 << 20)

@@ -1,8 +1,8 @@
 /* The resnet parameter table: the network's shape (depth, width, batch size, input shape), its
  * per-trial augmentation (random crop with padding, horizontal flip), then the training block every
  * nn family shares (nn_params.h). Shape parameters split trials into packs. */
-#include "nn_params.h"
-#include "resnet.h"
+#include "models/nn/nn_params.h"
+#include "models/nn/resnet.h"
 
 static const char *const objectives[] = {"classification", "multi:softprob", NULL};
 

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "runtime/status.h"
+#include "base/status.h"
 
 int bt_cmd_run(int argc, char **argv);
 int bt_cmd_validate(int argc, char **argv);

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "runtime/bench.h"
-#include "runtime/spec.h"
+#include "runtime/cli/cli.h"
+#include "runtime/exec/bench.h"
+#include "sweeps/spec/spec.h"
 
 static const char help[] =
     "usage: batchtune bench SWEEP.json [options]\n"

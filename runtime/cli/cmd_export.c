@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "runtime/results.h"
-#include "runtime/spec.h"
-#include "runtime/sweep.h"
+#include "runtime/cli/cli.h"
+#include "runtime/store/results.h"
+#include "sweeps/spec/spec.h"
+#include "sweeps/plan.h"
 
 static const char help[] =
     "usage: batchtune export RESULTS.h5 --trial ID [--format xgboost-json] -o FILE\n"

@@ -2,9 +2,9 @@
 #include <H5public.h>
 #include <stdio.h>
 
-#include "cli.h"
-#include "runtime/devices.h"
-#include "runtime/nvml.h"
+#include "runtime/cli/cli.h"
+#include "runtime/devices/devices.h"
+#include "runtime/devices/nvml.h"
 
 int bt_cmd_info(int argc, char **argv) {
     if (argc > 1 && bt_cli_is_help(argv[1])) {

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "runtime/report.h"
-#include "runtime/results.h"
+#include "runtime/cli/cli.h"
+#include "runtime/store/report.h"
+#include "runtime/store/results.h"
 
 static const char help[] =
     "usage: batchtune report RESULTS.h5 [--top K] [--format table|csv|json]\n"

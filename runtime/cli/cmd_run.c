@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "runtime/executor.h"
-#include "runtime/spec.h"
+#include "runtime/cli/cli.h"
+#include "runtime/exec/executor.h"
+#include "sweeps/spec/spec.h"
 
 static const char help[] =
     "usage: batchtune run SWEEP.json [options]\n"

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "runtime/sweep.h"
+#include "runtime/cli/cli.h"
+#include "sweeps/plan.h"
 
 static const char help[] =
     "usage: batchtune validate SWEEP.json\n"

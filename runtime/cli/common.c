@@ -1,8 +1,8 @@
 /* Helpers shared by the commands: loading a sweep with its diagnostics printed. */
 #include <stdio.h>
 
-#include "cli.h"
-#include "runtime/spec.h"
+#include "runtime/cli/cli.h"
+#include "sweeps/spec/spec.h"
 
 int bt_cli_load_spec(const char *path, bt_spec *out) {
     bt_diags d;

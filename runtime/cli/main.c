@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "runtime/cli/cli.h"
 
 const char bt_cli_exit_codes[] =
     "Exit codes:\n"

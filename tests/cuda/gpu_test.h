@@ -14,7 +14,7 @@
 #include <vector>
 
 extern "C" {
-#include "runtime/status.h"
+#include "base/status.h"
 }
 #include "tests/bt_test.h"
 

@@ -4,7 +4,7 @@
 #include "tests/cuda/gpu_test.h"
 
 extern "C" {
-#include "runtime/cuda/arena.h"
+#include "kernels/cuda/arena.h"
 }
 
 int main(void) {

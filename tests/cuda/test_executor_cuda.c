@@ -8,11 +8,11 @@
 #include <signal.h>
 
 #include "models/model.h"
-#include "runtime/bench.h"
-#include "runtime/devices.h"
-#include "runtime/executor.h"
-#include "runtime/results.h"
-#include "runtime/spec.h"
+#include "runtime/exec/bench.h"
+#include "runtime/devices/devices.h"
+#include "runtime/exec/executor.h"
+#include "runtime/store/results.h"
+#include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
 
 static bt_model_vtable streams_vt;
@@ -169,7 +169,7 @@ int main(void) {
              "   \"colsample_bytree\": {\"min\": 0.5, \"max\": 1.0},"
              "   \"max_bin\": {\"values\": [32, 256]}},"
              " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
-             " \"dataset\": {\"path\": \"%s/sweeps/data/boston.csv\", \"target\": \"MEDV\"},"
+             " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
              " \"scheduler\": {\"type\": \"asha\", \"min_resource\": 1, \"max_resource\": 27,"
              "   \"eta\": 3, \"concurrency\": 8},"
              " \"execution\": {\"threads\": 2}, \"seed\": 7}",
@@ -183,7 +183,7 @@ int main(void) {
              "   \"num_round\": {\"values\": [4, 9, 12]},"
              "   \"max_bin\": {\"values\": [64, 256]}},"
              " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
-             " \"dataset\": {\"path\": \"%s/sweeps/data/boston.csv\", \"target\": \"MEDV\"},"
+             " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
              " \"execution\": {\"threads\": 2}, \"seed\": 3}",
              src);
     case_sweep(tmp, "grid", json);

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cuda_runtime.h"
+#include "tests/emu/cuda_runtime.h"
 
 #ifdef __cplusplus
 extern "C" {

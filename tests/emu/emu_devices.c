@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cuda_runtime.h"
-#include "runtime/devices.h"
+#include "tests/emu/cuda_runtime.h"
+#include "runtime/devices/devices.h"
 
 int bt_build_cuda(void) {
     return 1;

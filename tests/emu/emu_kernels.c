@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu.h"
+#include "tests/emu/emu.h"
 #include "kernels/gbdt_apply.h"
 #include "kernels/gbdt_hist.h"
 #include "kernels/gbdt_level.h"
@@ -21,7 +21,7 @@
 #include "kernels/gbdt_round_init.h"
 #include "kernels/gbdt_sample.h"
 #include "kernels/gbdt_split.h"
-#include "runtime/status.h"
+#include "base/status.h"
 
 /* Range of `count` elements of type T at element offset `at` from device pointer `base`. */
 #define IN(base, at, count, what)                                                                  \

@@ -2,4 +2,4 @@
  * emulation tests only: the library's copy of that file is built without CUDA. */
 #undef BT_HAVE_CUDA
 #define BT_HAVE_CUDA 1
-#include "models/gbdt/pack_cuda.c"
+#include "models/gbdt/cuda/pack.c"

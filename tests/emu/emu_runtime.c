@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu.h"
+#include "tests/emu/emu.h"
 
 typedef struct emu_op {
     void (*fn)(void *);

@@ -2,4 +2,4 @@
  * bt_model_for_device(gbdt, 1) returns the CUDA pack in the emulation tests only. */
 #undef BT_HAVE_CUDA
 #define BT_HAVE_CUDA 1
-#include "models/gbdt/vtable_cuda.c"
+#include "models/gbdt/cuda/ops.c"

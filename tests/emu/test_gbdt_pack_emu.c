@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "emu.h"
+#include "tests/emu/emu.h"
 #include "kernels/gbdt_apply.h"
 #include "kernels/philox.h"
 #include "models/gbdt/gbdt.h"
-#include "models/gbdt/pack_cuda.h"
+#include "models/gbdt/cuda/pack.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
 #include "tests/test_rng.h"

@@ -49,7 +49,7 @@ def write_sweep(path, sweep, data_dir=None):
 
 
 def sweep_file(name):
-    with open(os.path.join(SRC, "sweeps", name)) as f:
+    with open(os.path.join(SRC, "sweeps", "examples", name)) as f:
         return json.load(f)
 
 

@@ -11,7 +11,7 @@ from btutil import Checker, SRC, run, sweep_file, workdir, write_sweep
 
 c = Checker("test_cli_bench")
 d = workdir("cli_bench")
-data = os.path.join(SRC, "sweeps")
+data = os.path.join(SRC, "sweeps", "examples")
 sweep = write_sweep(os.path.join(d, "boston.json"), sweep_file("boston-grid.json"), data)
 
 

@@ -18,7 +18,7 @@ d = workdir("cli_device")
 sw = sweep_file("boston-grid.json")
 sw["parameters"]["max_depth"] = {"values": [2, 4]}
 sw["parameters"]["num_round"] = {"values": [5, 10]}
-sweep = write_sweep(os.path.join(d, "grid.json"), sw, os.path.join(SRC, "sweeps"))
+sweep = write_sweep(os.path.join(d, "grid.json"), sw, os.path.join(SRC, "sweeps", "examples"))
 
 info = run("info", check=0).stdout
 n_gpus = int(re.search(r"gpus: (\d+)", info).group(1))
@@ -97,7 +97,7 @@ if not gpu_box:
             p.stderr)
     bad = dict(sw)
     bad["execution"] = {"device": "cuda:0"}
-    bs = write_sweep(os.path.join(d, "bad.json"), bad, os.path.join(SRC, "sweeps"))
+    bs = write_sweep(os.path.join(d, "bad.json"), bad, os.path.join(SRC, "sweeps", "examples"))
     p = run(bs, "--out", os.path.join(d, "err.h5"), "--fresh")
     c.check(p.returncode == 65 and "execution.device cuda:0" in p.stderr, p.stderr)
     p = run(bs, "--out", os.path.join(d, "err.h5"), "--fresh", "--device", "cpu")

@@ -15,7 +15,7 @@ import pandas
 
 c = Checker("test_cli_e2e")
 d = workdir("cli_e2e")
-data = os.path.join(SRC, "sweeps")
+data = os.path.join(SRC, "sweeps", "examples")
 sweep = write_sweep(os.path.join(d, "boston.json"), sweep_file("boston-grid.json"), data)
 out = os.path.join(d, "boston.h5")
 
@@ -112,7 +112,7 @@ p = run("run", sweep, "--out", out, "--quiet", check=65)
 c.check("--fresh" in p.stderr, p.stderr)
 
 # validate
-p = run("validate", os.path.join(SRC, "sweeps", "boston-grid.json"), check=0)
+p = run("validate", os.path.join(SRC, "sweeps", "examples", "boston-grid.json"), check=0)
 c.check("252" in p.stdout, p.stdout)
 bad = os.path.join(d, "bad.json")
 with open(bad, "w") as f:

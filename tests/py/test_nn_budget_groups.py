@@ -20,7 +20,7 @@ def sweep(name, epochs, model):
         "dataset": {"path": "data/digits.csv.gz", "target": "target", "valid_fraction": 0.2,
                     "split_seed": 3},
         "seed": 5,
-    }, os.path.join(SRC, "sweeps"))
+    }, os.path.join(SRC, "sweeps", "examples"))
 
 
 def scores(path):

@@ -13,7 +13,7 @@ import pandas
 
 c = Checker("test_nn_digits")
 d = workdir("nn_digits")
-data = os.path.join(SRC, "sweeps")
+data = os.path.join(SRC, "sweeps", "examples")
 
 
 def run_sweep(name, sweep):
@@ -91,5 +91,5 @@ c.check((df.status == b"completed").all() and df.metric.min() < 5.0, f"rmse {df.
 c.check(set(hist.metric.unique()) == {b"rmse", b"mse", b"mae"}, hist.metric.unique())
 
 # the example sweep file parses as it is
-p = run("validate", os.path.join(SRC, "sweeps", "mlp-digits.json"), check=0)
+p = run("validate", os.path.join(SRC, "sweeps", "examples", "mlp-digits.json"), check=0)
 c.finish()

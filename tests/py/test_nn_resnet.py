@@ -20,7 +20,7 @@ base["model"].update({"width": 4, "epochs": 3, "batch_size": 32})
 
 def sweep_run(name, **execution):
     s = dict(base, execution=execution) if execution else base
-    path = write_sweep(os.path.join(d, name + ".json"), s, os.path.join(SRC, "sweeps"))
+    path = write_sweep(os.path.join(d, name + ".json"), s, os.path.join(SRC, "sweeps", "examples"))
     out = os.path.join(d, name + ".h5")
     run("run", path, "--out", out, "--fresh", "--quiet", check=0, timeout=600)
     return out
@@ -39,11 +39,11 @@ c.check(np.array_equal(t, t1), "trials identical packed on 2 threads and alone o
 c.check(np.array_equal(h, h1), "history identical packed on 2 threads and alone on 1")
 
 for name in ("resnet-digits.json", "resnet-fashion-asha.json"):
-    p = run("validate", os.path.join(SRC, "sweeps", name))
+    p = run("validate", os.path.join(SRC, "sweeps", "examples", name))
     c.check(p.returncode == 0 and "resnet" in p.stdout, f"validate {name}: {p.returncode} {p.stderr}")
 
 bad = dict(base, model=dict(base["model"], input_shape="3x8x8"))
-path = write_sweep(os.path.join(d, "bad.json"), bad, os.path.join(SRC, "sweeps"))
+path = write_sweep(os.path.join(d, "bad.json"), bad, os.path.join(SRC, "sweeps", "examples"))
 p = run("run", path, "--out", os.path.join(d, "bad.h5"), "--fresh", "--quiet")
 c.check(p.returncode == 65 and "input_shape" in p.stderr, f"{p.returncode}: {p.stderr}")
 c.finish()

@@ -22,7 +22,7 @@ sweep = write_sweep(os.path.join(d, "asha.json"), {
               "t_max": 3, "lr_schedule": "cosine", "input_shape": "8x8"},
     "dataset": {"path": "data/digits.csv.gz", "target": "target", "valid_fraction": 0.5, "split_seed": 3},
     "seed": 5,
-}, os.path.join(SRC, "sweeps"))
+}, os.path.join(SRC, "sweeps", "examples"))
 
 ref = os.path.join(d, "ref.h5")
 run("run", sweep, "--out", ref, "--fresh", "--quiet", check=0, timeout=600)

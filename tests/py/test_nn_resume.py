@@ -26,7 +26,7 @@ sweep = write_sweep(os.path.join(d, "asha.json"), {
     "model": {"type": "mlp", "width": 24, "depth": 1, "batch_size": 64, "t_max": 9, "lr_schedule": "cosine"},
     "dataset": {"path": "data/digits.csv.gz", "target": "target", "valid_fraction": 0.2, "split_seed": 3},
     "seed": 11,
-}, os.path.join(SRC, "sweeps"))
+}, os.path.join(SRC, "sweeps", "examples"))
 
 
 table = results_tables

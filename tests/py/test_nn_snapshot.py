@@ -21,10 +21,10 @@ d = workdir("nn_snapshot")
 
 # the first sweep reads its own copy of the data, changed at the end (case 4)
 os.makedirs(os.path.join(d, "data"), exist_ok=True)
-shutil.copy(os.path.join(SRC, "sweeps", "data", "digits.csv.gz"), os.path.join(d, "data"))
+shutil.copy(os.path.join(SRC, "sweeps", "examples", "data", "digits.csv.gz"), os.path.join(d, "data"))
 
 
-def mlp_sweep(name, run_cap, scheduler, seed, model, data_dir=os.path.join(SRC, "sweeps"), **params):
+def mlp_sweep(name, run_cap, scheduler, seed, model, data_dir=os.path.join(SRC, "sweeps", "examples"), **params):
     """An mlp sweep on digits (lr and optimizer sampled, plus `params`)."""
     return write_sweep(os.path.join(d, name), {
         "method": "random",

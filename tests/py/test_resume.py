@@ -14,7 +14,7 @@ import numpy as np
 
 c = Checker("test_resume")
 d = workdir("resume")
-data = os.path.join(SRC, "sweeps")
+data = os.path.join(SRC, "sweeps", "examples")
 s = sweep_file("breast-cancer-asha.json")
 s["run_cap"] = 60
 s["execution"] = {"max_pack": 16}

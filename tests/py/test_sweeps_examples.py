@@ -18,7 +18,7 @@ d = workdir("examples")
 
 def run_example(name):
     out = os.path.join(d, name.replace(".json", ".h5"))
-    run("run", os.path.join(SRC, "sweeps", name), "--out", out, "--fresh", "--quiet", check=0, timeout=600)
+    run("run", os.path.join(SRC, "sweeps", "examples", name), "--out", out, "--fresh", "--quiet", check=0, timeout=600)
     f = h5py.File(out)
     return f, pandas.DataFrame(f["trials"][:]), pandas.DataFrame(f["rungs"][:])
 

@@ -1,7 +1,7 @@
 /* bt_results_fixture: writes a results.h5 with known content to the path given on the command
  * line, for tests/py/test_results_h5py.py (which checks it with h5py, pandas and PyTables). With
  * --empty it writes a sweep with parameters but no trials. Exit 0 on success, else the status. */
-#include "runtime/results.h"
+#include "runtime/store/results.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cublas_v2.h"
+#include "tests/emu/device/cublas_v2.h"
 #include "emu.h"
 
 struct bt_emu_cublas {

@@ -27,7 +27,7 @@
 
 #include <vector>
 
-#include "bt_emu_device.h"
+#include "tests/emu/device/bt_emu_device.h"
 #include "emu.h"
 
 #if defined(__SANITIZE_ADDRESS__)

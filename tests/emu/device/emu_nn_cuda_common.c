@@ -3,4 +3,4 @@
  * CUDA and is empty). */
 #undef BT_HAVE_CUDA
 #define BT_HAVE_CUDA 1
-#include "models/nn/cuda_common.c"
+#include "models/nn/cuda/common.c"

@@ -2,4 +2,4 @@
  * emulation tests only (the library's copy is built without CUDA and is empty). */
 #undef BT_HAVE_CUDA
 #define BT_HAVE_CUDA 1
-#include "models/nn/pack_cuda.c"
+#include "models/nn/cuda/mlp_pack.c"

@@ -2,4 +2,4 @@
  * emulation tests only (the library's copy is built without CUDA and is empty). */
 #undef BT_HAVE_CUDA
 #define BT_HAVE_CUDA 1
-#include "models/nn/resnet_cuda.c"
+#include "models/nn/cuda/resnet_pack.c"

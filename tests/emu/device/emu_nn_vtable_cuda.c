@@ -3,4 +3,4 @@
  * only (link emu_nn_pack_cuda.c, emu_nn_resnet_cuda.c and emu_nn_cuda_common.c with it). */
 #undef BT_HAVE_CUDA
 #define BT_HAVE_CUDA 1
-#include "models/nn/vtable_cuda.c"
+#include "models/nn/cuda/ops.c"

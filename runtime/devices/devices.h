@@ -1,0 +1,71 @@
+/* bt_devices: what compute this process can use -- CPU cores and every CUDA GPU (name, memory,
+ * compute capability) -- which optional features the build has, and which device a sweep trains
+ * on (`--device`): bt_device_choose is a pure function of the request and what was found, so the
+ * choice is tested without a GPU. No ownership: plain structs; gpus in bt_device_env are
+ * borrowed. */
+#ifndef BT_DEVICES_H
+#define BT_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+typedef struct bt_gpu_info {
+    int index;
+    char name[256];
+    size_t total_mem, free_mem;
+    int cc_major, cc_minor;
+    int sm_count;
+    char pci_bus_id[32]; /* "0000:3b:00.0" (matches NVML's devices to CUDA's), "" if unknown */
+} bt_gpu_info;
+
+int bt_cpu_cores(void);
+/* 1 when this build has the CUDA backend (BT_HAVE_CUDA), 0 otherwise. A function rather than the
+ * macro so that the GPU side -- this and the five below -- is one replaceable unit: the library's
+ * runtime/cuda/devices.cu or runtime/devices_none.c, or a test's emulated GPU. */
+int bt_build_cuda(void);
+/* Number of usable GPUs (0 when the build has no CUDA or no driver/GPU is present). */
+int bt_gpu_count(void);
+bt_status bt_gpu_info_get(int index, bt_gpu_info *out);
+/* Makes GPU `index` current for this thread (packs bind to the current device). */
+bt_status bt_gpu_select(int index);
+/* Device memory in use on GPU `index` (total - free, as cudaMemGetInfo sees it), from any thread.
+ */
+bt_status bt_gpu_mem_used(int index, int64_t *used);
+/* "CUDA 13.0 runtime, driver 12.8, cuBLAS 13.1.0" or "no CUDA in this build". Borrowed static
+ * string (one per process; not for concurrent first calls). */
+const char *bt_cuda_version_string(void);
+
+/* What a device choice depends on. */
+typedef struct bt_device_env {
+    int build_cuda;          /* this build has the CUDA backend */
+    const char *family;      /* model family name, for messages */
+    int family_cuda;         /* the family has a CUDA pack (bt_model_for_device) */
+    const bt_gpu_info *gpus; /* the visible GPUs (borrowed), n_gpus of them */
+    int n_gpus;
+} bt_device_env;
+
+typedef struct bt_device_choice {
+    int cuda;                   /* 1: train on GPU `index`; 0: on the CPU */
+    int index;                  /* GPU index, -1 for the CPU */
+    char label[16];             /* "cpu" or "cuda:N", as recorded per trial */
+    char name[256];             /* the GPU's name ("" for the CPU) */
+    size_t total_mem, free_mem; /* the GPU's memory (0 for the CPU) */
+    char reason[192];           /* why this device, e.g. "auto: no GPU visible" */
+} bt_device_choice;
+
+/* Chooses where to train. request: NULL or "auto" (a GPU when the build has CUDA, the family has
+ * a CUDA pack and a GPU is visible -- the one with the most free memory, ties to the lowest index
+ * -- else the CPU), "cpu", "cuda" (a GPU as auto would pick, or an error saying why not),
+ * "cuda:N" (GPU N). Errors are returned as `bad` with `where` leading the message
+ * ("--device cuda:3: 1 GPU visible"). */
+bt_status bt_device_choose(const char *request, const bt_device_env *env, bt_status bad,
+                           const char *where, bt_device_choice *out);
+/* Probes the visible GPUs into gpus[0..cap) and sets env->gpus/n_gpus and env->build_cuda;
+ * family fields are the caller's. A GPU whose properties cannot be read is left out. */
+void bt_device_env_probe(bt_device_env *env, bt_gpu_info *gpus, int cap);
+/* One line for people: "cuda:0 (NVIDIA H100 80GB HBM3, 79.1 GiB, 78.6 GiB free)" or "cpu". */
+void bt_device_describe(const bt_device_choice *c, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,89 @@
+/* bt_results: everything a sweep produced, and its HDF5 file (results.h5).
+ * The executor fills a bt_results in memory; bt_results_write writes it atomically (temporary
+ * file in the same folder, fsync, rename), so a crash never leaves a broken file. The layout is
+ * documented in docs/results-format.md. bt_results_read loads a file back (for `report`,
+ * `export` and tests).
+ * Ownership: bt_results owns its arrays and strings (bt_results_free); bt_results_write borrows. */
+#ifndef BT_RESULTS_H
+#define BT_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sweeps/sched/sched.h"
+#include "base/status.h"
+#include "base/value.h"
+
+typedef struct bt_result_param {
+    char *name;         /* column name, as in the sweep ("eta", "optimizer.lr") */
+    bt_value_kind kind; /* INT, FLOAT, STRING or BOOL: the column's type */
+} bt_result_param;
+
+typedef struct bt_trial_row {
+    int64_t trial_id;
+    bt_trial_status status;
+    double metric;      /* the sweep's metric at `resource` (NaN if none yet) */
+    double best_metric; /* best value over the trial's history */
+    int64_t resource;   /* last resource reached */
+    int32_t bracket, rung;
+    char device[16];  /* "cpu", "cuda:0" */
+    double seconds;   /* wall time attributed to the trial */
+    bt_value *params; /* n_params values, column order; strings owned by the results */
+} bt_trial_row;
+
+typedef struct bt_history_row {
+    int64_t trial_id;
+    int64_t resource;
+    int32_t metric; /* index into metric_names */
+    double value;
+    double time; /* seconds since the sweep started */
+} bt_history_row;
+
+typedef struct bt_results {
+    /* root attributes */
+    char *batchtune_version;
+    char *created;    /* ISO 8601 UTC */
+    char *sweep_text; /* the sweep file verbatim */
+    char *sweep_sha256;
+    char *sweep_path;
+    uint64_t seed;
+    char *host;
+    char *command_line;
+    char *metric_name; /* the sweep's metric, normalized ("mse") */
+    int maximize;
+    char *scheduler; /* bt_sched_kind_name */
+    char *model_type;
+    char *device; /* where it trained: "cuda:0 (NVIDIA H100 ..., 79.1 GiB, ...)" or "cpu"; NULL:
+                     unrecorded */
+
+    bt_result_param *params;
+    int n_params;
+
+    bt_trial_row *trials;
+    int64_t n_trials;
+
+    char **metric_names; /* names the history's metric index refers to */
+    int n_metric_names;
+    bt_history_row *history;
+    int64_t n_history, cap_history;
+
+    bt_rung_decision *rungs;
+    int64_t n_rungs;
+
+    /* best trial (-1 if none) and its serialized model (xgboost-json for gbdt), may be NULL */
+    int64_t best_trial;
+    char *best_model;
+    size_t best_model_len;
+    char *best_model_format;
+} bt_results;
+
+void bt_results_free(bt_results *r);
+/* Atomic write: path.tmp.<pid>, fsync, rename over path, fsync the folder. */
+bt_status bt_results_write(const bt_results *r, const char *path);
+/* Reads a file written by bt_results_write (history included). */
+bt_status bt_results_read(const char *path, bt_results *out);
+const char *bt_trial_status_name(bt_trial_status s);
+/* Inverse of bt_trial_status_name; BAD_INPUT for an unknown name. */
+bt_status bt_trial_status_parse(const char *name, bt_trial_status *out);
+
+#endif

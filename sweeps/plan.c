@@ -1,0 +1,280 @@
+/* A sweep made concrete: trials' configurations and hyperparameters, budget-prefix groups, shape
+ * packs and the scheduler (see sweep.h). */
+#include "sweeps/plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/philox.h"
+#include "sweeps/space.h"
+
+/* Converts a sweep value to the model parameter's type (the spec validated compatibility). */
+static bt_value to_param_type(const bt_model_param *mp, bt_value v) {
+    switch (mp->type) {
+    case BT_PTYPE_INT:
+        if (v.kind == BT_VALUE_FLOAT) return bt_value_int((int64_t)llround(v.f));
+        if (v.kind == BT_VALUE_BOOL) return bt_value_int(v.i);
+        return v;
+    case BT_PTYPE_FLOAT:
+        if (v.kind == BT_VALUE_INT || v.kind == BT_VALUE_BOOL) return bt_value_float((double)v.i);
+        return v;
+    case BT_PTYPE_BOOL:
+        if (v.kind == BT_VALUE_INT) return bt_value_bool(v.i != 0);
+        if (v.kind == BT_VALUE_FLOAT) return bt_value_bool(v.f != 0.0);
+        return v;
+    case BT_PTYPE_STRING:
+        return v;
+    }
+    return v;
+}
+
+static int values_equal(bt_value a, bt_value b) {
+    if (a.kind == BT_VALUE_STRING || b.kind == BT_VALUE_STRING)
+        return a.kind == b.kind && strcmp(a.s, b.s) == 0;
+    if (a.kind == BT_VALUE_FLOAT || b.kind == BT_VALUE_FLOAT)
+        return a.f == b.f || (isnan(a.f) && isnan(b.f)); /* NaN defaults (base_score) match */
+    return a.i == b.i;
+}
+
+static bt_status resolve_hp(bt_sweep *sw, bt_sweep_trial *t) {
+    const bt_model_vtable *vt = sw->vt;
+    const bt_spec *spec = sw->spec;
+    t->hp = calloc((size_t)vt->n_params, sizeof *t->hp);
+    BT_CHECK_ALLOC(t->hp);
+    for (int p = 0; p < vt->n_params; p++) t->hp[p] = vt->params[p].def;
+    for (int k = 0; k < spec->n_model_fixed; k++) {
+        int idx = bt_model_param_index(vt, spec->model_fixed[k].key);
+        if (idx < 0)
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "model.%s: unknown %s parameter",
+                           spec->model_fixed[k].key, vt->name);
+        t->hp[idx] = to_param_type(&vt->params[idx], spec->model_fixed[k].value);
+    }
+    for (int p = 0; p < spec->n_params; p++) {
+        int idx = bt_model_param_index(vt, spec->params[p].name);
+        if (idx < 0)
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "parameters.%s: unknown %s parameter",
+                           spec->params[p].name, vt->name);
+        t->hp[idx] = to_param_type(&vt->params[idx], t->config[p]);
+    }
+    return BT_STATUS_OK;
+}
+
+/* Trials are in the same group when every model hyperparameter but the budget is equal. */
+static int same_group(const bt_sweep *sw, const bt_sweep_trial *a, const bt_sweep_trial *b) {
+    for (int p = 0; p < sw->vt->n_params; p++) {
+        if (p == sw->vt->budget_param) continue;
+        if (!values_equal(a->hp[p], b->hp[p])) return 0;
+    }
+    return 1;
+}
+
+static int same_shape(const bt_sweep *sw, const bt_sweep_trial *a, const bt_sweep_trial *b) {
+    for (int p = 0; p < sw->vt->n_params; p++)
+        if (sw->vt->params[p].shape && !values_equal(a->hp[p], b->hp[p])) return 0;
+    return 1;
+}
+
+static uint64_t hash_hp(const bt_sweep *sw, const bt_value *hp, int skip) {
+    uint64_t h = 1469598103934665603ull;
+    for (int p = 0; p < sw->vt->n_params; p++) {
+        if (p == skip) continue;
+        uint64_t x;
+        if (hp[p].kind == BT_VALUE_STRING) {
+            x = 0;
+            for (const char *c = hp[p].s; *c; c++) x = x * 31 + (unsigned char)*c;
+        } else if (hp[p].kind == BT_VALUE_FLOAT) {
+            double f = isnan(hp[p].f) ? NAN : hp[p].f; /* one NaN bit pattern */
+            memcpy(&x, &f, sizeof x);
+        } else {
+            double f = (double)hp[p].i;
+            memcpy(&x, &f, sizeof x);
+        }
+        h = (h ^ x) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Groups trials that differ only in the budget: an open-addressing table from hash to leader. */
+static bt_status build_groups(bt_sweep *sw) {
+    int64_t n = sw->n_trials;
+    int64_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    int64_t *table = malloc((size_t)cap * sizeof *table);
+    BT_CHECK_ALLOC(table);
+    for (int64_t i = 0; i < cap; i++) table[i] = -1;
+    for (int64_t t = 0; t < n; t++) {
+        bt_sweep_trial *tr = &sw->trials[t];
+        tr->leader = t;
+        if (sw->budget_param < 0) continue;
+        const bt_hparams hp = {tr->hp};
+        if (sw->vt->budget_prefix && !sw->vt->budget_prefix(&hp)) continue; /* a run of its own */
+        uint64_t h = hash_hp(sw, tr->hp, sw->vt->budget_param);
+        for (int64_t s = (int64_t)(h & (uint64_t)(cap - 1));; s = (s + 1) & (cap - 1)) {
+            if (table[s] < 0) {
+                table[s] = t;
+                break;
+            }
+            if (same_group(sw, &sw->trials[table[s]], tr)) {
+                tr->leader = table[s];
+                break;
+            }
+        }
+    }
+    free(table);
+    return BT_STATUS_OK;
+}
+
+static bt_status build_packs(bt_sweep *sw) {
+    sw->pack_leader = malloc(sizeof *sw->pack_leader);
+    BT_CHECK_ALLOC(sw->pack_leader);
+    sw->n_packs = 0;
+    for (int64_t t = 0; t < sw->n_trials; t++) {
+        int found = -1;
+        for (int k = 0; k < sw->n_packs && found < 0; k++)
+            if (same_shape(sw, &sw->trials[sw->pack_leader[k]], &sw->trials[t])) found = k;
+        if (found < 0) {
+            int64_t *np = realloc(sw->pack_leader, (size_t)(sw->n_packs + 1) * sizeof *np);
+            BT_CHECK_ALLOC(np);
+            sw->pack_leader = np;
+            found = sw->n_packs++;
+            sw->pack_leader[found] = t;
+        }
+        sw->trials[t].pack = found;
+    }
+    return BT_STATUS_OK;
+}
+
+bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
+    memset(sw, 0, sizeof *sw);
+    sw->spec = spec;
+    sw->budget_param = -1;
+    sw->vt = bt_model_find(spec->model_type);
+    if (!sw->vt) return BT_FAIL(BT_STATUS_BAD_INPUT, "model.type: unknown model family");
+    const bt_model_vtable *vt = sw->vt;
+    /* A swept budget is a prefix only without a scheduler: a scheduler owns the resource (a
+     * single fixed value there merely sets max_resource, which the spec already did). */
+    if (spec->sched.kind == BT_SCHED_NONE)
+        for (int p = 0; p < spec->n_params; p++)
+            if (bt_model_param_index(vt, spec->params[p].name) == vt->budget_param)
+                sw->budget_param = p;
+
+    /* how many trials the space offers */
+    int64_t offered;
+    if (spec->method == BT_METHOD_GRID) {
+        offered = bt_space_grid_size(spec);
+        if (offered < 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "method grid needs finite values");
+        if (spec->run_cap > 0 && spec->run_cap < offered) offered = spec->run_cap;
+    } else {
+        offered = spec->run_cap;
+    }
+    sw->max_resource = spec->sched.max_resource;
+
+    /* configurations of the trials the space offers; the scheduler may use fewer */
+    int64_t n_conf = offered > 0 ? offered : 0;
+    sw->maximize = spec->maximize;
+    BT_TRY(bt_sched_init(&sw->sched, &spec->sched, offered, sw->max_resource, sw->maximize));
+    int64_t n = bt_sched_n_trials(sw->sched);
+    if (n > n_conf) n_conf = n;
+    sw->n_trials = n;
+    sw->trials = calloc((size_t)(n_conf > 0 ? n_conf : 1), sizeof *sw->trials);
+    BT_CHECK_ALLOC(sw->trials);
+    for (int64_t t = 0; t < n; t++) {
+        bt_sweep_trial *tr = &sw->trials[t];
+        tr->config = calloc((size_t)(spec->n_params > 0 ? spec->n_params : 1), sizeof *tr->config);
+        BT_CHECK_ALLOC(tr->config);
+        BT_TRY(bt_space_config(spec, spec->seed, t, tr->config));
+        BT_TRY(resolve_hp(sw, tr));
+        tr->budget = sw->budget_param >= 0 ? tr->hp[vt->budget_param].i : -1;
+        if (tr->budget > sw->max_resource && sw->budget_param >= 0) sw->max_resource = tr->budget;
+    }
+    BT_TRY(build_groups(sw));
+    BT_TRY(build_packs(sw));
+
+    /* task from the first trial (objective cannot vary within a sweep: the spec checks it) */
+    const bt_hparams hp0 = {sw->trials[0].hp};
+    sw->task = BT_TASK_REGRESSION;
+    sw->n_classes = 0;
+    if (n > 0 && vt->task_of) BT_TRY(vt->task_of(&hp0, &sw->task, &sw->n_classes));
+    sw->metric = spec->metric;
+    if (!sw->metric && vt->default_metric) sw->metric = vt->default_metric(sw->task);
+    if (!sw->metric) return BT_FAIL(BT_STATUS_BAD_INPUT, "metric: none given and no default");
+    if (vt->metric_ok && !vt->metric_ok(sw->metric, sw->task))
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "metric.name: %s cannot be computed for this task",
+                       sw->metric);
+    return BT_STATUS_OK;
+}
+
+bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
+    if (sw->data_loaded) return BT_STATUS_OK;
+    BT_TRY(
+        bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train, &sw->valid));
+    if (sw->task == BT_TASK_MULTICLASS && sw->n_classes <= 0) {
+        float mx = 0;
+        for (int64_t i = 0; i < sw->train.n_rows; i++)
+            if (sw->train.y[i] > mx) mx = sw->train.y[i];
+        for (int64_t i = 0; i < sw->valid.n_rows; i++)
+            if (sw->valid.y[i] > mx) mx = sw->valid.y[i];
+        sw->n_classes = (int32_t)mx + 1;
+    }
+    sw->data.train = &sw->train;
+    sw->data.valid = &sw->valid;
+    sw->data.task = sw->task;
+    sw->data.n_classes = sw->n_classes;
+    sw->data.threads = threads > 0 ? threads : 1;
+    for (int64_t t = 0; t < sw->n_trials; t++) {
+        if (sw->vt->check) {
+            const bt_hparams hp = {sw->trials[t].hp};
+            bt_status st = sw->vt->check(&hp, sw->task);
+            if (st != BT_STATUS_OK) return st;
+        }
+    }
+    if (sw->vt->data_prepare) {
+        const bt_hparams hp0 = {sw->trials[0].hp};
+        BT_TRY(sw->vt->data_prepare(&sw->data, &hp0));
+    }
+    sw->data_loaded = 1;
+    return BT_STATUS_OK;
+}
+
+void bt_sweep_free(bt_sweep *sw) {
+    if (!sw) return;
+    if (sw->data_loaded && sw->vt->data_free) sw->vt->data_free(&sw->data);
+    bt_dataset_free(&sw->train);
+    bt_dataset_free(&sw->valid);
+    for (int64_t t = 0; sw->trials && t < sw->n_trials; t++) {
+        free(sw->trials[t].config);
+        free(sw->trials[t].hp);
+    }
+    free(sw->trials);
+    free(sw->pack_leader);
+    bt_sched_free(sw->sched);
+    memset(sw, 0, sizeof *sw);
+}
+
+uint64_t bt_sweep_trial_key(const bt_sweep *sw, int64_t trial) {
+    return bt_philox_key(sw->spec->seed, (uint64_t)sw->trials[trial].leader);
+}
+
+bt_status bt_sweep_train_export(bt_sweep *sw, int64_t trial, int64_t resource, const char *format,
+                                char **out, size_t *len, double *metric) {
+    *out = NULL;
+    *len = 0;
+    if (trial < 0 || trial >= sw->n_trials)
+        return BT_FAIL(BT_STATUS_USAGE, "no trial %lld in this sweep (0..%lld)", (long long)trial,
+                       (long long)sw->n_trials - 1);
+    if (!sw->vt->export_model)
+        return BT_FAIL(BT_STATUS_USAGE, "%s models cannot be exported", sw->vt->name);
+    const bt_sweep_trial *tr = &sw->trials[trial];
+    const bt_hparams shape = {sw->trials[sw->pack_leader[tr->pack]].hp};
+    const bt_hparams hp = {sw->trials[tr->leader].hp};
+    bt_pack *pack = NULL;
+    BT_TRY(sw->vt->pack_init(&pack, &sw->data, &shape, 1));
+    bt_status st = sw->vt->slot_start(pack, 0, &hp, bt_sweep_trial_key(sw, trial));
+    int slot = 0;
+    for (int64_t r = 0; st == BT_STATUS_OK && r < resource; r++) st = sw->vt->step(pack, &slot, 1);
+    if (st == BT_STATUS_OK && metric) st = sw->vt->eval(pack, 0, sw->metric, metric);
+    if (st == BT_STATUS_OK) st = sw->vt->export_model(pack, 0, format, out, len);
+    sw->vt->pack_free(pack);
+    return st;
+}

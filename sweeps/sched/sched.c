@@ -1,0 +1,385 @@
+/* The scheduler front: validation, the trial table, the decisions log, the job queue, ranking and
+ * eta arithmetic shared by every scheduler, and the dispatch to none/SHA/Hyperband (synchronous
+ * brackets), ASHA and the W&B hyperband stopping rule. See docs/schedulers.md. */
+#include "sweeps/sched/sched_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *bt_sched_kind_name(bt_sched_kind k) {
+    switch (k) {
+    case BT_SCHED_NONE:
+        return "none";
+    case BT_SCHED_SHA:
+        return "sha";
+    case BT_SCHED_HYPERBAND:
+        return "hyperband";
+    case BT_SCHED_ASHA:
+        return "asha";
+    case BT_SCHED_WANDB_HYPERBAND:
+        return "wandb-hyperband";
+    }
+    return "unknown";
+}
+
+/* ---- shared helpers ---------------------------------------------------------------------- */
+
+int bt_sched_better(const bt_sched *s, double ma, int64_t ta, double mb, int64_t tb) {
+    int na = isnan(ma), nb = isnan(mb);
+    if (na != nb) return nb; /* a failed trial ranks below every finite one */
+    if (!na && ma != mb) return s->maximize ? ma > mb : ma < mb;
+    return ta < tb;
+}
+
+bt_status bt_sched_log(bt_sched *s, int32_t bracket, int32_t rung, int64_t trial, int64_t resource,
+                       double metric, int promoted) {
+    if (s->n_dec == s->cap_dec) {
+        int64_t cap = s->cap_dec ? 2 * s->cap_dec : 64;
+        bt_rung_decision *d = realloc(s->dec, (size_t)cap * sizeof *d);
+        BT_CHECK_ALLOC(d);
+        s->dec = d;
+        s->cap_dec = cap;
+    }
+    s->dec[s->n_dec++] = (bt_rung_decision){.bracket = bracket,
+                                            .rung = rung,
+                                            .trial = trial,
+                                            .resource = resource,
+                                            .metric = metric,
+                                            .promoted = promoted};
+    return BT_STATUS_OK;
+}
+
+bt_status bt_sched_queue_push(bt_sched *s, int64_t trial, int64_t resource, int32_t bracket,
+                              int32_t rung) {
+    if (s->q_head + s->q_len == s->q_cap) {
+        if (s->q_head > 0) { /* reuse the consumed front before growing */
+            memmove(s->queue, s->queue + s->q_head, (size_t)s->q_len * sizeof *s->queue);
+            s->q_head = 0;
+        }
+        if (s->q_len == s->q_cap) {
+            int64_t cap = s->q_cap ? 2 * s->q_cap : 64;
+            bt_job *q = realloc(s->queue, (size_t)cap * sizeof *q);
+            BT_CHECK_ALLOC(q);
+            s->queue = q;
+            s->q_cap = cap;
+        }
+    }
+    s->queue[s->q_head + s->q_len++] = (bt_job){
+        .kind = BT_JOB_RUN, .trial = trial, .resource = resource, .bracket = bracket, .rung = rung};
+    return BT_STATUS_OK;
+}
+
+int bt_sched_queue_pop(bt_sched *s, bt_job *job) {
+    if (s->q_len == 0) return 0;
+    *job = s->queue[s->q_head++];
+    s->q_len--;
+    if (s->q_len == 0) s->q_head = 0;
+    return 1;
+}
+
+void bt_sched_job_start(bt_sched *s, const bt_job *job) {
+    bt_sched_trial *t = &s->trials[job->trial];
+    t->status = BT_TRIAL_RUNNING;
+    t->bracket = job->bracket;
+    t->rung = job->rung;
+    t->outstanding = job->resource;
+    if (job->trial >= s->n_started) s->n_started = job->trial + 1;
+    s->n_outstanding++;
+}
+
+void bt_sched_job_enter(bt_sched *s, bt_job *job, int64_t trial, int32_t rung) {
+    bt_sched_rung *r = &s->brackets[0].rungs[rung];
+    r->n_entered++;
+    *job = (bt_job){
+        .kind = BT_JOB_RUN, .trial = trial, .resource = r->resource, .bracket = 0, .rung = rung};
+    bt_sched_job_start(s, job);
+}
+
+void bt_sched_job_idle(const bt_sched *s, bt_job *job) {
+    memset(job, 0, sizeof *job);
+    job->kind = s->n_outstanding > 0 ? BT_JOB_WAIT : BT_JOB_DONE;
+    job->trial = -1;
+}
+
+int64_t bt_sched_div_eta(const bt_sched *s, int64_t n) {
+    if (s->eta_int) return n / (int64_t)s->eta;
+    /* a tiny slack so that e.g. 5 / 2.5 is 2, not 1.9999999 */
+    return (int64_t)floor((double)n / s->eta + 1e-9);
+}
+
+bt_status bt_sched_geometric_rungs(const bt_sched *s, bt_sched_bracket *b) {
+    int n = 0;
+    int64_t prev = 0;
+    double p = (double)s->min_resource;
+    int64_t pi = s->min_resource;
+    for (;;) {
+        int64_t r;
+        if (s->eta_int) {
+            r = pi;
+        } else {
+            r = llround(p);
+        }
+        if (r >= s->max_resource) break;
+        if (r > prev) {
+            if (n == BT_SCHED_MAX_RUNGS - 1)
+                return BT_FAIL(BT_STATUS_BAD_INPUT,
+                               "scheduler: more than %d rungs between min_resource %lld and "
+                               "max_resource %lld with eta %g",
+                               BT_SCHED_MAX_RUNGS, (long long)s->min_resource,
+                               (long long)s->max_resource, s->eta);
+            b->rungs[n++].resource = r;
+            prev = r;
+        }
+        if (s->eta_int) {
+            if (pi > s->max_resource / (int64_t)s->eta) break; /* next one passes max */
+            pi *= (int64_t)s->eta;
+        } else {
+            p *= s->eta;
+        }
+    }
+    b->rungs[n++].resource = s->max_resource;
+    b->n_rungs = n;
+    return BT_STATUS_OK;
+}
+
+bt_status bt_sched_rung_add(const bt_sched *s, bt_sched_rung *r, int64_t trial, double metric,
+                            int64_t *idx) {
+    if (r->n_reported == r->cap) {
+        int64_t cap = r->cap ? 2 * r->cap : 16;
+        int64_t *t = realloc(r->trial, (size_t)cap * sizeof *t);
+        BT_CHECK_ALLOC(t);
+        r->trial = t;
+        double *m = realloc(r->metric, (size_t)cap * sizeof *m);
+        BT_CHECK_ALLOC(m);
+        r->metric = m;
+        unsigned char *p = realloc(r->promoted, (size_t)cap);
+        BT_CHECK_ALLOC(p);
+        r->promoted = p;
+        int64_t *o = realloc(r->order, (size_t)cap * sizeof *o);
+        BT_CHECK_ALLOC(o);
+        r->order = o;
+        r->cap = cap;
+    }
+    int64_t i = r->n_reported++;
+    r->trial[i] = trial;
+    r->metric[i] = metric;
+    r->promoted[i] = 0;
+    r->n_finite += !isnan(metric);
+    /* first position whose entry the new report beats */
+    int64_t lo = 0, hi = i;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2, e = r->order[mid];
+        if (bt_sched_better(s, metric, trial, r->metric[e], r->trial[e]))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    memmove(r->order + lo + 1, r->order + lo, (size_t)(i - lo) * sizeof *r->order);
+    r->order[lo] = i;
+    *idx = i;
+    return BT_STATUS_OK;
+}
+
+bt_status bt_sched_brackets_alloc(bt_sched *s, int n) {
+    s->brackets = calloc((size_t)n, sizeof *s->brackets);
+    BT_CHECK_ALLOC(s->brackets);
+    s->n_brackets = n;
+    return BT_STATUS_OK;
+}
+
+/* ---- public API -------------------------------------------------------------------------- */
+
+static bt_status sched_setup(bt_sched *s, const bt_sched_spec *spec, int64_t n_trials,
+                             int64_t max_resource) {
+    s->kind = spec->kind;
+    s->strict = spec->strict;
+    s->spec_s = spec->s;
+    s->spec_max_given = spec->max_resource > 0;
+    s->eta = spec->eta == 0.0 ? 3.0 : spec->eta; /* 0 = unset: the documented default */
+    s->min_resource = spec->min_resource > 0 ? spec->min_resource : 1;
+    s->max_resource = spec->max_resource > 0 ? spec->max_resource : max_resource;
+    const char *name = bt_sched_kind_name(s->kind);
+
+    if ((unsigned)s->kind > (unsigned)BT_SCHED_WANDB_HYPERBAND)
+        return BT_FAIL(BT_STATUS_INTERNAL, "scheduler: unknown kind %d", (int)s->kind);
+    if (s->max_resource < 1)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: max_resource must be >= 1 (got %lld)", name,
+                       (long long)s->max_resource);
+    if (s->kind != BT_SCHED_NONE) {
+        if (!(s->eta > 1.0) || !isfinite(s->eta))
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: eta must be > 1 (got %g)", name, s->eta);
+        if (s->min_resource > s->max_resource)
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: min_resource %lld > max_resource %lld", name,
+                           (long long)s->min_resource, (long long)s->max_resource);
+        s->eta_int = s->eta == floor(s->eta) && s->eta <= 1e9;
+    }
+    if (s->kind != BT_SCHED_HYPERBAND && n_trials < 1)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: needs at least one trial (got %lld)", name,
+                       (long long)n_trials);
+    if (n_trials > BT_SCHED_MAX_TRIALS)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: %lld trials is more than the limit %lld", name,
+                       (long long)n_trials, (long long)BT_SCHED_MAX_TRIALS);
+
+    switch (s->kind) {
+    case BT_SCHED_NONE:
+        BT_TRY(bt_sched_none_setup(s, n_trials));
+        break;
+    case BT_SCHED_SHA:
+        BT_TRY(bt_sched_sha_setup(s, n_trials));
+        break;
+    case BT_SCHED_HYPERBAND:
+        BT_TRY(bt_sched_hyperband_setup(s, n_trials));
+        break;
+    case BT_SCHED_ASHA:
+        BT_TRY(bt_sched_asha_setup(s, n_trials));
+        break;
+    case BT_SCHED_WANDB_HYPERBAND:
+        BT_TRY(bt_sched_wandb_setup(s, n_trials));
+        break;
+    }
+
+    s->trials = calloc((size_t)(s->n_trials > 0 ? s->n_trials : 1), sizeof *s->trials);
+    BT_CHECK_ALLOC(s->trials);
+    for (int64_t t = 0; t < s->n_trials; t++) {
+        s->trials[t] = (bt_sched_trial){
+            .status = BT_TRIAL_PENDING, .bracket = 0, .rung = -1, .outstanding = -1, .best = NAN};
+    }
+    for (int b = 0; b < s->n_brackets; b++) {
+        const bt_sched_bracket *br = &s->brackets[b];
+        for (int64_t t = br->first_trial; t < br->first_trial + br->n_trials; t++)
+            s->trials[t].bracket = b;
+    }
+    if (s->kind == BT_SCHED_NONE || s->kind == BT_SCHED_SHA || s->kind == BT_SCHED_HYPERBAND)
+        BT_TRY(bt_sched_sync_start(s));
+    return BT_STATUS_OK;
+}
+
+bt_status bt_sched_init(bt_sched **out, const bt_sched_spec *spec, int64_t n_trials,
+                        int64_t max_resource, int maximize) {
+    if (!out || !spec) return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_init: NULL argument");
+    *out = NULL;
+    bt_sched *s = calloc(1, sizeof *s);
+    BT_CHECK_ALLOC(s);
+    s->maximize = maximize != 0;
+    bt_status st = sched_setup(s, spec, n_trials, max_resource);
+    if (st != BT_STATUS_OK) {
+        bt_sched_free(s);
+        return st;
+    }
+    *out = s;
+    return BT_STATUS_OK;
+}
+
+void bt_sched_free(bt_sched *s) {
+    if (!s) return;
+    for (int b = 0; b < s->n_brackets; b++) {
+        for (int i = 0; i < BT_SCHED_MAX_RUNGS; i++) {
+            bt_sched_rung *r = &s->brackets[b].rungs[i];
+            free(r->trial);
+            free(r->metric);
+            free(r->promoted);
+            free(r->order);
+        }
+    }
+    free(s->brackets);
+    free(s->trials);
+    free(s->queue);
+    free(s->dec);
+    free(s);
+}
+
+bt_status bt_sched_next(bt_sched *s, bt_job *job) {
+    if (!s || !job) return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_next: NULL argument");
+    switch (s->kind) {
+    case BT_SCHED_NONE:
+    case BT_SCHED_SHA:
+    case BT_SCHED_HYPERBAND:
+        return bt_sched_sync_next(s, job);
+    case BT_SCHED_ASHA:
+        return bt_sched_asha_next(s, job);
+    case BT_SCHED_WANDB_HYPERBAND:
+        return bt_sched_wandb_next(s, job);
+    }
+    return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_next: unknown kind %d", (int)s->kind);
+}
+
+bt_status bt_sched_report(bt_sched *s, int64_t trial, int64_t resource, double metric) {
+    if (!s) return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_report: NULL scheduler");
+    const char *name = bt_sched_kind_name(s->kind);
+    if (trial < 0 || trial >= s->n_started)
+        return BT_FAIL(BT_STATUS_INTERNAL,
+                       "%s: report for trial %lld, which has no job (trials started: %lld)", name,
+                       (long long)trial, (long long)s->n_started);
+    bt_sched_trial *t = &s->trials[trial];
+    if (t->outstanding < 0)
+        return BT_FAIL(BT_STATUS_INTERNAL, "%s: report for trial %lld, which has no job in flight",
+                       name, (long long)trial);
+    if (t->outstanding != resource)
+        return BT_FAIL(BT_STATUS_INTERNAL,
+                       "%s: trial %lld reported at resource %lld, its job runs to %lld", name,
+                       (long long)trial, (long long)resource, (long long)t->outstanding);
+    t->outstanding = -1;
+    s->n_outstanding--;
+    if (isnan(metric)) t->status = BT_TRIAL_FAILED;
+    bt_sched_rung *r = &s->brackets[t->bracket].rungs[t->rung];
+    int64_t idx;
+    BT_TRY(bt_sched_rung_add(s, r, trial, metric, &idx));
+    switch (s->kind) {
+    case BT_SCHED_NONE:
+    case BT_SCHED_SHA:
+    case BT_SCHED_HYPERBAND:
+        return bt_sched_sync_report(s, trial, idx);
+    case BT_SCHED_ASHA:
+        return bt_sched_asha_report(s, trial, idx);
+    case BT_SCHED_WANDB_HYPERBAND:
+        return bt_sched_wandb_report(s, trial, idx);
+    }
+    return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_report: unknown kind %d", (int)s->kind);
+}
+
+int64_t bt_sched_n_trials(const bt_sched *s) {
+    return s ? s->n_trials : 0;
+}
+
+bt_trial_status bt_sched_trial_status(const bt_sched *s, int64_t trial) {
+    if (!s || trial < 0 || trial >= s->n_trials) return BT_TRIAL_PENDING;
+    return s->trials[trial].status;
+}
+
+void bt_sched_trial_place(const bt_sched *s, int64_t trial, int32_t *bracket, int32_t *rung) {
+    int32_t b = -1, r = -1;
+    if (s && trial >= 0 && trial < s->n_trials) {
+        b = s->trials[trial].bracket;
+        r = s->trials[trial].rung;
+    }
+    if (bracket) *bracket = b;
+    if (rung) *rung = r;
+}
+
+const bt_rung_decision *bt_sched_decisions(const bt_sched *s, int64_t *n) {
+    if (n) *n = s ? s->n_dec : 0;
+    return s ? s->dec : NULL;
+}
+
+bt_status bt_sched_plan(const bt_sched *s, bt_sched_bracket_plan *brackets, int cap,
+                        int *n_brackets) {
+    if (!s || !n_brackets || (cap > 0 && !brackets))
+        return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_plan: NULL argument");
+    int n = s->n_brackets < cap ? s->n_brackets : cap;
+    if (n < 0) n = 0;
+    for (int b = 0; b < n; b++) {
+        const bt_sched_bracket *br = &s->brackets[b];
+        memset(&brackets[b], 0, sizeof brackets[b]);
+        brackets[b].n_rungs = br->n_rungs;
+        for (int i = 0; i < br->n_rungs; i++) {
+            brackets[b].rungs[i].n_trials = br->rungs[i].n_planned;
+            brackets[b].rungs[i].resource = br->rungs[i].resource;
+        }
+    }
+    *n_brackets = n;
+    if (n < s->n_brackets)
+        return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_plan: the plan has %d brackets, room for %d",
+                       s->n_brackets, cap);
+    return BT_STATUS_OK;
+}

@@ -1,0 +1,152 @@
+/* bt_spec: a parsed and validated sweep.json (W&B sweep vocabulary plus batchtune's own keys).
+ * bt_spec_load reads the file, parses it with cJSON and checks everything it can, collecting every
+ * problem as "FILE:LINE:COL: json.path: message" in a bt_diags list.
+ * Ownership: a bt_spec owns every string and array it points to; bt_spec_free releases them. */
+#ifndef BT_SPEC_H
+#define BT_SPEC_H
+
+#include <stdint.h>
+
+#include "base/status.h"
+#include "base/value.h"
+
+/* W&B parameter distributions plus the two fixed forms (value, values). */
+typedef enum bt_dist {
+    BT_DIST_CONSTANT = 0,           /* {"value": v} */
+    BT_DIST_CATEGORICAL,            /* {"values": [...], "probabilities"?: [...]} */
+    BT_DIST_UNIFORM,                /* min, max (floats) */
+    BT_DIST_INT_UNIFORM,            /* min, max (ints), inclusive */
+    BT_DIST_Q_UNIFORM,              /* round(U(min,max)/q)*q */
+    BT_DIST_LOG_UNIFORM,            /* exp(U(min,max)) -- W&B's legacy form */
+    BT_DIST_LOG_UNIFORM_VALUES,     /* log-uniform between min and max */
+    BT_DIST_Q_LOG_UNIFORM,          /* round(exp(U(min,max))/q)*q */
+    BT_DIST_Q_LOG_UNIFORM_VALUES,   /* round(logU(min,max)/q)*q */
+    BT_DIST_INV_LOG_UNIFORM,        /* exp(-U(min,max)) */
+    BT_DIST_INV_LOG_UNIFORM_VALUES, /* 1/X with 1/X log-uniform ... i.e. X in [min,max] */
+    BT_DIST_NORMAL,                 /* mu, sigma */
+    BT_DIST_Q_NORMAL,
+    BT_DIST_LOG_NORMAL, /* exp(N(mu, sigma)) */
+    BT_DIST_Q_LOG_NORMAL,
+    BT_DIST_BETA, /* a, b */
+    BT_DIST_Q_BETA,
+} bt_dist;
+
+typedef struct bt_param_spec {
+    char *name; /* flattened with '.' for nested parameters: "optimizer.lr" */
+    bt_dist dist;
+    bt_value *values; /* CONSTANT: 1 value; CATEGORICAL: n_values (strings owned by the spec) */
+    double *probs;    /* CATEGORICAL with probabilities, else NULL */
+    int n_values;
+    double min, max, mu, sigma, a, b, q;
+    int is_int;    /* samples are integers (int_uniform, or q-distributions with integer q) */
+    int line, col; /* where the parameter is defined in the sweep file */
+} bt_param_spec;
+
+typedef enum bt_method { BT_METHOD_GRID = 0, BT_METHOD_RANDOM } bt_method;
+
+typedef enum bt_sched_kind {
+    BT_SCHED_NONE = 0,
+    BT_SCHED_SHA,            /* synchronous successive halving, one bracket */
+    BT_SCHED_HYPERBAND,      /* Li et al. 2018 */
+    BT_SCHED_ASHA,           /* Li et al. 2020, asynchronous promotions */
+    BT_SCHED_WANDB_HYPERBAND /* W&B's early_terminate hyperband stopping rule */
+} bt_sched_kind;
+
+typedef struct bt_sched_spec {
+    bt_sched_kind kind;
+    char *resource;       /* model budget parameter name ("num_round", "epochs") */
+    int64_t min_resource; /* r_min (SHA/ASHA/Hyperband); W&B: min_iter */
+    int64_t max_resource; /* R; W&B: max_iter */
+    double eta;           /* reduction factor, default 3 */
+    int s;                /* W&B: number of brackets when max_iter is given; hyperband: 0 = auto */
+    int strict;           /* W&B strict mode */
+    int64_t concurrency;  /* ASHA: trials in flight at once (fixed, so results never depend on
+                             hardware); default execution.max_pack */
+} bt_sched_spec;
+
+typedef struct bt_kv {
+    char *key;
+    bt_value value; /* strings owned by the spec */
+    int line, col;
+} bt_kv;
+
+/* The `dataset` block; paths are resolved against the sweep file's folder. */
+typedef struct bt_dataset_spec {
+    char *train, *train_labels; /* file paths; *_labels for formats with separate label files */
+    char *valid, *valid_labels;
+    char *path;            /* single file split into train/valid by valid_fraction */
+    char *format;          /* csv|libsvm|npy|hdf5|idx|cifar; NULL = from the file name */
+    char *target_name;     /* CSV target column by name, or NULL */
+    int target_index;      /* target column by index (negative counts from the end); default -1 */
+    double valid_fraction; /* default 0.2 */
+    uint64_t split_seed;   /* default 42 */
+    char *synthetic;       /* "friedman1" | "classification" | NULL */
+    int64_t rows;
+    int32_t features, classes;
+    uint64_t seed;
+    double noise;
+} bt_dataset_spec;
+
+typedef struct bt_exec_spec {
+    char *device;     /* "auto" | "cpu" | "cuda" | "cuda:0,1" */
+    int64_t max_pack; /* trials per pack, default 256 */
+    int streams;      /* CUDA streams per GPU, default 4 */
+    int threads;      /* CPU threads, 0 = all cores */
+} bt_exec_spec;
+
+typedef struct bt_spec {
+    char *path; /* the sweep file as given */
+    char *dir;  /* its folder, for relative dataset paths */
+    char *text; /* the file verbatim */
+    char sha256[65];
+
+    bt_method method;
+    char *metric_name;     /* as written, e.g. "validation/mse" */
+    char *metric;          /* normalized model metric name, e.g. "mse" */
+    int maximize;          /* metric.goal == "maximize" (no goal: the metric's natural direction) */
+    int has_metric_target; /* metric.target given: stop once a trial reaches it */
+    double metric_target;
+
+    bt_param_spec *params;
+    int n_params;
+    int64_t run_cap; /* 0 = unset */
+
+    bt_sched_spec sched;
+
+    char *model_type;   /* "gbdt" (alias "xgboost") */
+    bt_kv *model_fixed; /* fixed model parameters from the model block, canonical names */
+    int n_model_fixed;
+
+    bt_dataset_spec dataset;
+    bt_exec_spec exec;
+
+    uint64_t seed; /* default 0 */
+    char *output;  /* NULL = "<stem>.h5" */
+
+    /* recorded only */
+    char *name, *description, *program, *project, *entity;
+    char *command_json; /* `command` as JSON text, or NULL */
+} bt_spec;
+
+/* Collected validation problems, each "FILE:LINE:COL: json.path: message". Owned by the list. */
+typedef struct bt_diags {
+    char **msgs;
+    int n, cap;
+} bt_diags;
+
+void bt_diags_init(bt_diags *d);
+void bt_diags_free(bt_diags *d);
+void bt_diags_add(bt_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Loads and validates path. On BT_STATUS_BAD_INPUT every problem is in diags (which the caller
+ * initialized); on BT_STATUS_NO_INPUT the file is missing. On success *out is filled and must be
+ * released with bt_spec_free. */
+bt_status bt_spec_load(const char *path, bt_spec *out, bt_diags *diags);
+/* Same, from text already in memory; path is used for messages and the dataset folder. */
+bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_diags *diags);
+void bt_spec_free(bt_spec *s);
+
+/* Index of the parameter named name in s->params, or -1. */
+int bt_spec_param_index(const bt_spec *s, const char *name);
+
+#endif

@@ -1,0 +1,91 @@
+/* Private to runtime/spec*.c: the validation context every part of the sweep-file checker shares
+ * (file name, positions, diagnostics, the spec being filled, the model family) and small typed
+ * accessors that report problems with their JSON path and LINE:COL.
+ * Ownership: the context borrows everything; strings it hands out are malloc'd for the spec. */
+#ifndef BT_SPEC_INTERNAL_H
+#define BT_SPEC_INTERNAL_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "datasets/dataset.h"
+#include "models/model.h"
+#include "sweeps/spec/json_locate.h"
+#include "sweeps/spec/spec.h"
+
+#define BT_PATH_MAX 512
+
+typedef struct bt_spec_ctx {
+    const char *file;
+    const char *text;
+    const cJSON *root;
+    bt_jpos pos;
+    bt_diags *diags;
+    int n_err;
+    bt_spec *spec;
+    const bt_model_vtable *vt; /* NULL until the model block names a known family */
+    const cJSON *model_obj;    /* the `model` block, or NULL */
+    const cJSON *params_obj;   /* the `parameters` block, or NULL */
+    const cJSON **param_items; /* per spec->params entry: its JSON object (for positions) */
+    unsigned char *param_bad;  /* per spec->params entry: already reported, skip later checks */
+    int task_mask;             /* bit per bt_task the sweep's objectives can produce */
+} bt_spec_ctx;
+
+/* Records "FILE:LINE:COL: path: message" at item `at` (its key when at_key and it has one). */
+void bt_spec_err(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
+
+char *bt_spec_strdup(const char *s);
+/* parent.key, or key at the top level. */
+const char *bt_spec_path(char *buf, const char *parent, const char *key);
+/* parent[i]. */
+const char *bt_spec_path_index(char *buf, const char *parent, int i);
+
+const cJSON *bt_spec_get(const cJSON *obj, const char *key);
+/* Whether a number was written as an integer literal (no '.', no exponent): W&B's Python reads
+ * such numbers as int, which decides int_uniform and integer q. */
+int bt_spec_is_int_literal(const bt_spec_ctx *c, const cJSON *it);
+/* An integer value, exact for integer literals up to int64 and accepting integral floats. */
+int bt_spec_int_of(const bt_spec_ctx *c, const cJSON *it, int64_t *out);
+/* Reports keys of obj not in allowed (NULL-terminated) with a did-you-mean, and duplicate keys;
+ * returns how many keys were unknown. */
+int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
+                       const char *const *allowed);
+
+/* Typed readers of obj[key]: return 1 when present and valid (out set), 0 when absent, -1 when
+ * present but invalid (error reported). */
+int bt_spec_read_string(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
+                        char **out);
+int bt_spec_read_int(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
+                     int64_t lo, int64_t hi, int64_t *out);
+int bt_spec_read_number(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
+                        double *out);
+int bt_spec_read_bool(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
+                      int *out);
+/* A JSON scalar as a bt_value (string copied, owned by the caller); 0 for arrays, objects, null. */
+int bt_spec_value_of(const bt_spec_ctx *c, const cJSON *it, bt_value *out);
+/* "3", "0.1", "\"adam\"", "true" for messages. */
+const char *bt_spec_value_str(const bt_value *v, char *buf, int n);
+
+/* spec_params.c: the `parameters` block into spec->params (W&B rules, flattening). */
+void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params);
+/* Smallest and largest value a parameter can take (infinite for unbounded distributions). */
+void bt_spec_param_support(const bt_param_spec *p, double *lo, double *hi);
+const char *bt_spec_dist_name(bt_dist d);
+
+/* spec_model.c: the `model` block, parameter/model agreement, task, metric. */
+void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model);
+void bt_spec_check_params_model(bt_spec_ctx *c);
+void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric);
+/* Strips validation prefixes ("validation/", "val_", "eval-", ...) and lowercases. */
+void bt_spec_metric_normalize(const char *name, char *out, int n);
+
+/* spec_sched.c: `early_terminate` and `scheduler`. */
+void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched);
+
+/* spec_data.c: `dataset` and `execution`. */
+void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds);
+void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex);
+
+#endif
