@@ -413,9 +413,11 @@ def run_batchtune(a, work, dataset):
         if "unknown model type 'resnet'" in msg:
             return {"error": "batchtune: resnet family not available", "detail": msg}
         return {"error": "batchtune validate failed", "detail": msg}
-    env = dict(os.environ, BT_NN_MATH=a.math, BT_MLP_CUDA="1")  # the nn GPU packs are opt-in
-    cmd = [a.batchtune, "bench", path, "--json", "--device", a.device, "--trials", str(a.trials)]
-    base = {"command": " ".join(cmd), "BT_NN_MATH": a.math, "BT_MLP_CUDA": "1"}
+    env = dict(os.environ, BT_NN_MATH=a.math)
+    # the nn GPU packs are experimental (offered with --gpu-packs all) until verified on a GPU
+    cmd = [a.batchtune, "bench", path, "--json", "--device", a.device, "--gpu-packs", "all",
+           "--trials", str(a.trials)]
+    base = {"command": " ".join(cmd), "BT_NN_MATH": a.math}
     t0 = time.perf_counter()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=a.timeout)
@@ -423,7 +425,7 @@ def run_batchtune(a, work, dataset):
         return dict(base, error=f"batchtune bench timed out after {a.timeout:.0f} s")
     wall = time.perf_counter() - t0
     if r.returncode != 0:
-        if "has no CUDA pack" in r.stderr:
+        if "has no CUDA pack" in r.stderr or "GPU pack is experimental" in r.stderr:
             return dict(base, error="batchtune: resnet family has no CUDA pack in this build",
                         detail=r.stderr.strip())
         return dict(base, error=f"batchtune bench exited {r.returncode}", detail=r.stderr.strip())
@@ -433,7 +435,7 @@ def run_batchtune(a, work, dataset):
         return dict(base, error="batchtune bench printed no JSON", detail=r.stdout[-2000:])
     on = (j.get("device") or {}).get("trained_on") or ""
     want = "cpu" if a.device == "cpu" else "cuda"
-    if not on.startswith(want):  # on a GPU: the resnet CUDA pack (models/nn/resnet_cuda.c)
+    if not on.startswith(want):  # on a GPU: the resnet CUDA pack (models/nn/cuda/resnet_pack.c)
         return dict(base, error=f"batchtune bench trained on {on or '?'}, not on {want}",
                     detail=(j.get("device") or {}).get("reason"), bench=j)
     secs = j["packed"]["train_seconds"]

@@ -1,10 +1,11 @@
-/* The model-family interface: a small vtable every family (gbdt, mlp, resnet) implements.
- * A pack holds up to `capacity` trials in slots that share one dataset and one shape; the executor
- * puts trials into slots, advances the active ones one resource unit (a boosting round, an epoch)
- * at a time and reads their validation metrics. The parameter table drives sweep validation
- * (names, aliases, types, ranges, did-you-mean) so models and spec never disagree.
- * Ownership: a pack owns its per-trial state; it borrows the bt_model_data it was created with,
- * which must outlive it. */
+/* A model family (gbdt, mlp, resnet): what is true of it on every device -- its parameter table,
+ * task and metric rules, trial checks, the shared data it prepares once per process, whether its
+ * training is a budget prefix, and export. How its trials train on a device is its packs'
+ * business: models/pack.h, one table of pack operations per device (`cpu` here; a GPU's come
+ * from the CUDA module). The parameter table drives sweep validation (names, aliases, types,
+ * ranges, did-you-mean) so models and spec never disagree.
+ * Ownership: families are static tables; bt_model_data's `shared` cache belongs to the data and
+ * is freed by the family's data_free (after every device's pack ops data_release). */
 #ifndef BT_MODEL_H
 #define BT_MODEL_H
 
@@ -45,9 +46,10 @@ typedef struct bt_model_data {
     int threads;  /* CPU threads to use (>= 1) */
 } bt_model_data;
 
-typedef struct bt_pack bt_pack; /* opaque, per model family */
+typedef struct bt_pack bt_pack;         /* opaque, per model family and device (models/pack.h) */
+typedef struct bt_pack_ops bt_pack_ops; /* models/pack.h */
 
-typedef struct bt_model_vtable {
+typedef struct bt_model_family {
     const char *name;           /* "gbdt" */
     const char *const *aliases; /* NULL-terminated, e.g. {"xgboost", NULL} */
     const bt_model_param *params;
@@ -71,55 +73,24 @@ typedef struct bt_model_vtable {
     bt_status (*data_prepare)(bt_model_data *data, const bt_hparams *shape_hp);
     void (*data_free)(bt_model_data *data);
 
-    /* A pack of `capacity` slots; shape_hp fixes the shape parameters every slot shares. */
-    bt_status (*pack_init)(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
-                           int capacity);
-    void (*pack_free)(bt_pack *p);
-    /* Starts a fresh trial in slot (resource 0); key = bt_philox_key(sweep seed, trial id). */
-    bt_status (*slot_start)(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key);
-    void (*slot_clear)(bt_pack *p, int slot);
-    /* Advances the listed slots by one resource unit each, together. A slot that diverges (NaN)
-     * is marked failed (see slot_failed) without failing the call. */
-    bt_status (*step)(bt_pack *p, const int *slots, int n_slots);
-    int (*slot_failed)(const bt_pack *p, int slot);
-    /* Validation value of `metric` for slot at its current resource. */
-    bt_status (*eval)(bt_pack *p, int slot, const char *metric, double *out);
-    /* Serializes a slot's trained model. format: "xgboost-json" for gbdt. *out is malloc'd. */
-    bt_status (*export_model)(bt_pack *p, int slot, const char *format, char **out, size_t *len);
-
-    /* Optional (NULL: `wanted`). The largest pack capacity <= wanted that fits the device now,
-     * from its free memory and the family's per-trial estimate; at least 1. Device families only.
-     */
-    int (*pack_capacity)(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
-    /* 1 when packs of this family may be stepped from different host threads at once (each pack
-     * owns its stream and scratch: GPU packs); 0 for CPU packs, which thread internally. */
-    int concurrent_steps;
-
-    /* Optional snapshots (both NULL: a resume retrains the family's runs instead, e.g. gbdt).
-     * slot_save: slot's whole training state -- everything a further step or eval reads -- as a
-     * malloc'd blob (*buf, *len), versioned and tagged with the family and the pack's shape.
-     * slot_restore: starts slot from such a blob of the same trial (hp, key), in place of
-     * slot_start; the slot is then exactly where it was saved, so stepping it on gives the same
-     * bits as a slot never interrupted. A blob that does not fit (another family, shape, trial or
-     * format version; truncated) is refused with BT_STATUS_BAD_INPUT and leaves the slot empty. */
-    bt_status (*slot_save)(bt_pack *p, int slot, void **buf, size_t *len);
-    bt_status (*slot_restore)(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
-                              const void *buf, size_t len);
     /* Optional (NULL: always 1). Whether training hp for B resource units is, for every larger
      * budget, the first B units of that training, so trials that differ only in the budget may
      * share one run (budget-prefix groups). nn: not with a cosine schedule whose horizon is the
      * budget itself (t_max unset). */
     int (*budget_prefix)(const bt_hparams *hp);
-} bt_model_vtable;
+    /* Optional (NULL: the family cannot export). Serializes the trained model of a slot of any of
+     * the family's packs, whatever its device (a device pack keeps the host copy export reads).
+     * format: "xgboost-json" for gbdt. *out is malloc'd. */
+    bt_status (*export_model)(bt_pack *p, int slot, const char *format, char **out, size_t *len);
+
+    const bt_pack_ops *cpu; /* the family's CPU pack (every family has one) */
+} bt_model_family;
 
 /* Registry of model families. */
-const bt_model_vtable *bt_model_find(const char *type);
+const bt_model_family *bt_model_find(const char *type);
 /* NULL-terminated list of every family, for help and did-you-mean. */
-const bt_model_vtable *const *bt_model_all(void);
-/* The variant of family vt that trains on a CUDA device when cuda != 0 (vt itself otherwise), or
- * NULL when the family has no CUDA pack or the build has no CUDA. */
-const bt_model_vtable *bt_model_for_device(const bt_model_vtable *vt, int cuda);
-/* Index of parameter `name` (canonical or alias) in vt->params, or -1. */
-int bt_model_param_index(const bt_model_vtable *vt, const char *name);
+const bt_model_family *const *bt_model_all(void);
+/* Index of parameter `name` (canonical or alias) in f->params, or -1. */
+int bt_model_param_index(const bt_model_family *f, const char *name);
 
 #endif

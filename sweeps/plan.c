@@ -1,5 +1,5 @@
 /* A sweep made concrete: trials' configurations and hyperparameters, budget-prefix groups, shape
- * packs and the scheduler (see sweep.h). */
+ * packs and the scheduler (see plan.h). Pure: no data is read and nothing trains here. */
 #include "sweeps/plan.h"
 
 #include <math.h>
@@ -38,46 +38,46 @@ static int values_equal(bt_value a, bt_value b) {
 }
 
 static bt_status resolve_hp(bt_sweep *sw, bt_sweep_trial *t) {
-    const bt_model_vtable *vt = sw->vt;
+    const bt_model_family *family = sw->family;
     const bt_spec *spec = sw->spec;
-    t->hp = calloc((size_t)vt->n_params, sizeof *t->hp);
+    t->hp = calloc((size_t)family->n_params, sizeof *t->hp);
     BT_CHECK_ALLOC(t->hp);
-    for (int p = 0; p < vt->n_params; p++) t->hp[p] = vt->params[p].def;
+    for (int p = 0; p < family->n_params; p++) t->hp[p] = family->params[p].def;
     for (int k = 0; k < spec->n_model_fixed; k++) {
-        int idx = bt_model_param_index(vt, spec->model_fixed[k].key);
+        int idx = bt_model_param_index(family, spec->model_fixed[k].key);
         if (idx < 0)
             return BT_FAIL(BT_STATUS_BAD_INPUT, "model.%s: unknown %s parameter",
-                           spec->model_fixed[k].key, vt->name);
-        t->hp[idx] = to_param_type(&vt->params[idx], spec->model_fixed[k].value);
+                           spec->model_fixed[k].key, family->name);
+        t->hp[idx] = to_param_type(&family->params[idx], spec->model_fixed[k].value);
     }
     for (int p = 0; p < spec->n_params; p++) {
-        int idx = bt_model_param_index(vt, spec->params[p].name);
+        int idx = bt_model_param_index(family, spec->params[p].name);
         if (idx < 0)
             return BT_FAIL(BT_STATUS_BAD_INPUT, "parameters.%s: unknown %s parameter",
-                           spec->params[p].name, vt->name);
-        t->hp[idx] = to_param_type(&vt->params[idx], t->config[p]);
+                           spec->params[p].name, family->name);
+        t->hp[idx] = to_param_type(&family->params[idx], t->config[p]);
     }
     return BT_STATUS_OK;
 }
 
 /* Trials are in the same group when every model hyperparameter but the budget is equal. */
 static int same_group(const bt_sweep *sw, const bt_sweep_trial *a, const bt_sweep_trial *b) {
-    for (int p = 0; p < sw->vt->n_params; p++) {
-        if (p == sw->vt->budget_param) continue;
+    for (int p = 0; p < sw->family->n_params; p++) {
+        if (p == sw->family->budget_param) continue;
         if (!values_equal(a->hp[p], b->hp[p])) return 0;
     }
     return 1;
 }
 
 static int same_shape(const bt_sweep *sw, const bt_sweep_trial *a, const bt_sweep_trial *b) {
-    for (int p = 0; p < sw->vt->n_params; p++)
-        if (sw->vt->params[p].shape && !values_equal(a->hp[p], b->hp[p])) return 0;
+    for (int p = 0; p < sw->family->n_params; p++)
+        if (sw->family->params[p].shape && !values_equal(a->hp[p], b->hp[p])) return 0;
     return 1;
 }
 
 static uint64_t hash_hp(const bt_sweep *sw, const bt_value *hp, int skip) {
     uint64_t h = 1469598103934665603ull;
-    for (int p = 0; p < sw->vt->n_params; p++) {
+    for (int p = 0; p < sw->family->n_params; p++) {
         if (p == skip) continue;
         uint64_t x;
         if (hp[p].kind == BT_VALUE_STRING) {
@@ -108,8 +108,9 @@ static bt_status build_groups(bt_sweep *sw) {
         tr->leader = t;
         if (sw->budget_param < 0) continue;
         const bt_hparams hp = {tr->hp};
-        if (sw->vt->budget_prefix && !sw->vt->budget_prefix(&hp)) continue; /* a run of its own */
-        uint64_t h = hash_hp(sw, tr->hp, sw->vt->budget_param);
+        if (sw->family->budget_prefix && !sw->family->budget_prefix(&hp))
+            continue; /* a run of its own */
+        uint64_t h = hash_hp(sw, tr->hp, sw->family->budget_param);
         for (int64_t s = (int64_t)(h & (uint64_t)(cap - 1));; s = (s + 1) & (cap - 1)) {
             if (table[s] < 0) {
                 table[s] = t;
@@ -149,14 +150,15 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     memset(sw, 0, sizeof *sw);
     sw->spec = spec;
     sw->budget_param = -1;
-    sw->vt = bt_model_find(spec->model_type);
-    if (!sw->vt) return BT_FAIL(BT_STATUS_BAD_INPUT, "model.type: unknown model family");
-    const bt_model_vtable *vt = sw->vt;
+    sw->family = bt_model_find(spec->model_type);
+    if (!sw->family) return BT_FAIL(BT_STATUS_BAD_INPUT, "model.type: unknown model family");
+    const bt_model_family *family = sw->family;
+    sw->packs = family->cpu;
     /* A swept budget is a prefix only without a scheduler: a scheduler owns the resource (a
      * single fixed value there merely sets max_resource, which the spec already did). */
     if (spec->sched.kind == BT_SCHED_NONE)
         for (int p = 0; p < spec->n_params; p++)
-            if (bt_model_param_index(vt, spec->params[p].name) == vt->budget_param)
+            if (bt_model_param_index(family, spec->params[p].name) == family->budget_param)
                 sw->budget_param = p;
 
     /* how many trials the space offers */
@@ -185,7 +187,7 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
         BT_CHECK_ALLOC(tr->config);
         BT_TRY(bt_space_config(spec, spec->seed, t, tr->config));
         BT_TRY(resolve_hp(sw, tr));
-        tr->budget = sw->budget_param >= 0 ? tr->hp[vt->budget_param].i : -1;
+        tr->budget = sw->budget_param >= 0 ? tr->hp[family->budget_param].i : -1;
         if (tr->budget > sw->max_resource && sw->budget_param >= 0) sw->max_resource = tr->budget;
     }
     BT_TRY(build_groups(sw));
@@ -195,51 +197,22 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     const bt_hparams hp0 = {sw->trials[0].hp};
     sw->task = BT_TASK_REGRESSION;
     sw->n_classes = 0;
-    if (n > 0 && vt->task_of) BT_TRY(vt->task_of(&hp0, &sw->task, &sw->n_classes));
+    if (n > 0 && family->task_of) BT_TRY(family->task_of(&hp0, &sw->task, &sw->n_classes));
     sw->metric = spec->metric;
-    if (!sw->metric && vt->default_metric) sw->metric = vt->default_metric(sw->task);
+    if (!sw->metric && family->default_metric) sw->metric = family->default_metric(sw->task);
     if (!sw->metric) return BT_FAIL(BT_STATUS_BAD_INPUT, "metric: none given and no default");
-    if (vt->metric_ok && !vt->metric_ok(sw->metric, sw->task))
+    if (family->metric_ok && !family->metric_ok(sw->metric, sw->task))
         return BT_FAIL(BT_STATUS_BAD_INPUT, "metric.name: %s cannot be computed for this task",
                        sw->metric);
     return BT_STATUS_OK;
 }
 
-bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
-    if (sw->data_loaded) return BT_STATUS_OK;
-    BT_TRY(
-        bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train, &sw->valid));
-    if (sw->task == BT_TASK_MULTICLASS && sw->n_classes <= 0) {
-        float mx = 0;
-        for (int64_t i = 0; i < sw->train.n_rows; i++)
-            if (sw->train.y[i] > mx) mx = sw->train.y[i];
-        for (int64_t i = 0; i < sw->valid.n_rows; i++)
-            if (sw->valid.y[i] > mx) mx = sw->valid.y[i];
-        sw->n_classes = (int32_t)mx + 1;
-    }
-    sw->data.train = &sw->train;
-    sw->data.valid = &sw->valid;
-    sw->data.task = sw->task;
-    sw->data.n_classes = sw->n_classes;
-    sw->data.threads = threads > 0 ? threads : 1;
-    for (int64_t t = 0; t < sw->n_trials; t++) {
-        if (sw->vt->check) {
-            const bt_hparams hp = {sw->trials[t].hp};
-            bt_status st = sw->vt->check(&hp, sw->task);
-            if (st != BT_STATUS_OK) return st;
-        }
-    }
-    if (sw->vt->data_prepare) {
-        const bt_hparams hp0 = {sw->trials[0].hp};
-        BT_TRY(sw->vt->data_prepare(&sw->data, &hp0));
-    }
-    sw->data_loaded = 1;
-    return BT_STATUS_OK;
-}
-
 void bt_sweep_free(bt_sweep *sw) {
     if (!sw) return;
-    if (sw->data_loaded && sw->vt->data_free) sw->vt->data_free(&sw->data);
+    if (sw->data_loaded) {
+        if (sw->packs && sw->packs->data_release) sw->packs->data_release(&sw->data);
+        if (sw->family->data_free) sw->family->data_free(&sw->data);
+    }
     bt_dataset_free(&sw->train);
     bt_dataset_free(&sw->valid);
     for (int64_t t = 0; sw->trials && t < sw->n_trials; t++) {
@@ -254,27 +227,4 @@ void bt_sweep_free(bt_sweep *sw) {
 
 uint64_t bt_sweep_trial_key(const bt_sweep *sw, int64_t trial) {
     return bt_philox_key(sw->spec->seed, (uint64_t)sw->trials[trial].leader);
-}
-
-bt_status bt_sweep_train_export(bt_sweep *sw, int64_t trial, int64_t resource, const char *format,
-                                char **out, size_t *len, double *metric) {
-    *out = NULL;
-    *len = 0;
-    if (trial < 0 || trial >= sw->n_trials)
-        return BT_FAIL(BT_STATUS_USAGE, "no trial %lld in this sweep (0..%lld)", (long long)trial,
-                       (long long)sw->n_trials - 1);
-    if (!sw->vt->export_model)
-        return BT_FAIL(BT_STATUS_USAGE, "%s models cannot be exported", sw->vt->name);
-    const bt_sweep_trial *tr = &sw->trials[trial];
-    const bt_hparams shape = {sw->trials[sw->pack_leader[tr->pack]].hp};
-    const bt_hparams hp = {sw->trials[tr->leader].hp};
-    bt_pack *pack = NULL;
-    BT_TRY(sw->vt->pack_init(&pack, &sw->data, &shape, 1));
-    bt_status st = sw->vt->slot_start(pack, 0, &hp, bt_sweep_trial_key(sw, trial));
-    int slot = 0;
-    for (int64_t r = 0; st == BT_STATUS_OK && r < resource; r++) st = sw->vt->step(pack, &slot, 1);
-    if (st == BT_STATUS_OK && metric) st = sw->vt->eval(pack, 0, sw->metric, metric);
-    if (st == BT_STATUS_OK) st = sw->vt->export_model(pack, 0, format, out, len);
-    sw->vt->pack_free(pack);
-    return st;
 }

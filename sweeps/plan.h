@@ -1,22 +1,25 @@
-/* bt_sweep: a sweep made concrete -- the model family, every trial's configuration and resolved
- * model hyperparameters, the budget-prefix groups, the scheduler, and (once loaded) the data.
- * `run`, `validate` and `export` all start from one of these, so they can never disagree about
- * what trial N is. The executor (executor.h) drives it.
+/* bt_sweep, the trial plan: a sweep made concrete -- the model family, every trial's
+ * configuration and resolved model hyperparameters, the budget-prefix groups (runs), the shape
+ * packs, the scheduler, and (once runtime/exec/sweep_data.h loaded it) the data. `run`, `bench`,
+ * `validate` and `export` all start from one of these, so they can never disagree about what
+ * trial N is or which trials share a run or a pack. The executor (runtime/exec/executor.h)
+ * drives it.
  * Ownership: bt_sweep_init allocates everything it points to except `spec`, which is borrowed and
  * must outlive it; bt_sweep_free releases it. */
-#ifndef BT_SWEEP_H
-#define BT_SWEEP_H
+#ifndef BT_PLAN_H
+#define BT_PLAN_H
 
 #include <stdint.h>
 
 #include "models/model.h"
+#include "models/pack.h"
 #include "sweeps/sched/sched.h"
 #include "sweeps/spec/spec.h"
 #include "base/status.h"
 
 typedef struct bt_sweep_trial {
     bt_value *config; /* spec->n_params values, as sampled (strings borrowed from the spec) */
-    bt_value *hp;     /* vt->n_params resolved model hyperparameters */
+    bt_value *hp;     /* family->n_params resolved model hyperparameters */
     int64_t leader;   /* first trial of its budget-prefix group (itself when not grouped) */
     int64_t budget;   /* its own budget when the budget parameter is swept, else -1 */
     int pack;         /* index of the shape pack it belongs to */
@@ -24,7 +27,9 @@ typedef struct bt_sweep_trial {
 
 typedef struct bt_sweep {
     const bt_spec *spec;
-    const bt_model_vtable *vt;
+    const bt_model_family *family;
+    /* the pack ops trials train with: family->cpu, or a device's (set by the executor) */
+    const bt_pack_ops *packs;
     bt_sched *sched;
     int64_t n_trials;
     bt_sweep_trial *trials;
@@ -43,16 +48,10 @@ typedef struct bt_sweep {
 
 /* Builds configurations, hyperparameters, groups and the scheduler (no data is read). */
 bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec);
-/* Reads the dataset and prepares the model's shared structures (binning). threads >= 1. */
-bt_status bt_sweep_load_data(bt_sweep *sw, int threads);
 void bt_sweep_free(bt_sweep *sw);
 
 /* The Philox key a trial trains with (its group's leader's, so a budget-prefix trial is exactly
  * the leader's run stopped early). */
 uint64_t bt_sweep_trial_key(const bt_sweep *sw, int64_t trial);
-
-/* Trains one trial alone to `resource` and serializes it (export, best model). */
-bt_status bt_sweep_train_export(bt_sweep *sw, int64_t trial, int64_t resource, const char *format,
-                                char **out, size_t *len, double *metric);
 
 #endif

@@ -11,14 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline void snapshot_train(const bt_model_vtable *vt, bt_pack *p, int epochs) {
+static inline void snapshot_train(const bt_pack_ops *vt, bt_pack *p, int epochs) {
     const int both[2] = {0, 1};
     for (int e = 0; e < epochs; e++) CHECK_OK(vt->step(p, both, 2));
 }
 
 /* Checks the resume on vt (trials hp[0], hp[1] with keys key[0], key[1]); returns the number of
  * slots whose final state was bit-identical (2 on success). */
-static inline int check_snapshot_resume(const char *what, const bt_model_vtable *vt,
+static inline int check_snapshot_resume(const char *what, const bt_pack_ops *vt,
                                         bt_model_data *data, const bt_value *const hp[2],
                                         const uint64_t key[2], int before, int after) {
     const bt_hparams shape = {hp[0]}, h[2] = {{hp[0]}, {hp[1]}};

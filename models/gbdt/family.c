@@ -1,5 +1,5 @@
-/* The gbdt family's vtable: task and metric rules, trial checks, data preparation, and the pack
- * entry points of pack.c wired into the model interface. */
+/* The gbdt family: task and metric rules, trial checks, data preparation and export
+ * (bt_gbdt_family), and its CPU pack's operations (bt_gbdt_cpu_packs: pack.c, eval.c). */
 #include <math.h>
 #include <string.h>
 
@@ -102,7 +102,18 @@ static bt_status gbdt_data_prepare(bt_model_data *data, const bt_hparams *shape_
     return BT_STATUS_OK;
 }
 
-const bt_model_vtable bt_gbdt_vtable = {
+const bt_pack_ops bt_gbdt_cpu_packs = {
+    .device = "cpu",
+    .pack_init = bt_gbdt_pack_init,
+    .pack_free = bt_gbdt_pack_free,
+    .slot_start = bt_gbdt_slot_start,
+    .slot_clear = bt_gbdt_slot_clear,
+    .step = bt_gbdt_step,
+    .slot_failed = bt_gbdt_slot_failed,
+    .eval = bt_gbdt_eval,
+};
+
+const bt_model_family bt_gbdt_family = {
     .name = "gbdt",
     .aliases = gbdt_aliases,
     .params = bt_gbdt_params,
@@ -116,12 +127,6 @@ const bt_model_vtable bt_gbdt_vtable = {
     .check = gbdt_check,
     .data_prepare = gbdt_data_prepare,
     .data_free = bt_gbdt_data_free,
-    .pack_init = bt_gbdt_pack_init,
-    .pack_free = bt_gbdt_pack_free,
-    .slot_start = bt_gbdt_slot_start,
-    .slot_clear = bt_gbdt_slot_clear,
-    .step = bt_gbdt_step,
-    .slot_failed = bt_gbdt_slot_failed,
-    .eval = bt_gbdt_eval,
     .export_model = bt_gbdt_export,
+    .cpu = &bt_gbdt_cpu_packs,
 };

@@ -17,6 +17,7 @@
 #define BT_GBDT_H
 
 #include "models/model.h"
+#include "models/pack.h"
 
 /* Indices into bt_gbdt_params (same order). */
 enum {
@@ -40,10 +41,10 @@ enum {
 };
 
 extern const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS];
-extern const bt_model_vtable bt_gbdt_vtable;
-
-/* The same family trained on the current CUDA device (vtable_cuda.c): bt_gbdt_vtable with the
- * pack entries of pack_cuda.c. NULL when built without CUDA. */
-const bt_model_vtable *bt_gbdt_cuda_vtable(void);
+extern const bt_model_family bt_gbdt_family;
+/* The CPU pack (pack.c, eval.c). */
+extern const bt_pack_ops bt_gbdt_cpu_packs;
+/* The pack on the current CUDA device (cuda/): part of the CUDA module only. */
+extern const bt_pack_ops bt_gbdt_cuda_packs;
 
 #endif

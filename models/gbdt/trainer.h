@@ -49,7 +49,7 @@ typedef struct bt_gbdt_shared {
     int32_t n_classes; /* classes for multiclass (from the labels when the data says 0) */
     float max_label;   /* largest train or valid label (multiclass: must be < num_class) */
     /* Device copies of the binnings and data sets (pack_cuda.c), one per (device, binning), shared
-     * by every CUDA pack; NULL without CUDA. Freed by the CUDA vtable's data_free. */
+     * by every CUDA pack; NULL without CUDA. Freed by the CUDA pack ops' data_release. */
     void *cuda;
 } bt_gbdt_shared;
 
@@ -174,7 +174,7 @@ int bt_gbdt_metric_id(const char *name);
 double bt_gbdt_slot_metric(const bt_pack *p, const bt_gbdt_slot *s, int metric, void *scratch);
 bt_gbdt_metric bt_gbdt_default_metric_id(bt_gbdt_objective obj);
 
-/* Pack entry points of the vtable (pack.c). */
+/* The CPU pack's operations (pack.c, eval.c; the table is bt_gbdt_cpu_packs). */
 bt_status bt_gbdt_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                             int capacity);
 void bt_gbdt_pack_free(bt_pack *p);
@@ -190,9 +190,10 @@ int bt_gbdt_slot_failed(const bt_pack *p, int slot);
 bt_status bt_gbdt_eval(bt_pack *p, int slot, const char *metric, double *out);
 bt_status bt_gbdt_export(bt_pack *p, int slot, const char *format, char **out, size_t *len);
 
-/* The CUDA pack's entry points (pack_cuda.c, built only with BT_HAVE_CUDA): a bt_pack whose
- * slots, trees and host margins are pack.c's, so bt_gbdt_eval and bt_gbdt_export serve it too;
- * data_free also frees the device copies hung off bt_gbdt_shared.cuda. */
+/* The CUDA pack's entry points (cuda/, built only into the CUDA module): a bt_pack whose slots,
+ * trees and host margins are pack.c's, so bt_gbdt_eval and bt_gbdt_export serve it too;
+ * data_free frees the device copies hung off bt_gbdt_shared.cuda (and the rest, as
+ * bt_gbdt_data_free). */
 bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                                  int capacity);
 void bt_gbdt_cuda_pack_free(bt_pack *p);

@@ -1,7 +1,7 @@
-/* The mlp family's vtable: the shared nn task and metric rules (family.c), the mlp's own trial
- * checks and data preparation, and the pack entry points of pack.c wired into the model
- * interface. Classification trains softmax cross-entropy (any class count, binary included: two
- * outputs); regression trains squared error on standardized targets. */
+/* The mlp family: the shared nn task and metric rules (nn_family.c), the mlp's own trial checks
+ * and data preparation (bt_mlp_family), and its CPU pack's operations (bt_mlp_cpu_packs:
+ * mlp_pack.c, nn_snapshot.c). Classification trains softmax cross-entropy (any class count, binary
+ * included: two outputs); regression trains squared error on standardized targets. */
 #include "models/nn/nn.h"
 
 static const char *const mlp_aliases[] = {"nn", NULL};
@@ -30,7 +30,20 @@ static int mlp_budget_prefix(const bt_hparams *hp) {
     return bt_nn_budget_prefix(hp->v + BT_MLP_COMMON);
 }
 
-const bt_model_vtable bt_mlp_vtable = {
+const bt_pack_ops bt_mlp_cpu_packs = {
+    .device = "cpu",
+    .pack_init = bt_mlp_pack_init,
+    .pack_free = bt_mlp_pack_free,
+    .slot_start = bt_mlp_slot_start,
+    .slot_clear = bt_mlp_slot_clear,
+    .step = bt_mlp_step,
+    .slot_failed = bt_mlp_slot_failed,
+    .eval = bt_mlp_eval,
+    .slot_save = bt_mlp_slot_save,
+    .slot_restore = bt_mlp_slot_restore,
+};
+
+const bt_model_family bt_mlp_family = {
     .name = "mlp",
     .aliases = mlp_aliases,
     .params = bt_mlp_params,
@@ -44,15 +57,6 @@ const bt_model_vtable bt_mlp_vtable = {
     .check = mlp_check,
     .data_prepare = mlp_data_prepare,
     .data_free = bt_nn_data_free,
-    .pack_init = bt_mlp_pack_init,
-    .pack_free = bt_mlp_pack_free,
-    .slot_start = bt_mlp_slot_start,
-    .slot_clear = bt_mlp_slot_clear,
-    .step = bt_mlp_step,
-    .slot_failed = bt_mlp_slot_failed,
-    .eval = bt_mlp_eval,
-    .export_model = NULL,
-    .slot_save = bt_mlp_slot_save,
-    .slot_restore = bt_mlp_slot_restore,
     .budget_prefix = mlp_budget_prefix,
+    .cpu = &bt_mlp_cpu_packs,
 };

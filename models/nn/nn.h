@@ -11,6 +11,7 @@
 #include "kernels/nn_act.h"
 #include "kernels/nn_optim.h"
 #include "models/model.h"
+#include "models/pack.h"
 
 /* ---- hyperparameters both families share --------------------------------------------------- */
 
@@ -70,7 +71,9 @@ enum {
 };
 
 extern const bt_model_param bt_mlp_params[BT_MLP_N_PARAMS];
-extern const bt_model_vtable bt_mlp_vtable;
+extern const bt_model_family bt_mlp_family;
+/* The CPU pack (mlp_pack.c) and the CUDA pack (cuda/mlp_pack.c: part of the CUDA module only). */
+extern const bt_pack_ops bt_mlp_cpu_packs, bt_mlp_cuda_packs;
 
 /* Philox stream tags (the counter's high half) of the families' random draws. */
 #define BT_NN_STREAM_INIT 0x494e4954ull    /* "INIT": weight init, counter = parameter index */
@@ -92,7 +95,7 @@ typedef struct bt_nn_shared {
     float *t_train, *t_valid;   /* standardized targets (regression) */
     float *mean, *std;          /* per feature */
     double y_mean, y_std;       /* regression target scaling */
-    void *cuda; /* device copies (models/nn/pack_cuda.c), freed by the CUDA vtable's data_free */
+    void *cuda; /* device copies (models/nn/pack_cuda.c), released by the CUDA pack ops' data_release */
 } bt_nn_shared;
 
 bt_status bt_nn_data_prepare(bt_model_data *data);
@@ -307,17 +310,11 @@ void bt_mlp_epoch_begin(bt_mlp_slot *s, int64_t n_train);
  * non-finite loss metric marks the slot failed. */
 void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, double nv);
 
-/* ---- the mlp pack on a CUDA device (models/nn/pack_cuda.c, vtable_cuda.c) ------------------- */
+/* ---- the mlp pack on a CUDA device (models/nn/cuda/mlp_pack.c, cuda/ops.c) ------------------ */
 
-/* bt_mlp_vtable with the pack entries of pack_cuda.c, or NULL in a build without CUDA. */
-const bt_model_vtable *bt_mlp_cuda_vtable(void);
-/* Whether bt_model_for_device offers that pack (so that --device cuda, and auto on a GPU, train
- * mlp trials there): only with BT_MLP_CUDA=1 in the environment until it has been verified on a
- * GPU; until then mlp sweeps stay on the CPU everywhere by default. */
-int bt_mlp_cuda_enabled(void);
 /* Copies slot's device parameters, optimizer state and running statistics into its host slot
  * (w, m, v, run), e.g. to compare with a CPU pack; the host copies are not kept current otherwise.
- * A pack from bt_mlp_cuda_vtable only. */
+ * A pack from bt_mlp_cuda_packs only. */
 bt_status bt_mlp_cuda_slot_download(bt_pack *p, int slot);
 
 #endif

@@ -36,7 +36,9 @@ enum {
 };
 
 extern const bt_model_param bt_resnet_params[BT_RESNET_N_PARAMS];
-extern const bt_model_vtable bt_resnet_vtable;
+extern const bt_model_family bt_resnet_family;
+/* The CPU pack and the CUDA pack (cuda/resnet_pack.c: part of the CUDA module only). */
+extern const bt_pack_ops bt_resnet_cpu_packs, bt_resnet_cuda_packs;
 
 /* The input shape C x H x W of a trial: `input_shape` ("CxHxW" or "HxW"; empty or "auto": the
  * dataset's image shape, else a square single-channel image when the feature count is a perfect
@@ -135,12 +137,10 @@ void bt_resnet_fwd_bwd(bt_resnet_pack *p, bt_nn_slot *const *act, int n, const i
 /* Validation metrics of n slots (groups of at most p->group at a time inside). */
 void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n);
 
-/* ---- the resnet pack on a CUDA device (resnet_cuda.c, vtable_cuda.c) ----------------------- */
+/* ---- the resnet pack on a CUDA device (cuda/resnet_pack.c, cuda/ops.c) --------------------- */
 
-/* bt_resnet_vtable with the pack entries of resnet_cuda.c, or NULL in a build without CUDA. */
-const bt_model_vtable *bt_resnet_cuda_vtable(void);
 /* Copies slot's device parameters, optimizer state and running statistics into its host slot
- * (w, m, v, run), e.g. to compare with a CPU pack. A pack from bt_resnet_cuda_vtable only. */
+ * (w, m, v, run), e.g. to compare with a CPU pack. A pack from bt_resnet_cuda_packs only. */
 bt_status bt_resnet_cuda_slot_download(bt_pack *p, int slot);
 
 #endif

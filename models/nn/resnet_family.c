@@ -1,5 +1,6 @@
-/* The resnet family's vtable: the shared nn task and metric rules, its own checks (depth 6n + 2,
- * an input shape that fits the data), and the epoch: a step trains the listed slots in groups of
+/* The resnet family (bt_resnet_family): the shared nn task and metric rules, its own checks
+ * (depth 6n + 2, an input shape that fits the data); and its CPU pack's operations
+ * (bt_resnet_cpu_packs) with the epoch: a step trains the listed slots in groups of
  * the pack's group size, each group through the shared epoch driver with the resnet's forward,
  * backward and evaluation. */
 #include <stdlib.h>
@@ -63,7 +64,20 @@ static int resnet_budget_prefix(const bt_hparams *hp) {
     return bt_nn_budget_prefix(hp->v + BT_RESNET_COMMON);
 }
 
-const bt_model_vtable bt_resnet_vtable = {
+const bt_pack_ops bt_resnet_cpu_packs = {
+    .device = "cpu",
+    .pack_init = bt_resnet_pack_init,
+    .pack_free = bt_resnet_pack_free,
+    .slot_start = bt_resnet_slot_start,
+    .slot_clear = bt_resnet_slot_clear,
+    .step = bt_resnet_step,
+    .slot_failed = bt_resnet_slot_failed,
+    .eval = bt_resnet_eval,
+    .slot_save = bt_resnet_slot_save,
+    .slot_restore = bt_resnet_slot_restore,
+};
+
+const bt_model_family bt_resnet_family = {
     .name = "resnet",
     .aliases = resnet_aliases,
     .params = bt_resnet_params,
@@ -77,15 +91,6 @@ const bt_model_vtable bt_resnet_vtable = {
     .check = resnet_check,
     .data_prepare = resnet_data_prepare,
     .data_free = bt_nn_data_free,
-    .pack_init = bt_resnet_pack_init,
-    .pack_free = bt_resnet_pack_free,
-    .slot_start = bt_resnet_slot_start,
-    .slot_clear = bt_resnet_slot_clear,
-    .step = bt_resnet_step,
-    .slot_failed = bt_resnet_slot_failed,
-    .eval = bt_resnet_eval,
-    .export_model = NULL,
-    .slot_save = bt_resnet_slot_save,
-    .slot_restore = bt_resnet_slot_restore,
     .budget_prefix = resnet_budget_prefix,
+    .cpu = &bt_resnet_cpu_packs,
 };

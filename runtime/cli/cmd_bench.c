@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/cli/cli.h"
+#include "runtime/devices/resolve.h"
 #include "runtime/exec/bench.h"
 #include "sweeps/spec/spec.h"
 
@@ -31,6 +32,7 @@ static const char help[] =
     "  --device DEV      auto | cpu | cuda | cuda:N, as for run (default: the sweep's, else\n"
     "                    auto). On a GPU, NVML (libnvidia-ml.so.1, when it loads) gives the\n"
     "                    average utilization; peak device memory comes from NVML or CUDA\n"
+    "  --gpu-packs WHICH stable | all, as for run\n"
     "  --json            print one JSON object instead of the table\n"
     "  --out-json PATH   also write that JSON object to PATH\n\n";
 
@@ -199,7 +201,7 @@ static void print_table(const char *sweep, const bt_bench_result *r) {
 int bt_cmd_bench(int argc, char **argv) {
     const char *sweep = NULL, *out_json = NULL;
     int json = 0;
-    const char *device = NULL;
+    const char *device = NULL, *gpu_packs = NULL;
     bt_bench_opts o;
     memset(&o, 0, sizeof o);
     for (int i = 1; i < argc; i++) {
@@ -214,6 +216,12 @@ int bt_cmd_bench(int argc, char **argv) {
             json = 1;
         } else if (strcmp(a, "--device") == 0 && more) {
             device = argv[++i];
+        } else if (strcmp(a, "--gpu-packs") == 0 && more) {
+            gpu_packs = argv[++i];
+            if (!bt_gpu_packs_valid(gpu_packs)) {
+                fprintf(stderr, "batchtune: --gpu-packs takes stable or all\n");
+                return BT_STATUS_USAGE;
+            }
         } else if (strcmp(a, "--out-json") == 0 && more) {
             out_json = argv[++i];
         } else if (strcmp(a, "--compare") == 0 && more) {
@@ -257,6 +265,7 @@ int bt_cmd_bench(int argc, char **argv) {
     int rc = bt_cli_load_spec(sweep, &spec);
     if (rc) return rc;
     o.device = device;
+    o.gpu_packs = gpu_packs;
     bt_bench_result r;
     bt_status st = bt_bench_run(&spec, &o, &r);
     bt_spec_free(&spec);

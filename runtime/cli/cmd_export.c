@@ -10,6 +10,7 @@
 #include "runtime/cli/cli.h"
 #include "runtime/store/results.h"
 #include "sweeps/spec/spec.h"
+#include "runtime/exec/sweep_data.h"
 #include "sweeps/plan.h"
 
 static const char help[] =

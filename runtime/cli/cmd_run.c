@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runtime/cli/cli.h"
+#include "runtime/devices/resolve.h"
 #include "runtime/exec/executor.h"
 #include "sweeps/spec/spec.h"
 
@@ -26,6 +27,9 @@ static const char help[] =
     "  --device DEV      auto | cpu | cuda | cuda:N (default: the sweep's, else auto: the GPU\n"
     "                    with the most free memory when this build has CUDA and the model a\n"
     "                    CUDA pack, else the CPU; the choice and why is printed first)\n"
+    "  --gpu-packs WHICH stable | all: GPU packs offered (default: the sweep's\n"
+    "                    execution.gpu_packs, else stable = those verified on a GPU; all adds\n"
+    "                    the experimental mlp and resnet GPU packs)\n"
     "  --streams N       GPU packs trained side by side, each on its own stream and host\n"
     "                    thread (default: the sweep's execution.streams, else 4)\n"
     "  --pack N          at most N trials per pack (default: as many as fit); smaller packs of\n"
@@ -80,7 +84,7 @@ static char *join_args(int argc, char **argv) {
 }
 
 int bt_cmd_run(int argc, char **argv) {
-    const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL;
+    const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL, *gpu_packs = NULL;
     int fresh = 0, quiet = 0, have_seed = 0;
     uint64_t seed = 0;
     double every = 30.0, snap_every = 300.0;
@@ -96,7 +100,13 @@ int bt_cmd_run(int argc, char **argv) {
             out = argv[++i];
         else if (strcmp(a, "--device") == 0 && more)
             device = argv[++i];
-        else if (strcmp(a, "--log") == 0 && more)
+        else if (strcmp(a, "--gpu-packs") == 0 && more) {
+            gpu_packs = argv[++i];
+            if (!bt_gpu_packs_valid(gpu_packs)) {
+                fprintf(stderr, "batchtune: --gpu-packs takes stable or all\n");
+                return BT_STATUS_USAGE;
+            }
+        } else if (strcmp(a, "--log") == 0 && more)
             log_path = argv[++i];
         else if (strcmp(a, "--streams") == 0 && more) {
             char *end = NULL;
@@ -185,6 +195,7 @@ int bt_cmd_run(int argc, char **argv) {
     bt_run_opts o = {
         .out_path = out,
         .device = device,
+        .gpu_packs = gpu_packs,
         .fresh = fresh,
         .log = log,
         .progress = quiet ? NULL : stderr,

@@ -62,7 +62,7 @@ int bt_cmd_validate(int argc, char **argv) {
         return rc;
     }
     printf("%s: ok\n", path);
-    printf("  model      %s\n", sw.vt->name);
+    printf("  model      %s\n", sw.family->name);
     printf("  method     %s, seed %" PRIu64 "\n", spec.method == BT_METHOD_GRID ? "grid" : "random",
            spec.seed);
     printf("  metric     %s (%s)\n", sw.metric, sw.maximize ? "maximize" : "minimize");

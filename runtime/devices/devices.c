@@ -1,5 +1,5 @@
-/* CPU side of device discovery and the device choice; GPU queries live in runtime/cuda/devices.cu
- * when CUDA is built, else in runtime/devices_none.c. */
+/* CPU side of device discovery and the device choice; GPU queries live in
+ * runtime/devices/cuda/devices.cu when CUDA is built, else in runtime/devices/devices_none.c. */
 #include "runtime/devices/devices.h"
 
 #include <errno.h>
@@ -38,6 +38,7 @@ static void choose_gpu(bt_device_choice *out, const bt_gpu_info *g, const char *
 static const char *gpu_unusable(const bt_device_env *env, char *buf, size_t n) {
     if (!env->build_cuda) return "this build has no CUDA backend";
     if (!env->family_cuda) {
+        if (env->family_cuda_why) return env->family_cuda_why;
         snprintf(buf, n, "model %s has no CUDA pack", env->family ? env->family : "?");
         return buf;
     }

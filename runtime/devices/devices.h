@@ -22,8 +22,8 @@ typedef struct bt_gpu_info {
 
 int bt_cpu_cores(void);
 /* 1 when this build has the CUDA backend (BT_HAVE_CUDA), 0 otherwise. A function rather than the
- * macro so that the GPU side -- this and the five below -- is one replaceable unit: the library's
- * runtime/cuda/devices.cu or runtime/devices_none.c, or a test's emulated GPU. */
+ * macro so that the GPU side -- this and the six below -- is one replaceable unit: the library's
+ * runtime/devices/cuda/devices.cu or runtime/devices/devices_none.c, or a test's emulated GPU. */
 int bt_build_cuda(void);
 /* Number of usable GPUs (0 when the build has no CUDA or no driver/GPU is present). */
 int bt_gpu_count(void);
@@ -36,14 +36,18 @@ bt_status bt_gpu_mem_used(int index, int64_t *used);
 /* "CUDA 13.0 runtime, driver 12.8, cuBLAS 13.1.0" or "no CUDA in this build". Borrowed static
  * string (one per process; not for concurrent first calls). */
 const char *bt_cuda_version_string(void);
+/* The pack operations family `family` trains with on a GPU (models/pack.h), or NULL when it has
+ * none or the build has no CUDA. */
+const struct bt_pack_ops *bt_gpu_pack_ops(const char *family);
 
 /* What a device choice depends on. */
 typedef struct bt_device_env {
     int build_cuda;          /* this build has the CUDA backend */
     const char *family;      /* model family name, for messages */
-    int family_cuda;         /* the family has a CUDA pack (bt_model_for_device) */
+    int family_cuda;         /* the family's CUDA pack is offered (runtime/devices/resolve.h) */
     const bt_gpu_info *gpus; /* the visible GPUs (borrowed), n_gpus of them */
     int n_gpus;
+    const char *family_cuda_why; /* when family_cuda is 0: why (NULL: "model F has no CUDA pack") */
 } bt_device_env;
 
 typedef struct bt_device_choice {

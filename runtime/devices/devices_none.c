@@ -1,7 +1,7 @@
 /* The GPU queries of a build without CUDA (runtime/devices.h): no GPU, and every GPU call says
- * why. A build with CUDA has runtime/cuda/devices.cu instead. Kept apart from devices.c so that a
- * test can link its own GPU queries in its place (tests/emu/emu_devices.c: the device emulation's
- * one GPU) while the library's device choice stays the one it tests. */
+ * why. A build with CUDA has runtime/devices/cuda/devices.cu instead. Kept apart from devices.c so
+ * that a test can link its own GPU queries in its place (tests/emu/emu_devices.c: the device
+ * emulation's one GPU) while the library's device choice stays the one it tests. */
 #include "runtime/devices/devices.h"
 
 #if !BT_HAVE_CUDA
@@ -24,6 +24,10 @@ bt_status bt_gpu_select(int index) {
 }
 const char *bt_cuda_version_string(void) {
     return "no CUDA in this build";
+}
+const struct bt_pack_ops *bt_gpu_pack_ops(const char *family) {
+    (void)family;
+    return NULL;
 }
 #else
 typedef int bt_devices_none_unused; /* ISO C: a translation unit is not empty */

@@ -1,5 +1,6 @@
-/* The sweep benchmark (bench.h): the sweep's runs trained through the model vtable, packed and one
- * at a time, timed apart from setup, with peak memory per phase and a bit-for-bit metric check. */
+/* The sweep benchmark (bench.h): the sweep's runs trained through the family's pack ops, packed and
+ * one at a time, timed apart from setup, with peak memory per phase and a bit-for-bit metric check.
+ */
 #include "runtime/exec/bench.h"
 
 #include <inttypes.h>
@@ -10,8 +11,10 @@
 #include <sys/resource.h>
 
 #include "runtime/devices/devices.h"
+#include "runtime/devices/resolve.h"
 #include "runtime/devices/nvml.h"
 #include "runtime/exec/progress.h"
+#include "runtime/exec/sweep_data.h"
 #include "sweeps/plan.h"
 
 typedef struct bench {
@@ -88,24 +91,22 @@ static void cpu_model(char *out, size_t n) {
  * NVML when the driver's library loads, else the CUDA runtime's memory figures. */
 static bt_status choose_device(bench *b, const bt_spec *spec, const bt_bench_opts *o,
                                bt_bench_result *r) {
-    bt_gpu_info gpus[16];
-    bt_device_env env;
-    memset(&env, 0, sizeof env);
-    env.family = b->sw.vt->name;
-    env.family_cuda = bt_model_for_device(b->sw.vt, 1) != NULL;
-    const char *req = o->device ? o->device : spec->exec.device;
-    bt_device_env_probe(&env, gpus, 16); /* also on the cpu: the report names the GPU */
-    env.build_cuda = bt_build_cuda();
-    if (env.n_gpus > 0) snprintf(r->gpu_name, sizeof r->gpu_name, "%s", gpus[0].name);
-    BT_TRY(bt_device_choose(req, &env, o->device ? BT_STATUS_USAGE : BT_STATUS_BAD_INPUT,
-                            o->device ? "--device" : "execution.device", &r->dev));
+    bt_device_request req = {.device = o->device ? o->device : spec->exec.device,
+                             .gpu_packs = o->gpu_packs ? o->gpu_packs : spec->exec.gpu_packs,
+                             .bad = o->device ? BT_STATUS_USAGE : BT_STATUS_BAD_INPUT,
+                             .where = o->device ? "--device" : "execution.device",
+                             .probe_always = 1}; /* also on the cpu: the report names the GPU */
+    bt_device_resolved res;
+    bt_status st = bt_device_resolve(b->sw.family, &req, &res);
+    if (res.n_gpus > 0) snprintf(r->gpu_name, sizeof r->gpu_name, "%s", res.gpus[0].name);
+    r->dev = res.choice;
+    BT_TRY(st);
+    b->sw.packs = res.packs;
     if (!r->dev.cuda) {
         snprintf(r->gpu_unavailable, sizeof r->gpu_unavailable, "trained on the cpu (%s)",
                  r->dev.reason);
         return BT_STATUS_OK;
     }
-    BT_TRY(bt_gpu_select(r->dev.index));
-    b->sw.vt = bt_model_for_device(b->sw.vt, 1);
     snprintf(r->gpu_name, sizeof r->gpu_name, "%s", r->dev.name);
     b->gpu_index = r->dev.index;
     char why[200];
@@ -130,7 +131,7 @@ static int64_t trial_budget(const bt_sweep *sw, int64_t t) {
     const bt_sweep_trial *tr = &sw->trials[t];
     if (tr->budget >= 0) return tr->budget;
     if (sw->max_resource > 0) return sw->max_resource;
-    const bt_value v = tr->hp[sw->vt->budget_param];
+    const bt_value v = tr->hp[sw->family->budget_param];
     return v.kind == BT_VALUE_FLOAT ? (int64_t)llround(v.f) : v.i;
 }
 
@@ -186,15 +187,15 @@ static bt_status plan_runs(bench *b, const bt_bench_opts *o) {
 /* Reads the metric of every selected trial of run `ri` that reports at `res`. */
 static void record_reports(bench *b, bt_pack *pk, int slot, int64_t ri, int64_t res,
                            double *metrics, int *failed) {
-    const bt_model_vtable *vt = b->sw.vt;
+    const bt_pack_ops *ops = b->sw.packs;
     int have = 0;
     double value = NAN;
     for (int64_t k = b->mem_ptr[ri]; k < b->mem_ptr[ri + 1]; k++) {
         int64_t t = b->members[k];
         if (b->report_at[t] != res) continue;
         if (!have) {
-            if (!*failed && vt->slot_failed && vt->slot_failed(pk, slot)) *failed = 1;
-            if (!*failed && vt->eval(pk, slot, b->sw.metric, &value) != BT_STATUS_OK) {
+            if (!*failed && ops->slot_failed && ops->slot_failed(pk, slot)) *failed = 1;
+            if (!*failed && ops->eval(pk, slot, b->sw.metric, &value) != BT_STATUS_OK) {
                 bt_status_clear(); /* a failed evaluation fails the trial, as in a sweep */
                 *failed = 1;
             }
@@ -209,15 +210,15 @@ static void record_reports(bench *b, bt_pack *pk, int slot, int64_t ri, int64_t 
 static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int64_t max_pack,
                             bt_bench_mode *m) {
     const bt_sweep *sw = &b->sw;
-    const bt_model_vtable *vt = sw->vt;
+    const bt_pack_ops *ops = sw->packs;
     int cap = (int)(n < max_pack ? n : max_pack);
     const bt_hparams shape = {sw->trials[sw->pack_leader[p]].hp};
-    if (vt->pack_capacity) { /* a device pack as large as fits; freed slots refill as usual */
-        int fit = vt->pack_capacity(&b->sw.data, &shape, cap);
+    if (ops->pack_capacity) { /* a device pack as large as fits; freed slots refill as usual */
+        int fit = ops->pack_capacity(&b->sw.data, &shape, cap);
         if (fit >= 1 && fit < cap) cap = fit;
     }
     bt_pack *pk = NULL;
-    BT_TRY(vt->pack_init(&pk, &b->sw.data, &shape, cap));
+    BT_TRY(ops->pack_init(&pk, &b->sw.data, &shape, cap));
     m->n_pack_inits++;
     int64_t *slot_run = malloc((size_t)cap * sizeof *slot_run);
     int64_t *slot_res = malloc((size_t)cap * sizeof *slot_res);
@@ -235,7 +236,7 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
                 int64_t ri = runs[next++];
                 int64_t L = b->run_leader[ri];
                 const bt_hparams hp = {sw->trials[L].hp};
-                st = vt->slot_start(pk, s, &hp, bt_sweep_trial_key(sw, L));
+                st = ops->slot_start(pk, s, &hp, bt_sweep_trial_key(sw, L));
                 slot_run[s] = ri;
                 slot_res[s] = 0;
                 slot_failed[s] = 0;
@@ -243,7 +244,7 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
             if (slot_run[s] >= 0) step_slots[k++] = s;
         }
         if (st != BT_STATUS_OK || k == 0) break;
-        st = vt->step(pk, step_slots, k);
+        st = ops->step(pk, step_slots, k);
         for (int i = 0; i < k && st == BT_STATUS_OK; i++) {
             int s = step_slots[i];
             int64_t ri = slot_run[s];
@@ -251,7 +252,7 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
             record_reports(b, pk, s, ri, slot_res[s], m->metrics, &slot_failed[s]);
             if (slot_res[s] == b->run_target[ri]) {
                 m->failed += slot_failed[s];
-                vt->slot_clear(pk, s);
+                ops->slot_clear(pk, s);
                 slot_run[s] = -1;
             }
         }
@@ -260,7 +261,7 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
     free(slot_res);
     free(slot_failed);
     free(step_slots);
-    vt->pack_free(pk);
+    ops->pack_free(pk);
     return st;
 }
 
@@ -345,7 +346,7 @@ static bt_status bench_body(bench *b, const bt_spec *spec, const bt_bench_opts *
     r->setup_seconds = bt_clock() - t0;
     r->setup_rss_bytes = rss_peak_bytes(b);
 
-    snprintf(r->model, sizeof r->model, "%s", b->sw.vt->name);
+    snprintf(r->model, sizeof r->model, "%s", b->sw.family->name);
     snprintf(r->metric, sizeof r->metric, "%s", b->sw.metric);
     BT_TRY(plan_runs(b, o));
     r->trials = b->n_sel;

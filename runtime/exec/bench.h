@@ -19,6 +19,7 @@ typedef struct bt_bench_opts {
     int threads;            /* CPU threads; 0: the sweep's execution.threads, else every core */
     int compare_sequential; /* also train the same runs with packs of one slot */
     const char *device;     /* auto | cpu | cuda | cuda:N; NULL: the sweep's execution.device */
+    const char *gpu_packs;  /* stable | all; NULL: the sweep's execution.gpu_packs */
     double sample_period;   /* seconds between GPU usage samples; 0: 0.1 */
 } bt_bench_opts;
 

@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 #include "runtime/devices/devices.h"
+#include "runtime/devices/resolve.h"
 #include "runtime/store/journal.h"
 #include "runtime/exec/pool.h"
 #include "runtime/exec/progress.h"
 #include "runtime/store/results.h"
 #include "base/sha256.h"
 #include "runtime/store/snapshot.h"
+#include "runtime/exec/sweep_data.h"
 #include "sweeps/plan.h"
 
 typedef struct run_state {
@@ -213,17 +215,17 @@ static bt_status pack_new(exec *e, int shape, int *out) {
     if (wanted < 1) wanted = 1;
     const bt_hparams shape_hp = {sw->trials[sw->pack_leader[shape]].hp};
     int cap = (int)wanted;
-    if (sw->vt->pack_capacity) cap = sw->vt->pack_capacity(&sw->data, &shape_hp, cap);
+    if (sw->packs->pack_capacity) cap = sw->packs->pack_capacity(&sw->data, &shape_hp, cap);
     if (cap < 1) cap = 1;
     if (cap > wanted) cap = (int)wanted;
     bt_pack *pk = NULL;
-    bt_status st = sw->vt->pack_init(&pk, &sw->data, &shape_hp, cap);
+    bt_status st = sw->packs->pack_init(&pk, &sw->data, &shape_hp, cap);
     /* a device pack that does not fit after all (the estimate was short, or another process took
      * memory) shrinks rather than failing the sweep: packing never changes results */
-    while (st != BT_STATUS_OK && sw->vt->pack_capacity && cap > 1) {
+    while (st != BT_STATUS_OK && sw->packs->pack_capacity && cap > 1) {
         cap /= 2;
         bt_status_clear();
-        st = sw->vt->pack_init(&pk, &sw->data, &shape_hp, cap);
+        st = sw->packs->pack_init(&pk, &sw->data, &shape_hp, cap);
     }
     BT_TRY(st);
     pack_inst *pi = &e->inst[e->n_inst];
@@ -233,7 +235,7 @@ static bt_status pack_new(exec *e, int shape, int *out) {
     pi->cap = cap;
     pi->free = malloc((size_t)cap * sizeof *pi->free);
     if (!pi->free) {
-        sw->vt->pack_free(pk);
+        sw->packs->pack_free(pk);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
     for (int i = 0; i < cap; i++) pi->free[i] = cap - 1 - i;
@@ -258,15 +260,15 @@ static bt_status slot_acquire(exec *e, int64_t leader) {
     r->slot = pi->free[--pi->n_free];
     const bt_hparams hp = {e->sw.trials[leader].hp};
     const uint64_t key = bt_sweep_trial_key(&e->sw, leader);
-    const bt_model_vtable *vt = e->sw.vt;
+    const bt_pack_ops *ops = e->sw.packs;
     r->state_res = 0;
     /* a snapshot of this run, at most as far as the journal says it got: restore it (the rest of
      * the way is retrained, and catch_up still checks where it lands) */
     bt_snapshot_entry *se = e->snap_of ? e->snap_of[leader] : NULL;
     if (se) {
         e->snap_of[leader] = NULL;
-        if (vt->slot_restore && se->resource > 0 && se->resource <= r->resource) {
-            if (vt->slot_restore(pi->pack, r->slot, &hp, key, se->blob, se->len) == BT_STATUS_OK) {
+        if (ops->slot_restore && se->resource > 0 && se->resource <= r->resource) {
+            if (ops->slot_restore(pi->pack, r->slot, &hp, key, se->blob, se->len) == BT_STATUS_OK) {
                 r->state_res = se->resource;
                 e->n_restored++;
                 e->units_restored += se->resource;
@@ -280,14 +282,14 @@ static bt_status slot_acquire(exec *e, int64_t leader) {
         se->blob = NULL;
         if (r->state_res > 0) return BT_STATUS_OK;
     }
-    return vt->slot_start(pi->pack, r->slot, &hp, key);
+    return ops->slot_start(pi->pack, r->slot, &hp, key);
 }
 
 static void slot_release(exec *e, int64_t leader) {
     run_state *r = &e->runs[leader];
     if (r->slot < 0) return;
     pack_inst *pi = &e->inst[r->inst];
-    e->sw.vt->slot_clear(pi->pack, r->slot);
+    e->sw.packs->slot_clear(pi->pack, r->slot);
     pi->free[pi->n_free++] = r->slot;
     r->slot = -1;
     r->inst = -1;
@@ -315,16 +317,16 @@ static int run_records(const exec *e, int64_t L, int64_t res) {
 static void step_job_run(void *ctx, int j) {
     exec *e = ctx;
     step_job *sj = &e->jobs[j];
-    const bt_model_vtable *vt = e->sw.vt;
+    const bt_pack_ops *ops = e->sw.packs;
     bt_pack *pk = e->inst[sj->inst].pack;
-    sj->st = vt->step(pk, sj->slots, sj->n);
+    sj->st = ops->step(pk, sj->slots, sj->n);
     for (int i = 0; i < sj->n && sj->st == BT_STATUS_OK && sj->eval; i++) {
         int64_t L = sj->leaders[i];
         run_state *r = &e->runs[L];
         r->step_value = NAN;
         if (!run_records(e, L, r->resource + 1)) continue;
-        if (!r->failed && vt->slot_failed && vt->slot_failed(pk, r->slot)) r->failed = 1;
-        if (!r->failed && vt->eval(pk, r->slot, e->sw.metric, &r->step_value) != BT_STATUS_OK)
+        if (!r->failed && ops->slot_failed && ops->slot_failed(pk, r->slot)) r->failed = 1;
+        if (!r->failed && ops->eval(pk, r->slot, e->sw.metric, &r->step_value) != BT_STATUS_OK)
             r->failed = 1;
         if (r->failed) r->step_value = NAN;
     }
@@ -375,7 +377,7 @@ static bt_status step_leaders(exec *e, const int64_t *leaders, int64_t n, int ev
         sj->slots[sj->n] = e->runs[leaders[i]].slot;
         sj->leaders[sj->n++] = leaders[i];
     }
-    if (e->sw.vt->concurrent_steps && e->streams > 1 && n_jobs > 1) {
+    if (e->sw.packs->concurrent_steps && e->streams > 1 && n_jobs > 1) {
         if (!e->pool) BT_TRY(bt_pool_init(&e->pool, e->streams));
         bt_pool_run(e->pool, n_jobs, step_job_run, e);
     } else {
@@ -430,7 +432,7 @@ static bt_status catch_up(exec *e, int64_t *buf) {
             const trial_state *ts = &e->ts[e->members[k]];
             if (ts->resource != r->resource) continue;
             double v = NAN;
-            BT_TRY(e->sw.vt->eval(run_pack(e, t), r->slot, e->sw.metric, &v));
+            BT_TRY(e->sw.packs->eval(run_pack(e, t), r->slot, e->sw.metric, &v));
             if (!(v == ts->metric || (isnan(v) && isnan(ts->metric))))
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
                                "%s: trial %" PRId64 " brought to %" PRId64 " gives %s %.17g but "
@@ -503,7 +505,7 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
     r->metric_name = xstrdup(e->sw.metric);
     r->maximize = e->sw.maximize;
     r->scheduler = xstrdup(bt_sched_kind_name(spec->sched.kind));
-    r->model_type = xstrdup(e->sw.vt->name);
+    r->model_type = xstrdup(e->sw.family->name);
     char desc[320];
     bt_device_describe(&e->dev, desc, sizeof desc);
     r->device = xstrdup(desc);
@@ -575,7 +577,7 @@ static bt_status build_results(exec *e, bt_results *r, int final) {
     BT_CHECK_ALLOC(r->rungs);
     if (nd) memcpy(r->rungs, d, (size_t)nd * sizeof *r->rungs);
     r->best_trial = best_trial(e);
-    if (final && r->best_trial >= 0 && e->sw.vt->export_model) {
+    if (final && r->best_trial >= 0 && e->sw.family->export_model) {
         size_t len = 0;
         char *model = NULL;
         BT_TRY(bt_sweep_train_export(&e->sw, r->best_trial, e->ts[r->best_trial].resource,
@@ -675,7 +677,7 @@ static void snap_drop(exec *e, int64_t L) {
  * resume that no run has restored yet (idle runs that may still be promoted). A failure only
  * warns: the journal and the results are what a resume needs, the snapshot saves it time. */
 static void snapshot_write(exec *e) {
-    const bt_model_vtable *vt = e->sw.vt;
+    const bt_pack_ops *ops = e->sw.packs;
     const double t0 = bt_clock();
     e->last_snapshot = t0;
     bt_snapshot_head h;
@@ -684,7 +686,7 @@ static void snapshot_write(exec *e) {
     h.seed = e->sw.spec->seed;
     snapshot_ident(e);
     memcpy(h.version, e->ident.version, sizeof h.version);
-    snprintf(h.family, sizeof h.family, "%s", vt->name);
+    snprintf(h.family, sizeof h.family, "%s", e->sw.family->name);
     memcpy(h.device, e->ident.device, sizeof h.device);
     memcpy(h.data, e->ident.data, sizeof h.data);
     h.tick = e->tick;
@@ -713,7 +715,7 @@ static void snapshot_write(exec *e) {
         if (r->slot >= 0 && r->state_res > 0) {
             void *blob = NULL;
             size_t len = 0;
-            st = vt->slot_save(run_pack(e, t), r->slot, &blob, &len);
+            st = ops->slot_save(run_pack(e, t), r->slot, &blob, &len);
             if (st == BT_STATUS_OK) st = bt_snapshot_add(w, t, r->state_res, blob, len);
             free(blob);
             bytes += len;
@@ -742,7 +744,7 @@ static void snapshot_write(exec *e) {
 
 /* At a checkpoint: a snapshot when one is due (--snapshot-every), or always on a stop request. */
 static void snapshot_maybe(exec *e, int stopping) {
-    if (e->replaying || !(e->o->snapshot_every > 0) || !e->sw.vt->slot_save) return;
+    if (e->replaying || !(e->o->snapshot_every > 0) || !e->sw.packs->slot_save) return;
     if (stopping || bt_clock() - e->last_snapshot >= e->o->snapshot_every) snapshot_write(e);
 }
 
@@ -751,7 +753,7 @@ static void snapshot_maybe(exec *e, int stopping) {
  * journal, runs of this sweep), indexed by run. Anything else is ignored with a warning. */
 static bt_status open_state(exec *e) {
     if (e->fresh) return BT_STATUS_OK; /* removed by open_journal */
-    if (!e->sw.vt->slot_restore) return BT_STATUS_OK;
+    if (!e->sw.packs->slot_restore) return BT_STATUS_OK;
     bt_snapshot *sn = &e->snap;
     bt_status st = bt_snapshot_read(e->state_path, sn);
     if (st == BT_STATUS_NO_INPUT) {
@@ -770,7 +772,7 @@ static bt_status open_state(exec *e) {
         why = "it belongs to another sweep (sweep file or seed)";
     else if (strcmp(h->version, e->ident.version) != 0)
         why = "another batchtune build wrote it";
-    else if (strcmp(h->family, e->sw.vt->name) != 0)
+    else if (strcmp(h->family, e->sw.family->name) != 0)
         why = "another model family wrote it";
     else if (strcmp(h->device, e->ident.device) != 0)
         why = "it was written on another device or math mode";
@@ -852,7 +854,7 @@ static bt_status extra_metrics(exec *e, int64_t L, int64_t t, double now) {
     for (int m = 0; m < e->n_extra; m++) {
         double v = NAN;
         if (!e->replaying && !r->failed) {
-            if (e->sw.vt->eval(run_pack(e, L), r->slot, e->extra_metrics[m], &v) != BT_STATUS_OK)
+            if (e->sw.packs->eval(run_pack(e, L), r->slot, e->extra_metrics[m], &v) != BT_STATUS_OK)
                 v = NAN;
         }
         bt_jrec h = {BT_JREC_HIST, e->tick, t, r->resource, v, now, ""};
@@ -1035,31 +1037,25 @@ static bt_status build_members(exec *e) {
     return BT_STATUS_OK;
 }
 
-/* Resolves --device / execution.device (bt_device_choose) and, for a GPU, switches the sweep to
- * the family's CUDA pack and makes that GPU current. */
-static bt_status resolve_device(exec *e, const char *dev, bt_status bad, const char *where) {
-    bt_gpu_info gpus[16];
-    bt_device_env env;
-    memset(&env, 0, sizeof env);
-    env.family = e->sw.vt->name;
-    env.family_cuda = bt_model_for_device(e->sw.vt, 1) != NULL;
-    /* probing creates a context on every GPU: skip it when the answer cannot be a GPU */
-    if (!(dev && strcmp(dev, "cpu") == 0) && env.family_cuda)
-        bt_device_env_probe(&env, gpus, 16);
-    else
-        env.build_cuda = bt_build_cuda();
-    BT_TRY(bt_device_choose(dev, &env, bad, where, &e->dev));
+/* Resolves --device / execution.device and --gpu-packs / execution.gpu_packs (the shared
+ * resolver, runtime/devices/resolve.h): the device, and the family's pack ops there. */
+static bt_status resolve_device(exec *e, const bt_spec *spec, const bt_run_opts *o) {
+    bt_device_request req = {.device = o->device ? o->device : spec->exec.device,
+                             .gpu_packs = o->gpu_packs ? o->gpu_packs : spec->exec.gpu_packs,
+                             .bad = o->device ? BT_STATUS_USAGE : BT_STATUS_BAD_INPUT,
+                             .where = o->device ? "--device" : "execution.device"};
+    bt_device_resolved res;
+    BT_TRY(bt_device_resolve(e->sw.family, &req, &res));
+    e->dev = res.choice;
+    e->sw.packs = res.packs;
     snprintf(e->device, sizeof e->device, "%s", e->dev.label);
-    if (!e->dev.cuda) return BT_STATUS_OK;
-    BT_TRY(bt_gpu_select(e->dev.index));
-    e->sw.vt = bt_model_for_device(e->sw.vt, 1);
     return BT_STATUS_OK;
 }
 
 static void exec_free(exec *e) {
     bt_pool_free(e->pool);
     for (int i = 0; i < e->n_inst; i++) {
-        e->sw.vt->pack_free(e->inst[i].pack);
+        e->sw.packs->pack_free(e->inst[i].pack);
         free(e->inst[i].free);
     }
     free(e->inst);
@@ -1105,16 +1101,8 @@ static int same_file(const char *a, const char *b) {
 
 static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_run_summary *sum) {
     BT_TRY(bt_sweep_init(&e->sw, spec));
-    if (o->device)
-        BT_TRY(resolve_device(e, o->device, BT_STATUS_USAGE, "--device"));
-    else
-        BT_TRY(resolve_device(e, spec->exec.device, BT_STATUS_BAD_INPUT, "execution.device"));
-    if (o->model_override) {
-        if (strcmp(o->model_override->name, e->sw.vt->name) != 0)
-            return BT_FAIL(BT_STATUS_USAGE, "model override %s for a %s sweep",
-                           o->model_override->name, e->sw.vt->name);
-        e->sw.vt = o->model_override;
-    }
+    BT_TRY(resolve_device(e, spec, o));
+    if (o->packs_override) e->sw.packs = o->packs_override;
     e->streams = o->streams > 0 ? o->streams : spec->exec.streams > 0 ? spec->exec.streams : 4;
     bt_sweep *sw = &e->sw;
     int64_t n = sw->n_trials;
@@ -1137,10 +1125,10 @@ static bt_status prepare(exec *e, const bt_spec *spec, const bt_run_opts *o, bt_
         async && spec->sched.concurrency > 0 ? spec->sched.concurrency : spec->exec.max_pack;
     if (e->concurrency <= 0) e->concurrency = 256;
     if (metric_id(e, sw->metric) < 0) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-    for (int m = 0; sw->vt->metrics && sw->vt->metrics[m] && e->n_extra < 16; m++) {
-        const char *name = sw->vt->metrics[m];
+    for (int m = 0; sw->family->metrics && sw->family->metrics[m] && e->n_extra < 16; m++) {
+        const char *name = sw->family->metrics[m];
         if (strcmp(name, sw->metric) == 0) continue;
-        if (sw->vt->metric_ok && !sw->vt->metric_ok(name, sw->task)) continue;
+        if (sw->family->metric_ok && !sw->family->metric_ok(name, sw->task)) continue;
         e->extra_metrics[e->n_extra++] = name;
     }
     e->threads = spec->exec.threads > 0 ? spec->exec.threads : bt_cpu_cores();
@@ -1243,7 +1231,7 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
             bt_device_describe(&e.dev, desc, sizeof desc);
             if (e.dev.cuda)
                 fprintf(o->progress, "batchtune: training on %s [%s]; up to %d packs at once\n",
-                        desc, e.dev.reason, e.sw.vt->concurrent_steps ? e.streams : 1);
+                        desc, e.dev.reason, e.sw.packs->concurrent_steps ? e.streams : 1);
             else
                 fprintf(o->progress, "batchtune: training on the cpu, %d thread%s [%s]\n",
                         e.threads, e.threads == 1 ? "" : "s", e.dev.reason);

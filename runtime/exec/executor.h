@@ -38,9 +38,11 @@ typedef struct bt_run_opts {
                      * device stream (concurrent_steps); 0: execution.streams */
     int pack_slots; /* at most this many slots per pack (0: as many as the shape can use), e.g.
                      * to cut one shape into several packs that run on several streams */
-    /* Tests only: train with this vtable instead of the sweep family's (same name), e.g. a CPU
-     * family with concurrent_steps flipped on. NULL in normal use. */
-    const struct bt_model_vtable *model_override;
+    /* "stable" or "all": which GPU packs are offered (NULL: execution.gpu_packs) */
+    const char *gpu_packs;
+    /* Tests only: train with these pack ops instead of the device's (the sweep family's), e.g.
+     * the CPU pack with concurrent_steps flipped on. NULL in normal use. */
+    const struct bt_pack_ops *packs_override;
 } bt_run_opts;
 
 typedef struct bt_run_summary {

@@ -371,7 +371,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
         bt_spec_err(c, root, 0, "parameters", "missing; give the parameters to sweep");
     else
         bt_spec_parse_params(c, params);
-    if (c->vt) bt_spec_check_params_model(c);
+    if (c->family) bt_spec_check_params_model(c);
 
     bt_spec_parse_metric(c, bt_spec_get(root, "metric"));
 
@@ -577,6 +577,7 @@ void bt_spec_free(bt_spec *s) {
     free(d->target_name);
     free(d->synthetic);
     free(s->exec.device);
+    free(s->exec.gpu_packs);
     free(s->output);
     free(s->name);
     free(s->description);

@@ -89,6 +89,7 @@ typedef struct bt_dataset_spec {
 
 typedef struct bt_exec_spec {
     char *device;     /* "auto" | "cpu" | "cuda" | "cuda:0,1" */
+    char *gpu_packs;  /* "stable" (NULL: the default) | "all": experimental GPU packs too */
     int64_t max_pack; /* trials per pack, default 256 */
     int streams;      /* CUDA streams per GPU, default 4 */
     int threads;      /* CPU threads, 0 = all cores */

@@ -194,13 +194,20 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         ex = NULL;
     }
     if (ex) {
-        static const char *const keys[] = {"device", "max_pack", "streams", "threads", NULL};
+        static const char *const keys[] = {"device",  "gpu_packs", "max_pack",
+                                           "streams", "threads",   NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
             !device_ok(e->device))
             bt_spec_err(c, bt_spec_get(ex, "device"), 0, "execution.device",
                         "must be \"auto\", \"cpu\", \"cuda\" or \"cuda:0,1,...\", got \"%s\"",
                         e->device);
+        if (bt_spec_read_string(c, ex, "gpu_packs", "execution", &e->gpu_packs) == 1 &&
+            strcmp(e->gpu_packs, "stable") != 0 && strcmp(e->gpu_packs, "all") != 0)
+            bt_spec_err(c, bt_spec_get(ex, "gpu_packs"), 0, "execution.gpu_packs",
+                        "must be \"stable\" (GPU packs verified on a GPU) or \"all\" "
+                        "(experimental ones too), got \"%s\"",
+                        e->gpu_packs);
         int64_t v;
         if (bt_spec_read_int(c, ex, "max_pack", "execution", 1, 1 << 20, &v) == 1) e->max_pack = v;
         if (bt_spec_read_int(c, ex, "streams", "execution", 1, 64, &v) == 1) e->streams = (int)v;

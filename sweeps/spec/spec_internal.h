@@ -24,12 +24,12 @@ typedef struct bt_spec_ctx {
     bt_diags *diags;
     int n_err;
     bt_spec *spec;
-    const bt_model_vtable *vt; /* NULL until the model block names a known family */
-    const cJSON *model_obj;    /* the `model` block, or NULL */
-    const cJSON *params_obj;   /* the `parameters` block, or NULL */
-    const cJSON **param_items; /* per spec->params entry: its JSON object (for positions) */
-    unsigned char *param_bad;  /* per spec->params entry: already reported, skip later checks */
-    int task_mask;             /* bit per bt_task the sweep's objectives can produce */
+    const bt_model_family *family; /* NULL until the model block names a known family */
+    const cJSON *model_obj;        /* the `model` block, or NULL */
+    const cJSON *params_obj;       /* the `parameters` block, or NULL */
+    const cJSON **param_items;     /* per spec->params entry: its JSON object (for positions) */
+    unsigned char *param_bad;      /* per spec->params entry: already reported, skip later checks */
+    int task_mask;                 /* bit per bt_task the sweep's objectives can produce */
 } bt_spec_ctx;
 
 /* Records "FILE:LINE:COL: path: message" at item `at` (its key when at_key and it has one). */

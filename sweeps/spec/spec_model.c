@@ -14,14 +14,14 @@
 /* ---- names ---------------------------------------------------------------------------------- */
 
 /* Canonical names and aliases of the family's parameters, NULL-terminated; caller frees. */
-static const char **param_names(const bt_model_vtable *vt, const char *extra) {
+static const char **param_names(const bt_model_family *family, const char *extra) {
     int n = 0;
-    const char **names = malloc(sizeof *names * (size_t)(vt->n_params * 5 + 2));
+    const char **names = malloc(sizeof *names * (size_t)(family->n_params * 5 + 2));
     if (!names) return NULL;
-    for (int p = 0; p < vt->n_params; p++) {
-        names[n++] = vt->params[p].name;
-        for (int a = 0; a < 4 && vt->params[p].aliases[a]; a++)
-            names[n++] = vt->params[p].aliases[a];
+    for (int p = 0; p < family->n_params; p++) {
+        names[n++] = family->params[p].name;
+        for (int a = 0; a < 4 && family->params[p].aliases[a]; a++)
+            names[n++] = family->params[p].aliases[a];
     }
     if (extra) names[n++] = extra;
     names[n] = NULL;
@@ -29,18 +29,18 @@ static const char **param_names(const bt_model_vtable *vt, const char *extra) {
 }
 
 static void unknown_param(bt_spec_ctx *c, const cJSON *at, const char *path, const char *name) {
-    const char **names = param_names(c->vt, NULL);
+    const char **names = param_names(c->family, NULL);
     const char *dym = names ? bt_didyoumean(name, names, -1) : NULL;
     /* "optimizer.lr" style names: suggest on the last component too. */
     const char *dot = strrchr(name, '.');
     if (!dym && dot && names) dym = bt_didyoumean(dot + 1, names, -1);
     if (dym)
         bt_spec_err(c, at, 1, path, "model %s has no parameter '%s' (did you mean '%s'?)",
-                    c->vt->name, name, dym);
+                    c->family->name, name, dym);
     else
         bt_spec_err(c, at, 1, path,
-                    "model %s has no parameter '%s'; docs/sweep-format.md lists them", c->vt->name,
-                    name);
+                    "model %s has no parameter '%s'; docs/sweep-format.md lists them",
+                    c->family->name, name);
     free(names);
 }
 
@@ -135,12 +135,12 @@ void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model) {
         bt_spec_err(c, type, 0, "model.type", "must be a string such as \"gbdt\"");
         return;
     }
-    c->vt = bt_model_find(type->valuestring);
-    if (!c->vt) {
+    c->family = bt_model_find(type->valuestring);
+    if (!c->family) {
         const char *names[64];
         int n = 0;
         char list[256] = "";
-        for (const bt_model_vtable *const *m = bt_model_all(); *m && n < 60; m++) {
+        for (const bt_model_family *const *m = bt_model_all(); *m && n < 60; m++) {
             names[n++] = (*m)->name;
             size_t len = strlen(list);
             snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", (*m)->name);
@@ -157,7 +157,7 @@ void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model) {
                         type->valuestring, list);
         return;
     }
-    c->spec->model_type = bt_spec_strdup(c->vt->name);
+    c->spec->model_type = bt_spec_strdup(c->family->name);
 
     char path[BT_PATH_MAX];
     for (const cJSON *k = model->child; k; k = k->next) {
@@ -168,12 +168,12 @@ void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model) {
                 goto next;
             }
         if (strcmp(k->string, "type") == 0) continue;
-        int pi = bt_model_param_index(c->vt, k->string);
+        int pi = bt_model_param_index(c->family, k->string);
         if (pi < 0) {
             unknown_param(c, k, path, k->string);
             continue;
         }
-        const bt_model_param *mp = &c->vt->params[pi];
+        const bt_model_param *mp = &c->family->params[pi];
         for (int i = 0; i < c->spec->n_model_fixed; i++)
             if (strcmp(c->spec->model_fixed[i].key, mp->name) == 0) {
                 bt_spec_err(c, k, 1, path, "'%s' is set twice (as '%s' and '%s')", mp->name,
@@ -213,10 +213,10 @@ static int fixed_index(const bt_spec *s, const char *canonical) {
 
 void bt_spec_check_params_model(bt_spec_ctx *c) {
     bt_spec *s = c->spec;
-    const bt_model_vtable *vt = c->vt;
-    int *owner = malloc(sizeof(int) * (size_t)(vt->n_params > 0 ? vt->n_params : 1));
+    const bt_model_family *family = c->family;
+    int *owner = malloc(sizeof(int) * (size_t)(family->n_params > 0 ? family->n_params : 1));
     if (!owner) return;
-    for (int i = 0; i < vt->n_params; i++) owner[i] = -1;
+    for (int i = 0; i < family->n_params; i++) owner[i] = -1;
     char path[BT_PATH_MAX], ip[BT_PATH_MAX], vpath[BT_PATH_MAX], lo_s[32], hi_s[32], plo[32],
         phi[32];
     for (int i = 0; i < s->n_params; i++) {
@@ -224,12 +224,12 @@ void bt_spec_check_params_model(bt_spec_ctx *c) {
         const cJSON *item = c->param_items[i];
         if (c->param_bad[i]) continue;
         snprintf(path, sizeof path, "parameters.%s", p->name);
-        int pi = bt_model_param_index(vt, p->name);
+        int pi = bt_model_param_index(family, p->name);
         if (pi < 0) {
             unknown_param(c, item, path, p->name);
             continue;
         }
-        const bt_model_param *mp = &vt->params[pi];
+        const bt_model_param *mp = &family->params[pi];
         if (owner[pi] >= 0) {
             bt_spec_err(c, item, 1, path, "'%s' and '%s' are the same model parameter (%s)",
                         s->params[owner[pi]].name, p->name, mp->name);
@@ -338,21 +338,21 @@ static int fallback_maximize(const char *m) {
 }
 
 static bt_task task_of_objective(const bt_spec_ctx *c, const char *objective) {
-    const bt_model_vtable *vt = c->vt;
-    int oi = bt_model_param_index(vt, "objective");
-    if (vt->task_of && oi >= 0) {
-        bt_value *hp = malloc(sizeof *hp * (size_t)vt->n_params);
+    const bt_model_family *family = c->family;
+    int oi = bt_model_param_index(family, "objective");
+    if (family->task_of && oi >= 0) {
+        bt_value *hp = malloc(sizeof *hp * (size_t)family->n_params);
         if (hp) {
-            for (int i = 0; i < vt->n_params; i++) hp[i] = vt->params[i].def;
+            for (int i = 0; i < family->n_params; i++) hp[i] = family->params[i].def;
             for (int i = 0; i < c->spec->n_model_fixed; i++) {
-                int pi = bt_model_param_index(vt, c->spec->model_fixed[i].key);
+                int pi = bt_model_param_index(family, c->spec->model_fixed[i].key);
                 if (pi >= 0) hp[pi] = c->spec->model_fixed[i].value;
             }
             hp[oi] = bt_value_string(objective);
             bt_hparams h = {hp};
             bt_task t = BT_TASK_REGRESSION;
             int32_t nc = 0;
-            bt_status st = vt->task_of(&h, &t, &nc);
+            bt_status st = family->task_of(&h, &t, &nc);
             free(hp);
             if (st == BT_STATUS_OK) return t;
         }
@@ -364,20 +364,20 @@ static bt_task task_of_objective(const bt_spec_ctx *c, const char *objective) {
 
 /* Bit per task the sweep's objective values (swept, fixed or default) lead to. */
 static int task_mask(const bt_spec_ctx *c) {
-    const bt_model_vtable *vt = c->vt;
-    int oi = bt_model_param_index(vt, "objective");
+    const bt_model_family *family = c->family;
+    int oi = bt_model_param_index(family, "objective");
     if (oi < 0) return 1 << BT_TASK_REGRESSION;
     for (int i = 0; i < c->spec->n_params; i++) {
         const bt_param_spec *p = &c->spec->params[i];
-        if (bt_model_param_index(vt, p->name) != oi) continue;
+        if (bt_model_param_index(family, p->name) != oi) continue;
         int mask = 0;
         for (int k = 0; k < p->n_values; k++)
             if (p->values[k].kind == BT_VALUE_STRING)
                 mask |= 1 << task_of_objective(c, p->values[k].s);
         if (mask) return mask;
     }
-    int fi = fixed_index(c->spec, vt->params[oi].name);
-    const bt_value *v = fi >= 0 ? &c->spec->model_fixed[fi].value : &vt->params[oi].def;
+    int fi = fixed_index(c->spec, family->params[oi].name);
+    const bt_value *v = fi >= 0 ? &c->spec->model_fixed[fi].value : &family->params[oi].def;
     return 1 << task_of_objective(c, v->kind == BT_VALUE_STRING ? v->s : "");
 }
 
@@ -406,7 +406,7 @@ void bt_spec_metric_normalize(const char *name, char *out, int n) {
 
 void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
     bt_spec *s = c->spec;
-    const bt_model_vtable *vt = c->vt;
+    const bt_model_family *family = c->family;
     int goal_given = 0;
     if (metric) {
         if (!cJSON_IsObject(metric)) {
@@ -439,7 +439,7 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
             s->metric_target = t;
         }
     }
-    if (!vt) return;
+    if (!family) return;
     int mask = task_mask(c);
     c->task_mask = mask;
     bt_task first = (mask & 1)   ? BT_TASK_REGRESSION
@@ -449,17 +449,17 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
     if (s->metric_name) {
         char norm[128];
         bt_spec_metric_normalize(s->metric_name, norm, sizeof norm);
-        const char *const *known0 = vt->metrics;
+        const char *const *known0 = family->metrics;
         if (strcmp(norm, "loss") == 0 && !in_list(known0, "loss")) {
             /* W&B scripts log "loss"/"val_loss": the task's own loss is the model's default. */
-            const char *d = vt->default_metric ? vt->default_metric(first) : NULL;
+            const char *d = family->default_metric ? family->default_metric(first) : NULL;
             snprintf(norm, sizeof norm, "%s", d ? d : fallback_default_metric(first));
         }
         s->metric = bt_spec_strdup(norm);
         static const char *const all_fallback[] = {"rmse",     "mse", "mae",      "logloss",
                                                    "error",    "auc", "mlogloss", "merror",
                                                    "accuracy", NULL};
-        const char *const *known = vt->metrics ? vt->metrics : all_fallback;
+        const char *const *known = family->metrics ? family->metrics : all_fallback;
         if (!in_list(known, norm)) {
             const char *dym = bt_didyoumean(norm, known, -1);
             char list[256] = "";
@@ -469,24 +469,24 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
             }
             if (dym)
                 bt_spec_err(c, name_item, 0, "metric.name",
-                            "model %s cannot compute '%s' (did you mean '%s'?)", vt->name,
+                            "model %s cannot compute '%s' (did you mean '%s'?)", family->name,
                             s->metric_name, dym);
             else
                 bt_spec_err(c, name_item, 0, "metric.name",
-                            "model %s cannot compute '%s'; it reports %s", vt->name, s->metric_name,
-                            list);
+                            "model %s cannot compute '%s'; it reports %s", family->name,
+                            s->metric_name, list);
             return;
         }
     } else {
-        const char *d = vt->default_metric ? vt->default_metric(first) : NULL;
+        const char *d = family->default_metric ? family->default_metric(first) : NULL;
         if (!d) d = fallback_default_metric(first);
         s->metric = bt_spec_strdup(d);
         s->metric_name = bt_spec_strdup(d);
     }
     for (int t = 0; t < 3; t++) {
         if (!(mask & (1 << t))) continue;
-        int ok = vt->metric_ok ? vt->metric_ok(s->metric, (bt_task)t)
-                               : fallback_metric_ok(s->metric, (bt_task)t);
+        int ok = family->metric_ok ? family->metric_ok(s->metric, (bt_task)t)
+                                   : fallback_metric_ok(s->metric, (bt_task)t);
         if (ok) continue;
         const char *const *fit = t == BT_TASK_REGRESSION ? reg_metrics
                                  : t == BT_TASK_BINARY   ? bin_metrics
@@ -503,6 +503,6 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
         break;
     }
     if (!goal_given)
-        s->maximize =
-            vt->metric_maximize ? vt->metric_maximize(s->metric) : fallback_maximize(s->metric);
+        s->maximize = family->metric_maximize ? family->metric_maximize(s->metric)
+                                              : fallback_maximize(s->metric);
 }

@@ -13,7 +13,8 @@
 /* Index of the swept parameter that is the model's budget parameter, or -1. */
 static int budget_swept(const bt_spec_ctx *c) {
     for (int i = 0; i < c->spec->n_params; i++)
-        if (bt_model_param_index(c->vt, c->spec->params[i].name) == c->vt->budget_param) return i;
+        if (bt_model_param_index(c->family, c->spec->params[i].name) == c->family->budget_param)
+            return i;
     return -1;
 }
 
@@ -32,7 +33,7 @@ static int budget_single(const bt_spec_ctx *c, int64_t *v) {
 /* The budget parameter's value the model block (or a single-valued parameter) fixes, else the
  * family's default. */
 static int64_t budget_default(const bt_spec_ctx *c) {
-    const bt_model_param *mp = &c->vt->params[c->vt->budget_param];
+    const bt_model_param *mp = &c->family->params[c->family->budget_param];
     for (int i = 0; i < c->spec->n_model_fixed; i++)
         if (strcmp(c->spec->model_fixed[i].key, mp->name) == 0)
             return (int64_t)c->spec->model_fixed[i].value.f;
@@ -83,7 +84,7 @@ static void parse_early(bt_spec_ctx *c, const cJSON *et) {
         bt_spec_err(c, bt_spec_get(et, "max_iter"), 1, "early_terminate.max_iter",
                     "max_iter needs s (the number of brackets) as well");
     sc->min_resource = has_min == 1 ? min_iter : 1;
-    sc->max_resource = has_max == 1 ? max_iter : (c->vt ? budget_default(c) : 0);
+    sc->max_resource = has_max == 1 ? max_iter : (c->family ? budget_default(c) : 0);
     sc->s = has_s == 1 ? (int)s : 0;
 }
 
@@ -123,12 +124,12 @@ static void parse_scheduler(bt_spec_ctx *c, const cJSON *so) {
     }
     free(type);
     char *res = NULL;
-    if (bt_spec_read_string(c, so, "resource", "scheduler", &res) == 1 && c->vt) {
-        int pi = bt_model_param_index(c->vt, res);
-        if (pi != c->vt->budget_param)
+    if (bt_spec_read_string(c, so, "resource", "scheduler", &res) == 1 && c->family) {
+        int pi = bt_model_param_index(c->family, res);
+        if (pi != c->family->budget_param)
             bt_spec_err(c, bt_spec_get(so, "resource"), 0, "scheduler.resource",
                         "the resource must be model %s's budget parameter '%s', not '%s'",
-                        c->vt->name, c->vt->params[c->vt->budget_param].name, res);
+                        c->family->name, c->family->params[c->family->budget_param].name, res);
     }
     free(res);
     int64_t v;
@@ -164,9 +165,9 @@ void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched)
         parse_early(c, early);
     else if (sched)
         parse_scheduler(c, sched);
-    if (!c->vt) return;
+    if (!c->family) return;
 
-    const bt_model_param *bp = &c->vt->params[c->vt->budget_param];
+    const bt_model_param *bp = &c->family->params[c->family->budget_param];
     sc->resource = bt_spec_strdup(bp->name);
     int64_t def_max = budget_default(c);
     if (sc->kind != BT_SCHED_WANDB_HYPERBAND) {

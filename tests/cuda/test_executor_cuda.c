@@ -7,7 +7,7 @@
  * (tests/emu/test_executor_cuda_emu.c runs it against an emulated GPU in CPU-only builds). */
 #include <signal.h>
 
-#include "models/model.h"
+#include "models/pack.h"
 #include "runtime/exec/bench.h"
 #include "runtime/devices/devices.h"
 #include "runtime/exec/executor.h"
@@ -15,10 +15,10 @@
 #include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
 
-static bt_model_vtable streams_vt;
+static bt_pack_ops streams_vt;
 
 /* Three slots a pack (the real hook's answer, if smaller, wins): several packs per shape. */
-static const bt_model_vtable *cuda_vt;
+static const bt_pack_ops *cuda_vt;
 static int small_capacity(const bt_model_data *d, const bt_hparams *shape, int wanted) {
     int fit = cuda_vt->pack_capacity ? cuda_vt->pack_capacity(d, shape, wanted) : wanted;
     return fit < 3 ? fit : 3;
@@ -35,7 +35,7 @@ static bt_status load(const char *sweep, bt_spec *spec) {
 }
 
 static bt_status run(const char *sweep, const char *out, const char *device,
-                     const bt_model_vtable *override, bt_run_summary *sum) {
+                     const bt_pack_ops *override, bt_run_summary *sum) {
     bt_spec spec;
     bt_status st = load(sweep, &spec);
     if (st != BT_STATUS_OK) return st;
@@ -46,7 +46,7 @@ static bt_status run(const char *sweep, const char *out, const char *device,
                      .stop = &stop,
                      .checkpoint_every = 1000,
                      .streams = 4,
-                     .model_override = override};
+                     .packs_override = override};
     st = bt_sweep_run(&spec, &o, sum);
     bt_spec_free(&spec);
     return st;
@@ -146,8 +146,7 @@ static void case_bench(const char *sweep) {
 }
 
 int main(void) {
-    const bt_model_vtable *gbdt = bt_model_find("gbdt");
-    const bt_model_vtable *cuda = bt_model_for_device(gbdt, 1);
+    const bt_pack_ops *cuda = bt_gpu_pack_ops("gbdt");
     if (!cuda || bt_gpu_count() == 0) {
         printf("SKIP: %s\n", cuda ? "no GPU" : "no CUDA in this build");
         return 77;
@@ -160,32 +159,34 @@ int main(void) {
     const char *src = getenv("BT_SOURCE_DIR");
     if (!src) src = ".";
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\"method\": \"random\", \"run_cap\": 30,"
-             " \"metric\": {\"name\": \"validation/rmse\", \"goal\": \"minimize\"},"
-             " \"parameters\": {\"eta\": {\"min\": 0.05, \"max\": 0.5},"
-             "   \"max_depth\": {\"values\": [2, 3, 4, 6]},"
-             "   \"subsample\": {\"min\": 0.5, \"max\": 1.0},"
-             "   \"colsample_bytree\": {\"min\": 0.5, \"max\": 1.0},"
-             "   \"max_bin\": {\"values\": [32, 256]}},"
-             " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
-             " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
-             " \"scheduler\": {\"type\": \"asha\", \"min_resource\": 1, \"max_resource\": 27,"
-             "   \"eta\": 3, \"concurrency\": 8},"
-             " \"execution\": {\"threads\": 2}, \"seed\": 7}",
-             src);
+    snprintf(
+        json, sizeof json,
+        "{\"method\": \"random\", \"run_cap\": 30,"
+        " \"metric\": {\"name\": \"validation/rmse\", \"goal\": \"minimize\"},"
+        " \"parameters\": {\"eta\": {\"min\": 0.05, \"max\": 0.5},"
+        "   \"max_depth\": {\"values\": [2, 3, 4, 6]},"
+        "   \"subsample\": {\"min\": 0.5, \"max\": 1.0},"
+        "   \"colsample_bytree\": {\"min\": 0.5, \"max\": 1.0},"
+        "   \"max_bin\": {\"values\": [32, 256]}},"
+        " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
+        " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
+        " \"scheduler\": {\"type\": \"asha\", \"min_resource\": 1, \"max_resource\": 27,"
+        "   \"eta\": 3, \"concurrency\": 8},"
+        " \"execution\": {\"threads\": 2}, \"seed\": 7}",
+        src);
     case_sweep(tmp, "asha", json);
-    snprintf(json, sizeof json,
-             "{\"method\": \"grid\","
-             " \"metric\": {\"name\": \"validation/mse\", \"goal\": \"minimize\"},"
-             " \"parameters\": {\"eta\": {\"values\": [0.2, 0.3]},"
-             "   \"max_depth\": {\"values\": [2, 4, 6, 8]},"
-             "   \"num_round\": {\"values\": [4, 9, 12]},"
-             "   \"max_bin\": {\"values\": [64, 256]}},"
-             " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
-             " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
-             " \"execution\": {\"threads\": 2}, \"seed\": 3}",
-             src);
+    snprintf(
+        json, sizeof json,
+        "{\"method\": \"grid\","
+        " \"metric\": {\"name\": \"validation/mse\", \"goal\": \"minimize\"},"
+        " \"parameters\": {\"eta\": {\"values\": [0.2, 0.3]},"
+        "   \"max_depth\": {\"values\": [2, 4, 6, 8]},"
+        "   \"num_round\": {\"values\": [4, 9, 12]},"
+        "   \"max_bin\": {\"values\": [64, 256]}},"
+        " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
+        " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
+        " \"execution\": {\"threads\": 2}, \"seed\": 3}",
+        src);
     case_sweep(tmp, "grid", json);
     char path[512];
     snprintf(path, sizeof path, "%s/exec-cuda-grid.json", tmp);

@@ -1,4 +1,4 @@
-/* The CUDA mlp pack (bt_mlp_cuda_vtable) against the CPU pack (bt_mlp_vtable): 12 random trials
+/* The CUDA mlp pack (bt_mlp_cuda_packs) against the CPU pack (bt_mlp_cpu_packs): 12 random trials
  * (every optimizer, Nesterov, weight decay, dropout, label smoothing, step / cosine schedules with
  * warm-up, one trial that diverges) trained side by side for 4 epochs in four shapes (relu / gelu
  * / tanh, with and without batch norm, a smaller last batch, a linear model with one full batch,
@@ -101,7 +101,7 @@ static void results_free(result *r, int n) {
 /* Runs the scenario on vt: trials 0..11 in slots 0..11 (or only `only` in slot 0 of a pack of
  * one when only >= 0), EPOCHS epochs with the list order rotating; after epoch 2 slot 3 gets
  * trial 12; finally slot 3 steps alone once. out[slot]: each slot's final state. */
-static int run(const bt_model_vtable *vt, bt_model_data *data, const bt_value *shape,
+static int run(const bt_pack_ops *vt, bt_model_data *data, const bt_value *shape,
                const bt_value *trials, const uint64_t *keys, int only, result *out) {
     bt_hparams sh = {shape};
     bt_pack *p = NULL;
@@ -129,7 +129,7 @@ static int run(const bt_model_vtable *vt, bt_model_data *data, const bt_value *s
         int alone = 3;
         CHECK_OK(vt->step(p, &alone, 1));
     }
-    const int cuda = vt != &bt_mlp_vtable;
+    const int cuda = vt != &bt_mlp_cpu_packs;
     const size_t P = (size_t)p->n_params, R = (size_t)2 * (size_t)p->H * (size_t)p->D;
     for (int k = 0; k < cap; k++) {
         bt_mlp_slot *s = p->slots[k];
@@ -254,8 +254,8 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
         random_trial(shape, trials + (size_t)k * BT_MLP_N_PARAMS, k);
         keys[k] = bt_philox_key(bt_test_rng, (uint64_t)k);
     }
-    const bt_model_vtable *cvt = bt_mlp_cuda_vtable();
-    CHECK(cvt && cvt != &bt_mlp_vtable && cvt->concurrent_steps == 1);
+    const bt_pack_ops *cvt = &bt_mlp_cuda_packs;
+    CHECK(cvt != &bt_mlp_cpu_packs && cvt->concurrent_steps == 1);
     if (!cvt) return;
     char what[128];
     snprintf(what, sizeof what, "%s w%d d%d %s bn%d b%d", reg ? "reg" : "cls", width, depth, act,
@@ -269,7 +269,7 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
     memset(one, 0, sizeof one);
     /* strict FP32 against the CPU */
     bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
-    size_t P = (size_t)run(&bt_mlp_vtable, &data, shape, trials, keys, -1, cpu);
+    size_t P = (size_t)run(&bt_mlp_cpu_packs, &data, shape, trials, keys, -1, cpu);
     run(cvt, &data, shape, trials, keys, -1, gpu);
     /* validation metrics read the running means, which follow the noisy pre-batch-norm biases */
     const double mtol = bn ? 3e-2 : 2e-3, rows = bn ? 5 : 3;
@@ -339,18 +339,15 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
     results_free(gpu2, SLOTS);
     results_free(one, 1);
     free(trials);
-    cvt->data_free(&data);
+    if (cvt->data_release) cvt->data_release(&data);
+    bt_mlp_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
 
 int main(void) {
-    /* the executor is offered the pack only when BT_MLP_CUDA=1 (opt-in until verified) */
-    unsetenv("BT_MLP_CUDA");
-    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
-    setenv("BT_MLP_CUDA", "1", 1);
-    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == bt_mlp_cuda_vtable());
-    CHECK(bt_model_for_device(&bt_mlp_vtable, 0) == &bt_mlp_vtable);
+    /* offered to sweeps only with execution.gpu_packs "all" until verified on a GPU */
+    CHECK(bt_mlp_cuda_packs.experimental == 1 && bt_mlp_cpu_packs.experimental == 0);
     int n_dev = 0;
     if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
         printf("SKIP: no GPU\n");
@@ -372,13 +369,6 @@ int main(void) {
 
 int main(void) {
     /* built without CUDA: the CUDA pack does not exist here */
-    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
-    CHECK(bt_model_for_device(&bt_mlp_vtable, 0) == &bt_mlp_vtable);
-    CHECK(bt_mlp_cuda_vtable() == NULL);
-    setenv("BT_MLP_CUDA", "1", 1);
-    CHECK(bt_model_for_device(&bt_mlp_vtable, 1) == NULL);
-    CHECK(!bt_mlp_cuda_enabled());
-    if (bt_test_finish("test_nn_mlp_pack_cuda") != 0) return 1;
     printf("SKIP: built without CUDA\n");
     return 77;
 }

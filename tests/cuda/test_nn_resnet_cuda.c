@@ -1,4 +1,4 @@
-/* The CUDA resnet pack (bt_resnet_cuda_vtable) against the CPU pack (bt_resnet_vtable): 7 random
+/* The CUDA resnet pack (bt_resnet_cuda_packs) against the CPU pack (bt_resnet_cpu_packs): 7 random
  * trials (sgd, Nesterov, adam, adamw, rmsprop, weight decay, step / cosine schedules with warm-up,
  * label smoothing, random crops with padding 0-2 and flips, one trial that diverges) on small
  * random image sets in two shapes (2x8x8 ResNet-8 with a smaller last batch; 1x9x9 ResNet-14 read
@@ -106,7 +106,7 @@ static void results_free(result *r, int n) {
  * when only >= 0), EPOCHS epochs with the list order rotating; before epoch 1 slot REFILL gets
  * trial 6; finally slot REFILL steps alone once. out[slot]: each slot's final state. Returns the
  * parameter count (and the running-statistics count in *n_run). */
-static int64_t run(const bt_model_vtable *vt, bt_model_data *data, const bt_value *shape,
+static int64_t run(const bt_pack_ops *vt, bt_model_data *data, const bt_value *shape,
                    const bt_value *trials, const uint64_t *keys, int only, result *out,
                    int64_t *n_run) {
     bt_hparams sh = {shape};
@@ -135,9 +135,9 @@ static int64_t run(const bt_model_vtable *vt, bt_model_data *data, const bt_valu
         int alone = REFILL;
         CHECK_OK(vt->step(p, &alone, 1));
     }
-    const int cuda = vt != &bt_resnet_vtable;
+    const int cuda = vt != &bt_resnet_cpu_packs;
     bt_resnet_pack *rp = (bt_resnet_pack *)p; /* both packs start with the CPU pack's layout */
-    const size_t P = (size_t)rp->n_params, R = (size_t)rp->n_run;
+    const size_t P = (size_t)bt_resnet_family.n_params, R = (size_t)rp->n_run;
     for (int k = 0; k < cap; k++) {
         bt_nn_slot *s = rp->slots[k];
         if (cuda) CHECK_OK(bt_resnet_cuda_slot_download(p, k));
@@ -235,8 +235,8 @@ static void test_shape(int c, int s, int with_shape, const char *input_shape, in
         random_trial(shape, trials + (size_t)k * BT_RESNET_N_PARAMS, k);
         keys[k] = bt_philox_key(bt_test_rng, (uint64_t)k);
     }
-    const bt_model_vtable *cvt = bt_model_for_device(&bt_resnet_vtable, 1);
-    CHECK(cvt && cvt != &bt_resnet_vtable && cvt->concurrent_steps == 1 && cvt->pack_capacity);
+    const bt_pack_ops *cvt = &bt_resnet_cuda_packs;
+    CHECK(cvt != &bt_resnet_cpu_packs && cvt->concurrent_steps == 1 && cvt->pack_capacity);
     if (!cvt) return;
     char what[128];
     snprintf(what, sizeof what, "%dx%dx%d resnet-%d w%d b%d", c, s, s, depth, width, batch);
@@ -249,7 +249,7 @@ static void test_shape(int c, int s, int with_shape, const char *input_shape, in
     int64_t R = 0, R2 = 0;
     /* strict FP32 against the CPU */
     bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
-    size_t P = (size_t)run(&bt_resnet_vtable, &data, shape, trials, keys, -1, cpu, &R);
+    size_t P = (size_t)run(&bt_resnet_cpu_packs, &data, shape, trials, keys, -1, cpu, &R);
     CHECK((size_t)run(cvt, &data, shape, trials, keys, -1, gpu, &R2) == P && R2 == R);
     /* the capacity estimate: at least 1, never above what was asked */
     bt_hparams sh = {shape};
@@ -319,16 +319,17 @@ static void test_shape(int c, int s, int with_shape, const char *input_shape, in
     results_free(gpu2, SLOTS);
     results_free(one, 1);
     free(trials);
-    cvt->data_free(&data);
+    if (cvt->data_release) cvt->data_release(&data);
+    bt_resnet_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
 
 int main(void) {
-    setenv("BT_MLP_CUDA", "1", 1); /* the nn GPU packs are opt-in until verified on a GPU */
+    /* offered to sweeps only with execution.gpu_packs "all" until verified on a GPU */
+    CHECK(bt_resnet_cuda_packs.experimental == 1 && bt_resnet_cpu_packs.experimental == 0);
     int n_dev = 0;
     if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
-        CHECK(bt_model_for_device(&bt_resnet_vtable, 1) == bt_resnet_cuda_vtable());
         printf("SKIP: no GPU\n");
         return bt_test_finish("test_nn_resnet_cuda") ? 1 : 77;
     }
@@ -345,10 +346,6 @@ int main(void) {
 
 int main(void) {
     /* built without CUDA: the CUDA pack does not exist here */
-    CHECK(bt_model_for_device(&bt_resnet_vtable, 1) == NULL);
-    CHECK(bt_model_for_device(&bt_resnet_vtable, 0) == &bt_resnet_vtable);
-    CHECK(bt_resnet_cuda_vtable() == NULL);
-    if (bt_test_finish("test_nn_resnet_cuda") != 0) return 1;
     printf("SKIP: built without CUDA\n");
     return 77;
 }

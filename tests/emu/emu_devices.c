@@ -52,3 +52,9 @@ bt_status bt_gpu_mem_used(int index, int64_t *used) {
 const char *bt_cuda_version_string(void) {
     return "emulated CUDA runtime (tests/emu)";
 }
+
+/* the emulated gbdt CUDA pack (tests/emu/emu_vtable_cuda.c); the nn packs are not linked here */
+const struct bt_pack_ops *bt_gpu_pack_ops(const char *family) {
+    extern const struct bt_pack_ops bt_gbdt_cuda_packs;
+    return family && strcmp(family, "gbdt") == 0 ? &bt_gbdt_cuda_packs : NULL;
+}

@@ -59,7 +59,7 @@ typedef struct run {
 } run;
 
 /* Trains trials in slots slot_of[i] of a fresh pack of `capacity` for ROUNDS rounds. */
-static void train(run *out, const bt_model_vtable *vt, bt_model_data *data,
+static void train(run *out, const bt_pack_ops *vt, bt_model_data *data,
                   bt_value (*trials)[BT_GBDT_N_PARAMS], const int *slot_of, int n, int capacity,
                   const char *metric) {
     bt_hparams h0 = {trials[0]};
@@ -86,7 +86,7 @@ static int same_metric(double a, double b) {
 /* CPU pack vs emulated GPU pack (same slots) vs emulated GPU pack (other slots, larger pack),
  * then refills of the even slots stepped alone; everything must agree bit for bit. */
 static void test_task(bt_task task, const char *obj, int K, const char *metric, int64_t n) {
-    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    const bt_pack_ops *cpu = &bt_gbdt_cpu_packs, *gpu = &bt_gbdt_cuda_packs;
     CHECK(gpu != NULL && gpu != cpu);
     if (!gpu) return;
     bt_dataset tr = {0}, va = {0};
@@ -116,8 +116,8 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
             }
             char *ja = NULL, *jb = NULL;
             size_t la = 0, lb = 0;
-            CHECK_OK(cpu->export_model(rc.p, i, "xgboost-json", &ja, &la));
-            CHECK_OK(gpu->export_model(rg.p, i, "xgboost-json", &jb, &lb));
+            CHECK_OK(bt_gbdt_family.export_model(rc.p, i, "xgboost-json", &ja, &la));
+            CHECK_OK(bt_gbdt_family.export_model(rg.p, i, "xgboost-json", &jb, &lb));
             diff += !(ja && jb && la == lb && memcmp(ja, jb, la) == 0);
             free(ja);
             free(jb);
@@ -154,14 +154,15 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
     cpu->pack_free(rc.p);
     gpu->pack_free(rg.p);
     gpu->pack_free(rr.p);
-    gpu->data_free(&data);
+    if (gpu->data_release) gpu->data_release(&data);
+    bt_gbdt_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
 
 /* A trial whose margins are infinite fails alone; its pack mates train as without it. */
 static void test_nan_fails_alone(void) {
-    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    const bt_pack_ops *cpu = &bt_gbdt_cpu_packs, *gpu = &bt_gbdt_cuda_packs;
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
     bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
@@ -200,7 +201,8 @@ static void test_nan_fails_alone(void) {
     }
     gpu->pack_free(p);
     cpu->pack_free(q);
-    gpu->data_free(&data);
+    if (gpu->data_release) gpu->data_release(&data);
+    bt_gbdt_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
@@ -219,7 +221,7 @@ static void deep_trials(bt_value (*t)[BT_GBDT_N_PARAMS], int n, int depth) {
 /* A step that runs out of device memory splits its slots into smaller sub-batches and goes on
  * with the same results; a trial that does not fit even alone fails alone. */
 static void test_oom_split(void) {
-    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    const bt_pack_ops *cpu = &bt_gbdt_cpu_packs, *gpu = &bt_gbdt_cuda_packs;
     enum { N = 10 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 1500);
@@ -285,7 +287,8 @@ static void test_oom_split(void) {
     bt_emu_set_mem_budget(0);
     gpu->pack_free(p);
     cpu->pack_free(rc.p);
-    gpu->data_free(&data);
+    if (gpu->data_release) gpu->data_release(&data);
+    bt_gbdt_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
@@ -294,7 +297,7 @@ static void test_oom_split(void) {
  * memory: the step retries in smaller sub-batches and gives the CPU's results, with the levels on
  * the device and with the splits applied on the host. */
 static void test_pinned_oom(void) {
-    const bt_model_vtable *cpu = &bt_gbdt_vtable, *gpu = bt_model_for_device(cpu, 1);
+    const bt_pack_ops *cpu = &bt_gbdt_cpu_packs, *gpu = &bt_gbdt_cuda_packs;
     enum { N = 6 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
@@ -322,7 +325,8 @@ static void test_pinned_oom(void) {
     bt_gbdt_cuda_set_device_levels(1);
     printf("  pinned memory out: the step retried smaller, the CPU's trees\n");
     cpu->pack_free(rc.p);
-    gpu->data_free(&data);
+    if (gpu->data_release) gpu->data_release(&data);
+    bt_gbdt_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
@@ -331,9 +335,9 @@ static void test_pinned_oom(void) {
  * capacity (trials no deeper than the shape trial) runs its rounds without one failed allocation:
  * the per-trial estimate bounds what the pack really takes. */
 static void test_capacity(void) {
-    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    const bt_pack_ops *gpu = (&bt_gbdt_cuda_packs);
     CHECK(gpu->pack_capacity != NULL && gpu->concurrent_steps == 1);
-    CHECK(bt_gbdt_vtable.concurrent_steps == 0);
+    CHECK(bt_gbdt_cpu_packs.concurrent_steps == 0);
     if (!gpu->pack_capacity) return;
     enum { N = 64 };
     bt_dataset tr = {0}, va = {0};
@@ -366,7 +370,8 @@ static void test_capacity(void) {
         CHECK_EQ_INT(st1.failed_mallocs - st0.failed_mallocs, 0);
         for (int i = 0; p && i < cap; i++) CHECK(!gpu->slot_failed(p, i));
         gpu->pack_free(p);
-        gpu->data_free(&data); /* the next pack_capacity counts the shared copy again */
+        if (gpu->data_release) gpu->data_release(&data);
+        bt_gbdt_family.data_free(&data); /* the next pack_capacity counts the shared copy again */
     }
     CHECK(prev > 1);
     bt_emu_set_mem_budget(0);
@@ -378,7 +383,7 @@ static void test_capacity(void) {
  * round bounded by a constant (the round's prologue and epilogue), graphs replayed rather than
  * re-captured once the pack settles. */
 static void test_graphs(void) {
-    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    const bt_pack_ops *gpu = (&bt_gbdt_cuda_packs);
     enum { N = 16, R = 10, M = 3 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 2000);
@@ -462,7 +467,8 @@ static void test_graphs(void) {
     CHECK(syncs_min[2] <= max_depth + 4);
     CHECK(syncs[2] <= max_depth + 8);
     for (int g = 0; g < M; g++) gpu->pack_free(p[g]);
-    gpu->data_free(&data);
+    if (gpu->data_release) gpu->data_release(&data);
+    bt_gbdt_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
@@ -470,7 +476,7 @@ static void test_graphs(void) {
 /* concurrent_steps: packs own their streams and scratch, so two packs stepped from two threads at
  * once give what each gives alone (a shared mutable buffer in the pack code would mix them). */
 typedef struct stepper {
-    const bt_model_vtable *vt;
+    const bt_pack_ops *vt;
     bt_pack *p;
     int n, rounds;
     bt_status st;
@@ -486,7 +492,7 @@ static void *step_thread(void *arg) {
 }
 
 static void test_threads(void) {
-    const bt_model_vtable *gpu = bt_model_for_device(&bt_gbdt_vtable, 1);
+    const bt_pack_ops *gpu = (&bt_gbdt_cuda_packs);
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_BINARY, 2, 1200);
     bt_model_data data = {&tr, &va, BT_TASK_BINARY, 2, NULL, 1};
@@ -530,7 +536,8 @@ static void test_threads(void) {
         gpu->pack_free(alone[k]);
         gpu->pack_free(together[k]);
     }
-    gpu->data_free(&data);
+    if (gpu->data_release) gpu->data_release(&data);
+    bt_gbdt_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }

@@ -459,9 +459,9 @@ static void test_mlp(const char *objective, const char *act, int bn, double drop
     hp[BT_MLP_LABEL_SMOOTHING] = bt_value_float(reg ? 0.0 : 0.1);
     bt_hparams h = {hp};
     bt_pack *p = NULL;
-    CHECK_OK(bt_mlp_vtable.pack_init(&p, &data, &h, 2));
+    CHECK_OK(bt_mlp_cpu_packs.pack_init(&p, &data, &h, 2));
     if (!p) return;
-    CHECK_OK(bt_mlp_vtable.slot_start(p, 1, &h, bt_philox_key(11, (uint64_t)(urand() * 1e6))));
+    CHECK_OK(bt_mlp_cpu_packs.slot_start(p, 1, &h, bt_philox_key(11, (uint64_t)(urand() * 1e6))));
     int32_t idx[16];
     for (int r = 0; r < 16; r++) idx[r] = (int32_t)(urand() * NR);
     mlp_ctx c = {p, p->slots[1], idx, 16};
@@ -475,8 +475,8 @@ static void test_mlp(const char *objective, const char *act, int bn, double drop
              depth);
     check_grad(what, c.s->w, g, (int)P, mlp_f, &c, 2e-3f, 2e-3, 2e-2);
     free(g);
-    bt_mlp_vtable.pack_free(p);
-    bt_mlp_vtable.data_free(&data);
+    bt_mlp_cpu_packs.pack_free(p);
+    bt_mlp_family.data_free(&data);
     bt_dataset_free(&tr);
 }
 

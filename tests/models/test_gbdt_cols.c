@@ -19,7 +19,7 @@
 #define TRIALS 40
 #define ROUNDS 6
 
-static const bt_model_vtable *vt = &bt_gbdt_vtable;
+static const bt_pack_ops *vt = &bt_gbdt_cpu_packs;
 
 static double urand(void) {
     return (double)rand() / ((double)RAND_MAX + 1.0);
@@ -77,8 +77,8 @@ static void grow(bt_dataset *tr, bt_dataset *va, bt_value (*trials)[BT_GBDT_N_PA
     bt_gbdt_set_par_min_work(0); /* parallel regions even on this small data */
     bt_model_data data = {tr, va, BT_TASK_REGRESSION, 0, NULL, threads};
     bt_hparams h0 = {trials[0]};
-    CHECK_OK(vt->task_of(&h0, &data.task, &data.n_classes));
-    CHECK_OK(vt->data_prepare(&data, &h0));
+    CHECK_OK(bt_gbdt_family.task_of(&h0, &data.task, &data.n_classes));
+    CHECK_OK(bt_gbdt_family.data_prepare(&data, &h0));
     const bt_gbdt_binning *bin = NULL;
     CHECK_OK(bt_gbdt_binning_get(&data, 256, &bin));
     CHECK_MSG(bin && (bin->order != NULL) == (mode == 2), "mode %d: column lists %s", mode,
@@ -88,7 +88,7 @@ static void grow(bt_dataset *tr, bt_dataset *va, bt_value (*trials)[BT_GBDT_N_PA
     int slots[TRIALS];
     for (int i = 0; i < TRIALS; i++) {
         bt_hparams h = {trials[i]};
-        CHECK_OK(vt->check(&h, data.task));
+        CHECK_OK(bt_gbdt_family.check(&h, data.task));
         CHECK_OK(vt->slot_start(p, i, &h, bt_philox_key(7, (uint64_t)i)));
         slots[i] = i;
     }
@@ -106,7 +106,7 @@ static void grow(bt_dataset *tr, bt_dataset *va, bt_value (*trials)[BT_GBDT_N_PA
         memcpy(out->margin[i], s->margin_valid, sizeof(float) * (size_t)va->n_rows);
     }
     vt->pack_free(p);
-    vt->data_free(&data);
+    bt_gbdt_family.data_free(&data);
     bt_gbdt_set_par_min_work(1 << 18);
     bt_gbdt_cols_set_simd(1);
     bt_gbdt_set_mode(0);

@@ -20,14 +20,14 @@
 #define ROUNDS 8
 #define OTHERS 100
 
-static const bt_model_vtable *vt = &bt_gbdt_vtable;
+static const bt_pack_ops *vt = &bt_gbdt_cpu_packs;
 
 static double urand(void) {
     return (double)rand() / ((double)RAND_MAX + 1.0);
 }
 
 static void defaults(bt_value *v) {
-    for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
+    for (int p = 0; p < bt_gbdt_family.n_params; p++) v[p] = bt_gbdt_family.params[p].def;
 }
 
 static void make_data(bt_dataset *tr, bt_dataset *va, bt_task task, int K) {
@@ -64,7 +64,8 @@ static void train(bt_model_data *data, bt_value (*trials)[BT_GBDT_N_PARAMS], con
         for (int m = 0; m < 2; m++)
             CHECK_OK(vt->eval(p, slot_of[target], metrics[m], &out->metric[r][m]));
     }
-    CHECK_OK(vt->export_model(p, slot_of[target], "xgboost-json", &out->model, &out->len));
+    CHECK_OK(
+        bt_gbdt_family.export_model(p, slot_of[target], "xgboost-json", &out->model, &out->len));
     CHECK(!vt->slot_failed(p, slot_of[target]));
     free(slots);
     vt->pack_free(p);
@@ -87,7 +88,7 @@ static void test_determinism(bt_task task, const char *obj, int K, const char *c
     trials[0][BT_GBDT_COLSAMPLE_BYLEVEL] = bt_value_float(0.7);
     trials[0][BT_GBDT_MAX_DEPTH] = bt_value_int(5);
     bt_hparams h0 = {trials[0]};
-    CHECK_OK(vt->data_prepare(&data, &h0));
+    CHECK_OK(bt_gbdt_family.data_prepare(&data, &h0));
 
     if (task == BT_TASK_MULTICLASS) {
         /* a trial asking for fewer classes than the labels need is refused at slot_start */
@@ -126,9 +127,9 @@ static void test_determinism(bt_task task, const char *obj, int K, const char *c
     data.threads = 1;
     /* the other split finder: a fresh binning in column mode (histograms for the runs above) */
     run_out col = {0};
-    vt->data_free(&data);
+    bt_gbdt_family.data_free(&data);
     bt_gbdt_set_mode(2);
-    CHECK_OK(vt->data_prepare(&data, &h0));
+    CHECK_OK(bt_gbdt_family.data_prepare(&data, &h0));
     slot_of[0] = 0;
     train(&data, trials, slot_of, 1, 1, 0, metrics, &col);
     data.threads = 2;
@@ -150,7 +151,7 @@ static void test_determinism(bt_task task, const char *obj, int K, const char *c
     free(packed.model);
     free(shuffled.model);
     free(threaded.model);
-    vt->data_free(&data);
+    bt_gbdt_family.data_free(&data);
     free(tr.X);
     free(tr.y);
     free(va.X);
@@ -166,7 +167,7 @@ static void test_nan_fails_alone(void) {
     for (int i = 0; i < 3; i++) random_trial(t[i], "reg:squarederror", 0);
     t[1][BT_GBDT_BASE_SCORE] = bt_value_float(INFINITY);
     bt_hparams h0 = {t[0]};
-    CHECK_OK(vt->data_prepare(&data, &h0));
+    CHECK_OK(bt_gbdt_family.data_prepare(&data, &h0));
     bt_pack *p = NULL, *q = NULL;
     CHECK_OK(vt->pack_init(&p, &data, &h0, 3));
     CHECK_OK(vt->pack_init(&q, &data, &h0, 3));
@@ -198,7 +199,7 @@ static void test_nan_fails_alone(void) {
     CHECK_OK(vt->step(q, two, 1));              /* slot 0 alone still steps */
     vt->pack_free(p);
     vt->pack_free(q);
-    vt->data_free(&data);
+    bt_gbdt_family.data_free(&data);
     free(tr.X);
     free(tr.y);
     free(va.X);
@@ -220,7 +221,7 @@ static void test_early_stopping(void) {
     memcpy(t[1], t[0], sizeof t[0]);
     t[0][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(3);
     bt_hparams h0 = {t[0]}, h1 = {t[1]};
-    CHECK_OK(vt->data_prepare(&data, &h0));
+    CHECK_OK(bt_gbdt_family.data_prepare(&data, &h0));
     bt_pack *p = NULL;
     CHECK_OK(vt->pack_init(&p, &data, &h0, 2));
     CHECK_OK(vt->slot_start(p, 0, &h0, 5));
@@ -247,19 +248,19 @@ static void test_early_stopping(void) {
     CHECK_MSG(stop_r > 0 && stop_r < 40, "stopped at %d", stop_r);
     char *m0 = NULL, *m1 = NULL;
     size_t l0 = 0, l1 = 0;
-    CHECK_OK(vt->export_model(p, 0, "xgboost-json", &m0, &l0));
+    CHECK_OK(bt_gbdt_family.export_model(p, 0, "xgboost-json", &m0, &l0));
     vt->pack_free(p);
     /* a plain trial trained for best_r + 1 rounds exports the same model */
     CHECK_OK(vt->pack_init(&p, &data, &h0, 1));
     CHECK_OK(vt->slot_start(p, 0, &h1, 5));
     for (int r = 0; r <= best_r; r++) CHECK_OK(vt->step(p, both, 1));
-    CHECK_OK(vt->export_model(p, 0, "xgboost-json", &m1, &l1));
+    CHECK_OK(bt_gbdt_family.export_model(p, 0, "xgboost-json", &m1, &l1));
     CHECK(l0 == l1 && m0 && m1 && memcmp(m0, m1, l0) == 0);
-    CHECK(vt->export_model(p, 0, "onnx", &m1, &l1) != BT_STATUS_OK);
+    CHECK(bt_gbdt_family.export_model(p, 0, "onnx", &m1, &l1) != BT_STATUS_OK);
     free(m0);
     free(m1);
     vt->pack_free(p);
-    vt->data_free(&data);
+    bt_gbdt_family.data_free(&data);
     free(tr.X);
     free(tr.y);
     free(va.X);
@@ -272,29 +273,31 @@ static void test_vtable_rules(void) {
     bt_hparams h = {v};
     bt_task task;
     int32_t nc;
-    CHECK_OK(vt->task_of(&h, &task, &nc));
+    CHECK_OK(bt_gbdt_family.task_of(&h, &task, &nc));
     CHECK(task == BT_TASK_REGRESSION);
     v[BT_GBDT_OBJECTIVE] = bt_value_string("multi:softprob");
     v[BT_GBDT_NUM_CLASS] = bt_value_int(1);
-    CHECK_OK(vt->task_of(&h, &task, &nc));
+    CHECK_OK(bt_gbdt_family.task_of(&h, &task, &nc));
     CHECK(task == BT_TASK_MULTICLASS && nc == 1);
-    CHECK(vt->check(&h, task) != BT_STATUS_OK);
+    CHECK(bt_gbdt_family.check(&h, task) != BT_STATUS_OK);
     v[BT_GBDT_OBJECTIVE] = bt_value_string("binary:logistic");
     v[BT_GBDT_BASE_SCORE] = bt_value_float(1.5);
-    CHECK_OK(vt->task_of(&h, &task, &nc));
-    CHECK(vt->check(&h, task) != BT_STATUS_OK);
-    CHECK_STR(vt->default_metric(BT_TASK_BINARY), "logloss");
-    CHECK_STR(vt->default_metric(BT_TASK_MULTICLASS), "mlogloss");
-    CHECK_STR(vt->default_metric(BT_TASK_REGRESSION), "rmse");
-    CHECK(vt->metric_maximize("auc") && vt->metric_maximize("accuracy"));
-    CHECK(!vt->metric_maximize("rmse") && !vt->metric_maximize("logloss"));
-    CHECK(vt->metric_ok("auc", BT_TASK_BINARY) && !vt->metric_ok("auc", BT_TASK_REGRESSION));
-    CHECK(vt->metric_ok("merror", BT_TASK_MULTICLASS) && !vt->metric_ok("rmse", BT_TASK_BINARY));
-    CHECK(!vt->metric_ok("bogus", BT_TASK_BINARY));
-    for (int i = 0; vt->metrics[i]; i++)
-        CHECK(vt->metric_ok(vt->metrics[i], BT_TASK_REGRESSION) ||
-              vt->metric_ok(vt->metrics[i], BT_TASK_BINARY) ||
-              vt->metric_ok(vt->metrics[i], BT_TASK_MULTICLASS));
+    CHECK_OK(bt_gbdt_family.task_of(&h, &task, &nc));
+    CHECK(bt_gbdt_family.check(&h, task) != BT_STATUS_OK);
+    CHECK_STR(bt_gbdt_family.default_metric(BT_TASK_BINARY), "logloss");
+    CHECK_STR(bt_gbdt_family.default_metric(BT_TASK_MULTICLASS), "mlogloss");
+    CHECK_STR(bt_gbdt_family.default_metric(BT_TASK_REGRESSION), "rmse");
+    CHECK(bt_gbdt_family.metric_maximize("auc") && bt_gbdt_family.metric_maximize("accuracy"));
+    CHECK(!bt_gbdt_family.metric_maximize("rmse") && !bt_gbdt_family.metric_maximize("logloss"));
+    CHECK(bt_gbdt_family.metric_ok("auc", BT_TASK_BINARY) &&
+          !bt_gbdt_family.metric_ok("auc", BT_TASK_REGRESSION));
+    CHECK(bt_gbdt_family.metric_ok("merror", BT_TASK_MULTICLASS) &&
+          !bt_gbdt_family.metric_ok("rmse", BT_TASK_BINARY));
+    CHECK(!bt_gbdt_family.metric_ok("bogus", BT_TASK_BINARY));
+    for (int i = 0; bt_gbdt_family.metrics[i]; i++)
+        CHECK(bt_gbdt_family.metric_ok(bt_gbdt_family.metrics[i], BT_TASK_REGRESSION) ||
+              bt_gbdt_family.metric_ok(bt_gbdt_family.metrics[i], BT_TASK_BINARY) ||
+              bt_gbdt_family.metric_ok(bt_gbdt_family.metrics[i], BT_TASK_MULTICLASS));
 }
 
 int main(int argc, char **argv) {

@@ -76,7 +76,7 @@ typedef struct trained {
  * diverging). */
 static trained train(bt_model_data *data, const bt_value *hp_shape, const bt_value *hp,
                      uint64_t key, int epochs, int packed) {
-    const bt_model_vtable *vt = &bt_mlp_vtable;
+    const bt_pack_ops *vt = &bt_mlp_cpu_packs;
     bt_hparams shape = {hp_shape}, h = {hp};
     bt_pack *p = NULL;
     trained out = {{0}, NULL, 0};
@@ -173,39 +173,41 @@ static void test_packing(int reg, int bn, const char *act) {
     free(a.w);
     free(b.w);
     free(c.w);
-    bt_mlp_vtable.data_free(&data);
+    bt_mlp_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
 
 static void test_vtable(void) {
-    const bt_model_vtable *vt = bt_model_find("mlp");
-    CHECK(vt == &bt_mlp_vtable);
-    CHECK(bt_model_find("nn") == &bt_mlp_vtable);
-    CHECK(bt_model_param_index(vt, "learning_rate") == BT_MLP_LR);
-    CHECK(bt_model_param_index(vt, "hidden_layers") == BT_MLP_DEPTH);
-    CHECK(bt_model_param_index(vt, "task") == BT_MLP_OBJECTIVE);
-    CHECK(vt->budget_param == BT_MLP_EPOCHS);
+    const bt_model_family *fam = bt_model_find("mlp");
+    CHECK(fam == &bt_mlp_family && fam->cpu == &bt_mlp_cpu_packs);
+    CHECK(bt_model_find("nn") == &bt_mlp_family);
+    CHECK(bt_model_param_index(fam, "learning_rate") == BT_MLP_LR);
+    CHECK(bt_model_param_index(fam, "hidden_layers") == BT_MLP_DEPTH);
+    CHECK(bt_model_param_index(fam, "task") == BT_MLP_OBJECTIVE);
+    CHECK(fam->budget_param == BT_MLP_EPOCHS);
+    const bt_pack_ops *vt = fam->cpu;
     int n_shape = 0;
-    for (int i = 0; i < vt->n_params; i++) n_shape += vt->params[i].shape;
+    for (int i = 0; i < bt_mlp_family.n_params; i++) n_shape += bt_mlp_family.params[i].shape;
     CHECK_EQ_INT(n_shape, 5);
     bt_value hp[BT_MLP_N_PARAMS];
     defaults(hp);
     bt_hparams h = {hp};
     bt_task t;
     int32_t k;
-    CHECK_OK(vt->task_of(&h, &t, &k));
+    CHECK_OK(bt_mlp_family.task_of(&h, &t, &k));
     CHECK(t == BT_TASK_MULTICLASS && k == 0);
     hp[BT_MLP_OBJECTIVE] = bt_value_string("reg:squarederror");
-    CHECK_OK(vt->task_of(&h, &t, &k));
+    CHECK_OK(bt_mlp_family.task_of(&h, &t, &k));
     CHECK(t == BT_TASK_REGRESSION);
-    CHECK(vt->metric_ok("rmse", BT_TASK_REGRESSION) && !vt->metric_ok("rmse", BT_TASK_MULTICLASS));
-    CHECK(vt->metric_ok("accuracy", BT_TASK_MULTICLASS) &&
-          !vt->metric_ok("logloss", BT_TASK_MULTICLASS));
-    CHECK(vt->metric_maximize("accuracy") && !vt->metric_maximize("mlogloss"));
-    CHECK_STR(vt->default_metric(BT_TASK_MULTICLASS), "mlogloss");
+    CHECK(bt_mlp_family.metric_ok("rmse", BT_TASK_REGRESSION) &&
+          !bt_mlp_family.metric_ok("rmse", BT_TASK_MULTICLASS));
+    CHECK(bt_mlp_family.metric_ok("accuracy", BT_TASK_MULTICLASS) &&
+          !bt_mlp_family.metric_ok("logloss", BT_TASK_MULTICLASS));
+    CHECK(bt_mlp_family.metric_maximize("accuracy") && !bt_mlp_family.metric_maximize("mlogloss"));
+    CHECK_STR(bt_mlp_family.default_metric(BT_TASK_MULTICLASS), "mlogloss");
     hp[BT_MLP_LR] = bt_value_float(0.0);
-    CHECK(vt->check(&h, BT_TASK_REGRESSION) == BT_STATUS_BAD_INPUT);
+    CHECK(bt_mlp_family.check(&h, BT_TASK_REGRESSION) == BT_STATUS_BAD_INPUT);
 
     /* metrics: error = 1 - accuracy, rmse = sqrt(mse); a bad label is reported */
     bt_dataset tr;
@@ -230,10 +232,10 @@ static void test_vtable(void) {
     vt->slot_clear(p, 1);
     CHECK(vt->eval(p, 1, "accuracy", &acc) == BT_STATUS_INTERNAL);
     vt->pack_free(p);
-    vt->data_free(&data);
+    bt_mlp_family.data_free(&data);
     tr.y[3] = 1.5f;
-    CHECK(vt->data_prepare(&data, &h) == BT_STATUS_BAD_INPUT);
-    vt->data_free(&data);
+    CHECK(bt_mlp_family.data_prepare(&data, &h) == BT_STATUS_BAD_INPUT);
+    bt_mlp_family.data_free(&data);
     bt_dataset_free(&tr);
     vt->pack_free(NULL);
 }

@@ -78,10 +78,11 @@ static void test_gradient(void) {
     hp[BT_RESNET_HFLIP] = bt_value_bool(1);
     bt_hparams h = {hp};
     bt_pack *pk = NULL;
-    CHECK_OK(bt_resnet_vtable.pack_init(&pk, &data, &h, 1));
+    CHECK_OK(bt_resnet_cpu_packs.pack_init(&pk, &data, &h, 1));
     if (!pk) return;
     bt_resnet_pack *p = (bt_resnet_pack *)pk;
-    CHECK_OK(bt_resnet_vtable.slot_start(pk, 0, &h, bt_philox_key(5, (uint64_t)(urand() * 1e6))));
+    CHECK_OK(
+        bt_resnet_cpu_packs.slot_start(pk, 0, &h, bt_philox_key(5, (uint64_t)(urand() * 1e6))));
     CHECK_EQ_INT(p->n_conv, 9); /* stem, 3 blocks x 2, 2 projections */
     CHECK_EQ_INT(p->feat, 16);
     int32_t idx[4];
@@ -138,8 +139,8 @@ static void test_gradient(void) {
            sqrt(e2 / a2));
     free(todo);
     free(g);
-    bt_resnet_vtable.pack_free(pk);
-    bt_resnet_vtable.data_free(&data);
+    bt_resnet_cpu_packs.pack_free(pk);
+    bt_resnet_family.data_free(&data);
     bt_dataset_free(&tr);
 }
 
@@ -168,7 +169,7 @@ typedef struct trained {
  * groups of `group` slots on `threads` threads; slot 1 diverges, slot 5 joins at epoch 1. */
 static trained train(bt_model_data *data, const bt_value *shape, const bt_value *hp, uint64_t key,
                      int epochs, int packed, int group, int threads) {
-    const bt_model_vtable *vt = &bt_resnet_vtable;
+    const bt_pack_ops *vt = &bt_resnet_cpu_packs;
     bt_hparams sh = {shape}, h = {hp};
     trained out = {{0}, NULL, 0};
     const int cap = packed ? 6 : 1, me = packed ? 4 : 0;
@@ -253,9 +254,9 @@ static void test_packing(void) {
               b.metric[0], b.metric[1], c.metric[0], c.metric[1]);
     bt_pack *pk = NULL;
     bt_hparams sh = {shape};
-    CHECK_OK(bt_resnet_vtable.pack_init(&pk, &data, &sh, 1));
+    CHECK_OK(bt_resnet_cpu_packs.pack_init(&pk, &data, &sh, 1));
     const size_t P = pk ? (size_t)((bt_resnet_pack *)pk)->n_params : 0;
-    bt_resnet_vtable.pack_free(pk);
+    bt_resnet_cpu_packs.pack_free(pk);
     CHECK_MSG(a.w && b.w && c.w && memcmp(a.w, b.w, P * sizeof(float)) == 0 &&
                   memcmp(a.w, c.w, P * sizeof(float)) == 0,
               "weights differ between alone and packed");
@@ -264,7 +265,7 @@ static void test_packing(void) {
     trained d = train(&data, shape, hp, key ^ 1, 1, 0, 1, 1); /* another key, another trial */
     CHECK(d.w && memcmp(a.w, d.w, P * sizeof(float)) != 0);
     free(a.w), free(b.w), free(c.w), free(d.w);
-    bt_resnet_vtable.data_free(&data);
+    bt_resnet_family.data_free(&data);
     bt_dataset_free(&tr);
     bt_dataset_free(&va);
 }
@@ -279,7 +280,7 @@ static void test_gather(void) {
     defaults(hp);
     bt_hparams h = {hp};
     bt_pack *pk = NULL;
-    CHECK_OK(bt_resnet_vtable.pack_init(&pk, &data, &h, 1));
+    CHECK_OK(bt_resnet_cpu_packs.pack_init(&pk, &data, &h, 1));
     if (!pk) return;
     bt_resnet_pack *p = (bt_resnet_pack *)pk;
     CHECK(p->C == 2 && p->H == 5 && p->W == 5);
@@ -329,8 +330,8 @@ static void test_gather(void) {
     bt_resnet_gather(p, tr.X, &sl, 17, img);
     bt_resnet_gather(p, tr.X, &sl, 17, again);
     CHECK(memcmp(img, again, sizeof img) == 0);
-    bt_resnet_vtable.pack_free(pk);
-    bt_resnet_vtable.data_free(&data);
+    bt_resnet_cpu_packs.pack_free(pk);
+    bt_resnet_family.data_free(&data);
     bt_dataset_free(&tr);
 }
 
@@ -338,25 +339,26 @@ static void test_gather(void) {
  */
 
 static void test_vtable(void) {
-    const bt_model_vtable *vt = bt_model_find("resnet");
-    CHECK(vt == &bt_resnet_vtable);
-    CHECK(bt_model_find("cnn") == &bt_resnet_vtable);
-    CHECK(bt_model_param_index(vt, "learning_rate") == BT_RESNET_LR);
-    CHECK(bt_model_param_index(vt, "crop_padding") == BT_RESNET_CROP_PADDING);
-    CHECK(vt->budget_param == BT_RESNET_EPOCHS);
+    const bt_model_family *fam = bt_model_find("resnet");
+    CHECK(fam == &bt_resnet_family && fam->cpu == &bt_resnet_cpu_packs);
+    CHECK(bt_model_find("cnn") == &bt_resnet_family);
+    CHECK(bt_model_param_index(fam, "learning_rate") == BT_RESNET_LR);
+    CHECK(bt_model_param_index(fam, "crop_padding") == BT_RESNET_CROP_PADDING);
+    CHECK(fam->budget_param == BT_RESNET_EPOCHS);
+    const bt_pack_ops *vt = fam->cpu;
     int n_shape = 0;
-    for (int i = 0; i < vt->n_params; i++) n_shape += vt->params[i].shape;
+    for (int i = 0; i < bt_resnet_family.n_params; i++) n_shape += bt_resnet_family.params[i].shape;
     CHECK_EQ_INT(n_shape, 4); /* depth, width, batch_size, input_shape */
     bt_value hp[BT_RESNET_N_PARAMS];
     defaults(hp);
     bt_hparams h = {hp};
-    CHECK_OK(vt->check(&h, BT_TASK_MULTICLASS));
-    CHECK(vt->check(&h, BT_TASK_REGRESSION) == BT_STATUS_BAD_INPUT);
+    CHECK_OK(bt_resnet_family.check(&h, BT_TASK_MULTICLASS));
+    CHECK(bt_resnet_family.check(&h, BT_TASK_REGRESSION) == BT_STATUS_BAD_INPUT);
     hp[BT_RESNET_DEPTH] = bt_value_int(10);
-    CHECK(vt->check(&h, BT_TASK_MULTICLASS) == BT_STATUS_BAD_INPUT);
+    CHECK(bt_resnet_family.check(&h, BT_TASK_MULTICLASS) == BT_STATUS_BAD_INPUT);
     defaults(hp);
-    CHECK(vt->metric_ok("accuracy", BT_TASK_MULTICLASS) &&
-          !vt->metric_ok("rmse", BT_TASK_MULTICLASS));
+    CHECK(bt_resnet_family.metric_ok("accuracy", BT_TASK_MULTICLASS) &&
+          !bt_resnet_family.metric_ok("rmse", BT_TASK_MULTICLASS));
 
     bt_dataset d = {0};
     d.n_features = 64;
@@ -383,7 +385,7 @@ static void test_vtable(void) {
     make_images(&tr, 40, 1, 8, 0);
     bt_model_data data = {.train = &tr, .task = BT_TASK_MULTICLASS, .threads = 1};
     bt_pack *p = NULL;
-    CHECK_OK(vt->data_prepare(&data, &h));
+    CHECK_OK(bt_resnet_family.data_prepare(&data, &h));
     CHECK_OK(vt->pack_init(&p, &data, &h, 2));
     CHECK_OK(vt->slot_start(p, 1, &h, 9));
     int s = 1;
@@ -399,10 +401,11 @@ static void test_vtable(void) {
     vt->slot_clear(p, 1);
     CHECK(vt->eval(p, 1, "accuracy", &acc) == BT_STATUS_INTERNAL);
     vt->pack_free(p);
-    vt->data_free(&data);
+    bt_resnet_family.data_free(&data);
     hp[BT_RESNET_INPUT_SHAPE] = bt_value_string("2x4x4");
-    CHECK(vt->data_prepare(&data, &h) == BT_STATUS_BAD_INPUT); /* 32 values for 64 features */
-    vt->data_free(&data);
+    CHECK(bt_resnet_family.data_prepare(&data, &h) ==
+          BT_STATUS_BAD_INPUT); /* 32 values for 64 features */
+    bt_resnet_family.data_free(&data);
     bt_dataset_free(&tr);
     vt->pack_free(NULL);
 }

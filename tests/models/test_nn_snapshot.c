@@ -38,11 +38,11 @@ static void free_data(bt_dataset *d) {
 }
 
 /* Trains `epochs` epochs of the listed slots. */
-static void train(const bt_model_vtable *vt, bt_pack *p, const int *slots, int n, int epochs) {
+static void train(const bt_pack_ops *vt, bt_pack *p, const int *slots, int n, int epochs) {
     for (int e = 0; e < epochs; e++) CHECK_OK(vt->step(p, slots, n));
 }
 
-static void save(const bt_model_vtable *vt, bt_pack *p, int slot, void **buf, size_t *len) {
+static void save(const bt_pack_ops *vt, bt_pack *p, int slot, void **buf, size_t *len) {
     *buf = NULL;
     *len = 0;
     CHECK_OK(vt->slot_save(p, slot, buf, len));
@@ -52,7 +52,7 @@ static void save(const bt_model_vtable *vt, bt_pack *p, int slot, void **buf, si
  * against `before` epochs in a pack of 1, saved, that pack freed, restored at slot 2 of a pack of
  * 3 (slot 0 holds another trial started then) and `after` more epochs. Returns the blob after
  * `before` epochs (the caller frees it) for the refusal checks. */
-static void *roundtrip(const char *what, const bt_model_vtable *vt, bt_model_data *data,
+static void *roundtrip(const char *what, const bt_pack_ops *vt, bt_model_data *data,
                        const bt_value *hp, const bt_value *other, int before, int after,
                        size_t *blob_len) {
     const bt_hparams h = {hp}, ho = {other};
@@ -176,19 +176,19 @@ int main(void) {
     other[BT_MLP_OPTIMIZER] = bt_value_string("rmsprop");
     other[BT_MLP_LR] = bt_value_float(0.003);
     size_t mlp_len = 0, rn_len = 0;
-    void *mlp_blob = roundtrip("mlp", &bt_mlp_vtable, &mdata, hp, other, 3, 3, &mlp_len);
+    void *mlp_blob = roundtrip("mlp", &bt_mlp_cpu_packs, &mdata, hp, other, 3, 3, &mlp_len);
 
     /* another shape (width 8) refuses the width-16 blob */
     bt_value narrow[BT_MLP_N_PARAMS];
     mlp_hp(narrow, 8);
     const bt_hparams hn = {narrow};
     bt_pack *p = NULL;
-    CHECK_OK(bt_mlp_vtable.pack_init(&p, &mdata, &hn, 1));
+    CHECK_OK(bt_mlp_cpu_packs.pack_init(&p, &mdata, &hn, 1));
     if (p && mlp_blob)
-        CHECK(bt_mlp_vtable.slot_restore(p, 0, &hn, bt_philox_key(7, 3), mlp_blob, mlp_len) ==
+        CHECK(bt_mlp_cpu_packs.slot_restore(p, 0, &hn, bt_philox_key(7, 3), mlp_blob, mlp_len) ==
               BT_STATUS_BAD_INPUT);
-    bt_mlp_vtable.pack_free(p);
-    bt_mlp_vtable.data_free(&mdata);
+    bt_mlp_cpu_packs.pack_free(p);
+    bt_mlp_family.data_free(&mdata);
 
     bt_model_data rdata = {
         .train = &tr, .valid = &va, .task = BT_TASK_MULTICLASS, .n_classes = 3, .threads = 2};
@@ -198,24 +198,24 @@ int main(void) {
     rother[BT_RESNET_OPTIMIZER] = bt_value_string("adam");
     rother[BT_RESNET_LR] = bt_value_float(0.003);
     rother[BT_RESNET_HFLIP] = bt_value_bool(0);
-    void *rn_blob = roundtrip("resnet", &bt_resnet_vtable, &rdata, rhp, rother, 2, 2, &rn_len);
+    void *rn_blob = roundtrip("resnet", &bt_resnet_cpu_packs, &rdata, rhp, rother, 2, 2, &rn_len);
 
     /* a family's blob never loads into the other family's pack */
     const bt_hparams hr = {rhp};
-    CHECK_OK(bt_resnet_vtable.pack_init(&p, &rdata, &hr, 1));
+    CHECK_OK(bt_resnet_cpu_packs.pack_init(&p, &rdata, &hr, 1));
     if (p && mlp_blob)
-        CHECK(bt_resnet_vtable.slot_restore(p, 0, &hr, bt_philox_key(7, 3), mlp_blob, mlp_len) ==
+        CHECK(bt_resnet_cpu_packs.slot_restore(p, 0, &hr, bt_philox_key(7, 3), mlp_blob, mlp_len) ==
               BT_STATUS_BAD_INPUT);
-    bt_resnet_vtable.pack_free(p);
-    bt_resnet_vtable.data_free(&rdata);
-    CHECK_OK(bt_mlp_vtable.data_prepare(&mdata, &hn));
+    bt_resnet_cpu_packs.pack_free(p);
+    bt_resnet_family.data_free(&rdata);
+    CHECK_OK(bt_mlp_family.data_prepare(&mdata, &hn));
     const bt_hparams hm = {hp};
-    CHECK_OK(bt_mlp_vtable.pack_init(&p, &mdata, &hm, 1));
+    CHECK_OK(bt_mlp_cpu_packs.pack_init(&p, &mdata, &hm, 1));
     if (p && rn_blob)
-        CHECK(bt_mlp_vtable.slot_restore(p, 0, &hm, bt_philox_key(7, 3), rn_blob, rn_len) ==
+        CHECK(bt_mlp_cpu_packs.slot_restore(p, 0, &hm, bt_philox_key(7, 3), rn_blob, rn_len) ==
               BT_STATUS_BAD_INPUT);
-    bt_mlp_vtable.pack_free(p);
-    bt_mlp_vtable.data_free(&mdata);
+    bt_mlp_cpu_packs.pack_free(p);
+    bt_mlp_family.data_free(&mdata);
     bt_status_clear();
     free(mlp_blob);
     free(rn_blob);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "runtime/devices/devices.h"
+#include "runtime/devices/resolve.h"
 #include "tests/bt_test.h"
 
 static bt_gpu_info gpu(int index, const char *name, double total_gib, double free_gib) {
@@ -18,7 +19,7 @@ static bt_gpu_info gpu(int index, const char *name, double total_gib, double fre
 }
 
 static bt_device_env env_of(int build, int family, const bt_gpu_info *g, int n) {
-    bt_device_env e = {build, "gbdt", family, g, n};
+    bt_device_env e = {build, "gbdt", family, g, n, NULL};
     return e;
 }
 
@@ -32,7 +33,35 @@ static void expect_fail(const char *req, const bt_device_env *env, const char *n
               bt_status_message());
 }
 
+/* Which GPU packs a sweep is offered (execution.gpu_packs), and the reason the choice then gives.
+ */
+static void test_gpu_packs(void) {
+    const bt_pack_ops stable = {.device = "cuda"},
+                      experimental = {.device = "cuda", .experimental = 1};
+    char why[160];
+    CHECK(!bt_gpu_pack_offered("gbdt", NULL, "all", why, sizeof why));
+    CHECK(strstr(why, "gbdt has no CUDA pack") != NULL);
+    CHECK(bt_gpu_pack_offered("gbdt", &stable, NULL, why, sizeof why) && why[0] == '\0');
+    CHECK(bt_gpu_pack_offered("gbdt", &stable, "stable", why, sizeof why));
+    CHECK(!bt_gpu_pack_offered("mlp", &experimental, NULL, why, sizeof why));
+    CHECK(strstr(why, "mlp's GPU pack is experimental") && strstr(why, "gpu_packs"));
+    CHECK(!bt_gpu_pack_offered("mlp", &experimental, "stable", why, sizeof why));
+    CHECK(bt_gpu_pack_offered("resnet", &experimental, "all", why, sizeof why));
+    CHECK(bt_gpu_packs_valid(NULL) && bt_gpu_packs_valid("stable") && bt_gpu_packs_valid("all"));
+    CHECK(!bt_gpu_packs_valid("yes") && !bt_gpu_packs_valid(""));
+    /* the reason reaches the choice: auto stays on the cpu, cuda is refused with it */
+    bt_gpu_info one = gpu(0, "NVIDIA H100 80GB HBM3", 79.1, 70.0);
+    bt_device_env env = env_of(1, 0, &one, 1);
+    bt_gpu_pack_offered("mlp", &experimental, NULL, why, sizeof why);
+    env.family_cuda_why = why;
+    bt_device_choice c;
+    CHECK_OK(bt_device_choose("auto", &env, BT_STATUS_USAGE, "--device", &c));
+    CHECK(!c.cuda && strstr(c.reason, "auto: model mlp's GPU pack is experimental"));
+    expect_fail("cuda:0", &env, "experimental");
+}
+
 int main(void) {
+    test_gpu_packs();
     bt_gpu_info two[2] = {gpu(0, "NVIDIA H100 80GB HBM3", 79.1, 10.0),
                           gpu(1, "NVIDIA H100 80GB HBM3", 79.1, 70.5)};
     bt_device_choice c;

@@ -5,14 +5,14 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "models/model.h"
+#include "models/pack.h"
 #include "runtime/exec/executor.h"
 #include "runtime/store/results.h"
 #include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
 
-static bt_model_vtable slow_vt;
-static const bt_model_vtable *base_vt;
+static bt_pack_ops slow_vt;
+static const bt_pack_ops *base_vt;
 static atomic_int n_steps;
 static int stop_at = -1;
 static volatile sig_atomic_t stop_flag;
@@ -41,7 +41,7 @@ static bt_status run(const char *sweep, const char *out, int resume, bt_run_summ
                      .fresh = !resume,
                      .stop = &stop_flag,
                      .checkpoint_every = 1000,
-                     .model_override = &slow_vt};
+                     .packs_override = &slow_vt};
     st = bt_sweep_run(&spec, &o, sum);
     bt_spec_free(&spec);
     return st;
@@ -64,21 +64,22 @@ int main(void) {
     const char *tmp = bt_test_tmpdir();
     const char *src = getenv("BT_SOURCE_DIR");
     if (!src) src = ".";
-    base_vt = bt_model_find("gbdt");
+    base_vt = bt_model_find("gbdt")->cpu;
     slow_vt = *base_vt;
     slow_vt.step = slow_step;
     char sweep[512], out[512], json[2048];
     snprintf(sweep, sizeof sweep, "%s/seconds.json", tmp);
     snprintf(out, sizeof out, "%s/seconds.h5", tmp);
     /* 6 runs, each shared by 5 trials (num_round 2..10) */
-    snprintf(json, sizeof json,
-             "{\"method\": \"grid\", \"metric\": {\"name\": \"validation/mse\", \"goal\": "
-             "\"minimize\"}, \"parameters\": {\"eta\": {\"values\": [0.1, 0.2, 0.3]},"
-             " \"max_depth\": {\"values\": [2, 3]}, \"num_round\": {\"values\": [2, 4, 6, 8, 10]}},"
-             " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
-             " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
-             " \"execution\": {\"threads\": 1}, \"seed\": 5}",
-             src);
+    snprintf(
+        json, sizeof json,
+        "{\"method\": \"grid\", \"metric\": {\"name\": \"validation/mse\", \"goal\": "
+        "\"minimize\"}, \"parameters\": {\"eta\": {\"values\": [0.1, 0.2, 0.3]},"
+        " \"max_depth\": {\"values\": [2, 3]}, \"num_round\": {\"values\": [2, 4, 6, 8, 10]}},"
+        " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
+        " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
+        " \"execution\": {\"threads\": 1}, \"seed\": 5}",
+        src);
     FILE *f = fopen(sweep, "w");
     CHECK(f != NULL);
     if (!f) return bt_test_finish("test_executor_seconds");

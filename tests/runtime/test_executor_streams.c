@@ -8,14 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "models/model.h"
+#include "models/pack.h"
 #include "runtime/exec/executor.h"
 #include "runtime/store/results.h"
 #include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
 
-static bt_model_vtable test_vt;
-static const bt_model_vtable *base_vt;
+static bt_pack_ops test_vt;
+static const bt_pack_ops *base_vt;
 static atomic_int n_steps;
 static atomic_int n_concurrent, max_concurrent;
 static int stop_at = -1, fail_at = -1;
@@ -73,7 +73,7 @@ static bt_status run(const char *sweep_path, const char *out, const char *log_pa
                      .stop = &stop_flag,
                      .checkpoint_every = 1000,
                      .streams = concurrent ? 4 : 0,
-                     .model_override = concurrent ? &test_vt : NULL};
+                     .packs_override = concurrent ? &test_vt : NULL};
     bt_run_summary sum;
     st = bt_sweep_run(&spec, &o, &sum);
     if (log) fclose(log);
@@ -214,7 +214,7 @@ int main(void) {
     tmp = bt_test_tmpdir();
     const char *src = getenv("BT_SOURCE_DIR");
     if (!src) src = ".";
-    base_vt = bt_model_find("gbdt");
+    base_vt = bt_model_find("gbdt")->cpu;
     test_vt = *base_vt;
     test_vt.concurrent_steps = 1;
     test_vt.pack_capacity = small_capacity;
@@ -224,32 +224,34 @@ int main(void) {
 
     char json[4096];
     /* ASHA with two shapes (max_bin), row sampling and an extra metric */
-    snprintf(json, sizeof json,
-             "{\"method\": \"random\", \"run_cap\": 30,"
-             " \"metric\": {\"name\": \"validation/rmse\", \"goal\": \"minimize\"},"
-             " \"parameters\": {\"eta\": {\"min\": 0.05, \"max\": 0.5},"
-             "   \"max_depth\": {\"values\": [2, 3, 4, 5]},"
-             "   \"subsample\": {\"min\": 0.5, \"max\": 1.0},"
-             "   \"max_bin\": {\"values\": [32, 256]}},"
-             " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
-             " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
-             " \"scheduler\": {\"type\": \"asha\", \"min_resource\": 1, \"max_resource\": 27,"
-             "   \"eta\": 3, \"concurrency\": 8},"
-             " \"execution\": {\"threads\": 2}, \"seed\": 7}",
-             src);
+    snprintf(
+        json, sizeof json,
+        "{\"method\": \"random\", \"run_cap\": 30,"
+        " \"metric\": {\"name\": \"validation/rmse\", \"goal\": \"minimize\"},"
+        " \"parameters\": {\"eta\": {\"min\": 0.05, \"max\": 0.5},"
+        "   \"max_depth\": {\"values\": [2, 3, 4, 5]},"
+        "   \"subsample\": {\"min\": 0.5, \"max\": 1.0},"
+        "   \"max_bin\": {\"values\": [32, 256]}},"
+        " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
+        " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
+        " \"scheduler\": {\"type\": \"asha\", \"min_resource\": 1, \"max_resource\": 27,"
+        "   \"eta\": 3, \"concurrency\": 8},"
+        " \"execution\": {\"threads\": 2}, \"seed\": 7}",
+        src);
     case_sweep("asha", json);
     /* a grid with num_round as a budget prefix, two shapes */
-    snprintf(json, sizeof json,
-             "{\"method\": \"grid\","
-             " \"metric\": {\"name\": \"validation/mse\", \"goal\": \"minimize\"},"
-             " \"parameters\": {\"eta\": {\"values\": [0.2, 0.3]},"
-             "   \"max_depth\": {\"values\": [2, 4, 6]},"
-             "   \"num_round\": {\"values\": [4, 9, 12]},"
-             "   \"max_bin\": {\"values\": [64, 256]}},"
-             " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
-             " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
-             " \"execution\": {\"threads\": 1}, \"seed\": 3}",
-             src);
+    snprintf(
+        json, sizeof json,
+        "{\"method\": \"grid\","
+        " \"metric\": {\"name\": \"validation/mse\", \"goal\": \"minimize\"},"
+        " \"parameters\": {\"eta\": {\"values\": [0.2, 0.3]},"
+        "   \"max_depth\": {\"values\": [2, 4, 6]},"
+        "   \"num_round\": {\"values\": [4, 9, 12]},"
+        "   \"max_bin\": {\"values\": [64, 256]}},"
+        " \"model\": {\"type\": \"gbdt\", \"objective\": \"reg:squarederror\"},"
+        " \"dataset\": {\"path\": \"%s/sweeps/examples/data/boston.csv\", \"target\": \"MEDV\"},"
+        " \"execution\": {\"threads\": 1}, \"seed\": 3}",
+        src);
     case_sweep("grid", json);
     return bt_test_finish("test_executor_streams");
 }

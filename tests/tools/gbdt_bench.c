@@ -21,7 +21,7 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static const bt_model_vtable *vt = &bt_gbdt_vtable;
+static const bt_pack_ops *vt = &bt_gbdt_cpu_packs;
 
 static int run_packs(bt_model_data *data, bt_value (*trials)[BT_GBDT_N_PARAMS], int n,
                      int pack_size, int rounds, const char *metric, double *checksum) {
@@ -104,7 +104,8 @@ int main(int argc, char **argv) {
             for (int e = 0; e < 3; e++)
                 for (int l = 0; l < 3; l++) {
                     bt_value *v = trials[n++];
-                    for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
+                    for (int p = 0; p < bt_gbdt_family.n_params; p++)
+                        v[p] = bt_gbdt_family.params[p].def;
                     v[BT_GBDT_MAX_DEPTH] = bt_value_int(d);
                     v[BT_GBDT_ETA] = bt_value_float(etas[e]);
                     v[BT_GBDT_LAMBDA] = bt_value_float(lambdas[l]);
@@ -140,7 +141,7 @@ int main(int argc, char **argv) {
         data.n_classes = 2;
         for (int t = 0; t < n_trials; t++) {
             bt_value *v = trials[n++];
-            for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
+            for (int p = 0; p < bt_gbdt_family.n_params; p++) v[p] = bt_gbdt_family.params[p].def;
             v[BT_GBDT_OBJECTIVE] = bt_value_string("binary:logistic");
             v[BT_GBDT_MAX_DEPTH] = bt_value_int(depth);
             v[BT_GBDT_ETA] = bt_value_float(0.05 + 0.25 * (t % 8) / 7.0);
@@ -155,7 +156,7 @@ int main(int argc, char **argv) {
     if (pack_size <= 0) pack_size = n;
     double t0 = now();
     bt_hparams h0 = {trials[0]};
-    if (vt->data_prepare(&data, &h0)) {
+    if (bt_gbdt_family.data_prepare(&data, &h0)) {
         fprintf(stderr, "%s\n", bt_status_message());
         return 70;
     }
@@ -170,6 +171,6 @@ int main(int argc, char **argv) {
            "\"mean_final_%s\":%.6f}\n",
            argv[1], (long long)tr.n_rows, tr.n_features, n, rounds, threads, pack_size, t1 - t0,
            t2 - t1, t2 - t0, metric, checksum / n);
-    vt->data_free(&data);
+    bt_gbdt_family.data_free(&data);
     return 0;
 }

@@ -39,7 +39,7 @@ static char *dup_str(const char *s) {
 #define MAX_METRICS 16
 
 int main(int argc, char **argv) {
-    const bt_model_vtable *vt = &bt_gbdt_vtable;
+    const bt_pack_ops *vt = &bt_gbdt_cpu_packs;
     bt_dataset train = {0}, valid = {0};
     const char *trials_path = NULL, *export_dir = NULL, *metrics_arg = "";
     int rounds = 10, threads = 1;
@@ -93,18 +93,18 @@ int main(int argc, char **argv) {
     while (fgets(line, sizeof line, tf) && n_trials < MAX_TRIALS) {
         if (line[0] == '\n' || line[0] == '#') continue;
         bt_value *v = hp[n_trials];
-        for (int p = 0; p < vt->n_params; p++) v[p] = vt->params[p].def;
+        for (int p = 0; p < bt_gbdt_family.n_params; p++) v[p] = bt_gbdt_family.params[p].def;
         for (char *tok = strtok(line, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
             char *eq = strchr(tok, '=');
             if (!eq) continue;
             *eq = 0;
-            int p = bt_model_param_index(vt, tok);
+            int p = bt_model_param_index(&bt_gbdt_family, tok);
             if (p < 0) {
                 fprintf(stderr, "bt_gbdt_fit: unknown parameter %s\n", tok);
                 return 65;
             }
             const char *val = eq + 1;
-            switch (vt->params[p].type) {
+            switch (bt_gbdt_family.params[p].type) {
             case BT_PTYPE_FLOAT:
                 v[p] = bt_value_float(strtod(val, NULL));
                 break;
@@ -138,12 +138,12 @@ int main(int argc, char **argv) {
     data.train = &train;
     data.valid = valid.n_rows ? &valid : NULL;
     data.threads = threads;
-    if (vt->task_of(&h0, &data.task, &data.n_classes) != BT_STATUS_OK ||
-        vt->data_prepare(&data, &h0) != BT_STATUS_OK) {
+    if (bt_gbdt_family.task_of(&h0, &data.task, &data.n_classes) != BT_STATUS_OK ||
+        bt_gbdt_family.data_prepare(&data, &h0) != BT_STATUS_OK) {
         fprintf(stderr, "bt_gbdt_fit: %s\n", bt_status_message());
         return 65;
     }
-    if (n_metrics == 0) metrics[n_metrics++] = vt->default_metric(data.task);
+    if (n_metrics == 0) metrics[n_metrics++] = bt_gbdt_family.default_metric(data.task);
 
     double *res = malloc((size_t)n_trials * (size_t)rounds * (size_t)n_metrics * sizeof *res);
     int *failed = calloc((size_t)n_trials, sizeof *failed);
@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
         }
         for (int s = 0; s < n; s++) {
             bt_hparams ht = {hp[ids[s]]};
-            if (vt->check(&ht, data.task) != BT_STATUS_OK ||
+            if (bt_gbdt_family.check(&ht, data.task) != BT_STATUS_OK ||
                 vt->slot_start(pack, s, &ht, bt_philox_key(seed, (uint64_t)ids[s])) !=
                     BT_STATUS_OK) {
                 fprintf(stderr, "bt_gbdt_fit: trial %d: %s\n", ids[s], bt_status_message());
@@ -194,8 +194,8 @@ int main(int argc, char **argv) {
         }
         for (int s = 0; s < n; s++) {
             failed[ids[s]] = vt->slot_failed(pack, s);
-            if (export_dir && vt->export_model(pack, s, "xgboost-json", &models[ids[s]],
-                                               &model_len[ids[s]]) != BT_STATUS_OK) {
+            if (export_dir && bt_gbdt_family.export_model(pack, s, "xgboost-json", &models[ids[s]],
+                                                          &model_len[ids[s]]) != BT_STATUS_OK) {
                 fprintf(stderr, "bt_gbdt_fit: %s\n", bt_status_message());
                 return 70;
             }
@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
         }
     }
     printf("]}\n");
-    vt->data_free(&data);
+    bt_gbdt_family.data_free(&data);
     for (int t = 0; t < n_trials; t++) free(models[t]);
     free(models);
     free(model_len);

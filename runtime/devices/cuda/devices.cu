@@ -9,6 +9,17 @@ extern "C" {
 #include "runtime/devices/devices.h"
 }
 
+/* the families' CUDA pack tables (models/<family>/cuda/ops.c) */
+extern "C" const struct bt_pack_ops bt_gbdt_cuda_packs, bt_mlp_cuda_packs, bt_resnet_cuda_packs;
+
+extern "C" const struct bt_pack_ops *bt_gpu_pack_ops(const char *family) {
+    if (!family) return NULL;
+    if (strcmp(family, "gbdt") == 0) return &bt_gbdt_cuda_packs;
+    if (strcmp(family, "mlp") == 0) return &bt_mlp_cuda_packs;
+    if (strcmp(family, "resnet") == 0) return &bt_resnet_cuda_packs;
+    return NULL;
+}
+
 extern "C" int bt_build_cuda(void) {
     return 1;
 }

@@ -1,0 +1,62 @@
+/* A sweep's data and one trial trained alone: loads the dataset a plan names and prepares the
+ * family's shared structures (runtime/exec/sweep_data.h), and trains one trial to a resource for
+ * export. The plan itself (sweeps/plan.h) reads no file and trains nothing. */
+#include "runtime/exec/sweep_data.h"
+
+#include <stdlib.h>
+
+bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
+    if (sw->data_loaded) return BT_STATUS_OK;
+    BT_TRY(
+        bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train, &sw->valid));
+    if (sw->task == BT_TASK_MULTICLASS && sw->n_classes <= 0) {
+        float mx = 0;
+        for (int64_t i = 0; i < sw->train.n_rows; i++)
+            if (sw->train.y[i] > mx) mx = sw->train.y[i];
+        for (int64_t i = 0; i < sw->valid.n_rows; i++)
+            if (sw->valid.y[i] > mx) mx = sw->valid.y[i];
+        sw->n_classes = (int32_t)mx + 1;
+    }
+    sw->data.train = &sw->train;
+    sw->data.valid = &sw->valid;
+    sw->data.task = sw->task;
+    sw->data.n_classes = sw->n_classes;
+    sw->data.threads = threads > 0 ? threads : 1;
+    for (int64_t t = 0; t < sw->n_trials; t++) {
+        if (sw->family->check) {
+            const bt_hparams hp = {sw->trials[t].hp};
+            bt_status st = sw->family->check(&hp, sw->task);
+            if (st != BT_STATUS_OK) return st;
+        }
+    }
+    if (sw->family->data_prepare) {
+        const bt_hparams hp0 = {sw->trials[0].hp};
+        BT_TRY(sw->family->data_prepare(&sw->data, &hp0));
+    }
+    sw->data_loaded = 1;
+    return BT_STATUS_OK;
+}
+
+bt_status bt_sweep_train_export(bt_sweep *sw, int64_t trial, int64_t resource, const char *format,
+                                char **out, size_t *len, double *metric) {
+    *out = NULL;
+    *len = 0;
+    if (trial < 0 || trial >= sw->n_trials)
+        return BT_FAIL(BT_STATUS_USAGE, "no trial %lld in this sweep (0..%lld)", (long long)trial,
+                       (long long)sw->n_trials - 1);
+    if (!sw->family->export_model)
+        return BT_FAIL(BT_STATUS_USAGE, "%s models cannot be exported", sw->family->name);
+    const bt_sweep_trial *tr = &sw->trials[trial];
+    const bt_hparams shape = {sw->trials[sw->pack_leader[tr->pack]].hp};
+    const bt_hparams hp = {sw->trials[tr->leader].hp};
+    bt_pack *pack = NULL;
+    BT_TRY(sw->packs->pack_init(&pack, &sw->data, &shape, 1));
+    bt_status st = sw->packs->slot_start(pack, 0, &hp, bt_sweep_trial_key(sw, trial));
+    int slot = 0;
+    for (int64_t r = 0; st == BT_STATUS_OK && r < resource; r++)
+        st = sw->packs->step(pack, &slot, 1);
+    if (st == BT_STATUS_OK && metric) st = sw->packs->eval(pack, 0, sw->metric, metric);
+    if (st == BT_STATUS_OK) st = sw->family->export_model(pack, 0, format, out, len);
+    sw->packs->pack_free(pack);
+    return st;
+}
