@@ -1,15 +1,17 @@
-/* `batchtune info`: CPU cores, every GPU, and the features this build has. */
+/* `batchtune info`: CPU cores, the CUDA module and every GPU, and the features this build has. */
 #include <H5public.h>
 #include <stdio.h>
 
 #include "runtime/cli/cli.h"
+#include "runtime/devices/cuda_module.h"
 #include "runtime/devices/devices.h"
 #include "runtime/devices/nvml.h"
 
 int bt_cmd_info(int argc, char **argv) {
     if (argc > 1 && bt_cli_is_help(argv[1])) {
-        puts("usage: batchtune info\n\nPrints CPU cores, every GPU (name, memory, compute "
-             "capability) and which features this build has.\n");
+        puts("usage: batchtune info\n\nPrints CPU cores, the CUDA module (loaded from where, or "
+             "why not), every GPU (name, memory, compute capability) and which features this "
+             "build has.\n");
         fputs(bt_cli_exit_codes, stdout);
         return 0;
     }
@@ -21,8 +23,14 @@ int bt_cmd_info(int argc, char **argv) {
     H5get_libversion(&maj, &min, &rel);
     printf("batchtune %s\n", BT_VERSION);
     printf("cpu: %d cores\n", bt_cpu_cores());
+    /* the CUDA module: where it loaded from, or why not; then what the GPU probe found */
+    printf("cuda module: %s\n", bt_cuda_module_status());
+    const bt_gpu_probe *probe = bt_gpu_probe_get();
     int n = bt_gpu_count();
-    printf("gpus: %d\n", n);
+    if (probe->kind == BT_GPU_PROBE_OK)
+        printf("gpus: %d\n", n);
+    else
+        printf("gpus: 0 (%s)\n", probe->why);
     for (int i = 0; i < n; i++) {
         bt_gpu_info g;
         if (bt_gpu_info_get(i, &g) != BT_STATUS_OK) continue;

@@ -1,6 +1,8 @@
-/* CPU side of device discovery and the device choice; GPU queries live in
- * runtime/devices/cuda/devices.cu when CUDA is built, else in runtime/devices/devices_none.c. */
+/* Device discovery and the device choice: CPU cores, the probe of the GPUs through the CUDA
+ * module (gpu.c), and bt_device_choose, a pure function of the request and what was found. */
 #include "runtime/devices/devices.h"
+
+#include "runtime/devices/cuda_module.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,13 +38,13 @@ static void choose_gpu(bt_device_choice *out, const bt_gpu_info *g, const char *
 
 /* Why a GPU cannot be used, or NULL when one can. */
 static const char *gpu_unusable(const bt_device_env *env, char *buf, size_t n) {
-    if (!env->build_cuda) return "this build has no CUDA backend";
+    if (!env->build_cuda) return env->gpu_why ? env->gpu_why : "this build has no CUDA backend";
     if (!env->family_cuda) {
         if (env->family_cuda_why) return env->family_cuda_why;
         snprintf(buf, n, "model %s has no CUDA pack", env->family ? env->family : "?");
         return buf;
     }
-    if (env->n_gpus <= 0) return "no GPU visible";
+    if (env->n_gpus <= 0) return env->gpu_why ? env->gpu_why : "no GPU visible";
     return NULL;
 }
 
@@ -109,6 +111,8 @@ bt_status bt_device_choose(const char *req, const bt_device_env *env, bt_status 
 
 void bt_device_env_probe(bt_device_env *env, bt_gpu_info *gpus, int cap) {
     env->build_cuda = bt_build_cuda();
+    const bt_gpu_probe *p = bt_gpu_probe_get();
+    env->gpu_why = p->kind == BT_GPU_PROBE_OK ? NULL : p->why;
     env->gpus = gpus;
     env->n_gpus = 0;
     int n = bt_gpu_count();

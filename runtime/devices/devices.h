@@ -21,11 +21,13 @@ typedef struct bt_gpu_info {
 } bt_gpu_info;
 
 int bt_cpu_cores(void);
-/* 1 when this build has the CUDA backend (BT_HAVE_CUDA), 0 otherwise. A function rather than the
- * macro so that the GPU side -- this and the six below -- is one replaceable unit: the library's
- * runtime/devices/cuda/devices.cu or runtime/devices/devices_none.c, or a test's emulated GPU. */
+
+/* ---- the GPUs, through the CUDA module (gpu.c over runtime/devices/cuda_module.h) ---------- */
+
+/* 1 when the CUDA module loaded (it was built, a driver is there, it opened), 0 otherwise. */
 int bt_build_cuda(void);
-/* Number of usable GPUs (0 when the build has no CUDA or no driver/GPU is present). */
+/* Number of usable GPUs (0 without the module, a driver or a GPU, or when the driver refuses;
+ * bt_gpu_probe_get says which). */
 int bt_gpu_count(void);
 bt_status bt_gpu_info_get(int index, bt_gpu_info *out);
 /* Makes GPU `index` current for this thread (packs bind to the current device). */
@@ -33,21 +35,22 @@ bt_status bt_gpu_select(int index);
 /* Device memory in use on GPU `index` (total - free, as cudaMemGetInfo sees it), from any thread.
  */
 bt_status bt_gpu_mem_used(int index, int64_t *used);
-/* "CUDA 13.0 runtime, driver 12.8, cuBLAS 13.1.0" or "no CUDA in this build". Borrowed static
- * string (one per process; not for concurrent first calls). */
+/* "CUDA 13.0 runtime, driver 12.8, cuBLAS 13.1.0" or "no CUDA module loaded". Static string. */
 const char *bt_cuda_version_string(void);
 /* The pack operations family `family` trains with on a GPU (models/pack.h), or NULL when it has
- * none or the build has no CUDA. */
+ * none or the module did not load. */
 const struct bt_pack_ops *bt_gpu_pack_ops(const char *family);
 
 /* What a device choice depends on. */
 typedef struct bt_device_env {
-    int build_cuda;          /* this build has the CUDA backend */
+    int build_cuda;          /* the CUDA module loaded */
     const char *family;      /* model family name, for messages */
     int family_cuda;         /* the family's CUDA pack is offered (runtime/devices/resolve.h) */
     const bt_gpu_info *gpus; /* the visible GPUs (borrowed), n_gpus of them */
     int n_gpus;
     const char *family_cuda_why; /* when family_cuda is 0: why (NULL: "model F has no CUDA pack") */
+    const char *gpu_why; /* no module or no GPU: why (NULL: "this build has no CUDA backend" or
+                          * "no GPU visible") */
 } bt_device_env;
 
 typedef struct bt_device_choice {

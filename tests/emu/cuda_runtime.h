@@ -18,6 +18,7 @@ typedef enum cudaError {
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorInsufficientDriver = 35,
     cudaErrorInvalidDevice = 101,
     cudaErrorNoDevice = 100,
     cudaErrorInvalidResourceHandle = 400,
@@ -93,6 +94,17 @@ cudaError_t cudaEventDestroy(cudaEvent_t event);
 cudaError_t cudaGetDevice(int *device);
 cudaError_t cudaSetDevice(int device);
 cudaError_t cudaGetDeviceCount(int *count);
+/* The subset of the device properties batchtune reads (runtime/devices/cuda/devices.cu). */
+typedef struct cudaDeviceProp {
+    char name[256];
+    size_t totalGlobalMem;
+    int major, minor;
+    int multiProcessorCount;
+} cudaDeviceProp;
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device);
+cudaError_t cudaDeviceGetPCIBusId(char *pci_bus_id, int len, int device);
+cudaError_t cudaRuntimeGetVersion(int *version); /* 13000: the runtime this emulates */
+cudaError_t cudaDriverGetVersion(int *version);  /* 0: no driver */
 cudaError_t cudaGetLastError(void);    /* returns and clears the last launch error */
 cudaError_t cudaPeekAtLastError(void); /* returns it without clearing */
 const char *cudaGetErrorString(cudaError_t e);

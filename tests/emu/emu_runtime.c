@@ -828,6 +828,34 @@ cudaError_t cudaGetDeviceCount(int *count) {
     return cudaSuccess;
 }
 
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
+    if (device != 0) return cudaErrorInvalidDevice;
+    memset(prop, 0, sizeof *prop);
+    snprintf(prop->name, sizeof prop->name, "emulated GPU (tests/emu)");
+    size_t free_b = 0;
+    cudaMemGetInfo(&free_b, &prop->totalGlobalMem);
+    prop->major = 9;
+    prop->minor = 0;
+    prop->multiProcessorCount = 132;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetPCIBusId(char *pci_bus_id, int len, int device) {
+    if (device != 0) return cudaErrorInvalidDevice;
+    if (len > 0) pci_bus_id[0] = '\0'; /* no bus: NVML never matches it */
+    return cudaErrorInvalidValue;
+}
+
+cudaError_t cudaRuntimeGetVersion(int *version) {
+    *version = 13000;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDriverGetVersion(int *version) {
+    *version = 0;
+    return cudaSuccess;
+}
+
 /* Launch errors are sticky until read, per host thread, as in the CUDA runtime. */
 static _Thread_local cudaError_t last_error = cudaSuccess;
 

@@ -19,7 +19,7 @@ static bt_gpu_info gpu(int index, const char *name, double total_gib, double fre
 }
 
 static bt_device_env env_of(int build, int family, const bt_gpu_info *g, int n) {
-    bt_device_env e = {build, "gbdt", family, g, n, NULL};
+    bt_device_env e = {build, "gbdt", family, g, n, NULL, NULL};
     return e;
 }
 

@@ -1,39 +1,49 @@
-/* GPU discovery through the CUDA runtime: count, name, memory, compute capability. A missing
- * driver or GPU reads as zero devices, never as an error, so CPU runs work on any machine. */
+/* The CUDA module's GPU queries (runtime/devices/cuda_module.h): the probe -- which tells a
+ * machine with no GPU from a driver that refuses -- and per GPU its name, memory, compute
+ * capability, selection and memory in use, and the CUDA runtime, driver and cuBLAS versions.
+ * Part of the module; the binary reaches these through its table (module.c here). */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
 
 extern "C" {
-#include "runtime/devices/devices.h"
+#include "runtime/devices/cuda_module.h"
 }
 
-/* the families' CUDA pack tables (models/<family>/cuda/ops.c) */
-extern "C" const struct bt_pack_ops bt_gbdt_cuda_packs, bt_mlp_cuda_packs, bt_resnet_cuda_packs;
-
-extern "C" const struct bt_pack_ops *bt_gpu_pack_ops(const char *family) {
-    if (!family) return NULL;
-    if (strcmp(family, "gbdt") == 0) return &bt_gbdt_cuda_packs;
-    if (strcmp(family, "mlp") == 0) return &bt_mlp_cuda_packs;
-    if (strcmp(family, "resnet") == 0) return &bt_resnet_cuda_packs;
-    return NULL;
-}
-
-extern "C" int bt_build_cuda(void) {
-    return 1;
-}
-
-extern "C" int bt_gpu_count(void) {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
-        cudaGetLastError(); /* clear the sticky "no driver" error */
-        return 0;
+extern "C" void bt_cudev_probe(bt_gpu_probe *out) {
+    memset(out, 0, sizeof *out);
+    int n = 0, drv = 0, rt = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    cudaDriverGetVersion(&drv);
+    cudaRuntimeGetVersion(&rt);
+    cudaGetLastError(); /* clear a sticky start-up error */
+    if (e == cudaSuccess && n > 0) {
+        out->kind = BT_GPU_PROBE_OK;
+        out->count = n;
+        snprintf(out->why, sizeof out->why, "%d GPU%s", n, n == 1 ? "" : "s");
+    } else if (e == cudaSuccess || e == cudaErrorNoDevice) {
+        out->kind = BT_GPU_PROBE_NO_DEVICE;
+        snprintf(out->why, sizeof out->why, "no GPU visible (cudaGetDeviceCount: %s)",
+                 e == cudaSuccess ? "0 devices" : cudaGetErrorString(e));
+    } else if (drv == 0) {
+        out->kind = BT_GPU_PROBE_NO_DRIVER;
+        snprintf(out->why, sizeof out->why, "no NVIDIA driver (cudaGetDeviceCount: %s)",
+                 cudaGetErrorString(e));
+    } else if (e == cudaErrorInsufficientDriver) {
+        out->kind = BT_GPU_PROBE_REFUSED;
+        snprintf(out->why, sizeof out->why,
+                 "the NVIDIA driver supports CUDA %d.%d, older than this build's CUDA %d.%d "
+                 "runtime (update the driver or build with an older CUDA)",
+                 drv / 1000, (drv % 1000) / 10, rt / 1000, (rt % 1000) / 10);
+    } else {
+        out->kind = BT_GPU_PROBE_REFUSED;
+        snprintf(out->why, sizeof out->why, "the NVIDIA driver refuses: cudaGetDeviceCount: %s (%d)",
+                 cudaGetErrorString(e), (int)e);
     }
-    return n;
 }
 
-extern "C" bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
+extern "C" bt_status bt_cudev_info(int index, bt_gpu_info *out) {
     cudaDeviceProp prop;
     cudaError_t e = cudaGetDeviceProperties(&prop, index);
     if (e != cudaSuccess)
@@ -59,14 +69,14 @@ extern "C" bt_status bt_gpu_info_get(int index, bt_gpu_info *out) {
     return BT_STATUS_OK;
 }
 
-extern "C" bt_status bt_gpu_select(int index) {
+extern "C" bt_status bt_cudev_select(int index) {
     cudaError_t e = cudaSetDevice(index);
     if (e != cudaSuccess)
         return BT_FAIL(BT_STATUS_INTERNAL, "cudaSetDevice(%d): %s", index, cudaGetErrorString(e));
     return BT_STATUS_OK;
 }
 
-extern "C" bt_status bt_gpu_mem_used(int index, int64_t *used) {
+extern "C" bt_status bt_cudev_mem_used(int index, int64_t *used) {
     *used = -1;
     /* the current device is per thread: this sets the caller's (a sampler thread's) only */
     cudaError_t e = cudaSetDevice(index);
@@ -80,7 +90,7 @@ extern "C" bt_status bt_gpu_mem_used(int index, int64_t *used) {
     return BT_STATUS_OK;
 }
 
-extern "C" const char *bt_cuda_version_string(void) {
+extern "C" const char *bt_cudev_versions(void) {
     static char buf[128];
     int rt = 0, drv = 0, blas[3] = {0, 0, 0};
     cudaRuntimeGetVersion(&rt);

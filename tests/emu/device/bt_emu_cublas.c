@@ -16,6 +16,12 @@ struct bt_emu_cublas {
     int math;
 };
 
+cublasStatus_t cublasGetProperty(libraryPropertyType type, int *value) {
+    (void)type;
+    *value = 0;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
 cublasStatus_t cublasCreate(cublasHandle_t *handle) {
     *handle = calloc(1, sizeof **handle);
     return *handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_ALLOC_FAILED;
