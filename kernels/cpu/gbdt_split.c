@@ -5,8 +5,6 @@
  * strictly best one -- the same candidates, order and float arithmetic as one-by-one. */
 #include "kernels/gbdt_split.h"
 
-#include <math.h>
-
 #define CHUNK 64
 
 typedef struct chunk {
@@ -16,30 +14,19 @@ typedef struct chunk {
     int64_t ag[CHUNK], ah[CHUNK]; /* running sums */
 } chunk;
 
-/* Losses of the m candidates gathered in c; invalid ones (min_child_weight) get -inf.
- * The gain is bt_gbdt_gain written without branches: G - clamp(G, -alpha, alpha) is G - alpha,
- * G + alpha or 0 exactly as the soft threshold is. no-trapping-math lets GCC vectorize the
- * selects; values are unchanged (IEEE operations round the same in SSE2 and AVX2 lanes, and ISO C
- * mode keeps a*b+c uncontracted). */
+/* Losses of the m candidates gathered in c (bt_gbdt_split_loss; invalid ones get -inf). The
+ * parameters are read once as doubles, outside the loop. no-trapping-math lets GCC vectorize the
+ * loss's selects; values are unchanged (IEEE operations round the same in SSE2 and AVX2 lanes, and
+ * ISO C mode keeps a*b+c uncontracted). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((optimize("no-trapping-math"), target_clones("avx2", "default")))
 #endif
 static void
 chunk_losses(chunk *c, int m, double gu, double hu, const bt_gbdt_split_param *p, float root_gain) {
     const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
-    for (int j = 0; j < m; j++) {
-        double G0 = c->gl[j] * gu, H0 = c->hl[j] * hu, G1 = c->gr[j] * gu, H1 = c->hr[j] * hu;
-        double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
-        c0 = c0 < -alpha ? -alpha : c0;
-        c1 = c1 < -alpha ? -alpha : c1;
-        double t0 = G0 - c0, t1 = G1 - c1;
-        double d0 = H0 > 0 ? H0 + lambda : 1.0, d1 = H1 > 0 ? H1 + lambda : 1.0;
-        float x0 = (float)(t0 * t0 / d0), x1 = (float)(t1 * t1 / d1);
-        x0 = H0 > 0 ? x0 : 0.0f;
-        x1 = H1 > 0 ? x1 : 0.0f;
-        float loss = (x0 + x1) - root_gain;
-        c->loss[j] = (H0 >= mcw) & (H1 >= mcw) ? loss : -INFINITY;
-    }
+    for (int j = 0; j < m; j++)
+        c->loss[j] = bt_gbdt_split_loss(c->gl[j], c->hl[j], c->gr[j], c->hr[j], gu, hu, alpha,
+                                        lambda, mcw, root_gain);
 }
 
 void bt_gbdt_split_scan_ref(const bt_gbdt_gh *e, const int32_t *bin_ids, int32_t n,

@@ -3,8 +3,10 @@
  * strictly best candidate in its visiting order (features in list order; per feature the forward
  * scan by increasing bin, then the backward scan by decreasing bin); here every candidate gets a
  * unique key in that order and the winner is the largest loss with the smallest key -- the same
- * candidate, found by an order-free reduction. Float/double operations use explicit _rn
- * intrinsics so that nvcc cannot contract a*b+c into an FMA, which would round differently. */
+ * candidate, found by an order-free reduction. The gain and loss are the reference's own BT_HD
+ * functions (kernels/gbdt_split.h); they and the rest of the float/double operations here use
+ * explicit _rn intrinsics so that nvcc cannot contract a*b+c into an FMA, which would round
+ * differently. */
 #include <stdint.h>
 
 #include <cub/block/block_reduce.cuh>
@@ -49,40 +51,6 @@ __device__ __forceinline__ void cand_none(cand *c) {
 /* a beats b: larger loss, then earlier in the reference's order. Stored losses are > 0 or none. */
 __device__ __forceinline__ bool cand_better(const cand &a, const cand &b) {
     return a.loss > b.loss || (a.loss == b.loss && a.key < b.key);
-}
-
-/* chunk_losses of kernels/cpu/gbdt_split.c for one candidate, operation for operation. */
-__device__ __forceinline__ float cand_loss(int64_t gl, int64_t hl, int64_t gr, int64_t hr,
-                                           double gu, double hu, double alpha, double lambda,
-                                           double mcw, float root_gain) {
-    const double G0 = __dmul_rn((double)gl, gu), H0 = __dmul_rn((double)hl, hu);
-    const double G1 = __dmul_rn((double)gr, gu), H1 = __dmul_rn((double)hr, hu);
-    double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
-    c0 = c0 < -alpha ? -alpha : c0;
-    c1 = c1 < -alpha ? -alpha : c1;
-    const double t0 = __dsub_rn(G0, c0), t1 = __dsub_rn(G1, c1);
-    const double d0 = H0 > 0 ? __dadd_rn(H0, lambda) : 1.0;
-    const double d1 = H1 > 0 ? __dadd_rn(H1, lambda) : 1.0;
-    float x0 = __double2float_rn(__ddiv_rn(__dmul_rn(t0, t0), d0));
-    float x1 = __double2float_rn(__ddiv_rn(__dmul_rn(t1, t1), d1));
-    x0 = H0 > 0 ? x0 : 0.0f;
-    x1 = H1 > 0 ? x1 : 0.0f;
-    const float loss = __fsub_rn(__fadd_rn(x0, x1), root_gain);
-    return (H0 >= mcw) && (H1 >= mcw) ? loss : -INFINITY;
-}
-
-/* bt_gbdt_gain(p, G, H) with G = S.g * gu, H = S.h * hu as eval_node computes them. */
-__device__ __forceinline__ float root_gain_of(bt_gbdt_gh S, double gu, double hu,
-                                              const bt_gbdt_split_param &p) {
-    const double G = __dmul_rn((double)S.g, gu), H = __dmul_rn((double)S.h, hu);
-    if (H <= 0) return 0.0f;
-    const double alpha = p.alpha;
-    double t = 0.0;
-    if (G > +alpha)
-        t = __dsub_rn(G, alpha);
-    else if (G < -alpha)
-        t = __dadd_rn(G, alpha);
-    return __double2float_rn(__ddiv_rn(__dmul_rn(t, t), __dadd_rn(H, (double)p.lambda)));
 }
 
 /* eval_node's early exit: one row, or a hessian that cannot cover two children. */
@@ -139,7 +107,8 @@ __global__ void __launch_bounds__(SPLIT_THREADS)
         return;
     }
     {
-        const float root_gain = root_gain_of(it.total, it.g_unit, it.h_unit, p);
+        const float root_gain = bt_gbdt_gain(&p, bt_dmul_rn((double)it.total.g, it.g_unit),
+                                             bt_dmul_rn((double)it.total.h, it.h_unit));
         const double alpha = p.alpha, lambda = p.lambda, mcw = p.min_child_weight;
         const unsigned long long Tg = (unsigned long long)it.total.g;
         const unsigned long long Th = (unsigned long long)it.total.h;
@@ -191,16 +160,18 @@ __global__ void __launch_bounds__(SPLIT_THREADS)
                 {
                     const bt_gbdt_gh L = {(int64_t)pg, (int64_t)ph};
                     const bt_gbdt_gh R = {(int64_t)(Tg - pg), (int64_t)(Th - ph)};
-                    const float loss = cand_loss(L.g, L.h, R.g, R.h, it.g_unit, it.h_unit, alpha,
-                                                 lambda, mcw, root_gain);
+                    const float loss =
+                        bt_gbdt_split_loss((double)L.g, (double)L.h, (double)R.g, (double)R.h,
+                                           it.g_unit, it.h_unit, alpha, lambda, mcw, root_gain);
                     consider(&best, loss, kf | (long long)i, f, (int32_t)i, 0, cuts[i], L, R);
                 }
                 if (backward) {
                     const unsigned long long rg = Sg - (pg - vg), rh = Sh - (ph - vh);
                     const bt_gbdt_gh R = {(int64_t)rg, (int64_t)rh};
                     const bt_gbdt_gh L = {(int64_t)(Tg - rg), (int64_t)(Th - rh)};
-                    const float loss = cand_loss(L.g, L.h, R.g, R.h, it.g_unit, it.h_unit, alpha,
-                                                 lambda, mcw, root_gain);
+                    const float loss =
+                        bt_gbdt_split_loss((double)L.g, (double)L.h, (double)R.g, (double)R.h,
+                                           it.g_unit, it.h_unit, alpha, lambda, mcw, root_gain);
                     const long long key = kf | (1ll << 32) | (long long)(nb - 1 - i);
                     consider(&best, loss, key, f, (int32_t)i - 1, 1,
                              i == 0 ? min_values[f] : cuts[i - 1], L, R);

@@ -207,23 +207,13 @@ static BT_INLINE int64_t screen(const bt_gbdt_gh *P, int k, int64_t bg, int64_t 
     return any;
 }
 
-/* The reference's loss of the candidate with left sums (lg, lh), in its arithmetic (ISO C: no
- * contraction); -inf when min_child_weight fails. */
+/* The reference's loss of the candidate with left sums (lg, lh) (bt_gbdt_split_loss); -inf when
+ * min_child_weight fails. */
 static BT_INLINE float exact_loss(int64_t lg, int64_t lh, bt_gbdt_gh total, double gu, double hu,
                                   const bt_gbdt_split_param *p, float root_gain) {
-    const double alpha = p->alpha, lambda = p->lambda, mcw = p->min_child_weight;
-    double G0 = (double)lg * gu, H0 = (double)lh * hu;
-    double G1 = (double)(total.g - lg) * gu, H1 = (double)(total.h - lh) * hu;
-    double c0 = G0 > alpha ? alpha : G0, c1 = G1 > alpha ? alpha : G1;
-    c0 = c0 < -alpha ? -alpha : c0;
-    c1 = c1 < -alpha ? -alpha : c1;
-    double t0 = G0 - c0, t1 = G1 - c1;
-    double d0 = H0 > 0 ? H0 + lambda : 1.0, d1 = H1 > 0 ? H1 + lambda : 1.0;
-    float x0 = (float)(t0 * t0 / d0), x1 = (float)(t1 * t1 / d1);
-    x0 = H0 > 0 ? x0 : 0.0f;
-    x1 = H1 > 0 ? x1 : 0.0f;
-    float loss = (x0 + x1) - root_gain;
-    return (H0 >= mcw) & (H1 >= mcw) ? loss : -INFINITY;
+    return bt_gbdt_split_loss((double)lg, (double)lh, (double)(total.g - lg),
+                              (double)(total.h - lh), gu, hu, p->alpha, p->lambda,
+                              p->min_child_weight, root_gain);
 }
 
 static BT_INLINE void scan_runs(const bt_gbdt_gh *P, const int32_t *bin, int32_t m,
