@@ -1,5 +1,6 @@
 /* bt_dataset: a dense float table (rows x features) with one label per row, as every loader
- * produces it, and the entry point that turns a sweep's `dataset` block into train and valid sets.
+ * produces it (dataset.c), and the floor's entry point that turns a sweep's `dataset` block into
+ * train and valid sets (bt_dataset_from_spec, datasets/load.c).
  * Ownership: a bt_dataset owns X, y, feature_names and source; bt_dataset_free releases them
  * (and is a no-op on a zeroed struct). */
 #ifndef BT_DATASET_H
@@ -7,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "sweeps/spec/spec.h"
 #include "base/status.h"
+#include "datasets/dataset_spec.h"
 
 typedef enum bt_task {
     BT_TASK_REGRESSION = 0,

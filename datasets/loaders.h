@@ -1,6 +1,6 @@
 /* Internal interface of the dataset layer: one loader per file format, the synthetic generators,
- * the train/valid split and small helpers they share. bt_dataset_from_spec (dataset.c) is the only
- * public entry point; tests call these directly.
+ * the train/valid split and small helpers they share (dataset.c). bt_dataset_from_spec (load.c) is
+ * the only public entry point; tests call these directly.
  * Ownership: every loader fills a zeroed *out that the caller releases with bt_dataset_free, also
  * on failure (a loader leaves *out zeroed when it fails). *row_lines, when asked for, is a malloc'd
  * array of n_rows 1-based line numbers the caller frees; loaders of binary formats set it to NULL.

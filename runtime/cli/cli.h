@@ -1,5 +1,6 @@
-/* The batchtune commands (one file each in runtime/cli/) and the small helpers they share.
- * Each command takes its own argv (argv[0] = command name) and returns the process exit code. */
+/* The batchtune commands (one file each in runtime/cli/) and the small helpers they share
+ * (common.c). Each command takes its own argv (argv[0] = command name) and returns the process's
+ * exit code. */
 #ifndef BT_CLI_H
 #define BT_CLI_H
 

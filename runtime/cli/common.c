@@ -1,8 +1,32 @@
-/* Helpers shared by the commands: loading a sweep with its diagnostics printed. */
+/* Helpers shared by the commands (cli.h): the exit-code table every --help prints, --help
+ * recognition, a failed status printed and turned into its exit code, and loading a sweep with
+ * its diagnostics printed. */
 #include <stdio.h>
+#include <string.h>
 
 #include "runtime/cli/cli.h"
+#include "runtime/store/sweep_file.h"
 #include "sweeps/spec/spec.h"
+
+const char bt_cli_exit_codes[] =
+    "Exit codes:\n"
+    "  0   finished (or nothing left to do)\n"
+    "  2   usage error\n"
+    "  65  bad sweep file or data (every problem printed as FILE:LINE:COL: path: message)\n"
+    "  66  input file missing\n"
+    "  70  internal error\n"
+    "  74  output could not be written\n"
+    "  75  interrupted (SIGINT/SIGTERM); run the same command again to continue\n";
+
+int bt_cli_is_help(const char *arg) {
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+int bt_cli_error(bt_status st) {
+    const char *msg = bt_status_message();
+    fprintf(stderr, "batchtune: %s\n", msg && *msg ? msg : bt_status_name(st));
+    return (int)st;
+}
 
 int bt_cli_load_spec(const char *path, bt_spec *out) {
     bt_diags d;

@@ -1,21 +1,11 @@
-/* batchtune's entry point: picks the command and maps its status to the documented exit code.
- * `batchtune SWEEP.json` is `batchtune run SWEEP.json`. */
+/* batchtune's entry point: picks the command, which returns the documented exit code; the helpers
+ * the commands share are common.c's. `batchtune SWEEP.json` is `batchtune run SWEEP.json`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "runtime/cli/cli.h"
-
-const char bt_cli_exit_codes[] =
-    "Exit codes:\n"
-    "  0   finished (or nothing left to do)\n"
-    "  2   usage error\n"
-    "  65  bad sweep file or data (every problem printed as FILE:LINE:COL: path: message)\n"
-    "  66  input file missing\n"
-    "  70  internal error\n"
-    "  74  output could not be written\n"
-    "  75  interrupted (SIGINT/SIGTERM); run the same command again to continue\n";
 
 static const char usage[] =
     "usage: batchtune [run] SWEEP.json [options]   run a sweep (resumes if interrupted)\n"
@@ -29,16 +19,6 @@ static const char usage[] =
     "batchtune runs a whole hyperparameter sweep in one process: the data is loaded once, many\n"
     "trials train together in packs, a successive-halving scheduler stops the weak ones early,\n"
     "and every result lands in one HDF5 file. See README.md and docs/.\n\n";
-
-int bt_cli_is_help(const char *arg) {
-    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
-}
-
-int bt_cli_error(bt_status st) {
-    const char *msg = bt_status_message();
-    fprintf(stderr, "batchtune: %s\n", msg && *msg ? msg : bt_status_name(st));
-    return (int)st;
-}
 
 /* OpenMP threads that spin at barriers make the many short parallel phases of a pack crawl when
  * the cores are shared (3x slower on a loaded 2-core machine). libgomp reads its wait policy

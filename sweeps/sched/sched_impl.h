@@ -1,7 +1,8 @@
-/* Internal to the schedulers (runtime/sched*.c): the state behind bt_sched, the helpers the
- * scheduler files share (ranking, decisions log, job queue, integer-safe eta arithmetic) and the
- * entry points of each scheduler. Not a public header: nothing outside runtime/sched*.c includes
- * it. Ownership: everything hangs off struct bt_sched and is released by bt_sched_free. */
+/* Internal to the schedulers (sweeps/sched/): the state behind bt_sched, the helpers the
+ * scheduler files share (sched_core.c: ranking, decisions log, job queue, integer-safe eta
+ * arithmetic) and the entry points of each scheduler. Not a public header: nothing outside
+ * sweeps/sched/ includes it.
+ * Ownership: everything hangs off struct bt_sched and is released by bt_sched_free. */
 #ifndef BT_SCHED_IMPL_H
 #define BT_SCHED_IMPL_H
 
@@ -66,7 +67,7 @@ struct bt_sched {
     int finished; /* ASHA: end-of-sweep pruning done */
 };
 
-/* ---- shared helpers (sched.c) ---- */
+/* ---- shared helpers (sched_core.c) ---- */
 
 /* 1 if (ma, ta) ranks before (mb, tb): better metric first, NaN last, ties by lower trial id. */
 int bt_sched_better(const bt_sched *s, double ma, int64_t ta, double mb, int64_t tb);

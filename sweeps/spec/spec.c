@@ -1,13 +1,10 @@
-/* The sweep file as a whole: reading, JSON syntax errors with positions, the top-level keys, and
- * the shared helpers of spec_*.c (diagnostics, typed readers, unknown-key checks). The blocks
- * live in spec_params.c, spec_model.c, spec_sched.c and spec_data.c. */
+/* The sweep file as a whole, from its text in memory: JSON syntax errors with positions, the
+ * top-level keys and their dispatch to the blocks (spec_params.c, spec_model.c, spec_sched.c,
+ * spec_data.c), and bt_spec_free. The helpers the blocks share are spec_read.c's; reading the file
+ * from disk is the runtime's (runtime/store/sweep_file.c). */
 #include "sweeps/spec/spec.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,270 +13,6 @@
 #include "base/sha256.h"
 #include "sweeps/space.h"
 #include "sweeps/spec/spec_internal.h"
-
-/* ---- diagnostics ---------------------------------------------------------------------------- */
-
-void bt_diags_init(bt_diags *d) {
-    memset(d, 0, sizeof *d);
-}
-
-void bt_diags_free(bt_diags *d) {
-    if (!d) return;
-    for (int i = 0; i < d->n; i++) free(d->msgs[i]);
-    free(d->msgs);
-    memset(d, 0, sizeof *d);
-}
-
-void bt_diags_add(bt_diags *d, const char *fmt, ...) {
-    if (!d) return;
-    if (d->n == d->cap) {
-        int cap = d->cap ? 2 * d->cap : 16;
-        char **m = realloc(d->msgs, (size_t)cap * sizeof *m);
-        if (!m) return; /* out of memory: the message is lost, the status still says bad input */
-        d->msgs = m;
-        d->cap = cap;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = malloc((size_t)n + 1);
-    if (!s) return;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    d->msgs[d->n++] = s;
-}
-
-void bt_spec_err(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, const char *fmt,
-                 ...) {
-    int line = 1, col = 1;
-    if (c->pos.e) bt_jpos_item(&c->pos, at, at_key, &line, &col);
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (path && *path)
-        bt_diags_add(c->diags, "%s:%d:%d: %s: %s", c->file, line, col, path, msg);
-    else
-        bt_diags_add(c->diags, "%s:%d:%d: %s", c->file, line, col, msg);
-    c->n_err++;
-}
-
-/* ---- small helpers -------------------------------------------------------------------------- */
-
-char *bt_spec_strdup(const char *s) {
-    if (!s) return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
-const char *bt_spec_path(char *buf, const char *parent, const char *key) {
-    if (parent && *parent)
-        snprintf(buf, BT_PATH_MAX, "%s.%s", parent, key);
-    else
-        snprintf(buf, BT_PATH_MAX, "%s", key);
-    return buf;
-}
-
-const char *bt_spec_path_index(char *buf, const char *parent, int i) {
-    snprintf(buf, BT_PATH_MAX, "%s[%d]", parent, i);
-    return buf;
-}
-
-const cJSON *bt_spec_get(const cJSON *obj, const char *key) {
-    return obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-}
-
-int bt_spec_is_int_literal(const bt_spec_ctx *c, const cJSON *it) {
-    if (!cJSON_IsNumber(it)) return 0;
-    const bt_jpos_entry *e = bt_jpos_find(&c->pos, it);
-    if (!e) return it->valuedouble == floor(it->valuedouble);
-    for (size_t i = e->val_off; i < e->val_end; i++)
-        if (strchr(".eE", c->text[i])) return 0;
-    return 1;
-}
-
-int bt_spec_int_of(const bt_spec_ctx *c, const cJSON *it, int64_t *out) {
-    if (!cJSON_IsNumber(it)) return 0;
-    if (bt_spec_is_int_literal(c, it)) {
-        const bt_jpos_entry *e = bt_jpos_find(&c->pos, it);
-        if (e) {
-            char tok[64];
-            size_t n = e->val_end - e->val_off;
-            if (n >= sizeof tok) return 0;
-            memcpy(tok, c->text + e->val_off, n);
-            tok[n] = '\0';
-            errno = 0;
-            long long v = strtoll(tok, NULL, 10);
-            if (errno == ERANGE) return 0;
-            *out = (int64_t)v;
-            return 1;
-        }
-    }
-    double v = it->valuedouble;
-    if (v != floor(v) || fabs(v) > 9007199254740992.0) return 0;
-    *out = (int64_t)v;
-    return 1;
-}
-
-static const char *json_kind(const cJSON *it) {
-    if (cJSON_IsString(it)) return "a string";
-    if (cJSON_IsNumber(it)) return "a number";
-    if (cJSON_IsBool(it)) return "a boolean";
-    if (cJSON_IsNull(it)) return "null";
-    if (cJSON_IsArray(it)) return "an array";
-    if (cJSON_IsObject(it)) return "an object";
-    return "invalid";
-}
-
-int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
-                       const char *const *allowed) {
-    char p[BT_PATH_MAX];
-    int n_unknown = 0;
-    for (const cJSON *k = obj ? obj->child : NULL; k; k = k->next) {
-        for (const cJSON *prev = obj->child; prev != k; prev = prev->next) {
-            if (strcmp(prev->string, k->string) == 0) {
-                int line, col;
-                bt_jpos_item(&c->pos, prev, 1, &line, &col);
-                bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
-                            "duplicate key (first given at %d:%d)", line, col);
-                break;
-            }
-        }
-        int known = 0;
-        for (int i = 0; allowed[i]; i++) known |= strcmp(allowed[i], k->string) == 0;
-        if (known) continue;
-        n_unknown++;
-        const char *dym = bt_didyoumean(k->string, allowed, -1);
-        char list[512] = "";
-        for (int i = 0; allowed[i]; i++) {
-            size_t len = strlen(list);
-            snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", allowed[i]);
-        }
-        if (dym)
-            bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
-                        "unknown key '%s' (did you mean '%s'?)", k->string, dym);
-        else
-            bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
-                        "unknown key '%s'; known keys: %s", k->string, list);
-    }
-    return n_unknown;
-}
-
-int bt_spec_read_string(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
-                        char **out) {
-    const cJSON *it = bt_spec_get(obj, key);
-    if (!it) return 0;
-    char p[BT_PATH_MAX];
-    if (!cJSON_IsString(it)) {
-        bt_spec_err(c, it, 0, bt_spec_path(p, path, key), "must be a string, not %s",
-                    json_kind(it));
-        return -1;
-    }
-    free(*out);
-    *out = bt_spec_strdup(it->valuestring);
-    return 1;
-}
-
-int bt_spec_read_int(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
-                     int64_t lo, int64_t hi, int64_t *out) {
-    const cJSON *it = bt_spec_get(obj, key);
-    if (!it) return 0;
-    char p[BT_PATH_MAX];
-    int64_t v;
-    if (!cJSON_IsNumber(it)) {
-        bt_spec_err(c, it, 0, bt_spec_path(p, path, key), "must be an integer, not %s",
-                    json_kind(it));
-        return -1;
-    }
-    if (!bt_spec_int_of(c, it, &v)) {
-        bt_spec_err(c, it, 0, bt_spec_path(p, path, key), "must be an integer, got %g",
-                    it->valuedouble);
-        return -1;
-    }
-    if (v < lo) {
-        bt_spec_err(c, it, 0, bt_spec_path(p, path, key), "must be >= %" PRId64 ", got %" PRId64,
-                    lo, v);
-        return -1;
-    }
-    if (v > hi) {
-        bt_spec_err(c, it, 0, bt_spec_path(p, path, key), "must be <= %" PRId64 ", got %" PRId64,
-                    hi, v);
-        return -1;
-    }
-    *out = v;
-    return 1;
-}
-
-int bt_spec_read_number(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
-                        double *out) {
-    const cJSON *it = bt_spec_get(obj, key);
-    if (!it) return 0;
-    char p[BT_PATH_MAX];
-    if (!cJSON_IsNumber(it)) {
-        bt_spec_err(c, it, 0, bt_spec_path(p, path, key), "must be a number, not %s",
-                    json_kind(it));
-        return -1;
-    }
-    *out = it->valuedouble;
-    return 1;
-}
-
-int bt_spec_read_bool(bt_spec_ctx *c, const cJSON *obj, const char *key, const char *path,
-                      int *out) {
-    const cJSON *it = bt_spec_get(obj, key);
-    if (!it) return 0;
-    char p[BT_PATH_MAX];
-    if (!cJSON_IsBool(it)) {
-        bt_spec_err(c, it, 0, bt_spec_path(p, path, key), "must be true or false, not %s",
-                    json_kind(it));
-        return -1;
-    }
-    *out = cJSON_IsTrue(it);
-    return 1;
-}
-
-int bt_spec_value_of(const bt_spec_ctx *c, const cJSON *it, bt_value *out) {
-    int64_t i;
-    if (cJSON_IsString(it)) {
-        *out = bt_value_string(bt_spec_strdup(it->valuestring));
-    } else if (cJSON_IsBool(it)) {
-        *out = bt_value_bool(cJSON_IsTrue(it));
-    } else if (cJSON_IsNumber(it)) {
-        if (bt_spec_is_int_literal(c, it) && bt_spec_int_of(c, it, &i))
-            *out = bt_value_int(i);
-        else
-            *out = bt_value_float(it->valuedouble);
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
-const char *bt_spec_value_str(const bt_value *v, char *buf, int n) {
-    switch (v->kind) {
-    case BT_VALUE_INT:
-        snprintf(buf, (size_t)n, "%" PRId64, v->i);
-        break;
-    case BT_VALUE_FLOAT:
-        snprintf(buf, (size_t)n, "%g", v->f);
-        break;
-    case BT_VALUE_STRING:
-        snprintf(buf, (size_t)n, "\"%s\"", v->s);
-        break;
-    case BT_VALUE_BOOL:
-        snprintf(buf, (size_t)n, "%s", v->i ? "true" : "false");
-        break;
-    default:
-        snprintf(buf, (size_t)n, "null");
-        break;
-    }
-    return buf;
-}
 
 /* ---- syntax errors -------------------------------------------------------------------------- */
 
@@ -310,7 +43,7 @@ static void parse_method(bt_spec_ctx *c, const cJSON *root) {
     }
     if (!cJSON_IsString(m)) {
         bt_spec_err(c, m, 0, "method", "must be a string (\"grid\" or \"random\"), not %s",
-                    json_kind(m));
+                    bt_spec_json_kind(m));
         return;
     }
     const char *v = m->valuestring;
@@ -344,7 +77,7 @@ static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
     if (cmd) {
         if (!cJSON_IsArray(cmd))
             bt_spec_err(c, cmd, 0, "command", "must be an array (W&B's command list), not %s",
-                        json_kind(cmd));
+                        bt_spec_json_kind(cmd));
         else
             s->command_json = cJSON_PrintUnformatted(cmd);
     }
@@ -477,7 +210,7 @@ bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_dia
     }
     if (!cJSON_IsObject(root))
         bt_spec_err(&c, root, 0, "", "the sweep file must hold one JSON object, not %s",
-                    json_kind(root));
+                    bt_spec_json_kind(root));
     else
         parse_root(&c, root);
 
@@ -491,54 +224,6 @@ bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_dia
                        c.n_err == 1 ? "" : "s");
     }
     return BT_STATUS_OK;
-}
-
-bt_status bt_spec_load(const char *path, bt_spec *out, bt_diags *diags) {
-    memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        bt_diags_add(diags, "%s: cannot open: %s", path, strerror(e));
-        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: cannot open: %s", path, strerror(e));
-    }
-    size_t cap = 1 << 14, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory reading %s", path);
-    }
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return BT_FAIL(BT_STATUS_INTERNAL, "out of memory reading %s", path);
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        bt_diags_add(diags, "%s: cannot read (is it a folder?)", path);
-        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: cannot read", path);
-    }
-    buf[n] = '\0';
-    if (strlen(buf) != n) {
-        int line, col;
-        bt_json_text_linecol(buf, strlen(buf), &line, &col);
-        bt_diags_add(diags, "%s:%d:%d: NUL byte in the file (not a text file?)", path, line, col);
-        free(buf);
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: not a text file", path);
-    }
-    bt_status st = bt_spec_parse(path, buf, out, diags);
-    free(buf);
-    return st;
 }
 
 static void free_value(bt_value *v) {
@@ -586,10 +271,4 @@ void bt_spec_free(bt_spec *s) {
     free(s->entity);
     if (s->command_json) cJSON_free(s->command_json);
     memset(s, 0, sizeof *s);
-}
-
-int bt_spec_param_index(const bt_spec *s, const char *name) {
-    for (int p = 0; p < s->n_params; p++)
-        if (strcmp(s->params[p].name, name) == 0) return p;
-    return -1;
 }

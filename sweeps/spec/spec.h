@@ -1,6 +1,7 @@
 /* bt_spec: a parsed and validated sweep.json (W&B sweep vocabulary plus batchtune's own keys).
- * bt_spec_load reads the file, parses it with cJSON and checks everything it can, collecting every
- * problem as "FILE:LINE:COL: json.path: message" in a bt_diags list.
+ * bt_spec_parse parses the file's text with cJSON and checks everything it can, collecting every
+ * problem as "FILE:LINE:COL: json.path: message" in a bt_diags list (reading the file from disk
+ * is the runtime's: bt_spec_load in runtime/store/sweep_file.h).
  * Ownership: a bt_spec owns every string and array it points to; bt_spec_free releases them. */
 #ifndef BT_SPEC_H
 #define BT_SPEC_H
@@ -9,6 +10,7 @@
 
 #include "base/status.h"
 #include "base/value.h"
+#include "datasets/dataset_spec.h"
 
 /* W&B parameter distributions plus the two fixed forms (value, values). */
 typedef enum bt_dist {
@@ -70,23 +72,6 @@ typedef struct bt_kv {
     int line, col;
 } bt_kv;
 
-/* The `dataset` block; paths are resolved against the sweep file's folder. */
-typedef struct bt_dataset_spec {
-    char *train, *train_labels; /* file paths; *_labels for formats with separate label files */
-    char *valid, *valid_labels;
-    char *path;            /* single file split into train/valid by valid_fraction */
-    char *format;          /* csv|libsvm|npy|hdf5|idx|cifar; NULL = from the file name */
-    char *target_name;     /* CSV target column by name, or NULL */
-    int target_index;      /* target column by index (negative counts from the end); default -1 */
-    double valid_fraction; /* default 0.2 */
-    uint64_t split_seed;   /* default 42 */
-    char *synthetic;       /* "friedman1" | "classification" | NULL */
-    int64_t rows;
-    int32_t features, classes;
-    uint64_t seed;
-    double noise;
-} bt_dataset_spec;
-
 typedef struct bt_exec_spec {
     char *device;     /* "auto" | "cpu" | "cuda" | "cuda:0,1" */
     char *gpu_packs;  /* "stable" (NULL: the default) | "all": experimental GPU packs too */
@@ -139,11 +124,9 @@ void bt_diags_init(bt_diags *d);
 void bt_diags_free(bt_diags *d);
 void bt_diags_add(bt_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Loads and validates path. On BT_STATUS_BAD_INPUT every problem is in diags (which the caller
- * initialized); on BT_STATUS_NO_INPUT the file is missing. On success *out is filled and must be
- * released with bt_spec_free. */
-bt_status bt_spec_load(const char *path, bt_spec *out, bt_diags *diags);
-/* Same, from text already in memory; path is used for messages and the dataset folder. */
+/* Parses and validates a sweep file's text; path is used for messages and the dataset folder. On
+ * BT_STATUS_BAD_INPUT every problem is in diags (which the caller initialized). On success *out is
+ * filled and must be released with bt_spec_free. */
 bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_diags *diags);
 void bt_spec_free(bt_spec *s);
 

@@ -1,6 +1,7 @@
-/* Private to runtime/spec*.c: the validation context every part of the sweep-file checker shares
- * (file name, positions, diagnostics, the spec being filled, the model family) and small typed
- * accessors that report problems with their JSON path and LINE:COL.
+/* Private to sweeps/spec/spec*.c: the validation context every part of the sweep-file checker
+ * shares (file name, positions, diagnostics, the spec being filled, the model family), the small
+ * typed accessors that report problems with their JSON path and LINE:COL (spec_read.c), and the
+ * entry points of each block's parser.
  * Ownership: the context borrows everything; strings it hands out are malloc'd for the spec. */
 #ifndef BT_SPEC_INTERNAL_H
 #define BT_SPEC_INTERNAL_H
@@ -32,6 +33,8 @@ typedef struct bt_spec_ctx {
     int task_mask;                 /* bit per bt_task the sweep's objectives can produce */
 } bt_spec_ctx;
 
+/* ---- shared helpers (spec_read.c) ---- */
+
 /* Records "FILE:LINE:COL: path: message" at item `at` (its key when at_key and it has one). */
 void bt_spec_err(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, const char *fmt,
                  ...) __attribute__((format(printf, 5, 6)));
@@ -43,6 +46,8 @@ const char *bt_spec_path(char *buf, const char *parent, const char *key);
 const char *bt_spec_path_index(char *buf, const char *parent, int i);
 
 const cJSON *bt_spec_get(const cJSON *obj, const char *key);
+/* "a string", "a number", "an object", ... for messages about a value of the wrong type. */
+const char *bt_spec_json_kind(const cJSON *it);
 /* Whether a number was written as an integer literal (no '.', no exponent): W&B's Python reads
  * such numbers as int, which decides int_uniform and integer q. */
 int bt_spec_is_int_literal(const bt_spec_ctx *c, const cJSON *it);
@@ -67,6 +72,8 @@ int bt_spec_read_bool(bt_spec_ctx *c, const cJSON *obj, const char *key, const c
 int bt_spec_value_of(const bt_spec_ctx *c, const cJSON *it, bt_value *out);
 /* "3", "0.1", "\"adam\"", "true" for messages. */
 const char *bt_spec_value_str(const bt_value *v, char *buf, int n);
+
+/* ---- the blocks ---- */
 
 /* spec_params.c: the `parameters` block into spec->params (W&B rules, flattening). */
 void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params);

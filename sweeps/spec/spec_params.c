@@ -1,6 +1,7 @@
 /* The `parameters` block: W&B's parameter forms (value, values, probabilities, min/max, every
  * distribution) into bt_param_spec, with W&B's inference rules and defaults, nested `parameters`
- * flattened with '.', and every structural check (types, min < max, log bounds, probabilities). */
+ * flattened with '.', and every structural check (types, min < max, log bounds, probabilities);
+ * also bt_spec_param_index, the lookup of a parameter by name. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -468,4 +469,10 @@ void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params) {
                     "distribution; list the grid values, or use method random",
                     dists[p->dist].name);
     }
+}
+
+int bt_spec_param_index(const bt_spec *s, const char *name) {
+    for (int p = 0; p < s->n_params; p++)
+        if (strcmp(s->params[p].name, name) == 0) return p;
+    return -1;
 }

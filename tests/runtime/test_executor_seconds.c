@@ -8,6 +8,7 @@
 #include "models/pack.h"
 #include "runtime/exec/executor.h"
 #include "runtime/store/results.h"
+#include "runtime/store/sweep_file.h"
 #include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
 

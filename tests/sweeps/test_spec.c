@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/store/sweep_file.h"
 #include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
 
