@@ -128,7 +128,7 @@ def objects(build):
             m = re.match(r"(?:.*/)?CMakeFiles/[^/]+\.dir/(.+)\.o$", rel)
             if not m:
                 continue
-            src = m.group(1)
+            src = re.sub(r"^(__/)+", "", m.group(1))
             if floor_of(src) is not None and os.path.isfile(os.path.join(ROOT, src)):
                 out.setdefault(src, full)
     return out

@@ -407,6 +407,176 @@ static void apply_level(workspace *ws, grower *w, int depth) {
 
 /* ---- the round ----------------------------------------------------------------------------- */
 
+/* The roots of the round's trees W[0..n_w): sums over the sampled rows, leaf values, per-tree
+ * feature samples. */
+static void grow_roots(bt_pack *p, workspace *ws, grower *W, int n_w) {
+    const bt_binned *bm = &p->bin->train;
+    const int64_t n = bm->n_rows;
+    const int32_t F = bm->n_features;
+    const int nt = p->threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
+    for (int g = 0; g < n_w; g++) {
+        grower *w = &W[g];
+        const bt_gbdt_slot *s = w->s;
+        int64_t m = s->n_sampled[w->k];
+        bt_gbdt_gh S = {0, 0};
+        for (int64_t i = 0; i < m; i++) {
+            S.g += w->gh[w->rows[i]].g;
+            S.h += w->gh[w->rows[i]].h;
+        }
+        w->sum[0] = S;
+        w->n_nodes = 1;
+        w->beg[0] = 0;
+        w->cnt[0] = m;
+        float wt = bt_gbdt_weight(&s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
+        set_leaf(w, 0, -1, wt, wt * s->eta);
+        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+        int32_t *all = w->feats_level;
+        for (int32_t f = 0; f < F; f++) all[f] = f;
+        w->n_feats_tree = bt_gbdt_sample_features_ref(s->key, tree, 0, all, F, s->colsample_bytree,
+                                                      w->feats_tree, ws->sort_scratch[thread_id()]);
+        w->level[0] = 0;
+        w->n_level = m > 0 ? 1 : 0;
+    }
+}
+
+/* One depth level of the wave W[g0..g1), in four phases of parallel jobs: histograms, evaluation,
+ * application, partition. *more is 0 when no tree of the wave has nodes at this depth (then
+ * nothing is done: the wave is grown). */
+static bt_status grow_level(bt_pack *p, workspace *ws, grower *W, int g0, int g1, int depth,
+                            int *more) {
+    const bt_gbdt_binning *B = p->bin;
+    const bt_binned *bm = &B->train;
+    const int64_t n = bm->n_rows;
+    const int32_t F = bm->n_features;
+    const int nt = p->threads;
+    int ok = 1;
+    int any = 0;
+    ws->n_jobs = 0;
+    for (int g = g0; g < g1 && ok; g++) {
+        grower *w = &W[g];
+        if (w->n_level == 0) continue;
+        any = 1;
+        const bt_gbdt_slot *s = w->s;
+        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+        w->n_feats_level = bt_gbdt_sample_features_ref(
+            s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree, s->colsample_bylevel,
+            w->feats_level, ws->sort_scratch[0]);
+        ok = plan_level(p, ws, w, depth);
+    }
+    *more = any;
+    if (!any) return BT_STATUS_OK;
+    if (ok) ok = split_jobs(ws);
+    if (!ok) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory planning histograms");
+    /* phase A: histograms */
+    int nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
+    for (int j = 0; j < nj; j++) {
+        job *jb = &ws->jobs[j];
+        grower *w = jb->w;
+        bt_gbdt_gh *h = w->hist[jb->node];
+        memset(h + B->off[jb->f_begin], 0,
+               (size_t)(B->off[jb->f_end] - B->off[jb->f_begin]) * sizeof *h);
+        bt_gbdt_hist_ref(bm->bins, bm->width, F, B->off, jb->f_begin, jb->f_end,
+                         w->rows + w->beg[jb->node], w->cnt[jb->node], w->gh, h);
+    }
+    /* phase B: evaluation, one job per node */
+    ws->n_jobs = 0;
+    for (int g = g0; g < g1 && ok; g++)
+        for (int32_t i = 0; i < W[g].n_level && ok; i++)
+            ok = job_push(ws, &W[g], W[g].level[i], 0, F);
+    if (!ok) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
+    for (int j = 0; j < nj; j++) {
+        /* the larger sibling subtracts the smaller one's histogram: order them so the
+         * subtraction never races with the smaller one's own evaluation (read-only). */
+        eval_node(p, ws->jobs[j].w, ws->jobs[j].node, ws->sort_scratch[thread_id()]);
+    }
+    /* release the small siblings' reference kept for subtraction: nothing to do (owned) */
+    /* phase C: apply */
+    ws->n_jobs = 0;
+    for (int g = g0; g < g1 && ok; g++) {
+        grower *w = &W[g];
+        if (w->n_level == 0) continue;
+        apply_level(ws, w, depth);
+        for (int32_t i = 0; i < w->n_level && ok; i++) {
+            int32_t id = w->level[i];
+            if (w->nodes[id].left >= 0) ok = job_push(ws, w, id, 0, 0);
+        }
+        int32_t *t = w->level;
+        w->level = w->next;
+        w->next = t;
+        w->n_level = w->n_next;
+        for (int32_t i = 0; i < w->n_level; i++) w->sub_from[w->level[i]] = -1;
+    }
+    if (!ok) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    /* phase D: partition */
+    nj = ws->n_jobs;
+#pragma omp parallel for schedule(dynamic, 1)                                                      \
+    num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 0) * 4))
+    for (int j = 0; j < nj; j++) {
+        grower *w = ws->jobs[j].w;
+        int32_t id = ws->jobs[j].node;
+        const bt_gbdt_node *nd = &w->nodes[id];
+        int64_t nl;
+        /* the split feature's column: stride 1, so rows of a node share lines */
+        const char *col =
+            (const char *)B->cols + (size_t)nd->feature * (size_t)n * (size_t)bm->width;
+        nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], col, bm->width, 1, 0, nd->bin,
+                                   B->missing_bin[nd->feature], nd->default_left,
+                                   ws->part_scratch[thread_id()]);
+        w->beg[nd->left] = w->beg[id];
+        w->cnt[nd->left] = nl;
+        w->beg[nd->right] = w->beg[id] + nl;
+        w->cnt[nd->right] = w->cnt[id] - nl;
+    }
+    return BT_STATUS_OK;
+}
+
+/* Leaves into the train margins (and the rows a subsampled tree left out through it); the
+ * finished trees join the model. */
+static bt_status grow_finish(bt_pack *p, workspace *ws, grower *W, int n_w) {
+    const bt_binned *bm = &p->bin->train;
+    const int64_t n = bm->n_rows;
+    const int32_t F = bm->n_features;
+    const int nt = p->threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
+    for (int g = 0; g < n_w; g++) {
+        grower *w = &W[g];
+        bt_gbdt_slot *s = w->s;
+        for (int32_t id = 0; id < w->n_nodes; id++) {
+            const bt_gbdt_node *nd = &w->nodes[id];
+            if (nd->left < 0)
+                bt_gbdt_leaf_add_ref(w->rows + w->beg[id], w->cnt[id], nd->value, s->margin_train,
+                                     s->n_out, w->k);
+        }
+        if (s->subsample < 1.0) {
+            /* rows left out of this tree still get its prediction */
+            uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
+            uint64_t thr = (uint64_t)(s->subsample * 4294967296.0);
+            const float *X = p->data->train->X;
+            for (int64_t r = 0; r < n; r++)
+                if ((uint64_t)bt_philox_u32(s->key, tree, (uint64_t)r) >= thr) {
+                    int32_t leaf = bt_gbdt_tree_leaf(w->nodes, X + r * F);
+                    s->margin_train[r * s->n_out + w->k] += w->nodes[leaf].value;
+                }
+        }
+    }
+    for (int g = 0; g < n_w; g++) {
+        grower *w = &W[g];
+        bt_gbdt_slot *s = w->s;
+        for (int32_t id = 0; id < w->n_nodes; id++) hist_release(ws, w->hist[id]);
+        int64_t t = (int64_t)s->round * s->n_out + w->k;
+        bt_gbdt_node *nodes = malloc((size_t)w->n_nodes * sizeof *nodes);
+        if (!nodes) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+        memcpy(nodes, w->nodes, (size_t)w->n_nodes * sizeof *nodes);
+        s->trees[t].nodes = nodes;
+        s->trees[t].n_nodes = w->n_nodes;
+    }
+    return BT_STATUS_OK;
+}
+
 bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
     workspace *ws = NULL;
     BT_TRY(ws_get(p, &ws));
@@ -441,31 +611,7 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
         goto done;
     }
 
-    /* roots: sums, feature samples */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
-    for (int g = 0; g < n_w; g++) {
-        grower *w = &W[g];
-        const bt_gbdt_slot *s = w->s;
-        int64_t m = s->n_sampled[w->k];
-        bt_gbdt_gh S = {0, 0};
-        for (int64_t i = 0; i < m; i++) {
-            S.g += w->gh[w->rows[i]].g;
-            S.h += w->gh[w->rows[i]].h;
-        }
-        w->sum[0] = S;
-        w->n_nodes = 1;
-        w->beg[0] = 0;
-        w->cnt[0] = m;
-        float wt = bt_gbdt_weight(&s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
-        set_leaf(w, 0, -1, wt, wt * s->eta);
-        uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-        int32_t *all = w->feats_level;
-        for (int32_t f = 0; f < F; f++) all[f] = f;
-        w->n_feats_tree = bt_gbdt_sample_features_ref(s->key, tree, 0, all, F, s->colsample_bytree,
-                                                      w->feats_tree, ws->sort_scratch[thread_id()]);
-        w->level[0] = 0;
-        w->n_level = m > 0 ? 1 : 0;
-    }
+    grow_roots(p, ws, W, n_w);
 
     /* Trees grow in waves: every level of a wave is run before the next wave starts. All trees
      * of a round could go at once (as a GPU does), but on a CPU the wave's gradients, row lists
@@ -476,136 +622,12 @@ bt_status bt_gbdt_grow_round(bt_pack *p, bt_gbdt_slot **slots, int n_slots) {
     if (wave < 2 * nt) wave = 2 * nt;
     for (int g0 = 0; g0 < n_w; g0 += wave) {
         const int g1 = g0 + wave < n_w ? g0 + wave : n_w;
-        for (int depth = 0;; depth++) {
-            int any = 0;
-            ws->n_jobs = 0;
-            for (int g = g0; g < g1 && ok; g++) {
-                grower *w = &W[g];
-                if (w->n_level == 0) continue;
-                any = 1;
-                const bt_gbdt_slot *s = w->s;
-                uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-                w->n_feats_level = bt_gbdt_sample_features_ref(
-                    s->key, tree, (uint32_t)depth + 1, w->feats_tree, w->n_feats_tree,
-                    s->colsample_bylevel, w->feats_level, ws->sort_scratch[0]);
-                ok = plan_level(p, ws, w, depth);
-            }
-            if (!any) break;
-            if (ok) ok = split_jobs(ws);
-            if (!ok) {
-                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory planning histograms");
-                goto done;
-            }
-            /* phase A: histograms */
-            int nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
-            for (int j = 0; j < nj; j++) {
-                job *jb = &ws->jobs[j];
-                grower *w = jb->w;
-                bt_gbdt_gh *h = w->hist[jb->node];
-                memset(h + B->off[jb->f_begin], 0,
-                       (size_t)(B->off[jb->f_end] - B->off[jb->f_begin]) * sizeof *h);
-                bt_gbdt_hist_ref(bm->bins, bm->width, F, B->off, jb->f_begin, jb->f_end,
-                                 w->rows + w->beg[jb->node], w->cnt[jb->node], w->gh, h);
-            }
-            /* phase B: evaluation, one job per node */
-            ws->n_jobs = 0;
-            for (int g = g0; g < g1 && ok; g++)
-                for (int32_t i = 0; i < W[g].n_level && ok; i++)
-                    ok = job_push(ws, &W[g], W[g].level[i], 0, F);
-            if (!ok) {
-                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-                goto done;
-            }
-            nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 1)))
-            for (int j = 0; j < nj; j++) {
-                /* the larger sibling subtracts the smaller one's histogram: order them so the
-                 * subtraction never races with the smaller one's own evaluation (read-only). */
-                eval_node(p, ws->jobs[j].w, ws->jobs[j].node, ws->sort_scratch[thread_id()]);
-            }
-            /* release the small siblings' reference kept for subtraction: nothing to do (owned) */
-            /* phase C: apply */
-            ws->n_jobs = 0;
-            for (int g = g0; g < g1 && ok; g++) {
-                grower *w = &W[g];
-                if (w->n_level == 0) continue;
-                apply_level(ws, w, depth);
-                for (int32_t i = 0; i < w->n_level && ok; i++) {
-                    int32_t id = w->level[i];
-                    if (w->nodes[id].left >= 0) ok = job_push(ws, w, id, 0, 0);
-                }
-                int32_t *t = w->level;
-                w->level = w->next;
-                w->next = t;
-                w->n_level = w->n_next;
-                for (int32_t i = 0; i < w->n_level; i++) w->sub_from[w->level[i]] = -1;
-            }
-            if (!ok) {
-                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-                goto done;
-            }
-            /* phase D: partition */
-            nj = ws->n_jobs;
-#pragma omp parallel for schedule(dynamic, 1)                                                      \
-    num_threads(nt) if (par_ok(nt, nj, jobs_work(ws, 0) * 4))
-            for (int j = 0; j < nj; j++) {
-                grower *w = ws->jobs[j].w;
-                int32_t id = ws->jobs[j].node;
-                const bt_gbdt_node *nd = &w->nodes[id];
-                int64_t nl;
-                /* the split feature's column: stride 1, so rows of a node share lines */
-                const char *col =
-                    (const char *)B->cols + (size_t)nd->feature * (size_t)n * (size_t)bm->width;
-                nl = bt_gbdt_partition_ref(w->rows + w->beg[id], w->cnt[id], col, bm->width, 1, 0,
-                                           nd->bin, B->missing_bin[nd->feature], nd->default_left,
-                                           ws->part_scratch[thread_id()]);
-                w->beg[nd->left] = w->beg[id];
-                w->cnt[nd->left] = nl;
-                w->beg[nd->right] = w->beg[id] + nl;
-                w->cnt[nd->right] = w->cnt[id] - nl;
-            }
+        for (int depth = 0, more = 1; more; depth++) {
+            st = grow_level(p, ws, W, g0, g1, depth, &more);
+            if (st != BT_STATUS_OK) goto done;
         }
     }
-
-    /* leaves -> train margins; the finished tree joins the model */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (par_ok(nt, n_w, n_w * n))
-    for (int g = 0; g < n_w; g++) {
-        grower *w = &W[g];
-        bt_gbdt_slot *s = w->s;
-        for (int32_t id = 0; id < w->n_nodes; id++) {
-            const bt_gbdt_node *nd = &w->nodes[id];
-            if (nd->left < 0)
-                bt_gbdt_leaf_add_ref(w->rows + w->beg[id], w->cnt[id], nd->value, s->margin_train,
-                                     s->n_out, w->k);
-        }
-        if (s->subsample < 1.0) {
-            /* rows left out of this tree still get its prediction */
-            uint64_t tree = (uint64_t)s->round * (uint64_t)s->n_out + (uint64_t)w->k;
-            uint64_t thr = (uint64_t)(s->subsample * 4294967296.0);
-            const float *X = p->data->train->X;
-            for (int64_t r = 0; r < n; r++)
-                if ((uint64_t)bt_philox_u32(s->key, tree, (uint64_t)r) >= thr) {
-                    int32_t leaf = bt_gbdt_tree_leaf(w->nodes, X + r * F);
-                    s->margin_train[r * s->n_out + w->k] += w->nodes[leaf].value;
-                }
-        }
-    }
-    for (int g = 0; g < n_w; g++) {
-        grower *w = &W[g];
-        bt_gbdt_slot *s = w->s;
-        for (int32_t id = 0; id < w->n_nodes; id++) hist_release(ws, w->hist[id]);
-        int64_t t = (int64_t)s->round * s->n_out + w->k;
-        bt_gbdt_node *nodes = malloc((size_t)w->n_nodes * sizeof *nodes);
-        if (!nodes) {
-            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-            goto done;
-        }
-        memcpy(nodes, w->nodes, (size_t)w->n_nodes * sizeof *nodes);
-        s->trees[t].nodes = nodes;
-        s->trees[t].n_nodes = w->n_nodes;
-    }
-
+    st = grow_finish(p, ws, W, n_w);
 done:
     for (int g = 0; g < n_w; g++) grower_free(&W[g]);
     free(W);
