@@ -1,5 +1,6 @@
-/* A sweep made concrete: trials' configurations and hyperparameters, budget-prefix groups, shape
- * packs and the scheduler (see plan.h). Pure: no data is read and nothing trains here. */
+/* A sweep made concrete: trials' configurations and hyperparameters, budget-prefix groups and
+ * their runs, shape packs and the scheduler (see plan.h). Pure: no data is read and nothing
+ * trains here. */
 #include "sweeps/plan.h"
 
 #include <math.h>
@@ -146,6 +147,49 @@ static bt_status build_packs(bt_sweep *sw) {
     return BT_STATUS_OK;
 }
 
+/* The runs: one per group leader, in trial order; each run's members and each pack's runs as
+ * CSR lists, filled in trial order so both come out ascending. */
+static bt_status build_runs(bt_sweep *sw) {
+    int64_t n = sw->n_trials;
+    size_t n1 = (size_t)(n ? n : 1);
+    sw->run_leader = malloc(n1 * sizeof *sw->run_leader);
+    sw->mem_ptr = calloc((size_t)n + 1, sizeof *sw->mem_ptr);
+    sw->members = malloc(n1 * sizeof *sw->members);
+    sw->pack_run_ptr = calloc((size_t)sw->n_packs + 1, sizeof *sw->pack_run_ptr);
+    sw->pack_runs = malloc(n1 * sizeof *sw->pack_runs);
+    int64_t *fill = calloc(n1 + (size_t)sw->n_packs, sizeof *fill);
+    if (!sw->run_leader || !sw->mem_ptr || !sw->members || !sw->pack_run_ptr || !sw->pack_runs ||
+        !fill) {
+        free(fill);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    sw->n_runs = 0;
+    for (int64_t t = 0; t < n; t++) {
+        bt_sweep_trial *tr = &sw->trials[t];
+        if (tr->leader == t) {
+            sw->run_leader[sw->n_runs] = t;
+            sw->pack_run_ptr[tr->pack + 1]++;
+            tr->run = sw->n_runs++;
+        } else {
+            tr->run = sw->trials[tr->leader].run; /* the leader came first */
+        }
+        sw->mem_ptr[tr->run + 1]++;
+    }
+    for (int64_t r = 0; r < sw->n_runs; r++) sw->mem_ptr[r + 1] += sw->mem_ptr[r];
+    for (int p = 0; p < sw->n_packs; p++) sw->pack_run_ptr[p + 1] += sw->pack_run_ptr[p];
+    int64_t *pack_fill = fill + n1;
+    for (int64_t t = 0; t < n; t++) {
+        int64_t r = sw->trials[t].run;
+        sw->members[sw->mem_ptr[r] + fill[r]++] = t;
+    }
+    for (int64_t r = 0; r < sw->n_runs; r++) {
+        int p = sw->trials[sw->run_leader[r]].pack;
+        sw->pack_runs[sw->pack_run_ptr[p] + pack_fill[p]++] = r;
+    }
+    free(fill);
+    return BT_STATUS_OK;
+}
+
 bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     memset(sw, 0, sizeof *sw);
     sw->spec = spec;
@@ -192,6 +236,7 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     }
     BT_TRY(build_groups(sw));
     BT_TRY(build_packs(sw));
+    BT_TRY(build_runs(sw));
 
     /* task from the first trial (objective cannot vary within a sweep: the spec checks it) */
     const bt_hparams hp0 = {sw->trials[0].hp};
@@ -221,6 +266,11 @@ void bt_sweep_free(bt_sweep *sw) {
     }
     free(sw->trials);
     free(sw->pack_leader);
+    free(sw->run_leader);
+    free(sw->mem_ptr);
+    free(sw->members);
+    free(sw->pack_run_ptr);
+    free(sw->pack_runs);
     bt_sched_free(sw->sched);
     memset(sw, 0, sizeof *sw);
 }

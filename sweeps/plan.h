@@ -21,6 +21,7 @@ typedef struct bt_sweep_trial {
     bt_value *config; /* spec->n_params values, as sampled (strings borrowed from the spec) */
     bt_value *hp;     /* family->n_params resolved model hyperparameters */
     int64_t leader;   /* first trial of its budget-prefix group (itself when not grouped) */
+    int64_t run;      /* index of its group's run: sw->run_leader[run] == leader */
     int64_t budget;   /* its own budget when the budget parameter is swept, else -1 */
     int pack;         /* index of the shape pack it belongs to */
 } bt_sweep_trial;
@@ -41,12 +42,22 @@ typedef struct bt_sweep {
     int32_t n_classes;
     int n_packs;
     int64_t *pack_leader; /* per pack: a trial whose hp fixes the pack's shape */
+    /* The runs: one per budget-prefix group, trained once for all its members, numbered in the
+     * order of their leaders. A leader is its group's first trial, so the runs of trials
+     * 0 .. K-1 are runs 0 .. R-1 for some R, and a run's members among them come first. */
+    int64_t n_runs;
+    int64_t *run_leader; /* per run: its leader trial (ascending) */
+    int64_t *mem_ptr;    /* CSR per run: members[mem_ptr[r] .. mem_ptr[r + 1]), ascending trials */
+    int64_t *members;
+    int64_t *pack_run_ptr; /* CSR per pack: pack_runs[pack_run_ptr[p] .. pack_run_ptr[p + 1]) */
+    int64_t *pack_runs;    /* its runs, ascending */
     bt_dataset train, valid;
     bt_model_data data;
     int data_loaded;
 } bt_sweep;
 
-/* Builds configurations, hyperparameters, groups and the scheduler (no data is read). */
+/* Builds configurations, hyperparameters, groups, runs, packs and the scheduler (no data is
+ * read). */
 bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec);
 void bt_sweep_free(bt_sweep *sw);
 

@@ -21,11 +21,10 @@ typedef struct bench {
     bt_sweep sw;
     int64_t n_sel;      /* selected trials: 0 .. n_sel-1 */
     int64_t *report_at; /* per selected trial: the resource its metric is read at */
+    /* selected runs: the plan's runs 0 .. n_runs-1, those of the selected trials (a leader is its
+     * group's first trial); a run's selected members are the first of its members in the plan */
     int64_t n_runs;
-    int64_t *run_leader; /* per run: its leader trial, ascending */
-    int64_t *run_target; /* per run: the furthest report point among its selected trials */
-    int64_t *mem_ptr;    /* CSR per run: its selected trials, ascending */
-    int64_t *members;
+    int64_t *run_target; /* per selected run: the furthest report point of its selected trials */
     const char *rss_source;
     bt_gpu_source gpu_src; /* GPU usage, when training on a GPU and a source opened */
     int gpu_index;
@@ -135,50 +134,27 @@ static int64_t trial_budget(const bt_sweep *sw, int64_t t) {
     return v.kind == BT_VALUE_FLOAT ? (int64_t)llround(v.f) : v.i;
 }
 
+/* The selected trials' report points (--rounds, else each trial's budget) and the selected runs'
+ * targets, on top of the plan's runs. */
 static bt_status plan_runs(bench *b, const bt_bench_opts *o) {
     const bt_sweep *sw = &b->sw;
     int64_t n = b->n_sel;
     b->report_at = malloc((size_t)n * sizeof *b->report_at);
-    b->run_leader = malloc((size_t)n * sizeof *b->run_leader);
     b->run_target = calloc((size_t)n, sizeof *b->run_target);
-    b->mem_ptr = calloc((size_t)n + 1, sizeof *b->mem_ptr);
-    b->members = malloc((size_t)n * sizeof *b->members);
-    int64_t *run_of = malloc((size_t)n * sizeof *run_of); /* leader trial -> run index */
-    if (!b->report_at || !b->run_leader || !b->run_target || !b->mem_ptr || !b->members ||
-        !run_of) {
-        free(run_of);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-    }
-    /* a leader is its group's first trial, so every selected trial's leader is selected too */
+    if (!b->report_at || !b->run_target) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     for (int64_t t = 0; t < n; t++) {
         int64_t r = o->rounds > 0 ? o->rounds : trial_budget(sw, t);
-        if (r <= 0) {
-            free(run_of);
+        if (r <= 0)
             return BT_FAIL(BT_STATUS_BAD_INPUT,
                            "trial %" PRId64 " has no budget to train to; pass --rounds N", t);
-        }
         b->report_at[t] = r;
-        int64_t L = sw->trials[t].leader;
-        if (L == t) {
-            run_of[t] = b->n_runs;
-            b->run_leader[b->n_runs++] = t;
-        }
-        int64_t ri = run_of[L];
-        if (r > b->run_target[ri]) b->run_target[ri] = r;
-        b->mem_ptr[ri + 1]++;
     }
-    for (int64_t r = 0; r < b->n_runs; r++) b->mem_ptr[r + 1] += b->mem_ptr[r];
-    int64_t *fill = calloc((size_t)b->n_runs + 1, sizeof *fill);
-    if (!fill) {
-        free(run_of);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-    }
-    for (int64_t t = 0; t < n; t++) {
-        int64_t ri = run_of[sw->trials[t].leader];
-        b->members[b->mem_ptr[ri] + fill[ri]++] = t;
-    }
-    free(fill);
-    free(run_of);
+    b->n_runs = 0;
+    while (b->n_runs < sw->n_runs && sw->run_leader[b->n_runs] < n) b->n_runs++;
+    for (int64_t ri = 0; ri < b->n_runs; ri++)
+        for (int64_t k = sw->mem_ptr[ri]; k < sw->mem_ptr[ri + 1] && sw->members[k] < n; k++)
+            if (b->report_at[sw->members[k]] > b->run_target[ri])
+                b->run_target[ri] = b->report_at[sw->members[k]];
     return BT_STATUS_OK;
 }
 
@@ -190,8 +166,9 @@ static void record_reports(bench *b, bt_pack *pk, int slot, int64_t ri, int64_t 
     const bt_pack_ops *ops = b->sw.packs;
     int have = 0;
     double value = NAN;
-    for (int64_t k = b->mem_ptr[ri]; k < b->mem_ptr[ri + 1]; k++) {
-        int64_t t = b->members[k];
+    const bt_sweep *sw = &b->sw;
+    for (int64_t k = sw->mem_ptr[ri]; k < sw->mem_ptr[ri + 1] && sw->members[k] < b->n_sel; k++) {
+        int64_t t = sw->members[k];
         if (b->report_at[t] != res) continue;
         if (!have) {
             if (!*failed && ops->slot_failed && ops->slot_failed(pk, slot)) *failed = 1;
@@ -234,7 +211,7 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
         for (int s = 0; s < cap && st == BT_STATUS_OK; s++) {
             if (slot_run[s] < 0 && next < n) {
                 int64_t ri = runs[next++];
-                int64_t L = b->run_leader[ri];
+                int64_t L = sw->run_leader[ri];
                 const bt_hparams hp = {sw->trials[L].hp};
                 st = ops->slot_start(pk, s, &hp, bt_sweep_trial_key(sw, L));
                 slot_run[s] = ri;
@@ -287,8 +264,9 @@ static bt_status train_mode(bench *b, int64_t max_pack, bt_bench_mode *m) {
     bt_status st = BT_STATUS_OK;
     for (int p = 0; p < b->sw.n_packs && st == BT_STATUS_OK; p++) {
         int64_t n = 0;
-        for (int64_t r = 0; r < b->n_runs; r++)
-            if (b->sw.trials[b->run_leader[r]].pack == p) runs[n++] = r;
+        for (int64_t k = b->sw.pack_run_ptr[p];
+             k < b->sw.pack_run_ptr[p + 1] && b->sw.pack_runs[k] < b->n_runs; k++)
+            runs[n++] = b->sw.pack_runs[k];
         if (n > 0) st = train_pack(b, p, runs, n, max_pack, m);
     }
     m->train_seconds = bt_clock() - t0;
@@ -355,12 +333,9 @@ static bt_status bench_body(bench *b, const bt_spec *spec, const bt_bench_opts *
     r->valid_rows = b->sw.valid.n_rows;
     r->features = b->sw.train.n_features;
     for (int64_t i = 0; i < b->n_runs; i++) r->trial_rounds += b->run_target[i];
-    for (int p = 0; p < b->sw.n_packs; p++)
-        for (int64_t i = 0; i < b->n_runs; i++)
-            if (b->sw.trials[b->run_leader[i]].pack == p) {
-                r->n_packs++;
-                break;
-            }
+    for (int p = 0; p < b->sw.n_packs; p++) /* its first run is selected when any is */
+        r->n_packs += b->sw.pack_run_ptr[p] < b->sw.pack_run_ptr[p + 1] &&
+                      b->sw.pack_runs[b->sw.pack_run_ptr[p]] < b->n_runs;
 
     BT_TRY(train_mode(b, max_pack, &r->packed));
     rates(b, r, &r->packed);
@@ -394,10 +369,7 @@ bt_status bt_bench_run(const bt_spec *spec, const bt_bench_opts *o, bt_bench_res
     bt_status st = bench_body(&b, spec, o, out);
     out->rss_source = b.rss_source;
     free(b.report_at);
-    free(b.run_leader);
     free(b.run_target);
-    free(b.mem_ptr);
-    free(b.members);
     bt_gpu_source_close(&b.gpu_src);
     bt_sweep_free(&b.sw);
     if (st != BT_STATUS_OK) {

@@ -7,7 +7,7 @@
  * is a pure function of the ordered reports and a trial's training is a pure function of its
  * configuration and key, replaying the journal's ticks (no training) and catching up the runs
  * still in flight reproduces an uninterrupted sweep exactly. Runs a model-state snapshot holds
- * (runtime/snapshot.h) are restored from it first and only trained the rest of the way.
+ * (runtime/store/snapshot.h) are restored from it first and only trained the rest of the way.
  * Ownership: options and the spec are borrowed for the duration of the call. */
 #ifndef BT_EXECUTOR_H
 #define BT_EXECUTOR_H

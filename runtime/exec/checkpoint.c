@@ -1,0 +1,173 @@
+/* The results view (exec_internal.h): results.h5 rebuilt from the trial states, the history and
+ * the scheduler's decisions, written atomically at checkpoints; and the best trial it names. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/exec/exec_internal.h"
+#include "runtime/exec/sweep_data.h"
+
+static bt_value_kind column_kind(const bt_param_spec *p) {
+    if (p->dist == BT_DIST_CONSTANT || p->dist == BT_DIST_CATEGORICAL) {
+        int any_str = 0, any_float = 0, all_bool = p->n_values > 0;
+        for (int i = 0; i < p->n_values; i++) {
+            any_str |= p->values[i].kind == BT_VALUE_STRING;
+            any_float |= p->values[i].kind == BT_VALUE_FLOAT;
+            all_bool &= p->values[i].kind == BT_VALUE_BOOL;
+        }
+        if (any_str) return BT_VALUE_STRING;
+        if (any_float) return BT_VALUE_FLOAT;
+        return all_bool ? BT_VALUE_BOOL : BT_VALUE_INT;
+    }
+    return p->is_int ? BT_VALUE_INT : BT_VALUE_FLOAT;
+}
+
+int bt_exec_better(const bt_exec *e, double a, double b) {
+    if (isnan(b)) return !isnan(a);
+    if (isnan(a)) return 0;
+    return e->sw.maximize ? a > b : a < b;
+}
+
+/* The best completed trial by the sweep metric, else the best of any with a metric; -1: none. */
+int64_t bt_exec_best_trial(const bt_exec *e) {
+    int64_t best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++)
+        for (int64_t t = 0; t < e->sw.n_trials; t++) {
+            if (pass == 0 && bt_sched_trial_status(e->sw.sched, t) != BT_TRIAL_COMPLETED) continue;
+            if (isnan(e->ts[t].metric)) continue;
+            if (best < 0 || bt_exec_better(e, e->ts[t].metric, e->ts[best].metric)) best = t;
+        }
+    return best;
+}
+
+static char *xstrdup(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+/* A trial's configuration value as its results column stores it (an owned copy of strings). */
+static bt_value column_value(bt_value_kind kind, bt_value v) {
+    switch (kind) {
+    case BT_VALUE_STRING:
+        if (v.kind == BT_VALUE_STRING) {
+            v.s = xstrdup(v.s);
+        } else {
+            char buf[64];
+            if (v.kind == BT_VALUE_FLOAT)
+                snprintf(buf, sizeof buf, "%.17g", v.f);
+            else
+                snprintf(buf, sizeof buf, "%" PRId64, v.i);
+            v = bt_value_string(xstrdup(buf));
+        }
+        break;
+    case BT_VALUE_FLOAT:
+        v = bt_value_float(v.f);
+        break;
+    case BT_VALUE_INT:
+        v = bt_value_int(v.kind == BT_VALUE_FLOAT ? llround(v.f) : v.i);
+        break;
+    case BT_VALUE_BOOL:
+        v = bt_value_bool(v.i != 0);
+        break;
+    default:
+        break;
+    }
+    return v;
+}
+
+static bt_status build_results(bt_exec *e, bt_results *r, int final) {
+    const bt_spec *spec = e->sw.spec;
+    memset(r, 0, sizeof *r);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    char created[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    r->batchtune_version = xstrdup(BT_VERSION);
+    r->created = xstrdup(created);
+    r->sweep_text = xstrdup(spec->text);
+    r->sweep_sha256 = xstrdup(spec->sha256);
+    r->sweep_path = xstrdup(spec->path);
+    r->seed = spec->seed;
+    r->host = xstrdup(host);
+    r->command_line = xstrdup(e->o->command_line ? e->o->command_line : "");
+    r->metric_name = xstrdup(e->sw.metric);
+    r->maximize = e->sw.maximize;
+    r->scheduler = xstrdup(bt_sched_kind_name(spec->sched.kind));
+    r->model_type = xstrdup(e->sw.family->name);
+    char desc[320];
+    bt_device_describe(&e->dev.choice, desc, sizeof desc);
+    r->device = xstrdup(desc);
+    r->n_params = spec->n_params;
+    r->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *r->params);
+    BT_CHECK_ALLOC(r->params);
+    for (int p = 0; p < spec->n_params; p++) {
+        r->params[p].name = xstrdup(spec->params[p].name);
+        r->params[p].kind = column_kind(&spec->params[p]);
+    }
+    r->n_trials = e->sw.n_trials;
+    r->trials = calloc((size_t)(r->n_trials ? r->n_trials : 1), sizeof *r->trials);
+    BT_CHECK_ALLOC(r->trials);
+    for (int64_t t = 0; t < r->n_trials; t++) {
+        bt_trial_row *row = &r->trials[t];
+        const bt_exec_trial *ts = &e->ts[t];
+        row->trial_id = t;
+        row->status = bt_sched_trial_status(e->sw.sched, t);
+        row->metric = ts->metric;
+        row->best_metric = ts->best;
+        row->resource = ts->resource;
+        bt_sched_trial_place(e->sw.sched, t, &row->bracket, &row->rung);
+        snprintf(row->device, sizeof row->device, "%s", e->dev.label);
+        row->seconds = ts->seconds;
+        row->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *row->params);
+        BT_CHECK_ALLOC(row->params);
+        for (int p = 0; p < spec->n_params; p++)
+            row->params[p] = column_value(r->params[p].kind, e->sw.trials[t].config[p]);
+    }
+    const bt_exec_history *h = &e->hist;
+    r->n_metric_names = h->n_names;
+    r->metric_names = calloc((size_t)(h->n_names ? h->n_names : 1), sizeof(char *));
+    BT_CHECK_ALLOC(r->metric_names);
+    for (int i = 0; i < h->n_names; i++) r->metric_names[i] = xstrdup(h->names[i]);
+    r->n_history = r->cap_history = h->n;
+    r->history = malloc((size_t)(h->n ? h->n : 1) * sizeof *r->history);
+    BT_CHECK_ALLOC(r->history);
+    if (h->n) memcpy(r->history, h->rows, (size_t)h->n * sizeof *r->history);
+    int64_t nd = 0;
+    const bt_rung_decision *d = bt_sched_decisions(e->sw.sched, &nd);
+    r->n_rungs = nd;
+    r->rungs = malloc((size_t)(nd ? nd : 1) * sizeof *r->rungs);
+    BT_CHECK_ALLOC(r->rungs);
+    if (nd) memcpy(r->rungs, d, (size_t)nd * sizeof *r->rungs);
+    r->best_trial = bt_exec_best_trial(e);
+    if (final && r->best_trial >= 0 && e->sw.family->export_model) {
+        size_t len = 0;
+        char *model = NULL;
+        BT_TRY(bt_sweep_train_export(&e->sw, r->best_trial, e->ts[r->best_trial].resource,
+                                     "xgboost-json", &model, &len, NULL));
+        r->best_model = model;
+        r->best_model_len = len;
+        r->best_model_format = xstrdup("xgboost-json");
+    }
+    return BT_STATUS_OK;
+}
+
+/* Syncs the journal (when live) and writes the results; final adds the best trial's model. */
+bt_status bt_exec_checkpoint(bt_exec *e, int final) {
+    if (!e->jnl.replaying && e->jnl.jn) BT_TRY(bt_journal_sync(e->jnl.jn));
+    bt_results r;
+    bt_status st = build_results(e, &r, final);
+    if (st == BT_STATUS_OK) st = bt_results_write(&r, e->o->out_path);
+    bt_results_free(&r);
+    if (st != BT_STATUS_OK) return st;
+    e->ckpt.last = bt_clock();
+    char f[128];
+    snprintf(f, sizeof f, "\"tick\":%" PRId64 ",\"final\":%s", e->tick, final ? "true" : "false");
+    bt_progress_event(&e->prog, "checkpoint", f);
+    return BT_STATUS_OK;
+}
