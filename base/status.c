@@ -45,6 +45,8 @@ const char *bt_status_name(bt_status s) {
         return "bad input";
     case BT_STATUS_NO_INPUT:
         return "input missing";
+    case BT_STATUS_NO_DEVICE:
+        return "no usable device";
     case BT_STATUS_INTERNAL:
         return "internal error";
     case BT_STATUS_IO:

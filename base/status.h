@@ -13,6 +13,7 @@ typedef enum bt_status {
     BT_STATUS_USAGE = 2,        /* bad command line */
     BT_STATUS_BAD_INPUT = 65,   /* bad sweep or data (message names the place) */
     BT_STATUS_NO_INPUT = 66,    /* input file missing */
+    BT_STATUS_NO_DEVICE = 69,   /* no usable device for what was asked (selftest) */
     BT_STATUS_INTERNAL = 70,    /* bug, out of memory, device failure */
     BT_STATUS_IO = 74,          /* output could not be written */
     BT_STATUS_INTERRUPTED = 75, /* stopped by a signal; resumable */

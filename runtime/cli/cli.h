@@ -14,6 +14,7 @@ int bt_cmd_report(int argc, char **argv);
 int bt_cmd_info(int argc, char **argv);
 int bt_cmd_export(int argc, char **argv);
 int bt_cmd_bench(int argc, char **argv);
+int bt_cmd_selftest(int argc, char **argv);
 
 /* Prints "batchtune: <where-less message>" for a failed status and returns its exit code. */
 int bt_cli_error(bt_status st);

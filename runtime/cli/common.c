@@ -14,7 +14,8 @@ const char bt_cli_exit_codes[] =
     "  2   usage error\n"
     "  65  bad sweep file or data (every problem printed as FILE:LINE:COL: path: message)\n"
     "  66  input file missing\n"
-    "  70  internal error\n"
+    "  69  no usable device for what was asked (selftest: no GPU, and why)\n"
+    "  70  internal error (selftest: a GPU result differs from the CPU's)\n"
     "  74  output could not be written\n"
     "  75  interrupted (SIGINT/SIGTERM); run the same command again to continue\n";
 

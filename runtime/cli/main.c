@@ -13,6 +13,7 @@ static const char usage[] =
     "       batchtune report RESULTS.h5 [--top K] [--format table|csv|json]\n"
     "       batchtune export RESULTS.h5 --trial ID [--format xgboost-json] -o FILE\n"
     "       batchtune info                         CPU, GPUs and build features\n"
+    "       batchtune selftest [--device cuda:N]   check a GPU against the CPU references\n"
     "       batchtune bench SWEEP.json [--compare sequential] [--json]   training throughput\n"
     "       batchtune --version | --help | COMMAND --help\n"
     "\n"
@@ -56,6 +57,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "info") == 0) return bt_cmd_info(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0) return bt_cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return bt_cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "selftest") == 0) return bt_cmd_selftest(argc - 1, argv + 1);
     if (cmd[0] != '-' && (strstr(cmd, ".json") || strchr(cmd, '/')))
         return bt_cmd_run(argc, argv); /* argv[0] stands in for "run" */
     fprintf(stderr, "batchtune: unknown command '%s'\n\n", cmd);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "kernels/optest.h"
 #include "models/pack.h"
 #include "runtime/devices/devices.h"
 
@@ -36,12 +37,6 @@ typedef struct bt_gpu_probe {
     char why[256]; /* for people: "cudaGetDeviceCount: CUDA driver version is insufficient..." */
 } bt_gpu_probe;
 
-/* One operation of the op table (selftest, tests/ops): runs `op` with case parameters on the
- * current GPU and on its C reference, on fresh random inputs from `seed`, and reports the worst
- * error; kernels/optest.h describes the cases. NULL table: the module has none. */
-struct bt_op_case;
-struct bt_op_result;
-
 typedef struct bt_cuda_module {
     int abi;             /* BT_CUDA_MODULE_ABI */
     size_t size;         /* sizeof(bt_cuda_module) as built */
@@ -59,11 +54,9 @@ typedef struct bt_cuda_module {
     /* The pack operations of family `family` on the current GPU, or NULL. */
     const bt_pack_ops *(*pack_ops)(const char *family);
 
-    /* The op table for selftest and the op tests: n_op_cases cases, each run by run_op_case on
-     * the current GPU against its C reference. */
-    const struct bt_op_case *op_cases;
-    int n_op_cases;
-    bt_status (*run_op_case)(const struct bt_op_case *c, uint64_t seed, struct bt_op_result *out);
+    /* The op table (kernels/optest.h): every kernel's suite of cases against its C reference,
+     * NULL-terminated; run by `batchtune selftest` and the op tests (tests/cuda/test_ops.c). */
+    const bt_op_suite *const *op_suites;
 } bt_cuda_module;
 
 /* The one symbol the module exports. */

@@ -20,6 +20,9 @@ bt_status bt_cudev_select(int index);
 bt_status bt_cudev_mem_used(int index, int64_t *used);
 const char *bt_cudev_versions(void);
 
+/* kernels/cuda/optest/suites.c */
+extern const bt_op_suite *const bt_optest_suites[];
+
 static const bt_pack_ops *pack_ops(const char *family) {
     if (!family) return NULL;
     if (strcmp(family, "gbdt") == 0) return &bt_gbdt_cuda_packs;
@@ -42,6 +45,7 @@ const bt_cuda_module *bt_cuda_module_entry(void) {
         .gpu_mem_used = bt_cudev_mem_used,
         .versions = bt_cudev_versions,
         .pack_ops = pack_ops,
+        .op_suites = bt_optest_suites,
     };
     return &m;
 }

@@ -1,11 +1,9 @@
-/* bt_gbdt_hist_cuda and bt_gbdt_hist_sub_cuda (with a padding item) against the C references on
- * fresh random inputs:
- * several trials x nodes per launch, uint8 (max_bin 256) and uint16 (512 and 4000 bins, the latter
- * wider than the shared-memory budget) matrices, 0 / 1 / non-multiple-of-256 / larger row
- * counts, a feature sub-range, empty nodes. Histograms are int64 sums: compared exactly. */
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_hist (kernels/optest.h): bt_gbdt_hist_cuda and bt_gbdt_hist_sub_cuda
+ * (with a padding item) against the C references on fresh random inputs: several trials x nodes
+ * per launch, uint8 (max_bin 256) and uint16 (512 and 4000 bins, the latter wider than the
+ * shared-memory budget) matrices, 0 / 1 / non-multiple-of-256 / larger row counts, a feature
+ * sub-range, empty nodes. Histograms are int64 sums: compared exactly. */
+#include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_hist.h"
@@ -112,20 +110,34 @@ static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n
     cudaFree(subs_d);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_hist");
+/* p: width, max entries, features, trials, nodes per trial, blocks per item, feature sub-range,
+ * rows (-1: each of 0, 1, 255, 257, 1000, 5003) */
+BT_OPTEST_RUNNER(run) {
     const int64_t sizes[] = {0, 1, 255, 257, 1000, 5003};
     for (int64_t n : sizes) {
-        run_case(1, 256, n, 7, 3, 4, 1, false); /* max_bin 255 + missing: uint8 */
-        run_case(2, 513, n, 5, 2, 3, 3, false); /* max_bin 512: uint16 */
-        run_case(2, 257, n, 6, 3, 3, 2, false); /* max_bin 256 + missing: uint16 */
-        run_case(1, 40, n, 30, 4, 5, 2, true);  /* many narrow features, a feature range */
+        if (c->p[7] >= 0 && n != sizes[0]) break;
+        run_case((int)c->p[0], (int32_t)c->p[1], c->p[7] >= 0 ? c->p[7] : n, (int32_t)c->p[2],
+                 (int)c->p[3], (int)c->p[4], (int)c->p[5], c->p[6] != 0);
     }
-    run_case(2, 4001, 3000, 3, 2, 2, 4, false);   /* a feature wider than shared memory */
-    run_case(1, 256, 20000, 11, 8, 8, 16, false); /* many blocks per item */
-    /* bad arguments are refused, not launched */
+}
+
+/* bad arguments are refused, not launched */
+BT_OPTEST_RUNNER(run_args) {
     CHECK(bt_gbdt_hist_cuda(NULL, 3, 0, 1, NULL, 0, 1, 2, NULL, NULL, NULL, NULL, 1, 1, NULL) ==
           BT_STATUS_BAD_INPUT);
-    return bt_test_finish("test_gbdt_hist");
+    bt_status_clear();
 }
+
+static const bt_op_case cases[] = {
+    {"max_bin 255 + missing: uint8, 7 features, 3 trials x 4 nodes",
+     run,
+     {1, 256, 7, 3, 4, 1, 0, -1},
+     0},
+    {"max_bin 512: uint16, 5 features, 3 blocks per item", run, {2, 513, 5, 2, 3, 3, 0, -1}, 0},
+    {"max_bin 256 + missing: uint16", run, {2, 257, 6, 3, 3, 2, 0, -1}, 0},
+    {"30 narrow features, a feature range", run, {1, 40, 30, 4, 5, 2, 1, -1}, 0},
+    {"a feature wider than shared memory (4001 entries)", run, {2, 4001, 3, 2, 2, 4, 0, 3000}, 0},
+    {"many blocks per item (16), 20000 rows", run, {1, 256, 11, 8, 8, 16, 0, 20000}, 0},
+    {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_hist, cases);
