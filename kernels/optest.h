@@ -14,11 +14,11 @@
 #include "base/status.h"
 
 typedef struct bt_op_result {
-    int64_t checks;     /* comparisons made */
-    int64_t failures;   /* comparisons that failed */
-    double worst;       /* worst error seen (relative where the case says so), 0 when exact */
-    char first[256];    /* the first failure, "" when none */
-    bt_status status;   /* a call that failed outright (launch, allocation), else OK */
+    int64_t checks;   /* comparisons made */
+    int64_t failures; /* comparisons that failed */
+    double worst;     /* worst error seen (relative where the case says so), 0 when exact */
+    char first[256];  /* the first failure, "" when none */
+    bt_status status; /* a call that failed outright (launch, allocation), else OK */
     char status_msg[256];
 } bt_op_result;
 
@@ -30,8 +30,8 @@ typedef bt_status (*bt_op_run_fn)(const bt_op_case *c, uint64_t seed, bt_op_resu
 struct bt_op_case {
     const char *desc; /* "u8, 256 entries, 7 features, 3 trials x 4 nodes" */
     bt_op_run_fn run;
-    int64_t p[8];     /* the case's parameters, as its runner reads them */
-    double tol;       /* the case's tolerance (0: exact; the runner says in what unit) */
+    int64_t p[8]; /* the case's parameters, as its runner reads them */
+    double tol;   /* the case's tolerance (0: exact; the runner says in what unit) */
 };
 
 typedef struct bt_op_suite {

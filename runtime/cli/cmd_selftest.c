@@ -43,8 +43,7 @@ static void print_row(void *ctx, const bt_selftest_row *row) {
     printf("%s  %-4s  %-18s %-62.62s %6.2f s  %s\n", row->passed ? "pass" : "FAIL", row->part,
            row->name, row->desc, row->seconds, err);
     if (!row->passed)
-        printf("      %s\n",
-               row->r.status != BT_STATUS_OK ? row->r.status_msg : row->r.first);
+        printf("      %s\n", row->r.status != BT_STATUS_OK ? row->r.status_msg : row->r.first);
     fflush(stdout);
 }
 

@@ -23,6 +23,8 @@ typedef struct bt_device_resolved {
     const bt_pack_ops *packs; /* the family's pack ops there */
     bt_gpu_info gpus[16];     /* the GPUs probed (n_gpus), e.g. for reports */
     int n_gpus;
+    int verified_now;  /* auto chose a GPU not verified before: its self-test ran and passed */
+    int verify_failed; /* auto's GPU failed its self-test: the choice is the cpu (reason says) */
 } bt_device_resolved;
 
 /* Whether `gpu_packs` is a valid execution.gpu_packs / --gpu-packs value (NULL counts). */
@@ -35,7 +37,9 @@ int bt_gpu_pack_offered(const char *family, const bt_pack_ops *gpu, const char *
 
 /* Chooses the device (bt_device_choose) for family f: a GPU only when the build has CUDA, a GPU
  * is visible and the family's GPU pack is offered (an experimental one only with gpu_packs
- * "all"); on a GPU, makes it current for the calling thread. */
+ * "all"), and -- for auto -- its pack round of the self-test has passed on this GPU once
+ * (verify.h; else the cpu, the reason saying why); on a GPU, makes it current for the calling
+ * thread. "cpu" never opens the CUDA module. */
 bt_status bt_device_resolve(const bt_model_family *f, const bt_device_request *req,
                             bt_device_resolved *out);
 

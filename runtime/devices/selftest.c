@@ -73,8 +73,8 @@ typedef struct family_check {
     const char *synthetic; /* "friedman1" | "classification" */
     int64_t rows;
     int32_t features, classes;
-    setting shape[6];      /* fixed parameters (name NULL ends) */
-    const char *vary;      /* the parameter each trial sets differently */
+    setting shape[6]; /* fixed parameters (name NULL ends) */
+    const char *vary; /* the parameter each trial sets differently */
     double vary_values[3];
     int steps;
     double tol; /* relative, on the validation metric */
@@ -138,7 +138,8 @@ static const family_check checks[] = {
 
 static bt_status set_param(const bt_model_family *f, bt_value *hp, const char *name, bt_value v) {
     int i = bt_model_param_index(f, name);
-    if (i < 0) return BT_FAIL(BT_STATUS_INTERNAL, "selftest: %s has no parameter %s", f->name, name);
+    if (i < 0)
+        return BT_FAIL(BT_STATUS_INTERNAL, "selftest: %s has no parameter %s", f->name, name);
     hp[i] = v;
     return BT_STATUS_OK;
 }
@@ -169,7 +170,8 @@ static bt_status run_check(const family_check *fc, const bt_pack_ops *gpu_ops, i
     if (!f) return BT_FAIL(BT_STATUS_INTERNAL, "selftest: no family %s", fc->family);
     const int n_p = f->n_params, n = fc->vary_values[2] > 0 ? 3 : 2;
     bt_value hp[3 * 64];
-    if (n_p > 64) return BT_FAIL(BT_STATUS_INTERNAL, "selftest: %s has too many parameters", f->name);
+    if (n_p > 64)
+        return BT_FAIL(BT_STATUS_INTERNAL, "selftest: %s has too many parameters", f->name);
     for (int k = 0; k < n; k++) {
         bt_value *h = hp + (size_t)k * n_p;
         for (int p = 0; p < n_p; p++) h[p] = f->params[p].def;

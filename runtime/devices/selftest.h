@@ -25,12 +25,12 @@ typedef struct bt_selftest_row {
 typedef void (*bt_selftest_cb)(void *ctx, const bt_selftest_row *row);
 
 typedef struct bt_selftest_opts {
-    int gpu;              /* the GPU to test */
-    uint64_t seed;        /* inputs of every case (printed, to replay) */
-    int ops, packs;       /* which parts run */
-    const char *only;     /* run only ops / families whose name contains this (NULL: all) */
-    int only_exact;       /* ... whose name is exactly `only` */
-    int experimental;     /* also the experimental GPU packs (mlp, resnet) */
+    int gpu;          /* the GPU to test */
+    uint64_t seed;    /* inputs of every case (printed, to replay) */
+    int ops, packs;   /* which parts run */
+    const char *only; /* run only ops / families whose name contains this (NULL: all) */
+    int only_exact;   /* ... whose name is exactly `only` */
+    int experimental; /* also the experimental GPU packs (mlp, resnet) */
 } bt_selftest_opts;
 
 typedef struct bt_selftest_summary {

@@ -552,15 +552,29 @@ typedef struct copy_arg {
     void *dst;
     const void *src;
     size_t bytes;
-    int value, is_set;
+    int value, is_set, to_host;
 } copy_arg;
+
+/* A faulty GPU for the tests of what catches one (selftest, --device auto's check):
+ * BT_EMU_CORRUPT=1 flips the lowest bit of the first 4-byte word of every device-to-host copy of
+ * at least 4 bytes. */
+static void corrupt_copy(void *dst, size_t bytes) {
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("BT_EMU_CORRUPT");
+        on = e && strcmp(e, "1") == 0;
+    }
+    if (on && bytes >= 4) ((unsigned char *)dst)[0] ^= 1u;
+}
 
 static void copy_run(void *arg) {
     const copy_arg *a = arg;
     if (a->is_set)
         memset(a->dst, a->value, a->bytes);
-    else if (a->bytes)
+    else if (a->bytes) {
         memmove(a->dst, a->src, a->bytes);
+        if (a->to_host) corrupt_copy(a->dst, a->bytes);
+    }
 }
 
 /* Checks the sides of a copy against its kind: device sides must be live allocations, host sides
@@ -626,6 +640,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
         flush_blocking();
         run_ops(&legacy.queue); /* ordered after earlier legacy-stream work only */
         if (bytes) memmove(dst, src, bytes);
+        if (kind == cudaMemcpyDeviceToHost) corrupt_copy(dst, bytes);
     }
     unlock();
     return e;
@@ -660,7 +675,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaM
         s->capturing = 2;
         e = cudaErrorStreamCaptureUnsupported;
     } else {
-        copy_arg a = {dst, src, bytes, 0, 0};
+        copy_arg a = {dst, src, bytes, 0, 0, kind == cudaMemcpyDeviceToHost};
         e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
     }
     unlock();
@@ -673,7 +688,7 @@ cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes, cudaStream_t str
     if (bytes && !check_locked(dst, bytes, "memset"))
         e = cudaErrorInvalidValue;
     else {
-        copy_arg a = {dst, NULL, bytes, value, 1};
+        copy_arg a = {dst, NULL, bytes, value, 1, 0};
         e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
     }
     unlock();
