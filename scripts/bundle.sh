@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds a relocatable batchtune for an offline GPU machine: dist/batchtune-<version>/ holds
-# bin/ (batchtune, the test programs), lib/ (every shared library they need except glibc's, found
-# through an $ORIGIN rpath), the sweeps, the Python tests and run-tests.sh; plus a .tar.gz of it.
+# bin/ (batchtune, the test programs), lib/ (libbatchtune.so, the CUDA module libbatchtune_cuda.so
+# and every shared library they need except glibc's and CUDA's own -- the GPU machine has CUDA,
+# cuBLAS and the driver -- found through an $ORIGIN rpath), the example sweeps, the Python tests
+# and run-tests.sh; plus a .tar.gz of it (under 40 MiB).
 # Usage: scripts/bundle.sh [CUDA_ARCH (default 90)] ; BT_BUNDLE_DIR overrides the output folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,21 +21,24 @@ dist=${BT_BUNDLE_DIR:-dist/batchtune-$version}
 rm -rf "$dist"
 mkdir -p "$dist/bin" "$dist/lib" "$dist/tests"
 cp "$build/batchtune" "$dist/bin/"
+cp "$build"/libbatchtune.so "$dist/lib/"
+[ -e "$build/libbatchtune_cuda.so" ] && cp "$build/libbatchtune_cuda.so" "$dist/lib/"
 find "$build/tests" -maxdepth 2 -type f -perm -u+x \( -name 'test_*' -o -name 'gpu_test_*' -o -name 'bt_*' \) \
   -exec cp {} "$dist/bin/" \;
 # the GPU benchmark kit: its microbenchmark, driver and the resnet comparison (bench/gpu/run_all.sh "$dist")
 [ -x "$build/bt_hist_bandwidth" ] && cp "$build/bt_hist_bandwidth" "$dist/bin/"
 mkdir -p "$dist/bench"
 cp -r bench/gpu bench/bench_gbdt_cpu.py bench/bench_nn_gpu.py "$dist/bench/"
-# shared libraries, glibc's own aside (the target has those)
-skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so)'
-for exe in "$dist"/bin/*; do
+# shared libraries, glibc's own and CUDA's aside (the target has those)
+skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libcuda\.so|libcudart\.so|libcublas|libcublasLt|libcurand|libnvidia|libnvrtc|libnccl|libbatchtune)'
+for exe in "$dist"/bin/* "$dist"/lib/libbatchtune*.so; do
   ldd "$exe" | awk '/=> \// {print $1, $3}' | while read -r name path; do
     [[ "$name" =~ $skip ]] && continue
     [ -e "$dist/lib/$name" ] || cp -L "$path" "$dist/lib/$name"
   done
 done
-cp -r sweeps "$dist/"
+mkdir -p "$dist/sweeps"
+cp -r sweeps/examples "$dist/sweeps/"
 cp -r tests/py tests/data "$dist/tests/"
 cat > "$dist/run-tests.sh" <<'RUN'
 #!/usr/bin/env bash

@@ -14,7 +14,16 @@ unpacked) or a build folder, it runs and records as JSON:
   hist       bt_hist_bandwidth: the batched histogram kernel against a device-to-device copy
   resnet     bench/bench_nn_gpu.py when torch imports and sees the GPU: 64 ResNet-20 trials,
              batchtune packed vs PyTorch one at a time vs PyTorch torch.func vmap (images/s)
-Everything lands in OUT/DATE-gpu-DEVICE.json with the device, date, git commit and commands."""
+  selftest   `batchtune selftest --all-packs`: every kernel of the op table against its C reference
+             and a pack round per family against the CPU pack (--quick and full runs)
+  sanitizer  compute-sanitizer memcheck on two small GPU tests (the op table's gbdt_hist and
+             nn_linear suites, the gbdt pack test), when compute-sanitizer is found
+Everything lands in OUT/DATE-gpu-DEVICE.json with the device, date, git commit and commands.
+
+--quick is the run for a lent GPU with minutes to spare (at most about 6 minutes on an H100):
+selftest, the GPU tests, the sanitizer, Boston (2 runs), a reduced 1M x 28 sweep (16 trials x 40
+rounds packed, 4 of them one at a time), the histogram bandwidth; no XGBoost or resnet step.
+--smoke runs the kit itself anywhere in seconds (20k rows, 8 trials, 10 rounds): the CI test."""
 import argparse
 import datetime
 import glob
@@ -22,6 +31,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,11 +64,19 @@ def parse_args():
     p.add_argument("--skip", default="", help="comma-separated steps to skip: "
                    "tests,boston,synthetic,xgboost,hist,resnet")
     p.add_argument("--quick", action="store_true",
+                   help="the lent-GPU run, at most about 6 minutes: selftest, tests, sanitizer, "
+                        "boston x2, a reduced 1M x 28 sweep, hist (no xgboost, resnet)")
+    p.add_argument("--smoke", action="store_true",
                    help="smoke run of the kit itself: 20k rows, 8 trials, 10 rounds")
     a = p.parse_args()
     a.skip = {s for s in a.skip.split(",") if s}
-    if a.quick:
+    if a.smoke:
         a.rows = min(a.rows, 20_000)
+    if a.quick:
+        a.repeat = min(a.repeat, 2)
+        a.seq_trials = min(a.seq_trials, 4)
+        a.step_timeout = min(a.step_timeout, 120)
+        a.skip |= {"xgboost", "resnet"}
     return a
 
 
@@ -191,6 +209,52 @@ def step_tests(a, tests, res):
                     "failed": sum(o["status"] == "fail" for o in out)}
 
 
+def step_selftest(a, bt, res):
+    """batchtune selftest: the op table and the pack rounds, as a user runs it."""
+    seed = int(time.time())
+    r = run([bt, "selftest", "--all-packs", "--seed", seed], a.step_timeout)
+    rows = [ln for ln in r["stdout"].splitlines() if ln.startswith(("pass", "FAIL"))]
+    res["selftest"] = {"rc": r["rc"], "seconds": r["seconds"], "seed": seed,
+                       "cases": len(rows), "failed": sum(ln.startswith("FAIL") for ln in rows),
+                       "table": r["stdout"][-20000:], "stderr_tail": r["stderr_tail"]}
+    print(f"  selftest: rc {r['rc']}, {len(rows)} cases, {res['selftest']['failed']} failed "
+          f"({r['seconds']:.1f} s)", flush=True)
+
+
+def step_sanitizer(a, tests, res):
+    """compute-sanitizer memcheck on two small GPU tests: out-of-bounds and misaligned device
+    accesses, uninitialized reads of device memory, leaks."""
+    cs = shutil.which("compute-sanitizer") or next(
+        (p for p in ("/usr/local/cuda/bin/compute-sanitizer",
+                     os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin",
+                                  "compute-sanitizer")) if os.access(p, os.X_OK)), None)
+    if not cs:
+        res["sanitizer"] = {"available": False, "why": "compute-sanitizer not found"}
+        print("  compute-sanitizer not found", flush=True)
+        return
+    by_name = {os.path.basename(t): t for t in tests}
+    jobs = []
+    if "gpu_test_ops" in by_name:
+        jobs.append(("ops gbdt_hist", [by_name["gpu_test_ops"]], {"BT_OPS_ONLY": "gbdt_hist"}))
+        jobs.append(("ops nn_linear", [by_name["gpu_test_ops"]], {"BT_OPS_ONLY": "nn_linear"}))
+    if "gpu_test_gbdt_pack_cuda" in by_name:
+        jobs.append(("gbdt pack", [by_name["gpu_test_gbdt_pack_cuda"]], {}))
+    out = []
+    for name, cmd, extra in jobs:
+        env = dict(os.environ, BT_SOURCE_DIR=REPO, BT_TEST_TMP=os.path.join(a.workdir, "tests"),
+                   **extra)
+        r = run([cs, "--tool", "memcheck", "--leak-check", "full", "--error-exitcode", "99"]
+                + cmd, min(a.step_timeout, 150), env)
+        errors = re.search(r"ERROR SUMMARY: (\d+) error", r["stdout"] + r["stderr_tail"])
+        out.append({"test": name, "rc": r["rc"], "seconds": round(r["seconds"], 2),
+                    "errors": int(errors.group(1)) if errors else None,
+                    "tail": (r["stdout"][-3000:] + r["stderr_tail"][-2000:])})
+        print(f"  memcheck {name}: rc {r['rc']}, errors {out[-1]['errors']} "
+              f"({r['seconds']:.1f} s)", flush=True)
+    res["sanitizer"] = {"available": True, "tool": cs, "runs": out,
+                        "clean": all(o["rc"] == 0 and o["errors"] == 0 for o in out)}
+
+
 def step_boston(a, bt, res):
     import numpy as np
     with open(os.path.join(HERE, "boston-grid.json")) as f:
@@ -256,10 +320,15 @@ def synthetic_sweep(a, data):
     with open(os.path.join(HERE, "synthetic-1m.json")) as f:
         sw = json.load(f)
     sw["dataset"] = data
-    if a.quick:
+    if a.smoke:
         sw["parameters"] = {"eta": {"values": [0.1, 0.3]}, "reg_lambda": {"values": [1.0, 2.0]},
                             "min_child_weight": {"values": [1.0, 16.0]}}
         sw["model"]["num_round"] = 10
+    elif a.quick:  # 16 of the 64 trials, 40 rounds: the same work per round, a quarter of it
+        sw["parameters"] = {"eta": {"values": [0.1, 0.3]}, "reg_lambda": {"values": [1.0, 2.0]},
+                            "min_child_weight": {"values": [1.0, 16.0]},
+                            "max_bin": {"values": [64, 256]}}
+        sw["model"]["num_round"] = 40
     path = os.path.join(a.workdir, "synthetic.json")
     with open(path, "w") as f:
         json.dump(sw, f, indent=2)
@@ -427,7 +496,7 @@ def step_hist(a, hist, res):
     if not hist:
         res["hist"] = {"available": False, "why": "no bt_hist_bandwidth (a build without CUDA?)"}
         return
-    r = run([hist, "--rows", a.rows, "--trials", 8 if a.quick else 64], a.step_timeout)
+    r = run([hist, "--rows", a.rows, "--trials", 8 if a.smoke else 64], a.step_timeout)
     res["hist"] = {"result": bench_json(r), "run": strip(r)}
     print(f"  hist_bandwidth: rc {r['rc']} ({r['seconds']:.1f} s)", flush=True)
 
@@ -445,13 +514,13 @@ def torch_probe(py):
 def step_resnet(a, bt, res):
     """bench/bench_nn_gpu.py (next to this folder, in a checkout and in a bundle) with this
     kit's batchtune; its JSON goes into the kit's. On the GPU at full size (about 1-2 minutes
-    on an H100/H200 if the targets hold); with --quick and torch but no GPU, a tiny CPU run."""
+    on an H100/H200 if the targets hold); with --smoke and torch but no GPU, a tiny CPU run."""
     script = os.path.join(os.path.dirname(HERE), "bench_nn_gpu.py")
     if not os.path.exists(script):
         res["resnet"] = {"available": False, "why": f"{script} missing"}
         return
     dev = torch_probe(sys.executable)
-    if dev is None or (dev == "cpu" and not a.quick):
+    if dev is None or (dev == "cpu" and not a.smoke):
         res["resnet"] = {"available": False, "why": "no torch in this python" if dev is None
                          else "torch sees no CUDA device"}
         print(f"  resnet: {res['resnet']['why']}", flush=True)
@@ -459,7 +528,7 @@ def step_resnet(a, bt, res):
     out = os.path.join(a.workdir, "resnet.json")
     cmd = [sys.executable, script, "--batchtune", bt, "--out-json", out, "--device", dev,
            "--timeout", int(a.resnet_timeout / 2)]
-    if a.quick:
+    if a.smoke:
         cmd += ["--trials", 2, "--seq-trials", 1, "--images", 256, "--valid-rows", 64,
                 "--hw", 8, "--width", 4, "--depth", 8, "--batch", 32, "--epochs", 2]
     env = dict(os.environ, BT_GIT_COMMIT=res.get("git_commit") or "")
@@ -496,7 +565,7 @@ def main():
         "host": socket.gethostname(), "python": platform.python_version(),
         "cpu_cores": os.cpu_count(), "gpus_nvidia_smi": gpus,
         "batchtune": bt, "batchtune_version": run([bt, "--version"], 30)["stdout"].strip(),
-        "batchtune_info": run([bt, "info"], 60)["stdout"], "quick": a.quick}
+        "batchtune_info": run([bt, "info"], 60)["stdout"], "quick": a.quick, "smoke": a.smoke}
     def run_steps(steps):
         for name, fn in steps:
             if name in a.skip:
@@ -508,7 +577,9 @@ def main():
                 res[name] = {"error": f"{type(e).__name__}: {e}"}
                 print(f"  {name} failed: {e}", flush=True)
 
-    run_steps([("tests", lambda: step_tests(a, tests, res)),
+    run_steps([("selftest", lambda: step_selftest(a, bt, res)),
+               ("tests", lambda: step_tests(a, tests, res)),
+               ("sanitizer", lambda: step_sanitizer(a, tests, res)),
                ("boston", lambda: step_boston(a, bt, res))])
     sw = data = metrics = None
     if "synthetic" not in a.skip:
@@ -531,7 +602,8 @@ def main():
     run_steps([("hist", lambda: step_hist(a, hist, res)),
                ("resnet", lambda: step_resnet(a, bt, res))])
     dev = gpus[0]["name"] if gpus else "nogpu"
-    name = f"{now.strftime('%Y-%m-%d')}-gpu-{slug(dev)}{'-quick' if a.quick else ''}.json"
+    tag = "-quick" if a.quick else "-smoke" if a.smoke else ""
+    name = f"{now.strftime('%Y-%m-%d')}-gpu-{slug(dev)}{tag}.json"
     path = os.path.join(a.out, name)
     with open(path, "w") as f:
         json.dump(res, f, indent=1, default=str)

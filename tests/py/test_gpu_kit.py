@@ -1,4 +1,4 @@
-"""The GPU benchmark kit (bench/gpu/run_all.sh) runs end to end in --quick mode on whatever this
+"""The GPU benchmark kit (bench/gpu/run_all.sh) runs end to end in --smoke mode on whatever this
 build trains on, and its JSON has what bench/README.md promises: date, commit, command, the
 Boston runs with a metric check against the CPU, the synthetic packed/sequential figures from
 `batchtune bench`, and the XGBoost peer or the reason it is missing."""
@@ -19,12 +19,12 @@ shutil.rmtree(out, ignore_errors=True)
 bin_dir = os.path.dirname(os.path.abspath(BIN))
 env = dict(os.environ, PYTHON=sys.executable)
 env.pop("OUT", None)
-p = subprocess.run([os.path.join(SRC, "bench", "gpu", "run_all.sh"), bin_dir, out, "--quick",
-                    "--repeat", "1", "--skip", "tests,hist", "--xgb-timeout", "120"],
+p = subprocess.run([os.path.join(SRC, "bench", "gpu", "run_all.sh"), bin_dir, out, "--smoke",
+                    "--repeat", "1", "--skip", "tests,hist,sanitizer", "--xgb-timeout", "120"],
                    capture_output=True, text=True, env=env, timeout=600)
 c.check(p.returncode == 0, f"run_all.sh -> {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
 c.check("== batchtune GPU benchmark ==" in p.stdout and "written" in p.stdout, p.stdout[-2000:])
-files = glob.glob(os.path.join(out, "*-gpu-*-quick.json"))
+files = glob.glob(os.path.join(out, "*-gpu-*-smoke.json"))
 c.check(len(files) == 1, files)
 if files:
     r = json.load(open(files[0]))
@@ -47,7 +47,10 @@ if files:
         c.check(x["agreement_with_batchtune_mse"]["median_rel_diff"] < 0.05, x)
     else:
         c.check(bool(x.get("why")), x)
-    c.check("tests" not in r and "hist" not in r, "skipped steps are absent")
+    c.check("tests" not in r and "hist" not in r and "sanitizer" not in r,
+            "skipped steps are absent")
+    st = r["selftest"]  # 0 on a GPU, 69 (no usable GPU, with the reason) without one
+    c.check(st["rc"] in (0, 69) and (st["rc"] == 69 or st["failed"] == 0), st)
     rn = r.get("resnet", {})  # bench_nn_gpu.py: measured (torch here) or why not
     c.check((rn.get("available") is False and bool(rn.get("why"))) or
             (rn.get("run", {}).get("rc") == 0 and "batchtune" in (rn.get("result") or {})), rn)
