@@ -53,8 +53,7 @@ struct bt_pack_ops {
                               const void *buf, size_t len);
 
     /* Optional. Releases what packs of this device added to data->shared (device copies of the
-     * data); the family's data_free runs after it and must find the rest intact or already
-     * released. */
+     * data), leaving the rest for the family's data_free, which runs after it. */
     void (*data_release)(bt_model_data *data);
 };
 

@@ -192,15 +192,15 @@ bt_status bt_gbdt_export(bt_pack *p, int slot, const char *format, char **out, s
 
 /* The CUDA pack's entry points (cuda/, built only into the CUDA module): a bt_pack whose slots,
  * trees and host margins are pack.c's, so bt_gbdt_eval and bt_gbdt_export serve it too;
- * data_free frees the device copies hung off bt_gbdt_shared.cuda (and the rest, as
- * bt_gbdt_data_free). */
+ * data_release frees the device copies hung off bt_gbdt_shared.cuda (bt_gbdt_data_free the
+ * rest, after it). */
 bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                                  int capacity);
 void bt_gbdt_cuda_pack_free(bt_pack *p);
 bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key);
 void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots);
-void bt_gbdt_cuda_data_free(bt_model_data *data);
+void bt_gbdt_cuda_data_release(bt_model_data *data);
 /* The largest pack capacity <= wanted that fits the current device's free memory (docs/cuda.md,
  * "Sizing"); at least 1. */
 int bt_gbdt_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);

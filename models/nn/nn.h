@@ -95,7 +95,7 @@ typedef struct bt_nn_shared {
     float *t_train, *t_valid;   /* standardized targets (regression) */
     float *mean, *std;          /* per feature */
     double y_mean, y_std;       /* regression target scaling */
-    void *cuda; /* device copies (models/nn/pack_cuda.c), released by the CUDA pack ops' data_release */
+    void *cuda; /* device copies (models/nn/cuda/mlp_pack.c), released by the CUDA pack ops' data_release */
 } bt_nn_shared;
 
 bt_status bt_nn_data_prepare(bt_model_data *data);

@@ -1,6 +1,6 @@
 /* The device copies of the data a sweep's CUDA gbdt packs share: the binned train set, its cuts,
  * labels and raw features, one copy per (device, binning), hung off bt_gbdt_shared.cuda, made on
- * a pack's first use and freed with the data (bt_gbdt_cuda_data_free). */
+ * a pack's first use and freed with the data (bt_gbdt_cuda_data_release). */
 #include "models/gbdt/trainer.h"
 
 #if BT_HAVE_CUDA
@@ -23,7 +23,7 @@ static void dev_data_free(dev_data *d) {
     free(d);
 }
 
-void bt_gbdt_cuda_data_free(bt_model_data *data) {
+void bt_gbdt_cuda_data_release(bt_model_data *data) {
     if (data && data->shared) {
         bt_gbdt_shared *sh = data->shared;
         dev_data *d = sh->cuda;
@@ -34,7 +34,6 @@ void bt_gbdt_cuda_data_free(bt_model_data *data) {
         }
         sh->cuda = NULL;
     }
-    bt_gbdt_data_free(data);
 }
 
 /* cudaMalloc + an asynchronous copy of `bytes` on `stream` (at least one byte is allocated, so

@@ -17,7 +17,7 @@ const bt_pack_ops bt_gbdt_cuda_packs = {
     .pack_capacity = bt_gbdt_cuda_pack_capacity,
     /* each pack owns its stream, device buffers and host scratch */
     .concurrent_steps = 1,
-    .data_release = bt_gbdt_cuda_data_free,
+    .data_release = bt_gbdt_cuda_data_release,
 };
 
 #else

@@ -50,8 +50,8 @@ static void dev_data_free(dev_data *d) {
     free(d);
 }
 
-void bt_mlp_cuda_data_free(bt_model_data *data);
-void bt_mlp_cuda_data_free(bt_model_data *data) {
+void bt_mlp_cuda_data_release(bt_model_data *data);
+void bt_mlp_cuda_data_release(bt_model_data *data) {
     if (data && data->shared) {
         bt_nn_shared *sh = data->shared;
         dev_data *d = sh->cuda;
@@ -62,7 +62,6 @@ void bt_mlp_cuda_data_free(bt_model_data *data) {
         }
         sh->cuda = NULL;
     }
-    bt_nn_data_free(data);
 }
 
 static bt_status upload(void **dst, const void *src, size_t bytes) {

@@ -8,7 +8,7 @@
 #if BT_HAVE_CUDA
 
 /* mlp_pack.c */
-void bt_mlp_cuda_data_free(bt_model_data *data);
+void bt_mlp_cuda_data_release(bt_model_data *data);
 bt_status bt_mlp_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams *shape_hp,
                                 int capacity);
 void bt_mlp_cuda_pack_free(bt_pack *p);
@@ -47,7 +47,7 @@ const bt_pack_ops bt_mlp_cuda_packs = {
     .slot_save = bt_mlp_cuda_slot_save, /* same blobs as the CPU pack's */
     .slot_restore = bt_mlp_cuda_slot_restore,
     /* the per-device copies of the standardized data hang off the data cache */
-    .data_release = bt_mlp_cuda_data_free,
+    .data_release = bt_mlp_cuda_data_release,
 };
 
 /* The device copies of the images belong to each pack, not to the data cache: no data_release. */
