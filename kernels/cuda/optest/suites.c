@@ -8,6 +8,17 @@
 
 /* ---- gbdt ---- */
 SUITE(gbdt_hist)
+SUITE(gbdt_hist_zero)
+SUITE(gbdt_objective)
+SUITE(gbdt_sample)
+SUITE(gbdt_round_init)
+SUITE(gbdt_level)
+SUITE(gbdt_partition)
+SUITE(gbdt_split)
+SUITE(gbdt_apply)
+SUITE(gbdt_predict)
+SUITE(gbdt_metric)
+SUITE(gbdt_round)
 
 /* ---- nn ---- */
 
@@ -16,6 +27,17 @@ SUITE(gbdt_hist)
 const bt_op_suite *const bt_optest_suites[] = {
     /* ---- gbdt ---- */
     &bt_optest_suite_gbdt_hist,
+    &bt_optest_suite_gbdt_hist_zero,
+    &bt_optest_suite_gbdt_objective,
+    &bt_optest_suite_gbdt_sample,
+    &bt_optest_suite_gbdt_round_init,
+    &bt_optest_suite_gbdt_level,
+    &bt_optest_suite_gbdt_partition,
+    &bt_optest_suite_gbdt_split,
+    &bt_optest_suite_gbdt_apply,
+    &bt_optest_suite_gbdt_predict,
+    &bt_optest_suite_gbdt_metric,
+    &bt_optest_suite_gbdt_round,
 
     /* ---- nn ---- */
 

@@ -1,23 +1,16 @@
-/* bt_gbdt_round_init_cuda against bt_gbdt_round_init_ref on fresh random inputs: 0, 1, 7, 100 and
- * 3000 trees in slots of 1 to 4 trees (multiclass), exponents over and past the quantization's
- * range, finite flags with some slots non-finite in one tree only, sample counts 0, n, random and
- * out of range, trees with and without train and valid prediction items. Every output array
- * (tree states, root split items, root clear and build items, prediction items) must equal the
- * reference byte for byte; then the reference's meaning is checked on the host: units are
- * ldexp(1, -e), a slot with a non-finite tree grows nothing and predicts no rows, others grow their
- * sampled rows and predict the n - m left out. */
-#include <math.h>
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_round_init (kernels/optest.h): bt_gbdt_round_init_cuda against
+ * bt_gbdt_round_init_ref on fresh random inputs: 0, 1, 7, 100 and 3000 trees in slots of 1 to 4
+ * trees (multiclass), exponents over and past the quantization's range, finite flags with some
+ * slots non-finite in one tree only, sample counts 0, n, random and out of range, trees with and
+ * without train and valid prediction items. Every output array (tree states, root split items, root
+ * clear and build items, prediction items) must equal the reference byte for byte; then the
+ * reference's meaning is checked on the host: units are ldexp(1, -e), a slot with a non-finite tree
+ * grows nothing and predicts no rows, others grow their sampled rows and predict the n - m left
+ * out. */
+#include "kernels/cuda/optest/gbdt_optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_round_init.h"
-}
-
-template <typename T> static void garbage(std::vector<T> &v) {
-    for (auto &x : v)
-        for (size_t b = 0; b < sizeof(T); b++) ((unsigned char *)&x)[b] = (unsigned char)rnd_u64();
 }
 
 static int32_t exponent(void) {
@@ -125,14 +118,13 @@ static void run_case(int32_t n_trees) {
 #undef SAME
 
     /* what the reference means */
-    int disabled = 0, bad = 0;
+    int bad = 0;
     for (int32_t j = 0; j < n_trees; j++) {
         const bt_gbdt_round_init_tree &e = init[(size_t)j];
         int ok = 1;
         for (int32_t k = 0; k < e.n_out; k++) ok = ok && fin[(size_t)(e.slot_first + k)];
         int64_t m = nsm[(size_t)e.item] < 0 ? 0 : nsm[(size_t)e.item] > n ? n : nsm[(size_t)e.item];
         if (!ok) m = 0;
-        disabled += !ok;
         const int32_t xg = eg[(size_t)e.item], xh = eh[(size_t)e.item];
         const bt_gbdt_apply_split_item &x = roots[(size_t)j];
         bad += trees[(size_t)j].g_unit != ldexp(1.0, xg > 1000 ? -1000 : xg < -1000 ? 1000 : -xg);
@@ -148,7 +140,6 @@ static void run_case(int32_t n_trees) {
             bad += pv[(size_t)p.pred_valid].n != (ok ? pv0[(size_t)p.pred_valid].n : 0);
     }
     CHECK_EQ_INT(bad, 0);
-    printf("  %d trees: %d disabled\n", n_trees, disabled);
 
     cudaFree((void *)d.init);
     cudaFree((void *)d.eg);
@@ -164,17 +155,32 @@ static void run_case(int32_t n_trees) {
     cudaFree(d.pred_valid);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_round_init");
-    const int32_t sizes[] = {0, 1, 7, 100, 3000};
-    for (int32_t n : sizes)
-        for (int rep = 0; rep < 3; rep++) run_case(n);
-    for (int32_t e = -1000; e <= 1000; e++) /* the units over the whole exponent range */
-        CHECK(bt_gbdt_round_unit(e) == ldexp(1.0, -e));
+/* p: trees (3 draws) */
+BT_OPTEST_RUNNER(run) {
+    for (int rep = 0; rep < 3; rep++) run_case((int32_t)c->p[0]);
+}
+
+/* the units over the whole exponent range */
+BT_OPTEST_RUNNER(run_units) {
+    for (int32_t e = -1000; e <= 1000; e++) CHECK(bt_gbdt_round_unit(e) == ldexp(1.0, -e));
+}
+
+/* bad arguments are refused, not launched */
+BT_OPTEST_RUNNER(run_args) {
     bt_gbdt_round_init_args bad;
     memset(&bad, 0, sizeof bad);
     bad.n_trees = -1;
     CHECK(bt_gbdt_round_init_cuda(&bad, NULL) == BT_STATUS_BAD_INPUT);
-    return bt_test_finish("test_gbdt_round_init");
+    bt_status_clear();
 }
+
+static const bt_op_case cases[] = {
+    {"0 trees, 3 draws", run, {0}, 0},
+    {"1 tree, 3 draws", run, {1}, 0},
+    {"7 trees in slots of 1 to 4 (multiclass), 3 draws", run, {7}, 0},
+    {"100 trees in slots of 1 to 4 (multiclass), 3 draws", run, {100}, 0},
+    {"3000 trees in slots of 1 to 4 (multiclass), 3 draws", run, {3000}, 0},
+    {"units 2^-e for exponents -1000 to 1000", run_units, {0}, 0},
+    {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_round_init, cases);

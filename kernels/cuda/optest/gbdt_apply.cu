@@ -1,15 +1,13 @@
-/* bt_gbdt_apply_cuda against bt_gbdt_apply_ref on fresh random inputs: 0, 1, 7, 100 and 3000 trees
- * at depths 0 to 6, random splits (no feature, a feature out of range, losses around 1e-6 and
- * gamma, empty children), per-trial lambda/alpha/min_child_weight/eta/gamma/max_depth, node
- * capacities sometimes too small, free-histogram stacks sometimes empty or full, previous pairs
- * with padding and left counts in and out of range. Every output array (trees, nodes, sums, row
- * ranges, histogram offsets, stacks, partition items, next pairs, next split items) must equal
- * the reference byte for byte -- node weights included, which an FMA would change. The roots'
- * sums (bt_gbdt_root_sum_cuda) and the epilogue items made from the resulting nodes
- * (bt_gbdt_epilogue_items_cuda) likewise. */
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_apply (kernels/optest.h): bt_gbdt_apply_cuda against bt_gbdt_apply_ref on
+ * fresh random inputs: 0, 1, 7, 100 and 3000 trees at depths 0 to 6, random splits (no feature, a
+ * feature out of range, losses around 1e-6 and gamma, empty children), per-trial
+ * lambda/alpha/min_child_weight/eta/gamma/max_depth, node capacities sometimes too small,
+ * free-histogram stacks sometimes empty or full, previous pairs with padding and left counts in
+ * and out of range. Every output array (trees, nodes, sums, row ranges, histogram offsets, stacks,
+ * partition items, next pairs, next split items) must equal the reference byte for byte -- node
+ * weights included, which an FMA would change. The roots' sums (bt_gbdt_root_sum_cuda) and the
+ * epilogue items made from the resulting nodes (bt_gbdt_epilogue_items_cuda) likewise. */
+#include "kernels/cuda/optest/gbdt_optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_apply.h"
@@ -20,12 +18,23 @@ static int64_t big(void) {
     return (int64_t)(rnd_u64() % (uint64_t)m) * (irand(2) ? 1 : -1);
 }
 
-template <typename T> static void garbage(std::vector<T> &v) {
-    for (auto &x : v)
-        for (size_t b = 0; b < sizeof(T); b++) ((unsigned char *)&x)[b] = (unsigned char)rnd_u64();
-}
+/* One launch's random inputs, on the host (the reference updates them in place). */
+struct apply_inputs {
+    int32_t n_trees, depth, F, levels;
+    bool roots;
+    std::vector<bt_gbdt_rules> rules;
+    std::vector<int32_t> missing, n_feats;
+    std::vector<bt_gbdt_apply_tree> trees;
+    std::vector<bt_gbdt_node> nodes;
+    std::vector<bt_gbdt_apply_split_item> root_items, snext;
+    std::vector<bt_gbdt_gh> sum;
+    std::vector<int64_t> beg, cnt, hoff, stack, n_left;
+    std::vector<bt_gbdt_level_pair> prev, next;
+    std::vector<bt_gbdt_split> splits;
+    std::vector<bt_gbdt_apply_part> part;
+};
 
-static void run_case(int32_t n_trees, int32_t depth) {
+static void make_inputs(apply_inputs &a, int32_t n_trees, int32_t depth) {
     const int64_t W = (int64_t)1 << depth;
     const int32_t F = 1 + (int32_t)irand(40);
     const int64_t T = 1 + irand(3000);
@@ -148,69 +157,134 @@ static void run_case(int32_t n_trees, int32_t depth) {
     garbage(part);
     garbage(next);
     garbage(snext);
+    a.n_trees = n_trees;
+    a.depth = depth;
+    a.F = F;
+    a.levels = levels;
+    a.roots = roots;
+    a.rules = std::move(rules);
+    a.missing = std::move(missing);
+    a.n_feats = std::move(n_feats);
+    a.trees = std::move(trees);
+    a.nodes = std::move(nodes);
+    a.root_items = std::move(root_items);
+    a.snext = std::move(snext);
+    a.sum = std::move(sum);
+    a.beg = std::move(beg);
+    a.cnt = std::move(cnt);
+    a.hoff = std::move(hoff);
+    a.stack = std::move(stack);
+    a.n_left = std::move(n_left);
+    a.prev = std::move(prev);
+    a.next = std::move(next);
+    a.splits = std::move(splits);
+    a.part = std::move(part);
+}
 
-    /* device copies first: the reference runs in place on the host vectors */
-    bt_gbdt_apply_args d;
-    memset(&d, 0, sizeof d);
-    d.trees = dev_from(trees);
-    d.n_trees = n_trees;
-    d.depth = depth;
-    d.n_features = F;
-    d.feat_levels = levels;
-    d.n_feats = dev_from(n_feats);
-    d.root_items = roots ? dev_from(root_items) : NULL;
-    d.rules = dev_from(rules);
-    d.missing_bin = dev_from(missing);
-    d.splits = dev_from(splits);
-    d.pairs_prev = dev_from(prev);
-    d.n_left = dev_from(n_left);
-    d.nodes = dev_from(nodes);
-    d.sum = dev_from(sum);
-    d.beg = dev_from(beg);
-    d.cnt = dev_from(cnt);
-    d.hoff = dev_from(hoff);
-    d.stack = dev_from(stack);
-    d.part = dev_from(part);
-    d.pairs_next = dev_from(next);
-    d.split_next = dev_from(snext);
-    CHECK_OK(bt_gbdt_apply_cuda(&d, NULL));
-
-    bt_gbdt_apply_args h = d;
-    h.trees = trees.data();
-    h.n_feats = n_feats.data();
-    h.rules = rules.data();
-    h.missing_bin = missing.data();
-    h.root_items = roots ? root_items.data() : NULL;
-    h.splits = splits.data();
-    h.pairs_prev = prev.data();
-    h.n_left = n_left.data();
-    h.nodes = nodes.data();
-    h.sum = sum.data();
-    h.beg = beg.data();
-    h.cnt = cnt.data();
-    h.hoff = hoff.data();
-    h.stack = stack.data();
-    h.part = part.data();
-    h.pairs_next = next.data();
-    h.split_next = snext.data();
-    bt_gbdt_apply_ref(&h);
-
+/* The device's copy of `vec` equals the host's, byte for byte. */
 #define SAME(vec, dp, what)                                                                        \
     do {                                                                                           \
         auto got_ = host_from(dp, vec.size());                                                     \
         CHECK_MSG(same_bytes(got_.data(), vec.data(), vec.size() * sizeof vec[0]),                 \
                   "%s: %d trees at depth %d", what, n_trees, depth);                               \
     } while (0)
-    SAME(trees, d.trees, "trees");
-    SAME(nodes, d.nodes, "nodes");
-    SAME(sum, d.sum, "sums");
-    SAME(beg, d.beg, "row begins");
-    SAME(cnt, d.cnt, "row counts");
-    SAME(hoff, d.hoff, "histogram offsets");
-    SAME(stack, d.stack, "free stacks");
-    SAME(part, d.part, "partition items");
-    SAME(next, d.pairs_next, "next pairs");
-    SAME(snext, d.split_next, "next split items");
+
+/* the epilogue items of these trees from the same nodes and row ranges (d: the device's) */
+static void check_epilogue(const bt_gbdt_apply_args &d, apply_inputs &a) {
+    const int32_t n_trees = a.n_trees, depth = a.depth;
+    std::vector<bt_gbdt_epilogue_tree> et((size_t)n_trees + 1);
+    const int32_t n_pred = n_trees + 1;
+    /* each prediction item belongs to one tree at most (the pack's rule) */
+    for (size_t i = 0; i < et.size(); i++) {
+        bt_gbdt_epilogue_tree &e = et[i];
+        memset(&e, 0, sizeof e);
+        e.tmpl.row_begin = irand(1000) * 4096;
+        e.tmpl.margin_offset = irand(1000) * 3;
+        e.tmpl.stride = 1 + (int32_t)irand(3);
+        e.tmpl.k = (int32_t)irand(e.tmpl.stride);
+        e.pred_train = irand(3) == 0 ? -1 : (int32_t)i;
+        e.pred_valid = irand(5) == 0 ? -1 : n_pred - 1 - (int32_t)i;
+    }
+    std::vector<bt_gbdt_apply_leaf> leaves(a.nodes.size());
+    std::vector<bt_gbdt_apply_pred> pt((size_t)n_pred), pv((size_t)n_pred);
+    garbage(leaves);
+    garbage(pt);
+    garbage(pv);
+    bt_gbdt_epilogue_tree *et_d = dev_from(et);
+    bt_gbdt_apply_leaf *leaves_d = dev_from(leaves);
+    bt_gbdt_apply_pred *pt_d = dev_from(pt), *pv_d = dev_from(pv);
+    CHECK_OK(bt_gbdt_epilogue_items_cuda(d.trees, et_d, n_trees, d.nodes, d.beg, d.cnt, leaves_d,
+                                         pt_d, pv_d, NULL));
+    bt_gbdt_epilogue_items_ref(a.trees.data(), et.data(), n_trees, a.nodes.data(), a.beg.data(),
+                               a.cnt.data(), leaves.data(), pt.data(), pv.data());
+    SAME(leaves, leaves_d, "epilogue: leaf items");
+    SAME(pt, pt_d, "epilogue: train prediction items");
+    SAME(pv, pv_d, "epilogue: valid prediction items");
+    cudaFree(et_d);
+    cudaFree(leaves_d);
+    cudaFree(pt_d);
+    cudaFree(pv_d);
+}
+
+static void run_case(int32_t n_trees, int32_t depth) {
+    apply_inputs a;
+    make_inputs(a, n_trees, depth);
+    /* device copies first: the reference runs in place on the host vectors */
+    bt_gbdt_apply_args d;
+    memset(&d, 0, sizeof d);
+    d.trees = dev_from(a.trees);
+    d.n_trees = n_trees;
+    d.depth = depth;
+    d.n_features = a.F;
+    d.feat_levels = a.levels;
+    d.n_feats = dev_from(a.n_feats);
+    d.root_items = a.roots ? dev_from(a.root_items) : NULL;
+    d.rules = dev_from(a.rules);
+    d.missing_bin = dev_from(a.missing);
+    d.splits = dev_from(a.splits);
+    d.pairs_prev = dev_from(a.prev);
+    d.n_left = dev_from(a.n_left);
+    d.nodes = dev_from(a.nodes);
+    d.sum = dev_from(a.sum);
+    d.beg = dev_from(a.beg);
+    d.cnt = dev_from(a.cnt);
+    d.hoff = dev_from(a.hoff);
+    d.stack = dev_from(a.stack);
+    d.part = dev_from(a.part);
+    d.pairs_next = dev_from(a.next);
+    d.split_next = dev_from(a.snext);
+    CHECK_OK(bt_gbdt_apply_cuda(&d, NULL));
+
+    bt_gbdt_apply_args h = d;
+    h.trees = a.trees.data();
+    h.n_feats = a.n_feats.data();
+    h.rules = a.rules.data();
+    h.missing_bin = a.missing.data();
+    h.root_items = a.roots ? a.root_items.data() : NULL;
+    h.splits = a.splits.data();
+    h.pairs_prev = a.prev.data();
+    h.n_left = a.n_left.data();
+    h.nodes = a.nodes.data();
+    h.sum = a.sum.data();
+    h.beg = a.beg.data();
+    h.cnt = a.cnt.data();
+    h.hoff = a.hoff.data();
+    h.stack = a.stack.data();
+    h.part = a.part.data();
+    h.pairs_next = a.next.data();
+    h.split_next = a.snext.data();
+    bt_gbdt_apply_ref(&h);
+
+    SAME(a.trees, d.trees, "trees");
+    SAME(a.nodes, d.nodes, "nodes");
+    SAME(a.sum, d.sum, "sums");
+    SAME(a.beg, d.beg, "row begins");
+    SAME(a.cnt, d.cnt, "row counts");
+    SAME(a.hoff, d.hoff, "histogram offsets");
+    SAME(a.stack, d.stack, "free stacks");
+    SAME(a.part, d.part, "partition items");
+    SAME(a.next, d.pairs_next, "next pairs");
+    SAME(a.snext, d.split_next, "next split items");
     /* the finishing launch after this level's partition: only the pending ranges move */
     {
         bt_gbdt_apply_args f;
@@ -224,55 +298,17 @@ static void run_case(int32_t n_trees, int32_t depth) {
         f.beg = d.beg;
         f.cnt = d.cnt;
         CHECK_OK(bt_gbdt_apply_cuda(&f, NULL));
-        f.trees = trees.data();
-        f.n_left = n_left.data();
-        f.nodes = nodes.data();
-        f.beg = beg.data();
-        f.cnt = cnt.data();
+        f.trees = a.trees.data();
+        f.n_left = a.n_left.data();
+        f.nodes = a.nodes.data();
+        f.beg = a.beg.data();
+        f.cnt = a.cnt.data();
         bt_gbdt_apply_ref(&f);
-        SAME(trees, d.trees, "finish: trees");
-        SAME(beg, d.beg, "finish: row begins");
-        SAME(cnt, d.cnt, "finish: row counts");
+        SAME(a.trees, d.trees, "finish: trees");
+        SAME(a.beg, d.beg, "finish: row begins");
+        SAME(a.cnt, d.cnt, "finish: row counts");
     }
-    /* the epilogue items of these trees from the same nodes and row ranges */
-    {
-        std::vector<bt_gbdt_epilogue_tree> et((size_t)n_trees + 1);
-        const int32_t n_pred = n_trees + 1;
-        /* each prediction item belongs to one tree at most (the pack's rule) */
-        for (size_t i = 0; i < et.size(); i++) {
-            bt_gbdt_epilogue_tree &e = et[i];
-            memset(&e, 0, sizeof e);
-            e.tmpl.row_begin = irand(1000) * 4096;
-            e.tmpl.margin_offset = irand(1000) * 3;
-            e.tmpl.stride = 1 + (int32_t)irand(3);
-            e.tmpl.k = (int32_t)irand(e.tmpl.stride);
-            e.pred_train = irand(3) == 0 ? -1 : (int32_t)i;
-            e.pred_valid = irand(5) == 0 ? -1 : n_pred - 1 - (int32_t)i;
-        }
-        std::vector<bt_gbdt_apply_leaf> leaves(nodes.size());
-        std::vector<bt_gbdt_apply_pred> pt((size_t)n_pred), pv((size_t)n_pred);
-        garbage(leaves);
-        garbage(pt);
-        garbage(pv);
-        bt_gbdt_epilogue_tree *et_d = dev_from(et);
-        bt_gbdt_apply_leaf *leaves_d = dev_from(leaves);
-        bt_gbdt_apply_pred *pt_d = dev_from(pt), *pv_d = dev_from(pv);
-        CHECK_OK(bt_gbdt_epilogue_items_cuda(d.trees, et_d, n_trees, d.nodes, d.beg, d.cnt,
-                                             leaves_d, pt_d, pv_d, NULL));
-        bt_gbdt_epilogue_items_ref(trees.data(), et.data(), n_trees, nodes.data(), beg.data(),
-                                   cnt.data(), leaves.data(), pt.data(), pv.data());
-        SAME(leaves, leaves_d, "epilogue: leaf items");
-        SAME(pt, pt_d, "epilogue: train prediction items");
-        SAME(pv, pv_d, "epilogue: valid prediction items");
-        cudaFree(et_d);
-        cudaFree(leaves_d);
-        cudaFree(pt_d);
-        cudaFree(pv_d);
-    }
-    int taken = 0;
-    for (const auto &p : part) taken += p.n_rows > 0;
-    printf("  %d trees, depth %d: %d partitions\n", n_trees, depth, taken);
-#undef SAME
+    check_epilogue(d, a);
     cudaFree(d.trees);
     cudaFree((void *)d.rules);
     cudaFree((void *)d.n_feats);
@@ -291,6 +327,7 @@ static void run_case(int32_t n_trees, int32_t depth) {
     cudaFree(d.pairs_next);
     cudaFree(d.split_next);
 }
+#undef SAME
 
 /* bt_gbdt_root_sum_cuda: roots of 0 .. many rows over random histograms, feature 0's entries at
  * an offset, some items empty (their total must become 0). */
@@ -321,18 +358,36 @@ static void root_sum_case(int32_t n_items) {
     cudaFree(items_d);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_apply");
-    const int32_t sizes[] = {0, 1, 7, 100, 3000};
-    for (int32_t n : sizes)
-        for (int32_t depth = 0; depth <= 6; depth++) run_case(n, depth);
-    const int32_t roots[] = {0, 1, 33, 1000};
-    for (int32_t n : roots) root_sum_case(n);
+/* p: trees (depths 0 to 6 each) */
+BT_OPTEST_RUNNER(run) {
+    for (int32_t depth = 0; depth <= 6; depth++) run_case((int32_t)c->p[0], depth);
+}
+
+/* p: root items */
+BT_OPTEST_RUNNER(run_root_sum) {
+    root_sum_case((int32_t)c->p[0]);
+}
+
+/* bad arguments are refused, not launched */
+BT_OPTEST_RUNNER(run_args) {
     CHECK(bt_gbdt_root_sum_cuda(NULL, 2, 1, NULL, 1, NULL) == BT_STATUS_BAD_INPUT);
     bt_gbdt_apply_args bad;
     memset(&bad, 0, sizeof bad);
     bad.n_trees = -1;
     CHECK(bt_gbdt_apply_cuda(&bad, NULL) == BT_STATUS_BAD_INPUT);
-    return bt_test_finish("test_gbdt_apply");
+    bt_status_clear();
 }
+
+static const bt_op_case cases[] = {
+    {"0 trees, depths 0 to 6", run, {0}, 0},
+    {"1 tree, depths 0 to 6", run, {1}, 0},
+    {"7 trees, depths 0 to 6", run, {7}, 0},
+    {"100 trees, depths 0 to 6", run, {100}, 0},
+    {"3000 trees, depths 0 to 6", run, {3000}, 0},
+    {"root sums, 0 items", run_root_sum, {0}, 0},
+    {"root sums, 1 item", run_root_sum, {1}, 0},
+    {"root sums, 33 items", run_root_sum, {33}, 0},
+    {"root sums, 1000 items", run_root_sum, {1000}, 0},
+    {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_apply, cases);

@@ -1,11 +1,9 @@
-/* bt_gbdt_predict_add_cuda and bt_gbdt_leaf_add_cuda against the C references on fresh random
- * trees and data: several trials (two classes each, so two margins per row) per launch, raw
- * values with NaNs (default directions), all rows or a row list, 0 / 1 / 257 / 4000 rows, and a
- * lone-root tree. One float add per margin entry: compared exactly. */
-#include <math.h>
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_predict (kernels/optest.h): bt_gbdt_predict_add_cuda and
+ * bt_gbdt_leaf_add_cuda against the C references on fresh random trees and data: several trials
+ * (two classes each, so two margins per row) per launch, raw values with NaNs (default
+ * directions), all rows or a row list, 0 / 1 / 257 / 4000 rows, and a lone-root tree. One float
+ * add per margin entry: compared exactly. */
+#include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_predict.h"
@@ -134,10 +132,15 @@ static void run_case(int64_t n) {
     cudaFree(leaves_d);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_predict");
-    const int64_t sizes[] = {0, 1, 257, 4000};
-    for (int64_t n : sizes) run_case(n);
-    return bt_test_finish("test_gbdt_predict");
+/* p: rows */
+BT_OPTEST_RUNNER(run) {
+    run_case(c->p[0]);
 }
+
+static const bt_op_case cases[] = {
+    {"4 trials x 2 classes, NaNs, row lists, 0 rows", run, {0}, 0},
+    {"4 trials x 2 classes, NaNs, row lists, 1 row", run, {1}, 0},
+    {"4 trials x 2 classes, NaNs, row lists, 257 rows", run, {257}, 0},
+    {"4 trials x 2 classes, NaNs, row lists, 4000 rows", run, {4000}, 0},
+};
+BT_OPTEST_SUITE(gbdt_predict, cases);

@@ -1,16 +1,13 @@
-/* bt_gbdt_grad_cuda and bt_gbdt_quantize_cuda against the C references on fresh random margins:
- * squared error, logistic and softmax (3 and 7 classes) trials share launches over 0, 1, 257 and
- * 5000 rows. Gradients are floats: squared error must match exactly (one subtraction); logistic
- * and softmax use exp, which the device evaluates as (float)exp((double)x) and glibc as expf --
- * equal for all but ~1e-4 of inputs, 1 ulp apart there. Those gradients lie in [-1, 1] and are
- * differences like p - 1 (cancellation), so they are compared with an absolute tolerance of 1e-6
- * (16 ulp of 1.0); the count of values that are not bit-identical is printed. Quantization, given
- * the same floats, must match exactly: exponents, int64 values, and the divergence flag for a tree
- * holding a NaN. */
-#include <math.h>
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_objective (kernels/optest.h): bt_gbdt_grad_cuda and bt_gbdt_quantize_cuda
+ * against the C references on fresh random margins: squared error, logistic and softmax (3 and 7
+ * classes) trials share launches over 0, 1, 257 and 5000 rows. Gradients are floats: squared error
+ * must match exactly (one subtraction); logistic and softmax use exp, which the device evaluates as
+ * (float)exp((double)x) and glibc as expf -- equal for all but ~1e-4 of inputs, 1 ulp apart there.
+ * Those gradients lie in [-1, 1] and are differences like p - 1 (cancellation), so they are
+ * compared with the case's absolute tolerance, 1e-6 (16 ulp of 1.0); the worst difference is
+ * reported. Quantization, given the same floats, must match exactly: exponents, int64 values, and
+ * the divergence flag for a tree holding a NaN. */
+#include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_objective.h"
@@ -20,7 +17,12 @@ static bool close_abs(float a, float b, double tol) {
     return a == b || fabs((double)a - (double)b) <= tol;
 }
 
-static void run_grad(int64_t n) {
+/* The difference close_abs bounds (NaN where they differ by a NaN). */
+static double abs_error(float a, float b) {
+    return a == b ? 0 : fabs((double)a - (double)b);
+}
+
+static void run_grad(int64_t n, double tol) {
     /* trials: objective, classes */
     const int32_t objs[] = {BT_GBDT_OBJ_SQUARED, BT_GBDT_OBJ_LOGISTIC, BT_GBDT_OBJ_SOFTPROB,
                             BT_GBDT_OBJ_SOFTPROB, BT_GBDT_OBJ_LOGISTIC};
@@ -50,23 +52,25 @@ static void run_grad(int64_t n) {
     bt_gbdt_grad_item *items_d = dev_from(items);
     CHECK_OK(bt_gbdt_grad_cuda(m_d, y_d, n, g_d, h_d, items_d, n_trials, NULL));
     std::vector<float> g = host_from(g_d, (size_t)goff), h = host_from(h_d, (size_t)goff);
-    int64_t bad = 0, exact_diff = 0;
+    int64_t bad = 0;
+    char first[120] = "";
     for (int t = 0; t < n_trials; t++)
         for (int64_t i = 0; i < n * ks[t]; i++) {
             size_t j = (size_t)(items[t].gh_offset + i);
             bool same = g[j] == gr[j] && h[j] == hr[j];
-            if (!same) exact_diff++;
+            bt_optest_error(abs_error(g[j], gr[j]));
+            bt_optest_error(abs_error(h[j], hr[j]));
             if (objs[t] == BT_GBDT_OBJ_SQUARED
                     ? !same
-                    : !(close_abs(g[j], gr[j], 1e-6) && close_abs(h[j], hr[j], 1e-6))) {
-                if (bad++ < 5)
-                    fprintf(stderr, "trial %d entry %lld: g %.9g vs %.9g, h %.9g vs %.9g\n", t,
-                            (long long)i, g[j], gr[j], h[j], hr[j]);
+                    : !(close_abs(g[j], gr[j], tol) && close_abs(h[j], hr[j], tol))) {
+                if (bad++ == 0)
+                    snprintf(first, sizeof first,
+                             "trial %d entry %lld: g %.9g vs %.9g, h %.9g vs %.9g", t, (long long)i,
+                             g[j], gr[j], h[j], hr[j]);
             }
         }
-    CHECK_MSG(bad == 0, "%lld gradients differ (n %lld)", (long long)bad, (long long)n);
-    printf("  grad n %lld: %lld of %lld values not bit-identical (within tolerance)\n",
-           (long long)n, (long long)exact_diff, (long long)goff);
+    CHECK_MSG(bad == 0, "%lld gradients differ (n %lld), first %s", (long long)bad, (long long)n,
+              first);
     cudaFree(m_d);
     cudaFree(y_d);
     cudaFree(g_d);
@@ -135,13 +139,24 @@ static void run_quant(int64_t n) {
     cudaFree(scratch);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_objective");
-    const int64_t sizes[] = {0, 1, 257, 5000};
-    for (int64_t n : sizes) {
-        run_grad(n);
-        run_quant(n);
-    }
-    return bt_test_finish("test_gbdt_objective");
+/* p: rows; tol: absolute, on the logistic and softmax gradients (squared error: exact) */
+BT_OPTEST_RUNNER(run_grad_case) {
+    run_grad(c->p[0], c->tol);
 }
+
+/* p: rows */
+BT_OPTEST_RUNNER(run_quant_case) {
+    run_quant(c->p[0]);
+}
+
+static const bt_op_case cases[] = {
+    {"gradients: squared, logistic, softmax 3 / 7, 0 rows", run_grad_case, {0}, 1e-6},
+    {"gradients: squared, logistic, softmax 3 / 7, 1 row", run_grad_case, {1}, 1e-6},
+    {"gradients: squared, logistic, softmax 3 / 7, 257 rows", run_grad_case, {257}, 1e-6},
+    {"gradients: squared, logistic, softmax 3 / 7, 5000 rows", run_grad_case, {5000}, 1e-6},
+    {"quantization: 6 trees, a NaN and an inf, 0 rows", run_quant_case, {0}, 0},
+    {"quantization: 6 trees, a NaN and an inf, 1 row", run_quant_case, {1}, 0},
+    {"quantization: 6 trees, a NaN and an inf, 257 rows", run_quant_case, {257}, 0},
+    {"quantization: 6 trees, a NaN and an inf, 5000 rows", run_quant_case, {5000}, 0},
+};
+BT_OPTEST_SUITE(gbdt_objective, cases);

@@ -1,12 +1,10 @@
-/* bt_gbdt_partition_cuda against bt_gbdt_partition_ref on fresh random inputs: several trials'
- * nodes per launch (disjoint segments of one row array), uint8 and uint16 matrices, splits that
- * send everything, nothing or part of the rows left, with missing values either way, and 0, 1,
- * 255, 256, 257 and many-tile row counts; one block per item, the pack's rule and the most blocks
- * per item; big items (100k+ rows, many chunks, chunk edges) mixed with tiny ones in one launch.
- * Row order and left counts are compared exactly. */
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_partition (kernels/optest.h): bt_gbdt_partition_cuda against
+ * bt_gbdt_partition_ref on fresh random inputs: several trials' nodes per launch (disjoint segments
+ * of one row array), uint8 and uint16 matrices, splits that send everything, nothing or part of the
+ * rows left, with missing values either way, and 0, 1, 255, 256, 257 and many-tile row counts; one
+ * block per item, the pack's rule and the most blocks per item; big items (100k+ rows, many chunks,
+ * chunk edges) mixed with tiny ones in one launch. Row order and left counts: compared exactly. */
+#include "kernels/cuda/optest/gbdt_optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_partition.h"
@@ -99,31 +97,35 @@ static void run_case(int width, int32_t max_bins, int64_t n, int32_t F, int n_it
     run_items(width, max_bins, n, F, std::vector<int64_t>((size_t)n_items, -1), bpi);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_partition");
+/* p: width, max bins, features, items, blocks per item (0: the pack's rule); 0, 1, 255, 256, 257,
+ * 1000 and 70001 rows each */
+BT_OPTEST_RUNNER(run) {
     const int64_t sizes[] = {0, 1, 255, 256, 257, 1000, 70001};
-    for (int64_t n : sizes) {
-        run_case(1, 255, n, 5, 6, 1); /* one block per item */
-        run_case(2, 512, n, 3, 4, 0); /* the pack's rule */
-        run_case(2, 256, n, 4, 5, 0); /* max_bin 256 and missing values: uint16 */
-        run_case(1, 2, n, 2, 9, 0);   /* two bins: long runs of equal decisions */
-    }
-    /* big and tiny items in one launch: chunk edges (4096 = one chunk, 4097 = two, the last one
-     * row long), a 150000-row root cut into many chunks, with the rule's and other block counts */
+    for (int64_t n : sizes)
+        run_case((int)c->p[0], (int32_t)c->p[1], n, (int32_t)c->p[2], (int)c->p[3],
+                 (int32_t)c->p[4]);
+}
+
+/* big and tiny items in one launch: chunk edges (4096 = one chunk, 4097 = two, the last one row
+ * long), a 150000-row root cut into many chunks; p: width, max bins, features, blocks per item
+ * (0: the pack's rule) */
+BT_OPTEST_RUNNER(run_mixed) {
     const std::vector<int64_t> mixed = {150000, 0, 1, 4096, 4097, 300, 12289, 100003, 8192, 255};
-    run_items(1, 255, 150000, 4, mixed, 0);
-    run_items(2, 512, 150000, 3, mixed, 8);
-    run_items(1, 3, 150000, 2, mixed, BT_GBDT_CHUNK_MAX_BPI);
-    run_items(2, 300, 150000, 5, mixed, 2);
-    /* the rule: powers of two, bounded, and within the counts buffer */
+    run_items((int)c->p[0], (int32_t)c->p[1], 150000, (int32_t)c->p[2], mixed, (int32_t)c->p[3]);
+}
+
+/* the rule: powers of two, bounded, and within the counts buffer */
+BT_OPTEST_RUNNER(run_rule) {
     CHECK_EQ_INT(bt_gbdt_chunk_blocks(0, 1), 1);
     CHECK_EQ_INT(bt_gbdt_chunk_blocks(BT_GBDT_CHUNK_ROWS, 1), 1);
     CHECK_EQ_INT(bt_gbdt_chunk_blocks(BT_GBDT_CHUNK_ROWS + 1, 1), 2);
     CHECK_EQ_INT(bt_gbdt_chunk_blocks(1000000, 64), 256);
     CHECK_EQ_INT(bt_gbdt_chunk_blocks(1000000, 4096), 16);
     CHECK_EQ_INT(bt_gbdt_chunk_blocks(1000000, 1 << 20), 1);
-    /* refused: not a power of two, too many, no counts, a grid past the counts buffer */
+}
+
+/* refused: not a power of two, too many, no counts, a grid past the counts buffer */
+BT_OPTEST_RUNNER(run_args) {
     int64_t *one = dev_zero<int64_t>(1);
     const bt_status bad[] = {
         bt_gbdt_partition_cuda(NULL, NULL, NULL, 1, 1, NULL, 1, 3, one, one, NULL),
@@ -134,6 +136,23 @@ int main(void) {
         bt_gbdt_partition_cuda(NULL, NULL, NULL, 1, 1, NULL, BT_GBDT_CHUNK_COUNTS / 2 + 1, 2, one,
                                one, NULL)};
     for (bt_status st : bad) CHECK(st == BT_STATUS_BAD_INPUT);
+    bt_status_clear();
     cudaFree(one);
-    return bt_test_finish("test_gbdt_partition");
 }
+
+static const bt_op_case cases[] = {
+    {"uint8, 255 bins, 6 items, one block per item, 0 to 70001 rows", run, {1, 255, 5, 6, 1}, 0},
+    {"uint16, 512 bins, 4 items, the pack's rule, 0 to 70001 rows", run, {2, 512, 3, 4, 0}, 0},
+    {"uint16, 256 bins + missing, 5 items, 0 to 70001 rows", run, {2, 256, 4, 5, 0}, 0},
+    {"uint8, 2 bins (long runs), 9 items, 0 to 70001 rows", run, {1, 2, 2, 9, 0}, 0},
+    {"150000 rows in big and tiny items, uint8, the pack's rule", run_mixed, {1, 255, 4, 0}, 0},
+    {"150000 rows in big and tiny items, uint16, 8 blocks per item", run_mixed, {2, 512, 3, 8}, 0},
+    {"150000 rows in big and tiny items, 3 bins, the most blocks",
+     run_mixed,
+     {1, 3, 2, BT_GBDT_CHUNK_MAX_BPI},
+     0},
+    {"150000 rows in big and tiny items, uint16, 2 blocks per item", run_mixed, {2, 300, 5, 2}, 0},
+    {"blocks per item: the pack's rule", run_rule, {0}, 0},
+    {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_partition, cases);

@@ -1,11 +1,10 @@
-/* bt_gbdt_level_prepare_cuda against bt_gbdt_level_prepare_ref on fresh random inputs: 0, 1, 127,
- * 129 and 5000 sibling pairs with random ranges, histogram offsets and split item slots, some
- * padding pairs, left counts of 0, all rows, in between and out of range (clamped). The launch
- * items (zero, build, subtraction) and the patched split fields must be the documented mapping of
- * the reference's outputs exactly; split items no pair names stay untouched. */
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_level (kernels/optest.h): bt_gbdt_level_prepare_cuda against
+ * bt_gbdt_level_prepare_ref on fresh random inputs: 0, 1, 127, 129 and 5000 sibling pairs with
+ * random ranges, histogram offsets and split item slots, some padding pairs, left counts of 0, all
+ * rows, in between and out of range (clamped). The launch items (zero, build, subtraction) and the
+ * patched split fields must be the documented mapping of the reference's outputs exactly; split
+ * items no pair names stay untouched. */
+#include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_level.h"
@@ -98,12 +97,21 @@ static void run_case(int32_t n_pairs) {
     cudaFree(sub_d);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_level");
-    const int32_t sizes[] = {0, 1, 127, 129, 5000};
-    for (int32_t n : sizes) run_case(n);
+/* p: sibling pairs */
+BT_OPTEST_RUNNER(run) {
+    run_case((int32_t)c->p[0]);
+}
+
+/* bad arguments are refused, not launched */
+BT_OPTEST_RUNNER(run_args) {
     CHECK(bt_gbdt_level_prepare_cuda(NULL, -1, NULL, 1, NULL, NULL, NULL, NULL, NULL) ==
           BT_STATUS_BAD_INPUT);
-    return bt_test_finish("test_gbdt_level");
+    bt_status_clear();
 }
+
+static const bt_op_case cases[] = {
+    {"0 sibling pairs", run, {0}, 0},       {"1 sibling pair", run, {1}, 0},
+    {"127 sibling pairs", run, {127}, 0},   {"129 sibling pairs", run, {129}, 0},
+    {"5000 sibling pairs", run, {5000}, 0}, {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_level, cases);

@@ -1,12 +1,11 @@
-/* bt_gbdt_sample_rows_cuda and bt_gbdt_sample_features_cuda against the C references: the same
- * Philox keys and counters must keep exactly the same rows (0, 1, 257, 4096, 4097, 10000, 150001
- * rows, one block per item and several, up to the most; subsample 1,
- * 0.999, 0.73, 0.5, 0.1, 0; and their complements, the rows a subsampled tree still predicts as
- * grow.c does) and the same features (per tree and per level, fractions down to "at least one",
- * 0 / 1 / 300 candidates, candidate lists that skip features). Compared exactly. */
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_sample (kernels/optest.h): bt_gbdt_sample_rows_cuda and
+ * bt_gbdt_sample_features_cuda against the C references: the same Philox keys and counters must
+ * keep exactly the same rows (0, 1, 257, 4096, 4097, 10000, 150001 rows, one block per item and
+ * several, up to the most; subsample 1, 0.999, 0.73, 0.5, 0.1, 0; and their complements, the rows a
+ * subsampled tree still predicts as grow.c does) and the same features (per tree and per level,
+ * fractions down to "at least one", 0 / 1 / 300 candidates, candidate lists that skip features).
+ * Compared exactly. */
+#include "kernels/cuda/optest/gbdt_optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_sample.h"
@@ -101,28 +100,41 @@ static void run_features(int32_t n_feat) {
     cudaFree(items_d);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_sample");
+/* p: rows (-1: each of 0, 1, 257 and 10000), blocks per item (0: the pack's rule) */
+BT_OPTEST_RUNNER(run) {
     const int64_t sizes[] = {0, 1, 257, 10000};
-    for (int64_t n : sizes) {
-        run_rows(n, 1);
-        run_rows(n, 0);
-    }
-    /* several chunks: chunk edges (4097: the last chunk one row), many chunks, the most blocks */
-    run_rows(4096, 4);
-    run_rows(4097, 0);
-    run_rows(150001, 0);
-    run_rows(150001, 8);
-    run_rows(150001, BT_GBDT_CHUNK_MAX_BPI);
-    /* refused: not a power of two, no counts, a grid past the counts buffer */
+    if (c->p[0] >= 0)
+        run_rows(c->p[0], (int32_t)c->p[1]);
+    else
+        for (int64_t n : sizes) run_rows(n, (int32_t)c->p[1]);
+}
+
+/* refused: not a power of two, no counts, a grid past the counts buffer */
+BT_OPTEST_RUNNER(run_args) {
     int64_t *one = dev_zero<int64_t>(1);
     CHECK(bt_gbdt_sample_rows_cuda(10, NULL, 1, 3, one, NULL, one, NULL) == BT_STATUS_BAD_INPUT);
     CHECK(bt_gbdt_sample_rows_cuda(10, NULL, 1, 2, NULL, NULL, one, NULL) == BT_STATUS_BAD_INPUT);
     CHECK(bt_gbdt_sample_rows_cuda(10, NULL, BT_GBDT_CHUNK_COUNTS, 2, one, NULL, one, NULL) ==
           BT_STATUS_BAD_INPUT);
+    bt_status_clear();
     cudaFree(one);
+}
+
+/* 0, 1, 2, 300 and 1000 candidates */
+BT_OPTEST_RUNNER(run_feats) {
     const int32_t feats[] = {0, 1, 2, 300, 1000};
     for (int32_t f : feats) run_features(f);
-    return bt_test_finish("test_gbdt_sample");
 }
+
+static const bt_op_case cases[] = {
+    {"rows, one block per item, 0 / 1 / 257 / 10000 rows", run, {-1, 1}, 0},
+    {"rows, the pack's rule, 0 / 1 / 257 / 10000 rows", run, {-1, 0}, 0},
+    {"rows, 4096 rows (one chunk), 4 blocks per item", run, {4096, 4}, 0},
+    {"rows, 4097 rows (the last chunk one row), the pack's rule", run, {4097, 0}, 0},
+    {"rows, 150001 rows, the pack's rule", run, {150001, 0}, 0},
+    {"rows, 150001 rows, 8 blocks per item", run, {150001, 8}, 0},
+    {"rows, 150001 rows, the most blocks per item", run, {150001, BT_GBDT_CHUNK_MAX_BPI}, 0},
+    {"rows: bad arguments are refused", run_args, {0}, 0},
+    {"features per tree and level, 0 / 1 / 2 / 300 / 1000 candidates", run_feats, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_sample, cases);

@@ -1,13 +1,11 @@
-/* The twins chained as one pack's first tree level would chain them, against the same chain of C
- * references (pack.c's slot_gradients, grow.c's root level): squared-error gradients of several
- * trials with their own margins -> per-tree quantization -> Philox row sampling -> root
- * histograms -> split evaluation with per-trial parameters -> stable partition -> leaf adds.
- * Buffers are laid out as a pack would hold them (one pool per quantity, trial t at t * n), and
- * every intermediate is compared exactly: the chain must be bit-identical end to end. */
-#include <math.h>
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_round (kernels/optest.h): the kernels chained as one pack's first tree level
+ * would chain them, against the same chain of C references (pack.c's slot_gradients, grow.c's
+ * root level): squared-error gradients of several trials with their own margins -> per-tree
+ * quantization -> Philox row sampling -> root histograms -> split evaluation with per-trial
+ * parameters -> stable partition -> leaf adds. Buffers are laid out as a pack would hold them (one
+ * pool per quantity, trial t at t * n), and every intermediate is compared exactly: the chain must
+ * be bit-identical end to end. */
+#include "kernels/cuda/optest/gbdt_optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_hist.h"
@@ -19,33 +17,72 @@ extern "C" {
 #include "kernels/philox.h"
 }
 
-static void run_case(int64_t n, int32_t F, int T) {
-    /* shared data: uint8 bins with missing values, cuts, labels */
-    std::vector<int32_t> nb(F);
-    std::vector<uint32_t> off(F + 1, 0), cut_ptr(F + 1, 0);
+/* One level of n rows, F features and T trials: its inputs, what the reference chain makes of them
+ * (host) and the device chain's buffers that its later stages read. */
+struct round_case {
+    int64_t n, HN;
+    int32_t F;
+    int T;
+    uint64_t tree;
+    /* shared data and the trials' settings */
+    std::vector<int32_t> nb;
+    std::vector<uint32_t> off, cut_ptr;
+    std::vector<float> cuts, min_values, y, margin, eta;
+    std::vector<uint8_t> bins;
+    std::vector<bt_gbdt_split_param> params;
+    std::vector<double> subsample;
+    std::vector<uint64_t> key;
+    /* the reference chain's results */
+    std::vector<float> g, h, ref_margin;
+    std::vector<bt_gbdt_gh> gh, hist, total;
+    std::vector<int32_t> eg, eh, rows;
+    std::vector<int64_t> m, n_left;
+    std::vector<bt_gbdt_split> best;
+    /* the device chain's */
+    uint8_t *bins_d = NULL;
+    float *margin_d = NULL;
+    int32_t *rows_d = NULL;
+    uint32_t *off_d = NULL, *cut_ptr_d = NULL;
+    bt_gbdt_gh *hist_d = NULL;
+    std::vector<int64_t> m_got;
+    std::vector<void *> owned; /* device buffers, freed at the end */
+
+    void make_data();
+    void reference_chain();
+    void device_front();
+    void device_back();
+};
+
+/* shared data: uint8 bins with missing values, cuts, labels; per trial: margins, parameters,
+ * sampling */
+void round_case::make_data() {
+    nb.assign(F, 0);
+    off.assign(F + 1, 0);
+    cut_ptr.assign(F + 1, 0);
     for (int32_t f = 0; f < F; f++) {
         nb[f] = 2 + (int32_t)irand(200);
         off[f + 1] = off[f] + (uint32_t)nb[f] + 1;
         cut_ptr[f + 1] = cut_ptr[f] + (uint32_t)nb[f];
     }
-    std::vector<float> cuts(cut_ptr[F]), min_values(F, -1.0f);
+    cuts.assign(cut_ptr[F], 0.0f);
+    min_values.assign(F, -1.0f);
     for (int32_t f = 0; f < F; f++)
         for (int32_t b = 0; b < nb[f]; b++) cuts[cut_ptr[f] + b] = (float)b + 0.5f;
-    std::vector<uint8_t> bins((size_t)(n * F));
-    std::vector<float> y(n);
+    bins.assign((size_t)(n * F), 0);
+    y.assign(n, 0.0f);
     for (int64_t r = 0; r < n; r++) {
         for (int32_t f = 0; f < F; f++)
             bins[(size_t)(r * F + f)] = (uint8_t)(urand() < 0.1 ? nb[f] : (int32_t)irand(nb[f]));
         y[r] = (float)(bins[(size_t)(r * F)] % 7) + (float)urand(); /* learnable from feature 0 */
     }
-    const int64_t HN = off[F];
+    HN = off[F];
     /* per trial: margins, parameters, sampling */
-    std::vector<float> margin((size_t)(n * T));
-    for (auto &m : margin) m = (float)(urand() * 2);
-    std::vector<bt_gbdt_split_param> params(T);
-    std::vector<float> eta(T);
-    std::vector<double> subsample(T);
-    std::vector<uint64_t> key(T);
+    margin.assign((size_t)(n * T), 0.0f);
+    for (auto &v : margin) v = (float)(urand() * 2);
+    params.assign(T, bt_gbdt_split_param());
+    eta.assign(T, 0.0f);
+    subsample.assign(T, 0.0);
+    key.assign(T, 0);
     for (int t = 0; t < T; t++) {
         params[t].min_child_weight = (float)irand(3);
         params[t].lambda = (float)(urand() * 2);
@@ -54,16 +91,24 @@ static void run_case(int64_t n, int32_t F, int T) {
         subsample[t] = t % 3 == 0 ? 1.0 : 0.5 + 0.4 * urand();
         key[t] = bt_philox_key(12345, (uint64_t)t);
     }
-    const uint64_t tree = 3; /* round 3, one class */
+    tree = 3; /* round 3, one class */
+}
 
-    /* ---- host reference chain ---- */
-    std::vector<float> g((size_t)(n * T)), h((size_t)(n * T));
-    std::vector<bt_gbdt_gh> gh((size_t)(n * T));
-    std::vector<int32_t> eg(T), eh(T), rows((size_t)(n * T)), part_scratch(n + 1);
-    std::vector<int64_t> m(T), n_left(T);
-    std::vector<bt_gbdt_gh> hist((size_t)(HN * T)), total(T);
-    std::vector<bt_gbdt_split> best(T);
-    std::vector<float> ref_margin = margin;
+/* the host reference chain */
+void round_case::reference_chain() {
+    g.assign((size_t)(n * T), 0.0f);
+    h.assign((size_t)(n * T), 0.0f);
+    gh.assign((size_t)(n * T), bt_gbdt_gh());
+    eg.assign(T, 0);
+    eh.assign(T, 0);
+    rows.assign((size_t)(n * T), 0);
+    std::vector<int32_t> part_scratch(n + 1);
+    m.assign(T, 0);
+    n_left.assign(T, 0);
+    hist.assign((size_t)(HN * T), bt_gbdt_gh());
+    total.assign(T, bt_gbdt_gh());
+    best.assign(T, bt_gbdt_split());
+    ref_margin = margin;
     for (int t = 0; t < T; t++) {
         const size_t o = (size_t)t * n;
         bt_gbdt_grad_ref(BT_GBDT_OBJ_SQUARED, margin.data() + o, y.data(), n, 1, g.data() + o,
@@ -109,10 +154,13 @@ static void run_case(int64_t n, int32_t F, int T) {
                                  ref_margin.data() + o, 1, 0);
         }
     }
+}
 
-    /* ---- the device chain ---- */
-    uint8_t *bins_d = dev_from(bins);
-    float *y_d = dev_from(y), *margin_d = dev_from(margin);
+/* the device chain up to the root histograms */
+void round_case::device_front() {
+    bins_d = dev_from(bins);
+    float *y_d = dev_from(y);
+    margin_d = dev_from(margin);
     float *g_d = dev_zero<float>((size_t)(n * T)), *h_d = dev_zero<float>((size_t)(n * T));
     std::vector<bt_gbdt_grad_item> gi(T);
     std::vector<bt_gbdt_quant_item> qi(T);
@@ -140,14 +188,14 @@ static void run_case(int64_t n, int32_t F, int T) {
     CHECK(host_from(eh_d, T) == eh);
     std::vector<bt_gbdt_gh> gh_got = host_from(gh_d, gh.size());
     CHECK(same_bytes(gh_got.data(), gh.data(), gh.size() * sizeof(bt_gbdt_gh)));
-    int32_t *rows_d = dev_zero<int32_t>(rows.size());
+    rows_d = dev_zero<int32_t>(rows.size());
     int64_t *m_d = dev_zero<int64_t>(T);
     bt_gbdt_sample_rows_item *si_d = dev_from(si);
     /* blocks per item as the pack picks them (several for 20000 rows) */
     const int32_t sbpi = bt_gbdt_chunk_blocks(n, T);
     int64_t *scnt_d = dev_zero<int64_t>((size_t)T * (size_t)sbpi);
     CHECK_OK(bt_gbdt_sample_rows_cuda(n, si_d, T, sbpi, scnt_d, rows_d, m_d, NULL));
-    std::vector<int64_t> m_got = host_from(m_d, T);
+    m_got = host_from(m_d, T);
     CHECK(m_got == m);
     {
         /* the sampled row lists, before the reference chain partitioned them */
@@ -162,15 +210,23 @@ static void run_case(int64_t n, int32_t F, int T) {
     /* root histograms (items from the device's sample counts, as a pack's planner would) */
     std::vector<bt_gbdt_hist_item> hi(T);
     for (int t = 0; t < T; t++) hi[t] = {(int64_t)t * n, m_got[t], (int64_t)t * n, (int64_t)t * HN};
-    uint32_t *off_d = dev_from(off), *cut_ptr_d = dev_from(cut_ptr);
+    off_d = dev_from(off);
+    cut_ptr_d = dev_from(cut_ptr);
     bt_gbdt_hist_item *hi_d = dev_from(hi);
-    bt_gbdt_gh *hist_d = dev_zero<bt_gbdt_gh>(hist.size());
+    hist_d = dev_zero<bt_gbdt_gh>(hist.size());
     int32_t max_entries = 0;
     for (int32_t f = 0; f < F; f++) max_entries = max_entries > nb[f] + 1 ? max_entries : nb[f] + 1;
     CHECK_OK(bt_gbdt_hist_cuda(bins_d, 1, n, F, off_d, 0, F, max_entries, rows_d, gh_d, hist_d,
                                hi_d, T, 4, NULL));
     std::vector<bt_gbdt_gh> hist_got = host_from(hist_d, hist.size());
     CHECK(same_bytes(hist_got.data(), hist.data(), hist.size() * sizeof(bt_gbdt_gh)));
+    void *ptrs[] = {y_d,  g_d,   h_d, gi_d, gh_d, qi_d,   eg_d,
+                    eh_d, fin_d, qs,  m_d,  si_d, scnt_d, hi_d};
+    owned.insert(owned.end(), ptrs, ptrs + sizeof ptrs / sizeof ptrs[0]);
+}
+
+/* the device chain from the splits to the leaf adds */
+void round_case::device_back() {
     /* splits */
     std::vector<int32_t> feats(F);
     for (int32_t f = 0; f < F; f++) feats[f] = f;
@@ -253,21 +309,34 @@ static void run_case(int64_t n, int32_t F, int T) {
     std::vector<float> margin_got = host_from(margin_d, margin.size());
     CHECK_MSG(same_bytes(margin_got.data(), ref_margin.data(), margin.size() * sizeof(float)),
               "margins after the level differ (n %lld)", (long long)n);
-    int n_split = (int)pi.size();
-    printf("  n %lld F %d: %d of %d trials split\n", (long long)n, F, n_split, T);
-    void *ptrs[] = {bins_d,    y_d,    margin_d, g_d,    h_d,    gi_d,    gh_d,     qi_d,
-                    eg_d,      eh_d,   fin_d,    qs,     rows_d, m_d,     si_d,     off_d,
-                    cut_ptr_d, hi_d,   hist_d,   cuts_d, min_d,  feats_d, params_d, spi_d,
-                    ss,        best_d, pscr_d,   pi_d,   nl_d,   li_d,    pcnt_d,   scnt_d};
-    for (void *p : ptrs) cudaFree(p);
+    void *ptrs[] = {cuts_d, min_d,  feats_d, params_d, spi_d, ss,
+                    best_d, pscr_d, pi_d,    nl_d,     li_d,  pcnt_d};
+    owned.insert(owned.end(), ptrs, ptrs + sizeof ptrs / sizeof ptrs[0]);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_round");
-    run_case(0, 3, 3);
-    run_case(1, 3, 3);
-    run_case(257, 5, 6);
-    run_case(20000, 8, 12);
-    return bt_test_finish("test_gbdt_round");
+static void run_case(int64_t n, int32_t F, int T) {
+    round_case x;
+    x.n = n;
+    x.F = F;
+    x.T = T;
+    x.make_data();
+    x.reference_chain();
+    x.device_front();
+    x.device_back();
+    void *ptrs[] = {x.bins_d, x.margin_d, x.rows_d, x.off_d, x.cut_ptr_d, x.hist_d};
+    for (void *p : ptrs) cudaFree(p);
+    for (void *p : x.owned) cudaFree(p);
 }
+
+/* p: rows, features, trials */
+BT_OPTEST_RUNNER(run) {
+    run_case(c->p[0], (int32_t)c->p[1], (int)c->p[2]);
+}
+
+static const bt_op_case cases[] = {
+    {"one level, 0 rows, 3 features, 3 trials", run, {0, 3, 3}, 0},
+    {"one level, 1 row, 3 features, 3 trials", run, {1, 3, 3}, 0},
+    {"one level, 257 rows, 5 features, 6 trials", run, {257, 5, 6}, 0},
+    {"one level, 20000 rows, 8 features, 12 trials", run, {20000, 8, 12}, 0},
+};
+BT_OPTEST_SUITE(gbdt_round, cases);

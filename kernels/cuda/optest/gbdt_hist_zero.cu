@@ -1,8 +1,9 @@
-/* bt_gbdt_hist_zero_cuda against bt_gbdt_hist_zero_ref on fresh random inputs: histograms full of
- * random sums, items clearing ranges of 0 (padding), 1, 255, 257 and thousands of entries at random
- * offsets, some negative counts; the cleared and the untouched entries must match exactly. Also
- * replayed from a captured CUDA graph with the items changed in between, as the pack does. */
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_hist_zero (kernels/optest.h): bt_gbdt_hist_zero_cuda against
+ * bt_gbdt_hist_zero_ref on fresh random inputs: histograms full of random sums, items clearing
+ * ranges of 0 (padding), 1, 255, 257 and thousands of entries at random offsets, some negative
+ * counts; the cleared and the untouched entries must match exactly. Also replayed from a captured
+ * CUDA graph with the items changed in between, as the pack does. */
+#include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_hist.h"
@@ -75,16 +76,28 @@ static void run_case(int64_t total, int n_items, bool graph) {
     cudaFree(items_d);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_hist_zero");
-    const int64_t totals[] = {1, 300, 5000, 200000};
-    for (int64_t t : totals)
-        for (int items = 1; items <= 33; items += 8) {
-            run_case(t, items, false);
-            run_case(t, items, true);
-        }
-    CHECK(bt_gbdt_hist_zero_cuda(NULL, NULL, -1, NULL) == BT_STATUS_BAD_INPUT);
-    CHECK_OK(bt_gbdt_hist_zero_cuda(NULL, NULL, 0, NULL)); /* nothing to launch */
-    return bt_test_finish("test_gbdt_hist_zero");
+/* p: entries, graph (0: one direct launch; 1: captured once, replayed 3 times); 1, 9, 17, 25 and
+ * 33 items each */
+BT_OPTEST_RUNNER(run) {
+    for (int items = 1; items <= 33; items += 8) run_case(c->p[0], items, c->p[1] != 0);
 }
+
+/* bad arguments are refused, not launched; no items launch nothing */
+BT_OPTEST_RUNNER(run_args) {
+    CHECK(bt_gbdt_hist_zero_cuda(NULL, NULL, -1, NULL) == BT_STATUS_BAD_INPUT);
+    bt_status_clear();
+    CHECK_OK(bt_gbdt_hist_zero_cuda(NULL, NULL, 0, NULL)); /* nothing to launch */
+}
+
+static const bt_op_case cases[] = {
+    {"1 entry, 1 to 33 items", run, {1, 0}, 0},
+    {"1 entry, 1 to 33 items, CUDA graph replays", run, {1, 1}, 0},
+    {"300 entries, 1 to 33 items", run, {300, 0}, 0},
+    {"300 entries, 1 to 33 items, CUDA graph replays", run, {300, 1}, 0},
+    {"5000 entries, 1 to 33 items", run, {5000, 0}, 0},
+    {"5000 entries, 1 to 33 items, CUDA graph replays", run, {5000, 1}, 0},
+    {"200000 entries, 1 to 33 items", run, {200000, 0}, 0},
+    {"200000 entries, 1 to 33 items, CUDA graph replays", run, {200000, 1}, 0},
+    {"bad arguments are refused, no items launch nothing", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_hist_zero, cases);

@@ -1,14 +1,12 @@
-/* bt_gbdt_split_cuda against models/gbdt/grow.c's eval_node written with the C references
- * (bt_gbdt_split_reset, the early exit, bt_gbdt_gain, bt_gbdt_split_scan_ref per listed
- * feature), on histograms built by bt_gbdt_hist_ref from fresh random rows and quantized
- * gradients. Several trials with their own lambda / alpha / min_child_weight share a launch;
- * a duplicated feature, empty bins and trials with few distinct gradient values create exact
- * loss ties (across features and between bins of one scan), which must resolve as the reference
- * does. Every field of every split is compared exactly (losses bit for bit). */
-#include <math.h>
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_split (kernels/optest.h): bt_gbdt_split_cuda against models/gbdt/grow.c's
+ * eval_node written with the C references (bt_gbdt_split_reset, the early exit, bt_gbdt_gain,
+ * bt_gbdt_split_scan_ref per listed feature), on histograms built by bt_gbdt_hist_ref from fresh
+ * random rows and quantized gradients. Several trials with their own lambda / alpha /
+ * min_child_weight share a launch; a duplicated feature, empty bins and trials with few distinct
+ * gradient values create exact loss ties (across features and between bins of one scan), which
+ * must resolve as the reference does. Every field of every split is compared exactly (losses bit
+ * for bit). */
+#include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_hist.h"
@@ -21,6 +19,30 @@ static bool same_split(const bt_gbdt_split &a, const bt_gbdt_split &b) {
            a.bin == b.bin && a.default_left == b.default_left &&
            same_bytes(&a.split_cond, &b.split_cond, sizeof(float)) && a.left.g == b.left.g &&
            a.left.h == b.left.h && a.right.g == b.right.g && a.right.h == b.right.h;
+}
+
+/* The reference: grow.c's eval_node, its histogram path, for every item. */
+static void eval_nodes(const std::vector<bt_gbdt_split_item> &items,
+                       const std::vector<int32_t> &feats,
+                       const std::vector<bt_gbdt_split_param> &params,
+                       const std::vector<bt_gbdt_gh> &hist, const std::vector<int32_t> &nb,
+                       const std::vector<uint32_t> &off, const std::vector<uint32_t> &cut_ptr,
+                       const std::vector<float> &cuts, const std::vector<float> &min_values,
+                       std::vector<bt_gbdt_split> &ref) {
+    for (size_t i = 0; i < items.size(); i++) {
+        const bt_gbdt_split_item &it = items[i];
+        const bt_gbdt_split_param &p = params[it.trial];
+        bt_gbdt_split_reset(&ref[i]);
+        const double H = (double)it.total.h * it.h_unit, mcw = p.min_child_weight;
+        if (it.n_rows < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) continue;
+        float root_gain = bt_gbdt_gain(&p, (double)it.total.g * it.g_unit, H);
+        for (int32_t fi = 0; fi < it.n_feats; fi++) {
+            int32_t f = feats[it.feats_begin + fi];
+            bt_gbdt_split_scan_ref(hist.data() + it.hist_offset + off[f], NULL, nb[f],
+                                   cuts.data() + cut_ptr[f], min_values[f], f, it.total, it.g_unit,
+                                   it.h_unit, &p, root_gain, &ref[i]);
+        }
+    }
 }
 
 static void run_case(int32_t max_bins, int64_t n, int32_t F, int n_trials, int nodes_per_trial,
@@ -132,22 +154,8 @@ static void run_case(int32_t max_bins, int64_t n, int32_t F, int n_trials, int n
             beg += len;
         }
     }
-    /* the reference: eval_node's histogram path */
     std::vector<bt_gbdt_split> ref(items.size());
-    for (size_t i = 0; i < items.size(); i++) {
-        const bt_gbdt_split_item &it = items[i];
-        const bt_gbdt_split_param &p = params[it.trial];
-        bt_gbdt_split_reset(&ref[i]);
-        const double H = (double)it.total.h * it.h_unit, mcw = p.min_child_weight;
-        if (it.n_rows < 2 || H < 2.0 * mcw * (1.0 - 1e-9)) continue;
-        float root_gain = bt_gbdt_gain(&p, (double)it.total.g * it.g_unit, H);
-        for (int32_t fi = 0; fi < it.n_feats; fi++) {
-            int32_t f = feats[it.feats_begin + fi];
-            bt_gbdt_split_scan_ref(hist.data() + it.hist_offset + off[f], NULL, nb[f],
-                                   cuts.data() + cut_ptr[f], min_values[f], f, it.total, it.g_unit,
-                                   it.h_unit, &p, root_gain, &ref[i]);
-        }
-    }
+    eval_nodes(items, feats, params, hist, nb, off, cut_ptr, cuts, min_values, ref);
     bt_gbdt_gh *hist_d = dev_from(hist);
     uint32_t *off_d = dev_from(off), *cut_ptr_d = dev_from(cut_ptr);
     float *cuts_d = dev_from(cuts), *min_d = dev_from(min_values);
@@ -160,22 +168,17 @@ static void run_case(int32_t max_bins, int64_t n, int32_t F, int n_trials, int n
     CHECK_OK(bt_gbdt_split_cuda(hist_d, off_d, cut_ptr_d, cuts_d, min_d, feats_d, params_d, items_d,
                                 (int32_t)items.size(), scratch, out_d, NULL));
     std::vector<bt_gbdt_split> got = host_from(out_d, items.size());
-    int n_split = 0, n_bad = 0;
-    for (size_t i = 0; i < items.size(); i++) {
-        n_split += ref[i].feature >= 0;
-        if (!same_split(got[i], ref[i]) && n_bad++ < 5)
-            fprintf(stderr,
-                    "item %zu (trial %d, %lld rows): gpu f %d bin %d dl %d loss %.9g cond %.9g"
-                    " | ref f %d bin %d dl %d loss %.9g cond %.9g\n",
-                    i, items[i].trial, (long long)items[i].n_rows, got[i].feature, got[i].bin,
-                    got[i].default_left, got[i].loss_chg, got[i].split_cond, ref[i].feature,
-                    ref[i].bin, ref[i].default_left, ref[i].loss_chg, ref[i].split_cond);
-    }
-    CHECK_MSG(n_bad == 0, "%d of %zu splits differ (max_bins %d, n %lld, F %d)", n_bad,
-              items.size(), max_bins, (long long)n, F);
-    if (!discrete)
-        printf("  max_bins %d n %lld F %d: %zu nodes, %d split\n", max_bins, (long long)n, F,
-               items.size(), n_split);
+    int n_bad = 0;
+    char first[120] = "";
+    for (size_t i = 0; i < items.size(); i++)
+        if (!same_split(got[i], ref[i]) && n_bad++ == 0)
+            snprintf(first, sizeof first,
+                     "item %zu: f %d bin %d dl %d loss %.9g vs f %d bin %d"
+                     " dl %d loss %.9g",
+                     i, got[i].feature, got[i].bin, got[i].default_left, got[i].loss_chg,
+                     ref[i].feature, ref[i].bin, ref[i].default_left, ref[i].loss_chg);
+    CHECK_MSG(n_bad == 0, "%d of %zu splits differ (max_bins %d, n %lld, F %d), %s", n_bad,
+              items.size(), max_bins, (long long)n, F, first);
     cudaFree(hist_d);
     cudaFree(off_d);
     cudaFree(cut_ptr_d);
@@ -188,19 +191,32 @@ static void run_case(int32_t max_bins, int64_t n, int32_t F, int n_trials, int n
     cudaFree(out_d);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_split");
+/* p: max bins, features, trials, nodes per trial, missing values (per mille); rows: each of 0,
+ * 1, 2, 255, 257 and 3000 */
+BT_OPTEST_RUNNER(run) {
     const int64_t sizes[] = {0, 1, 2, 255, 257, 3000};
-    for (int64_t n : sizes) {
-        run_case(255, n, 6, 4, 5, 0.0); /* uint8, no missing values: forward scan only */
-        run_case(255, n, 6, 4, 5, 0.2); /* missing values: both scans */
-        run_case(512, n, 4, 3, 4, 0.1); /* max_bin 512, uint16, tiles of the block scan */
-        run_case(256, n, 5, 4, 4, 0.2); /* max_bin 256 and missing values: uint16 */
-        run_case(3, n, 12, 5, 6, 0.3);  /* few bins, many features: ties everywhere */
-    }
-    run_case(1000, 20000, 5, 6, 8, 0.05); /* several tiles per feature */
-    /* many small nodes of few distinct gradients: ties between bins of one scan */
-    for (int rep = 0; rep < 100; rep++) run_case(6, 80, 4, 32, 16, 0.3, true);
-    return bt_test_finish("test_gbdt_split");
+    for (int64_t n : sizes)
+        run_case((int32_t)c->p[0], n, (int32_t)c->p[1], (int)c->p[2], (int)c->p[3],
+                 (double)c->p[4] / 1000);
 }
+
+/* several tiles per feature */
+BT_OPTEST_RUNNER(run_tiles) {
+    run_case(1000, 20000, 5, 6, 8, 0.05);
+}
+
+/* many small nodes of few distinct gradients: ties between bins of one scan */
+BT_OPTEST_RUNNER(run_ties) {
+    for (int rep = 0; rep < 100; rep++) run_case(6, 80, 4, 32, 16, 0.3, true);
+}
+
+static const bt_op_case cases[] = {
+    {"uint8, no missing values (forward scan only), 0 to 3000 rows", run, {255, 6, 4, 5, 0}, 0},
+    {"uint8, missing values (both scans), 0 to 3000 rows", run, {255, 6, 4, 5, 200}, 0},
+    {"max_bin 512, uint16, tiles of the block scan, 0 to 3000 rows", run, {512, 4, 3, 4, 100}, 0},
+    {"max_bin 256 + missing values: uint16, 0 to 3000 rows", run, {256, 5, 4, 4, 200}, 0},
+    {"3 bins, 12 features: ties everywhere, 0 to 3000 rows", run, {3, 12, 5, 6, 300}, 0},
+    {"1000 bins: several tiles per feature, 20000 rows", run_tiles, {0}, 0},
+    {"ties within one scan: 100 x 32 trials x 16 small nodes", run_ties, {0}, 0},
+};
+BT_OPTEST_SUITE(gbdt_split, cases);

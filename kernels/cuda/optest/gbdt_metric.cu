@@ -1,15 +1,13 @@
-/* bt_gbdt_metric_cuda and bt_gbdt_auc_cuda against bt_gbdt_metric_ref on fresh random margins
- * and labels: every metric (AUC through its own launcher, with tied scores and a single-class
- * set), trials of different objectives and class counts in one launch, 0 / 1 / 257 / 3001 rows,
- * extreme margins (logloss clipping). The per-row terms are the reference's floats (exp/log as
- * (float)exp((double)x), 1 ulp from glibc on ~1e-4 of inputs) and the double sum runs in a tree
- * order instead of row order, so results are compared to relative 1e-6 (float terms of a few
- * thousand rows summed in double: the expected gap is ~1e-9). AUC follows the reference's order
- * and arithmetic and differs only where a score is 1 ulp apart; same tolerance. */
-#include <math.h>
-#include <string.h>
-
-#include "tests/cuda/gpu_test.h"
+/* Op table suite gbdt_metric (kernels/optest.h): bt_gbdt_metric_cuda and bt_gbdt_auc_cuda against
+ * bt_gbdt_metric_ref on fresh random margins and labels: every metric (AUC through its own
+ * launcher, with tied scores and a single-class set), trials of different objectives and class
+ * counts in one launch, 0 / 1 / 257 / 3001 rows, extreme margins (logloss clipping). The per-row
+ * terms are the reference's floats (exp/log as (float)exp((double)x), 1 ulp from glibc on ~1e-4 of
+ * inputs) and the double sum runs in a tree order instead of row order, so results are compared to
+ * relative 1e-6 (float terms of a few thousand rows summed in double: the expected gap is ~1e-9).
+ * AUC follows the reference's order and arithmetic and differs only where a score is 1 ulp apart;
+ * same tolerance (the case's tol; the worst relative error is reported). */
+#include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_metric.h"
@@ -20,7 +18,14 @@ static bool close_rel(double a, double b, double rel) {
     return fabs(a - b) <= rel * fmax(fabs(a), fabs(b)) + 1e-12;
 }
 
-static void run_case(bt_gbdt_metric metric, int64_t n) {
+/* The relative error close_rel bounds (past its absolute 1e-12; NaN where one side alone is). */
+static double rel_error(double a, double b) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b) ? 0 : NAN;
+    const double d = fabs(a - b) - 1e-12;
+    return d <= 0 ? 0 : d / fmax(fabs(a), fabs(b));
+}
+
+static void run_case(bt_gbdt_metric metric, int64_t n, double tol) {
     /* trials: (objective, classes); binary labels in {0, 1} fit every objective */
     const int32_t objs[] = {BT_GBDT_OBJ_SQUARED, BT_GBDT_OBJ_LOGISTIC, BT_GBDT_OBJ_SOFTPROB,
                             BT_GBDT_OBJ_SOFTPROB, BT_GBDT_OBJ_LOGISTIC};
@@ -49,9 +54,11 @@ static void run_case(bt_gbdt_metric metric, int64_t n) {
     double *out_d = dev_zero<double>(n_items);
     CHECK_OK(bt_gbdt_metric_cuda(metric, m_d, y_d, n, items_d, n_items, out_d, NULL));
     std::vector<double> got = host_from(out_d, n_items);
-    for (int i = 0; i < n_items; i++)
-        CHECK_MSG(close_rel(got[i], ref[i], 1e-6), "metric %d item %d n %lld: %.17g vs %.17g",
+    for (int i = 0; i < n_items; i++) {
+        bt_optest_error(rel_error(got[i], ref[i]));
+        CHECK_MSG(close_rel(got[i], ref[i], tol), "metric %d item %d n %lld: %.17g vs %.17g",
                   (int)metric, i, (long long)n, got[i], ref[i]);
+    }
     cudaFree(m_d);
     cudaFree(y_d);
     cudaFree(items_d);
@@ -60,7 +67,7 @@ static void run_case(bt_gbdt_metric metric, int64_t n) {
 
 /* AUC: trials with continuous scores, heavily tied scores (a few distinct margins), and, with
  * all labels 0 in the last case, the single-class NaN. */
-static void run_auc(int64_t n, bool one_class) {
+static void run_auc(int64_t n, bool one_class, double tol) {
     const int n_items = 4;
     std::vector<bt_gbdt_metric_item> items(n_items);
     std::vector<float> margin((size_t)(n * n_items)), y((size_t)n);
@@ -90,12 +97,15 @@ static void run_auc(int64_t n, bool one_class) {
     CUDA_OK(cudaMalloc(&scr, sb ? sb : 1));
     CHECK_OK(bt_gbdt_auc_cuda(m_d, y_d, n, items_d, n_items, out_d, scr, sb, NULL));
     std::vector<double> got = host_from(out_d, n_items);
-    for (int i = 0; i < n_items; i++)
-        CHECK_MSG(close_rel(got[i], ref[i], 1e-6), "auc item %d n %lld: %.17g vs %.17g", i,
+    for (int i = 0; i < n_items; i++) {
+        bt_optest_error(rel_error(got[i], ref[i]));
+        CHECK_MSG(close_rel(got[i], ref[i], tol), "auc item %d n %lld: %.17g vs %.17g", i,
                   (long long)n, got[i], ref[i]);
+    }
     /* too little scratch is refused */
     CHECK(bt_gbdt_auc_cuda(m_d, y_d, n, items_d, n_items, out_d, scr, sb - 1, NULL) ==
           BT_STATUS_INTERNAL);
+    bt_status_clear();
     cudaFree(m_d);
     cudaFree(y_d);
     cudaFree(items_d);
@@ -103,19 +113,39 @@ static void run_auc(int64_t n, bool one_class) {
     cudaFree(scr);
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_gbdt_metric");
-    const bt_gbdt_metric metrics[] = {BT_GBDT_METRIC_RMSE,   BT_GBDT_METRIC_MSE,
-                                      BT_GBDT_METRIC_MAE,    BT_GBDT_METRIC_LOGLOSS,
-                                      BT_GBDT_METRIC_ERROR,  BT_GBDT_METRIC_MLOGLOSS,
-                                      BT_GBDT_METRIC_MERROR, BT_GBDT_METRIC_ACCURACY};
-    const int64_t sizes[] = {0, 1, 257, 3001};
-    for (bt_gbdt_metric m : metrics)
-        for (int64_t n : sizes) run_case(m, n);
+static const int64_t sizes[] = {0, 1, 257, 3001};
+
+/* p: metric (0, 1, 257 and 3001 rows each); tol: relative */
+BT_OPTEST_RUNNER(run) {
+    for (int64_t n : sizes) run_case((bt_gbdt_metric)c->p[0], n, c->tol);
+}
+
+/* p: rows (-1: each of 0, 1, 257 and 3001), all labels 0; tol: relative */
+BT_OPTEST_RUNNER(run_auc_case) {
+    if (c->p[0] >= 0)
+        run_auc(c->p[0], c->p[1] != 0, c->tol);
+    else
+        for (int64_t n : sizes) run_auc(n, c->p[1] != 0, c->tol);
+}
+
+/* bad arguments are refused, not launched: AUC has a launcher of its own */
+BT_OPTEST_RUNNER(run_args) {
     CHECK(bt_gbdt_metric_cuda(BT_GBDT_METRIC_AUC, NULL, NULL, 10, NULL, 1, NULL, NULL) ==
           BT_STATUS_BAD_INPUT);
-    for (int64_t n : sizes) run_auc(n, false);
-    run_auc(500, true);
-    return bt_test_finish("test_gbdt_metric");
+    bt_status_clear();
 }
+
+static const bt_op_case cases[] = {
+    {"rmse: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_RMSE}, 1e-6},
+    {"mse: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_MSE}, 1e-6},
+    {"mae: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_MAE}, 1e-6},
+    {"logloss: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_LOGLOSS}, 1e-6},
+    {"error: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_ERROR}, 1e-6},
+    {"mlogloss: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_MLOGLOSS}, 1e-6},
+    {"merror: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_MERROR}, 1e-6},
+    {"accuracy: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_ACCURACY}, 1e-6},
+    {"auc is refused by the metric launcher", run_args, {0}, 0},
+    {"auc: tied and continuous scores, 0 / 1 / 257 / 3001 rows", run_auc_case, {-1, 0}, 1e-6},
+    {"auc: a single class (NaN), 500 rows", run_auc_case, {500, 1}, 1e-6},
+};
+BT_OPTEST_SUITE(gbdt_metric, cases);
