@@ -10,6 +10,13 @@
 SUITE(gbdt_hist)
 
 /* ---- nn ---- */
+SUITE(nn_act)
+SUITE(nn_batchnorm)
+SUITE(nn_conv2d)
+SUITE(nn_linear)
+SUITE(nn_loss)
+SUITE(nn_optim)
+SUITE(nn_train)
 
 #undef SUITE
 
@@ -18,6 +25,13 @@ const bt_op_suite *const bt_optest_suites[] = {
     &bt_optest_suite_gbdt_hist,
 
     /* ---- nn ---- */
+    &bt_optest_suite_nn_act,
+    &bt_optest_suite_nn_batchnorm,
+    &bt_optest_suite_nn_conv2d,
+    &bt_optest_suite_nn_linear,
+    &bt_optest_suite_nn_loss,
+    &bt_optest_suite_nn_optim,
+    &bt_optest_suite_nn_train,
 
     NULL,
 };
