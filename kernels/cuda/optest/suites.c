@@ -21,6 +21,13 @@ SUITE(gbdt_metric)
 SUITE(gbdt_round)
 
 /* ---- nn ---- */
+SUITE(nn_act)
+SUITE(nn_batchnorm)
+SUITE(nn_conv2d)
+SUITE(nn_linear)
+SUITE(nn_loss)
+SUITE(nn_optim)
+SUITE(nn_train)
 
 #undef SUITE
 
@@ -40,6 +47,13 @@ const bt_op_suite *const bt_optest_suites[] = {
     &bt_optest_suite_gbdt_round,
 
     /* ---- nn ---- */
+    &bt_optest_suite_nn_act,
+    &bt_optest_suite_nn_batchnorm,
+    &bt_optest_suite_nn_conv2d,
+    &bt_optest_suite_nn_linear,
+    &bt_optest_suite_nn_loss,
+    &bt_optest_suite_nn_optim,
+    &bt_optest_suite_nn_train,
 
     NULL,
 };

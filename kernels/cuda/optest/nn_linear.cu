@@ -1,22 +1,21 @@
-/* bt_nn_linear_fwd_cuda / bt_nn_linear_bwd_cuda against the C references on fresh random inputs:
- * 1..9 slots per launch, rows / in / out from 1 to a few hundred (odd sizes, a 1-wide layer),
- * inputs with exact zeros (what relu leaves), with and without dX, outputs poisoned first.
- * Every element within tol x (the same product on absolute values): strict FP32 5e-5, TF32 (the
- * default) 2.5e-3, BF16 2e-2 (the operands' rounding; METHOD.md's normwise tf32 ~3e-4 and bf16
- * 1e-3 .. 1e-2 are what large random products show). db is bit-identical in every mode. */
-#include "tests/cuda/gpu_test.h"
-#include "tests/cuda/nn_test.h"
+/* Op table suite nn_linear (kernels/optest.h): bt_nn_linear_fwd_cuda / bt_nn_linear_bwd_cuda
+ * against the C references on fresh random inputs: 1..9 slots per launch, rows / in / out from 1
+ * to a few hundred (odd sizes, a 1-wide layer), inputs with exact zeros (what relu leaves), with
+ * and without dX, outputs poisoned first. Every element within tol x (the same product on
+ * absolute values): strict FP32 5e-5 (float32 sums of a few hundred terms in another order), TF32
+ * (the default) 2.5e-3 (both operands rounded to 11 significant bits: 2 x 2^-11 per product),
+ * BF16 2e-2 (rounded to 8; METHOD.md's normwise tf32 ~3e-4 and bf16 1e-3 .. 1e-2 are what large
+ * random products show). db is bit-identical in every mode. The math mode is set on the case's
+ * own cuBLAS handle. */
+#include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
 #include "kernels/nn_linear.h"
 }
 
+/* tol: per element, relative to the sum of |terms| (nn_close_mag) */
 static void run_case(bt_nn_blas *blas, bt_nn_math math, int S, int rows, int in, int out,
-                     bool with_dx) {
-    /* per element, relative to the sum of |terms| (nn_close_mag): float32 sums of a few hundred
-     * terms in another order; TF32 rounds both operands to 11 significant bits (2 x 2^-11 per
-     * product), BF16 to 8 */
-    const double tol = math == BT_NN_MATH_FP32 ? 5e-5 : math == BT_NN_MATH_TF32 ? 2.5e-3 : 2e-2;
+                     bool with_dx, double tol) {
     bt_nn_blas_set_math(blas, math);
     slot_buf<float> X, W, b, Y, dY, dX, dW, db;
     X.init(S, (size_t)rows * in);
@@ -92,29 +91,54 @@ static void run_case(bt_nn_blas *blas, bt_nn_math math, int S, int rows, int in,
     db.release();
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_nn_linear");
+/* slots, rows, in, out */
+static const int shapes[][4] = {{1, 1, 1, 1},       {3, 7, 5, 3},   {5, 32, 64, 10},
+                                {2, 128, 1, 257},   {4, 1, 300, 2}, {9, 200, 33, 17},
+                                {1, 500, 784, 128}, {2, 0, 5, 3}};
+
+/* p: math, dX; every shape */
+BT_OPTEST_RUNNER(run) {
     bt_nn_blas *blas = NULL;
     CHECK_OK(bt_nn_blas_init(&blas, NULL));
-    if (!blas) return bt_test_finish("test_nn_linear");
-    CHECK(bt_nn_blas_math(blas) == bt_nn_blas_default_math());
-    const int shapes[][4] = {{1, 1, 1, 1},   {3, 7, 5, 3},     {5, 32, 64, 10},    {2, 128, 1, 257},
-                             {4, 1, 300, 2}, {9, 200, 33, 17}, {1, 500, 784, 128}, {2, 0, 5, 3}};
-    for (const auto &sh : shapes) {
-        for (int m = 0; m < 3; m++) run_case(blas, (bt_nn_math)m, sh[0], sh[1], sh[2], sh[3], true);
-        run_case(blas, BT_NN_MATH_FP32, sh[0], sh[1], sh[2], sh[3], false);
-    }
-    /* random shapes */
+    if (!blas) return;
+    for (const auto &sh : shapes)
+        run_case(blas, (bt_nn_math)c->p[0], sh[0], sh[1], sh[2], sh[3], c->p[1] != 0, c->tol);
+    bt_nn_blas_free(blas);
+}
+
+/* random shapes, FP32 */
+BT_OPTEST_RUNNER(run_random) {
+    bt_nn_blas *blas = NULL;
+    CHECK_OK(bt_nn_blas_init(&blas, NULL));
+    if (!blas) return;
     for (int i = 0; i < 6; i++)
         run_case(blas, BT_NN_MATH_FP32, 1 + (int)irand(12), 1 + (int)irand(300),
-                 1 + (int)irand(300), 1 + (int)irand(100), irand(2) == 0);
+                 1 + (int)irand(300), 1 + (int)irand(100), irand(2) == 0, c->tol);
+    bt_nn_blas_free(blas);
+}
+
+/* a new handle takes the default mode; bad arguments are refused, not launched; mode names */
+BT_OPTEST_RUNNER(run_args) {
+    bt_nn_blas *blas = NULL;
+    CHECK_OK(bt_nn_blas_init(&blas, NULL));
+    if (!blas) return;
+    CHECK(bt_nn_blas_math(blas) == bt_nn_blas_default_math());
     CHECK(bt_nn_linear_fwd_cuda(blas, -1, 1, 1, 1, NULL, NULL, NULL, NULL) == BT_STATUS_BAD_INPUT);
+    bt_status_clear();
     CHECK(bt_nn_math_from_name("tf32") == BT_NN_MATH_TF32);
     CHECK(bt_nn_math_from_name("fp32") == BT_NN_MATH_FP32);
     CHECK(bt_nn_math_from_name("bf16") == BT_NN_MATH_BF16);
     CHECK(bt_nn_math_from_name("fp16") == -1);
     bt_nn_blas_free(blas);
     bt_nn_blas_free(NULL);
-    return bt_test_finish("test_nn_linear");
 }
+
+static const bt_op_case cases[] = {
+    {"TF32, dX: 8 shapes, 1 .. 9 slots, up to 500 x 784 -> 128", run, {BT_NN_MATH_TF32, 1}, 2.5e-3},
+    {"FP32, dX: 8 shapes, 1 .. 9 slots, up to 500 x 784 -> 128", run, {BT_NN_MATH_FP32, 1}, 5e-5},
+    {"BF16, dX: 8 shapes, 1 .. 9 slots, up to 500 x 784 -> 128", run, {BT_NN_MATH_BF16, 1}, 2e-2},
+    {"FP32, no dX (left untouched): 8 shapes", run, {BT_NN_MATH_FP32, 0}, 5e-5},
+    {"FP32, 6 random shapes up to 12 slots, 300 x 300 -> 100", run_random, {0}, 5e-5},
+    {"default mode, mode names, bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(nn_linear, cases);

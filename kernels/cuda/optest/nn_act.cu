@@ -1,11 +1,11 @@
-/* The elementwise nn twins against the C references on fresh random inputs, outputs poisoned:
- * activations (relu exact; tanh and gelu within a few ulp: device tanhf/erff/expf are within 2 ulp
- * of the host's), contiguous and per-slot forms, in place and not; dropout (masks and outputs
- * bit-identical: both sides call bt_nn_dropout_keep) for p = 0, 0.1, 0.5, 0.9 per slot at
- * different epochs, steps and layers; the residual add and its backward accumulation (exact);
- * global average pooling forward and backward (exact: the same float sums in the same order). */
-#include "tests/cuda/gpu_test.h"
-#include "tests/cuda/nn_test.h"
+/* Op table suite nn_act (kernels/optest.h): the elementwise nn kernels against the C references
+ * on fresh random inputs, outputs poisoned: activations (relu exact; tanh and gelu within a few
+ * ulp: device tanhf/erff/expf are within 2 ulp of the host's), contiguous and per-slot forms, in
+ * place and not; dropout (masks and outputs bit-identical: both sides call bt_nn_dropout_keep)
+ * for p = 0, 0.1, 0.5, 0.9 per slot at different epochs, steps and layers; the residual add and
+ * its backward accumulation (exact); global average pooling forward and backward (exact: the same
+ * float sums in the same order). */
+#include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
 #include "kernels/nn_act.h"
@@ -14,7 +14,7 @@ extern "C" {
 #include "kernels/nn_residual.h"
 }
 
-static void act_case(bt_nn_act a, int S, int64_t n, bool in_place) {
+static void act_case(bt_nn_act a, int S, int64_t n, bool in_place, double tol) {
     slot_buf<float> x, y, dy, dx;
     x.init(S, (size_t)n);
     y.init(S, (size_t)n);
@@ -26,8 +26,6 @@ static void act_case(bt_nn_act a, int S, int64_t n, bool in_place) {
     dy.upload();
     y.poison();
     dx.poison();
-    /* tolerances: a few ulp of values of order 1 */
-    const double tol = a == BT_NN_ACT_RELU ? 0.0 : 2e-6;
     char what[128];
     /* per-slot form */
     if (in_place) {
@@ -207,23 +205,52 @@ static void gap_case(int S, int rows, int hw, int c) {
     dx.release();
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_nn_act");
-    const int64_t sizes[] = {1, 31, 257, 10007, 200000};
-    for (int64_t n : sizes) {
-        for (int a = 0; a < 3; a++) {
-            act_case((bt_nn_act)a, 3, n, false);
-            act_case((bt_nn_act)a, 2, n, true);
-        }
-        dropout_case(5, n);
-        residual_case(3, n);
-    }
-    dropout_case(64, 4096);
-    gap_case(1, 1, 1, 1);
-    gap_case(3, 7, 64, 16);
-    gap_case(4, 128, 64, 64);
-    gap_case(2, 5, 49, 3);
-    CHECK(bt_nn_act_fwd_cuda((bt_nn_act)3, 1, NULL, NULL, NULL) == BT_STATUS_BAD_INPUT);
-    return bt_test_finish("test_nn_act");
+/* the element counts the loops run over, when a case names none */
+static const int64_t sizes[] = {1, 31, 257, 10007, 200000};
+
+/* p: activation, slots, in place; tol: of values of order 1 (0: exact) */
+BT_OPTEST_RUNNER(run_act) {
+    for (int64_t n : sizes) act_case((bt_nn_act)c->p[0], (int)c->p[1], n, c->p[2] != 0, c->tol);
 }
+
+/* p: slots, elements (-1: each of sizes) */
+BT_OPTEST_RUNNER(run_dropout) {
+    for (int64_t n : sizes) {
+        if (c->p[1] >= 0 && n != sizes[0]) break;
+        dropout_case((int)c->p[0], c->p[1] >= 0 ? c->p[1] : n);
+    }
+}
+
+/* p: slots */
+BT_OPTEST_RUNNER(run_residual) {
+    for (int64_t n : sizes) residual_case((int)c->p[0], n);
+}
+
+/* p: slots, rows, pixels, channels */
+BT_OPTEST_RUNNER(run_gap) {
+    gap_case((int)c->p[0], (int)c->p[1], (int)c->p[2], (int)c->p[3]);
+}
+
+/* bad arguments are refused, not launched */
+BT_OPTEST_RUNNER(run_args) {
+    CHECK(bt_nn_act_fwd_cuda((bt_nn_act)3, 1, NULL, NULL, NULL) == BT_STATUS_BAD_INPUT);
+    bt_status_clear();
+}
+
+static const bt_op_case cases[] = {
+    {"relu, 3 slots, n 1 .. 200000", run_act, {BT_NN_ACT_RELU, 3, 0}, 0},
+    {"relu in place, 2 slots, n 1 .. 200000", run_act, {BT_NN_ACT_RELU, 2, 1}, 0},
+    {"tanh, 3 slots, n 1 .. 200000", run_act, {BT_NN_ACT_TANH, 3, 0}, 2e-6},
+    {"tanh in place, 2 slots, n 1 .. 200000", run_act, {BT_NN_ACT_TANH, 2, 1}, 2e-6},
+    {"gelu, 3 slots, n 1 .. 200000", run_act, {BT_NN_ACT_GELU, 3, 0}, 2e-6},
+    {"gelu in place, 2 slots, n 1 .. 200000", run_act, {BT_NN_ACT_GELU, 2, 1}, 2e-6},
+    {"dropout p 0 .. 0.9, 5 slots, n 1 .. 200000", run_dropout, {5, -1}, 0},
+    {"dropout, 64 slots, n 4096", run_dropout, {64, 4096}, 0},
+    {"residual add and backward, 3 slots, n 1 .. 200000", run_residual, {3}, 0},
+    {"global avg pool: 1 slot, 1 row, 1 pixel, 1 channel", run_gap, {1, 1, 1, 1}, 0},
+    {"global avg pool: 3 slots, 7 rows, 64 pixels, 16 channels", run_gap, {3, 7, 64, 16}, 0},
+    {"global avg pool: 4 slots, 128 rows, 64 pixels, 64 channels", run_gap, {4, 128, 64, 64}, 0},
+    {"global avg pool: 2 slots, 5 rows, 49 pixels, 3 channels", run_gap, {2, 5, 49, 3}, 0},
+    {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(nn_act, cases);

@@ -1,12 +1,12 @@
-/* bt_nn_optim_step_cuda against bt_nn_optim_step_ref over 25 successive steps on fresh random
- * parameters and gradients: every slot of one launch has its own optimizer (sgd with and
- * without momentum / Nesterov, adam, adamw, rmsprop with and without momentum), learning rate,
- * weight decay, betas, alpha, eps and step count; some slots inactive (must stay untouched, and
- * their step counts do not advance), n from 1 to 100003. SGD and RMSprop must be bit-identical
- * (the same float operations, unfused); Adam and AdamW within 1e-6 relative of the update size
- * (their bias corrections come from the device's double pow). */
-#include "tests/cuda/gpu_test.h"
-#include "tests/cuda/nn_test.h"
+/* Op table suite nn_optim (kernels/optest.h): bt_nn_optim_step_cuda against
+ * bt_nn_optim_step_ref over 25 successive steps on fresh random parameters and gradients: every
+ * slot of one launch has its own optimizer (sgd with and without momentum / Nesterov, adam,
+ * adamw, rmsprop with and without momentum), learning rate, weight decay, betas, alpha, eps and
+ * step count; some slots inactive (must stay untouched, and their step counts do not advance), n
+ * from 1 to 100003. SGD and RMSprop must be bit-identical (the same float operations, unfused);
+ * Adam and AdamW within tol (1e-6) relative of the update size (their bias corrections come from
+ * the device's double pow). */
+#include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
 #include "kernels/nn_optim.h"
@@ -27,7 +27,8 @@ static bt_nn_optim_hp random_hp(int s) {
     return h;
 }
 
-static void optim_case(int S, int64_t n, int steps) {
+/* tol: Adam's and AdamW's bound, relative to the update size */
+static void optim_case(int S, int64_t n, int steps, double tol) {
     slot_buf<float> w, g, m, v;
     w.init(S, (size_t)n);
     g.init(S, (size_t)n);
@@ -91,12 +92,12 @@ static void optim_case(int S, int64_t n, int steps) {
             nn_exact((std::string(what) + " v").c_str(), gv.data(), v.h[s].data(),
                      (size_t)n * sizeof(float));
         } else {
-            nn_close((std::string(what) + " w").c_str(), gw.data(), w.h[s].data(), (size_t)n, 1e-6,
-                     1e-6);
-            nn_close((std::string(what) + " m").c_str(), gm.data(), m.h[s].data(), (size_t)n, 1e-6,
-                     1e-6);
-            nn_close((std::string(what) + " v").c_str(), gv.data(), v.h[s].data(), (size_t)n, 1e-6,
-                     1e-6);
+            nn_close((std::string(what) + " w").c_str(), gw.data(), w.h[s].data(), (size_t)n, tol,
+                     tol);
+            nn_close((std::string(what) + " m").c_str(), gm.data(), m.h[s].data(), (size_t)n, tol,
+                     tol);
+            nn_close((std::string(what) + " v").c_str(), gv.data(), v.h[s].data(), (size_t)n, tol,
+                     tol);
         }
     }
     cudaFree(dhp);
@@ -108,14 +109,26 @@ static void optim_case(int S, int64_t n, int steps) {
     v.release();
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_nn_optim");
+/* p: slots (slot s runs optimizer s % 4), steps, elements (-1: each of 1, 255, 4097, 100003) */
+BT_OPTEST_RUNNER(run) {
     const int64_t ns[] = {1, 255, 4097, 100003};
-    for (int64_t n : ns) optim_case(8, n, 25);
-    optim_case(1, 1000, 10);
-    optim_case(100, 777, 5);
+    for (int64_t n : ns) {
+        if (c->p[2] >= 0 && n != ns[0]) break;
+        optim_case((int)c->p[0], c->p[2] >= 0 ? c->p[2] : n, (int)c->p[1], c->tol);
+    }
+}
+
+/* bad arguments are refused, not launched */
+BT_OPTEST_RUNNER(run_args) {
     CHECK(bt_nn_optim_step_cuda(1, -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL) ==
           BT_STATUS_BAD_INPUT);
-    return bt_test_finish("test_nn_optim");
+    bt_status_clear();
 }
+
+static const bt_op_case cases[] = {
+    {"sgd, adam, adamw, rmsprop: 8 slots, 25 steps, n 1 .. 100003", run, {8, 25, -1}, 1e-6},
+    {"sgd: 1 slot, 10 steps, n 1000", run, {1, 10, 1000}, 0},
+    {"sgd, adam, adamw, rmsprop: 100 slots, 5 steps, n 777", run, {100, 5, 777}, 1e-6},
+    {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(nn_optim, cases);

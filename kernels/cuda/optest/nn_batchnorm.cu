@@ -1,18 +1,18 @@
-/* The batch-norm twins against the C references on fresh random inputs, outputs poisoned:
- * 1..64 slots, rows 1 (variance 0), 2, 7, 128, 3000 and a resnet-like 32768 x 16, channels 1, 3,
- * 16, 33 (a partial tile), 64, 256; inputs with an offset and scale per channel; running
- * statistics updated from non-trivial values. Training forward and backward within 1e-5
- * normwise (the double column sums are added in another order, so the mean and variance may
- * differ in their last bits); evaluation forward bit-identical. dx also computed in place
- * (dx aliasing dy). */
-#include "tests/cuda/gpu_test.h"
-#include "tests/cuda/nn_test.h"
+/* Op table suite nn_batchnorm (kernels/optest.h): the batch-norm kernels against the C
+ * references on fresh random inputs, outputs poisoned: 1..64 slots, rows 1 (variance 0), 2, 7,
+ * 128, 3000 and a resnet-like 32768 x 16, channels 1, 3, 16, 33 (a partial tile), 64, 256; inputs
+ * with an offset and scale per channel; running statistics updated from non-trivial values.
+ * Training forward and backward within tol (1e-5) normwise (the double column sums are added in
+ * another order, so the mean and variance may differ in their last bits), the per-channel
+ * outputs (inv_std, running statistics, dgamma, dbeta) within tol / 10; evaluation forward
+ * bit-identical. dx also computed in place (dx aliasing dy). */
+#include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
 #include "kernels/nn_batchnorm.h"
 }
 
-static void bn_case(int S, int rows, int c) {
+static void bn_case(int S, int rows, int c, double tol) {
     slot_buf<float> x, gam, bet, rm, rv, xh, is, y, dy, dx, dg, db, ye;
     x.init(S, (size_t)rows * c);
     gam.init(S, (size_t)c);
@@ -80,35 +80,55 @@ static void bn_case(int S, int rows, int c) {
         std::string w(what);
         nn_exact((w + " eval y").c_str(), ye.download(s).data(), ye.h[s].data(),
                  ye.n * sizeof(float));
-        nn_close((w + " y").c_str(), y.download(s).data(), y.h[s].data(), y.n, 1e-5, 1e-5);
-        nn_close((w + " xhat").c_str(), xh.download(s).data(), xh.h[s].data(), xh.n, 1e-5, 1e-5);
-        nn_close((w + " inv_std").c_str(), is.download(s).data(), is.h[s].data(), is.n, 1e-6, 1e-6);
-        nn_close((w + " run_mean").c_str(), rm.download(s).data(), rm.h[s].data(), rm.n, 1e-6,
-                 1e-6);
-        nn_close((w + " run_var").c_str(), rv.download(s).data(), rv.h[s].data(), rv.n, 1e-6, 1e-6);
-        nn_close((w + " dx").c_str(), dx.download(s).data(), dx.h[s].data(), dx.n, 1e-5, 1e-5);
-        nn_close((w + " dgamma").c_str(), dg.download(s).data(), dg.h[s].data(), dg.n, 1e-6, 1e-6);
-        nn_close((w + " dbeta").c_str(), db.download(s).data(), db.h[s].data(), db.n, 1e-6, 1e-6);
-        nn_close((w + " dx in place").c_str(), dyi.download(s).data(), dx.h[s].data(), dx.n, 1e-5,
-                 1e-5);
+        nn_close((w + " y").c_str(), y.download(s).data(), y.h[s].data(), y.n, tol, tol);
+        nn_close((w + " xhat").c_str(), xh.download(s).data(), xh.h[s].data(), xh.n, tol, tol);
+        nn_close((w + " inv_std").c_str(), is.download(s).data(), is.h[s].data(), is.n, tol / 10,
+                 tol / 10);
+        nn_close((w + " run_mean").c_str(), rm.download(s).data(), rm.h[s].data(), rm.n, tol / 10,
+                 tol / 10);
+        nn_close((w + " run_var").c_str(), rv.download(s).data(), rv.h[s].data(), rv.n, tol / 10,
+                 tol / 10);
+        nn_close((w + " dx").c_str(), dx.download(s).data(), dx.h[s].data(), dx.n, tol, tol);
+        nn_close((w + " dgamma").c_str(), dg.download(s).data(), dg.h[s].data(), dg.n, tol / 10,
+                 tol / 10);
+        nn_close((w + " dbeta").c_str(), db.download(s).data(), db.h[s].data(), db.n, tol / 10,
+                 tol / 10);
+        nn_close((w + " dx in place").c_str(), dyi.download(s).data(), dx.h[s].data(), dx.n, tol,
+                 tol);
         nn_close((w + " dgamma in place").c_str(), dgi.download(s).data(), dg.h[s].data(), dg.n,
-                 1e-6, 1e-6);
+                 tol / 10, tol / 10);
     }
     for (auto *b : {&x, &gam, &bet, &rm, &rv, &xh, &is, &y, &dy, &dx, &dg, &db, &ye, &xh2, &is2,
                     &dyi, &dgi, &dbi})
         b->release();
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_nn_batchnorm");
-    const int rows[] = {1, 2, 7, 128, 3000};
+/* p: rows, slots (0: 1 .. 5 at random per channel count), channels (-1: each of 1, 3, 16, 33,
+ * 64, 256) */
+BT_OPTEST_RUNNER(run) {
     const int cs[] = {1, 3, 16, 33, 64, 256};
-    for (int r : rows)
-        for (int c : cs) bn_case(1 + (int)irand(5), r, c);
-    bn_case(64, 128, 32);
-    bn_case(2, 32768, 16);
+    for (int ch : cs) {
+        if (c->p[2] >= 0 && ch != cs[0]) break;
+        bn_case(c->p[1] > 0 ? (int)c->p[1] : 1 + (int)irand(5), (int)c->p[0],
+                c->p[2] >= 0 ? (int)c->p[2] : ch, c->tol);
+    }
+}
+
+/* bad arguments are refused, not launched */
+BT_OPTEST_RUNNER(run_args) {
     CHECK(bt_nn_bn_bwd_cuda(1, 0, 4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL) ==
           BT_STATUS_BAD_INPUT);
-    return bt_test_finish("test_nn_batchnorm");
+    bt_status_clear();
 }
+
+static const bt_op_case cases[] = {
+    {"1 row (variance 0), 1 .. 5 slots, 1 .. 256 channels", run, {1, 0, -1}, 1e-5},
+    {"2 rows, 1 .. 5 slots, 1 .. 256 channels", run, {2, 0, -1}, 1e-5},
+    {"7 rows, 1 .. 5 slots, 1 .. 256 channels", run, {7, 0, -1}, 1e-5},
+    {"128 rows, 1 .. 5 slots, 1 .. 256 channels", run, {128, 0, -1}, 1e-5},
+    {"3000 rows, 1 .. 5 slots, 1 .. 256 channels", run, {3000, 0, -1}, 1e-5},
+    {"64 slots, 128 rows, 32 channels", run, {128, 64, 32}, 1e-5},
+    {"resnet-like: 2 slots, 32768 rows, 16 channels", run, {32768, 2, 16}, 1e-5},
+    {"bad arguments are refused", run_args, {0}, 0},
+};
+BT_OPTEST_SUITE(nn_batchnorm, cases);

@@ -1,20 +1,19 @@
-/* bt_nn_conv2d_fwd_cuda / bt_nn_conv2d_bwd_cuda against the C references on fresh random inputs,
- * outputs poisoned: 3x3 and 1x1 kernels (and a 5x5), stride 1 and 2, padding 0, 1, 2, odd image
- * sizes, 1..6 slots, with and without bias, dX and db; scratch for one slot at a time (groups of
- * one) and for all slots at once; a 1x1 stride-1 convolution with no scratch at all (the direct
- * path). Every element within tol x (the same convolution on absolute values): strict FP32 5e-5,
- * TF32 (the default) 2.5e-3. */
-#include "tests/cuda/gpu_test.h"
-#include "tests/cuda/nn_test.h"
+/* Op table suite nn_conv2d (kernels/optest.h): bt_nn_conv2d_fwd_cuda / bt_nn_conv2d_bwd_cuda
+ * against the C references on fresh random inputs, outputs poisoned: 3x3 and 1x1 kernels (and a
+ * 5x5), stride 1 and 2, padding 0, 1, 2, odd image sizes, 1..6 slots, with and without bias, dX
+ * and db; scratch for one slot at a time (groups of one) and for all slots at once; a 1x1
+ * stride-1 convolution with no scratch at all (the direct path). Every element within tol x (the
+ * same convolution on absolute values): strict FP32 5e-5, TF32 (the default) 2.5e-3; db within
+ * 5e-5 in both. The math mode is set on the case's own cuBLAS handle. */
+#include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
 #include "kernels/nn_conv2d.h"
 }
 
 static void conv_case(bt_nn_blas *blas, bt_nn_math math, int S, bt_nn_conv2d_shape sh, bool bias,
-                      bool with_dx, bool one_at_a_time) {
+                      bool with_dx, bool one_at_a_time, double tol /* of each element's scale */) {
     bt_nn_blas_set_math(blas, math);
-    const double tol = math == BT_NN_MATH_FP32 ? 5e-5 : 2.5e-3; /* of each element's scale */
     const int oh = bt_nn_conv2d_out_h(&sh), ow = bt_nn_conv2d_out_w(&sh);
     const size_t nx = (size_t)sh.rows * sh.h * sh.w * sh.c_in;
     const size_t ny = (size_t)sh.rows * oh * ow * sh.c_out;
@@ -73,7 +72,8 @@ static void conv_case(bt_nn_blas *blas, bt_nn_math math, int S, bt_nn_conv2d_sha
         if (with_dx)
             nn_close_mag((w + " dX").c_str(), dX.download(s).data(), dX.h[s].data(), mdX[s].data(),
                          nx, tol);
-        if (bias) /* summed in double on the device: the reference's float rounding */
+        if (bias) /* summed in double on the device: the reference's float rounding (the FP32
+                   * bound, whatever the mode) */
             nn_close_mag((w + " db").c_str(), db.download(s).data(), db.h[s].data(), mdb[s].data(),
                          db.n, 5e-5);
     }
@@ -86,25 +86,30 @@ static void conv_case(bt_nn_blas *blas, bt_nn_math math, int S, bt_nn_conv2d_sha
     for (auto *p : {&X, &W, &b, &Y, &dY, &dX, &dW, &db}) p->release();
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_nn_conv2d");
+/* rows, h, w, c_in, c_out, k, stride, pad */
+static const bt_nn_conv2d_shape shapes[] = {
+    {1, 1, 1, 1, 1, 1, 1, 0},   {2, 8, 8, 3, 16, 3, 1, 1},   {3, 9, 7, 5, 4, 3, 2, 1},
+    {2, 8, 8, 16, 32, 1, 2, 0}, {4, 6, 6, 8, 8, 1, 1, 0},    {1, 5, 5, 2, 3, 3, 1, 0},
+    {2, 11, 11, 4, 6, 5, 2, 2}, {8, 32, 32, 3, 16, 3, 1, 1}, {4, 16, 16, 16, 32, 3, 2, 1},
+    {3, 7, 7, 9, 5, 3, 1, 2},   {0, 4, 4, 2, 2, 3, 1, 1}};
+
+/* p: math, bias, dX, scratch for one slot at a time; every shape with 1 and 4 slots */
+BT_OPTEST_RUNNER(run) {
     bt_nn_blas *blas = NULL;
     CHECK_OK(bt_nn_blas_init(&blas, NULL));
-    if (!blas) return bt_test_finish("test_nn_conv2d");
-    /* rows, h, w, c_in, c_out, k, stride, pad */
-    const bt_nn_conv2d_shape shapes[] = {
-        {1, 1, 1, 1, 1, 1, 1, 0},   {2, 8, 8, 3, 16, 3, 1, 1},   {3, 9, 7, 5, 4, 3, 2, 1},
-        {2, 8, 8, 16, 32, 1, 2, 0}, {4, 6, 6, 8, 8, 1, 1, 0},    {1, 5, 5, 2, 3, 3, 1, 0},
-        {2, 11, 11, 4, 6, 5, 2, 2}, {8, 32, 32, 3, 16, 3, 1, 1}, {4, 16, 16, 16, 32, 3, 2, 1},
-        {3, 7, 7, 9, 5, 3, 1, 2},   {0, 4, 4, 2, 2, 3, 1, 1}};
+    if (!blas) return;
     for (const auto &sh : shapes)
-        for (int S : {1, 4}) {
-            conv_case(blas, BT_NN_MATH_FP32, S, sh, true, true, false);
-            conv_case(blas, BT_NN_MATH_FP32, S, sh, false, false, true);
-            conv_case(blas, BT_NN_MATH_TF32, S, sh, true, true, true);
-        }
-    /* random shapes */
+        for (int S : {1, 4})
+            conv_case(blas, (bt_nn_math)c->p[0], S, sh, c->p[1] != 0, c->p[2] != 0, c->p[3] != 0,
+                      c->tol);
+    bt_nn_blas_free(blas);
+}
+
+/* random shapes, FP32 */
+BT_OPTEST_RUNNER(run_random) {
+    bt_nn_blas *blas = NULL;
+    CHECK_OK(bt_nn_blas_init(&blas, NULL));
+    if (!blas) return;
     for (int i = 0; i < 8; i++) {
         bt_nn_conv2d_shape sh;
         sh.rows = 1 + (int)irand(6);
@@ -117,8 +122,24 @@ int main(void) {
         sh.pad = (int)irand(sh.k == 3 ? 3 : 1);
         if (bt_nn_conv2d_out_h(&sh) < 1 || bt_nn_conv2d_out_w(&sh) < 1) continue;
         conv_case(blas, BT_NN_MATH_FP32, 1 + (int)irand(6), sh, irand(2) == 0, irand(2) == 0,
-                  irand(2) == 0);
+                  irand(2) == 0, c->tol);
     }
     bt_nn_blas_free(blas);
-    return bt_test_finish("test_nn_conv2d");
 }
+
+static const bt_op_case cases[] = {
+    {"FP32, bias, dX, scratch for all slots: 11 shapes x 1, 4 slots",
+     run,
+     {BT_NN_MATH_FP32, 1, 1, 0},
+     5e-5},
+    {"FP32, no bias, no dX, scratch per slot: 11 shapes x 1, 4 slots",
+     run,
+     {BT_NN_MATH_FP32, 0, 0, 1},
+     5e-5},
+    {"TF32, bias, dX, scratch per slot: 11 shapes x 1, 4 slots",
+     run,
+     {BT_NN_MATH_TF32, 1, 1, 1},
+     2.5e-3},
+    {"FP32, 8 random shapes (k 1, 3; stride 1, 2), 1 .. 6 slots", run_random, {0}, 5e-5},
+};
+BT_OPTEST_SUITE(nn_conv2d, cases);

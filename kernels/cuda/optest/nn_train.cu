@@ -1,13 +1,13 @@
-/* The training-bookkeeping twins (kernels/nn_train.h) against their C references on fresh random
- * inputs, outputs poisoned: row gathers of floats and int32 (every slot its own random row order,
- * a batch starting at `first`; exact), the divergence check (finite, NaN and infinite losses,
- * slots already dead; exact), and the validation metric sums (classification with 2..1000
- * classes, tied logits so the first-index rule matters, p_y under the 1e-15 clip; regression in
- * label units), added onto non-zero accumulators: counts exact, sums within 1e-9 relative (the
- * float softmax terms of the reference, summed in double in another order; expf may differ by an
- * ulp: 1e-6 on the log-loss). */
-#include "tests/cuda/gpu_test.h"
-#include "tests/cuda/nn_test.h"
+/* Op table suite nn_train (kernels/optest.h): the training-bookkeeping kernels (kernels/nn_train.h)
+ * against their C references on fresh random inputs, outputs poisoned: row gathers of floats and
+ * int32 (every slot its own random row order, a batch starting at `first`; exact), the
+ * divergence check (finite, NaN and infinite losses, slots already dead; exact), and the
+ * validation metric sums (classification with 2..1000 classes, tied logits so the first-index
+ * rule matters, p_y under the 1e-15 clip; regression in label units), added onto non-zero
+ * accumulators: counts exact, sums within tol (1e-9) relative (the float softmax terms of the
+ * reference, summed in double in another order; expf may differ by an ulp: tol 1e-6 on the
+ * log-loss). */
+#include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
 #include "kernels/nn_train.h"
@@ -75,7 +75,9 @@ static void loss_check_case(int S) {
     cudaFree(dt);
 }
 
-static void class_case(int S, int rows, int k) {
+/* tol: the log-loss sum's relative bound (+ tol / 1000); the count of correct rows is exact up
+ * to the double accumulator's rounding */
+static void class_case(int S, int rows, int k, double tol) {
     slot_buf<float> z;
     z.init(S, (size_t)rows * k);
     /* coarse values: ties are common; some rows with a very confident wrong class (p_y < 1e-15) */
@@ -97,14 +99,15 @@ static void class_case(int S, int rows, int k) {
         snprintf(what, sizeof what, "class metrics rows %d k %d slot %d correct", rows, k, s);
         nn_close_d(what, got[2 * s], acc[2 * s], 1e-15, 0);
         snprintf(what, sizeof what, "class metrics rows %d k %d slot %d logloss", rows, k, s);
-        nn_close_d(what, got[2 * s + 1], acc[2 * s + 1], 1e-6, 1e-9);
+        nn_close_d(what, got[2 * s + 1], acc[2 * s + 1], tol, tol / 1000);
     }
     cudaFree(dlab);
     cudaFree(dacc);
     z.release();
 }
 
-static void reg_case(int S, int rows) {
+/* tol: the sums' relative bound (+ tol / 1000) */
+static void reg_case(int S, int rows, double tol) {
     slot_buf<float> p;
     p.init(S, (size_t)rows);
     p.fill([] { return frand(-3, 3); });
@@ -119,22 +122,37 @@ static void reg_case(int S, int rows) {
     CHECK_OK(bt_nn_reg_metrics_cuda(S, rows, p.cdev(), dt, ym, ys, dacc, NULL));
     bt_nn_reg_metrics_ref(S, rows, p.crefp(), tgt.data(), ym, ys, acc.data());
     std::vector<double> got = host_from(dacc, (size_t)2 * S);
-    for (int s = 0; s < 2 * S; s++) nn_close_d("reg metrics", got[s], acc[s], 1e-9, 1e-12);
+    for (int s = 0; s < 2 * S; s++) nn_close_d("reg metrics", got[s], acc[s], tol, tol / 1000);
     cudaFree(dt);
     cudaFree(dacc);
     p.release();
 }
 
-int main(void) {
-    BT_GPU_TEST_REQUIRE_GPU();
-    bt_gpu_test_seed("test_nn_train");
-    gather_case(1, 1, 1, 1);
-    gather_case(5, 1000, 128, 64);
-    gather_case(3, 50, 33, 784);
-    gather_case(64, 1797, 32, 1);
-    for (int S : {1, 7, 300}) loss_check_case(S);
-    for (int k : {2, 3, 10, 33, 1000})
-        for (int rows : {1, 31, 500}) class_case(1 + (int)irand(5), rows, k);
-    for (int rows : {1, 257, 3000}) reg_case(1 + (int)irand(5), rows);
-    return bt_test_finish("test_nn_train");
+/* p: slots, source rows, rows, width */
+BT_OPTEST_RUNNER(run_gather) {
+    gather_case((int)c->p[0], c->p[1], (int)c->p[2], (int)c->p[3]);
 }
+
+BT_OPTEST_RUNNER(run_loss_check) {
+    for (int S : {1, 7, 300}) loss_check_case(S);
+}
+
+BT_OPTEST_RUNNER(run_class) {
+    for (int k : {2, 3, 10, 33, 1000})
+        for (int rows : {1, 31, 500}) class_case(1 + (int)irand(5), rows, k, c->tol);
+}
+
+BT_OPTEST_RUNNER(run_reg) {
+    for (int rows : {1, 257, 3000}) reg_case(1 + (int)irand(5), rows, c->tol);
+}
+
+static const bt_op_case cases[] = {
+    {"gather: 1 slot, 1 row of 1", run_gather, {1, 1, 1, 1}, 0},
+    {"gather: 5 slots, 128 of 1000 rows, width 64", run_gather, {5, 1000, 128, 64}, 0},
+    {"gather: 3 slots, 33 of 50 rows, width 784", run_gather, {3, 50, 33, 784}, 0},
+    {"gather: 64 slots, 32 of 1797 rows, width 1", run_gather, {64, 1797, 32, 1}, 0},
+    {"divergence check: 1, 7, 300 slots", run_loss_check, {0}, 0},
+    {"class metrics: 2 .. 1000 classes x 1 .. 500 rows, 1 .. 5 slots", run_class, {0}, 1e-6},
+    {"regression metrics: 1 .. 3000 rows, 1 .. 5 slots", run_reg, {0}, 1e-9},
+};
+BT_OPTEST_SUITE(nn_train, cases);
