@@ -2,6 +2,7 @@
  * op table against its C reference, then a short pack round per family against the CPU pack --
  * and prints a table; 0 all pass, 70 a mismatch (named), 69 no usable GPU (and why). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ static void print_row(void *ctx, const bt_selftest_row *row) {
     const printer *p = ctx;
     if (p->quiet && row->passed) return;
     char err[32] = "";
-    if (row->r.worst > 0) snprintf(err, sizeof err, "err %.2g", row->r.worst);
+    if (row->r.worst > 0 || isnan(row->r.worst))
+        snprintf(err, sizeof err, "err %.2g", row->r.worst);
     printf("%s  %-4s  %-18s %-62.62s %6.2f s  %s\n", row->passed ? "pass" : "FAIL", row->part,
            row->name, row->desc, row->seconds, err);
     if (!row->passed)

@@ -1,6 +1,6 @@
-/* Shared helpers of the CUDA kernel tests (tests/cuda/test_gbdt_*.cu): the SKIP rule (no GPU ->
- * print "SKIP: no GPU", exit 77), a seeded generator whose seed is printed (BT_TEST_SEED
- * overrides it, to replay a failure), and checked device allocation and copies. */
+/* Shared helpers of the CUDA tests (tests/cuda/test_*.cu): the SKIP rule (gpu_skip.h), a seeded
+ * generator whose seed is printed (BT_TEST_SEED overrides it, to replay a failure), and checked
+ * device allocation and copies. */
 #ifndef BT_GPU_TEST_H
 #define BT_GPU_TEST_H
 
@@ -17,17 +17,10 @@ extern "C" {
 #include "base/status.h"
 }
 #include "tests/bt_test.h"
+#include "tests/cuda/gpu_skip.h"
 
-/* Returns 77 from main when no GPU can be used. */
-#define BT_GPU_TEST_REQUIRE_GPU()                                                                  \
-    do {                                                                                           \
-        int n_dev_ = 0;                                                                            \
-        if (cudaGetDeviceCount(&n_dev_) != cudaSuccess || n_dev_ == 0) {                           \
-            cudaGetLastError();                                                                    \
-            printf("SKIP: no GPU\n");                                                              \
-            return 77;                                                                             \
-        }                                                                                          \
-    } while (0)
+/* Returns 77 from main when there is no GPU, 1 when a driver refuses (gpu_skip.h). */
+#define BT_GPU_TEST_REQUIRE_GPU() BT_GPU_TEST_GATE(__FILE__)
 
 /* A failed CUDA call in a test is a failed check (and stops using its result). */
 #define CUDA_OK(expr)                                                                              \

@@ -15,6 +15,7 @@
 #include "runtime/store/sweep_file.h"
 #include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
+#include "tests/cuda/gpu_skip.h"
 
 static bt_pack_ops streams_vt;
 
@@ -148,9 +149,10 @@ static void case_bench(const char *sweep) {
 
 int main(void) {
     const bt_pack_ops *cuda = bt_gpu_pack_ops("gbdt");
-    if (!cuda || bt_gpu_count() == 0) {
-        printf("SKIP: %s\n", cuda ? "no GPU" : "no CUDA in this build");
-        return 77;
+    BT_GPU_TEST_GATE("test_executor_cuda");
+    if (!cuda) {
+        fprintf(stderr, "test_executor_cuda: the CUDA module has no gbdt pack\n");
+        return 1;
     }
     cuda_vt = cuda;
     streams_vt = *cuda;

@@ -14,6 +14,7 @@
 #include "models/gbdt/gbdt.h"
 #include "models/gbdt/trainer.h"
 #include "tests/bt_test.h"
+#include "tests/cuda/gpu_skip.h"
 #include "tests/test_rng.h"
 #include "tests/gbdt_fixtures.h"
 
@@ -176,11 +177,7 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
 }
 
 int main(void) {
-    int n_dev = 0;
-    if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
-        printf("SKIP: no GPU\n");
-        return 77;
-    }
+    BT_GPU_TEST_GATE("test_gbdt_pack_cuda");
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("test_gbdt_pack_cuda: seed %llu (BT_TEST_SEED replays it)\n", (unsigned long long)seed);

@@ -23,6 +23,7 @@
 #include "kernels/philox.h"
 #include "models/nn/nn.h"
 #include "tests/bt_test.h"
+#include "tests/cuda/gpu_skip.h"
 #include "tests/nn_snapshot_check.h"
 #include "tests/test_rng.h"
 
@@ -348,11 +349,7 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
 int main(void) {
     /* offered to sweeps only with execution.gpu_packs "all" until verified on a GPU */
     CHECK(bt_mlp_cuda_packs.experimental == 1 && bt_mlp_cpu_packs.experimental == 0);
-    int n_dev = 0;
-    if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
-        printf("SKIP: no GPU\n");
-        return bt_test_finish("test_nn_mlp_pack_cuda") ? 1 : 77;
-    }
+    BT_GPU_TEST_GATE("test_nn_mlp_pack_cuda");
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("test_nn_mlp_pack_cuda: seed %llu (BT_TEST_SEED replays it)\n",

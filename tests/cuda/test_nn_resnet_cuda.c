@@ -20,6 +20,7 @@
 #include "kernels/philox.h"
 #include "models/nn/resnet.h"
 #include "tests/bt_test.h"
+#include "tests/cuda/gpu_skip.h"
 #include "tests/nn_snapshot_check.h"
 #include "tests/test_rng.h"
 
@@ -328,11 +329,7 @@ static void test_shape(int c, int s, int with_shape, const char *input_shape, in
 int main(void) {
     /* offered to sweeps only with execution.gpu_packs "all" until verified on a GPU */
     CHECK(bt_resnet_cuda_packs.experimental == 1 && bt_resnet_cpu_packs.experimental == 0);
-    int n_dev = 0;
-    if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev == 0) {
-        printf("SKIP: no GPU\n");
-        return bt_test_finish("test_nn_resnet_cuda") ? 1 : 77;
-    }
+    BT_GPU_TEST_GATE("test_nn_resnet_cuda");
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("test_nn_resnet_cuda: seed %llu (BT_TEST_SEED replays it)\n", (unsigned long long)seed);

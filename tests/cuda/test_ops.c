@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "runtime/devices/selftest.h"
+#include "tests/cuda/gpu_skip.h"
 
 static void print_row(void *ctx, const bt_selftest_row *row) {
     (void)ctx;
@@ -22,12 +23,7 @@ static void print_row(void *ctx, const bt_selftest_row *row) {
 }
 
 int main(void) {
-    const bt_gpu_probe *p = bt_gpu_probe_get();
-    if (p->kind == BT_GPU_PROBE_NO_MODULE || p->kind == BT_GPU_PROBE_NO_DRIVER ||
-        p->kind == BT_GPU_PROBE_NO_DEVICE) {
-        printf("SKIP: %s\n", p->why);
-        return 77;
-    }
+    BT_GPU_TEST_GATE("test_ops");
     const char *s = getenv("BT_TEST_SEED");
     uint64_t seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("test_ops: seed %" PRIu64 " (BT_TEST_SEED replays it), module: %s\n", seed,

@@ -2,7 +2,10 @@
  * per case, so a printed seed replays it), checks that count into the case's result instead of
  * stopping, and checked device allocation and copies. The runners keep the shape of the tests
  * they grew from: run_case(...) bodies using CHECK_MSG, urand, dev_from, host_from. One runner
- * runs at a time per host thread (the context is thread-local). Internal to kernels/cuda/optest. */
+ * runs at a time per host thread: the running case's result and generator are one thread-local
+ * context for the whole module (suites.c), so code any suite instantiates -- a template in a
+ * shared header the linker keeps one copy of -- records into the case that runs. Internal to
+ * kernels/cuda/optest. */
 #ifndef BT_OPTEST_CUH
 #define BT_OPTEST_CUH
 
@@ -20,9 +23,11 @@ extern "C" {
 #include "kernels/optest.h"
 }
 
-/* the running case */
-static thread_local bt_op_result *bt_optest_r_ = nullptr;
-static thread_local uint64_t bt_optest_rng_ = 1;
+/* the running case (suites.c): its result, NULL between cases, and its generator's state */
+extern "C" bt_op_result **bt_optest_result_slot(void);
+extern "C" uint64_t *bt_optest_rng_state(void);
+#define bt_optest_r_ (*bt_optest_result_slot())
+#define bt_optest_rng_ (*bt_optest_rng_state())
 
 static inline void bt_optest_begin(uint64_t seed, bt_op_result *r) {
     bt_optest_r_ = r;
