@@ -1,24 +1,8 @@
 /* The op table's suites, one per CUDA op (kernels/optest.h; kernels/cuda/optest/<op>.cu), in the
- * order selftest runs them: gbdt first (the family whose GPU pack is verified), then nn; and the
- * running case's context the suites share (optest.cuh). */
+ * order selftest runs them: gbdt first (the family whose GPU pack is verified), then nn. */
 #include <stddef.h>
 
 #include "kernels/optest.h"
-
-/* The running case of this host thread (optest.cuh): one context for every suite. */
-static _Thread_local bt_op_result *running;
-static _Thread_local uint64_t rng_state = 1;
-
-bt_op_result **bt_optest_result_slot(void);
-uint64_t *bt_optest_rng_state(void);
-
-bt_op_result **bt_optest_result_slot(void) {
-    return &running;
-}
-
-uint64_t *bt_optest_rng_state(void) {
-    return &rng_state;
-}
 
 #define SUITE(op) extern const bt_op_suite bt_optest_suite_##op;
 
