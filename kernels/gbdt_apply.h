@@ -1,5 +1,5 @@
 /* Split application on the device: one thread per tree applies its level's evaluated splits with
- * the CPU grower's rules (models/gbdt/split_rules.h: taken or not, child numbering in XGBoost
+ * the CPU grower's rules (kernels/gbdt_split_rules.h: taken or not, child numbering in XGBoost
  * order, leaf values eta x weight), writes the node arrays, and lays out the next level's launch
  * items at fixed places (tree x 2^depth + position, padding past the live count), so the launch
  * parameters of a round depend on (trees, max depth) only and a whole round can be one CUDA graph.

@@ -4,7 +4,7 @@
  * runs the reference and the kernel on the current GPU and compares them with the case's
  * tolerance (0: bit for bit). The suites live in the CUDA module (kernels/cuda/optest/) and reach
  * the binary through its table, so `batchtune selftest` on a user's GPU and the op tests
- * (tests/ops) on a GPU or the device emulation run the same cases.
+ * (tests/cuda/test_ops.c) on a GPU or the device emulation run the same cases.
  * Ownership: cases and suites are static; a result is the caller's. */
 #ifndef BT_OPTEST_H
 #define BT_OPTEST_H

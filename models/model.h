@@ -32,7 +32,7 @@ typedef struct bt_model_param {
 /* Resolved hyperparameters of one trial: one value per entry of the model's parameter table, in
  * table order (defaults, then the model block's fixed values, then the trial's sampled values). */
 typedef struct bt_hparams {
-    const bt_value *v; /* borrowed, n = vtable->n_params */
+    const bt_value *v; /* borrowed, n = family->n_params */
 } bt_hparams;
 
 /* What a model reads: train and valid sets (borrowed) and derived shared structures the model
@@ -42,7 +42,7 @@ typedef struct bt_model_data {
     const bt_dataset *valid;
     bt_task task;
     int32_t n_classes;
-    void *shared; /* model-owned cache, freed by vtable->data_free */
+    void *shared; /* model-owned cache, freed by the family's data_free */
     int threads;  /* CPU threads to use (>= 1) */
 } bt_model_data;
 

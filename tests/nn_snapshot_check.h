@@ -1,6 +1,6 @@
 /* Shared by the nn pack tests (the CUDA packs' too): a snapshot resume of a whole pack. Two trials
  * train `before` + `after` epochs in a pack of two without a break; the same two train `before`
- * epochs, are saved (vtable slot_save), the pack is freed, a new pack restores them into the same
+ * epochs, are saved (pack ops slot_save), the pack is freed, a new pack restores them into the same
  * slots (slot_restore) and trains `after` more. Same pack size and positions on both sides, so
  * even a GPU pack (whose kernels depend on the batch count) must end bit-identical: every slot's
  * blob -- weights, moments, running statistics, counters, metrics -- is compared byte for byte.

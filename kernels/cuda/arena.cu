@@ -1,4 +1,4 @@
-/* Device memory arena (see runtime/cuda/arena.h): a bump pointer over one cudaMalloc. */
+/* Device memory arena (see kernels/cuda/arena.h): a bump pointer over one cudaMalloc. */
 #include <stdint.h>
 
 #include "kernels/cuda/check.cuh"

@@ -199,7 +199,7 @@ static int grower_alloc(grower *w, int64_t n_rows, int32_t n_features) {
            w->level && w->next && w->feats_tree && w->feats_level;
 }
 
-/* The rules live in split_rules.h (shared with the device-side split application). */
+/* The rules live in kernels/gbdt_split_rules.h (shared with the device-side split application). */
 static bt_gbdt_rules slot_rules(const bt_gbdt_slot *s) {
     bt_gbdt_rules r;
     memset(&r, 0, sizeof r);

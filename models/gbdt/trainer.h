@@ -48,7 +48,7 @@ typedef struct bt_gbdt_shared {
     int n_binnings;
     int32_t n_classes; /* classes for multiclass (from the labels when the data says 0) */
     float max_label;   /* largest train or valid label (multiclass: must be < num_class) */
-    /* Device copies of the binnings and data sets (pack_cuda.c), one per (device, binning), shared
+    /* Device copies of the binnings and data sets (cuda/data.c), one per (device, binning), shared
      * by every CUDA pack; NULL without CUDA. Freed by the CUDA pack ops' data_release. */
     void *cuda;
 } bt_gbdt_shared;

@@ -1,4 +1,4 @@
-/* The host-side bookkeeping the mlp pack shares between its CPU (pack.c) and CUDA (pack_cuda.c)
+/* The host-side bookkeeping the mlp pack shares between its CPU (mlp_pack.c) and CUDA (cuda/mlp_pack.c)
  * variants: the pack's shape and per-slot parameter layout, the start of a slot's epoch (its row
  * order and learning rate, as bt_nn_run_epoch starts it) and the metrics a slot keeps from an
  * epoch's validation sums. One copy,

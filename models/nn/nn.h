@@ -209,7 +209,7 @@ int bt_nn_metric_maximize(const char *metric);
 int bt_nn_metric_ok(const char *metric, bt_task task);
 /* Checks num_class and the shared block c (lr > 0). */
 bt_status bt_nn_check_common(const bt_hparams *hp, const bt_value *c, bt_task task);
-/* The vtables' budget_prefix on the common block c: 0 for a cosine schedule over the budget
+/* The families' budget_prefix on the common block c: 0 for a cosine schedule over the budget
  * (t_max unset), whose learning rates depend on the number of epochs. */
 int bt_nn_budget_prefix(const bt_value *c);
 
@@ -277,7 +277,7 @@ void bt_mlp_slot_clear(bt_pack *p, int slot);
 bt_status bt_mlp_step(bt_pack *p, const int *slots, int n_slots);
 int bt_mlp_slot_failed(const bt_pack *p, int slot);
 bt_status bt_mlp_eval(bt_pack *p, int slot, const char *metric, double *out);
-/* The vtable's snapshot entries (snapshot.c); restore = slot_start + bt_nn_slot_load. */
+/* The CPU pack's snapshot entries (nn_snapshot.c); restore = slot_start + bt_nn_slot_load. */
 bt_status bt_mlp_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
 bt_status bt_mlp_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
                               const void *buf, size_t len);
@@ -295,7 +295,7 @@ static inline double bt_mlp_lr_at(const bt_mlp_slot *s, int64_t e) {
     return bt_nn_lr_at(s, e);
 }
 
-/* ---- shared by the CPU pack (pack.c) and the CUDA pack (pack_cuda.c): models/nn/mlp_host.c --- */
+/* ---- shared by the CPU pack (mlp_pack.c) and the CUDA pack (cuda/mlp_pack.c): mlp_host.c ---- */
 
 /* Fills a zeroed pack's shape (F, H, D, K, B, act, bn), slot array and per-layer tables (offsets
  * of W, b, gamma, beta in a slot's parameter block, layer dims, n_params, maxdim; the per-layer

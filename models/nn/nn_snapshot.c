@@ -1,4 +1,4 @@
-/* Snapshots of one nn trial's training state (the vtables' slot_save and slot_restore): a slot's
+/* Snapshots of one nn trial's training state (the pack ops' slot_save and slot_restore): a slot's
  * parameters, optimizer moments, batch-norm running statistics, epoch and step counters, failed
  * flag, metrics and last train loss in one versioned blob, tagged with the family and the pack's
  * shape. Everything else a step reads is a function of the trial's hyperparameters and key (the

@@ -2,7 +2,7 @@
  * -- a 3x3 stem, three stages of n basic blocks (widths w, 2w, 4w; stride 2 into stages 2 and 3,
  * 1x1 convolution + batch norm shortcuts where the shape changes), global average pooling, a
  * linear classifier; depth = 6n + 2. Parameter indices, the pack's layout and the entry points the
- * vtable and the tests use.
+ * pack ops and the tests use.
  * Ownership: a pack owns its slots and scratch; it borrows the bt_model_data and its cache. */
 #ifndef BT_RESNET_H
 #define BT_RESNET_H
@@ -103,7 +103,7 @@ bt_status bt_resnet_pack_init(bt_pack **out, bt_model_data *data, const bt_hpara
                               int capacity);
 /* Fills a zeroed pack's shape, layout (convolution units, blocks, parameter offsets), slot array
  * and per-channel normalization, without the CPU's training scratch: pack_init's first half,
- * shared with the CUDA pack (resnet_cuda.c). On failure the caller frees p with
+ * shared with the CUDA pack (cuda/resnet_pack.c). On failure the caller frees p with
  * bt_resnet_pack_free. */
 bt_status bt_resnet_layout_init(bt_resnet_pack *p, bt_model_data *data, const bt_value *shape_v,
                                 int capacity);
@@ -113,7 +113,7 @@ void bt_resnet_slot_clear(bt_pack *p, int slot);
 bt_status bt_resnet_step(bt_pack *p, const int *slots, int n_slots);
 int bt_resnet_slot_failed(const bt_pack *p, int slot);
 bt_status bt_resnet_eval(bt_pack *p, int slot, const char *metric, double *out);
-/* The vtable's snapshot entries (snapshot.c); restore = slot_start + bt_nn_slot_load. */
+/* The CPU pack's snapshot entries (nn_snapshot.c); restore = slot_start + bt_nn_slot_load. */
 bt_status bt_resnet_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
 bt_status bt_resnet_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
                                  const void *buf, size_t len);

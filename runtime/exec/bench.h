@@ -1,6 +1,6 @@
 /* bt_bench: measures how fast a sweep's trials train -- packed (many trials per model step) and,
- * optionally, one at a time in the same process on the same data -- straight through the model
- * vtable, with no scheduler, journal or results file. `batchtune bench` prints what it returns.
+ * optionally, one at a time in the same process on the same data -- straight through the family's
+ * pack ops, with no scheduler, journal or results file. `batchtune bench` prints what it returns.
  * Ownership: the spec is borrowed for the call; a filled bt_bench_result owns its `metrics`
  * arrays, released by bt_bench_result_free (which accepts NULL and a zeroed result). */
 #ifndef BT_BENCH_H

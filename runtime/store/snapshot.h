@@ -1,6 +1,6 @@
 /* bt_snapshot: the model-state file beside the journal (OUT.state). It holds, for the runs that
  * had model state at one executor checkpoint, each run's leader trial id, the resource its state
- * is at and the family's blob of it (vtable slot_save), so a resume restores those runs instead
+ * is at and the family's blob of it (pack ops slot_save), so a resume restores those runs instead
  * of retraining them from scratch. Header: format version, the sweep's sha256 and seed, the
  * batchtune build, family and device that wrote it, the data's sha256, the tick it was written
  * after, a

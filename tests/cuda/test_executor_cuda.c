@@ -4,7 +4,7 @@
  * two shapes and a budget-prefix grid; `auto` picks the GPU and the results say so; `batchtune
  * bench` on the GPU trains the grid packed and one trial at a time to the same metrics and reports
  * the GPU and its memory. SKIP (77) without a GPU or a CUDA build
- * (tests/emu/test_executor_cuda_emu.c runs it against an emulated GPU in CPU-only builds). */
+ * (in CPU-only builds the ctest executor_cuda_emu runs it against the emulated module). */
 #include <signal.h>
 
 #include "models/pack.h"

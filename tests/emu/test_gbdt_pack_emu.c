@@ -552,7 +552,7 @@ static int all_bytes(const void *p, size_t n, int byte) {
 /* The device-side split application (kernels/gbdt_apply.h, through the emulated launcher that runs
  * its reference) against the CPU grower's own rules (bt_gbdt_split_takes, bt_gbdt_node_split of
  * grow.c): random trees level by level with random splits and partitions, the device side laid
- * out at fixed places, the host side as pack_cuda.c applies a level. Nodes, node counts, row
+ * out at fixed places, the host side as models/gbdt/cuda/round_host.c applies a level. Nodes, node counts, row
  * ranges, partition items and the next level's split sums must agree exactly; no histogram is
  * lost or handed out twice. */
 static void test_apply_levels(void) {
@@ -747,7 +747,7 @@ static void test_apply_levels(void) {
                     place_bad += x->n_rows != 0 || x->n_feats != 0;
             }
         }
-        /* the host applies the same splits as pack_cuda.c does, then partitions at random */
+        /* the host applies the same splits as models/gbdt/cuda/round_host.c does, then partitions at random */
         for (int t = 0; t < NT; t++) {
             bt_gbdt_node *nodes = hn + tr[t].node_base;
             bt_gbdt_gh *sum = hs + tr[t].node_base;

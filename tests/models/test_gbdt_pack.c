@@ -1,4 +1,4 @@
-/* The packed gbdt trainer through the model vtable: a trial's per-round metrics and exported model
+/* The packed gbdt trainer through its pack ops: a trial's per-round metrics and exported model
  * are identical (==) whether it trains alone, in a pack with 100 random other trials, in another
  * slot order, or with 1 vs 2 threads -- for regression, binary and multiclass, with missing
  * values, row and column sampling; and identical between the two ways of finding splits
@@ -267,7 +267,7 @@ static void test_early_stopping(void) {
     free(va.y);
 }
 
-static void test_vtable_rules(void) {
+static void test_family_rules(void) {
     bt_value v[BT_GBDT_N_PARAMS];
     defaults(v);
     bt_hparams h = {v};
@@ -324,6 +324,6 @@ int main(int argc, char **argv) {
     test_determinism(BT_TASK_MULTICLASS, "multi:softprob", 4, mc_m);
     test_nan_fails_alone();
     test_early_stopping();
-    test_vtable_rules();
+    test_family_rules();
     return bt_test_finish("test_gbdt_pack");
 }

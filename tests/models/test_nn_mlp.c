@@ -1,4 +1,4 @@
-/* The mlp family through its vtable: a trial trained alone and the same trial trained in a pack of
+/* The mlp family through its pack ops: a trial trained alone and the same trial trained in a pack of
  * 20 on 3 threads (other slots with other optimizers, dropout, schedules; a slot that joins epochs
  * later; a slot that diverges) end bit-identical; training learns a synthetic classification and a
  * regression task; a diverging trial is marked failed alone; parameters and metrics behave. */
@@ -178,7 +178,7 @@ static void test_packing(int reg, int bn, const char *act) {
     bt_dataset_free(&va);
 }
 
-static void test_vtable(void) {
+static void test_family(void) {
     const bt_model_family *fam = bt_model_find("mlp");
     CHECK(fam == &bt_mlp_family && fam->cpu == &bt_mlp_cpu_packs);
     CHECK(bt_model_find("nn") == &bt_mlp_family);
@@ -244,7 +244,7 @@ int main(void) {
     const char *seed = getenv("BT_TEST_SEED");
     rs = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
     printf("seed %llu\n", (unsigned long long)rs);
-    test_vtable();
+    test_family();
     test_packing(0, 0, "relu");
     test_packing(0, 1, "gelu");
     test_packing(1, 1, "tanh");

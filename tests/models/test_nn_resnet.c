@@ -1,4 +1,4 @@
-/* The resnet family through its vtable and internals: the whole network's gradient (depth 8,
+/* The resnet family through its pack ops and internals: the whole network's gradient (depth 8,
  * width 4, a 2x6x6 input, label smoothing, crop and flip on) against central finite differences;
  * a trial trained alone on one thread and the same trial in a pack of 6 (groups of 2 or 3, 2 or 3
  * threads, other optimizers and schedules, a slot joining late, a diverging slot, rotating slot
@@ -338,7 +338,7 @@ static void test_gather(void) {
 /* ---- parameters, shapes, metrics ---------------------------------------------------------------
  */
 
-static void test_vtable(void) {
+static void test_family(void) {
     const bt_model_family *fam = bt_model_find("resnet");
     CHECK(fam == &bt_resnet_family && fam->cpu == &bt_resnet_cpu_packs);
     CHECK(bt_model_find("cnn") == &bt_resnet_family);
@@ -415,7 +415,7 @@ int main(void) {
     bt_gc_rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
     printf("seed %llu\n", (unsigned long long)bt_gc_rng);
     (void)check_grad; /* the header's strict checker suits smooth functions; see test_gradient */
-    test_vtable();
+    test_family();
     test_gather();
     test_gradient();
     test_packing();

@@ -1,4 +1,4 @@
-/* Slot snapshots of the nn families (vtable slot_save / slot_restore): a trial trained some epochs,
+/* Slot snapshots of the nn families (pack ops slot_save / slot_restore): a trial trained some epochs,
  * saved, its pack freed, restored into another slot of another pack (next to other trials) and
  * trained on ends bit-identical -- weights, optimizer moments, running statistics, counters,
  * metrics: the whole blob -- to the same trial trained without a break, for the mlp (batch norm,

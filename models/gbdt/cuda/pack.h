@@ -1,4 +1,4 @@
-/* Test knobs of the CUDA gbdt pack (pack_cuda.c) beyond those in trainer.h. Process-wide, read
+/* Test knobs of the CUDA gbdt pack (this folder) beyond those in trainer.h. Process-wide, read
  * once per pack at pack_init; built only with BT_HAVE_CUDA (and in the emulation). */
 #ifndef BT_GBDT_PACK_CUDA_H
 #define BT_GBDT_PACK_CUDA_H

@@ -225,7 +225,7 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
            (double)(BT_GBDT_CHUNK_COUNTS * sizeof(int64_t));
 }
 
-/* The vtable's pack_capacity: the largest capacity <= wanted whose pack_bytes, plus the shared
+/* The pack ops' pack_capacity: the largest capacity <= wanted whose pack_bytes, plus the shared
  * device copy of the data when this device has none yet, fit the free memory cudaMemGetInfo
  * reports minus a reserve (1/16 of it, at least 64 MiB: CUDA's own allocations, cub scratch,
  * fragmentation). The depth is the shape trial's max_depth; deeper trials in the pack are what

@@ -1,4 +1,4 @@
-/* The core the two nn GPU packs share (pack_cuda.c, resnet_cuda.c): see cuda_common.h.
+/* The core the two nn GPU packs share (mlp_pack.c, resnet_pack.c): see common.h.
  * Built only with CUDA (BT_HAVE_CUDA); see docs/cuda.md ("NN on the GPU"). */
 #include "models/nn/nn.h"
 

@@ -1,4 +1,4 @@
-/* What the two nn packs on a CUDA stream (the mlp's pack_cuda.c, the resnet's resnet_cuda.c)
+/* What the two nn packs on a CUDA stream (the mlp's mlp_pack.c, the resnet's resnet_pack.c)
  * share: checked device and pinned allocation, and the pack core -- the stream and cuBLAS handle,
  * every slot's parameter, gradient, optimizer and running-statistic blocks, the per-position
  * arrays of the fused loss check and optimizer (with their host staging), the table of device
@@ -70,7 +70,7 @@ bt_status bt_nn_cuda_core_slot_upload(bt_nn_cuda_core *k, int slot, const bt_nn_
 /* The device blocks of slots[slot] back into its host copies (w, m, v, run). */
 bt_status bt_nn_cuda_core_slot_download(bt_nn_cuda_core *k, bt_nn_slot *const *slots, int slot);
 
-/* Snapshots (vtable slot_save / slot_restore) of a GPU pack p whose host slots are `slots`: the
+/* Snapshots (pack ops slot_save / slot_restore) of a GPU pack p whose host slots are `slots`: the
  * CPU family's blob (`save`) of the host slot after a download of its device blocks; or the host
  * slot restored by the CPU family's `restore` and uploaded whole, moments included. */
 bt_status bt_nn_cuda_core_slot_save(bt_nn_cuda_core *k, bt_nn_slot *const *slots, bt_pack *p,

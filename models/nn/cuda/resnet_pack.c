@@ -234,7 +234,7 @@ bt_status bt_resnet_cuda_slot_download(bt_pack *p, int slot) {
     return bt_nn_cuda_core_slot_download(&cp_of(p)->core, cp_of(p)->host.slots, slot);
 }
 
-/* Snapshots: the CPU pack's blobs (cuda_common.c) */
+/* Snapshots: the CPU pack's blobs (common.c) */
 bt_status bt_resnet_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
 bt_status bt_resnet_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len) {
     return bt_nn_cuda_core_slot_save(&cp_of(p)->core, cp_of(p)->host.slots, p, slot,
