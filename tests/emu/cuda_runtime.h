@@ -104,7 +104,9 @@ typedef struct cudaDeviceProp {
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device);
 cudaError_t cudaDeviceGetPCIBusId(char *pci_bus_id, int len, int device);
 cudaError_t cudaRuntimeGetVersion(int *version); /* 13000: the runtime this emulates */
-cudaError_t cudaDriverGetVersion(int *version);  /* 0: no driver */
+/* BT_EMU_DRIVER_VERSION, else 0 (no driver); BT_EMU_DEVICE_COUNT_ERROR=N makes
+ * cudaGetDeviceCount fail with N (emu_runtime.c) */
+cudaError_t cudaDriverGetVersion(int *version);
 cudaError_t cudaGetLastError(void);    /* returns and clears the last launch error */
 cudaError_t cudaPeekAtLastError(void); /* returns it without clearing */
 const char *cudaGetErrorString(cudaError_t e);

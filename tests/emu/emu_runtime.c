@@ -838,9 +838,19 @@ cudaError_t cudaSetDevice(int device) {
     return device == 0 ? cudaSuccess : cudaErrorInvalidDevice;
 }
 
+/* The machine the probe meets (tests of what tells "no GPU" from "a driver that refuses"):
+ * BT_EMU_DEVICE_COUNT_ERROR=N makes cudaGetDeviceCount fail with cudaError N and count 0 (100: no
+ * device, 35: a driver too old for the runtime, ...); BT_EMU_DRIVER_VERSION=N is the driver's
+ * version cudaDriverGetVersion reports (default 0: no driver). */
+static int env_int(const char *name, int def) {
+    const char *e = getenv(name);
+    return e && *e ? atoi(e) : def;
+}
+
 cudaError_t cudaGetDeviceCount(int *count) {
-    *count = 1;
-    return cudaSuccess;
+    int err = env_int("BT_EMU_DEVICE_COUNT_ERROR", 0);
+    *count = err ? 0 : 1;
+    return (cudaError_t)err;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
@@ -867,7 +877,7 @@ cudaError_t cudaRuntimeGetVersion(int *version) {
 }
 
 cudaError_t cudaDriverGetVersion(int *version) {
-    *version = 0;
+    *version = env_int("BT_EMU_DRIVER_VERSION", 0);
     return cudaSuccess;
 }
 
@@ -892,6 +902,10 @@ const char *cudaGetErrorString(cudaError_t e) {
     switch (e) {
     case cudaSuccess:
         return "no error (emulated)";
+    case cudaErrorNoDevice:
+        return "no CUDA-capable device is detected (emulated)";
+    case cudaErrorInsufficientDriver:
+        return "CUDA driver version is insufficient for CUDA runtime version (emulated)";
     case cudaErrorInvalidValue:
         return "invalid argument (emulated)";
     case cudaErrorMemoryAllocation:

@@ -102,6 +102,34 @@ c.check(p.returncode == 70 and "FAIL" in p.stdout and "differ from the CPU" in p
 p = bt("selftest", "--only", "no_such_op", env=E)
 c.check(p.returncode == 2, "selftest --only with no match is a usage error")
 
+# the machine the probe meets: no device is "no GPU" (skip, 69, auto on the cpu); a driver that
+# refuses is named as such, and a GPU test fails on it instead of skipping
+nodev = env_with(BT_CUDA_MODULE=emu, BT_EMU_DEVICE_COUNT_ERROR="100", BT_EMU_DRIVER_VERSION="13000")
+p = bt("info", env=nodev)
+c.check("gpus: 0 (no GPU visible" in p.stdout, f"info, no device: {p.stdout}")
+p = bt("selftest", env=nodev)
+c.check(p.returncode == 69 and "no GPU visible" in p.stderr, f"selftest, no device: {p.stderr}")
+p = bt(sweep, "--out", os.path.join(d, "x.h5"), "--fresh", "--device", "cuda", env=nodev)
+c.check(p.returncode == 2 and "no GPU visible" in p.stderr, f"--device cuda, no device: {p.stderr}")
+old = env_with(BT_CUDA_MODULE=emu, BT_EMU_DEVICE_COUNT_ERROR="35", BT_EMU_DRIVER_VERSION="12020")
+p = bt("info", env=old)
+c.check("supports CUDA 12.2, older than this build's CUDA 13.0" in p.stdout, f"info, old driver: {p.stdout}")
+p = bt("selftest", env=old)
+c.check(p.returncode == 69 and "older than this build" in p.stderr, f"selftest, old driver: {p.stderr}")
+p = bt(sweep, "--out", os.path.join(d, "x.h5"), "--fresh", env=old)
+c.check(p.returncode == 0 and "training on the cpu" in p.stderr and "older than this build" in p.stderr,
+       f"auto, old driver: {p.stderr}")
+ops = os.environ.get("BT_TEST_OPS_EMU")
+if ops:
+    q = subprocess.run([ops], capture_output=True, text=True, env=old, timeout=120)
+    c.check(q.returncode == 1 and "refuses" in q.stderr, f"a GPU test on a refusing driver: {q.returncode} {q.stderr}")
+    q = subprocess.run([ops], capture_output=True, text=True, env=nodev, timeout=120)
+    c.check(q.returncode == 77 and "SKIP" in q.stdout, f"a GPU test with no device: {q.returncode} {q.stdout}")
+    q = subprocess.run([ops], capture_output=True, text=True,
+                       env=env_with(BT_CUDA_MODULE=emu, BT_EMU_DEVICE_COUNT_ERROR="3",
+                                    BT_EMU_DRIVER_VERSION="13000"), timeout=120)
+    c.check(q.returncode == 1, f"a GPU test on a driver that is not initialized: {q.returncode}")
+
 # --device auto: a faulty GPU fails its check and the sweep trains on the CPU, saying why
 bad = env_with(BT_CUDA_MODULE=emu, BT_EMU_CORRUPT="1", XDG_CACHE_HOME=os.path.join(d, "cache-bad"))
 p = bt(sweep, "--out", os.path.join(d, "bad.h5"), "--fresh", env=bad)
