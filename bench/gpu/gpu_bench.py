@@ -16,8 +16,9 @@ unpacked) or a build folder, it runs and records as JSON:
              batchtune packed vs PyTorch one at a time vs PyTorch torch.func vmap (images/s)
   selftest   `batchtune selftest --all-packs`: every kernel of the op table against its C reference
              and a pack round per family against the CPU pack (--quick and full runs)
-  sanitizer  compute-sanitizer memcheck on two small GPU tests (the op table's gbdt_hist and
-             nn_linear suites, the gbdt pack test), when compute-sanitizer is found
+  sanitizer  compute-sanitizer on small GPU tests, when it is found: memcheck on the op table's
+             gbdt_hist and nn_linear suites and the gbdt pack test; racecheck on the partition,
+             sampling and split suites; initcheck on the histogram suite
 Everything lands in OUT/DATE-gpu-DEVICE.json with the device, date, git commit and commands.
 
 --quick is the run for a lent GPU with minutes to spare (at most about 6 minutes on an H100):
@@ -62,7 +63,7 @@ def parse_args():
                    help="seconds for the resnet step, all three sides (default 420; its "
                         "batchtune side gets at most half)")
     p.add_argument("--skip", default="", help="comma-separated steps to skip: "
-                   "tests,boston,synthetic,xgboost,hist,resnet")
+                   "selftest,tests,sanitizer,boston,synthetic,xgboost,hist,resnet")
     p.add_argument("--quick", action="store_true",
                    help="the lent-GPU run, at most about 6 minutes: selftest, tests, sanitizer, "
                         "boston x2, a reduced 1M x 28 sweep, hist (no xgboost, resnet)")
@@ -233,23 +234,29 @@ def step_sanitizer(a, tests, res):
         print("  compute-sanitizer not found", flush=True)
         return
     by_name = {os.path.basename(t): t for t in tests}
-    jobs = []
-    if "gpu_test_ops" in by_name:
-        jobs.append(("ops gbdt_hist", [by_name["gpu_test_ops"]], {"BT_OPS_ONLY": "gbdt_hist"}))
-        jobs.append(("ops nn_linear", [by_name["gpu_test_ops"]], {"BT_OPS_ONLY": "nn_linear"}))
+    jobs = []  # (name, tool, command, environment)
+    ops = by_name.get("gpu_test_ops")
+    if ops:
+        jobs += [("ops gbdt_hist", "memcheck", [ops], {"BT_OPS_ONLY": "gbdt_hist"}),
+                 ("ops nn_linear", "memcheck", [ops], {"BT_OPS_ONLY": "nn_linear"})]
     if "gpu_test_gbdt_pack_cuda" in by_name:
-        jobs.append(("gbdt pack", [by_name["gpu_test_gbdt_pack_cuda"]], {}))
+        jobs.append(("gbdt pack", "memcheck", [by_name["gpu_test_gbdt_pack_cuda"]], {}))
+    if ops:  # shared-memory hazards of the kernels with block-wide scans and reductions
+        jobs += [(f"ops {op}", "racecheck", [ops], {"BT_OPS_ONLY": op})
+                 for op in ("gbdt_partition", "gbdt_sample", "gbdt_split")]
+        jobs.append(("ops gbdt_hist", "initcheck", [ops], {"BT_OPS_ONLY": "gbdt_hist"}))
     out = []
-    for name, cmd, extra in jobs:
+    for name, tool, cmd, extra in jobs:
         env = dict(os.environ, BT_SOURCE_DIR=REPO, BT_TEST_TMP=os.path.join(a.workdir, "tests"),
                    **extra)
-        r = run([cs, "--tool", "memcheck", "--leak-check", "full", "--error-exitcode", "99"]
-                + cmd, min(a.step_timeout, 150), env)
+        opts = ["--leak-check", "full"] if tool == "memcheck" else []
+        r = run([cs, "--tool", tool] + opts + ["--error-exitcode", "99"] + cmd,
+                min(a.step_timeout, 90 if a.quick else 300), env)
         errors = re.search(r"ERROR SUMMARY: (\d+) error", r["stdout"] + r["stderr_tail"])
-        out.append({"test": name, "rc": r["rc"], "seconds": round(r["seconds"], 2),
+        out.append({"test": name, "tool": tool, "rc": r["rc"], "seconds": round(r["seconds"], 2),
                     "errors": int(errors.group(1)) if errors else None,
                     "tail": (r["stdout"][-3000:] + r["stderr_tail"][-2000:])})
-        print(f"  memcheck {name}: rc {r['rc']}, errors {out[-1]['errors']} "
+        print(f"  {tool} {name}: rc {r['rc']}, errors {out[-1]['errors']} "
               f"({r['seconds']:.1f} s)", flush=True)
     res["sanitizer"] = {"available": True, "tool": cs, "runs": out,
                         "clean": all(o["rc"] == 0 and o["errors"] == 0 for o in out)}
