@@ -3,8 +3,10 @@
  * side for ROUNDS rounds must give the same trees and metrics -- exactly for squared error; for
  * logistic and softmax within the documented exp/log tolerance (docs/cuda.md) -- also after
  * slots are cleared, refilled and stepped alone. A trial's GPU result does not depend on its slot
- * or its pack mates. SKIP (77) without a GPU. */
+ * or its pack mates, nor on another thread synchronizing the device and allocating while packs
+ * capture their graphs (a capture it breaks runs directly). SKIP (77) without a GPU. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,106 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
     bt_dataset_free(&va);
 }
 
+/* ---- a noisy neighbour ------------------------------------------------------------------- */
+
+typedef struct noise {
+    _Atomic int stop;
+    int64_t syncs, refused;
+} noise;
+
+/* What other packs of a sweep do from their threads: synchronize the device (an nn pack's cuBLAS
+ * handle destroyed), allocate and free -- a device synchronization breaks any capture open then. */
+static void *noise_run(void *arg) {
+    noise *z = arg;
+    while (!z->stop) {
+        z->syncs++;
+        if (cudaDeviceSynchronize() != cudaSuccess) z->refused++;
+        void *p = NULL;
+        if (cudaMalloc(&p, 1 << 20) == cudaSuccess) cudaFree(p);
+        cudaGetLastError();
+    }
+    return NULL;
+}
+
+typedef struct stepper {
+    bt_pack *p;
+    int n;
+    bt_status st;
+} stepper;
+
+static void *step_run(void *arg) {
+    stepper *x = arg;
+    int slots[TRIALS];
+    for (int i = 0; i < x->n; i++) slots[i] = i;
+    for (int r = 0; r < ROUNDS && x->st == BT_STATUS_OK; r++)
+        x->st = bt_gbdt_cuda_packs.step(x->p, slots, x->n);
+    return NULL;
+}
+
+/* Two packs stepped from two threads with graphs while a third thread synchronizes the device and
+ * allocates in a loop: every step succeeds and the trees are those of packs without graphs, bit
+ * for bit, however many captures the neighbour broke. */
+static void test_noisy_neighbour(void) {
+    const bt_pack_ops *gpu = &bt_gbdt_cuda_packs;
+    enum { N = 8 };
+    bt_dataset tr = {0}, va = {0};
+    make_data(&tr, &va, BT_TASK_REGRESSION, 0, 3000);
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    static bt_value t[2][N][BT_GBDT_N_PARAMS];
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < N; i++) random_trial(t[k][i], "reg:squarederror", 0);
+    bt_pack *p[2][2] = {{NULL, NULL}, {NULL, NULL}}; /* [graphs][pack] */
+    for (int g = 0; g < 2; g++)
+        for (int k = 0; k < 2; k++) {
+            bt_gbdt_cuda_set_graphs(g);
+            bt_hparams h0 = {t[k][0]};
+            CHECK_OK(gpu->pack_init(&p[g][k], &data, &h0, N));
+            for (int i = 0; p[g][k] && i < N; i++) {
+                bt_hparams h = {t[k][i]};
+                CHECK_OK(gpu->slot_start(p[g][k], i, &h, bt_philox_key(13 + (uint64_t)k, i)));
+            }
+        }
+    bt_gbdt_cuda_set_graphs(1);
+    noise z = {0, 0, 0};
+    if (p[0][0] && p[0][1] && p[1][0] && p[1][1]) {
+        stepper ref[2] = {{p[0][0], N, BT_STATUS_OK}, {p[0][1], N, BT_STATUS_OK}};
+        step_run(&ref[0]);
+        step_run(&ref[1]);
+        CHECK_OK(ref[0].st);
+        CHECK_OK(ref[1].st);
+        stepper x[2] = {{p[1][0], N, BT_STATUS_OK}, {p[1][1], N, BT_STATUS_OK}};
+        pthread_t th[3];
+        CHECK(pthread_create(&th[2], NULL, noise_run, &z) == 0);
+        for (int k = 0; k < 2; k++) CHECK(pthread_create(&th[k], NULL, step_run, &x[k]) == 0);
+        for (int k = 0; k < 2; k++) pthread_join(th[k], NULL);
+        z.stop = 1;
+        pthread_join(th[2], NULL);
+        CHECK_OK(x[0].st);
+        CHECK_OK(x[1].st);
+        int diff = 0;
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < N; i++) {
+                const bt_gbdt_slot *a = p[0][k]->slots[i], *b = p[1][k]->slots[i];
+                int same = a->n_trees == b->n_trees && a->round == b->round;
+                for (int64_t j = 0; same && j < a->n_trees; j++)
+                    same = a->trees[j].n_nodes == b->trees[j].n_nodes &&
+                           memcmp(a->trees[j].nodes, b->trees[j].nodes,
+                                  (size_t)a->trees[j].n_nodes * sizeof(bt_gbdt_node)) == 0;
+                diff += !same;
+            }
+        printf("noisy neighbour: %lld device syncs from another thread, %lld refused (a capture "
+               "was open); %d models differ from packs without graphs\n",
+               (long long)z.syncs, (long long)z.refused, diff);
+        CHECK_EQ_INT(diff, 0);
+    }
+    for (int g = 0; g < 2; g++)
+        for (int k = 0; k < 2; k++) gpu->pack_free(p[g][k]);
+    if (gpu->data_release) gpu->data_release(&data);
+    bt_gbdt_family.data_free(&data);
+    bt_dataset_free(&tr);
+    bt_dataset_free(&va);
+}
+
 int main(void) {
     BT_GPU_TEST_GATE("test_gbdt_pack_cuda");
     const char *s = getenv("BT_TEST_SEED");
@@ -190,6 +292,7 @@ int main(void) {
     bt_gbdt_cuda_set_hist_budget(0);
     test_task(BT_TASK_BINARY, "binary:logistic", 2, "logloss", 3000, 0);
     test_task(BT_TASK_MULTICLASS, "multi:softprob", 3, "mlogloss", 2000, 0);
+    test_noisy_neighbour();
     return bt_test_finish("test_gbdt_pack_cuda");
 }
 

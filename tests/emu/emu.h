@@ -41,6 +41,23 @@ void bt_emu_fail_host_allocs(int n);
  * before it returns (0: the behaviour code that relies on it wrongly expects). */
 void bt_emu_set_pageable_deferred(int on);
 
+/* Graph capture (see "capture rules" in emu_runtime.c). The rules the CUDA programming guide
+ * documents are always checked: a potentially unsafe call (allocation, a synchronous copy or
+ * memset, synchronizing the legacy stream) is refused, and the captures that forbid it are
+ * invalidated, by the calling thread's interaction mode (cudaThreadExchangeStreamCaptureMode,
+ * default global: its own capture unless relaxed, or another thread's global-mode capture);
+ * synchronizing the device is refused, and invalidates every open capture, in any mode from any
+ * thread; using the legacy stream invalidates every capture of a blocking stream. On (1),
+ * cudaFree and cudaFreeHost are device synchronizations too (their implicit wait for the device,
+ * as field reports read it; default 0: only the documented rules). */
+void bt_emu_set_free_syncs_device(int on);
+/* The next n cudaGraphInstantiate calls fail with cudaErrorMemoryAllocation (0: none). */
+void bt_emu_fail_instantiations(int n);
+/* fn(arg) runs on the capturing thread right after each cudaStreamBeginCapture that began a
+ * capture, outside the emulation's lock (so another thread may call in meanwhile: a test's
+ * deterministic way to meet a capture); NULL removes it. */
+void bt_emu_set_capture_hook(void (*fn)(void *arg), void *arg);
+
 typedef struct bt_emu_stats {
     int64_t launches;       /* launcher calls enqueued directly on a stream (not by a graph) */
     int64_t kernels_run;    /* launcher items executed (direct or replayed) */
@@ -52,6 +69,8 @@ typedef struct bt_emu_stats {
     int64_t mallocs, failed_mallocs;
     int64_t violations; /* out-of-allocation pointers or ranges seen by a launcher or copy */
     size_t bytes_live, bytes_peak;
+    /* cudaStreamEndCapture calls that found their capture invalidated */
+    int64_t captures_invalidated;
 } bt_emu_stats;
 
 void bt_emu_stats_get(bt_emu_stats *out);

@@ -1,8 +1,10 @@
 /* The emulated CUDA runtime (tests/emu/cuda_runtime.h) over malloc: poisoned allocations under an
  * optional budget, streams as queues run when the host synchronizes, graph capture that records
  * and replays, and the capture rules a real runtime enforces (no synchronization on a capturing
- * stream, no unsafe calls while a global-mode capture runs). One lock serializes everything, so
- * packs may drive their streams from several host threads. See emu.h for what this proves. */
+ * stream; unsafe calls by the capture interaction modes, from any thread; no device
+ * synchronization and no legacy-stream use that would meet a capture). One lock serializes
+ * everything, so packs may drive their streams from several host threads. See emu.h for what
+ * this proves. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -168,32 +170,91 @@ int bt_emu_check_at(const void *base, int64_t offset, size_t bytes, const char *
     return ok;
 }
 
-/* Unsafe calls (allocation, synchronous copies, synchronization) are refused while a capture
- * that forbids them is active: global mode forbids them from any thread, thread-local mode from
- * the capturing thread; the capture is invalidated as on a GPU. */
-static int unsafe_call_refused(void) {
-    int refused = 0;
+/* ---- capture rules ----
+ * What a call made while captures are open (active or already invalidated: a capture is open
+ * until its cudaStreamEndCapture) may meet, after the CUDA programming guide ("Prohibited and
+ * Unhandled Operations") and cudaThreadExchangeStreamCaptureMode:
+ *  - UNSAFE, a potentially unsafe call (cudaMalloc, cudaFree, cudaMallocHost, cudaFreeHost,
+ *    synchronous cudaMemcpy and cudaMemset, synchronizing the legacy stream): refused by the
+ *    calling thread's interaction mode -- global (the default): its own capture unless begun
+ *    relaxed, or another thread's capture begun in global mode; thread-local: its own capture
+ *    unless relaxed; relaxed: none;
+ *  - DEVICE, synchronizing the device (cudaDeviceSynchronize; cuBLAS's handle destruction calls
+ *    it): a handle that encompasses every capture, refused whatever the modes or threads;
+ *  - LEGACY, any use of the legacy stream: it would depend on (or wait for) every blocking
+ *    stream, so it is refused while one of those captures, whatever the modes or threads;
+ *  - FREE, cudaFree and cudaFreeHost: their implicit wait for the device counts as DEVICE when
+ *    bt_emu_set_free_syncs_device(1) is on (field reports read it so; the guide does not).
+ * Each capture that refuses a call is invalidated, as on a GPU: its later launches fail and its
+ * cudaStreamEndCapture returns cudaErrorStreamCaptureInvalidated. */
+enum { C_UNSAFE = 1, C_DEVICE = 2, C_LEGACY = 4, C_FREE = 8 };
+
+static _Thread_local enum cudaStreamCaptureMode thread_mode = cudaStreamCaptureModeGlobal;
+static int free_syncs_device;
+static int fail_instantiations;
+static void (*capture_hook)(void *);
+static void *capture_hook_arg;
+
+cudaError_t cudaThreadExchangeStreamCaptureMode(enum cudaStreamCaptureMode *mode) {
+    if (!mode) return cudaErrorInvalidValue;
+    enum cudaStreamCaptureMode old = thread_mode;
+    thread_mode = *mode;
+    *mode = old;
+    return cudaSuccess;
+}
+
+void bt_emu_set_free_syncs_device(int on) {
+    lock();
+    free_syncs_device = on != 0;
+    unlock();
+}
+
+void bt_emu_fail_instantiations(int n) {
+    lock();
+    fail_instantiations = n > 0 ? n : 0;
+    unlock();
+}
+
+void bt_emu_set_capture_hook(void (*fn)(void *arg), void *arg) {
+    lock();
+    capture_hook = fn;
+    capture_hook_arg = arg;
+    unlock();
+}
+
+/* Whether capture s forbids the calling thread a potentially unsafe call (its mode's rule). */
+static int mode_forbids(const struct bt_emu_stream *s) {
+    if (thread_mode == cudaStreamCaptureModeRelaxed) return 0;
+    if (pthread_equal(s->capture_thread, pthread_self()))
+        return s->mode != cudaStreamCaptureModeRelaxed;
+    return thread_mode == cudaStreamCaptureModeGlobal && s->mode == cudaStreamCaptureModeGlobal;
+}
+
+/* The error a call of the given kinds (C_*) meets, invalidating the captures that refuse it;
+ * cudaSuccess when none does. */
+static cudaError_t capture_conflict(int kinds) {
+    if ((kinds & C_FREE) && free_syncs_device) kinds |= C_DEVICE;
+    cudaError_t e = cudaSuccess;
     for (struct bt_emu_stream *s = streams; s; s = s->next) {
-        if (s->capturing != 1) continue;
-        if (s->mode == cudaStreamCaptureModeGlobal ||
-            (s->mode == cudaStreamCaptureModeThreadLocal &&
-             pthread_equal(s->capture_thread, pthread_self()))) {
-            s->capturing = 2;
-            refused = 1;
-        }
+        if (!s->capturing) continue;
+        cudaError_t se = cudaSuccess;
+        if ((kinds & C_DEVICE) || ((kinds & C_UNSAFE) && mode_forbids(s)))
+            se = cudaErrorStreamCaptureUnsupported;
+        else if ((kinds & C_LEGACY) && s->blocking)
+            se = cudaErrorStreamCaptureImplicit;
+        if (se == cudaSuccess) continue;
+        s->capturing = 2;
+        if (e == cudaSuccess) e = se;
     }
-    return refused;
+    return e;
 }
 
 cudaError_t cudaMalloc(void **p, size_t bytes) {
     if (!p) return cudaErrorInvalidValue;
     *p = NULL;
     lock();
-    cudaError_t e = cudaSuccess;
-    if (unsafe_call_refused()) {
-        e = cudaErrorStreamCaptureUnsupported;
-        goto out;
-    }
+    cudaError_t e = capture_conflict(C_UNSAFE);
+    if (e != cudaSuccess) goto out;
     stats.mallocs++;
     size_t limit = budget ? budget : UNLIMITED_TOTAL;
     if (bytes > limit - stats.bytes_live) {
@@ -253,11 +314,8 @@ static void flush_blocking(void) {
 cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
     lock();
-    cudaError_t e = cudaSuccess;
-    if (unsafe_call_refused()) {
-        e = cudaErrorStreamCaptureUnsupported;
-        goto out;
-    }
+    cudaError_t e = capture_conflict(C_UNSAFE | C_FREE);
+    if (e != cudaSuccess) goto out;
     flush_all(); /* cudaFree waits for the device, so queued work may still use p */
     for (size_t i = 0; i < n_allocs; i++)
         if (allocs[i].p == p) {
@@ -302,11 +360,11 @@ static int is_pinned(const void *p) {
  * makes a staging buffer rewritten too early show up. */
 cudaError_t cudaMallocHost(void **p, size_t bytes) {
     lock();
-    cudaError_t e = cudaSuccess;
     *p = NULL;
-    if (unsafe_call_refused())
-        e = cudaErrorStreamCaptureUnsupported;
-    else if (fail_host_allocs > 0) {
+    cudaError_t e = capture_conflict(C_UNSAFE);
+    if (e != cudaSuccess) {
+        /* refused: the capture is invalidated */
+    } else if (fail_host_allocs > 0) {
         fail_host_allocs--;
         e = cudaErrorMemoryAllocation;
     } else if (n_pinned == cap_pinned &&
@@ -326,10 +384,8 @@ cudaError_t cudaMallocHost(void **p, size_t bytes) {
 
 cudaError_t cudaFreeHost(void *p) {
     lock();
-    cudaError_t e = cudaSuccess;
-    if (unsafe_call_refused())
-        e = cudaErrorStreamCaptureUnsupported;
-    else {
+    cudaError_t e = capture_conflict(C_UNSAFE | C_FREE);
+    if (e == cudaSuccess) {
         flush_all(); /* like cudaFree, it waits for the device */
         for (size_t i = 0; i < n_pinned; i++)
             if (pinned[i].p == p) {
@@ -376,6 +432,10 @@ static cudaError_t enqueue_locked(cudaStream_t stream, void (*fn)(void *), const
                                   size_t bytes, int is_kernel, int direct) {
     struct bt_emu_stream *s = stream_of(stream);
     if (!s) return cudaErrorInvalidResourceHandle;
+    if (s == &legacy) {
+        cudaError_t e = capture_conflict(C_LEGACY);
+        if (e != cudaSuccess) return e;
+    }
     if (!s->capturing) {
         if (s == &legacy)
             flush_blocking();
@@ -458,6 +518,8 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
     else if (s->capturing) {
         s->capturing = 2;
         e = cudaErrorStreamCaptureUnsupported;
+    } else if (s == &legacy && (e = capture_conflict(C_UNSAFE | C_LEGACY)) != cudaSuccess) {
+        /* refused: the legacy stream waits for every blocking stream */
     } else {
         stats.syncs++;
         if (s == &legacy)
@@ -535,10 +597,8 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 
 cudaError_t cudaDeviceSynchronize(void) {
     lock();
-    cudaError_t e = cudaSuccess;
-    if (unsafe_call_refused())
-        e = cudaErrorStreamCaptureUnsupported;
-    else {
+    cudaError_t e = capture_conflict(C_DEVICE);
+    if (e == cudaSuccess) {
         stats.syncs++;
         flush_all();
     }
@@ -620,12 +680,11 @@ static void staged_run(void *arg) {
  * (device-to-device copies, asynchronous on a GPU, are not deferred here). */
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
     lock();
-    cudaError_t e = cudaSuccess;
-    if (unsafe_call_refused())
-        e = cudaErrorStreamCaptureUnsupported;
-    else if (!check_copy(dst, src, bytes, kind))
-        e = cudaErrorInvalidValue;
-    else if (defer_pageable && kind == cudaMemcpyHostToDevice && bytes && !is_pinned(src)) {
+    cudaError_t e = capture_conflict(C_UNSAFE | C_LEGACY);
+    if (e == cudaSuccess && !check_copy(dst, src, bytes, kind)) e = cudaErrorInvalidValue;
+    if (e != cudaSuccess) {
+        /* refused, or a bad copy */
+    } else if (defer_pageable && kind == cudaMemcpyHostToDevice && bytes && !is_pinned(src)) {
         staged_arg *a = malloc(sizeof *a + bytes);
         if (!a)
             e = cudaErrorMemoryAllocation;
@@ -648,12 +707,9 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
 
 cudaError_t cudaMemset(void *dst, int value, size_t bytes) {
     lock();
-    cudaError_t e = cudaSuccess;
-    if (unsafe_call_refused())
-        e = cudaErrorStreamCaptureUnsupported;
-    else if (bytes && !check_locked(dst, bytes, "memset"))
-        e = cudaErrorInvalidValue;
-    else {
+    cudaError_t e = capture_conflict(C_UNSAFE | C_LEGACY);
+    if (e == cudaSuccess && bytes && !check_locked(dst, bytes, "memset")) e = cudaErrorInvalidValue;
+    if (e == cudaSuccess) {
         flush_blocking();
         run_ops(&legacy.queue);
         memset(dst, value, bytes);
@@ -713,7 +769,10 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMo
         s->mode = mode;
         s->capture_thread = pthread_self();
     }
+    void (*hook)(void *) = e == cudaSuccess ? capture_hook : NULL;
+    void *hook_arg = capture_hook_arg;
     unlock();
+    if (hook) hook(hook_arg);
     return e;
 }
 
@@ -733,6 +792,7 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph) {
             free(s->graph->ops.ops);
             free(s->graph);
             e = cudaErrorStreamCaptureInvalidated;
+            stats.captures_invalidated++;
         } else {
             *graph = s->graph;
             stats.captures++;
@@ -778,6 +838,12 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph,
                                  unsigned long long flags) {
     (void)flags;
     if (!exec || !graph) return cudaErrorInvalidValue;
+    *exec = NULL;
+    lock();
+    int refuse = fail_instantiations > 0;
+    if (refuse) fail_instantiations--;
+    unlock();
+    if (refuse) return cudaErrorMemoryAllocation; /* an executable graph takes device memory */
     struct bt_emu_graph_exec *x = calloc(1, sizeof *x);
     if (!x) return cudaErrorMemoryAllocation;
     lock();
@@ -916,6 +982,9 @@ const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorStreamCaptureInvalidated:
         return "operation failed due to a previous error "
                "during capture (emulated)";
+    case cudaErrorStreamCaptureImplicit:
+        return "operation would make the legacy stream depend on a capturing blocking stream "
+               "(emulated)";
     case cudaErrorInvalidConfiguration:
         return "invalid configuration argument (emulated)";
     case cudaErrorInvalidResourceHandle:

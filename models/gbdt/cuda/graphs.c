@@ -1,14 +1,59 @@
 /* The CUDA gbdt pack's launch groups and the graphs they run as: a cache of captured graphs keyed
- * by every launch parameter (bt_gcu_graph_run); a level's launches, the round's prologue and
- * epilogue, partitions and row samples; the padded item counts and blocks per item that make keys
- * repeat. */
+ * by every launch parameter (bt_gcu_graph_run), with the fallback to direct launches when a
+ * capture fails and the capture lock that keeps the packs' own allocations out of captures; a
+ * level's launches, the round's prologue and epilogue, partitions and row samples; the padded
+ * item counts and blocks per item that make keys repeat. */
 #include "models/gbdt/trainer.h"
 
 #if BT_HAVE_CUDA
 
+#include <pthread.h>
 #include <string.h>
 
 #include "models/gbdt/cuda/internal.h"
+
+/* The capture lock: a capture (cudaStreamBeginCapture to cudaStreamEndCapture, host work only)
+ * holds it shared, so packs on several threads capture at once; the packs' allocations and frees
+ * (device and pinned) hold it exclusive, so none runs while any pack captures. Captures are
+ * thread-local, which lets other threads allocate, but cudaFree and cudaFreeHost wait for the
+ * device, and field reports see such waits invalidate captures on other threads whatever their
+ * mode; under the lock they cannot. Stream-ordered allocation (cudaMallocAsync) would not need
+ * it, but would change the memory the packs plan with (pool reservations, release points), and
+ * pinned memory has no stream-ordered form. Captures are short and rare (a key's second sight),
+ * allocations are rare (growth, init, teardown): the lock costs nothing measurable. It cannot
+ * reach other code's calls (an nn pack's cudaFree, cuBLAS's device synchronization at handle
+ * destruction): a capture they break falls back to direct launches (bt_gcu_graph_run). */
+static pthread_rwlock_t capture_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+cudaError_t bt_gcu_malloc(void **p, size_t bytes) {
+    pthread_rwlock_wrlock(&capture_lock);
+    cudaError_t e = cudaMalloc(p, bytes);
+    pthread_rwlock_unlock(&capture_lock);
+    return e;
+}
+
+cudaError_t bt_gcu_free(void *p) {
+    if (!p) return cudaSuccess;
+    pthread_rwlock_wrlock(&capture_lock);
+    cudaError_t e = cudaFree(p);
+    pthread_rwlock_unlock(&capture_lock);
+    return e;
+}
+
+cudaError_t bt_gcu_malloc_host(void **p, size_t bytes) {
+    pthread_rwlock_wrlock(&capture_lock);
+    cudaError_t e = cudaMallocHost(p, bytes);
+    pthread_rwlock_unlock(&capture_lock);
+    return e;
+}
+
+cudaError_t bt_gcu_free_host(void *p) {
+    if (!p) return cudaSuccess;
+    pthread_rwlock_wrlock(&capture_lock);
+    cudaError_t e = cudaFreeHost(p);
+    pthread_rwlock_unlock(&capture_lock);
+    return e;
+}
 
 /* Whether new packs run launch groups as CUDA graphs: a test knob (bt_gbdt_cuda_set_graphs). */
 _Atomic int bt_gcu_default_use_graphs = 1;
@@ -67,14 +112,58 @@ static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
     return BT_STATUS_OK;
 }
 
+/* Captures fn's launches for key ge, instantiates and launches the graph. A capture that fails
+ * (another thread synchronized the device meanwhile, or used the legacy stream...) or a graph that
+ * cannot be instantiated runs fn directly instead -- nothing of a failed capture ran, and a replay
+ * enqueues exactly what fn does, so the bits are the same -- and the key is not captured again
+ * (a failure may well repeat). An instantiation out of memory is out of memory (*oom, so the step
+ * retries smaller) while a retry is still sound (retry_ok); fn's own failure is returned. */
+static bt_status graph_capture(cuda_pack *c, graph_entry *ge, launch_fn fn, const void *params) {
+    cudaGraph_t g = NULL;
+    bt_status st = BT_STATUS_OK;
+    pthread_rwlock_rdlock(&capture_lock);
+    cudaError_t e = cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal);
+    if (e == cudaSuccess) {
+        st = fn(c, params);
+        e = cudaStreamEndCapture(c->stream, &g);
+    }
+    pthread_rwlock_unlock(&capture_lock);
+    if (e == cudaSuccess && st != BT_STATUS_OK) { /* fn failed, as it would have directly */
+        cudaGraphDestroy(g);
+        return st;
+    }
+    cudaGraphExec_t x = NULL;
+    if (e == cudaSuccess) {
+        e = cudaGraphInstantiate(&x, g, 0);
+        cudaGraphDestroy(g);
+        if (e == cudaErrorMemoryAllocation && c->retry_ok) {
+            cudaGetLastError(); /* out-of-memory is not sticky */
+            c->oom = 1;
+            return BT_CU_FAIL(e, "cudaGraphInstantiate");
+        }
+    } else if (g) {
+        cudaGraphDestroy(g);
+    }
+    if (e != cudaSuccess) {
+        cudaGetLastError(); /* a launch into the failed capture may have left its error */
+        ge->direct = 1;
+        c->capture_failures++;
+        return fn(c, params);
+    }
+    ge->exec = x;
+    CU(cudaGraphLaunch(x, c->stream));
+    return BT_STATUS_OK;
+}
+
 /* Runs a group of launches as a CUDA graph: replayed when a graph of the same function and
  * parameters was captured before (item counts are padded to powers of two, so a pack whose active
  * slots do not change keeps replaying the same few graphs round after round). A key seen for the
  * first time runs directly -- which also loads the kernels' modules before any capture, as lazy
  * loading inside a capture is best avoided -- and is remembered; the second time it is captured
  * (thread-local mode: other threads driving other packs may allocate meanwhile), instantiated
- * and launched. A replay enqueues exactly what fn would with the same parameters, so it is valid
- * whatever buffers were reallocated since the capture. */
+ * and launched (graph_capture; a key whose capture failed runs directly from then on). A replay
+ * enqueues exactly what fn would with the same parameters, so it is valid whatever buffers were
+ * reallocated since the capture. */
 bt_status bt_gcu_graph_run(cuda_pack *c, launch_fn fn, const void *params, size_t bytes) {
     if (!c->use_graphs || bytes > GRAPH_KEY_MAX) return fn(c, params);
     graph_entry *ge = NULL;
@@ -86,6 +175,10 @@ bt_status bt_gcu_graph_run(cuda_pack *c, launch_fn fn, const void *params, size_
         ge->used = ++c->graph_tick;
         CU(cudaGraphLaunch(ge->exec, c->stream));
         return BT_STATUS_OK;
+    }
+    if (ge && ge->direct) {
+        ge->used = ++c->graph_tick;
+        return fn(c, params);
     }
     if (!ge) { /* first sight: remember the key, launch directly */
         int at = c->n_graphs;
@@ -102,26 +195,12 @@ bt_status bt_gcu_graph_run(cuda_pack *c, launch_fn fn, const void *params, size_
         ge->bytes = bytes;
         memcpy(ge->key, params, bytes);
         ge->exec = NULL;
+        ge->direct = 0;
         ge->used = ++c->graph_tick;
         return fn(c, params);
     }
-    cudaGraph_t g = NULL;
-    CU(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
-    bt_status st = fn(c, params);
-    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
-    if (st != BT_STATUS_OK || e != cudaSuccess) {
-        if (g) cudaGraphDestroy(g);
-        if (st != BT_STATUS_OK) return st;
-        CU(e);
-    }
-    cudaGraphExec_t x = NULL;
-    e = cudaGraphInstantiate(&x, g, 0);
-    cudaGraphDestroy(g);
-    CU(e);
-    ge->exec = x;
     ge->used = ++c->graph_tick;
-    CU(cudaGraphLaunch(x, c->stream));
-    return BT_STATUS_OK;
+    return graph_capture(c, ge, fn, params);
 }
 
 static bt_status level_enqueue_v(cuda_pack *c, const void *params) {

@@ -89,6 +89,7 @@ typedef struct graph_entry {
     size_t bytes;
     unsigned char key[GRAPH_KEY_MAX];
     cudaGraphExec_t exec;
+    int direct; /* its capture or instantiation failed: the key runs without a graph from now on */
     uint64_t used;
 } graph_entry;
 
@@ -146,6 +147,9 @@ struct cuda_pack {
     /* The most slots one round grows together (capacity until the device ran out of memory). */
     int max_batch;
     int oom; /* set by a failed allocation of the round being grown */
+    /* Whether an out-of-memory may still retry the round smaller: nothing it launched has
+     * written the margins yet (set at the round's start, cleared once a wave's graph ran). */
+    int retry_ok;
     /* Captured CUDA graphs of a level's launches, keyed by every launch parameter (see
      * bt_gcu_level_run); least recently used out first. */
     int use_graphs;
@@ -154,6 +158,7 @@ struct cuda_pack {
     struct graph_entry *graphs;
     int n_graphs;
     uint64_t graph_tick;
+    int64_t capture_failures; /* captures or instantiations that fell back to direct launches */
 };
 
 /* ---- a round's trees on the host (round.c) ------------------------------------------------- */
@@ -228,6 +233,13 @@ int32_t bt_gcu_pack_outputs(const bt_model_data *data, const bt_gbdt_shared *sh,
 size_t bt_gcu_place_bytes(void);
 
 /* ---- graphs.c ---------------------------------------------------------------------------- */
+
+/* The pack's allocations and frees, device and pinned, under the capture lock (graphs.c): they
+ * wait while any pack of the process is capturing, so none of them meets a capture. */
+cudaError_t bt_gcu_malloc(void **p, size_t bytes);
+cudaError_t bt_gcu_free(void *p);
+cudaError_t bt_gcu_malloc_host(void **p, size_t bytes);
+cudaError_t bt_gcu_free_host(void *p);
 
 void bt_gcu_graphs_clear(cuda_pack *c);
 bt_status bt_gcu_graph_run(cuda_pack *c, launch_fn fn, const void *params, size_t bytes);

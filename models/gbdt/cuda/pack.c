@@ -38,11 +38,11 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
                     c->splits.p,     c->n_left.p,     c->nodes.p, c->level_items.p,
                     c->dl.p,         c->chunk_counts};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_gcu_free(bufs[i]);
     bt_gcu_graphs_clear(c);
     free(c->graphs);
     if (c->stream) cudaStreamDestroy(c->stream);
-    if (c->stage.p) cudaFreeHost(c->stage.p);
+    if (c->stage.p) bt_gcu_free_host(c->stage.p);
     bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
 }
 
@@ -180,6 +180,8 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
         ri[t].complement = 0;
     }
     const prologue_launch pro = {gi, qi, ri, n_act, n_w}; /* host arrays, staged by the round */
+    /* nothing launched yet: an out-of-memory may retry smaller */
+    c->retry_ok = 1;
     if (c->device_levels) /* the whole round in one graph and one wait (per wave) */
         TRYG(bt_gcu_round_device(c, W, &n_w, act, act_slot, n_act, &pro));
     else /* one graph and one wait per level */
@@ -256,24 +258,25 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
 static void release_round_buffers(cuda_pack *c) {
     cudaStreamSynchronize(c->stream);
     bt_gcu_graphs_clear(c);
-    cudaFree(c->hist);
+    bt_gcu_free(c->hist);
     c->hist = NULL;
     c->hist_slots = 0;
     dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left,
                  &c->nodes, &c->level_items,   &c->dl};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
-        cudaFree(b[i]->p);
+        bt_gcu_free(b[i]->p);
         b[i]->p = NULL;
         b[i]->cap = 0;
     }
 }
 
 /* Grows one round for act[0..n_act) in sub-batches of at most c->max_batch slots. A sub-batch
- * that runs out of device memory gives back the on-demand buffers, halves the batch size (kept
- * for later steps) and the histogram budget, and tries again; one slot that still does not fit
- * with one tree's histograms at a time fails alone. Retrying is sound because cuda_round changes
- * nothing a retry reads before its last allocation (margins are first written after it; trees
- * reach the host slots at the very end), and a slot's trees do not depend on its batch mates. */
+ * that runs out of device memory (an allocation, or a graph's instantiation while retry_ok) gives
+ * back the on-demand buffers, halves the batch size (kept for later steps) and the histogram
+ * budget, and tries again; one slot that still does not fit with one tree's histograms at a time
+ * fails alone. Retrying is sound because cuda_round changes nothing a retry reads before its last
+ * allocation (margins are first written after it, and retry_ok ends where they are; trees reach
+ * the host slots at the very end), and a slot's trees do not depend on its batch mates. */
 static bt_status round_batched(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot, int n_act) {
     for (int b0 = 0; b0 < n_act;) {
         int nb = n_act - b0 < c->max_batch ? n_act - b0 : c->max_batch;

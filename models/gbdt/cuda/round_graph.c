@@ -678,9 +678,11 @@ bt_status bt_gcu_round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
         goto done;
     }
     round_slots rs = {act, act_slot, NULL, n_act}; /* a disabled slot's margins are unchanged */
-    for (int v = 0, g0 = 0; v < n_waves; g0 = wave_end[v++])
+    for (int v = 0, g0 = 0; v < n_waves; g0 = wave_end[v++]) {
         TRYG(levels_device(c, W, g0, wave_end[v], v == 0 ? pro : NULL, fin, nsm,
                            v + 1 == n_waves ? &rs : NULL));
+        c->retry_ok = 0; /* the wave's graph wrote its trees' margins: a retry would add twice */
+    }
     /* a slot with any non-finite gradient fails (as pack.c's slot_gradients); its trees drop out */
     int kept = 0;
     for (int i = 0, t = 0; i < n_act; i++) {
