@@ -7,6 +7,25 @@
 #ifndef BT_KERNEL_NN_BLAS_H
 #define BT_KERNEL_NN_BLAS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* The alignment the batched GEMMs need of every operand pointer in their pointer arrays. In the
+ * TF32 and BF16 compute types cuBLAS picks vectorized tensor-core kernels from the shapes alone (it
+ * cannot see the pointers inside device arrays) and loads 16 bytes at a time: an operand that is
+ * not 16-byte aligned faults with cudaErrorMisalignedAddress, which loses the CUDA context. FP32
+ * (pedantic) needs only float alignment. So every GEMM operand's offset in a slot's parameter
+ * block, the block's size and every per-position stride of activations and scratch are multiples
+ * of BT_NN_ALIGN_FLOATS floats (docs/cuda.md, "Operand alignment"). Defined without CUDA too: the
+ * CPU packs share the layout. */
+#define BT_NN_GEMM_ALIGN 16 /* bytes */
+#define BT_NN_ALIGN_FLOATS 4
+
+/* n floats rounded up to a multiple of BT_NN_ALIGN_FLOATS (n >= 0). */
+static inline int64_t bt_nn_align_floats(int64_t n) {
+    return (n + BT_NN_ALIGN_FLOATS - 1) / BT_NN_ALIGN_FLOATS * BT_NN_ALIGN_FLOATS;
+}
+
 #if BT_HAVE_CUDA
 #include "base/status.h"
 #ifdef __cplusplus
@@ -35,6 +54,11 @@ bt_status bt_nn_blas_init(bt_nn_blas **out, void *stream);
 void bt_nn_blas_free(bt_nn_blas *b);
 void bt_nn_blas_set_math(bt_nn_blas *b, bt_nn_math m);
 bt_nn_math bt_nn_blas_math(const bt_nn_blas *b);
+/* Bytes every GEMM operand pointer must be aligned to in mode m: BT_NN_GEMM_ALIGN in TF32 and
+ * BF16, sizeof(float) in FP32. */
+static inline size_t bt_nn_math_alignment(bt_nn_math m) {
+    return m == BT_NN_MATH_FP32 ? sizeof(float) : BT_NN_GEMM_ALIGN;
+}
 void *bt_nn_blas_stream(const bt_nn_blas *b);
 
 #ifdef __cplusplus

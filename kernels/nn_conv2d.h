@@ -53,8 +53,9 @@ void bt_nn_conv2d_bwd_cpu(int n_slots, const bt_nn_conv2d_shape *shape, const fl
  * im2col + one cublasGemmBatchedEx per group of slots: forward Y = col(X) W; backward
  * dW = col(X)^T dY, dcol = dY W^T gathered back into dX (col2im as a gather, no atomics). A 1x1,
  * stride-1, unpadded convolution skips im2col (the activation is its own column matrix).
- * scratch: device memory of scratch_bytes; at least bt_nn_conv2d_cuda_scratch_bytes(shape, 1) (0
- * for the 1x1 case); more lets more slots share one GEMM launch. */
+ * scratch: device memory of scratch_bytes, 16-byte aligned (BT_NN_GEMM_ALIGN; cudaMalloc's is);
+ * at least bt_nn_conv2d_cuda_scratch_bytes(shape, 1) (0 for the 1x1 case); more lets more slots
+ * share one GEMM launch. */
 #include "kernels/nn_blas.h"
 #ifdef __cplusplus
 extern "C" {

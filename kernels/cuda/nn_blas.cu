@@ -104,6 +104,8 @@ bt_status bt_nn_gemm_batched(bt_nn_blas *b, cublasOperation_t ta, cublasOperatio
                              const float *const *B, int ldb, float beta, float *const *C, int ldc,
                              int batch) {
     if (batch <= 0 || m <= 0 || n <= 0) return BT_STATUS_OK;
+    /* the operands' alignment is the caller's (nn_common.cuh): cuBLAS picks its kernel from the
+     * shapes and the mode, never from the pointers in the arrays */
     /* FP32 must not take tensor-core shortcuts whatever NVIDIA_TF32_OVERRIDE or the handle's
      * defaults say; the fast modes ask for them through the compute type. */
     BT_CUDA_CHECK(cublasSetMathMode(b->handle, b->math == BT_NN_MATH_FP32 ? CUBLAS_PEDANTIC_MATH

@@ -41,7 +41,11 @@ static inline unsigned bt_nn_blocks(int64_t n, int n_slots) {
     } while (0)
 
 /* C[s] = alpha op(A[s]) op(B[s]) + beta C[s] for s < batch, column-major as cuBLAS sees it, in the
- * handle's math mode (float32 storage and float32 accumulation in every mode). */
+ * handle's math mode (float32 storage and float32 accumulation in every mode). Every A[s], B[s],
+ * C[s] must be aligned to bt_nn_math_alignment(mode) -- 16 bytes in TF32 / BF16: the pointers live
+ * in device memory, so neither this call nor cuBLAS can check them, and a misaligned one faults on
+ * the device (cudaErrorMisalignedAddress, the context lost). Callers check their tables
+ * (bt_nn_cuda_tab_gemm) or build aligned ones (im2col). */
 bt_status bt_nn_gemm_batched(bt_nn_blas *b, cublasOperation_t ta, cublasOperation_t tb, int m,
                              int n, int k, float alpha, const float *const *A, int lda,
                              const float *const *B, int ldb, float beta, float *const *C, int ldc,

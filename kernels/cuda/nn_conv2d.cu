@@ -3,7 +3,8 @@
  * P x KC (P = rows * out_h * out_w output pixels, KC = k * k * c_in taps in the weights' order),
  * so the forward pass is the linear layer's product with rows = P, in = KC, out = c_out, and the
  * backward passes are its two other products. Slots are processed in groups whose column
- * matrices fit the caller's scratch. */
+ * matrices fit the caller's scratch; each slot's column matrix starts 16-byte aligned (its stride
+ * padded to BT_NN_ALIGN_FLOATS), as the GEMMs in TF32 / BF16 need of every operand. */
 #include "kernels/cuda/nn_common.cuh"
 
 extern "C" {
@@ -15,6 +16,7 @@ namespace {
 struct geom {
     int rows, h, w, ci, co, k, stride, pad, oh, ow;
     int64_t P, KC;
+    int64_t cs; /* floats between two slots' column matrices: P * KC, padded */
 };
 
 geom geom_of(const bt_nn_conv2d_shape *s) {
@@ -31,6 +33,7 @@ geom geom_of(const bt_nn_conv2d_shape *s) {
     g.ow = bt_nn_conv2d_out_w(s);
     g.P = (int64_t)g.rows * g.oh * g.ow;
     g.KC = (int64_t)g.k * g.k * g.ci;
+    g.cs = bt_nn_align_floats(g.P * g.KC);
     return g;
 }
 
@@ -52,7 +55,7 @@ __global__ void col_ptrs_kernel(int n, float *col, int64_t per_slot, float **out
 __global__ void im2col_kernel(geom g, const float *const *X, float *col) {
     const int s = blockIdx.y;
     const float *x = X[s];
-    float *c = col + (size_t)s * g.P * g.KC;
+    float *c = col + (size_t)s * g.cs;
     const int64_t n = g.P * g.KC;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
@@ -76,7 +79,7 @@ __global__ void im2col_kernel(geom g, const float *const *X, float *col) {
 __global__ void col2im_kernel(geom g, const float *dcol, float *const *DX) {
     const int s = blockIdx.y;
     float *dx = DX[s];
-    const float *c = dcol + (size_t)s * g.P * g.KC;
+    const float *c = dcol + (size_t)s * g.cs;
     const int64_t n = (int64_t)g.rows * g.h * g.w * g.ci;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
@@ -131,9 +134,17 @@ bt_status check(const char *what, int n_slots, const bt_nn_conv2d_shape *s) {
     return BT_STATUS_OK;
 }
 
+/* The column matrices are GEMM operands: their scratch must start 16-byte aligned. */
+bt_status check_scratch(const char *what, const void *scratch) {
+    if ((uintptr_t)scratch % BT_NN_GEMM_ALIGN != 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: scratch %p is not %d-byte aligned", what, scratch,
+                       BT_NN_GEMM_ALIGN);
+    return BT_STATUS_OK;
+}
+
 /* Slots per GEMM group that fit the scratch; 0 when not even one does. */
 int group_size(const geom &g, int n_slots, size_t scratch_bytes) {
-    const size_t per = (size_t)g.P * (size_t)g.KC * sizeof(float);
+    const size_t per = (size_t)g.cs * sizeof(float);
     if (per == 0) return n_slots;
     for (int G = n_slots; G > 0;) {
         if (ptr_bytes(G) + (size_t)G * per <= scratch_bytes) return G;
@@ -149,8 +160,7 @@ extern "C" size_t bt_nn_conv2d_cuda_scratch_bytes(const bt_nn_conv2d_shape *shap
                                                   int slots_at_once) {
     const geom g = geom_of(shape);
     if (direct(g) || slots_at_once < 1) return 0;
-    return ptr_bytes(slots_at_once) +
-           (size_t)slots_at_once * (size_t)g.P * (size_t)g.KC * sizeof(float);
+    return ptr_bytes(slots_at_once) + (size_t)slots_at_once * (size_t)g.cs * sizeof(float);
 }
 
 extern "C" bt_status bt_nn_conv2d_fwd_cuda(bt_nn_blas *blas, int n_slots,
@@ -173,9 +183,10 @@ extern "C" bt_status bt_nn_conv2d_fwd_cuda(bt_nn_blas *blas, int n_slots,
     if (G < 1)
         return BT_FAIL(BT_STATUS_BAD_INPUT, "conv2d_fwd_cuda: scratch of %zu bytes < %zu",
                        scratch_bytes, bt_nn_conv2d_cuda_scratch_bytes(shape, 1));
+    BT_TRY(check_scratch("conv2d_fwd_cuda", scratch));
     float **cp = (float **)scratch;
     float *col = (float *)((char *)scratch + ptr_bytes(G));
-    col_ptrs_kernel<<<(G + 127) / 128, 128, 0, st>>>(G, col, g.P * g.KC, cp);
+    col_ptrs_kernel<<<(G + 127) / 128, 128, 0, st>>>(G, col, g.cs, cp);
     BT_CUDA_CHECK_LAUNCH();
     for (int s0 = 0; s0 < n_slots; s0 += G) {
         const int n = n_slots - s0 < G ? n_slots - s0 : G;
@@ -222,9 +233,10 @@ extern "C" bt_status bt_nn_conv2d_bwd_cuda(bt_nn_blas *blas, int n_slots,
     if (G < 1)
         return BT_FAIL(BT_STATUS_BAD_INPUT, "conv2d_bwd_cuda: scratch of %zu bytes < %zu",
                        scratch_bytes, bt_nn_conv2d_cuda_scratch_bytes(shape, 1));
+    BT_TRY(check_scratch("conv2d_bwd_cuda", scratch));
     float **cp = (float **)scratch;
     float *col = (float *)((char *)scratch + ptr_bytes(G));
-    col_ptrs_kernel<<<(G + 127) / 128, 128, 0, st>>>(G, col, g.P * g.KC, cp);
+    col_ptrs_kernel<<<(G + 127) / 128, 128, 0, st>>>(G, col, g.cs, cp);
     BT_CUDA_CHECK_LAUNCH();
     for (int s0 = 0; s0 < n_slots; s0 += G) {
         const int n = n_slots - s0 < G ? n_slots - s0 : G;

@@ -1,8 +1,8 @@
-/* The host-side bookkeeping the mlp pack shares between its CPU (mlp_pack.c) and CUDA (cuda/mlp_pack.c)
- * variants: the pack's shape and per-slot parameter layout, the start of a slot's epoch (its row
- * order and learning rate, as bt_nn_run_epoch starts it) and the metrics a slot keeps from an
- * epoch's validation sums. One copy,
- * so both devices train the same trial the same way. */
+/* The host-side bookkeeping the mlp pack shares between its CPU (mlp_pack.c) and CUDA
+ * (cuda/mlp_pack.c) variants: the pack's shape and per-slot parameter layout, the start of a slot's
+ * epoch (its row order and learning rate, as bt_nn_run_epoch starts it) and the metrics a slot
+ * keeps from an epoch's validation sums. One copy, so both devices train the same trial the same
+ * way. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -46,7 +46,8 @@ bt_status bt_mlp_layout_init(bt_pack *p, bt_model_data *data, const bt_hparams *
     if (!p->slots || !p->w_off || !p->b_off || !p->gam_off || !p->bet_off || !p->in_dim ||
         !p->out_dim || !p->z || !p->u || !p->xh || !p->istd || !p->h || !p->mask)
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for an mlp pack");
-    /* per-slot parameter block: for each layer W (in x out), b (out), then gamma, beta (bn) */
+    /* per-slot parameter block: for each layer W (in x out), b (out), then gamma, beta (bn), each
+     * starting on a 16-byte boundary (the GEMMs' operands, kernels/nn_blas.h); the gaps stay 0 */
     int64_t off = 0;
     int32_t maxdim = p->F > p->K ? p->F : p->K;
     if (p->D > 0 && p->H > maxdim) maxdim = p->H;
@@ -55,17 +56,17 @@ bt_status bt_mlp_layout_init(bt_pack *p, bt_model_data *data, const bt_hparams *
         p->in_dim[l] = in;
         p->out_dim[l] = o;
         p->w_off[l] = off;
-        off += (int64_t)in * o;
+        off += bt_nn_align_floats((int64_t)in * o);
         p->b_off[l] = off;
-        off += o;
+        off += bt_nn_align_floats(o);
         if (p->bn && l < p->D) {
             p->gam_off[l] = off;
-            off += o;
+            off += bt_nn_align_floats(o);
             p->bet_off[l] = off;
-            off += o;
+            off += bt_nn_align_floats(o);
         }
     }
-    p->n_params = off;
+    p->n_params = off; /* a multiple of BT_NN_ALIGN_FLOATS: so is every slot's block start */
     p->maxdim = maxdim;
     return BT_STATUS_OK;
 }

@@ -150,14 +150,19 @@ bt_status bt_mlp_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t
     BT_TRY(bt_nn_slot_new(&s, v + BT_MLP_COMMON, key, p->n_params,
                           (int64_t)2 * p->H * (p->D > 0 ? p->D : 1), p->sh->n_train));
     s->dropout = (float)v[BT_MLP_DROPOUT].f;
-    /* PyTorch's nn.Linear init: W and b uniform in +-1/sqrt(fan_in); batch norm gamma 1, beta 0 */
+    /* PyTorch's nn.Linear init: W and b uniform in +-1/sqrt(fan_in); batch norm gamma 1, beta 0.
+     * Each draw is keyed by the parameter's logical index q (its place in the block without the
+     * alignment gaps), so a trial's initial weights do not depend on the padding. */
+    int64_t q = 0;
     for (int l = 0; l <= p->D; l++) {
         const float bound = 1.0f / sqrtf((float)p->in_dim[l]);
-        int64_t end = p->b_off[l] + p->out_dim[l];
-        for (int64_t i = p->w_off[l]; i < end; i++) {
-            double u = bt_philox_uniform(s->key, (uint64_t)i, BT_NN_STREAM_INIT);
-            s->w[i] = (float)(2.0 * u - 1.0) * bound;
+        const int64_t nw = (int64_t)p->in_dim[l] * p->out_dim[l], nb = p->out_dim[l];
+        for (int64_t i = 0; i < nw + nb; i++, q++) {
+            double u = bt_philox_uniform(s->key, (uint64_t)q, BT_NN_STREAM_INIT);
+            s->w[i < nw ? p->w_off[l] + i : p->b_off[l] + (i - nw)] =
+                (float)(2.0 * u - 1.0) * bound;
         }
+        if (p->bn && l < p->D) q += 2 * nb; /* gamma and beta: no draws */
         if (p->bn && l < p->D)
             for (int32_t j = 0; j < p->out_dim[l]; j++) {
                 s->w[p->gam_off[l] + j] = 1.0f;

@@ -9,6 +9,7 @@
 #define BT_NN_H
 
 #include "kernels/nn_act.h"
+#include "kernels/nn_blas.h"
 #include "kernels/nn_optim.h"
 #include "models/model.h"
 #include "models/pack.h"
@@ -95,7 +96,8 @@ typedef struct bt_nn_shared {
     float *t_train, *t_valid;   /* standardized targets (regression) */
     float *mean, *std;          /* per feature */
     double y_mean, y_std;       /* regression target scaling */
-    void *cuda; /* device copies (models/nn/cuda/mlp_pack.c), released by the CUDA pack ops' data_release */
+    void *cuda; /* device copies (models/nn/cuda/mlp_pack.c), released by the CUDA pack ops'
+                   data_release */
 } bt_nn_shared;
 
 bt_status bt_nn_data_prepare(bt_model_data *data);
@@ -130,7 +132,7 @@ typedef struct bt_nn_slot {
 
 /* A fresh slot for the shared block `c` (the table's values from its base index on): optimizer
  * ("nesterov" is sgd with Nesterov momentum), schedule, smoothing, key mixed with `seed`; buffers
- * for n_params parameters (m, v zeroed; w, g uninitialized), n_run running statistics and n_train
+ * for n_params parameters (w, g, m, v zeroed), n_run running statistics and n_train
  * rows. Metrics read NaN until the first epoch. */
 bt_status bt_nn_slot_new(bt_nn_slot **out, const bt_value *c, uint64_t key, int64_t n_params,
                          int64_t n_run, int64_t n_train);
@@ -248,8 +250,10 @@ struct bt_pack {
     bt_nn_act act;
     int bn;
     int64_t n_params;
-    int64_t *w_off, *b_off, *gam_off, *bet_off; /* per layer (0..D), offsets in a slot block */
-    int32_t *in_dim, *out_dim;                  /* per layer */
+    /* per layer (0..D), offsets in a slot block: each a multiple of BT_NN_ALIGN_FLOATS, as is
+     * n_params (kernels/nn_blas.h); the gaps between tensors are zeros no layer reads */
+    int64_t *w_off, *b_off, *gam_off, *bet_off;
+    int32_t *in_dim, *out_dim; /* per layer */
     /* scratch, one block per position in a step's list of slots */
     float *x0;                    /* cap x B x F gathered inputs */
     float **z, **u, **xh, **istd; /* per layer: linear out, bn out, bn xhat, bn inv std */

@@ -13,7 +13,10 @@
 #include "models/nn/resnet.h"
 
 #define BLOB_MAGIC "BTNNSLT" /* 8 bytes with the NUL */
-#define BLOB_VERSION 1u      /* bump when the layout or the meaning of a field changes */
+/* bump when the layout or the meaning of a field changes. 2: the parameter blocks (w, m, v) are
+ * the packs' padded layout, every tensor at a multiple of 4 floats (kernels/nn_blas.h); a version-1
+ * blob is refused (the trial retrains). */
+#define BLOB_VERSION 2u
 #define BLOB_BOM 0x01020304u /* written natively: a blob of the other byte order is refused */
 #define BLOB_FAMILY 16
 

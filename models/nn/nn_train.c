@@ -40,8 +40,10 @@ bt_status bt_nn_slot_new(bt_nn_slot **out, const bt_value *c, uint64_t key, int6
     bt_nn_slot *s = calloc(1, sizeof *s);
     BT_CHECK_ALLOC(s);
     const size_t P = (size_t)(n_params > 0 ? n_params : 1);
-    s->w = malloc(P * sizeof(float));
-    s->g = malloc(P * sizeof(float));
+    /* zeroed: the alignment gaps of the layout (kernels/nn_blas.h) are never written by a layer,
+     * so their gradient and weight stay 0 and the optimizer leaves them 0 */
+    s->w = calloc(P, sizeof(float));
+    s->g = calloc(P, sizeof(float));
     s->m = calloc(P, sizeof(float));
     s->v = calloc(P, sizeof(float));
     s->run = malloc((size_t)(n_run > 0 ? n_run : 1) * sizeof(float));

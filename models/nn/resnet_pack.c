@@ -103,7 +103,8 @@ void bt_resnet_pack_free(bt_pack *pk) {
     free(p);
 }
 
-/* Appends a conv + bn unit reading an (h x w x ci) image; returns its index. */
+/* Appends a conv + bn unit reading an (h x w x ci) image; returns its index. Every tensor of a
+ * slot's block starts on a 16-byte boundary (the GEMMs' operands, kernels/nn_blas.h). */
 static int add_conv(bt_resnet_pack *p, int64_t *off, int64_t *run, int h, int w, int ci, int co,
                     int k, int stride) {
     bt_rn_conv *u = &p->conv[p->n_conv];
@@ -114,11 +115,11 @@ static int add_conv(bt_resnet_pack *p, int64_t *off, int64_t *run, int h, int w,
     u->in_n = (size_t)h * w * ci;
     u->out_n = (size_t)u->oh * u->ow * co;
     u->w_off = *off;
-    *off += (int64_t)k * k * ci * co;
+    *off += bt_nn_align_floats((int64_t)k * k * ci * co);
     u->gam_off = *off;
-    *off += co;
+    *off += bt_nn_align_floats(co);
     u->bet_off = *off;
-    *off += co;
+    *off += bt_nn_align_floats(co);
     u->run_off = *run;
     *run += 2 * co;
     return p->n_conv++;
@@ -144,10 +145,10 @@ static void layout(bt_resnet_pack *p) {
     }
     p->feat = ci;
     p->fc_w = off;
-    off += (int64_t)ci * p->K;
+    off += bt_nn_align_floats((int64_t)ci * p->K);
     p->fc_b = off;
-    off += p->K;
-    p->n_params = off;
+    off += bt_nn_align_floats(p->K);
+    p->n_params = off; /* a multiple of BT_NN_ALIGN_FLOATS: so is every slot's block start */
     p->n_run = run;
 }
 
@@ -307,10 +308,12 @@ int bt_resnet_slot_failed(const bt_pack *pk, int slot) {
     return p->slots[slot]->failed;
 }
 
-static void uniform(bt_nn_slot *s, int64_t from, int64_t n, float bound) {
-    for (int64_t i = from; i < from + n; i++) {
-        double u = bt_philox_uniform(s->key, (uint64_t)i, BT_NN_STREAM_INIT);
-        s->w[i] = (float)(2.0 * u - 1.0) * bound;
+/* n uniform draws in +-bound into w[at..), keyed by the logical indices q.. (a parameter's place
+ * in the block without the alignment gaps, so the draws do not depend on the padding). */
+static void uniform(bt_nn_slot *s, int64_t at, int64_t q, int64_t n, float bound) {
+    for (int64_t i = 0; i < n; i++) {
+        double u = bt_philox_uniform(s->key, (uint64_t)(q + i), BT_NN_STREAM_INIT);
+        s->w[at + i] = (float)(2.0 * u - 1.0) * bound;
     }
 }
 
@@ -325,10 +328,12 @@ bt_status bt_resnet_slot_start(bt_pack *pk, int slot, const bt_hparams *hp, uint
     s->crop_pad = (int)v[BT_RESNET_CROP_PADDING].i;
     s->hflip = v[BT_RESNET_HFLIP].i != 0;
     /* convolutions: He (Kaiming) uniform for relu, bound sqrt(6 / fan_in); batch norm 1 and 0 */
+    int64_t q = 0; /* logical index: weights, then gamma and beta (no draws), unit by unit */
     for (int u = 0; u < p->n_conv; u++) {
         const bt_rn_conv *c = &p->conv[u];
         const int64_t fan_in = (int64_t)c->sh.k * c->sh.k * c->sh.c_in;
-        uniform(s, c->w_off, fan_in * c->sh.c_out, sqrtf(6.0f / (float)fan_in));
+        uniform(s, c->w_off, q, fan_in * c->sh.c_out, sqrtf(6.0f / (float)fan_in));
+        q += (fan_in + 2) * c->sh.c_out;
         for (int j = 0; j < c->sh.c_out; j++) {
             s->w[c->gam_off + j] = 1.0f;
             s->w[c->bet_off + j] = 0.0f;
@@ -337,7 +342,9 @@ bt_status bt_resnet_slot_start(bt_pack *pk, int slot, const bt_hparams *hp, uint
         }
     }
     /* the classifier: PyTorch's nn.Linear default, W and b uniform in +-1/sqrt(fan_in) */
-    uniform(s, p->fc_w, (int64_t)p->feat * p->K + p->K, 1.0f / sqrtf((float)p->feat));
+    const int64_t nw = (int64_t)p->feat * p->K;
+    uniform(s, p->fc_w, q, nw, 1.0f / sqrtf((float)p->feat));
+    uniform(s, p->fc_b, q + nw, p->K, 1.0f / sqrtf((float)p->feat));
     p->slots[slot] = s;
     return BT_STATUS_OK;
 }

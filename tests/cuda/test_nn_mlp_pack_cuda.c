@@ -11,9 +11,12 @@
  * run twice is bit-identical; so is a GPU pack resumed from snapshots (slot_save, a new pack,
  * slot_restore) against one never interrupted; a trial alone in a GPU pack of one matches its
  * packed self; TF32
- * (the default) learns the same (median trial's loss metric within 10 %, accuracies within
- * 0.15). SKIP (77) without a GPU. The comparison logic also passes with the CPU pack on both
- * sides. */
+ * (the default) and BF16 learn the same (median trial's loss metric within 10 %, accuracies
+ * within 0.1). First, the pointer table's alignment check (test_alignment): the padded layout
+ * keeps TF32 / BF16, the old one falls back to FP32 and still runs, a pointer that is not
+ * float-aligned is an error; on the device emulation the old layout's GEMM in TF32 / BF16 faults
+ * as on a GPU (two "emu cublasGemmBatchedEx ... not 16-byte aligned" lines on stderr). SKIP (77)
+ * without a GPU. The comparison logic also passes with the CPU pack on both sides. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,11 @@
 #include <cuda_runtime.h>
 
 #include "kernels/nn_blas.h"
+#include "kernels/nn_linear.h"
+#include "models/nn/cuda/common.h"
+#ifdef BT_EMU_CUDA_RUNTIME_H /* the device emulation: its strict cuBLAS can be made to fault */
+#include "tests/emu/emu.h"
+#endif
 
 #define TRIALS 13 /* 12 start; the 13th refills slot 3 */
 #define SLOTS 12
@@ -232,6 +240,133 @@ static void sort_small(double *v, int n) {
         }
 }
 
+/* The scenario on the GPU pack in a fast math mode against the FP32 CPU results cpu[]. Rounding
+ * perturbs every product (TF32 ~1e-3, BF16 ~1e-2), and 40+ steps amplify that differently per
+ * trial (a trial at an unstable learning rate may take another path altogether), so the checks
+ * are on the median trial: loss metric within `bound` (relative) of the CPU's, accuracy within
+ * 0.1; no trial fails that does not fail on the CPU. */
+static void fast_mode(const char *what, bt_nn_math math, double bound, const bt_pack_ops *cvt,
+                      bt_model_data *data, const bt_value *shape, const bt_value *trials,
+                      const uint64_t *keys, int reg, const result *cpu) {
+    const char *name = math == BT_NN_MATH_BF16 ? "BF16" : "TF32";
+    result fast[SLOTS];
+    memset(fast, 0, sizeof fast);
+    bt_nn_blas_set_default_math(math);
+    run(cvt, data, shape, trials, keys, -1, fast);
+    double rel[SLOTS], dacc[SLOTS];
+    int nr = 0, na = 0;
+    for (int k = 0; k < SLOTS; k++) {
+        if (cpu[k].failed) continue;
+        CHECK_MSG(!fast[k].failed, "%s slot %d: failed in %s only", what, k, name);
+        int m = reg ? BT_NN_M_MSE : BT_NN_M_LOGLOSS;
+        rel[nr++] = fabs(fast[k].metric[m] - cpu[k].metric[m]) / fmax(cpu[k].metric[m], 1e-12);
+        if (!reg)
+            dacc[na++] = fabs(fast[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]);
+    }
+    sort_small(rel, nr);
+    sort_small(dacc, na);
+    if (nr > 0)
+        CHECK_MSG(rel[nr / 2] <= bound, "%s: %s median relative metric difference %.3g", what, name,
+                  rel[nr / 2]);
+    if (na > 0)
+        CHECK_MSG(dacc[na / 2] <= 0.1, "%s: %s median accuracy difference %.3g", what, name,
+                  dacc[na / 2]);
+    printf("%s: %s vs the FP32 CPU: median relative metric difference %.3g\n", what, name,
+           nr > 0 ? rel[nr / 2] : 0.0);
+    results_free(fast, SLOTS);
+}
+
+/* One linear layer forward (1 row, 2 -> 5) of 3 positions whose weights start P floats apart in
+ * k->w, inputs and outputs 12 floats apart in k->m and k->v: the GEMM the alignment rules are
+ * about. Returns the status of the launch and, in *sync, the stream's synchronization. */
+static bt_status tiny_linear(bt_nn_cuda_core *k, size_t P, cudaError_t *sync) {
+    size_t at = 0;
+    const size_t W = bt_nn_cuda_tab_slot(k, &at, k->w, P, 0, 3);
+    const size_t X = bt_nn_cuda_tab_slot(k, &at, k->m, 12, 0, 3);
+    const size_t Y = bt_nn_cuda_tab_slot(k, &at, k->v, 12, 0, 3);
+    bt_status st = bt_nn_cuda_tab_gemm(k, W, 3, "test weights");
+    if (st == BT_STATUS_OK) st = bt_nn_cuda_tab_upload(k, at, "test");
+    if (st == BT_STATUS_OK)
+        st = bt_nn_linear_fwd_cuda(k->blas, 3, 1, 2, 5, BT_NN_CFP(k, X), BT_NN_CFP(k, W), NULL,
+                                   BT_NN_FP(k, Y));
+    *sync = cudaStreamSynchronize(k->stream);
+    return st;
+}
+
+/* The pointer table's alignment check (bt_nn_cuda_tab_gemm) on a core of 3 slots of 12 floats:
+ * 16-byte aligned operands leave the math mode alone; the old layout's stride of 10 floats (slot 1
+ * at 40 bytes) and a base one float off make a TF32 or BF16 handle fall back to FP32 with a note,
+ * and the GEMM then runs (on a GPU too: FP32 takes 4-byte alignment); a pointer that is not even
+ * float-aligned is an error. On the emulation the same GEMM in TF32 / BF16 faults as cuBLAS would:
+ * a sticky cudaErrorMisalignedAddress, every later launch refused. */
+static void test_alignment(void) {
+    bt_nn_cuda_core k;
+    memset(&k, 0, sizeof k);
+    CHECK_OK(bt_nn_cuda_core_init(&k, 12, 0, 4, 4, 4, "alignment test"));
+    CHECK_OK(bt_nn_cuda_core_alloc(&k, 3, 16, "alignment test"));
+    if (!k.blas || !k.htab) {
+        bt_nn_cuda_core_free(&k);
+        return;
+    }
+    CHECK(cudaMemset(k.w, 0, 36 * sizeof(float)) == cudaSuccess &&
+          cudaMemset(k.m, 0, 36 * sizeof(float)) == cudaSuccess &&
+          cudaDeviceSynchronize() == cudaSuccess);
+    for (int i = 0; i < 3; i++) k.slot_of[i] = i;
+    cudaError_t sync = cudaSuccess;
+    for (int m = 0; m < 2; m++) {
+        const bt_nn_math fast = m ? BT_NN_MATH_BF16 : BT_NN_MATH_TF32;
+        /* the padded layout: every slot's block 16-byte aligned, the mode stays */
+        bt_nn_blas_set_math(k.blas, fast);
+        k.math_note[0] = 0;
+        CHECK_OK(tiny_linear(&k, 12, &sync));
+        CHECK_MSG(sync == cudaSuccess, "aligned GEMM: %s", cudaGetErrorString(sync));
+        CHECK(bt_nn_blas_math(k.blas) == fast && k.math_note[0] == 0);
+        /* the old layout's odd stride: FP32 for good, with the reason; the GEMM runs */
+        CHECK_OK(tiny_linear(&k, 10, &sync));
+        CHECK_MSG(sync == cudaSuccess, "GEMM after the FP32 fallback: %s",
+                  cudaGetErrorString(sync));
+        CHECK(bt_nn_blas_math(k.blas) == BT_NN_MATH_FP32);
+        CHECK_MSG(strstr(k.math_note, "test weights of position 1") &&
+                      strstr(k.math_note, m ? "instead of BF16" : "instead of TF32"),
+                  "math note: \"%s\"", k.math_note);
+        /* a base one float off */
+        bt_nn_blas_set_math(k.blas, fast);
+        k.math_note[0] = 0;
+        size_t at = 0;
+        size_t o = bt_nn_cuda_tab_pos(&k, &at, k.w + 1, 0, 2);
+        CHECK_OK(bt_nn_cuda_tab_gemm(&k, o, 2, "shifted"));
+        CHECK(bt_nn_blas_math(k.blas) == BT_NN_MATH_FP32 && strstr(k.math_note, "shifted"));
+    }
+    /* not even float-aligned: no mode takes it */
+    size_t at = 0;
+    size_t o = bt_nn_cuda_tab_pos(&k, &at, (char *)k.w + 2, 0, 1);
+    CHECK(bt_nn_cuda_tab_gemm(&k, o, 1, "odd bytes") == BT_STATUS_INTERNAL &&
+          strstr(bt_status_message(), "odd bytes of position 0") &&
+          strstr(bt_status_message(), "not float-aligned"));
+#ifdef BT_EMU_CUDA_RUNTIME_H
+    /* the GPU's failure, emulated: the old layout's GEMM run in TF32 / BF16 anyway */
+    for (int m = 0; m < 2; m++) {
+        size_t at2 = 0;
+        const size_t W = bt_nn_cuda_tab_slot(&k, &at2, k.w, 10, 0, 3);
+        const size_t X = bt_nn_cuda_tab_slot(&k, &at2, k.m, 12, 0, 3);
+        const size_t Y = bt_nn_cuda_tab_slot(&k, &at2, k.v, 12, 0, 3);
+        CHECK_OK(bt_nn_cuda_tab_upload(&k, at2, "test"));
+        bt_nn_blas_set_math(k.blas, m ? BT_NN_MATH_BF16 : BT_NN_MATH_TF32);
+        CHECK_OK(bt_nn_linear_fwd_cuda(k.blas, 3, 1, 2, 5, BT_NN_CFP(&k, X), BT_NN_CFP(&k, W), NULL,
+                                       BT_NN_FP(&k, Y))); /* asynchronous: not seen yet */
+        CHECK(cudaStreamSynchronize(k.stream) == cudaErrorMisalignedAddress);
+        CHECK(cudaDeviceSynchronize() == cudaErrorMisalignedAddress);
+        CHECK(cudaGetLastError() == cudaErrorMisalignedAddress); /* sticky: not cleared */
+        CHECK(cudaGetLastError() == cudaErrorMisalignedAddress);
+        CHECK(bt_nn_linear_fwd_cuda(k.blas, 3, 1, 2, 5, BT_NN_CFP(&k, X), BT_NN_CFP(&k, W), NULL,
+                                    BT_NN_FP(&k, Y)) != BT_STATUS_OK);
+        bt_emu_set_sticky_error(cudaSuccess); /* what only a new process does on a GPU */
+        cudaGetLastError();
+    }
+#endif
+    bt_nn_cuda_core_free(&k);
+}
+
 static void test_shape(int reg, int width, int depth, const char *act, int bn, int batch) {
     bt_dataset tr, va;
     make_data(&tr, 300, reg);
@@ -299,32 +434,10 @@ static void test_shape(int reg, int width, int depth, const char *act, int bn, i
     compare("alone vs packed", 0, &one[0], &gpu[0], P, R, reg, nv, 1e-4, bn ? 1e-2 : 1e-4, 2);
     printf("%s: trial 0 alone vs packed on the GPU: %s\n", what,
            memcmp(one[0].w, gpu[0].w, P * sizeof(float)) == 0 ? "bit-identical" : "close");
-    /* TF32 (the default mode): the same training within a loose bound */
-    results_free(gpu2, SLOTS);
-    memset(gpu2, 0, sizeof gpu2);
-    bt_nn_blas_set_default_math(BT_NN_MATH_TF32);
-    run(cvt, &data, shape, trials, keys, -1, gpu2);
-    /* TF32 perturbs every product by ~1e-3, and 40+ steps amplify that differently per trial (a
-     * trial at an unstable learning rate may take another path altogether), so the checks are on
-     * the median trial: loss metric within 10 % of the FP32 CPU's, accuracy within 0.1 */
-    double rel[SLOTS], dacc[SLOTS];
-    int nr = 0, na = 0;
-    for (int k = 0; k < SLOTS; k++) {
-        if (cpu[k].failed) continue;
-        CHECK_MSG(!gpu2[k].failed, "%s slot %d: failed in TF32 only", what, k);
-        int m = reg ? BT_NN_M_MSE : BT_NN_M_LOGLOSS;
-        rel[nr++] = fabs(gpu2[k].metric[m] - cpu[k].metric[m]) / fmax(cpu[k].metric[m], 1e-12);
-        if (!reg)
-            dacc[na++] = fabs(gpu2[k].metric[BT_NN_M_ACCURACY] - cpu[k].metric[BT_NN_M_ACCURACY]);
-    }
-    sort_small(rel, nr);
-    sort_small(dacc, na);
-    if (nr > 0)
-        CHECK_MSG(rel[nr / 2] <= 0.1, "%s: TF32 median relative metric difference %.3g", what,
-                  rel[nr / 2]);
-    if (na > 0)
-        CHECK_MSG(dacc[na / 2] <= 0.1, "%s: TF32 median accuracy difference %.3g", what,
-                  dacc[na / 2]);
+    /* TF32 (the default mode) and BF16: the same training within a loose bound; both run every
+     * GEMM on operands that must be 16-byte aligned (the emulation's cuBLAS faults otherwise) */
+    fast_mode(what, BT_NN_MATH_TF32, 0.1, cvt, &data, shape, trials, keys, reg, cpu);
+    fast_mode(what, BT_NN_MATH_BF16, 0.1, cvt, &data, shape, trials, keys, reg, cpu);
     bt_nn_blas_set_default_math(BT_NN_MATH_FP32);
     /* a snapshot resume of the GPU pack ends bit-identical (first shape only: the device
      * emulation is slow) */
@@ -355,6 +468,7 @@ int main(void) {
     printf("test_nn_mlp_pack_cuda: seed %llu (BT_TEST_SEED replays it)\n",
            (unsigned long long)seed);
     bt_test_rng_seed(seed);
+    test_alignment();
     test_shape(0, 16, 2, "relu", 0, 32);
     test_shape(0, 24, 1, "gelu", 1, 64);
     test_shape(1, 16, 2, "tanh", 1, 32);

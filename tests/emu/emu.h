@@ -94,6 +94,12 @@ int bt_emu_check_at(const void *base, int64_t offset, size_t bytes, const char *
 void bt_emu_count_kernel(void);
 /* Sets the error cudaGetLastError / cudaPeekAtLastError report (a refused launch). */
 void bt_emu_set_last_error(cudaError_t e);
+/* A device fault (the cuBLAS mock's cudaErrorMisalignedAddress): the context is lost, as on a
+ * GPU -- every later synchronization, copy, launch and cudaGetLastError returns e, which no call
+ * clears. cudaSuccess ends it: only tests that caused a fault on purpose do that (on a GPU only a
+ * new process would). bt_emu_sticky_error: the current one (cudaSuccess: none). */
+void bt_emu_set_sticky_error(cudaError_t e);
+cudaError_t bt_emu_sticky_error(void);
 
 #ifdef __cplusplus
 }

@@ -88,6 +88,21 @@ static void record_violation(const char *fmt, ...) {
     va_end(ap);
 }
 
+/* A device fault (emu.h): sticky, every later synchronization, copy and launch reports it. */
+static _Atomic int sticky = cudaSuccess;
+
+void bt_emu_set_sticky_error(cudaError_t e) {
+    sticky = (int)e;
+}
+
+cudaError_t bt_emu_sticky_error(void) {
+    return (cudaError_t)sticky;
+}
+
+static cudaError_t or_sticky(cudaError_t e) {
+    return sticky != cudaSuccess ? (cudaError_t)sticky : e;
+}
+
 void bt_emu_set_mem_budget(size_t bytes) {
     lock();
     budget = bytes;
@@ -466,7 +481,8 @@ static cudaError_t enqueue_locked(cudaStream_t stream, void (*fn)(void *), const
 cudaError_t bt_emu_enqueue(cudaStream_t stream, void (*fn)(void *), const void *arg, size_t bytes,
                            int is_kernel) {
     lock();
-    cudaError_t e = enqueue_locked(stream, fn, arg, bytes, is_kernel, 1);
+    cudaError_t e = or_sticky(cudaSuccess); /* a lost context runs no more kernels */
+    if (e == cudaSuccess) e = enqueue_locked(stream, fn, arg, bytes, is_kernel, 1);
     unlock();
     return e;
 }
@@ -528,7 +544,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
             run_ops(&s->queue);
     }
     unlock();
-    return e;
+    return or_sticky(e);
 }
 
 struct bt_emu_event {
@@ -587,7 +603,7 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
             run_ops(&event->stream->queue);
     }
     unlock();
-    return cudaSuccess;
+    return or_sticky(cudaSuccess);
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
@@ -603,7 +619,7 @@ cudaError_t cudaDeviceSynchronize(void) {
         flush_all();
     }
     unlock();
-    return e;
+    return or_sticky(e);
 }
 
 /* ---- copies ---- */
@@ -702,7 +718,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
         if (kind == cudaMemcpyDeviceToHost) corrupt_copy(dst, bytes);
     }
     unlock();
-    return e;
+    return or_sticky(e);
 }
 
 cudaError_t cudaMemset(void *dst, int value, size_t bytes) {
@@ -735,7 +751,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaM
         e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
     }
     unlock();
-    return e;
+    return or_sticky(e);
 }
 
 cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes, cudaStream_t stream) {
@@ -748,7 +764,7 @@ cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes, cudaStream_t str
         e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
     }
     unlock();
-    return e;
+    return or_sticky(e);
 }
 
 /* ---- graphs ---- */
@@ -957,11 +973,11 @@ void bt_emu_set_last_error(cudaError_t e) {
 cudaError_t cudaGetLastError(void) {
     cudaError_t e = last_error;
     last_error = cudaSuccess;
-    return e;
+    return or_sticky(e);
 }
 
 cudaError_t cudaPeekAtLastError(void) {
-    return last_error;
+    return or_sticky(last_error);
 }
 
 const char *cudaGetErrorString(cudaError_t e) {
@@ -989,6 +1005,8 @@ const char *cudaGetErrorString(cudaError_t e) {
         return "invalid configuration argument (emulated)";
     case cudaErrorInvalidResourceHandle:
         return "invalid resource handle (emulated)";
+    case cudaErrorMisalignedAddress:
+        return "misaligned address (emulated)";
     default:
         return "error (emulated)";
     }

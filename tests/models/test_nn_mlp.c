@@ -1,7 +1,8 @@
-/* The mlp family through its pack ops: a trial trained alone and the same trial trained in a pack of
- * 20 on 3 threads (other slots with other optimizers, dropout, schedules; a slot that joins epochs
- * later; a slot that diverges) end bit-identical; training learns a synthetic classification and a
- * regression task; a diverging trial is marked failed alone; parameters and metrics behave. */
+/* The mlp family through its pack ops: a trial trained alone and the same trial trained in a pack
+ * of 20 on 3 threads (other slots with other optimizers, dropout, schedules; a slot that joins
+ * epochs later; a slot that diverges) end bit-identical; training learns a synthetic classification
+ * and a regression task; a diverging trial is marked failed alone; parameters and metrics behave;
+ * the parameter layout is 16-byte aligned and its initial weights do not depend on the padding. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -240,11 +241,83 @@ static void test_family(void) {
     vt->pack_free(NULL);
 }
 
+/* The parameter layout: every tensor of a slot's block (W, b, gamma, beta) and the block itself
+ * (n_params) at a multiple of 4 floats, the 16-byte alignment the GPU's GEMMs need
+ * (kernels/nn_blas.h), with odd sizes everywhere; the initial weights keyed by the parameter's
+ * logical index (its place without the gaps: the draws of the unpadded layout, so trials start
+ * where they always did); the gaps 0, and still 0 after training (no layer writes them, the
+ * optimizer leaves zeros alone). */
+static void test_layout(void) {
+    bt_dataset tr;
+    make_data(&tr, 45, 0);
+    bt_model_data data = {.train = &tr, .task = BT_TASK_MULTICLASS, .n_classes = 3, .threads = 1};
+    bt_value hp[BT_MLP_N_PARAMS];
+    defaults(hp);
+    hp[BT_MLP_WIDTH] = bt_value_int(5);
+    hp[BT_MLP_BATCH_NORM] = bt_value_bool(1);
+    hp[BT_MLP_BATCH_SIZE] = bt_value_int(7);
+    hp[BT_MLP_OPTIMIZER] = bt_value_string("adamw");
+    hp[BT_MLP_WEIGHT_DECAY] = bt_value_float(0.01);
+    bt_hparams h = {hp};
+    bt_pack *p = NULL;
+    CHECK_OK(bt_mlp_cpu_packs.pack_init(&p, &data, &h, 1));
+    if (!p) return;
+    CHECK_OK(bt_mlp_cpu_packs.slot_start(p, 0, &h, bt_philox_key(9, 4)));
+    const bt_nn_slot *s = p->slots[0];
+    const int64_t P = p->n_params;
+    CHECK_MSG(P % 4 == 0, "n_params %lld", (long long)P);
+    unsigned char *used = calloc((size_t)P, 1);
+    int64_t q = 0, prev_end = 0; /* logical index; end of the previous tensor */
+    for (int l = 0; l <= p->D; l++) {
+        const int64_t in = p->in_dim[l], o = p->out_dim[l], nw = in * o;
+        const int bn = p->bn && l < p->D;
+        const int64_t off[4] = {p->w_off[l], p->b_off[l], bn ? p->gam_off[l] : 0,
+                                bn ? p->bet_off[l] : 0};
+        const int64_t len[4] = {nw, o, bn ? o : 0, bn ? o : 0};
+        for (int t = 0; t < 4; t++) {
+            if (!len[t]) continue;
+            CHECK_MSG(off[t] % 4 == 0 && off[t] >= prev_end && off[t] + len[t] <= P,
+                      "layer %d tensor %d at %lld (previous ends at %lld)", l, t, (long long)off[t],
+                      (long long)prev_end);
+            prev_end = off[t] + len[t];
+            memset(used + off[t], 1, (size_t)len[t]);
+        }
+        const float bound = 1.0f / sqrtf((float)in);
+        int bad = 0;
+        for (int64_t i = 0; i < nw + o; i++, q++) {
+            double u = bt_philox_uniform(s->key, (uint64_t)q, BT_NN_STREAM_INIT);
+            float want = (float)(2.0 * u - 1.0) * bound;
+            float got = s->w[i < nw ? off[0] + i : off[1] + (i - nw)];
+            bad += memcmp(&want, &got, sizeof want) != 0;
+        }
+        CHECK_MSG(bad == 0, "layer %d: %d initial weights not the logical index's draws", l, bad);
+        for (int64_t j = 0; bn && j < o; j++)
+            CHECK(s->w[off[2] + j] == 1.0f && s->w[off[3] + j] == 0.0f);
+        if (bn) q += 2 * o;
+    }
+    int step_slot = 0;
+    CHECK_OK(bt_mlp_cpu_packs.step(p, &step_slot, 1));
+    CHECK(!s->failed && s->epoch == 1);
+    int64_t gaps = 0, nonzero = 0;
+    for (int64_t i = 0; i < P; i++) {
+        if (used[i]) continue;
+        gaps++;
+        nonzero += s->w[i] != 0.0f || s->g[i] != 0.0f || s->m[i] != 0.0f || s->v[i] != 0.0f;
+    }
+    CHECK_MSG(gaps > 0 && nonzero == 0, "%lld of %lld gap entries not 0 after an epoch",
+              (long long)nonzero, (long long)gaps);
+    free(used);
+    bt_mlp_cpu_packs.pack_free(p);
+    bt_mlp_family.data_free(&data);
+    bt_dataset_free(&tr);
+}
+
 int main(void) {
     const char *seed = getenv("BT_TEST_SEED");
     rs = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
     printf("seed %llu\n", (unsigned long long)rs);
     test_family();
+    test_layout();
     test_packing(0, 0, "relu");
     test_packing(0, 1, "gelu");
     test_packing(1, 1, "tanh");

@@ -3,7 +3,8 @@
  * a trial trained alone on one thread and the same trial in a pack of 6 (groups of 2 or 3, 2 or 3
  * threads, other optimizers and schedules, a slot joining late, a diverging slot, rotating slot
  * order) end with identical weights and metrics; training learns a synthetic image task; the
- * crop/flip gather does what resnet.h says; parameters, shapes and metrics behave. */
+ * crop/flip gather does what resnet.h says; parameters, shapes and metrics behave; the parameter
+ * layout is 16-byte aligned and its initial weights do not depend on the padding. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -106,11 +107,15 @@ static void test_gradient(void) {
     int64_t *todo = malloc((size_t)P * sizeof *todo);
     int n_todo = 0;
     for (int u = 0; u <= p->n_conv; u++) {
-        const int64_t lo = u < p->n_conv ? p->conv[u].w_off : p->fc_w;
-        const int64_t hi = u < p->n_conv ? p->conv[u].gam_off : p->fc_b;
-        for (int k = 0; k < 12; k++) todo[n_todo++] = lo + (int64_t)(urand() * (double)(hi - lo));
-        const int64_t end = u < p->n_conv ? p->conv[u].bet_off + p->conv[u].sh.c_out : P;
-        for (int64_t i = hi; i < end; i++) todo[n_todo++] = i;
+        const bt_rn_conv *cv = u < p->n_conv ? &p->conv[u] : NULL;
+        const int64_t lo = cv ? cv->w_off : p->fc_w;
+        const int64_t nw = cv ? (int64_t)cv->sh.k * cv->sh.k * cv->sh.c_in * cv->sh.c_out
+                              : (int64_t)p->feat * p->K;
+        for (int k = 0; k < 12; k++) todo[n_todo++] = lo + (int64_t)(urand() * (double)nw);
+        /* the layout's tensors, not its alignment gaps: gamma and beta, or the classifier bias */
+        const int64_t co = cv ? cv->sh.c_out : p->K;
+        for (int64_t i = 0; i < co; i++) todo[n_todo++] = (cv ? cv->gam_off : p->fc_b) + i;
+        for (int64_t i = 0; cv && i < co; i++) todo[n_todo++] = cv->bet_off + i;
     }
     for (int t_i = 0; t_i < n_todo; t_i++) {
         const int64_t i = todo[t_i];
@@ -139,6 +144,82 @@ static void test_gradient(void) {
            sqrt(e2 / a2));
     free(todo);
     free(g);
+    bt_resnet_cpu_packs.pack_free(pk);
+    bt_resnet_family.data_free(&data);
+    bt_dataset_free(&tr);
+}
+
+/* ---- the parameter layout ------------------------------------------------------------------- */
+
+/* Every tensor of a slot's block (convolution weights, gamma, beta, the classifier's W and b) and
+ * the block itself at a multiple of 4 floats, the 16-byte alignment the GPU's GEMMs need
+ * (kernels/nn_blas.h), with odd sizes everywhere; the initial weights keyed by the logical index
+ * (the unpadded layout's: trials start where they always did); the gaps 0, and still 0 after an
+ * epoch. */
+static void test_layout(void) {
+    bt_dataset tr;
+    make_images(&tr, 12, 2, 5, 0);
+    bt_model_data data = {.train = &tr, .task = BT_TASK_MULTICLASS, .n_classes = 3, .threads = 1};
+    bt_value hp[BT_RESNET_N_PARAMS];
+    defaults(hp);
+    hp[BT_RESNET_INPUT_SHAPE] = bt_value_string("2x5x5");
+    hp[BT_RESNET_WIDTH] = bt_value_int(3);
+    hp[BT_RESNET_BATCH_SIZE] = bt_value_int(5);
+    hp[BT_RESNET_OPTIMIZER] = bt_value_string("adamw");
+    hp[BT_RESNET_WEIGHT_DECAY] = bt_value_float(0.01);
+    bt_hparams h = {hp};
+    bt_pack *pk = NULL;
+    CHECK_OK(bt_resnet_cpu_packs.pack_init(&pk, &data, &h, 1));
+    if (!pk) return;
+    bt_resnet_pack *p = (bt_resnet_pack *)pk;
+    CHECK_OK(bt_resnet_cpu_packs.slot_start(pk, 0, &h, bt_philox_key(11, 2)));
+    const bt_nn_slot *s = p->slots[0];
+    const int64_t P = p->n_params;
+    CHECK_MSG(P % 4 == 0, "n_params %lld", (long long)P);
+    unsigned char *used = calloc((size_t)P, 1);
+    int64_t q = 0, prev_end = 0; /* logical index; end of the previous tensor */
+    int bad = 0;
+    for (int u = 0; u <= p->n_conv; u++) {
+        const bt_rn_conv *c = u < p->n_conv ? &p->conv[u] : NULL;
+        const int64_t fan_in = c ? (int64_t)c->sh.k * c->sh.k * c->sh.c_in : p->feat;
+        const int64_t co = c ? c->sh.c_out : p->K;
+        const int64_t off[3] = {c ? c->w_off : p->fc_w, c ? c->gam_off : p->fc_b,
+                                c ? c->bet_off : -1};
+        const int64_t len[3] = {fan_in * co, co, c ? co : 0};
+        for (int t = 0; t < 3; t++) {
+            if (!len[t]) continue;
+            CHECK_MSG(off[t] % 4 == 0 && off[t] >= prev_end && off[t] + len[t] <= P,
+                      "unit %d tensor %d at %lld (previous ends at %lld)", u, t, (long long)off[t],
+                      (long long)prev_end);
+            prev_end = off[t] + len[t];
+            memset(used + off[t], 1, (size_t)len[t]);
+        }
+        /* convolutions: He uniform, then gamma 1 and beta 0 (no draws); the classifier: W and b */
+        const float bound = c ? sqrtf(6.0f / (float)fan_in) : 1.0f / sqrtf((float)fan_in);
+        const int64_t drawn = c ? fan_in * co : fan_in * co + co;
+        for (int64_t i = 0; i < drawn; i++, q++) {
+            double r = bt_philox_uniform(s->key, (uint64_t)q, BT_NN_STREAM_INIT);
+            float want = (float)(2.0 * r - 1.0) * bound;
+            float got = s->w[i < fan_in * co ? off[0] + i : off[1] + (i - fan_in * co)];
+            bad += memcmp(&want, &got, sizeof want) != 0;
+        }
+        for (int64_t j = 0; c && j < co; j++)
+            CHECK(s->w[off[1] + j] == 1.0f && s->w[off[2] + j] == 0.0f);
+        if (c) q += 2 * co;
+    }
+    CHECK_MSG(bad == 0, "%d initial weights not the logical index's draws", bad);
+    int step_slot = 0;
+    CHECK_OK(bt_resnet_cpu_packs.step(pk, &step_slot, 1));
+    CHECK(!s->failed && s->epoch == 1);
+    int64_t gaps = 0, nonzero = 0;
+    for (int64_t i = 0; i < P; i++) {
+        if (used[i]) continue;
+        gaps++;
+        nonzero += s->w[i] != 0.0f || s->g[i] != 0.0f || s->m[i] != 0.0f || s->v[i] != 0.0f;
+    }
+    CHECK_MSG(gaps > 0 && nonzero == 0, "%lld of %lld gap entries not 0 after an epoch",
+              (long long)nonzero, (long long)gaps);
+    free(used);
     bt_resnet_cpu_packs.pack_free(pk);
     bt_resnet_family.data_free(&data);
     bt_dataset_free(&tr);
@@ -418,6 +499,7 @@ int main(void) {
     test_family();
     test_gather();
     test_gradient();
+    test_layout();
     test_packing();
     return bt_test_finish("test_nn_resnet");
 }

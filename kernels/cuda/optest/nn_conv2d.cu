@@ -3,8 +3,10 @@
  * 5x5), stride 1 and 2, padding 0, 1, 2, odd image sizes, 1..6 slots, with and without bias, dX
  * and db; scratch for one slot at a time (groups of one) and for all slots at once; a 1x1
  * stride-1 convolution with no scratch at all (the direct path). Every element within tol x (the
- * same convolution on absolute values): strict FP32 5e-5, TF32 (the default) 2.5e-3; db within
- * 5e-5 in both. The math mode is set on the case's own cuBLAS handle. */
+ * same convolution on absolute values): strict FP32 5e-5, TF32 (the default) 2.5e-3, BF16 2e-2;
+ * db within 5e-5 in all. TF32 and BF16 also run with every slot's column matrix in one scratch:
+ * each must start 16-byte aligned, or cuBLAS faults (the emulation's mock too). The math mode is
+ * set on the case's own cuBLAS handle. */
 #include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
@@ -140,6 +142,15 @@ static const bt_op_case cases[] = {
      run,
      {BT_NN_MATH_TF32, 1, 1, 1},
      2.5e-3},
+    /* several slots' column matrices in one scratch: each must start 16-byte aligned */
+    {"TF32, bias, dX, scratch for all slots: 11 shapes x 1, 4 slots",
+     run,
+     {BT_NN_MATH_TF32, 1, 1, 0},
+     2.5e-3},
+    {"BF16, bias, dX, scratch for all slots: 11 shapes x 1, 4 slots",
+     run,
+     {BT_NN_MATH_BF16, 1, 1, 0},
+     2e-2},
     {"FP32, 8 random shapes (k 1, 3; stride 1, 2), 1 .. 6 slots", run_random, {0}, 5e-5},
 };
 BT_OPTEST_SUITE(nn_conv2d, cases);

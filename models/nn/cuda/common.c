@@ -5,6 +5,7 @@
 #if BT_HAVE_CUDA
 
 #include <cuda_runtime.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels/nn_train.h"
@@ -64,6 +65,10 @@ bt_status bt_nn_cuda_core_alloc(bt_nn_cuda_core *k, int capacity, size_t tab_cap
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->m, C * P * fs));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->v, C * P * fs));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->run, C * R * fs));
+    /* the alignment gaps of the slot blocks are never written by a layer: zero gradients there
+     * keep the optimizer's whole-block update from moving them (w, m, v come from the host slot,
+     * or are zeroed, at slot_upload) */
+    CU(cudaMemsetAsync(k->g, 0, C * P * fs, k->stream));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->loss, C * sizeof(double)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->loss_sum, C * sizeof(double)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->acc, 2 * C * sizeof(double)));
@@ -204,6 +209,25 @@ void bt_nn_cuda_tab_blocks(bt_nn_cuda_core *k, size_t *at, int n) {
     k->tab_g = bt_nn_cuda_tab_slot(k, at, k->g, P, 0, n);
     k->tab_m = bt_nn_cuda_tab_slot(k, at, k->m, P, 0, n);
     k->tab_v = bt_nn_cuda_tab_slot(k, at, k->v, P, 0, n);
+}
+
+bt_status bt_nn_cuda_tab_gemm(bt_nn_cuda_core *k, size_t o, int n, const char *what) {
+    for (int i = 0; i < n; i++) {
+        const uintptr_t a = (uintptr_t)k->htab[o + (size_t)i];
+        if (a % sizeof(float) != 0)
+            return BT_FAIL(BT_STATUS_INTERNAL,
+                           "pointer table: %s of position %d at %p is not float-aligned", what, i,
+                           (void *)a);
+        const bt_nn_math math = bt_nn_blas_math(k->blas);
+        if (a % bt_nn_math_alignment(math) == 0) continue;
+        /* only the fast modes get here (FP32 needs float alignment only), once */
+        snprintf(k->math_note, sizeof k->math_note,
+                 "%s of position %d at %p is not %d-byte aligned: cuBLAS runs in FP32 instead of "
+                 "%s",
+                 what, i, (void *)a, BT_NN_GEMM_ALIGN, math == BT_NN_MATH_BF16 ? "BF16" : "TF32");
+        bt_nn_blas_set_math(k->blas, BT_NN_MATH_FP32);
+    }
+    return BT_STATUS_OK;
 }
 
 bt_status bt_nn_cuda_tab_upload(bt_nn_cuda_core *k, size_t at, const char *what) {

@@ -40,6 +40,8 @@ typedef struct bt_nn_cuda_core {
      * positions' whole blocks (bt_nn_cuda_tab_blocks) */
     void **dtab, **htab;
     size_t tab_cap, tab_w, tab_g, tab_m, tab_v;
+    /* "" or why the cuBLAS handle fell back to FP32 for good (bt_nn_cuda_tab_gemm) */
+    char math_note[192];
     /* host staging of the per-position arrays; slot_of[i]: the slot at position i */
     int32_t *h_alive, *slot_of;
     int64_t *h_t;
@@ -88,6 +90,14 @@ bt_status bt_nn_cuda_core_positions(bt_nn_cuda_core *k, bt_nn_slot *const *slots
 
 /* ---- the pointer table ---- */
 
+/* Floats between two positions' blocks of n floats: n rounded up to BT_NN_ALIGN_FLOATS, so every
+ * block of a cudaMalloc'd buffer starts 16-byte aligned, as the batched GEMMs need of their
+ * operands in TF32 and BF16 (kernels/nn_blas.h). The slot blocks need nothing more: P and every
+ * tensor offset in them are multiples already (the layouts of mlp_host.c, resnet_pack.c). */
+static inline size_t bt_nn_cuda_stride(size_t n) {
+    return (size_t)bt_nn_align_floats((int64_t)n);
+}
+
 /* Appends n entries base + i * stride (bytes); returns the array's offset in the table. */
 size_t bt_nn_cuda_tab_pos(bt_nn_cuda_core *k, size_t *at, const void *base, size_t stride, int n);
 /* Appends n entries base + (slot of position i) * per_slot + off (floats). */
@@ -95,6 +105,13 @@ size_t bt_nn_cuda_tab_slot(bt_nn_cuda_core *k, size_t *at, float *base, size_t p
                            int64_t off, int n);
 /* Appends the n positions' whole w, g, m and v blocks, for bt_nn_cuda_core_optim_step. */
 void bt_nn_cuda_tab_blocks(bt_nn_cuda_core *k, size_t *at, int n);
+/* The alignment check of the n entries at table offset o, an array a batched GEMM reads or writes
+ * (`what` names it in messages), made as the table is built. An entry that is not even
+ * float-aligned is an internal error (no math mode takes it). One that is float- but not 16-byte
+ * aligned would fault in TF32 / BF16 (cudaErrorMisalignedAddress, which loses the context): the
+ * handle falls back to FP32 for the rest of the pack's life, and k->math_note says which operand
+ * and why (the packs' layouts never need it; docs/cuda.md, "Operand alignment"). */
+bt_status bt_nn_cuda_tab_gemm(bt_nn_cuda_core *k, size_t o, int n, const char *what);
 /* Enqueues the upload of the table's first `at` entries (an error when they overflow it). */
 bt_status bt_nn_cuda_tab_upload(bt_nn_cuda_core *k, size_t at, const char *what);
 

@@ -126,13 +126,16 @@ typedef struct step_tab {
     layer_tab *l; /* D + 1 */
 } step_tab;
 
+/* Floats between two positions' blocks of n floats (common.h: 16-byte aligned starts). */
+#define S(n) bt_nn_cuda_stride(n)
+
 typedef struct cuda_pack {
     bt_pack host; /* first member: pack.c's eval and slot_failed take &host as the pack */
     bt_nn_cuda_core core;
     const dev_data *dd;
-    /* per position in a step's list (capacity blocks) */
+    /* per position in a step's list (capacity blocks, float ones of S(size) floats each) */
     int32_t *perm;                             /* N each */
-    float *x0;                                 /* B x F */
+    float *x0;                                 /* B x F; in evaluation, the validation chunk */
     float **z, **u, **xh, **istd, **h, **mask; /* host arrays (D + 1) of device buffers */
     float *da, *db;                            /* B x maxdim each */
     int32_t *lab;
@@ -180,20 +183,18 @@ void bt_mlp_cuda_pack_free(bt_pack *p) {
     bt_mlp_pack_free(&c->host); /* host slots and tables, then the block itself (c == &c->host) */
 }
 
-/* Entries of the pointer table: (10 + 17 per layer) arrays of one entry per position, plus one
- * array per validation chunk for the first layer's input. */
-static size_t tab_entries(const bt_pack *p, int64_t n_chunks) {
-    return ((size_t)10 + (size_t)17 * (size_t)(p->D + 1) + (size_t)n_chunks) * (size_t)p->capacity;
+/* Entries of the pointer table: (11 + 17 per layer) arrays of one entry per position. */
+static size_t tab_entries(const bt_pack *p) {
+    return ((size_t)11 + (size_t)17 * (size_t)(p->D + 1)) * (size_t)p->capacity;
 }
 
 static bt_status pack_buffers(cuda_pack *c) {
     bt_pack *p = &c->host;
     const size_t C = (size_t)p->capacity, B = (size_t)p->B;
     const size_t M = (size_t)p->maxdim, L = (size_t)p->D + 1;
-    BT_TRY(bt_nn_cuda_core_alloc(&c->core, p->capacity, tab_entries(p, c->core.n_chunks),
-                                 "mlp on cuda"));
+    BT_TRY(bt_nn_cuda_core_alloc(&c->core, p->capacity, tab_entries(p), "mlp on cuda"));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->perm, C * (size_t)c->core.N * sizeof(int32_t)));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->x0, C * B * (size_t)p->F * sizeof(float)));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->x0, C * S(B * (size_t)p->F) * sizeof(float)));
     c->z = calloc(L, sizeof *c->z);
     c->u = calloc(L, sizeof *c->u);
     c->xh = calloc(L, sizeof *c->xh);
@@ -203,20 +204,20 @@ static bt_status pack_buffers(cuda_pack *c) {
     if (!c->z || !c->u || !c->xh || !c->istd || !c->h || !c->mask)
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for an mlp pack's layer tables");
     for (size_t l = 0; l < L; l++) {
-        const size_t o = (size_t)p->out_dim[l];
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->z[l], C * B * o * sizeof(float)));
+        const size_t o = (size_t)p->out_dim[l], act = C * S(B * o) * sizeof(float);
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->z[l], act));
         if ((int)l == p->D) continue;
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->h[l], C * B * o * sizeof(float)));
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->mask[l], C * B * o * sizeof(float)));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->h[l], act));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->mask[l], act));
         if (!p->bn) continue;
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->u[l], C * B * o * sizeof(float)));
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->xh[l], C * B * o * sizeof(float)));
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->istd[l], C * o * sizeof(float)));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->u[l], act));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->xh[l], act));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->istd[l], C * S(o) * sizeof(float)));
     }
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->da, C * B * M * sizeof(float)));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->db, C * B * M * sizeof(float)));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->da, C * S(B * M) * sizeof(float)));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->db, C * S(B * M) * sizeof(float)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->lab, C * B * sizeof(int32_t)));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->tgt, C * B * sizeof(float)));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->tgt, C * S(B) * sizeof(float)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->keys, C * sizeof(uint64_t)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->drop, C * sizeof(float)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->ep, C * sizeof(uint32_t)));
@@ -287,33 +288,56 @@ bt_status bt_mlp_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, u
 
 /* ---- the pointer table ---------------------------------------------------------------------- */
 
-/* Builds and uploads the table for the n positions of this step (c->core.slot_of[0..n)). */
+/* The table's arrays every batched GEMM reads or writes (bt_nn_cuda_tab_gemm: checked aligned,
+ * else the handle falls back to FP32 or the step fails). */
+static bt_status check_gemm_operands(cuda_pack *c, int n) {
+    const bt_pack *p = &c->host;
+    const step_tab *T = &c->tab;
+    bt_nn_cuda_core *k = &c->core;
+    BT_TRY(bt_nn_cuda_tab_gemm(k, T->x0, n, "mlp inputs"));
+    BT_TRY(bt_nn_cuda_tab_gemm(k, T->eval_x, n, "mlp validation inputs"));
+    BT_TRY(bt_nn_cuda_tab_gemm(k, T->da, n, "mlp gradients da"));
+    BT_TRY(bt_nn_cuda_tab_gemm(k, T->db, n, "mlp gradients db"));
+    for (int l = 0; l <= p->D; l++) {
+        const layer_tab *lt = &T->l[l];
+        BT_TRY(bt_nn_cuda_tab_gemm(k, lt->X, n, "mlp layer inputs"));
+        BT_TRY(bt_nn_cuda_tab_gemm(k, lt->W, n, "mlp weights"));
+        BT_TRY(bt_nn_cuda_tab_gemm(k, lt->Z, n, "mlp layer outputs"));
+        BT_TRY(bt_nn_cuda_tab_gemm(k, lt->dW, n, "mlp weight gradients"));
+    }
+    return BT_STATUS_OK;
+}
+
+/* Builds, checks and uploads the table for the n positions of this step
+ * (c->core.slot_of[0..n)). */
 static bt_status build_tab(cuda_pack *c, int n) {
     bt_pack *p = &c->host;
     const size_t B = (size_t)p->B, F = (size_t)p->F, M = (size_t)p->maxdim, P = (size_t)c->core.P;
     const size_t R = (size_t)c->core.R, fs = sizeof(float);
     step_tab *T = &c->tab;
     size_t at = 0;
-    T->x0 = bt_nn_cuda_tab_pos(&c->core, &at, c->x0, B * F * fs, n);
+    T->x0 = bt_nn_cuda_tab_pos(&c->core, &at, c->x0, S(B * F) * fs, n);
     T->perm = bt_nn_cuda_tab_pos(&c->core, &at, c->perm, (size_t)c->core.N * sizeof(int32_t), n);
     T->lab = bt_nn_cuda_tab_pos(&c->core, &at, c->lab, B * sizeof(int32_t), n);
-    T->tgt = bt_nn_cuda_tab_pos(&c->core, &at, c->tgt, B * fs, n);
-    T->da = bt_nn_cuda_tab_pos(&c->core, &at, c->da, B * M * fs, n);
-    T->db = bt_nn_cuda_tab_pos(&c->core, &at, c->db, B * M * fs, n);
+    T->tgt = bt_nn_cuda_tab_pos(&c->core, &at, c->tgt, S(B) * fs, n);
+    T->da = bt_nn_cuda_tab_pos(&c->core, &at, c->da, S(B * M) * fs, n);
+    T->db = bt_nn_cuda_tab_pos(&c->core, &at, c->db, S(B * M) * fs, n);
+    /* validation: every position reads the same chunk, copied into x0's first block (evaluate) */
+    T->eval_x = bt_nn_cuda_tab_pos(&c->core, &at, c->x0, 0, n);
     bt_nn_cuda_tab_blocks(&c->core, &at, n);
     for (int l = 0; l <= p->D; l++) {
         layer_tab *lt = &T->l[l];
         const size_t in = (size_t)p->in_dim[l], o = (size_t)p->out_dim[l];
         memset(lt, 0, sizeof *lt);
-        lt->X = l == 0 ? T->x0 : bt_nn_cuda_tab_pos(&c->core, &at, c->h[l - 1], B * in * fs, n);
+        lt->X = l == 0 ? T->x0 : bt_nn_cuda_tab_pos(&c->core, &at, c->h[l - 1], S(B * in) * fs, n);
         lt->W = bt_nn_cuda_tab_slot(&c->core, &at, c->core.w, P, p->w_off[l], n);
         lt->b = bt_nn_cuda_tab_slot(&c->core, &at, c->core.w, P, p->b_off[l], n);
-        lt->Z = bt_nn_cuda_tab_pos(&c->core, &at, c->z[l], B * o * fs, n);
+        lt->Z = bt_nn_cuda_tab_pos(&c->core, &at, c->z[l], S(B * o) * fs, n);
         lt->dW = bt_nn_cuda_tab_slot(&c->core, &at, c->core.g, P, p->w_off[l], n);
         lt->db = bt_nn_cuda_tab_slot(&c->core, &at, c->core.g, P, p->b_off[l], n);
         if (l == p->D) break;
-        lt->h = bt_nn_cuda_tab_pos(&c->core, &at, c->h[l], B * o * fs, n);
-        lt->mask = bt_nn_cuda_tab_pos(&c->core, &at, c->mask[l], B * o * fs, n);
+        lt->h = bt_nn_cuda_tab_pos(&c->core, &at, c->h[l], S(B * o) * fs, n);
+        lt->mask = bt_nn_cuda_tab_pos(&c->core, &at, c->mask[l], S(B * o) * fs, n);
         if (!p->bn) continue;
         lt->gam = bt_nn_cuda_tab_slot(&c->core, &at, c->core.w, P, p->gam_off[l], n);
         lt->bet = bt_nn_cuda_tab_slot(&c->core, &at, c->core.w, P, p->bet_off[l], n);
@@ -321,14 +345,11 @@ static bt_status build_tab(cuda_pack *c, int n) {
         lt->dbet = bt_nn_cuda_tab_slot(&c->core, &at, c->core.g, P, p->bet_off[l], n);
         lt->rm = bt_nn_cuda_tab_slot(&c->core, &at, c->core.run, R, (int64_t)2 * l * p->H, n);
         lt->rv = bt_nn_cuda_tab_slot(&c->core, &at, c->core.run, R, (int64_t)(2 * l + 1) * p->H, n);
-        lt->xh = bt_nn_cuda_tab_pos(&c->core, &at, c->xh[l], B * o * fs, n);
-        lt->is = bt_nn_cuda_tab_pos(&c->core, &at, c->istd[l], o * fs, n);
-        lt->u = bt_nn_cuda_tab_pos(&c->core, &at, c->u[l], B * o * fs, n);
+        lt->xh = bt_nn_cuda_tab_pos(&c->core, &at, c->xh[l], S(B * o) * fs, n);
+        lt->is = bt_nn_cuda_tab_pos(&c->core, &at, c->istd[l], S(o) * fs, n);
+        lt->u = bt_nn_cuda_tab_pos(&c->core, &at, c->u[l], S(B * o) * fs, n);
     }
-    /* validation chunk ch: every position reads the same rows */
-    T->eval_x = at;
-    for (int64_t ch = 0; ch < c->core.n_chunks; ch++)
-        bt_nn_cuda_tab_pos(&c->core, &at, c->dd->x_valid + (size_t)ch * B * F, 0, n);
+    BT_TRY(check_gemm_operands(c, n));
     return bt_nn_cuda_tab_upload(&c->core, at, "mlp on cuda");
 }
 
@@ -341,16 +362,16 @@ static bt_status build_tab(cuda_pack *c, int n) {
 /* ---- one epoch ------------------------------------------------------------------------------ */
 
 /* Forward pass of positions [0, n) on `rows` rows: the training batch in x0 (train: batch
- * statistics, running-stat updates, dropout keyed by (epoch, step, layer)) or validation chunk
- * `chunk` (eval mode). Logits land in z[D]. */
-static bt_status forward(cuda_pack *c, int n, int rows, int train, uint32_t step, int64_t chunk) {
+ * statistics, running-stat updates, dropout keyed by (epoch, step, layer)) or the validation chunk
+ * in x0's first block (eval mode). Logits land in z[D]. */
+static bt_status forward(cuda_pack *c, int n, int rows, int train, uint32_t step) {
     bt_pack *p = &c->host;
     const step_tab *T = &c->tab;
     void *st = c->core.stream;
     for (int l = 0; l <= p->D; l++) {
         const layer_tab *lt = &T->l[l];
         const int in = p->in_dim[l], o = p->out_dim[l];
-        const size_t X = l == 0 && !train ? T->eval_x + (size_t)chunk * (size_t)n : lt->X;
+        const size_t X = l == 0 && !train ? T->eval_x : lt->X;
         BT_TRY(bt_nn_linear_fwd_cuda(c->core.blas, n, rows, in, o, CFP(X), CFP(lt->W), CFP(lt->b),
                                      FP(lt->Z)));
         if (l == p->D) break;
@@ -390,7 +411,7 @@ static bt_status train_batch(cuda_pack *c, int n, int64_t b, int rows) {
     else
         BT_TRY(
             bt_nn_gather_i32_cuda(n, rows, 1, c->dd->c_train, CIP(T->perm), first, IP(T->lab), st));
-    BT_TRY(forward(c, n, rows, 1, (uint32_t)b, 0));
+    BT_TRY(forward(c, n, rows, 1, (uint32_t)b));
     const int D = p->D;
     if (sh->regression)
         BT_TRY(bt_nn_mse_cuda(n, rows, CFP(T->l[D].Z), CFP(T->tgt), c->core.loss, FP(T->da), st));
@@ -430,7 +451,12 @@ static bt_status evaluate(cuda_pack *c, int n) {
     for (int64_t ch = 0; ch < c->core.n_chunks; ch++) {
         const int64_t c0 = ch * p->B;
         const int rows = (int)(c->core.nv - c0 < p->B ? c->core.nv - c0 : p->B);
-        BT_TRY(forward(c, n, rows, 0, 0, ch));
+        /* the chunk, at a 16-byte aligned start whatever c0 * F is (a GEMM operand); x0 is free
+         * once the epoch's last batch was read, in stream order */
+        CU(cudaMemcpyAsync(c->x0, c->dd->x_valid + (size_t)c0 * (size_t)p->F,
+                           (size_t)rows * (size_t)p->F * sizeof(float), cudaMemcpyDeviceToDevice,
+                           c->core.stream));
+        BT_TRY(forward(c, n, rows, 0, 0));
         if (sh->regression)
             BT_TRY(bt_nn_reg_metrics_cuda(n, rows, CFP(Z), c->dd->t_valid + c0, sh->y_mean,
                                           sh->y_std, c->core.acc, c->core.stream));
@@ -479,7 +505,7 @@ static double slot_bytes(const bt_pack *p) {
     double act = (double)p->F + 2.0 * p->maxdim + 2.0;
     for (int l = 0; l <= p->D; l++)
         act += (double)p->out_dim[l] * (l < p->D ? (p->bn ? 5.0 : 3.0) : 1.0);
-    return per + 4.0 * (double)p->B * act + 256.0 + 8.0 * (17.0 * (p->D + 1) + 10.0);
+    return per + 4.0 * (double)p->B * act + 256.0 + 8.0 * (17.0 * (p->D + 1) + 11.0);
 }
 
 int bt_mlp_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);

@@ -47,11 +47,15 @@ typedef struct step_tab {
     conv_tab *cv; /* n_conv */
 } step_tab;
 
+/* Floats between two positions' (or validation chunks') blocks of n floats (common.h: 16-byte
+ * aligned starts). */
+#define S(n) bt_nn_cuda_stride(n)
+
 typedef struct rn_cuda_pack {
     bt_resnet_pack host; /* first member: resnet_pack.c's eval and slot_failed take &host */
     bt_nn_cuda_core core;
     cudaEvent_t staged; /* recorded after a batch's upload: the staging buffer is free again */
-    /* per position in a step's list (capacity blocks) */
+    /* per position in a step's list (capacity blocks, float ones of S(size) floats each) */
     float *x0;                 /* B x in_n (NHWC, normalized) */
     int32_t *lab;              /* B */
     float *z, *ga, *gb, *gc;   /* B x max_n */
@@ -59,12 +63,12 @@ typedef struct rn_cuda_pack {
     float *pool, *dpool;       /* B x feat */
     float *logit, *dlogit;     /* B x K */
     /* per pack */
-    float *valid_x; /* nv x in_n, normalized once (no augmentation in evaluation) */
+    float *valid_x; /* n_chunks blocks of S(B x in_n): normalized once (no augmentation) */
     int32_t *valid_c;
     void *scratch; /* conv im2col scratch */
     size_t scratch_bytes;
     step_tab tab;
-    /* pinned staging of a mini-batch: inputs and labels of every position */
+    /* pinned staging of a mini-batch: inputs and labels of every position (x0's layout) */
     float *h_x0;
     int32_t *h_lab;
 } rn_cuda_pack;
@@ -135,12 +139,12 @@ static bt_status pack_buffers(rn_cuda_pack *c) {
     BT_TRY(bt_nn_cuda_core_alloc(&c->core, h->capacity, tab_entries(h, c->core.n_chunks),
                                  "resnet on cuda"));
     CU(cudaEventCreateWithFlags(&c->staged, cudaEventDisableTiming));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->x0, C * B * h->in_n * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->x0, C * S(B * h->in_n) * fs));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->lab, C * B * sizeof(int32_t)));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->z, C * B * M * fs));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->ga, C * B * M * fs));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->gb, C * B * M * fs));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->gc, C * B * M * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->z, C * S(B * M) * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->ga, C * S(B * M) * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->gb, C * S(B * M) * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->gc, C * S(B * M) * fs));
     c->xh = calloc((size_t)h->n_conv, sizeof *c->xh);
     c->istd = calloc((size_t)h->n_conv, sizeof *c->istd);
     c->out = calloc((size_t)h->n_conv, sizeof *c->out);
@@ -149,41 +153,44 @@ static bt_status pack_buffers(rn_cuda_pack *c) {
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for a resnet pack's unit tables");
     for (int u = 0; u < h->n_conv; u++) {
         const bt_rn_conv *cv = &h->conv[u];
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->xh[u], C * B * cv->out_n * fs));
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->istd[u], C * (size_t)cv->sh.c_out * fs));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->xh[u], C * S(B * cv->out_n) * fs));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->istd[u], C * S((size_t)cv->sh.c_out) * fs));
     }
     /* unit outputs kept for the backward pass: the stem, and both convolutions of each block
      * (a projection's output lives in ga during the forward pass, as on the CPU) */
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->out[0], C * B * h->conv[0].out_n * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->out[0], C * S(B * h->conv[0].out_n) * fs));
     for (int b = 0; b < h->n_blocks; b++) {
         const bt_rn_block *bk = &h->blk[b];
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->out[bk->c1], C * B * h->conv[bk->c1].out_n * fs));
-        BT_TRY(bt_nn_cuda_dalloc((void **)&c->out[bk->c2], C * B * h->conv[bk->c2].out_n * fs));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->out[bk->c1], C * S(B * h->conv[bk->c1].out_n) * fs));
+        BT_TRY(bt_nn_cuda_dalloc((void **)&c->out[bk->c2], C * S(B * h->conv[bk->c2].out_n) * fs));
     }
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->pool, C * B * (size_t)h->feat * fs));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->dpool, C * B * (size_t)h->feat * fs));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->logit, C * B * (size_t)h->K * fs));
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->dlogit, C * B * (size_t)h->K * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->pool, C * S(B * (size_t)h->feat) * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->dpool, C * S(B * (size_t)h->feat) * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->logit, C * S(B * (size_t)h->K) * fs));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->dlogit, C * S(B * (size_t)h->K) * fs));
     c->scratch_bytes = scratch_for(h, scratch_group(h));
     BT_TRY(bt_nn_cuda_dalloc(&c->scratch, c->scratch_bytes));
-    BT_TRY(bt_nn_cuda_halloc((void **)&c->h_x0, C * B * h->in_n * fs));
+    BT_TRY(bt_nn_cuda_halloc((void **)&c->h_x0, C * S(B * h->in_n) * fs));
     BT_TRY(bt_nn_cuda_halloc((void **)&c->h_lab, C * B * sizeof(int32_t)));
     return BT_STATUS_OK;
 }
 
-/* The validation images, normalized by the CPU's gather (no augmentation), and their labels:
+/* The validation images, normalized by the CPU's gather (no augmentation), in chunks of B images
+ * each starting 16-byte aligned (the first convolution's GEMM operand), and their labels:
  * uploaded once per pack. */
 static bt_status upload_valid(rn_cuda_pack *c) {
     bt_resnet_pack *h = &c->host;
     const size_t nv = (size_t)c->core.nv, in_n = h->in_n, nf = (size_t)h->sh->n_features;
-    BT_TRY(bt_nn_cuda_dalloc((void **)&c->valid_x, (nv ? nv : 1) * in_n * sizeof(float)));
+    const size_t B = (size_t)h->B, cs = S(B * in_n), n = (size_t)c->core.n_chunks * cs;
+    BT_TRY(bt_nn_cuda_dalloc((void **)&c->valid_x, (n ? n : 1) * sizeof(float)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->valid_c, (nv ? nv : 1) * sizeof(int32_t)));
-    float *tmp = malloc((nv ? nv : 1) * in_n * sizeof(float));
+    float *tmp = calloc(n ? n : 1, sizeof(float)); /* the gaps zero, never read */
     if (!tmp) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory normalizing the validation set");
 #pragma omp parallel for schedule(static) num_threads(h->threads)
     for (int64_t r = 0; r < (int64_t)nv; r++)
-        bt_resnet_gather(h, h->x_valid + (size_t)r * nf, NULL, 0, tmp + (size_t)r * in_n);
-    cudaError_t e = cudaMemcpy(c->valid_x, tmp, nv * in_n * sizeof(float), cudaMemcpyHostToDevice);
+        bt_resnet_gather(h, h->x_valid + (size_t)r * nf, NULL, 0,
+                         tmp + (size_t)r / B * cs + (size_t)r % B * in_n);
+    cudaError_t e = cudaMemcpy(c->valid_x, tmp, n * sizeof(float), cudaMemcpyHostToDevice);
     free(tmp);
     CU(e);
     CU(cudaMemcpy(c->valid_c, h->sh->c_valid, nv * sizeof(int32_t), cudaMemcpyHostToDevice));
@@ -251,23 +258,45 @@ bt_status bt_resnet_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp
 
 /* ---- the pointer table ---------------------------------------------------------------------- */
 
-/* Builds and uploads the table for the n positions of this step (c->core.slot_of[0..n)). */
+/* The table's arrays every batched GEMM reads or writes (bt_nn_cuda_tab_gemm: checked aligned,
+ * else the handle falls back to FP32 or the step fails). */
+static bt_status check_gemm_operands(rn_cuda_pack *c, int n) {
+    const bt_resnet_pack *h = &c->host;
+    const step_tab *T = &c->tab;
+    bt_nn_cuda_core *k = &c->core;
+    const size_t act[] = {T->x0, T->z, T->ga, T->gb, T->gc, T->pool, T->dpool, T->logit, T->dlogit};
+    for (size_t i = 0; i < sizeof act / sizeof act[0]; i++)
+        BT_TRY(bt_nn_cuda_tab_gemm(k, act[i], n, "resnet activations"));
+    BT_TRY(bt_nn_cuda_tab_gemm(k, T->fcw, n, "resnet classifier weights"));
+    BT_TRY(bt_nn_cuda_tab_gemm(k, T->dfcw, n, "resnet classifier weight gradients"));
+    for (int64_t ch = 0; ch < c->core.n_chunks; ch++)
+        BT_TRY(bt_nn_cuda_tab_gemm(k, T->eval_x + (size_t)ch * (size_t)n, n, "resnet validation"));
+    for (int u = 0; u < h->n_conv; u++) {
+        BT_TRY(bt_nn_cuda_tab_gemm(k, T->cv[u].W, n, "resnet convolution weights"));
+        BT_TRY(bt_nn_cuda_tab_gemm(k, T->cv[u].dW, n, "resnet convolution weight gradients"));
+        if (c->out[u]) BT_TRY(bt_nn_cuda_tab_gemm(k, T->cv[u].out, n, "resnet unit outputs"));
+    }
+    return BT_STATUS_OK;
+}
+
+/* Builds, checks and uploads the table for the n positions of this step
+ * (c->core.slot_of[0..n)). */
 static bt_status build_tab(rn_cuda_pack *c, int n) {
     bt_resnet_pack *h = &c->host;
     const size_t B = (size_t)h->B, M = h->max_n, P = (size_t)c->core.P, R = (size_t)c->core.R;
     const size_t fs = sizeof(float), F = (size_t)h->feat, K = (size_t)h->K;
     step_tab *T = &c->tab;
     size_t at = 0;
-    T->x0 = bt_nn_cuda_tab_pos(&c->core, &at, c->x0, B * h->in_n * fs, n);
+    T->x0 = bt_nn_cuda_tab_pos(&c->core, &at, c->x0, S(B * h->in_n) * fs, n);
     T->lab = bt_nn_cuda_tab_pos(&c->core, &at, c->lab, B * sizeof(int32_t), n);
-    T->z = bt_nn_cuda_tab_pos(&c->core, &at, c->z, B * M * fs, n);
-    T->ga = bt_nn_cuda_tab_pos(&c->core, &at, c->ga, B * M * fs, n);
-    T->gb = bt_nn_cuda_tab_pos(&c->core, &at, c->gb, B * M * fs, n);
-    T->gc = bt_nn_cuda_tab_pos(&c->core, &at, c->gc, B * M * fs, n);
-    T->pool = bt_nn_cuda_tab_pos(&c->core, &at, c->pool, B * F * fs, n);
-    T->dpool = bt_nn_cuda_tab_pos(&c->core, &at, c->dpool, B * F * fs, n);
-    T->logit = bt_nn_cuda_tab_pos(&c->core, &at, c->logit, B * K * fs, n);
-    T->dlogit = bt_nn_cuda_tab_pos(&c->core, &at, c->dlogit, B * K * fs, n);
+    T->z = bt_nn_cuda_tab_pos(&c->core, &at, c->z, S(B * M) * fs, n);
+    T->ga = bt_nn_cuda_tab_pos(&c->core, &at, c->ga, S(B * M) * fs, n);
+    T->gb = bt_nn_cuda_tab_pos(&c->core, &at, c->gb, S(B * M) * fs, n);
+    T->gc = bt_nn_cuda_tab_pos(&c->core, &at, c->gc, S(B * M) * fs, n);
+    T->pool = bt_nn_cuda_tab_pos(&c->core, &at, c->pool, S(B * F) * fs, n);
+    T->dpool = bt_nn_cuda_tab_pos(&c->core, &at, c->dpool, S(B * F) * fs, n);
+    T->logit = bt_nn_cuda_tab_pos(&c->core, &at, c->logit, S(B * K) * fs, n);
+    T->dlogit = bt_nn_cuda_tab_pos(&c->core, &at, c->dlogit, S(B * K) * fs, n);
     bt_nn_cuda_tab_blocks(&c->core, &at, n);
     T->fcw = bt_nn_cuda_tab_slot(&c->core, &at, c->core.w, P, h->fc_w, n);
     T->fcb = bt_nn_cuda_tab_slot(&c->core, &at, c->core.w, P, h->fc_b, n);
@@ -285,15 +314,16 @@ static bt_status build_tab(rn_cuda_pack *c, int n) {
         ct->dbet = bt_nn_cuda_tab_slot(&c->core, &at, c->core.g, P, cv->bet_off, n);
         ct->rm = bt_nn_cuda_tab_slot(&c->core, &at, c->core.run, R, cv->run_off, n);
         ct->rv = bt_nn_cuda_tab_slot(&c->core, &at, c->core.run, R, cv->run_off + co, n);
-        ct->xh = bt_nn_cuda_tab_pos(&c->core, &at, c->xh[u], B * cv->out_n * fs, n);
-        ct->is = bt_nn_cuda_tab_pos(&c->core, &at, c->istd[u], (size_t)co * fs, n);
+        ct->xh = bt_nn_cuda_tab_pos(&c->core, &at, c->xh[u], S(B * cv->out_n) * fs, n);
+        ct->is = bt_nn_cuda_tab_pos(&c->core, &at, c->istd[u], S((size_t)co) * fs, n);
         ct->out =
-            c->out[u] ? bt_nn_cuda_tab_pos(&c->core, &at, c->out[u], B * cv->out_n * fs, n) : 0;
+            c->out[u] ? bt_nn_cuda_tab_pos(&c->core, &at, c->out[u], S(B * cv->out_n) * fs, n) : 0;
     }
     /* validation chunk ch: every position reads the same images */
     T->eval_x = at;
     for (int64_t ch = 0; ch < c->core.n_chunks; ch++)
-        bt_nn_cuda_tab_pos(&c->core, &at, c->valid_x + (size_t)ch * B * h->in_n, 0, n);
+        bt_nn_cuda_tab_pos(&c->core, &at, c->valid_x + (size_t)ch * S(B * h->in_n), 0, n);
+    BT_TRY(check_gemm_operands(c, n));
     return bt_nn_cuda_tab_upload(&c->core, at, "resnet on cuda");
 }
 
@@ -441,6 +471,7 @@ static bt_status train_batch(rn_cuda_pack *c, int n, int rows) {
 static bt_status stage_batch(rn_cuda_pack *c, int n, int64_t b, int rows) {
     const bt_resnet_pack *h = &c->host;
     const size_t B = (size_t)h->B, in_n = h->in_n, nf = (size_t)h->sh->n_features;
+    const size_t xs = S(B * in_n);
     CU(cudaEventSynchronize(c->staged));
     const int64_t items = (int64_t)n * rows;
 #pragma omp parallel for schedule(static) num_threads(h->threads)
@@ -450,15 +481,14 @@ static bt_status stage_batch(rn_cuda_pack *c, int n, int64_t b, int rows) {
         const int32_t row = s->perm[b * h->B + r];
         bt_resnet_gather(h, h->x_train + (size_t)row * nf, s,
                          (uint32_t)b * (uint32_t)h->B + (uint32_t)r,
-                         c->h_x0 + ((size_t)i * B + (size_t)r) * in_n);
+                         c->h_x0 + (size_t)i * xs + (size_t)r * in_n);
         c->h_lab[(size_t)i * B + (size_t)r] = h->sh->c_train[row];
     }
-    /* positions keep their B-image stride; the rows past `rows` of the last batch are not read */
-    const size_t sn = (size_t)(n - 1) * B + (size_t)rows;
-    CU(cudaMemcpyAsync(c->x0, c->h_x0, sn * in_n * sizeof(float), cudaMemcpyHostToDevice,
-                       c->core.stream));
-    CU(cudaMemcpyAsync(c->lab, c->h_lab, sn * sizeof(int32_t), cudaMemcpyHostToDevice,
-                       c->core.stream));
+    /* positions keep their strides; the rows past `rows` of the last batch are not read */
+    CU(cudaMemcpyAsync(c->x0, c->h_x0, ((size_t)(n - 1) * xs + (size_t)rows * in_n) * sizeof(float),
+                       cudaMemcpyHostToDevice, c->core.stream));
+    CU(cudaMemcpyAsync(c->lab, c->h_lab, ((size_t)(n - 1) * B + (size_t)rows) * sizeof(int32_t),
+                       cudaMemcpyHostToDevice, c->core.stream));
     CU(cudaEventRecord(c->staged, c->core.stream));
     return BT_STATUS_OK;
 }

@@ -2,7 +2,11 @@
  * column-major triple loop queued on the handle's stream, reading the device pointer arrays when
  * the stream runs (as cuBLAS does). Operands are rounded to TF32 / BF16 in those compute types;
  * sums are float in loop order, so it is not cuBLAS's numerics, only its contract. Every operand
- * range is checked against the emulated device allocations; a violation aborts the test. */
+ * range is checked against the emulated device allocations; a violation aborts the test. The
+ * operands' alignment is checked as a GPU would fail on it: in the TF32 and BF16 compute types
+ * cuBLAS picks vectorized tensor-core kernels from the shapes alone (it cannot see the pointers
+ * inside the device arrays), so an operand that is not 16-byte aligned faults with
+ * cudaErrorMisalignedAddress and the context is lost (onnxruntime#16130); FP32 needs 4 bytes. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +61,8 @@ const char *cublasGetStatusString(cublasStatus_t status) {
         return "CUBLAS_STATUS_SUCCESS (emulated)";
     case CUBLAS_STATUS_INVALID_VALUE:
         return "CUBLAS_STATUS_INVALID_VALUE (emulated)";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+        return "CUBLAS_STATUS_EXECUTION_FAILED (emulated)";
     default:
         return "cuBLAS error (emulated)";
     }
@@ -92,6 +98,31 @@ static void must(int ok) {
     abort();
 }
 
+/* Bytes every operand pointer must be aligned to in a compute type. */
+static uintptr_t alignment_of(int compute) {
+    return compute == CUBLAS_COMPUTE_32F ? 4 : 16;
+}
+
+/* Whether every operand of the batch is aligned for the compute type; else the device fault: the
+ * sticky cudaErrorMisalignedAddress (emu.h), with the first offender on stderr. */
+static int aligned(const gemm_args *a) {
+    const uintptr_t al = alignment_of(a->compute);
+    for (int s = 0; s < a->batch; s++) {
+        const void *op[3] = {a->A[s], a->B[s], a->C[s]};
+        for (int q = 0; q < 3; q++) {
+            if ((uintptr_t)op[q] % al == 0) continue;
+            const char name = (char)('A' + q);
+            fprintf(stderr,
+                    "emu cublasGemmBatchedEx: %c[%d] = %p is not %u-byte aligned (compute type "
+                    "%d): cudaErrorMisalignedAddress, the context is lost\n",
+                    name, s, op[q], (unsigned)al, a->compute);
+            bt_emu_set_sticky_error(cudaErrorMisalignedAddress);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void gemm_run(void *p) {
     const gemm_args *a = p;
     bt_emu_count_kernel();
@@ -99,6 +130,8 @@ static void gemm_run(void *p) {
     must(bt_emu_check(a->A, ptrs, "cublas A pointer array"));
     must(bt_emu_check(a->B, ptrs, "cublas B pointer array"));
     must(bt_emu_check(a->C, ptrs, "cublas C pointer array"));
+    /* a lost context runs nothing more; a misaligned operand faults before anything is written */
+    if (bt_emu_sticky_error() != cudaSuccess || !aligned(a)) return;
     const int ta = a->ta == CUBLAS_OP_N, tb = a->tb == CUBLAS_OP_N;
     const size_t ea = extent(ta ? a->m : a->k, ta ? a->k : a->m, a->lda);
     const size_t eb = extent(tb ? a->k : a->n, tb ? a->n : a->k, a->ldb);
@@ -135,6 +168,8 @@ cublasStatus_t cublasGemmBatchedEx(cublasHandle_t handle, cublasOperation_t tran
                                    cublasGemmAlgo_t algo) {
     (void)algo;
     if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+    /* after a device fault every launch fails */
+    if (bt_emu_sticky_error() != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
     if (Atype != CUDA_R_32F || Btype != CUDA_R_32F || Ctype != CUDA_R_32F)
         return CUBLAS_STATUS_INVALID_VALUE;
     if (m < 0 || n < 0 || k < 0 || batchCount < 0) return CUBLAS_STATUS_INVALID_VALUE;

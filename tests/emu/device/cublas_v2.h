@@ -1,6 +1,10 @@
 /* A fake <cublas_v2.h> for the device emulation (tests/emu/device): the types and calls the nn
- * kernels use, implemented by bt_emu_cublas.c (a plain-loop GEMM on the handle's stream).
- * Test-only; values follow cuBLAS 12/13 so code compiled here compiles there. */
+ * kernels use, implemented by bt_emu_cublas.c (a plain-loop GEMM on the handle's stream, as strict
+ * as cuBLAS about operand alignment: in the TF32 / BF16 compute types an operand pointer in the
+ * batch arrays that is not 16-byte aligned faults when the GEMM runs -- a sticky
+ * cudaErrorMisalignedAddress -- and every later cublasGemmBatchedEx returns
+ * CUBLAS_STATUS_EXECUTION_FAILED). Test-only; values follow cuBLAS 12/13 so code compiled here
+ * compiles there. */
 #ifndef BT_EMU_CUBLAS_V2_H
 #define BT_EMU_CUBLAS_V2_H
 
