@@ -52,6 +52,11 @@ struct bt_pack_ops {
     bt_status (*slot_restore)(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
                               const void *buf, size_t len);
 
+    /* Optional. What the user should know about this pack now, or NULL: e.g. a GPU pack that had
+     * to leave its fast math mode ("... cuBLAS runs in FP32 instead of TF32"). Read after each
+     * step from the thread that owns the sweep; the string is the pack's. */
+    const char *(*note)(const bt_pack *p);
+
     /* Optional. Releases what packs of this device added to data->shared (device copies of the
      * data), leaving the rest for the family's data_free, which runs after it. */
     void (*data_release)(bt_model_data *data);

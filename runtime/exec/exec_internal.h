@@ -47,6 +47,7 @@ typedef struct bt_exec_pack {
     int *free; /* stack of free slot indices */
     int n_free;
     int n_step, job; /* scratch of bt_exec_step_leaders */
+    int noted;       /* the pack's note (pack ops `note`) was passed on as a warning */
 } bt_exec_pack;
 
 /* One pack's share of a step: run on the caller's thread or a pool thread. */

@@ -103,5 +103,12 @@ bt_status bt_exec_step_leaders(bt_exec *e, const int64_t *leaders, int64_t n, in
         if (s->jobs[j].st != BT_STATUS_OK)
             return BT_FAIL(s->jobs[j].st, "pack %d: %s", s->jobs[j].inst, s->jobs[j].msg);
     for (int64_t i = 0; i < n; i++) e->runs[leaders[i]].state_res++;
+    /* what a pack says the user should know (a math fallback), once per pack, in pack order */
+    for (int i = 0; e->sw.packs->note && i < s->n_inst; i++) {
+        const char *note = s->inst[i].noted ? NULL : e->sw.packs->note(s->inst[i].pack);
+        if (!note) continue;
+        s->inst[i].noted = 1;
+        bt_exec_warn(e, "pack %d: %s", i, note);
+    }
     return BT_STATUS_OK;
 }

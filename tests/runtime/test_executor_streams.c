@@ -48,6 +48,13 @@ static bt_status slow_step(bt_pack *p, const int *slots, int n) {
 
 static const char *tmp;
 
+/* A pack's note (pack ops `note`): said once per pack as a warning, once notes are on. */
+static atomic_int notes_on;
+static const char *test_note(const bt_pack *p) {
+    (void)p;
+    return atomic_load(&notes_on) ? "test note: cuBLAS runs in FP32 instead of TF32" : NULL;
+}
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     if (!f) return;
@@ -211,6 +218,32 @@ static void case_sweep(const char *name, const char *sweep_json) {
     atomic_store(&max_concurrent, 0);
 }
 
+/* Lines of file `path` containing both a and b. */
+static int count_lines(const char *path, const char *a, const char *b) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) n += strstr(line, a) && strstr(line, b);
+    fclose(f);
+    return n;
+}
+
+/* The notes of the packs reach the user once per pack, as warning events. */
+static void case_notes(const char *sweep_json) {
+    char sweep[512], out[512], log[512];
+    snprintf(sweep, sizeof sweep, "%s/streams-notes.json", tmp);
+    snprintf(out, sizeof out, "%s/streams-notes.h5", tmp);
+    snprintf(log, sizeof log, "%s/streams-notes.log", tmp);
+    write_file(sweep, sweep_json);
+    atomic_store(&notes_on, 1);
+    CHECK_OK(run(sweep, out, log, 1, 0));
+    atomic_store(&notes_on, 0);
+    int packs = count_lines(log, "\"pack_init\"", "\"slots\"");
+    int warned = count_lines(log, "\"warning\"", "test note: cuBLAS runs in FP32");
+    CHECK_MSG(packs >= 2 && warned == packs, "%d packs, %d note warnings", packs, warned);
+}
+
 int main(void) {
     tmp = bt_test_tmpdir();
     const char *src = getenv("BT_SOURCE_DIR");
@@ -220,6 +253,7 @@ int main(void) {
     test_vt.concurrent_steps = 1;
     test_vt.pack_capacity = small_capacity;
     test_vt.step = slow_step;
+    test_vt.note = test_note;
     delay_seed = (unsigned)time(NULL);
     printf("delay seed %u\n", delay_seed);
 
@@ -254,5 +288,6 @@ int main(void) {
         " \"execution\": {\"threads\": 1}, \"seed\": 3}",
         src);
     case_sweep("grid", json);
+    case_notes(json);
     return bt_test_finish("test_executor_streams");
 }

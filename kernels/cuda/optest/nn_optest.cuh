@@ -100,10 +100,11 @@ static inline bool nn_exact(const char *what, const void *got, const void *ref, 
 /* got against ref: every element finite where ref is (and NaN where ref is NaN),
  * ||got - ref|| / ||ref|| <= rel_norm, and max |got - ref| <= elem * max |ref| (+ 1e-30):
  * the norm bound is METHOD.md's; the elementwise one catches a single wrong element the norm
- * would average away. The error reported is the larger of the two ratios (NaN for a NaN/inf
- * mismatch). */
-static inline bool nn_close(const char *what, const float *got, const float *ref, size_t n,
-                            double rel_norm, double elem) {
+ * would average away. An element within `floor` of ref counts as exact: the rounding of a value
+ * computed on an O(1) scale and cancelled to a tiny one (softmax p - y of a confident row). The
+ * error reported is the larger of the two ratios (NaN for a NaN/inf mismatch). */
+static inline bool nn_close_floor(const char *what, const float *got, const float *ref, size_t n,
+                                  double rel_norm, double elem, double floor) {
     double num = 0, den = 0, worst = 0, amax = 0;
     size_t worst_i = 0, bad_nan = 0;
     for (size_t i = 0; i < n; i++) {
@@ -112,7 +113,8 @@ static inline bool nn_close(const char *what, const float *got, const float *ref
             continue;
         }
         if (!isfinite(ref[i])) continue;
-        double d = (double)got[i] - (double)ref[i];
+        double d = fabs((double)got[i] - (double)ref[i]);
+        d = d > floor ? d - floor : 0.0;
         num += d * d;
         den += (double)ref[i] * ref[i];
         if (fabs(d) > worst) {
@@ -130,6 +132,11 @@ static inline bool nn_close(const char *what, const float *got, const float *ref
               what, bad_nan, n, rel, rel_norm, worst, worst_i, n ? (double)got[worst_i] : 0.0,
               n ? (double)ref[worst_i] : 0.0, elem * amax);
     return ok;
+}
+
+static inline bool nn_close(const char *what, const float *got, const float *ref, size_t n,
+                            double rel_norm, double elem) {
+    return nn_close_floor(what, got, ref, n, rel_norm, elem, 0.0);
 }
 
 /* Relative closeness of two doubles (NaN must match NaN): |got - ref| <= abs_tol + rel * the

@@ -467,6 +467,12 @@ static bt_status evaluate(cuda_pack *c, int n) {
     return BT_STATUS_OK;
 }
 
+const char *bt_mlp_cuda_note(const bt_pack *p);
+const char *bt_mlp_cuda_note(const bt_pack *p) {
+    const cuda_pack *c = (const cuda_pack *)p;
+    return c->core.math_note[0] ? c->core.math_note : NULL;
+}
+
 bt_status bt_mlp_cuda_step(bt_pack *p, const int *slots, int n_slots);
 bt_status bt_mlp_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     cuda_pack *c = cp_of(p);

@@ -15,6 +15,7 @@ void bt_mlp_cuda_pack_free(bt_pack *p);
 bt_status bt_mlp_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key);
 void bt_mlp_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_mlp_cuda_step(bt_pack *p, const int *slots, int n_slots);
+const char *bt_mlp_cuda_note(const bt_pack *p);
 int bt_mlp_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
 bt_status bt_mlp_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
 bt_status bt_mlp_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
@@ -27,6 +28,7 @@ void bt_resnet_cuda_pack_free(bt_pack *p);
 bt_status bt_resnet_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key);
 void bt_resnet_cuda_slot_clear(bt_pack *p, int slot);
 bt_status bt_resnet_cuda_step(bt_pack *p, const int *slots, int n_slots);
+const char *bt_resnet_cuda_note(const bt_pack *p);
 int bt_resnet_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted);
 bt_status bt_resnet_cuda_slot_save(bt_pack *p, int slot, void **buf, size_t *len);
 bt_status bt_resnet_cuda_slot_restore(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key,
@@ -46,6 +48,7 @@ const bt_pack_ops bt_mlp_cuda_packs = {
     .concurrent_steps = 1,              /* each pack owns its stream, cuBLAS handle and scratch */
     .slot_save = bt_mlp_cuda_slot_save, /* same blobs as the CPU pack's */
     .slot_restore = bt_mlp_cuda_slot_restore,
+    .note = bt_mlp_cuda_note, /* a GEMM operand that forced FP32 (common.c) */
     /* the per-device copies of the standardized data hang off the data cache */
     .data_release = bt_mlp_cuda_data_release,
 };
@@ -65,6 +68,7 @@ const bt_pack_ops bt_resnet_cuda_packs = {
     .concurrent_steps = 1,
     .slot_save = bt_resnet_cuda_slot_save,
     .slot_restore = bt_resnet_cuda_slot_restore,
+    .note = bt_resnet_cuda_note,
 };
 
 #else

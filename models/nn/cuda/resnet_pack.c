@@ -506,6 +506,12 @@ static bt_status evaluate(rn_cuda_pack *c, int n) {
     return BT_STATUS_OK;
 }
 
+const char *bt_resnet_cuda_note(const bt_pack *p);
+const char *bt_resnet_cuda_note(const bt_pack *p) {
+    const rn_cuda_pack *c = (const rn_cuda_pack *)p;
+    return c->core.math_note[0] ? c->core.math_note : NULL;
+}
+
 bt_status bt_resnet_cuda_step(bt_pack *p, const int *slots, int n_slots);
 bt_status bt_resnet_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     rn_cuda_pack *c = cp_of(p);
