@@ -51,7 +51,10 @@ typedef struct bt_gbdt_hist_item {
  * entries first (cudaMemsetAsync). max_feature_entries >= off[f+1] - off[f] for every feature
  * (bins + 1 missing slot); it sizes the shared-memory privatization. Rows outside
  * [0, n_matrix_rows) and bin codes outside a feature's entries are skipped (the reference's
- * behaviour there is undefined). blocks_per_item >= 1 blocks share each item's rows. */
+ * behaviour there is undefined). Up to blocks_per_item >= 1 blocks share each item's (row,
+ * feature) pairs: the grid has that many per item, and an item whose pairs are few uses fewer (a
+ * block that adds in shared memory clears and merges its whole feature chunk, so it takes at
+ * least 8 pairs per entry of the chunk), so a bound on the items' rows is enough to size it. */
 bt_status bt_gbdt_hist_cuda(const void *bins, int32_t width, int64_t n_matrix_rows,
                             int32_t n_features, const uint32_t *off, int32_t f_begin, int32_t f_end,
                             int32_t max_feature_entries, const int32_t *rows, const bt_gbdt_gh *gh,

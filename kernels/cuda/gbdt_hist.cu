@@ -1,8 +1,8 @@
 /* CUDA twin of the fixed-point gradient histogram and the sibling subtraction
  * (kernels/gbdt_hist.h). One launch builds the histograms of many (trial, node) items over the
- * shared bin matrix; int64 sums are added with unsigned 64-bit atomics, exact and order-free in
- * two's complement, so the result equals bt_gbdt_hist_ref bit for bit whatever the thread schedule.
- */
+ * shared bin matrix; int64 sums are added with atomics (64-bit ones in global memory, two 32-bit
+ * ones and a carry in shared memory), exact and order-free in two's complement, so the result
+ * equals bt_gbdt_hist_ref bit for bit whatever the thread schedule. */
 #include <stdint.h>
 
 #include "kernels/cuda/check.cuh"
@@ -17,18 +17,39 @@ constexpr int HIST_THREADS = 256;
 /* 48 KiB of shared memory (the default limit, no opt-in needed): 3072 (g, h) entries. */
 constexpr int HIST_SMEM_ENTRIES = 48 * 1024 / 16;
 constexpr int MAX_GRID_YZ = 65535;
+/* A block of the shared-memory path zeroes and flushes its whole chunk histogram whatever its
+ * share of the pairs: it takes at least this many pairs per entry of the chunk, so that a small
+ * item's pairs are not spread over many blocks that each pay for a whole histogram. */
+constexpr int64_t HIST_PAIRS_PER_ENTRY = 8;
 
-__device__ __forceinline__ void add_gh(unsigned long long *dst, int64_t g, int64_t h) {
+/* Global memory: native 64-bit atomic adds (a reduction, RED.ADD.64, as the result is unused). */
+__device__ __forceinline__ void add_gh_global(unsigned long long *dst, int64_t g, int64_t h) {
     atomicAdd(dst, (unsigned long long)g);
     atomicAdd(dst + 1, (unsigned long long)h);
+}
+
+/* Shared memory has no 64-bit atomic add (it would be a compare-and-swap loop): the low 32-bit
+ * word takes the low half, and the high word the high half plus the carry out of the low word's
+ * add, seen in the value it had. Exact and order-free: the low words add modulo 2^32, and every
+ * wrap of the low word adds one carry to the high word, whatever the order of the adds, so once
+ * all are done (the block's barrier) the two words hold the 64-bit sum modulo 2^64 -- the
+ * two's-complement int64 sum. A read between the adds may see the halves out of step; none does.
+ * w[0] is the low word, w[1] the high one (words of an entry are never read as one 64-bit value,
+ * so the layout is ours, not the machine's byte order). */
+__device__ __forceinline__ void add_u64_shared(unsigned int *w, uint64_t v) {
+    const unsigned int lo = (unsigned int)v, hi = (unsigned int)(v >> 32);
+    const unsigned int old = atomicAdd(w, lo);
+    atomicAdd(w + 1, hi + (old + lo < old ? 1u : 0u));
 }
 
 /* grid = (blocks_per_item, items, feature chunks of fpc features). Each block walks its share of
  * the (row, feature) pairs of one item and one feature chunk -- adjacent threads read adjacent
  * features of a row, which are adjacent bytes of the row-major matrix -- adding into a private
  * shared-memory copy of the chunk's histogram, then merges the non-zero entries into global
- * memory. A chunk whose entries do not fit (the caller understated max_feature_entries) adds to
- * global memory directly: slower, same sums. */
+ * memory. A chunk whose entries do not fit (a feature wider than the budget, or a caller that
+ * understated max_feature_entries) adds to global memory directly: slower, same sums. The two
+ * paths are separate code, so every atomic's address space is known at compile time. An item
+ * uses only the blocks its pairs need (HIST_PAIRS_PER_ENTRY); the rest exit at once. */
 template <typename T>
 __global__ void __launch_bounds__(HIST_THREADS)
     hist_kernel(const T *__restrict__ bins, int64_t n_matrix_rows, int32_t n_features,
@@ -36,7 +57,8 @@ __global__ void __launch_bounds__(HIST_THREADS)
                 int32_t smem_entries, const int32_t *__restrict__ rows,
                 const bt_gbdt_gh *__restrict__ gh, bt_gbdt_gh *hist,
                 const bt_gbdt_hist_item *__restrict__ items) {
-    extern __shared__ unsigned long long sm[]; /* interleaved (g, h) */
+    /* 4 words per entry: g low, g high, h low, h high */
+    extern __shared__ unsigned int sm[];
     const bt_gbdt_hist_item it = items[blockIdx.y];
     const int32_t f0 = f_begin + (int32_t)blockIdx.z * fpc;
     if (f0 >= f_end) return;
@@ -44,48 +66,62 @@ __global__ void __launch_bounds__(HIST_THREADS)
     const int64_t base = off[f0];
     const int64_t span = (int64_t)off[f1] - base;
     const int64_t total = it.n_rows * nf;
-    const int64_t start = (int64_t)blockIdx.x * blockDim.x;
-    /* block-uniform exits only, before any barrier */
-    if (it.n_rows <= 0 || start >= total || span <= 0) return;
     const bool priv = span <= smem_entries;
+    /* blocks of this item: the grid's, fewer where its pairs are few (private path); each takes
+     * at least one pair per thread */
+    int64_t per_block = priv ? HIST_PAIRS_PER_ENTRY * span : 0;
+    if (per_block < blockDim.x) per_block = blockDim.x;
+    const int64_t want = total > 0 ? (total + per_block - 1) / per_block : 0;
+    const int64_t nb = want < (int64_t)gridDim.x ? want : (int64_t)gridDim.x;
+    /* block-uniform exits only, before any barrier */
+    if (it.n_rows <= 0 || span <= 0 || (int64_t)blockIdx.x >= nb) return;
+    const int64_t start = (int64_t)blockIdx.x * blockDim.x, stride = nb * blockDim.x;
     unsigned long long *ghist =
         reinterpret_cast<unsigned long long *>(hist + it.hist_offset + base);
-    if (priv) {
-        for (int64_t e = threadIdx.x; e < 2 * span; e += blockDim.x) sm[e] = 0ull;
-        __syncthreads();
-    }
-    unsigned long long *dst = priv ? sm : ghist;
-    /* one (row, feature) pair: the row's bin of f added at its place */
-    auto add_pair = [&](int64_t i, int32_t f) {
-        const int64_t r = rows[it.row_begin + i];
-        if (r < 0 || r >= n_matrix_rows) return;
-        const int64_t b = bins[r * n_features + f];
-        const int64_t fo = (int64_t)off[f] - base;
-        if (b >= (int64_t)off[f + 1] - (int64_t)off[f]) return;
-        const bt_gbdt_gh v = gh[it.gh_offset + r];
-        add_gh(dst + 2 * (fo + b), v.g, v.h);
+    /* add(e, v) for each of this block's (row, feature) pairs: e the entry of the row's bin of f
+     * in the chunk, v the row's sums */
+    auto walk = [&](auto add) {
+        auto pair = [&](int64_t i, int32_t f) {
+            const int64_t r = rows[it.row_begin + i];
+            if (r < 0 || r >= n_matrix_rows) return;
+            const int64_t b = bins[r * n_features + f];
+            if (b >= (int64_t)off[f + 1] - (int64_t)off[f]) return;
+            const bt_gbdt_gh v = gh[it.gh_offset + r];
+            add((int64_t)off[f] - base + b, v);
+        };
+        if (total + stride <= (int64_t)UINT32_MAX) {
+            /* the common case: 32-bit index and division (a 64-bit division per pair costs
+             * more than the pair's loads) */
+            const uint32_t unf = (uint32_t)nf, ut = (uint32_t)total, us = (uint32_t)stride;
+            for (uint32_t idx = (uint32_t)start + threadIdx.x; idx < ut; idx += us) {
+                const uint32_t i = idx / unf;
+                pair((int64_t)i, f0 + (int32_t)(idx - i * unf));
+            }
+        } else {
+            for (int64_t idx = start + threadIdx.x; idx < total; idx += stride) {
+                const int64_t i = idx / nf;
+                pair(i, f0 + (int32_t)(idx - i * nf));
+            }
+        }
     };
-    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
-    if (total + stride <= (int64_t)UINT32_MAX) {
-        /* the common case: 32-bit index and division (a 64-bit division per pair costs more
-         * than the pair's loads) */
-        const uint32_t unf = (uint32_t)nf, ut = (uint32_t)total, us = (uint32_t)stride;
-        for (uint32_t idx = (uint32_t)start + threadIdx.x; idx < ut; idx += us) {
-            const uint32_t i = idx / unf;
-            add_pair((int64_t)i, f0 + (int32_t)(idx - i * unf));
-        }
-    } else {
-        for (int64_t idx = start + threadIdx.x; idx < total; idx += stride) {
-            const int64_t i = idx / nf;
-            add_pair(i, f0 + (int32_t)(idx - i * nf));
-        }
+    if (!priv) {
+        walk([&](int64_t e, const bt_gbdt_gh &v) { add_gh_global(ghist + 2 * e, v.g, v.h); });
+        return;
     }
-    if (priv) {
-        __syncthreads();
-        for (int64_t e = threadIdx.x; e < span; e += blockDim.x) {
-            const unsigned long long g = sm[2 * e], h = sm[2 * e + 1];
-            if (g | h) add_gh(ghist + 2 * e, (int64_t)g, (int64_t)h);
-        }
+    for (int64_t e = threadIdx.x; e < span; e += blockDim.x) {
+        unsigned int *w = sm + 4 * e; /* one 16-byte store */
+        w[0] = w[1] = w[2] = w[3] = 0u;
+    }
+    __syncthreads();
+    walk([&](int64_t e, const bt_gbdt_gh &v) {
+        add_u64_shared(sm + 4 * e, (uint64_t)v.g);
+        add_u64_shared(sm + 4 * e + 2, (uint64_t)v.h);
+    });
+    __syncthreads();
+    for (int64_t e = threadIdx.x; e < span; e += blockDim.x) {
+        const unsigned int *w = sm + 4 * e;
+        const uint64_t g = (uint64_t)w[1] << 32 | w[0], h = (uint64_t)w[3] << 32 | w[2];
+        if (g | h) add_gh_global(ghist + 2 * e, (int64_t)g, (int64_t)h);
     }
 }
 

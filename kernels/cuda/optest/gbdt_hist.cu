@@ -1,16 +1,29 @@
 /* Op table suite gbdt_hist (kernels/optest.h): bt_gbdt_hist_cuda and bt_gbdt_hist_sub_cuda
  * (with a padding item) against the C references on fresh random inputs: several trials x nodes
  * per launch, uint8 (max_bin 256) and uint16 (512 and 4000 bins, the latter wider than the
- * shared-memory budget) matrices, 0 / 1 / non-multiple-of-256 / larger row counts, a feature
- * sub-range, empty nodes. Histograms are int64 sums: compared exactly. */
+ * shared-memory budget: its chunk adds to global memory) matrices, 0 / 1 / non-multiple-of-256 /
+ * larger row counts, a feature sub-range, empty nodes, items that use every block of the grid and
+ * items that use fewer, and gradients whose sums make the low 32-bit word of a shared-memory entry
+ * wrap at almost every add (the carry into the high word). Histograms are int64 sums: compared
+ * exactly. */
 #include "kernels/cuda/optest/optest.cuh"
 
 extern "C" {
 #include "kernels/gbdt_hist.h"
 }
 
+/* Gradients and hessians next to multiples of 2^32, so that adding them wraps the low 32-bit word
+ * of a sum at almost every add, up and down (|value| <= 2^33: no sum of a case overflows). */
+static int64_t edge_value(bool hess) {
+    const int64_t W = 1ll << 32;
+    static const int64_t g[] = {1,      -1, W - 1,  1 - W,     W / 2,
+                                -W / 2, W,  -W - 1, 2 * W - 1, W / 2 - 1};
+    static const int64_t h[] = {W - 1, W / 2 + 1, 1, W - 3, 2 * W - 1};
+    return hess ? h[irand(sizeof h / sizeof h[0])] : g[irand(sizeof g / sizeof g[0])];
+}
+
 static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n_trials,
-                     int nodes_per_trial, int blocks_per_item, bool sub_range) {
+                     int nodes_per_trial, int blocks_per_item, bool sub_range, bool edge) {
     /* features with random bin counts, one of them at the maximum */
     std::vector<uint32_t> off(F + 1, 0);
     for (int32_t f = 0; f < F; f++) {
@@ -37,8 +50,8 @@ static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n
      * consecutive node segments, some empty */
     std::vector<bt_gbdt_gh> gh((size_t)(n * n_trials));
     for (auto &v : gh) {
-        v.g = (int64_t)(rnd_u64() >> 14) - (int64_t)(1ll << 49);
-        v.h = (int64_t)(rnd_u64() >> 14);
+        v.g = edge ? edge_value(false) : (int64_t)(rnd_u64() >> 14) - (int64_t)(1ll << 49);
+        v.h = edge ? edge_value(true) : (int64_t)(rnd_u64() >> 14);
     }
     std::vector<int32_t> rows((size_t)(n * n_trials));
     std::vector<bt_gbdt_hist_item> items;
@@ -110,14 +123,14 @@ static void run_case(int width, int32_t max_entries, int64_t n, int32_t F, int n
     cudaFree(subs_d);
 }
 
-/* p: width, max entries, features, trials, nodes per trial, blocks per item, feature sub-range,
- * rows (-1: each of 0, 1, 255, 257, 1000, 5003) */
+/* p: width, max entries, features, trials, nodes per trial, blocks per item, flags (1: a feature
+ * sub-range, 2: edge-value gradients), rows (-1: each of 0, 1, 255, 257, 1000, 5003) */
 BT_OPTEST_RUNNER(run) {
     const int64_t sizes[] = {0, 1, 255, 257, 1000, 5003};
     for (int64_t n : sizes) {
         if (c->p[7] >= 0 && n != sizes[0]) break;
         run_case((int)c->p[0], (int32_t)c->p[1], c->p[7] >= 0 ? c->p[7] : n, (int32_t)c->p[2],
-                 (int)c->p[3], (int)c->p[4], (int)c->p[5], c->p[6] != 0);
+                 (int)c->p[3], (int)c->p[4], (int)c->p[5], (c->p[6] & 1) != 0, (c->p[6] & 2) != 0);
     }
 }
 
@@ -138,6 +151,18 @@ static const bt_op_case cases[] = {
     {"30 narrow features, a feature range", run, {1, 40, 30, 4, 5, 2, 1, -1}, 0},
     {"a feature wider than shared memory (4001 entries)", run, {2, 4001, 3, 2, 2, 4, 0, 3000}, 0},
     {"many blocks per item (16), 20000 rows", run, {1, 256, 11, 8, 8, 16, 0, 20000}, 0},
+    {"carry: sums next to multiples of 2^32, uint8, 7 features",
+     run,
+     {1, 256, 7, 3, 4, 2, 2, -1},
+     0},
+    {"carry, a feature wider than shared memory (4001 entries)",
+     run,
+     {2, 4001, 3, 2, 2, 4, 2, 3000},
+     0},
+    {"carry, one node of about 32000 rows over all 16 blocks",
+     run,
+     {1, 256, 2, 1, 1, 16, 2, 40000},
+     0},
     {"bad arguments are refused", run_args, {0}, 0},
 };
 BT_OPTEST_SUITE(gbdt_hist, cases);

@@ -251,8 +251,9 @@ int32_t bt_gcu_pad_pow2(int64_t n) {
 
 /* Blocks per item of a histogram launch over n_items items of at most max_rows rows each: one per
  * 16384 rows of the largest, a power of two (graph keys repeat) in [1, 64], halved while the grid
- * would exceed 2^20 blocks (a feature chunk's blocks past an item's rows exit at once, but a
- * deep level has many items). */
+ * would exceed 2^20 blocks (a deep level has many items). A bound, not what each item gets: the
+ * kernel reads an item's rows and uses only the blocks its pairs need (kernels/gbdt_hist.h), the
+ * others exit at once. */
 int32_t bt_gcu_hist_bpi(int64_t max_rows, int64_t n_items) {
     int32_t bpi = bt_gcu_pad_pow2((max_rows + 16383) / 16384);
     if (bpi < 1) bpi = 1;

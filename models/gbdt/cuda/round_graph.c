@@ -128,7 +128,8 @@ static bt_status dlevels_enqueue(cuda_pack *c, const void *params) {
         } else {
             /* the host does not know the rows here: a built (smaller) child has at most half its
              * parent's, so n / 2 at any depth -- one big unbalanced node gets as many blocks as
-             * a balanced level's largest (n >> d would give it one at depth 6) */
+             * a balanced level's largest (n >> d would give it one at depth 6); the kernel gives
+             * each item only the blocks its rows need, so small nodes do not use them all */
             const int32_t bpi = bt_gcu_hist_bpi(c->n / 2, np);
             BT_TRY(bt_gcu_partition_enqueue(c, (const bt_gbdt_partition_item *)L->part,
                                             n_prev * (W / 2), L->n_left));

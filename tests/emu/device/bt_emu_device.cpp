@@ -114,6 +114,7 @@ const std::function<void()> *body = nullptr;
 char *stacks = nullptr;
 std::vector<char> dyn_smem;
 size_t dyn_bytes = 0;
+std::vector<void *> fresh; /* static __shared__ variables the running block has poisoned */
 int always_fibers = -1;
 
 enum { ORDER_FORWARD = 0, ORDER_REVERSE = 1, ORDER_SHUFFLE = 2 };
@@ -412,8 +413,10 @@ void run_launch(void *arg) {
     for (unsigned k = 0; k < nblocks; k++) {
         const unsigned lb = blocks[k];
         const unsigned bx = lb % g.x, by = (lb / g.x) % g.y, bz = lb / (g.x * g.y);
-        /* shared memory starts as garbage in every block */
+        /* shared memory starts as garbage in every block (static __shared__ variables at their
+         * first use in the block: bt_emu_shared_fresh) */
         if (op->smem) memset(dyn_smem.data(), 0xA5, op->smem);
+        fresh.clear();
         for (unsigned i = 0; i < n; i++) set_coords(fibers[i], i, b, g, bx, by, bz);
         if (always_fibers) {
             run_fibers(n, 0);
@@ -473,6 +476,14 @@ uint64_t bt_emu_xchg(uint64_t v, int src_lane) {
 
 void *bt_emu_dyn_smem() {
     return dyn_smem.data();
+}
+
+void bt_emu_shared_fresh(void *p, size_t n) {
+    if (!cur) fatal("a __shared__ variable outside a kernel");
+    for (void *q : fresh) /* a kernel has a few */
+        if (q == p) return;
+    fresh.push_back(p);
+    memset(p, 0xA5, n);
 }
 
 void bt_emu_launch(dim3 g, dim3 b, size_t smem, cudaStream_t stream, std::function<void()> fn) {

@@ -2,9 +2,10 @@
  * into every CUDA source compiled as C++ on the host, after rewrite_launches.py has turned each
  * `k<<<grid, block, smem, stream>>>(args)` into a bt_emu_launch call. Every block's threads run as
  * cooperative fibers (bt_emu_device.cpp): __syncthreads and warp shuffles are barriers of the
- * scheduler, __shared__ variables are one instance per launch, atomics are plain read-modify-writes
- * (threads never run at the same time). Launches go on the emulated runtime's stream queues
- * (tests/emu/emu_runtime.c), so they are ordered with copies exactly as on a device. */
+ * scheduler, __shared__ variables are one instance per process (poisoned for each block: see
+ * bt_emu_shared_fresh), atomics are plain read-modify-writes (threads never run at the same time).
+ * Launches go on the emulated runtime's stream queues (tests/emu/emu_runtime.c), so they are
+ * ordered with copies exactly as on a device. */
 #ifndef BT_EMU_DEVICE_H
 #define BT_EMU_DEVICE_H
 
@@ -110,6 +111,11 @@ static inline void bt_emu_launch_k(dim3 g, dim3 b, size_t smem, cudaStream_t str
 }
 /* The launch's dynamic shared memory (extern __shared__), 16-byte aligned, one per block. */
 void *bt_emu_dyn_smem();
+/* Called after every static __shared__ declaration (rewrite_launches.py adds the call): the first
+ * thread of a block to reach it fills the variable's n bytes at p with garbage (0xA5), as dynamic
+ * shared memory is at each block's start, so that a kernel reading it before writing fails here
+ * instead of reading what an earlier block or launch left. Later threads of the block leave it. */
+void bt_emu_shared_fresh(void *p, size_t n);
 
 /* Atomics: fibers never run at the same time, so a read-modify-write is atomic. */
 template <typename T> static inline T atomicAdd(T *p, T v) {

@@ -3,6 +3,13 @@
   name<<<grid, block[, smem[, stream]]>>>(args)  ->  bt_emu_launch_k(grid, block, smem, stream,
                                                                     name, args)
   extern __shared__ T name[];                     ->  T *name = (T *)bt_emu_dyn_smem();
+  __shared__ T name...;                           ->  __shared__ T name...;
+                                                      bt_emu_shared_fresh(&name, sizeof name);
+
+The last one poisons a static __shared__ variable (one instance per process in the emulation) the
+first time a thread of each block reaches its declaration, so that a kernel reading it before
+writing sees garbage as on a device, not what an earlier block or launch left there. A static
+__shared__ declaration starts a line and declares one name (anything else is refused).
 
 NULL in launch arguments becomes nullptr (arguments are converted to the kernel's parameter types
 at launch time, where a null pointer constant must stay one). Everything else is left as it is.
@@ -79,7 +86,39 @@ def rewrite(src):
     text = ''.join(out)
     text = re.sub(r'extern\s+__shared__\s+([^;\[\]]+?)\s+(\w+)\s*\[\s*\]\s*;',
                   r'\1 *\2 = (\1 *)bt_emu_dyn_smem();', text)
-    return text
+    return poison_static_shared(text)
+
+
+def poison_static_shared(text):
+    """Adds bt_emu_shared_fresh(&name, sizeof name) after each static __shared__ declaration, on
+    its last line (line numbers stay the original's)."""
+    out, i = [], 0
+    for m in re.finditer(r'(?m)^[ \t]*__shared__\b', text):
+        if m.start() < i:
+            continue
+        depth, q = 0, m.end()
+        while q < len(text) and not (text[q] == ';' and depth == 0):
+            if text[q] in '([{':
+                depth += 1
+            elif text[q] in ')]}':
+                depth -= 1
+            q += 1
+        decl = text[m.end():q]
+        tail = decl[decl.rfind('}') + 1:]  # after a union's or struct's body
+        while True:  # the declarator's array bounds
+            t = re.sub(r'\[[^\[\]]*\]\s*$', '', tail.rstrip())
+            if t == tail.rstrip():
+                break
+            tail = t
+        name = re.search(r'(\w+)\s*$', tail)
+        if q >= len(text) or '=' in tail or len(split_top(tail)) != 1 or not name:
+            line = text.count('\n', 0, m.start()) + 1
+            raise SystemExit(f'{sys.argv[1]}:{line}: cannot read the __shared__ declaration')
+        out.append(text[i:q + 1])
+        out.append(f' bt_emu_shared_fresh(&{name.group(1)}, sizeof {name.group(1)});')
+        i = q + 1
+    out.append(text[i:])
+    return ''.join(out)
 
 
 def main():

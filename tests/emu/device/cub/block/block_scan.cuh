@@ -1,7 +1,9 @@
 /* A stand-in for <cub/block/block_scan.cuh> in the device emulation (tests/emu/device): exclusive
  * and inclusive prefix sums over the block in thread order, with the block aggregate returned to
- * every thread (as cub does), on the scheduler's real barriers. The caller must __syncthreads
- * before reusing the storage, as with cub: a missing barrier shows up here as wrong sums. */
+ * every thread (as cub does), on the scheduler's real barriers. The storage starts as garbage, as
+ * on a device (the emulation poisons __shared__ variables for each block). The caller must
+ * __syncthreads before reusing the storage, as with cub: a missing barrier shows up here as wrong
+ * sums. */
 #ifndef BT_EMU_CUB_BLOCK_SCAN_CUH
 #define BT_EMU_CUB_BLOCK_SCAN_CUH
 
@@ -11,7 +13,7 @@ template <typename T, int BLOCK_THREADS> class BlockScan {
   public:
     struct TempStorage {
         T v[BLOCK_THREADS], excl[BLOCK_THREADS], all;
-        int readers; /* threads that took their result since the last barrier */
+        int readers; /* threads past the barrier (0: the prefixes are still to compute) */
     };
     explicit BlockScan(TempStorage &s) : s_(s) {}
     void ExclusiveSum(T in, T &out, T &aggregate) {
@@ -30,13 +32,16 @@ template <typename T, int BLOCK_THREADS> class BlockScan {
     }
 
   private:
-    /* The first thread past the barrier computes every prefix (O(threads)); the last to read
-     * re-arms the storage for the next scan. */
+    /* Every thread arms the storage before the barrier (so nothing depends on what it held:
+     * garbage, or an earlier scan's count; a thread arming it while others still read the
+     * previous scan -- a missing barrier -- makes them recompute from the new inputs); the first
+     * thread past the barrier computes every prefix (O(threads)). */
     void scan_(T in, T &out, T &aggregate, bool inclusive) {
         const int t = (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
         s_.v[t] = in;
+        s_.readers = 0;
         __syncthreads();
-        if (s_.readers == 0) {
+        if (s_.readers++ == 0) {
             T acc = T();
             for (int i = 0; i < BLOCK_THREADS; i++) {
                 s_.excl[i] = acc;
@@ -46,7 +51,6 @@ template <typename T, int BLOCK_THREADS> class BlockScan {
         }
         out = inclusive ? s_.excl[t] + s_.v[t] : s_.excl[t];
         aggregate = s_.all;
-        if (++s_.readers == BLOCK_THREADS) s_.readers = 0;
     }
     TempStorage &s_;
 };
