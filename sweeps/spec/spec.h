@@ -44,7 +44,7 @@ typedef struct bt_param_spec {
     int line, col; /* where the parameter is defined in the sweep file */
 } bt_param_spec;
 
-typedef enum bt_method { BT_METHOD_GRID = 0, BT_METHOD_RANDOM } bt_method;
+typedef enum bt_method { BT_METHOD_GRID = 0, BT_METHOD_RANDOM, BT_METHOD_BAYES, BT_METHOD_TPE } bt_method;
 
 typedef enum bt_sched_kind {
     BT_SCHED_NONE = 0,
