@@ -86,7 +86,8 @@ def run_batchtune(bin_, d, paths, method, seed, trials, concurrency=None):
     with open(sp, "w") as f:
         json.dump(sweep, f)
     t0 = time.time()
-    subprocess.run([bin_, "run", sp, "--out", out, "--fresh", "--quiet"], check=True)
+    subprocess.run([bin_, "run", sp, "--out", out, "--fresh", "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
     wall = time.time() - t0
     import h5py
     with h5py.File(out) as f:
