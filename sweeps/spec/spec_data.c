@@ -217,3 +217,9 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
     }
     if (!e->device) e->device = bt_spec_strdup("auto");
 }
+
+int64_t bt_spec_concurrency(const bt_spec *s) {
+    if (s->exec.concurrency > 0) return s->exec.concurrency;
+    if (bt_method_is_model(s->method)) return BT_SPEC_MODEL_CONCURRENCY;
+    return s->exec.max_pack > 0 ? s->exec.max_pack : 256;
+}

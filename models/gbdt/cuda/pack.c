@@ -38,14 +38,14 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
                     c->splits.p,     c->n_left.p,     c->dl.p,    c->level_items.p,
                     c->chunk_counts};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_gcu_free(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_cuda_free(bufs[i]);
     bt_gcu_graphs_clear(c);
     free(c->graphs);
     if (c->stream) cudaStreamDestroy(c->stream);
     /* pinned: the stage, the read-back buffer, the mirrors the slots' margins point into (a slot
      * leaves lent margins to their owner: bt_gbdt_pack_free below does not free them) */
     void *pinned[] = {c->stage.p, c->back.p, c->h_margin_train, c->h_margin_valid, c->h_params};
-    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) bt_gcu_free_host(pinned[i]);
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) bt_cuda_free_host(pinned[i]);
     bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
 }
 
@@ -272,12 +272,12 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
 static void release_round_buffers(cuda_pack *c) {
     cudaStreamSynchronize(c->stream);
     bt_gcu_graphs_clear(c);
-    bt_gcu_free(c->hist);
+    bt_cuda_free(c->hist);
     c->hist = NULL;
     c->hist_slots = 0;
     dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->level_items, &c->dl};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
-        bt_gcu_free(b[i]->p);
+        bt_cuda_free(b[i]->p);
         b[i]->p = NULL;
         b[i]->cap = 0;
     }
