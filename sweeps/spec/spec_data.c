@@ -194,8 +194,8 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         ex = NULL;
     }
     if (ex) {
-        static const char *const keys[] = {"device",  "gpu_packs", "max_pack",
-                                           "streams", "threads",   NULL};
+        static const char *const keys[] = {"device",  "gpu_packs", "max_pack",   "streams",
+                                           "threads", "concurrency", NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
             !device_ok(e->device))
@@ -212,6 +212,8 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         if (bt_spec_read_int(c, ex, "max_pack", "execution", 1, 1 << 20, &v) == 1) e->max_pack = v;
         if (bt_spec_read_int(c, ex, "streams", "execution", 1, 64, &v) == 1) e->streams = (int)v;
         if (bt_spec_read_int(c, ex, "threads", "execution", 0, 4096, &v) == 1) e->threads = (int)v;
+        if (bt_spec_read_int(c, ex, "concurrency", "execution", 1, 1 << 20, &v) == 1)
+            e->concurrency = v;
     }
     if (!e->device) e->device = bt_spec_strdup("auto");
 }
