@@ -19,6 +19,14 @@ int bt_gbdt_metric_id(const char *name) {
     return -1;
 }
 
+int bt_gbdt_metric_maximize(const char *metric) {
+    return metric && (strcmp(metric, "auc") == 0 || strcmp(metric, "accuracy") == 0);
+}
+
+const char *bt_gbdt_metric_name(int metric) {
+    return metric >= 0 && metric < BT_GBDT_METRIC_COUNT ? metric_names[metric] : NULL;
+}
+
 bt_gbdt_metric bt_gbdt_default_metric_id(bt_gbdt_objective obj) {
     if (obj == BT_GBDT_OBJ_LOGISTIC) return BT_GBDT_METRIC_LOGLOSS;
     if (obj == BT_GBDT_OBJ_SOFTPROB) return BT_GBDT_METRIC_MLOGLOSS;

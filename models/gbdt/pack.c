@@ -3,6 +3,7 @@
  * round of trees for all of them together (grow.c), updates valid margins, checks for divergence
  * and applies early stopping. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,61 @@ static bt_gbdt_objective objective_of(const char *name) {
     return BT_GBDT_OBJ_SQUARED;
 }
 
+/* Adds part to the pack's note unless it says it already. */
+static void note_add(bt_pack *p, const char *part) {
+    if (strstr(p->note, part)) return;
+    size_t len = strlen(p->note);
+    snprintf(p->note + len, sizeof p->note - len, "%s%s", len ? "; " : "", part);
+}
+
+/* What the user should know about a trial's knobs that batchtune accepts without doing what
+ * XGBoost would, into the pack's note (each said once per pack). */
+static void note_knobs(bt_pack *p, const bt_value *v) {
+    char part[256];
+    const char *tm = v[BT_GBDT_TREE_METHOD].s, *dev = v[BT_GBDT_DEVICE].s;
+    const char *here = p->on_gpu ? "the GPU" : "the CPU";
+    if (tm && strcmp(tm, "auto") != 0 && strcmp(tm, "hist") != 0 &&
+        !(p->on_gpu && strcmp(tm, "gpu_hist") == 0)) {
+        snprintf(part, sizeof part,
+                 "tree_method '%s' accepted: batchtune grows histogram trees (XGBoost's hist) on "
+                 "the device it chose, here %s",
+                 tm, here);
+        note_add(p, part);
+    }
+    if (dev && (p->on_gpu ? strcmp(dev, "cpu") == 0
+                          : strcmp(dev, "cuda") == 0 || strcmp(dev, "gpu") == 0)) {
+        snprintf(part, sizeof part,
+                 "device '%s' accepted: batchtune trains on the device it chose "
+                 "(execution.device, --device), here %s",
+                 dev, here);
+        note_add(p, part);
+    }
+    if (!p->on_gpu && v[BT_GBDT_N_JOBS].i > 0 && v[BT_GBDT_N_JOBS].i != p->threads) {
+        snprintf(part, sizeof part,
+                 "n_jobs %lld not applied: this pack uses %d CPU threads (execution.threads; "
+                 "n_jobs fixed in the model block sets them)",
+                 (long long)v[BT_GBDT_N_JOBS].i, p->threads);
+        note_add(p, part);
+    }
+}
+
+const char *bt_gbdt_note(const bt_pack *p) {
+    return p && p->note[0] ? p->note : NULL;
+}
+
+/* What early stopping watches: the last of eval_metric (XGBoost's rule), else the sweep's metric,
+ * else the objective's default metric (XGBoost's default eval_metric). */
+static void early_stop_metric(const bt_pack *p, bt_gbdt_slot *s, const char *eval_metric) {
+    const char *last = eval_metric && *eval_metric ? strrchr(eval_metric, ',') : NULL;
+    const char *name = last                          ? last + 1
+                       : eval_metric && *eval_metric ? eval_metric
+                                                     : p->data->metric;
+    int m = bt_gbdt_metric_id(name);
+    if (m < 0) m = bt_gbdt_default_metric_id(s->obj);
+    s->es_metric = m;
+    s->es_maximize = bt_gbdt_metric_maximize(bt_gbdt_metric_name(m));
+}
+
 bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
     if (slot < 0 || slot >= p->capacity)
         return BT_FAIL(BT_STATUS_INTERNAL, "slot %d out of range [0, %d)", slot, p->capacity);
@@ -124,6 +180,7 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
     s->colsample_bytree = v[BT_GBDT_COLSAMPLE_BYTREE].f;
     s->colsample_bylevel = v[BT_GBDT_COLSAMPLE_BYLEVEL].f;
     s->early_stopping_rounds = (int32_t)v[BT_GBDT_EARLY_STOPPING_ROUNDS].i;
+    s->scale_pos_weight = (float)v[BT_GBDT_SCALE_POS_WEIGHT].f;
     s->key = bt_philox_key(key, (uint64_t)v[BT_GBDT_SEED].i);
     double bs = v[BT_GBDT_BASE_SCORE].f;
     if (isnan(bs)) {
@@ -157,9 +214,11 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
     }
     for (int64_t i = 0; i < n * s->n_out; i++) s->margin_train[i] = s->base_margin;
     for (int64_t i = 0; i < nv * s->n_out; i++) s->margin_valid[i] = s->base_margin;
+    early_stop_metric(p, s, v[BT_GBDT_EVAL_METRIC].s);
     s->best_round = 0;
     s->best_metric = NAN;
     p->slots[slot] = s;
+    note_knobs(p, v);
     return BT_STATUS_OK;
 }
 
@@ -214,7 +273,7 @@ static void gbuf_detach(bt_gbdt_slot *s) {
 /* Gradients, their fixed-point form and the sampled rows of every class; 0 if they diverged. */
 static int slot_gradients(bt_gbdt_slot *s, const bt_dataset *tr) {
     int64_t n = tr->n_rows;
-    bt_gbdt_grad_ref(s->obj, s->margin_train, tr->y, n, s->n_out, s->g, s->h);
+    bt_gbdt_grad_ref(s->obj, s->margin_train, tr->y, n, s->n_out, s->scale_pos_weight, s->g, s->h);
     for (int32_t k = 0; k < s->n_out; k++) {
         const float *g = s->g + (int64_t)k * n, *h = s->h + (int64_t)k * n;
         double mg = 0, mh = 0;
@@ -234,13 +293,13 @@ static int slot_gradients(bt_gbdt_slot *s, const bt_dataset *tr) {
     return 1;
 }
 
-static void early_stopping(const bt_pack *p, bt_gbdt_slot *s, void *scratch) {
+void bt_gbdt_early_stop(const bt_pack *p, bt_gbdt_slot *s, void *scratch, int *stopped_now) {
     const bt_dataset *va = eval_set(p);
-    int m = bt_gbdt_default_metric_id(s->obj);
-    double x = bt_gbdt_slot_metric(p, s, m, scratch);
+    *stopped_now = 0;
+    double x = bt_gbdt_slot_metric(p, s, s->es_metric, scratch);
     int64_t nv = va ? va->n_rows : 0;
     size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
-    if (s->round == 1 || x < s->best_metric) {
+    if (s->round == 1 || (s->es_maximize ? x > s->best_metric : x < s->best_metric)) {
         s->best_metric = x;
         s->best_round = s->round;
         if (bytes) memcpy(s->best_valid, s->margin_valid, bytes);
@@ -249,6 +308,7 @@ static void early_stopping(const bt_pack *p, bt_gbdt_slot *s, void *scratch) {
     if (s->round - s->best_round < s->early_stopping_rounds) return;
     /* stop: the model and its metrics are those of the best round */
     s->stopped = 1;
+    *stopped_now = 1;
     if (bytes) memcpy(s->margin_valid, s->best_valid, bytes);
     int64_t keep = (int64_t)s->best_round * s->n_out;
     for (int64_t t = keep; t < s->n_trees; t++) free(s->trees[t].nodes);
@@ -276,7 +336,8 @@ static void finish_round(const bt_pack *p, bt_gbdt_slot *s, size_t scratch_bytes
     }
     if (s->early_stopping_rounds > 0) {
         void *scratch = malloc(scratch_bytes + (size_t)s->n_out * sizeof(float));
-        if (scratch) early_stopping(p, s, scratch);
+        int stopped_now;
+        if (scratch) bt_gbdt_early_stop(p, s, scratch, &stopped_now);
         free(scratch);
     }
 }

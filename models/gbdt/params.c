@@ -6,6 +6,13 @@
 
 static const char *const objectives[] = {"reg:squarederror", "binary:logistic", "multi:softprob",
                                          NULL};
+/* dart is refused by naming what is supported; lossguide likewise (trees grow depth-wise) */
+static const char *const boosters[] = {"gbtree", NULL};
+static const char *const tree_methods[] = {"auto", "hist", "approx", "exact", "gpu_hist", NULL};
+static const char *const devices[] = {"auto", "cpu", "cuda", "gpu", NULL};
+static const char *const grow_policies[] = {"depthwise", NULL};
+static const char *const boosters_unsupported[] = {"dart", NULL};
+static const char *const grow_policies_unsupported[] = {"lossguide", NULL};
 
 #define F(x)                                                                                       \
     { BT_VALUE_FLOAT, 0, (x), 0 }
@@ -160,4 +167,68 @@ const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS] = {
                       NULL,
                       0,
                       "extra seed mixed into the trial's sampling key"},
+    [BT_GBDT_BOOSTER] = {.name = "booster",
+                         .type = BT_PTYPE_STRING,
+                         .def = S("gbtree"),
+                         .choices = boosters,
+                         .unsupported = boosters_unsupported,
+                         .shape = 1,
+                         .doc = "gbtree: the trees (dart is not supported); a shape parameter"},
+    [BT_GBDT_SCALE_POS_WEIGHT] = {.name = "scale_pos_weight",
+                                  .type = BT_PTYPE_FLOAT,
+                                  .min = 0,
+                                  .max = INFINITY,
+                                  .def = F(1),
+                                  .doc = "weight of the gradient and hessian of rows labelled 1"},
+    [BT_GBDT_EVAL_METRIC] = {.name = "eval_metric",
+                             .type = BT_PTYPE_STRING,
+                             .def = S(""),
+                             .list = 1,
+                             .doc = "metrics to evaluate (every metric that fits the task is "
+                                    "recorded anyway); the last one drives early stopping"},
+    [BT_GBDT_TREE_METHOD] = {.name = "tree_method",
+                             .type = BT_PTYPE_STRING,
+                             .def = S("auto"),
+                             .choices = tree_methods,
+                             .doc = "accepted: batchtune grows histogram trees (XGBoost's hist) on "
+                                    "the device it chose"},
+    [BT_GBDT_DEVICE] = {.name = "device",
+                        .type = BT_PTYPE_STRING,
+                        .def = S("auto"),
+                        .choices = devices,
+                        .doc = "accepted: the device is batchtune's choice (execution.device)"},
+    [BT_GBDT_N_JOBS] = {.name = "n_jobs",
+                        .aliases = {"nthread", NULL},
+                        .type = BT_PTYPE_INT,
+                        .min = -1,
+                        .max = 4096,
+                        .def = I(0),
+                        .doc = "CPU threads: fixed in model, it sets execution.threads when that "
+                               "is not given (-1, 0: every core)"},
+    [BT_GBDT_VERBOSITY] = {.name = "verbosity",
+                           .type = BT_PTYPE_INT,
+                           .min = 0,
+                           .max = 3,
+                           .def = I(1),
+                           .doc = "accepted and ignored"},
+    [BT_GBDT_SILENT] = {.name = "silent",
+                        .type = BT_PTYPE_BOOL,
+                        .def = {BT_VALUE_BOOL, 0, 0.0, 0},
+                        .doc = "accepted and ignored"},
+    [BT_GBDT_USE_LABEL_ENCODER] = {.name = "use_label_encoder",
+                                   .type = BT_PTYPE_BOOL,
+                                   .def = {BT_VALUE_BOOL, 0, 0.0, 0},
+                                   .doc = "accepted and ignored (labels are given as numbers)"},
+    [BT_GBDT_GROW_POLICY] = {.name = "grow_policy",
+                             .type = BT_PTYPE_STRING,
+                             .def = S("depthwise"),
+                             .choices = grow_policies,
+                             .unsupported = grow_policies_unsupported,
+                             .doc = "depthwise (lossguide is not supported)"},
+    [BT_GBDT_MAX_LEAVES] = {.name = "max_leaves",
+                            .type = BT_PTYPE_INT,
+                            .min = 0,
+                            .max = 2147483647.0,
+                            .def = I(0),
+                            .doc = "0 only: trees are bounded by max_depth (depth-wise growth)"},
 };

@@ -75,6 +75,7 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     c->host.bin = bin;
     c->host.capacity = capacity;
     c->host.threads = data->threads > 0 ? data->threads : 1;
+    c->host.on_gpu = 1;
     c->K = K;
     c->n = n;
     c->nv = data->valid && data->valid->n_rows > 0 ? data->valid->n_rows : 0;
@@ -165,7 +166,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     ALLOCG(ri, n_w);
     for (int i = 0; i < n_act; i++) {
         bt_gbdt_grad_item x = {(int64_t)act_slot[i] * n * K, (int64_t)act_slot[i] * K * n,
-                               (int32_t)act[i]->obj, act[i]->n_out};
+                               (int32_t)act[i]->obj, act[i]->n_out, act[i]->scale_pos_weight};
         gi[i] = x;
     }
     for (int t = 0; t < n_w; t++) {
@@ -229,27 +230,15 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
     void *scratch = malloc(bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64) +
                            (size_t)s->n_out * sizeof(float));
     BT_CHECK_ALLOC(scratch);
-    double x = bt_gbdt_slot_metric(p, s, bt_gbdt_default_metric_id(s->obj), scratch);
+    int stopped_now = 0;
+    bt_gbdt_early_stop(p, s, scratch, &stopped_now);
     free(scratch);
-    size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
-    if (s->round == 1 || x < s->best_metric) {
-        s->best_metric = x;
-        s->best_round = s->round;
-        if (bytes) memcpy(s->best_valid, s->margin_valid, bytes);
-        return BT_STATUS_OK;
-    }
-    if (s->round - s->best_round < s->early_stopping_rounds) return BT_STATUS_OK;
-    s->stopped = 1;
-    if (bytes) {
-        memcpy(s->margin_valid, s->best_valid, bytes);
+    const size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
+    if (stopped_now && bytes) { /* the device's valid margins go back to the best round's too */
         CU(cudaMemcpyAsync(c->margin_valid + (int64_t)slot * nv * c->K, s->margin_valid, bytes,
                            cudaMemcpyHostToDevice, c->stream));
         CU(cudaStreamSynchronize(c->stream));
     }
-    int64_t keep = (int64_t)s->best_round * s->n_out;
-    for (int64_t t = keep; t < s->n_trees; t++) free(s->trees[t].nodes);
-    s->n_trees = keep;
-    s->round = s->best_round;
     return BT_STATUS_OK;
 }
 
