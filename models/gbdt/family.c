@@ -68,6 +68,13 @@ static bt_status gbdt_check(const bt_hparams *hp, bt_task task) {
                        "max_leaves: %lld is not supported: batchtune grows trees depth-wise "
                        "(grow_policy depthwise), bounded by max_depth only; leave max_leaves at 0",
                        (long long)v[BT_GBDT_MAX_LEAVES].i);
+    const char *upd = v[BT_GBDT_UPDATER].s, *sel = v[BT_GBDT_FEATURE_SELECTOR].s;
+    if (upd && strcmp(upd, "shotgun") == 0 && sel && strcmp(sel, "cyclic") != 0 &&
+        strcmp(sel, "shuffle") != 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "feature_selector: updater shotgun supports cyclic and shuffle, not %s "
+                       "(as XGBoost); use updater coord_descent",
+                       sel);
     /* eval_metric's names are the family's (the spec checked them); they must fit the task */
     char name[64];
     for (const char *q = v[BT_GBDT_EVAL_METRIC].s; q && *q;) {

@@ -49,6 +49,10 @@ enum {
     BT_GBDT_USE_LABEL_ENCODER,
     BT_GBDT_GROW_POLICY,
     BT_GBDT_MAX_LEAVES,
+    /* gblinear's (linear.c) */
+    BT_GBDT_UPDATER,
+    BT_GBDT_FEATURE_SELECTOR,
+    BT_GBDT_TOP_K,
     BT_GBDT_N_PARAMS
 };
 

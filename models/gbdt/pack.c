@@ -28,6 +28,8 @@ static void slot_free(bt_gbdt_slot *s) {
     free(s->margin_train);
     free(s->margin_valid);
     free(s->best_valid);
+    free(s->lin_w);
+    free(s->lin_best);
     free(s); /* growth buffers belong to the pack */
 }
 
@@ -58,6 +60,15 @@ bt_status bt_gbdt_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams
     p->bin = bin;
     p->capacity = capacity;
     p->threads = data->threads > 0 ? data->threads : 1;
+    const char *booster = shape_hp->v[BT_GBDT_BOOSTER].s;
+    p->linear = booster && strcmp(booster, "gblinear") == 0;
+    if (p->linear) {
+        bt_status st = bt_gbdt_linear_init(p);
+        if (st != BT_STATUS_OK) {
+            bt_gbdt_pack_free(p);
+            return st;
+        }
+    }
     *out = p;
     return BT_STATUS_OK;
 }
@@ -70,6 +81,9 @@ void bt_gbdt_pack_free(bt_pack *p) {
     free(p->gbufs);
     bt_gbdt_grow_free(p->grow);
     bt_gbdt_cols_free(p->cols);
+    free(p->col_off);
+    free(p->col_row);
+    free(p->col_val);
     free(p);
 }
 
@@ -170,11 +184,21 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
             return BT_FAIL(BT_STATUS_BAD_INPUT, "multi:softprob needs num_class >= 2, got %d", nc);
         }
     }
-    s->eta = (float)v[BT_GBDT_ETA].f;
+    const char *booster = v[BT_GBDT_BOOSTER].s;
+    if ((booster && strcmp(booster, "gblinear") == 0) != p->linear) {
+        free(s);
+        return BT_FAIL(BT_STATUS_INTERNAL, "slot_start: trial has booster %s, the pack %s",
+                       booster ? booster : "gbtree", p->linear ? "gblinear" : "gbtree");
+    }
+    /* XGBoost's defaults differ by booster: eta 0.3 / 0.5, lambda 1 / 0 (gbtree / gblinear) */
+    const double eta = v[BT_GBDT_ETA].f, lambda = v[BT_GBDT_LAMBDA].f;
+    s->eta = (float)(!isnan(eta) ? eta : p->linear ? 0.5 : 0.3);
+    s->selector = bt_gbdt_linear_selector(v[BT_GBDT_FEATURE_SELECTOR].s);
+    s->top_k = (int32_t)v[BT_GBDT_TOP_K].i;
     s->gamma = (float)v[BT_GBDT_GAMMA].f;
     s->max_depth = (int32_t)v[BT_GBDT_MAX_DEPTH].i;
     s->sp.min_child_weight = (float)v[BT_GBDT_MIN_CHILD_WEIGHT].f;
-    s->sp.lambda = (float)v[BT_GBDT_LAMBDA].f;
+    s->sp.lambda = (float)(!isnan(lambda) ? lambda : p->linear ? 0.0 : 1.0);
     s->sp.alpha = (float)v[BT_GBDT_ALPHA].f;
     s->subsample = v[BT_GBDT_SUBSAMPLE].f;
     s->colsample_bytree = v[BT_GBDT_COLSAMPLE_BYTREE].f;
@@ -217,8 +241,15 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
     early_stop_metric(p, s, v[BT_GBDT_EVAL_METRIC].s);
     s->best_round = 0;
     s->best_metric = NAN;
+    if (p->linear) {
+        bt_status st = bt_gbdt_linear_slot_init(p, s);
+        if (st != BT_STATUS_OK) {
+            slot_free(s);
+            return st;
+        }
+    }
     p->slots[slot] = s;
-    note_knobs(p, v);
+    if (!p->linear) note_knobs(p, v);
     return BT_STATUS_OK;
 }
 
@@ -291,29 +322,6 @@ static int slot_gradients(bt_gbdt_slot *s, const bt_dataset *tr) {
             bt_gbdt_sample_rows_ref(s->key, tree, n, s->subsample, s->rows + (int64_t)k * n);
     }
     return 1;
-}
-
-void bt_gbdt_early_stop(const bt_pack *p, bt_gbdt_slot *s, void *scratch, int *stopped_now) {
-    const bt_dataset *va = eval_set(p);
-    *stopped_now = 0;
-    double x = bt_gbdt_slot_metric(p, s, s->es_metric, scratch);
-    int64_t nv = va ? va->n_rows : 0;
-    size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
-    if (s->round == 1 || (s->es_maximize ? x > s->best_metric : x < s->best_metric)) {
-        s->best_metric = x;
-        s->best_round = s->round;
-        if (bytes) memcpy(s->best_valid, s->margin_valid, bytes);
-        return;
-    }
-    if (s->round - s->best_round < s->early_stopping_rounds) return;
-    /* stop: the model and its metrics are those of the best round */
-    s->stopped = 1;
-    *stopped_now = 1;
-    if (bytes) memcpy(s->margin_valid, s->best_valid, bytes);
-    int64_t keep = (int64_t)s->best_round * s->n_out;
-    for (int64_t t = keep; t < s->n_trees; t++) free(s->trees[t].nodes);
-    s->n_trees = keep;
-    s->round = s->best_round;
 }
 
 /* After a slot's trees of the round are grown: valid margins, divergence, early stopping. */
@@ -452,8 +460,9 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
     BT_CHECK_ALLOC(act);
     int n_act = 0;
     bt_status st = bt_gbdt_step_begin(p, slots, n_slots, nv, act, NULL, &n_act);
-    if (st != BT_STATUS_OK || p->bin->order) {
-        if (st == BT_STATUS_OK) st = step_cols(p, act, n_act);
+    if (st != BT_STATUS_OK || p->bin->order || p->linear) {
+        if (st == BT_STATUS_OK)
+            st = p->linear ? bt_gbdt_linear_step(p, act, n_act) : step_cols(p, act, n_act);
         free(act);
         return st;
     }

@@ -7,7 +7,9 @@
 static const char *const objectives[] = {"reg:squarederror", "binary:logistic", "multi:softprob",
                                          NULL};
 /* dart is refused by naming what is supported; lossguide likewise (trees grow depth-wise) */
-static const char *const boosters[] = {"gbtree", NULL};
+static const char *const boosters[] = {"gbtree", "gblinear", NULL};
+static const char *const updaters[] = {"shotgun", "coord_descent", NULL};
+static const char *const selectors[] = {"cyclic", "shuffle", "random", "greedy", "thrifty", NULL};
 static const char *const tree_methods[] = {"auto", "hist", "approx", "exact", "gpu_hist", NULL};
 static const char *const devices[] = {"auto", "cpu", "cuda", "gpu", NULL};
 static const char *const grow_policies[] = {"depthwise", NULL};
@@ -45,10 +47,10 @@ const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS] = {
                      BT_PTYPE_FLOAT,
                      0,
                      1,
-                     F(0.3),
+                     F(NAN),
                      NULL,
                      0,
-                     "shrinkage applied to each tree's leaf values"},
+                     "shrinkage of each round's update (default 0.3; gblinear 0.5)"},
     [BT_GBDT_MAX_DEPTH] = {"max_depth",
                            {NULL},
                            BT_PTYPE_INT,
@@ -81,10 +83,10 @@ const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS] = {
                         BT_PTYPE_FLOAT,
                         0,
                         INFINITY,
-                        F(1),
+                        F(NAN),
                         NULL,
                         0,
-                        "L2 regularization on leaf weights"},
+                        "L2 regularization on leaf weights (default 1; gblinear 0)"},
     [BT_GBDT_ALPHA] = {"alpha",
                        {"reg_alpha", NULL},
                        BT_PTYPE_FLOAT,
@@ -173,7 +175,8 @@ const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS] = {
                          .choices = boosters,
                          .unsupported = boosters_unsupported,
                          .shape = 1,
-                         .doc = "gbtree: the trees (dart is not supported); a shape parameter"},
+                         .doc = "gbtree (trees) or gblinear (linear model; dart is not "
+                                "supported); a shape parameter"},
     [BT_GBDT_SCALE_POS_WEIGHT] = {.name = "scale_pos_weight",
                                   .type = BT_PTYPE_FLOAT,
                                   .min = 0,
@@ -231,4 +234,21 @@ const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS] = {
                             .max = 2147483647.0,
                             .def = I(0),
                             .doc = "0 only: trees are bounded by max_depth (depth-wise growth)"},
+    [BT_GBDT_UPDATER] = {.name = "updater",
+                         .type = BT_PTYPE_STRING,
+                         .def = S("shotgun"),
+                         .choices = updaters,
+                         .doc = "gblinear: shotgun or coord_descent (the same single-threaded "
+                                "coordinate descent here)"},
+    [BT_GBDT_FEATURE_SELECTOR] = {.name = "feature_selector",
+                                  .type = BT_PTYPE_STRING,
+                                  .def = S("cyclic"),
+                                  .choices = selectors,
+                                  .doc = "gblinear: the order features are updated in"},
+    [BT_GBDT_TOP_K] = {.name = "top_k",
+                       .type = BT_PTYPE_INT,
+                       .min = 0,
+                       .max = 2147483647.0,
+                       .def = I(0),
+                       .doc = "gblinear greedy/thrifty: features updated per round (0 = all)"},
 };

@@ -106,6 +106,10 @@ typedef struct bt_gbdt_slot {
     float *margin_train, *margin_valid; /* n x n_out, row-major */
     bt_gbdt_tree *trees;                /* round-major, n_out per round */
     int64_t n_trees, cap_trees;
+    /* gblinear: weights w[f * n_out + k], then the biases (XGBoost's layout); the best round's
+     * copy for early stopping; the feature selector (linear.c) and top_k */
+    float *lin_w, *lin_best;
+    int32_t selector, top_k;
     /* early stopping: the metric it watches (a bt_gbdt_metric, larger is better when
      * es_maximize), the best round so far and the valid margins there */
     int32_t es_metric, es_maximize;
@@ -143,6 +147,12 @@ struct bt_pack {
     int n_gbufs;
     void *cols; /* column mode: per-thread growth workspaces (grow_cols.c) */
     int on_gpu; /* a CUDA pack (its host part) */
+    /* booster gblinear (linear.c): the train set by column, non-missing entries with rows
+     * ascending (XGBoost's CSC page): feature f's are [col_off[f], col_off[f + 1]) */
+    int linear;
+    int64_t *col_off;
+    int32_t *col_row;
+    float *col_val;
     /* What the user should know about the knobs its trials set (pack ops `note`), or "". */
     char note[512];
 };
@@ -227,6 +237,13 @@ void bt_gbdt_cuda_set_hist_budget(int64_t bytes);
 /* Whether new CUDA packs run each level's launches as captured CUDA graphs (default 1) or
  * directly. Process-wide; for tests. */
 void bt_gbdt_cuda_set_graphs(int on);
+
+/* booster gblinear (linear.c): the pack's columns (pack_init), a slot's weights (slot_start), one
+ * round of the listed slots (step, after bt_gbdt_step_begin); the selector's number of a name. */
+bt_status bt_gbdt_linear_init(bt_pack *p);
+bt_status bt_gbdt_linear_slot_init(const bt_pack *p, bt_gbdt_slot *s);
+bt_status bt_gbdt_linear_step(bt_pack *p, bt_gbdt_slot **act, int n_act);
+int bt_gbdt_linear_selector(const char *name);
 
 /* xgboost-json export of a slot (malloc'd text). */
 bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **out, size_t *len);

@@ -175,11 +175,72 @@ static void test_early_stopping_metric(void) {
     free_data(&data, &tr, &va);
 }
 
+/* gblinear: a trial's metrics and export do not depend on its pack mates or the thread count;
+ * selectors shuffle and random follow the trial's key (so its seed), and cyclic does not; early
+ * stopping reverts the weights to the best round's; a gbtree trial in a gblinear pack is
+ * refused. */
+static void test_gblinear(void) {
+    bt_dataset tr = {0}, va = {0};
+    bt_test_gbdt_make_data(urand, &tr, &va, BT_TASK_MULTICLASS, 3, 300, 100, 6, -1);
+    static const char *const sel[] = {"cyclic", "shuffle", "random", "greedy", "thrifty"};
+    bt_value t[6][BT_GBDT_N_PARAMS];
+    for (int i = 0; i < 6; i++) {
+        defaults(t[i], "multi:softprob");
+        t[i][BT_GBDT_NUM_CLASS] = bt_value_int(3);
+        t[i][BT_GBDT_BOOSTER] = bt_value_string("gblinear");
+        t[i][BT_GBDT_UPDATER] = bt_value_string("coord_descent");
+        t[i][BT_GBDT_FEATURE_SELECTOR] = bt_value_string(sel[i % 5]);
+        t[i][BT_GBDT_ALPHA] = bt_value_float(0.1 * i);
+    }
+    t[5][BT_GBDT_EARLY_STOPPING_ROUNDS] = bt_value_int(2);
+    t[5][BT_GBDT_ETA] = bt_value_float(1.0);
+    static double together[6][60], alone[60], two[6][60];
+    bt_model_data d1 = {&tr, &va, BT_TASK_MULTICLASS, 3, NULL, 1, NULL};
+    bt_hparams h0 = {t[0]};
+    CHECK_OK(bt_gbdt_family.data_prepare(&d1, &h0));
+    train(&d1, t, 6, 30, "mlogloss", together);
+    bt_model_data d2 = {&tr, &va, BT_TASK_MULTICLASS, 3, d1.shared, 2, NULL};
+    train(&d2, t, 6, 30, "mlogloss", two);
+    int same = 1;
+    for (int i = 0; i < 6; i++) {
+        train(&d1, &t[i], 1, 30, "mlogloss", (double(*)[60])alone);
+        const int keyed = i == 1 || i == 2; /* alone it is slot 0: another key (train()) */
+        for (int r = 0; r < 30; r++)
+            same &= (keyed || alone[r] == together[i][r]) && two[i][r] == together[i][r];
+        CHECK(together[i][29] < together[i][0]); /* it learns */
+    }
+    CHECK(same);
+    /* the random selectors follow the key: another seed, another curve; cyclic's does not move */
+    bt_value u[2][BT_GBDT_N_PARAMS];
+    memcpy(u[0], t[1], sizeof u[0]);
+    memcpy(u[1], t[0], sizeof u[1]);
+    u[0][BT_GBDT_SEED] = bt_value_int(99);
+    u[1][BT_GBDT_SEED] = bt_value_int(99);
+    static double reseeded[2][60];
+    train(&d1, u, 2, 5, "mlogloss", reseeded);
+    CHECK(reseeded[0][4] != together[1][4]);
+    /* early stopping: flat at the best round's value once stopped */
+    double best = INFINITY;
+    for (int r = 0; r < 30; r++) best = fmin(best, together[5][r]);
+    CHECK(together[5][29] == best);
+    /* a gbtree trial cannot join a gblinear pack */
+    bt_pack *p = NULL;
+    CHECK_OK(vt->pack_init(&p, &d1, &h0, 1));
+    bt_value g[BT_GBDT_N_PARAMS];
+    memcpy(g, t[0], sizeof g);
+    g[BT_GBDT_BOOSTER] = bt_value_string("gbtree");
+    bt_hparams hg = {g};
+    CHECK(vt->slot_start(p, 0, &hg, 1) != BT_STATUS_OK);
+    vt->pack_free(p);
+    free_data(&d1, &tr, &va);
+}
+
 int main(void) {
     srand(11);
     test_notes();
     test_check();
     test_scale_pos_weight();
     test_early_stopping_metric();
+    test_gblinear();
     return bt_test_finish("test_gbdt_knobs");
 }

@@ -16,6 +16,7 @@
 #if BT_HAVE_CUDA
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,10 @@ static cuda_pack *cp_of(bt_pack *p) {
 
 void bt_gbdt_cuda_pack_free(bt_pack *p) {
     if (!p) return;
+    if (p->linear) { /* a host pack (pack_init) */
+        bt_gbdt_pack_free(p);
+        return;
+    }
     cuda_pack *c = cp_of(p);
     if (c->stream) {
         cudaSetDevice(c->device);
@@ -50,6 +55,16 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
                                  int capacity) {
     *out = NULL;
     if (capacity < 1) return BT_FAIL(BT_STATUS_INTERNAL, "pack capacity must be >= 1");
+    const char *booster = shape_hp->v[BT_GBDT_BOOSTER].s;
+    if (booster && strcmp(booster, "gblinear") == 0) {
+        /* no GPU linear trainer: gblinear packs of a GPU run train on the host, and say so */
+        BT_TRY(bt_gbdt_pack_init(out, data, shape_hp, capacity));
+        snprintf((*out)->note, sizeof(*out)->note,
+                 "booster gblinear trains on the CPU (%d threads): batchtune has no GPU linear "
+                 "trainer; gbtree packs use the GPU",
+                 (*out)->threads);
+        return BT_STATUS_OK;
+    }
     const bt_gbdt_binning *bin = NULL;
     BT_TRY(bt_gbdt_binning_get(data, (int32_t)shape_hp->v[BT_GBDT_MAX_BIN].i, &bin));
     const bt_gbdt_shared *sh = data->shared;
@@ -106,10 +121,12 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
 }
 
 void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot) {
+    /* (a gblinear host pack too: the device segments below do not exist there) */
     bt_gbdt_slot_clear(p, slot); /* device segments are overwritten by the next slot_start */
 }
 
 bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
+    if (p->linear) return bt_gbdt_slot_start(p, slot, hp, key);
     cuda_pack *c = cp_of(p);
     CU(cudaSetDevice(c->device));
     BT_TRY(bt_gbdt_slot_start(p, slot, hp, key));
@@ -291,6 +308,7 @@ static bt_status round_batched(cuda_pack *c, bt_gbdt_slot **act, const int *act_
 }
 
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
+    if (p->linear) return bt_gbdt_step(p, slots, n_slots);
     cuda_pack *c = cp_of(p);
     CU(cudaSetDevice(c->device));
     bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);
