@@ -261,6 +261,8 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
  * the out-of-memory split of a step is for. At least 1. */
 int bt_gbdt_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted) {
     if (wanted < 1) return 1;
+    const char *booster = shape_hp->v[BT_GBDT_BOOSTER].s;
+    if (booster && strcmp(booster, "gblinear") == 0) return wanted; /* a host pack (pack.c) */
     size_t free_b = 0, total_b = 0;
     if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
         cudaGetLastError();
