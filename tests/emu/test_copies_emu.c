@@ -58,7 +58,7 @@ static void test_gbdt(int device_levels) {
     memset(&tr, 0, sizeof tr);
     memset(&va, 0, sizeof va);
     bt_test_gbdt_make_data(urand, &tr, &va, BT_TASK_REGRESSION, 0, GBDT_N, GBDT_NV, 6, 5);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     static bt_value t[GBDT_SLOTS][BT_GBDT_N_PARAMS];
     for (int i = 0; i < GBDT_SLOTS; i++) {
         bt_test_gbdt_random_trial(t[i], &bt_test_gbdt_pack_trials, urand, "reg:squarederror", 0);
