@@ -41,6 +41,7 @@ typedef struct bt_param_spec {
     int n_values;
     double min, max, mu, sigma, a, b, q;
     int is_int;    /* samples are integers (int_uniform, or q-distributions with integer q) */
+    int grid;      /* method grid expands this distribution (int_uniform, q_uniform; space.h) */
     int line, col; /* where the parameter is defined in the sweep file */
 } bt_param_spec;
 
