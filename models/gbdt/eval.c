@@ -5,11 +5,18 @@
 #include "models/gbdt/trainer.h"
 
 static const char *const metric_names[BT_GBDT_METRIC_COUNT] = {
-    [BT_GBDT_METRIC_RMSE] = "rmse",         [BT_GBDT_METRIC_MSE] = "mse",
-    [BT_GBDT_METRIC_MAE] = "mae",           [BT_GBDT_METRIC_LOGLOSS] = "logloss",
-    [BT_GBDT_METRIC_ERROR] = "error",       [BT_GBDT_METRIC_AUC] = "auc",
-    [BT_GBDT_METRIC_MLOGLOSS] = "mlogloss", [BT_GBDT_METRIC_MERROR] = "merror",
+    [BT_GBDT_METRIC_RMSE] = "rmse",
+    [BT_GBDT_METRIC_MSE] = "mse",
+    [BT_GBDT_METRIC_MAE] = "mae",
+    [BT_GBDT_METRIC_LOGLOSS] = "logloss",
+    [BT_GBDT_METRIC_ERROR] = "error",
+    [BT_GBDT_METRIC_AUC] = "auc",
+    [BT_GBDT_METRIC_MLOGLOSS] = "mlogloss",
+    [BT_GBDT_METRIC_MERROR] = "merror",
     [BT_GBDT_METRIC_ACCURACY] = "accuracy",
+    [BT_GBDT_METRIC_F1] = "f1",
+    [BT_GBDT_METRIC_PRECISION] = "precision",
+    [BT_GBDT_METRIC_RECALL] = "recall",
 };
 
 int bt_gbdt_metric_id(const char *name) {

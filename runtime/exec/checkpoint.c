@@ -97,6 +97,7 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     r->host = xstrdup(host);
     r->command_line = xstrdup(e->o->command_line ? e->o->command_line : "");
     r->metric_name = xstrdup(e->sw.metric);
+    r->metric_as_written = xstrdup(spec->metric_name);
     r->maximize = e->sw.maximize;
     r->scheduler = xstrdup(bt_sched_kind_name(spec->sched.kind));
     r->model_type = xstrdup(e->sw.family->name);

@@ -416,6 +416,9 @@ static void test_metric(void) {
     snprintf(buf, sizeof buf, fmt, "", "{'name': 'val_rmsle'}");
     run(buf);
     EXPECT("6:22: metric.name: ", "cannot compute 'val_rmsle' (did you mean 'rmse'?)");
+    snprintf(buf, sizeof buf, fmt, ", 'objective': 'binary:logistic'", "{'name': 'val_accu'}");
+    run(buf); /* an accuracy misspelt: accuracy, never auc */
+    EXPECT("6:22: metric.name: ", "cannot compute 'val_accu' (did you mean 'accuracy'?)");
     snprintf(buf, sizeof buf, fmt, "", "{'goal': 'minimize', 'nme': 'rmse'}");
     run(buf);
     EXPECT("6:13: metric.name: ", "missing");
