@@ -94,6 +94,7 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     r->sweep_sha256 = xstrdup(spec->sha256);
     r->sweep_path = xstrdup(spec->path);
     r->seed = spec->seed;
+    r->run_cap_override = spec->run_cap_override;
     r->host = xstrdup(host);
     r->command_line = xstrdup(e->o->command_line ? e->o->command_line : "");
     r->metric_name = xstrdup(e->sw.metric);

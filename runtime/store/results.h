@@ -47,6 +47,7 @@ typedef struct bt_results {
     char *sweep_sha256;
     char *sweep_path;
     uint64_t seed;
+    int64_t run_cap_override; /* --run-cap the sweep ran with (0: none) */
     char *host;
     char *command_line;
     char *metric_name;       /* the sweep's metric, normalized ("mse") */

@@ -481,6 +481,11 @@ static bt_status read_all(bt_h5_ids *ids, hid_t file, bt_results *r) {
     BT_TRY(attr_read_str(ids, file, "sweep_sha256", 0, &r->sweep_sha256));
     BT_TRY(attr_read_str(ids, file, "sweep_path", 0, &r->sweep_path));
     BT_TRY(attr_read_num(ids, file, "seed", H5T_NATIVE_UINT64, &r->seed));
+    htri_t capped = H5Aexists(file, "run_cap_override");
+    BT_H5_CHECK(capped);
+    if (capped)
+        BT_TRY(
+            attr_read_num(ids, file, "run_cap_override", H5T_NATIVE_INT64, &r->run_cap_override));
     BT_TRY(attr_read_str(ids, file, "host", 0, &r->host));
     BT_TRY(attr_read_str(ids, file, "command_line", 0, &r->command_line));
     BT_TRY(attr_read_str(ids, file, "metric", 0, &r->metric_name));

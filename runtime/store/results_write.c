@@ -468,6 +468,9 @@ static bt_status write_root(bt_h5_ids *ids, hid_t file, const bt_results *r) {
     BT_TRY(attr_str(ids, file, "sweep_sha256", r->sweep_sha256));
     BT_TRY(attr_str(ids, file, "sweep_path", r->sweep_path));
     BT_TRY(attr_num(ids, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &r->seed));
+    if (r->run_cap_override > 0)
+        BT_TRY(attr_num(ids, file, "run_cap_override", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                        &r->run_cap_override));
     BT_TRY(attr_str(ids, file, "host", r->host));
     BT_TRY(attr_str(ids, file, "command_line", r->command_line));
     BT_TRY(attr_str(ids, file, "metric", r->metric_name));

@@ -84,6 +84,12 @@ static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
     /* controller, kind, apiVersion, job, image_uri: W&B keys accepted and ignored. */
 }
 
+/* A grid's run_cap above its size is its size. */
+static void clamp_run_cap(bt_spec *s) {
+    int64_t g = s->method == BT_METHOD_GRID ? bt_space_grid_size(s) : -1;
+    if (g >= 0 && s->run_cap > g) s->run_cap = g;
+}
+
 static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     bt_spec *s = c->spec;
     bt_spec_check_keys(c, root, "", top_keys);
@@ -146,12 +152,17 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     if (s->method == BT_METHOD_RANDOM && s->run_cap == 0 && s->sched.kind != BT_SCHED_HYPERBAND)
         s->run_cap = 100;
     if (s->method == BT_METHOD_GRID && c->n_err == 0) {
-        int64_t g = bt_space_grid_size(s);
-        if (g < 0)
+        if (bt_space_grid_size(s) < 0)
             bt_spec_err(c, params, 0, "parameters", "the grid has more than 2^63 points");
-        else if (s->run_cap > g)
-            s->run_cap = g;
+        else
+            clamp_run_cap(s);
     }
+}
+
+void bt_spec_set_run_cap(bt_spec *s, int64_t n) {
+    s->run_cap = n;
+    s->run_cap_override = n;
+    clamp_run_cap(s);
 }
 
 bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_diags *diags) {

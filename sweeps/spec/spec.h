@@ -96,7 +96,8 @@ typedef struct bt_spec {
 
     bt_param_spec *params;
     int n_params;
-    int64_t run_cap; /* 0 = unset */
+    int64_t run_cap;          /* 0 = unset */
+    int64_t run_cap_override; /* --run-cap N (bt_spec_set_run_cap; 0: none): a resume must agree */
 
     bt_sched_spec sched;
 
@@ -130,6 +131,10 @@ void bt_diags_add(bt_diags *d, const char *fmt, ...) __attribute__((format(print
  * filled and must be released with bt_spec_free. */
 bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_diags *diags);
 void bt_spec_free(bt_spec *s);
+
+/* --run-cap N (N >= 1) for a quick run of any sweep: run_cap becomes N, as if the file said so
+ * (grid: its first N points, at most the grid), and run_cap_override records it. */
+void bt_spec_set_run_cap(bt_spec *s, int64_t n);
 
 /* Index of the parameter named name in s->params, or -1. */
 int bt_spec_param_index(const bt_spec *s, const char *name);

@@ -342,6 +342,12 @@ static void test_params_grid(void) {
                  "  'dataset': {'synthetic': 'friedman1'},\n"
                  "  'parameters': {'eta': {'values': [0.1, 0.2, 0.3]}}\n}"));
     if (loaded) CHECK_EQ_INT(S.run_cap, 0); /* unset: every grid point */
+    if (loaded) { /* --run-cap: as if the file said it, at most the grid; the override is kept */
+        bt_spec_set_run_cap(&S, 2);
+        CHECK(S.run_cap == 2 && S.run_cap_override == 2);
+        bt_spec_set_run_cap(&S, 40);
+        CHECK(S.run_cap == 3 && S.run_cap_override == 40);
+    }
 }
 
 static void test_params_model(void) {
