@@ -70,6 +70,7 @@ int bt_cmd_validate(int argc, char **argv) {
         bt_spec_free(&spec);
         return rc;
     }
+    bt_cli_spec_warnings(&spec);
     printf("%s: ok\n", path);
     printf("  model      %s\n", sw.family->name);
     printf("  method     %s, seed %" PRIu64 "\n", spec.method == BT_METHOD_GRID ? "grid" : "random",

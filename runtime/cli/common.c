@@ -31,6 +31,11 @@ int bt_cli_error(bt_status st) {
     return (int)st;
 }
 
+void bt_cli_spec_warnings(const bt_spec *s) {
+    for (int i = 0; i < s->n_warnings; i++)
+        fprintf(stderr, "batchtune: warning: %s\n", s->warnings[i]);
+}
+
 int bt_cli_run_cap(const char *arg, int64_t *out) {
     char *end = NULL;
     errno = 0;

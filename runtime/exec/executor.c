@@ -106,6 +106,8 @@ static bt_status between_ticks(bt_exec *e) {
  * the journal's END. *buf is the tick's scratch, freed by the caller. */
 static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, int64_t **buf) {
     bt_exec_announce(e, spec, sum->resumed, sum->already_finished);
+    for (int i = 0; i < spec->n_warnings && !sum->already_finished; i++)
+        bt_exec_warn(e, "%s", spec->warnings[i]);
     bt_status st = bt_sweep_load_data(&e->sw, e->dev.threads);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_journal_open(e, spec);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_state_open(e);

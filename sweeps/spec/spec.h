@@ -114,6 +114,11 @@ typedef struct bt_spec {
     /* recorded only */
     char *name, *description, *program, *project, *entity;
     char *command_json; /* `command` as JSON text, or NULL */
+
+    /* What is worth saying about the file but does not stop it (a `program` that is not run),
+     * one sentence each; the runner passes them on as warnings and keeps them in the results. */
+    char **warnings;
+    int n_warnings;
 } bt_spec;
 
 /* Collected validation problems, each "FILE:LINE:COL: json.path: message". Owned by the list. */

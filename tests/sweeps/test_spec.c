@@ -192,6 +192,12 @@ static void test_wandb_file(void) {
     CHECK_STR(S.entity, "my-team");
     CHECK_STR(S.name, "xgb-random");
     CHECK(S.command_json && strstr(S.command_json, "${program}"));
+    /* a program beside a model block is not run, and the spec says so */
+    CHECK_EQ_INT(S.n_warnings, 1);
+    if (S.n_warnings == 1)
+        CHECK_MSG(strstr(S.warnings[0], "program 'train.py' (and command [") &&
+                      strstr(S.warnings[0], "not run: the model block's gbdt is trained natively"),
+                  "%s", S.warnings[0]);
     CHECK_EQ_INT(S.n_params, 8);
     CHECK_STR(S.params[0].name, "learning_rate"); /* as written: a results column */
     CHECK_EQ_INT(S.params[0].dist, BT_DIST_LOG_UNIFORM_VALUES);
@@ -341,7 +347,8 @@ static void test_params_grid(void) {
     CHECK_OK(run("{\n  'method': 'grid',\n  'model': {'type': 'gbdt'},\n"
                  "  'dataset': {'synthetic': 'friedman1'},\n"
                  "  'parameters': {'eta': {'values': [0.1, 0.2, 0.3]}}\n}"));
-    if (loaded) CHECK_EQ_INT(S.run_cap, 0); /* unset: every grid point */
+    if (loaded) CHECK_EQ_INT(S.run_cap, 0);    /* unset: every grid point */
+    if (loaded) CHECK_EQ_INT(S.n_warnings, 0); /* no program: nothing to say */
     if (loaded) { /* --run-cap: as if the file said it, at most the grid; the override is kept */
         bt_spec_set_run_cap(&S, 2);
         CHECK(S.run_cap == 2 && S.run_cap_override == 2);
