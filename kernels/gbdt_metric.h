@@ -1,7 +1,9 @@
 /* Evaluation metrics of boosted models on float margins, with XGBoost 1.7's definitions: the
  * objective's transform in float (sigmoid, softmax), per-row terms in float, sums in double,
  * logloss clipped at 1e-16, error at threshold 0.5, AUC with tied scores sharing credit (the
- * trapezoid rule, as sklearn's roc_auc_score). Ownership: callers own every buffer. */
+ * trapezoid rule, as sklearn's roc_auc_score); and scikit-learn's precision, recall and F1 of the
+ * predicted class (the error's: probability above 0.5, or the most probable class, first on ties;
+ * kernels/class_scores.h). Ownership: callers own every buffer. */
 #ifndef BT_KERNEL_GBDT_METRIC_H
 #define BT_KERNEL_GBDT_METRIC_H
 
@@ -20,6 +22,10 @@ typedef enum bt_gbdt_metric {
     BT_GBDT_METRIC_MLOGLOSS,
     BT_GBDT_METRIC_MERROR,
     BT_GBDT_METRIC_ACCURACY,
+    /* scikit-learn's scores of the predicted class (kernels/class_scores.h) */
+    BT_GBDT_METRIC_F1,
+    BT_GBDT_METRIC_PRECISION,
+    BT_GBDT_METRIC_RECALL,
     BT_GBDT_METRIC_COUNT
 } bt_gbdt_metric;
 
@@ -46,7 +52,8 @@ typedef struct bt_gbdt_metric_item {
 
 /* out[i] = bt_gbdt_metric_ref(metric, ...) of item i, per-row terms as the reference computes
  * them, the double sum in a fixed (deterministic) tree order rather than row order. AUC is
- * refused here (BT_STATUS_BAD_INPUT): it needs a sort, see bt_gbdt_auc_cuda. */
+ * refused here (BT_STATUS_BAD_INPUT): it needs a sort, see bt_gbdt_auc_cuda; so are F1,
+ * precision and recall, which the packs compute on the host from the margins like AUC. */
 bt_status bt_gbdt_metric_cuda(bt_gbdt_metric metric, const float *margin, const float *y, int64_t n,
                               const bt_gbdt_metric_item *items, int32_t n_items, double *out,
                               void *stream);

@@ -26,6 +26,12 @@ void bt_nn_loss_check_ref(int n_slots, int rows, const double *loss, int32_t *al
  * p = softmax(logits) in float (bt_nn_softmax_ref) and p_y below 1e-15 taken as 1e-15. */
 void bt_nn_class_metrics_ref(int n_slots, int rows, int k, const float *const *logits,
                              const int32_t *labels, double *acc);
+/* Per-class counts behind precision, recall and F1 (kernels/class_scores.h), onto counts (3 k per
+ * slot): a row labelled y whose largest logit (first on ties) is class p adds 1 to
+ * counts[3 k s + p] (predicted), to counts[3 k s + k + y] (labelled) and, when p == y, to
+ * counts[3 k s + 2 k + y] (correct). */
+void bt_nn_class_counts_ref(int n_slots, int rows, int k, const float *const *logits,
+                            const int32_t *labels, double *counts);
 /* Regression metrics in the label's units, pred and target standardized (x y_std + y_mean):
  * acc[2 s] += squared errors, acc[2 s + 1] += absolute errors. */
 void bt_nn_reg_metrics_ref(int n_slots, int rows, const float *const *pred, const float *target,
@@ -33,8 +39,9 @@ void bt_nn_reg_metrics_ref(int n_slots, int rows, const float *const *pred, cons
 
 #if BT_HAVE_CUDA
 /* ---- CUDA twins (kernels/cuda/nn_train.cu): device pointers and device arrays of device
- * pointers; stream is a cudaStream_t. Gathers and the loss check are exact; the metric sums are
- * doubles in a fixed order (one block per slot), with float softmax terms as the reference. -- */
+ * pointers; stream is a cudaStream_t. Gathers, the loss check and the class counts are exact; the
+ * metric sums are doubles in a fixed order (one block per slot), with float softmax terms as the
+ * reference. -- */
 #include "base/status.h"
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +57,8 @@ bt_status bt_nn_loss_check_cuda(int n_slots, int rows, const double *loss, int32
                                 int64_t *t, double *loss_sum, void *stream);
 bt_status bt_nn_class_metrics_cuda(int n_slots, int rows, int k, const float *const *logits,
                                    const int32_t *labels, double *acc, void *stream);
+bt_status bt_nn_class_counts_cuda(int n_slots, int rows, int k, const float *const *logits,
+                                  const int32_t *labels, double *counts, void *stream);
 bt_status bt_nn_reg_metrics_cuda(int n_slots, int rows, const float *const *pred,
                                  const float *target, double y_mean, double y_std, double *acc,
                                  void *stream);

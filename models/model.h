@@ -65,6 +65,9 @@ typedef struct bt_model_family {
     int n_params;
     int budget_param;           /* index of the resource parameter (num_round, epochs) */
     const char *const *metrics; /* NULL-terminated metric names this family can compute */
+    /* NULL-terminated metrics it also computes, but only for a sweep that names one (f1,
+     * precision, recall): /history records them only then. May be NULL. */
+    const char *const *metrics_on_request;
 
     /* Task and class count from resolved hyperparameters (objective, num_class) and labels. */
     bt_status (*task_of)(const bt_hparams *hp, bt_task *task, int32_t *n_classes);
@@ -99,6 +102,8 @@ typedef struct bt_model_family {
 const bt_model_family *bt_model_find(const char *type);
 /* NULL-terminated list of every family, for help and did-you-mean. */
 const bt_model_family *const *bt_model_all(void);
+/* Whether f computes metric `name` (canonical; metrics or metrics_on_request). */
+int bt_model_has_metric(const bt_model_family *f, const char *name);
 /* Index of parameter `name` (canonical or alias) in f->params, or -1. */
 int bt_model_param_index(const bt_model_family *f, const char *name);
 

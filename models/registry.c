@@ -34,3 +34,11 @@ int bt_model_param_index(const bt_model_family *f, const char *name) {
     }
     return -1;
 }
+
+int bt_model_has_metric(const bt_model_family *f, const char *name) {
+    const char *const *lists[2] = {f->metrics, f->metrics_on_request};
+    for (int l = 0; l < 2; l++)
+        for (int m = 0; name && lists[l] && lists[l][m]; m++)
+            if (strcmp(lists[l][m], name) == 0) return 1;
+    return 0;
+}

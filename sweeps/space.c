@@ -1,7 +1,8 @@
-/* The search space: grid expansion (cartesian product, last parameter fastest) and seeded draws
- * from every W&B distribution. Every draw comes from Philox keyed by (seed, trial) with the
- * parameter index as counter and the draw number as stream, so a trial's configuration depends
- * only on (seed, trial id, parameter) -- never on other trials or on the order of sampling. */
+/* The search space: grid expansion (cartesian product, last parameter fastest; int_uniform and
+ * q_uniform expanded as W&B's grid expands them) and seeded draws from every W&B distribution.
+ * Every draw comes from Philox keyed by (seed, trial) with the parameter index as counter and the
+ * draw number as stream, so a trial's configuration depends only on (seed, trial id, parameter) --
+ * never on other trials or on the order of sampling. */
 #include "sweeps/space.h"
 
 #include <math.h>
@@ -9,13 +10,58 @@
 
 #include "kernels/philox.h"
 
+/* Above this many points a parameter's grid counts as overflowing (bt_space_grid_size's -1). */
+#define GRID_MAX ((int64_t)1 << 62)
+
+int64_t bt_space_grid_count(const bt_param_spec *p) {
+    switch (p->dist) {
+    case BT_DIST_CONSTANT:
+    case BT_DIST_CATEGORICAL:
+        return p->n_values > 0 ? p->n_values : 1;
+    case BT_DIST_INT_UNIFORM: { /* range(min, max + 1) */
+        double k = p->max - p->min + 1.0;
+        return k >= 1.0 && k <= (double)GRID_MAX ? (int64_t)k : -1;
+    }
+    case BT_DIST_Q_UNIFORM: { /* len(numpy.arange(min, max, q)) = ceil((max - min) / q) */
+        double k = ceil((p->max - p->min) / p->q);
+        return k >= 0.0 && k <= (double)GRID_MAX ? (int64_t)k : -1;
+    }
+    default:
+        return -1;
+    }
+}
+
+bt_value bt_space_grid_value(const bt_param_spec *p, int64_t i) {
+    switch (p->dist) {
+    case BT_DIST_CONSTANT:
+    case BT_DIST_CATEGORICAL:
+        return p->n_values > 0 ? p->values[i % p->n_values] : bt_value_float(NAN);
+    case BT_DIST_INT_UNIFORM:
+        return bt_value_int((int64_t)p->min + i);
+    case BT_DIST_Q_UNIFORM: {
+        /* numpy.arange's fill, bit for bit: x0 = min, x1 = min + q, then
+         * x_i = min + i * (x1 - x0); the product is kept apart so no FMA contracts it */
+        double x = p->min;
+        if (i == 1) {
+            x = p->min + p->q;
+        } else if (i > 1) {
+            double x1 = p->min + p->q;
+            volatile double step = (double)i * (x1 - p->min);
+            x = p->min + step;
+        }
+        return p->is_int ? bt_value_int((int64_t)llround(x)) : bt_value_float(x);
+    }
+    default:
+        return bt_value_float(NAN);
+    }
+}
+
 int64_t bt_space_grid_size(const bt_spec *s) {
     int64_t n = 1;
     for (int p = 0; p < s->n_params; p++) {
-        const bt_param_spec *ps = &s->params[p];
-        if (ps->dist != BT_DIST_CONSTANT && ps->dist != BT_DIST_CATEGORICAL) return -1;
-        int64_t k = ps->n_values > 0 ? ps->n_values : 1;
-        if (n > INT64_MAX / k) return -1;
+        int64_t k = bt_space_grid_count(&s->params[p]);
+        if (k < 0) return -1;
+        if (k > 0 && n > INT64_MAX / k) return -1;
         n *= k;
     }
     return n;
@@ -154,9 +200,8 @@ bt_status bt_space_config(const bt_spec *s, uint64_t seed, int64_t trial, bt_val
                            (long long)trial, (long long)n);
         int64_t rest = trial;
         for (int p = s->n_params - 1; p >= 0; p--) { /* the last parameter varies fastest */
-            const bt_param_spec *ps = &s->params[p];
-            int64_t k = ps->n_values > 0 ? ps->n_values : 1;
-            out[p] = ps->n_values > 0 ? ps->values[rest % k] : bt_value_float(NAN);
+            int64_t k = bt_space_grid_count(&s->params[p]);
+            out[p] = bt_space_grid_value(&s->params[p], rest % k);
             rest /= k;
         }
         return BT_STATUS_OK;

@@ -10,9 +10,18 @@
 #include "sweeps/spec/spec.h"
 #include "base/status.h"
 
-/* Number of grid points (product of the value counts), or -1 if a parameter is continuous or the
- * product overflows int64. */
+/* Number of grid points (product of the parameters' counts), or -1 if a parameter has no grid or
+ * the product overflows int64. */
 int64_t bt_space_grid_size(const bt_spec *s);
+
+/* The points one parameter takes in a grid, as W&B's grid search expands it: value / values as
+ * listed; int_uniform every integer of [min, max] ascending (Python's range(min, max + 1));
+ * q_uniform numpy.arange(min, max, q) -- min, min + q, ... below max (max itself excluded),
+ * integers when min, max and q are all written as integers, computed as numpy does. Other
+ * distributions have no grid: -1, as is a count above 2^62. */
+int64_t bt_space_grid_count(const bt_param_spec *p);
+/* Point i (0 <= i < bt_space_grid_count(p)) of that list. */
+bt_value bt_space_grid_value(const bt_param_spec *p, int64_t i);
 
 /* Fills out[0..s->n_params) with trial `trial`'s values. Grid: the trial-th point of the cartesian
  * product, the LAST parameter in file order varying fastest (documented in docs/sweep-format.md);

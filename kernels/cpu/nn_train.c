@@ -35,16 +35,21 @@ void bt_nn_loss_check_ref(int n_slots, int rows, const double *loss, int32_t *al
     }
 }
 
+/* The predicted class: the largest logit, the first one on ties. */
+static int32_t argmax(const float *z, int k) {
+    int32_t best = 0;
+    for (int32_t j = 1; j < k; j++)
+        if (z[j] > z[best]) best = j;
+    return best;
+}
+
 void bt_nn_class_metrics_ref(int n_slots, int rows, int k, const float *const *logits,
                              const int32_t *labels, double *acc) {
     for (int s = 0; s < n_slots; s++)
         for (int r = 0; r < rows; r++) {
             const float *z = logits[s] + (size_t)r * k;
             const int32_t y = labels[r];
-            int32_t best = 0;
-            for (int32_t j = 1; j < k; j++)
-                if (z[j] > z[best]) best = j;
-            acc[2 * s] += best == y;
+            acc[2 * s] += argmax(z, k) == y;
             float mx = z[0];
             for (int j = 1; j < k; j++) mx = z[j] > mx ? z[j] : mx;
             float sum = 0.0f;
@@ -53,6 +58,19 @@ void bt_nn_class_metrics_ref(int n_slots, int rows, int k, const float *const *l
             const float py = expf(z[y] - mx) * (1.0f / sum);
             acc[2 * s + 1] -= log(py > 1e-15f ? (double)py : 1e-15);
         }
+}
+
+void bt_nn_class_counts_ref(int n_slots, int rows, int k, const float *const *logits,
+                            const int32_t *labels, double *counts) {
+    for (int s = 0; s < n_slots; s++) {
+        double *c = counts + (size_t)3 * k * s;
+        for (int r = 0; r < rows; r++) {
+            const int32_t p = argmax(logits[s] + (size_t)r * k, k), y = labels[r];
+            c[p] += 1.0;
+            c[k + y] += 1.0;
+            if (p == y) c[2 * k + y] += 1.0;
+        }
+    }
 }
 
 void bt_nn_reg_metrics_ref(int n_slots, int rows, const float *const *pred, const float *target,

@@ -249,8 +249,10 @@ extern "C" bt_status bt_gbdt_auc_cuda(const float *margin, const float *y, int64
 extern "C" bt_status bt_gbdt_metric_cuda(bt_gbdt_metric metric, const float *margin, const float *y,
                                          int64_t n, const bt_gbdt_metric_item *items,
                                          int32_t n_items, double *out, void *stream) {
-    if (metric == BT_GBDT_METRIC_AUC)
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "metric_cuda: AUC is computed on the host");
+    if (metric == BT_GBDT_METRIC_AUC || metric == BT_GBDT_METRIC_F1 ||
+        metric == BT_GBDT_METRIC_PRECISION || metric == BT_GBDT_METRIC_RECALL)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "metric_cuda: metric %d is computed on the host",
+                       (int)metric);
     if ((int)metric < 0 || metric >= BT_GBDT_METRIC_COUNT || n_items < 0 || n_items > MAX_GRID_X)
         return BT_FAIL(BT_STATUS_BAD_INPUT, "metric_cuda: metric %d, %d items", (int)metric,
                        (int)n_items);

@@ -1,7 +1,7 @@
 /* CUDA twins of the training-step bookkeeping (kernels/nn_train.h): row gathers (one thread per
  * element, exact), the divergence check (one thread per slot, exact: the same double operations
- * unfused), and the validation metric sums (one block per slot, one warp per row, doubles summed
- * in a fixed order). */
+ * unfused), the validation metric sums (one block per slot, one warp per row, doubles summed
+ * in a fixed order) and class counts (exact, in row order). */
 #include "kernels/cuda/nn_common.cuh"
 
 extern "C" {
@@ -37,6 +37,29 @@ __global__ void loss_check_kernel(int n_slots, int rows, const double *loss, int
     loss_sum[s] = __dadd_rn(loss_sum[s], __dmul_rn(l, (double)rows));
 }
 
+/* A row's predicted class over the warp, first index on ties (the reference's "first strictly
+ * greater"): each lane keeps its first best, lanes merge preferring the larger value, then the
+ * smaller index (bi == k: nothing seen yet). Every lane gets the index; *max the row's max. */
+static __device__ __forceinline__ int warp_argmax(const float *z, int k, int lane, float *max) {
+    float bv = -INFINITY;
+    int bi = k;
+    for (int j = lane; j < k; j += 32)
+        if (bi == k || z[j] > bv) {
+            bv = z[j];
+            bi = j;
+        }
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (oi < k && (bi == k || ov > bv || (ov == bv && oi < bi))) {
+            bv = ov;
+            bi = oi;
+        }
+    }
+    *max = bv;
+    return bi;
+}
+
 __global__ void __launch_bounds__(BT_NN_THREADS)
     class_kernel(int rows, int k, const float *const *logits, const int32_t *labels, double *acc) {
     __shared__ double sh[BT_NN_THREADS];
@@ -47,25 +70,8 @@ __global__ void __launch_bounds__(BT_NN_THREADS)
     for (int r = warp; r < rows; r += n_warps) {
         const float *z = Z + (size_t)r * k;
         const int32_t y = labels[r];
-        /* argmax, first index on ties (the reference's "first strictly greater"): each lane
-         * keeps its first best, lanes merge preferring the larger value, then the smaller index
-         * (bi == k: nothing seen yet) */
-        float bv = -INFINITY;
-        int bi = k;
-        for (int j = lane; j < k; j += 32)
-            if (bi == k || z[j] > bv) {
-                bv = z[j];
-                bi = j;
-            }
-        for (int o = 16; o > 0; o >>= 1) {
-            const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
-            const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-            if (oi < k && (bi == k || ov > bv || (ov == bv && oi < bi))) {
-                bv = ov;
-                bi = oi;
-            }
-        }
-        const float mx = bv; /* the row's max, as the reference's softmax subtracts it */
+        float mx; /* the row's max, as the reference's softmax subtracts it */
+        const int bi = warp_argmax(z, k, lane, &mx);
         float sum = 0.0f;
         for (int j = lane; j < k; j += 32) sum += expf(z[j] - mx);
         sum = bt_nn_warp_sum(sum);
@@ -80,6 +86,36 @@ __global__ void __launch_bounds__(BT_NN_THREADS)
     if (threadIdx.x == 0) {
         acc[2 * s] += c;
         acc[2 * s + 1] += l;
+    }
+}
+
+/* One block per slot, rows in tiles of one row per warp: each warp finds its row's class, then
+ * thread 0 adds the tile's rows to the counts in row order (no atomics; exact either way). */
+__global__ void __launch_bounds__(BT_NN_THREADS)
+    counts_kernel(int rows, int k, const float *const *logits, const int32_t *labels,
+                  double *counts) {
+    const int n_warps = BT_NN_THREADS / 32;
+    __shared__ int pred[BT_NN_THREADS / 32];
+    const int s = blockIdx.x;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    double *c = counts + (size_t)3 * k * s;
+    for (int r0 = 0; r0 < rows; r0 += n_warps) {
+        const int r = r0 + warp;
+        if (r < rows) { /* the same for the whole warp: its shuffles stay converged */
+            float mx;
+            const int p = warp_argmax(logits[s] + (size_t)r * k, k, lane, &mx);
+            if (lane == 0) pred[warp] = p;
+        }
+        __syncthreads();
+        if (threadIdx.x == 0)
+            for (int w = 0; w < n_warps && r0 + w < rows; w++) {
+                const int p = pred[w];
+                const int32_t y = labels[r0 + w];
+                c[p] += 1.0;
+                c[k + y] += 1.0;
+                if (p == y) c[2 * k + y] += 1.0;
+            }
+        __syncthreads();
     }
 }
 
@@ -155,6 +191,19 @@ extern "C" bt_status bt_nn_class_metrics_cuda(int n_slots, int rows, int k,
     if (n_slots == 0 || rows == 0) return BT_STATUS_OK;
     class_kernel<<<(unsigned)n_slots, BT_NN_THREADS, 0, (cudaStream_t)stream>>>(rows, k, logits,
                                                                                 labels, acc);
+    BT_CUDA_CHECK_LAUNCH();
+    return BT_STATUS_OK;
+}
+
+extern "C" bt_status bt_nn_class_counts_cuda(int n_slots, int rows, int k,
+                                             const float *const *logits, const int32_t *labels,
+                                             double *counts, void *stream) {
+    if (n_slots < 0 || rows < 0 || k < 1)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "class_counts_cuda: %d slots, %d rows, %d classes",
+                       n_slots, rows, k);
+    if (n_slots == 0 || rows == 0) return BT_STATUS_OK;
+    counts_kernel<<<(unsigned)n_slots, BT_NN_THREADS, 0, (cudaStream_t)stream>>>(rows, k, logits,
+                                                                                 labels, counts);
     BT_CUDA_CHECK_LAUNCH();
     return BT_STATUS_OK;
 }

@@ -6,11 +6,18 @@
 #include "models/gbdt/trainer.h"
 
 static const char *const metric_names[BT_GBDT_METRIC_COUNT] = {
-    [BT_GBDT_METRIC_RMSE] = "rmse",         [BT_GBDT_METRIC_MSE] = "mse",
-    [BT_GBDT_METRIC_MAE] = "mae",           [BT_GBDT_METRIC_LOGLOSS] = "logloss",
-    [BT_GBDT_METRIC_ERROR] = "error",       [BT_GBDT_METRIC_AUC] = "auc",
-    [BT_GBDT_METRIC_MLOGLOSS] = "mlogloss", [BT_GBDT_METRIC_MERROR] = "merror",
+    [BT_GBDT_METRIC_RMSE] = "rmse",
+    [BT_GBDT_METRIC_MSE] = "mse",
+    [BT_GBDT_METRIC_MAE] = "mae",
+    [BT_GBDT_METRIC_LOGLOSS] = "logloss",
+    [BT_GBDT_METRIC_ERROR] = "error",
+    [BT_GBDT_METRIC_AUC] = "auc",
+    [BT_GBDT_METRIC_MLOGLOSS] = "mlogloss",
+    [BT_GBDT_METRIC_MERROR] = "merror",
     [BT_GBDT_METRIC_ACCURACY] = "accuracy",
+    [BT_GBDT_METRIC_F1] = "f1",
+    [BT_GBDT_METRIC_PRECISION] = "precision",
+    [BT_GBDT_METRIC_RECALL] = "recall",
 };
 
 int bt_gbdt_metric_id(const char *name) {
@@ -21,7 +28,9 @@ int bt_gbdt_metric_id(const char *name) {
 }
 
 int bt_gbdt_metric_maximize(const char *metric) {
-    return metric && (strcmp(metric, "auc") == 0 || strcmp(metric, "accuracy") == 0);
+    int m = metric ? bt_gbdt_metric_id(metric) : -1;
+    return m == BT_GBDT_METRIC_AUC || m == BT_GBDT_METRIC_ACCURACY || m == BT_GBDT_METRIC_F1 ||
+           m == BT_GBDT_METRIC_PRECISION || m == BT_GBDT_METRIC_RECALL;
 }
 
 const char *bt_gbdt_metric_name(int metric) {

@@ -9,6 +9,8 @@
 static const char *const gbdt_aliases[] = {"xgboost", NULL};
 static const char *const gbdt_metrics[] = {"rmse", "mse",      "mae",    "logloss",  "error",
                                            "auc",  "mlogloss", "merror", "accuracy", NULL};
+/* computed when the sweep names them; /history does not record them otherwise */
+static const char *const gbdt_metrics_on_request[] = {"f1", "precision", "recall", NULL};
 
 static bt_status gbdt_task_of(const bt_hparams *hp, bt_task *task, int32_t *n_classes) {
     const char *obj = hp->v[BT_GBDT_OBJECTIVE].s;
@@ -46,6 +48,9 @@ static int gbdt_metric_ok(const char *metric, bt_task task) {
     case BT_GBDT_METRIC_MERROR:
         return task == BT_TASK_MULTICLASS;
     case BT_GBDT_METRIC_ACCURACY:
+    case BT_GBDT_METRIC_F1:
+    case BT_GBDT_METRIC_PRECISION:
+    case BT_GBDT_METRIC_RECALL:
         return task == BT_TASK_BINARY || task == BT_TASK_MULTICLASS;
     default:
         return 0;
@@ -144,6 +149,7 @@ const bt_model_family bt_gbdt_family = {
     .n_params = BT_GBDT_N_PARAMS,
     .budget_param = BT_GBDT_NUM_ROUND,
     .metrics = gbdt_metrics,
+    .metrics_on_request = gbdt_metrics_on_request,
     .task_of = gbdt_task_of,
     .default_metric = gbdt_default_metric,
     .metric_maximize = bt_gbdt_metric_maximize,

@@ -50,6 +50,7 @@ const bt_model_family bt_mlp_family = {
     .n_params = BT_MLP_N_PARAMS,
     .budget_param = BT_MLP_EPOCHS,
     .metrics = mlp_metrics,
+    .metrics_on_request = bt_nn_metrics_on_request,
     .task_of = bt_nn_task_of,
     .default_metric = bt_nn_default_metric,
     .metric_maximize = bt_nn_metric_maximize,

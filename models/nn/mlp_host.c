@@ -77,14 +77,13 @@ void bt_mlp_epoch_begin(bt_mlp_slot *s, int64_t n_train) {
     s->opt.lr = (float)bt_nn_lr_at(s, s->epoch);
 }
 
-void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, double nv) {
-    if (regression) {
-        s->metric[BT_NN_M_MSE] = acc[0] / nv;
-        s->metric[BT_NN_M_MAE] = acc[1] / nv;
-        if (!isfinite(s->metric[BT_NN_M_MSE])) s->failed = 1;
-    } else {
-        s->metric[BT_NN_M_ACCURACY] = acc[0] / nv;
-        s->metric[BT_NN_M_LOGLOSS] = acc[1] / nv;
-        if (!isfinite(s->metric[BT_NN_M_LOGLOSS])) s->failed = 1;
+void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, const double *counts,
+                           int k, double nv) {
+    if (!regression) {
+        bt_nn_class_metrics_set(s, acc[0], acc[1], counts, k, (int64_t)nv);
+        return;
     }
+    s->metric[BT_NN_M_MSE] = acc[0] / nv;
+    s->metric[BT_NN_M_MAE] = acc[1] / nv;
+    if (!isfinite(s->metric[BT_NN_M_MSE])) s->failed = 1;
 }

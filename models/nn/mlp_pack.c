@@ -322,9 +322,11 @@ static void evaluate(void *ctx, bt_mlp_slot *const *act, int n) {
     const bt_nn_shared *sh = p->sh;
     const size_t B = (size_t)p->B, K = (size_t)p->K;
     double *acc = calloc((size_t)n * 3 + 1, sizeof *acc); /* correct or se, logloss or ae */
+    double *counts = calloc((size_t)n * 3 * K + 1, sizeof *counts); /* classification */
     float *prob = malloc(K * sizeof *prob);
-    if (!acc || !prob) {
+    if (!acc || !counts || !prob) {
         free(acc);
+        free(counts);
         free(prob);
         for (int i = 0; i < n; i++) act[i]->failed = 1; /* cannot happen for tiny buffers */
         return;
@@ -336,7 +338,7 @@ static void evaluate(void *ctx, bt_mlp_slot *const *act, int n) {
             const float *z = p->z[p->D] + (size_t)i * B * K;
             if (!sh->regression) {
                 bt_nn_class_metrics_add(rows, (int)K, z, sh->c_valid + c, prob, &acc[3 * i],
-                                        &acc[3 * i + 1]);
+                                        &acc[3 * i + 1], counts + 3 * K * (size_t)i);
                 continue;
             }
             for (int r = 0; r < rows; r++) {
@@ -348,8 +350,11 @@ static void evaluate(void *ctx, bt_mlp_slot *const *act, int n) {
         }
     }
     const double nv = (double)sh->n_valid;
-    for (int i = 0; i < n; i++) bt_mlp_metrics_finish(act[i], sh->regression, &acc[3 * i], nv);
+    for (int i = 0; i < n; i++)
+        bt_mlp_metrics_finish(act[i], sh->regression, &acc[3 * i], counts + 3 * K * (size_t)i,
+                              (int)K, nv);
     free(acc);
+    free(counts);
     free(prob);
 }
 

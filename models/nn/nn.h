@@ -109,7 +109,16 @@ const bt_dataset *bt_nn_eval_set(const bt_model_data *data);
 /* ---- one trial's training state ------------------------------------------------------------- */
 
 /* Metrics a slot keeps after each epoch (on the validation rows). */
-enum { BT_NN_M_ACCURACY = 0, BT_NN_M_LOGLOSS, BT_NN_M_MSE, BT_NN_M_MAE, BT_NN_M_COUNT };
+enum {
+    BT_NN_M_ACCURACY = 0,
+    BT_NN_M_LOGLOSS,
+    BT_NN_M_MSE,
+    BT_NN_M_MAE,
+    BT_NN_M_F1, /* with precision and recall: kernels/class_scores.h */
+    BT_NN_M_PRECISION,
+    BT_NN_M_RECALL,
+    BT_NN_M_COUNT
+};
 
 typedef struct bt_nn_slot {
     uint64_t key;
@@ -141,19 +150,25 @@ void bt_nn_slot_free(bt_nn_slot *s);
 double bt_nn_lr_at(const bt_nn_slot *s, int64_t e);
 /* Shuffled row order of epoch e (Fisher-Yates from the identity, draws keyed by (key, e)). */
 void bt_nn_shuffle(int32_t *perm, int64_t n, uint64_t key, int64_t e);
-/* Value of `metric` (accuracy, merror, mlogloss, rmse, mse, mae) for slots[slot] of a pack's
- * `capacity` slots (an internal error when it is not started); NaN once failed. */
+/* Value of `metric` (accuracy, merror, mlogloss, f1, precision, recall, rmse, mse, mae) for
+ * slots[slot] of a pack's `capacity` slots (an internal error when it is not started); NaN once
+ * failed. */
 bt_status bt_nn_slot_metric(bt_nn_slot *const *slots, int capacity, int slot, const char *metric,
                             double *out);
 
 /* Adds the classification metrics of `rows` logit rows (k classes) with labels y: correct
- * predictions (first largest logit) and -log p_y (p clipped at 1e-15). prob: k floats. */
+ * predictions (first largest logit), -log p_y (p clipped at 1e-15) and the class counts behind
+ * precision, recall and F1 (3 k doubles, bt_nn_class_counts_ref). prob: k floats. */
 void bt_nn_class_metrics_add(int rows, int k, const float *logits, const int32_t *y, float *prob,
-                             double *correct, double *logloss);
+                             double *correct, double *logloss, double *counts);
 
-/* Stores a slot's classification metrics from the sums of bt_nn_class_metrics_add over n rows;
- * a non-finite log loss marks the slot failed. */
-void bt_nn_class_metrics_set(bt_nn_slot *s, double correct, double logloss, int64_t n);
+/* Stores a slot's classification metrics from the sums and counts (k classes) of
+ * bt_nn_class_metrics_add over n rows; a non-finite log loss marks the slot failed. */
+void bt_nn_class_metrics_set(bt_nn_slot *s, double correct, double logloss, const double *counts,
+                             int k, int64_t n);
+
+/* Metrics the nn families compute only when a sweep names one (model.h). */
+extern const char *const bt_nn_metrics_on_request[];
 
 /* Per-position pointer arrays for the batched kernels: dst[i] = base + i * stride (activations
  * in scratch), or the same offset into each slot's weights, gradients or running statistics. */
@@ -310,9 +325,11 @@ bt_status bt_mlp_layout_init(bt_pack *p, bt_model_data *data, const bt_hparams *
 /* Starts slot s's next epoch (s->epoch): its row order in s->perm and its learning rate. */
 void bt_mlp_epoch_begin(bt_mlp_slot *s, int64_t n_train);
 /* Sets slot s's metrics from its validation sums over nv rows: acc[0], acc[1] = correct
- * predictions and -sum log p_y (classification) or squared and absolute errors (regression); a
- * non-finite loss metric marks the slot failed. */
-void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, double nv);
+ * predictions and -sum log p_y with the class counts (3 k, bt_nn_class_metrics_add) of
+ * classification, or squared and absolute errors (regression); a non-finite loss metric marks
+ * the slot failed. */
+void bt_mlp_metrics_finish(bt_mlp_slot *s, int regression, const double *acc, const double *counts,
+                           int k, double nv);
 
 /* ---- the mlp pack on a CUDA device (models/nn/cuda/mlp_pack.c, cuda/ops.c) ------------------ */
 

@@ -31,8 +31,13 @@ const char *bt_nn_default_metric(bt_task task) {
     return task == BT_TASK_REGRESSION ? "rmse" : "mlogloss";
 }
 
+const char *const bt_nn_metrics_on_request[] = {"f1", "precision", "recall", NULL};
+
 int bt_nn_metric_maximize(const char *metric) {
-    return metric && strcmp(metric, "accuracy") == 0;
+    static const char *const up[] = {"accuracy", "f1", "precision", "recall", NULL};
+    for (int i = 0; metric && up[i]; i++)
+        if (strcmp(metric, up[i]) == 0) return 1;
+    return 0;
 }
 
 /* Which stored metric a name reads, and whether it is 1 - x (merror) or sqrt(x) (rmse). */
@@ -46,6 +51,9 @@ static int metric_id(const char *m, int *complement, int *root) {
         return BT_NN_M_ACCURACY;
     }
     if (strcmp(m, "mlogloss") == 0) return BT_NN_M_LOGLOSS;
+    if (strcmp(m, "f1") == 0) return BT_NN_M_F1;
+    if (strcmp(m, "precision") == 0) return BT_NN_M_PRECISION;
+    if (strcmp(m, "recall") == 0) return BT_NN_M_RECALL;
     if (strcmp(m, "mse") == 0) return BT_NN_M_MSE;
     if (strcmp(m, "rmse") == 0) {
         *root = 1;

@@ -15,8 +15,8 @@
 #define BLOB_MAGIC "BTNNSLT" /* 8 bytes with the NUL */
 /* bump when the layout or the meaning of a field changes. 2: the parameter blocks (w, m, v) are
  * the packs' padded layout, every tensor at a multiple of 4 floats (kernels/nn_blas.h); a version-1
- * blob is refused (the trial retrains). */
-#define BLOB_VERSION 2u
+ * blob is refused (the trial retrains). 3: the metrics hold f1, precision and recall too. */
+#define BLOB_VERSION 3u
 #define BLOB_BOM 0x01020304u /* written natively: a blob of the other byte order is refused */
 #define BLOB_FAMILY 16
 

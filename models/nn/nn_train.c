@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/class_scores.h"
 #include "kernels/nn_softmax_ce.h"
+#include "kernels/nn_train.h"
 #include "kernels/philox.h"
 #include "models/nn/nn.h"
 
@@ -104,7 +106,8 @@ void bt_nn_shuffle(int32_t *perm, int64_t n, uint64_t key, int64_t e) {
 }
 
 void bt_nn_class_metrics_add(int rows, int k, const float *logits, const int32_t *y, float *prob,
-                             double *correct, double *logloss) {
+                             double *correct, double *logloss, double *counts) {
+    bt_nn_class_counts_ref(1, rows, k, &logits, y, counts);
     for (int r = 0; r < rows; r++) {
         const float *z = logits + (size_t)r * (size_t)k;
         bt_nn_softmax_ref(1, k, z, prob);
@@ -197,7 +200,11 @@ bt_status bt_nn_active_slots(bt_nn_slot *const *slots, int capacity, const int *
     return BT_STATUS_OK;
 }
 
-void bt_nn_class_metrics_set(bt_nn_slot *s, double correct, double logloss, int64_t n) {
+void bt_nn_class_metrics_set(bt_nn_slot *s, double correct, double logloss, const double *counts,
+                             int k, int64_t n) {
+    s->metric[BT_NN_M_F1] = bt_class_score_of(BT_CLASS_F1, counts, k);
+    s->metric[BT_NN_M_PRECISION] = bt_class_score_of(BT_CLASS_PRECISION, counts, k);
+    s->metric[BT_NN_M_RECALL] = bt_class_score_of(BT_CLASS_RECALL, counts, k);
     s->metric[BT_NN_M_ACCURACY] = correct / (double)n;
     s->metric[BT_NN_M_LOGLOSS] = logloss / (double)n;
     if (!isfinite(s->metric[BT_NN_M_LOGLOSS])) s->failed = 1;

@@ -222,7 +222,10 @@ void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n_all) {
     const bt_nn_shared *sh = p->sh;
     const size_t B = (size_t)p->B, K = (size_t)p->K, nf = (size_t)sh->n_features;
     double *acc = calloc((size_t)n_all * 2 + 1, sizeof *acc);
-    if (!acc) {
+    double *counts = calloc((size_t)n_all * 3 * K + 1, sizeof *counts);
+    if (!acc || !counts) {
+        free(acc);
+        free(counts);
         for (int i = 0; i < n_all; i++) act[i]->failed = 1;
         return;
     }
@@ -239,10 +242,12 @@ void bt_resnet_evaluate(bt_resnet_pack *p, bt_nn_slot *const *act, int n_all) {
             for (int i = 0; i < n; i++)
                 bt_nn_class_metrics_add(rows, (int)K, p->logits + (size_t)i * B * K,
                                         sh->c_valid + c, p->prob, &acc[2 * (g0 + i)],
-                                        &acc[2 * (g0 + i) + 1]);
+                                        &acc[2 * (g0 + i) + 1], counts + 3 * K * (size_t)(g0 + i));
         }
     }
     for (int i = 0; i < n_all; i++)
-        bt_nn_class_metrics_set(act[i], acc[2 * i], acc[2 * i + 1], sh->n_valid);
+        bt_nn_class_metrics_set(act[i], acc[2 * i], acc[2 * i + 1], counts + 3 * K * (size_t)i,
+                                (int)K, sh->n_valid);
     free(acc);
+    free(counts);
 }

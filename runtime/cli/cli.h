@@ -4,6 +4,7 @@
 #ifndef BT_CLI_H
 #define BT_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/status.h"
@@ -23,6 +24,11 @@ int bt_cli_is_help(const char *arg);
 struct bt_spec;
 /* Loads and validates a sweep, printing every problem to stderr; returns an exit code (0 ok). */
 int bt_cli_load_spec(const char *path, struct bt_spec *out);
+/* The sweep file's warnings (bt_spec.warnings) to stderr, for commands that do not run it (`run`
+ * passes them to the executor, which also logs and records them). */
+void bt_cli_spec_warnings(const struct bt_spec *s);
+/* The value of --run-cap (an integer >= 1) into *out: 0, or BT_STATUS_USAGE after saying why. */
+int bt_cli_run_cap(const char *arg, int64_t *out);
 /* The exit-code table, shared by every --help. */
 extern const char bt_cli_exit_codes[];
 

@@ -264,6 +264,7 @@ int bt_cmd_bench(int argc, char **argv) {
     bt_spec spec;
     int rc = bt_cli_load_spec(sweep, &spec);
     if (rc) return rc;
+    bt_cli_spec_warnings(&spec);
     o.device = device;
     o.gpu_packs = gpu_packs;
     bt_bench_result r;

@@ -49,6 +49,7 @@ static bt_status retrain(const bt_results *r, int64_t trial, const char *format,
     if (st != BT_STATUS_OK)
         return BT_FAIL(st, "the sweep recorded in the results no longer parses");
     spec.seed = r->seed;
+    if (r->run_cap_override > 0) bt_spec_set_run_cap(&spec, r->run_cap_override);
     bt_sweep sw;
     st = bt_sweep_init(&sw, &spec);
     /* bayes/tpe proposed it from the sweep's reports: take its configuration from the results */

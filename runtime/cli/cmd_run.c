@@ -37,9 +37,13 @@ static const char help[] =
     "  --fresh           start over, discarding earlier results and journal at that path\n"
     "  --log PATH        JSON-lines events (sweep_start, pack_init, trial_start, report,\n"
     "                    trial_stop, checkpoint, snapshot, catch_up, warning, sweep_end);\n"
-    "                    '-' for stdout\n"
+    "                    '-' for stdout, which then carries nothing else (the summary goes to\n"
+    "                    stderr)\n"
     "  --quiet           no progress line\n"
     "  --seed N          override the sweep's seed\n"
+    "  --run-cap N       run at most N trials, as if the sweep said run_cap: N (grid: its first N\n"
+    "                    points): a quick smoke run of any sweep. A capped run is another sweep:\n"
+    "                    continuing it needs the same --run-cap\n"
     "  --checkpoint-every S   seconds between results checkpoints (default 30)\n"
     "  --snapshot-every S     seconds between model-state snapshots, taken at checkpoints and on\n"
     "                    SIGINT/SIGTERM (mlp, resnet): a resume restores the runs in flight\n"
@@ -87,6 +91,7 @@ int bt_cmd_run(int argc, char **argv) {
     const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL, *gpu_packs = NULL;
     int fresh = 0, quiet = 0, have_seed = 0;
     uint64_t seed = 0;
+    int64_t run_cap = 0;
     double every = 30.0, snap_every = 300.0;
     int streams = 0, pack_slots = 0;
     for (int i = 1; i < argc; i++) {
@@ -152,6 +157,8 @@ int bt_cmd_run(int argc, char **argv) {
                 return BT_STATUS_USAGE;
             }
             have_seed = 1;
+        } else if (strcmp(a, "--run-cap") == 0 && more) {
+            if (bt_cli_run_cap(argv[++i], &run_cap)) return BT_STATUS_USAGE;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "batchtune run: unknown or incomplete option '%s'\n%s", a, help);
             return BT_STATUS_USAGE;
@@ -170,6 +177,7 @@ int bt_cmd_run(int argc, char **argv) {
     int rc = bt_cli_load_spec(sweep, &spec);
     if (rc) return rc;
     if (have_seed) spec.seed = seed;
+    if (run_cap > 0) bt_spec_set_run_cap(&spec, run_cap);
     char *out_alloc = NULL;
     if (!out) out = spec.output;
     if (!out) out = out_alloc = default_out(sweep);
@@ -210,21 +218,25 @@ int bt_cmd_run(int argc, char **argv) {
     };
     bt_run_summary sum;
     bt_status st = bt_sweep_run(&spec, &o, &sum);
+    /* with --log -, stdout carries the events only: the summary goes to stderr */
+    FILE *human = log == stdout ? stderr : stdout;
     if (st == BT_STATUS_OK) {
         if (sum.already_finished)
-            printf("%s: this sweep already finished (%" PRId64 " trials); nothing to do. "
-                   "Use --fresh to run it again.\n",
-                   out, sum.n_trials);
+            fprintf(human,
+                    "%s: this sweep already finished (%" PRId64 " trials); nothing to do. "
+                    "Use --fresh to run it again.\n",
+                    out, sum.n_trials);
         else
-            printf("%s: %" PRId64 " trials (%" PRId64 " completed, %" PRId64 " pruned, %" PRId64
-                   " failed) in %.2f s%s\n",
-                   out, sum.n_trials, sum.completed, sum.pruned, sum.failed, sum.seconds,
-                   sum.resumed ? " (resumed)" : "");
+            fprintf(human,
+                    "%s: %" PRId64 " trials (%" PRId64 " completed, %" PRId64 " pruned, %" PRId64
+                    " failed) in %.2f s%s\n",
+                    out, sum.n_trials, sum.completed, sum.pruned, sum.failed, sum.seconds,
+                    sum.resumed ? " (resumed)" : "");
         if (sum.best_trial >= 0)
-            printf("best: trial %" PRId64 "  %s = %.6g at %s %" PRId64 "\n", sum.best_trial,
-                   sum.metric, sum.best_metric,
-                   spec.sched.resource ? spec.sched.resource : "resource", sum.best_resource);
-        printf("see: batchtune report %s\n", out);
+            fprintf(human, "best: trial %" PRId64 "  %s = %.6g at %s %" PRId64 "\n", sum.best_trial,
+                    sum.metric, sum.best_metric,
+                    spec.sched.resource ? spec.sched.resource : "resource", sum.best_resource);
+        fprintf(human, "see: batchtune report %s\n", out);
         rc = 0;
     } else {
         rc = bt_cli_error(st);

@@ -7,12 +7,14 @@
 
 #include "runtime/cli/cli.h"
 #include "sweeps/plan.h"
+#include "sweeps/space.h"
 
 static const char help[] =
-    "usage: batchtune validate SWEEP.json\n"
+    "usage: batchtune validate SWEEP.json [--run-cap N]\n"
     "\n"
     "Checks the sweep file (keys, types, ranges, model parameters, metric) without reading data,\n"
-    "and prints the plan: trials, packs, scheduler brackets and rungs with their resources.\n\n";
+    "and prints the plan: trials, packs, scheduler brackets and rungs with their resources.\n"
+    "--run-cap N shows the plan of `batchtune run --run-cap N` (at most N trials).\n\n";
 
 static const char *const dist_names[] = {"value",
                                          "values",
@@ -34,11 +36,16 @@ static const char *const dist_names[] = {"value",
 
 int bt_cmd_validate(int argc, char **argv) {
     const char *path = NULL;
+    int64_t run_cap = 0;
     for (int i = 1; i < argc; i++) {
         if (bt_cli_is_help(argv[i])) {
             fputs(help, stdout);
             fputs(bt_cli_exit_codes, stdout);
             return 0;
+        }
+        if (strcmp(argv[i], "--run-cap") == 0 && i + 1 < argc) {
+            if (bt_cli_run_cap(argv[++i], &run_cap)) return BT_STATUS_USAGE;
+            continue;
         }
         if (argv[i][0] == '-' || path) {
             fprintf(stderr, "batchtune validate: unexpected '%s'\n%s", argv[i], help);
@@ -53,6 +60,8 @@ int bt_cmd_validate(int argc, char **argv) {
     bt_spec spec;
     int rc = bt_cli_load_spec(path, &spec);
     if (rc) return rc;
+    int64_t file_cap = spec.run_cap;
+    if (run_cap > 0) bt_spec_set_run_cap(&spec, run_cap);
     bt_sweep sw;
     bt_status st = bt_sweep_init(&sw, &spec);
     if (st != BT_STATUS_OK) {
@@ -61,6 +70,7 @@ int bt_cmd_validate(int argc, char **argv) {
         bt_spec_free(&spec);
         return rc;
     }
+    bt_cli_spec_warnings(&spec);
     printf("%s: ok\n", path);
     printf("  model      %s\n", sw.family->name);
     printf("  method     %s, seed %" PRIu64 "\n", bt_method_name(spec.method),
@@ -79,6 +89,7 @@ int bt_cmd_validate(int argc, char **argv) {
             printf(" a %g b %g", ps->a, ps->b);
         else
             printf(" [%g, %g]", ps->min, ps->max);
+        if (ps->grid) printf(", %" PRId64 " grid points", bt_space_grid_count(ps));
         printf("%s\n",
                p == sw.budget_param
                    ? "  (budget: trials that differ only in it share one run where training allows)"
@@ -93,6 +104,17 @@ int bt_cmd_validate(int argc, char **argv) {
     else
         printf("  trials     %" PRId64 " (%" PRId64 " training runs, %d pack%s)\n", sw.n_trials,
                runs, sw.n_packs, sw.n_packs == 1 ? "" : "s");
+    if (run_cap > 0) {
+        int64_t grid = spec.method == BT_METHOD_GRID ? bt_space_grid_size(&spec) : -1;
+        printf("  run cap    %" PRId64 " (--run-cap; the sweep's: ", run_cap);
+        if (file_cap > 0)
+            printf("%" PRId64, file_cap);
+        else
+            printf("none");
+        if (grid >= 0)
+            printf("; the first %" PRId64 " of %" PRId64 " grid points", spec.run_cap, grid);
+        printf(")\n");
+    }
     printf("  scheduler  %s, resource %s", bt_sched_kind_name(spec.sched.kind),
            spec.sched.resource ? spec.sched.resource : "-");
     if (spec.sched.kind != BT_SCHED_NONE)

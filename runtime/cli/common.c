@@ -1,7 +1,9 @@
 /* Helpers shared by the commands (cli.h): the exit-code table every --help prints, --help
  * recognition, a failed status printed and turned into its exit code, and loading a sweep with
  * its diagnostics printed. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/cli/cli.h"
@@ -27,6 +29,23 @@ int bt_cli_error(bt_status st) {
     const char *msg = bt_status_message();
     fprintf(stderr, "batchtune: %s\n", msg && *msg ? msg : bt_status_name(st));
     return (int)st;
+}
+
+void bt_cli_spec_warnings(const bt_spec *s) {
+    for (int i = 0; i < s->n_warnings; i++)
+        fprintf(stderr, "batchtune: warning: %s\n", s->warnings[i]);
+}
+
+int bt_cli_run_cap(const char *arg, int64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (errno || !end || *end || end == arg || v < 1) {
+        fprintf(stderr, "batchtune: --run-cap takes an integer >= 1 (the trials to run)\n");
+        return BT_STATUS_USAGE;
+    }
+    *out = (int64_t)v;
+    return 0;
 }
 
 int bt_cli_load_spec(const char *path, bt_spec *out) {

@@ -94,9 +94,17 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     r->sweep_sha256 = xstrdup(spec->sha256);
     r->sweep_path = xstrdup(spec->path);
     r->seed = spec->seed;
+    r->run_cap_override = spec->run_cap_override;
     r->host = xstrdup(host);
     r->command_line = xstrdup(e->o->command_line ? e->o->command_line : "");
     r->metric_name = xstrdup(e->sw.metric);
+    r->metric_as_written = xstrdup(spec->metric_name);
+    if (spec->n_warnings > 0) {
+        r->warnings = calloc((size_t)spec->n_warnings, sizeof *r->warnings);
+        BT_CHECK_ALLOC(r->warnings);
+        for (int i = 0; i < spec->n_warnings; i++)
+            r->warnings[r->n_warnings++] = xstrdup(spec->warnings[i]);
+    }
     r->maximize = e->sw.maximize;
     r->scheduler = xstrdup(bt_sched_kind_name(spec->sched.kind));
     r->model_type = xstrdup(e->sw.family->name);

@@ -32,7 +32,7 @@ static void json_safe(char *out, size_t n, const char *s) {
 }
 
 /* The sweep_start event, and the line saying where it trains. */
-void bt_exec_announce(bt_exec *e, const bt_spec *spec, int resumed) {
+void bt_exec_announce(bt_exec *e, const bt_spec *spec, int resumed, int finished) {
     const bt_device_choice *dev = &e->dev.choice;
     char f[1024], name[256], reason[192], desc[320];
     json_safe(name, sizeof name, dev->name);
@@ -40,12 +40,14 @@ void bt_exec_announce(bt_exec *e, const bt_spec *spec, int resumed) {
     snprintf(f, sizeof f,
              "\"sweep\":\"%s\",\"trials\":%" PRId64 ",\"device\":\"%s\",\"threads\":%d,"
              "\"resumed\":%s,\"device_name\":\"%s\",\"device_memory_bytes\":%.0f,"
-             "\"device_free_bytes\":%.0f,\"device_reason\":\"%s\",\"streams\":%d",
+             "\"device_free_bytes\":%.0f,\"device_reason\":\"%s\",\"streams\":%d,"
+             "\"already_finished\":%s",
              spec->sha256, e->sw.n_trials, e->dev.label, e->dev.threads, resumed ? "true" : "false",
-             name, (double)dev->total_mem, (double)dev->free_mem, reason, e->slots.streams);
+             name, (double)dev->total_mem, (double)dev->free_mem, reason, e->slots.streams,
+             finished ? "true" : "false");
     bt_progress_event(&e->prog, "sweep_start", f);
     FILE *out = e->o->progress;
-    if (!out) return;
+    if (!out || finished) return;
     bt_device_describe(dev, desc, sizeof desc);
     if (dev->cuda)
         fprintf(out, "batchtune: training on %s [%s]; up to %d packs at once\n", desc, dev->reason,

@@ -160,8 +160,9 @@ bt_status bt_exec_checkpoint(bt_exec *e, int final);
 
 /* To o->warnings and the event log (a "warning" event). */
 void bt_exec_warn(bt_exec *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The sweep_start event, and the line saying where it trains. */
-void bt_exec_announce(bt_exec *e, const bt_spec *spec, int resumed);
+/* The sweep_start event, and (unless the sweep already finished: nothing trains) the line saying
+ * where it trains. */
+void bt_exec_announce(bt_exec *e, const bt_spec *spec, int resumed, int finished);
 void bt_exec_counts(const bt_exec *e, bt_progress_counts *c);
 /* A trial_stop event for each member of run `leader` that stopped and has not had one. */
 void bt_exec_log_trial_stops(bt_exec *e, int64_t leader);

@@ -105,7 +105,9 @@ static bt_status between_ticks(bt_exec *e) {
  * load the data, open journal and state, tick to the end or a stop, then the final results and
  * the journal's END. *buf is the tick's scratch, freed by the caller. */
 static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, int64_t **buf) {
-    bt_exec_announce(e, spec, sum->resumed);
+    bt_exec_announce(e, spec, sum->resumed, sum->already_finished);
+    for (int i = 0; i < spec->n_warnings && !sum->already_finished; i++)
+        bt_exec_warn(e, "%s", spec->warnings[i]);
     bt_status st = bt_sweep_load_data(&e->sw, e->dev.threads);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_journal_open(e, spec);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_state_open(e);
@@ -155,9 +157,10 @@ static void summarize(bt_exec *e, bt_status st, bt_run_summary *sum) {
     char f[256];
     snprintf(f, sizeof f,
              "\"status\":\"%s\",\"completed\":%" PRId64 ",\"pruned\":%" PRId64
-             ",\"failed\":%" PRId64 ",\"best_trial\":%" PRId64,
+             ",\"failed\":%" PRId64 ",\"best_trial\":%" PRId64 ",\"already_finished\":%s",
              st == BT_STATUS_OK ? "finished" : "interrupted", c.completed, c.pruned, c.failed,
-             c.best_trial);
+             c.best_trial, sum->already_finished ? "true" : "false");
+    e->prog.muted = 0; /* a replay to the end (a finished sweep) ends with its own sweep_end */
     bt_progress_event(&e->prog, "sweep_end", f);
 }
 
@@ -182,6 +185,7 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
         st = run_live(&e, spec, sum, &buf);
     } else if (st == BT_STATUS_OK) {
         /* finished earlier: replay the journal (no data, no training) for the summary */
+        bt_exec_announce(&e, spec, sum->resumed, 1);
         e.jnl.replaying = 1;
         e.prog.muted = 1;
         buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);

@@ -70,6 +70,16 @@ static bt_status journal_read(bt_exec *e, const bt_spec *spec, const bt_run_opts
                        "since it was started); use --fresh to start over, or --out to write "
                        "elsewhere",
                        o->out_path);
+    } else if (jl->log.run_cap != spec->run_cap_override) {
+        char was[32] = "no --run-cap", now[32] = "no --run-cap";
+        if (jl->log.run_cap > 0) snprintf(was, sizeof was, "--run-cap %" PRId64, jl->log.run_cap);
+        if (spec->run_cap_override > 0)
+            snprintf(now, sizeof now, "--run-cap %" PRId64, spec->run_cap_override);
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "%s was started with %s and this run has %s: a capped run is another "
+                       "sweep; give the same, or use --fresh to start over, or --out to write "
+                       "elsewhere",
+                       o->out_path, was, now);
     } else if (strcmp(jl->log.version, BT_VERSION) != 0) {
         return BT_FAIL(BT_STATUS_BAD_INPUT,
                        "%s was started by batchtune %s and this is %s: numerics may differ, "
@@ -116,7 +126,8 @@ bt_status bt_exec_journal_open(bt_exec *e, const bt_spec *spec) {
     if (e->jnl.fresh) BT_TRY(bt_exec_state_remove(e));
     if (e->jnl.fresh && unlink(e->o->out_path) != 0 && errno != ENOENT)
         return BT_FAIL(BT_STATUS_IO, "%s: %s", e->o->out_path, strerror(errno));
-    return bt_journal_open(&e->jnl.jn, e->jnl.path, e->jnl.fresh, spec->sha256, spec->seed);
+    return bt_journal_open(&e->jnl.jn, e->jnl.path, e->jnl.fresh, spec->sha256, spec->seed,
+                           spec->run_cap_override);
 }
 
 /* A retrained run must land on the metric the journal recorded: if not, the data or the code

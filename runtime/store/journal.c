@@ -117,6 +117,8 @@ static bt_status parse(const char *path, char *text, size_t len, bt_journal_log 
             snprintf(out->version, sizeof out->version, "%s",
                      cJSON_IsString(ver) ? ver->valuestring : "?");
             out->seed = cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : 0;
+            const cJSON *cap = cJSON_GetObjectItemCaseSensitive(o, "run_cap");
+            out->run_cap = cJSON_IsString(cap) ? strtoll(cap->valuestring, NULL, 10) : 0;
             *whole = next;
             cJSON_Delete(o);
             pos = next;
@@ -198,7 +200,7 @@ static bt_status flush(bt_journal *j) {
 }
 
 bt_status bt_journal_open(bt_journal **out, const char *path, int fresh, const char *sha256,
-                          uint64_t seed) {
+                          uint64_t seed, int64_t run_cap) {
     *out = NULL;
     size_t keep = 0;
     if (!fresh) {
@@ -237,12 +239,13 @@ bt_status bt_journal_open(bt_journal **out, const char *path, int fresh, const c
             return st;
         }
     } else {
-        char head[256];
+        char head[320], cap[48] = "";
+        if (run_cap > 0) snprintf(cap, sizeof cap, ",\"run_cap\":\"%" PRId64 "\"", run_cap);
         int n = snprintf(head, sizeof head,
                          "{\"k\":\"header\",\"format\":\"" BT_JOURNAL_FORMAT
                          "\",\"version\":1,\"batchtune\":\"%s\",\"sha256\":\"%s\",\"seed\":"
-                         "\"%" PRIu64 "\"}\n",
-                         BT_VERSION, sha256, seed);
+                         "\"%" PRIu64 "\"%s}\n",
+                         BT_VERSION, sha256, seed, cap);
         bt_status st = write_all(j, head, (size_t)n);
         if (st == BT_STATUS_OK) st = bt_journal_sync(j);
         if (st != BT_STATUS_OK) {

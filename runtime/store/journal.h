@@ -31,6 +31,7 @@ typedef struct bt_journal_log {
     char sha256[65];
     char version[32]; /* batchtune version that wrote it */
     uint64_t seed;
+    int64_t run_cap; /* the --run-cap the sweep was started with (0: none) */
     bt_jrec *recs;
     int64_t n, cap;
     int64_t last_tick; /* -1 if no whole tick */
@@ -44,10 +45,11 @@ typedef struct bt_journal bt_journal;
 bt_status bt_journal_read(const char *path, bt_journal_log *out);
 void bt_journal_log_free(bt_journal_log *log);
 
-/* Opens path for appending. fresh (or no file yet): start it anew with a header holding sha256
- * and seed. Otherwise the file is cut after its last whole tick, so what follows continues it. */
+/* Opens path for appending. fresh (or no file yet): start it anew with a header holding sha256,
+ * seed and run_cap (the --run-cap override; 0: none, left out of the header). Otherwise the file
+ * is cut after its last whole tick, so what follows continues it. */
 bt_status bt_journal_open(bt_journal **out, const char *path, int fresh, const char *sha256,
-                          uint64_t seed);
+                          uint64_t seed, int64_t run_cap);
 bt_status bt_journal_append(bt_journal *j, const bt_jrec *r);
 bt_status bt_journal_sync(bt_journal *j);
 void bt_journal_close(bt_journal *j);

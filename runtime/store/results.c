@@ -15,6 +15,9 @@ void bt_results_free(bt_results *r) {
     free(r->host);
     free(r->command_line);
     free(r->metric_name);
+    free(r->metric_as_written);
+    for (int j = 0; r->warnings && j < r->n_warnings; j++) free(r->warnings[j]);
+    free(r->warnings);
     free(r->scheduler);
     free(r->model_type);
     free(r->device);

@@ -47,14 +47,18 @@ typedef struct bt_results {
     char *sweep_sha256;
     char *sweep_path;
     uint64_t seed;
+    int64_t run_cap_override; /* --run-cap the sweep ran with (0: none) */
     char *host;
     char *command_line;
-    char *metric_name; /* the sweep's metric, normalized ("mse") */
+    char *metric_name;       /* the sweep's metric, normalized ("mse") */
+    char *metric_as_written; /* metric.name as the sweep spells it ("val_acc"); NULL or "": none */
     int maximize;
     char *scheduler; /* bt_sched_kind_name */
     char *model_type;
-    char *device; /* where it trained: "cuda:0 (NVIDIA H100 ..., 79.1 GiB, ...)" or "cpu"; NULL:
-                     unrecorded */
+    char *device;    /* where it trained: "cuda:0 (NVIDIA H100 ..., 79.1 GiB, ...)" or "cpu"; NULL:
+                        unrecorded */
+    char **warnings; /* what was said about the sweep file itself (bt_spec's warnings) */
+    int n_warnings;
 
     bt_result_param *params;
     int n_params;

@@ -83,12 +83,14 @@ static bt_status attr_read_num(bt_h5_ids *ids, hid_t obj, const char *name, hid_
     return BT_STATUS_OK;
 }
 
-static bt_status read_metric_names(bt_h5_ids *ids, hid_t file, bt_results *r) {
-    htri_t has = H5Aexists(file, "metric_names");
+/* A 1-D string array attribute into *out (n entries); a missing one leaves it empty. */
+static bt_status attr_read_str_list(bt_h5_ids *ids, hid_t file, const char *name, char ***out,
+                                    int *n_out) {
+    htri_t has = H5Aexists(file, name);
     BT_H5_CHECK(has);
     if (!has) return BT_STATUS_OK;
     hid_t a, sp, mt;
-    BT_H5_CHECK(a = bt_h5_keep(ids, H5Aopen(file, "metric_names", H5P_DEFAULT)));
+    BT_H5_CHECK(a = bt_h5_keep(ids, H5Aopen(file, name, H5P_DEFAULT)));
     BT_H5_CHECK(sp = bt_h5_keep(ids, H5Aget_space(a)));
     hssize_t n = H5Sget_simple_extent_npoints(sp);
     BT_H5_CHECK(n);
@@ -98,16 +100,16 @@ static bt_status read_metric_names(bt_h5_ids *ids, hid_t file, bt_results *r) {
     BT_H5_CHECK(H5Tset_cset(mt, H5T_CSET_UTF8));
     char **v = calloc((size_t)n, sizeof *v);
     BT_CHECK_ALLOC(v);
-    r->metric_names = calloc((size_t)n, sizeof *r->metric_names);
-    herr_t e = r->metric_names ? H5Aread(a, mt, v) : 0;
-    bt_status s = r->metric_names ? BT_STATUS_OK : BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-    if (e < 0) s = bt_h5_fail(BT_STATUS_IO, "H5Aread(metric_names)", __FILE__, __LINE__);
+    *out = calloc((size_t)n, sizeof **out);
+    herr_t e = *out ? H5Aread(a, mt, v) : 0;
+    bt_status s = *out ? BT_STATUS_OK : BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    if (e < 0) s = bt_h5_fail(BT_STATUS_IO, "H5Aread(string list)", __FILE__, __LINE__);
     for (hssize_t i = 0; i < n && s == BT_STATUS_OK; i++) {
-        r->metric_names[i] = dup_n(v[i] ? v[i] : "", v[i] ? strlen(v[i]) : 0);
-        if (!r->metric_names[i])
+        (*out)[i] = dup_n(v[i] ? v[i] : "", v[i] ? strlen(v[i]) : 0);
+        if (!(*out)[i])
             s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
         else
-            r->n_metric_names++;
+            (*n_out)++;
     }
     if (e >= 0) H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, v);
     free(v);
@@ -479,6 +481,11 @@ static bt_status read_all(bt_h5_ids *ids, hid_t file, bt_results *r) {
     BT_TRY(attr_read_str(ids, file, "sweep_sha256", 0, &r->sweep_sha256));
     BT_TRY(attr_read_str(ids, file, "sweep_path", 0, &r->sweep_path));
     BT_TRY(attr_read_num(ids, file, "seed", H5T_NATIVE_UINT64, &r->seed));
+    htri_t capped = H5Aexists(file, "run_cap_override");
+    BT_H5_CHECK(capped);
+    if (capped)
+        BT_TRY(
+            attr_read_num(ids, file, "run_cap_override", H5T_NATIVE_INT64, &r->run_cap_override));
     BT_TRY(attr_read_str(ids, file, "host", 0, &r->host));
     BT_TRY(attr_read_str(ids, file, "command_line", 0, &r->command_line));
     BT_TRY(attr_read_str(ids, file, "metric", 0, &r->metric_name));
@@ -488,7 +495,9 @@ static bt_status read_all(bt_h5_ids *ids, hid_t file, bt_results *r) {
     BT_TRY(attr_read_str(ids, file, "scheduler", 0, &r->scheduler));
     BT_TRY(attr_read_str(ids, file, "model", 0, &r->model_type));
     BT_TRY(attr_read_str(ids, file, "device", 0, &r->device)); /* "" in older files */
-    BT_TRY(read_metric_names(ids, file, r));
+    BT_TRY(attr_read_str(ids, file, "metric_as_written", 0, &r->metric_as_written));
+    BT_TRY(attr_read_str_list(ids, file, "metric_names", &r->metric_names, &r->n_metric_names));
+    BT_TRY(attr_read_str_list(ids, file, "warnings", &r->warnings, &r->n_warnings));
     BT_TRY(read_trials(ids, file, r));
     BT_TRY(read_history(ids, file, r));
     BT_TRY(read_rungs(ids, file, r));

@@ -84,6 +84,25 @@ static bt_status attr_str(bt_h5_ids *ids, hid_t obj, const char *name, const cha
     return BT_STATUS_OK;
 }
 
+/* A 1-D array of variable-length UTF-8 strings; nothing when the list is empty. */
+static bt_status attr_str_list(bt_h5_ids *ids, hid_t obj, const char *name, char *const *list,
+                               int n) {
+    if (n <= 0) return BT_STATUS_OK;
+    const char **v = malloc((size_t)n * sizeof *v);
+    BT_CHECK_ALLOC(v);
+    for (int i = 0; i < n; i++) v[i] = nz(list[i]);
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t t = bt_h5_keep(ids, H5Tcopy(H5T_C_S1)), sp = -1, a = -1;
+    herr_t e = t < 0 ? -1 : H5Tset_size(t, H5T_VARIABLE);
+    if (e >= 0) e = H5Tset_cset(t, H5T_CSET_UTF8);
+    if (e >= 0) e = sp = bt_h5_keep(ids, H5Screate_simple(1, dims, NULL));
+    if (e >= 0) e = a = bt_h5_keep(ids, H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT));
+    if (e >= 0) e = H5Awrite(a, t, v);
+    free(v);
+    BT_H5_CHECK(e);
+    return BT_STATUS_OK;
+}
+
 /* Fixed-length ASCII, the way PyTables writes its own CLASS/VERSION/TITLE attributes. */
 static bt_status attr_fixed_str(bt_h5_ids *ids, hid_t obj, const char *name, const char *value) {
     hid_t t, sp, a;
@@ -449,6 +468,9 @@ static bt_status write_root(bt_h5_ids *ids, hid_t file, const bt_results *r) {
     BT_TRY(attr_str(ids, file, "sweep_sha256", r->sweep_sha256));
     BT_TRY(attr_str(ids, file, "sweep_path", r->sweep_path));
     BT_TRY(attr_num(ids, file, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &r->seed));
+    if (r->run_cap_override > 0)
+        BT_TRY(attr_num(ids, file, "run_cap_override", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                        &r->run_cap_override));
     BT_TRY(attr_str(ids, file, "host", r->host));
     BT_TRY(attr_str(ids, file, "command_line", r->command_line));
     BT_TRY(attr_str(ids, file, "metric", r->metric_name));
@@ -456,23 +478,11 @@ static bt_status write_root(bt_h5_ids *ids, hid_t file, const bt_results *r) {
     BT_TRY(attr_str(ids, file, "scheduler", r->scheduler));
     BT_TRY(attr_str(ids, file, "model", r->model_type));
     if (r->device) BT_TRY(attr_str(ids, file, "device", r->device));
-    if (r->n_metric_names > 0) {
-        /* All names the history may refer to, including ones with no rows yet. */
-        const char **names = malloc((size_t)r->n_metric_names * sizeof *names);
-        BT_CHECK_ALLOC(names);
-        for (int i = 0; i < r->n_metric_names; i++) names[i] = nz(r->metric_names[i]);
-        hsize_t n[1] = {(hsize_t)r->n_metric_names};
-        hid_t t = bt_h5_keep(ids, H5Tcopy(H5T_C_S1)), sp = -1, a = -1;
-        herr_t e = t < 0 ? -1 : H5Tset_size(t, H5T_VARIABLE);
-        if (e >= 0) e = H5Tset_cset(t, H5T_CSET_UTF8);
-        if (e >= 0) e = sp = bt_h5_keep(ids, H5Screate_simple(1, n, NULL));
-        if (e >= 0)
-            e = a =
-                bt_h5_keep(ids, H5Acreate2(file, "metric_names", t, sp, H5P_DEFAULT, H5P_DEFAULT));
-        if (e >= 0) e = H5Awrite(a, t, names);
-        free(names);
-        BT_H5_CHECK(e);
-    }
+    if (r->metric_as_written && *r->metric_as_written)
+        BT_TRY(attr_str(ids, file, "metric_as_written", r->metric_as_written));
+    /* All names the history may refer to, including ones with no rows yet. */
+    BT_TRY(attr_str_list(ids, file, "metric_names", r->metric_names, r->n_metric_names));
+    BT_TRY(attr_str_list(ids, file, "warnings", r->warnings, r->n_warnings));
     return BT_STATUS_OK;
 }
 

@@ -40,7 +40,13 @@ static int is_prefix_ci(const char *pre, const char *s) {
     return 1;
 }
 
-const char *bt_didyoumean(const char *word, const char *const *cands, int n) {
+static int common_prefix(const char *a, const char *b) {
+    int k = 0;
+    while (a[k] && tolower((unsigned char)a[k]) == tolower((unsigned char)b[k])) k++;
+    return k;
+}
+
+static const char *closest(const char *word, const char *const *cands, int n, int by_prefix) {
     if (!word || !cands) return NULL;
     int len = (int)strlen(word);
     int limit = len / 3 > 1 ? len / 3 : 1;
@@ -55,10 +61,20 @@ const char *bt_didyoumean(const char *word, const char *const *cands, int n) {
         int shorter = len < clen ? len : clen;
         if (dist > limit && shorter >= 4 && (is_prefix_ci(word, c) || is_prefix_ci(c, word)))
             dist = limit;
-        if (dist <= limit && dist < best_d) {
+        int better = dist < best_d || (by_prefix && dist == best_d &&
+                                       common_prefix(word, c) > common_prefix(word, best));
+        if (dist <= limit && better) {
             best = c;
             best_d = dist;
         }
     }
     return best;
+}
+
+const char *bt_didyoumean(const char *word, const char *const *cands, int n) {
+    return closest(word, cands, n, 0);
+}
+
+const char *bt_didyoumean_prefix(const char *word, const char *const *cands, int n) {
+    return closest(word, cands, n, 1);
 }

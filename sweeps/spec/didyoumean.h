@@ -13,5 +13,8 @@ int bt_edit_distance(const char *a, const char *b);
  * max(1, strlen(word) / 3), or one is a prefix of the other with at least 4 characters), else
  * NULL. NULL entries in cands are skipped; n < 0 means the list is NULL-terminated. */
 const char *bt_didyoumean(const char *word, const char *const *cands, int n);
+/* As bt_didyoumean, but of equally close candidates the one sharing the longest prefix with word
+ * wins (the first of those on a tie): "ac" suggests "acc" rather than "auc". */
+const char *bt_didyoumean_prefix(const char *word, const char *const *cands, int n);
 
 #endif

@@ -84,6 +84,40 @@ static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
     /* controller, kind, apiVersion, job, image_uri: W&B keys accepted and ignored. */
 }
 
+/* A grid's run_cap above its size is its size. */
+static void clamp_run_cap(bt_spec *s) {
+    int64_t g = s->method == BT_METHOD_GRID ? bt_space_grid_size(s) : -1;
+    if (g >= 0 && s->run_cap > g) s->run_cap = g;
+}
+
+static void warn(bt_spec *s, const char *msg) {
+    char **w = realloc(s->warnings, (size_t)(s->n_warnings + 1) * sizeof *w);
+    if (!w) return; /* a warning lost to a failed allocation stops nothing */
+    s->warnings = w;
+    w[s->n_warnings] = bt_spec_strdup(msg);
+    if (w[s->n_warnings]) s->n_warnings++;
+}
+
+/* W&B runs `program` / `command` for each trial; with a model block batchtune trains the model
+ * itself, so the program is not run: say so rather than leave it silently unused. */
+static void warn_program(bt_spec_ctx *c) {
+    const bt_spec *s = c->spec;
+    if (!s->model_type || (!s->program && !s->command_json)) return;
+    char msg[640], what[400];
+    if (s->program && s->command_json)
+        snprintf(what, sizeof what, "program '%.120s' (and command %.200s) is", s->program,
+                 s->command_json);
+    else if (s->program)
+        snprintf(what, sizeof what, "program '%.120s' is", s->program);
+    else
+        snprintf(what, sizeof what, "command %.200s is", s->command_json);
+    snprintf(msg, sizeof msg,
+             "the sweep's %s not run: the model block's %s is trained natively by batchtune "
+             "(program and command are only recorded)",
+             what, s->model_type);
+    warn(c->spec, msg);
+}
+
 static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     bt_spec *s = c->spec;
     bt_spec_check_keys(c, root, "", top_keys);
@@ -97,6 +131,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
                     "\"gbdt\", ...fixed parameters}");
     else
         bt_spec_parse_model(c, model);
+    warn_program(c);
 
     const cJSON *params = bt_spec_get(root, "parameters");
     c->params_obj = params;
@@ -146,12 +181,17 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     if (s->method != BT_METHOD_GRID && s->run_cap == 0 && s->sched.kind != BT_SCHED_HYPERBAND)
         s->run_cap = 100;
     if (s->method == BT_METHOD_GRID && c->n_err == 0) {
-        int64_t g = bt_space_grid_size(s);
-        if (g < 0)
+        if (bt_space_grid_size(s) < 0)
             bt_spec_err(c, params, 0, "parameters", "the grid has more than 2^63 points");
-        else if (s->run_cap > g)
-            s->run_cap = g;
+        else
+            clamp_run_cap(s);
     }
+}
+
+void bt_spec_set_run_cap(bt_spec *s, int64_t n) {
+    s->run_cap = n;
+    s->run_cap_override = n;
+    clamp_run_cap(s);
 }
 
 bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_diags *diags) {
@@ -270,5 +310,7 @@ void bt_spec_free(bt_spec *s) {
     free(s->project);
     free(s->entity);
     if (s->command_json) cJSON_free(s->command_json);
+    for (int i = 0; i < s->n_warnings; i++) free(s->warnings[i]);
+    free(s->warnings);
     memset(s, 0, sizeof *s);
 }

@@ -41,6 +41,7 @@ typedef struct bt_param_spec {
     int n_values;
     double min, max, mu, sigma, a, b, q;
     int is_int;    /* samples are integers (int_uniform, or q-distributions with integer q) */
+    int grid;      /* method grid expands this distribution (int_uniform, q_uniform; space.h) */
     int line, col; /* where the parameter is defined in the sweep file */
 } bt_param_spec;
 
@@ -112,7 +113,8 @@ typedef struct bt_spec {
 
     bt_param_spec *params;
     int n_params;
-    int64_t run_cap; /* 0 = unset */
+    int64_t run_cap;          /* 0 = unset */
+    int64_t run_cap_override; /* --run-cap N (bt_spec_set_run_cap; 0: none): a resume must agree */
 
     bt_sched_spec sched;
 
@@ -129,6 +131,11 @@ typedef struct bt_spec {
     /* recorded only */
     char *name, *description, *program, *project, *entity;
     char *command_json; /* `command` as JSON text, or NULL */
+
+    /* What is worth saying about the file but does not stop it (a `program` that is not run),
+     * one sentence each; the runner passes them on as warnings and keeps them in the results. */
+    char **warnings;
+    int n_warnings;
 } bt_spec;
 
 /* Collected validation problems, each "FILE:LINE:COL: json.path: message". Owned by the list. */
@@ -154,6 +161,10 @@ const char *bt_method_name(bt_method m);
  * else execution.max_pack. A function of the sweep file only, never of the hardware, so the
  * order of reports (and every scheduler and proposer decision) is the same on any machine. */
 int64_t bt_spec_concurrency(const bt_spec *s);
+
+/* --run-cap N (N >= 1) for a quick run of any sweep: run_cap becomes N, as if the file said so
+ * (grid: its first N points, at most the grid), and run_cap_override records it. */
+void bt_spec_set_run_cap(bt_spec *s, int64_t n);
 
 /* Index of the parameter named name in s->params, or -1. */
 int bt_spec_param_index(const bt_spec *s, const char *name);

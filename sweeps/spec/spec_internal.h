@@ -88,6 +88,15 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric);
 /* Strips validation prefixes ("validation/", "val_", "eval-", ...) and lowercases. */
 void bt_spec_metric_normalize(const char *name, char *out, int n);
 
+/* metric_names.c: the canonical metric a normalized name is an alias of on `task` (acc ->
+ * accuracy; loss -> task_default, the task's default metric; error -> merror on multiclass; ...),
+ * or NULL when it is no alias. */
+const char *bt_spec_metric_alias(const char *norm, bt_task task, const char *task_default);
+/* The canonical name to suggest for an unknown normalized name, by edit distance among the known
+ * (canonical) names and their aliases, or NULL; never auc for a name holding "acc". */
+const char *bt_spec_metric_suggest(const char *norm, const char *const *known, bt_task task,
+                                   const char *task_default);
+
 /* spec_sched.c: `early_terminate` and `scheduler`. */
 void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched);
 

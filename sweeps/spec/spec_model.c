@@ -371,8 +371,10 @@ void bt_spec_check_params_model(bt_spec_ctx *c) {
 /* ---- task and metric ------------------------------------------------------------------------ */
 
 static const char *const reg_metrics[] = {"rmse", "mse", "mae", NULL};
-static const char *const bin_metrics[] = {"logloss", "error", "auc", "accuracy", NULL};
-static const char *const multi_metrics[] = {"mlogloss", "merror", "accuracy", NULL};
+static const char *const bin_metrics[] = {"logloss", "error",     "auc",    "accuracy",
+                                          "f1",      "precision", "recall", NULL};
+static const char *const multi_metrics[] = {"mlogloss",  "merror", "accuracy", "f1",
+                                            "precision", "recall", NULL};
 static const char *const task_names[] = {"regression", "binary", "multiclass"};
 
 static int in_list(const char *const *l, const char *s) {
@@ -393,7 +395,8 @@ static const char *fallback_default_metric(bt_task t) {
 }
 
 static int fallback_maximize(const char *m) {
-    return strcmp(m, "auc") == 0 || strcmp(m, "accuracy") == 0;
+    static const char *const up[] = {"auc", "accuracy", "f1", "precision", "recall", NULL};
+    return in_list(up, m);
 }
 
 static bt_task task_of_objective(const bt_spec_ctx *c, const char *objective) {
@@ -463,6 +466,37 @@ void bt_spec_metric_normalize(const char *name, char *out, int n) {
     out[i] = '\0';
 }
 
+/* A metric.name the family does not compute: a did-you-mean among its names and their aliases,
+ * or the list; a name of the training set gets a word on what batchtune measures. */
+static void report_unknown_metric(bt_spec_ctx *c, const cJSON *name_item, const char *const *known,
+                                  const char *norm, bt_task task, const char *task_default) {
+    const bt_spec *s = c->spec;
+    const char *family = c->family->name;
+    size_t t = strncmp(norm, "training", 8) == 0 ? 8 : strncmp(norm, "train", 5) == 0 ? 5 : 0;
+    if (t > 0 && norm[t] && strchr("/_-.:", norm[t])) {
+        bt_spec_err(c, name_item, 0, "metric.name",
+                    "'%s' is a training-set metric; batchtune measures its metrics on the "
+                    "validation set (write e.g. 'val_loss' or 'val_acc')",
+                    s->metric_name);
+        return;
+    }
+    const char *dym = bt_spec_metric_suggest(norm, known, task, task_default);
+    char list[256] = "";
+    for (int i = 0; known[i]; i++) {
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", known[i]);
+    }
+    if (dym)
+        bt_spec_err(c, name_item, 0, "metric.name",
+                    "model %s cannot compute '%s' (did you mean '%s'?)", family, s->metric_name,
+                    dym);
+    else
+        bt_spec_err(c, name_item, 0, "metric.name",
+                    "model %s cannot compute '%s'; it reports %s (and their spellings in "
+                    "docs/sweep-format.md)",
+                    family, s->metric_name, list);
+}
+
 void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
     bt_spec *s = c->spec;
     const bt_model_family *family = c->family;
@@ -505,42 +539,35 @@ void bt_spec_parse_metric(bt_spec_ctx *c, const cJSON *metric) {
                     : (mask & 2) ? BT_TASK_BINARY
                                  : BT_TASK_MULTICLASS;
     const cJSON *name_item = bt_spec_get(metric, "name");
+    const char *task_default = family->default_metric ? family->default_metric(first) : NULL;
+    if (!task_default) task_default = fallback_default_metric(first);
     if (s->metric_name) {
         char norm[128];
         bt_spec_metric_normalize(s->metric_name, norm, sizeof norm);
-        const char *const *known0 = family->metrics;
-        if (strcmp(norm, "loss") == 0 && !in_list(known0, "loss")) {
-            /* W&B scripts log "loss"/"val_loss": the task's own loss is the model's default. */
-            const char *d = family->default_metric ? family->default_metric(first) : NULL;
-            snprintf(norm, sizeof norm, "%s", d ? d : fallback_default_metric(first));
-        }
-        s->metric = bt_spec_strdup(norm);
         static const char *const all_fallback[] = {"rmse",     "mse", "mae",      "logloss",
                                                    "error",    "auc", "mlogloss", "merror",
                                                    "accuracy", NULL};
-        const char *const *known = family->metrics ? family->metrics : all_fallback;
+        const char *known[64];
+        int n_known = 0;
+        const char *const *lists[2] = {family->metrics ? family->metrics : all_fallback,
+                                       family->metrics_on_request};
+        for (int l = 0; l < 2; l++)
+            for (int i = 0; lists[l] && lists[l][i] && n_known < 63; i++)
+                known[n_known++] = lists[l][i];
+        known[n_known] = NULL;
+        /* W&B scripts log "val_acc", "loss", "val_loss"...: an alias stands for the canonical
+         * name, unless the family computes the name itself for this task */
+        int own = in_list(known, norm) && (!family->metric_ok || family->metric_ok(norm, first));
+        const char *alias = own ? NULL : bt_spec_metric_alias(norm, first, task_default);
+        if (alias) snprintf(norm, sizeof norm, "%s", alias);
+        s->metric = bt_spec_strdup(norm);
         if (!in_list(known, norm)) {
-            const char *dym = bt_didyoumean(norm, known, -1);
-            char list[256] = "";
-            for (int i = 0; known[i]; i++) {
-                size_t len = strlen(list);
-                snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", known[i]);
-            }
-            if (dym)
-                bt_spec_err(c, name_item, 0, "metric.name",
-                            "model %s cannot compute '%s' (did you mean '%s'?)", family->name,
-                            s->metric_name, dym);
-            else
-                bt_spec_err(c, name_item, 0, "metric.name",
-                            "model %s cannot compute '%s'; it reports %s", family->name,
-                            s->metric_name, list);
+            report_unknown_metric(c, name_item, known, norm, first, task_default);
             return;
         }
     } else {
-        const char *d = family->default_metric ? family->default_metric(first) : NULL;
-        if (!d) d = fallback_default_metric(first);
-        s->metric = bt_spec_strdup(d);
-        s->metric_name = bt_spec_strdup(d);
+        s->metric = bt_spec_strdup(task_default);
+        s->metric_name = bt_spec_strdup(task_default);
     }
     for (int t = 0; t < 3; t++) {
         if (!(mask & (1 << t))) continue;

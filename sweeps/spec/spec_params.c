@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sweeps/space.h"
 #include "sweeps/spec/didyoumean.h"
 #include "sweeps/spec/spec_internal.h"
 
@@ -73,6 +74,12 @@ static int has_q(bt_dist d) {
 
 void bt_spec_param_support(const bt_param_spec *p, double *lo, double *hi) {
     double a = -INFINITY, b = INFINITY;
+    int64_t k = p->grid ? bt_space_grid_count(p) : 0;
+    if (k > 0) { /* a grid's points ascend */
+        *lo = bt_space_grid_value(p, 0).f;
+        *hi = bt_space_grid_value(p, k - 1).f;
+        return;
+    }
     switch (p->dist) {
     case BT_DIST_CONSTANT:
     case BT_DIST_CATEGORICAL:
@@ -455,8 +462,10 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
 void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params) {
     parse_level(c, params, "", "parameters");
     if (c->spec->method != BT_METHOD_GRID) return;
+    /* W&B's grid (sweeps' grid_search.py) takes value, values (probabilities ignored),
+     * int_uniform and q_uniform, which it expands (sweeps/space.h); nothing else. */
     for (int i = 0; i < c->spec->n_params; i++) {
-        const bt_param_spec *p = &c->spec->params[i];
+        bt_param_spec *p = &c->spec->params[i];
         if (p->dist == BT_DIST_CONSTANT || p->dist == BT_DIST_CATEGORICAL || c->param_bad[i])
             continue;
         const cJSON *item = c->param_items[i];
@@ -464,9 +473,20 @@ void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params) {
         if (!at) at = bt_spec_get(item, "min");
         char pp[BT_PATH_MAX];
         snprintf(pp, sizeof pp, "parameters.%s", p->name);
+        if (p->dist == BT_DIST_Q_UNIFORM) {
+            /* numpy.arange(min, max, q) holds integers only when all three are integers */
+            p->is_int = p->is_int && bt_spec_is_int_literal(c, bt_spec_get(item, "min")) &&
+                        bt_spec_is_int_literal(c, bt_spec_get(item, "max"));
+            if (bt_space_grid_count(p) == 0)
+                bt_spec_err(c, at ? at : item, at != NULL, pp,
+                            "q_uniform's grid (numpy.arange(min, max, q), as W&B) is empty");
+        }
+        p->grid = p->dist == BT_DIST_INT_UNIFORM || p->dist == BT_DIST_Q_UNIFORM;
+        if (p->grid) continue;
         bt_spec_err(c, at ? at : item, at != NULL, pp,
-                    "method grid takes only value or values (as W&B does), but this is a %s "
-                    "distribution; list the grid values, or use method random",
+                    "method grid takes value, values, int_uniform and q_uniform (as W&B's grid "
+                    "does), but this is a %s distribution; list the grid values, or use method "
+                    "random",
                     dists[p->dist].name);
     }
 }

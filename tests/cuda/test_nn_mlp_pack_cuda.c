@@ -302,7 +302,7 @@ static bt_status tiny_linear(bt_nn_cuda_core *k, size_t P, cudaError_t *sync) {
 static void test_alignment(void) {
     bt_nn_cuda_core k;
     memset(&k, 0, sizeof k);
-    CHECK_OK(bt_nn_cuda_core_init(&k, 12, 0, 4, 4, 4, "alignment test"));
+    CHECK_OK(bt_nn_cuda_core_init(&k, 12, 0, 4, 4, 4, 0, "alignment test"));
     CHECK_OK(bt_nn_cuda_core_alloc(&k, 3, 16, "alignment test"));
     if (!k.blas || !k.htab) {
         bt_nn_cuda_core_free(&k);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kernels/nn_linear.h"
 #include "kernels/philox.h"
 #include "models/nn/nn.h"
 #include "tests/bt_test.h"
@@ -312,12 +313,82 @@ static void test_layout(void) {
     bt_dataset_free(&tr);
 }
 
+/* f1, precision and recall of a linear mlp (depth 0) after one epoch on noisy labels, against
+ * the predictions recomputed here from its weights: binary (class 1 positive) with 2 classes,
+ * macro over the classes present with 3. */
+static void test_class_scores(int classes) {
+    bt_dataset tr;
+    make_data(&tr, 120, 0);
+    for (int64_t i = 0; i < tr.n_rows; i++) {
+        int c = (int)tr.y[i] % classes;
+        tr.y[i] = (float)(urand() < 0.3 ? (int)(urand() * classes) % classes : c);
+    }
+    bt_model_data data = {.train = &tr, .task = BT_TASK_MULTICLASS, .n_classes = 0, .threads = 1};
+    bt_value hp[BT_MLP_N_PARAMS];
+    defaults(hp);
+    hp[BT_MLP_DEPTH] = bt_value_int(0);
+    hp[BT_MLP_LR] = bt_value_float(0.002);
+    bt_hparams h = {hp};
+    const bt_pack_ops *vt = bt_mlp_family.cpu;
+    bt_pack *p = NULL;
+    CHECK_OK(vt->pack_init(&p, &data, &h, 1));
+    if (!p) return;
+    CHECK_OK(vt->slot_start(p, 0, &h, 77));
+    int s = 0;
+    CHECK_OK(vt->step(p, &s, 1));
+    const int K = p->sh->n_out, F = p->F;
+    const int64_t n = p->sh->n_valid;
+    CHECK_EQ_INT(K, classes);
+    float *z = malloc((size_t)n * (size_t)K * sizeof *z);
+    const float *x = p->sh->x_valid, *w = p->slots[0]->w + p->w_off[0],
+                *b = p->slots[0]->w + p->b_off[0];
+    bt_nn_linear_fwd_ref(1, (int)n, F, K, &x, &w, &b, &z);
+    double tp[3] = {0}, pred[3] = {0}, lab[3] = {0}, acc = 0;
+    for (int64_t r = 0; r < n; r++) {
+        int best = 0, y = p->sh->c_valid[r];
+        for (int j = 1; j < K; j++)
+            if (z[r * K + j] > z[r * K + best]) best = j;
+        pred[best]++;
+        lab[y]++;
+        tp[y] += best == y;
+        acc += best == y;
+    }
+    double want[3] = {0, 0, 0}; /* precision, recall, f1 */
+    int used = 0;
+    for (int j = classes == 2 ? 1 : 0; j < K; j++) {
+        if (pred[j] == 0 && lab[j] == 0) continue;
+        double pr = pred[j] > 0 ? tp[j] / pred[j] : 0, re = lab[j] > 0 ? tp[j] / lab[j] : 0;
+        want[0] += pr;
+        want[1] += re;
+        want[2] += pr + re > 0 ? 2 * pr * re / (pr + re) : 0;
+        used++;
+    }
+    static const char *const names[3] = {"precision", "recall", "f1"};
+    for (int m = 0; m < 3; m++) {
+        double got = NAN;
+        CHECK_OK(vt->eval(p, 0, names[m], &got));
+        CHECK_MSG(fabs(got - want[m] / used) < 1e-12, "%d classes: %s %.17g, recomputed %.17g",
+                  classes, names[m], got, want[m] / used);
+    }
+    double a = NAN;
+    CHECK_OK(vt->eval(p, 0, "accuracy", &a));
+    CHECK_MSG(a == acc / (double)n && a < 1.0, "accuracy %g (recomputed %g)", a, acc / (double)n);
+    CHECK(bt_mlp_family.metric_maximize("f1") &&
+          bt_mlp_family.metric_ok("recall", BT_TASK_MULTICLASS));
+    free(z);
+    vt->pack_free(p);
+    bt_mlp_family.data_free(&data);
+    bt_dataset_free(&tr);
+}
+
 int main(void) {
     const char *seed = getenv("BT_TEST_SEED");
     rs = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull | 1;
     printf("seed %llu\n", (unsigned long long)rs);
     test_family();
     test_layout();
+    test_class_scores(2);
+    test_class_scores(3);
     test_packing(0, 0, "relu");
     test_packing(0, 1, "gelu");
     test_packing(1, 1, "tanh");

@@ -77,10 +77,13 @@ c.check(all("time" in e for e in ev), "timestamps")
 p = run("run", sweep, "--out", out, "--quiet", check=0, timeout=60)
 c.check("already finished" in p.stdout, p.stdout)
 
-# a finished rerun replays silently: no events
+# a finished rerun replays silently: only sweep_start and sweep_end, both already_finished
 n_ev = sum(1 for _ in open(os.path.join(d, "events.jsonl")))
 run("run", sweep, "--out", out, "--quiet", "--log", os.path.join(d, "events.jsonl"), check=0)
-c.check(sum(1 for _ in open(os.path.join(d, "events.jsonl"))) == n_ev, "no events from a replay")
+more = [json.loads(l) for l in open(os.path.join(d, "events.jsonl"))][n_ev:]
+c.check([e["event"] for e in more] == ["sweep_start", "sweep_end"], f"events from a replay: {more}")
+c.check(all(e["already_finished"] is True for e in more), more)
+c.check(ev[0]["already_finished"] is False and ev[-1]["already_finished"] is False, "a live run's")
 
 # one process per results file: a second run on the same --out is refused while the first runs
 import subprocess

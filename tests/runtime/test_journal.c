@@ -1,5 +1,6 @@
 /* The journal: records round-trip exactly (NaN too), only whole ticks are read back, a torn tail
- * is cut off on reopen so appends continue cleanly, and foreign files are refused. */
+ * is cut off on reopen so appends continue cleanly, the header keeps a --run-cap, and foreign
+ * files are refused. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,7 @@ int main(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/test_journal.journal", bt_test_tmpdir());
     bt_journal *j = NULL;
-    CHECK_OK(bt_journal_open(&j, path, 1, "abc123", 42));
+    CHECK_OK(bt_journal_open(&j, path, 1, "abc123", 42, 0));
     bt_jrec recs[] = {
         {BT_JREC_JOB, 0, 3, 9, 0, 0, ""},
         {BT_JREC_HIST, 0, 3, 1, 0.1 + 0.2, 1e-3, "rmse"},
@@ -31,6 +32,7 @@ int main(void) {
     CHECK_OK(bt_journal_read(path, &log));
     CHECK_STR(log.sha256, "abc123");
     CHECK_EQ_INT(log.seed, 42);
+    CHECK_EQ_INT(log.run_cap, 0); /* no --run-cap */
     CHECK_EQ_INT(log.n, 5);
     CHECK_EQ_INT(log.last_tick, 0);
     CHECK(!log.finished);
@@ -43,7 +45,7 @@ int main(void) {
     bt_journal_log_free(&log);
 
     /* reopen: the torn tail goes, appends continue after tick 0 */
-    CHECK_OK(bt_journal_open(&j, path, 0, "abc123", 42));
+    CHECK_OK(bt_journal_open(&j, path, 0, "abc123", 42, 0));
     bt_jrec more[] = {{BT_JREC_JOB, 1, 5, 3, 0, 0, ""},
                       {BT_JREC_TICK, 1, -1, -1, 0, 0, ""},
                       {BT_JREC_END, 2, -1, -1, 0, 0, ""}};
@@ -55,6 +57,17 @@ int main(void) {
     CHECK_EQ_INT(log.recs[5].trial, 5);
     CHECK_EQ_INT(log.last_tick, 1);
     CHECK(log.finished);
+    bt_journal_log_free(&log);
+
+    /* a --run-cap run's header says so (and a reopen keeps it) */
+    CHECK_OK(bt_journal_open(&j, path, 1, "abc123", 42, 7));
+    CHECK_OK(bt_journal_append(j, &more[1]));
+    bt_journal_close(j);
+    CHECK_OK(bt_journal_open(&j, path, 0, "abc123", 42, 7));
+    bt_journal_close(j);
+    CHECK_OK(bt_journal_read(path, &log));
+    CHECK_EQ_INT(log.run_cap, 7);
+    CHECK_EQ_INT(log.n, 1);
     bt_journal_log_free(&log);
 
     /* not a journal */

@@ -54,6 +54,91 @@ static void test_grid(void) {
     bt_spec_free(&s);
 }
 
+/* W&B's grid expansion (sweeps' grid_search.py): int_uniform is range(min, max + 1), q_uniform is
+ * numpy.arange(min, max, q).tolist() -- the reference values below are numpy's, printed by repr. */
+static void test_grid_wandb(void) {
+    bt_spec s;
+    CHECK(parse("{'method': 'grid', 'model': {'type': 'gbdt'},"
+                " 'dataset': {'synthetic': 'friedman1'},"
+                " 'parameters': {'max_depth': {'min': 2, 'max': 5},"
+                "  'gamma': {'distribution': 'q_uniform', 'min': 0.0, 'max': 1.0, 'q': 0.1},"
+                "  'max_bin': {'distribution': 'q_uniform', 'min': 16, 'max': 64, 'q': 16}}}",
+                &s));
+    if (s.n_params != 3) return;
+    CHECK_EQ_INT(bt_space_grid_count(&s.params[0]), 4);
+    CHECK_EQ_INT(bt_space_grid_count(&s.params[1]), 10);
+    CHECK_EQ_INT(bt_space_grid_count(&s.params[2]), 3); /* 16, 32, 48: max excluded */
+    CHECK_EQ_INT(bt_space_grid_size(&s), 120);
+    static const char *const gamma[10] = {"0.0",
+                                          "0.1",
+                                          "0.2",
+                                          "0.30000000000000004",
+                                          "0.4",
+                                          "0.5",
+                                          "0.6000000000000001",
+                                          "0.7000000000000001",
+                                          "0.8",
+                                          "0.9"};
+    for (int t = 0; t < 120; t++) {
+        bt_value v[3];
+        CHECK_OK(bt_space_config(&s, 5, t, v));
+        /* the last parameter fastest */
+        CHECK_EQ_INT(v[0].kind, BT_VALUE_INT);
+        CHECK_EQ_INT(v[0].i, 2 + t / 30);
+        CHECK_EQ_INT(v[1].kind, BT_VALUE_FLOAT);
+        CHECK_MSG(v[1].f == strtod(gamma[(t / 3) % 10], NULL), "trial %d: gamma %.17g", t, v[1].f);
+        CHECK_EQ_INT(v[2].kind, BT_VALUE_INT); /* min, max and q written as integers */
+        CHECK_EQ_INT(v[2].i, 16 * (1 + t % 3));
+    }
+    bt_value v[3];
+    CHECK_EQ_INT(bt_space_config(&s, 5, 120, v), BT_STATUS_BAD_INPUT);
+    bt_spec_free(&s);
+
+    /* W&B's own test case (tests/test_grid_search.py), and an integer q over real bounds */
+    CHECK(parse("{'method': 'grid', 'model': {'type': 'gbdt'},"
+                " 'dataset': {'synthetic': 'friedman1'},"
+                " 'parameters': {'base_score': {'distribution': 'q_uniform', 'min': -9.211,"
+                "  'max': 23.23, 'q': 2.341},"
+                "  'eta': {'distribution': 'q_uniform', 'min': 0.5, 'max': 1.0, 'q': 1}}}",
+                &s));
+    if (s.n_params != 2) return;
+    static const char *const bs[14] = {"-9.211",
+                                       "-6.87",
+                                       "-4.529",
+                                       "-2.1879999999999997",
+                                       "0.15300000000000047",
+                                       "2.4940000000000015",
+                                       "4.835000000000001",
+                                       "7.176",
+                                       "9.517000000000001",
+                                       "11.858000000000002",
+                                       "14.199000000000003",
+                                       "16.54",
+                                       "18.881",
+                                       "21.222"};
+    CHECK_EQ_INT(bt_space_grid_count(&s.params[0]), 14);
+    CHECK_EQ_INT(bt_space_grid_count(&s.params[1]), 1);
+    for (int t = 0; t < 14; t++) {
+        CHECK_OK(bt_space_config(&s, 0, t, v));
+        CHECK_MSG(v[0].f == strtod(bs[t], NULL), "trial %d: %.17g, numpy %s", t, v[0].f, bs[t]);
+        CHECK_EQ_INT(v[1].kind, BT_VALUE_FLOAT); /* numpy.arange(0.5, 1.0, 1) is [0.5] */
+        CHECK(v[1].f == 0.5);
+    }
+    bt_spec_free(&s);
+
+    /* a grid of more than 2^63 points is refused, never materialized */
+    bt_diags d;
+    bt_diags_init(&d);
+    const char *big = "{\"method\": \"grid\", \"model\": {\"type\": \"gbdt\"},"
+                      " \"dataset\": {\"synthetic\": \"friedman1\"}, \"parameters\": {"
+                      " \"seed\": {\"min\": 0, \"max\": 4294967295},"
+                      " \"num_round\": {\"min\": 1, \"max\": 10000000},"
+                      " \"early_stopping_rounds\": {\"min\": 0, \"max\": 10000000}}}";
+    CHECK_EQ_INT(bt_spec_parse("big.json", big, &s, &d), BT_STATUS_BAD_INPUT);
+    CHECK(d.n == 1 && strstr(d.msgs[0], "more than 2^63 points"));
+    bt_diags_free(&d);
+}
+
 static void test_random_reproducible(void) {
     const char *a = "{'method': 'random', 'model': {'type': 'gbdt'},"
                     " 'dataset': {'synthetic': 'friedman1'},"
@@ -301,6 +386,7 @@ int main(void) {
     if (getenv("BT_TEST_SEED")) SEED = strtoull(getenv("BT_TEST_SEED"), NULL, 10);
     printf("seed %llu\n", (unsigned long long)SEED);
     test_grid();
+    test_grid_wandb();
     test_random_reproducible();
     test_distributions();
     return bt_test_finish("test_space");

@@ -192,6 +192,12 @@ static void test_wandb_file(void) {
     CHECK_STR(S.entity, "my-team");
     CHECK_STR(S.name, "xgb-random");
     CHECK(S.command_json && strstr(S.command_json, "${program}"));
+    /* a program beside a model block is not run, and the spec says so */
+    CHECK_EQ_INT(S.n_warnings, 1);
+    if (S.n_warnings == 1)
+        CHECK_MSG(strstr(S.warnings[0], "program 'train.py' (and command [") &&
+                      strstr(S.warnings[0], "not run: the model block's gbdt is trained natively"),
+                  "%s", S.warnings[0]);
     CHECK_EQ_INT(S.n_params, 8);
     CHECK_STR(S.params[0].name, "learning_rate"); /* as written: a results column */
     CHECK_EQ_INT(S.params[0].dist, BT_DIST_LOG_UNIFORM_VALUES);
@@ -305,8 +311,31 @@ static void test_params_grid(void) {
         "    'max_depth': {'min': 2, 'max': 6}\n"
         "  }\n"
         "}\n");
-    EXPECT("6:13: parameters.eta: ", "method grid takes only value or values");
-    EXPECT("7:19: parameters.max_depth: ", "int_uniform distribution");
+    EXPECT("6:13: parameters.eta: ",
+           "method grid takes value, values, int_uniform and q_uniform (as W&B's grid does), "
+           "but this is a uniform distribution");
+    CHECK(!has_diag("7:", "max_depth")); /* int_uniform: every integer of [2, 6] */
+    CHECK_EQ_INT(D.n, 1);
+
+    /* W&B's grid refuses q_log_uniform_values (and every other distribution) too */
+    run("{\n  'method': 'grid',\n  'model': {'type': 'gbdt'},\n"
+        "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {\n"
+        "    'eta': {'distribution': 'q_log_uniform_values', 'min': 0.01, 'max': 1, 'q': 0.01},\n"
+        "    'gamma': {'distribution': 'q_uniform', 'min': 0, 'max': 1, 'q': 0.25},\n"
+        "    'max_depth': {'distribution': 'q_uniform', 'min': 1.5, 'max': 6, 'q': 1},\n"
+        "    'max_bin': {'distribution': 'int_uniform', 'min': 1, 'max': 4}\n  }\n}\n");
+    EXPECT("6:13: parameters.eta: ", "but this is a q_log_uniform_values distribution");
+    CHECK(!has_diag("7:", "gamma"));
+    /* numpy.arange(1.5, 6, 1) is 1.5, 2.5, ...: not integers */
+    EXPECT("8:5: parameters.max_depth: ", "takes integers but q_uniform draws real numbers");
+    /* the range check reads the grid's points: 1 is below max_bin's 2 */
+    EXPECT("9:55: parameters.max_bin.min: ", "values reach [1, 4] but max_bin must lie in [2, ");
+    CHECK_EQ_INT(D.n, 3);
+    /* the grid's points, not q's rounding of the bounds: arange(1, 17, 5) = 1, 6, 11, 16 */
+    CHECK_OK(run("{'method': 'grid', 'model': {'type': 'gbdt'},"
+                 " 'dataset': {'synthetic': 'friedman1'}, 'parameters': {"
+                 " 'max_depth': {'distribution': 'q_uniform', 'min': 1, 'max': 17, 'q': 5}}}"));
+    if (loaded) CHECK_EQ_INT(S.params[0].grid, 1);
 
     CHECK_OK(run("{\n  'method': 'grid', 'run_cap': 4,\n  'model': {'type': 'gbdt'},\n"
                  "  'dataset': {'synthetic': 'friedman1'},\n"
@@ -321,7 +350,14 @@ static void test_params_grid(void) {
     CHECK_OK(run("{\n  'method': 'grid',\n  'model': {'type': 'gbdt'},\n"
                  "  'dataset': {'synthetic': 'friedman1'},\n"
                  "  'parameters': {'eta': {'values': [0.1, 0.2, 0.3]}}\n}"));
-    if (loaded) CHECK_EQ_INT(S.run_cap, 0); /* unset: every grid point */
+    if (loaded) CHECK_EQ_INT(S.run_cap, 0);    /* unset: every grid point */
+    if (loaded) CHECK_EQ_INT(S.n_warnings, 0); /* no program: nothing to say */
+    if (loaded) { /* --run-cap: as if the file said it, at most the grid; the override is kept */
+        bt_spec_set_run_cap(&S, 2);
+        CHECK(S.run_cap == 2 && S.run_cap_override == 2);
+        bt_spec_set_run_cap(&S, 40);
+        CHECK(S.run_cap == 3 && S.run_cap_override == 40);
+    }
 }
 
 static void test_params_model(void) {
@@ -396,6 +432,9 @@ static void test_metric(void) {
     snprintf(buf, sizeof buf, fmt, "", "{'name': 'val_rmsle'}");
     run(buf);
     EXPECT("6:22: metric.name: ", "cannot compute 'val_rmsle' (did you mean 'rmse'?)");
+    snprintf(buf, sizeof buf, fmt, ", 'objective': 'binary:logistic'", "{'name': 'val_accu'}");
+    run(buf); /* an accuracy misspelt: accuracy, never auc */
+    EXPECT("6:22: metric.name: ", "cannot compute 'val_accu' (did you mean 'accuracy'?)");
     snprintf(buf, sizeof buf, fmt, "", "{'goal': 'minimize', 'nme': 'rmse'}");
     run(buf);
     EXPECT("6:13: metric.name: ", "missing");

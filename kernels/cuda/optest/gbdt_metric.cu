@@ -128,11 +128,14 @@ BT_OPTEST_RUNNER(run_auc_case) {
         for (int64_t n : sizes) run_auc(n, c->p[1] != 0, c->tol);
 }
 
-/* bad arguments are refused, not launched: AUC has a launcher of its own */
+/* bad arguments are refused, not launched: AUC has a launcher of its own; F1, precision and
+ * recall are computed on the host (the packs copy the margins back) */
 BT_OPTEST_RUNNER(run_args) {
-    CHECK(bt_gbdt_metric_cuda(BT_GBDT_METRIC_AUC, NULL, NULL, 10, NULL, 1, NULL, NULL) ==
-          BT_STATUS_BAD_INPUT);
-    bt_status_clear();
+    for (bt_gbdt_metric m :
+         {BT_GBDT_METRIC_AUC, BT_GBDT_METRIC_F1, BT_GBDT_METRIC_PRECISION, BT_GBDT_METRIC_RECALL}) {
+        CHECK(bt_gbdt_metric_cuda(m, NULL, NULL, 10, NULL, 1, NULL, NULL) == BT_STATUS_BAD_INPUT);
+        bt_status_clear();
+    }
 }
 
 static const bt_op_case cases[] = {
@@ -144,7 +147,7 @@ static const bt_op_case cases[] = {
     {"mlogloss: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_MLOGLOSS}, 1e-6},
     {"merror: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_MERROR}, 1e-6},
     {"accuracy: 5 mixed trials, 0 / 1 / 257 / 3001 rows", run, {BT_GBDT_METRIC_ACCURACY}, 1e-6},
-    {"auc is refused by the metric launcher", run_args, {0}, 0},
+    {"auc, f1, precision, recall are refused by the metric launcher", run_args, {0}, 0},
     {"auc: tied and continuous scores, 0 / 1 / 257 / 3001 rows", run_auc_case, {-1, 0}, 1e-6},
     {"auc: a single class (NaN), 500 rows", run_auc_case, {500, 1}, 1e-6},
 };

@@ -3,10 +3,10 @@
  * int32 (every slot its own random row order, a batch starting at `first`; exact), the
  * divergence check (finite, NaN and infinite losses, slots already dead; exact), and the
  * validation metric sums (classification with 2..1000 classes, tied logits so the first-index
- * rule matters, p_y under the 1e-15 clip; regression in label units), added onto non-zero
- * accumulators: counts exact, sums within tol (1e-9) relative (the float softmax terms of the
- * reference, summed in double in another order; expf may differ by an ulp: tol 1e-6 on the
- * log-loss). */
+ * rule matters, p_y under the 1e-15 clip; regression in label units) and the per-class counts
+ * behind precision, recall and F1 (exact), added onto non-zero accumulators: counts exact, sums
+ * within tol (1e-9) relative (the float softmax terms of the reference, summed in double in another
+ * order; expf may differ by an ulp: tol 1e-6 on the log-loss). */
 #include "kernels/cuda/optest/nn_optest.cuh"
 
 extern "C" {
@@ -106,6 +106,29 @@ static void class_case(int S, int rows, int k, double tol) {
     z.release();
 }
 
+/* exact: the counts are small integers, added onto integer counts already there */
+static void counts_case(int S, int rows, int k) {
+    slot_buf<float> z;
+    z.init(S, (size_t)rows * k);
+    z.fill([] { return (float)(irand(5) - 2); }); /* ties are common: the first index wins */
+    z.upload();
+    std::vector<int32_t> lab((size_t)rows);
+    for (auto &v : lab) v = (int32_t)irand(k);
+    int32_t *dlab = dev_from(lab);
+    std::vector<double> cnt((size_t)3 * k * S);
+    for (auto &v : cnt) v = (double)irand(4);
+    double *dcnt = dev_from(cnt);
+    CHECK_OK(bt_nn_class_counts_cuda(S, rows, k, z.cdev(), dlab, dcnt, NULL));
+    bt_nn_class_counts_ref(S, rows, k, z.crefp(), lab.data(), cnt.data());
+    std::vector<double> got = host_from(dcnt, cnt.size());
+    char what[96];
+    snprintf(what, sizeof what, "class counts rows %d k %d slots %d", rows, k, S);
+    nn_exact(what, got.data(), cnt.data(), cnt.size() * sizeof(double));
+    cudaFree(dlab);
+    cudaFree(dcnt);
+    z.release();
+}
+
 /* tol: the sums' relative bound (+ tol / 1000) */
 static void reg_case(int S, int rows, double tol) {
     slot_buf<float> p;
@@ -142,6 +165,11 @@ BT_OPTEST_RUNNER(run_class) {
         for (int rows : {1, 31, 500}) class_case(1 + (int)irand(5), rows, k, c->tol);
 }
 
+BT_OPTEST_RUNNER(run_counts) {
+    for (int k : {2, 3, 10, 33, 1000})
+        for (int rows : {1, 31, 500}) counts_case(1 + (int)irand(5), rows, k);
+}
+
 BT_OPTEST_RUNNER(run_reg) {
     for (int rows : {1, 257, 3000}) reg_case(1 + (int)irand(5), rows, c->tol);
 }
@@ -153,6 +181,7 @@ static const bt_op_case cases[] = {
     {"gather: 64 slots, 32 of 1797 rows, width 1", run_gather, {64, 1797, 32, 1}, 0},
     {"divergence check: 1, 7, 300 slots", run_loss_check, {0}, 0},
     {"class metrics: 2 .. 1000 classes x 1 .. 500 rows, 1 .. 5 slots", run_class, {0}, 1e-6},
+    {"class counts: 2 .. 1000 classes x 1 .. 500 rows, 1 .. 5 slots", run_counts, {0}, 0},
     {"regression metrics: 1 .. 3000 rows, 1 .. 5 slots", run_reg, {0}, 1e-9},
 };
 BT_OPTEST_SUITE(nn_train, cases);

@@ -42,7 +42,7 @@ bt_status bt_nn_cuda_capacity_check(int capacity, const char *what) {
 }
 
 bt_status bt_nn_cuda_core_init(bt_nn_cuda_core *k, int64_t P, int64_t R, int64_t N, int64_t nv,
-                               int64_t B, const char *what) {
+                               int64_t B, int32_t K, const char *what) {
     if (cudaGetDevice(&k->device) != cudaSuccess) {
         cudaGetLastError();
         return BT_FAIL(BT_STATUS_INTERNAL, "%s: no usable CUDA device", what);
@@ -51,6 +51,7 @@ bt_status bt_nn_cuda_core_init(bt_nn_cuda_core *k, int64_t P, int64_t R, int64_t
     k->R = R;
     k->N = N;
     k->nv = nv;
+    k->K = K;
     k->n_chunks = (nv + B - 1) / B;
     return BT_STATUS_OK;
 }
@@ -73,6 +74,7 @@ bt_status bt_nn_cuda_core_alloc(bt_nn_cuda_core *k, int capacity, size_t tab_cap
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->loss, C * sizeof(double)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->loss_sum, C * sizeof(double)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->acc, 2 * C * sizeof(double)));
+    BT_TRY(bt_nn_cuda_dalloc((void **)&k->counts, 3 * (size_t)k->K * C * sizeof(double)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->alive, C * sizeof(int32_t)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->t, C * sizeof(int64_t)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->hp, C * sizeof(bt_nn_optim_hp)));
@@ -89,6 +91,8 @@ bt_status bt_nn_cuda_core_alloc(bt_nn_cuda_core *k, int capacity, size_t tab_cap
     BT_TRY(bt_nn_cuda_halloc((void **)&k->h_hp, C * sizeof *k->h_hp));
     BT_TRY(bt_nn_cuda_halloc((void **)&k->h_smooth, C * sizeof *k->h_smooth));
     k->slot_of = malloc(C * sizeof *k->slot_of);
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_counts,
+                             (3 * (size_t)k->K * C + 1) * sizeof *k->h_counts));
     if (!k->slot_of) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %s", what);
     return BT_STATUS_OK;
 }
@@ -100,12 +104,13 @@ void bt_nn_cuda_core_free(bt_nn_cuda_core *k) {
     }
     bt_nn_blas_free(k->blas);
     k->blas = NULL;
-    void *bufs[] = {k->w,   k->g,     k->m, k->v,  k->run,    k->loss, k->loss_sum,
-                    k->acc, k->alive, k->t, k->hp, k->smooth, k->dtab};
+    void *bufs[] = {k->w,   k->g,      k->m,     k->v, k->run, k->loss,   k->loss_sum,
+                    k->acc, k->counts, k->alive, k->t, k->hp,  k->smooth, k->dtab};
     /* frees of NULL are no-ops; errors at teardown go nowhere */
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_cuda_free(bufs[i]);
     if (k->stream) cudaStreamDestroy(k->stream);
-    void *pinned[] = {k->htab, k->h_alive, k->h_t, k->h_loss_sum, k->h_acc, k->h_hp, k->h_smooth};
+    void *pinned[] = {k->htab, k->h_alive,  k->h_t,    k->h_loss_sum,
+                      k->h_acc, k->h_counts, k->h_hp, k->h_smooth};
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
         bt_cuda_free_host(pinned[i]);
     free(k->slot_of);
@@ -257,7 +262,14 @@ bt_status bt_nn_cuda_core_epoch_begin(bt_nn_cuda_core *k, bt_nn_slot *const *slo
     CU(cudaMemcpyAsync(k->loss_sum, k->h_loss_sum, sn * sizeof *k->h_loss_sum,
                        cudaMemcpyHostToDevice, st));
     CU(cudaMemsetAsync(k->acc, 0, 2 * sn * sizeof(double), st));
+    if (k->K > 0) CU(cudaMemsetAsync(k->counts, 0, 3 * (size_t)k->K * sn * sizeof(double), st));
     return BT_STATUS_OK;
+}
+
+bt_status bt_nn_cuda_core_class_metrics(bt_nn_cuda_core *k, int n, int rows,
+                                        const float *const *logits, const int32_t *labels) {
+    BT_TRY(bt_nn_class_metrics_cuda(n, rows, k->K, logits, labels, k->acc, k->stream));
+    return bt_nn_class_counts_cuda(n, rows, k->K, logits, labels, k->counts, k->stream);
 }
 
 bt_status bt_nn_cuda_core_loss_check(bt_nn_cuda_core *k, int n, int rows) {
@@ -279,6 +291,9 @@ bt_status bt_nn_cuda_core_epoch_end(bt_nn_cuda_core *k, bt_nn_slot *const *slots
     CU(cudaMemcpyAsync(k->h_loss_sum, k->loss_sum, sn * sizeof *k->h_loss_sum,
                        cudaMemcpyDeviceToHost, st));
     CU(cudaMemcpyAsync(k->h_acc, k->acc, 2 * sn * sizeof *k->h_acc, cudaMemcpyDeviceToHost, st));
+    if (k->K > 0)
+        CU(cudaMemcpyAsync(k->h_counts, k->counts, 3 * (size_t)k->K * sn * sizeof *k->h_counts,
+                           cudaMemcpyDeviceToHost, st));
     CU(cudaStreamSynchronize(st));
     for (int i = 0; i < n; i++) {
         bt_nn_slot *s = slots[k->slot_of[i]];
@@ -289,7 +304,8 @@ bt_status bt_nn_cuda_core_epoch_end(bt_nn_cuda_core *k, bt_nn_slot *const *slots
         }
         s->epoch++;
         s->train_loss = k->h_loss_sum[i] / (double)k->N;
-        bt_mlp_metrics_finish(s, regression, &k->h_acc[2 * i], (double)k->nv);
+        bt_mlp_metrics_finish(s, regression, &k->h_acc[2 * i],
+                              k->h_counts + 3 * (size_t)k->K * (size_t)i, k->K, (double)k->nv);
     }
     return BT_STATUS_OK;
 }

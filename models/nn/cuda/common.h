@@ -28,10 +28,12 @@ typedef struct bt_nn_cuda_core {
     bt_nn_blas *blas;
     int capacity;
     int64_t P, R, N, nv, n_chunks; /* params and running stats per slot, train / valid rows */
+    int32_t K;                     /* classes (0: regression) */
     /* per slot (capacity blocks) */
     float *w, *g, *m, *v, *run;
     /* per position in a step's list (capacity entries) */
     double *loss, *loss_sum, *acc; /* acc: 2 per position */
+    double *counts;                /* classification: 3 K per position (kernels/nn_train.h) */
     int32_t *alive;
     int64_t *t;
     bt_nn_optim_hp *hp;
@@ -46,7 +48,7 @@ typedef struct bt_nn_cuda_core {
      * position i */
     int32_t *h_alive, *slot_of;
     int64_t *h_t;
-    double *h_loss_sum, *h_acc;
+    double *h_loss_sum, *h_acc, *h_counts;
     bt_nn_optim_hp *h_hp;
     float *h_smooth;
 } bt_nn_cuda_core;
@@ -56,9 +58,9 @@ typedef struct bt_nn_cuda_core {
 bt_status bt_nn_cuda_capacity_check(int capacity, const char *what);
 
 /* The current device and the pack's sizes: P parameters and R running statistics per slot, N
- * train and nv validation rows, validation chunks of B rows. */
+ * train and nv validation rows, validation chunks of B rows, K classes (0: regression). */
 bt_status bt_nn_cuda_core_init(bt_nn_cuda_core *k, int64_t P, int64_t R, int64_t N, int64_t nv,
-                               int64_t B, const char *what);
+                               int64_t B, int32_t K, const char *what);
 
 /* The stream, the cuBLAS handle, the blocks of `capacity` slots (after core_init) and the
  * per-position arrays, with a pointer table of tab_cap entries. */
@@ -132,8 +134,12 @@ bt_status bt_nn_cuda_core_optim_step(bt_nn_cuda_core *k, int n);
 
 /* Starts the epoch of the n positions (the CPU's shuffle and learning rate, bt_mlp_epoch_begin)
  * and enqueues the upload of their optimizer hyperparameters, step counts, smoothing, alive
- * flags and zeroed loss and validation sums. */
+ * flags and zeroed loss and validation sums and counts. */
 bt_status bt_nn_cuda_core_epoch_begin(bt_nn_cuda_core *k, bt_nn_slot *const *slots, int n);
+/* The validation sums and class counts of `rows` rows of the n positions' logits (pointer
+ * array at logits) against labels, onto acc and counts. */
+bt_status bt_nn_cuda_core_class_metrics(bt_nn_cuda_core *k, int n, int rows,
+                                        const float *const *logits, const int32_t *labels);
 /* Downloads the epoch's results of the n positions, waits for the stream and finishes each slot
  * as the CPU does: a diverged one fails, the others count the epoch, keep the mean train loss and
  * their metrics (bt_mlp_metrics_finish). */

@@ -243,8 +243,9 @@ bt_status bt_mlp_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hpa
     bt_pack *p = &c->host;
     bt_status st = bt_mlp_layout_init(p, data, shape_hp, capacity);
     if (st == BT_STATUS_OK)
-        st = bt_nn_cuda_core_init(&c->core, p->n_params, (int64_t)2 * p->H * p->D, p->sh->n_train,
-                                  p->sh->n_valid, p->B, "mlp on cuda");
+        st =
+            bt_nn_cuda_core_init(&c->core, p->n_params, (int64_t)2 * p->H * p->D, p->sh->n_train,
+                                 p->sh->n_valid, p->B, p->sh->regression ? 0 : p->K, "mlp on cuda");
     if (st == BT_STATUS_OK) st = dev_data_get(data, &c->dd);
     if (st == BT_STATUS_OK) st = pack_buffers(c);
     if (st != BT_STATUS_OK) {
@@ -463,8 +464,7 @@ static bt_status evaluate(cuda_pack *c, int n) {
             BT_TRY(bt_nn_reg_metrics_cuda(n, rows, CFP(Z), c->dd->t_valid + c0, sh->y_mean,
                                           sh->y_std, c->core.acc, c->core.stream));
         else
-            BT_TRY(bt_nn_class_metrics_cuda(n, rows, p->K, CFP(Z), c->dd->c_valid + c0, c->core.acc,
-                                            c->core.stream));
+            BT_TRY(bt_nn_cuda_core_class_metrics(&c->core, n, rows, CFP(Z), c->dd->c_valid + c0));
     }
     return BT_STATUS_OK;
 }

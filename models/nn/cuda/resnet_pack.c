@@ -213,7 +213,7 @@ bt_status bt_resnet_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_
     bt_status st = bt_resnet_layout_init(h, data, shape_hp->v, capacity);
     if (st == BT_STATUS_OK)
         st = bt_nn_cuda_core_init(&c->core, h->n_params, h->n_run, h->sh->n_train, h->sh->n_valid,
-                                  h->B, "resnet on cuda");
+                                  h->B, h->K, "resnet on cuda");
     if (st == BT_STATUS_OK) st = pack_buffers(c);
     if (st == BT_STATUS_OK) st = upload_valid(c);
     if (st != BT_STATUS_OK) {
@@ -501,8 +501,8 @@ static bt_status evaluate(rn_cuda_pack *c, int n) {
         const int64_t c0 = ch * h->B;
         const int rows = (int)(c->core.nv - c0 < h->B ? c->core.nv - c0 : h->B);
         BT_TRY(forward(c, n, rows, c->tab.eval_x + (size_t)ch * (size_t)n, 0));
-        BT_TRY(bt_nn_class_metrics_cuda(n, rows, h->K, CFP(c->tab.logit), c->valid_c + c0,
-                                        c->core.acc, c->core.stream));
+        BT_TRY(
+            bt_nn_cuda_core_class_metrics(&c->core, n, rows, CFP(c->tab.logit), c->valid_c + c0));
     }
     return BT_STATUS_OK;
 }
