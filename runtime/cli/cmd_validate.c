@@ -1,4 +1,4 @@
-/* `batchtune validate SWEEP.json`: checks the sweep and prints its plan (exit 0), or prints every
+/* `batchtune validate SWEEP.yaml`: checks the sweep and prints its plan (exit 0), or prints every
  * problem as FILE:LINE:COL: path: message (exit 65). Reads no data. */
 #include <inttypes.h>
 #include <math.h>
@@ -9,10 +9,11 @@
 #include "sweeps/plan.h"
 
 static const char help[] =
-    "usage: batchtune validate SWEEP.json\n"
+    "usage: batchtune validate SWEEP.yaml\n"
     "\n"
-    "Checks the sweep file (keys, types, ranges, model parameters, metric) without reading data,\n"
-    "and prints the plan: trials, packs, scheduler brackets and rungs with their resources.\n\n";
+    "Checks the sweep file (YAML or JSON: keys, types, ranges, model parameters, metric) without\n"
+    "reading data, and prints the plan: trials, packs, scheduler brackets and rungs with their\n"
+    "resources.\n\n";
 
 static const char *const dist_names[] = {"value",
                                          "values",
