@@ -2,7 +2,7 @@
 # Builds a relocatable batchtune for an offline GPU machine: dist/batchtune-<version>/ holds
 # bin/ (batchtune, the test programs), lib/ (libbatchtune.so, the CUDA module libbatchtune_cuda.so
 # and every shared library they need except glibc's and CUDA's own -- the GPU machine has CUDA,
-# cuBLAS and the driver -- found through an $ORIGIN rpath), the example sweeps, the Python tests
+# cuBLAS and the driver, not HDF5, cJSON or libyaml -- found through an $ORIGIN rpath), the example sweeps, the Python tests
 # and run-tests.sh; plus a .tar.gz of it (under 40 MiB).
 # Usage: scripts/bundle.sh [CUDA_ARCH (default 90)] ; BT_BUNDLE_DIR overrides the output folder.
 set -euo pipefail
@@ -37,6 +37,11 @@ for exe in "$dist"/bin/* "$dist"/lib/libbatchtune*.so; do
     [ -e "$dist/lib/$name" ] || cp -L "$path" "$dist/lib/$name"
   done
 done
+# libyaml reads YAML sweep files; the GPU machine lacks it, so a build that has it must carry it
+if ldd "$dist/lib/libbatchtune.so" | grep -q libyaml && ! ls "$dist"/lib/libyaml* >/dev/null 2>&1; then
+  echo "bundle: libyaml was not carried" >&2
+  exit 1
+fi
 mkdir -p "$dist/sweeps"
 cp -r sweeps/examples "$dist/sweeps/"
 cp -r tests/py tests/data "$dist/tests/"

@@ -2,7 +2,7 @@
 # Installs what batchtune needs to build and test on Debian 12, only what is missing (idempotent).
 # The CUDA toolkit is optional: when nvcc is present the CUDA backend is built too.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libhdf5-dev libcjson-dev zlib1g-dev
+pkgs=(build-essential cmake pkg-config libhdf5-dev libcjson-dev libyaml-dev zlib1g-dev
       python3 python3-numpy python3-pandas python3-h5py python3-sklearn python3-xgboost)
 missing=()
 for p in "${pkgs[@]}"; do

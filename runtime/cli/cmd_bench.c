@@ -1,4 +1,4 @@
-/* `batchtune bench SWEEP.json`: how fast the sweep's trials train here -- packed and, with
+/* `batchtune bench SWEEP.yaml`: how fast the sweep's trials train here -- packed and, with
  * `--compare sequential`, one at a time -- as a small table or one JSON object. Writes no results;
  * exits 70 when the two modes disagree on any trial's metric (they must be bit-identical). */
 #include <cjson/cJSON.h>
@@ -15,7 +15,7 @@
 #include "sweeps/spec/spec.h"
 
 static const char help[] =
-    "usage: batchtune bench SWEEP.json [options]\n"
+    "usage: batchtune bench SWEEP.yaml [options]\n"
     "\n"
     "Trains the sweep's trials (no scheduler, no results file) and prints throughput: trials/s,\n"
     "trial-rounds/s, training rows x rounds/s, setup and training seconds, peak memory. Trials\n"

@@ -6,6 +6,7 @@
 #include "runtime/devices/cuda_module.h"
 #include "runtime/devices/devices.h"
 #include "runtime/devices/nvml.h"
+#include "sweeps/spec/yaml_read.h"
 
 int bt_cmd_info(int argc, char **argv) {
     if (argc > 1 && bt_cli_is_help(argv[1])) {
@@ -56,6 +57,11 @@ int bt_cmd_info(int argc, char **argv) {
     printf("  nccl    no\n");
     printf("  mpi     no\n");
     printf("  hdf5    %u.%u.%u\n", maj, min, rel);
+    const char *yaml = bt_yaml_version();
+    if (yaml)
+        printf("  yaml    libyaml %s\n", yaml);
+    else
+        printf("  yaml    no (built without libyaml-dev: YAML sweep files are refused)\n");
 #ifdef _OPENMP
     printf("  openmp  yes\n");
 #else

@@ -1,4 +1,4 @@
-/* `batchtune run SWEEP.json`: runs (or resumes) a sweep; SIGINT/SIGTERM stop it cleanly (75). */
+/* `batchtune run SWEEP.yaml`: runs (or resumes) a sweep; SIGINT/SIGTERM stop it cleanly (75). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -14,11 +14,12 @@
 #include "sweeps/spec/spec.h"
 
 static const char help[] =
-    "usage: batchtune run SWEEP.json [options]\n"
-    "       batchtune SWEEP.json [options]\n"
+    "usage: batchtune run SWEEP.yaml [options]\n"
+    "       batchtune SWEEP.yaml [options]\n"
     "\n"
-    "Runs every trial of the sweep and writes results to one HDF5 file. Running the same\n"
-    "command again continues an interrupted sweep where it stopped; a finished sweep exits 0.\n"
+    "Runs every trial of the sweep (a YAML or JSON file) and writes results to one HDF5 file.\n"
+    "Running the same command again continues an interrupted sweep where it stopped; a\n"
+    "finished sweep exits 0.\n"
     "\n"
     "Options:\n"
     "  --out PATH        results file (default: the sweep's `output`, else <sweep stem>.h5 in\n"

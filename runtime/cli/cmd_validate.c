@@ -1,4 +1,4 @@
-/* `batchtune validate SWEEP.json`: checks the sweep and prints its plan (exit 0), or prints every
+/* `batchtune validate SWEEP.yaml`: checks the sweep and prints its plan (exit 0), or prints every
  * problem as FILE:LINE:COL: path: message (exit 65). Reads no data. */
 #include <inttypes.h>
 #include <math.h>
@@ -10,11 +10,11 @@
 #include "sweeps/space.h"
 
 static const char help[] =
-    "usage: batchtune validate SWEEP.json [--run-cap N]\n"
+    "usage: batchtune validate SWEEP.yaml [--run-cap N]\n"
     "\n"
-    "Checks the sweep file (keys, types, ranges, model parameters, metric) without reading data,\n"
-    "and prints the plan: trials, packs, scheduler brackets and rungs with their resources.\n"
-    "--run-cap N shows the plan of `batchtune run --run-cap N` (at most N trials).\n\n";
+    "Checks the sweep file (YAML or JSON: keys, types, ranges, model parameters, metric) without\n"
+    "reading data, and prints the plan: trials, packs, scheduler brackets and rungs with their\n"
+    "resources. --run-cap N shows the plan of `batchtune run --run-cap N` (at most N trials).\n\n";
 
 static const char *const dist_names[] = {"value",
                                          "values",

@@ -1,5 +1,6 @@
 /* batchtune's entry point: picks the command, which returns the documented exit code; the helpers
- * the commands share are common.c's. `batchtune SWEEP.json` is `batchtune run SWEEP.json`. */
+ * the commands share are common.c's. `batchtune SWEEP.yaml` (or .yml, .json, or any path with a
+ * '/') is `batchtune run SWEEP.yaml`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +9,16 @@
 #include "runtime/cli/cli.h"
 
 static const char usage[] =
-    "usage: batchtune [run] SWEEP.json [options]   run a sweep (resumes if interrupted)\n"
-    "       batchtune validate SWEEP.json          check a sweep and print its plan\n"
+    "usage: batchtune [run] SWEEP.yaml [options]   run a sweep (resumes if interrupted)\n"
+    "       batchtune validate SWEEP.yaml          check a sweep and print its plan\n"
     "       batchtune report RESULTS.h5 [--top K] [--format table|csv|json]\n"
     "       batchtune export RESULTS.h5 --trial ID [--format xgboost-json] -o FILE\n"
     "       batchtune info                         CPU, GPUs and build features\n"
     "       batchtune selftest [--device cuda:N]   check a GPU against the CPU references\n"
-    "       batchtune bench SWEEP.json [--compare sequential] [--json]   training throughput\n"
+    "       batchtune bench SWEEP.yaml [--compare sequential] [--json]   training throughput\n"
     "       batchtune --version | --help | COMMAND --help\n"
+    "\n"
+    "SWEEP is a W&B-style sweep file in YAML (.yaml, .yml) or JSON (.json).\n"
     "\n"
     "batchtune runs a whole hyperparameter sweep in one process: the data is loaded once, many\n"
     "trials train together in packs, a successive-halving scheduler stops the weak ones early,\n"
@@ -58,7 +61,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "export") == 0) return bt_cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return bt_cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "selftest") == 0) return bt_cmd_selftest(argc - 1, argv + 1);
-    if (cmd[0] != '-' && (strstr(cmd, ".json") || strchr(cmd, '/')))
+    if (cmd[0] != '-' &&
+        (strstr(cmd, ".yaml") || strstr(cmd, ".yml") || strstr(cmd, ".json") || strchr(cmd, '/')))
         return bt_cmd_run(argc, argv); /* argv[0] stands in for "run" */
     fprintf(stderr, "batchtune: unknown command '%s'\n\n", cmd);
     fputs(usage, stderr);

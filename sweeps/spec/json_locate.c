@@ -11,7 +11,6 @@
 
 typedef struct walker {
     bt_jpos *m;
-    size_t cap;
     const char *text;
 } walker;
 
@@ -27,23 +26,6 @@ static const char *skip_string(const char *p) {
         p++;
     }
     return *p ? p + 1 : p;
-}
-
-static int add(walker *w, const cJSON *item, size_t key_off, size_t val_off, size_t val_end) {
-    bt_jpos *m = w->m;
-    if (m->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 64;
-        bt_jpos_entry *e = realloc(m->e, cap * sizeof *e);
-        if (!e) return -1;
-        m->e = e;
-        w->cap = cap;
-    }
-    m->e[m->n].item = item;
-    m->e[m->n].key_off = key_off;
-    m->e[m->n].val_off = val_off;
-    m->e[m->n].val_end = val_end;
-    m->n++;
-    return 0;
 }
 
 /* Walks the value at *pp that cJSON turned into item; -1 when text and tree disagree. */
@@ -92,7 +74,7 @@ static int walk(walker *w, const cJSON *item, const char **pp, size_t key_off, i
         while (*p && !strchr(",]} \t\r\n", *p)) p++;
     }
     *pp = p;
-    return add(w, item, key_off, val_off, (size_t)(p - w->text));
+    return bt_jpos_add(w->m, item, key_off, val_off, (size_t)(p - w->text), NULL) < 0 ? -1 : 0;
 }
 
 static int cmp_entry(const void *a, const void *b) {
@@ -101,19 +83,65 @@ static int cmp_entry(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-bt_status bt_jpos_build(bt_jpos *m, const char *text, const cJSON *root) {
+/* Line starts of text; cr: a lone '\r' ends a line too (YAML), else only '\n' does (JSON). */
+static bt_status index_lines(bt_jpos *m, const char *text, int cr) {
     memset(m, 0, sizeof *m);
     m->text = text;
     size_t n_lines = 1;
-    for (const char *p = text; *p; p++) n_lines += *p == '\n';
+    for (const char *p = text; *p; p++) n_lines += *p == '\n' || (cr && *p == '\r' && p[1] != '\n');
     m->line_starts = malloc(n_lines * sizeof *m->line_starts);
     BT_CHECK_ALLOC(m->line_starts);
     m->line_starts[0] = 0;
     m->n_lines = 1;
     for (const char *p = text; *p; p++)
-        if (*p == '\n') m->line_starts[m->n_lines++] = (size_t)(p - text) + 1;
+        if (*p == '\n' || (cr && *p == '\r' && p[1] != '\n'))
+            m->line_starts[m->n_lines++] = (size_t)(p - text) + 1;
+    return BT_STATUS_OK;
+}
 
-    walker w = {m, 0, text};
+bt_status bt_jpos_begin(bt_jpos *m, const char *text) {
+    return index_lines(m, text, 1);
+}
+
+long bt_jpos_add(bt_jpos *m, const cJSON *item, size_t key_off, size_t val_off, size_t val_end,
+                 const char *num) {
+    if (m->n == m->cap_e) {
+        size_t cap = m->cap_e ? 2 * m->cap_e : 64;
+        bt_jpos_entry *e = realloc(m->e, cap * sizeof *e);
+        if (!e) return -1;
+        m->e = e;
+        m->cap_e = cap;
+    }
+    size_t tok = 0;
+    if (num) {
+        size_t len = strlen(num) + 1;
+        if (m->n_tokens + len > m->cap_tokens) {
+            size_t cap = m->cap_tokens ? 2 * m->cap_tokens : 256;
+            while (cap < m->n_tokens + len) cap *= 2;
+            char *t = realloc(m->tokens, cap);
+            if (!t) return -1;
+            m->tokens = t;
+            m->cap_tokens = cap;
+        }
+        memcpy(m->tokens + m->n_tokens, num, len);
+        tok = m->n_tokens + 1;
+        m->n_tokens += len;
+    }
+    m->e[m->n] = (bt_jpos_entry){item, key_off, val_off, val_end, tok};
+    return (long)m->n++;
+}
+
+void bt_jpos_finish(bt_jpos *m) {
+    size_t k = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->e[i].item) m->e[k++] = m->e[i];
+    m->n = k;
+    qsort(m->e, m->n, sizeof *m->e, cmp_entry);
+}
+
+bt_status bt_jpos_build(bt_jpos *m, const char *text, const cJSON *root) {
+    BT_TRY(index_lines(m, text, 0));
+    walker w = {m, text};
     const char *p = text;
     if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
         p += 3; /* UTF-8 byte order mark, which cJSON skips too */
@@ -121,7 +149,7 @@ bt_status bt_jpos_build(bt_jpos *m, const char *text, const cJSON *root) {
         bt_jpos_free(m);
         return BT_FAIL(BT_STATUS_INTERNAL, "json positions: text and cJSON tree disagree");
     }
-    qsort(m->e, m->n, sizeof *m->e, cmp_entry);
+    bt_jpos_finish(m);
     return BT_STATUS_OK;
 }
 
@@ -129,6 +157,7 @@ void bt_jpos_free(bt_jpos *m) {
     if (!m) return;
     free(m->e);
     free(m->line_starts);
+    free(m->tokens);
     memset(m, 0, sizeof *m);
 }
 
@@ -142,6 +171,18 @@ const bt_jpos_entry *bt_jpos_find(const bt_jpos *m, const cJSON *item) {
             hi = mid;
     }
     return lo < m->n && m->e[lo].item == item ? &m->e[lo] : NULL;
+}
+
+const char *bt_jpos_number(const bt_jpos *m, const cJSON *item, size_t *len) {
+    const bt_jpos_entry *e = bt_jpos_find(m, item);
+    if (!e) return NULL;
+    if (e->num) {
+        const char *t = m->tokens + e->num - 1;
+        *len = strlen(t);
+        return t;
+    }
+    *len = e->val_end - e->val_off;
+    return m->text + e->val_off;
 }
 
 static int count_chars(const char *s, size_t n) {

@@ -1,4 +1,5 @@
-/* The sweep file as a whole, from its text in memory: JSON syntax errors with positions, the
+/* The sweep file as a whole, from its text in memory: JSON or YAML (yaml_read.h, chosen by the
+ * file's name) into one cJSON tree with positions, JSON syntax errors with positions, the
  * top-level keys and their dispatch to the blocks (spec_params.c, spec_model.c, spec_sched.c,
  * spec_data.c), and bt_spec_free. The helpers the blocks share are spec_read.c's; reading the file
  * from disk is the runtime's (runtime/store/sweep_file.c). */
@@ -13,6 +14,7 @@
 #include "base/sha256.h"
 #include "sweeps/space.h"
 #include "sweeps/spec/spec_internal.h"
+#include "sweeps/spec/yaml_read.h"
 
 /* ---- syntax errors -------------------------------------------------------------------------- */
 
@@ -150,10 +152,11 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
         if (!cJSON_IsNumber(seed) || !bt_spec_is_int_literal(c, seed) || seed->valuedouble < 0) {
             bt_spec_err(c, seed, 0, "seed", "must be a non-negative integer");
         } else {
-            const bt_jpos_entry *e = bt_jpos_find(&c->pos, seed);
+            size_t n = 0;
+            const char *lit = bt_jpos_number(&c->pos, seed, &n);
             char tok[32] = "";
-            size_t n = e ? e->val_end - e->val_off : 0;
-            if (n > 0 && n < sizeof tok) memcpy(tok, c->text + e->val_off, n);
+            if (!lit) n = 0;
+            if (n > 0 && n < sizeof tok) memcpy(tok, lit, n);
             errno = 0;
             unsigned long long u = strtoull(tok, NULL, 10);
             if (errno == ERANGE || n == 0 || n >= sizeof tok)
@@ -225,31 +228,33 @@ bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_dia
     c.diags = diags;
     c.spec = s;
 
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) {
-        size_t off = end ? (size_t)(end - text) : 0;
-        syntax_error(&c, text, off);
-        size_t plen = strlen(path);
-        if ((plen > 5 && strcmp(path + plen - 5, ".yaml") == 0) ||
-            (plen > 4 && strcmp(path + plen - 4, ".yml") == 0))
-            bt_diags_add(diags,
-                         "%s: note: batchtune reads JSON sweep files; convert YAML with "
-                         "e.g. python3 -c 'import json,sys,yaml; "
-                         "json.dump(yaml.safe_load(sys.stdin), sys.stdout, indent=2)'",
-                         path);
-        bt_spec_free(s);
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: not valid JSON", path);
+    cJSON *root = NULL;
+    int yaml = bt_yaml_is_yaml(path, text);
+    if (yaml) {
+        bt_status st = bt_yaml_read(path, text, &root, &c.pos, diags);
+        if (st != BT_STATUS_OK) {
+            bt_spec_free(s);
+            return st;
+        }
+    } else {
+        const char *end = NULL;
+        root = cJSON_ParseWithOpts(text, &end, 1);
+        if (!root) {
+            syntax_error(&c, text, end ? (size_t)(end - text) : 0);
+            bt_spec_free(s);
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: not valid JSON", path);
+        }
+        bt_status st = bt_jpos_build(&c.pos, text, root);
+        if (st != BT_STATUS_OK) {
+            cJSON_Delete(root);
+            bt_spec_free(s);
+            return st;
+        }
     }
     c.root = root;
-    bt_status st = bt_jpos_build(&c.pos, text, root);
-    if (st != BT_STATUS_OK) {
-        cJSON_Delete(root);
-        bt_spec_free(s);
-        return st;
-    }
     if (!cJSON_IsObject(root))
-        bt_spec_err(&c, root, 0, "", "the sweep file must hold one JSON object, not %s",
+        bt_spec_err(&c, root, 0, "", "the sweep file must hold one %s, not %s",
+                    yaml ? "YAML mapping (key: value lines)" : "JSON object",
                     bt_spec_json_kind(root));
     else
         parse_root(&c, root);

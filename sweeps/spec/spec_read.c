@@ -92,22 +92,23 @@ const cJSON *bt_spec_get(const cJSON *obj, const char *key) {
 
 int bt_spec_is_int_literal(const bt_spec_ctx *c, const cJSON *it) {
     if (!cJSON_IsNumber(it)) return 0;
-    const bt_jpos_entry *e = bt_jpos_find(&c->pos, it);
-    if (!e) return it->valuedouble == floor(it->valuedouble);
-    for (size_t i = e->val_off; i < e->val_end; i++)
-        if (strchr(".eE", c->text[i])) return 0;
+    size_t n;
+    const char *lit = bt_jpos_number(&c->pos, it, &n);
+    if (!lit) return it->valuedouble == floor(it->valuedouble);
+    for (size_t i = 0; i < n; i++)
+        if (strchr(".eE", lit[i])) return 0;
     return 1;
 }
 
 int bt_spec_int_of(const bt_spec_ctx *c, const cJSON *it, int64_t *out) {
     if (!cJSON_IsNumber(it)) return 0;
     if (bt_spec_is_int_literal(c, it)) {
-        const bt_jpos_entry *e = bt_jpos_find(&c->pos, it);
-        if (e) {
+        size_t n;
+        const char *lit = bt_jpos_number(&c->pos, it, &n);
+        if (lit) {
             char tok[64];
-            size_t n = e->val_end - e->val_off;
             if (n >= sizeof tok) return 0;
-            memcpy(tok, c->text + e->val_off, n);
+            memcpy(tok, lit, n);
             tok[n] = '\0';
             errno = 0;
             long long v = strtoll(tok, NULL, 10);

@@ -9,42 +9,10 @@
 #include "runtime/store/sweep_file.h"
 #include "sweeps/spec/spec.h"
 #include "tests/bt_test.h"
-
-static bt_spec S;
-static bt_diags D;
-static bt_status ST;
-static int loaded = 0;
-
-static void reset(void) {
-    if (loaded) bt_spec_free(&S);
-    bt_diags_free(&D);
-    bt_diags_init(&D);
-    loaded = 0;
-}
-
-static char last_text[8192];
-
-/* The text at "LINE:COL" of the last sweep, to show what a diagnostic points at. */
-static const char *at_pos(int line, int col) {
-    const char *p = last_text;
-    for (int l = 1; l < line && p; l++) {
-        p = strchr(p, '\n');
-        if (p) p++;
-    }
-    if (!p) return "";
-    for (int c = 1; c < col && *p && *p != '\n'; c++) {
-        p++;
-        while ((*p & 0xC0) == 0x80) p++;
-    }
-    return p;
-}
+#include "tests/sweeps/spec_test.h"
 
 static bt_status run_raw(const char *text) {
-    reset();
-    snprintf(last_text, sizeof last_text, "%s", text);
-    ST = bt_spec_parse("dir/sweep.json", text, &S, &D);
-    loaded = ST == BT_STATUS_OK;
-    return ST;
+    return spec_parse_as("dir/sweep.json", text);
 }
 
 static bt_status run(const char *text) {
@@ -55,31 +23,6 @@ static bt_status run(const char *text) {
     free(t);
     return st;
 }
-
-/* Whether a diagnostic starts with "dir/sweep.json:<where>" and contains frag. */
-static int has_diag(const char *where, const char *frag) {
-    char pre[256];
-    snprintf(pre, sizeof pre, "dir/sweep.json:%s", where);
-    for (int i = 0; i < D.n; i++)
-        if (strncmp(D.msgs[i], pre, strlen(pre)) == 0 && strstr(D.msgs[i], frag)) return 1;
-    return 0;
-}
-
-static void dump(void) {
-    for (int i = 0; i < D.n; i++) {
-        int line = 0, col = 0;
-        const char *m = strchr(D.msgs[i], ':');
-        if (m) sscanf(m + 1, "%d:%d", &line, &col);
-        fprintf(stderr, "    diag: %s\n          at: %.24s\n", D.msgs[i], at_pos(line, col));
-    }
-}
-
-#define EXPECT(where, frag)                                                                        \
-    do {                                                                                           \
-        int ok_ = has_diag(where, frag);                                                           \
-        CHECK_MSG(ok_, "no diagnostic %s ... %s", where, frag);                                    \
-        if (!ok_) dump();                                                                          \
-    } while (0)
 
 /* A valid file whose parameters block is `params` (line 5 on), so positions are predictable. */
 static bt_status run_params(const char *params) {
