@@ -42,6 +42,8 @@ typedef struct bt_param_spec {
     double min, max, mu, sigma, a, b, q;
     int is_int;    /* samples are integers (int_uniform, or q-distributions with integer q) */
     int line, col; /* where the parameter is defined in the sweep file */
+    int nest_len;  /* length of the name's nested prefix ("optimizer" of "optimizer.lr" when lr
+                      sits in optimizer's `parameters`), 0 at the top level */
 } bt_param_spec;
 
 typedef enum bt_method { BT_METHOD_GRID = 0, BT_METHOD_RANDOM } bt_method;
@@ -80,6 +82,22 @@ typedef struct bt_exec_spec {
     int threads;      /* CPU threads, 0 = all cores */
 } bt_exec_spec;
 
+/* Program mode (docs/program-mode.md): a sweep with `program` or `command` and no `model` block
+ * runs the user's own program once per trial, as W&B's agent does. */
+typedef struct bt_program_spec {
+    int on;
+    char **command; /* `command` entries as W&B's str() makes them; NULL: W&B's default */
+    int n_command;
+    int64_t concurrency; /* processes at once; 0: one per GPU slot, else the CPU cores */
+    int per_gpu;         /* processes per GPU (slots through CUDA_VISIBLE_DEVICES), default 1 */
+    int mps;             /* run an NVIDIA MPS control daemon for the sweep */
+    char *wandb;         /* "shim" | "real" | "off"; NULL: shim for Python programs */
+    double grace;        /* seconds from SIGTERM to SIGKILL when a trial is stopped, default 10 */
+    double trial_timeout; /* seconds a trial may run, 0: no limit */
+    int retries;          /* restarts of a failed trial, default 0 */
+    int64_t log_cap;      /* bytes kept of a trial's log, default 10 MiB */
+} bt_program_spec;
+
 typedef struct bt_spec {
     char *path; /* the sweep file as given */
     char *dir;  /* its folder, for relative dataset paths */
@@ -109,7 +127,9 @@ typedef struct bt_spec {
     uint64_t seed; /* default 0 */
     char *output;  /* NULL = "<stem>.h5" */
 
-    /* recorded only */
+    bt_program_spec prog;
+
+    /* recorded (program and command also drive program mode) */
     char *name, *description, *program, *project, *entity;
     char *command_json; /* `command` as JSON text, or NULL */
 } bt_spec;
