@@ -22,6 +22,34 @@
 
 /* ---- reports -------------------------------------------------------------------------------- */
 
+/* Python's json.dumps writes NaN, Infinity and -Infinity, which JSON lacks: read them as null
+ * (a value that is not a number: the metric NaN). In place; strings are left alone. */
+static void python_json(char *s) {
+    int in_str = 0;
+    for (char *p = s; *p; p++) {
+        if (in_str) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_str = 0;
+            continue;
+        }
+        if (*p == '"') {
+            in_str = 1;
+        } else if (strncmp(p, "NaN", 3) == 0) {
+            memcpy(p, "nul", 3); /* and an "l" after it: one byte longer */
+            memmove(p + 4, p + 3, strlen(p + 3) + 1);
+            p[3] = 'l';
+            p += 3;
+        } else if (strncmp(p, "-Infinity", 9) == 0 || strncmp(p, "Infinity", 8) == 0) {
+            size_t n = *p == '-' ? 9 : 8;
+            memcpy(p, "null", 4);
+            memmove(p + 4, p + n, strlen(p + n) + 1);
+            p += 3;
+        }
+    }
+}
+
 /* Numeric entries of a report (nested objects as "a.b"), into flat. */
 static void flatten(cJSON *flat, const cJSON *obj, const char *prefix) {
     for (const cJSON *it = obj->child; it; it = it->next) {
@@ -29,6 +57,8 @@ static void flatten(cJSON *flat, const cJSON *obj, const char *prefix) {
         snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", it->string);
         if (cJSON_IsNumber(it))
             cJSON_AddNumberToObject(flat, key, it->valuedouble);
+        else if (cJSON_IsNull(it))
+            cJSON_AddNullToObject(flat, key); /* NaN */
         else if (cJSON_IsBool(it))
             cJSON_AddNumberToObject(flat, key, cJSON_IsTrue(it) ? 1 : 0);
         else if (cJSON_IsObject(it))
@@ -66,6 +96,15 @@ static bt_status judge(bt_prun *r, int64_t t) {
 /* *is_report: the line was a JSON object (else the caller logs it). */
 static bt_status report_line(bt_prun *r, int64_t t, const char *line, int *is_report) {
     cJSON *obj = cJSON_Parse(line);
+    if (!obj && (strstr(line, "NaN") || strstr(line, "Infinity"))) {
+        size_t n = strlen(line);
+        char *copy = malloc(n + n / 3 + 2); /* NaN -> null grows by one per three bytes */
+        BT_CHECK_ALLOC(copy);
+        memcpy(copy, line, n + 1);
+        python_json(copy);
+        obj = cJSON_Parse(copy);
+        free(copy);
+    }
     *is_report = cJSON_IsObject(obj);
     if (!*is_report) {
         cJSON_Delete(obj);

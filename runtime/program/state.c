@@ -70,7 +70,8 @@ bt_status bt_prun_history_line(bt_prun *r, int64_t t, const char *json, double t
     }
     bt_status st = BT_STATUS_OK;
     for (const cJSON *it = o->child; it && st == BT_STATUS_OK; it = it->next) {
-        if (!cJSON_IsNumber(it)) continue;
+        if (!cJSON_IsNumber(it) && !cJSON_IsNull(it)) continue;
+        double value = cJSON_IsNumber(it) ? it->valuedouble : NAN; /* null: NaN reported */
         int32_t id = 0;
         st = name_id(r, it->string, &id);
         if (st != BT_STATUS_OK) break;
@@ -84,10 +85,10 @@ bt_status bt_prun_history_line(bt_prun *r, int64_t t, const char *json, double t
             r->rows = nr;
             r->cap_rows = cap;
         }
-        r->rows[r->n_rows++] = (bt_history_row){t, r->ts[t].resource, id, it->valuedouble, time};
+        r->rows[r->n_rows++] = (bt_history_row){t, r->ts[t].resource, id, value, time};
         if (r->spec->metric && strcmp(it->string, r->spec->metric) == 0) {
             *has_metric = 1;
-            *metric = it->valuedouble;
+            *metric = value;
         }
     }
     cJSON_Delete(o);
