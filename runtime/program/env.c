@@ -3,7 +3,9 @@
  * package (embedded in the library from runtime/program/python/wandb/__init__.py), and the
  * environment: BATCHTUNE_* and the W&B variables scripts read. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,33 @@ static const unsigned char shim_py[] = {
 void bt_prun_interpreter(char *buf, size_t n) {
     char path[1024];
     snprintf(buf, n, "%s", bt_proc_which("python", NULL, path, sizeof path) ? "python" : "python3");
+}
+
+void bt_prun_kill_leftovers(const bt_prun *r) {
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    char want[4200];
+    int wn = snprintf(want, sizeof want, "BATCHTUNE_OUT_DIR=%s/trial-", r->logs_dir);
+    struct dirent *de;
+    static char env[1 << 16];
+    while ((de = readdir(d))) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == (long)getpid()) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        size_t n = fread(env, 1, sizeof env - 1, f);
+        fclose(f);
+        env[n] = '\0';
+        for (size_t i = 0; i < n; i += strlen(env + i) + 1)
+            if (strncmp(env + i, want, (size_t)wn) == 0) {
+                kill((pid_t)pid, SIGKILL);
+                break;
+            }
+    }
+    closedir(d);
 }
 
 /* ---- GPUs and MPS --------------------------------------------------------------------------- */

@@ -69,6 +69,7 @@ typedef struct bt_prun {
     bt_journal *jn;
     bt_journal_log log;
     int replaying, wrote;
+    int fresh; /* no earlier journal to continue (or --fresh) */
     int64_t tick;
     double time_offset;
     /* files */
@@ -118,6 +119,9 @@ bt_status bt_prun_files(bt_prun *r);
 /* envp for trial t on GPU gpu (-1: none), args_json its arguments; free with bt_argv_free. */
 bt_status bt_prun_env(bt_prun *r, int64_t t, int gpu, const char *args_json, const char *outdir,
                       bt_argv *env);
+/* At a resume: SIGKILL what a killed batchtune's trials left running (processes whose
+ * BATCHTUNE_OUT_DIR lies in this results file's OUT.logs; the trials themselves died with it). */
+void bt_prun_kill_leftovers(const bt_prun *r);
 /* ${interpreter}: python when on PATH (as W&B), else python3. */
 void bt_prun_interpreter(char *buf, size_t n);
 

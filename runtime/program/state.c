@@ -1,8 +1,10 @@
 /* What program trials leave behind (prog_internal.h): their configurations, the history of every
  * numeric key they report, the journal (one process per results file; a resume replays it into
  * the scheduler and starts the trials that were running again) and the results file. */
+#define _DEFAULT_SOURCE /* realpath */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
@@ -186,7 +188,16 @@ static char *path_with(const char *out, const char *suffix) {
 bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum) {
     const char *out = r->o->out_path;
     r->jpath = path_with(out, ".journal");
-    r->logs_dir = path_with(out, ".logs");
+    /* absolute: the trials run from the sweep's folder, and find their leftovers by it */
+    char dir[4096] = ".", abs[4096];
+    const char *slash = strrchr(out, '/');
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - out + (slash == out)), out);
+    if (!realpath(dir, abs)) return BT_FAIL(BT_STATUS_IO, "%s: %s", dir, strerror(errno));
+    size_t n = strlen(abs) + strlen(out) + 8;
+    r->logs_dir = malloc(n);
+    if (r->logs_dir)
+        snprintf(r->logs_dir, n, "%s/%s.logs", strcmp(abs, "/") ? abs : "",
+                 slash ? slash + 1 : out);
     BT_CHECK_ALLOC(r->jpath);
     BT_CHECK_ALLOC(r->logs_dir);
     r->lock_fd = open(r->jpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -195,6 +206,7 @@ bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum) {
         return BT_FAIL(BT_STATUS_IO,
                        "%s is in use by another batchtune process (one run per results file)",
                        r->jpath);
+    r->fresh = 1;
     if (r->o->fresh) return BT_STATUS_OK;
     bt_status st = bt_journal_read(r->jpath, &r->log);
     if (st == BT_STATUS_NO_INPUT) {
@@ -211,6 +223,8 @@ bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum) {
                        "%s belongs to a different sweep (the sweep file or --seed changed since "
                        "it was started); use --fresh to start over, or --out to write elsewhere",
                        out);
+    r->fresh = 0;
+    bt_prun_kill_leftovers(r);
     r->replaying = 1;
     for (int64_t i = 0; i < r->log.n; i++) BT_TRY(replay_one(r, &r->log.recs[i], r->log.texts[i]));
     r->replaying = 0;
@@ -223,9 +237,9 @@ bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum) {
 }
 
 bt_status bt_prun_journal_open(bt_prun *r) {
-    if (r->o->fresh && unlink(r->o->out_path) != 0 && errno != ENOENT)
+    if (r->fresh && unlink(r->o->out_path) != 0 && errno != ENOENT)
         return BT_FAIL(BT_STATUS_IO, "%s: %s", r->o->out_path, strerror(errno));
-    return bt_journal_open(&r->jn, r->jpath, r->o->fresh, r->spec->sha256, r->spec->seed);
+    return bt_journal_open(&r->jn, r->jpath, r->fresh, r->spec->sha256, r->spec->seed);
 }
 
 void bt_prun_journal_close(bt_prun *r) {

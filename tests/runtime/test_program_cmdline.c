@@ -42,10 +42,18 @@ static void floats(void) {
     static const struct {
         double x;
         const char *py;
-    } cases[] = {{0.1, "0.1"},       {1e-05, "1e-05"},       {100.0, "100.0"},
-                 {0.001, "0.001"},   {1e16, "1e+16"},        {1.5e16, "1.5e+16"},
-                 {1e15, "1000000000000000.0"}, {0.0001, "0.0001"}, {-2.5, "-2.5"},
-                 {1.0 / 3.0, "0.3333333333333333"}, {123456.789, "123456.789"}, {0.0, "0.0"}};
+    } cases[] = {{0.1, "0.1"},
+                 {1e-05, "1e-05"},
+                 {100.0, "100.0"},
+                 {0.001, "0.001"},
+                 {1e16, "1e+16"},
+                 {1.5e16, "1.5e+16"},
+                 {1e15, "1000000000000000.0"},
+                 {0.0001, "0.0001"},
+                 {-2.5, "-2.5"},
+                 {1.0 / 3.0, "0.3333333333333333"},
+                 {123456.789, "123456.789"},
+                 {0.0, "0.0"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char buf[64];
         bt_py_float_repr(cases[i].x, buf, sizeof buf);
@@ -66,9 +74,10 @@ int main(void) {
     CHECK_OK(bt_space_config(&s, s.seed, 0, cfg));
     char *json = NULL;
     char *got = joined(&s, cfg, &json);
-    CHECK_STR(got, "/usr/bin/env | python | train.py | --lr=0.001 | --epochs=3 | --flag=True | "
-                   "--off=False | --opt=it's \"x\" | --net={'width': 64, 'act': {'kind': 'relu'}} | "
-                   "--optimizer.config.learning_rate=1e-05");
+    CHECK_STR(got,
+              "/usr/bin/env | python | train.py | --lr=0.001 | --epochs=3 | --flag=True | "
+              "--off=False | --opt=it's \"x\" | --net={'width': 64, 'act': {'kind': 'relu'}} | "
+              "--optimizer.config.learning_rate=1e-05");
     CHECK_STR(json, "{\"lr\": 0.001, \"epochs\": 3, \"flag\": true, \"off\": false, \"opt\": "
                     "\"it's \\\"x\\\"\", \"net\": {\"width\": 64, \"act\": {\"kind\": \"relu\"}}, "
                     "\"optimizer.config.learning_rate\": 1e-05}");
@@ -88,10 +97,11 @@ int main(void) {
               "\"b\": {\"value\": true}, \"c\": {\"value\": false}}}");
     CHECK_OK(bt_space_config(&s, s.seed, 0, cfg));
     got = joined(&s, cfg, NULL);
-    CHECK_STR(got, "/usr/bin/env | python | -u | t.py | a=1.5 | b=True | c=False | --a=1.5 | --b | "
-                   "{\"a\": 1.5, \"b\": true, \"c\": false} | /o/args.json | --a | 1.5 | --b | True "
-                   "| --c | False | +a=1.5 | +b=True | +c=False | ++a=1.5 | ++b=True | ++c=False | "
-                   "--data=/data | BT_TEST_UNSET | 7 | a | b | c");
+    CHECK_STR(got,
+              "/usr/bin/env | python | -u | t.py | a=1.5 | b=True | c=False | --a=1.5 | --b | "
+              "{\"a\": 1.5, \"b\": true, \"c\": false} | /o/args.json | --a | 1.5 | --b | True "
+              "| --c | False | +a=1.5 | +b=True | +c=False | ++a=1.5 | ++b=True | ++c=False | "
+              "--data=/data | BT_TEST_UNSET | 7 | a | b | c");
     CHECK(bt_cmdline_uses(&s, "${args_json_file}"));
     free(got);
     bt_spec_free(&s);
