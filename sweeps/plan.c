@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels/philox.h"
+#include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
 
 /* Converts a sweep value to the model parameter's type (the spec validated compatibility). */
@@ -190,7 +191,68 @@ static bt_status build_runs(bt_sweep *sw) {
     return BT_STATUS_OK;
 }
 
-bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
+/* A trial whose config is set: its hyperparameters, its own budget, and (lazy) its pack. */
+static bt_status trial_ready(bt_sweep *sw, int64_t t) {
+    bt_sweep_trial *tr = &sw->trials[t];
+    BT_TRY(resolve_hp(sw, tr));
+    tr->budget = sw->budget_param >= 0 ? tr->hp[sw->family->budget_param].i : -1;
+    if (tr->budget > sw->max_resource && sw->budget_param >= 0) sw->max_resource = tr->budget;
+    if (!sw->lazy) return BT_STATUS_OK;
+    if (sw->data_loaded && sw->family->check) {
+        const bt_hparams hp = {tr->hp};
+        BT_TRY(sw->family->check(&hp, sw->task));
+    }
+    int found = -1;
+    for (int k = 0; k < sw->n_packs && found < 0; k++)
+        if (same_shape(sw, &sw->trials[sw->pack_leader[k]], tr)) found = k;
+    if (found < 0) {
+        int64_t *nl = realloc(sw->pack_leader, (size_t)(sw->n_packs + 1) * sizeof *nl);
+        if (nl) sw->pack_leader = nl;
+        int64_t *ns = nl ? realloc(sw->pack_size, (size_t)(sw->n_packs + 1) * sizeof *ns) : NULL;
+        if (ns) sw->pack_size = ns;
+        if (!nl || !ns) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+        found = sw->n_packs++;
+        sw->pack_leader[found] = t;
+        sw->pack_size[found] = 0;
+    }
+    tr->pack = found;
+    sw->pack_size[found]++;
+    return BT_STATUS_OK;
+}
+
+/* A lazy plan: every trial a run of its own, no configuration and no pack until proposed. */
+static bt_status plan_lazy(bt_sweep *sw) {
+    const bt_spec *spec = sw->spec;
+    int64_t n = sw->n_trials;
+    size_t n1 = (size_t)(n ? n : 1);
+    sw->run_leader = malloc(n1 * sizeof *sw->run_leader);
+    sw->mem_ptr = malloc((n1 + 1) * sizeof *sw->mem_ptr);
+    sw->members = malloc(n1 * sizeof *sw->members);
+    sw->pack_run_ptr = calloc(1, sizeof *sw->pack_run_ptr);
+    sw->pack_runs = malloc(sizeof *sw->pack_runs);
+    sw->pack_leader = malloc(sizeof *sw->pack_leader);
+    sw->pack_size = malloc(sizeof *sw->pack_size);
+    if (!sw->run_leader || !sw->mem_ptr || !sw->members || !sw->pack_run_ptr || !sw->pack_runs ||
+        !sw->pack_leader || !sw->pack_size)
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    sw->mem_ptr[0] = 0;
+    for (int64_t t = 0; t < n; t++) {
+        sw->trials[t] = (bt_sweep_trial){.leader = t, .run = t, .budget = -1, .pack = -1};
+        sw->run_leader[t] = t;
+        sw->members[t] = t;
+        sw->mem_ptr[t + 1] = t + 1;
+    }
+    sw->n_runs = n;
+    sw->n_packs = 0;
+    size_t np = (size_t)(spec->n_params > 0 ? spec->n_params : 1);
+    sw->proto.config = calloc(np, sizeof *sw->proto.config);
+    BT_CHECK_ALLOC(sw->proto.config);
+    BT_TRY(bt_space_config(spec, spec->seed, 0, sw->proto.config));
+    BT_TRY(resolve_hp(sw, &sw->proto));
+    return bt_proposer_init(&sw->prop, spec, (int)spec->method, spec->seed, NULL);
+}
+
+static bt_status sweep_init(bt_sweep *sw, const bt_spec *spec, int fixed) {
     memset(sw, 0, sizeof *sw);
     sw->spec = spec;
     sw->budget_param = -1;
@@ -198,6 +260,7 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     if (!sw->family) return BT_FAIL(BT_STATUS_BAD_INPUT, "model.type: unknown model family");
     const bt_model_family *family = sw->family;
     sw->packs = family->cpu;
+    sw->lazy = bt_method_is_model(spec->method) && !fixed;
     /* A swept budget is a prefix only without a scheduler: a scheduler owns the resource (a
      * single fixed value there merely sets max_resource, which the spec already did). */
     if (spec->sched.kind == BT_SCHED_NONE)
@@ -225,24 +288,29 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
     sw->n_trials = n;
     sw->trials = calloc((size_t)(n_conf > 0 ? n_conf : 1), sizeof *sw->trials);
     BT_CHECK_ALLOC(sw->trials);
-    for (int64_t t = 0; t < n; t++) {
-        bt_sweep_trial *tr = &sw->trials[t];
-        tr->config = calloc((size_t)(spec->n_params > 0 ? spec->n_params : 1), sizeof *tr->config);
-        BT_CHECK_ALLOC(tr->config);
-        BT_TRY(bt_space_config(spec, spec->seed, t, tr->config));
-        BT_TRY(resolve_hp(sw, tr));
-        tr->budget = sw->budget_param >= 0 ? tr->hp[family->budget_param].i : -1;
-        if (tr->budget > sw->max_resource && sw->budget_param >= 0) sw->max_resource = tr->budget;
+    if (sw->lazy) {
+        BT_TRY(plan_lazy(sw));
+    } else {
+        for (int64_t t = 0; t < n; t++) {
+            bt_sweep_trial *tr = &sw->trials[t];
+            tr->config =
+                calloc((size_t)(spec->n_params > 0 ? spec->n_params : 1), sizeof *tr->config);
+            BT_CHECK_ALLOC(tr->config);
+            BT_TRY(bt_space_config(spec, spec->seed, t, tr->config));
+            BT_TRY(trial_ready(sw, t));
+        }
+        sw->n_ready = n;
+        BT_TRY(build_groups(sw));
+        BT_TRY(build_packs(sw));
+        BT_TRY(build_runs(sw));
     }
-    BT_TRY(build_groups(sw));
-    BT_TRY(build_packs(sw));
-    BT_TRY(build_runs(sw));
 
     /* task from the first trial (objective cannot vary within a sweep: the spec checks it) */
-    const bt_hparams hp0 = {sw->trials[0].hp};
+    const bt_hparams hp0 = {sw->lazy ? sw->proto.hp : sw->trials[0].hp};
     sw->task = BT_TASK_REGRESSION;
     sw->n_classes = 0;
-    if (n > 0 && family->task_of) BT_TRY(family->task_of(&hp0, &sw->task, &sw->n_classes));
+    if ((n > 0 || sw->lazy) && family->task_of)
+        BT_TRY(family->task_of(&hp0, &sw->task, &sw->n_classes));
     sw->metric = spec->metric;
     if (!sw->metric && family->default_metric) sw->metric = family->default_metric(sw->task);
     if (!sw->metric) return BT_FAIL(BT_STATUS_BAD_INPUT, "metric: none given and no default");
@@ -250,6 +318,65 @@ bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
         return BT_FAIL(BT_STATUS_BAD_INPUT, "metric.name: %s cannot be computed for this task",
                        sw->metric);
     return BT_STATUS_OK;
+}
+
+bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
+    return sweep_init(sw, spec, 0);
+}
+
+bt_status bt_sweep_init_fixed(bt_sweep *sw, const bt_spec *spec) {
+    return sweep_init(sw, spec, 1);
+}
+
+bt_status bt_sweep_ready(bt_sweep *sw, int64_t t) {
+    if (t < 0 || t >= sw->n_trials) return BT_FAIL(BT_STATUS_INTERNAL, "no trial %lld", (long long)t);
+    if (sw->trials[t].config) return BT_STATUS_OK;
+    if (!sw->lazy || t != sw->n_ready)
+        return BT_FAIL(BT_STATUS_INTERNAL, "trial %lld proposed out of order (next is %lld)",
+                       (long long)t, (long long)sw->n_ready);
+    bt_sweep_trial *tr = &sw->trials[t];
+    tr->config = calloc((size_t)(sw->spec->n_params > 0 ? sw->spec->n_params : 1),
+                        sizeof *tr->config);
+    BT_CHECK_ALLOC(tr->config);
+    BT_TRY(bt_proposer_propose(sw->prop, t, 1, tr->config));
+    BT_TRY(trial_ready(sw, t));
+    sw->n_ready++;
+    return BT_STATUS_OK;
+}
+
+/* The spec's own copy of a string value (results strings do not outlive the caller). */
+static bt_value spec_value(const bt_param_spec *p, bt_value v) {
+    if (v.kind != BT_VALUE_STRING) return v;
+    for (int i = 0; i < p->n_values; i++)
+        if (p->values[i].kind == BT_VALUE_STRING && strcmp(p->values[i].s, v.s) == 0)
+            return p->values[i];
+    return v;
+}
+
+bt_status bt_sweep_set_config(bt_sweep *sw, int64_t t, const bt_value *config) {
+    if (t < 0 || t >= sw->n_trials) return BT_FAIL(BT_STATUS_USAGE, "no trial %lld", (long long)t);
+    bt_sweep_trial *tr = &sw->trials[t];
+    if (tr->config) {
+        free(tr->hp);
+        tr->hp = NULL;
+        if (sw->lazy && tr->pack >= 0) sw->pack_size[tr->pack]--;
+    } else {
+        tr->config = calloc((size_t)(sw->spec->n_params > 0 ? sw->spec->n_params : 1),
+                            sizeof *tr->config);
+        BT_CHECK_ALLOC(tr->config);
+    }
+    for (int p = 0; p < sw->spec->n_params; p++)
+        tr->config[p] = spec_value(&sw->spec->params[p], config[p]);
+    return trial_ready(sw, t);
+}
+
+bt_status bt_sweep_observe(bt_sweep *sw, int64_t t, int64_t resource, double metric) {
+    return sw->prop ? bt_proposer_observe(sw->prop, t, resource, metric) : BT_STATUS_OK;
+}
+
+int64_t bt_sweep_shape_runs(const bt_sweep *sw, int shape) {
+    if (sw->lazy) return sw->pack_size[shape] + (sw->n_trials - sw->n_ready);
+    return sw->pack_run_ptr[shape + 1] - sw->pack_run_ptr[shape];
 }
 
 void bt_sweep_free(bt_sweep *sw) {
@@ -271,6 +398,10 @@ void bt_sweep_free(bt_sweep *sw) {
     free(sw->members);
     free(sw->pack_run_ptr);
     free(sw->pack_runs);
+    free(sw->pack_size);
+    free(sw->proto.config);
+    free(sw->proto.hp);
+    bt_proposer_free(sw->prop);
     bt_sched_free(sw->sched);
     memset(sw, 0, sizeof *sw);
 }

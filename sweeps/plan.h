@@ -54,12 +54,39 @@ typedef struct bt_sweep {
     bt_dataset train, valid;
     bt_model_data data;
     int data_loaded;
+    /* bayes and tpe: a trial's configuration is proposed when it first starts, from the reports
+     * before it (sweeps/propose/propose.h). Until then its config and hp are NULL and its pack is
+     * -1; each trial is a run of its own (run t, leader t) and packs are added as new shapes are
+     * proposed. Trials are proposed in id order, so trials 0 .. n_ready-1 are the ready ones. */
+    int lazy;
+    struct bt_proposer *prop;
+    int64_t n_ready;
+    int64_t *pack_size; /* lazy: per pack, its ready runs */
+    bt_sweep_trial proto; /* the seeded random draw of trial 0: task and data preparation */
 } bt_sweep;
 
 /* Builds configurations, hyperparameters, groups, runs, packs and the scheduler (no data is
- * read). */
+ * read). A bayes or tpe sweep is lazy (above) unless `fixed`, which plans the seeded random draws
+ * random search would make instead (bench measures throughput on a plan fixed in advance). */
 bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec);
+bt_status bt_sweep_init_fixed(bt_sweep *sw, const bt_spec *spec);
 void bt_sweep_free(bt_sweep *sw);
+
+/* Makes trial t ready: a no-op unless the sweep is lazy; there t must be the next trial
+ * (n_ready), and its configuration is proposed now from the reports observed so far. The
+ * executor calls it when the scheduler first hands the trial out. */
+bt_status bt_sweep_ready(bt_sweep *sw, int64_t t);
+
+/* Gives trial t the configuration `config` (spec->n_params values as a results file stores them;
+ * strings are matched to the spec's values): how `export` retrains a trial of a lazy sweep. */
+bt_status bt_sweep_set_config(bt_sweep *sw, int64_t t, const bt_value *config);
+
+/* A report, in the executor's report order: the proposer of a lazy sweep learns from it. */
+bt_status bt_sweep_observe(bt_sweep *sw, int64_t t, int64_t resource, double metric);
+
+/* How many runs pack `shape` may have to hold: its runs, or in a lazy sweep its ready runs plus
+ * every trial not proposed yet (an upper bound). */
+int64_t bt_sweep_shape_runs(const bt_sweep *sw, int shape);
 
 /* The Philox key a trial trains with (its group's leader's, so a budget-prefix trial is exactly
  * the leader's run stopped early). */

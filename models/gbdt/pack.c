@@ -24,8 +24,10 @@ static void slot_free(bt_gbdt_slot *s) {
     if (!s) return;
     for (int64_t t = 0; t < s->n_trees; t++) free(s->trees[t].nodes);
     free(s->trees);
-    free(s->margin_train);
-    free(s->margin_valid);
+    if (!s->margins_lent) {
+        free(s->margin_train);
+        free(s->margin_valid);
+    }
     free(s->best_valid);
     free(s); /* growth buffers belong to the pack */
 }

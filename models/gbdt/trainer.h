@@ -105,6 +105,9 @@ typedef struct bt_gbdt_slot {
     float *margin_train, *margin_valid; /* n x n_out, row-major */
     bt_gbdt_tree *trees;                /* round-major, n_out per round */
     int64_t n_trees, cap_trees;
+    /* the margins belong to the pack that lent them (a CUDA pack's pinned mirrors,
+     * models/gbdt/cuda/pack.c), not to the slot: freeing the slot leaves them */
+    int margins_lent;
     /* early stopping: best round so far and the valid margins there */
     int32_t best_round;
     double best_metric;

@@ -34,8 +34,12 @@ static bt_status retrain(const bt_results *r, int64_t trial, const char *format,
                          size_t *len) {
     /* Refuse before parsing and loading the data, which may be large or gone. */
     int64_t resource = -1;
+    const bt_value *config = NULL;
     for (int64_t i = 0; i < r->n_trials; i++)
-        if (r->trials[i].trial_id == trial) resource = r->trials[i].resource;
+        if (r->trials[i].trial_id == trial) {
+            resource = r->trials[i].resource;
+            config = r->trials[i].params;
+        }
     if (resource <= 0) return BT_FAIL(BT_STATUS_USAGE, "trial %" PRId64 " never trained", trial);
     bt_spec spec;
     bt_diags d;
@@ -47,6 +51,13 @@ static bt_status retrain(const bt_results *r, int64_t trial, const char *format,
     spec.seed = r->seed;
     bt_sweep sw;
     st = bt_sweep_init(&sw, &spec);
+    /* bayes/tpe proposed it from the sweep's reports: take its configuration from the results */
+    if (st == BT_STATUS_OK && sw.lazy) {
+        if (r->n_params != spec.n_params)
+            st = BT_FAIL(BT_STATUS_BAD_INPUT, "the results' parameters do not match the sweep");
+        else
+            st = bt_sweep_set_config(&sw, trial, config);
+    }
     if (st == BT_STATUS_OK)
         st = bt_sweep_load_data(&sw, spec.exec.threads > 0 ? spec.exec.threads : 1);
     if (st == BT_STATUS_OK)

@@ -70,7 +70,7 @@ int bt_cmd_validate(int argc, char **argv) {
     }
     printf("%s: ok\n", path);
     printf("  model      %s\n", sw.family->name);
-    printf("  method     %s, seed %" PRIu64 "\n", spec.method == BT_METHOD_GRID ? "grid" : "random",
+    printf("  method     %s, seed %" PRIu64 "\n", bt_method_name(spec.method),
            spec.seed);
     printf("  metric     %s (%s)\n", sw.metric, sw.maximize ? "maximize" : "minimize");
     printf("  parameters %d\n", spec.n_params);
@@ -93,8 +93,13 @@ int bt_cmd_validate(int argc, char **argv) {
     }
     int64_t runs = 0;
     for (int64_t t = 0; t < sw.n_trials; t++) runs += sw.trials[t].leader == t;
-    printf("  trials     %" PRId64 " (%" PRId64 " training runs, %d pack%s)\n", sw.n_trials, runs,
-           sw.n_packs, sw.n_packs == 1 ? "" : "s");
+    if (sw.lazy)
+        printf("  trials     %" PRId64 " (each proposed from the reports before it, %" PRId64
+               " at once; a run each, packed by shape as they are proposed)\n",
+               sw.n_trials, bt_spec_concurrency(&spec));
+    else
+        printf("  trials     %" PRId64 " (%" PRId64 " training runs, %d pack%s)\n", sw.n_trials,
+               runs, sw.n_packs, sw.n_packs == 1 ? "" : "s");
     printf("  scheduler  %s, resource %s", bt_sched_kind_name(spec.sched.kind),
            spec.sched.resource ? spec.sched.resource : "-");
     if (spec.sched.kind != BT_SCHED_NONE)

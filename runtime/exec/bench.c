@@ -316,7 +316,7 @@ static bt_status bench_body(bench *b, const bt_spec *spec, const bt_bench_opts *
 
     phase_begin(b);
     double t0 = bt_clock();
-    BT_TRY(bt_sweep_init(&b->sw, spec));
+    BT_TRY(bt_sweep_init_fixed(&b->sw, spec)); /* bayes/tpe: their seeded random design */
     if (b->sw.n_trials <= 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "the sweep has no trials");
     BT_TRY(choose_device(b, spec, o, r));
     b->n_sel = o->max_trials > 0 && o->max_trials < b->sw.n_trials ? o->max_trials : b->sw.n_trials;

@@ -65,7 +65,7 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
         r->params[p].name = xstrdup(spec->params[p].name);
         r->params[p].kind = bt_results_column_kind(&spec->params[p]);
     }
-    r->n_trials = e->sw.n_trials;
+    r->n_trials = e->sw.n_ready; /* a lazy sweep lists the trials proposed so far */
     r->trials = calloc((size_t)(r->n_trials ? r->n_trials : 1), sizeof *r->trials);
     BT_CHECK_ALLOC(r->trials);
     for (int64_t t = 0; t < r->n_trials; t++) {

@@ -64,7 +64,7 @@ static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
     }
     int async = spec->sched.kind == BT_SCHED_ASHA || spec->sched.kind == BT_SCHED_WANDB_HYPERBAND;
     e->concurrency =
-        async && spec->sched.concurrency > 0 ? spec->sched.concurrency : spec->exec.max_pack;
+        async && spec->sched.concurrency > 0 ? spec->sched.concurrency : bt_spec_concurrency(spec);
     if (e->concurrency <= 0) e->concurrency = 256;
     BT_TRY(bt_exec_history_init(e));
     e->dev.threads = spec->exec.threads > 0 ? spec->exec.threads : bt_cpu_cores();

@@ -30,7 +30,7 @@ static bt_status pack_new(bt_exec *e, int shape, int *out) {
     }
     /* as many slots as the shape's runs can occupy at once: every active run (<= concurrency)
      * plus the idle ones tick step 6 lets stay resident (< 2 x concurrency) */
-    const int64_t shape_runs = sw->pack_run_ptr[shape + 1] - sw->pack_run_ptr[shape];
+    const int64_t shape_runs = bt_sweep_shape_runs(sw, shape);
     int64_t wanted = shape_runs - shape_slots(e, shape);
     if (wanted > 2 * e->concurrency) wanted = 2 * e->concurrency;
     if (e->o->pack_slots > 0 && wanted > e->o->pack_slots) wanted = e->o->pack_slots;

@@ -23,14 +23,14 @@ bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
     sw->data.n_classes = sw->n_classes;
     sw->data.threads = threads > 0 ? threads : 1;
     for (int64_t t = 0; t < sw->n_trials; t++) {
-        if (sw->family->check) {
+        if (sw->family->check && sw->trials[t].hp) { /* a lazy sweep checks at proposal */
             const bt_hparams hp = {sw->trials[t].hp};
             bt_status st = sw->family->check(&hp, sw->task);
             if (st != BT_STATUS_OK) return st;
         }
     }
     if (sw->family->data_prepare) {
-        const bt_hparams hp0 = {sw->trials[0].hp};
+        const bt_hparams hp0 = {sw->lazy ? sw->proto.hp : sw->trials[0].hp};
         BT_TRY(sw->family->data_prepare(&sw->data, &hp0));
     }
     sw->data_loaded = 1;

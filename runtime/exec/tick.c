@@ -24,6 +24,7 @@ static bt_status hand_out_jobs(bt_exec *e, bt_job *job) {
     while (e->n_active < e->concurrency) {
         BT_TRY(bt_sched_next(sw->sched, job));
         if (job->kind != BT_JOB_RUN) break;
+        BT_TRY(bt_sweep_ready(sw, job->trial)); /* bayes/tpe propose it now */
         int64_t t = job->trial, L = sw->trials[t].leader;
         bt_jrec jr = {BT_JREC_JOB, e->tick, t, job->resource, 0, 0, ""};
         BT_TRY(bt_exec_jrec(e, &jr));
@@ -105,6 +106,7 @@ static bt_status send_reports(bt_exec *e) {
         bt_jrec rep = {BT_JREC_REPORT, e->tick, t, ts->job_resource, ts->metric, 0, ""};
         BT_TRY(bt_exec_jrec(e, &rep));
         BT_TRY(bt_sched_report(sw->sched, t, ts->job_resource, ts->metric));
+        BT_TRY(bt_sweep_observe(sw, t, ts->job_resource, ts->metric));
         ts->has_job = 0;
         char f[160];
         snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"resource\":%" PRId64 ",\"metric\":%.17g", t,

@@ -40,7 +40,7 @@ bt_status bt_program_check(const bt_spec *spec, FILE *out) {
     for (int i = 0; i < argv.n; i++) fprintf(out, "%s'%s'", i ? " " : "", argv.v[i]);
     fprintf(out, "   (trial 0; one argument per quoted word, no shell)\n");
     fprintf(out, "  method     %s, seed %" PRIu64 ", %" PRId64 " trials\n",
-            spec->method == BT_METHOD_GRID ? "grid" : "random", spec->seed, n);
+            bt_method_name(spec->method), spec->seed, n);
     fprintf(out, "  metric     %s (%s)\n", spec->metric ? spec->metric : "-",
             spec->maximize ? "maximize" : "minimize");
     fprintf(out, "  scheduler  %s (a stopping rule), resource %s\n",

@@ -50,6 +50,7 @@ typedef struct bt_prun {
     const bt_spec *spec;
     const bt_run_opts *o;
     bt_sched *sched;
+    struct bt_proposer *prop; /* bayes and tpe: proposes each trial as it starts */
     int64_t n_trials;
     bt_ptrial *ts;
     bt_pslot *slots;
@@ -103,8 +104,11 @@ bt_status bt_prun_jtick(bt_prun *r);
 bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum);
 bt_status bt_prun_journal_open(bt_prun *r);
 void bt_prun_journal_close(bt_prun *r);
-/* Trial t's configuration (grid or random; later the proposer's). */
+/* Trial t's configuration: grid or random (sweeps/space.h), or the proposer's (bayes, tpe) when
+ * it first starts. */
 bt_status bt_prun_config(bt_prun *r, int64_t t);
+/* A scheduler report or a trial's own end, in journal order: the proposer learns from it. */
+bt_status bt_prun_observe(bt_prun *r, int64_t t, int64_t resource, double metric);
 /* Writes the results file (journal synced first). */
 bt_status bt_prun_checkpoint(bt_prun *r);
 void bt_prun_counts(const bt_prun *r, bt_progress_counts *c);

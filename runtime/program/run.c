@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/devices/devices.h"
+#include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
 #include "runtime/program/prog_internal.h"
 #include "runtime/program/program.h"
@@ -81,6 +82,7 @@ static bt_status judge(bt_prun *r, int64_t t) {
         int64_t job = bt_sched_trial_job(r->sched, t);
         if (job < 0 || tr->resource < job || tr->n_reports == 0) return BT_STATUS_OK;
         BT_TRY(bt_prun_jrec(r, BT_JREC_REPORT, t, job, tr->metric, NULL));
+        BT_TRY(bt_prun_observe(r, t, job, tr->metric));
         BT_TRY(bt_sched_report(r->sched, t, job, tr->metric));
         bt_trial_status s = bt_sched_trial_status(r->sched, t);
         char f[160];
@@ -291,6 +293,7 @@ static bt_status fail_or_retry(bt_prun *r, int64_t t, const char *why, double se
     int64_t job = bt_sched_trial_job(r->sched, t);
     if (job >= 0) {
         BT_TRY(bt_prun_jrec(r, BT_JREC_REPORT, t, job, NAN, NULL));
+        BT_TRY(bt_prun_observe(r, t, job, NAN));
         BT_TRY(bt_sched_report(r->sched, t, job, NAN));
     }
     return BT_STATUS_OK;
@@ -336,9 +339,10 @@ static bt_status finish_slot(bt_prun *r, int si) {
         st = fail_or_retry(r, t, why, secs);
     } else {
         if (job >= 0) {
-            st = bt_prun_jrec(r, BT_JREC_FINISH, t, job, tr->metric, NULL);
-            if (st == BT_STATUS_OK)
-                st = bt_sched_finish(r->sched, t, r->spec->metric ? tr->metric : 0);
+            double v = r->spec->metric ? tr->metric : 0;
+            st = bt_prun_jrec(r, BT_JREC_FINISH, t, job, v, NULL);
+            if (st == BT_STATUS_OK) st = bt_prun_observe(r, t, job, v);
+            if (st == BT_STATUS_OK) st = bt_sched_finish(r->sched, t, v);
         }
         if (st == BT_STATUS_OK)
             st = bt_prun_jrec(r, BT_JREC_EXIT, t, BT_JEXIT_COMPLETED, secs, NULL);
@@ -479,7 +483,8 @@ static bt_status loop(bt_prun *r) {
 /* ---- setup ---------------------------------------------------------------------------------- */
 
 static int64_t default_concurrency(const bt_prun *r) {
-    if (r->spec->prog.concurrency > 0) return r->spec->prog.concurrency;
+    int64_t n = bt_spec_concurrency(r->spec);
+    if (n > 0) return n;
     if (r->n_gpus > 0) return (int64_t)r->n_gpus * r->spec->prog.per_gpu;
     return bt_cpu_cores();
 }
@@ -494,6 +499,8 @@ static bt_status prepare(bt_prun *r, bt_run_summary *sum) {
     BT_TRY(
         bt_sched_init(&r->sched, &spec->sched, offered, spec->sched.max_resource, spec->maximize));
     BT_TRY(bt_sched_set_stopping(r->sched));
+    if (bt_method_is_model(spec->method))
+        BT_TRY(bt_proposer_init(&r->prop, spec, (int)spec->method, spec->seed, NULL));
     r->n_trials = bt_sched_n_trials(r->sched);
     r->ts = calloc((size_t)(r->n_trials ? r->n_trials : 1), sizeof *r->ts);
     BT_CHECK_ALLOC(r->ts);
@@ -542,6 +549,7 @@ static void prun_free(bt_prun *r) {
     bt_prun_journal_close(r);
     bt_prun_gpus_free(r);
     bt_sched_free(r->sched);
+    bt_proposer_free(r->prop);
     free(r->logs_dir);
     free(r->shim_dir);
 }

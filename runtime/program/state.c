@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "runtime/program/prog_internal.h"
+#include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
 
 double bt_prun_now(const bt_prun *r) {
@@ -35,7 +36,12 @@ bt_status bt_prun_config(bt_prun *r, int64_t t) {
     int np = r->spec->n_params;
     tr->config = calloc((size_t)(np ? np : 1), sizeof *tr->config);
     BT_CHECK_ALLOC(tr->config);
+    if (r->prop) return bt_proposer_propose(r->prop, t, 1, tr->config);
     return bt_space_config(r->spec, r->spec->seed, t, tr->config);
+}
+
+bt_status bt_prun_observe(bt_prun *r, int64_t t, int64_t resource, double metric) {
+    return r->prop ? bt_proposer_observe(r->prop, t, resource, metric) : BT_STATUS_OK;
 }
 
 /* ---- history -------------------------------------------------------------------------------- */
@@ -157,8 +163,10 @@ static bt_status replay_one(bt_prun *r, const bt_jrec *j, const char *text) {
         return BT_STATUS_OK;
     }
     case BT_JREC_REPORT:
+        BT_TRY(bt_prun_observe(r, t, j->resource, j->value));
         return bt_sched_report(r->sched, t, j->resource, j->value);
     case BT_JREC_FINISH:
+        BT_TRY(bt_prun_observe(r, t, j->resource, j->value));
         return bt_sched_finish(r->sched, t, j->value);
     case BT_JREC_EXIT:
         tr->seconds += isfinite(j->value) ? j->value : 0;

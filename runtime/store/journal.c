@@ -281,7 +281,7 @@ static char *program_line(const bt_jrec *r, const char *text) {
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "k", kind_names[r->kind]);
     cJSON_AddNumberToObject(o, "trial", (double)r->trial);
-    if (r->kind == BT_JREC_LINE || r->kind == BT_JREC_EXIT)
+    if (r->kind == BT_JREC_LINE || r->kind == BT_JREC_EXIT || r->kind == BT_JREC_FINISH)
         cJSON_AddNumberToObject(o, "resource", (double)r->resource);
     if (r->kind != BT_JREC_LINE) {
         if (isfinite(r->value))

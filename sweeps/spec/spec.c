@@ -36,34 +36,40 @@ static const char *const top_keys[] = {
     "job",         "image_uri", NULL};
 
 static void parse_method(bt_spec_ctx *c, const cJSON *root) {
+    static const char *const methods[] = {"grid", "random", "bayes", "tpe", NULL};
     const cJSON *m = bt_spec_get(root, "method");
     if (!m) {
-        bt_spec_err(c, root, 0, "method", "missing; give \"method\": \"grid\" or \"random\"");
+        bt_spec_err(c, root, 0, "method",
+                    "missing; give \"method\": \"grid\", \"random\", \"bayes\" or \"tpe\"");
         return;
     }
     if (!cJSON_IsString(m)) {
-        bt_spec_err(c, m, 0, "method", "must be a string (\"grid\" or \"random\"), not %s",
-                    bt_spec_json_kind(m));
+        bt_spec_err(c, m, 0, "method", "must be a string (\"grid\", \"random\", \"bayes\" or "
+                    "\"tpe\"), not %s", bt_spec_json_kind(m));
         return;
     }
     const char *v = m->valuestring;
-    if (strcmp(v, "grid") == 0) {
-        c->spec->method = BT_METHOD_GRID;
-    } else if (strcmp(v, "random") == 0) {
-        c->spec->method = BT_METHOD_RANDOM;
-    } else if (strcmp(v, "bayes") == 0) {
-        bt_spec_err(c, m, 0, "method",
-                    "'bayes' is not supported yet; use \"method\": \"random\" with "
-                    "\"scheduler\": {\"type\": \"asha\"}, which spends most of the budget on "
-                    "the promising trials");
-    } else {
-        static const char *const methods[] = {"grid", "random", "bayes", NULL};
-        const char *dym = bt_didyoumean(v, methods, -1);
-        bt_spec_err(c, m, 0, "method",
-                    "unknown method '%s'%s%s%s; batchtune supports grid and "
-                    "random",
-                    v, dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
-    }
+    for (int k = 0; methods[k]; k++)
+        if (strcmp(v, methods[k]) == 0) {
+            c->spec->method = (bt_method)k; /* the table follows bt_method's order */
+            return;
+        }
+    const char *dym = bt_didyoumean(v, methods, -1);
+    bt_spec_err(c, m, 0, "method",
+                "unknown method '%s'%s%s%s; batchtune supports grid, random, bayes and tpe", v,
+                dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
+}
+
+const char *bt_method_name(bt_method m) {
+    static const char *const names[] = {"grid", "random", "bayes", "tpe"};
+    return (unsigned)m < sizeof names / sizeof *names ? names[m] : "?";
+}
+
+int64_t bt_spec_concurrency(const bt_spec *s) {
+    if (s->exec.concurrency > 0) return s->exec.concurrency;
+    if (s->prog.on) return 0; /* per GPU slot, else per core: the runtime's to say */
+    if (bt_method_is_model(s->method)) return BT_SPEC_MODEL_CONCURRENCY;
+    return s->exec.max_pack > 0 ? s->exec.max_pack : 256;
 }
 
 static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
@@ -153,7 +159,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
 
     /* Sizes: random search without a self-sizing scheduler needs a bound (W&B would run
      * forever); grid runs every point unless run_cap says fewer. */
-    if (s->method == BT_METHOD_RANDOM && s->run_cap == 0 && s->sched.kind != BT_SCHED_HYPERBAND)
+    if (s->method != BT_METHOD_GRID && s->run_cap == 0 && s->sched.kind != BT_SCHED_HYPERBAND)
         s->run_cap = 100;
     if (s->method == BT_METHOD_GRID && c->n_err == 0) {
         int64_t g = bt_space_grid_size(s);

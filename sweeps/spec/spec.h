@@ -46,7 +46,23 @@ typedef struct bt_param_spec {
                       sits in optimizer's `parameters`), 0 at the top level */
 } bt_param_spec;
 
-typedef enum bt_method { BT_METHOD_GRID = 0, BT_METHOD_RANDOM } bt_method;
+typedef enum bt_method {
+    BT_METHOD_GRID = 0,
+    BT_METHOD_RANDOM,
+    BT_METHOD_BAYES, /* W&B's bayes: a Gaussian process with expected improvement */
+    BT_METHOD_TPE    /* batchtune's addition: a tree-structured Parzen estimator */
+} bt_method;
+
+/* bayes and tpe propose each trial from the reports before it (sweeps/propose/propose.h): its
+ * configuration is known only when it starts. */
+static inline int bt_method_is_model(bt_method m) {
+    return m == BT_METHOD_BAYES || m == BT_METHOD_TPE;
+}
+
+/* Runs a model-based sweep trains at once unless execution.concurrency says otherwise: each
+ * proposal learns from the reports of the trials before it, so fewer at once means better
+ * proposals and less packing (docs/sweep-format.md, "bayes and tpe"). */
+#define BT_SPEC_MODEL_CONCURRENCY 4
 
 typedef enum bt_sched_kind {
     BT_SCHED_NONE = 0,
@@ -80,6 +96,7 @@ typedef struct bt_exec_spec {
     int64_t max_pack; /* trials per pack, default 256 */
     int streams;      /* CUDA streams per GPU, default 4 */
     int threads;      /* CPU threads, 0 = all cores */
+    int64_t concurrency; /* runs trained at once; 0 = the default (bt_spec_concurrency) */
 } bt_exec_spec;
 
 /* Program mode (docs/program-mode.md): a sweep with `program` or `command` and no `model` block
@@ -88,7 +105,6 @@ typedef struct bt_program_spec {
     int on;
     char **command; /* `command` entries as W&B's str() makes them; NULL: W&B's default */
     int n_command;
-    int64_t concurrency; /* processes at once; 0: one per GPU slot, else the CPU cores */
     int per_gpu;         /* processes per GPU (slots through CUDA_VISIBLE_DEVICES), default 1 */
     int mps;             /* run an NVIDIA MPS control daemon for the sweep */
     char *wandb;         /* "shim" | "real" | "off"; NULL: shim for Python programs */
@@ -149,6 +165,16 @@ void bt_diags_add(bt_diags *d, const char *fmt, ...) __attribute__((format(print
  * filled and must be released with bt_spec_free. */
 bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_diags *diags);
 void bt_spec_free(bt_spec *s);
+
+/* "grid", "random", "bayes" or "tpe". */
+const char *bt_method_name(bt_method m);
+
+/* Runs trained at once: execution.concurrency; a program sweep's default is 0, for the hardware
+ * to decide (one process per GPU slot, else one per CPU core: runtime/program/program.h); else
+ * BT_SPEC_MODEL_CONCURRENCY for bayes and tpe,
+ * else execution.max_pack. A function of the sweep file only, never of the hardware, so the
+ * order of reports (and every scheduler and proposer decision) is the same on any machine. */
+int64_t bt_spec_concurrency(const bt_spec *s);
 
 /* Index of the parameter named name in s->params, or -1. */
 int bt_spec_param_index(const bt_spec *s, const char *name);

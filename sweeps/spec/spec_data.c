@@ -214,6 +214,8 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         if (bt_spec_read_int(c, ex, "max_pack", "execution", 1, 1 << 20, &v) == 1) e->max_pack = v;
         if (bt_spec_read_int(c, ex, "streams", "execution", 1, 64, &v) == 1) e->streams = (int)v;
         if (bt_spec_read_int(c, ex, "threads", "execution", 0, 4096, &v) == 1) e->threads = (int)v;
+        if (bt_spec_read_int(c, ex, "concurrency", "execution", 1, 1 << 20, &v) == 1)
+            e->concurrency = v;
     }
     if (!e->device) e->device = bt_spec_strdup("auto");
 }

@@ -116,8 +116,6 @@ void bt_spec_parse_program_exec(bt_spec_ctx *c, const cJSON *ex) {
     program_defaults(c);
     if (!cJSON_IsObject(ex)) return;
     int64_t v;
-    if (bt_spec_read_int(c, ex, "concurrency", "execution", 1, 1 << 20, &v) == 1)
-        p->concurrency = v;
     if (bt_spec_read_int(c, ex, "per_gpu", "execution", 1, 1024, &v) == 1) p->per_gpu = (int)v;
     if (bt_spec_read_int(c, ex, "retries", "execution", 0, 1000, &v) == 1) p->retries = (int)v;
     if (bt_spec_read_int(c, ex, "log_cap", "execution", 0, INT64_MAX / 2, &v) == 1) p->log_cap = v;

@@ -41,7 +41,13 @@ void bt_emu_fail_host_allocs(int n);
  * before it returns (0: the behaviour code that relies on it wrongly expects). */
 void bt_emu_set_pageable_deferred(int on);
 
-/* Graph capture (see "capture rules" in emu_runtime.c). The rules the CUDA programming guide
+/* Pinned host memory: cudaMallocHost blocks are tracked. An asynchronous copy whose host side
+ * lies in one is captured into a graph like a kernel; one with a pageable host side is refused
+ * in a capture (cudaErrorStreamCaptureUnsupported) and invalidates it (see cudaMemcpyAsync).
+ * Freeing a block that a queued copy still uses, or launching a graph whose captured copy uses a
+ * freed block, is a violation.
+ *
+ * Graph capture (see "capture rules" in emu_runtime.c). The rules the CUDA programming guide
  * documents are always checked: a potentially unsafe call (allocation, a synchronous copy or
  * memset, synchronizing the legacy stream) is refused, and the captures that forbid it are
  * invalidated, by the calling thread's interaction mode (cudaThreadExchangeStreamCaptureMode,
@@ -71,6 +77,10 @@ typedef struct bt_emu_stats {
     size_t bytes_live, bytes_peak;
     /* cudaStreamEndCapture calls that found their capture invalidated */
     int64_t captures_invalidated;
+    /* Bytes copied between the device and host memory, by direction and host memory (pinned: a
+     * live cudaMallocHost block), counted when a copy runs (a graph's copies at each launch);
+     * pageable_copies counts the copies with a pageable host side. */
+    int64_t h2d_pageable, h2d_pinned, d2h_pageable, d2h_pinned, pageable_copies;
 } bt_emu_stats;
 
 void bt_emu_stats_get(bt_emu_stats *out);

@@ -2,9 +2,10 @@
  * optional budget, streams as queues run when the host synchronizes, graph capture that records
  * and replays, and the capture rules a real runtime enforces (no synchronization on a capturing
  * stream; unsafe calls by the capture interaction modes, from any thread; no device
- * synchronization and no legacy-stream use that would meet a capture). One lock serializes
- * everything, so packs may drive their streams from several host threads. See emu.h for what
- * this proves. */
+ * synchronization and no legacy-stream use that would meet a capture; no host copy through
+ * pageable memory in a capture), pinned host memory tracked, host copies counted by kind. One lock
+ * serializes everything, so packs may drive their streams from several host threads. See emu.h
+ * for what this proves. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -364,11 +365,35 @@ void bt_emu_fail_host_allocs(int n) {
     unlock();
 }
 
-static int is_pinned(const void *p) {
+/* Whether [p, p + bytes) lies in one live pinned allocation. */
+static int is_pinned(const void *p, size_t bytes) {
     const char *c = p;
     for (size_t i = 0; i < n_pinned; i++)
-        if (c >= pinned[i].p && c < pinned[i].p + (pinned[i].bytes ? pinned[i].bytes : 1)) return 1;
+        if (c >= pinned[i].p && c < pinned[i].p + (pinned[i].bytes ? pinned[i].bytes : 1))
+            return bytes <= (size_t)(pinned[i].p + pinned[i].bytes - c);
     return 0;
+}
+
+static void copy_run(void *arg);
+static int copy_touches(const void *op_arg, const char *p, size_t bytes);
+
+/* A queued copy whose host side lies in [p, p + bytes), about to be freed: a violation. The
+ * guide does not say that cudaFreeHost waits for the device (field reports say it does, like
+ * cudaFree), so host code frees pinned memory only after the stream that reads or writes it was
+ * synchronized; the emulation runs the copy anyway (it waits, as the field reports read it). */
+static int queue_touches(const op_list *l, const char *p, size_t bytes) {
+    for (size_t i = 0; i < l->n; i++)
+        if (l->ops[i].fn == copy_run && copy_touches(l->ops[i].arg, p, bytes)) return 1;
+    return 0;
+}
+
+static void check_freed_pinned(const char *p, size_t bytes) {
+    int hit = queue_touches(&legacy.queue, p, bytes);
+    for (struct bt_emu_stream *s = streams; s && !hit; s = s->next)
+        hit = queue_touches(&s->queue, p, bytes);
+    if (hit)
+        record_violation("pinned host memory %p freed while a queued copy still uses it",
+                         (const void *)p);
 }
 
 /* Pinned host memory is host memory: copies from it stay deferred like any other, which is what
@@ -401,12 +426,13 @@ cudaError_t cudaFreeHost(void *p) {
     lock();
     cudaError_t e = capture_conflict(C_UNSAFE | C_FREE);
     if (e == cudaSuccess) {
-        flush_all(); /* like cudaFree, it waits for the device */
         for (size_t i = 0; i < n_pinned; i++)
             if (pinned[i].p == p) {
+                check_freed_pinned(pinned[i].p, pinned[i].bytes);
                 pinned[i] = pinned[--n_pinned];
                 break;
             }
+        flush_all(); /* like cudaFree, it waits for the device */
         free(p);
     }
     unlock();
@@ -624,12 +650,29 @@ cudaError_t cudaDeviceSynchronize(void) {
 
 /* ---- copies ---- */
 
+/* host: 0 none (device-to-device, memset), else the host side's memory: 1 pageable, 2 pinned */
 typedef struct copy_arg {
     void *dst;
     const void *src;
     size_t bytes;
-    int value, is_set, to_host;
+    int value, is_set, to_host, host;
 } copy_arg;
+
+/* Counts a host copy's bytes by direction and host memory (emu.h), with the lock held. */
+static void count_host_copy(int to_host, int host_pinned, size_t bytes) {
+    int64_t *c = to_host ? (host_pinned ? &stats.d2h_pinned : &stats.d2h_pageable)
+                         : (host_pinned ? &stats.h2d_pinned : &stats.h2d_pageable);
+    *c += (int64_t)bytes;
+    if (!host_pinned) stats.pageable_copies++;
+}
+
+/* Whether copy op_arg's host side overlaps [p, p + bytes). */
+static int copy_touches(const void *op_arg, const char *p, size_t bytes) {
+    const copy_arg *a = op_arg;
+    if (!a->host || !a->bytes) return 0;
+    const char *h = a->to_host ? (const char *)a->dst : (const char *)a->src;
+    return h < p + bytes && p < h + a->bytes;
+}
 
 /* A faulty GPU for the tests of what catches one (selftest, --device auto's check):
  * BT_EMU_CORRUPT=1 flips the lowest bit of the first 4-byte word of every device-to-host copy of
@@ -651,6 +694,7 @@ static void copy_run(void *arg) {
         memmove(a->dst, a->src, a->bytes);
         if (a->to_host) corrupt_copy(a->dst, a->bytes);
     }
+    if (a->host) count_host_copy(a->to_host, a->host == 2, a->bytes);
 }
 
 /* Checks the sides of a copy against its kind: device sides must be live allocations, host sides
@@ -698,9 +742,12 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
     lock();
     cudaError_t e = capture_conflict(C_UNSAFE | C_LEGACY);
     if (e == cudaSuccess && !check_copy(dst, src, bytes, kind)) e = cudaErrorInvalidValue;
+    const int h2d = kind == cudaMemcpyHostToDevice, d2h = kind == cudaMemcpyDeviceToHost;
+    if (e == cudaSuccess && bytes && (h2d || d2h))
+        count_host_copy(d2h, is_pinned(h2d ? src : dst, bytes), bytes);
     if (e != cudaSuccess) {
         /* refused, or a bad copy */
-    } else if (defer_pageable && kind == cudaMemcpyHostToDevice && bytes && !is_pinned(src)) {
+    } else if (defer_pageable && h2d && bytes && !is_pinned(src, bytes)) {
         staged_arg *a = malloc(sizeof *a + bytes);
         if (!a)
             e = cudaErrorMemoryAllocation;
@@ -715,7 +762,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
         flush_blocking();
         run_ops(&legacy.queue); /* ordered after earlier legacy-stream work only */
         if (bytes) memmove(dst, src, bytes);
-        if (kind == cudaMemcpyDeviceToHost) corrupt_copy(dst, bytes);
+        if (d2h) corrupt_copy(dst, bytes);
     }
     unlock();
     return or_sticky(e);
@@ -739,15 +786,23 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaM
     lock();
     cudaError_t e = cudaSuccess;
     struct bt_emu_stream *s = stream_of(stream);
+    const int d2h = kind == cudaMemcpyDeviceToHost, dev = kind == cudaMemcpyDeviceToDevice;
+    /* the host side: pinned when it lies in one live cudaMallocHost block */
+    const int host = dev ? 0 : 1 + (d2h ? is_pinned(dst, bytes) : is_pinned(src, bytes));
     if (!check_copy(dst, src, bytes, kind))
         e = cudaErrorInvalidValue;
-    else if (s && s->capturing && kind != cudaMemcpyDeviceToDevice) {
-        /* stricter than CUDA, which captures copies from pinned host memory: the pack keeps host
-         * copies out of its graphs (its host buffers are pageable) */
+    else if (s && s->capturing && host == 1) {
+        /* a pageable host side in a capture: refused, the capture invalidated. A graph's copy
+         * runs at each launch, long after the call, and a copy to pageable memory is to have
+         * completed when cudaMemcpyAsync returns (CUDA's "API synchronization behavior"), which
+         * nothing captured can; CUDA documents the refusal for graphs launched from the device
+         * and conditional bodies ("only copies involving device memory and/or pinned
+         * device-mapped host memory"), and the code it uses for a call not permitted in a
+         * capture is cudaErrorStreamCaptureUnsupported. Pinned host sides are captured. */
         s->capturing = 2;
         e = cudaErrorStreamCaptureUnsupported;
     } else {
-        copy_arg a = {dst, src, bytes, 0, 0, kind == cudaMemcpyDeviceToHost};
+        copy_arg a = {dst, src, bytes, 0, 0, d2h, host};
         e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
     }
     unlock();
@@ -760,7 +815,7 @@ cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes, cudaStream_t str
     if (bytes && !check_locked(dst, bytes, "memset"))
         e = cudaErrorInvalidValue;
     else {
-        copy_arg a = {dst, NULL, bytes, value, 1, 0};
+        copy_arg a = {dst, NULL, bytes, value, 1, 0, 0};
         e = enqueue_locked(stream, copy_run, &a, sizeof a, 0, 1);
     }
     unlock();
@@ -887,9 +942,18 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
         e = cudaErrorStreamCaptureUnsupported;
     } else {
         stats.graph_launches++;
-        for (size_t i = 0; i < exec->ops.n && e == cudaSuccess; i++)
-            e = enqueue_locked(stream, exec->ops.ops[i].fn, exec->ops.ops[i].arg,
-                               exec->ops.ops[i].bytes, exec->ops.ops[i].is_kernel, 0);
+        for (size_t i = 0; i < exec->ops.n && e == cudaSuccess; i++) {
+            const emu_op *op = &exec->ops.ops[i];
+            const copy_arg *a = op->arg;
+            if (op->fn == copy_run && a->host == 2 &&
+                !is_pinned(a->to_host ? a->dst : a->src, a->bytes)) {
+                record_violation("a graph replays a copy to pinned memory freed since its "
+                                 "capture (%p); skipped",
+                                 a->to_host ? a->dst : (void *)(uintptr_t)a->src);
+                continue;
+            }
+            e = enqueue_locked(stream, op->fn, op->arg, op->bytes, op->is_kernel, 0);
+        }
     }
     unlock();
     return e;

@@ -200,6 +200,100 @@ static void test_rules(void) {
     CHECK(cudaStreamDestroy(bl) == cudaSuccess);
 }
 
+/* Whether the n bytes at p all equal v. */
+static int all_bytes(const unsigned char *p, int n, int v) {
+    for (int i = 0; i < n; i++)
+        if (p[i] != (unsigned char)v) return 0;
+    return 1;
+}
+
+/* Host copies in a capture: one whose host side is pinned memory is captured and copies at each
+ * launch of the graph (as CUDA captures it); one whose host side is pageable -- wholly or in part
+ * -- is refused and invalidates the capture. Pinned memory freed while a queued copy still uses
+ * it, or freed under a graph that copies into it, is a violation. */
+static void test_copy_rules(void) {
+    const enum cudaStreamCaptureMode TL = cudaStreamCaptureModeThreadLocal;
+    cudaStream_t s = NULL;
+    CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess);
+    unsigned char *dev = NULL, *pin = NULL, page[64];
+    CHECK(cudaMalloc((void **)&dev, 64) == cudaSuccess);
+    CHECK(cudaMallocHost((void **)&pin, 64) == cudaSuccess);
+    if (!dev || !pin) return;
+    CHECK(cudaMemset(dev, 0x5A, 64) == cudaSuccess);
+    memset(pin, 0, 64);
+    /* device to pinned: captured, nothing copied until a launch, then at every launch */
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t x = NULL;
+    CHECK(cudaStreamBeginCapture(s, TL) == cudaSuccess);
+    CHECK(cudaMemcpyAsync(pin, dev, 64, cudaMemcpyDeviceToHost, s) == cudaSuccess);
+    CHECK(cudaStreamEndCapture(s, &g) == cudaSuccess && g != NULL);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess && all_bytes(pin, 64, 0));
+    CHECK(g && cudaGraphInstantiate(&x, g, 0) == cudaSuccess);
+    CHECK(x && cudaGraphLaunch(x, s) == cudaSuccess);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess && all_bytes(pin, 64, 0x5A));
+    CHECK(cudaMemset(dev, 0x6B, 64) == cudaSuccess);
+    CHECK(x && cudaGraphLaunch(x, s) == cudaSuccess);
+    CHECK(cudaStreamSynchronize(s) == cudaSuccess && all_bytes(pin, 64, 0x6B));
+    cudaGraphExecDestroy(x);
+    cudaGraphDestroy(g);
+    /* pinned to the device: captured too */
+    memset(pin, 0x7C, 64);
+    CHECK(cudaStreamBeginCapture(s, TL) == cudaSuccess);
+    CHECK(cudaMemcpyAsync(dev, pin, 64, cudaMemcpyHostToDevice, s) == cudaSuccess);
+    CHECK(cudaStreamEndCapture(s, &g) == cudaSuccess && g != NULL);
+    cudaGraphDestroy(g);
+    /* pageable host sides, and a range that runs past the pinned block: refused, invalidated */
+    struct {
+        const char *what;
+        void *dst;
+        const void *src;
+        size_t bytes;
+        enum cudaMemcpyKind kind;
+    } refused[] = {
+        {"device to pageable", page, dev, 64, cudaMemcpyDeviceToHost},
+        {"pageable to device", dev, page, 64, cudaMemcpyHostToDevice},
+        {"device to a range past a pinned block", pin + 32, dev, 64, cudaMemcpyDeviceToHost}};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        bt_emu_stats a, b;
+        bt_emu_stats_get(&a);
+        CHECK(cudaStreamBeginCapture(s, TL) == cudaSuccess);
+        cudaError_t e =
+            cudaMemcpyAsync(refused[i].dst, refused[i].src, refused[i].bytes, refused[i].kind, s);
+        cudaError_t end = cudaStreamEndCapture(s, &g);
+        bt_emu_stats_get(&b);
+        CHECK_MSG(e == cudaErrorStreamCaptureUnsupported &&
+                      end == cudaErrorStreamCaptureInvalidated && g == NULL,
+                  "%s in a capture: copy %d, end %d", refused[i].what, (int)e, (int)end);
+        CHECK_EQ_INT(b.captures_invalidated - a.captures_invalidated, 1);
+        printf("  %s in a capture: copy %d, capture invalidated\n", refused[i].what, (int)e);
+    }
+    /* pinned memory freed while a copy into it is queued */
+    bt_emu_stats a, b;
+    bt_emu_stats_get(&a);
+    CHECK(cudaMemcpyAsync(pin, dev, 64, cudaMemcpyDeviceToHost, s) == cudaSuccess);
+    CHECK(cudaFreeHost(pin) == cudaSuccess);
+    bt_emu_stats_get(&b);
+    CHECK_EQ_INT(b.violations - a.violations, 1);
+    CHECK(strstr(bt_emu_violation(), "freed while a queued copy still uses it") != NULL);
+    /* ... and under a graph that copies into it */
+    CHECK(cudaMallocHost((void **)&pin, 64) == cudaSuccess);
+    CHECK(cudaStreamBeginCapture(s, TL) == cudaSuccess);
+    CHECK(cudaMemcpyAsync(pin, dev, 64, cudaMemcpyDeviceToHost, s) == cudaSuccess);
+    CHECK(cudaStreamEndCapture(s, &g) == cudaSuccess);
+    CHECK(cudaGraphInstantiate(&x, g, 0) == cudaSuccess);
+    CHECK(cudaFreeHost(pin) == cudaSuccess); /* no copy queued: not a violation yet */
+    bt_emu_stats_get(&a);
+    CHECK(cudaGraphLaunch(x, s) == cudaSuccess);
+    bt_emu_stats_get(&b);
+    CHECK_EQ_INT(b.violations - a.violations, 1);
+    cudaGraphExecDestroy(x);
+    cudaGraphDestroy(g);
+    printf("  pinned memory freed under a queued copy or a graph's copy: violations\n");
+    bt_emu_stats_reset(); /* the two violations above were on purpose */
+    CHECK(cudaFree(dev) == cudaSuccess);
+    CHECK(cudaStreamDestroy(s) == cudaSuccess);
+}
+
 /* ---- a neighbour thread that meets the pack's captures ------------------------------------ */
 
 /* Runs `act` on its own thread each time the capture hook asks: the capturing thread waits (up to
@@ -537,6 +631,68 @@ static void test_graph_fallback(fixture *f) {
     bt_gbdt_cuda_packs.pack_free(p);
 }
 
+/* A launch group that reads a device buffer back to the host. */
+typedef struct back_params {
+    unsigned char *dev, *host;
+    int64_t bytes;
+} back_params;
+
+static bt_status back_enqueue(cuda_pack *c, const void *params) {
+    const back_params *b = params;
+    CU(cudaMemcpyAsync(b->host, b->dev, (size_t)b->bytes, cudaMemcpyDeviceToHost, c->stream));
+    return BT_STATUS_OK;
+}
+
+/* A launch group whose read-back lands in pinned memory is captured and replayed, the bytes
+ * arriving at each launch; one whose read-back lands in pageable memory cannot be captured: its
+ * capture is invalidated, it runs directly with the same bytes, and the key runs directly from
+ * then on (the fallback of a failed capture). */
+static void test_graph_readback(fixture *f) {
+    bt_pack *p = pack_make(f, 1);
+    if (!p) return;
+    cuda_pack *c = (cuda_pack *)p;
+    unsigned char *d = NULL, *pin = NULL, page[64];
+    CHECK(cudaMalloc((void **)&d, 64) == cudaSuccess);
+    CHECK(cudaMallocHost((void **)&pin, 64) == cudaSuccess);
+    for (int pinned = 1; pinned >= 0 && d && pin; pinned--) {
+        back_params k;
+        memset(&k, 0, sizeof k); /* compared with memcmp */
+        k.dev = d;
+        k.host = pinned ? pin : page;
+        k.bytes = 64;
+        const int64_t failures = c->capture_failures;
+        bt_emu_stats a, b;
+        bt_emu_stats_get(&a);
+        for (int r = 0; r < 4; r++) { /* first sight direct, the second captured, then replays */
+            CHECK(cudaMemset(d, 0x21 + r, 64) == cudaSuccess); /* new bytes, the same key */
+            memset(k.host, 0, 64);
+            CHECK_OK(bt_gcu_graph_run(c, back_enqueue, &k, sizeof k));
+            CHECK(cudaStreamSynchronize(c->stream) == cudaSuccess);
+            CHECK_MSG(all_bytes(k.host, 64, 0x21 + r), "%s read-back, run %d: wrong bytes",
+                      pinned ? "pinned" : "pageable", r);
+        }
+        bt_emu_stats_get(&b);
+        const int64_t inval = b.captures_invalidated - a.captures_invalidated;
+        const int64_t replays = b.graph_launches - a.graph_launches;
+        printf("  graph cache, a read-back into %s memory: %lld graph launches, %lld captures "
+               "invalidated, %lld fallbacks\n",
+               pinned ? "pinned" : "pageable", (long long)replays, (long long)inval,
+               (long long)(c->capture_failures - failures));
+        if (pinned) {
+            CHECK_EQ_INT(inval, 0);
+            CHECK_EQ_INT(replays, 3);
+            CHECK_EQ_INT(c->capture_failures - failures, 0);
+        } else {
+            CHECK_EQ_INT(inval, 1);
+            CHECK_EQ_INT(replays, 0);
+            CHECK_EQ_INT(c->capture_failures - failures, 1);
+        }
+    }
+    CHECK(cudaFree(d) == cudaSuccess);
+    CHECK(cudaFreeHost(pin) == cudaSuccess);
+    bt_gbdt_cuda_packs.pack_free(p);
+}
+
 /* ---- an instantiation out of memory inside a step ----------------------------------------- */
 
 typedef struct oom_hook {
@@ -592,6 +748,7 @@ int main(void) {
     printf("test_capture_emu: seed %llu (BT_TEST_SEED replays it)\n", (unsigned long long)seed);
     bt_test_rng_seed(seed);
     bt_emu_stats_reset();
+    test_copy_rules();
     test_rules();
     fixture f;
     fixture_make(&f, 1500);
@@ -599,6 +756,7 @@ int main(void) {
     test_invalidated_captures(&f, 0);
     test_free_meets_capture(&f);
     test_graph_fallback(&f);
+    test_graph_readback(&f);
     test_instantiate_oom(&f, 1);
     test_instantiate_oom(&f, 0);
     fixture_free(&f);

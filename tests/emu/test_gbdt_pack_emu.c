@@ -59,6 +59,9 @@ typedef struct run {
 } run;
 
 /* Trains trials in slots slot_of[i] of a fresh pack of `capacity` for ROUNDS rounds. */
+/* cudaMallocHost calls the next train makes fail once its slots are started (test_pinned_oom) */
+static int fail_host_allocs_in_steps;
+
 static void train(run *out, const bt_pack_ops *vt, bt_model_data *data,
                   bt_value (*trials)[BT_GBDT_N_PARAMS], const int *slot_of, int n, int capacity,
                   const char *metric) {
@@ -72,6 +75,8 @@ static void train(run *out, const bt_pack_ops *vt, bt_model_data *data,
         CHECK_OK(vt->slot_start(out->p, slot_of[i], &h, bt_philox_key(7, (uint64_t)i)));
         slots[i] = slot_of[i];
     }
+    bt_emu_fail_host_allocs(fail_host_allocs_in_steps);
+    fail_host_allocs_in_steps = 0;
     for (int r = 0; r < ROUNDS; r++) {
         CHECK_OK(vt->step(out->p, slots, n));
         for (int i = 0; i < n; i++)
@@ -295,7 +300,8 @@ static void test_oom_split(void) {
 
 /* Pinned staging memory that cannot be had (cudaMallocHost failing) is out of memory like device
  * memory: the step retries in smaller sub-batches and gives the CPU's results, with the levels on
- * the device and with the splits applied on the host. */
+ * the device and with the splits applied on the host. Pinned mirrors that cannot be had fail
+ * pack_init cleanly (the executor retries a smaller pack). */
 static void test_pinned_oom(void) {
     const bt_pack_ops *cpu = &bt_gbdt_cpu_packs, *gpu = &bt_gbdt_cuda_packs;
     enum { N = 6 };
@@ -308,10 +314,19 @@ static void test_pinned_oom(void) {
     for (int i = 0; i < N; i++) slots[i] = i;
     run rc;
     train(&rc, cpu, &data, t, slots, N, N, "rmse");
+    { /* no pinned mirror: pack_init fails, leaving nothing behind */
+        bt_hparams h0 = {t[0]};
+        bt_pack *p = NULL;
+        bt_emu_fail_host_allocs(1);
+        bt_status st = gpu->pack_init(&p, &data, &h0, N);
+        bt_emu_fail_host_allocs(0);
+        CHECK(st != BT_STATUS_OK && p == NULL);
+        bt_status_clear();
+    }
     for (int dl = 1; dl >= 0; dl--) {
         bt_gbdt_cuda_set_device_levels(dl);
         run rg;
-        bt_emu_fail_host_allocs(2); /* the first round's stage: twice */
+        fail_host_allocs_in_steps = 2; /* the first round's stage: twice */
         train(&rg, gpu, &data, t, slots, N, N, "rmse");
         bt_emu_fail_host_allocs(0);
         int diff = 0;

@@ -253,6 +253,29 @@ def kill_and_resume():
         C.check(eps == [1, 2, 3, 4], f"resume: trial {i} history {eps}")
 
 
+def tpe_resume():
+    p = sweep("tpe", {"program": "standin.py", "method": "tpe", "run_cap": 12,
+                      "metric": {"name": "val_loss"},
+                      "parameters": {"lr": {"min": 0.01, "max": 1.0}, "epochs": {"value": 3},
+                                     "delay": {"value": 0.05}},
+                      "execution": {"concurrency": 2}})
+    out = p[:-5] + ".h5"
+    proc = subprocess.Popen([BIN, "run", p, "--out", out, "--quiet", "--fresh"], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    C.check(wait_journal(proc, out + ".journal", 30), "tpe: the sweep ended before the kill")
+    proc.kill()
+    proc.wait()
+    _, pr = run(p)
+    C.check("(resumed)" in pr.stdout, f"tpe: {pr.stdout}")
+    t, _, _ = trials(out)
+    C.check(status(t) == ["completed"] * 12, f"tpe: {status(t)}")
+    starts = [json.loads(x) for x in open(out + ".journal") if '"k":"start"' in x]
+    first = {}
+    for r in starts:  # a trial started again keeps its arguments
+        first.setdefault(r["trial"], r["text"])
+        C.check(first[r["trial"]] == r["text"], f"tpe: trial {r['trial']} changed arguments")
+
+
 def sigterm():
     p = sweep("term", {"program": "standin.py", "method": "grid", "metric": {"name": "val_loss"},
                        "parameters": {"lr": {"values": [0.1, 0.2, 0.3, 0.4]},
@@ -333,7 +356,8 @@ def wandb_examples():
     d = os.path.join(W, "wandb-examples")
     shutil.copytree(src, d)
     for name, n, keys in (("sweep-bool", 8, "score"), ("sweep-cross-validation", 100, "val_accuracy"),
-                          ("sweep-random-hyperband", 100, "val_loss")):
+                          ("sweep-random-hyperband", 100, "val_loss"),
+                          ("wandb_sweep", 100, "val_loss")):
         out, _ = run(os.path.join(d, name + ".json"))
         t, _, names = trials(out)
         s = status(t)
@@ -344,7 +368,7 @@ def wandb_examples():
 
 
 for test in (basic, env_and_gpus, failures, wandb_shim, lambda: stopping("asha"),
-             lambda: stopping("wandb"), kill_and_resume, sigterm, languages, injection, validate,
+             lambda: stopping("wandb"), kill_and_resume, tpe_resume, sigterm, languages, injection, validate,
              wandb_examples):
     t0 = time.time()
     test()

@@ -101,12 +101,17 @@ typedef struct dbuf {
     size_t cap;
 } dbuf;
 
-/* Host side of an upload: arrays appended with 256-byte alignment, copied in one transfer from
- * pinned memory (an asynchronous copy from pageable memory may synchronize with the stream).
- * The copy reads the buffer when the stream gets to it, so the buffer is rewritten only after the
- * stream was synchronized: every upload of a round is followed by a read-back that waits
- * before the next upload is staged (the CUDA emulation runs copies at that wait, so a violation
- * shows there as wrong trees). Growing it happens while staging, after that wait. */
+/* Pinned host memory, growable: the stage of uploads and the read-back buffer.
+ * As the stage: arrays appended with 256-byte alignment, copied in one transfer (an asynchronous
+ * copy from pageable memory may synchronize with the stream). The copy reads the buffer when the
+ * stream gets to it, so the buffer is rewritten only after the stream was synchronized: every
+ * upload of a round is followed by a read-back that waits before the next upload is staged (the
+ * CUDA emulation runs copies at that wait, so a violation shows there as wrong trees). Growing
+ * it happens while staging, after that wait.
+ * As the read-back buffer (bt_gcu_back_reserve / bt_gcu_back_take): what the copies before one
+ * wait bring back -- finite flags, sample counts, trees, node ranges, splits, left counts -- is
+ * carved from it; it is reserved (and may grow, its contents dropped) only where no copy into it
+ * is in flight. */
 typedef struct hstage {
     char *p;
     size_t used, cap;
@@ -138,8 +143,14 @@ struct cuda_pack {
     /* histogram pool: hist_slots histograms of T entries */
     bt_gbdt_gh *hist;
     int64_t hist_slots, T;
-    dbuf items, split_scratch, splits, n_left, nodes, level_items;
-    hstage stage;
+    dbuf items, split_scratch, splits, n_left, level_items;
+    hstage stage, back; /* pinned: uploads, read-backs */
+    /* Pinned mirrors of the margins, laid out as the device's: a started slot's margin_train and
+     * margin_valid point at its segments (margins_lent), so the round's read-back is one DMA into
+     * the arrays eval reads. h_params stages slot_start's split parameters. Allocated with the
+     * pack, freed by pack_free. */
+    float *h_margin_train, *h_margin_valid;
+    bt_gbdt_split_param *h_params;
     /* Bytes of live histograms (with the levels on the device: histogram regions and places) a
      * round's wave aims to stay under (one tree at a time exceeds it if it must); halved when
      * the device runs out of memory. */
@@ -193,6 +204,25 @@ typedef struct tgrow {
         }                                                                                          \
     } while (0)
 
+/* ptr = the next count elements of the read-back buffer (reserved before) */
+#define TAKE(c, ptr, count)                                                                        \
+    do {                                                                                           \
+        (ptr) = bt_gcu_back_take(&(c)->back, (size_t)(count) * sizeof *(ptr));                     \
+        if (!(ptr)) {                                                                              \
+            st = BT_FAIL(BT_STATUS_INTERNAL, "the read-back buffer has no room for %s", #ptr);     \
+            goto done;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+#define BACK_RESERVE(c, bytes)                                                                     \
+    do {                                                                                           \
+        if (!bt_gcu_back_reserve(&(c)->back, (bytes), &(c)->oom)) {                                \
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of pinned memory reading back %zu bytes",        \
+                         (size_t)(bytes));                                                         \
+            goto done;                                                                             \
+        }                                                                                          \
+    } while (0)
+
 #define CUG(expr)                                                                                  \
     do {                                                                                           \
         cudaError_t cu_e_ = (expr);                                                                \
@@ -221,10 +251,20 @@ typedef struct tgrow {
 /* ---- sizing.c ---------------------------------------------------------------------------- */
 
 bt_status bt_gcu_dev_malloc(void **p, size_t bytes, int *oom);
+/* cudaMallocHost of max(bytes, 1) under the capture lock, out-of-memory told apart as for the
+ * device (*oom): pinned memory is a device resource too. */
+bt_status bt_gcu_host_malloc(void **p, size_t bytes, int *oom);
 bt_status bt_gcu_dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream, int *oom);
 int bt_gcu_hstage_reserve(hstage *h, size_t bytes, int *oom);
 /* Appends `bytes` of src to the stage; its offset, or (size_t)-1 when out of pinned memory. */
 size_t bt_gcu_hstage_add(hstage *h, const void *src, size_t bytes, int *oom);
+/* Empties the read-back buffer and makes it hold `bytes` (its contents dropped): only where no
+ * copy into it is in flight. 0 when out of pinned memory (*oom set). */
+int bt_gcu_back_reserve(hstage *h, size_t bytes, int *oom);
+/* The next `bytes` (256-aligned) of the read-back buffer, NULL when the reservation is short. */
+void *bt_gcu_back_take(hstage *h, size_t bytes);
+/* Bytes to reserve for an array of `bytes` taken with bt_gcu_back_take (its alignment). */
+#define BT_GCU_BACK(bytes) ((size_t)(bytes) + 256)
 bt_status bt_gcu_stage_upload(cuda_pack *c, char **base);
 bt_status bt_gcu_hist_reserve(cuda_pack *c, int64_t slots, int keep);
 bt_status bt_gcu_pack_buffers(cuda_pack *c);

@@ -36,13 +36,16 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->gh,           c->rows,         c->scratch, c->params,
                     c->eg,           c->eh,           c->finite,  c->n_sampled,
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
-                    c->splits.p,     c->n_left.p,     c->nodes.p, c->level_items.p,
-                    c->dl.p,         c->chunk_counts};
+                    c->splits.p,     c->n_left.p,     c->dl.p,    c->level_items.p,
+                    c->chunk_counts};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_gcu_free(bufs[i]);
     bt_gcu_graphs_clear(c);
     free(c->graphs);
     if (c->stream) cudaStreamDestroy(c->stream);
-    if (c->stage.p) bt_gcu_free_host(c->stage.p);
+    /* pinned: the stage, the read-back buffer, the mirrors the slots' margins point into (a slot
+     * leaves lent margins to their owner: bt_gbdt_pack_free below does not free them) */
+    void *pinned[] = {c->stage.p, c->back.p, c->h_margin_train, c->h_margin_valid, c->h_params};
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) bt_gcu_free_host(pinned[i]);
     bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
 }
 
@@ -120,17 +123,28 @@ bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, ui
                        "gbdt on cuda: the trial has %d classes, the pack was sized for %d", k,
                        c->K);
     }
-    /* host margins start at base_margin (bt_gbdt_slot_start); the device copy starts the same */
-    const size_t K = (size_t)c->K;
-    CU(cudaMemcpyAsync(c->margin_train + (size_t)slot * (size_t)c->n * K, s->margin_train,
-                       (size_t)c->n * (size_t)s->n_out * sizeof(float), cudaMemcpyHostToDevice,
+    /* host margins start at base_margin (bt_gbdt_slot_start); they move into the slot's segments
+     * of the pinned mirrors, which the pack lends the slot, and the device copy starts the same */
+    const size_t K = (size_t)c->K, n = (size_t)c->n, nv = (size_t)(c->nv > 0 ? c->nv : 1);
+    const size_t bt = n * (size_t)s->n_out * sizeof(float);
+    const size_t bv = (size_t)c->nv * (size_t)s->n_out * sizeof(float);
+    float *mt = c->h_margin_train + (size_t)slot * n * K, *mv = c->h_margin_valid + slot * nv * K;
+    memcpy(mt, s->margin_train, bt);
+    if (bv) memcpy(mv, s->margin_valid, bv);
+    free(s->margin_train);
+    free(s->margin_valid);
+    s->margin_train = mt;
+    s->margin_valid = mv;
+    s->margins_lent = 1;
+    c->h_params[slot] = s->sp;
+    CU(cudaMemcpyAsync(c->margin_train + (size_t)slot * n * K, mt, bt, cudaMemcpyHostToDevice,
                        c->stream));
-    if (c->nv > 0)
-        CU(cudaMemcpyAsync(c->margin_valid + (size_t)slot * (size_t)c->nv * K, s->margin_valid,
-                           (size_t)c->nv * (size_t)s->n_out * sizeof(float), cudaMemcpyHostToDevice,
-                           c->stream));
-    CU(cudaMemcpyAsync(c->params + slot, &s->sp, sizeof s->sp, cudaMemcpyHostToDevice, c->stream));
-    CU(cudaStreamSynchronize(c->stream)); /* the host slot's buffers may change after return */
+    if (bv)
+        CU(cudaMemcpyAsync(c->margin_valid + (size_t)slot * (size_t)c->nv * K, mv, bv,
+                           cudaMemcpyHostToDevice, c->stream));
+    CU(cudaMemcpyAsync(c->params + slot, c->h_params + slot, sizeof s->sp, cudaMemcpyHostToDevice,
+                       c->stream));
+    CU(cudaStreamSynchronize(c->stream)); /* the copies read pinned memory when they run */
     return BT_STATUS_OK;
 }
 
@@ -253,7 +267,7 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
     return BT_STATUS_OK;
 }
 
-/* Gives back what a round grows on demand (histogram pool, item lists, node copy): after an
+/* Gives back what a round grows on demand (histogram pool, item lists, fixed places): after an
  * out-of-memory it is the memory to return before retrying smaller. */
 static void release_round_buffers(cuda_pack *c) {
     cudaStreamSynchronize(c->stream);
@@ -261,8 +275,7 @@ static void release_round_buffers(cuda_pack *c) {
     bt_gcu_free(c->hist);
     c->hist = NULL;
     c->hist_slots = 0;
-    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left,
-                 &c->nodes, &c->level_items,   &c->dl};
+    dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->level_items, &c->dl};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         bt_gcu_free(b[i]->p);
         b[i]->p = NULL;

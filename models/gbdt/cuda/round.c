@@ -56,7 +56,9 @@ bt_status bt_gcu_tgrow_begin(tgrow *w, int64_t n, int32_t F, uint64_t *fscratch)
     return BT_STATUS_OK;
 }
 
-/* Queues the copies of the stepped slots' margins to their host slots (no wait). */
+/* Queues the copies of the stepped slots' margins to their host slots (no wait): into the
+ * pinned mirrors the slots' margins point at (slot_start), so they are DMAs that return at once
+ * and may overlap other packs' work. */
 bt_status bt_gcu_queue_margins(cuda_pack *c, bt_gbdt_slot **act, const int *act_slot,
                                const int *slot_ok, int n_act) {
     const int64_t n = c->n, nv = c->nv, K = c->K;

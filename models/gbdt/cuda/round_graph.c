@@ -202,7 +202,7 @@ typedef struct wave_plan {
     int32_t deep[BT_GBDT_LEVELS_MAX]; /* trees with max(max_depth, 1) > d */
     int64_t n_stack, n_nodes;
     int64_t places; /* the most places of one level: max over d of deep[d] x 2^d */
-    size_t dl_bytes, stage_bytes;
+    size_t dl_bytes, stage_bytes, back_bytes; /* back: the wave's read-back (wave_read) */
     size_t off[18];
 } wave_plan;
 
@@ -268,12 +268,14 @@ static bt_status wave_plan_make(const cuda_pack *c, const tgrow *W, int g0, int 
             (size_t)pro->n_trees * (sizeof(bt_gbdt_quant_item) + sizeof(bt_gbdt_sample_rows_item)) +
             3 * 256;
     p->stage_bytes = sb;
+    p->back_bytes = BT_GCU_BACK(w * sizeof(bt_gbdt_apply_tree)) +
+                    BT_GCU_BACK(NN * sizeof(bt_gbdt_node)) + 2 * BT_GCU_BACK(NN * sizeof(int64_t));
     return BT_STATUS_OK;
 }
 
 /* A wave's host arrays: what levels_device stages -- the trees' states, rules and root items, the
- * round init items, every level's feature samples, the histogram stacks, the epilogue items --
- * and what it reads back: the nodes and their row ranges. */
+ * round init items, every level's feature samples, the histogram stacks, the epilogue items (what
+ * it reads back goes to the pack's pinned read-back buffer). */
 typedef struct wave_host {
     bt_gbdt_apply_tree *tr;
     bt_gbdt_rules *ru;
@@ -286,8 +288,6 @@ typedef struct wave_host {
     bt_gbdt_apply_pred *ptr, *pva;
     bt_gbdt_sample_rows_item *lo;
     int *ord;
-    bt_gbdt_node *rn;
-    int64_t *rb, *rc;
     int32_t n_pt, n_pv;
     int64_t n_nodes_all, n_stack;
 } wave_host;
@@ -301,9 +301,6 @@ static void wave_host_free(wave_host *h) {
     free(h->nf);
     free(h->fscratch);
     free(h->stack);
-    free(h->rn);
-    free(h->rb);
-    free(h->rc);
     free(h->et);
     free(h->ptr);
     free(h->pva);
@@ -527,25 +524,27 @@ done:
 }
 
 /* The wave's one wait: (first wave) the round's finite flags and sample counts into fin and nsm;
- * the trees' states, nodes and node row ranges into W, checked; (last wave) the margins. */
+ * the trees' states, nodes and node row ranges into W, checked; (last wave) the margins. Every
+ * copy lands in pinned memory: fin and nsm, and the wave's arrays taken from the read-back buffer
+ * past back_mark (reserved by the round), the margins in the mirrors. */
 static bt_status wave_read(cuda_pack *c, tgrow *W, int32_t nw, wave_host *h,
                            const dlevels_launch *L, const prologue_launch *pro, int32_t *fin,
-                           int64_t *nsm, const round_slots *last) {
+                           int64_t *nsm, size_t back_mark, const round_slots *last) {
     const int64_t n = c->n, n_nodes_all = h->n_nodes_all;
-    bt_gbdt_apply_tree *tr = h->tr;
     const bt_gbdt_round_init_tree *init = h->init;
     const int *ord = h->ord;
     bt_status st = BT_STATUS_OK;
     /* one wait: (first wave) the round's finite flags and sample counts; the trees' states, nodes
      * and node row ranges; (last wave) the margins */
     const size_t NN = (size_t)(n_nodes_all > 0 ? n_nodes_all : 1);
-    bt_gbdt_node *rn = h->rn = malloc(NN * sizeof *rn);
-    int64_t *rb = h->rb = malloc(NN * sizeof *rb);
-    int64_t *rc = h->rc = malloc(NN * sizeof *rc);
-    if (!(rn && rb && rc)) {
-        st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the device levels");
-        goto done;
-    }
+    bt_gbdt_apply_tree *tr = NULL;
+    bt_gbdt_node *rn = NULL;
+    int64_t *rb = NULL, *rc = NULL;
+    c->back.used = back_mark; /* the previous wave's arrays were read after its wait */
+    TAKE(c, tr, nw);
+    TAKE(c, rn, NN);
+    TAKE(c, rb, NN);
+    TAKE(c, rc, NN);
     if (pro) {
         CUG(cudaMemcpyAsync(fin, c->finite, (size_t)pro->n_trees * sizeof *fin,
                             cudaMemcpyDeviceToHost, c->stream));
@@ -597,12 +596,13 @@ done:
 
 /* Grows trees W[g0..g1) on the device with one upload, one graph and one wait (see
  * dlevels_launch); pro: the round's prologue (host arrays), staged and run with the first wave
- * (else NULL). fin and nsm (the round's finite flags and sample counts, by tree) are read back at
- * the first wave's wait and read by later waves. A tree whose slot has a non-finite tree was
- * disabled on the device and is left with n_nodes 0. Fills the other trees' nodes, n_nodes, m and
- * node row ranges (checked). */
+ * (else NULL). fin and nsm (the round's finite flags and sample counts, by tree, in the read-back
+ * buffer before back_mark) are read back at the first wave's wait and read by later waves. A tree
+ * whose slot has a non-finite tree was disabled on the device and is left with n_nodes 0. Fills the
+ * other trees' nodes, n_nodes, m and node row ranges (checked). */
 static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const prologue_launch *pro,
-                               int32_t *fin, int64_t *nsm, const round_slots *last) {
+                               int32_t *fin, int64_t *nsm, size_t back_mark,
+                               const round_slots *last) {
     const int32_t F = c->host.bin->train.n_features;
     const int32_t nw = g1 - g0;
     bt_status st = BT_STATUS_OK;
@@ -616,7 +616,7 @@ static bt_status levels_device(cuda_pack *c, tgrow *W, int g0, int g1, const pro
     wave_trees(c, W, g0, g1, pl.levels, &h);
     dlevels_launch L;
     TRYG(wave_launch(c, &pl, &h, nw, pro, &L));
-    TRYG(wave_read(c, W, nw, &h, &L, pro, fin, nsm, last));
+    TRYG(wave_read(c, W, nw, &h, &L, pro, fin, nsm, back_mark, last));
 done:
     wave_host_free(&h);
     return st;
@@ -635,11 +635,11 @@ bt_status bt_gcu_round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
     const int64_t n = c->n, T = c->T;
     const int n_w = *n_w_io;
     bt_status st = BT_STATUS_OK;
-    int32_t *fin = malloc((size_t)n_w * sizeof *fin);
-    int64_t *nsm = malloc((size_t)n_w * sizeof *nsm);
+    int32_t *fin = NULL;
+    int64_t *nsm = NULL;
     int *wave_end = malloc((size_t)n_w * sizeof *wave_end);
     uint64_t *fscratch = malloc((2 * (size_t)F + 8) * sizeof *fscratch);
-    if (!(fin && nsm && wave_end && fscratch)) {
+    if (!(wave_end && fscratch)) {
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory growing trees");
         goto done;
     }
@@ -650,7 +650,7 @@ bt_status bt_gcu_round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
     /* the waves, and the most any of them needs (reserved now) */
     int n_waves = 0;
     int64_t max_slots = 0;
-    size_t max_dl = 0, max_stage = 0;
+    size_t max_dl = 0, max_stage = 0, max_back = 0;
     for (int g0 = 0, g1 = 0; g0 < n_w; g0 = g1) {
         int64_t wave_bytes = 0;
         for (g1 = g0; g1 < n_w; g1++) {
@@ -668,6 +668,7 @@ bt_status bt_gcu_round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
         if (pl.n_stack > max_slots) max_slots = pl.n_stack;
         if (pl.dl_bytes > max_dl) max_dl = pl.dl_bytes;
         if (pl.stage_bytes > max_stage) max_stage = pl.stage_bytes;
+        if (pl.back_bytes > max_back) max_back = pl.back_bytes;
         wave_end[n_waves++] = g1;
     }
     TRYG(bt_gcu_hist_reserve(c, max_slots, 0));
@@ -678,9 +679,15 @@ bt_status bt_gcu_round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of pinned memory staging %zu bytes", max_stage);
         goto done;
     }
+    /* the read-back: the round's finite flags and sample counts, then each wave's arrays */
+    BACK_RESERVE(c, BT_GCU_BACK((size_t)n_w * sizeof *fin) +
+                        BT_GCU_BACK((size_t)n_w * sizeof *nsm) + max_back);
+    TAKE(c, fin, n_w);
+    TAKE(c, nsm, n_w);
+    const size_t back_mark = c->back.used;
     round_slots rs = {act, act_slot, NULL, n_act}; /* a disabled slot's margins are unchanged */
     for (int v = 0, g0 = 0; v < n_waves; g0 = wave_end[v++]) {
-        TRYG(levels_device(c, W, g0, wave_end[v], v == 0 ? pro : NULL, fin, nsm,
+        TRYG(levels_device(c, W, g0, wave_end[v], v == 0 ? pro : NULL, fin, nsm, back_mark,
                            v + 1 == n_waves ? &rs : NULL));
         c->retry_ok = 0; /* the wave's graph wrote its trees' margins: a retry would add twice */
     }
@@ -701,8 +708,6 @@ bt_status bt_gcu_round_device(cuda_pack *c, tgrow *W, int *n_w_io, bt_gbdt_slot 
     for (int t = kept; t < n_w; t++) memset(&W[t], 0, sizeof W[t]);
     *n_w_io = kept;
 done:
-    free(fin);
-    free(nsm);
     free(wave_end);
     free(fscratch);
     return st;

@@ -119,18 +119,14 @@ typedef struct hround {
     bt_gbdt_level_pair *pairs;
     int32_t *pair_tree;
     int64_t *pair_new;
-    bt_gbdt_split *splits;
+    bt_gbdt_split *splits; /* read back: in the pack's pinned read-back buffer */
     int64_t *nleft;
-    bt_gbdt_gh *root_bins;
     int64_t n_build, n_feats, max_rows;
     int32_t n_pairs, n_split;
     /* partition items of the last applied level (ti, ti_tree, ti_node): they run at the start of
      * the next level's graph, whose pairs learn their children's ranges on the device */
     bt_gbdt_partition_item *ti;
     int32_t *ti_tree, *ti_node, n_part;
-    /* the trees for the epilogue's predictions: an asynchronous copy reads them, so they live
-     * until the round's last wait */
-    bt_gbdt_node *all_nodes;
 } hround;
 
 static void hround_free(hround *h) {
@@ -146,13 +142,9 @@ static void hround_free(hround *h) {
     free(h->pairs);
     free(h->pair_tree);
     free(h->pair_new);
-    free(h->splits);
-    free(h->nleft);
-    free(h->root_bins);
     free(h->ti);
     free(h->ti_tree);
     free(h->ti_node);
-    free(h->all_nodes);
     free(h->hp.free_ids);
 }
 
@@ -187,10 +179,13 @@ static bt_status host_prologue(hround *h, bt_gbdt_slot **act, int n_act,
         pl.n_trees = n_w;
         TRYG(bt_gcu_graph_run(c, bt_gcu_prologue_enqueue, &pl, sizeof pl));
     }
-    ALLOCG(eg, n_w);
-    ALLOCG(eh, n_w);
-    ALLOCG(fin, n_w);
-    ALLOCG(nsm, n_w);
+    /* nothing is in flight into the read-back buffer: the previous round ended with a wait */
+    BACK_RESERVE(c, 3 * BT_GCU_BACK((size_t)n_w * sizeof *eg) +
+                        BT_GCU_BACK((size_t)n_w * sizeof *nsm));
+    TAKE(c, eg, n_w);
+    TAKE(c, eh, n_w);
+    TAKE(c, fin, n_w);
+    TAKE(c, nsm, n_w);
     CUG(cudaMemcpyAsync(eg, c->eg, (size_t)n_w * sizeof *eg, cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaMemcpyAsync(eh, c->eh, (size_t)n_w * sizeof *eh, cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaMemcpyAsync(fin, c->finite, (size_t)n_w * sizeof *fin, cudaMemcpyDeviceToHost,
@@ -238,10 +233,6 @@ static bt_status host_prologue(hround *h, bt_gbdt_slot **act, int n_act,
         w->n_level = w->m > 0 ? 1 : 0;
     }
 done:
-    free(eg);
-    free(eh);
-    free(fin);
-    free(nsm);
     return st;
 }
 
@@ -363,20 +354,22 @@ static bt_status level_roots(hround *h, int32_t bpi) {
      * those entries sum to the root's total, the same integers grow.c adds row by row
      */
     const int64_t e0 = B->off[0], ne = (int64_t)(B->off[1] - B->off[0]);
-    ALLOCG(h->root_bins, ne * (int64_t)h->n_w);
+    bt_gbdt_gh *root_bins = NULL; /* the wave's roots' entries, by tree from g0 */
+    BACK_RESERVE(c, BT_GCU_BACK((size_t)(ne * (g1 - g0)) * sizeof *root_bins));
+    TAKE(c, root_bins, ne * (g1 - g0));
     for (int t = g0; t < g1; t++)
         if (W[t].n_level > 0)
-            CUG(cudaMemcpyAsync(h->root_bins + (int64_t)t * ne, c->hist + W[t].hslot[0] * T + e0,
-                                (size_t)ne * sizeof *h->root_bins, cudaMemcpyDeviceToHost,
-                                c->stream));
+            CUG(cudaMemcpyAsync(root_bins + (int64_t)(t - g0) * ne,
+                                c->hist + W[t].hslot[0] * T + e0, (size_t)ne * sizeof *root_bins,
+                                cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaStreamSynchronize(c->stream));
     for (int t = g0; t < g1; t++) {
         tgrow *w = &W[t];
         if (w->n_level == 0) continue;
         bt_gbdt_gh S = {0, 0};
         for (int64_t e = 0; e < ne; e++) {
-            S.g += h->root_bins[(int64_t)t * ne + e].g;
-            S.h += h->root_bins[(int64_t)t * ne + e].h;
+            S.g += root_bins[(int64_t)(t - g0) * ne + e].g;
+            S.h += root_bins[(int64_t)(t - g0) * ne + e].h;
         }
         w->sum[0] = S;
         float wt = bt_gbdt_weight(&w->s->sp, (double)S.g * w->gu, (double)S.h * w->hu);
@@ -385,6 +378,8 @@ static bt_status level_roots(hround *h, int32_t bpi) {
     const int32_t n_split = h->n_split = split_items(W, g0, g1, T, h->pi, h->pi_tree, h->pi_node);
     const int32_t pp = bt_gcu_pad_pow2(n_split);
     pad_items(h->zi, h->hi, 0, 0, h->si, 0, 0, h->pi, n_split, pp);
+    /* the roots' entries are read: the buffer takes the splits level_read brings back */
+    BACK_RESERVE(c, BT_GCU_BACK((size_t)n_split * sizeof *h->splits));
     c->stage.used = 0;
     STAGE(c, h->feats, h->n_feats, o4);
     STAGE(c, h->pi, pp, o5);
@@ -462,7 +457,11 @@ static bt_status level_deep(hround *h, int32_t bpi) {
     lv.n_split = pp;
     lv.bpi = bpi;
     TRYG(bt_gcu_level_run(c, &lv));
-    ALLOCG(h->nleft, n_part);
+    /* the previous level's read-back was consumed (level_apply): the left counts now, the splits
+     * with level_read */
+    BACK_RESERVE(c, BT_GCU_BACK((size_t)n_part * sizeof *h->nleft) +
+                        BT_GCU_BACK((size_t)n_split * sizeof *h->splits));
+    TAKE(c, h->nleft, n_part);
     CUG(cudaMemcpyAsync(h->nleft, c->n_left.p, (size_t)n_part * sizeof *h->nleft,
                         cudaMemcpyDeviceToHost, c->stream));
 done:
@@ -477,7 +476,7 @@ static bt_status level_read(hround *h, int depth) {
     const int64_t T = c->T;
     const int32_t n_split = h->n_split;
     bt_status st = BT_STATUS_OK;
-    ALLOCG(h->splits, n_split);
+    TAKE(c, h->splits, n_split); /* reserved by level_roots / level_deep */
     CUG(cudaMemcpyAsync(h->splits, c->splits.p, (size_t)n_split * sizeof *h->splits,
                         cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaStreamSynchronize(c->stream));
@@ -579,7 +578,8 @@ static bt_status last_partition(hround *h) {
     lv.n_part = pt;
     lv.n_left = (int64_t *)c->n_left.p;
     TRYG(bt_gcu_level_run(c, &lv));
-    ALLOCG(h->nleft, n_part);
+    BACK_RESERVE(c, BT_GCU_BACK((size_t)n_part * sizeof *h->nleft));
+    TAKE(c, h->nleft, n_part);
     CUG(cudaMemcpyAsync(h->nleft, c->n_left.p, (size_t)n_part * sizeof *h->nleft,
                         cudaMemcpyDeviceToHost, c->stream));
     CUG(cudaStreamSynchronize(c->stream));
@@ -610,8 +610,8 @@ static bt_status host_wave(hround *h, int g0, int g1) {
     return BT_STATUS_OK;
 }
 
-/* 3. Leaves into the train margins, and the trees to the device for the predictions of the rows
- * subsampled trees left out and of the valid rows: one graph (no wait). */
+/* 3. Leaves into the train margins, and the trees to the device (staged with the items) for the
+ * predictions of the rows subsampled trees left out and of the valid rows: one graph (no wait). */
 static bt_status host_epilogue(hround *h) {
     cuda_pack *c = h->c;
     tgrow *W = h->W;
@@ -619,10 +619,11 @@ static bt_status host_epilogue(hround *h) {
     const int64_t n = c->n, nv = c->nv, K = c->K;
     bt_status st = BT_STATUS_OK;
     char *dbase = NULL;
-    size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0;
+    size_t o1 = 0, o2 = 0, o3 = 0, o4 = 0, o5 = 0;
     bt_gbdt_sample_rows_item *ri = NULL;
     bt_gbdt_leaf_item *li = NULL;
     bt_gbdt_predict_item *pti = NULL, *pvi = NULL;
+    bt_gbdt_node *all_nodes = NULL; /* the trees, for the predictions: staged with the items */
     int64_t n_leaves = 0, n_nodes_all = 0;
     for (int t = 0; t < n_w; t++) {
         n_nodes_all += W[t].n_nodes;
@@ -632,8 +633,7 @@ static bt_status host_epilogue(hround *h) {
     ALLOCG(li, bt_gcu_pad_pow2(n_leaves));
     ALLOCG(pti, n_w);
     ALLOCG(pvi, n_w);
-    ALLOCG(h->all_nodes, n_nodes_all);
-    bt_gbdt_node *all_nodes = h->all_nodes;
+    ALLOCG(all_nodes, n_nodes_all);
     ALLOCG(ri, n_w);
     int64_t nl = 0, no = 0;
     int32_t n_pt = 0, n_pv = 0;
@@ -692,18 +692,15 @@ static bt_status host_epilogue(hround *h) {
     STAGE(c, ri, n_pt, o2);
     STAGE(c, pti, n_pt, o3);
     STAGE(c, pvi, n_pv, o4);
+    STAGE(c, all_nodes, no, o5);
     TRYG(bt_gcu_stage_upload(c, &dbase));
-    TRYG(bt_gcu_dbuf_reserve(&c->nodes, (size_t)no * sizeof(bt_gbdt_node), c->stream, &c->oom));
-    if (no)
-        CUG(cudaMemcpyAsync(c->nodes.p, all_nodes, (size_t)no * sizeof(bt_gbdt_node),
-                            cudaMemcpyHostToDevice, c->stream));
     epilogue_launch el;
     memset(&el, 0, sizeof el); /* compared with memcmp */
     el.leaves = (const bt_gbdt_leaf_item *)(dbase + o1);
     el.left_out = (const bt_gbdt_sample_rows_item *)(dbase + o2);
     el.pred_train = (const bt_gbdt_predict_item *)(dbase + o3);
     el.pred_valid = (const bt_gbdt_predict_item *)(dbase + o4);
-    el.nodes = (const bt_gbdt_node *)c->nodes.p;
+    el.nodes = (const bt_gbdt_node *)(dbase + o5);
     el.n_leaves = pl;
     el.n_left_out = n_pt;
     el.n_valid = n_pv;
@@ -713,6 +710,7 @@ done:
     free(li);
     free(pti);
     free(pvi);
+    free(all_nodes);
     return st;
 }
 

@@ -39,6 +39,17 @@ bt_status bt_gcu_dev_malloc(void **p, size_t bytes, int *oom) {
                    cudaGetErrorString(e), (int)e);
 }
 
+bt_status bt_gcu_host_malloc(void **p, size_t bytes, int *oom) {
+    *p = NULL;
+    cudaError_t e = bt_gcu_malloc_host(p, bytes ? bytes : 1);
+    if (e == cudaSuccess) return BT_STATUS_OK;
+    *p = NULL;
+    cudaGetLastError();
+    if (e == cudaErrorMemoryAllocation) *oom = 1;
+    return BT_FAIL(BT_STATUS_INTERNAL, "gbdt on cuda: cudaMallocHost(%zu bytes): %s (%d)", bytes,
+                   cudaGetErrorString(e), (int)e);
+}
+
 /* Makes b hold `bytes` (its contents are lost), half again what it needs when it grows. */
 bt_status bt_gcu_dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream, int *oom) {
     if (bytes <= b->cap && b->p) return BT_STATUS_OK;
@@ -77,6 +88,18 @@ size_t bt_gcu_hstage_add(hstage *h, const void *src, size_t bytes, int *oom) {
     if (bytes) memcpy(h->p + at, src, bytes);
     h->used = at + bytes;
     return at;
+}
+
+int bt_gcu_back_reserve(hstage *h, size_t bytes, int *oom) {
+    h->used = 0; /* nothing kept: no copy is in flight */
+    return bt_gcu_hstage_reserve(h, bytes, oom);
+}
+
+void *bt_gcu_back_take(hstage *h, size_t bytes) {
+    size_t at = (h->used + 255) & ~(size_t)255;
+    if (at + bytes > h->cap) return NULL;
+    h->used = at + bytes;
+    return h->p + at;
 }
 
 /* Makes the device pool hold `slots` histograms. keep: the old ones' contents survive (the host
@@ -147,6 +170,12 @@ bt_status bt_gcu_pack_buffers(cuda_pack *c) {
     BT_TRY(dalloc((void **)&c->finite, CK * sizeof(int32_t)));
     BT_TRY(dalloc((void **)&c->n_sampled, 2 * CK * sizeof(int64_t)));
     BT_TRY(dalloc(&c->qscratch, bt_gbdt_quantize_cuda_scratch_bytes((int32_t)CK)));
+    /* the pinned mirrors of the margins and the split parameters (host memory: pack_capacity
+     * does not count them; a failure fails pack_init, which the executor retries smaller) */
+    int oom = 0;
+    BT_TRY(bt_gcu_host_malloc((void **)&c->h_margin_train, CK * n * sizeof(float), &oom));
+    BT_TRY(bt_gcu_host_malloc((void **)&c->h_margin_valid, CK * nv * sizeof(float), &oom));
+    BT_TRY(bt_gcu_host_malloc((void **)&c->h_params, C * sizeof(bt_gbdt_split_param), &oom));
     return BT_STATUS_OK;
 }
 

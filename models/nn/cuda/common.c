@@ -78,17 +78,17 @@ bt_status bt_nn_cuda_core_alloc(bt_nn_cuda_core *k, int capacity, size_t tab_cap
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->smooth, C * fs));
     k->tab_cap = tab_cap;
     BT_TRY(bt_nn_cuda_dalloc((void **)&k->dtab, tab_cap * sizeof(void *)));
-    k->htab = malloc(tab_cap * sizeof *k->htab);
-    k->h_alive = malloc(C * sizeof *k->h_alive);
+    /* pinned: every epoch uploads or downloads them (asynchronous DMAs that read or write them
+     * when the stream gets there: rewritten only after epoch_end's wait) */
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->htab, tab_cap * sizeof *k->htab));
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_alive, C * sizeof *k->h_alive));
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_t, C * sizeof *k->h_t));
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_loss_sum, C * sizeof *k->h_loss_sum));
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_acc, 2 * C * sizeof *k->h_acc));
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_hp, C * sizeof *k->h_hp));
+    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_smooth, C * sizeof *k->h_smooth));
     k->slot_of = malloc(C * sizeof *k->slot_of);
-    k->h_t = malloc(C * sizeof *k->h_t);
-    k->h_loss_sum = malloc(C * sizeof *k->h_loss_sum);
-    k->h_acc = malloc(2 * C * sizeof *k->h_acc);
-    k->h_hp = malloc(C * sizeof *k->h_hp);
-    k->h_smooth = malloc(C * sizeof *k->h_smooth);
-    if (!k->htab || !k->h_alive || !k->slot_of || !k->h_t || !k->h_loss_sum || !k->h_acc ||
-        !k->h_hp || !k->h_smooth)
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for the host staging of %s", what);
+    if (!k->slot_of) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %s", what);
     return BT_STATUS_OK;
 }
 
@@ -104,14 +104,10 @@ void bt_nn_cuda_core_free(bt_nn_cuda_core *k) {
     /* cudaFree(NULL) is a no-op; errors at teardown go nowhere */
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     if (k->stream) cudaStreamDestroy(k->stream);
-    free(k->htab);
-    free(k->h_alive);
+    void *pinned[] = {k->htab, k->h_alive, k->h_t, k->h_loss_sum, k->h_acc, k->h_hp, k->h_smooth};
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
+        if (pinned[i]) cudaFreeHost(pinned[i]);
     free(k->slot_of);
-    free(k->h_t);
-    free(k->h_loss_sum);
-    free(k->h_acc);
-    free(k->h_hp);
-    free(k->h_smooth);
     *k = (bt_nn_cuda_core){.device = k->device};
 }
 

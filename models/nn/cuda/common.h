@@ -36,13 +36,14 @@ typedef struct bt_nn_cuda_core {
     int64_t *t;
     bt_nn_optim_hp *hp;
     float *smooth;
-    /* the pointer table: device copy and host staging; tab_w..tab_v: the offsets of the
-     * positions' whole blocks (bt_nn_cuda_tab_blocks) */
+    /* the pointer table: device copy and host staging (pinned: uploaded every step); tab_w..tab_v:
+     * the offsets of the positions' whole blocks (bt_nn_cuda_tab_blocks) */
     void **dtab, **htab;
     size_t tab_cap, tab_w, tab_g, tab_m, tab_v;
     /* "" or why the cuBLAS handle fell back to FP32 for good (bt_nn_cuda_tab_gemm) */
     char math_note[192];
-    /* host staging of the per-position arrays; slot_of[i]: the slot at position i */
+    /* host staging of the per-position arrays (pinned, as htab); slot_of[i]: the slot at
+     * position i */
     int32_t *h_alive, *slot_of;
     int64_t *h_t;
     double *h_loss_sum, *h_acc;

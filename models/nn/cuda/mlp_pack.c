@@ -144,10 +144,11 @@ typedef struct cuda_pack {
     float *drop;
     uint32_t *ep;
     step_tab tab;
-    /* host staging of the per-position arrays */
+    /* host staging of the per-position arrays, pinned (the row orders: N each) */
     uint64_t *h_keys;
     float *h_drop;
     uint32_t *h_ep;
+    int32_t *h_perm;
 } cuda_pack;
 
 static cuda_pack *cp_of(bt_pack *p) {
@@ -177,9 +178,9 @@ void bt_mlp_cuda_pack_free(bt_pack *p) {
     free(c->h);
     free(c->mask);
     free(c->tab.l);
-    free(c->h_keys);
-    free(c->h_drop);
-    free(c->h_ep);
+    void *pinned[] = {c->h_keys, c->h_drop, c->h_ep, c->h_perm};
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
+        if (pinned[i]) cudaFreeHost(pinned[i]);
     bt_mlp_pack_free(&c->host); /* host slots and tables, then the block itself (c == &c->host) */
 }
 
@@ -222,11 +223,11 @@ static bt_status pack_buffers(cuda_pack *c) {
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->drop, C * sizeof(float)));
     BT_TRY(bt_nn_cuda_dalloc((void **)&c->ep, C * sizeof(uint32_t)));
     c->tab.l = calloc(L, sizeof *c->tab.l);
-    c->h_keys = malloc(C * sizeof *c->h_keys);
-    c->h_drop = malloc(C * sizeof *c->h_drop);
-    c->h_ep = malloc(C * sizeof *c->h_ep);
-    if (!c->tab.l || !c->h_keys || !c->h_drop || !c->h_ep)
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for an mlp pack's host staging");
+    if (!c->tab.l) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for an mlp pack's tables");
+    BT_TRY(bt_nn_cuda_halloc((void **)&c->h_keys, C * sizeof *c->h_keys));
+    BT_TRY(bt_nn_cuda_halloc((void **)&c->h_drop, C * sizeof *c->h_drop));
+    BT_TRY(bt_nn_cuda_halloc((void **)&c->h_ep, C * sizeof *c->h_ep));
+    BT_TRY(bt_nn_cuda_halloc((void **)&c->h_perm, C * (size_t)c->core.N * sizeof *c->h_perm));
     return BT_STATUS_OK;
 }
 
@@ -485,15 +486,15 @@ bt_status bt_mlp_cuda_step(bt_pack *p, const int *slots, int n_slots) {
     cudaStream_t st = c->core.stream;
     for (int i = 0; i < n; i++) {
         const bt_mlp_slot *s = p->slots[c->core.slot_of[i]];
-        /* pageable source: cudaMemcpyAsync returns once the bytes are staged, so s->perm may
-         * change afterwards */
-        CU(cudaMemcpyAsync(c->perm + (size_t)i * (size_t)N, s->perm, (size_t)N * sizeof(int32_t),
-                           cudaMemcpyHostToDevice, st));
+        /* the pinned staging is rewritten only after the previous epoch's wait (epoch_end) */
+        memcpy(c->h_perm + (size_t)i * (size_t)N, s->perm, (size_t)N * sizeof(int32_t));
         c->h_keys[i] = s->key;
         c->h_drop[i] = s->dropout;
         c->h_ep[i] = (uint32_t)s->epoch;
     }
     const size_t sn = (size_t)n;
+    CU(cudaMemcpyAsync(c->perm, c->h_perm, sn * (size_t)N * sizeof(int32_t), cudaMemcpyHostToDevice,
+                       st));
     CU(cudaMemcpyAsync(c->keys, c->h_keys, sn * sizeof *c->h_keys, cudaMemcpyHostToDevice, st));
     CU(cudaMemcpyAsync(c->drop, c->h_drop, sn * sizeof *c->h_drop, cudaMemcpyHostToDevice, st));
     CU(cudaMemcpyAsync(c->ep, c->h_ep, sn * sizeof *c->h_ep, cudaMemcpyHostToDevice, st));

@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Search quality of batchtune's methods against Optuna's TPESampler, on a GBDT sweep whose metric
+batchtune computes exactly as XGBoost does: scikit-learn's breast-cancer data (one fixed
+train/valid split, written as CSV for both sides), six deterministic knobs (eta, max_depth,
+min_child_weight, reg_lambda, reg_alpha, gamma), 50 rounds, 40 trials, 10 seeds. For each seed
+and method: the best validation logloss after 40 trials. batchtune runs `random`, `bayes` and
+`tpe` (at their defaults, and bayes at other concurrencies with --concurrency); Optuna runs its
+TPESampler sequentially on the same space with xgboost.train as the objective. Reports medians
+and the ratio to Optuna's median; the JSON goes to bench/results/.
+
+Optuna comes from PyPI into a venv that sees Debian's xgboost/numpy/h5py:
+  python3 -m venv --system-site-packages bench/.venv && bench/.venv/bin/pip install optuna
+  bench/.venv/bin/python bench/bayes_quality.py
+(the script itself needs h5py and xgboost; Optuna only for its column: --no-optuna skips it).
+Nothing here runs at test time."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SK = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"
+
+SPACE = {
+    "eta": {"distribution": "log_uniform_values", "min": 0.01, "max": 0.5},
+    "max_depth": {"distribution": "int_uniform", "min": 2, "max": 10},
+    "min_child_weight": {"distribution": "log_uniform_values", "min": 0.1, "max": 10.0},
+    "reg_lambda": {"distribution": "log_uniform_values", "min": 0.01, "max": 10.0},
+    "reg_alpha": {"distribution": "log_uniform_values", "min": 0.001, "max": 1.0},
+    "gamma": {"distribution": "uniform", "min": 0.0, "max": 2.0},
+}
+ROUNDS = 50
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repo", default=os.path.dirname(HERE))
+    p.add_argument("--batchtune", default=None, help="binary (default: REPO/build/batchtune)")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--trials", type=int, default=40)
+    p.add_argument("--methods", default="random,bayes,tpe")
+    p.add_argument("--concurrency", default="", help="extra bayes/tpe concurrencies, e.g. 1,8,40")
+    p.add_argument("--no-optuna", action="store_true")
+    p.add_argument("--out-json", default=None)
+    return p.parse_args()
+
+
+def write_data(d):
+    a = np.loadtxt(SK, delimiter=",", skiprows=1)
+    rng = np.random.default_rng(7)
+    idx = rng.permutation(len(a))
+    k = int(0.75 * len(a))
+    cols = [f"f{i}" for i in range(a.shape[1] - 1)] + ["target"]
+    paths = {}
+    for name, rows in (("train", idx[:k]), ("valid", idx[k:])):
+        paths[name] = os.path.join(d, name + ".csv")
+        with open(paths[name], "w") as f:
+            f.write(",".join(cols) + "\n")
+            for r in a[rows]:
+                f.write(",".join(repr(float(v)) for v in r[:-1]) + f",{int(r[-1])}\n")
+    return paths, a[idx[:k]], a[idx[k:]]
+
+
+def run_batchtune(bin_, d, paths, method, seed, trials, concurrency=None):
+    sweep = {
+        "method": method, "run_cap": trials, "seed": seed,
+        "metric": {"name": "validation/logloss", "goal": "minimize"},
+        "parameters": SPACE,
+        "model": {"type": "gbdt", "objective": "binary:logistic", "num_round": ROUNDS},
+        "dataset": {"train": paths["train"], "valid": paths["valid"], "target": "target"},
+        "execution": {"device": "cpu", "threads": 1},
+    }
+    if concurrency:
+        sweep["execution"]["concurrency"] = concurrency
+    tag = f"{method}-{concurrency or 'd'}-{seed}"
+    sp, out = os.path.join(d, tag + ".json"), os.path.join(d, tag + ".h5")
+    with open(sp, "w") as f:
+        json.dump(sweep, f)
+    t0 = time.time()
+    subprocess.run([bin_, "run", sp, "--out", out, "--fresh", "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    wall = time.time() - t0
+    import h5py
+    with h5py.File(out) as f:
+        m = f["trials"]["metric"][:]
+    return float(np.nanmin(m)), wall
+
+
+def run_optuna(train, valid, seed, trials):
+    import optuna
+    import xgboost as xgb
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dtr = xgb.DMatrix(train[:, :-1], label=train[:, -1])
+    dva = xgb.DMatrix(valid[:, :-1], label=valid[:, -1])
+
+    def objective(trial):
+        p = {
+            "objective": "binary:logistic", "tree_method": "hist", "max_bin": 256, "nthread": 1,
+            "eval_metric": "logloss",
+            "eta": trial.suggest_float("eta", 0.01, 0.5, log=True),
+            "max_depth": trial.suggest_int("max_depth", 2, 10),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.1, 10.0, log=True),
+            "reg_lambda": trial.suggest_float("reg_lambda", 0.01, 10.0, log=True),
+            "reg_alpha": trial.suggest_float("reg_alpha", 0.001, 1.0, log=True),
+            "gamma": trial.suggest_float("gamma", 0.0, 2.0),
+        }
+        ev = {}
+        xgb.train(p, dtr, ROUNDS, evals=[(dva, "v")], evals_result=ev, verbose_eval=False)
+        return ev["v"]["logloss"][-1]
+
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    t0 = time.time()
+    study.optimize(objective, n_trials=trials)
+    return float(study.best_value), time.time() - t0, optuna.__version__
+
+
+def main():
+    a = parse_args()
+    bin_ = a.batchtune or os.path.join(a.repo, "build", "batchtune")
+    runs = [(m, None) for m in a.methods.split(",") if m]
+    for c in filter(None, a.concurrency.split(",")):
+        runs += [("bayes", int(c)), ("tpe", int(c))]
+    res = {}
+    with tempfile.TemporaryDirectory() as d:
+        paths, train, valid = write_data(d)
+        for method, conc in runs:
+            key = method if conc is None else f"{method}@{conc}"
+            best, walls = [], []
+            for seed in range(a.seeds):
+                b, w = run_batchtune(bin_, d, paths, method, seed, a.trials, conc)
+                best.append(b)
+                walls.append(w)
+            res[key] = {"best": best, "median": statistics.median(best), "wall_s": sum(walls)}
+            print(f"{key:12s} median best logloss {res[key]['median']:.5f}  (seeds: "
+                  f"{' '.join(f'{x:.4f}' for x in best)})  {sum(walls):.1f} s", flush=True)
+        if not a.no_optuna:
+            best, walls = [], []
+            ver = None
+            for seed in range(a.seeds):
+                b, w, ver = run_optuna(train, valid, seed, a.trials)
+                best.append(b)
+                walls.append(w)
+            res["optuna-tpe"] = {"best": best, "median": statistics.median(best), "wall_s": sum(walls),
+                                 "optuna_version": ver}
+            print(f"{'optuna-tpe':12s} median best logloss {res['optuna-tpe']['median']:.5f}  (seeds: "
+                  f"{' '.join(f'{x:.4f}' for x in best)})  {sum(walls):.1f} s", flush=True)
+    ref = res.get("optuna-tpe", {}).get("median")
+    for k, v in res.items():
+        if ref:
+            v["ratio_to_optuna"] = v["median"] / ref
+    commit = subprocess.run(["git", "-C", a.repo, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    doc = {
+        "benchmark": "bayes_quality",
+        "date": datetime.date.today().isoformat(),
+        "host": socket.gethostname(), "machine": platform.processor() or platform.machine(),
+        "commit": commit,
+        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+        "setup": f"breast_cancer.csv, 75/25 split (seed 7), {ROUNDS} rounds, {a.trials} trials, "
+                 f"{a.seeds} seeds (0..{a.seeds - 1}); space {json.dumps(SPACE)}; metric: best "
+                 "validation logloss over the trials (lower is better); Optuna: TPESampler(seed) "
+                 "defaults, sequential, xgboost.train(hist, max_bin 256) as objective",
+        "results": res,
+    }
+    out = a.out_json or os.path.join(a.repo, "bench", "results",
+                                     f"{doc['date']}-cpu-vm-bayes-quality.json")
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+    print("wrote", out)
+
+
+if __name__ == "__main__":
+    main()
