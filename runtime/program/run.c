@@ -182,7 +182,7 @@ static void on_line(void *ctx, char *line, size_t len) {
     if (!c->is_err) {
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
-        if (*p == '{' && c->st == BT_STATUS_OK) {
+        if (*p == 0x7b && c->st == BT_STATUS_OK) { /* a JSON object's opening brace */
             int is_report = 0;
             c->st = report_line(c->r, c->s->trial, p, &is_report);
             if (is_report) return;

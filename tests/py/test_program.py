@@ -365,6 +365,17 @@ def wandb_examples():
         C.check(keys in names, f"{name}: {names}")
         if name == "sweep-random-hyperband":
             C.check("pruned" in s, f"{name}: W&B's hyperband stopped nothing")
+    # the files themselves, once this build reads YAML: the same trials as their JSON twins
+    y = os.path.join(d, "sweep-bool.yaml")
+    if subprocess.run([BIN, "validate", y], capture_output=True, env=ENV).returncode == 0:
+        for name in ("sweep-bool", "sweep-cross-validation", "wandb_sweep"):
+            shutil.copy(os.path.join(d, name + ".yaml"), os.path.join(d, name + "-y.yaml"))
+            out, _ = run(os.path.join(d, name + "-y.yaml"))
+            ty, _, _ = trials(out)
+            tj, _, _ = trials(os.path.join(d, name + ".h5"))
+            C.check(len(ty) == len(tj) and "failed" not in status(ty), f"{name}.yaml: {status(ty)}")
+    else:
+        print("wandb_examples: this build reads no YAML; ran the JSON twins only")
 
 
 for test in (basic, env_and_gpus, failures, wandb_shim, lambda: stopping("asha"),
