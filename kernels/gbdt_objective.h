@@ -17,9 +17,11 @@ typedef enum bt_gbdt_objective {
 } bt_gbdt_objective;
 
 /* Gradients of rows [0, n): margin is row-major n x k_outputs (k_outputs = 1 except softprob),
- * g and h are class-major k_outputs x n. */
+ * g and h are class-major k_outputs x n. scale_pos_weight multiplies the gradient and hessian of
+ * rows labelled exactly 1 (XGBoost's RegLossObj: reg:squarederror and binary:logistic; softprob
+ * ignores it); 1 leaves every value as it is. */
 void bt_gbdt_grad_ref(bt_gbdt_objective obj, const float *margin, const float *y, int64_t n,
-                      int32_t k_outputs, float *g, float *h);
+                      int32_t k_outputs, float scale_pos_weight, float *g, float *h);
 
 /* Sigmoid as XGBoost computes it in float. */
 static inline float bt_gbdt_sigmoid(float x) {
@@ -47,6 +49,7 @@ extern "C" {
 typedef struct bt_gbdt_grad_item {
     int64_t margin_offset, gh_offset;
     int32_t objective, k_outputs;
+    float scale_pos_weight; /* as bt_gbdt_grad_ref's (1: none) */
 } bt_gbdt_grad_item;
 
 /* bt_gbdt_grad_ref for every item. expf/logf are evaluated as (float)exp((double)x), which equals

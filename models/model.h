@@ -27,6 +27,12 @@ typedef struct bt_model_param {
     const char *const *choices; /* STRING: NULL-terminated allowed values, or NULL */
     int shape;                  /* 1 if trials differing in it cannot share a pack (max_bin) */
     const char *doc;
+    /* STRING with choices: 1 if it takes a list of choices (a string or, in the model block, an
+     * array of strings), kept as one comma-separated string (XGBoost's eval_metric). */
+    int list;
+    /* STRING with choices: NULL-terminated values known (XGBoost's) but not implemented, refused
+     * as such rather than with a did-you-mean, or NULL. */
+    const char *const *unsupported;
 } bt_model_param;
 
 /* Resolved hyperparameters of one trial: one value per entry of the model's parameter table, in
@@ -44,6 +50,9 @@ typedef struct bt_model_data {
     int32_t n_classes;
     void *shared; /* model-owned cache, freed by the family's data_free */
     int threads;  /* CPU threads to use (>= 1) */
+    /* The sweep's metric (normalized, borrowed), or NULL: what a family's early stopping watches
+     * unless the trial names another (gbdt: eval_metric). */
+    const char *metric;
 } bt_model_data;
 
 typedef struct bt_pack bt_pack;         /* opaque, per model family and device (models/pack.h) */

@@ -5,17 +5,19 @@
 #include <math.h>
 
 void bt_gbdt_grad_ref(bt_gbdt_objective obj, const float *margin, const float *y, int64_t n,
-                      int32_t k_outputs, float *g, float *h) {
+                      int32_t k_outputs, float scale_pos_weight, float *g, float *h) {
     if (obj == BT_GBDT_OBJ_SQUARED) {
         for (int64_t i = 0; i < n; i++) {
-            g[i] = margin[i] - y[i];
-            h[i] = 1.0f;
+            const float w = y[i] == 1.0f ? scale_pos_weight : 1.0f;
+            g[i] = (margin[i] - y[i]) * w;
+            h[i] = 1.0f * w;
         }
     } else if (obj == BT_GBDT_OBJ_LOGISTIC) {
         for (int64_t i = 0; i < n; i++) {
+            const float w = y[i] == 1.0f ? scale_pos_weight : 1.0f;
             float p = bt_gbdt_sigmoid(margin[i]);
-            g[i] = p - y[i];
-            h[i] = fmaxf(p * (1.0f - p), 1e-16f);
+            g[i] = (p - y[i]) * w;
+            h[i] = fmaxf(p * (1.0f - p), 1e-16f) * w;
         }
     } else {
         int32_t K = k_outputs;

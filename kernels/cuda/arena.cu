@@ -3,6 +3,7 @@
 
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/arena.h"
+#include "kernels/cuda/capture_lock.h"
 
 extern "C" void bt_cuda_arena_plan(bt_cuda_arena *a) {
     a->base = NULL;
@@ -15,14 +16,14 @@ extern "C" bt_status bt_cuda_arena_init(bt_cuda_arena *a, size_t bytes) {
     a->size = 0;
     a->used = 0;
     if (bytes == 0) return BT_STATUS_OK;
-    BT_CUDA_CHECK(cudaMalloc(&a->base, bytes));
+    BT_CUDA_CHECK(bt_cuda_malloc(&a->base, bytes));
     a->size = bytes;
     return BT_STATUS_OK;
 }
 
 extern "C" void bt_cuda_arena_free(bt_cuda_arena *a) {
     if (!a) return;
-    if (a->base) cudaFree(a->base); /* nothing useful to report from a free */
+    bt_cuda_free(a->base); /* nothing useful to report from a free */
     a->base = NULL;
     a->size = 0;
     a->used = 0;

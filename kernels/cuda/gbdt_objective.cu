@@ -39,12 +39,14 @@ __global__ void grad_kernel(const float *__restrict__ margin, const float *__res
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         if (it.objective == BT_GBDT_OBJ_SQUARED) {
-            G[i] = __fsub_rn(M[i], y[i]);
-            H[i] = 1.0f;
+            const float w = y[i] == 1.0f ? it.scale_pos_weight : 1.0f;
+            G[i] = __fmul_rn(__fsub_rn(M[i], y[i]), w);
+            H[i] = w;
         } else if (it.objective == BT_GBDT_OBJ_LOGISTIC) {
+            const float w = y[i] == 1.0f ? it.scale_pos_weight : 1.0f;
             const float p = sigmoid_ref(M[i]);
-            G[i] = __fsub_rn(p, y[i]);
-            H[i] = fmaxf(__fmul_rn(p, __fsub_rn(1.0f, p)), 1e-16f);
+            G[i] = __fmul_rn(__fsub_rn(p, y[i]), w);
+            H[i] = __fmul_rn(fmaxf(__fmul_rn(p, __fsub_rn(1.0f, p)), 1e-16f), w);
         } else {
             const int32_t K = it.k_outputs;
             const float *m = M + i * K;

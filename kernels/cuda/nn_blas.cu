@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cuda/capture_lock.h"
 #include "kernels/cuda/nn_common.cuh"
 
 namespace {
@@ -60,7 +61,9 @@ extern "C" bt_status bt_nn_blas_init(bt_nn_blas **out, void *stream) {
     *out = NULL;
     bt_nn_blas *b = (bt_nn_blas *)calloc(1, sizeof *b);
     BT_CHECK_ALLOC(b);
+    bt_cuda_exclusive_enter(); /* creation allocates and may wait for the device */
     cublasStatus_t st = cublasCreate(&b->handle);
+    bt_cuda_capture_lock_leave();
     if (st != CUBLAS_STATUS_SUCCESS) {
         free(b);
         return BT_FAIL(BT_STATUS_INTERNAL, "cublasCreate: %s (%d)", cublasGetStatusString(st),
@@ -72,7 +75,9 @@ extern "C" bt_status bt_nn_blas_init(bt_nn_blas **out, void *stream) {
     /* pointer mode host: alpha and beta are host floats */
     if (st == CUBLAS_STATUS_SUCCESS) st = cublasSetPointerMode(b->handle, CUBLAS_POINTER_MODE_HOST);
     if (st != CUBLAS_STATUS_SUCCESS) {
+        bt_cuda_exclusive_enter();
         cublasDestroy(b->handle);
+        bt_cuda_capture_lock_leave();
         free(b);
         return BT_FAIL(BT_STATUS_INTERNAL, "cublasSetStream: %s (%d)", cublasGetStatusString(st),
                        (int)st);
@@ -83,7 +88,10 @@ extern "C" bt_status bt_nn_blas_init(bt_nn_blas **out, void *stream) {
 
 extern "C" void bt_nn_blas_free(bt_nn_blas *b) {
     if (!b) return;
-    cublasDestroy(b->handle); /* waits for the handle's work; errors at teardown go nowhere */
+    /* waits for the device: never during another pack's capture; errors at teardown go nowhere */
+    bt_cuda_exclusive_enter();
+    cublasDestroy(b->handle);
+    bt_cuda_capture_lock_leave();
     free(b);
 }
 

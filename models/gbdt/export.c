@@ -106,47 +106,59 @@ static const char *objective_name(bt_gbdt_objective o) {
                                        : "reg:squarederror";
 }
 
+/* The gbtree booster's JSON: every tree of the slot. */
+static void gbtree_json(sbuf *b, const bt_gbdt_slot *s, int32_t F) {
+    sb_printf(b,
+              "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":"
+              "\"1\",\"num_trees\":\"%lld\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
+              (long long)s->n_trees);
+    for (int64_t t = 0; t < s->n_trees; t++)
+        sb_printf(b, "%s%d", t ? "," : "", (int)(t % s->n_out));
+    sb_printf(b, "],\"trees\":[");
+    for (int64_t t = 0; t < s->n_trees; t++) {
+        const bt_gbdt_tree *tr = &s->trees[t];
+        sb_printf(b, "%s{\"base_weights\":", t ? "," : "");
+        tree_array(b, tr, F_BASE);
+        sb_printf(b, ",\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],"
+                     "\"categories_sizes\":[],\"default_left\":");
+        tree_array(b, tr, F_DEFAULT);
+        sb_printf(b, ",\"id\":%lld,\"left_children\":", (long long)t);
+        tree_array(b, tr, F_LEFT);
+        sb_printf(b, ",\"loss_changes\":");
+        tree_array(b, tr, F_LOSS);
+        sb_printf(b, ",\"parents\":");
+        tree_array(b, tr, F_PARENT);
+        sb_printf(b, ",\"right_children\":");
+        tree_array(b, tr, F_RIGHT);
+        sb_printf(b, ",\"split_conditions\":");
+        tree_array(b, tr, F_COND);
+        sb_printf(b, ",\"split_indices\":");
+        tree_array(b, tr, F_FEATURE);
+        sb_printf(b, ",\"split_type\":[");
+        for (int32_t i = 0; i < tr->n_nodes; i++) sb_printf(b, "%s0", i ? "," : "");
+        sb_printf(b, "],\"sum_hessian\":");
+        tree_array(b, tr, F_HESS);
+        sb_printf(b,
+                  ",\"tree_param\":{\"num_deleted\":\"0\",\"num_feature\":\"%d\",\"num_nodes\":"
+                  "\"%d\",\"size_leaf_vector\":\"0\"}}",
+                  F, tr->n_nodes);
+    }
+    sb_printf(b, "]},\"name\":\"gbtree\"},");
+}
+
 bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **out, size_t *len) {
     int32_t F = p->data->train->n_features;
     sbuf b = {malloc(1 << 16), 0, 1 << 16, 0};
     BT_CHECK_ALLOC(b.s);
     sb_printf(&b, "{\"learner\":{\"attributes\":{},\"feature_names\":[],\"feature_types\":[],");
-    sb_printf(&b,
-              "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":"
-              "\"1\",\"num_trees\":\"%lld\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
-              (long long)s->n_trees);
-    for (int64_t t = 0; t < s->n_trees; t++)
-        sb_printf(&b, "%s%d", t ? "," : "", (int)(t % s->n_out));
-    sb_printf(&b, "],\"trees\":[");
-    for (int64_t t = 0; t < s->n_trees; t++) {
-        const bt_gbdt_tree *tr = &s->trees[t];
-        sb_printf(&b, "%s{\"base_weights\":", t ? "," : "");
-        tree_array(&b, tr, F_BASE);
-        sb_printf(&b, ",\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],"
-                      "\"categories_sizes\":[],\"default_left\":");
-        tree_array(&b, tr, F_DEFAULT);
-        sb_printf(&b, ",\"id\":%lld,\"left_children\":", (long long)t);
-        tree_array(&b, tr, F_LEFT);
-        sb_printf(&b, ",\"loss_changes\":");
-        tree_array(&b, tr, F_LOSS);
-        sb_printf(&b, ",\"parents\":");
-        tree_array(&b, tr, F_PARENT);
-        sb_printf(&b, ",\"right_children\":");
-        tree_array(&b, tr, F_RIGHT);
-        sb_printf(&b, ",\"split_conditions\":");
-        tree_array(&b, tr, F_COND);
-        sb_printf(&b, ",\"split_indices\":");
-        tree_array(&b, tr, F_FEATURE);
-        sb_printf(&b, ",\"split_type\":[");
-        for (int32_t i = 0; i < tr->n_nodes; i++) sb_printf(&b, "%s0", i ? "," : "");
-        sb_printf(&b, "],\"sum_hessian\":");
-        tree_array(&b, tr, F_HESS);
-        sb_printf(&b,
-                  ",\"tree_param\":{\"num_deleted\":\"0\",\"num_feature\":\"%d\",\"num_nodes\":"
-                  "\"%d\",\"size_leaf_vector\":\"0\"}}",
-                  F, tr->n_nodes);
+    if (s->lin_w) { /* gblinear: (features + 1) x outputs weights, the biases last */
+        sb_printf(&b, "\"gradient_booster\":{\"model\":{\"weights\":[");
+        for (int64_t i = 0; i < ((int64_t)F + 1) * s->n_out; i++)
+            sb_float(&b, i ? "," : "", s->lin_w[i]);
+        sb_printf(&b, "]},\"name\":\"gblinear\"},");
+    } else {
+        gbtree_json(&b, s, F);
     }
-    sb_printf(&b, "]},\"name\":\"gbtree\"},");
     sb_printf(&b,
               "\"learner_model_param\":{\"base_score\":\"%.9g\",\"boost_from_average\":\"0\","
               "\"num_class\":\"%d\",\"num_feature\":\"%d\",\"num_target\":\"1\"},",
@@ -158,9 +170,9 @@ bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **ou
                   s->n_out);
     else
         sb_printf(&b,
-                  "\"objective\":{\"name\":\"%s\",\"reg_loss_param\":{\"scale_pos_weight\":\"1\"}}"
-                  "},",
-                  objective_name(s->obj));
+                  "\"objective\":{\"name\":\"%s\",\"reg_loss_param\":{\"scale_pos_weight\":"
+                  "\"%.9g\"}}},",
+                  objective_name(s->obj), (double)s->scale_pos_weight);
     sb_printf(&b, "\"version\":[1,7,4]}");
     if (b.oom) {
         free(b.s);

@@ -1,6 +1,7 @@
 /* The gbdt family: task and metric rules, trial checks, data preparation and export
  * (bt_gbdt_family), and its CPU pack's operations (bt_gbdt_cpu_packs: pack.c, eval.c). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "models/gbdt/trainer.h"
@@ -28,10 +29,6 @@ static bt_status gbdt_task_of(const bt_hparams *hp, bt_task *task, int32_t *n_cl
 
 static const char *gbdt_default_metric(bt_task task) {
     return task == BT_TASK_BINARY ? "logloss" : task == BT_TASK_MULTICLASS ? "mlogloss" : "rmse";
-}
-
-static int gbdt_metric_maximize(const char *metric) {
-    return metric && (strcmp(metric, "auc") == 0 || strcmp(metric, "accuracy") == 0);
 }
 
 static int gbdt_metric_ok(const char *metric, bt_task task) {
@@ -66,6 +63,32 @@ static bt_status gbdt_check(const bt_hparams *hp, bt_task task) {
                        "base_score: binary:logistic needs a probability in (0, 1), got %g", bs);
     if (task != BT_TASK_BINARY && isinf(bs))
         return BT_FAIL(BT_STATUS_BAD_INPUT, "base_score: must be finite, got %g", bs);
+    if (v[BT_GBDT_MAX_LEAVES].i != 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "max_leaves: %lld is not supported: batchtune grows trees depth-wise "
+                       "(grow_policy depthwise), bounded by max_depth only; leave max_leaves at 0",
+                       (long long)v[BT_GBDT_MAX_LEAVES].i);
+    const char *upd = v[BT_GBDT_UPDATER].s, *sel = v[BT_GBDT_FEATURE_SELECTOR].s;
+    if (upd && strcmp(upd, "shotgun") == 0 && sel && strcmp(sel, "cyclic") != 0 &&
+        strcmp(sel, "shuffle") != 0)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "feature_selector: updater shotgun supports cyclic and shuffle, not %s "
+                       "(as XGBoost); use updater coord_descent",
+                       sel);
+    /* eval_metric's names are the family's (the spec checked them); they must fit the task */
+    char name[64];
+    for (const char *q = v[BT_GBDT_EVAL_METRIC].s; q && *q;) {
+        size_t len = strcspn(q, ",");
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), q);
+        q += len + (q[len] == ',');
+        if (!gbdt_metric_ok(name, task))
+            return BT_FAIL(BT_STATUS_BAD_INPUT,
+                           "eval_metric: '%s' does not fit the objective %s (a %s task)", name,
+                           v[BT_GBDT_OBJECTIVE].s,
+                           task == BT_TASK_REGRESSION ? "regression"
+                           : task == BT_TASK_BINARY   ? "binary"
+                                                      : "multiclass");
+    }
     return BT_STATUS_OK;
 }
 
@@ -111,6 +134,7 @@ const bt_pack_ops bt_gbdt_cpu_packs = {
     .step = bt_gbdt_step,
     .slot_failed = bt_gbdt_slot_failed,
     .eval = bt_gbdt_eval,
+    .note = bt_gbdt_note,
 };
 
 const bt_model_family bt_gbdt_family = {
@@ -122,7 +146,7 @@ const bt_model_family bt_gbdt_family = {
     .metrics = gbdt_metrics,
     .task_of = gbdt_task_of,
     .default_metric = gbdt_default_metric,
-    .metric_maximize = gbdt_metric_maximize,
+    .metric_maximize = bt_gbdt_metric_maximize,
     .metric_ok = gbdt_metric_ok,
     .check = gbdt_check,
     .data_prepare = gbdt_data_prepare,

@@ -37,6 +37,22 @@ enum {
     BT_GBDT_BASE_SCORE,
     BT_GBDT_EARLY_STOPPING_ROUNDS,
     BT_GBDT_SEED,
+    /* XGBoost knobs W&B sweeps carry (docs/sweep-format.md says what each does here) */
+    BT_GBDT_BOOSTER,
+    BT_GBDT_SCALE_POS_WEIGHT,
+    BT_GBDT_EVAL_METRIC,
+    BT_GBDT_TREE_METHOD,
+    BT_GBDT_DEVICE,
+    BT_GBDT_N_JOBS,
+    BT_GBDT_VERBOSITY,
+    BT_GBDT_SILENT,
+    BT_GBDT_USE_LABEL_ENCODER,
+    BT_GBDT_GROW_POLICY,
+    BT_GBDT_MAX_LEAVES,
+    /* gblinear's (linear.c) */
+    BT_GBDT_UPDATER,
+    BT_GBDT_FEATURE_SELECTOR,
+    BT_GBDT_TOP_K,
     BT_GBDT_N_PARAMS
 };
 

@@ -3,6 +3,7 @@
  * round of trees for all of them together (grow.c), updates valid margins, checks for divergence
  * and applies early stopping. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,8 @@ static void slot_free(bt_gbdt_slot *s) {
         free(s->margin_valid);
     }
     free(s->best_valid);
+    free(s->lin_w);
+    free(s->lin_best);
     free(s); /* growth buffers belong to the pack */
 }
 
@@ -59,6 +62,15 @@ bt_status bt_gbdt_pack_init(bt_pack **out, bt_model_data *data, const bt_hparams
     p->bin = bin;
     p->capacity = capacity;
     p->threads = data->threads > 0 ? data->threads : 1;
+    const char *booster = shape_hp->v[BT_GBDT_BOOSTER].s;
+    p->linear = booster && strcmp(booster, "gblinear") == 0;
+    if (p->linear) {
+        bt_status st = bt_gbdt_linear_init(p);
+        if (st != BT_STATUS_OK) {
+            bt_gbdt_pack_free(p);
+            return st;
+        }
+    }
     *out = p;
     return BT_STATUS_OK;
 }
@@ -71,6 +83,9 @@ void bt_gbdt_pack_free(bt_pack *p) {
     free(p->gbufs);
     bt_gbdt_grow_free(p->grow);
     bt_gbdt_cols_free(p->cols);
+    free(p->col_off);
+    free(p->col_row);
+    free(p->col_val);
     free(p);
 }
 
@@ -84,6 +99,61 @@ static bt_gbdt_objective objective_of(const char *name) {
     if (name && strcmp(name, "binary:logistic") == 0) return BT_GBDT_OBJ_LOGISTIC;
     if (name && strcmp(name, "multi:softprob") == 0) return BT_GBDT_OBJ_SOFTPROB;
     return BT_GBDT_OBJ_SQUARED;
+}
+
+/* Adds part to the pack's note unless it says it already. */
+static void note_add(bt_pack *p, const char *part) {
+    if (strstr(p->note, part)) return;
+    size_t len = strlen(p->note);
+    snprintf(p->note + len, sizeof p->note - len, "%s%s", len ? "; " : "", part);
+}
+
+/* What the user should know about a trial's knobs that batchtune accepts without doing what
+ * XGBoost would, into the pack's note (each said once per pack). */
+static void note_knobs(bt_pack *p, const bt_value *v) {
+    char part[256];
+    const char *tm = v[BT_GBDT_TREE_METHOD].s, *dev = v[BT_GBDT_DEVICE].s;
+    const char *here = p->on_gpu ? "the GPU" : "the CPU";
+    if (tm && strcmp(tm, "auto") != 0 && strcmp(tm, "hist") != 0 &&
+        !(p->on_gpu && strcmp(tm, "gpu_hist") == 0)) {
+        snprintf(part, sizeof part,
+                 "tree_method '%s' accepted: batchtune grows histogram trees (XGBoost's hist) on "
+                 "the device it chose, here %s",
+                 tm, here);
+        note_add(p, part);
+    }
+    if (dev && (p->on_gpu ? strcmp(dev, "cpu") == 0
+                          : strcmp(dev, "cuda") == 0 || strcmp(dev, "gpu") == 0)) {
+        snprintf(part, sizeof part,
+                 "device '%s' accepted: batchtune trains on the device it chose "
+                 "(execution.device, --device), here %s",
+                 dev, here);
+        note_add(p, part);
+    }
+    if (!p->on_gpu && v[BT_GBDT_N_JOBS].i > 0 && v[BT_GBDT_N_JOBS].i != p->threads) {
+        snprintf(part, sizeof part,
+                 "n_jobs %lld not applied: this pack uses %d CPU threads (execution.threads; "
+                 "n_jobs fixed in the model block sets them)",
+                 (long long)v[BT_GBDT_N_JOBS].i, p->threads);
+        note_add(p, part);
+    }
+}
+
+const char *bt_gbdt_note(const bt_pack *p) {
+    return p && p->note[0] ? p->note : NULL;
+}
+
+/* What early stopping watches: the last of eval_metric (XGBoost's rule), else the sweep's metric,
+ * else the objective's default metric (XGBoost's default eval_metric). */
+static void early_stop_metric(const bt_pack *p, bt_gbdt_slot *s, const char *eval_metric) {
+    const char *last = eval_metric && *eval_metric ? strrchr(eval_metric, ',') : NULL;
+    const char *name = last                          ? last + 1
+                       : eval_metric && *eval_metric ? eval_metric
+                                                     : p->data->metric;
+    int m = bt_gbdt_metric_id(name);
+    if (m < 0) m = bt_gbdt_default_metric_id(s->obj);
+    s->es_metric = m;
+    s->es_maximize = bt_gbdt_metric_maximize(bt_gbdt_metric_name(m));
 }
 
 bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
@@ -116,16 +186,27 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
             return BT_FAIL(BT_STATUS_BAD_INPUT, "multi:softprob needs num_class >= 2, got %d", nc);
         }
     }
-    s->eta = (float)v[BT_GBDT_ETA].f;
+    const char *booster = v[BT_GBDT_BOOSTER].s;
+    if ((booster && strcmp(booster, "gblinear") == 0) != p->linear) {
+        free(s);
+        return BT_FAIL(BT_STATUS_INTERNAL, "slot_start: trial has booster %s, the pack %s",
+                       booster ? booster : "gbtree", p->linear ? "gblinear" : "gbtree");
+    }
+    /* XGBoost's defaults differ by booster: eta 0.3 / 0.5, lambda 1 / 0 (gbtree / gblinear) */
+    const double eta = v[BT_GBDT_ETA].f, lambda = v[BT_GBDT_LAMBDA].f;
+    s->eta = (float)(!isnan(eta) ? eta : p->linear ? 0.5 : 0.3);
+    s->selector = bt_gbdt_linear_selector(v[BT_GBDT_FEATURE_SELECTOR].s);
+    s->top_k = (int32_t)v[BT_GBDT_TOP_K].i;
     s->gamma = (float)v[BT_GBDT_GAMMA].f;
     s->max_depth = (int32_t)v[BT_GBDT_MAX_DEPTH].i;
     s->sp.min_child_weight = (float)v[BT_GBDT_MIN_CHILD_WEIGHT].f;
-    s->sp.lambda = (float)v[BT_GBDT_LAMBDA].f;
+    s->sp.lambda = (float)(!isnan(lambda) ? lambda : p->linear ? 0.0 : 1.0);
     s->sp.alpha = (float)v[BT_GBDT_ALPHA].f;
     s->subsample = v[BT_GBDT_SUBSAMPLE].f;
     s->colsample_bytree = v[BT_GBDT_COLSAMPLE_BYTREE].f;
     s->colsample_bylevel = v[BT_GBDT_COLSAMPLE_BYLEVEL].f;
     s->early_stopping_rounds = (int32_t)v[BT_GBDT_EARLY_STOPPING_ROUNDS].i;
+    s->scale_pos_weight = (float)v[BT_GBDT_SCALE_POS_WEIGHT].f;
     s->key = bt_philox_key(key, (uint64_t)v[BT_GBDT_SEED].i);
     double bs = v[BT_GBDT_BASE_SCORE].f;
     if (isnan(bs)) {
@@ -159,9 +240,18 @@ bt_status bt_gbdt_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_
     }
     for (int64_t i = 0; i < n * s->n_out; i++) s->margin_train[i] = s->base_margin;
     for (int64_t i = 0; i < nv * s->n_out; i++) s->margin_valid[i] = s->base_margin;
+    early_stop_metric(p, s, v[BT_GBDT_EVAL_METRIC].s);
     s->best_round = 0;
     s->best_metric = NAN;
+    if (p->linear) {
+        bt_status st = bt_gbdt_linear_slot_init(p, s);
+        if (st != BT_STATUS_OK) {
+            slot_free(s);
+            return st;
+        }
+    }
     p->slots[slot] = s;
+    if (!p->linear) note_knobs(p, v);
     return BT_STATUS_OK;
 }
 
@@ -216,7 +306,7 @@ static void gbuf_detach(bt_gbdt_slot *s) {
 /* Gradients, their fixed-point form and the sampled rows of every class; 0 if they diverged. */
 static int slot_gradients(bt_gbdt_slot *s, const bt_dataset *tr) {
     int64_t n = tr->n_rows;
-    bt_gbdt_grad_ref(s->obj, s->margin_train, tr->y, n, s->n_out, s->g, s->h);
+    bt_gbdt_grad_ref(s->obj, s->margin_train, tr->y, n, s->n_out, s->scale_pos_weight, s->g, s->h);
     for (int32_t k = 0; k < s->n_out; k++) {
         const float *g = s->g + (int64_t)k * n, *h = s->h + (int64_t)k * n;
         double mg = 0, mh = 0;
@@ -234,28 +324,6 @@ static int slot_gradients(bt_gbdt_slot *s, const bt_dataset *tr) {
             bt_gbdt_sample_rows_ref(s->key, tree, n, s->subsample, s->rows + (int64_t)k * n);
     }
     return 1;
-}
-
-static void early_stopping(const bt_pack *p, bt_gbdt_slot *s, void *scratch) {
-    const bt_dataset *va = eval_set(p);
-    int m = bt_gbdt_default_metric_id(s->obj);
-    double x = bt_gbdt_slot_metric(p, s, m, scratch);
-    int64_t nv = va ? va->n_rows : 0;
-    size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
-    if (s->round == 1 || x < s->best_metric) {
-        s->best_metric = x;
-        s->best_round = s->round;
-        if (bytes) memcpy(s->best_valid, s->margin_valid, bytes);
-        return;
-    }
-    if (s->round - s->best_round < s->early_stopping_rounds) return;
-    /* stop: the model and its metrics are those of the best round */
-    s->stopped = 1;
-    if (bytes) memcpy(s->margin_valid, s->best_valid, bytes);
-    int64_t keep = (int64_t)s->best_round * s->n_out;
-    for (int64_t t = keep; t < s->n_trees; t++) free(s->trees[t].nodes);
-    s->n_trees = keep;
-    s->round = s->best_round;
 }
 
 /* After a slot's trees of the round are grown: valid margins, divergence, early stopping. */
@@ -278,7 +346,8 @@ static void finish_round(const bt_pack *p, bt_gbdt_slot *s, size_t scratch_bytes
     }
     if (s->early_stopping_rounds > 0) {
         void *scratch = malloc(scratch_bytes + (size_t)s->n_out * sizeof(float));
-        if (scratch) early_stopping(p, s, scratch);
+        int stopped_now;
+        if (scratch) bt_gbdt_early_stop(p, s, scratch, &stopped_now);
         free(scratch);
     }
 }
@@ -393,8 +462,9 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots) {
     BT_CHECK_ALLOC(act);
     int n_act = 0;
     bt_status st = bt_gbdt_step_begin(p, slots, n_slots, nv, act, NULL, &n_act);
-    if (st != BT_STATUS_OK || p->bin->order) {
-        if (st == BT_STATUS_OK) st = step_cols(p, act, n_act);
+    if (st != BT_STATUS_OK || p->bin->order || p->linear) {
+        if (st == BT_STATUS_OK)
+            st = p->linear ? bt_gbdt_linear_step(p, act, n_act) : step_cols(p, act, n_act);
         free(act);
         return st;
     }

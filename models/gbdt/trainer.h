@@ -99,6 +99,7 @@ typedef struct bt_gbdt_slot {
     float base_score;  /* as XGBoost stores it (a probability for binary:logistic) */
     float base_margin; /* the margin every prediction starts from */
     int32_t early_stopping_rounds;
+    float scale_pos_weight; /* XGBoost's, on the gradients of rows labelled 1 */
     uint64_t key;
     /* model */
     int32_t round;                      /* rounds trained */
@@ -108,7 +109,13 @@ typedef struct bt_gbdt_slot {
     /* the margins belong to the pack that lent them (a CUDA pack's pinned mirrors,
      * models/gbdt/cuda/pack.c), not to the slot: freeing the slot leaves them */
     int margins_lent;
-    /* early stopping: best round so far and the valid margins there */
+    /* gblinear: weights w[f * n_out + k], then the biases (XGBoost's layout); the best round's
+     * copy for early stopping; the feature selector (linear.c) and top_k */
+    float *lin_w, *lin_best;
+    int32_t selector, top_k;
+    /* early stopping: the metric it watches (a bt_gbdt_metric, larger is better when
+     * es_maximize), the best round so far and the valid margins there */
+    int32_t es_metric, es_maximize;
     int32_t best_round;
     double best_metric;
     float *best_valid;
@@ -142,6 +149,15 @@ struct bt_pack {
     bt_gbdt_gbuf *gbufs;
     int n_gbufs;
     void *cols; /* column mode: per-thread growth workspaces (grow_cols.c) */
+    int on_gpu; /* a CUDA pack (its host part) */
+    /* booster gblinear (linear.c): the train set by column, non-missing entries with rows
+     * ascending (XGBoost's CSC page): feature f's are [col_off[f], col_off[f + 1]) */
+    int linear;
+    int64_t *col_off;
+    int32_t *col_row;
+    float *col_val;
+    /* What the user should know about the knobs its trials set (pack ops `note`), or "". */
+    char note[512];
 };
 
 /* Grows one round of trees for the listed slots together (gradients already in s->gh and row
@@ -171,8 +187,11 @@ void bt_gbdt_cols_free(void *cols);
  * Both give identical splits. Process-wide; for tests. */
 void bt_gbdt_cols_set_simd(int on);
 
-/* Metric id of a name, or -1. */
+/* Metric id of a name, or -1; the name of an id, or NULL. */
 int bt_gbdt_metric_id(const char *name);
+const char *bt_gbdt_metric_name(int metric);
+/* Whether larger values of a metric are better (auc, accuracy): the family's metric_maximize. */
+int bt_gbdt_metric_maximize(const char *metric);
 /* Metric value of a slot's current valid margins. */
 double bt_gbdt_slot_metric(const bt_pack *p, const bt_gbdt_slot *s, int metric, void *scratch);
 bt_gbdt_metric bt_gbdt_default_metric_id(bt_gbdt_objective obj);
@@ -187,9 +206,17 @@ bt_status bt_gbdt_step(bt_pack *p, const int *slots, int n_slots);
 /* A step's first part, shared with the CUDA pack: checks the listed slots (started, not listed
  * twice), skips failed and stopped ones, makes room for the round's trees. act (and act_slot,
  * unless NULL) receive the *n_act slots that advance. */
+/* Early stopping after a slot's round (early_stopping_rounds > 0; pack.c and the CUDA pack): keeps
+ * the best round's valid margins, and once early_stopping_rounds rounds pass without a strict
+ * improvement (XGBoost's rule) reverts the slot to its best round -- margins, trees, round -- and
+ * marks it stopped. *stopped_now = 1 on the round it stops. scratch: bt_gbdt_metric_scratch_bytes
+ * for the eval rows. */
+void bt_gbdt_early_stop(const bt_pack *p, bt_gbdt_slot *s, void *scratch, int *stopped_now);
 bt_status bt_gbdt_step_begin(bt_pack *p, const int *slots, int n_slots, int64_t nv,
                              bt_gbdt_slot **act, int *act_slot, int *n_act);
 int bt_gbdt_slot_failed(const bt_pack *p, int slot);
+/* The pack's note (XGBoost knobs accepted but not applied as XGBoost would), or NULL. */
+const char *bt_gbdt_note(const bt_pack *p);
 bt_status bt_gbdt_eval(bt_pack *p, int slot, const char *metric, double *out);
 bt_status bt_gbdt_export(bt_pack *p, int slot, const char *format, char **out, size_t *len);
 
@@ -213,6 +240,13 @@ void bt_gbdt_cuda_set_hist_budget(int64_t bytes);
 /* Whether new CUDA packs run each level's launches as captured CUDA graphs (default 1) or
  * directly. Process-wide; for tests. */
 void bt_gbdt_cuda_set_graphs(int on);
+
+/* booster gblinear (linear.c): the pack's columns (pack_init), a slot's weights (slot_start), one
+ * round of the listed slots (step, after bt_gbdt_step_begin); the selector's number of a name. */
+bt_status bt_gbdt_linear_init(bt_pack *p);
+bt_status bt_gbdt_linear_slot_init(const bt_pack *p, bt_gbdt_slot *s);
+bt_status bt_gbdt_linear_step(bt_pack *p, bt_gbdt_slot **act, int n_act);
+int bt_gbdt_linear_selector(const char *name);
 
 /* xgboost-json export of a slot (malloc'd text). */
 bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **out, size_t *len);

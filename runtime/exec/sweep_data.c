@@ -22,6 +22,7 @@ bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
     sw->data.task = sw->task;
     sw->data.n_classes = sw->n_classes;
     sw->data.threads = threads > 0 ? threads : 1;
+    sw->data.metric = sw->metric;
     for (int64_t t = 0; t < sw->n_trials; t++) {
         if (sw->family->check && sw->trials[t].hp) { /* a lazy sweep checks at proposal */
             const bt_hparams hp = {sw->trials[t].hp};

@@ -65,12 +65,6 @@ const char *bt_method_name(bt_method m) {
     return (unsigned)m < sizeof names / sizeof *names ? names[m] : "?";
 }
 
-int64_t bt_spec_concurrency(const bt_spec *s) {
-    if (s->exec.concurrency > 0) return s->exec.concurrency;
-    if (s->prog.on) return 0; /* per GPU slot, else per core: the runtime's to say */
-    if (bt_method_is_model(s->method)) return BT_SPEC_MODEL_CONCURRENCY;
-    return s->exec.max_pack > 0 ? s->exec.max_pack : 256;
-}
 
 static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
     bt_spec *s = c->spec;

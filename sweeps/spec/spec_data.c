@@ -217,5 +217,19 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         if (bt_spec_read_int(c, ex, "concurrency", "execution", 1, 1 << 20, &v) == 1)
             e->concurrency = v;
     }
+    /* XGBoost's n_jobs (nthread) fixed in the model block sets the threads when execution does
+     * not (-1 and 0: every core) */
+    for (int i = 0; i < c->spec->n_model_fixed && !bt_spec_get(ex, "threads"); i++)
+        if (strcmp(c->spec->model_fixed[i].key, "n_jobs") == 0 &&
+            c->spec->model_fixed[i].value.kind == BT_VALUE_INT &&
+            c->spec->model_fixed[i].value.i > 0)
+            e->threads = (int)c->spec->model_fixed[i].value.i;
     if (!e->device) e->device = bt_spec_strdup("auto");
+}
+
+int64_t bt_spec_concurrency(const bt_spec *s) {
+    if (s->exec.concurrency > 0) return s->exec.concurrency;
+    if (s->prog.on) return 0; /* per GPU slot, else per core: the runtime's to say */
+    if (bt_method_is_model(s->method)) return BT_SPEC_MODEL_CONCURRENCY;
+    return s->exec.max_pack > 0 ? s->exec.max_pack : 256;
 }

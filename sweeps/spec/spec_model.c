@@ -51,8 +51,36 @@ static void fmt_num(char *buf, size_t n, double x) {
         snprintf(buf, n, "%g", x);
 }
 
+/* A list parameter (mp->list): every comma-separated name is a metric of the family. */
+static int check_metric_list(bt_spec_ctx *c, const char *list, const cJSON *at, const char *path) {
+    const char *const *known = c->family->metrics;
+    char name[128];
+    for (const char *q = list; *q;) {
+        size_t len = strcspn(q, ",");
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), q);
+        q += len + (q[len] == ',');
+        int ok = 0;
+        for (int i = 0; known && known[i] && !ok; i++) ok = strcmp(known[i], name) == 0;
+        if (ok) continue;
+        const char *dym = known ? bt_didyoumean(name, known, -1) : NULL;
+        char names[256] = "";
+        for (int i = 0; known && known[i]; i++) {
+            size_t n = strlen(names);
+            snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", known[i]);
+        }
+        if (dym)
+            bt_spec_err(c, at, 0, path, "model %s cannot compute '%s' (did you mean '%s'?)",
+                        c->family->name, name, dym);
+        else
+            bt_spec_err(c, at, 0, path, "model %s cannot compute '%s'; it reports %s",
+                        c->family->name, name, names);
+        return 0;
+    }
+    return 1;
+}
+
 /* Checks one value against a model parameter and converts it to the parameter's type (ints for
- * floats, integral floats for ints). Returns 1 when fine. */
+ * floats, integral floats for ints, 0 and 1 for booleans). Returns 1 when fine. */
 static int check_value(bt_spec_ctx *c, const bt_model_param *mp, bt_value *v, const cJSON *at,
                        const char *path) {
     char vs[128], lo[32], hi[32];
@@ -63,6 +91,7 @@ static int check_value(bt_spec_ctx *c, const bt_model_param *mp, bt_value *v, co
             bt_spec_err(c, at, 0, path, "%s takes a string, got %s", mp->name, vs);
             return 0;
         }
+        if (mp->list) return check_metric_list(c, v->s, at, path);
         if (!mp->choices) return 1;
         for (int i = 0; mp->choices[i]; i++)
             if (strcmp(mp->choices[i], v->s) == 0) return 1;
@@ -72,7 +101,13 @@ static int check_value(bt_spec_ctx *c, const bt_model_param *mp, bt_value *v, co
             snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", mp->choices[i]);
         }
         const char *dym = bt_didyoumean(v->s, mp->choices, -1);
-        if (dym)
+        int known = 0;
+        for (int i = 0; mp->unsupported && mp->unsupported[i] && !known; i++)
+            known = strcmp(mp->unsupported[i], v->s) == 0;
+        if (known)
+            bt_spec_err(c, at, 0, path, "%s %s is not supported by batchtune; supported: %s",
+                        mp->name, vs, list);
+        else if (dym)
             bt_spec_err(c, at, 0, path, "%s must be one of %s, got %s (did you mean '%s'?)",
                         mp->name, list, vs, dym);
         else
@@ -80,6 +115,7 @@ static int check_value(bt_spec_ctx *c, const bt_model_param *mp, bt_value *v, co
         return 0;
     }
     case BT_PTYPE_BOOL:
+        if (v->kind == BT_VALUE_INT && (v->i == 0 || v->i == 1)) *v = bt_value_bool((int)v->i);
         if (v->kind != BT_VALUE_BOOL) {
             bt_spec_err(c, at, 0, path, "%s takes true or false, got %s", mp->name, vs);
             return 0;
@@ -118,6 +154,27 @@ static bt_kv *add_fixed(bt_spec *s) {
     s->model_fixed = kv;
     memset(&kv[s->n_model_fixed], 0, sizeof *kv);
     return &kv[s->n_model_fixed++];
+}
+
+/* A list parameter given as an array of strings: one comma-separated string. */
+static int join_strings(bt_spec_ctx *c, const cJSON *arr, const char *path, bt_value *out) {
+    size_t n = 1;
+    for (const cJSON *e = arr->child; e; e = e->next) {
+        if (!cJSON_IsString(e) || !e->valuestring[0] || strchr(e->valuestring, ',')) {
+            bt_spec_err(c, e, 0, path, "must be a name or a list of names (strings)");
+            return 0;
+        }
+        n += strlen(e->valuestring) + 1;
+    }
+    char *s = malloc(n);
+    if (!s) return 0;
+    s[0] = '\0';
+    for (const cJSON *e = arr->child; e; e = e->next) {
+        if (s[0]) strcat(s, ",");
+        strcat(s, e->valuestring);
+    }
+    *out = bt_value_string(s);
+    return 1;
 }
 
 void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model) {
@@ -181,7 +238,9 @@ void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model) {
                 goto next;
             }
         bt_value v;
-        if (!bt_spec_value_of(c, k, &v)) {
+        if (mp->list && cJSON_IsArray(k)) {
+            if (!join_strings(c, k, path, &v)) continue;
+        } else if (!bt_spec_value_of(c, k, &v)) {
             bt_spec_err(c, k, 0, path,
                         "a fixed model parameter must be a number, string or boolean; to sweep "
                         "it, move it to parameters");

@@ -82,7 +82,7 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
     const bt_pack_ops *cpu = &bt_gbdt_cpu_packs, *gpu = &bt_gbdt_cuda_packs;
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, task, K, n);
-    bt_model_data data = {&tr, &va, task, K, NULL, 1};
+    bt_model_data data = {&tr, &va, task, K, NULL, 1, NULL};
     static bt_value trials[TRIALS][BT_GBDT_N_PARAMS];
     for (int i = 0; i < TRIALS; i++) random_trial(trials[i], obj, K);
     int slot_of[TRIALS], rev[TRIALS];
@@ -222,7 +222,7 @@ static void test_noisy_neighbour(void) {
     enum { N = 8 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 3000);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     static bt_value t[2][N][BT_GBDT_N_PARAMS];
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < N; i++) random_trial(t[k][i], "reg:squarederror", 0);

@@ -81,7 +81,8 @@ static void grad_run(void *p) {
             !IN(a->g, it->gh_offset, cells, "grad g") || !IN(a->h, it->gh_offset, cells, "grad h"))
             continue;
         bt_gbdt_grad_ref((bt_gbdt_objective)it->objective, a->margin + it->margin_offset, a->y,
-                         a->n, it->k_outputs, a->g + it->gh_offset, a->h + it->gh_offset);
+                         a->n, it->k_outputs, it->scale_pos_weight, a->g + it->gh_offset,
+                         a->h + it->gh_offset);
     }
 }
 

@@ -397,7 +397,7 @@ typedef struct fixture {
 static void fixture_make(fixture *f, int64_t n) {
     memset(f, 0, sizeof *f);
     bt_test_gbdt_make_data(urand, &f->tr, &f->va, BT_TASK_REGRESSION, 0, n, n / 3 + 1, 6, 5);
-    bt_model_data d = {&f->tr, &f->va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data d = {&f->tr, &f->va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     f->data = d;
     for (int i = 0; i < TRIALS; i++) {
         bt_test_gbdt_random_trial(f->t[i], &bt_test_gbdt_pack_trials, urand, "reg:squarederror", 0);

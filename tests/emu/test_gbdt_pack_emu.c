@@ -1,10 +1,10 @@
 /* The CUDA gbdt pack's host logic under the CUDA emulation (tests/emu, see emu.h for what that
  * proves and what it does not): on random trials and several seeds the emulated GPU pack must give
  * the CPU pack's trees and metrics bit for bit (all objectives: the emulated kernels are the C
- * references), the same whatever its slot or pack mates, after refills, with a diverging trial
- * failing alone, under a memory budget that forces out-of-memory splits, at the capacity
- * pack_capacity picks, with levels replayed from captured graphs, and without touching memory
- * outside its allocations or leaking any. */
+ * references; some trials with scale_pos_weight), the same whatever its slot or pack mates, after
+ * refills, with a diverging trial failing alone, under a memory budget that forces out-of-memory
+ * splits, at the capacity pack_capacity picks, with levels replayed from captured graphs, and
+ * without touching memory outside its allocations or leaking any. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -96,9 +96,12 @@ static void test_task(bt_task task, const char *obj, int K, const char *metric, 
     if (!gpu) return;
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, task, K, n);
-    bt_model_data data = {&tr, &va, task, K, NULL, 1};
+    bt_model_data data = {&tr, &va, task, K, NULL, 1, NULL};
     static bt_value trials[TRIALS][BT_GBDT_N_PARAMS];
     for (int i = 0; i < TRIALS; i++) random_trial(trials[i], obj, K);
+    /* some trials weigh the rows labelled 1 (XGBoost's scale_pos_weight; softprob ignores it) */
+    for (int i = 1; i < TRIALS; i += 3)
+        trials[i][BT_GBDT_SCALE_POS_WEIGHT] = bt_value_float(0.25 + (double)(i % 4));
     int slot_of[TRIALS], rev[TRIALS];
     for (int i = 0; i < TRIALS; i++) {
         slot_of[i] = i;
@@ -170,7 +173,7 @@ static void test_nan_fails_alone(void) {
     const bt_pack_ops *cpu = &bt_gbdt_cpu_packs, *gpu = &bt_gbdt_cuda_packs;
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     bt_value t[4][BT_GBDT_N_PARAMS];
     for (int i = 0; i < 4; i++) random_trial(t[i], "reg:squarederror", 0);
     t[1][BT_GBDT_BASE_SCORE] = bt_value_float(INFINITY);
@@ -230,7 +233,7 @@ static void test_oom_split(void) {
     enum { N = 10 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 1500);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     bt_value t[N][BT_GBDT_N_PARAMS];
     deep_trials(t, N, 7);
     int slots[N];
@@ -307,7 +310,7 @@ static void test_pinned_oom(void) {
     enum { N = 6 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 800);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     bt_value t[N][BT_GBDT_N_PARAMS];
     deep_trials(t, N, 5);
     int slots[N];
@@ -357,7 +360,7 @@ static void test_capacity(void) {
     enum { N = 64 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 3000);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     static bt_value t[N][BT_GBDT_N_PARAMS];
     deep_trials(t, N, 6);
     bt_hparams h0 = {t[0]};
@@ -402,7 +405,7 @@ static void test_graphs(void) {
     enum { N = 16, R = 10, M = 3 };
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0, 2000);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     static bt_value t[N][BT_GBDT_N_PARAMS];
     for (int i = 0; i < N; i++) {
         random_trial(t[i], "reg:squarederror", 0);
@@ -510,7 +513,7 @@ static void test_threads(void) {
     const bt_pack_ops *gpu = (&bt_gbdt_cuda_packs);
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_BINARY, 2, 1200);
-    bt_model_data data = {&tr, &va, BT_TASK_BINARY, 2, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_BINARY, 2, NULL, 1, NULL};
     static bt_value t[2][TRIALS][BT_GBDT_N_PARAMS];
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < TRIALS; i++) random_trial(t[k][i], "binary:logistic", 2);
@@ -567,9 +570,9 @@ static int all_bytes(const void *p, size_t n, int byte) {
 /* The device-side split application (kernels/gbdt_apply.h, through the emulated launcher that runs
  * its reference) against the CPU grower's own rules (bt_gbdt_split_takes, bt_gbdt_node_split of
  * grow.c): random trees level by level with random splits and partitions, the device side laid
- * out at fixed places, the host side as models/gbdt/cuda/round_host.c applies a level. Nodes, node counts, row
- * ranges, partition items and the next level's split sums must agree exactly; no histogram is
- * lost or handed out twice. */
+ * out at fixed places, the host side as models/gbdt/cuda/round_host.c applies a level. Nodes, node
+ * counts, row ranges, partition items and the next level's split sums must agree exactly; no
+ * histogram is lost or handed out twice. */
 static void test_apply_levels(void) {
     enum { NT = 40, F = 8, DMAX = 7 };
     const int64_t T = 64, W_MAX = (int64_t)1 << DMAX;
@@ -762,7 +765,8 @@ static void test_apply_levels(void) {
                     place_bad += x->n_rows != 0 || x->n_feats != 0;
             }
         }
-        /* the host applies the same splits as models/gbdt/cuda/round_host.c does, then partitions at random */
+        /* the host applies the same splits as models/gbdt/cuda/round_host.c does, then partitions
+         * at random */
         for (int t = 0; t < NT; t++) {
             bt_gbdt_node *nodes = hn + tr[t].node_base;
             bt_gbdt_gh *sum = hs + tr[t].node_base;

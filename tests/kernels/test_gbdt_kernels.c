@@ -263,16 +263,31 @@ static void test_objective(void) {
     float *g = malloc(sizeof *g * (size_t)(n * K)), *h = malloc(sizeof *h * (size_t)(n * K));
     for (int64_t i = 0; i < n * K; i++) m[i] = (float)(urand() * 8 - 4);
     for (int64_t i = 0; i < n; i++) y[i] = (float)(int)(urand() * 2);
-    bt_gbdt_grad_ref(BT_GBDT_OBJ_SQUARED, m, y, n, 1, g, h);
+    bt_gbdt_grad_ref(BT_GBDT_OBJ_SQUARED, m, y, n, 1, 1.0f, g, h);
     for (int64_t i = 0; i < n; i++) CHECK(g[i] == m[i] - y[i] && h[i] == 1.0f);
-    bt_gbdt_grad_ref(BT_GBDT_OBJ_LOGISTIC, m, y, n, 1, g, h);
+    bt_gbdt_grad_ref(BT_GBDT_OBJ_LOGISTIC, m, y, n, 1, 1.0f, g, h);
     for (int64_t i = 0; i < n; i++) {
         double p = 1 / (1 + exp(-(double)m[i]));
         CHECK_NEAR(g[i], p - y[i], 1e-6);
         CHECK_NEAR(h[i], p * (1 - p), 1e-6);
     }
+    /* scale_pos_weight: rows labelled 1 weigh w (gradient and hessian), others 1 (XGBoost) */
+    float *g1 = malloc(sizeof *g1 * (size_t)n), *h1 = malloc(sizeof *h1 * (size_t)n);
+    for (int obj = BT_GBDT_OBJ_SQUARED; obj <= BT_GBDT_OBJ_LOGISTIC; obj++) {
+        bt_gbdt_grad_ref((bt_gbdt_objective)obj, m, y, n, 1, 1.0f, g1, h1);
+        bt_gbdt_grad_ref((bt_gbdt_objective)obj, m, y, n, 1, 3.5f, g, h);
+        int pos = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const float w = y[i] == 1.0f ? 3.5f : 1.0f;
+            pos += y[i] == 1.0f;
+            CHECK(g[i] == g1[i] * w && h[i] == h1[i] * w);
+        }
+        CHECK(pos > 0 && pos < n);
+    }
+    free(g1);
+    free(h1);
     for (int64_t i = 0; i < n; i++) y[i] = (float)(int)(urand() * K);
-    bt_gbdt_grad_ref(BT_GBDT_OBJ_SOFTPROB, m, y, n, K, g, h);
+    bt_gbdt_grad_ref(BT_GBDT_OBJ_SOFTPROB, m, y, n, K, 2.0f, g, h); /* softprob: no weight */
     for (int64_t i = 0; i < n; i++) {
         double mx = -1e30, s = 0;
         for (int k = 0; k < K; k++) mx = fmax(mx, m[i * K + k]);

@@ -75,7 +75,7 @@ static void grow(bt_dataset *tr, bt_dataset *va, bt_value (*trials)[BT_GBDT_N_PA
     bt_gbdt_set_mode(mode);
     bt_gbdt_cols_set_simd(simd);
     bt_gbdt_set_par_min_work(0); /* parallel regions even on this small data */
-    bt_model_data data = {tr, va, BT_TASK_REGRESSION, 0, NULL, threads};
+    bt_model_data data = {tr, va, BT_TASK_REGRESSION, 0, NULL, threads, NULL};
     bt_hparams h0 = {trials[0]};
     CHECK_OK(bt_gbdt_family.task_of(&h0, &data.task, &data.n_classes));
     CHECK_OK(bt_gbdt_family.data_prepare(&data, &h0));

@@ -79,7 +79,7 @@ static int same(const run_out *a, const run_out *b) {
 static void test_determinism(bt_task task, const char *obj, int K, const char *const *metrics) {
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, task, K);
-    bt_model_data data = {&tr, &va, task, K, NULL, 1};
+    bt_model_data data = {&tr, &va, task, K, NULL, 1, NULL};
     static bt_value trials[OTHERS + 1][BT_GBDT_N_PARAMS];
     for (int i = 0; i <= OTHERS; i++) random_trial(trials[i], obj, K);
     /* the target: sampling on, so the Philox streams are part of what must not move */
@@ -162,7 +162,7 @@ static void test_determinism(bt_task task, const char *obj, int K, const char *c
 static void test_nan_fails_alone(void) {
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0);
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 2};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 2, NULL};
     bt_value t[3][BT_GBDT_N_PARAMS];
     for (int i = 0; i < 3; i++) random_trial(t[i], "reg:squarederror", 0);
     t[1][BT_GBDT_BASE_SCORE] = bt_value_float(INFINITY);
@@ -212,7 +212,7 @@ static void test_early_stopping(void) {
     bt_dataset tr = {0}, va = {0};
     make_data(&tr, &va, BT_TASK_REGRESSION, 0);
     for (int64_t r = 0; r < va.n_rows; r++) va.y[r] = (float)(urand() * 10); /* pure noise */
-    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1};
+    bt_model_data data = {&tr, &va, BT_TASK_REGRESSION, 0, NULL, 1, NULL};
     bt_value t[2][BT_GBDT_N_PARAMS];
     random_trial(t[0], "reg:squarederror", 0);
     t[0][BT_GBDT_SUBSAMPLE] = bt_value_float(1);

@@ -518,6 +518,23 @@ static void test_errors(void) {
     CHECK_EQ_INT(bt_proposer_options(p).n_initial, 10);
     bt_proposer_free(p);
     bt_proposer_free(NULL);
+    /* only constants: nothing to model, every trial the same */
+    space c;
+    memset(&c, 0, sizeof c);
+    CONST1[0] = bt_value_string("fixed");
+    add_values(&c, "const", BT_DIST_CONSTANT, CONST1, 1, NULL);
+    for (int m = 0; m < 2; m++) {
+        CHECK_OK(bt_proposer_init(&p, &c.spec, METHODS[m], 1, NULL));
+        for (int t = 0; t < 12; t += 4) {
+            CHECK_OK(bt_proposer_propose(p, t, 4, v));
+            for (int i = 0; i < 4; i++) {
+                CHECK(same_value(v[i], CONST1[0]));
+                CHECK_OK(bt_proposer_observe(p, t + i, 0, t));
+            }
+        }
+        CHECK_EQ_INT(bt_proposer_model_resource(p), -1);
+        bt_proposer_free(p);
+    }
 }
 
 int main(void) {

@@ -247,10 +247,13 @@ static void test_top_level(void) {
     EXPECT("1:1: model: ", "missing");
     EXPECT("1:1: dataset: ", "missing");
 
-    run("{\n  'method': 'bayes',\n  'model': {'type': 'gbdt'},\n"
+    run("{\n  'method': 'bayse',\n  'model': {'type': 'gbdt'},\n"
         "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'value': 0.1}}\n}");
-    EXPECT("2:13: method: ", "'bayes' is not supported yet");
-    EXPECT("2:13: method: ", "asha");
+    EXPECT("2:13: method: ", "did you mean 'bayes'?");
+    EXPECT("2:13: method: ", "grid, random, bayes and tpe");
+    run("{\n  'method': 'tpe',\n  'model': {'type': 'gbdt'},\n"
+        "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'min': 0.01, 'max': 0.3}}\n}");
+    CHECK_EQ_INT(D.n, 0);
     run("{\n  'method': 'gird',\n  'model': {'type': 'gbdt'},\n"
         "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'value': 0.1}}\n}");
     EXPECT("2:13: method: ", "did you mean 'grid'?");

@@ -1,6 +1,6 @@
 /* bt_gbdt_fit: trains a pack of gbdt trials on raw float32 files and prints every trial's
  * per-round metrics as JSON (the parity tests compare them with xgboost), optionally writing each
- * trial's xgboost-json export. Trials sharing max_bin train together in one pack.
+ * trial's xgboost-json export. Trials sharing max_bin and booster train together in one pack.
  * usage: bt_gbdt_fit --train X.f32 Y.f32 ROWS COLS [--valid X.f32 Y.f32 ROWS] --trials FILE
  *        --rounds R [--metrics rmse,auc] [--threads T] [--export DIR] [--seed S]
  *   --mode hist|col|auto forces how trees find splits (histograms or sorted column lists).
@@ -153,13 +153,16 @@ int main(int argc, char **argv) {
     int *slots = malloc((size_t)n_trials * sizeof *slots);
     int *ids = malloc((size_t)n_trials * sizeof *ids);
     if (!res || !failed || !models || !done || !slots || !ids || !model_len) return 70;
-    /* one pack per distinct max_bin */
+    /* one pack per shape: distinct max_bin and booster */
     for (int first = 0; first < n_trials; first++) {
         if (done[first]) continue;
         int64_t mb = hp[first][BT_GBDT_MAX_BIN].i;
+        const char *booster = hp[first][BT_GBDT_BOOSTER].s;
         int n = 0;
         for (int t = first; t < n_trials; t++)
-            if (!done[t] && hp[t][BT_GBDT_MAX_BIN].i == mb) ids[n++] = t;
+            if (!done[t] && hp[t][BT_GBDT_MAX_BIN].i == mb &&
+                strcmp(hp[t][BT_GBDT_BOOSTER].s, booster) == 0)
+                ids[n++] = t;
         bt_hparams hs = {hp[first]};
         bt_pack *pack = NULL;
         if (vt->pack_init(&pack, &data, &hs, n) != BT_STATUS_OK) {

@@ -23,16 +23,19 @@ static double abs_error(float a, float b) {
 }
 
 static void run_grad(int64_t n, double tol) {
-    /* trials: objective, classes */
-    const int32_t objs[] = {BT_GBDT_OBJ_SQUARED, BT_GBDT_OBJ_LOGISTIC, BT_GBDT_OBJ_SOFTPROB,
-                            BT_GBDT_OBJ_SOFTPROB, BT_GBDT_OBJ_LOGISTIC};
-    const int32_t ks[] = {1, 1, 3, 7, 1};
-    const int n_trials = 5;
+    /* trials: objective, classes, scale_pos_weight (rows labelled 1 weigh it) */
+    const int32_t objs[] = {BT_GBDT_OBJ_SQUARED,  BT_GBDT_OBJ_LOGISTIC, BT_GBDT_OBJ_SOFTPROB,
+                            BT_GBDT_OBJ_SOFTPROB, BT_GBDT_OBJ_LOGISTIC, BT_GBDT_OBJ_LOGISTIC,
+                            BT_GBDT_OBJ_SQUARED};
+    const int32_t ks[] = {1, 1, 3, 7, 1, 1, 1};
+    const float spw[] = {1.0f, 1.0f, 1.0f, 2.5f, 1.0f, 3.7f, 0.3f};
+    const int n_trials = 7;
     std::vector<bt_gbdt_grad_item> items(n_trials);
     int64_t moff = 0, goff = 0;
     for (int t = 0; t < n_trials; t++) {
         items[t].objective = objs[t];
         items[t].k_outputs = ks[t];
+        items[t].scale_pos_weight = spw[t];
         items[t].margin_offset = moff;
         items[t].gh_offset = goff;
         moff += n * ks[t];
@@ -45,7 +48,7 @@ static void run_grad(int64_t n, double tol) {
     std::vector<float> gr((size_t)goff), hr((size_t)goff);
     for (int t = 0; t < n_trials; t++)
         bt_gbdt_grad_ref((bt_gbdt_objective)objs[t], margin.data() + items[t].margin_offset,
-                         y.data(), n, ks[t], gr.data() + items[t].gh_offset,
+                         y.data(), n, ks[t], spw[t], gr.data() + items[t].gh_offset,
                          hr.data() + items[t].gh_offset);
     float *m_d = dev_from(margin), *y_d = dev_from(y);
     float *g_d = dev_zero<float>((size_t)goff), *h_d = dev_zero<float>((size_t)goff);

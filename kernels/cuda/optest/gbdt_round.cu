@@ -111,7 +111,7 @@ void round_case::reference_chain() {
     ref_margin = margin;
     for (int t = 0; t < T; t++) {
         const size_t o = (size_t)t * n;
-        bt_gbdt_grad_ref(BT_GBDT_OBJ_SQUARED, margin.data() + o, y.data(), n, 1, g.data() + o,
+        bt_gbdt_grad_ref(BT_GBDT_OBJ_SQUARED, margin.data() + o, y.data(), n, 1, 1.0f, g.data() + o,
                          h.data() + o);
         double mg = 0, mh = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -166,7 +166,7 @@ void round_case::device_front() {
     std::vector<bt_gbdt_quant_item> qi(T);
     std::vector<bt_gbdt_sample_rows_item> si(T);
     for (int t = 0; t < T; t++) {
-        gi[t] = {(int64_t)t * n, (int64_t)t * n, BT_GBDT_OBJ_SQUARED, 1};
+        gi[t] = {(int64_t)t * n, (int64_t)t * n, BT_GBDT_OBJ_SQUARED, 1, 1.0f};
         qi[t] = {(int64_t)t * n, n};
         si[t].key = key[t];
         si[t].tree = tree;

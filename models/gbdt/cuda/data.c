@@ -12,14 +12,14 @@
 static void dev_data_free(dev_data *d) {
     if (!d) return;
     /* cudaFree of NULL is a no-op; errors at teardown have nowhere to go */
-    bt_gcu_free(d->bins);
-    bt_gcu_free(d->off);
-    bt_gcu_free(d->cut_ptr);
-    bt_gcu_free(d->cut_values);
-    bt_gcu_free(d->min_values);
-    bt_gcu_free(d->y_train);
-    bt_gcu_free(d->X_train);
-    bt_gcu_free(d->X_valid);
+    bt_cuda_free(d->bins);
+    bt_cuda_free(d->off);
+    bt_cuda_free(d->cut_ptr);
+    bt_cuda_free(d->cut_values);
+    bt_cuda_free(d->min_values);
+    bt_cuda_free(d->y_train);
+    bt_cuda_free(d->X_train);
+    bt_cuda_free(d->X_valid);
     free(d);
 }
 
@@ -42,7 +42,7 @@ void bt_gbdt_cuda_data_release(bt_model_data *data) {
  * synchronization behavior"), on the legacy stream, which the packs' non-blocking streams do not
  * wait for. */
 static bt_status upload(void **dst, const void *src, size_t bytes, cudaStream_t stream) {
-    CU(bt_gcu_malloc(dst, bytes ? bytes : 1));
+    CU(bt_cuda_malloc(dst, bytes ? bytes : 1));
     if (bytes) CU(cudaMemcpyAsync(*dst, src, bytes, cudaMemcpyHostToDevice, stream));
     return BT_STATUS_OK;
 }

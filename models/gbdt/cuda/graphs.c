@@ -1,59 +1,16 @@
 /* The CUDA gbdt pack's launch groups and the graphs they run as: a cache of captured graphs keyed
  * by every launch parameter (bt_gcu_graph_run), with the fallback to direct launches when a
- * capture fails and the capture lock that keeps the packs' own allocations out of captures; a
+ * capture fails (kernels/cuda/capture_lock.h keeps allocations out of captures); a
  * level's launches, the round's prologue and epilogue, partitions and row samples; the padded
  * item counts and blocks per item that make keys repeat. */
 #include "models/gbdt/trainer.h"
 
 #if BT_HAVE_CUDA
 
-#include <pthread.h>
 #include <string.h>
 
+#include "kernels/cuda/capture_lock.h"
 #include "models/gbdt/cuda/internal.h"
-
-/* The capture lock: a capture (cudaStreamBeginCapture to cudaStreamEndCapture, host work only)
- * holds it shared, so packs on several threads capture at once; the packs' allocations and frees
- * (device and pinned) hold it exclusive, so none runs while any pack captures. Captures are
- * thread-local, which lets other threads allocate, but cudaFree and cudaFreeHost wait for the
- * device, and field reports see such waits invalidate captures on other threads whatever their
- * mode; under the lock they cannot. Stream-ordered allocation (cudaMallocAsync) would not need
- * it, but would change the memory the packs plan with (pool reservations, release points), and
- * pinned memory has no stream-ordered form. Captures are short and rare (a key's second sight),
- * allocations are rare (growth, init, teardown): the lock costs nothing measurable. It cannot
- * reach other code's calls (an nn pack's cudaFree, cuBLAS's device synchronization at handle
- * destruction): a capture they break falls back to direct launches (bt_gcu_graph_run). */
-static pthread_rwlock_t capture_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-cudaError_t bt_gcu_malloc(void **p, size_t bytes) {
-    pthread_rwlock_wrlock(&capture_lock);
-    cudaError_t e = cudaMalloc(p, bytes);
-    pthread_rwlock_unlock(&capture_lock);
-    return e;
-}
-
-cudaError_t bt_gcu_free(void *p) {
-    if (!p) return cudaSuccess;
-    pthread_rwlock_wrlock(&capture_lock);
-    cudaError_t e = cudaFree(p);
-    pthread_rwlock_unlock(&capture_lock);
-    return e;
-}
-
-cudaError_t bt_gcu_malloc_host(void **p, size_t bytes) {
-    pthread_rwlock_wrlock(&capture_lock);
-    cudaError_t e = cudaMallocHost(p, bytes);
-    pthread_rwlock_unlock(&capture_lock);
-    return e;
-}
-
-cudaError_t bt_gcu_free_host(void *p) {
-    if (!p) return cudaSuccess;
-    pthread_rwlock_wrlock(&capture_lock);
-    cudaError_t e = cudaFreeHost(p);
-    pthread_rwlock_unlock(&capture_lock);
-    return e;
-}
 
 /* Whether new packs run launch groups as CUDA graphs: a test knob (bt_gbdt_cuda_set_graphs). */
 _Atomic int bt_gcu_default_use_graphs = 1;
@@ -121,13 +78,13 @@ static bt_status level_enqueue(cuda_pack *c, const level_launch *L) {
 static bt_status graph_capture(cuda_pack *c, graph_entry *ge, launch_fn fn, const void *params) {
     cudaGraph_t g = NULL;
     bt_status st = BT_STATUS_OK;
-    pthread_rwlock_rdlock(&capture_lock);
+    bt_cuda_capture_enter();
     cudaError_t e = cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal);
     if (e == cudaSuccess) {
         st = fn(c, params);
         e = cudaStreamEndCapture(c->stream, &g);
     }
-    pthread_rwlock_unlock(&capture_lock);
+    bt_cuda_capture_lock_leave();
     if (e == cudaSuccess && st != BT_STATUS_OK) { /* fn failed, as it would have directly */
         cudaGraphDestroy(g);
         return st;

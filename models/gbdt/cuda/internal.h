@@ -6,6 +6,8 @@
 #define BT_GBDT_CUDA_INTERNAL_H
 
 #include <cuda_runtime.h>
+
+#include "kernels/cuda/capture_lock.h"
 #include <stdint.h>
 
 #include "kernels/cuda/check.h"
@@ -273,13 +275,6 @@ int32_t bt_gcu_pack_outputs(const bt_model_data *data, const bt_gbdt_shared *sh,
 size_t bt_gcu_place_bytes(void);
 
 /* ---- graphs.c ---------------------------------------------------------------------------- */
-
-/* The pack's allocations and frees, device and pinned, under the capture lock (graphs.c): they
- * wait while any pack of the process is capturing, so none of them meets a capture. */
-cudaError_t bt_gcu_malloc(void **p, size_t bytes);
-cudaError_t bt_gcu_free(void *p);
-cudaError_t bt_gcu_malloc_host(void **p, size_t bytes);
-cudaError_t bt_gcu_free_host(void *p);
 
 void bt_gcu_graphs_clear(cuda_pack *c);
 bt_status bt_gcu_graph_run(cuda_pack *c, launch_fn fn, const void *params, size_t bytes);

@@ -14,6 +14,7 @@ const bt_pack_ops bt_gbdt_cuda_packs = {
     .step = bt_gbdt_cuda_step,
     .slot_failed = bt_gbdt_slot_failed,
     .eval = bt_gbdt_eval,
+    .note = bt_gbdt_note,
     .pack_capacity = bt_gbdt_cuda_pack_capacity,
     /* each pack owns its stream, device buffers and host scratch */
     .concurrent_steps = 1,

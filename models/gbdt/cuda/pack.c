@@ -16,6 +16,7 @@
 #if BT_HAVE_CUDA
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,10 @@ static cuda_pack *cp_of(bt_pack *p) {
 
 void bt_gbdt_cuda_pack_free(bt_pack *p) {
     if (!p) return;
+    if (p->linear) { /* a host pack (pack_init) */
+        bt_gbdt_pack_free(p);
+        return;
+    }
     cuda_pack *c = cp_of(p);
     if (c->stream) {
         cudaSetDevice(c->device);
@@ -38,14 +43,14 @@ void bt_gbdt_cuda_pack_free(bt_pack *p) {
                     c->qscratch,     c->hist,         c->items.p, c->split_scratch.p,
                     c->splits.p,     c->n_left.p,     c->dl.p,    c->level_items.p,
                     c->chunk_counts};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_gcu_free(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_cuda_free(bufs[i]);
     bt_gcu_graphs_clear(c);
     free(c->graphs);
     if (c->stream) cudaStreamDestroy(c->stream);
     /* pinned: the stage, the read-back buffer, the mirrors the slots' margins point into (a slot
      * leaves lent margins to their owner: bt_gbdt_pack_free below does not free them) */
     void *pinned[] = {c->stage.p, c->back.p, c->h_margin_train, c->h_margin_valid, c->h_params};
-    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) bt_gcu_free_host(pinned[i]);
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) bt_cuda_free_host(pinned[i]);
     bt_gbdt_pack_free(&c->host); /* frees the slots, then the block (c == &c->host) */
 }
 
@@ -53,6 +58,16 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
                                  int capacity) {
     *out = NULL;
     if (capacity < 1) return BT_FAIL(BT_STATUS_INTERNAL, "pack capacity must be >= 1");
+    const char *booster = shape_hp->v[BT_GBDT_BOOSTER].s;
+    if (booster && strcmp(booster, "gblinear") == 0) {
+        /* no GPU linear trainer: gblinear packs of a GPU run train on the host, and say so */
+        BT_TRY(bt_gbdt_pack_init(out, data, shape_hp, capacity));
+        snprintf((*out)->note, sizeof(*out)->note,
+                 "booster gblinear trains on the CPU (%d threads): batchtune has no GPU linear "
+                 "trainer; gbtree packs use the GPU",
+                 (*out)->threads);
+        return BT_STATUS_OK;
+    }
     const bt_gbdt_binning *bin = NULL;
     BT_TRY(bt_gbdt_binning_get(data, (int32_t)shape_hp->v[BT_GBDT_MAX_BIN].i, &bin));
     const bt_gbdt_shared *sh = data->shared;
@@ -78,6 +93,7 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
     c->host.bin = bin;
     c->host.capacity = capacity;
     c->host.threads = data->threads > 0 ? data->threads : 1;
+    c->host.on_gpu = 1;
     c->K = K;
     c->n = n;
     c->nv = data->valid && data->valid->n_rows > 0 ? data->valid->n_rows : 0;
@@ -108,10 +124,12 @@ bt_status bt_gbdt_cuda_pack_init(bt_pack **out, bt_model_data *data, const bt_hp
 }
 
 void bt_gbdt_cuda_slot_clear(bt_pack *p, int slot) {
+    /* (a gblinear host pack too: the device segments below do not exist there) */
     bt_gbdt_slot_clear(p, slot); /* device segments are overwritten by the next slot_start */
 }
 
 bt_status bt_gbdt_cuda_slot_start(bt_pack *p, int slot, const bt_hparams *hp, uint64_t key) {
+    if (p->linear) return bt_gbdt_slot_start(p, slot, hp, key);
     cuda_pack *c = cp_of(p);
     CU(cudaSetDevice(c->device));
     BT_TRY(bt_gbdt_slot_start(p, slot, hp, key));
@@ -179,7 +197,7 @@ static bt_status cuda_round(cuda_pack *c, bt_gbdt_slot **act, const int *act_slo
     ALLOCG(ri, n_w);
     for (int i = 0; i < n_act; i++) {
         bt_gbdt_grad_item x = {(int64_t)act_slot[i] * n * K, (int64_t)act_slot[i] * K * n,
-                               (int32_t)act[i]->obj, act[i]->n_out};
+                               (int32_t)act[i]->obj, act[i]->n_out, act[i]->scale_pos_weight};
         gi[i] = x;
     }
     for (int t = 0; t < n_w; t++) {
@@ -243,27 +261,15 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
     void *scratch = malloc(bt_gbdt_metric_scratch_bytes(nv > 0 ? nv : n, 64) +
                            (size_t)s->n_out * sizeof(float));
     BT_CHECK_ALLOC(scratch);
-    double x = bt_gbdt_slot_metric(p, s, bt_gbdt_default_metric_id(s->obj), scratch);
+    int stopped_now = 0;
+    bt_gbdt_early_stop(p, s, scratch, &stopped_now);
     free(scratch);
-    size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
-    if (s->round == 1 || x < s->best_metric) {
-        s->best_metric = x;
-        s->best_round = s->round;
-        if (bytes) memcpy(s->best_valid, s->margin_valid, bytes);
-        return BT_STATUS_OK;
-    }
-    if (s->round - s->best_round < s->early_stopping_rounds) return BT_STATUS_OK;
-    s->stopped = 1;
-    if (bytes) {
-        memcpy(s->margin_valid, s->best_valid, bytes);
+    const size_t bytes = (size_t)nv * (size_t)s->n_out * sizeof(float);
+    if (stopped_now && bytes) { /* the device's valid margins go back to the best round's too */
         CU(cudaMemcpyAsync(c->margin_valid + (int64_t)slot * nv * c->K, s->margin_valid, bytes,
                            cudaMemcpyHostToDevice, c->stream));
         CU(cudaStreamSynchronize(c->stream));
     }
-    int64_t keep = (int64_t)s->best_round * s->n_out;
-    for (int64_t t = keep; t < s->n_trees; t++) free(s->trees[t].nodes);
-    s->n_trees = keep;
-    s->round = s->best_round;
     return BT_STATUS_OK;
 }
 
@@ -272,12 +278,12 @@ static bt_status finish_round(cuda_pack *c, bt_gbdt_slot *s, int slot) {
 static void release_round_buffers(cuda_pack *c) {
     cudaStreamSynchronize(c->stream);
     bt_gcu_graphs_clear(c);
-    bt_gcu_free(c->hist);
+    bt_cuda_free(c->hist);
     c->hist = NULL;
     c->hist_slots = 0;
     dbuf *b[] = {&c->items, &c->split_scratch, &c->splits, &c->n_left, &c->level_items, &c->dl};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
-        bt_gcu_free(b[i]->p);
+        bt_cuda_free(b[i]->p);
         b[i]->p = NULL;
         b[i]->cap = 0;
     }
@@ -315,6 +321,7 @@ static bt_status round_batched(cuda_pack *c, bt_gbdt_slot **act, const int *act_
 }
 
 bt_status bt_gbdt_cuda_step(bt_pack *p, const int *slots, int n_slots) {
+    if (p->linear) return bt_gbdt_step(p, slots, n_slots);
     cuda_pack *c = cp_of(p);
     CU(cudaSetDevice(c->device));
     bt_gbdt_slot **act = malloc((size_t)(n_slots > 0 ? n_slots : 1) * sizeof *act);

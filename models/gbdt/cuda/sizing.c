@@ -30,7 +30,7 @@ void bt_gbdt_cuda_set_hist_budget(int64_t bytes) {
  * a step that runs out of device memory retries in smaller sub-batches (see bt_gbdt_cuda_step). */
 bt_status bt_gcu_dev_malloc(void **p, size_t bytes, int *oom) {
     *p = NULL;
-    cudaError_t e = bt_gcu_malloc(p, bytes ? bytes : 1);
+    cudaError_t e = bt_cuda_malloc(p, bytes ? bytes : 1);
     if (e == cudaSuccess) return BT_STATUS_OK;
     *p = NULL;
     cudaGetLastError(); /* clear it: out-of-memory is not sticky */
@@ -41,7 +41,7 @@ bt_status bt_gcu_dev_malloc(void **p, size_t bytes, int *oom) {
 
 bt_status bt_gcu_host_malloc(void **p, size_t bytes, int *oom) {
     *p = NULL;
-    cudaError_t e = bt_gcu_malloc_host(p, bytes ? bytes : 1);
+    cudaError_t e = bt_cuda_malloc_host(p, bytes ? bytes : 1);
     if (e == cudaSuccess) return BT_STATUS_OK;
     *p = NULL;
     cudaGetLastError();
@@ -55,7 +55,7 @@ bt_status bt_gcu_dbuf_reserve(dbuf *b, size_t bytes, cudaStream_t stream, int *o
     if (bytes <= b->cap && b->p) return BT_STATUS_OK;
     /* launches already queued may still read the old buffer */
     if (b->p) CU(cudaStreamSynchronize(stream));
-    bt_gcu_free(b->p);
+    bt_cuda_free(b->p);
     b->p = NULL;
     b->cap = 0;
     size_t cap = bytes < 4096 ? 4096 : bytes + bytes / 2;
@@ -70,13 +70,13 @@ int bt_gcu_hstage_reserve(hstage *h, size_t bytes, int *oom) {
     if (bytes <= h->cap) return 1;
     size_t cap = bytes * 2 + 4096;
     void *np = NULL;
-    if (bt_gcu_malloc_host(&np, cap) != cudaSuccess) {
+    if (bt_cuda_malloc_host(&np, cap) != cudaSuccess) {
         cudaGetLastError();
         *oom = 1;
         return 0;
     }
     if (h->used) memcpy(np, h->p, h->used);
-    if (h->p) bt_gcu_free_host(h->p);
+    if (h->p) bt_cuda_free_host(h->p);
     h->p = np;
     h->cap = cap;
     return 1;
@@ -113,7 +113,7 @@ bt_status bt_gcu_hist_reserve(cuda_pack *c, int64_t slots, int keep) {
     size_t bytes = (size_t)ns * (size_t)c->T * sizeof(bt_gbdt_gh);
     bt_gbdt_gh *nh = NULL;
     if (!keep) {
-        bt_gcu_free(c->hist);
+        bt_cuda_free(c->hist);
         c->hist = NULL;
         c->hist_slots = 0;
     }
@@ -124,11 +124,11 @@ bt_status bt_gcu_hist_reserve(cuda_pack *c, int64_t slots, int keep) {
                             cudaMemcpyDeviceToDevice, c->stream);
         if (e == cudaSuccess) e = cudaStreamSynchronize(c->stream);
         if (e != cudaSuccess) {
-            bt_gcu_free(nh);
+            bt_cuda_free(nh);
             CU(e);
         }
     }
-    bt_gcu_free(c->hist);
+    bt_cuda_free(c->hist);
     c->hist = nh;
     c->hist_slots = ns;
     return BT_STATUS_OK;
@@ -261,6 +261,8 @@ static double pack_bytes(double C, int64_t n, int64_t nv, int32_t K, int64_t T, 
  * the out-of-memory split of a step is for. At least 1. */
 int bt_gbdt_cuda_pack_capacity(const bt_model_data *data, const bt_hparams *shape_hp, int wanted) {
     if (wanted < 1) return 1;
+    const char *booster = shape_hp->v[BT_GBDT_BOOSTER].s;
+    if (booster && strcmp(booster, "gblinear") == 0) return wanted; /* a host pack (pack.c) */
     size_t free_b = 0, total_b = 0;
     if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
         cudaGetLastError();

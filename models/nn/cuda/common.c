@@ -9,13 +9,14 @@
 #include <stdlib.h>
 
 #include "kernels/nn_train.h"
+#include "kernels/cuda/capture_lock.h"
 #include "kernels/cuda/check.h"
 #include "models/nn/cuda/common.h"
 
-/* cudaMalloc or (pinned) cudaMallocHost, the error cleared when it fails */
+/* cudaMalloc or (pinned) cudaMallocHost under the capture lock, the error cleared when it fails */
 static bt_status alloc_clean(void **p, size_t bytes, int pinned) {
     cudaError_t e =
-        pinned ? cudaMallocHost(p, bytes ? bytes : 1) : cudaMalloc(p, bytes ? bytes : 1);
+        pinned ? bt_cuda_malloc_host(p, bytes ? bytes : 1) : bt_cuda_malloc(p, bytes ? bytes : 1);
     if (e != cudaSuccess) {
         cudaGetLastError();
         *p = NULL;
@@ -101,12 +102,12 @@ void bt_nn_cuda_core_free(bt_nn_cuda_core *k) {
     k->blas = NULL;
     void *bufs[] = {k->w,   k->g,     k->m, k->v,  k->run,    k->loss, k->loss_sum,
                     k->acc, k->alive, k->t, k->hp, k->smooth, k->dtab};
-    /* cudaFree(NULL) is a no-op; errors at teardown go nowhere */
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    /* frees of NULL are no-ops; errors at teardown go nowhere */
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_cuda_free(bufs[i]);
     if (k->stream) cudaStreamDestroy(k->stream);
     void *pinned[] = {k->htab, k->h_alive, k->h_t, k->h_loss_sum, k->h_acc, k->h_hp, k->h_smooth};
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
-        if (pinned[i]) cudaFreeHost(pinned[i]);
+        bt_cuda_free_host(pinned[i]);
     free(k->slot_of);
     *k = (bt_nn_cuda_core){.device = k->device};
 }

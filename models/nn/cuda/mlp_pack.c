@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cuda/capture_lock.h"
 #include "kernels/cuda/check.h"
 #include "models/nn/cuda/common.h"
 #include "kernels/nn_batchnorm.h"
@@ -41,12 +42,12 @@ typedef struct dev_data {
 
 static void dev_data_free(dev_data *d) {
     if (!d) return;
-    cudaFree(d->x_train); /* cudaFree(NULL) is a no-op; errors at teardown go nowhere */
-    cudaFree(d->x_valid);
-    cudaFree(d->c_train);
-    cudaFree(d->c_valid);
-    cudaFree(d->t_train);
-    cudaFree(d->t_valid);
+    bt_cuda_free(d->x_train); /* bt_cuda_free(NULL) is a no-op; errors at teardown go nowhere */
+    bt_cuda_free(d->x_valid);
+    bt_cuda_free(d->c_train);
+    bt_cuda_free(d->c_valid);
+    bt_cuda_free(d->t_train);
+    bt_cuda_free(d->t_valid);
     free(d);
 }
 
@@ -162,15 +163,15 @@ void bt_mlp_cuda_pack_free(bt_pack *p) {
     bt_nn_cuda_core_free(&c->core); /* first: waits for the stream */
     const int L = p->D + 1;
     for (int l = 0; l < L; l++) {
-        if (c->z) cudaFree(c->z[l]);
-        if (c->u) cudaFree(c->u[l]);
-        if (c->xh) cudaFree(c->xh[l]);
-        if (c->istd) cudaFree(c->istd[l]);
-        if (c->h) cudaFree(c->h[l]);
-        if (c->mask) cudaFree(c->mask[l]);
+        if (c->z) bt_cuda_free(c->z[l]);
+        if (c->u) bt_cuda_free(c->u[l]);
+        if (c->xh) bt_cuda_free(c->xh[l]);
+        if (c->istd) bt_cuda_free(c->istd[l]);
+        if (c->h) bt_cuda_free(c->h[l]);
+        if (c->mask) bt_cuda_free(c->mask[l]);
     }
     void *bufs[] = {c->perm, c->x0, c->da, c->db, c->lab, c->tgt, c->keys, c->drop, c->ep};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_cuda_free(bufs[i]);
     free(c->z);
     free(c->u);
     free(c->xh);
@@ -180,7 +181,7 @@ void bt_mlp_cuda_pack_free(bt_pack *p) {
     free(c->tab.l);
     void *pinned[] = {c->h_keys, c->h_drop, c->h_ep, c->h_perm};
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
-        if (pinned[i]) cudaFreeHost(pinned[i]);
+        bt_cuda_free_host(pinned[i]);
     bt_mlp_pack_free(&c->host); /* host slots and tables, then the block itself (c == &c->host) */
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cuda/capture_lock.h"
 #include "kernels/cuda/check.h"
 #include "models/nn/cuda/common.h"
 #include "kernels/nn_act.h"
@@ -84,15 +85,15 @@ void bt_resnet_cuda_pack_free(bt_pack *p) {
     bt_resnet_pack *h = &c->host;
     bt_nn_cuda_core_free(&c->core); /* first: waits for the stream */
     for (int u = 0; u < h->n_conv; u++) {
-        if (c->xh) cudaFree(c->xh[u]);
-        if (c->istd) cudaFree(c->istd[u]);
-        if (c->out) cudaFree(c->out[u]);
+        if (c->xh) bt_cuda_free(c->xh[u]);
+        if (c->istd) bt_cuda_free(c->istd[u]);
+        if (c->out) bt_cuda_free(c->out[u]);
     }
     void *bufs[] = {c->x0,    c->lab,   c->z,      c->ga,      c->gb,      c->gc,     c->pool,
                     c->dpool, c->logit, c->dlogit, c->valid_x, c->valid_c, c->scratch};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
-    cudaFreeHost(c->h_x0);
-    cudaFreeHost(c->h_lab);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_cuda_free(bufs[i]);
+    bt_cuda_free_host(c->h_x0);
+    bt_cuda_free_host(c->h_lab);
     if (c->staged) cudaEventDestroy(c->staged);
     free(c->xh);
     free(c->istd);
