@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/cli/cli.h"
+#include "runtime/program/program.h"
 #include "sweeps/plan.h"
 #include "sweeps/space.h"
 
@@ -62,6 +63,12 @@ int bt_cmd_validate(int argc, char **argv) {
     if (rc) return rc;
     int64_t file_cap = spec.run_cap;
     if (run_cap > 0) bt_spec_set_run_cap(&spec, run_cap);
+    if (spec.prog.on) { /* program mode: its own plan (runtime/program/program.h) */
+        printf("%s: ", path);
+        bt_status pst = bt_program_check(&spec, stdout);
+        bt_spec_free(&spec);
+        return pst == BT_STATUS_OK ? 0 : bt_cli_error(pst);
+    }
     bt_sweep sw;
     bt_status st = bt_sweep_init(&sw, &spec);
     if (st != BT_STATUS_OK) {

@@ -11,21 +11,6 @@
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
 
-static bt_value_kind column_kind(const bt_param_spec *p) {
-    if (p->dist == BT_DIST_CONSTANT || p->dist == BT_DIST_CATEGORICAL) {
-        int any_str = 0, any_float = 0, all_bool = p->n_values > 0;
-        for (int i = 0; i < p->n_values; i++) {
-            any_str |= p->values[i].kind == BT_VALUE_STRING;
-            any_float |= p->values[i].kind == BT_VALUE_FLOAT;
-            all_bool &= p->values[i].kind == BT_VALUE_BOOL;
-        }
-        if (any_str) return BT_VALUE_STRING;
-        if (any_float) return BT_VALUE_FLOAT;
-        return all_bool ? BT_VALUE_BOOL : BT_VALUE_INT;
-    }
-    return p->is_int ? BT_VALUE_INT : BT_VALUE_FLOAT;
-}
-
 int bt_exec_better(const bt_exec *e, double a, double b) {
     if (isnan(b)) return !isnan(a);
     if (isnan(a)) return 0;
@@ -46,36 +31,6 @@ int64_t bt_exec_best_trial(const bt_exec *e) {
 
 static char *xstrdup(const char *s) {
     return s ? strdup(s) : NULL;
-}
-
-/* A trial's configuration value as its results column stores it (an owned copy of strings). */
-static bt_value column_value(bt_value_kind kind, bt_value v) {
-    switch (kind) {
-    case BT_VALUE_STRING:
-        if (v.kind == BT_VALUE_STRING) {
-            v.s = xstrdup(v.s);
-        } else {
-            char buf[64];
-            if (v.kind == BT_VALUE_FLOAT)
-                snprintf(buf, sizeof buf, "%.17g", v.f);
-            else
-                snprintf(buf, sizeof buf, "%" PRId64, v.i);
-            v = bt_value_string(xstrdup(buf));
-        }
-        break;
-    case BT_VALUE_FLOAT:
-        v = bt_value_float(v.f);
-        break;
-    case BT_VALUE_INT:
-        v = bt_value_int(v.kind == BT_VALUE_FLOAT ? llround(v.f) : v.i);
-        break;
-    case BT_VALUE_BOOL:
-        v = bt_value_bool(v.i != 0);
-        break;
-    default:
-        break;
-    }
-    return v;
 }
 
 static bt_status build_results(bt_exec *e, bt_results *r, int final) {
@@ -116,7 +71,7 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     BT_CHECK_ALLOC(r->params);
     for (int p = 0; p < spec->n_params; p++) {
         r->params[p].name = xstrdup(spec->params[p].name);
-        r->params[p].kind = column_kind(&spec->params[p]);
+        r->params[p].kind = bt_results_column_kind(&spec->params[p]);
     }
     r->n_trials = e->sw.n_ready; /* a lazy sweep lists the trials proposed so far */
     r->trials = calloc((size_t)(r->n_trials ? r->n_trials : 1), sizeof *r->trials);
@@ -135,7 +90,7 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
         row->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *row->params);
         BT_CHECK_ALLOC(row->params);
         for (int p = 0; p < spec->n_params; p++)
-            row->params[p] = column_value(r->params[p].kind, e->sw.trials[t].config[p]);
+            row->params[p] = bt_results_column_value(r->params[p].kind, e->sw.trials[t].config[p]);
     }
     const bt_exec_history *h = &e->hist;
     r->n_metric_names = h->n_names;

@@ -13,6 +13,7 @@
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
+#include "runtime/program/program.h"
 
 /* Resolves --device / execution.device and --gpu-packs / execution.gpu_packs (the shared
  * resolver, runtime/devices/resolve.h): the device, and the family's pack ops there. */
@@ -165,6 +166,7 @@ static void summarize(bt_exec *e, bt_status st, bt_run_summary *sum) {
 }
 
 bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary *sum) {
+    if (spec->prog.on) return bt_program_run(spec, o, sum); /* the user's own program */
     bt_exec e;
     memset(&e, 0, sizeof e);
     memset(sum, 0, sizeof *sum);

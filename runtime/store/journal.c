@@ -22,7 +22,9 @@ struct bt_journal {
     size_t len, cap;
 };
 
-static const char *const kind_names[] = {"job", "hist", "report", "tick", "end"};
+static const char *const kind_names[] = {"job",   "hist",  "report", "tick", "end",
+                                         "start", "line",  "finish", "exit"};
+enum { N_KINDS = sizeof kind_names / sizeof *kind_names };
 
 static bt_status read_all(const char *path, char **text, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -68,14 +70,20 @@ static double get_f64(const cJSON *o, const char *k) {
     return NAN; /* written as null */
 }
 
-static bt_status push(bt_journal_log *log, const bt_jrec *r) {
+static bt_status push(bt_journal_log *log, const bt_jrec *r, char *text) {
     if (log->n == log->cap) {
         int64_t cap = log->cap ? log->cap * 2 : 1024;
         bt_jrec *nr = realloc(log->recs, (size_t)cap * sizeof *nr);
-        BT_CHECK_ALLOC(nr);
-        log->recs = nr;
+        if (nr) log->recs = nr;
+        char **nt = realloc(log->texts, (size_t)cap * sizeof *nt);
+        if (nt) log->texts = nt;
+        if (!nr || !nt) {
+            free(text);
+            return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+        }
         log->cap = cap;
     }
+    log->texts[log->n] = text;
     log->recs[log->n++] = *r;
     return BT_STATUS_OK;
 }
@@ -127,7 +135,7 @@ static bt_status parse(const char *path, char *text, size_t len, bt_journal_log 
         bt_jrec r;
         memset(&r, 0, sizeof r);
         int kind = -1;
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < N_KINDS; i++)
             if (strcmp(ks, kind_names[i]) == 0) kind = i;
         if (kind < 0) {
             cJSON_Delete(o);
@@ -141,8 +149,10 @@ static bt_status parse(const char *path, char *text, size_t len, bt_journal_log 
         r.time = get_f64(o, "time");
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metric");
         if (cJSON_IsString(m)) snprintf(r.metric, sizeof r.metric, "%s", m->valuestring);
+        const cJSON *tx = cJSON_GetObjectItemCaseSensitive(o, "text");
+        char *rtext = cJSON_IsString(tx) ? strdup(tx->valuestring) : NULL;
         cJSON_Delete(o);
-        bt_status st = push(out, &r);
+        bt_status st = push(out, &r, rtext);
         if (st != BT_STATUS_OK) {
             bt_journal_log_free(out);
             return st;
@@ -159,6 +169,10 @@ static bt_status parse(const char *path, char *text, size_t len, bt_journal_log 
         bt_journal_log_free(out);
         return BT_FAIL(BT_STATUS_NO_INPUT, "%s: empty journal", path);
     }
+    for (int64_t i = committed; i < out->n; i++) {
+        free(out->texts[i]);
+        out->texts[i] = NULL;
+    }
     out->n = committed;
     return BT_STATUS_OK;
 }
@@ -174,6 +188,8 @@ bt_status bt_journal_read(const char *path, bt_journal_log *out) {
 
 void bt_journal_log_free(bt_journal_log *log) {
     if (!log) return;
+    for (int64_t i = 0; log->texts && i < log->n; i++) free(log->texts[i]);
+    free(log->texts);
     free(log->recs);
     memset(log, 0, sizeof *log);
     log->last_tick = -1;
@@ -262,9 +278,55 @@ static int fmt_num(char *buf, size_t cap, double v) {
     return snprintf(buf, cap, "%.17g", v);
 }
 
+/* A program record: any text, so cJSON writes it (escaping included). */
+static char *program_line(const bt_jrec *r, const char *text) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "k", kind_names[r->kind]);
+    cJSON_AddNumberToObject(o, "trial", (double)r->trial);
+    if (r->kind == BT_JREC_LINE || r->kind == BT_JREC_EXIT || r->kind == BT_JREC_FINISH)
+        cJSON_AddNumberToObject(o, "resource", (double)r->resource);
+    if (r->kind != BT_JREC_LINE) {
+        if (isfinite(r->value))
+            cJSON_AddNumberToObject(o, "value", r->value);
+        else
+            cJSON_AddNullToObject(o, "value");
+    }
+    if (isfinite(r->time)) cJSON_AddNumberToObject(o, "time", r->time);
+    if (text) cJSON_AddStringToObject(o, "text", text);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static bt_status buffer_add(bt_journal *j, const char *line, size_t n) {
+    if (j->len + n > j->cap) {
+        size_t cap = j->cap ? j->cap : 1 << 16;
+        while (cap < j->len + n) cap *= 2;
+        char *nb = realloc(j->buf, cap);
+        BT_CHECK_ALLOC(nb);
+        j->buf = nb;
+        j->cap = cap;
+    }
+    memcpy(j->buf + j->len, line, n);
+    j->len += n;
+    return BT_STATUS_OK;
+}
+
+bt_status bt_journal_append_text(bt_journal *j, const bt_jrec *r, const char *text) {
+    if (r->kind < BT_JREC_START) return BT_FAIL(BT_STATUS_INTERNAL, "not a program record");
+    char *s = program_line(r, text);
+    BT_CHECK_ALLOC(s);
+    bt_status st = buffer_add(j, s, strlen(s));
+    if (st == BT_STATUS_OK) st = buffer_add(j, "\n", 1);
+    cJSON_free(s);
+    return st;
+}
+
 bt_status bt_journal_append(bt_journal *j, const bt_jrec *r) {
     char line[512], v[40], t[40];
     int n = 0;
+    if (r->kind >= BT_JREC_START) return bt_journal_append_text(j, r, NULL);
     switch (r->kind) {
     case BT_JREC_JOB:
         n = snprintf(line, sizeof line,
@@ -295,19 +357,12 @@ bt_status bt_journal_append(bt_journal *j, const bt_jrec *r) {
     case BT_JREC_END:
         n = snprintf(line, sizeof line, "{\"k\":\"end\"}\n");
         break;
+    default:
+        break;
     }
     if (n <= 0 || (size_t)n >= sizeof line)
         return BT_FAIL(BT_STATUS_INTERNAL, "journal record too long");
-    if (j->len + (size_t)n > j->cap) {
-        size_t cap = j->cap ? j->cap : 1 << 16;
-        while (cap < j->len + (size_t)n) cap *= 2;
-        char *nb = realloc(j->buf, cap);
-        BT_CHECK_ALLOC(nb);
-        j->buf = nb;
-        j->cap = cap;
-    }
-    memcpy(j->buf + j->len, line, (size_t)n);
-    j->len += (size_t)n;
+    BT_TRY(buffer_add(j, line, (size_t)n));
     /* one write(2) per tick: a kill loses at most the tick in progress, which replay drops */
     if (r->kind == BT_JREC_TICK || r->kind == BT_JREC_END) return flush(j);
     return BT_STATUS_OK;

@@ -18,7 +18,20 @@ typedef enum bt_jrec_kind {
     BT_JREC_REPORT,  /* trial, resource, value: a report to the scheduler */
     BT_JREC_TICK,    /* tick: end of an executor tick */
     BT_JREC_END,     /* the sweep finished */
+    /* program mode (docs/program-mode.md): */
+    BT_JREC_START,  /* trial, value = attempt, time; text: the trial's arguments (JSON) */
+    BT_JREC_LINE,   /* trial, resource, time; text: a report's numeric keys (JSON object) */
+    BT_JREC_FINISH, /* trial, value: the program ended on its own; the scheduler learns it */
+    BT_JREC_EXIT,   /* trial, resource = outcome (bt_jrec_exit), value = seconds; text: why */
 } bt_jrec_kind;
+
+/* How a program trial's process ended (BT_JREC_EXIT's resource). */
+typedef enum bt_jrec_exit {
+    BT_JEXIT_COMPLETED = 0,
+    BT_JEXIT_PRUNED,
+    BT_JEXIT_FAILED,
+    BT_JEXIT_RETRY, /* failed, and runs again */
+} bt_jrec_exit;
 
 typedef struct bt_jrec {
     bt_jrec_kind kind;
@@ -33,6 +46,7 @@ typedef struct bt_journal_log {
     uint64_t seed;
     int64_t run_cap; /* the --run-cap the sweep was started with (0: none) */
     bt_jrec *recs;
+    char **texts; /* per record: a program record's text, else NULL (owned by the log) */
     int64_t n, cap;
     int64_t last_tick; /* -1 if no whole tick */
     int finished;      /* an END record was read */
@@ -51,6 +65,8 @@ void bt_journal_log_free(bt_journal_log *log);
 bt_status bt_journal_open(bt_journal **out, const char *path, int fresh, const char *sha256,
                           uint64_t seed, int64_t run_cap);
 bt_status bt_journal_append(bt_journal *j, const bt_jrec *r);
+/* A program record (BT_JREC_START ... BT_JREC_EXIT) with its text (borrowed; NULL: none). */
+bt_status bt_journal_append_text(bt_journal *j, const bt_jrec *r, const char *text);
 bt_status bt_journal_sync(bt_journal *j);
 void bt_journal_close(bt_journal *j);
 

@@ -2,8 +2,57 @@
  * results_write.c and results_read.c; the layout is documented in docs/results-format.md. */
 #include "runtime/store/results.h"
 
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+bt_value_kind bt_results_column_kind(const bt_param_spec *p) {
+    if (p->dist == BT_DIST_CONSTANT || p->dist == BT_DIST_CATEGORICAL) {
+        int any_str = 0, any_float = 0, all_bool = p->n_values > 0;
+        for (int i = 0; i < p->n_values; i++) {
+            any_str |= p->values[i].kind == BT_VALUE_STRING;
+            any_float |= p->values[i].kind == BT_VALUE_FLOAT;
+            all_bool &= p->values[i].kind == BT_VALUE_BOOL;
+        }
+        if (any_str) return BT_VALUE_STRING;
+        if (any_float) return BT_VALUE_FLOAT;
+        return all_bool ? BT_VALUE_BOOL : BT_VALUE_INT;
+    }
+    return p->is_int ? BT_VALUE_INT : BT_VALUE_FLOAT;
+}
+
+/* A trial's configuration value as its results column stores it (an owned copy of strings). */
+bt_value bt_results_column_value(bt_value_kind kind, bt_value v) {
+    switch (kind) {
+    case BT_VALUE_STRING:
+        if (v.kind == BT_VALUE_STRING) {
+            v.s = strdup(v.s);
+        } else {
+            char buf[64];
+            if (v.kind == BT_VALUE_FLOAT)
+                snprintf(buf, sizeof buf, "%.17g", v.f);
+            else
+                snprintf(buf, sizeof buf, "%" PRId64, v.i);
+            v = bt_value_string(strdup(buf));
+        }
+        break;
+    case BT_VALUE_FLOAT:
+        v = bt_value_float(v.f);
+        break;
+    case BT_VALUE_INT:
+        v = bt_value_int(v.kind == BT_VALUE_FLOAT ? llround(v.f) : v.i);
+        break;
+    case BT_VALUE_BOOL:
+        v = bt_value_bool(v.i != 0);
+        break;
+    default:
+        break;
+    }
+    return v;
+}
+
 
 void bt_results_free(bt_results *r) {
     if (!r) return;
@@ -26,6 +75,7 @@ void bt_results_free(bt_results *r) {
     if (r->trials) {
         for (int64_t t = 0; t < r->n_trials; t++) {
             bt_value *v = r->trials[t].params;
+            free(r->trials[t].error);
             if (!v) continue;
             for (int j = 0; j < r->n_params; j++)
                 if (v[j].kind == BT_VALUE_STRING) free((char *)v[j].s);

@@ -29,6 +29,7 @@ typedef struct bt_trial_row {
     char device[16];  /* "cpu", "cuda:0" */
     double seconds;   /* wall time attributed to the trial */
     bt_value *params; /* n_params values, column order; strings owned by the results */
+    char *error;      /* program sweeps: why it failed, and its stderr's tail; NULL: none */
 } bt_trial_row;
 
 typedef struct bt_history_row {
@@ -62,6 +63,7 @@ typedef struct bt_results {
 
     bt_result_param *params;
     int n_params;
+    int error_column; /* /trials ends with an `error` column (program sweeps) */
 
     bt_trial_row *trials;
     int64_t n_trials;
@@ -82,6 +84,11 @@ typedef struct bt_results {
 } bt_results;
 
 void bt_results_free(bt_results *r);
+/* The type of a sweep parameter's /trials column: string if any value is one, else float if any
+ * is, else bool if all are, else int (distributions: int or float). */
+bt_value_kind bt_results_column_kind(const bt_param_spec *p);
+/* A configuration value as its column stores it (strings copied; the results own them). */
+bt_value bt_results_column_value(bt_value_kind kind, bt_value v);
 /* Atomic write: path.tmp.<pid>, fsync, rename over path, fsync the folder. */
 bt_status bt_results_write(const bt_results *r, const char *path);
 /* Reads a file written by bt_results_write (history included). */

@@ -250,6 +250,11 @@ static bt_status read_trials(bt_h5_ids *ids, hid_t file, bt_results *r) {
         off[i + 1] = off[i] + H5Tget_size(mt[i]);
         if (i >= BT_TRIAL_NFIXED) {
             char *m = H5Tget_member_name(ft, (unsigned)i);
+            if (m && i == nm - 1 && kind == BT_VALUE_STRING && strcmp(m, "error") == 0) {
+                r->error_column = 1; /* a program sweep's failures, after the parameters */
+                H5free_memory(m);
+                continue;
+            }
             r->params[r->n_params].name = m ? dup_n(m, strlen(m)) : NULL;
             if (m) H5free_memory(m);
             if (!r->params[r->n_params].name) s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
@@ -315,6 +320,14 @@ static bt_status read_trials(bt_h5_ids *ids, hid_t file, bt_results *r) {
         dn = strnlen(dev, dn < sizeof tr->device - 1 ? dn : sizeof tr->device - 1);
         memcpy(tr->device, dev, dn);
         get(&tr->seconds, row, off[8], 8);
+        if (r->error_column) {
+            char *x = get_str(row, off[nm - 1], off[nm] - off[nm - 1]);
+            if (x && !*x) {
+                free(x);
+                x = NULL;
+            }
+            tr->error = x;
+        }
         for (int j = 0; j < r->n_params && s == BT_STATUS_OK; j++) {
             int i = BT_TRIAL_NFIXED + j;
             switch (r->params[j].kind) {

@@ -39,6 +39,9 @@ static bt_status check_input(const bt_results *r, const char *path) {
         bt_value_kind k = r->params[j].kind;
         if (k != BT_VALUE_INT && k != BT_VALUE_FLOAT && k != BT_VALUE_STRING && k != BT_VALUE_BOOL)
             return BT_FAIL(BT_STATUS_BAD_INPUT, "results: parameter \"%s\" has no type", name);
+        if (r->error_column && strcmp(name, "error") == 0)
+            return BT_FAIL(BT_STATUS_BAD_INPUT,
+                           "results: parameter \"error\" collides with the error column");
         for (int f = 0; f < BT_TRIAL_NFIXED; f++)
             if (strcmp(name, bt_trial_fixed_[f]) == 0)
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
@@ -277,6 +280,16 @@ static bt_status write_trials(bt_h5_ids *ids, hid_t file, const bt_results *r) {
         }
         if (s == BT_STATUS_OK) s = layout_add(&L, r->params[j].name, mt);
     }
+    size_t err_len = 1;
+    for (int64_t t = 0; t < r->n_trials && r->error_column; t++) {
+        size_t n = strlen(nz(r->trials[t].error));
+        if (n > err_len) err_len = n;
+    }
+    if (r->error_column && s == BT_STATUS_OK) {
+        hid_t et = fixed_str_type(ids, err_len, H5T_CSET_UTF8);
+        s = et < 0 ? bt_h5_fail(BT_STATUS_IO, "fixed_str_type", __FILE__, __LINE__)
+                   : layout_add(&L, "error", et);
+    }
     unsigned char *buf = NULL;
     if (s == BT_STATUS_OK) {
         buf = calloc(r->n_trials > 0 ? (size_t)r->n_trials : 1, L.size);
@@ -322,6 +335,8 @@ static bt_status write_trials(bt_h5_ids *ids, hid_t file, const bt_results *r) {
                 break;
             }
         }
+        if (r->error_column)
+            put_str(row, L.off[BT_TRIAL_NFIXED + r->n_params], nz(tr->error), err_len);
     }
     if (s == BT_STATUS_OK) s = write_table(ids, file, "trials", "trials", &L, r->n_trials, buf);
     free(buf);

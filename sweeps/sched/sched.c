@@ -130,7 +130,7 @@ bt_status bt_sched_next(bt_sched *s, bt_job *job) {
     case BT_SCHED_HYPERBAND:
         return bt_sched_sync_next(s, job);
     case BT_SCHED_ASHA:
-        return bt_sched_asha_next(s, job);
+        return s->stopping ? bt_sched_stop_next(s, job) : bt_sched_asha_next(s, job);
     case BT_SCHED_WANDB_HYPERBAND:
         return bt_sched_wandb_next(s, job);
     }
@@ -158,6 +158,8 @@ bt_status bt_sched_report(bt_sched *s, int64_t trial, int64_t resource, double m
     bt_sched_rung *r = &s->brackets[t->bracket].rungs[t->rung];
     int64_t idx;
     BT_TRY(bt_sched_rung_add(s, r, trial, metric, &idx));
+    if (s->stopping && s->kind != BT_SCHED_NONE && s->kind != BT_SCHED_WANDB_HYPERBAND)
+        return bt_sched_stop_report(s, trial, idx);
     switch (s->kind) {
     case BT_SCHED_NONE:
     case BT_SCHED_SHA:

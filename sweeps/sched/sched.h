@@ -68,6 +68,19 @@ bt_status bt_sched_next(bt_sched *s, bt_job *job);
 /* metric NaN means the trial failed at that resource. */
 bt_status bt_sched_report(bt_sched *s, int64_t trial, int64_t resource, double metric);
 
+/* Stopping mode, for program sweeps (docs/program-mode.md): a trial's process cannot wait at a
+ * rung for its rung to fill, so every scheduler judges a trial when it reports at a rung, as
+ * W&B's early_terminate and Ray Tune's ASHA do: within its bracket, it goes on when it ranks in
+ * the top ceil(n / eta) of the n reports that rung has so far (W&B's rule for wandb-hyperband),
+ * else it stops. Going on starts its next rung's job inside bt_sched_report (see
+ * bt_sched_trial_job); bt_sched_next only ever hands out new trials. Call before anything else. */
+bt_status bt_sched_set_stopping(bt_sched *s);
+/* Stopping mode: trial's program ended on its own with its job in flight: completed with metric
+ * as its last value (NaN: failed). No rung decision is made. */
+bt_status bt_sched_finish(bt_sched *s, int64_t trial, double metric);
+/* The resource trial's job in flight runs to, or -1 when it has none. */
+int64_t bt_sched_trial_job(const bt_sched *s, int64_t trial);
+
 /* Total trials the plan creates (ids are 0..n-1). */
 int64_t bt_sched_n_trials(const bt_sched *s);
 bt_trial_status bt_sched_trial_status(const bt_sched *s, int64_t trial);

@@ -65,6 +65,7 @@ struct bt_sched {
     int64_t n_dec, cap_dec;
 
     int finished; /* ASHA: end-of-sweep pruning done */
+    int stopping; /* stopping mode (bt_sched_set_stopping, sched_stop.c) */
 };
 
 /* ---- shared helpers (sched_core.c) ---- */
@@ -111,5 +112,12 @@ bt_status bt_sched_asha_report(bt_sched *s, int64_t trial, int64_t idx);
 bt_status bt_sched_wandb_setup(bt_sched *s, int64_t n_trials);
 bt_status bt_sched_wandb_next(bt_sched *s, bt_job *job);
 bt_status bt_sched_wandb_report(bt_sched *s, int64_t trial, int64_t idx);
+
+/* Stopping mode (sched_stop.c): SHA, Hyperband and ASHA judge at report time; ASHA hands out
+ * only new trials. */
+bt_status bt_sched_stop_report(bt_sched *s, int64_t trial, int64_t idx);
+bt_status bt_sched_stop_next(bt_sched *s, bt_job *job);
+/* Starts trial's job at rung `rung` + 1 of its bracket at once (a running process goes on). */
+void bt_sched_stop_continue(bt_sched *s, int64_t trial);
 
 #endif

@@ -107,6 +107,10 @@ bt_status bt_sched_wandb_report(bt_sched *s, int64_t trial, int64_t idx) {
         t->status = BT_TRIAL_PRUNED;
         return BT_STATUS_OK;
     }
+    if (s->stopping) { /* a running process goes on at once */
+        bt_sched_stop_continue(s, trial);
+        return BT_STATUS_OK;
+    }
     b->rungs[i + 1].n_entered++;
     return bt_sched_queue_push(s, trial, b->rungs[i + 1].resource, 0, i + 1);
 }

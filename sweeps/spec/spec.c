@@ -127,10 +127,14 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     parse_recorded(c, root);
 
     const cJSON *model = bt_spec_get(root, "model");
-    if (!model)
+    s->prog.on = !model && (bt_spec_get(root, "program") || bt_spec_get(root, "command"));
+    if (s->prog.on)
+        bt_spec_parse_program(c, root);
+    else if (!model)
         bt_spec_err(c, root, 0, "model",
                     "missing; batchtune trains the model itself: add \"model\": {\"type\": "
-                    "\"gbdt\", ...fixed parameters}");
+                    "\"gbdt\", ...fixed parameters}, or give `program` (or `command`) to run "
+                    "your own training program as W&B's agent does");
     else
         bt_spec_parse_model(c, model);
     warn_program(c);
@@ -170,7 +174,12 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
         bt_spec_err(c, bt_spec_get(root, "output"), 0, "output", "must not be empty");
 
     const cJSON *ds = bt_spec_get(root, "dataset");
-    if (!ds)
+    if (s->prog.on && ds)
+        bt_spec_err(c, ds, 1, "dataset",
+                    "a program sweep has no dataset block: the program loads its own data");
+    else if (s->prog.on)
+        ;
+    else if (!ds)
         bt_spec_err(c, root, 0, "dataset",
                     "missing; add \"dataset\": {\"path\": \"data.csv\", \"target\": \"y\"} (or "
                     "train/valid files, or a synthetic set)");
@@ -178,6 +187,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
         bt_spec_parse_dataset(c, ds);
     bt_spec_parse_exec(c, bt_spec_get(root, "execution"));
     bt_spec_parse_sched(c, bt_spec_get(root, "early_terminate"), bt_spec_get(root, "scheduler"));
+    bt_spec_parse_program_exec(c, bt_spec_get(root, "execution"));
 
     /* Sizes: random search without a self-sizing scheduler needs a bound (W&B would run
      * forever); grid runs every point unless run_cap says fewer. */
@@ -317,5 +327,8 @@ void bt_spec_free(bt_spec *s) {
     if (s->command_json) cJSON_free(s->command_json);
     for (int i = 0; i < s->n_warnings; i++) free(s->warnings[i]);
     free(s->warnings);
+    for (int i = 0; i < s->prog.n_command; i++) free(s->prog.command[i]);
+    free(s->prog.command);
+    free(s->prog.wandb);
     memset(s, 0, sizeof *s);
 }

@@ -43,6 +43,8 @@ typedef struct bt_param_spec {
     int is_int;    /* samples are integers (int_uniform, or q-distributions with integer q) */
     int grid;      /* method grid expands this distribution (int_uniform, q_uniform; space.h) */
     int line, col; /* where the parameter is defined in the sweep file */
+    int nest_len;  /* length of the name's nested prefix ("optimizer" of "optimizer.lr" when lr
+                      sits in optimizer's `parameters`), 0 at the top level */
 } bt_param_spec;
 
 typedef enum bt_method {
@@ -98,6 +100,21 @@ typedef struct bt_exec_spec {
     int64_t concurrency; /* runs trained at once; 0 = the default (bt_spec_concurrency) */
 } bt_exec_spec;
 
+/* Program mode (docs/program-mode.md): a sweep with `program` or `command` and no `model` block
+ * runs the user's own program once per trial, as W&B's agent does. */
+typedef struct bt_program_spec {
+    int on;
+    char **command; /* `command` entries as W&B's str() makes them; NULL: W&B's default */
+    int n_command;
+    int per_gpu;         /* processes per GPU (slots through CUDA_VISIBLE_DEVICES), default 1 */
+    int mps;             /* run an NVIDIA MPS control daemon for the sweep */
+    char *wandb;         /* "shim" | "real" | "off"; NULL: shim for Python programs */
+    double grace;        /* seconds from SIGTERM to SIGKILL when a trial is stopped, default 10 */
+    double trial_timeout; /* seconds a trial may run, 0: no limit */
+    int retries;          /* restarts of a failed trial, default 0 */
+    int64_t log_cap;      /* bytes kept of a trial's log, default 10 MiB */
+} bt_program_spec;
+
 typedef struct bt_spec {
     char *path; /* the sweep file as given */
     char *dir;  /* its folder, for relative dataset paths */
@@ -128,7 +145,9 @@ typedef struct bt_spec {
     uint64_t seed; /* default 0 */
     char *output;  /* NULL = "<stem>.h5" */
 
-    /* recorded only */
+    bt_program_spec prog;
+
+    /* recorded (program and command also drive program mode) */
     char *name, *description, *program, *project, *entity;
     char *command_json; /* `command` as JSON text, or NULL */
 
@@ -157,7 +176,9 @@ void bt_spec_free(bt_spec *s);
 /* "grid", "random", "bayes" or "tpe". */
 const char *bt_method_name(bt_method m);
 
-/* Runs trained at once: execution.concurrency, else BT_SPEC_MODEL_CONCURRENCY for bayes and tpe,
+/* Runs trained at once: execution.concurrency; a program sweep's default is 0, for the hardware
+ * to decide (one process per GPU slot, else one per CPU core: runtime/program/program.h); else
+ * BT_SPEC_MODEL_CONCURRENCY for bayes and tpe,
  * else execution.max_pack. A function of the sweep file only, never of the hardware, so the
  * order of reports (and every scheduler and proposer decision) is the same on any machine. */
 int64_t bt_spec_concurrency(const bt_spec *s);

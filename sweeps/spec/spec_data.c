@@ -194,8 +194,10 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         ex = NULL;
     }
     if (ex) {
-        static const char *const keys[] = {"device",  "gpu_packs", "max_pack",   "streams",
-                                           "threads", "concurrency", NULL};
+        static const char *const keys[] = {
+            "device",        "gpu_packs", "max_pack", "streams", "threads", "concurrency",
+            "per_gpu",       "mps",       "wandb",    "grace",   "retries", "trial_timeout",
+            "log_cap",       NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
             !device_ok(e->device))
@@ -227,6 +229,7 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
 
 int64_t bt_spec_concurrency(const bt_spec *s) {
     if (s->exec.concurrency > 0) return s->exec.concurrency;
+    if (s->prog.on) return 0; /* per GPU slot, else per core: the runtime's to say */
     if (bt_method_is_model(s->method)) return BT_SPEC_MODEL_CONCURRENCY;
     return s->exec.max_pack > 0 ? s->exec.max_pack : 256;
 }

@@ -100,6 +100,12 @@ const char *bt_spec_metric_suggest(const char *norm, const char *const *known, b
 /* spec_sched.c: `early_terminate` and `scheduler`. */
 void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched);
 
+/* spec_program.c: program mode -- `program` and `command` of a sweep without a model block, the
+ * metric as the program reports it, scheduler defaults, and the execution keys of program sweeps
+ * (refused elsewhere). */
+void bt_spec_parse_program(bt_spec_ctx *c, const cJSON *root);
+void bt_spec_parse_program_exec(bt_spec_ctx *c, const cJSON *ex);
+
 /* spec_data.c: `dataset` and `execution`. */
 void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds);
 void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex);

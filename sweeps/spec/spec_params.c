@@ -454,6 +454,7 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
                 bt_spec_err(c, k, 1, pp,
                             "'%s' is a results column; a parameter must have another name", name);
         parse_leaf(c, name, k, k, pp);
+        if (idx < c->spec->n_params) c->spec->params[idx].nest_len = (int)strlen(prefix);
         if (c->n_err != before && idx < c->spec->n_params) c->param_bad[idx] = 1;
     next:;
     }

@@ -131,6 +131,11 @@ static void parse_scheduler(bt_spec_ctx *c, const cJSON *so) {
                         "the resource must be model %s's budget parameter '%s', not '%s'",
                         c->family->name, c->family->params[c->family->budget_param].name, res);
     }
+    if (c->spec->prog.on) { /* program mode: the key the program reports its progress in */
+        free(sc->resource);
+        sc->resource = res;
+        res = NULL;
+    }
     free(res);
     int64_t v;
     if (bt_spec_read_int(c, so, "min_resource", "scheduler", 1, INT32_MAX, &v) == 1)
