@@ -247,7 +247,8 @@ bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum) {
 bt_status bt_prun_journal_open(bt_prun *r) {
     if (r->fresh && unlink(r->o->out_path) != 0 && errno != ENOENT)
         return BT_FAIL(BT_STATUS_IO, "%s: %s", r->o->out_path, strerror(errno));
-    return bt_journal_open(&r->jn, r->jpath, r->fresh, r->spec->sha256, r->spec->seed);
+    return bt_journal_open(&r->jn, r->jpath, r->fresh, r->spec->sha256, r->spec->seed,
+                           r->spec->run_cap_override);
 }
 
 void bt_prun_journal_close(bt_prun *r) {
