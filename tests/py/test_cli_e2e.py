@@ -19,7 +19,9 @@ data = os.path.join(SRC, "sweeps", "examples")
 sweep = write_sweep(os.path.join(d, "boston.json"), sweep_file("boston-grid.json"), data)
 out = os.path.join(d, "boston.h5")
 
-# run
+# run (--log appends: an earlier test run's events would come first)
+if os.path.exists(os.path.join(d, "events.jsonl")):
+    os.remove(os.path.join(d, "events.jsonl"))
 p = run("run", sweep, "--out", out, "--fresh", "--quiet", "--log", os.path.join(d, "events.jsonl"), check=0)
 c.check("best: trial" in p.stdout, p.stdout)
 
