@@ -17,7 +17,7 @@ d = workdir("examples")
 
 
 def run_example(name):
-    out = os.path.join(d, name.replace(".json", ".h5"))
+    out = os.path.join(d, os.path.splitext(name)[0] + ".h5")
     run("run", os.path.join(SRC, "sweeps", "examples", name), "--out", out, "--fresh", "--quiet", check=0, timeout=600)
     f = h5py.File(out)
     return f, pandas.DataFrame(f["trials"][:]), pandas.DataFrame(f["rungs"][:])
@@ -58,4 +58,14 @@ h = pandas.DataFrame(f["history"][:])
 c.check(h.groupby("trial_id").resource.max().loc[pruned.trial_id].lt(60).all(),
         "no pruned trial trained past its band")
 c.check(f.attrs["scheduler"] in ("wandb-hyperband", b"wandb-hyperband"), f.attrs["scheduler"])
+# W&B's XGBoost tutorial sweep, YAML with only model and dataset added: random and bayes
+for name in ("wandb-xgboost.yaml", "wandb-xgboost-bayes.yaml"):
+    f, df, _ = run_example(name)
+    c.check(len(df) == 20 and (df.status == b"completed").all(), f"{name}: 20 completed")
+    c.check(set(df.booster.unique()) <= {b"gbtree", b"gblinear"}, f"{name}: boosters {df.booster.unique()}")
+    c.check(df.metric.max() > 0.95, f"{name}: best accuracy {df.metric.max()}")
+    c.check(f.attrs["metric"] in ("accuracy", b"accuracy"), f"{name}: metric {f.attrs['metric']}")
+c.check(len(set(df.booster.unique())) == 2, "bayes tried both boosters")
+
 c.finish()
+
