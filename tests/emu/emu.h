@@ -111,6 +111,20 @@ void bt_emu_set_last_error(cudaError_t e);
 void bt_emu_set_sticky_error(cudaError_t e);
 cudaError_t bt_emu_sticky_error(void);
 
+/* A device allocation: bytes at p. */
+typedef struct bt_emu_range {
+    const char *p;
+    size_t bytes;
+} bt_emu_range;
+/* The live device allocations sorted by address, malloc'd (the caller frees it; NULL when there
+ * are none or memory is short), their count in *n: the device emulation's race log reads them at
+ * each launch (from a running operation, so under the emulation's lock). */
+bt_emu_range *bt_emu_alloc_table(size_t *n);
+/* Whether the emulated kernels of this module have their stores instrumented for the race log
+ * (BT_EMU_RACECHECK): only libbatchtune_cuda_emurace.so's, which GCC builds without BT_SANITIZE
+ * make (ThreadSanitizer's instrumentation, which the log uses, does not combine with ASan). */
+int bt_emu_race_instrumented(void);
+
 #ifdef __cplusplus
 }
 #endif

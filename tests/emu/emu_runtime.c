@@ -148,6 +148,24 @@ static const alloc_rec *find_alloc(const void *p) {
     return NULL;
 }
 
+static int range_cmp(const void *a, const void *b) {
+    const char *x = ((const bt_emu_range *)a)->p, *y = ((const bt_emu_range *)b)->p;
+    return x < y ? -1 : x > y;
+}
+
+bt_emu_range *bt_emu_alloc_table(size_t *n) {
+    lock();
+    bt_emu_range *t = n_allocs ? malloc(n_allocs * sizeof *t) : NULL;
+    *n = t ? n_allocs : 0;
+    for (size_t i = 0; i < *n; i++) {
+        t[i].p = allocs[i].p;
+        t[i].bytes = allocs[i].bytes;
+    }
+    unlock();
+    if (t) qsort(t, *n, sizeof *t, range_cmp);
+    return t;
+}
+
 static int check_locked(const void *p, size_t bytes, const char *what) {
     const alloc_rec *a = p ? find_alloc(p) : NULL;
     if (a && (size_t)(a->p + a->bytes - (const char *)p) >= bytes) return 1;

@@ -1,9 +1,12 @@
 /* The device side of the CUDA host emulation (tests/emu/device): force-included (g++ -include)
  * into every CUDA source compiled as C++ on the host, after rewrite_launches.py has turned each
- * `k<<<grid, block, smem, stream>>>(args)` into a bt_emu_launch call. Every block's threads run as
- * cooperative fibers (bt_emu_device.cpp): __syncthreads and warp shuffles are barriers of the
- * scheduler, __shared__ variables are one instance per process (poisoned for each block: see
- * bt_emu_shared_fresh), atomics are plain read-modify-writes (threads never run at the same time).
+ * `k<<<grid, block, smem, stream>>>(args)` into a bt_emu_launch_k call. Every block's threads run
+ * as cooperative fibers on one host thread (bt_emu_device.cpp): __syncthreads and warp shuffles
+ * are barriers of the scheduler; a launch's blocks run one after another, or on several host
+ * threads at once (BT_EMU_BLOCK_THREADS). Static __shared__ variables and dynamic shared memory
+ * are per running block (poisoned at its start: see bt_emu_shared_block); atomics are real
+ * atomics. With BT_EMU_RACECHECK the kernels' stores are logged per block (bt_emu_race.cpp: the
+ * kernels are compiled with -fsanitize=thread, whose callbacks the emulation provides).
  * Launches go on the emulated runtime's stream queues (tests/emu/emu_runtime.c), so they are
  * ordered with copies exactly as on a device. */
 #ifndef BT_EMU_DEVICE_H
@@ -31,7 +34,7 @@
 #define __forceinline__ inline
 #define __noinline__
 #define __launch_bounds__(...)
-#define __shared__ static
+#define __shared__ static /* a prototype of the per-block copy: bt_emu_shared_block */
 #define __restrict__ __restrict
 #define __constant__ static
 
@@ -50,7 +53,9 @@ bt_emu_thread *bt_emu_cur();
 
 void __syncthreads();
 static inline void __syncwarp(unsigned = 0xffffffffu) {}
-static inline void __threadfence() {}
+static inline void __threadfence() {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
 static inline void __threadfence_block() {}
 /* Offers v to the warp and returns lane src_lane's offer (a warp-wide barrier). */
 uint64_t bt_emu_xchg(uint64_t v, int src_lane);
@@ -98,65 +103,92 @@ static inline int __all_sync(unsigned m, int pred) {
     return __ballot_sync(m, !pred) == 0;
 }
 
-/* Enqueues body on stream as a grid g of blocks b (refused launches set cudaGetLastError). */
-void bt_emu_launch(dim3 g, dim3 b, size_t smem, cudaStream_t stream, std::function<void()> body);
+/* Enqueues body on stream as a grid g of blocks b (refused launches set cudaGetLastError); name:
+ * the kernel's, for reports (a string literal: it must outlive captured graphs). */
+void bt_emu_launch(dim3 g, dim3 b, size_t smem, cudaStream_t stream, const char *name,
+                   std::function<void()> body);
 /* What a rewritten `k<<<g, b, smem, stream>>>(args)` calls: the arguments are converted to the
  * kernel's parameter types now, as a real launch copies them, and the body runs when the stream
- * does. */
+ * does (its blocks possibly on several host threads at once, each calling the body). */
 template <typename... P, typename... A>
 static inline void bt_emu_launch_k(dim3 g, dim3 b, size_t smem, cudaStream_t stream,
-                                   void (*kernel)(P...), A &&...args) {
+                                   const char *name, void (*kernel)(P...), A &&...args) {
     std::tuple<typename std::decay<P>::type...> t(std::forward<A>(args)...);
-    bt_emu_launch(g, b, smem, stream, [kernel, t]() { std::apply(kernel, t); });
+    bt_emu_launch(g, b, smem, stream, name, [kernel, t]() { std::apply(kernel, t); });
 }
 /* The launch's dynamic shared memory (extern __shared__), 16-byte aligned, one per block. */
 void *bt_emu_dyn_smem();
-/* Called after every static __shared__ declaration (rewrite_launches.py adds the call): the first
- * thread of a block to reach it fills the variable's n bytes at p with garbage (0xA5), as dynamic
- * shared memory is at each block's start, so that a kernel reading it before writing fails here
- * instead of reading what an earlier block or launch left. Later threads of the block leave it. */
-void bt_emu_shared_fresh(void *p, size_t n);
+/* The running block's copy of a static __shared__ variable: rewrite_launches.py renames each
+ * declaration `__shared__ T x;` to a static prototype (never used but for its address and type)
+ * and binds `x` to this copy, n bytes aligned to align, keyed by the prototype's address. The first
+ * thread of a block to reach the declaration gets fresh memory filled with garbage (0xA5), as
+ * dynamic shared memory is at each block's start, so that a kernel reading it before writing fails
+ * instead of reading what an earlier block or launch left; the block's later threads get the same
+ * memory. Blocks running at once on other host threads have their own. */
+void *bt_emu_shared_block(const void *key, size_t n, size_t align);
 
-/* Atomics: fibers never run at the same time, so a read-modify-write is atomic. */
-template <typename T> static inline T atomicAdd(T *p, T v) {
-    T old = *p;
-    *p = old + v;
+/* Atomics are real atomics (blocks may run on several host threads at once), kept out of the
+ * store instrumentation and reported to the race log as atomics instead (an atomic and a plain
+ * store of two blocks on one byte is a race; two atomics are not). */
+#if defined(__clang__) || defined(__GNUC__)
+#define BT_EMU_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define BT_EMU_NO_TSAN
+#endif
+/* Notes an atomic on [p, p + n) for the race log (a no-op unless a race-checked block runs). */
+void bt_emu_race_atomic(const void *p, size_t n);
+
+/* old = *p; *p = f(old) as one atomic step (a compare-and-swap loop on the bits). */
+template <typename T, typename F> BT_EMU_NO_TSAN static inline T bt_emu_atomic_rmw_(T *p, F f) {
+    static_assert(sizeof(T) == 4 || sizeof(T) == 8, "32- and 64-bit atomics only");
+    typedef typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type U;
+    bt_emu_race_atomic(p, sizeof(T));
+    U *q = reinterpret_cast<U *>(p);
+    U ob = __atomic_load_n(q, __ATOMIC_RELAXED), nb;
+    T old;
+    do {
+        memcpy(&old, &ob, sizeof old);
+        const T nv = f(old);
+        memcpy(&nb, &nv, sizeof nb);
+    } while (!__atomic_compare_exchange_n(q, &ob, nb, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     return old;
 }
-template <typename T> static inline T atomicSub(T *p, T v) {
-    T old = *p;
-    *p = old - v;
-    return old;
+template <typename T> BT_EMU_NO_TSAN static inline T atomicAdd(T *p, T v) {
+    if constexpr (std::is_integral<T>::value) {
+        bt_emu_race_atomic(p, sizeof(T));
+        return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+    } else
+        return bt_emu_atomic_rmw_(p, [v](T o) { return o + v; });
 }
-template <typename T> static inline T atomicMax(T *p, T v) {
-    T old = *p;
-    if (v > old) *p = v;
-    return old;
+template <typename T> BT_EMU_NO_TSAN static inline T atomicSub(T *p, T v) {
+    static_assert(std::is_integral<T>::value, "integer atomicSub only");
+    bt_emu_race_atomic(p, sizeof(T));
+    return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED);
 }
-template <typename T> static inline T atomicMin(T *p, T v) {
-    T old = *p;
-    if (v < old) *p = v;
-    return old;
+template <typename T> BT_EMU_NO_TSAN static inline T atomicMax(T *p, T v) {
+    return bt_emu_atomic_rmw_(p, [v](T o) { return v > o ? v : o; });
 }
-template <typename T> static inline T atomicExch(T *p, T v) {
-    T old = *p;
-    *p = v;
-    return old;
+template <typename T> BT_EMU_NO_TSAN static inline T atomicMin(T *p, T v) {
+    return bt_emu_atomic_rmw_(p, [v](T o) { return v < o ? v : o; });
 }
-template <typename T> static inline T atomicCAS(T *p, T cmp, T v) {
-    T old = *p;
-    if (old == cmp) *p = v;
-    return old;
+template <typename T> BT_EMU_NO_TSAN static inline T atomicExch(T *p, T v) {
+    return bt_emu_atomic_rmw_(p, [v](T) { return v; });
 }
-template <typename T> static inline T atomicOr(T *p, T v) {
-    T old = *p;
-    *p = old | v;
-    return old;
+template <typename T> BT_EMU_NO_TSAN static inline T atomicCAS(T *p, T cmp, T v) {
+    static_assert(std::is_integral<T>::value, "integer atomicCAS only");
+    bt_emu_race_atomic(p, sizeof(T));
+    __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    return cmp; /* the old value either way */
 }
-template <typename T> static inline T atomicAnd(T *p, T v) {
-    T old = *p;
-    *p = old & v;
-    return old;
+template <typename T> BT_EMU_NO_TSAN static inline T atomicOr(T *p, T v) {
+    static_assert(std::is_integral<T>::value, "integer atomicOr only");
+    bt_emu_race_atomic(p, sizeof(T));
+    return __atomic_fetch_or(p, v, __ATOMIC_RELAXED);
+}
+template <typename T> BT_EMU_NO_TSAN static inline T atomicAnd(T *p, T v) {
+    static_assert(std::is_integral<T>::value, "integer atomicAnd only");
+    bt_emu_race_atomic(p, sizeof(T));
+    return __atomic_fetch_and(p, v, __ATOMIC_RELAXED);
 }
 
 /* Rounded intrinsics: the host compiler is told not to contract (-ffp-contract=off), so a plain

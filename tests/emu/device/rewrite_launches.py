@@ -1,15 +1,19 @@
 """Rewrites a CUDA source for the device emulation (tests/emu/device), which compiles it as C++:
 
   name<<<grid, block[, smem[, stream]]>>>(args)  ->  bt_emu_launch_k(grid, block, smem, stream,
-                                                                    name, args)
+                                                                    "name", name, args)
   extern __shared__ T name[];                     ->  T *name = (T *)bt_emu_dyn_smem();
-  __shared__ T name...;                           ->  __shared__ T name...;
-                                                      bt_emu_shared_fresh(&name, sizeof name);
+  __shared__ T name...;                           ->  __shared__ T bt_emu_sh_name...;
+                                                      auto &name = *(decltype(bt_emu_sh_name) *)
+                                                          bt_emu_shared_block(&bt_emu_sh_name,
+                                                              sizeof .., alignof(..));
 
-The last one poisons a static __shared__ variable (one instance per process in the emulation) the
-first time a thread of each block reaches its declaration, so that a kernel reading it before
-writing sees garbage as on a device, not what an earlier block or launch left there. A static
-__shared__ declaration starts a line and declares one name (anything else is refused).
+The last one gives each running block its own copy of a static __shared__ variable (blocks may run
+on several host threads at once), fresh garbage the first time a thread of the block reaches the
+declaration, so that a kernel reading it before writing sees garbage as on a device, not what an
+earlier block or launch left there; the renamed static declaration (__shared__ is `static` in the
+emulation) is only a prototype that gives the copy its type and a key. A static __shared__
+declaration starts a line and declares one name (anything else is refused).
 
 NULL in launch arguments becomes nullptr (arguments are converted to the kernel's parameter types
 at launch time, where a null pointer constant must stay one). Everything else is left as it is.
@@ -77,8 +81,10 @@ def rewrite(src):
             q += 1
         args = re.sub(r'\bNULL\b', 'nullptr', src[p + 1:q]).strip()
         out.append(src[i:k])
+        label = re.sub(r'\s+', '', name)
         call = (f'bt_emu_launch_k(dim3({cfg[0]}), dim3({cfg[1]}), (size_t)({cfg[2]}), '
-                f'(cudaStream_t)({cfg[3]}), {name}' + (f', {args}' if args else '') + ')')
+                f'(cudaStream_t)({cfg[3]}), "{label}", {name}' + (f', {args}' if args else '') +
+                ')')
         # the same number of lines, so diagnostics and debuggers point at the original's lines
         call = call.replace('\n', ' ') + '\n' * src[k:q + 1].count('\n')
         out.append(call)
@@ -90,8 +96,9 @@ def rewrite(src):
 
 
 def poison_static_shared(text):
-    """Adds bt_emu_shared_fresh(&name, sizeof name) after each static __shared__ declaration, on
-    its last line (line numbers stay the original's)."""
+    """Renames each static __shared__ declaration's variable to bt_emu_sh_<name> and binds <name>
+    to the running block's copy (bt_emu_shared_block), on the declaration's last line (line
+    numbers stay the original's)."""
     out, i = [], 0
     for m in re.finditer(r'(?m)^[ \t]*__shared__\b', text):
         if m.start() < i:
@@ -104,7 +111,8 @@ def poison_static_shared(text):
                 depth -= 1
             q += 1
         decl = text[m.end():q]
-        tail = decl[decl.rfind('}') + 1:]  # after a union's or struct's body
+        tail_at = decl.rfind('}') + 1  # after a union's or struct's body
+        tail = decl[tail_at:]
         while True:  # the declarator's array bounds
             t = re.sub(r'\[[^\[\]]*\]\s*$', '', tail.rstrip())
             if t == tail.rstrip():
@@ -114,8 +122,11 @@ def poison_static_shared(text):
         if q >= len(text) or '=' in tail or len(split_top(tail)) != 1 or not name:
             line = text.count('\n', 0, m.start()) + 1
             raise SystemExit(f'{sys.argv[1]}:{line}: cannot read the __shared__ declaration')
-        out.append(text[i:q + 1])
-        out.append(f' bt_emu_shared_fresh(&{name.group(1)}, sizeof {name.group(1)});')
+        n, at = name.group(1), m.end() + tail_at + name.start(1)
+        proto = f'bt_emu_sh_{n}'
+        out.append(text[i:at] + proto + text[at + len(n):q + 1])
+        out.append(f' auto &{n} = *(decltype({proto}) *)bt_emu_shared_block(&{proto}, '
+                   f'sizeof {proto}, alignof(decltype({proto})));')
         i = q + 1
     out.append(text[i:])
     return ''.join(out)
