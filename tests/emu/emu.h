@@ -11,8 +11,9 @@
  * layouts and offsets, launch order, synchronization points, what a captured graph contains, the
  * reaction to out-of-memory -- runs for real. The CUDA kernels do not, with these launchers: their
  * arithmetic, barriers and shared memory run under tests/emu/device (docs/cuda.md, "The device
- * emulation"); occupancy, races and timing need a GPU (tests/cuda). Ownership:
- * the emulation owns its allocations, streams and graphs; tests only read counters. */
+ * emulation"); races between blocks are the race log's (BT_EMU_RACECHECK); occupancy, timing,
+ * races within a block and the GPU's memory ordering need a GPU (tests/cuda). Ownership: the
+ * emulation owns its allocations, streams and graphs; tests only read counters. */
 #ifndef BT_EMU_H
 #define BT_EMU_H
 
