@@ -1,5 +1,6 @@
 /* The search space: grid expansion (cartesian product, last parameter fastest; int_uniform and
- * q_uniform expanded as W&B's grid expands them) and seeded draws from every W&B distribution.
+ * q_uniform expanded as W&B's grid expands them; q_log_uniform_values as every value a draw can
+ * take) and seeded draws from every W&B distribution.
  * Every draw comes from Philox keyed by (seed, trial) with the parameter index as counter and the
  * draw number as stream, so a trial's configuration depends only on (seed, trial id, parameter) --
  * never on other trials or on the order of sampling. */
@@ -13,6 +14,8 @@
 /* Above this many points a parameter's grid counts as overflowing (bt_space_grid_size's -1). */
 #define GRID_MAX ((int64_t)1 << 62)
 
+static bt_value number(const bt_param_spec *p, double x);
+
 int64_t bt_space_grid_count(const bt_param_spec *p) {
     switch (p->dist) {
     case BT_DIST_CONSTANT:
@@ -25,6 +28,10 @@ int64_t bt_space_grid_count(const bt_param_spec *p) {
     case BT_DIST_Q_UNIFORM: { /* len(numpy.arange(min, max, q)) = ceil((max - min) / q) */
         double k = ceil((p->max - p->min) / p->q);
         return k >= 0.0 && k <= (double)GRID_MAX ? (int64_t)k : -1;
+    }
+    case BT_DIST_Q_LOG_UNIFORM_VALUES: { /* every value a draw can take: q * k, k in [k0, k1] */
+        double k = rint(p->max / p->q) - rint(p->min / p->q) + 1.0;
+        return k >= 1.0 && k <= (double)GRID_MAX ? (int64_t)k : -1;
     }
     default:
         return -1;
@@ -51,6 +58,8 @@ bt_value bt_space_grid_value(const bt_param_spec *p, int64_t i) {
         }
         return p->is_int ? bt_value_int((int64_t)llround(x)) : bt_value_float(x);
     }
+    case BT_DIST_Q_LOG_UNIFORM_VALUES: /* as a draw rounds: rint(x / q) * q */
+        return number(p, (rint(p->min / p->q) + (double)i) * p->q);
     default:
         return bt_value_float(NAN);
     }

@@ -464,7 +464,8 @@ void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params) {
     parse_level(c, params, "", "parameters");
     if (c->spec->method != BT_METHOD_GRID) return;
     /* W&B's grid (sweeps' grid_search.py) takes value, values (probabilities ignored),
-     * int_uniform and q_uniform, which it expands (sweeps/space.h); nothing else. */
+     * int_uniform and q_uniform, which it expands (sweeps/space.h); batchtune also expands
+     * q_log_uniform_values into the q steps a draw can take; nothing else. */
     for (int i = 0; i < c->spec->n_params; i++) {
         bt_param_spec *p = &c->spec->params[i];
         if (p->dist == BT_DIST_CONSTANT || p->dist == BT_DIST_CATEGORICAL || c->param_bad[i])
@@ -482,11 +483,12 @@ void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params) {
                 bt_spec_err(c, at ? at : item, at != NULL, pp,
                             "q_uniform's grid (numpy.arange(min, max, q), as W&B) is empty");
         }
-        p->grid = p->dist == BT_DIST_INT_UNIFORM || p->dist == BT_DIST_Q_UNIFORM;
+        p->grid = p->dist == BT_DIST_INT_UNIFORM || p->dist == BT_DIST_Q_UNIFORM ||
+                  p->dist == BT_DIST_Q_LOG_UNIFORM_VALUES;
         if (p->grid) continue;
         bt_spec_err(c, at ? at : item, at != NULL, pp,
-                    "method grid takes value, values, int_uniform and q_uniform (as W&B's grid "
-                    "does), but this is a %s distribution; list the grid values, or use method "
+                    "method grid takes value, values, int_uniform, q_uniform (as W&B's grid "
+                    "does) and q_log_uniform_values, but this is a %s distribution; list the grid values, or use method "
                     "random",
                     dists[p->dist].name);
     }

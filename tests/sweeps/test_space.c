@@ -139,6 +139,41 @@ static void test_grid_wandb(void) {
     bt_diags_free(&d);
 }
 
+/* q_log_uniform_values under grid: every value a draw can take, the multiples of q in
+ * [rint(min / q), rint(max / q)] q -- and a random draw of it always lands on one of them. */
+static void test_grid_q_log(void) {
+    bt_spec s;
+    CHECK(parse("{'method': 'grid', 'model': {'type': 'gbdt'},"
+                " 'dataset': {'synthetic': 'friedman1'},"
+                " 'parameters': {'max_bin': {'distribution': 'q_log_uniform_values',"
+                "  'min': 16, 'max': 256, 'q': 16},"
+                "  'eta': {'distribution': 'q_log_uniform_values', 'min': 0.01, 'max': 0.1,"
+                "  'q': 0.01}}}",
+                &s));
+    if (s.n_params != 2) return;
+    CHECK_EQ_INT(bt_space_grid_count(&s.params[0]), 16);
+    CHECK_EQ_INT(bt_space_grid_count(&s.params[1]), 10);
+    CHECK_EQ_INT(bt_space_grid_size(&s), 160);
+    for (int t = 0; t < 160; t++) {
+        bt_value v[2];
+        CHECK_OK(bt_space_config(&s, 1, t, v));
+        CHECK_EQ_INT(v[0].kind, BT_VALUE_INT);
+        CHECK_EQ_INT(v[0].i, 16 * (1 + t / 10));
+        CHECK_MSG(v[1].f == (double)(1 + t % 10) * 0.01, "trial %d: eta %.17g", t, v[1].f);
+    }
+    /* the random draws' support is the grid */
+    for (uint64_t k = 0; k < 2000; k++) {
+        bt_value d = bt_space_sample_param(&s.params[0], k, 0);
+        CHECK_MSG(d.kind == BT_VALUE_INT && d.i % 16 == 0 && d.i >= 16 && d.i <= 256, "draw %lld",
+                  (long long)d.i);
+        bt_value e = bt_space_sample_param(&s.params[1], k, 1);
+        int found = 0;
+        for (int i = 0; i < 10; i++) found |= e.f == bt_space_grid_value(&s.params[1], i).f;
+        CHECK_MSG(found, "eta draw %.17g is not a grid point", e.f);
+    }
+    bt_spec_free(&s);
+}
+
 static void test_random_reproducible(void) {
     const char *a = "{'method': 'random', 'model': {'type': 'gbdt'},"
                     " 'dataset': {'synthetic': 'friedman1'},"
@@ -387,6 +422,7 @@ int main(void) {
     printf("seed %llu\n", (unsigned long long)SEED);
     test_grid();
     test_grid_wandb();
+    test_grid_q_log();
     test_random_reproducible();
     test_distributions();
     return bt_test_finish("test_space");
