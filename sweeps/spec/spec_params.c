@@ -488,7 +488,8 @@ void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params) {
         if (p->grid) continue;
         bt_spec_err(c, at ? at : item, at != NULL, pp,
                     "method grid takes value, values, int_uniform, q_uniform (as W&B's grid "
-                    "does) and q_log_uniform_values, but this is a %s distribution; list the grid values, or use method "
+                    "does) and q_log_uniform_values, but this is a %s distribution; list the grid "
+                    "values, or use method "
                     "random",
                     dists[p->dist].name);
     }
