@@ -329,14 +329,15 @@ bt_status bt_sweep_init_fixed(bt_sweep *sw, const bt_spec *spec) {
 }
 
 bt_status bt_sweep_ready(bt_sweep *sw, int64_t t) {
-    if (t < 0 || t >= sw->n_trials) return BT_FAIL(BT_STATUS_INTERNAL, "no trial %lld", (long long)t);
+    if (t < 0 || t >= sw->n_trials)
+        return BT_FAIL(BT_STATUS_INTERNAL, "no trial %lld", (long long)t);
     if (sw->trials[t].config) return BT_STATUS_OK;
     if (!sw->lazy || t != sw->n_ready)
         return BT_FAIL(BT_STATUS_INTERNAL, "trial %lld proposed out of order (next is %lld)",
                        (long long)t, (long long)sw->n_ready);
     bt_sweep_trial *tr = &sw->trials[t];
-    tr->config = calloc((size_t)(sw->spec->n_params > 0 ? sw->spec->n_params : 1),
-                        sizeof *tr->config);
+    tr->config =
+        calloc((size_t)(sw->spec->n_params > 0 ? sw->spec->n_params : 1), sizeof *tr->config);
     BT_CHECK_ALLOC(tr->config);
     BT_TRY(bt_proposer_propose(sw->prop, t, 1, tr->config));
     BT_TRY(trial_ready(sw, t));
@@ -361,8 +362,8 @@ bt_status bt_sweep_set_config(bt_sweep *sw, int64_t t, const bt_value *config) {
         tr->hp = NULL;
         if (sw->lazy && tr->pack >= 0) sw->pack_size[tr->pack]--;
     } else {
-        tr->config = calloc((size_t)(sw->spec->n_params > 0 ? sw->spec->n_params : 1),
-                            sizeof *tr->config);
+        tr->config =
+            calloc((size_t)(sw->spec->n_params > 0 ? sw->spec->n_params : 1), sizeof *tr->config);
         BT_CHECK_ALLOC(tr->config);
     }
     for (int p = 0; p < sw->spec->n_params; p++)

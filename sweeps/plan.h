@@ -61,7 +61,7 @@ typedef struct bt_sweep {
     int lazy;
     struct bt_proposer *prop;
     int64_t n_ready;
-    int64_t *pack_size; /* lazy: per pack, its ready runs */
+    int64_t *pack_size;   /* lazy: per pack, its ready runs */
     bt_sweep_trial proto; /* the seeded random draw of trial 0: task and data preparation */
 } bt_sweep;
 

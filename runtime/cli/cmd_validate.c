@@ -80,8 +80,7 @@ int bt_cmd_validate(int argc, char **argv) {
     bt_cli_spec_warnings(&spec);
     printf("%s: ok\n", path);
     printf("  model      %s\n", sw.family->name);
-    printf("  method     %s, seed %" PRIu64 "\n", bt_method_name(spec.method),
-           spec.seed);
+    printf("  method     %s, seed %" PRIu64 "\n", bt_method_name(spec.method), spec.seed);
     printf("  metric     %s (%s)\n", sw.metric, sw.maximize ? "maximize" : "minimize");
     printf("  parameters %d\n", spec.n_params);
     for (int p = 0; p < spec.n_params; p++) {

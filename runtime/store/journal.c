@@ -22,8 +22,8 @@ struct bt_journal {
     size_t len, cap;
 };
 
-static const char *const kind_names[] = {"job",   "hist",  "report", "tick", "end",
-                                         "start", "line",  "finish", "exit"};
+static const char *const kind_names[] = {"job",   "hist", "report", "tick", "end",
+                                         "start", "line", "finish", "exit"};
 enum { N_KINDS = sizeof kind_names / sizeof *kind_names };
 
 static bt_status read_all(const char *path, char **text, size_t *len) {

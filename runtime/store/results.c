@@ -53,7 +53,6 @@ bt_value bt_results_column_value(bt_value_kind kind, bt_value v) {
     return v;
 }
 
-
 void bt_results_free(bt_results *r) {
     if (!r) return;
     free(r->batchtune_version);

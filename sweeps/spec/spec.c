@@ -46,8 +46,10 @@ static void parse_method(bt_spec_ctx *c, const cJSON *root) {
         return;
     }
     if (!cJSON_IsString(m)) {
-        bt_spec_err(c, m, 0, "method", "must be a string (\"grid\", \"random\", \"bayes\" or "
-                    "\"tpe\"), not %s", bt_spec_json_kind(m));
+        bt_spec_err(c, m, 0, "method",
+                    "must be a string (\"grid\", \"random\", \"bayes\" or "
+                    "\"tpe\"), not %s",
+                    bt_spec_json_kind(m));
         return;
     }
     const char *v = m->valuestring;
@@ -66,7 +68,6 @@ const char *bt_method_name(bt_method m) {
     static const char *const names[] = {"grid", "random", "bayes", "tpe"};
     return (unsigned)m < sizeof names / sizeof *names ? names[m] : "?";
 }
-
 
 static void parse_recorded(bt_spec_ctx *c, const cJSON *root) {
     bt_spec *s = c->spec;

@@ -92,11 +92,11 @@ typedef struct bt_kv {
 } bt_kv;
 
 typedef struct bt_exec_spec {
-    char *device;     /* "auto" | "cpu" | "cuda" | "cuda:0,1" */
-    char *gpu_packs;  /* "stable" (NULL: the default) | "all": experimental GPU packs too */
-    int64_t max_pack; /* trials per pack, default 256 */
-    int streams;      /* CUDA streams per GPU, default 4 */
-    int threads;      /* CPU threads, 0 = all cores */
+    char *device;        /* "auto" | "cpu" | "cuda" | "cuda:0,1" */
+    char *gpu_packs;     /* "stable" (NULL: the default) | "all": experimental GPU packs too */
+    int64_t max_pack;    /* trials per pack, default 256 */
+    int streams;         /* CUDA streams per GPU, default 4 */
+    int threads;         /* CPU threads, 0 = all cores */
     int64_t concurrency; /* runs trained at once; 0 = the default (bt_spec_concurrency) */
 } bt_exec_spec;
 
@@ -106,10 +106,10 @@ typedef struct bt_program_spec {
     int on;
     char **command; /* `command` entries as W&B's str() makes them; NULL: W&B's default */
     int n_command;
-    int per_gpu;         /* processes per GPU (slots through CUDA_VISIBLE_DEVICES), default 1 */
-    int mps;             /* run an NVIDIA MPS control daemon for the sweep */
-    char *wandb;         /* "shim" | "real" | "off"; NULL: shim for Python programs */
-    double grace;        /* seconds from SIGTERM to SIGKILL when a trial is stopped, default 10 */
+    int per_gpu;          /* processes per GPU (slots through CUDA_VISIBLE_DEVICES), default 1 */
+    int mps;              /* run an NVIDIA MPS control daemon for the sweep */
+    char *wandb;          /* "shim" | "real" | "off"; NULL: shim for Python programs */
+    double grace;         /* seconds from SIGTERM to SIGKILL when a trial is stopped, default 10 */
     double trial_timeout; /* seconds a trial may run, 0: no limit */
     int retries;          /* restarts of a failed trial, default 0 */
     int64_t log_cap;      /* bytes kept of a trial's log, default 10 MiB */

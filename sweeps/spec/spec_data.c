@@ -195,9 +195,8 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
     }
     if (ex) {
         static const char *const keys[] = {
-            "device",        "gpu_packs", "max_pack", "streams", "threads", "concurrency",
-            "per_gpu",       "mps",       "wandb",    "grace",   "retries", "trial_timeout",
-            "log_cap",       NULL};
+            "device", "gpu_packs", "max_pack", "streams", "threads",       "concurrency", "per_gpu",
+            "mps",    "wandb",     "grace",    "retries", "trial_timeout", "log_cap",     NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
             !device_ok(e->device))

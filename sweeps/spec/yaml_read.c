@@ -20,7 +20,8 @@ static int has_suffix(const char *path, const char *ext) {
     return 1;
 }
 
-/* What every JSON sweep file starts with (kept out of function bodies, whose braces are counted). */
+/* What every JSON sweep file starts with (kept out of function bodies, whose braces are counted).
+ */
 static const char json_first[] = "{[";
 
 int bt_yaml_is_yaml(const char *path, const char *text) {

@@ -201,7 +201,8 @@ static void test_top_level(void) {
     EXPECT("2:13: method: ", "did you mean 'bayes'?");
     EXPECT("2:13: method: ", "grid, random, bayes and tpe");
     run("{\n  'method': 'tpe',\n  'model': {'type': 'gbdt'},\n"
-        "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'min': 0.01, 'max': 0.3}}\n}");
+        "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'min': 0.01, 'max': "
+        "0.3}}\n}");
     CHECK_EQ_INT(D.n, 0);
     run("{\n  'method': 'gird',\n  'model': {'type': 'gbdt'},\n"
         "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'value': 0.1}}\n}");

@@ -91,8 +91,8 @@ bt_status bt_nn_cuda_core_alloc(bt_nn_cuda_core *k, int capacity, size_t tab_cap
     BT_TRY(bt_nn_cuda_halloc((void **)&k->h_hp, C * sizeof *k->h_hp));
     BT_TRY(bt_nn_cuda_halloc((void **)&k->h_smooth, C * sizeof *k->h_smooth));
     k->slot_of = malloc(C * sizeof *k->slot_of);
-    BT_TRY(bt_nn_cuda_halloc((void **)&k->h_counts,
-                             (3 * (size_t)k->K * C + 1) * sizeof *k->h_counts));
+    BT_TRY(
+        bt_nn_cuda_halloc((void **)&k->h_counts, (3 * (size_t)k->K * C + 1) * sizeof *k->h_counts));
     if (!k->slot_of) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %s", what);
     return BT_STATUS_OK;
 }
@@ -109,10 +109,9 @@ void bt_nn_cuda_core_free(bt_nn_cuda_core *k) {
     /* frees of NULL are no-ops; errors at teardown go nowhere */
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) bt_cuda_free(bufs[i]);
     if (k->stream) cudaStreamDestroy(k->stream);
-    void *pinned[] = {k->htab, k->h_alive,  k->h_t,    k->h_loss_sum,
+    void *pinned[] = {k->htab,  k->h_alive,  k->h_t,  k->h_loss_sum,
                       k->h_acc, k->h_counts, k->h_hp, k->h_smooth};
-    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
-        bt_cuda_free_host(pinned[i]);
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) bt_cuda_free_host(pinned[i]);
     free(k->slot_of);
     *k = (bt_nn_cuda_core){.device = k->device};
 }

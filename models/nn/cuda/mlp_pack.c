@@ -180,8 +180,7 @@ void bt_mlp_cuda_pack_free(bt_pack *p) {
     free(c->mask);
     free(c->tab.l);
     void *pinned[] = {c->h_keys, c->h_drop, c->h_ep, c->h_perm};
-    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++)
-        bt_cuda_free_host(pinned[i]);
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) bt_cuda_free_host(pinned[i]);
     bt_mlp_pack_free(&c->host); /* host slots and tables, then the block itself (c == &c->host) */
 }
 
