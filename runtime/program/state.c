@@ -30,6 +30,20 @@ int bt_prun_better(const bt_prun *r, double a, double b) {
     return r->spec->maximize ? a > b : a < b;
 }
 
+static int same_config(const bt_value *a, const bt_value *b, int n) {
+    for (int p = 0; p < n; p++) {
+        if (a[p].kind != b[p].kind) return 0;
+        if (a[p].kind == BT_VALUE_STRING ? strcmp(a[p].s, b[p].s) != 0
+                                         : (a[p].i != b[p].i || a[p].f != b[p].f))
+            return 0;
+    }
+    return 1;
+}
+
+/* Draws before random search settles for a repeat: a space with fewer configurations than the
+ * sweep has trials runs out, and then repeats are what it asks for. */
+#define REDRAWS 64
+
 bt_status bt_prun_config(bt_prun *r, int64_t t) {
     bt_ptrial *tr = &r->ts[t];
     if (tr->config) return BT_STATUS_OK;
@@ -37,7 +51,20 @@ bt_status bt_prun_config(bt_prun *r, int64_t t) {
     tr->config = calloc((size_t)(np ? np : 1), sizeof *tr->config);
     BT_CHECK_ALLOC(tr->config);
     if (r->prop) return bt_proposer_propose(r->prop, t, 1, tr->config);
-    return bt_space_config(r->spec, r->spec->seed, t, tr->config);
+    if (r->spec->method == BT_METHOD_GRID)
+        return bt_space_config(r->spec, r->spec->seed, t, tr->config);
+    /* Random search gives no two trials the same configuration while the space has others (W&B's
+     * parallel agents repeat them, wandb#2611): a repeat of an earlier trial is drawn again from
+     * the next Philox key (t + k * 2^40), so the choice is still a pure function of the seed and
+     * the trial id (earlier trials' configurations are themselves such functions). */
+    for (int64_t u = 0; u < t; u++) /* whatever order trials started in */
+        if (!r->ts[u].config) BT_TRY(bt_prun_config(r, u));
+    for (int64_t k = 0;; k++) {
+        BT_TRY(bt_space_config(r->spec, r->spec->seed, t + (k << 40), tr->config));
+        int64_t u = 0;
+        while (u < t && !same_config(r->ts[u].config, tr->config, np)) u++;
+        if (u == t || k + 1 == REDRAWS) return BT_STATUS_OK;
+    }
 }
 
 bt_status bt_prun_observe(bt_prun *r, int64_t t, int64_t resource, double metric) {

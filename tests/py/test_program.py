@@ -378,9 +378,31 @@ def wandb_examples():
         print("wandb_examples: this build reads no YAML; ran the JSON twins only")
 
 
+def distinct():
+    """random search gives no two trials one configuration while the space has others"""
+    body = {"program": "standin.py", "method": "random", "run_cap": 4, "seed": 3,
+            "metric": {"name": "val_loss", "goal": "minimize"},
+            "parameters": {"lr": {"values": [0.1, 0.2]}, "opt": {"values": ["adam", "sgd"]}},
+            "execution": {"concurrency": 2}}
+    out, _ = run(sweep("distinct4", body))
+    t, _, _ = trials(out)
+    got = {(float(a), b) for a, b in zip(t["lr"], t["opt"])}
+    C.check(len(t) == 4 and len(got) == 4, f"distinct: 4 trials over 4 configurations: {got}")
+    body["run_cap"] = 6
+    out, _ = run(sweep("distinct6", body))
+    t6, _, _ = trials(out)
+    got6 = [(float(a), b) for a, b in zip(t6["lr"], t6["opt"])]
+    C.check(len(set(got6[:4])) == 4 and len(t6) == 6, f"distinct: the first 4 of 6 cover the space: {got6}")
+    C.check([(float(a), b) for a, b in zip(t6["lr"][:4], t6["opt"][:4])] == [(float(a), b) for a, b in zip(t["lr"], t["opt"])],
+            "distinct: a larger run_cap keeps the first trials")
+    out2, _ = run(sweep("distinct6b", body))
+    t6b, _, _ = trials(out2)
+    C.check(list(t6b["lr"]) == list(t6["lr"]) and list(t6b["opt"]) == list(t6["opt"]), "distinct: deterministic")
+
+
 for test in (basic, env_and_gpus, failures, wandb_shim, lambda: stopping("asha"),
              lambda: stopping("wandb"), kill_and_resume, tpe_resume, sigterm, languages, injection, validate,
-             wandb_examples):
+             wandb_examples, distinct):
     t0 = time.time()
     test()
     print(f"{getattr(test, '__name__', '?')}: {time.time() - t0:.1f} s", flush=True)
