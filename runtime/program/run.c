@@ -270,7 +270,7 @@ static bt_status start_trial(bt_prun *r, int64_t t, int si) {
     bt_progress_event(&r->prog, "trial_start", f);
     if (s->proc.exec_errno) { /* could not run it at all */
         char why[512];
-        snprintf(why, sizeof why, "cannot run %s: %s", path[0] ? path : "the command",
+        snprintf(why, sizeof why, "cannot run %.400s: %.80s", path[0] ? path : "the command",
                  strerror(s->proc.exec_errno));
         bt_proc_close(&s->proc);
         if (s->log) fclose(s->log);
