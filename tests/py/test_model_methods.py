@@ -98,6 +98,19 @@ for method in ("bayes", "tpe"):
     c.check(np.array_equal(t, ref_t) and np.array_equal(h, ref_h) and np.array_equal(r, ref_r),
             f"{method}+asha: identical after {kills} kills")
 
+# bayes with Hyperband: the brackets' rungs feed the model (BOHB's rule); deterministic
+s = sweep("bayes", sched={"type": "hyperband", "min_resource": 1, "max_resource": 9, "eta": 3}, run_cap=0)
+del s["run_cap"]
+p = write("bayes-hb", s)
+o1, o2 = os.path.join(d, "bayes-hb-1.h5"), os.path.join(d, "bayes-hb-2.h5")
+run("run", p, "--out", o1, "--fresh", "--quiet", check=0)
+run("run", p, "--out", o2, "--fresh", "--quiet", check=0)
+t1, h1, r1 = results_tables(o1)
+t2, h2, r2 = results_tables(o2)
+c.check(len(t1) > 10 and b"pruned" in set(t1["status"]), f"bayes+hyperband: {len(t1)} trials")
+c.check(np.array_equal(t1, t2) and np.array_equal(h1, h2) and np.array_equal(r1, r2), "bayes+hyperband: identical")
+c.check(len(set(t1["bracket"])) > 1, "bayes+hyperband: several brackets")
+
 # validate shows the method and how trials are proposed
 out = run("validate", write("bayes-v", sweep("bayes")), check=0).stdout
 c.check("bayes" in out and "proposed" in out, out)
