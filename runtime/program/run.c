@@ -182,7 +182,12 @@ static void on_line(void *ctx, char *line, size_t len) {
     if (!c->is_err) {
         const char *p = line;
         while (*p == ' ' || *p == '\t') p++;
-        if (*p == 0x7b && c->st == BT_STATUS_OK) { /* a JSON object's opening brace */
+        /* a trial the scheduler stopped has its result at the rung that stopped it: lines it
+         * printed before the signal reached it go to its log only, so a loaded machine (a
+         * slow controller, a fast program) records what an idle one does */
+        int stopped = c->r->ts[c->s->trial].stop_why == BT_PSTOP_PRUNED ||
+                      c->r->ts[c->s->trial].stop_why == BT_PSTOP_NAN;
+        if (*p == 0x7b && c->st == BT_STATUS_OK && !stopped) { /* a JSON object's brace */
             int is_report = 0;
             c->st = report_line(c->r, c->s->trial, p, &is_report);
             if (is_report) return;
