@@ -39,9 +39,10 @@ def write_files(d, n_values, n_keys):
     files["values_json"] = (p, 0)
     p = os.path.join(d, "values.yaml")
     with open(p, "w") as f:
-        f.write("method: random\nrun_cap: 3\nparameters:\n  eta:\n    values:\n")
-        f.write("".join(f"      - {v}\n" for v in vals))
-        f.write(MODEL_YAML)
+        # a flow list: a block list ("      - v" lines) would pass the 16 MiB cap
+        f.write("method: random\nrun_cap: 3\nparameters:\n  eta:\n    values: [")
+        f.write(", ".join(vals))
+        f.write("]\n" + MODEL_YAML)
     files["values_yaml"] = (p, 0)
     p = os.path.join(d, "keys.json")
     with open(p, "w") as f:
