@@ -1,6 +1,6 @@
-/* bt_spec_load: reads a sweep file whole (refusing a folder or a file with a NUL byte, with the
- * position of the first one) and parses it with bt_spec_parse. The sweeps floor does no I/O, so
- * the reading lives here. */
+/* bt_spec_load: reads a sweep file whole (refusing a folder, a file over BT_SWEEP_FILE_MAX or one
+ * with a NUL byte, with the position of the first one) and parses it with bt_spec_parse. The
+ * sweeps floor does no I/O, so the reading lives here. */
 #include "runtime/store/sweep_file.h"
 
 #include <errno.h>
@@ -9,6 +9,10 @@
 #include <string.h>
 
 #include "sweeps/spec/json_locate.h"
+
+/* Real sweeps are a few KB; the cap bounds memory for /dev/zero, a FIFO or a mistaken data file.
+ * The reader never holds more than the cap + 1 bytes, whatever the file claims. */
+#define BT_SWEEP_FILE_MAX ((size_t)16 << 20)
 
 bt_status bt_spec_load(const char *path, bt_spec *out, bt_diags *diags) {
     memset(out, 0, sizeof *out);
@@ -25,6 +29,16 @@ bt_status bt_spec_load(const char *path, bt_spec *out, bt_diags *diags) {
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory reading %s", path);
     }
     for (;;) {
+        if (n > BT_SWEEP_FILE_MAX) {
+            free(buf);
+            fclose(f);
+            bt_diags_add(diags,
+                         "%s: larger than %zu MiB, the limit for a sweep file (is it the "
+                         "sweep, not a data file?)",
+                         path, BT_SWEEP_FILE_MAX >> 20);
+            return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: sweep file over %zu MiB", path,
+                           BT_SWEEP_FILE_MAX >> 20);
+        }
         if (n + 1 >= cap) {
             char *nb = realloc(buf, cap *= 2);
             if (!nb) {
@@ -34,7 +48,8 @@ bt_status bt_spec_load(const char *path, bt_spec *out, bt_diags *diags) {
             }
             buf = nb;
         }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        size_t want = cap - 1 - n, room = BT_SWEEP_FILE_MAX + 1 - n;
+        size_t got = fread(buf + n, 1, want < room ? want : room, f);
         n += got;
         if (got == 0) break;
     }

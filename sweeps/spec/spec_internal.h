@@ -30,6 +30,7 @@ typedef struct bt_spec_ctx {
     const cJSON *params_obj;       /* the `parameters` block, or NULL */
     const cJSON **param_items;     /* per spec->params entry: its JSON object (for positions) */
     unsigned char *param_bad;      /* per spec->params entry: already reported, skip later checks */
+    int cap_params;                /* room in spec->params, param_items and param_bad */
     int task_mask;                 /* bit per bt_task the sweep's objectives can produce */
 } bt_spec_ctx;
 
@@ -53,6 +54,9 @@ const char *bt_spec_json_kind(const cJSON *it);
 int bt_spec_is_int_literal(const bt_spec_ctx *c, const cJSON *it);
 /* An integer value, exact for integer literals up to int64 and accepting integral floats. */
 int bt_spec_int_of(const bt_spec_ctx *c, const cJSON *it, int64_t *out);
+/* Per member of obj, in order: the earlier member with the same key, or NULL (a new key). An
+ * array the caller frees; NULL, with the error reported at path, when out of memory. */
+const cJSON **bt_spec_earlier_keys(bt_spec_ctx *c, const cJSON *obj, const char *path);
 /* Reports keys of obj not in allowed (NULL-terminated) with a did-you-mean, and duplicate keys;
  * returns how many keys were unknown. */
 int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,

@@ -217,13 +217,15 @@ void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model) {
     c->spec->model_type = bt_spec_strdup(c->family->name);
 
     char path[BT_PATH_MAX];
-    for (const cJSON *k = model->child; k; k = k->next) {
+    const cJSON **earlier = bt_spec_earlier_keys(c, model, "model");
+    if (!earlier) return;
+    size_t at = 0;
+    for (const cJSON *k = model->child; k; k = k->next, at++) {
         bt_spec_path(path, "model", k->string);
-        for (const cJSON *prev = model->child; prev != k; prev = prev->next)
-            if (strcmp(prev->string, k->string) == 0) {
-                bt_spec_err(c, k, 1, path, "duplicate key");
-                goto next;
-            }
+        if (earlier[at]) {
+            bt_spec_err(c, k, 1, path, "duplicate key");
+            continue;
+        }
         if (strcmp(k->string, "type") == 0) continue;
         int pi = bt_model_param_index(c->family, k->string);
         if (pi < 0) {
@@ -253,13 +255,14 @@ void bt_spec_parse_model(bt_spec_ctx *c, const cJSON *model) {
         bt_kv *kv = add_fixed(c->spec);
         if (!kv) {
             if (v.kind == BT_VALUE_STRING) free((char *)v.s);
-            return;
+            break;
         }
         kv->key = bt_spec_strdup(mp->name);
         kv->value = v;
         bt_jpos_item(&c->pos, k, 1, &kv->line, &kv->col);
     next:;
     }
+    free(earlier);
 }
 
 /* ---- parameters against the model ---------------------------------------------------------- */
@@ -304,8 +307,8 @@ void bt_spec_check_params_model(bt_spec_ctx *c) {
         }
         if (p->dist == BT_DIST_CONSTANT || p->dist == BT_DIST_CATEGORICAL) {
             const cJSON *vals = bt_spec_get(item, p->dist == BT_DIST_CONSTANT ? "value" : "values");
-            for (int k = 0; k < p->n_values; k++) {
-                const cJSON *at = p->dist == BT_DIST_CONSTANT ? vals : cJSON_GetArrayItem(vals, k);
+            const cJSON *at = p->dist == BT_DIST_CONSTANT ? vals : vals ? vals->child : NULL;
+            for (int k = 0; k < p->n_values; k++, at = at && at != vals ? at->next : at) {
                 const char *vp =
                     p->dist == BT_DIST_CONSTANT
                         ? bt_spec_path(ip, path, "value")

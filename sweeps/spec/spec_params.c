@@ -140,13 +140,17 @@ static int name_ok(const char *s) {
 
 static bt_param_spec *add_param(bt_spec_ctx *c, const cJSON *item) {
     bt_spec *s = c->spec;
-    bt_param_spec *np = realloc(s->params, (size_t)(s->n_params + 1) * sizeof *np);
-    const cJSON **ni = realloc(c->param_items, (size_t)(s->n_params + 1) * sizeof *ni);
-    if (np) s->params = np;
-    if (ni) c->param_items = ni;
-    unsigned char *nb = realloc(c->param_bad, (size_t)(s->n_params + 1));
-    if (nb) c->param_bad = nb;
-    if (!np || !ni || !nb) return NULL;
+    if (s->n_params == c->cap_params) { /* doubling: one more each time copies quadratically */
+        size_t cap = c->cap_params ? 2 * (size_t)c->cap_params : 16;
+        bt_param_spec *np = realloc(s->params, cap * sizeof *np);
+        if (np) s->params = np;
+        const cJSON **ni = realloc(c->param_items, cap * sizeof *ni);
+        if (ni) c->param_items = ni;
+        unsigned char *nb = realloc(c->param_bad, cap);
+        if (nb) c->param_bad = nb;
+        if (!np || !ni || !nb) return NULL;
+        c->cap_params = (int)cap;
+    }
     c->param_bad[s->n_params] = 0;
     bt_param_spec *p = &s->params[s->n_params];
     memset(p, 0, sizeof *p);
@@ -411,14 +415,16 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
         bt_spec_err(c, params, 0, path, "must name at least one parameter");
         return;
     }
-    for (const cJSON *k = params->child; k; k = k->next) {
+    const cJSON **earlier = bt_spec_earlier_keys(c, params, path);
+    if (!earlier) return;
+    size_t at = 0;
+    for (const cJSON *k = params->child; k; k = k->next, at++) {
         bt_spec_path(pp, path, k->string);
         bt_spec_path(name, prefix, k->string);
-        for (const cJSON *prev = params->child; prev != k; prev = prev->next)
-            if (strcmp(prev->string, k->string) == 0) {
-                bt_spec_err(c, k, 1, pp, "parameter defined twice");
-                goto next;
-            }
+        if (earlier[at]) {
+            bt_spec_err(c, k, 1, pp, "parameter defined twice");
+            continue;
+        }
         if (!name_ok(k->string)) {
             bt_spec_err(c, k, 1, pp,
                         "parameter names start with a letter or '_' and hold only letters, "
@@ -444,7 +450,8 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
             parse_level(c, nested, name, bt_spec_path(np, pp, "parameters"));
             continue;
         }
-        if (bt_spec_param_index(c->spec, name) >= 0) {
+        /* Only a dotted name can meet a nested one; other repeats are duplicate keys above. */
+        if (strchr(name, '.') && bt_spec_param_index(c->spec, name) >= 0) {
             bt_spec_err(c, k, 1, pp, "parameter '%s' is defined twice", name);
             continue;
         }
@@ -456,8 +463,8 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
         parse_leaf(c, name, k, k, pp);
         if (idx < c->spec->n_params) c->spec->params[idx].nest_len = (int)strlen(prefix);
         if (c->n_err != before && idx < c->spec->n_params) c->param_bad[idx] = 1;
-    next:;
     }
+    free(earlier);
 }
 
 void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params) {

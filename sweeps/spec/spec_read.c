@@ -133,19 +133,59 @@ const char *bt_spec_json_kind(const cJSON *it) {
     return "invalid";
 }
 
+typedef struct key_at {
+    const char *key;
+    size_t i;
+} key_at;
+
+static int cmp_key_at(const void *a, const void *b) {
+    const key_at *x = a, *y = b;
+    int d = strcmp(x->key, y->key);
+    return d ? d : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Sorting (key, place) pairs keeps this O(n log n): a pairwise scan took a minute at 200k keys. */
+const cJSON **bt_spec_earlier_keys(bt_spec_ctx *c, const cJSON *obj, const char *path) {
+    size_t n = 0, i = 0;
+    for (const cJSON *k = obj ? obj->child : NULL; k; k = k->next) n++;
+    const cJSON **first = calloc(n + 1, sizeof *first), **items = malloc((n + 1) * sizeof *items);
+    key_at *ka = malloc((n + 1) * sizeof *ka);
+    if (!first || !items || !ka) {
+        free(first);
+        free(items);
+        free(ka);
+        bt_spec_err(c, obj, 0, path, "out of memory checking for duplicate keys");
+        return NULL;
+    }
+    for (const cJSON *k = obj ? obj->child : NULL; k; k = k->next, i++) {
+        items[i] = k;
+        ka[i] = (key_at){k->string ? k->string : "", i};
+    }
+    qsort(ka, n, sizeof *ka, cmp_key_at);
+    for (size_t g = 0, j = 1; j < n; j++) {
+        if (strcmp(ka[j].key, ka[g].key) == 0)
+            first[ka[j].i] = items[ka[g].i];
+        else
+            g = j;
+    }
+    free(items);
+    free(ka);
+    return first;
+}
+
 int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
                        const char *const *allowed) {
     char p[BT_PATH_MAX];
     int n_unknown = 0;
-    for (const cJSON *k = obj ? obj->child : NULL; k; k = k->next) {
-        for (const cJSON *prev = obj->child; prev != k; prev = prev->next) {
-            if (strcmp(prev->string, k->string) == 0) {
-                int line, col;
-                bt_jpos_item(&c->pos, prev, 1, &line, &col);
-                bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
-                            "duplicate key (first given at %d:%d)", line, col);
-                break;
-            }
+    const cJSON **earlier = bt_spec_earlier_keys(c, obj, path);
+    if (!earlier) return 0;
+    size_t at = 0;
+    for (const cJSON *k = obj ? obj->child : NULL; k; k = k->next, at++) {
+        if (earlier[at]) {
+            int line, col;
+            bt_jpos_item(&c->pos, earlier[at], 1, &line, &col);
+            bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
+                        "duplicate key (first given at %d:%d)", line, col);
         }
         int known = 0;
         for (int i = 0; allowed[i]; i++) known |= strcmp(allowed[i], k->string) == 0;
@@ -164,6 +204,7 @@ int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
             bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
                         "unknown key '%s'; known keys: %s", k->string, list);
     }
+    free(earlier);
     return n_unknown;
 }
 

@@ -58,6 +58,8 @@ bt_status bt_yaml_read(const char *file, const char *text, cJSON **root, bt_jpos
 
 #include "sweeps/spec/yaml_scalar.h"
 
+/* Caps on what aliases add beyond the file's own text (a value takes at least 2 bytes of it), so
+ * a long plain list is never taken for a bomb. */
 #define MAX_NODES 1000000
 #define MAX_BYTES ((size_t)64 << 20)
 #define MAX_DEPTH 500
@@ -223,7 +225,7 @@ typedef struct yr {
     pmap ptrs;     /* item -> its entry in pos */
     table keys;    /* (mapping id, key) -> the key's offset */
     table anchors; /* name -> index in an */
-    size_t n_nodes, n_bytes, max_bytes;
+    size_t n_nodes, n_bytes, max_nodes, max_bytes;
     uint64_t next_id;
 } yr;
 
@@ -278,7 +280,7 @@ static void report(yr *r, size_t off, int with_path, const char *fmt, ...) {
 static int count(yr *r, size_t bytes, size_t off) {
     r->n_nodes++;
     r->n_bytes += bytes;
-    if (r->n_nodes <= MAX_NODES && r->n_bytes <= r->max_bytes) return 1;
+    if (r->n_nodes <= r->max_nodes && r->n_bytes <= r->max_bytes) return 1;
     report(r, off, 1,
            "the file expands to more than %d values or %zu MiB of text through its aliases (an "
            "alias bomb?); batchtune stops there",
@@ -721,7 +723,12 @@ bt_status bt_yaml_read(const char *file, const char *text, cJSON **root, bt_jpos
     *root = NULL;
     BT_TRY(bt_jpos_begin(pos, text));
     size_t len = strlen(text);
-    yr r = {.file = file, .text = text, .diags = diags, .pos = pos, .max_bytes = MAX_BYTES + len};
+    yr r = {.file = file,
+            .text = text,
+            .diags = diags,
+            .pos = pos,
+            .max_nodes = MAX_NODES + len / 2,
+            .max_bytes = MAX_BYTES + len};
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) r.bo = r.bom = 3;
     r.grave = cJSON_CreateArray();
     /* about one value per 8 bytes of a dense flow list: sized once for most files */
