@@ -13,6 +13,7 @@
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/bench.h"
 #include "sweeps/spec/spec.h"
+#include "runtime/store/wopen.h"
 
 static const char help[] =
     "usage: batchtune bench SWEEP.yaml [options]\n"
@@ -284,11 +285,12 @@ int bt_cmd_bench(int argc, char **argv) {
         print_table(sweep, &r);
     rc = 0;
     if (out_json) {
-        FILE *f = fopen(out_json, "w");
+        FILE *f = bt_wfopen(out_json, "w");
         int ok = f && fprintf(f, "%s\n", js) >= 0;
         if (f) ok &= fclose(f) == 0;
         if (!ok) {
-            fprintf(stderr, "batchtune bench: --out-json %s: %s\n", out_json, strerror(errno));
+            fprintf(stderr, "batchtune bench: --out-json %s: %s\n", out_json,
+                    bt_wopen_error(errno));
             rc = BT_STATUS_IO;
         }
     }

@@ -12,6 +12,7 @@
 #include "sweeps/spec/spec.h"
 #include "runtime/exec/sweep_data.h"
 #include "sweeps/plan.h"
+#include "runtime/store/wopen.h"
 
 static const char help[] =
     "usage: batchtune export RESULTS.h5 --trial ID [--format xgboost-json] -o FILE\n"
@@ -22,8 +23,8 @@ static const char help[] =
     "where the sweep says).\n\n";
 
 static bt_status write_file(const char *path, const char *data, size_t len) {
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
-    if (!f) return BT_FAIL(BT_STATUS_IO, "%s: %s", path, strerror(errno));
+    FILE *f = strcmp(path, "-") == 0 ? stdout : bt_wfopen(path, "w");
+    if (!f) return BT_FAIL(BT_STATUS_IO, "%s: %s", path, bt_wopen_error(errno));
     size_t w = fwrite(data, 1, len, f);
     int bad = w != len || (f != stdout ? fclose(f) != 0 : fflush(f) != 0);
     if (bad) return BT_FAIL(BT_STATUS_IO, "%s: write failed", path);

@@ -1,4 +1,5 @@
-/* `batchtune run SWEEP.yaml`: runs (or resumes) a sweep; SIGINT/SIGTERM stop it cleanly (75). */
+/* `batchtune run SWEEP.yaml`: runs (or resumes) a sweep; SIGINT/SIGTERM/SIGHUP stop it cleanly
+ * (75). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/executor.h"
 #include "sweeps/spec/spec.h"
+#include "runtime/store/wopen.h"
 
 static const char help[] =
     "usage: batchtune run SWEEP.yaml [options]\n"
@@ -185,9 +187,9 @@ int bt_cmd_run(int argc, char **argv) {
 
     FILE *log = NULL;
     if (log_path) {
-        log = strcmp(log_path, "-") == 0 ? stdout : fopen(log_path, "a");
+        log = strcmp(log_path, "-") == 0 ? stdout : bt_wfopen(log_path, "a");
         if (!log) {
-            fprintf(stderr, "batchtune: --log %s: %s\n", log_path, strerror(errno));
+            fprintf(stderr, "batchtune: --log %s: %s\n", log_path, bt_wopen_error(errno));
             bt_spec_free(&spec);
             free(out_alloc);
             return BT_STATUS_IO;
@@ -199,6 +201,9 @@ int bt_cmd_run(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal or ssh session: stop as for SIGTERM */
+    /* a --log pipe that closes is reported by the failed write (EPIPE), not a kill */
+    signal(SIGPIPE, SIG_IGN);
 
     char *cmdline = join_args(argc, argv);
     bt_run_opts o = {

@@ -19,7 +19,7 @@ const char bt_cli_exit_codes[] =
     "  69  no usable device for what was asked (selftest: no GPU, and why)\n"
     "  70  internal error (selftest: a GPU result differs from the CPU's)\n"
     "  74  output could not be written\n"
-    "  75  interrupted (SIGINT/SIGTERM); run the same command again to continue\n";
+    "  75  interrupted (SIGINT/SIGTERM/SIGHUP); run the same command again to continue\n";
 
 int bt_cli_is_help(const char *arg) {
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;

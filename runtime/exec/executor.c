@@ -14,6 +14,7 @@
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
 #include "runtime/program/program.h"
+#include "runtime/store/results.h"
 
 /* Resolves --device / execution.device and --gpu-packs / execution.gpu_packs (the shared
  * resolver, runtime/devices/resolve.h): the device, and the family's pack ops there. */
@@ -178,12 +179,13 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     e.prog.out = o->progress;
     e.prog.live = o->progress_live;
     e.prog.log = o->log;
+    e.prog.warn = o->warnings;
     e.prog.t0 = bt_clock();
     bt_status st = prepare(&e, spec, o, sum);
     int64_t *buf = NULL;
     /* a finished sweep needs no model state: one left by a kill after its END record goes */
     if (st == BT_STATUS_OK && sum->already_finished) (void)bt_exec_state_remove(&e);
-    if (st == BT_STATUS_OK && !(sum->already_finished && access(o->out_path, F_OK) == 0)) {
+    if (st == BT_STATUS_OK && !(sum->already_finished && bt_results_usable(o->out_path))) {
         st = run_live(&e, spec, sum, &buf);
     } else if (st == BT_STATUS_OK) {
         /* finished earlier: replay the journal (no data, no training) for the summary */

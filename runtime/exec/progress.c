@@ -1,7 +1,9 @@
 /* Progress line and --log events (see progress.h). */
 #include "runtime/exec/progress.h"
 
+#include <errno.h>
 #include <math.h>
+#include <string.h>
 #include <time.h>
 
 double bt_now(void) {
@@ -61,7 +63,15 @@ void bt_progress_finish(bt_progress *p) {
 
 void bt_progress_event(bt_progress *p, const char *name, const char *fields) {
     if (!p->log || p->muted) return;
-    fprintf(p->log, "{\"event\":\"%s\",\"time\":%.6f,\"elapsed\":%.6f%s%s}\n", name, bt_now(),
-            bt_clock() - p->t0, fields ? "," : "", fields ? fields : "");
-    fflush(p->log);
+    int bad = fprintf(p->log, "{\"event\":\"%s\",\"time\":%.6f,\"elapsed\":%.6f%s%s}\n", name,
+                      bt_now(), bt_clock() - p->t0, fields ? "," : "", fields ? fields : "") < 0;
+    bad |= fflush(p->log) != 0;
+    if (bad) {
+        /* a closed pipe (`--log - | head`) or a full disk costs the events, never the sweep */
+        int err = errno;
+        if (p->warn)
+            fprintf(p->warn, "batchtune: warning: stopped writing --log events: %s\n",
+                    strerror(err));
+        p->log = NULL;
+    }
 }

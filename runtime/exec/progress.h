@@ -9,7 +9,8 @@
 typedef struct bt_progress {
     FILE *out;     /* NULL: no progress lines */
     int live;      /* rewrite in place with \r */
-    FILE *log;     /* NULL: no events */
+    FILE *log;     /* NULL: no events; set to NULL when a write to it fails */
+    FILE *warn;    /* where that failure is said, once; NULL: nowhere */
     double t0;     /* sweep start, bt_now() */
     double last;   /* last line printed */
     int line_open; /* a live line is on screen */

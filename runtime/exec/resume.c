@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "runtime/exec/exec_internal.h"
+#include "runtime/store/results.h"
+#include "runtime/store/wopen.h"
 
 /* Writes r when live; when replaying, checks it against the journal and takes the journaled
  * value and time. */
@@ -107,8 +109,10 @@ bt_status bt_exec_journal_prepare(bt_exec *e, const bt_spec *spec, const bt_run_
     BT_CHECK_ALLOC(e->snap.path);
     if (same_file(o->out_path, spec->path))
         return BT_FAIL(BT_STATUS_USAGE, "--out %s is the sweep file itself", o->out_path);
-    jl->lock_fd = open(jl->path, O_RDWR | O_CREAT, 0644);
-    if (jl->lock_fd < 0) return BT_FAIL(BT_STATUS_IO, "%s: %s", jl->path, strerror(errno));
+    /* --fresh replaces a results file, never someone's data (checked before the lock file) */
+    if (o->fresh) BT_TRY(bt_results_replaceable(o->out_path));
+    jl->lock_fd = bt_wopen(jl->path, O_RDWR | O_CREAT, 0644);
+    if (jl->lock_fd < 0) return BT_FAIL(BT_STATUS_IO, "%s: %s", jl->path, bt_wopen_error(errno));
     if (flock(jl->lock_fd, LOCK_EX | LOCK_NB) != 0)
         return BT_FAIL(BT_STATUS_IO,
                        "%s is in use by another batchtune process (one run per results file)",

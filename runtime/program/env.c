@@ -16,6 +16,7 @@
 
 #include "runtime/devices/devices.h"
 #include "runtime/program/prog_internal.h"
+#include "runtime/store/wopen.h"
 
 extern char **environ;
 
@@ -196,8 +197,8 @@ bt_status bt_prun_files(bt_prun *r) {
     snprintf(tmp, sizeof tmp, "%s.tmp", file);
     mkdir(r->shim_dir, 0755);
     mkdir(pkg, 0755);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return BT_FAIL(BT_STATUS_IO, "%s: %s", tmp, strerror(errno));
+    FILE *f = bt_wfopen(tmp, "w");
+    if (!f) return BT_FAIL(BT_STATUS_IO, "%s: %s", tmp, bt_wopen_error(errno));
     size_t w = fwrite(shim_py, 1, sizeof shim_py, f);
     if (fclose(f) != 0 || w != sizeof shim_py || rename(tmp, file) != 0)
         return BT_FAIL(BT_STATUS_IO, "%s: %s", file, strerror(errno));
@@ -242,7 +243,7 @@ bt_status bt_prun_env(bt_prun *r, int64_t t, int gpu, const char *args_json, con
         if (v) cJSON_AddItemToObject(cfgj, it->string, v);
     }
     char *text = cfgj ? cJSON_PrintUnformatted(cfgj) : NULL;
-    FILE *f = text ? fopen(cfg, "w") : NULL;
+    FILE *f = text ? bt_wfopen(cfg, "w") : NULL;
     if (f) {
         fprintf(f, "%s\n", text); /* JSON is YAML */
         fclose(f);

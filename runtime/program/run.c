@@ -20,6 +20,8 @@
 #include "sweeps/space.h"
 #include "runtime/program/prog_internal.h"
 #include "runtime/program/program.h"
+#include "runtime/store/results.h"
+#include "runtime/store/wopen.h"
 
 /* ---- reports -------------------------------------------------------------------------------- */
 
@@ -241,7 +243,7 @@ static bt_status start_trial(bt_prun *r, int64_t t, int si) {
     BT_TRY(bt_cmdline_build(r->spec, tr->config, &cc, &argv, &args_json));
     bt_status st = bt_prun_jrec(r, BT_JREC_START, t, -1, tr->attempt, args_json);
     if (st == BT_STATUS_OK && bt_cmdline_uses(r->spec, "${args_json_file}")) {
-        FILE *f = fopen(jfile, "w");
+        FILE *f = bt_wfopen(jfile, "w");
         if (f) {
             fputs(args_json, f);
             fclose(f);
@@ -253,7 +255,7 @@ static bt_status start_trial(bt_prun *r, int64_t t, int si) {
     s->gpu = r->n_gpus > 0 ? r->gpu_ids[si % r->n_gpus] : -1;
     s->out.max_line = s->err.max_line = 1 << 20;
     if (st == BT_STATUS_OK) st = bt_prun_env(r, t, s->gpu, args_json, outdir, &env);
-    s->log = fopen(logp, tr->attempt > 1 ? "a" : "w");
+    s->log = bt_wfopen(logp, tr->attempt > 1 ? "a" : "w");
     if (s->log && tr->attempt > 1) fprintf(s->log, "[batchtune: attempt %d]\n", tr->attempt);
     if (s->gpu >= 0)
         snprintf(tr->device, sizeof tr->device, "cuda:%d", s->gpu);
@@ -572,9 +574,10 @@ bt_status bt_program_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summa
     r.prog.out = o->progress;
     r.prog.live = o->progress_live;
     r.prog.log = o->log;
+    r.prog.warn = o->warnings;
     r.prog.t0 = bt_clock();
     bt_status st = prepare(&r, sum);
-    if (st == BT_STATUS_OK && !(sum->already_finished && access(o->out_path, F_OK) == 0)) {
+    if (st == BT_STATUS_OK && !(sum->already_finished && bt_results_usable(o->out_path))) {
         char f[256];
         snprintf(f, sizeof f,
                  "\"mode\":\"program\",\"trials\":%" PRId64 ",\"slots\":%d,"

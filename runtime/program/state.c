@@ -19,6 +19,8 @@
 #include "runtime/program/prog_internal.h"
 #include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
+#include "runtime/store/results.h"
+#include "runtime/store/wopen.h"
 
 double bt_prun_now(const bt_prun *r) {
     return bt_clock() - r->prog.t0 + r->time_offset;
@@ -235,8 +237,10 @@ bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum) {
                  slash ? slash + 1 : out);
     BT_CHECK_ALLOC(r->jpath);
     BT_CHECK_ALLOC(r->logs_dir);
-    r->lock_fd = open(r->jpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (r->lock_fd < 0) return BT_FAIL(BT_STATUS_IO, "%s: %s", r->jpath, strerror(errno));
+    /* --fresh replaces a results file, never someone's data (checked before the lock file) */
+    if (r->o->fresh) BT_TRY(bt_results_replaceable(out));
+    r->lock_fd = bt_wopen(r->jpath, O_RDWR | O_CREAT, 0644);
+    if (r->lock_fd < 0) return BT_FAIL(BT_STATUS_IO, "%s: %s", r->jpath, bt_wopen_error(errno));
     if (flock(r->lock_fd, LOCK_EX | LOCK_NB) != 0)
         return BT_FAIL(BT_STATUS_IO,
                        "%s is in use by another batchtune process (one run per results file)",

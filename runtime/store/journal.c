@@ -1,6 +1,7 @@
 /* The sweep journal: JSON lines appended with write(2), fsync'd at checkpoints, read back up to
  * the last whole tick (see journal.h). */
 #include "runtime/store/journal.h"
+#include "runtime/store/wopen.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -242,9 +243,10 @@ bt_status bt_journal_open(bt_journal **out, const char *path, int fresh, const c
         free(j);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
-    j->fd = open(path, O_WRONLY | O_CREAT | (fresh ? O_TRUNC : 0), 0644);
+    j->fd = bt_wopen(path, O_WRONLY | O_CREAT | (fresh ? O_TRUNC : 0), 0644);
     if (j->fd < 0) {
-        bt_status st = BT_FAIL(BT_STATUS_IO, "%s: cannot open journal: %s", path, strerror(errno));
+        bt_status st =
+            BT_FAIL(BT_STATUS_IO, "%s: cannot open journal: %s", path, bt_wopen_error(errno));
         bt_journal_close(j);
         return st;
     }

@@ -93,6 +93,12 @@ bt_value bt_results_column_value(bt_value_kind kind, bt_value v);
 bt_status bt_results_write(const bt_results *r, const char *path);
 /* Reads a file written by bt_results_write (history included). */
 bt_status bt_results_read(const char *path, bt_results *out);
+/* 1 when PATH is a results file bt_results_read can load (so a finished journal may trust it);
+ * 0 when it is missing, garbage, truncated or not a file. */
+int bt_results_usable(const char *path);
+/* OK when PATH is absent or a readable results file, so --fresh may replace it; IO (74, with a
+ * message) for anything else there: someone's data, a folder, a symlink. */
+bt_status bt_results_replaceable(const char *path);
 const char *bt_trial_status_name(bt_trial_status s);
 /* Inverse of bt_trial_status_name; BAD_INPUT for an unknown name. */
 bt_status bt_trial_status_parse(const char *name, bt_trial_status *out);

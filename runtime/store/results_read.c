@@ -4,10 +4,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/store/results.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/store/h5check.h"
@@ -543,4 +545,24 @@ bt_status bt_results_read(const char *path, bt_results *out) {
     bt_h5_quiet_end(&quiet);
     if (s != BT_STATUS_OK) bt_results_free(out);
     return s;
+}
+
+int bt_results_usable(const char *path) {
+    bt_results r;
+    bt_status s = bt_results_read(path, &r);
+    if (s == BT_STATUS_OK) bt_results_free(&r);
+    return s == BT_STATUS_OK;
+}
+
+bt_status bt_results_replaceable(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? BT_STATUS_OK
+                               : BT_FAIL(BT_STATUS_IO, "%s: %s", path, strerror(errno));
+    if (S_ISLNK(st.st_mode) || !bt_results_usable(path))
+        return BT_FAIL(BT_STATUS_IO,
+                       "%s exists and is not a batchtune results file%s: --fresh replaces only "
+                       "results files; move it away or choose another --out",
+                       path, S_ISLNK(st.st_mode) ? " (it is a symbolic link)" : "");
+    return BT_STATUS_OK;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/sha256.h"
+#include "runtime/store/wopen.h"
 
 #define MAGIC "BTSTATE\n"
 #define TRAILER "BTSTEND\n"
@@ -217,10 +218,10 @@ bt_status bt_snapshot_begin(bt_snapshot_writer **out, const char *path, const bt
     /* EXCL: never truncate something that is not ours (our own leftover is removed first) */
     struct stat st;
     if (lstat(w->tmp, &st) == 0 && S_ISREG(st.st_mode)) unlink(w->tmp);
-    int fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    int fd = bt_wopen(w->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!w->f) {
-        bt_status st2 = BT_FAIL(BT_STATUS_IO, "%s: %s", w->tmp, strerror(errno));
+        bt_status st2 = BT_FAIL(BT_STATUS_IO, "%s: %s", w->tmp, bt_wopen_error(errno));
         if (fd >= 0) close(fd);
         free(w->tmp);
         w->tmp = NULL; /* nothing of ours to remove */

@@ -123,3 +123,23 @@ def results_tables(path):
     keep = [n for n in t.dtype.names if n != "seconds"]
     hist = np.sort(h[["trial_id", "resource", "metric", "value"]], order=["trial_id", "resource", "metric"])
     return t[keep], hist, r
+
+
+def asha_sweep(d, run_cap=60, name="asha.json"):
+    """breast-cancer-asha.json capped at run_cap trials, written into d (a quick ASHA sweep whose
+    journal is long enough to stop mid-way): its path."""
+    s = sweep_file("breast-cancer-asha.json")
+    s["run_cap"] = run_cap
+    return write_sweep(os.path.join(d, name), s, os.path.join(SRC, "sweeps", "examples"))
+
+
+def signal_at_progress(args, journal, lines, sig, timeout=120):
+    """Runs batchtune with args and sends sig once `journal` has `lines` lines: the exit code
+    (0 with a note when the sweep finished before the signal arrived)."""
+    p = subprocess.Popen([BIN, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_journal(p, journal, lines)
+    p.send_signal(sig)
+    p.communicate(timeout=timeout)
+    if p.returncode == 0:
+        print(f"note: the sweep finished before signal {sig} arrived")
+    return p.returncode
