@@ -10,6 +10,23 @@
 
 int bt_wopen(const char *path, int flags, mode_t mode) {
     int fd = open(path, (flags & ~O_TRUNC) | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 && errno == ELOOP) {
+        /* a link to a pipe or a terminal (`--log /dev/stderr`) holds nothing to overwrite: open
+         * it, checking what was opened, not what the name pointed at a moment before */
+        struct stat ls;
+        if (stat(path, &ls) == 0 && (S_ISFIFO(ls.st_mode) || S_ISCHR(ls.st_mode))) {
+            fd = open(path, (flags & ~(O_TRUNC | O_CREAT | O_EXCL)) | O_CLOEXEC);
+            struct stat os;
+            if (fd >= 0 &&
+                (fstat(fd, &os) != 0 || !(S_ISFIFO(os.st_mode) || S_ISCHR(os.st_mode)))) {
+                close(fd);
+                errno = ELOOP;
+                return -1;
+            }
+            return fd;
+        }
+        errno = ELOOP;
+    }
     if (fd < 0) return -1;
     struct stat st;
     int err = 0;

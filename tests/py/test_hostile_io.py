@@ -117,4 +117,10 @@ rc = signal_at_progress(["run", sweep, "--out", hup, "--fresh", "--quiet"], hup 
 c.check(rc in (0, 75), f"SIGHUP exit {rc}")
 run("run", sweep, "--out", hup, "--quiet", check=0)
 c.check(same_tables(hup, ref), "SIGHUP + resume identical")
+
+# a link to a pipe or a terminal holds nothing to overwrite: --log /dev/stderr works
+ds = os.path.join(d, "devstderr.h5")
+p = subprocess.run([BIN, "run", sweep, "--out", ds, "--fresh", "--quiet", "--log", "/dev/stderr"],
+                   capture_output=True, text=True, timeout=300)
+c.check(p.returncode == 0 and '"event":"sweep_start"' in p.stderr, f"--log /dev/stderr: {p.returncode} {p.stderr[:300]}")
 c.finish()
