@@ -21,9 +21,9 @@ typedef struct bt_gbdt_level_pair {
     int32_t pad_;
 } bt_gbdt_level_pair;
 
-/* What a pair resolves to: the smaller child (ties: the left one, as models/gbdt/cuda/round_host.c's
- * host bookkeeping decides) is built from its rows into new_hist, the larger one inherits the
- * parent's histogram; each child's histogram offset and row count. */
+/* What a pair resolves to: the smaller child (ties: the left one, as
+ * models/gbdt/cuda/round_host.c's host bookkeeping decides) is built from its rows into new_hist,
+ * the larger one inherits the parent's histogram; each child's histogram offset and row count. */
 typedef struct bt_gbdt_level_out {
     int64_t small_begin, small_rows; /* within the segment */
     int64_t left_hist, left_rows, right_hist, right_rows;

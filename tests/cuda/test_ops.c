@@ -1,9 +1,9 @@
 /* The op table (kernels/optest.h) as a test: every CUDA kernel's cases against their C references
  * on fresh random inputs, through the CUDA module as `batchtune selftest` runs them -- on a GPU
- * (gpu_test_ops), or on the device emulation's module loaded by path (ops_<op>_emu, and ops_<op>_emu_shuffled
- * with blocks and threads in random orders). SKIP (77) only when there is no GPU at all: no
- * module in this build, no driver, no device; a driver that refuses fails with its reason.
- * BT_TEST_SEED replays a seed; BT_OPS_ONLY=name runs the op of that exact name only. */
+ * (gpu_test_ops), or on the device emulation's module loaded by path (ops_<op>_emu, and
+ * ops_<op>_emu_shuffled with blocks and threads in random orders). SKIP (77) only when there is no
+ * GPU at all: no module in this build, no driver, no device; a driver that refuses fails with its
+ * reason. BT_TEST_SEED replays a seed; BT_OPS_ONLY=name runs the op of that exact name only. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

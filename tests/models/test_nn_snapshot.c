@@ -1,6 +1,6 @@
-/* Slot snapshots of the nn families (pack ops slot_save / slot_restore): a trial trained some epochs,
- * saved, its pack freed, restored into another slot of another pack (next to other trials) and
- * trained on ends bit-identical -- weights, optimizer moments, running statistics, counters,
+/* Slot snapshots of the nn families (pack ops slot_save / slot_restore): a trial trained some
+ * epochs, saved, its pack freed, restored into another slot of another pack (next to other trials)
+ * and trained on ends bit-identical -- weights, optimizer moments, running statistics, counters,
  * metrics: the whole blob -- to the same trial trained without a break, for the mlp (batch norm,
  * dropout, Adam, cosine schedule) and the resnet (crop, flip, Nesterov SGD). Blobs of another
  * trial, family or shape, truncated or of another format version are refused and leave the slot
