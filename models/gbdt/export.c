@@ -5,48 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sbuf.h"
 #include "models/gbdt/trainer.h"
-
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)k < b->cap - b->n) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = 2 * b->cap + (size_t)k + 1;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-}
 
 /* A float as JSON that XGBoost's parser reads as a Number: it takes "404" for an Integer and
  * refuses it where a float is expected, so integral values get an exponent. */
-static void sb_float(sbuf *b, const char *sep, float x) {
+static void sb_float(bt_sbuf *b, const char *sep, float x) {
     char t[48];
     snprintf(t, sizeof t, "%.9g", (double)x);
     int integral = strpbrk(t, ".eEni") == NULL;
-    sb_printf(b, "%s%s%s", sep, t, integral ? "E0" : "");
+    bt_sbuf_printf(b, "%s%s%s", sep, t, integral ? "E0" : "");
 }
 
 typedef enum {
@@ -61,27 +29,27 @@ typedef enum {
     F_HESS
 } field;
 
-static void tree_array(sbuf *b, const bt_gbdt_tree *t, field f) {
-    sb_printf(b, "[");
+static void tree_array(bt_sbuf *b, const bt_gbdt_tree *t, field f) {
+    bt_sbuf_printf(b, "[");
     for (int32_t i = 0; i < t->n_nodes; i++) {
         const bt_gbdt_node *nd = &t->nodes[i];
         int leaf = nd->left < 0;
         const char *sep = i ? "," : "";
         switch (f) {
         case F_LEFT:
-            sb_printf(b, "%s%d", sep, nd->left);
+            bt_sbuf_printf(b, "%s%d", sep, nd->left);
             break;
         case F_RIGHT:
-            sb_printf(b, "%s%d", sep, nd->right);
+            bt_sbuf_printf(b, "%s%d", sep, nd->right);
             break;
         case F_PARENT:
-            sb_printf(b, "%s%d", sep, nd->parent < 0 ? 2147483647 : nd->parent);
+            bt_sbuf_printf(b, "%s%d", sep, nd->parent < 0 ? 2147483647 : nd->parent);
             break;
         case F_FEATURE:
-            sb_printf(b, "%s%d", sep, leaf ? 0 : nd->feature);
+            bt_sbuf_printf(b, "%s%d", sep, leaf ? 0 : nd->feature);
             break;
         case F_DEFAULT:
-            sb_printf(b, "%s%d", sep, leaf ? 0 : nd->default_left);
+            bt_sbuf_printf(b, "%s%d", sep, leaf ? 0 : nd->default_left);
             break;
         case F_COND:
             sb_float(b, sep, leaf ? nd->value : nd->split_cond);
@@ -97,7 +65,7 @@ static void tree_array(sbuf *b, const bt_gbdt_tree *t, field f) {
             break;
         }
     }
-    sb_printf(b, "]");
+    bt_sbuf_printf(b, "]");
 }
 
 static const char *objective_name(bt_gbdt_objective o) {
@@ -107,73 +75,75 @@ static const char *objective_name(bt_gbdt_objective o) {
 }
 
 /* The gbtree booster's JSON: every tree of the slot. */
-static void gbtree_json(sbuf *b, const bt_gbdt_slot *s, int32_t F) {
-    sb_printf(b,
-              "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":"
-              "\"1\",\"num_trees\":\"%lld\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
-              (long long)s->n_trees);
+static void gbtree_json(bt_sbuf *b, const bt_gbdt_slot *s, int32_t F) {
+    bt_sbuf_printf(b,
+                   "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":"
+                   "\"1\",\"num_trees\":\"%lld\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
+                   (long long)s->n_trees);
     for (int64_t t = 0; t < s->n_trees; t++)
-        sb_printf(b, "%s%d", t ? "," : "", (int)(t % s->n_out));
-    sb_printf(b, "],\"trees\":[");
+        bt_sbuf_printf(b, "%s%d", t ? "," : "", (int)(t % s->n_out));
+    bt_sbuf_printf(b, "],\"trees\":[");
     for (int64_t t = 0; t < s->n_trees; t++) {
         const bt_gbdt_tree *tr = &s->trees[t];
-        sb_printf(b, "%s{\"base_weights\":", t ? "," : "");
+        bt_sbuf_printf(b, "%s{\"base_weights\":", t ? "," : "");
         tree_array(b, tr, F_BASE);
-        sb_printf(b, ",\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],"
-                     "\"categories_sizes\":[],\"default_left\":");
+        bt_sbuf_printf(b, ",\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],"
+                          "\"categories_sizes\":[],\"default_left\":");
         tree_array(b, tr, F_DEFAULT);
-        sb_printf(b, ",\"id\":%lld,\"left_children\":", (long long)t);
+        bt_sbuf_printf(b, ",\"id\":%lld,\"left_children\":", (long long)t);
         tree_array(b, tr, F_LEFT);
-        sb_printf(b, ",\"loss_changes\":");
+        bt_sbuf_printf(b, ",\"loss_changes\":");
         tree_array(b, tr, F_LOSS);
-        sb_printf(b, ",\"parents\":");
+        bt_sbuf_printf(b, ",\"parents\":");
         tree_array(b, tr, F_PARENT);
-        sb_printf(b, ",\"right_children\":");
+        bt_sbuf_printf(b, ",\"right_children\":");
         tree_array(b, tr, F_RIGHT);
-        sb_printf(b, ",\"split_conditions\":");
+        bt_sbuf_printf(b, ",\"split_conditions\":");
         tree_array(b, tr, F_COND);
-        sb_printf(b, ",\"split_indices\":");
+        bt_sbuf_printf(b, ",\"split_indices\":");
         tree_array(b, tr, F_FEATURE);
-        sb_printf(b, ",\"split_type\":[");
-        for (int32_t i = 0; i < tr->n_nodes; i++) sb_printf(b, "%s0", i ? "," : "");
-        sb_printf(b, "],\"sum_hessian\":");
+        bt_sbuf_printf(b, ",\"split_type\":[");
+        for (int32_t i = 0; i < tr->n_nodes; i++) bt_sbuf_printf(b, "%s0", i ? "," : "");
+        bt_sbuf_printf(b, "],\"sum_hessian\":");
         tree_array(b, tr, F_HESS);
-        sb_printf(b,
-                  ",\"tree_param\":{\"num_deleted\":\"0\",\"num_feature\":\"%d\",\"num_nodes\":"
-                  "\"%d\",\"size_leaf_vector\":\"0\"}}",
-                  F, tr->n_nodes);
+        bt_sbuf_printf(
+            b,
+            ",\"tree_param\":{\"num_deleted\":\"0\",\"num_feature\":\"%d\",\"num_nodes\":"
+            "\"%d\",\"size_leaf_vector\":\"0\"}}",
+            F, tr->n_nodes);
     }
-    sb_printf(b, "]},\"name\":\"gbtree\"},");
+    bt_sbuf_printf(b, "]},\"name\":\"gbtree\"},");
 }
 
 bt_status bt_gbdt_export_json(const bt_pack *p, const bt_gbdt_slot *s, char **out, size_t *len) {
     int32_t F = p->data->train->n_features;
-    sbuf b = {malloc(1 << 16), 0, 1 << 16, 0};
+    bt_sbuf b = {malloc(1 << 16), 0, 1 << 16, 0};
     BT_CHECK_ALLOC(b.s);
-    sb_printf(&b, "{\"learner\":{\"attributes\":{},\"feature_names\":[],\"feature_types\":[],");
+    bt_sbuf_printf(&b,
+                   "{\"learner\":{\"attributes\":{},\"feature_names\":[],\"feature_types\":[],");
     if (s->lin_w) { /* gblinear: (features + 1) x outputs weights, the biases last */
-        sb_printf(&b, "\"gradient_booster\":{\"model\":{\"weights\":[");
+        bt_sbuf_printf(&b, "\"gradient_booster\":{\"model\":{\"weights\":[");
         for (int64_t i = 0; i < ((int64_t)F + 1) * s->n_out; i++)
             sb_float(&b, i ? "," : "", s->lin_w[i]);
-        sb_printf(&b, "]},\"name\":\"gblinear\"},");
+        bt_sbuf_printf(&b, "]},\"name\":\"gblinear\"},");
     } else {
         gbtree_json(&b, s, F);
     }
-    sb_printf(&b,
-              "\"learner_model_param\":{\"base_score\":\"%.9g\",\"boost_from_average\":\"0\","
-              "\"num_class\":\"%d\",\"num_feature\":\"%d\",\"num_target\":\"1\"},",
-              (double)s->base_score, s->obj == BT_GBDT_OBJ_SOFTPROB ? s->n_out : 0, F);
+    bt_sbuf_printf(&b,
+                   "\"learner_model_param\":{\"base_score\":\"%.9g\",\"boost_from_average\":\"0\","
+                   "\"num_class\":\"%d\",\"num_feature\":\"%d\",\"num_target\":\"1\"},",
+                   (double)s->base_score, s->obj == BT_GBDT_OBJ_SOFTPROB ? s->n_out : 0, F);
     if (s->obj == BT_GBDT_OBJ_SOFTPROB)
-        sb_printf(&b,
-                  "\"objective\":{\"name\":\"multi:softprob\",\"softmax_multiclass_param\":{"
-                  "\"num_class\":\"%d\"}}},",
-                  s->n_out);
+        bt_sbuf_printf(&b,
+                       "\"objective\":{\"name\":\"multi:softprob\",\"softmax_multiclass_param\":{"
+                       "\"num_class\":\"%d\"}}},",
+                       s->n_out);
     else
-        sb_printf(&b,
-                  "\"objective\":{\"name\":\"%s\",\"reg_loss_param\":{\"scale_pos_weight\":"
-                  "\"%.9g\"}}},",
-                  objective_name(s->obj), (double)s->scale_pos_weight);
-    sb_printf(&b, "\"version\":[1,7,4]}");
+        bt_sbuf_printf(&b,
+                       "\"objective\":{\"name\":\"%s\",\"reg_loss_param\":{\"scale_pos_weight\":"
+                       "\"%.9g\"}}},",
+                       objective_name(s->obj), (double)s->scale_pos_weight);
+    bt_sbuf_printf(&b, "\"version\":[1,7,4]}");
     if (b.oom) {
         free(b.s);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory exporting a model");

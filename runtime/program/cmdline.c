@@ -29,34 +29,6 @@ void bt_argv_free(bt_argv *a) {
     memset(a, 0, sizeof *a);
 }
 
-void bt_sbuf_add(bt_sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-void bt_sbuf_str(bt_sbuf *b, const char *s) {
-    bt_sbuf_add(b, s, strlen(s));
-}
-
-char *bt_sbuf_take(bt_sbuf *b) {
-    char *s = b->s ? b->s : strdup("");
-    memset(b, 0, sizeof *b);
-    return s;
-}
-
 /* ---- Python's formatting -------------------------------------------------------------------- */
 
 void bt_py_float_repr(double x, char *buf, size_t n) {
@@ -407,19 +379,24 @@ static char *fill_envvars(const char *c) {
 }
 
 /* Pushes "pre" name "mid" value for each argument (value NULL: no "mid" either). */
+/* One argument pre + name [+ "=" + value]. */
+static bt_status push_flag(bt_argv *out, const char *pre, const char *name, const char *value) {
+    bt_sbuf b = {0};
+    bt_sbuf_str(&b, pre);
+    bt_sbuf_str(&b, name);
+    if (value) {
+        bt_sbuf_str(&b, "=");
+        bt_sbuf_str(&b, value);
+    }
+    char *s = bt_sbuf_take(&b);
+    bt_status st = bt_argv_push(out, s);
+    free(s);
+    return st;
+}
+
 static bt_status push_flags(bt_argv *out, const arg_list *a, const char *pre, int equals) {
     for (int i = 0; i < a->n; i++) {
-        bt_sbuf b = {0};
-        bt_sbuf_str(&b, pre);
-        bt_sbuf_str(&b, a->names[i]);
-        if (equals) {
-            bt_sbuf_str(&b, "=");
-            bt_sbuf_str(&b, a->str[i]);
-        }
-        char *s = bt_sbuf_take(&b);
-        bt_status st = bt_argv_push(out, s);
-        free(s);
-        BT_TRY(st);
+        BT_TRY(push_flag(out, pre, a->names[i], equals ? a->str[i] : NULL));
         if (!equals) BT_TRY(bt_argv_push(out, a->str[i]));
     }
     return BT_STATUS_OK;
@@ -441,20 +418,9 @@ static bt_status expand_macro(bt_argv *out, const char *name, const bt_spec *spe
     if (strcmp(name, "args_dict") == 0) /* list += dict adds the dict's keys */
         for (int i = 0; i < a->n; i++) BT_TRY(bt_argv_push(out, a->names[i]));
     if (strcmp(name, "args_no_boolean_flags") == 0)
-        for (int i = 0; i < a->n; i++) {
-            if (a->is_bool[i] == 0) continue; /* False: the flag is left out */
-            bt_sbuf b = {0};
-            bt_sbuf_str(&b, "--");
-            bt_sbuf_str(&b, a->names[i]);
-            if (a->is_bool[i] < 0) {
-                bt_sbuf_str(&b, "=");
-                bt_sbuf_str(&b, a->str[i]);
-            }
-            char *s = bt_sbuf_take(&b);
-            bt_status st = bt_argv_push(out, s);
-            free(s);
-            BT_TRY(st);
-        }
+        for (int i = 0; i < a->n; i++) /* True: a bare flag; False: left out */
+            if (a->is_bool[i] != 0)
+                BT_TRY(push_flag(out, "--", a->names[i], a->is_bool[i] < 0 ? a->str[i] : NULL));
     return BT_STATUS_OK; /* an unknown macro adds nothing, as in W&B */
 }
 

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "base/sbuf.h"
 #include "base/status.h"
 #include "base/value.h"
 #include "sweeps/spec/spec.h"
@@ -22,18 +23,6 @@ typedef struct bt_argv {
 
 bt_status bt_argv_push(bt_argv *a, const char *s);
 void bt_argv_free(bt_argv *a);
-
-/* A growing string. */
-typedef struct bt_sbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} bt_sbuf;
-
-void bt_sbuf_add(bt_sbuf *b, const char *s, size_t n);
-void bt_sbuf_str(bt_sbuf *b, const char *s);
-/* Takes the string (never NULL: "" when empty or out of memory is reported through oom). */
-char *bt_sbuf_take(bt_sbuf *b);
 
 /* Python's repr() of a float (shortest round-trip: 0.1, 1e-05, 100.0, inf, nan). */
 void bt_py_float_repr(double x, char *buf, size_t n);
