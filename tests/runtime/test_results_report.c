@@ -144,7 +144,7 @@ static void check_csv(const bt_results *r, const int64_t *order, int64_t top_k) 
     bt_status s;
     char *text = capture(r, top_k, "csv", &s);
     CHECK_OK(s);
-    CHECK(strncmp(text, "trial_id,status,metric,resource,lr,depth,note,flag,a.b\n", 55) == 0);
+    CHECK(strncmp(text, "trial_id,status,mse,resource,lr,depth,note,flag,a.b\n", 52) == 0);
     const char *p = text;
     char *f[16];
     int nf = csv_record(&p, f, 16);
@@ -189,7 +189,7 @@ static void check_json(const bt_results *r, const int64_t *order) {
         const bt_trial_row *tr = &r->trials[order[k]];
         CHECK_EQ_INT(cJSON_GetObjectItem(o, "trial_id")->valuedouble, tr->trial_id);
         CHECK_STR(cJSON_GetObjectItem(o, "status")->valuestring, bt_trial_status_name(tr->status));
-        cJSON *m = cJSON_GetObjectItem(o, "metric");
+        cJSON *m = cJSON_GetObjectItem(o, "mse");
         if (isnan(tr->metric))
             CHECK(cJSON_IsNull(m));
         else
@@ -230,7 +230,7 @@ static void check_table(bt_results *r) {
         line = nl + 1;
     }
     CHECK_EQ_INT(lines, 2 + (r->n_trials < 5 ? r->n_trials : 5));
-    CHECK(strstr(text, "metric") && strstr(text, "resource") && strstr(text, "depth"));
+    CHECK(strstr(text, "mse") && strstr(text, "resource") && strstr(text, "depth"));
     free(text);
 }
 
@@ -261,7 +261,7 @@ int main(void) {
     bt_status s;
     char *text = capture(&e, 0, "csv", &s);
     CHECK_OK(s);
-    CHECK_STR(text, "trial_id,status,metric,resource,lr,depth,note,flag,a.b\n");
+    CHECK_STR(text, "trial_id,status,mse,resource,lr,depth,note,flag,a.b\n");
     free(text);
     text = capture(&e, 0, "json", &s);
     CHECK_OK(s);
