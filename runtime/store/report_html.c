@@ -49,7 +49,8 @@ static void emit_params(FILE *o, const bt_results *r, const bt_spec *sp) {
         static const char *const kinds[] = {"none", "int", "float", "string", "bool"};
         const bt_result_param *p = &r->params[j];
         int k = p->kind >= 0 && p->kind < 5 ? (int)p->kind : 0;
-        fputs(j ? ",{" : "{", o);
+        fputs(j ? "," : "", o);
+        fputc('{', o);
         kv_str(o, "name", p->name);
         kv_str(o, "kind", kinds[k]);
         int si = sp ? bt_spec_param_index(sp, p->name) : -1;

@@ -108,6 +108,20 @@ except ImportError:
     print("note: no h5py; provenance not checked")
 
 run("report", grid, "--html", os.path.join(d, "grid.html"), check=0)
+if prov:  # /system as a group of one dataset per column, read as well (no browser needed)
+    asha_sys = os.path.join(d, "asha_sys.h5")
+    shutil.copy(asha, asha_sys)
+    with h5py.File(asha_sys, "a") as f:
+        g = f.create_group("system")
+        g["time"] = np.arange(5.0)
+        g["gpu0_temp"] = np.array([40, 41, 45, 50, 52], dtype=np.int32)
+    run("report", asha_sys, "--html", os.path.join(d, "asha_sys.html"), check=0)
+    with open(os.path.join(d, "asha_sys.html")) as f:
+        m = re.search(r'<script id="bt-data" type="application/json">(.*?)</script>', f.read(), re.S)
+    data = json.loads(m.group(1))["sweeps"][0]
+    c.check(data["system"] == {"cols": ["time", "gpu0_temp"],
+                               "data": [[0, 1, 2, 3, 4], [40, 41, 45, 50, 52]]}, data["system"])
+    c.check(data["attrs"] == {} and len(data["trials"]["id"]) == n_asha, "no provenance: none shown")
 run("report", grid, asha, "--format", "html", "-o", os.path.join(d, "both.html"), check=0)
 
 dom, console = browse(os.path.join(d, "grid.html"))
