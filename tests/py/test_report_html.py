@@ -124,7 +124,25 @@ if prov:  # /system as a group of one dataset per column, read as well (no brows
     c.check(data["attrs"] == {} and len(data["trials"]["id"]) == n_asha, "no provenance: none shown")
 run("report", grid, asha, "--format", "html", "-o", os.path.join(d, "both.html"), check=0)
 
-dom, console = browse(os.path.join(d, "grid.html"))
+# the grid's page, used as a person would: a brush dragged on the first axis, the log-x box ticked
+ACT = """<script>(function () {
+  var hit = document.querySelector('svg.pc rect[style*="crosshair"]'), b = hit.getBoundingClientRect();
+  function ev(type, y) {
+    (type === 'mousedown' ? hit : window).dispatchEvent(new MouseEvent(type, {bubbles: true,
+      clientX: b.left + b.width / 2, clientY: y}));
+  }
+  ev('mousedown', b.top + 2); ev('mousemove', b.top + b.height / 3); ev('mouseup', b.top + b.height / 3);
+  document.body.setAttribute('data-out', document.querySelectorAll('.pc-line.out').length);
+  document.querySelector('.controls input[type=checkbox]').click();
+})();</script></body>"""
+with open(os.path.join(d, "grid.html")) as f:
+    acted = f.read().replace("</body>", ACT)
+with open(os.path.join(d, "grid_acted.html"), "w") as f:
+    f.write(acted)
+dom, console = browse(os.path.join(d, "grid_acted.html"))
+m = re.search(r'data-out="(\d+)"', dom)
+out_n = int(m.group(1)) if m else -1
+c.check(0 < out_n < n_grid, f"brushing the first axis filters some lines out ({out_n} of {n_grid})")
 c.check(not page_errors(dom, console), f"grid page errors: {page_errors(dom, console)}")
 c.check(count(dom, r'<polyline class="pc-line') == n_grid,
         f"grid: {count(dom, r'<polyline class=.pc-line')} lines for {n_grid} trials")
