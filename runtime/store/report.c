@@ -107,8 +107,10 @@ typedef struct row_ref {
     int64_t t;
 } row_ref;
 
-static const char *metric_name_of(const bt_results *r) {
-    return r->metric_name && r->metric_name[0] ? r->metric_name : "metric";
+const char *bt_report_metric_name(const bt_results *r) {
+    if (r->metric_name && r->metric_name[0]) return r->metric_name;
+    if (r->metric_as_written && r->metric_as_written[0]) return r->metric_as_written;
+    return "metric";
 }
 
 static void layout_free(layout *L) {
@@ -150,7 +152,7 @@ static bt_status layout_init(layout *L, const bt_results *const *rs, const char 
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
     for (int s = 0; s < n; s++) {
-        const char *m = metric_name_of(rs[s]);
+        const char *m = bt_report_metric_name(rs[s]);
         int k = 0;
         while (k < L->n_metrics && strcmp(L->metrics[k], m) != 0) k++;
         if (k == L->n_metrics) L->metrics[L->n_metrics++] = m;

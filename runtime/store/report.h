@@ -25,6 +25,9 @@ bt_status bt_report_print(const bt_results *r, FILE *out, int64_t top_k, const c
 bt_status bt_report_print_many(const bt_results *const *rs, const char *const *labels, int n_src,
                                FILE *out, int64_t top_k, const char *format);
 
+/* The name the report gives the results' metric: the normalized `metric` ("mse"), else the
+ * metric as written (program sweeps: "val_loss"), else "metric". */
+const char *bt_report_metric_name(const bt_results *r);
 /* A JSON string literal of s; in_html also escapes '<' and '&' (as \u003c, \u0026) so the JSON
  * can sit inside an HTML <script> element. */
 void bt_report_json_string(FILE *out, const char *s, int in_html);

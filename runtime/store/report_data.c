@@ -41,9 +41,13 @@ void bt_report_json_value(FILE *o, bt_value v) {
     }
 }
 
+/* The index of the sweep's metric in /history's names (a program reports it as written), -1:
+ * none. */
 static int metric_index(const bt_results *r) {
-    for (int i = 0; i < r->n_metric_names; i++)
-        if (r->metric_name && strcmp(r->metric_names[i], r->metric_name) == 0) return i;
+    const char *names[2] = {bt_report_metric_name(r), r->metric_as_written};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < r->n_metric_names && names[k]; i++)
+            if (strcmp(r->metric_names[i], names[k]) == 0) return i;
     return -1;
 }
 

@@ -172,7 +172,7 @@ static void emit_summary(FILE *o, const bt_results *r, const bt_spec *sp, const 
     kv_str(o, "method", sp ? bt_method_name(sp->method) : NULL);
     kv_str(o, "scheduler", r->scheduler);
     kv_str(o, "resource", sp && sp->sched.resource ? sp->sched.resource : NULL);
-    kv_str(o, "metric", r->metric_name && r->metric_name[0] ? r->metric_name : "metric");
+    kv_str(o, "metric", bt_report_metric_name(r));
     kv_str(o, "metric_as_written", r->metric_as_written);
     kv_str(o, "goal", r->maximize ? "maximize" : "minimize");
     kv_str(o, "model", r->model_type);
