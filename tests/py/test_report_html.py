@@ -198,6 +198,15 @@ run("run", os.path.join(ex, "boston-grid.json"), "--out", grid2, "--fresh", "--q
 j = json.loads(run("report", grid2, grid, "--format", "json", check=0).stdout)
 c.check(len(j) == n_grid + 5 and all(a["mse"] <= b["mse"] for a, b in zip(j, j[1:])),
         "one ranking by mse over both")
+# a link at the page's name is replaced by the page, never written through
+target, link = os.path.join(d, "target.txt"), os.path.join(d, "link.html")
+with open(target, "w") as f:
+    f.write("keep me")
+if os.path.lexists(link):
+    os.remove(link)
+os.symlink(target, link)
+run("report", grid, "--html", link, check=0)
+c.check(open(target).read() == "keep me" and not os.path.islink(link), "the link is replaced")
 p = run("report", grid, "--format", "html", check=2)
 c.check("-o" in p.stderr, p.stderr)
 c.finish()
