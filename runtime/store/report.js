@@ -142,8 +142,9 @@
                 ['CUDA', a.cuda_version], ['command', sw.command_line, 'mono']]);
     var b = card('Best trial', grid);
     if (!sw.best) { h('div', {'class': 'note'}, b, 'No trial has a metric yet.'); return; }
-    kvTable(b, [['trial', sw.best.trial], [sw.metric, fmt(sw.best.metric)],
-                [sw.resource || 'resource', sw.best.resource]].concat(
+    var res = sw.resource || 'resource';
+    kvTable(b, [['trial', sw.best.trial], [sw.metric, fmt(sw.best.metric)]].concat(
+      res in sw.best.params ? [] : [[res, sw.best.resource]]).concat(
       Object.keys(sw.best.params).map(function (k) { return [k, fmt(sw.best.params[k])]; })));
     if (sw.best.export) {
       h('div', {'class': 'note'}, b, 'Its model:');
