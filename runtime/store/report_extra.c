@@ -170,13 +170,19 @@ static bt_status read_system(bt_h5_ids *ids, hid_t file, bt_report_extra *x) {
         H5Eclear2(H5E_DEFAULT);
         return BT_STATUS_OK;
     }
+    /* time first: the other columns must have its length */
+    htri_t has_time = H5Lexists(g, "time", H5P_DEFAULT);
+    BT_H5_CHECK(has_time);
+    hid_t td = has_time ? bt_h5_keep(ids, H5Dopen2(g, "time", H5P_DEFAULT)) : -1;
+    if (td >= 0) BT_TRY(read_dataset(ids, td, "time", x));
+    H5Eclear2(H5E_DEFAULT);
     H5G_info_t gi;
     BT_H5_CHECK(H5Gget_info(g, &gi));
     for (hsize_t i = 0; i < gi.nlinks && i < BT_REPORT_EXTRA_MAX_COLS; i++) {
         char name[256];
         ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
                                          H5P_DEFAULT);
-        if (len < 0 || len >= (ssize_t)sizeof name) continue;
+        if (len < 0 || len >= (ssize_t)sizeof name || strcmp(name, "time") == 0) continue;
         hid_t d = bt_h5_keep(ids, H5Dopen2(g, name, H5P_DEFAULT));
         if (d < 0) {
             H5Eclear2(H5E_DEFAULT);
