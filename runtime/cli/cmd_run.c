@@ -50,7 +50,17 @@ static const char help[] =
     "  --checkpoint-every S   seconds between results checkpoints (default 30)\n"
     "  --snapshot-every S     seconds between model-state snapshots, taken at checkpoints and on\n"
     "                    SIGINT/SIGTERM (mlp, resnet): a resume restores the runs in flight\n"
-    "                    instead of retraining them (default 300; 0: none)\n\n";
+    "                    instead of retraining them (default 300; 0: none)\n"
+    "  --system-every S  seconds between samples of the machine's CPU, memory and GPU use, kept\n"
+    "                    in the results' /system table (default 1; 0: none)\n"
+    "  --note TEXT       a note kept with the results (the `note` attribute: a hypothesis, what\n"
+    "                    changed); a resume keeps the first run's note unless given again\n"
+    "  --tag T           a tag kept with the results (repeatable; the `tags` attribute joins\n"
+    "                    them with ','); a resume keeps the first run's tags unless given again\n"
+    "\n"
+    "The results also record the git commit of the repository holding the sweep file, the\n"
+    "data's sha256, the CPU model and the GPU, driver and CUDA versions\n"
+    "(docs/results-format.md). A full disk ends the run with 74, the last results intact.\n\n";
 
 static volatile sig_atomic_t stop_flag = 0;
 

@@ -68,6 +68,10 @@ a0 = attrs(out0)
 c.check(a0.get("train_sha256") == a.get("train_sha256"), "train digest is the data's")
 c.check("note" not in a0 and "tags" not in a0, "no note or tags when none given")
 
+# run --help documents the flags
+h = run("run", "--help", check=0).stdout
+c.check(all(f in h for f in ("--system-every", "--note", "--tag")), "run --help documents the flags")
+
 # bad values are usage errors
 for bad in (["--system-every", "-1"], ["--tag", "a,b"], ["--tag", ""]):
     p = run("run", sweep, "--out", out0, *bad)
