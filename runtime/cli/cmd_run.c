@@ -302,8 +302,8 @@ int bt_cmd_run(int argc, char **argv) {
     bt_run_summary sum;
     bt_status st = bt_sweep_run(&spec, &o, &sum);
     /* the last page without the refresh hint: the sweep finished, stopped, or had finished */
-    if (html && (st == BT_STATUS_OK || st == BT_STATUS_INTERRUPTED)) {
-        bt_status hs = write_final_html(out, html);
+    if (A.html && (st == BT_STATUS_OK || st == BT_STATUS_INTERRUPTED)) {
+        bt_status hs = write_final_html(out, A.html);
         if (hs != BT_STATUS_OK && st == BT_STATUS_OK) st = hs;
     }
     /* with --log -, stdout carries the events only: the summary goes to stderr */
@@ -325,7 +325,7 @@ int bt_cmd_run(int argc, char **argv) {
                     sum.metric, sum.best_metric,
                     spec.sched.resource ? spec.sched.resource : "resource", sum.best_resource);
         fprintf(human, "see: batchtune report %s\n", out);
-        if (html) fprintf(human, "report: %s\n", html);
+        if (A.html) fprintf(human, "report: %s\n", A.html);
         rc = 0;
     } else {
         rc = bt_cli_error(st);
