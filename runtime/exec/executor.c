@@ -60,6 +60,7 @@ static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
     for (int64_t t = 0; t < n; t++) {
         e->runs[t].slot = -1;
         e->runs[t].inst = -1;
+        e->runs[t].gpu = -1;
         e->ts[t].metric = NAN;
         e->ts[t].best = NAN;
     }
