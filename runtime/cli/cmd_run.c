@@ -36,7 +36,7 @@ static const char help[] =
     "                    execution.gpu_packs, else stable = those verified on a GPU; all adds\n"
     "                    the experimental mlp and resnet GPU packs)\n"
     "  --streams N       GPU packs trained side by side, each on its own stream and host\n"
-    "                    thread (default: the sweep's execution.streams, else 4)\n"
+    "                    thread (default: the sweep's execution.streams, else 4 per GPU)\n"
     "  --pack N          at most N trials per pack (default: as many as fit); smaller packs of\n"
     "                    one shape run side by side on --streams (GPU); results do not change\n"
     "  --fresh           start over, discarding earlier results and journal at that path\n"
