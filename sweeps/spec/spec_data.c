@@ -189,7 +189,7 @@ static int device_ok(const char *s) {
 void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
     bt_exec_spec *e = &c->spec->exec;
     e->max_pack = 256;
-    e->streams = 4;
+    e->streams = 0; /* unset: 4 per GPU */
     e->threads = 0;
     if (ex && !cJSON_IsObject(ex)) {
         bt_spec_err(c, ex, 0, "execution", "must be an object such as {\"device\": \"cuda\"}");
