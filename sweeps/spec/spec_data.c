@@ -173,7 +173,9 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
 }
 
 static int device_ok(const char *s) {
-    if (strcmp(s, "auto") == 0 || strcmp(s, "cpu") == 0 || strcmp(s, "cuda") == 0) return 1;
+    if (strcmp(s, "auto") == 0 || strcmp(s, "cpu") == 0 || strcmp(s, "cuda") == 0 ||
+        strcmp(s, "cuda:all") == 0)
+        return 1;
     if (strncmp(s, "cuda:", 5) != 0) return 0;
     s += 5;
     for (;;) {
@@ -187,7 +189,7 @@ static int device_ok(const char *s) {
 void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
     bt_exec_spec *e = &c->spec->exec;
     e->max_pack = 256;
-    e->streams = 4;
+    e->streams = 0; /* unset: 4 per GPU */
     e->threads = 0;
     if (ex && !cJSON_IsObject(ex)) {
         bt_spec_err(c, ex, 0, "execution", "must be an object such as {\"device\": \"cuda\"}");
@@ -201,7 +203,8 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
             !device_ok(e->device))
             bt_spec_err(c, bt_spec_get(ex, "device"), 0, "execution.device",
-                        "must be \"auto\", \"cpu\", \"cuda\" or \"cuda:0,1,...\", got \"%s\"",
+                        "must be \"auto\", \"cpu\", \"cuda\", \"cuda:all\" or \"cuda:0,1,...\", "
+                        "got \"%s\"",
                         e->device);
         if (bt_spec_read_string(c, ex, "gpu_packs", "execution", &e->gpu_packs) == 1 &&
             strcmp(e->gpu_packs, "stable") != 0 && strcmp(e->gpu_packs, "all") != 0)

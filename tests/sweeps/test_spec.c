@@ -79,7 +79,7 @@ static void test_valid_defaults(void) {
     CHECK_NEAR(S.sched.eta, 3, 0);
     CHECK_EQ_INT(S.sched.concurrency, 256);
     CHECK_EQ_INT(S.exec.max_pack, 256);
-    CHECK_EQ_INT(S.exec.streams, 4);
+    CHECK_EQ_INT(S.exec.streams, 0); /* unset: the executor makes it 4 per GPU */
     CHECK_STR(S.exec.device, "auto");
     CHECK_STR(S.model_type, "gbdt");
     CHECK_EQ_INT(S.n_model_fixed, 1);
