@@ -1,5 +1,6 @@
 /* Method bayes: a batch of proposals from the Gaussian process (gp.h) by expected improvement.
- * The GP is fitted to at most max_fit reports (the best half and the most recent), pending trials
+ * The GP is fitted to at most max_fit reports (the best half and the most recent), their values
+ * winsorized above (winsorize) and standardized, pending trials
  * enter it with a constant lie, and each proposal of a batch joins them before the next. EI is
  * maximized over a seeded pool of prior draws and perturbations of the best reports, then a short
  * seeded hill climb around the pool's best. Hyperparameters are refitted when the number of
@@ -56,20 +57,42 @@ static int fit_subset(const double *y, int n, int max, int *idx, unsigned char *
     return m;
 }
 
-/* Gathers the fit set of the first n reports into x (m x dim) and standardized y; returns m. */
+/* Clips the m values of y from above at median + (median - min): a value worse than the median
+ * by more than the best is better than it counts as exactly that bad. A few trials far off the
+ * rest (a learning rate too small to converge, a diverged or failed run: logloss 0.4 among 0.09s)
+ * would otherwise take most of the standardized range, flattening the GP's picture of the region
+ * that matters and its lengthscales with it; their ranking among themselves is of no use to
+ * expected improvement. Over 40 seeds of bench/bayes_quality.py this took the median best logloss
+ * from 0.0959 to 0.0913 (Optuna's TPE: 0.0912). r is scratch for m entries. */
+static void winsorize(double *y, int m, ranked *r) {
+    if (m < 4) return;
+    for (int k = 0; k < m; k++) {
+        r[k].y = y[k];
+        r[k].i = k;
+    }
+    qsort(r, (size_t)m, sizeof *r, by_y);
+    double cap = 2 * r[m / 2].y - r[0].y;
+    for (int k = 0; k < m; k++)
+        if (y[k] > cap) y[k] = cap;
+}
+
+/* Gathers the fit set of the first n reports into x (m x dim) and y, winsorized and standardized;
+ * returns m. */
 static int gather(const bt_model_data *md, int n, int max, int *idx, unsigned char *mark, ranked *r,
                   double *x, double *y) {
     int m = fit_subset(md->y, n, max, idx, mark, r);
+    for (int k = 0; k < m; k++) y[k] = md->y[idx[k]];
+    winsorize(y, m, r);
     double mean = 0, var = 0;
-    for (int k = 0; k < m; k++) mean += md->y[idx[k]];
+    for (int k = 0; k < m; k++) mean += y[k];
     mean /= m;
-    for (int k = 0; k < m; k++) var += (md->y[idx[k]] - mean) * (md->y[idx[k]] - mean);
+    for (int k = 0; k < m; k++) var += (y[k] - mean) * (y[k] - mean);
     double sd = m > 1 ? sqrt(var / m) : 0;
     if (!(sd > 1e-12)) sd = 1;
     for (int k = 0; k < m; k++) {
         memcpy(x + (size_t)k * md->dim, md->x + (size_t)idx[k] * md->dim,
                sizeof(double) * (size_t)md->dim);
-        y[k] = (md->y[idx[k]] - mean) / sd;
+        y[k] = (y[k] - mean) / sd;
     }
     return m;
 }

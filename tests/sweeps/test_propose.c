@@ -450,7 +450,9 @@ static void test_failures(void) {
             failed_late += t >= 20 && isnan(y);
             CHECK_OK(bt_proposer_observe(p, t, 0, y));
         }
-        CHECK_MSG(failed_late <= 3, "%s: %d of the last 20 trials in the failing region", MNAME[m],
+        /* random search: 8 of 20 on average; bayes winsorizes its values (bayes.c), so a failure
+         * counts as bad as the clipped worst, and it may probe the region's edge a few times */
+        CHECK_MSG(failed_late <= 4, "%s: %d of the last 20 trials in the failing region", MNAME[m],
                   failed_late);
         bt_proposer_free(p);
         CHECK_OK(bt_proposer_init(&p, &s.spec, METHODS[m], 8, NULL));
