@@ -12,6 +12,7 @@
 #include "runtime/cli/cli.h"
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/executor.h"
+#include "runtime/mpi/comm.h"
 #include "sweeps/spec/spec.h"
 #include "runtime/store/wopen.h"
 
@@ -50,7 +51,10 @@ static const char help[] =
     "  --checkpoint-every S   seconds between results checkpoints (default 30)\n"
     "  --snapshot-every S     seconds between model-state snapshots, taken at checkpoints and on\n"
     "                    SIGINT/SIGTERM (mlp, resnet): a resume restores the runs in flight\n"
-    "                    instead of retraining them (default 300; 0: none)\n\n";
+    "                    instead of retraining them (default 300; 0: none)\n"
+    "  --rank-timeout S  under mpirun or srun (docs/cluster.md): seconds rank 0 waits for another\n"
+    "                    rank's answer; past it, the journal and results are saved, every rank\n"
+    "                    is stopped and the exit is 75 (default 600)\n\n";
 
 static volatile sig_atomic_t stop_flag = 0;
 
@@ -90,13 +94,14 @@ static char *join_args(int argc, char **argv) {
     return s;
 }
 
-int bt_cmd_run(int argc, char **argv) {
+static int run_cmd(int argc, char **argv) {
     const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL, *gpu_packs = NULL;
     int fresh = 0, quiet = 0, have_seed = 0;
     uint64_t seed = 0;
     int64_t run_cap = 0;
     double every = 30.0, snap_every = 300.0;
     int streams = 0, pack_slots = 0;
+    double rank_timeout = 600;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -151,6 +156,13 @@ int bt_cmd_run(int argc, char **argv) {
                 fprintf(stderr, "batchtune: --snapshot-every takes a number of seconds >= 0\n");
                 return BT_STATUS_USAGE;
             }
+        } else if (strcmp(a, "--rank-timeout") == 0 && more) {
+            char *end = NULL;
+            rank_timeout = strtod(argv[++i], &end);
+            if (!end || *end || end == argv[i] || !(rank_timeout > 0) || isinf(rank_timeout)) {
+                fprintf(stderr, "batchtune: --rank-timeout takes a positive number of seconds\n");
+                return BT_STATUS_USAGE;
+            }
         } else if (strcmp(a, "--seed") == 0 && more) {
             char *end = NULL;
             errno = 0;
@@ -185,6 +197,9 @@ int bt_cmd_run(int argc, char **argv) {
     if (!out) out = spec.output;
     if (!out) out = out_alloc = default_out(sweep);
 
+    /* the other ranks of an MPI job write nothing: rank 0 keeps the log, progress and summary */
+    const int worker = bt_comm_rank() > 0;
+    if (worker) log_path = NULL, quiet = 1;
     FILE *log = NULL;
     if (log_path) {
         log = strcmp(log_path, "-") == 0 ? stdout : bt_wfopen(log_path, "a");
@@ -218,15 +233,18 @@ int bt_cmd_run(int argc, char **argv) {
         .stop = &stop_flag,
         .checkpoint_every = every,
         .snapshot_every = snap_every,
-        .warnings = stderr,
+        .warnings = worker ? NULL : stderr,
         .streams = streams,
         .pack_slots = pack_slots,
+        .rank_timeout = rank_timeout,
     };
     bt_run_summary sum;
     bt_status st = bt_sweep_run(&spec, &o, &sum);
     /* with --log -, stdout carries the events only: the summary goes to stderr */
     FILE *human = log == stdout ? stderr : stdout;
-    if (st == BT_STATUS_OK) {
+    if (worker) {
+        rc = (int)st; /* rank 0 says what happened */
+    } else if (st == BT_STATUS_OK) {
         if (sum.already_finished)
             fprintf(human,
                     "%s: this sweep already finished (%" PRId64 " trials); nothing to do. "
@@ -251,5 +269,13 @@ int bt_cmd_run(int argc, char **argv) {
     free(cmdline);
     free(out_alloc);
     bt_spec_free(&spec);
+    return rc;
+}
+
+int bt_cmd_run(int argc, char **argv) {
+    /* under mpirun or srun, this process is one rank of the job (docs/cluster.md) */
+    if (bt_comm_start() != BT_STATUS_OK) return bt_cli_error(BT_STATUS_INTERNAL);
+    int rc = run_cmd(argc, argv);
+    bt_comm_end(rc);
     return rc;
 }
