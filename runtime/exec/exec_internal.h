@@ -203,6 +203,11 @@ bt_status bt_exec_ranks_eval(bt_exec *e, int64_t leader, const char *name, doubl
 int bt_exec_ranks_lost(const bt_exec *e);
 /* Rank 0: tells every rank still answering that the sweep ended with `code`, and frees e->rk. */
 void bt_exec_ranks_free(bt_exec *e, int code);
+/* execution.broadcast_data. Rank 0, after loading the data: sends it to every other rank. */
+bt_status bt_exec_ranks_send_data(bt_exec *e);
+/* A rank other than 0: receives rank 0's data into e->sw (*got 1), or finds rank 0 ended without
+ * sending any (*got 0: the end is read by bt_exec_ranks_serve). */
+bt_status bt_exec_ranks_recv_data(bt_exec *e, int *got);
 /* A rank other than 0: trains what rank 0 asks until it says the sweep ended (its code is
  * returned). setup: how loading this rank's plan and data went (an error is told to rank 0). */
 bt_status bt_exec_ranks_serve(bt_exec *e, bt_status setup);

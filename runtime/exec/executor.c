@@ -91,7 +91,9 @@ static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
 static bt_status run_rank(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
                           bt_run_summary *sum) {
     bt_status st = prepare_plan(e, spec, o, sum);
-    if (st == BT_STATUS_OK) st = bt_sweep_load_data(&e->sw, e->dev.threads);
+    int got = 1;
+    if (st == BT_STATUS_OK && spec->exec.broadcast_data) st = bt_exec_ranks_recv_data(e, &got);
+    if (st == BT_STATUS_OK && got) st = bt_sweep_load_data(&e->sw, e->dev.threads);
     return bt_exec_ranks_serve(e, st);
 }
 
@@ -134,6 +136,7 @@ static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, 
     for (int i = 0; i < spec->n_warnings && !sum->already_finished; i++)
         bt_exec_warn(e, "%s", spec->warnings[i]);
     bt_status st = bt_sweep_load_data(&e->sw, e->dev.threads);
+    if (st == BT_STATUS_OK && spec->exec.broadcast_data) st = bt_exec_ranks_send_data(e);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_journal_open(e, spec);
     if (st == BT_STATUS_OK && !sum->already_finished && !e->rk) st = bt_exec_state_open(e);
     *buf = malloc((size_t)(2 * e->sw.n_trials + 1) * sizeof **buf);

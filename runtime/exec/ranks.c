@@ -12,7 +12,7 @@
 
 /* Messages: rank 0 sends int64 words {kind, arg, n, then n orders of ORDER words}; a rank answers
  * doubles {0, values...} or {status, then the message's bytes}. */
-enum { TAG_ORDER = 17, TAG_ANSWER = 18 };
+enum { TAG_ORDER = 17, TAG_ANSWER = 18, TAG_DATA = 19 };
 enum { K_STEP = 1, K_EVAL = 2, K_END = 3 };
 enum { F_RELEASE = 1, F_STEP = 2, F_EXTRA = 4, F_FAILED = 8 };
 enum { HEAD = 3, ORDER = 4 }; /* order: leader, resource, flags, metric index (K_EVAL) */
@@ -323,6 +323,78 @@ void bt_exec_ranks_free(bt_exec *e, int code) {
     free(k->local);
     free(k);
     e->rk = NULL;
+}
+
+/* ---- execution.broadcast_data: rank 0's data, sent to the others ------------------------------
+ * A header to each rank (p2p, so a rank still waiting for orders is never stuck in a collective
+ * rank 0 does not join), then the arrays by MPI broadcast. Each rank prepares them (binning) as
+ * rank 0 did: the same code on the same numbers. */
+
+enum { DHEAD = 12 };
+
+static void data_head(const bt_sweep *sw, int64_t *h) {
+    const bt_dataset *d[2] = {&sw->train, &sw->valid};
+    h[0] = sw->n_classes;
+    for (int i = 0; i < 2; i++) {
+        int64_t *o = h + 1 + 5 * i;
+        o[0] = d[i]->n_rows, o[1] = d[i]->n_features, o[2] = d[i]->channels;
+        o[3] = d[i]->height, o[4] = d[i]->width;
+    }
+    h[11] = 0;
+}
+
+static bt_status data_arrays(bt_sweep *sw) {
+    bt_dataset *d[2] = {&sw->train, &sw->valid};
+    for (int i = 0; i < 2; i++) {
+        BT_TRY(bt_comm_bcast(d[i]->X, (size_t)d[i]->n_rows * (size_t)d[i]->n_features * 4, 0));
+        BT_TRY(bt_comm_bcast(d[i]->y, (size_t)d[i]->n_rows * 4, 0));
+    }
+    return BT_STATUS_OK;
+}
+
+bt_status bt_exec_ranks_send_data(bt_exec *e) {
+    if (!e->rk) return BT_STATUS_OK;
+    int64_t h[DHEAD];
+    data_head(&e->sw, h);
+    for (int w = 1; w < e->rk->size; w++)
+        if (bt_comm_send(w, TAG_DATA, h, sizeof h, e->rk->timeout, e->o->stop) != BT_STATUS_OK)
+            return rank_lost(e, w, "took no data");
+    return data_arrays(&e->sw);
+}
+
+bt_status bt_exec_ranks_recv_data(bt_exec *e, int *got) {
+    *got = 0;
+    int spins = 0;
+    size_t bytes = 0;
+    for (;;) { /* the data, or rank 0's end (it failed before sending any) */
+        if (bt_comm_ready(0, TAG_DATA, &bytes)) break;
+        if (bt_comm_ready(0, TAG_ORDER, &bytes)) return BT_STATUS_OK;
+        bt_comm_nap(&spins);
+    }
+    void *m = NULL;
+    BT_TRY(bt_comm_take(0, TAG_DATA, bytes, &m));
+    int64_t h[DHEAD];
+    const int ok = bytes == sizeof h;
+    if (ok) memcpy(h, m, sizeof h);
+    free(m);
+    if (!ok) return BT_FAIL(BT_STATUS_INTERNAL, "a malformed data header from rank 0");
+    bt_sweep *sw = &e->sw;
+    bt_dataset *d[2] = {&sw->train, &sw->valid};
+    sw->n_classes = (int32_t)h[0];
+    bt_status st = BT_STATUS_OK;
+    for (int i = 0; i < 2; i++) {
+        const int64_t *o = h + 1 + 5 * i;
+        d[i]->n_rows = o[0], d[i]->n_features = (int32_t)o[1], d[i]->channels = (int32_t)o[2];
+        d[i]->height = (int32_t)o[3], d[i]->width = (int32_t)o[4];
+        d[i]->X = malloc((size_t)(o[0] * o[1] > 0 ? o[0] * o[1] : 1) * sizeof(float));
+        d[i]->y = malloc((size_t)(o[0] > 0 ? o[0] : 1) * sizeof(float));
+        if (!d[i]->X || !d[i]->y) st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory: the data");
+    }
+    /* the broadcast is collective: this rank joins it even when it has no room (and then fails) */
+    if (st != BT_STATUS_OK) return st;
+    BT_TRY(data_arrays(sw));
+    *got = 1;
+    return BT_STATUS_OK;
 }
 
 /* ---- the other ranks ------------------------------------------------------------------------ */

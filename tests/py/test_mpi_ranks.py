@@ -75,6 +75,27 @@ for name, sweep, ranks in (("asha", asha, (1, 2, 3)), ("hb", hb, (2, 3))):
                 u = json.loads(units[0])["units"]
                 c.check(len(u) == n and all(x > 0 for x in u), f"{name} -np {n}: units {u}")
 
+# execution.broadcast_data: only rank 0 can read the dataset (the others start from a folder
+# holding the sweep file alone, by MPMD); they get rank 0's data and the results do not change
+for sub, with_data in (("has-data", True), ("no-data", False)):
+    os.makedirs(os.path.join(d, sub, "data"), exist_ok=True)
+    sb = sweep_file("breast-cancer-asha.json")
+    sb["run_cap"] = 40
+    sb["execution"]["broadcast_data"] = True
+    if with_data:
+        shutil.copy(os.path.join(SRC, "sweeps", "examples", "data", "breast_cancer.csv"),
+                    os.path.join(d, sub, "data"))
+    write_sweep(os.path.join(d, sub, "asha.json"), sb)
+out = os.path.join(d, "bcast.h5")
+cmd = [*MPI, "-np", "1", BIN, "run", os.path.join(d, "has-data", "asha.json"), "--out", out,
+       "--fresh", "--quiet", ":", "-np", "2", BIN, "run", os.path.join(d, "no-data", "asha.json"),
+       "--out", out, "--fresh", "--quiet"]
+p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+c.check(p.returncode == 0, f"broadcast_data: exit {p.returncode}\n{p.stderr[-2000:]}")
+if p.returncode == 0:
+    same(os.path.join(d, "asha-ref.h5"), out, "broadcast_data")
+    c.check(not os.path.exists(os.path.join(d, "no-data", "data", "breast_cancer.csv")), "no data")
+
 ref = os.path.join(d, "asha-ref.h5")
 ref_lines = sum(1 for _ in open(ref + ".journal"))
 
