@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """MPI ranks (docs/cluster.md) on one host: (1) the per-tick message overhead -- a sweep whose
-steps cost almost nothing (gbdt on 200 rows, 3 trials, 1500 rounds: 1500 ticks), run by one
+steps cost almost nothing (gbdt on 200 rows x 5 features, 3 trials, 1500 rounds: 1500 ticks), run by one
 process and by `mpirun -np N`: the difference in the sweep's own elapsed time (the sweep_end
 event, so MPI's start-up is left out) divided by the ticks; (2) strong scaling: a real sweep
 (sweeps/examples/digits-hyperband.json) with one thread per rank, 1 process vs N ranks, and one
@@ -82,7 +82,7 @@ rounds = 1500
 json.dump({"method": "grid", "metric": {"name": "validation/rmse"},
            "parameters": {"eta": {"values": [0.1, 0.2, 0.3]}},
            "model": {"type": "gbdt", "objective": "reg:squarederror", "num_round": rounds, "max_depth": 2},
-           "dataset": {"synthetic": "friedman1", "rows": 200, "features": 4, "seed": 0},
+           "dataset": {"synthetic": "friedman1", "rows": 200, "features": 5, "seed": 0},
            "execution": {"threads": 1}}, open(tick, "w"))
 t1, _, ref = best_of(tick, 0, "tick-1")
 res_tick = {"bench": "mpi_tick", **meta, "ticks": rounds, "trials": 3,

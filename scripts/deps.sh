@@ -3,6 +3,7 @@
 # The CUDA toolkit is optional: when nvcc is present the CUDA backend is built too.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libhdf5-dev libcjson-dev libyaml-dev zlib1g-dev
+      openmpi-bin libopenmpi-dev
       python3 python3-numpy python3-pandas python3-h5py python3-sklearn python3-xgboost)
 missing=()
 for p in "${pkgs[@]}"; do

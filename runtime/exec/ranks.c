@@ -193,7 +193,7 @@ static bt_status gather(bt_exec *e, char *want,
                 if (want[w]) {
                     char why[96];
                     if (stop_seen)
-                        snprintf(why, sizeof why, "did not answer before the stop request");
+                        snprintf(why, sizeof why, "was still training at the stop request");
                     else
                         snprintf(why, sizeof why,
                                  "sent no answer in %.0f s (dead or hung; "
