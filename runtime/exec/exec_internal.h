@@ -203,6 +203,9 @@ bt_status bt_exec_ranks_eval(bt_exec *e, int64_t leader, const char *name, doubl
 int bt_exec_ranks_lost(const bt_exec *e);
 /* Rank 0: tells every rank still answering that the sweep ended with `code`, and frees e->rk. */
 void bt_exec_ranks_free(bt_exec *e, int code);
+/* A rank other than 0: rank 0's greeting (*got 1), checked against this rank's sweep file and
+ * options; *got 0: rank 0 ended before it (the end is read by bt_exec_ranks_serve). */
+bt_status bt_exec_ranks_hello(bt_exec *e, const bt_spec *spec, int *got);
 /* execution.broadcast_data. Rank 0, after loading the data: sends it to every other rank. */
 bt_status bt_exec_ranks_send_data(bt_exec *e);
 /* A rank other than 0: receives rank 0's data into e->sw (*got 1), or finds rank 0 ended without

@@ -91,8 +91,15 @@ static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
 static bt_status run_rank(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
                           bt_run_summary *sum) {
     bt_status st = prepare_plan(e, spec, o, sum);
-    int got = 1;
-    if (st == BT_STATUS_OK && spec->exec.broadcast_data) st = bt_exec_ranks_recv_data(e, &got);
+    /* rank 0's greeting and data come whatever happened here: a broadcast is collective */
+    int hello = 0, got = 1;
+    bt_status hs = bt_exec_ranks_hello(e, spec, &hello);
+    if (st == BT_STATUS_OK) st = hs;
+    if (hello && spec->exec.broadcast_data) {
+        bt_status ds = bt_exec_ranks_recv_data(e, &got);
+        if (bt_comm_lost()) return ds; /* no room for the data: the job stops */
+        if (st == BT_STATUS_OK) st = ds;
+    }
     if (st == BT_STATUS_OK && got) st = bt_sweep_load_data(&e->sw, e->dev.threads);
     return bt_exec_ranks_serve(e, st);
 }

@@ -12,7 +12,21 @@
 
 /* Messages: rank 0 sends int64 words {kind, arg, n, then n orders of ORDER words}; a rank answers
  * doubles {0, values...} or {status, then the message's bytes}. */
-enum { TAG_ORDER = 17, TAG_ANSWER = 18, TAG_DATA = 19 };
+enum { TAG_ORDER = 17, TAG_ANSWER = 18, TAG_DATA = 19, TAG_HELLO = 20 };
+
+/* What every rank must agree on: the sweep file's bytes, the seed and --run-cap. */
+typedef struct rk_hello {
+    char sha256[72];
+    uint64_t seed;
+    int64_t run_cap;
+} rk_hello;
+
+static void hello_of(const bt_spec *spec, rk_hello *h) {
+    memset(h, 0, sizeof *h);
+    memcpy(h->sha256, spec->sha256, sizeof spec->sha256);
+    h->seed = spec->seed;
+    h->run_cap = spec->run_cap_override;
+}
 enum { K_STEP = 1, K_EVAL = 2, K_END = 3 };
 enum { F_RELEASE = 1, F_STEP = 2, F_EXTRA = 4, F_FAILED = 8 };
 enum { HEAD = 3, ORDER = 4 }; /* order: leader, resource, flags, metric index (K_EVAL) */
@@ -27,7 +41,7 @@ struct bt_exec_ranks {
     double timeout;
     int *rank_of;      /* per leader: the rank holding its model state, -1 none */
     rk_buf *out;       /* per rank: the next message's orders (releases wait here) */
-    double *extra;     /* per leader: its other metrics, read by its rank at the last step */
+    double *extra;     /* per leader: its other metrics (stride n_extra), read at its last step */
     int64_t *extra_at; /* per leader: the resource those were read at, -1 none */
     int64_t *local;    /* rank 0's own leaders of a step */
     double got[2];     /* the answer to an eval: its status and value */
@@ -60,7 +74,7 @@ bt_status bt_exec_ranks_init(bt_exec *e, double timeout) {
     k->timeout = timeout;
     k->rank_of = malloc((size_t)n * sizeof *k->rank_of);
     k->out = calloc((size_t)size, sizeof *k->out);
-    k->extra = malloc((size_t)n * 16 * sizeof *k->extra);
+    k->extra = malloc((size_t)n * (size_t)(e->hist.n_extra + 1) * sizeof *k->extra);
     k->extra_at = malloc((size_t)n * sizeof *k->extra_at);
     k->local = malloc((size_t)n * sizeof *k->local);
     k->units = calloc((size_t)size, sizeof *k->units);
@@ -71,6 +85,14 @@ bt_status bt_exec_ranks_init(bt_exec *e, double timeout) {
     BT_CHECK_ALLOC(k->extra_at);
     BT_CHECK_ALLOC(k->local);
     for (int64_t t = 0; t < n; t++) k->rank_of[t] = -1, k->extra_at[t] = -1;
+    rk_hello h;
+    hello_of(e->sw.spec, &h);
+    for (int w = 1; w < size; w++)
+        if (bt_comm_send(w, TAG_HELLO, &h, sizeof h, timeout, e->o->stop) != BT_STATUS_OK) {
+            k->lost = 1;
+            bt_comm_mark_lost();
+            return BT_FAIL(BT_STATUS_INTERRUPTED, "rank %d did not start", w);
+        }
     return BT_STATUS_OK;
 }
 
@@ -222,7 +244,8 @@ static bt_status take_step(bt_exec *e, int w, const double *a, size_t n) {
         if (a[at + 1] != 0) r->failed = 1;
         r->state_res++;
         if (o[2] & F_EXTRA) {
-            memcpy(k->extra + o[0] * 16, a + at + 2, (size_t)e->hist.n_extra * sizeof *a);
+            memcpy(k->extra + o[0] * e->hist.n_extra, a + at + 2,
+                   (size_t)e->hist.n_extra * sizeof *a);
             k->extra_at[o[0]] = r->resource + 1;
         }
         at += need;
@@ -277,7 +300,7 @@ bt_status bt_exec_ranks_eval(bt_exec *e, int64_t leader, const char *name, doubl
     if (m < 0 && strcmp(name, e->sw.metric) != 0)
         return BT_FAIL(BT_STATUS_INTERNAL, "metric %s is not read on other ranks", name);
     if (m >= 0 && k->extra_at[leader] == r->resource) {
-        *v = k->extra[leader * 16 + m];
+        *v = k->extra[leader * e->hist.n_extra + m];
         return BT_STATUS_OK;
     }
     /* not read at the step: ask now (a catch-up's check) */
@@ -362,15 +385,39 @@ bt_status bt_exec_ranks_send_data(bt_exec *e) {
     return data_arrays(&e->sw);
 }
 
-bt_status bt_exec_ranks_recv_data(bt_exec *e, int *got) {
-    *got = 0;
+/* Waits for rank 0's message with `tag` (1, its size in *bytes), or for its orders (0: it ended
+ * before sending one; the end is read by bt_exec_ranks_serve). */
+static int wait_for(int tag, size_t *bytes) {
     int spins = 0;
-    size_t bytes = 0;
-    for (;;) { /* the data, or rank 0's end (it failed before sending any) */
-        if (bt_comm_ready(0, TAG_DATA, &bytes)) break;
-        if (bt_comm_ready(0, TAG_ORDER, &bytes)) return BT_STATUS_OK;
+    for (;;) {
+        if (bt_comm_ready(0, tag, bytes)) return 1;
+        if (bt_comm_ready(0, TAG_ORDER, bytes)) return 0;
         bt_comm_nap(&spins);
     }
+}
+
+bt_status bt_exec_ranks_hello(bt_exec *e, const bt_spec *spec, int *got) {
+    size_t bytes = 0;
+    *got = wait_for(TAG_HELLO, &bytes);
+    if (!*got) return BT_STATUS_OK;
+    void *m = NULL;
+    BT_TRY(bt_comm_take(0, TAG_HELLO, bytes, &m));
+    rk_hello mine;
+    hello_of(spec, &mine);
+    const int same = bytes == sizeof mine && memcmp(m, &mine, sizeof mine) == 0;
+    free(m);
+    if (!same)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "%s, --seed or --run-cap differ from rank 0's: every rank "
+                       "needs the same sweep file and options",
+                       spec->path ? spec->path : "the sweep file");
+    return BT_STATUS_OK;
+}
+
+bt_status bt_exec_ranks_recv_data(bt_exec *e, int *got) {
+    size_t bytes = 0;
+    *got = 0;
+    if (!wait_for(TAG_DATA, &bytes)) return BT_STATUS_OK;
     void *m = NULL;
     BT_TRY(bt_comm_take(0, TAG_DATA, bytes, &m));
     int64_t h[DHEAD];
@@ -390,8 +437,11 @@ bt_status bt_exec_ranks_recv_data(bt_exec *e, int *got) {
         d[i]->y = malloc((size_t)(o[0] > 0 ? o[0] : 1) * sizeof(float));
         if (!d[i]->X || !d[i]->y) st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory: the data");
     }
-    /* the broadcast is collective: this rank joins it even when it has no room (and then fails) */
-    if (st != BT_STATUS_OK) return st;
+    /* the broadcast is collective: a rank with no room for it stops the job (bt_comm_end) */
+    if (st != BT_STATUS_OK) {
+        bt_comm_mark_lost();
+        return st;
+    }
     BT_TRY(data_arrays(sw));
     *got = 1;
     return BT_STATUS_OK;

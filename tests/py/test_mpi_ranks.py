@@ -145,37 +145,23 @@ def resume_same(out, what):
         same(ref, out, what)
 
 
-# a hung rank: rank 0 waits --rank-timeout, saves, stops every rank, exits 75
-out = os.path.join(d, "hung.h5")
-got = interrupt(out, 1, signal.SIGSTOP, 0.3, ("--rank-timeout", "2"))
-if got is None:
-    print("note: the sweep finished before rank 1 was stopped")
-else:
+# a hung rank (SIGSTOP): rank 0 waits --rank-timeout, saves, stops every rank, exits 75.
+# A killed rank: mpirun stops the job (SIGTERM, then SIGKILL a second later); rank 0 saves and
+# aborts with 75, but mpirun reports the killed rank's signal (137) when that came first.
+# Rank 0 killed: the journal it wrote is resumed as after any kill.
+cases = (("hung rank", 1, signal.SIGSTOP, 0.3, ("--rank-timeout", "2"), (75,), "rank 1 sent no answer"),
+         ("killed rank", 2, signal.SIGKILL, 0.4, (), (75, 137), None),
+         ("killed rank 0", 0, signal.SIGKILL, 0.5, (), None, None))
+for what, rank, sig, frac, extra, codes, says in cases:
+    out = os.path.join(d, what.replace(" ", "-") + ".h5")
+    got = interrupt(out, rank, sig, frac, extra)
+    if got is None:
+        print(f"note: {what}: the sweep finished before the signal")
+        continue
     rc, err = got
-    c.check(rc == 75, f"hung rank: exit {rc}, expected 75\n{err[-2000:]}")
-    c.check("rank 1 sent no answer" in err, "hung rank: rank 0 says which rank")
-    c.check(os.path.exists(out), "hung rank: results written")
-    resume_same(out, "hung rank")
-
-# a killed rank: mpirun stops the job (SIGTERM, then SIGKILL a second later); rank 0 saves and
-# aborts with 75, but mpirun reports the killed rank's signal (137) when that came first
-out = os.path.join(d, "killed.h5")
-got = interrupt(out, 2, signal.SIGKILL, 0.4)
-if got is None:
-    print("note: the sweep finished before rank 2 was killed")
-else:
-    rc, err = got
-    c.check(rc in (75, 137), f"killed rank: exit {rc}\n{err[-2000:]}")
-    resume_same(out, "killed rank")
-
-# rank 0 killed: the journal it wrote is resumed as after any kill
-out = os.path.join(d, "killed0.h5")
-got = interrupt(out, 0, signal.SIGKILL, 0.5)
-if got is None:
-    print("note: the sweep finished before rank 0 was killed")
-else:
-    rc, err = got
-    c.check(rc != 0, f"killed rank 0: exit {rc}")
-    resume_same(out, "killed rank 0")
+    c.check(rc in codes if codes else rc != 0, f"{what}: exit {rc}\n{err[-2000:]}")
+    c.check(says is None or says in err, f"{what}: rank 0 says which rank")
+    c.check(rank == 0 or os.path.exists(out), f"{what}: rank 0 wrote the results")
+    resume_same(out, what)
 
 c.finish()
