@@ -1,19 +1,29 @@
-/* The ranks of an MPI job (comm.h): MPI_Init only under a launcher, byte messages polled with
- * MPI_Test / MPI_Iprobe so a dead or hung rank is noticed by a deadline, not waited for forever.
- * Built without MPI, the same calls describe a job of one process. */
+/* The ranks of an MPI job (comm.h): under a launcher, MPI through libbatchtune_mpi.so
+ * (mpi_module.h, opened here with dlopen, so a plain run loads no MPI library); byte messages
+ * polled with test / iprobe so a dead or hung rank is noticed by a deadline, not waited for
+ * forever. Built without MPI, a launcher's job of several ranks is refused. */
+#define _GNU_SOURCE /* dladdr */
 #include "runtime/mpi/comm.h"
 
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#if BT_HAVE_MPI
-#include <mpi.h>
-#endif
+#include "runtime/mpi/mpi_module.h"
 
-static int g_on, g_rank, g_size = 1, g_local, g_lost;
+static int g_on, g_rank, g_size = 1, g_local, g_lost; /* g_on: MPI initialized */
+static const bt_mpi_ops *g_mpi;                       /* the module, once opened */
+static char g_why[512];                               /* why it did not open */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void bt_comm_nap(int *spins) {
     /* the first polls spin (a reply on one host comes in microseconds); then sleep, longer and
@@ -41,64 +51,81 @@ int bt_comm_local_rank(void) {
     return g_local;
 }
 
-#if BT_HAVE_MPI
-
 int bt_comm_built(void) {
+#if BT_HAVE_MPI
     return 1;
+#else
+    return 0;
+#endif
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+/* libbatchtune_mpi.so beside libbatchtune.so, else wherever the loader finds it. */
+static const bt_mpi_ops *open_module(void) {
+    if (g_mpi) return g_mpi;
+    const char *name = "libbatchtune_mpi.so";
+    char path[PATH_MAX] = "";
+    Dl_info info;
+    if (dladdr((void *)bt_comm_start, &info) && info.dli_fname &&
+        strlen(info.dli_fname) + strlen(name) + 2 < sizeof path) {
+        snprintf(path, sizeof path, "%s", info.dli_fname);
+        char *slash = strrchr(path, '/');
+        if (slash)
+            strcpy(slash + 1, name);
+        else
+            snprintf(path, sizeof path, "%s", name);
+    }
+    void *h = path[0] ? dlopen(path, RTLD_NOW | RTLD_GLOBAL) : NULL;
+    if (!h) h = dlopen(name, RTLD_NOW | RTLD_GLOBAL); /* MPI's plugins need its symbols global */
+    if (!h) {
+        snprintf(g_why, sizeof g_why, "%s", dlerror());
+        return NULL;
+    }
+    bt_mpi_module_entry_fn entry;
+    *(void **)&entry = dlsym(h, BT_MPI_MODULE_ENTRY);
+    const bt_mpi_ops *m = entry ? entry() : NULL;
+    if (!m || m->abi != BT_MPI_MODULE_ABI || m->size != sizeof *m) {
+        snprintf(g_why, sizeof g_why, "%s: not this build's MPI module", name);
+        return NULL;
+    }
+    return g_mpi = m;
 }
 
 const char *bt_comm_version(void) {
-    static char v[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len = 0;
-    if (!v[0] && MPI_Get_library_version(v, &len) == MPI_SUCCESS) {
-        char *nl = strchr(v, '\n');
-        if (nl) *nl = '\0';
-        char *comma = strchr(v, ',');
-        if (comma) *comma = '\0';
-    }
-    return v;
+    if (!bt_comm_built()) return "no";
+    const bt_mpi_ops *m = open_module();
+    return m ? m->version() : g_why;
 }
 
-/* A launcher's variables: Open MPI's mpirun, PMI (MPICH, Slurm's srun --mpi=pmi2), PMIx. */
-static int under_launcher(void) {
+/* A launcher's variables: Open MPI's mpirun, PMI (MPICH, Slurm's srun --mpi=pmi2), PMIx; the
+ * job's size, 0 when none says so. */
+static int launcher_size(int *under) {
     const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"};
+    *under = 0;
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
-        if (getenv(vars[i])) return 1;
-    return 0;
-}
-
-static int env_int(const char *a, const char *b, int dflt) {
-    const char *v = getenv(a);
-    if (!v) v = b ? getenv(b) : NULL;
-    return v ? atoi(v) : dflt;
+        if (getenv(vars[i])) *under = 1;
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n) n = getenv("PMI_SIZE");
+    return n ? atoi(n) : 0;
 }
 
 bt_status bt_comm_start(void) {
-    if (g_on || !under_launcher()) return BT_STATUS_OK;
-    int inited = 0;
-    MPI_Initialized(&inited);
-    int provided = 0;
-    /* only the main thread calls MPI (pack threads never do) */
-    if (!inited && MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-        return BT_FAIL(BT_STATUS_INTERNAL, "MPI_Init failed");
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-    /* the rank among this host's: the launcher says so; else a split by shared memory */
-    g_local = env_int("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", -1);
-    if (g_local < 0) g_local = env_int("SLURM_LOCALID", NULL, -1);
-    if (g_local < 0) {
-        MPI_Comm node;
-        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &node);
-        MPI_Comm_rank(node, &g_local);
-        MPI_Comm_free(&node);
+    int under = 0;
+    const int n = launcher_size(&under);
+    if (g_on || !under) return BT_STATUS_OK;
+    if (!bt_comm_built()) {
+        if (n > 1)
+            return BT_FAIL(BT_STATUS_USAGE,
+                           "started as one of %d MPI ranks, but this batchtune was built without "
+                           "MPI (libopenmpi-dev, CMake BT_MPI; docs/cluster.md)",
+                           n);
+        return BT_STATUS_OK;
     }
+    const bt_mpi_ops *m = open_module();
+    if (!m)
+        return BT_FAIL(BT_STATUS_INTERNAL, "started by an MPI launcher, but MPI did not load: %s",
+                       g_why);
+    if (m->init(&g_rank, &g_size, &g_local) != 0)
+        return BT_FAIL(BT_STATUS_INTERNAL, "MPI_Init failed");
     g_on = 1;
     return BT_STATUS_OK;
 }
@@ -108,53 +135,46 @@ void bt_comm_end(int code) {
     g_on = 0;
     if (g_lost) {
         fflush(NULL);
-        MPI_Abort(MPI_COMM_WORLD, code); /* does not return */
+        g_mpi->abort(code); /* does not return */
     }
-    MPI_Finalize();
+    g_mpi->finalize();
 }
 
-/* Polls req until done, the timeout or a stop. */
-static bt_status wait_req(MPI_Request *req, double timeout, volatile sig_atomic_t *stop,
-                          const char *what, int peer) {
+static bt_status no_mpi(void) {
+    return BT_FAIL(BT_STATUS_INTERNAL, "no other rank: MPI is not running");
+}
+
+bt_status bt_comm_send(int to, int tag, const void *buf, size_t bytes, double timeout,
+                       volatile sig_atomic_t *stop) {
+    if (!g_on) return no_mpi();
+    void *req = NULL;
+    if (g_mpi->isend(buf, bytes, to, tag, &req) != 0)
+        return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI send to rank %d failed", to);
     const double end = timeout > 0 ? now_s() + timeout : 0;
     int spins = 0;
     for (;;) {
         int done = 0;
-        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI %s rank %d failed", what, peer);
+        if (g_mpi->test(req, &done) != 0)
+            return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI send to rank %d failed", to);
         if (done) return BT_STATUS_OK;
         if ((end > 0 && now_s() > end) || (stop && *stop)) {
-            MPI_Cancel(req);
-            return BT_FAIL(BT_STATUS_INTERRUPTED, "rank %d: no %s within %.0f s", peer, what,
-                           timeout);
+            g_mpi->cancel(req);
+            return BT_FAIL(BT_STATUS_INTERRUPTED, "rank %d took no message in %.0f s", to, timeout);
         }
         bt_comm_nap(&spins);
     }
 }
 
-bt_status bt_comm_send(int to, int tag, const void *buf, size_t bytes, double timeout,
-                       volatile sig_atomic_t *stop) {
-    if (bytes > INT32_MAX) return BT_FAIL(BT_STATUS_INTERNAL, "message of %zu bytes", bytes);
-    MPI_Request req;
-    if (MPI_Isend(buf, (int)bytes, MPI_BYTE, to, tag, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
-        return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI send to rank %d failed", to);
-    return wait_req(&req, timeout, stop, "send to", to);
-}
-
 int bt_comm_ready(int from, int tag, size_t *bytes) {
-    int flag = 0, count = 0;
-    MPI_Status s;
-    if (MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, &s) != MPI_SUCCESS || !flag) return 0;
-    MPI_Get_count(&s, MPI_BYTE, &count);
-    *bytes = (size_t)count;
-    return 1;
+    int ready = 0;
+    return g_on && g_mpi->iprobe(from, tag, &ready, bytes) == 0 && ready;
 }
 
 bt_status bt_comm_take(int from, int tag, size_t bytes, void **buf) {
+    if (!g_on) return no_mpi();
     *buf = malloc(bytes ? bytes : 1);
     BT_CHECK_ALLOC(*buf);
-    if (MPI_Recv(*buf, (int)bytes, MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
-        MPI_SUCCESS) {
+    if (g_mpi->recv(*buf, bytes, from, tag) != 0) {
         free(*buf);
         *buf = NULL;
         return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI receive from rank %d failed", from);
@@ -164,6 +184,7 @@ bt_status bt_comm_take(int from, int tag, size_t bytes, void **buf) {
 
 bt_status bt_comm_recv(int from, int tag, void **buf, size_t *bytes, double timeout,
                        volatile sig_atomic_t *stop) {
+    if (!g_on) return no_mpi();
     const double end = timeout > 0 ? now_s() + timeout : 0;
     int spins = 0;
     while (!bt_comm_ready(from, tag, bytes)) {
@@ -176,50 +197,8 @@ bt_status bt_comm_recv(int from, int tag, void **buf, size_t *bytes, double time
 }
 
 bt_status bt_comm_bcast(void *buf, size_t bytes, int root) {
-    /* in pieces: MPI counts are int */
-    for (size_t off = 0; off < bytes;) {
-        size_t n = bytes - off > (1u << 30) ? (1u << 30) : bytes - off;
-        if (MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD) != MPI_SUCCESS)
-            return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI broadcast from rank %d failed", root);
-        off += n;
-    }
+    if (!g_on) return no_mpi();
+    if (g_mpi->bcast(buf, bytes, root) != 0)
+        return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI broadcast from rank %d failed", root);
     return BT_STATUS_OK;
 }
-
-#else /* no MPI: one process */
-
-int bt_comm_built(void) {
-    return 0;
-}
-const char *bt_comm_version(void) {
-    return "no";
-}
-bt_status bt_comm_start(void) {
-    return BT_STATUS_OK;
-}
-void bt_comm_end(int code) {
-    (void)code;
-}
-
-static bt_status no_peer(void) {
-    return BT_FAIL(BT_STATUS_INTERNAL, "no other rank: built without MPI");
-}
-bt_status bt_comm_send(int to, int tag, const void *buf, size_t bytes, double timeout,
-                       volatile sig_atomic_t *stop) {
-    return no_peer();
-}
-int bt_comm_ready(int from, int tag, size_t *bytes) {
-    return 0;
-}
-bt_status bt_comm_take(int from, int tag, size_t bytes, void **buf) {
-    return no_peer();
-}
-bt_status bt_comm_recv(int from, int tag, void **buf, size_t *bytes, double timeout,
-                       volatile sig_atomic_t *stop) {
-    return no_peer();
-}
-bt_status bt_comm_bcast(void *buf, size_t bytes, int root) {
-    return BT_STATUS_OK;
-}
-
-#endif

@@ -1,6 +1,7 @@
 /* The ranks of an MPI job (mpirun, srun): whether this process is one of several, and the few
- * byte messages the executor's ranks exchange. No MPI type shows here: without MPI in the build
- * (CMake BT_MPI=OFF, or not found) every process is rank 0 of 1 and nothing is ever sent.
+ * byte messages the executor's ranks exchange. No MPI type shows here: MPI itself is in
+ * libbatchtune_mpi.so (mpi_module.h), opened only under a launcher; outside one, or without MPI
+ * in the build (CMake BT_MPI=OFF, or not found), every process is rank 0 of 1.
  * Ownership: bt_comm_recv's buffer is the caller's (free()); everything else is borrowed. */
 #ifndef BT_COMM_H
 #define BT_COMM_H
@@ -10,13 +11,15 @@
 
 #include "base/status.h"
 
-/* Whether MPI is compiled in, and the library's version line ("no" without). */
+/* Whether MPI is compiled in, and the library's version line ("no" without; why the module
+ * (libbatchtune_mpi.so) did not load, when it did not). */
 int bt_comm_built(void);
 const char *bt_comm_version(void);
 
 /* Joins the MPI job when a launcher's variables say there is one (OMPI_COMM_WORLD_SIZE,
- * PMI_SIZE, PMIX_RANK, SLURM_STEP_NUM_TASKS with PMI): a plain run never initializes MPI, so it
- * needs no mpirun and pays nothing. Idempotent. */
+ * PMI_SIZE, PMI_RANK, PMIX_RANK): a plain run never loads or initializes MPI, so it needs no
+ * mpirun and pays nothing. A job of several ranks with a build without MPI is refused (2).
+ * Idempotent. */
 bt_status bt_comm_start(void);
 /* This process's rank, the job's size (1 outside MPI), and the rank among those on this host. */
 int bt_comm_rank(void);
