@@ -194,10 +194,10 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         ex = NULL;
     }
     if (ex) {
-        static const char *const keys[] = {
-            "device", "gpu_packs", "max_pack", "streams", "threads",       "concurrency", "per_gpu",
-            "mps",    "wandb",     "grace",    "retries", "trial_timeout", "log_cap",
-            "broadcast_data", NULL};
+        static const char *const keys[] = {"device",  "gpu_packs",      "max_pack", "streams",
+                                           "threads", "concurrency",    "per_gpu",  "mps",
+                                           "wandb",   "grace",          "retries",  "trial_timeout",
+                                           "log_cap", "broadcast_data", NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
             !device_ok(e->device))
