@@ -10,6 +10,7 @@
 
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
+#include "runtime/store/report_html.h"
 
 int bt_exec_better(const bt_exec *e, double a, double b) {
     if (isnan(b)) return !isnan(a);
@@ -107,6 +108,7 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     r->rungs = malloc((size_t)(nd ? nd : 1) * sizeof *r->rungs);
     BT_CHECK_ALLOC(r->rungs);
     if (nd) memcpy(r->rungs, d, (size_t)nd * sizeof *r->rungs);
+    BT_TRY(bt_exec_machine_fill(e, r));
     r->best_trial = bt_exec_best_trial(e);
     if (final && r->best_trial >= 0 && e->sw.family->export_model) {
         size_t len = 0;
@@ -126,6 +128,8 @@ bt_status bt_exec_checkpoint(bt_exec *e, int final) {
     bt_results r;
     bt_status st = build_results(e, &r, final);
     if (st == BT_STATUS_OK) st = bt_results_write(&r, e->o->out_path);
+    if (st == BT_STATUS_OK && e->o->html_path)
+        st = bt_report_html_live(&r, e->o->out_path, e->o->html_path, e->o->checkpoint_every);
     bt_results_free(&r);
     if (st != BT_STATUS_OK) return st;
     e->ckpt.last = bt_clock();

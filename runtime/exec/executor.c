@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/devices/memory.h"
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
@@ -37,6 +38,7 @@ static bt_status resolve_device(bt_exec *e, const bt_spec *spec, const bt_run_op
 }
 
 static void exec_free(bt_exec *e) {
+    bt_exec_machine_free(e);
     bt_exec_slots_free(e);
     free(e->runs);
     free(e->ts);
@@ -46,9 +48,23 @@ static void exec_free(bt_exec *e) {
     bt_sweep_free(&e->sw);
 }
 
+/* Before anything per trial is allocated: the plan and the executor's state must fit in memory
+ * (a run_cap of 10^8 is a message, not the OOM killer). */
+static bt_status check_memory(const bt_spec *spec) {
+    bt_sweep head;
+    bt_status st = bt_sweep_preview(&head, spec, 1);
+    if (st == BT_STATUS_OK) {
+        size_t per = bt_sweep_trial_bytes(&head) + sizeof(bt_exec_run) + sizeof(bt_exec_trial);
+        st = bt_mem_check_trials(head.n_total, per, "plan and state");
+    }
+    bt_sweep_free(&head);
+    return st;
+}
+
 /* The plan, the device, the runs' and trials' states and the history's metrics. */
 static bt_status prepare_plan(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
                               bt_run_summary *sum) {
+    BT_TRY(check_memory(spec));
     BT_TRY(bt_sweep_init(&e->sw, spec));
     BT_TRY(resolve_device(e, spec, o));
     if (o->packs_override) e->sw.packs = o->packs_override;
@@ -123,11 +139,11 @@ static bt_status between_ticks(bt_exec *e) {
         e->ckpt.decisions = nd;
         st = bt_exec_checkpoint(e, 0);
         /* model state on other ranks is not snapshotted: a resume retrains it there */
-        if (st == BT_STATUS_OK && !e->rk) bt_exec_snapshot_maybe(e, 0);
+        if (st == BT_STATUS_OK && !e->rk) st = bt_exec_snapshot_maybe(e, 0);
     }
     if (st == BT_STATUS_OK && stopping) {
         st = bt_exec_checkpoint(e, 0);
-        if (st == BT_STATUS_OK && !e->rk) bt_exec_snapshot_maybe(e, 1);
+        if (st == BT_STATUS_OK && !e->rk) st = bt_exec_snapshot_maybe(e, 1);
         if (st == BT_STATUS_OK)
             st = BT_FAIL(BT_STATUS_INTERRUPTED,
                          "interrupted: progress saved; run the same command again to continue");
@@ -144,6 +160,7 @@ static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, 
         bt_exec_warn(e, "%s", spec->warnings[i]);
     bt_status st = bt_sweep_load_data(&e->sw, e->dev.threads);
     if (st == BT_STATUS_OK && spec->exec.broadcast_data) st = bt_exec_ranks_send_data(e);
+    if (st == BT_STATUS_OK) st = bt_exec_machine_start(e, sum->resumed);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_journal_open(e, spec);
     if (st == BT_STATUS_OK && !sum->already_finished && !e->rk) st = bt_exec_state_open(e);
     *buf = malloc((size_t)(2 * e->sw.n_trials + 1) * sizeof **buf);
