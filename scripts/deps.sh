@@ -4,6 +4,7 @@
 # the HTML reports in tests/py/test_report_html.py (which skips without it).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libhdf5-dev libcjson-dev libyaml-dev zlib1g-dev
+      openmpi-bin libopenmpi-dev
       python3 python3-numpy python3-pandas python3-h5py python3-sklearn python3-xgboost chromium)
 missing=()
 for p in "${pkgs[@]}"; do

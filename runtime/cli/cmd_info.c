@@ -7,6 +7,7 @@
 #include "runtime/devices/cuda_module.h"
 #include "runtime/devices/devices.h"
 #include "runtime/devices/nvml.h"
+#include "runtime/mpi/comm.h"
 #include "sweeps/spec/yaml_read.h"
 
 int bt_cmd_info(int argc, char **argv) {
@@ -64,7 +65,11 @@ int bt_cmd_info(int argc, char **argv) {
                : m  ? "no (the CUDA module was built without it)"
                     : "no (no CUDA module)");
     }
-    printf("  mpi     no\n");
+    if (bt_comm_built())
+        printf("  mpi     yes (%s; mpirun -np N batchtune run ..., docs/cluster.md)\n",
+               bt_comm_version());
+    else
+        printf("  mpi     no (built without MPI: Debian's libopenmpi-dev, CMake BT_MPI)\n");
     printf("  hdf5    %u.%u.%u\n", maj, min, rel);
     const char *yaml = bt_yaml_version();
     if (yaml)

@@ -12,6 +12,7 @@
 #include "runtime/cli/cli.h"
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/executor.h"
+#include "runtime/mpi/comm.h"
 #include "sweeps/spec/spec.h"
 #include "runtime/store/report_html.h"
 #include "runtime/store/results.h"
@@ -43,7 +44,8 @@ static const char help[] =
     "                    one shape run side by side on --streams (GPU); results do not change\n"
     "  --fresh           start over, discarding earlier results and journal at that path\n"
     "  --log PATH        JSON-lines events (sweep_start, pack_init, trial_start, report,\n"
-    "                    trial_stop, checkpoint, snapshot, catch_up, warning, sweep_end);\n"
+    "                    trial_stop, checkpoint, snapshot, catch_up, warning, ranks,\n"
+    "                    sweep_end);\n"
     "                    '-' for stdout, which then carries nothing else (the summary goes to\n"
     "                    stderr)\n"
     "  --quiet           no progress line\n"
@@ -63,6 +65,9 @@ static const char help[] =
     "                    changed); a resume keeps the first run's note unless given again\n"
     "  --tag T           a tag kept with the results (repeatable; the `tags` attribute joins\n"
     "                    them with ','); a resume keeps the first run's tags unless given again\n"
+    "  --rank-timeout S  under mpirun or srun (docs/cluster.md): seconds rank 0 waits for another\n"
+    "                    rank's answer; past it, the journal and results are saved, every rank\n"
+    "                    is stopped and the exit is 75 (default 600)\n"
     "\n"
     "The results also record the git commit of the repository holding the sweep file, the\n"
     "data's sha256, the CPU model and the GPU, driver and CUDA versions\n"
@@ -122,7 +127,7 @@ typedef struct run_args {
     int fresh, quiet, have_seed;
     uint64_t seed;
     int64_t run_cap;
-    double every, snap_every, system_every;
+    double every, snap_every, system_every, rank_timeout;
     int streams, pack_slots;
 } run_args;
 
@@ -160,6 +165,7 @@ static int parse_args(int argc, char **argv, run_args *A) {
     A->every = 30.0;
     A->snap_every = 300.0;
     A->system_every = 1.0;
+    A->rank_timeout = 600;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -209,6 +215,8 @@ static int parse_args(int argc, char **argv, run_args *A) {
             if (parse_seconds(a, argv[++i], 0, &A->system_every)) return BT_STATUS_USAGE;
         } else if (strcmp(a, "--note") == 0 && more) {
             A->note = argv[++i];
+        } else if (strcmp(a, "--rank-timeout") == 0 && more) {
+            if (parse_seconds(a, argv[++i], 1, &A->rank_timeout)) return BT_STATUS_USAGE;
         } else if (strcmp(a, "--tag") == 0 && more) {
             if (add_tag(A, argv[++i])) return BT_STATUS_USAGE;
         } else if (strcmp(a, "--seed") == 0 && more) {
@@ -239,7 +247,7 @@ static int parse_args(int argc, char **argv, run_args *A) {
     return -1;
 }
 
-int bt_cmd_run(int argc, char **argv) {
+static int run_cmd(int argc, char **argv) {
     run_args A;
     int rc = parse_args(argc, argv, &A);
     if (rc >= 0) {
@@ -259,6 +267,10 @@ int bt_cmd_run(int argc, char **argv) {
     if (!out) out = spec.output;
     if (!out) out = out_alloc = default_out(sweep);
 
+    /* the other ranks of an MPI job write nothing: rank 0 keeps the log, progress, report page
+     * and summary */
+    const int worker = bt_comm_rank() > 0;
+    if (worker) A.log_path = NULL, A.quiet = 1, A.html = NULL, A.system_every = 0;
     FILE *log = NULL;
     if (A.log_path) {
         log = strcmp(A.log_path, "-") == 0 ? stdout : bt_wfopen(A.log_path, "a");
@@ -296,10 +308,11 @@ int bt_cmd_run(int argc, char **argv) {
         .system_every = A.system_every,
         .note = A.note,
         .tags = A.tags,
-        .warnings = stderr,
+        .warnings = worker ? NULL : stderr,
         .streams = A.streams,
         .pack_slots = A.pack_slots,
         .html_path = A.html,
+        .rank_timeout = A.rank_timeout,
     };
     bt_run_summary sum;
     bt_status st = bt_sweep_run(&spec, &o, &sum);
@@ -310,7 +323,9 @@ int bt_cmd_run(int argc, char **argv) {
     }
     /* with --log -, stdout carries the events only: the summary goes to stderr */
     FILE *human = log == stdout ? stderr : stdout;
-    if (st == BT_STATUS_OK) {
+    if (worker) {
+        rc = (int)st; /* rank 0 says what happened */
+    } else if (st == BT_STATUS_OK) {
         if (sum.already_finished)
             fprintf(human,
                     "%s: this sweep already finished (%" PRId64 " trials); nothing to do. "
@@ -337,5 +352,13 @@ int bt_cmd_run(int argc, char **argv) {
     free(A.tags);
     free(out_alloc);
     bt_spec_free(&spec);
+    return rc;
+}
+
+int bt_cmd_run(int argc, char **argv) {
+    /* under mpirun or srun, this process is one rank of the job (docs/cluster.md) */
+    if (bt_comm_start() != BT_STATUS_OK) return bt_cli_error(BT_STATUS_INTERNAL);
+    int rc = run_cmd(argc, argv);
+    bt_comm_end(rc);
     return rc;
 }

@@ -142,6 +142,7 @@ typedef struct bt_exec {
     bt_exec_checkpoints ckpt;
     bt_record mach; /* provenance and /system (machine.c) */
     bt_progress prog;
+    struct bt_exec_ranks *rk; /* the other ranks of an MPI job (ranks.c); NULL: one process */
 } bt_exec;
 
 static inline bt_pack *bt_exec_run_pack(const bt_exec *e, int64_t leader) {
@@ -149,7 +150,7 @@ static inline bt_pack *bt_exec_run_pack(const bt_exec *e, int64_t leader) {
 }
 
 /* The files below call only the ones listed before them (check-floors.py finds no circle):
- * machine, checkpoint, events, slots, step, snapshots, resume, history, tick, then executor.c. */
+ * machine, checkpoint, events, slots, step, ranks, snapshots, resume, history, tick, then executor.c. */
 
 /* ---- machine.c: provenance and /system ------------------------------------------------------ */
 
@@ -201,6 +202,39 @@ bt_status bt_exec_pack_bind(const bt_exec *e, int inst);
 /* Steps each listed run (by leader, each holding a slot) one resource unit; with eval, reads the
  * sweep metric into its step_value where a member records it. */
 bt_status bt_exec_step_leaders(bt_exec *e, const int64_t *leaders, int64_t n, int eval);
+
+/* ---- ranks.c: runs spread over the ranks of an MPI job ---------------------------------------
+ * Rank 0 runs the sweep (scheduler, journal, results); each run is trained on one rank, chosen
+ * when it gets model state and kept until that state is freed. Rank 0 steps its own share while
+ * the others step theirs, and gathers their step values (and other metrics at report points)
+ * before the tick goes on, so the tick order, and the results, are one process's. Without other
+ * ranks (e->rk NULL) each call below is the one-process call it wraps. */
+
+/* Rank 0 of a job of several: e->rk (`timeout`: seconds a rank may take to answer). */
+bt_status bt_exec_ranks_init(bt_exec *e, double timeout);
+/* Gives run `leader` model state on a rank (bt_exec_slot_acquire there). */
+bt_status bt_exec_ranks_acquire(bt_exec *e, int64_t leader);
+/* Frees run `leader`'s model state wherever it is (told to its rank with the next message). */
+void bt_exec_ranks_release(bt_exec *e, int64_t leader);
+/* bt_exec_step_leaders over the ranks. */
+bt_status bt_exec_ranks_step(bt_exec *e, const int64_t *leaders, int64_t n, int eval);
+/* Metric `name` of run `leader`'s model state, wherever it is. */
+bt_status bt_exec_ranks_eval(bt_exec *e, int64_t leader, const char *name, double *v);
+/* Whether a rank stopped answering (the job must be aborted after saving). */
+int bt_exec_ranks_lost(const bt_exec *e);
+/* Rank 0: tells every rank still answering that the sweep ended with `code`, and frees e->rk. */
+void bt_exec_ranks_free(bt_exec *e, int code);
+/* A rank other than 0: rank 0's greeting (*got 1), checked against this rank's sweep file and
+ * options; *got 0: rank 0 ended before it (the end is read by bt_exec_ranks_serve). */
+bt_status bt_exec_ranks_hello(bt_exec *e, const bt_spec *spec, int *got);
+/* execution.broadcast_data. Rank 0, after loading the data: sends it to every other rank. */
+bt_status bt_exec_ranks_send_data(bt_exec *e);
+/* A rank other than 0: receives rank 0's data into e->sw (*got 1), or finds rank 0 ended without
+ * sending any (*got 0: the end is read by bt_exec_ranks_serve). */
+bt_status bt_exec_ranks_recv_data(bt_exec *e, int *got);
+/* A rank other than 0: trains what rank 0 asks until it says the sweep ended (its code is
+ * returned). setup: how loading this rank's plan and data went (an error is told to rank 0). */
+bt_status bt_exec_ranks_serve(bt_exec *e, bt_status setup);
 
 /* ---- snapshots.c: model-state snapshots ---------------------------------------------------- */
 

@@ -14,13 +14,18 @@
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
+#include "runtime/mpi/comm.h"
+#include "runtime/mpi/rank_device.h"
 #include "runtime/program/program.h"
 #include "runtime/store/results.h"
 
 /* Resolves --device / execution.device and --gpu-packs / execution.gpu_packs (the shared
  * resolver, runtime/devices/resolve.h): the device, and the family's pack ops there. */
 static bt_status resolve_device(bt_exec *e, const bt_spec *spec, const bt_run_opts *o) {
-    bt_device_request req = {.device = o->device ? o->device : spec->exec.device,
+    char rank_dev[32]; /* a rank of an MPI job: its share of the host's GPUs */
+    const char *asked = bt_rank_device(o->device ? o->device : spec->exec.device,
+                                       e->sw.family->name, rank_dev, sizeof rank_dev);
+    bt_device_request req = {.device = asked,
                              .gpu_packs = o->gpu_packs ? o->gpu_packs : spec->exec.gpu_packs,
                              .bad = o->device ? BT_STATUS_USAGE : BT_STATUS_BAD_INPUT,
                              .where = o->device ? "--device" : "execution.device"};
@@ -43,8 +48,6 @@ static void exec_free(bt_exec *e) {
     bt_sweep_free(&e->sw);
 }
 
-/* The plan, the device, the runs' and trials' states, the history's metrics, and the journal's
- * verdict: fresh, resume, or already finished (in sum). */
 /* Before anything per trial is allocated: the plan and the executor's state must fit in memory
  * (a run_cap of 10^8 is a message, not the OOM killer). */
 static bt_status check_memory(const bt_spec *spec) {
@@ -58,8 +61,9 @@ static bt_status check_memory(const bt_spec *spec) {
     return st;
 }
 
-static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
-                         bt_run_summary *sum) {
+/* The plan, the device, the runs' and trials' states and the history's metrics. */
+static bt_status prepare_plan(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
+                              bt_run_summary *sum) {
     BT_TRY(check_memory(spec));
     BT_TRY(bt_sweep_init(&e->sw, spec));
     BT_TRY(resolve_device(e, spec, o));
@@ -89,7 +93,34 @@ static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
     BT_TRY(bt_exec_history_init(e));
     e->dev.threads = spec->exec.threads > 0 ? spec->exec.threads : bt_cpu_cores();
     sum->n_trials = n;
+    return BT_STATUS_OK;
+}
+
+/* prepare_plan, then the journal's verdict: fresh, resume, or already finished (in sum); in a
+ * job of several ranks, rank 0's view of the others. */
+static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
+                         bt_run_summary *sum) {
+    BT_TRY(prepare_plan(e, spec, o, sum));
+    BT_TRY(bt_exec_ranks_init(e, o->rank_timeout > 0 ? o->rank_timeout : 600));
     return bt_exec_journal_prepare(e, spec, o, sum);
+}
+
+/* A rank other than 0 of an MPI job: the same plan and data, then what rank 0 orders, until it
+ * says the sweep ended. It writes no file and prints nothing. */
+static bt_status run_rank(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
+                          bt_run_summary *sum) {
+    bt_status st = prepare_plan(e, spec, o, sum);
+    /* rank 0's greeting and data come whatever happened here: a broadcast is collective */
+    int hello = 0, got = 1;
+    bt_status hs = bt_exec_ranks_hello(e, spec, &hello);
+    if (st == BT_STATUS_OK) st = hs;
+    if (hello && spec->exec.broadcast_data) {
+        bt_status ds = bt_exec_ranks_recv_data(e, &got);
+        if (bt_comm_lost()) return ds; /* no room for the data: the job stops */
+        if (st == BT_STATUS_OK) st = ds;
+    }
+    if (st == BT_STATUS_OK && got) st = bt_sweep_load_data(&e->sw, e->dev.threads);
+    return bt_exec_ranks_serve(e, st);
 }
 
 /* Between two live ticks: progress, a checkpoint (and maybe a snapshot) when one is due, and on
@@ -110,11 +141,12 @@ static bt_status between_ticks(bt_exec *e) {
     if ((since >= every || rung_done) && !stopping) {
         e->ckpt.decisions = nd;
         st = bt_exec_checkpoint(e, 0);
-        if (st == BT_STATUS_OK) st = bt_exec_snapshot_maybe(e, 0);
+        /* model state on other ranks is not snapshotted: a resume retrains it there */
+        if (st == BT_STATUS_OK && !e->rk) st = bt_exec_snapshot_maybe(e, 0);
     }
     if (st == BT_STATUS_OK && stopping) {
         st = bt_exec_checkpoint(e, 0);
-        if (st == BT_STATUS_OK) st = bt_exec_snapshot_maybe(e, 1);
+        if (st == BT_STATUS_OK && !e->rk) st = bt_exec_snapshot_maybe(e, 1);
         if (st == BT_STATUS_OK)
             st = BT_FAIL(BT_STATUS_INTERRUPTED,
                          "interrupted: progress saved; run the same command again to continue");
@@ -130,9 +162,10 @@ static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, 
     for (int i = 0; i < spec->n_warnings && !sum->already_finished; i++)
         bt_exec_warn(e, "%s", spec->warnings[i]);
     bt_status st = bt_sweep_load_data(&e->sw, e->dev.threads);
+    if (st == BT_STATUS_OK && spec->exec.broadcast_data) st = bt_exec_ranks_send_data(e);
     if (st == BT_STATUS_OK) st = bt_exec_machine_start(e, sum->resumed);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_journal_open(e, spec);
-    if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_state_open(e);
+    if (st == BT_STATUS_OK && !sum->already_finished && !e->rk) st = bt_exec_state_open(e);
     *buf = malloc((size_t)(2 * e->sw.n_trials + 1) * sizeof **buf);
     if (!*buf && st == BT_STATUS_OK) st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     e->ckpt.last = bt_clock();
@@ -144,6 +177,13 @@ static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, 
         st = bt_exec_tick(e, *buf, &finished);
         if (st != BT_STATUS_OK || finished) break;
         if (!e->jnl.replaying) st = between_ticks(e);
+    }
+    if (bt_exec_ranks_lost(e)) {
+        /* a rank died or hung: save what the journal holds, then every rank is stopped */
+        char why[768];
+        snprintf(why, sizeof why, "%s", bt_status_message());
+        (void)bt_exec_checkpoint(e, 0);
+        st = BT_FAIL(BT_STATUS_INTERRUPTED, "%s", why);
     }
     if (st == BT_STATUS_OK) {
         /* results first, END after: a kill in between leaves a journal that replays to DONE
@@ -187,10 +227,12 @@ static void summarize(bt_exec *e, bt_status st, bt_run_summary *sum) {
 }
 
 bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary *sum) {
-    if (spec->prog.on) return bt_program_run(spec, o, sum); /* the user's own program */
     bt_exec e;
     memset(&e, 0, sizeof e);
     memset(sum, 0, sizeof *sum);
+    const int rank = bt_comm_rank();
+    if (spec->prog.on) /* the user's own program: every trial from rank 0 */
+        return rank == 0 ? bt_program_run(spec, o, sum) : BT_STATUS_OK;
     sum->best_trial = -1;
     sum->best_metric = NAN;
     e.o = o;
@@ -201,6 +243,11 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     e.prog.log = o->log;
     e.prog.warn = o->warnings;
     e.prog.t0 = bt_clock();
+    if (rank > 0) {
+        bt_status st = run_rank(&e, spec, o, sum);
+        exec_free(&e);
+        return st;
+    }
     bt_status st = prepare(&e, spec, o, sum);
     int64_t *buf = NULL;
     /* a finished sweep needs no model state: one left by a kill after its END record goes */
@@ -217,6 +264,7 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
         while (st == BT_STATUS_OK && buf && !finished && e.tick <= e.jnl.log.last_tick)
             st = bt_exec_tick(&e, buf, &finished);
     }
+    bt_exec_ranks_free(&e, st); /* the other ranks of a job stop waiting for orders */
     if (st == BT_STATUS_OK || st == BT_STATUS_INTERRUPTED) summarize(&e, st, sum);
     free(buf);
     exec_free(&e);

@@ -51,6 +51,9 @@ typedef struct bt_run_opts {
     /* Tests only: train with these pack ops instead of the device's (the sweep family's), e.g.
      * the CPU pack with concurrent_steps flipped on. NULL in normal use. */
     const struct bt_pack_ops *packs_override;
+    /* In an MPI job (docs/cluster.md): seconds rank 0 waits for another rank's answer before it
+     * saves the journal and results and stops every rank (0: 600). */
+    double rank_timeout;
 } bt_run_opts;
 
 typedef struct bt_run_summary {

@@ -61,8 +61,9 @@ bt_status bt_exec_extra_metrics(bt_exec *e, int64_t L, int64_t t, double now) {
         const char *name = e->hist.extra[m];
         double v = NAN;
         if (!e->jnl.replaying && !r->failed) {
-            if (e->sw.packs->eval(bt_exec_run_pack(e, L), r->slot, name, &v) != BT_STATUS_OK)
-                v = NAN;
+            bt_status st = bt_exec_ranks_eval(e, L, name, &v); /* on the run's rank */
+            if (bt_exec_ranks_lost(e)) return st;
+            if (st != BT_STATUS_OK) v = NAN;
         }
         bt_jrec h = {BT_JREC_HIST, e->tick, t, r->resource, v, now, ""};
         snprintf(h.metric, sizeof h.metric, "%s", name);

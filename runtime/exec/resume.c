@@ -144,7 +144,7 @@ static bt_status verify_run(bt_exec *e, int64_t L) {
         const bt_exec_trial *ts = &e->ts[sw->members[k]];
         if (ts->resource != r->resource) continue;
         double v = NAN;
-        BT_TRY(sw->packs->eval(bt_exec_run_pack(e, L), r->slot, sw->metric, &v));
+        BT_TRY(bt_exec_ranks_eval(e, L, sw->metric, &v)); /* on the run's rank */
         if (!(v == ts->metric || (isnan(v) && isnan(ts->metric))))
             return BT_FAIL(BT_STATUS_BAD_INPUT,
                            "%s: trial %" PRId64 " brought to %" PRId64 " gives %s %.17g but "
@@ -168,14 +168,14 @@ bt_status bt_exec_catch_up(bt_exec *e, int64_t *buf) {
             bt_exec_run *r = &e->runs[t];
             if (e->sw.trials[t].leader != t || !r->active || r->failed) continue;
             if (r->slot < 0 && r->resource > 0) {
-                BT_TRY(bt_exec_slot_acquire(e, t));
+                BT_TRY(bt_exec_ranks_acquire(e, t)); /* retrained on the rank chosen now */
                 r->verify = 1;
                 n_verify++;
             }
             if (r->slot >= 0 && r->state_res < r->resource) buf[n++] = t;
         }
         if (n == 0) break;
-        BT_TRY(bt_exec_step_leaders(e, buf, n, 0));
+        BT_TRY(bt_exec_ranks_step(e, buf, n, 0));
         units += n;
     }
     if (n_verify > 0) {

@@ -7,8 +7,10 @@
 
 bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
     if (sw->data_loaded) return BT_STATUS_OK;
-    BT_TRY(
-        bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train, &sw->valid));
+    /* data already given (an MPI rank's, broadcast by rank 0: execution.broadcast_data) */
+    if (!sw->train.X)
+        BT_TRY(bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train,
+                                    &sw->valid));
     if (sw->task == BT_TASK_MULTICLASS && sw->n_classes <= 0) {
         float mx = 0;
         for (int64_t i = 0; i < sw->train.n_rows; i++)

@@ -10,8 +10,9 @@
 #include "base/status.h"
 #include "sweeps/plan.h"
 
-/* Reads the dataset, checks every trial's hyperparameters against the task and prepares the
- * family's shared structures (binning). threads >= 1. */
+/* Reads the dataset (unless sw->train already holds data: an MPI rank's, sent by rank 0), checks
+ * every trial's hyperparameters against the task and prepares the family's shared structures
+ * (binning). threads >= 1. */
 bt_status bt_sweep_load_data(bt_sweep *sw, int threads);
 
 /* Trains one trial alone to `resource` with the sweep's pack ops (sw->packs) and serializes it

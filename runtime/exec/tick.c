@@ -137,7 +137,7 @@ static void release_runs(bt_exec *e) {
         if (!e->ts[t].started) continue;
         if (run_done(e, t)) {
             bt_exec_log_trial_stops(e, t);
-            bt_exec_slot_release(e, t);
+            bt_exec_ranks_release(e, t);
             bt_exec_snap_drop(e, t);
         }
     }
@@ -149,7 +149,7 @@ static void release_runs(bt_exec *e) {
     for (int64_t t = 0; t < sw->n_trials; t++) resident += e->runs[t].slot >= 0;
     for (int64_t t = 0; t < sw->n_trials && resident > 2 * e->concurrency; t++) {
         if (e->runs[t].slot < 0 || e->runs[t].active) continue;
-        bt_exec_slot_release(e, t);
+        bt_exec_ranks_release(e, t);
         resident--;
     }
 }
@@ -193,8 +193,8 @@ bt_status bt_exec_tick(bt_exec *e, int64_t *buf, int *finished) {
     }
     if (!e->jnl.replaying) {
         BT_TRY(bt_exec_catch_up(e, buf + n));
-        for (int64_t i = 0; i < n; i++) BT_TRY(bt_exec_slot_acquire(e, buf[i]));
-        BT_TRY(bt_exec_step_leaders(e, buf, n, 1));
+        for (int64_t i = 0; i < n; i++) BT_TRY(bt_exec_ranks_acquire(e, buf[i]));
+        BT_TRY(bt_exec_ranks_step(e, buf, n, 1)); /* one process: bt_exec_step_leaders */
     }
     double now = bt_clock() - e->prog.t0 + e->jnl.time_offset;
 

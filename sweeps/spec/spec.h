@@ -98,6 +98,8 @@ typedef struct bt_exec_spec {
     int streams;         /* packs stepped at once over all GPUs; 0: unset (4 per GPU) */
     int threads;         /* CPU threads, 0 = all cores */
     int64_t concurrency; /* runs trained at once; 0 = the default (bt_spec_concurrency) */
+    int broadcast_data;  /* MPI ranks: rank 0 loads the data and sends it to the others (1), or
+                          * every rank reads the dataset paths itself (0, the default) */
 } bt_exec_spec;
 
 /* Program mode (docs/program-mode.md): a sweep with `program` or `command` and no `model` block

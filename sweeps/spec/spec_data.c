@@ -196,9 +196,10 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
         ex = NULL;
     }
     if (ex) {
-        static const char *const keys[] = {
-            "device", "gpu_packs", "max_pack", "streams", "threads",       "concurrency", "per_gpu",
-            "mps",    "wandb",     "grace",    "retries", "trial_timeout", "log_cap",     NULL};
+        static const char *const keys[] = {"device",  "gpu_packs",      "max_pack", "streams",
+                                           "threads", "concurrency",    "per_gpu",  "mps",
+                                           "wandb",   "grace",          "retries",  "trial_timeout",
+                                           "log_cap", "broadcast_data", NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
             !device_ok(e->device))
@@ -213,6 +214,8 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
                         "(experimental ones too), got \"%s\"",
                         e->gpu_packs);
         int64_t v;
+        int b;
+        if (bt_spec_read_bool(c, ex, "broadcast_data", "execution", &b) == 1) e->broadcast_data = b;
         if (bt_spec_read_int(c, ex, "max_pack", "execution", 1, 1 << 20, &v) == 1) e->max_pack = v;
         if (bt_spec_read_int(c, ex, "streams", "execution", 1, 64, &v) == 1) e->streams = (int)v;
         if (bt_spec_read_int(c, ex, "threads", "execution", 0, 4096, &v) == 1) e->threads = (int)v;

@@ -1,0 +1,167 @@
+"""MPI ranks (docs/cluster.md): `mpirun -np N batchtune run` gives exactly one process's /trials,
+/history and /rungs with 1, 2 and 3 ranks (ASHA and Hyperband); a hung rank makes rank 0 save and
+stop the job with 75; a killed rank or a killed rank 0 leaves a journal the same mpirun resumes
+to the same results. Skips (77) without mpirun or without MPI in the build."""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from btutil import BIN, Checker, asha_sweep, need, results_tables, run, sweep_file, wait_journal, workdir, write_sweep, SRC
+
+need("h5py", "numpy")
+import numpy as np
+
+mpirun = shutil.which("mpirun")
+if not mpirun:
+    print("SKIP: no mpirun (Debian: openmpi-bin)")
+    raise SystemExit(77)
+if "mpi     yes" not in run("info", check=0).stdout:
+    print("SKIP: this build has no MPI (BT_MPI)")
+    raise SystemExit(77)
+
+c = Checker("test_mpi_ranks")
+d = workdir("mpi_ranks")
+env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # Open MPI's own allocations are no leak of ours
+MPI = [mpirun, "--oversubscribe", "--allow-run-as-root", "--mca", "btl", "self,vader"]
+
+
+def mpi(n, *args, **kw):
+    return [*MPI, "-np", str(n), BIN, "run", *map(str, args)]
+
+
+def mpi_run(n, *args, timeout=300):
+    return subprocess.run(mpi(n, *args), capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def same(a, b, what):
+    ta, tb = results_tables(a), results_tables(b)
+    for name, x, y in zip(("trials", "history", "rungs"), ta, tb):
+        c.check(x.dtype == y.dtype and np.array_equal(x, y), f"{what}: /{name} differs")
+
+
+def fresh(out):
+    for f in (out, out + ".journal", out + ".state"):
+        if os.path.exists(f):
+            os.remove(f)
+
+
+asha = asha_sweep(d, run_cap=40)
+s = sweep_file("breast-cancer-asha.json")
+s["run_cap"] = 30
+s["scheduler"] = {"type": "hyperband", "min_resource": 3, "max_resource": 81, "eta": 3}
+hb = write_sweep(os.path.join(d, "hb.json"), s, os.path.join(SRC, "sweeps", "examples"))
+
+# 1, 2, 3 ranks: one process's results exactly; every rank trained a share
+for name, sweep, ranks in (("asha", asha, (1, 2, 3)), ("hb", hb, (2, 3))):
+    ref = os.path.join(d, f"{name}-ref.h5")
+    run("run", sweep, "--out", ref, "--fresh", "--quiet", check=0)
+    for n in ranks:
+        out = os.path.join(d, f"{name}-{n}.h5")
+        log = os.path.join(d, f"{name}-{n}.log")
+        fresh(log)
+        p = mpi_run(n, sweep, "--out", out, "--fresh", "--quiet", "--log", log)
+        c.check(p.returncode == 0, f"{name} -np {n}: exit {p.returncode}\n{p.stderr[-2000:]}")
+        if p.returncode != 0:
+            continue
+        same(ref, out, f"{name} -np {n}")
+        c.check(p.stdout.count("trials (") == 1, f"{name} -np {n}: one summary, from rank 0")
+        units = [l for l in open(log) if '"event":"ranks"' in l]
+        if n > 1:
+            c.check(len(units) == 1, f"{name} -np {n}: a ranks event")
+            if units:
+                import json
+                u = json.loads(units[0])["units"]
+                c.check(len(u) == n and all(x > 0 for x in u), f"{name} -np {n}: units {u}")
+
+# execution.broadcast_data: only rank 0 can read the dataset (the others start from a folder
+# holding the sweep file alone, by MPMD); they get rank 0's data and the results do not change
+for sub, with_data in (("has-data", True), ("no-data", False)):
+    os.makedirs(os.path.join(d, sub, "data"), exist_ok=True)
+    sb = sweep_file("breast-cancer-asha.json")
+    sb["run_cap"] = 40
+    sb["execution"]["broadcast_data"] = True
+    if with_data:
+        shutil.copy(os.path.join(SRC, "sweeps", "examples", "data", "breast_cancer.csv"),
+                    os.path.join(d, sub, "data"))
+    write_sweep(os.path.join(d, sub, "asha.json"), sb)
+out = os.path.join(d, "bcast.h5")
+cmd = [*MPI, "-np", "1", BIN, "run", os.path.join(d, "has-data", "asha.json"), "--out", out,
+       "--fresh", "--quiet", ":", "-np", "2", BIN, "run", os.path.join(d, "no-data", "asha.json"),
+       "--out", out, "--fresh", "--quiet"]
+p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+c.check(p.returncode == 0, f"broadcast_data: exit {p.returncode}\n{p.stderr[-2000:]}")
+if p.returncode == 0:
+    same(os.path.join(d, "asha-ref.h5"), out, "broadcast_data")
+    c.check(not os.path.exists(os.path.join(d, "no-data", "data", "breast_cancer.csv")), "no data")
+
+ref = os.path.join(d, "asha-ref.h5")
+ref_lines = sum(1 for _ in open(ref + ".journal"))
+
+
+def rank_pids(mpid):
+    """The ranks mpirun started: {rank: pid} (Open MPI's children, by their environment)."""
+    out = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{p}/stat").read()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != mpid:
+                continue
+            for kv in open(f"/proc/{p}/environ", "rb").read().split(b"\0"):
+                if kv.startswith(b"OMPI_COMM_WORLD_RANK="):
+                    out[int(kv.split(b"=")[1])] = int(p)
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def interrupt(out, rank, sig, frac, extra=()):
+    """Runs 3 ranks and sends sig to `rank` once the journal holds frac of the reference's
+    lines: (exit code, stderr), or None when the sweep finished first."""
+    fresh(out)
+    p = subprocess.Popen(mpi(3, asha, "--out", out, "--quiet", *extra), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    if not wait_journal(p, out + ".journal", frac * ref_lines):
+        p.communicate()
+        return None
+    pid = rank_pids(p.pid).get(rank)
+    if pid is None:
+        p.kill()
+        p.communicate()
+        return None
+    os.kill(pid, sig)
+    _, err = p.communicate(timeout=300)
+    return p.returncode, err
+
+
+def resume_same(out, what):
+    p = mpi_run(3, asha, "--out", out, "--quiet")
+    c.check(p.returncode == 0, f"{what}: re-run exit {p.returncode}\n{p.stderr[-2000:]}")
+    c.check("(resumed)" in p.stdout, f"{what}: the re-run resumed")
+    if p.returncode == 0:
+        same(ref, out, what)
+
+
+# a hung rank (SIGSTOP): rank 0 waits --rank-timeout, saves, stops every rank, exits 75.
+# A killed rank: mpirun stops the job (SIGTERM, then SIGKILL a second later); rank 0 saves and
+# aborts with 75, but mpirun reports the killed rank's signal (137) when that came first.
+# Rank 0 killed: the journal it wrote is resumed as after any kill.
+cases = (("hung rank", 1, signal.SIGSTOP, 0.3, ("--rank-timeout", "2"), (75,), "rank 1 sent no answer"),
+         ("killed rank", 2, signal.SIGKILL, 0.4, (), (75, 137), None),
+         ("killed rank 0", 0, signal.SIGKILL, 0.5, (), None, None))
+for what, rank, sig, frac, extra, codes, says in cases:
+    out = os.path.join(d, what.replace(" ", "-") + ".h5")
+    got = interrupt(out, rank, sig, frac, extra)
+    if got is None:
+        print(f"note: {what}: the sweep finished before the signal")
+        continue
+    rc, err = got
+    c.check(rc in codes if codes else rc != 0, f"{what}: exit {rc}\n{err[-2000:]}")
+    c.check(says is None or says in err, f"{what}: rank 0 says which rank")
+    c.check(rank == 0 or os.path.exists(out), f"{what}: rank 0 wrote the results")
+    resume_same(out, what)
+
+c.finish()
