@@ -63,7 +63,7 @@ static bt_status parse_header(const char *path, const char *h, char *kind, int *
                        "%s: .npy dtype is not a simple type (structured "
                        "arrays are not supported)",
                        path);
-    char order = d[1];
+    char order = d[1], ex[BT_EXCERPT_SIZE];
     *kind = d[2];
     *size = atoi(d + 3);
     *big = order == '>';
@@ -73,8 +73,8 @@ static bt_status parse_header(const char *path, const char *h, char *kind, int *
                   (*kind == 'b' && *size == 1);
     if (!ok_size || (order != '<' && order != '>' && order != '|' && order != '='))
         return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "%s: .npy dtype '%.6s' is not supported (use float32/64, int, uint or bool)",
-                       path, d + 1);
+                       "%s: .npy dtype '%s' is not supported (use float32/64, int, uint or bool)",
+                       path, bt_excerpt(d + 1, (long)strnlen(d + 1, 6), ex));
     fo = strchr(fo + 15, ':');
     while (fo && (*fo == ':' || *fo == ' ')) fo++;
     *fortran = fo && strncmp(fo, "True", 4) == 0;
