@@ -45,6 +45,10 @@ static bt_status read_raw(const char *path, unsigned char **buf, size_t *len) {
         fclose(f);
         return BT_FAIL(BT_STATUS_NO_INPUT, "%s: %s", path, strerror(errno));
     }
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) { /* /dev/zero, /dev/urandom: endless */
+        fclose(f);
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: a device, not a data file", path);
+    }
     int regular = S_ISREG(st.st_mode) && st.st_size > 0;
     size_t size = regular ? (size_t)st.st_size : 0;
     if (regular) {
