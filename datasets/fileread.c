@@ -12,7 +12,27 @@
 #include <unistd.h>
 #include <zlib.h>
 
+/* A container's memory limit (cgroup v2 memory.max minus what it uses), or UINT64_MAX. */
+static uint64_t cgroup_room(void) {
+    unsigned long long max = 0, cur = 0;
+    FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
+    int ok = f && fscanf(f, "%llu", &max) == 1; /* "max": no limit */
+    if (f) fclose(f);
+    if (!ok) return UINT64_MAX;
+    f = fopen("/sys/fs/cgroup/memory.current", "r");
+    if (!f || fscanf(f, "%llu", &cur) != 1) cur = 0;
+    if (f) fclose(f);
+    return max > cur ? (uint64_t)(max - cur) : 0;
+}
+
 uint64_t bt_mem_available(void) {
+    const char *env = getenv("BATCHTUNE_MEM_LIMIT");
+    if (env && *env) {
+        char *end;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (end != env && *end == '\0') return (uint64_t)v;
+    }
+    uint64_t avail = UINT64_MAX;
     FILE *f = fopen("/proc/meminfo", "r");
     if (f) {
         char line[256];
@@ -21,11 +41,14 @@ uint64_t bt_mem_available(void) {
         while (!found && fgets(line, sizeof line, f))
             found = sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
         fclose(f);
-        if (found) return (uint64_t)kb << 10;
+        if (found) avail = (uint64_t)kb << 10;
     }
-    long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page > 0) return (uint64_t)pages * (uint64_t)page;
-    return UINT64_MAX; /* unknown: only the allocation itself can say */
+    if (avail == UINT64_MAX) {
+        long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        if (pages > 0 && page > 0) avail = (uint64_t)pages * (uint64_t)page;
+    }
+    uint64_t room = cgroup_room();
+    return room < avail ? room : avail; /* UINT64_MAX: unknown, the allocation itself says */
 }
 
 bt_status bt_data_fits(const char *path, const char *what, double bytes) {

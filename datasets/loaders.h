@@ -25,7 +25,8 @@
  * buffer, gunzipping it when it starts with the gzip magic (whatever its name). NO_INPUT when
  * missing, BAD_INPUT for a folder, corrupt gzip or anything over the limits above. */
 bt_status bt_file_read_all(const char *path, unsigned char **buf, size_t *len);
-/* Bytes of memory available now (MemAvailable), UINT64_MAX when unknown. */
+/* Bytes of memory available now: MemAvailable, or a container's (cgroup v2) room when smaller;
+ * the environment variable BATCHTUNE_MEM_LIMIT (bytes) overrides both. UINT64_MAX: unknown. */
 uint64_t bt_mem_available(void);
 /* BAD_INPUT "PATH: WHAT needs N GiB, more than ... available" when bytes exceed it. */
 bt_status bt_data_fits(const char *path, const char *what, double bytes);
