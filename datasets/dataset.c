@@ -3,12 +3,10 @@
  * train and valid sets (the dispatch to the loaders) is load.c's. */
 #include "datasets/loaders.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 void bt_dataset_free(bt_dataset *d) {
     if (!d) return;
@@ -46,17 +44,6 @@ bt_status bt_dataset_alloc(bt_dataset *d, int64_t n_rows, int32_t n_features) {
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %lld x %d dataset", (long long)n_rows,
                        n_features);
     }
-    return BT_STATUS_OK;
-}
-
-bt_status bt_file_check(const char *path) {
-    struct stat st;
-    if (!path || !*path) return BT_FAIL(BT_STATUS_NO_INPUT, "no file name given");
-    if (stat(path, &st) != 0)
-        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: %s", path,
-                       errno == ENOENT ? "no such file" : strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: is a folder, not a file", path);
     return BT_STATUS_OK;
 }
 

@@ -59,6 +59,17 @@ bt_status bt_data_fits(const char *path, const char *what, double bytes) {
                    bytes / (1 << 30), avail / (1 << 30));
 }
 
+bt_status bt_file_check(const char *path) {
+    struct stat st;
+    if (!path || !*path) return BT_FAIL(BT_STATUS_NO_INPUT, "no file name given");
+    if (stat(path, &st) != 0)
+        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: %s", path,
+                       errno == ENOENT ? "no such file" : strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: is a folder, not a file", path);
+    return BT_STATUS_OK;
+}
+
 /* Reads what path holds to its end; a regular file's size only sizes the first buffer. */
 static bt_status read_raw(const char *path, unsigned char **buf, size_t *len) {
     FILE *f = fopen(path, "rb");

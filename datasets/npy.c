@@ -143,9 +143,12 @@ static bt_status read_npy(const char *path, npy_array *a) {
             s = BT_FAIL(BT_STATUS_BAD_INPUT,
                         "%s: Fortran-ordered arrays of %d dimensions are not supported", path,
                         a->ndim);
-        else if (!(a->data = malloc(a->count ? (size_t)a->count * sizeof(float) : 1)))
+        else /* 1-byte elements take 4 times their file size as floats */
+            s = bt_data_fits(path, "its array as floats", (double)a->count * sizeof(float));
+        if (s == BT_STATUS_OK &&
+            !(a->data = malloc(a->count ? (size_t)a->count * sizeof(float) : 1)))
             s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %s", path);
-        else {
+        if (s == BT_STATUS_OK) {
             const unsigned char *src = buf + data;
             int64_t rows = a->ndim >= 1 ? a->shape[0] : 1;
             int64_t cols = a->ndim == 2 ? a->shape[1] : 1;

@@ -24,7 +24,8 @@ cmake --build "$dir" -j"${BT_JOBS:-$(nproc)}" --target "${names[@]/#/fuzz_}"
 seeds() { # the files a harness starts from
   case $1 in
   spec_json) ls tests/data/sweeps/*.json sweeps/examples/*.json tests/hostile/sweeps/*.json ;;
-  spec_yaml) ls tests/data/sweeps/*.yaml sweeps/examples/*.yaml tests/hostile/sweeps/*.yaml ;;
+  spec_yaml) ls tests/data/sweeps/*.yaml sweeps/examples/*.yaml tests/hostile/sweeps/*.yaml |
+    grep -v alias-bomb ;; # 2 s an input: it would take most of the time
   csv) ls sweeps/examples/data/*.csv* tests/hostile/data/*.csv ;;
   libsvm) ls tests/fuzz/seeds/*.svm tests/hostile/data/*.svm ;;
   npy) ls tests/fuzz/seeds/*.npy tests/hostile/data/*.npy ;;
