@@ -37,6 +37,7 @@ seeds() { # the files a harness starts from
 
 failed=0
 mkdir -p "$dir/artifacts"
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0"
 for n in "${names[@]}"; do
   corpus="$dir/corpus/$n"
   mkdir -p "$corpus"
@@ -46,7 +47,7 @@ for n in "${names[@]}"; do
   done
   echo "== fuzz_$n: $secs s"
   if ! TMPDIR="$dir" "$dir/tests/fuzz/fuzz_$n" -max_total_time="$secs" -rss_limit_mb=2048 \
-    -malloc_limit_mb=1024 -timeout=10 -max_len=65536 -print_final_stats=1 \
+    -malloc_limit_mb=1024 -timeout=30 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$dir/artifacts/$n-" "$corpus" 2>"$dir/fuzz_$n.log"; then
     failed=1
     echo "fuzz_$n FAILED:"
