@@ -40,6 +40,15 @@ static bt_status read_float(hid_t file, const char *path, const char *name, int 
         /* The shape is only what the file declares: a sparse or chunked file of a few KB may
          * claim petabytes, so the declared size is checked before anything is allocated. */
         s = bt_data_fits(path, what, cells * sizeof(float));
+        /* Memory is not the only bound: what is stored must back what is declared. No filter
+         * inflates more than deflate's ~1032x, so a larger ratio means chunks never written. */
+        double declared = cells * (double)H5Tget_size(type);
+        double stored = (double)H5Dget_storage_size(ds);
+        if (s == BT_STATUS_OK && declared > (double)BT_GZIP_FLOOR && declared > 1100 * stored)
+            s = BT_FAIL(BT_STATUS_BAD_INPUT,
+                        "%s: %s declares %.3g bytes but the file stores %.0f of them (unwritten "
+                        "chunks? no compression reaches 1100x)",
+                        path, what, declared, stored);
         if (s == BT_STATUS_OK) *data = malloc(count ? count * sizeof(float) : 1);
         if (s == BT_STATUS_OK && !*data)
             s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %s:%s", path, name);

@@ -16,7 +16,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
-BIN = os.environ.get("BATCHTUNE", os.path.join(SRC, "build", "batchtune"))
+BIN = os.path.abspath(os.environ.get("BATCHTUNE", os.path.join(SRC, "build", "batchtune")))
 
 
 def generate(gen):
