@@ -252,7 +252,8 @@ static bt_status plan_lazy(bt_sweep *sw) {
     return bt_proposer_init(&sw->prop, spec, (int)spec->method, spec->seed, NULL);
 }
 
-static bt_status sweep_init(bt_sweep *sw, const bt_spec *spec, int fixed) {
+/* fixed: bt_sweep_init_fixed; preview > 0: bt_sweep_preview's limit. */
+static bt_status sweep_init(bt_sweep *sw, const bt_spec *spec, int fixed, int64_t preview) {
     memset(sw, 0, sizeof *sw);
     sw->spec = spec;
     sw->budget_param = -1;
@@ -269,22 +270,22 @@ static bt_status sweep_init(bt_sweep *sw, const bt_spec *spec, int fixed) {
                 sw->budget_param = p;
 
     /* how many trials the space offers */
-    int64_t offered;
-    if (spec->method == BT_METHOD_GRID) {
-        offered = bt_space_grid_size(spec);
-        if (offered < 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "method grid needs finite values");
-        if (spec->run_cap > 0 && spec->run_cap < offered) offered = spec->run_cap;
-    } else {
-        offered = spec->run_cap;
-    }
+    int64_t offered = bt_space_offered(spec);
+    if (offered < 0) return BT_FAIL(BT_STATUS_BAD_INPUT, "method grid needs finite values");
     sw->max_resource = spec->sched.max_resource;
 
     /* configurations of the trials the space offers; the scheduler may use fewer */
     int64_t n_conf = offered > 0 ? offered : 0;
     sw->maximize = spec->maximize;
-    BT_TRY(bt_sched_init(&sw->sched, &spec->sched, offered, sw->max_resource, sw->maximize));
+    if (preview > 0)
+        BT_TRY(
+            bt_sched_init_plan(&sw->sched, &spec->sched, offered, sw->max_resource, sw->maximize));
+    else
+        BT_TRY(bt_sched_init(&sw->sched, &spec->sched, offered, sw->max_resource, sw->maximize));
     int64_t n = bt_sched_n_trials(sw->sched);
     if (n > n_conf) n_conf = n;
+    sw->n_total = n;
+    if (preview > 0 && n > preview) n = n_conf = preview;
     sw->n_trials = n;
     sw->trials = calloc((size_t)(n_conf > 0 ? n_conf : 1), sizeof *sw->trials);
     BT_CHECK_ALLOC(sw->trials);
@@ -321,11 +322,15 @@ static bt_status sweep_init(bt_sweep *sw, const bt_spec *spec, int fixed) {
 }
 
 bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec) {
-    return sweep_init(sw, spec, 0);
+    return sweep_init(sw, spec, 0, 0);
 }
 
 bt_status bt_sweep_init_fixed(bt_sweep *sw, const bt_spec *spec) {
-    return sweep_init(sw, spec, 1);
+    return sweep_init(sw, spec, 1, 0);
+}
+
+bt_status bt_sweep_preview(bt_sweep *sw, const bt_spec *spec, int64_t limit) {
+    return sweep_init(sw, spec, 0, limit > 0 ? limit : 1);
 }
 
 bt_status bt_sweep_ready(bt_sweep *sw, int64_t t) {
@@ -405,6 +410,14 @@ void bt_sweep_free(bt_sweep *sw) {
     bt_proposer_free(sw->prop);
     bt_sched_free(sw->sched);
     memset(sw, 0, sizeof *sw);
+}
+
+size_t bt_sweep_trial_bytes(const bt_sweep *sw) {
+    /* the trial, its configuration and hyperparameters (two allocations, ~16 bytes of heap
+     * header each), its run and pack lists, and the scheduler's state */
+    size_t values = (size_t)sw->spec->n_params + (size_t)sw->family->n_params;
+    return sizeof(bt_sweep_trial) + 32 + values * sizeof(bt_value) + 4 * sizeof(int64_t) +
+           bt_sched_trial_bytes();
 }
 
 uint64_t bt_sweep_trial_key(const bt_sweep *sw, int64_t trial) {

@@ -33,6 +33,7 @@ typedef struct bt_sweep {
     const bt_pack_ops *packs;
     bt_sched *sched;
     int64_t n_trials;
+    int64_t n_total; /* trials the sweep has: n_trials, except in a preview (bt_sweep_preview) */
     bt_sweep_trial *trials;
     int budget_param; /* index in spec->params of the swept budget parameter, or -1 */
     int64_t max_resource;
@@ -70,6 +71,10 @@ typedef struct bt_sweep {
  * random search would make instead (bench measures throughput on a plan fixed in advance). */
 bt_status bt_sweep_init(bt_sweep *sw, const bt_spec *spec);
 bt_status bt_sweep_init_fixed(bt_sweep *sw, const bt_spec *spec);
+/* The plan of the first `limit` trials only (n_trials <= limit; n_total says how many the sweep
+ * has), with a scheduler that only plans (bt_sched_init_plan): what `validate` prints, in memory
+ * and time independent of run_cap and grid size. Not for running. */
+bt_status bt_sweep_preview(bt_sweep *sw, const bt_spec *spec, int64_t limit);
 void bt_sweep_free(bt_sweep *sw);
 
 /* Makes trial t ready: a no-op unless the sweep is lazy; there t must be the next trial
@@ -87,6 +92,10 @@ bt_status bt_sweep_observe(bt_sweep *sw, int64_t t, int64_t resource, double met
 /* How many runs pack `shape` may have to hold: its runs, or in a lazy sweep its ready runs plus
  * every trial not proposed yet (an upper bound). */
 int64_t bt_sweep_shape_runs(const bt_sweep *sw, int shape);
+
+/* Memory the plan of a sweep holds per trial (bt_sweep_init): with n_total, what `run` checks
+ * against the machine's memory before planning. */
+size_t bt_sweep_trial_bytes(const bt_sweep *sw);
 
 /* The Philox key a trial trains with (its group's leader's, so a budget-prefix trial is exactly
  * the leader's run stopped early). */

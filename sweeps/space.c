@@ -76,6 +76,12 @@ int64_t bt_space_grid_size(const bt_spec *s) {
     return n;
 }
 
+int64_t bt_space_offered(const bt_spec *s) {
+    if (s->method != BT_METHOD_GRID) return s->run_cap;
+    int64_t n = bt_space_grid_size(s);
+    return n >= 0 && s->run_cap > 0 && s->run_cap < n ? s->run_cap : n;
+}
+
 /* A stream of uniforms in [0, 1) for one (key, counter): each call takes the next stream. */
 typedef struct draws {
     uint64_t key, counter, stream;

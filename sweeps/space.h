@@ -14,6 +14,10 @@
  * the product overflows int64. */
 int64_t bt_space_grid_size(const bt_spec *s);
 
+/* The trials the space offers the scheduler: a grid's points, at most run_cap of them, or run_cap
+ * for the other methods (0: unset); -1 for a grid without one (bt_space_grid_size's -1). */
+int64_t bt_space_offered(const bt_spec *s);
+
 /* The points one parameter takes in a grid, as W&B's grid search expands it: value / values as
  * listed; int_uniform every integer of [min, max] ascending (Python's range(min, max + 1));
  * q_uniform numpy.arange(min, max, q) -- min, min + q, ... below max (max itself excluded),

@@ -13,6 +13,8 @@
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/executor.h"
 #include "sweeps/spec/spec.h"
+#include "runtime/store/report_html.h"
+#include "runtime/store/results.h"
 #include "runtime/store/wopen.h"
 
 static const char help[] =
@@ -48,6 +50,8 @@ static const char help[] =
     "                    points): a quick smoke run of any sweep. A capped run is another sweep:\n"
     "                    continuing it needs the same --run-cap\n"
     "  --checkpoint-every S   seconds between results checkpoints (default 30)\n"
+    "  --html PATH       also write the HTML report (`batchtune report --html`) at every\n"
+    "                    checkpoint, atomically, reloading itself while the sweep runs\n"
     "  --snapshot-every S     seconds between model-state snapshots, taken at checkpoints and on\n"
     "                    SIGINT/SIGTERM (mlp, resnet): a resume restores the runs in flight\n"
     "                    instead of retraining them (default 300; 0: none)\n\n";
@@ -76,6 +80,15 @@ static char *default_out(const char *sweep) {
     return out;
 }
 
+static bt_status write_final_html(const char *results, const char *html) {
+    bt_results r;
+    BT_TRY(bt_results_read(results, &r));
+    const bt_results *rp = &r;
+    bt_status st = bt_report_html_file(&rp, &results, 1, html, 0);
+    bt_results_free(&r);
+    return st;
+}
+
 static char *join_args(int argc, char **argv) {
     size_t len = 16;
     for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
@@ -92,6 +105,7 @@ static char *join_args(int argc, char **argv) {
 
 int bt_cmd_run(int argc, char **argv) {
     const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL, *gpu_packs = NULL;
+    const char *html = NULL;
     int fresh = 0, quiet = 0, have_seed = 0;
     uint64_t seed = 0;
     int64_t run_cap = 0;
@@ -106,6 +120,8 @@ int bt_cmd_run(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--out") == 0 && more)
             out = argv[++i];
+        else if (strcmp(a, "--html") == 0 && more)
+            html = argv[++i];
         else if (strcmp(a, "--device") == 0 && more)
             device = argv[++i];
         else if (strcmp(a, "--gpu-packs") == 0 && more) {
@@ -221,9 +237,15 @@ int bt_cmd_run(int argc, char **argv) {
         .warnings = stderr,
         .streams = streams,
         .pack_slots = pack_slots,
+        .html_path = html,
     };
     bt_run_summary sum;
     bt_status st = bt_sweep_run(&spec, &o, &sum);
+    /* the last page without the refresh hint: the sweep finished, stopped, or had finished */
+    if (html && (st == BT_STATUS_OK || st == BT_STATUS_INTERRUPTED)) {
+        bt_status hs = write_final_html(out, html);
+        if (hs != BT_STATUS_OK && st == BT_STATUS_OK) st = hs;
+    }
     /* with --log -, stdout carries the events only: the summary goes to stderr */
     FILE *human = log == stdout ? stderr : stdout;
     if (st == BT_STATUS_OK) {
@@ -243,6 +265,7 @@ int bt_cmd_run(int argc, char **argv) {
                     sum.metric, sum.best_metric,
                     spec.sched.resource ? spec.sched.resource : "resource", sum.best_resource);
         fprintf(human, "see: batchtune report %s\n", out);
+        if (html) fprintf(human, "report: %s\n", html);
         rc = 0;
     } else {
         rc = bt_cli_error(st);

@@ -69,8 +69,11 @@ int bt_cmd_validate(int argc, char **argv) {
         bt_spec_free(&spec);
         return pst == BT_STATUS_OK ? 0 : bt_cli_error(pst);
     }
+    /* the runs and packs of the first PREVIEW trials: validate's memory and time do not grow
+     * with run_cap or the grid (a sweep of 10^8 trials validates in a few MB) */
+    enum { PREVIEW = 10000 };
     bt_sweep sw;
-    bt_status st = bt_sweep_init(&sw, &spec);
+    bt_status st = bt_sweep_preview(&sw, &spec, PREVIEW);
     if (st != BT_STATUS_OK) {
         rc = bt_cli_error(st);
         bt_sweep_free(&sw);
@@ -106,7 +109,11 @@ int bt_cmd_validate(int argc, char **argv) {
     if (sw.lazy)
         printf("  trials     %" PRId64 " (each proposed from the reports before it, %" PRId64
                " at once; a run each, packed by shape as they are proposed)\n",
-               sw.n_trials, bt_spec_concurrency(&spec));
+               sw.n_total, bt_spec_concurrency(&spec));
+    else if (sw.n_trials < sw.n_total)
+        printf("  trials     %" PRId64 " (the first %" PRId64 ": %" PRId64
+               " training runs, %d pack%s)\n",
+               sw.n_total, sw.n_trials, runs, sw.n_packs, sw.n_packs == 1 ? "" : "s");
     else
         printf("  trials     %" PRId64 " (%" PRId64 " training runs, %d pack%s)\n", sw.n_trials,
                runs, sw.n_packs, sw.n_packs == 1 ? "" : "s");

@@ -10,6 +10,7 @@
 
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
+#include "runtime/store/report_html.h"
 
 int bt_exec_better(const bt_exec *e, double a, double b) {
     if (isnan(b)) return !isnan(a);
@@ -126,6 +127,8 @@ bt_status bt_exec_checkpoint(bt_exec *e, int final) {
     bt_results r;
     bt_status st = build_results(e, &r, final);
     if (st == BT_STATUS_OK) st = bt_results_write(&r, e->o->out_path);
+    if (st == BT_STATUS_OK && e->o->html_path)
+        st = bt_report_html_live(&r, e->o->out_path, e->o->html_path, e->o->checkpoint_every);
     bt_results_free(&r);
     if (st != BT_STATUS_OK) return st;
     e->ckpt.last = bt_clock();

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/devices/memory.h"
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
@@ -43,8 +44,22 @@ static void exec_free(bt_exec *e) {
 
 /* The plan, the device, the runs' and trials' states, the history's metrics, and the journal's
  * verdict: fresh, resume, or already finished (in sum). */
+/* Before anything per trial is allocated: the plan and the executor's state must fit in memory
+ * (a run_cap of 10^8 is a message, not the OOM killer). */
+static bt_status check_memory(const bt_spec *spec) {
+    bt_sweep head;
+    bt_status st = bt_sweep_preview(&head, spec, 1);
+    if (st == BT_STATUS_OK) {
+        size_t per = bt_sweep_trial_bytes(&head) + sizeof(bt_exec_run) + sizeof(bt_exec_trial);
+        st = bt_mem_check_trials(head.n_total, per, "plan and state");
+    }
+    bt_sweep_free(&head);
+    return st;
+}
+
 static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
                          bt_run_summary *sum) {
+    BT_TRY(check_memory(spec));
     BT_TRY(bt_sweep_init(&e->sw, spec));
     BT_TRY(resolve_device(e, spec, o));
     if (o->packs_override) e->sw.packs = o->packs_override;

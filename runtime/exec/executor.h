@@ -40,6 +40,9 @@ typedef struct bt_run_opts {
                      * to cut one shape into several packs that run on several streams */
     /* "stable" or "all": which GPU packs are offered (NULL: execution.gpu_packs) */
     const char *gpu_packs;
+    /* --html: the HTML report, rewritten after every results checkpoint with a refresh hint
+     * (runtime/store/report_html.h); NULL: none */
+    const char *html_path;
     /* Tests only: train with these pack ops instead of the device's (the sweep family's), e.g.
      * the CPU pack with concurrent_steps flipped on. NULL in normal use. */
     const struct bt_pack_ops *packs_override;

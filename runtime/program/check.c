@@ -19,13 +19,10 @@ bt_status bt_program_check(const bt_spec *spec, FILE *out) {
             return BT_FAIL(BT_STATUS_NO_INPUT, "program: %s not found (looked in %s)",
                            spec->program, spec->dir);
     }
-    int64_t offered = spec->run_cap;
-    if (spec->method == BT_METHOD_GRID) {
-        offered = bt_space_grid_size(spec);
-        if (spec->run_cap > 0 && spec->run_cap < offered) offered = spec->run_cap;
-    }
+    int64_t offered = bt_space_offered(spec);
     bt_sched *sched = NULL;
-    BT_TRY(bt_sched_init(&sched, &spec->sched, offered, spec->sched.max_resource, spec->maximize));
+    BT_TRY(bt_sched_init_plan(&sched, &spec->sched, offered, spec->sched.max_resource,
+                              spec->maximize));
     int64_t n = bt_sched_n_trials(sched);
     bt_sched_free(sched);
     bt_value config[512];

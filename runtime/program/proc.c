@@ -55,6 +55,14 @@ int bt_proc_which(const char *name, const char *cwd, char *out, size_t n) {
         }
         path += len + (colon != NULL);
     }
+    /* not on PATH: the program's own folder, where the child runs it from (execve of the bare
+     * name after chdir), so `validate` agrees with `run` */
+    char full[PATH_MAX];
+    if (cwd && snprintf(full, sizeof full, "%s/%s", cwd, name) < (int)sizeof full &&
+        access(full, X_OK) == 0) {
+        snprintf(out, n, "%s", name);
+        return 1;
+    }
     return 0;
 }
 

@@ -34,7 +34,8 @@ int bt_proc_reap(bt_proc *p);
 void bt_proc_close(bt_proc *p);
 
 /* Where a program name resolves: a name with a '/' as is (relative to cwd), else the first
- * executable in PATH. Returns 0 when none is found. */
+ * executable in PATH, else an executable of that name in cwd (run from there). Returns 0 when none
+ * is found. */
 int bt_proc_which(const char *name, const char *cwd, char *out, size_t n);
 
 /* "exit status 3", "killed by signal 11 (SIGSEGV)". */

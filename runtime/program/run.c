@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/devices/devices.h"
+#include "runtime/devices/memory.h"
 #include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
 #include "runtime/program/prog_internal.h"
@@ -498,11 +499,13 @@ static int64_t default_concurrency(const bt_prun *r) {
 
 static bt_status prepare(bt_prun *r, bt_run_summary *sum) {
     const bt_spec *spec = r->spec;
-    int64_t offered = spec->run_cap;
-    if (spec->method == BT_METHOD_GRID) {
-        offered = bt_space_grid_size(spec);
-        if (spec->run_cap > 0 && spec->run_cap < offered) offered = spec->run_cap;
-    }
+    int64_t offered = bt_space_offered(spec);
+    bt_sched *count = NULL; /* how many trials, before any per-trial state (memory.h) */
+    BT_TRY(bt_sched_init_plan(&count, &spec->sched, offered, spec->sched.max_resource,
+                              spec->maximize));
+    int64_t n = bt_sched_n_trials(count);
+    bt_sched_free(count);
+    BT_TRY(bt_mem_check_trials(n, sizeof *r->ts + bt_sched_trial_bytes(), "program trials"));
     BT_TRY(
         bt_sched_init(&r->sched, &spec->sched, offered, spec->sched.max_resource, spec->maximize));
     BT_TRY(bt_sched_set_stopping(r->sched));

@@ -19,6 +19,7 @@
 #include "runtime/program/prog_internal.h"
 #include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
+#include "runtime/store/report_html.h"
 #include "runtime/store/results.h"
 #include "runtime/store/wopen.h"
 
@@ -400,6 +401,8 @@ bt_status bt_prun_checkpoint(bt_prun *r) {
     bt_results res;
     bt_status st = build(r, &res);
     if (st == BT_STATUS_OK) st = bt_results_write(&res, r->o->out_path);
+    if (st == BT_STATUS_OK && r->o->html_path)
+        st = bt_report_html_live(&res, r->o->out_path, r->o->html_path, r->o->checkpoint_every);
     bt_results_free(&res);
     r->ckpt_last = bt_clock();
     if (st == BT_STATUS_OK) bt_progress_event(&r->prog, "checkpoint", NULL);

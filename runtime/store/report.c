@@ -21,6 +21,13 @@ static int rank_cmp(const void *pa, const void *pb) {
     return (a->trial_id > b->trial_id) - (a->trial_id < b->trial_id);
 }
 
+static int rank_cmp_src(const void *pa, const void *pb) {
+    int c = rank_cmp(pa, pb);
+    if (c) return c;
+    const rank_entry *a = pa, *b = pb;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
 bt_status bt_report_order(const bt_results *r, int64_t *order) {
     if (r->n_trials <= 0) return BT_STATUS_OK;
     rank_entry *e = malloc((size_t)r->n_trials * sizeof *e);
@@ -40,7 +47,7 @@ bt_status bt_report_order(const bt_results *r, int64_t *order) {
 }
 
 /* Shortest %g that reads back as the same double (at most 17 digits always suffice). */
-static void format_exact(char *buf, size_t n, double x) {
+void bt_report_format_exact(char *buf, size_t n, double x) {
     if (isnan(x)) {
         snprintf(buf, n, "nan");
         return;
@@ -60,40 +67,168 @@ typedef struct cell {
     const char *text;
     char num[40];
     int numeric;
-    int is_null; /* NaN/inf in JSON, which has no such numbers */
+    int is_null; /* NaN/inf in JSON, which has no such numbers; an empty cell */
     int is_bool;
 } cell;
 
-enum { BT_REPORT_NFIXED = 4 };
-static const char *const bt_report_fixed_[BT_REPORT_NFIXED] = {"trial_id", "status", "metric",
-                                                               "resource"};
+/* The columns of a (possibly multi-sweep) report: `sweep` (several files only), trial_id,
+ * status, one column per metric name (named by the metric: "mse"), resource, then the union of
+ * the hyperparameters by name in order of first appearance. */
+typedef enum col_kind {
+    COL_SWEEP,
+    COL_ID,
+    COL_STATUS,
+    COL_METRIC,
+    COL_RESOURCE,
+    COL_PARAM
+} col_kind;
 
-static void make_cell(const bt_results *r, const bt_trial_row *tr, int col, int exact, cell *c) {
+typedef struct col {
+    col_kind kind;
+    const char *name;
+    int *param; /* COL_PARAM: per sweep, the index of the parameter of that name, or -1 */
+    int metric; /* COL_METRIC: which metric name (index into the layout's metric list) */
+} col;
+
+typedef struct layout {
+    const bt_results *const *rs;
+    const char *const *labels;
+    int n_src;
+    col *cols;
+    int ncol;
+    const char **metrics; /* distinct metric names */
+    int *metric_of;       /* per sweep: index into metrics */
+    int n_metrics;
+    char (*metric_col)[80];
+} layout;
+
+typedef struct row_ref {
+    int src;
+    int64_t t;
+} row_ref;
+
+const char *bt_report_metric_name(const bt_results *r) {
+    if (r->metric_name && r->metric_name[0]) return r->metric_name;
+    if (r->metric_as_written && r->metric_as_written[0]) return r->metric_as_written;
+    return "metric";
+}
+
+static void layout_free(layout *L) {
+    for (int c = 0; c < L->ncol; c++) free(L->cols[c].param);
+    free(L->cols);
+    free(L->metrics);
+    free(L->metric_of);
+    free(L->metric_col);
+    memset(L, 0, sizeof *L);
+}
+
+static int find_param(const bt_results *r, const char *name) {
+    for (int j = 0; j < r->n_params; j++)
+        if (r->params[j].name && strcmp(r->params[j].name, name) == 0) return j;
+    return -1;
+}
+
+static int name_taken(const layout *L, const char *name) {
+    for (int s = 0; s < L->n_src; s++)
+        if (find_param(L->rs[s], name) >= 0) return 1;
+    return strcmp(name, "sweep") == 0 || strcmp(name, "trial_id") == 0 ||
+           strcmp(name, "status") == 0 || strcmp(name, "resource") == 0;
+}
+
+static bt_status layout_init(layout *L, const bt_results *const *rs, const char *const *labels,
+                             int n) {
+    memset(L, 0, sizeof *L);
+    L->rs = rs;
+    L->labels = labels;
+    L->n_src = n;
+    int cap = 5 + n;
+    for (int s = 0; s < n; s++) cap += rs[s]->n_params;
+    L->cols = calloc((size_t)cap, sizeof *L->cols);
+    L->metrics = calloc((size_t)n, sizeof *L->metrics);
+    L->metric_of = calloc((size_t)n, sizeof *L->metric_of);
+    L->metric_col = calloc((size_t)n, sizeof *L->metric_col);
+    if (!L->cols || !L->metrics || !L->metric_of || !L->metric_col) {
+        layout_free(L);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    for (int s = 0; s < n; s++) {
+        const char *m = bt_report_metric_name(rs[s]);
+        int k = 0;
+        while (k < L->n_metrics && strcmp(L->metrics[k], m) != 0) k++;
+        if (k == L->n_metrics) L->metrics[L->n_metrics++] = m;
+        L->metric_of[s] = k;
+    }
+    if (n > 1) L->cols[L->ncol++] = (col){COL_SWEEP, "sweep", NULL, 0};
+    L->cols[L->ncol++] = (col){COL_ID, "trial_id", NULL, 0};
+    L->cols[L->ncol++] = (col){COL_STATUS, "status", NULL, 0};
+    for (int k = 0; k < L->n_metrics; k++) {
+        /* named by the metric; a hyperparameter of the same name keeps its own column */
+        const char *m = L->metrics[k];
+        snprintf(L->metric_col[k], sizeof L->metric_col[k], name_taken(L, m) ? "metric_%s" : "%s",
+                 m);
+        L->cols[L->ncol++] = (col){COL_METRIC, L->metric_col[k], NULL, k};
+    }
+    L->cols[L->ncol++] = (col){COL_RESOURCE, "resource", NULL, 0};
+    for (int s = 0; s < n; s++)
+        for (int j = 0; j < rs[s]->n_params; j++) {
+            const char *name = rs[s]->params[j].name ? rs[s]->params[j].name : "";
+            int seen = 0;
+            for (int c = 0; c < L->ncol && !seen; c++)
+                seen = L->cols[c].kind == COL_PARAM && strcmp(L->cols[c].name, name) == 0;
+            if (seen) continue;
+            col *c = &L->cols[L->ncol++];
+            *c = (col){COL_PARAM, name, calloc((size_t)n, sizeof(int)), 0};
+            if (!c->param) {
+                layout_free(L);
+                return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+            }
+            for (int s2 = 0; s2 < n; s2++) c->param[s2] = find_param(rs[s2], name);
+        }
+    return BT_STATUS_OK;
+}
+
+static void make_cell(const layout *L, row_ref rw, int ci, int exact, cell *c) {
+    const bt_results *r = L->rs[rw.src];
+    const bt_trial_row *tr = &r->trials[rw.t];
+    const col *k = &L->cols[ci];
     memset(c, 0, sizeof *c);
     c->text = c->num;
     c->numeric = 1;
-    switch (col) {
-    case 0:
+    int j = -1;
+    switch (k->kind) {
+    case COL_SWEEP:
+        c->text = L->labels && L->labels[rw.src] ? L->labels[rw.src] : "";
+        c->numeric = 0;
+        return;
+    case COL_ID:
         snprintf(c->num, sizeof c->num, "%lld", (long long)tr->trial_id);
         return;
-    case 1:
+    case COL_STATUS:
         c->text = bt_trial_status_name(tr->status);
         c->numeric = 0;
         return;
-    case 2:
+    case COL_METRIC:
+        if (L->metric_of[rw.src] != k->metric) {
+            c->is_null = 1; /* another sweep's metric */
+            return;
+        }
         if (exact)
-            format_exact(c->num, sizeof c->num, tr->metric);
+            bt_report_format_exact(c->num, sizeof c->num, tr->metric);
         else
             snprintf(c->num, sizeof c->num, "%.6g", tr->metric);
         c->is_null = !isfinite(tr->metric);
         return;
-    case 3:
+    case COL_RESOURCE:
         snprintf(c->num, sizeof c->num, "%lld", (long long)tr->resource);
         return;
-    default:
+    case COL_PARAM:
+        j = k->param[rw.src];
         break;
     }
-    int j = col - BT_REPORT_NFIXED;
+    if (j < 0) {
+        c->is_null = 1; /* a parameter this sweep does not have */
+        return;
+    }
     bt_value v = tr->params[j];
     switch (r->params[j].kind) {
     case BT_VALUE_INT:
@@ -103,7 +238,7 @@ static void make_cell(const bt_results *r, const bt_trial_row *tr, int col, int 
     case BT_VALUE_FLOAT: {
         double x = v.kind == BT_VALUE_FLOAT ? v.f : (double)v.i;
         if (exact)
-            format_exact(c->num, sizeof c->num, x);
+            bt_report_format_exact(c->num, sizeof c->num, x);
         else
             snprintf(c->num, sizeof c->num, "%.6g", x);
         c->is_null = !isfinite(x);
@@ -122,10 +257,6 @@ static void make_cell(const bt_results *r, const bt_trial_row *tr, int col, int 
         c->numeric = 0;
         break;
     }
-}
-
-static const char *col_name(const bt_results *r, int col) {
-    return col < BT_REPORT_NFIXED ? bt_report_fixed_[col] : r->params[col - BT_REPORT_NFIXED].name;
 }
 
 /* RFC 4180: quote a field holding a separator, quote or line break (or edge spaces, which some
@@ -147,7 +278,7 @@ static void csv_field(FILE *out, const char *s) {
     fputc('"', out);
 }
 
-static void json_string(FILE *out, const char *s) {
+void bt_report_json_string(FILE *out, const char *s, int in_html) {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
@@ -166,6 +297,13 @@ static void json_string(FILE *out, const char *s) {
         case '\t':
             fputs("\\t", out);
             break;
+        case '<': /* inside an HTML <script>, "</script>" or "<!--" would end or confuse it */
+        case '&':
+            if (in_html)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+            break;
         default:
             if (*p < 0x20)
                 fprintf(out, "\\u%04x", *p);
@@ -176,18 +314,16 @@ static void json_string(FILE *out, const char *s) {
     fputc('"', out);
 }
 
-static void print_csv(const bt_results *r, FILE *out, const int64_t *order, int64_t n) {
-    int ncol = BT_REPORT_NFIXED + r->n_params;
-    for (int c = 0; c < ncol; c++) {
+static void print_csv(const layout *L, FILE *out, const row_ref *rows, int64_t n) {
+    for (int c = 0; c < L->ncol; c++) {
         if (c) fputc(',', out);
-        csv_field(out, col_name(r, c));
+        csv_field(out, L->cols[c].name);
     }
     fputc('\n', out);
     for (int64_t k = 0; k < n; k++) {
-        const bt_trial_row *tr = &r->trials[order[k]];
-        for (int c = 0; c < ncol; c++) {
+        for (int c = 0; c < L->ncol; c++) {
             cell x;
-            make_cell(r, tr, c, 1, &x);
+            make_cell(L, rows[k], c, 1, &x);
             if (c) fputc(',', out);
             csv_field(out, x.text);
         }
@@ -195,24 +331,22 @@ static void print_csv(const bt_results *r, FILE *out, const int64_t *order, int6
     }
 }
 
-static void print_json(const bt_results *r, FILE *out, const int64_t *order, int64_t n) {
-    int ncol = BT_REPORT_NFIXED + r->n_params;
+static void print_json(const layout *L, FILE *out, const row_ref *rows, int64_t n) {
     fputc('[', out);
     for (int64_t k = 0; k < n; k++) {
-        const bt_trial_row *tr = &r->trials[order[k]];
         fputs(k ? ",\n {" : "\n {", out);
-        for (int c = 0; c < ncol; c++) {
+        for (int c = 0; c < L->ncol; c++) {
             cell x;
-            make_cell(r, tr, c, 1, &x);
+            make_cell(L, rows[k], c, 1, &x);
             if (c) fputs(", ", out);
-            json_string(out, col_name(r, c));
+            bt_report_json_string(out, L->cols[c].name, 0);
             fputs(": ", out);
             if (x.is_null)
                 fputs("null", out);
             else if (x.numeric)
                 fputs(x.text, out);
             else
-                json_string(out, x.text);
+                bt_report_json_string(out, x.text, 0);
         }
         fputc('}', out);
     }
@@ -224,8 +358,8 @@ static void pad(FILE *out, size_t n) {
 }
 
 /* Two passes: widths first, then the rows; numbers right-aligned, text left-aligned. */
-static bt_status print_table(const bt_results *r, FILE *out, const int64_t *order, int64_t n) {
-    int ncol = BT_REPORT_NFIXED + r->n_params;
+static bt_status print_table(const layout *L, FILE *out, const row_ref *rows, int64_t n) {
+    int ncol = L->ncol;
     size_t *width = calloc((size_t)ncol, sizeof *width);
     int *numeric = calloc((size_t)ncol, sizeof *numeric);
     if (!width || !numeric) {
@@ -234,24 +368,24 @@ static bt_status print_table(const bt_results *r, FILE *out, const int64_t *orde
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
     for (int c = 0; c < ncol; c++) {
-        width[c] = strlen(col_name(r, c));
-        cell x;
-        if (r->n_trials > 0) {
-            make_cell(r, &r->trials[0], c, 0, &x);
-            numeric[c] = x.numeric && !x.is_bool;
-        } else {
-            numeric[c] = c != 1;
+        width[c] = strlen(L->cols[c].name);
+        numeric[c] = L->cols[c].kind != COL_STATUS && L->cols[c].kind != COL_SWEEP;
+        if (L->cols[c].kind == COL_PARAM) {
+            int s = 0;
+            while (s + 1 < L->n_src && L->cols[c].param[s] < 0) s++;
+            bt_value_kind kd = L->rs[s]->params[L->cols[c].param[s]].kind;
+            numeric[c] = kd == BT_VALUE_INT || kd == BT_VALUE_FLOAT;
         }
     }
     for (int64_t k = 0; k < n; k++)
         for (int c = 0; c < ncol; c++) {
             cell x;
-            make_cell(r, &r->trials[order[k]], c, 0, &x);
+            make_cell(L, rows[k], c, 0, &x);
             size_t w = strlen(x.text);
             if (w > width[c]) width[c] = w;
         }
     for (int c = 0; c < ncol; c++) {
-        const char *h = col_name(r, c);
+        const char *h = L->cols[c].name;
         if (c) fputs("  ", out);
         if (numeric[c]) pad(out, width[c] - strlen(h));
         fputs(h, out);
@@ -266,7 +400,7 @@ static bt_status print_table(const bt_results *r, FILE *out, const int64_t *orde
     for (int64_t k = 0; k < n; k++) {
         for (int c = 0; c < ncol; c++) {
             cell x;
-            make_cell(r, &r->trials[order[k]], c, 0, &x);
+            make_cell(L, rows[k], c, 0, &x);
             size_t w = strlen(x.text);
             if (c) fputs("  ", out);
             if (numeric[c]) pad(out, width[c] - w);
@@ -280,27 +414,85 @@ static bt_status print_table(const bt_results *r, FILE *out, const int64_t *orde
     return BT_STATUS_OK;
 }
 
-bt_status bt_report_print(const bt_results *r, FILE *out, int64_t top_k, const char *format) {
-    if (!r || !out) return BT_FAIL(BT_STATUS_INTERNAL, "report: NULL results or stream");
+/* Best first over all the sweeps when they share the metric and the goal (one ranking means
+ * something then), else sweep by sweep, each best first; top_k counts the whole list in the
+ * first case and each sweep's rows in the second. */
+static bt_status order_rows(const layout *L, int64_t top_k, row_ref **out, int64_t *n_out) {
+    int64_t total = 0;
+    int shared = L->n_metrics == 1;
+    for (int s = 0; s < L->n_src; s++) {
+        total += L->rs[s]->n_trials;
+        shared = shared && L->rs[s]->maximize == L->rs[0]->maximize;
+    }
+    row_ref *rows = malloc((size_t)(total > 0 ? total : 1) * sizeof *rows);
+    rank_entry *e = malloc((size_t)(total > 0 ? total : 1) * sizeof *e);
+    if (!rows || !e) {
+        free(rows);
+        free(e);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    int64_t n = 0, done = 0;
+    for (int s = 0; s < L->n_src; s++) {
+        const bt_results *r = L->rs[s];
+        for (int64_t t = 0; t < r->n_trials; t++) {
+            const bt_trial_row *tr = &r->trials[t];
+            rank_entry *x = &e[done + t];
+            x->index = (int64_t)s << 40 | t; /* sweep and row, recovered below */
+            x->trial_id = tr->trial_id;
+            x->usable = !isnan(tr->metric) && tr->status != BT_TRIAL_FAILED &&
+                        tr->status != BT_TRIAL_PENDING;
+            x->key = r->maximize ? -tr->metric : tr->metric;
+        }
+        if (!shared) {
+            qsort(e + done, (size_t)r->n_trials, sizeof *e, rank_cmp);
+            int64_t keep = top_k > 0 && top_k < r->n_trials ? top_k : r->n_trials;
+            for (int64_t k = 0; k < keep; k++) e[n++] = e[done + k];
+        }
+        done += r->n_trials;
+    }
+    if (shared) {
+        /* ties in metric and id keep the sweeps' order: compare the packed index last */
+        qsort(e, (size_t)total, sizeof *e, rank_cmp_src);
+        n = top_k > 0 && top_k < total ? top_k : total;
+    }
+    for (int64_t k = 0; k < n; k++)
+        rows[k] = (row_ref){(int)(e[k].index >> 40), e[k].index & (((int64_t)1 << 40) - 1)};
+    free(e);
+    *out = rows;
+    *n_out = n;
+    return BT_STATUS_OK;
+}
+
+bt_status bt_report_print_many(const bt_results *const *rs, const char *const *labels, int n_src,
+                               FILE *out, int64_t top_k, const char *format) {
+    if (!rs || n_src < 1 || !out) return BT_FAIL(BT_STATUS_INTERNAL, "report: no results");
     const char *f = format ? format : "table";
     if (strcmp(f, "table") != 0 && strcmp(f, "csv") != 0 && strcmp(f, "json") != 0)
         return BT_FAIL(BT_STATUS_USAGE, "report: unknown format \"%s\" (table, csv or json)", f);
-    if (r->n_params > 0 && r->n_trials > 0 && !r->params)
-        return BT_FAIL(BT_STATUS_INTERNAL, "report: results without parameter columns");
-    int64_t *order = malloc((r->n_trials > 0 ? (size_t)r->n_trials : 1) * sizeof *order);
-    BT_CHECK_ALLOC(order);
-    bt_status s = bt_report_order(r, order);
-    int64_t n = top_k > 0 && top_k < r->n_trials ? top_k : r->n_trials;
+    for (int s = 0; s < n_src; s++)
+        if (rs[s]->n_params > 0 && rs[s]->n_trials > 0 && !rs[s]->params)
+            return BT_FAIL(BT_STATUS_INTERNAL, "report: results without parameter columns");
+    layout L;
+    BT_TRY(layout_init(&L, rs, labels, n_src));
+    row_ref *rows = NULL;
+    int64_t n = 0;
+    bt_status s = order_rows(&L, top_k, &rows, &n);
     if (s == BT_STATUS_OK) {
         if (f[0] == 'c')
-            print_csv(r, out, order, n);
+            print_csv(&L, out, rows, n);
         else if (f[0] == 'j')
-            print_json(r, out, order, n);
+            print_json(&L, out, rows, n);
         else
-            s = print_table(r, out, order, n);
+            s = print_table(&L, out, rows, n);
     }
-    free(order);
+    free(rows);
+    layout_free(&L);
     if (s == BT_STATUS_OK && (fflush(out) != 0 || ferror(out)))
         s = BT_FAIL(BT_STATUS_IO, "report: cannot write the output");
     return s;
+}
+
+bt_status bt_report_print(const bt_results *r, FILE *out, int64_t top_k, const char *format) {
+    if (!r || !out) return BT_FAIL(BT_STATUS_INTERNAL, "report: NULL results or stream");
+    return bt_report_print_many(&r, NULL, 1, out, top_k, format);
 }

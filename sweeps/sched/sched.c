@@ -24,7 +24,7 @@ const char *bt_sched_kind_name(bt_sched_kind k) {
 }
 
 static bt_status sched_setup(bt_sched *s, const bt_sched_spec *spec, int64_t n_trials,
-                             int64_t max_resource) {
+                             int64_t max_resource, int plan_only) {
     s->kind = spec->kind;
     s->strict = spec->strict;
     s->spec_s = spec->s;
@@ -72,6 +72,7 @@ static bt_status sched_setup(bt_sched *s, const bt_sched_spec *spec, int64_t n_t
         break;
     }
 
+    if (plan_only) return BT_STATUS_OK; /* brackets and rungs only: no per-trial state */
     s->trials = calloc((size_t)(s->n_trials > 0 ? s->n_trials : 1), sizeof *s->trials);
     BT_CHECK_ALLOC(s->trials);
     for (int64_t t = 0; t < s->n_trials; t++) {
@@ -88,20 +89,30 @@ static bt_status sched_setup(bt_sched *s, const bt_sched_spec *spec, int64_t n_t
     return BT_STATUS_OK;
 }
 
-bt_status bt_sched_init(bt_sched **out, const bt_sched_spec *spec, int64_t n_trials,
-                        int64_t max_resource, int maximize) {
+static bt_status sched_init(bt_sched **out, const bt_sched_spec *spec, int64_t n_trials,
+                            int64_t max_resource, int maximize, int plan_only) {
     if (!out || !spec) return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_init: NULL argument");
     *out = NULL;
     bt_sched *s = calloc(1, sizeof *s);
     BT_CHECK_ALLOC(s);
     s->maximize = maximize != 0;
-    bt_status st = sched_setup(s, spec, n_trials, max_resource);
+    bt_status st = sched_setup(s, spec, n_trials, max_resource, plan_only);
     if (st != BT_STATUS_OK) {
         bt_sched_free(s);
         return st;
     }
     *out = s;
     return BT_STATUS_OK;
+}
+
+bt_status bt_sched_init(bt_sched **out, const bt_sched_spec *spec, int64_t n_trials,
+                        int64_t max_resource, int maximize) {
+    return sched_init(out, spec, n_trials, max_resource, maximize, 0);
+}
+
+bt_status bt_sched_init_plan(bt_sched **out, const bt_sched_spec *spec, int64_t n_trials,
+                             int64_t max_resource, int maximize) {
+    return sched_init(out, spec, n_trials, max_resource, maximize, 1);
 }
 
 void bt_sched_free(bt_sched *s) {
@@ -171,6 +182,10 @@ bt_status bt_sched_report(bt_sched *s, int64_t trial, int64_t resource, double m
         return bt_sched_wandb_report(s, trial, idx);
     }
     return BT_FAIL(BT_STATUS_INTERNAL, "bt_sched_report: unknown kind %d", (int)s->kind);
+}
+
+size_t bt_sched_trial_bytes(void) {
+    return sizeof(bt_sched_trial) + sizeof(bt_job);
 }
 
 int64_t bt_sched_n_trials(const bt_sched *s) {

@@ -8,6 +8,7 @@
 #ifndef BT_SCHED_H
 #define BT_SCHED_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sweeps/spec/spec.h"
@@ -62,6 +63,11 @@ typedef struct bt_sched_bracket_plan {
  * max_resource: the budget when spec->max_resource is unset (the model's default). */
 bt_status bt_sched_init(bt_sched **out, const bt_sched_spec *spec, int64_t n_trials,
                         int64_t max_resource, int maximize);
+/* A scheduler that only plans: bt_sched_n_trials, bt_sched_plan and bt_sched_free answer as
+ * bt_sched_init's would, with no per-trial state (memory independent of n_trials: `validate`
+ * of a sweep of 10^8 trials); nothing else may be called on it. */
+bt_status bt_sched_init_plan(bt_sched **out, const bt_sched_spec *spec, int64_t n_trials,
+                             int64_t max_resource, int maximize);
 void bt_sched_free(bt_sched *s);
 
 bt_status bt_sched_next(bt_sched *s, bt_job *job);
@@ -80,6 +86,9 @@ bt_status bt_sched_set_stopping(bt_sched *s);
 bt_status bt_sched_finish(bt_sched *s, int64_t trial, double metric);
 /* The resource trial's job in flight runs to, or -1 when it has none. */
 int64_t bt_sched_trial_job(const bt_sched *s, int64_t trial);
+
+/* Memory a scheduler (bt_sched_init) holds per trial, at most: its state and a queued job. */
+size_t bt_sched_trial_bytes(void);
 
 /* Total trials the plan creates (ids are 0..n-1). */
 int64_t bt_sched_n_trials(const bt_sched *s);

@@ -101,7 +101,7 @@ for name in ("grid.yml", "grid.json"):
 # report and export read the results of a YAML sweep (export re-reads the stored YAML)
 out = os.path.join(d, "grid_yaml.h5")
 p = run("report", out, "--format", "csv", check=0)
-c.check(p.stdout.startswith("trial_id,status,metric"), p.stdout)
+c.check(p.stdout.startswith("trial_id,status,rmse,"), p.stdout)  # named by the metric (val_loss: rmse)
 p = run("export", out, "--trial", 1, "-o", os.path.join(d, "m.json"), check=0)
 c.check(json.load(open(os.path.join(d, "m.json"))).get("learner") is not None, "an XGBoost model")
 

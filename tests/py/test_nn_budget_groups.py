@@ -27,7 +27,7 @@ def scores(path):
     out = os.path.join(d, os.path.basename(path) + ".h5")
     run("run", path, "--out", out, "--fresh", "--quiet", check=0)
     p = run("report", out, "--format", "json", check=0)
-    return {r["epochs"]: r["metric"] for r in json.loads(p.stdout)}
+    return {r["epochs"]: r["accuracy"] for r in json.loads(p.stdout)}
 
 
 # Trial 1 (6 epochs) must not depend on trial 0's budget (2 or 3 epochs). Shared runs belong to

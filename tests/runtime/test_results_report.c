@@ -1,6 +1,8 @@
 /* `batchtune report` formatting: on fresh random trials, rows come best first for either goal
  * (unusable trials last, ties by id), CSV has the documented header, RFC 4180 quoting and numbers
- * that parse back to the same doubles, JSON parses (cJSON) to the same values, the table aligns. */
+ * that parse back to the same doubles, JSON parses (cJSON) to the same values, the table aligns.
+ * Several results side by side: a sweep column, one column per metric name (never two metrics in
+ * one), one ranking when metric and goal agree, and a metric named like a parameter renamed. */
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/store/report.h"
 #include "tests/bt_test.h"
@@ -144,7 +146,7 @@ static void check_csv(const bt_results *r, const int64_t *order, int64_t top_k) 
     bt_status s;
     char *text = capture(r, top_k, "csv", &s);
     CHECK_OK(s);
-    CHECK(strncmp(text, "trial_id,status,metric,resource,lr,depth,note,flag,a.b\n", 55) == 0);
+    CHECK(strncmp(text, "trial_id,status,mse,resource,lr,depth,note,flag,a.b\n", 52) == 0);
     const char *p = text;
     char *f[16];
     int nf = csv_record(&p, f, 16);
@@ -189,7 +191,7 @@ static void check_json(const bt_results *r, const int64_t *order) {
         const bt_trial_row *tr = &r->trials[order[k]];
         CHECK_EQ_INT(cJSON_GetObjectItem(o, "trial_id")->valuedouble, tr->trial_id);
         CHECK_STR(cJSON_GetObjectItem(o, "status")->valuestring, bt_trial_status_name(tr->status));
-        cJSON *m = cJSON_GetObjectItem(o, "metric");
+        cJSON *m = cJSON_GetObjectItem(o, "mse");
         if (isnan(tr->metric))
             CHECK(cJSON_IsNull(m));
         else
@@ -230,8 +232,90 @@ static void check_table(bt_results *r) {
         line = nl + 1;
     }
     CHECK_EQ_INT(lines, 2 + (r->n_trials < 5 ? r->n_trials : 5));
-    CHECK(strstr(text, "metric") && strstr(text, "resource") && strstr(text, "depth"));
+    CHECK(strstr(text, "mse") && strstr(text, "resource") && strstr(text, "depth"));
     free(text);
+}
+
+static char *capture_many(const bt_results *const *rs, int n, int64_t top_k, const char *format) {
+    static const char *const labels[] = {"a.h5", "b.h5", "c.h5"};
+    FILE *f = tmpfile();
+    CHECK_OK(bt_report_print_many(rs, labels, n, f, top_k, format));
+    long len = ftell(f);
+    rewind(f);
+    char *buf = calloc((size_t)len + 1, 1);
+    size_t got = fread(buf, 1, (size_t)len, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void check_many(void) {
+    bt_results a, b, c;
+    make(&a, 30, 0);
+    make(&b, 20, 0);
+    make(&c, 10, 0);
+    free(c.metric_name);
+    c.metric_name = dupstr("rmse");
+    /* b lacks `note`; c has a parameter named like a's metric */
+    free(b.params[2].name);
+    b.params[2].name = dupstr("other");
+    free(c.params[0].name);
+    c.params[0].name = dupstr("mse");
+    const bt_results *ab[] = {&a, &b}, *abc[] = {&a, &b, &c};
+    char *text = capture_many(ab, 2, 0, "csv");
+    CHECK_MSG(
+        strncmp(text, "sweep,trial_id,status,mse,resource,lr,depth,note,flag,a.b,other\n", 64) == 0,
+        "%.80s", text);
+    /* one ranking: the usable rows' mse never decreases down the list */
+    const char *p = text;
+    char *f[16];
+    int nf = csv_record(&p, f, 16), rows = 0;
+    for (int i = 0; i < nf; i++) free(f[i]);
+    double last = -INFINITY;
+    int sorted = 1, unusable_seen = 0;
+    while (*p) {
+        nf = csv_record(&p, f, 16);
+        CHECK_EQ_INT(nf, 11);
+        int is_a = strcmp(f[0], "a.h5") == 0;
+        CHECK(is_a || strcmp(f[0], "b.h5") == 0);
+        CHECK(is_a ? f[10][0] == '\0' : f[7][0] == '\0'); /* absent parameters are empty */
+        int ok = strcmp(f[2], "failed") && strcmp(f[2], "pending") && strcmp(f[3], "nan");
+        if (!ok) unusable_seen = 1;
+        if (ok && (unusable_seen || strtod(f[3], NULL) < last)) sorted = 0;
+        if (ok) last = strtod(f[3], NULL);
+        for (int i = 0; i < nf; i++) free(f[i]);
+        rows++;
+    }
+    CHECK(sorted);
+    CHECK_EQ_INT(rows, 50);
+    free(text);
+    /* another metric: its own column (null in JSON for the others' rows), sweep by sweep */
+    text = capture_many(abc, 3, 2, "json");
+    cJSON *j = cJSON_Parse(text);
+    CHECK(cJSON_IsArray(j) && cJSON_GetArraySize(j) == 6);
+    for (int i = 0; i < cJSON_GetArraySize(j); i++) {
+        cJSON *o = cJSON_GetArrayItem(j, i);
+        const char *sw = cJSON_GetObjectItem(o, "sweep")->valuestring;
+        static const char *const want[] = {"a.h5", "a.h5", "b.h5", "b.h5", "c.h5", "c.h5"};
+        CHECK_STR(sw, want[i]);
+        int in_c = strcmp(sw, "c.h5") == 0;
+        CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, in_c ? "metric_mse" : "rmse")));
+        CHECK(cJSON_GetObjectItem(o, in_c ? "rmse" : "metric_mse") != NULL);
+        CHECK(in_c ? cJSON_IsNumber(cJSON_GetObjectItem(o, "mse"))
+                   : cJSON_IsNull(cJSON_GetObjectItem(o, "mse")));
+    }
+    cJSON_Delete(j);
+    free(text);
+    /* one file through print_many is exactly print_report */
+    bt_status s;
+    char *one = capture(&a, 0, "table", &s);
+    text = capture_many(ab, 1, 0, "table");
+    CHECK_STR(text, one);
+    free(one);
+    free(text);
+    bt_results_free(&a);
+    bt_results_free(&b);
+    bt_results_free(&c);
 }
 
 int main(void) {
@@ -261,12 +345,13 @@ int main(void) {
     bt_status s;
     char *text = capture(&e, 0, "csv", &s);
     CHECK_OK(s);
-    CHECK_STR(text, "trial_id,status,metric,resource,lr,depth,note,flag,a.b\n");
+    CHECK_STR(text, "trial_id,status,mse,resource,lr,depth,note,flag,a.b\n");
     free(text);
     text = capture(&e, 0, "json", &s);
     CHECK_OK(s);
     CHECK_STR(text, "[]\n");
     free(text);
     bt_results_free(&e);
+    check_many();
     return bt_test_finish("test_results_report");
 }
