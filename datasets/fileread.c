@@ -12,48 +12,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* A container's memory limit (cgroup v2 memory.max minus what it uses), or UINT64_MAX. */
-static uint64_t cgroup_room(void) {
-    unsigned long long max = 0, cur = 0;
-    FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
-    int ok = f && fscanf(f, "%llu", &max) == 1; /* "max": no limit */
-    if (f) fclose(f);
-    if (!ok) return UINT64_MAX;
-    f = fopen("/sys/fs/cgroup/memory.current", "r");
-    if (!f || fscanf(f, "%llu", &cur) != 1) cur = 0;
-    if (f) fclose(f);
-    return max > cur ? (uint64_t)(max - cur) : 0;
-}
-
-uint64_t bt_mem_available(void) {
-    const char *env = getenv("BATCHTUNE_MEM_LIMIT");
-    if (env && *env) {
-        char *end;
-        unsigned long long v = strtoull(env, &end, 10);
-        if (end != env && *end == '\0') return (uint64_t)v;
-    }
-    uint64_t avail = UINT64_MAX;
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (f) {
-        char line[256];
-        unsigned long long kb = 0;
-        int found = 0;
-        while (!found && fgets(line, sizeof line, f))
-            found = sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
-        fclose(f);
-        if (found) avail = (uint64_t)kb << 10;
-    }
-    if (avail == UINT64_MAX) {
-        long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        if (pages > 0 && page > 0) avail = (uint64_t)pages * (uint64_t)page;
-    }
-    uint64_t room = cgroup_room();
-    return room < avail ? room : avail; /* UINT64_MAX: unknown, the allocation itself says */
-}
-
 bt_status bt_data_fits(const char *path, const char *what, double bytes) {
     double avail = (double)bt_mem_available();
-    if (bytes <= avail) return BT_STATUS_OK;
+    if (avail < 0 || bytes <= avail) return BT_STATUS_OK; /* unknown: the allocation says */
     return BT_FAIL(BT_STATUS_BAD_INPUT,
                    "%s: %s needs %.3g GiB, more than the %.3g GiB of memory available", path, what,
                    bytes / (1 << 30), avail / (1 << 30));
@@ -189,8 +150,8 @@ static bt_status gunzip(const char *path, const unsigned char *in, size_t n, uns
                         size_t *len) {
     double ratio_cap = (double)BT_GZIP_RATIO * (double)n;
     size_t cap = ratio_cap > (double)BT_GZIP_FLOOR ? (size_t)ratio_cap : BT_GZIP_FLOOR;
-    uint64_t avail = bt_mem_available();
-    if (cap > avail / 2) cap = (size_t)(avail / 2);
+    int64_t avail = bt_mem_available();
+    if (avail >= 0 && (double)cap > (double)avail / 2) cap = (size_t)(avail / 2);
     size_t total = 0;
     int over = 0;
     BT_TRY(inflate_all(path, in, n, NULL, cap, &total, &over));

@@ -1,6 +1,6 @@
 /* Bounded whole-file reading (datasets/fileread.c) and message excerpts: gzip with several
  * members, trailing bytes, truncation and a bomb refused after its counting pass; the memory
- * available and BATCHTUNE_MEM_LIMIT; a FIFO read to its end (not "empty"); a device refused;
+ * available and BT_MEM_AVAILABLE; a FIFO read to its end (not "empty"); a device refused;
  * label bounds; bt_excerpt's cut and escapes. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,9 +72,9 @@ static void test_gzip(void) {
 }
 
 static void test_memory(void) {
-    uint64_t avail = bt_mem_available();
+    int64_t avail = bt_mem_available();
     CHECK(avail > 0);
-    setenv("BATCHTUNE_MEM_LIMIT", "1000", 1);
+    setenv("BT_MEM_AVAILABLE", "1000", 1);
     CHECK(bt_mem_available() == 1000);
     CHECK(bt_data_fits("x.h5", "a table", 1000) == BT_STATUS_OK);
     CHECK(bt_data_fits("x.h5", "a table", 1001) == BT_STATUS_BAD_INPUT);
@@ -89,7 +89,7 @@ static void test_memory(void) {
     unsigned char *buf;
     size_t len;
     CHECK(bt_file_read_all(p, &buf, &len) == BT_STATUS_BAD_INPUT); /* 1300 bytes > 1000 */
-    unsetenv("BATCHTUNE_MEM_LIMIT");
+    unsetenv("BT_MEM_AVAILABLE");
     CHECK_OK(bt_file_read_all(p, &buf, &len));
     CHECK(len == 1300);
     free(buf);

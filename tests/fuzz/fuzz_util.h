@@ -32,7 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    setenv("BATCHTUNE_MEM_LIMIT", "268435456", 1);
+    setenv("BT_MEM_AVAILABLE", "268435456", 1);
     return 0;
 }
 
