@@ -46,8 +46,13 @@ for n in "${names[@]}"; do
     [ "$(stat -c %s "$f")" -le 1048576 ] && cp -f "$f" "$corpus/"
   done
   echo "== fuzz_$n: $secs s"
-  if ! TMPDIR="$dir" "$dir/tests/fuzz/fuzz_$n" -max_total_time="$secs" -rss_limit_mb=2048 \
-    -malloc_limit_mb=1024 -timeout=30 -max_len=65536 -print_final_stats=1 \
+  # HDF5 (not instrumented) mallocs what a corrupt header says (GBs, or more than exists, where
+  # it copes with NULL) for its metadata cache: its own, as in a normal build; batchtune's own
+  # allocations are checked (against 256 MiB here) before they are made
+  asan="" malloc_mb=1024
+  [ "$n" = hdf5 ] && asan="allocator_may_return_null=1" malloc_mb=65536
+  if ! TMPDIR="$dir" ASAN_OPTIONS="$asan" "$dir/tests/fuzz/fuzz_$n" -max_total_time="$secs" -rss_limit_mb=2048 \
+    -malloc_limit_mb=$malloc_mb -timeout=30 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$dir/artifacts/$n-" "$corpus" 2>"$dir/fuzz_$n.log"; then
     failed=1
     echo "fuzz_$n FAILED:"
