@@ -54,7 +54,17 @@ static const char help[] =
     "                    checkpoint, atomically, reloading itself while the sweep runs\n"
     "  --snapshot-every S     seconds between model-state snapshots, taken at checkpoints and on\n"
     "                    SIGINT/SIGTERM (mlp, resnet): a resume restores the runs in flight\n"
-    "                    instead of retraining them (default 300; 0: none)\n\n";
+    "                    instead of retraining them (default 300; 0: none)\n"
+    "  --system-every S  seconds between samples of the machine's CPU, memory and GPU use, kept\n"
+    "                    in the results' /system table (default 1; 0: none)\n"
+    "  --note TEXT       a note kept with the results (the `note` attribute: a hypothesis, what\n"
+    "                    changed); a resume keeps the first run's note unless given again\n"
+    "  --tag T           a tag kept with the results (repeatable; the `tags` attribute joins\n"
+    "                    them with ','); a resume keeps the first run's tags unless given again\n"
+    "\n"
+    "The results also record the git commit of the repository holding the sweep file, the\n"
+    "data's sha256, the CPU model and the GPU, driver and CUDA versions\n"
+    "(docs/results-format.md). A full disk ends the run with 74, the last results intact.\n\n";
 
 static volatile sig_atomic_t stop_flag = 0;
 
@@ -103,14 +113,51 @@ static char *join_args(int argc, char **argv) {
     return s;
 }
 
-int bt_cmd_run(int argc, char **argv) {
-    const char *sweep = NULL, *out = NULL, *device = NULL, *log_path = NULL, *gpu_packs = NULL;
-    const char *html = NULL;
-    int fresh = 0, quiet = 0, have_seed = 0;
-    uint64_t seed = 0;
-    int64_t run_cap = 0;
-    double every = 30.0, snap_every = 300.0;
-    int streams = 0, pack_slots = 0;
+/* What the command line asks for. */
+typedef struct run_args {
+    const char *sweep, *out, *device, *log_path, *gpu_packs, *note, *html;
+    char *tags; /* --tag values joined by "," (owned) */
+    int fresh, quiet, have_seed;
+    uint64_t seed;
+    int64_t run_cap;
+    double every, snap_every, system_every;
+    int streams, pack_slots;
+} run_args;
+
+/* A number of seconds >= 0 (positive with positive_only) for option `name`; 0 on success. */
+static int parse_seconds(const char *name, const char *v, int positive_only, double *out) {
+    char *end = NULL;
+    *out = strtod(v, &end);
+    if (!end || *end || end == v || (!positive_only && isinf(*out)) ||
+        !(positive_only ? *out > 0 : *out >= 0)) {
+        fprintf(stderr, "batchtune: %s takes a %s\n", name,
+                positive_only ? "positive number of seconds" : "number of seconds >= 0");
+        return 1;
+    }
+    return 0;
+}
+
+/* --tag T: appended to the comma-joined list (a comma inside a tag would split it: refused). */
+static int add_tag(run_args *a, const char *t) {
+    if (!*t || strchr(t, ',')) {
+        fprintf(stderr, "batchtune: --tag takes a non-empty tag without ','\n");
+        return 1;
+    }
+    size_t old = a->tags ? strlen(a->tags) : 0;
+    char *p = realloc(a->tags, old + strlen(t) + 2);
+    if (!p) return 1;
+    if (old) p[old++] = ',';
+    strcpy(p + old, t);
+    a->tags = p;
+    return 0;
+}
+
+/* Options into *a: -1 to go on, else the exit code (0 after --help). */
+static int parse_args(int argc, char **argv, run_args *A) {
+    memset(A, 0, sizeof *A);
+    A->every = 30.0;
+    A->snap_every = 300.0;
+    A->system_every = 1.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -119,19 +166,19 @@ int bt_cmd_run(int argc, char **argv) {
             fputs(bt_cli_exit_codes, stdout);
             return 0;
         } else if (strcmp(a, "--out") == 0 && more)
-            out = argv[++i];
+            A->out = argv[++i];
         else if (strcmp(a, "--html") == 0 && more)
-            html = argv[++i];
+            A->html = argv[++i];
         else if (strcmp(a, "--device") == 0 && more)
-            device = argv[++i];
+            A->device = argv[++i];
         else if (strcmp(a, "--gpu-packs") == 0 && more) {
-            gpu_packs = argv[++i];
-            if (!bt_gpu_packs_valid(gpu_packs)) {
+            A->gpu_packs = argv[++i];
+            if (!bt_gpu_packs_valid(A->gpu_packs)) {
                 fprintf(stderr, "batchtune: --gpu-packs takes stable or all\n");
                 return BT_STATUS_USAGE;
             }
         } else if (strcmp(a, "--log") == 0 && more)
-            log_path = argv[++i];
+            A->log_path = argv[++i];
         else if (strcmp(a, "--streams") == 0 && more) {
             char *end = NULL;
             long v = strtol(argv[++i], &end, 10);
@@ -139,7 +186,7 @@ int bt_cmd_run(int argc, char **argv) {
                 fprintf(stderr, "batchtune: --streams takes an integer in [1, 64]\n");
                 return BT_STATUS_USAGE;
             }
-            streams = (int)v;
+            A->streams = (int)v;
         } else if (strcmp(a, "--pack") == 0 && more) {
             char *end = NULL;
             long v = strtol(argv[++i], &end, 10);
@@ -147,67 +194,77 @@ int bt_cmd_run(int argc, char **argv) {
                 fprintf(stderr, "batchtune: --pack takes an integer in [1, 2^20]\n");
                 return BT_STATUS_USAGE;
             }
-            pack_slots = (int)v;
+            A->pack_slots = (int)v;
         } else if (strcmp(a, "--fresh") == 0)
-            fresh = 1;
+            A->fresh = 1;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
-            quiet = 1;
+            A->quiet = 1;
         else if (strcmp(a, "--checkpoint-every") == 0 && more) {
-            char *end = NULL;
-            every = strtod(argv[++i], &end);
-            if (!end || *end || end == argv[i] || !(every > 0)) {
-                fprintf(stderr, "batchtune: --checkpoint-every takes a positive number of "
-                                "seconds\n");
-                return BT_STATUS_USAGE;
-            }
+            if (parse_seconds(a, argv[++i], 1, &A->every)) return BT_STATUS_USAGE;
         } else if (strcmp(a, "--snapshot-every") == 0 && more) {
-            char *end = NULL;
-            snap_every = strtod(argv[++i], &end);
-            if (!end || *end || end == argv[i] || !(snap_every >= 0) || isinf(snap_every)) {
-                fprintf(stderr, "batchtune: --snapshot-every takes a number of seconds >= 0\n");
-                return BT_STATUS_USAGE;
-            }
+            if (parse_seconds(a, argv[++i], 0, &A->snap_every)) return BT_STATUS_USAGE;
+        } else if (strcmp(a, "--system-every") == 0 && more) {
+            if (parse_seconds(a, argv[++i], 0, &A->system_every)) return BT_STATUS_USAGE;
+        } else if (strcmp(a, "--note") == 0 && more) {
+            A->note = argv[++i];
+        } else if (strcmp(a, "--tag") == 0 && more) {
+            if (add_tag(A, argv[++i])) return BT_STATUS_USAGE;
         } else if (strcmp(a, "--seed") == 0 && more) {
             char *end = NULL;
             errno = 0;
-            seed = strtoull(argv[++i], &end, 10);
+            A->seed = strtoull(argv[++i], &end, 10);
             if (errno || !end || *end || argv[i][0] == '-') {
                 fprintf(stderr, "batchtune: --seed takes a non-negative integer\n");
                 return BT_STATUS_USAGE;
             }
-            have_seed = 1;
+            A->have_seed = 1;
         } else if (strcmp(a, "--run-cap") == 0 && more) {
-            if (bt_cli_run_cap(argv[++i], &run_cap)) return BT_STATUS_USAGE;
+            if (bt_cli_run_cap(argv[++i], &A->run_cap)) return BT_STATUS_USAGE;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "batchtune run: unknown or incomplete option '%s'\n%s", a, help);
             return BT_STATUS_USAGE;
-        } else if (!sweep)
-            sweep = a;
+        } else if (!A->sweep)
+            A->sweep = a;
         else {
             fprintf(stderr, "batchtune run: one sweep file at a time ('%s' is extra)\n", a);
             return BT_STATUS_USAGE;
         }
     }
-    if (!sweep) {
+    if (!A->sweep) {
         fprintf(stderr, "batchtune run: which sweep file?\n%s", help);
         return BT_STATUS_USAGE;
     }
+    return -1;
+}
+
+int bt_cmd_run(int argc, char **argv) {
+    run_args A;
+    int rc = parse_args(argc, argv, &A);
+    if (rc >= 0) {
+        free(A.tags);
+        return rc;
+    }
+    const char *sweep = A.sweep, *out = A.out;
     bt_spec spec;
-    int rc = bt_cli_load_spec(sweep, &spec);
-    if (rc) return rc;
-    if (have_seed) spec.seed = seed;
-    if (run_cap > 0) bt_spec_set_run_cap(&spec, run_cap);
+    rc = bt_cli_load_spec(sweep, &spec);
+    if (rc) {
+        free(A.tags);
+        return rc;
+    }
+    if (A.have_seed) spec.seed = A.seed;
+    if (A.run_cap > 0) bt_spec_set_run_cap(&spec, A.run_cap);
     char *out_alloc = NULL;
     if (!out) out = spec.output;
     if (!out) out = out_alloc = default_out(sweep);
 
     FILE *log = NULL;
-    if (log_path) {
-        log = strcmp(log_path, "-") == 0 ? stdout : bt_wfopen(log_path, "a");
+    if (A.log_path) {
+        log = strcmp(A.log_path, "-") == 0 ? stdout : bt_wfopen(A.log_path, "a");
         if (!log) {
-            fprintf(stderr, "batchtune: --log %s: %s\n", log_path, bt_wopen_error(errno));
+            fprintf(stderr, "batchtune: --log %s: %s\n", A.log_path, bt_wopen_error(errno));
             bt_spec_free(&spec);
             free(out_alloc);
+            free(A.tags);
             return BT_STATUS_IO;
         }
     }
@@ -224,26 +281,29 @@ int bt_cmd_run(int argc, char **argv) {
     char *cmdline = join_args(argc, argv);
     bt_run_opts o = {
         .out_path = out,
-        .device = device,
-        .gpu_packs = gpu_packs,
-        .fresh = fresh,
+        .device = A.device,
+        .gpu_packs = A.gpu_packs,
+        .fresh = A.fresh,
         .log = log,
-        .progress = quiet ? NULL : stderr,
+        .progress = A.quiet ? NULL : stderr,
         .progress_live = isatty(2),
         .command_line = cmdline,
         .stop = &stop_flag,
-        .checkpoint_every = every,
-        .snapshot_every = snap_every,
+        .checkpoint_every = A.every,
+        .snapshot_every = A.snap_every,
+        .system_every = A.system_every,
+        .note = A.note,
+        .tags = A.tags,
         .warnings = stderr,
-        .streams = streams,
-        .pack_slots = pack_slots,
-        .html_path = html,
+        .streams = A.streams,
+        .pack_slots = A.pack_slots,
+        .html_path = A.html,
     };
     bt_run_summary sum;
     bt_status st = bt_sweep_run(&spec, &o, &sum);
     /* the last page without the refresh hint: the sweep finished, stopped, or had finished */
-    if (html && (st == BT_STATUS_OK || st == BT_STATUS_INTERRUPTED)) {
-        bt_status hs = write_final_html(out, html);
+    if (A.html && (st == BT_STATUS_OK || st == BT_STATUS_INTERRUPTED)) {
+        bt_status hs = write_final_html(out, A.html);
         if (hs != BT_STATUS_OK && st == BT_STATUS_OK) st = hs;
     }
     /* with --log -, stdout carries the events only: the summary goes to stderr */
@@ -265,13 +325,14 @@ int bt_cmd_run(int argc, char **argv) {
                     sum.metric, sum.best_metric,
                     spec.sched.resource ? spec.sched.resource : "resource", sum.best_resource);
         fprintf(human, "see: batchtune report %s\n", out);
-        if (html) fprintf(human, "report: %s\n", html);
+        if (A.html) fprintf(human, "report: %s\n", A.html);
         rc = 0;
     } else {
         rc = bt_cli_error(st);
     }
     if (log && log != stdout) fclose(log);
     free(cmdline);
+    free(A.tags);
     free(out_alloc);
     bt_spec_free(&spec);
     return rc;

@@ -34,6 +34,12 @@ typedef struct nvml_lib {
     nvml_return (*util)(nvml_device, nvml_utilization *);
     nvml_return (*mem)(nvml_device, nvml_memory *);
     const char *(*error_string)(nvml_return);
+    /* optional: /system's temperature, power and SM clock, and the versions for provenance */
+    nvml_return (*temp)(nvml_device, int, unsigned int *);
+    nvml_return (*power)(nvml_device, unsigned int *);
+    nvml_return (*clock)(nvml_device, int, unsigned int *);
+    nvml_return (*driver)(char *, unsigned int);
+    nvml_return (*cuda_version)(int *);
     int n;
     nvml_device dev[64];
     int cuda[64]; /* the CUDA index each handle stands for */
@@ -60,6 +66,37 @@ static bt_status nvml_read(void *ctx, int gpu, double *util, int64_t *mem_used) 
         return BT_STATUS_OK;
     }
     return BT_FAIL(BT_STATUS_INTERNAL, "NVML: GPU %d not opened", gpu);
+}
+
+enum { NVML_TEMPERATURE_GPU = 0, NVML_CLOCK_SM = 1 };
+
+static bt_status nvml_read_more(void *ctx, int gpu, double *temp_c, double *power_w,
+                                double *sm_mhz) {
+    nvml_lib *l = ctx;
+    *temp_c = *power_w = *sm_mhz = NAN;
+    for (int i = 0; i < l->n; i++) {
+        if (l->cuda[i] != gpu) continue;
+        unsigned int v = 0;
+        if (l->temp && l->temp(l->dev[i], NVML_TEMPERATURE_GPU, &v) == 0) *temp_c = v;
+        if (l->power && l->power(l->dev[i], &v) == 0) *power_w = v / 1000.0; /* milliwatts */
+        if (l->clock && l->clock(l->dev[i], NVML_CLOCK_SM, &v) == 0) *sm_mhz = v;
+        return BT_STATUS_OK;
+    }
+    return BT_FAIL(BT_STATUS_INTERNAL, "NVML: GPU %d not opened", gpu);
+}
+
+static void nvml_versions(void *ctx, char *driver, size_t driver_n, char *cuda, size_t cuda_n) {
+    nvml_lib *l = ctx;
+    char buf[96];
+    if (driver_n) driver[0] = '\0';
+    if (cuda_n) cuda[0] = '\0';
+    if (l->driver && l->driver(buf, sizeof buf) == 0) {
+        buf[sizeof buf - 1] = '\0';
+        snprintf(driver, driver_n, "%s", buf);
+    }
+    int v = 0; /* 12040: CUDA 12.4, the newest the driver supports */
+    if (l->cuda_version && l->cuda_version(&v) == 0 && v > 0)
+        snprintf(cuda, cuda_n, "%d.%d", v / 1000, v % 1000 / 10);
 }
 
 static void nvml_close(void *ctx) {
@@ -98,6 +135,13 @@ bt_status bt_nvml_open(bt_gpu_source *out, const int *cuda_gpus, int n, char *wh
     int optional = 0;
     *(void **)&l->by_pci = sym(l->so, "nvmlDeviceGetHandleByPciBusId_v2", &optional);
     *(void **)&l->error_string = sym(l->so, "nvmlErrorString", &optional);
+    *(void **)&l->temp = sym(l->so, "nvmlDeviceGetTemperature", &optional);
+    *(void **)&l->power = sym(l->so, "nvmlDeviceGetPowerUsage", &optional);
+    *(void **)&l->clock = sym(l->so, "nvmlDeviceGetClockInfo", &optional);
+    *(void **)&l->driver = sym(l->so, "nvmlSystemGetDriverVersion", &optional);
+    *(void **)&l->cuda_version = sym(l->so, "nvmlSystemGetCudaDriverVersion_v2", &optional);
+    if (!l->cuda_version)
+        *(void **)&l->cuda_version = sym(l->so, "nvmlSystemGetCudaDriverVersion", &optional);
     if (missing) {
         snprintf(why, why_n, "libnvidia-ml.so.1 lacks an NVML entry point");
         dlclose(l->so);
@@ -130,6 +174,8 @@ bt_status bt_nvml_open(bt_gpu_source *out, const int *cuda_gpus, int n, char *wh
     out->name = "nvml";
     out->ctx = l;
     out->read = nvml_read;
+    out->read_more = nvml_read_more;
+    out->versions = nvml_versions;
     out->close = nvml_close;
     return BT_STATUS_OK;
 }

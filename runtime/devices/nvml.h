@@ -18,6 +18,12 @@ typedef struct bt_gpu_source {
     const char *name; /* "nvml", "cudart", "fake" */
     void *ctx;
     bt_status (*read)(void *ctx, int gpu, double *util, int64_t *mem_used);
+    /* Optional (NULL: none): temperature (C), power draw (W) and SM clock (MHz) now, NaN where
+     * the GPU does not say; from any thread. */
+    bt_status (*read_more)(void *ctx, int gpu, double *temp_c, double *power_w, double *sm_mhz);
+    /* Optional: the driver's version ("550.54.15") and the newest CUDA it supports ("12.4"); ""
+     * where unknown. */
+    void (*versions)(void *ctx, char *driver, size_t driver_n, char *cuda, size_t cuda_n);
     void (*close)(void *ctx);
 } bt_gpu_source;
 

@@ -13,6 +13,7 @@
 #include "runtime/devices/devices.h"
 #include "runtime/devices/resolve.h"
 #include "runtime/devices/nvml.h"
+#include "runtime/devices/sysmon.h"
 #include "runtime/exec/progress.h"
 #include "runtime/exec/sweep_data.h"
 #include "sweeps/plan.h"
@@ -65,26 +66,6 @@ static void phase_begin(bench *b) {
 }
 
 /* ---- the device --------------------------------------------------------------------------- */
-
-static void cpu_model(char *out, size_t n) {
-    snprintf(out, n, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        const char *v = strchr(line, ':');
-        if (!v) continue;
-        v++;
-        while (*v == ' ' || *v == '\t') v++;
-        size_t len = strcspn(v, "\n");
-        if (len >= n) len = n - 1;
-        memcpy(out, v, len);
-        out[len] = '\0';
-        break;
-    }
-    fclose(f);
-}
 
 /* Where to train (bt_device_choose, as `batchtune run` does) and, on a GPU, what measures it:
  * NVML when the driver's library loads, else the CUDA runtime's memory figures. */
@@ -303,7 +284,8 @@ static bt_status bench_body(bench *b, const bt_spec *spec, const bt_bench_opts *
     if (o->max_trials < 0) return BT_FAIL(BT_STATUS_USAGE, "--trials must be >= 1");
     if (o->max_pack < 0) return BT_FAIL(BT_STATUS_USAGE, "--pack must be >= 1");
     if (o->threads < 0) return BT_FAIL(BT_STATUS_USAGE, "--threads must be >= 1");
-    cpu_model(r->cpu_model, sizeof r->cpu_model);
+    bt_cpu_model(r->cpu_model, sizeof r->cpu_model);
+    if (!r->cpu_model[0]) snprintf(r->cpu_model, sizeof r->cpu_model, "unknown");
     r->cores = bt_cpu_cores();
     r->threads = o->threads > 0           ? o->threads
                  : spec->exec.threads > 0 ? spec->exec.threads

@@ -108,6 +108,7 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     r->rungs = malloc((size_t)(nd ? nd : 1) * sizeof *r->rungs);
     BT_CHECK_ALLOC(r->rungs);
     if (nd) memcpy(r->rungs, d, (size_t)nd * sizeof *r->rungs);
+    BT_TRY(bt_exec_machine_fill(e, r));
     r->best_trial = bt_exec_best_trial(e);
     if (final && r->best_trial >= 0 && e->sw.family->export_model) {
         size_t len = 0;

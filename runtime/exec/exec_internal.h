@@ -13,7 +13,9 @@
 #include "runtime/exec/executor.h"
 #include "runtime/exec/pool.h"
 #include "runtime/exec/progress.h"
+#include "base/sha256.h"
 #include "runtime/store/journal.h"
+#include "runtime/store/provenance.h"
 #include "runtime/store/results.h"
 #include "runtime/store/snapshot.h"
 #include "sweeps/plan.h"
@@ -137,6 +139,7 @@ typedef struct bt_exec {
     bt_exec_journal jnl;
     bt_exec_snapshots snap;
     bt_exec_checkpoints ckpt;
+    bt_record mach; /* provenance and /system (machine.c) */
     bt_progress prog;
 } bt_exec;
 
@@ -145,7 +148,20 @@ static inline bt_pack *bt_exec_run_pack(const bt_exec *e, int64_t leader) {
 }
 
 /* The files below call only the ones listed before them (check-floors.py finds no circle):
- * checkpoint, events, slots, step, snapshots, resume, history, tick, then executor.c. */
+ * machine, checkpoint, events, slots, step, snapshots, resume, history, tick, then executor.c. */
+
+/* ---- machine.c: provenance and /system ------------------------------------------------------ */
+
+/* A dataset's sizes, features and labels into c (the data digests). */
+void bt_exec_hash_dataset(bt_sha256 *c, const bt_dataset *d);
+/* After the data loaded: collects the provenance (git, CPU, GPU, data digests, --note, --tag;
+ * a resume keeps the earlier session's note, tags and /system rows) and starts the /system
+ * sampler when o->system_every > 0. */
+bt_status bt_exec_machine_start(bt_exec *e, int resumed);
+/* Provenance and /system so far into r (a checkpoint's results). */
+bt_status bt_exec_machine_fill(bt_exec *e, bt_results *r);
+/* Stops the sampler and frees what machine.c holds. */
+void bt_exec_machine_free(bt_exec *e);
 
 /* ---- checkpoint.c: the results view and checkpoints ---------------------------------------- */
 
@@ -190,8 +206,9 @@ bt_status bt_exec_state_remove(bt_exec *e);
 bt_status bt_exec_state_open(bt_exec *e);
 /* Forgets run `leader`'s entry of the snapshot read at the resume. */
 void bt_exec_snap_drop(bt_exec *e, int64_t leader);
-/* At a checkpoint: writes a snapshot when one is due, or always when stopping. */
-void bt_exec_snapshot_maybe(bt_exec *e, int stopping);
+/* At a checkpoint: writes a snapshot when one is due, or always when stopping. BT_STATUS_IO when
+ * the file could not be written (a full disk); other failures only warn. */
+bt_status bt_exec_snapshot_maybe(bt_exec *e, int stopping);
 void bt_exec_snapshots_free(bt_exec *e);
 
 /* ---- resume.c: the journal, replay and catching up ----------------------------------------- */

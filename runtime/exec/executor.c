@@ -33,6 +33,7 @@ static bt_status resolve_device(bt_exec *e, const bt_spec *spec, const bt_run_op
 }
 
 static void exec_free(bt_exec *e) {
+    bt_exec_machine_free(e);
     bt_exec_slots_free(e);
     free(e->runs);
     free(e->ts);
@@ -113,11 +114,11 @@ static bt_status between_ticks(bt_exec *e) {
     if ((since >= every || rung_done) && !stopping) {
         e->ckpt.decisions = nd;
         st = bt_exec_checkpoint(e, 0);
-        if (st == BT_STATUS_OK) bt_exec_snapshot_maybe(e, 0);
+        if (st == BT_STATUS_OK) st = bt_exec_snapshot_maybe(e, 0);
     }
     if (st == BT_STATUS_OK && stopping) {
         st = bt_exec_checkpoint(e, 0);
-        if (st == BT_STATUS_OK) bt_exec_snapshot_maybe(e, 1);
+        if (st == BT_STATUS_OK) st = bt_exec_snapshot_maybe(e, 1);
         if (st == BT_STATUS_OK)
             st = BT_FAIL(BT_STATUS_INTERRUPTED,
                          "interrupted: progress saved; run the same command again to continue");
@@ -136,6 +137,7 @@ static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, 
         bt_exec_warn(e, "execution.threads %d is more than this machine's %d cores; using %d",
                      e->dev.threads_asked, e->dev.threads, e->dev.threads);
     bt_status st = bt_sweep_load_data(&e->sw, e->dev.threads);
+    if (st == BT_STATUS_OK) st = bt_exec_machine_start(e, sum->resumed);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_journal_open(e, spec);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_state_open(e);
     *buf = malloc((size_t)(2 * e->sw.n_trials + 1) * sizeof **buf);

@@ -43,6 +43,11 @@ typedef struct bt_run_opts {
     /* --html: the HTML report, rewritten after every results checkpoint with a refresh hint
      * (runtime/store/report_html.h); NULL: none */
     const char *html_path;
+    /* Seconds between /system samples (machine metrics, on a background thread); 0: none (the
+     * CLI's default is 1). */
+    double system_every;
+    const char *note; /* recorded as the results' `note` (NULL: none, or a resume's earlier) */
+    const char *tags; /* comma-separated, the results' `tags` (NULL: as for note) */
     /* Tests only: train with these pack ops instead of the device's (the sweep family's), e.g.
      * the CPU pack with concurrent_steps flipped on. NULL in normal use. */
     const struct bt_pack_ops *packs_override;

@@ -11,14 +11,6 @@
 #include "base/sha256.h"
 #include "runtime/exec/exec_internal.h"
 
-/* sha256 of a dataset's sizes, features and labels, added to c. */
-static void hash_dataset(bt_sha256 *c, const bt_dataset *d) {
-    const int64_t dims[2] = {d->n_rows, d->n_features};
-    bt_sha256_update(c, dims, sizeof dims);
-    if (d->X) bt_sha256_update(c, d->X, (size_t)d->n_rows * (size_t)d->n_features * sizeof(float));
-    if (d->y) bt_sha256_update(c, d->y, (size_t)d->n_rows * sizeof(float));
-}
-
 /* What a snapshot's numbers depend on besides the sweep file: the build (the running executable's
  * sha256, so any rebuild counts as another build; BT_VERSION where it cannot be read), the device
  * (the GPU's name, the nn math mode BT_NN_MATH, and the CUDA runtime, driver and cuBLAS versions:
@@ -54,8 +46,8 @@ static void snapshot_ident(bt_exec *e) {
     }
     bt_sha256 c;
     bt_sha256_init(&c);
-    hash_dataset(&c, &e->sw.train);
-    hash_dataset(&c, &e->sw.valid);
+    bt_exec_hash_dataset(&c, &e->sw.train);
+    bt_exec_hash_dataset(&c, &e->sw.valid);
     uint8_t d[32];
     bt_sha256_final(&c, d);
     for (int i = 0; i < 32; i++) snprintf(id->data + 2 * i, 3, "%02x", d[i]);
@@ -81,9 +73,11 @@ void bt_exec_snap_drop(bt_exec *e, int64_t L) {
 }
 
 /* Writes the snapshot: every run holding model state, and the entries of the snapshot read at the
- * resume that no run has restored yet (idle runs that may still be promoted). A failure only
- * warns: the journal and the results are what a resume needs, the snapshot saves it time. */
-static void snapshot_write(bt_exec *e) {
+ * resume that no run has restored yet (idle runs that may still be promoted). A failure to save a
+ * model's state only warns: the journal and the results are what a resume needs, the snapshot
+ * saves it time. A failed write (a full disk: BT_STATUS_IO) stops the sweep with 74 as the
+ * results and the journal would a moment later; the previous OUT.state stays, no temporary. */
+static bt_status snapshot_write(bt_exec *e) {
     const bt_pack_ops *ops = e->sw.packs;
     const double t0 = bt_clock();
     e->snap.last = t0;
@@ -137,22 +131,26 @@ static void snapshot_write(bt_exec *e) {
     } else {
         bt_snapshot_abort(w);
     }
+    if (st == BT_STATUS_IO) return st;
     if (st != BT_STATUS_OK) {
         bt_exec_warn(e, "snapshot not written: %s", bt_status_message());
         bt_status_clear();
-        return;
+        return BT_STATUS_OK;
     }
     char f[192];
     snprintf(f, sizeof f,
              "\"tick\":%" PRId64 ",\"runs\":%" PRId64 ",\"bytes\":%zu,\"seconds\":%.3f", e->tick,
              h.n, bytes, bt_clock() - t0);
     bt_progress_event(&e->prog, "snapshot", f);
+    return BT_STATUS_OK;
 }
 
 /* At a checkpoint: a snapshot when one is due (--snapshot-every), or always on a stop request. */
-void bt_exec_snapshot_maybe(bt_exec *e, int stopping) {
-    if (e->jnl.replaying || !(e->o->snapshot_every > 0) || !e->sw.packs->slot_save) return;
-    if (stopping || bt_clock() - e->snap.last >= e->o->snapshot_every) snapshot_write(e);
+bt_status bt_exec_snapshot_maybe(bt_exec *e, int stopping) {
+    if (e->jnl.replaying || !(e->o->snapshot_every > 0) || !e->sw.packs->slot_save)
+        return BT_STATUS_OK;
+    if (stopping || bt_clock() - e->snap.last >= e->o->snapshot_every) return snapshot_write(e);
+    return BT_STATUS_OK;
 }
 
 /* After the journal opened: a fresh sweep removes an old snapshot; a resume reads it and keeps

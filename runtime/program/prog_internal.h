@@ -13,6 +13,7 @@
 #include "runtime/program/cmdline.h"
 #include "runtime/program/proc.h"
 #include "runtime/store/journal.h"
+#include "runtime/store/provenance.h"
 #include "runtime/store/results.h"
 #include "sweeps/sched/sched.h"
 
@@ -79,6 +80,7 @@ typedef struct bt_prun {
     char interpreter[64];
     char sweep_id[16];
     bt_progress prog;
+    bt_record rec; /* provenance and /system (batchtune's own CPU and memory, the slots' GPUs) */
     double ckpt_last;
     int stopping_all;
     int done;

@@ -536,7 +536,36 @@ static bt_status prepare(bt_prun *r, bt_run_summary *sum) {
     return bt_prun_journal_prepare(r, sum);
 }
 
+/* Provenance and the /system sampler: the trials are the user's processes, so the CPU and memory
+ * columns are batchtune's own; the GPU columns are the GPUs the slots share out. */
+static bt_status record_start(bt_prun *r, int resumed) {
+    bt_record_opts ro = {.out_path = r->o->out_path,
+                         .sweep_path = r->spec->path,
+                         .resumed = resumed && !r->o->fresh,
+                         .note = r->o->note,
+                         .tags = r->o->tags,
+                         .system_every = r->o->system_every,
+                         .t0 = r->prog.t0 - r->time_offset,
+                         .time_offset = r->time_offset,
+                         .gpus = r->gpu_ids,
+                         .n_gpus = r->n_gpus};
+    BT_TRY(bt_record_start(&r->rec, &ro));
+    char *names = r->rec.prov.gpu_names;
+    size_t cap = sizeof r->rec.prov.gpu_names, at = 0;
+    for (int i = 0; i < r->n_gpus && at + 1 < cap; i++) {
+        bt_gpu_info g;
+        if (bt_gpu_info_get(r->gpu_ids[i], &g) != BT_STATUS_OK) {
+            bt_status_clear();
+            continue;
+        }
+        int w = snprintf(names + at, cap - at, "%s%s", at ? ", " : "", g.name);
+        if (w > 0) at += (size_t)w < cap - at ? (size_t)w : cap - at - 1;
+    }
+    return BT_STATUS_OK;
+}
+
 static void prun_free(bt_prun *r) {
+    bt_record_free(&r->rec);
     for (int i = 0; r->slots && i < r->n_slots; i++) {
         bt_pslot *s = &r->slots[i];
         if (!s->busy) continue;
@@ -588,6 +617,7 @@ bt_status bt_program_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summa
                  r.n_trials, r.n_slots, r.n_gpus, sum->resumed ? "true" : "false");
         bt_progress_event(&r.prog, "sweep_start", f);
         st = bt_prun_files(&r);
+        if (st == BT_STATUS_OK) st = record_start(&r, sum->resumed);
         if (st == BT_STATUS_OK && !sum->already_finished) st = bt_prun_journal_open(&r);
         r.ckpt_last = bt_clock();
         if (st == BT_STATUS_OK && !sum->already_finished) st = loop(&r);

@@ -393,7 +393,7 @@ static bt_status build(bt_prun *r, bt_results *res) {
     bt_progress_counts c;
     bt_prun_counts(r, &c);
     res->best_trial = c.best_trial;
-    return BT_STATUS_OK;
+    return bt_record_fill(&r->rec, res);
 }
 
 bt_status bt_prun_checkpoint(bt_prun *r) {

@@ -69,6 +69,13 @@ void bt_results_free(bt_results *r) {
     free(r->scheduler);
     free(r->model_type);
     free(r->device);
+    char **prov[] = {&r->git_commit, &r->train_sha256,   &r->valid_sha256,
+                     &r->note,       &r->tags,           &r->cpu_model,
+                     &r->gpu_names,  &r->driver_version, &r->cuda_version};
+    for (size_t i = 0; i < sizeof prov / sizeof prov[0]; i++) free(*prov[i]);
+    for (int j = 0; r->system_cols && j < r->n_system_cols; j++) free(r->system_cols[j]);
+    free(r->system_cols);
+    free(r->system);
     /* STRING values of the trial rows are owned by the results (results.h), so they go too;
      * the kind of the value, not the column, says whether .s is a string. */
     if (r->trials) {

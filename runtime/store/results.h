@@ -60,6 +60,22 @@ typedef struct bt_results {
                         unrecorded */
     char **warnings; /* what was said about the sweep file itself (bt_spec's warnings) */
     int n_warnings;
+    /* provenance (NULL or "": the attribute is absent) */
+    char *git_commit; /* HEAD of the git repository holding the sweep file */
+    int git_dirty;    /* 1: its work tree had changes (git status --porcelain); with git_commit */
+    char *train_sha256, *valid_sha256; /* of the loaded data (sizes, features, labels) */
+    char *note;                        /* --note */
+    char *tags;                        /* --tag, joined by "," */
+    char *cpu_model;                   /* /proc/cpuinfo's "model name" */
+    char *gpu_names;                   /* the GPUs trained on, joined by ", " */
+    char *driver_version, *cuda_version;
+
+    /* /system: machine metrics over time, n_system rows of n_system_cols doubles (row-major);
+     * column 0 is `time`. No rows: no dataset. */
+    char **system_cols;
+    int n_system_cols;
+    double *system;
+    int64_t n_system;
 
     bt_result_param *params;
     int n_params;

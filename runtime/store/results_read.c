@@ -479,6 +479,57 @@ static bt_status read_best(bt_h5_ids *ids, hid_t file, bt_results *r) {
     return BT_STATUS_OK;
 }
 
+/* /system: every column as float64, names in file order; no dataset: no rows. */
+static bt_status read_system(bt_h5_ids *ids, hid_t file, bt_results *r) {
+    htri_t has = H5Lexists(file, "system", H5P_DEFAULT);
+    BT_H5_CHECK(has);
+    if (!has) return BT_STATUS_OK;
+    hid_t ds, ft;
+    BT_H5_CHECK(ds = bt_h5_keep(ids, H5Dopen2(file, "system", H5P_DEFAULT)));
+    BT_H5_CHECK(ft = bt_h5_keep(ids, H5Dget_type(ds)));
+    int n = H5Tget_class(ft) == H5T_COMPOUND ? H5Tget_nmembers(ft) : -1;
+    if (n <= 0 || n > 64)
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "results file: /system is not a table of numbers");
+    col_spec cols[64];
+    r->system_cols = calloc((size_t)n, sizeof *r->system_cols);
+    BT_CHECK_ALLOC(r->system_cols);
+    for (int c = 0; c < n; c++) {
+        char *name = H5Tget_member_name(ft, (unsigned)c);
+        if (!name) return bt_h5_fail(BT_STATUS_IO, "H5Tget_member_name", __FILE__, __LINE__);
+        r->system_cols[c] = dup_n(name, strlen(name));
+        H5free_memory(name);
+        BT_CHECK_ALLOC(r->system_cols[c]);
+        r->n_system_cols++;
+        cols[c] = (col_spec){r->system_cols[c], H5T_NATIVE_DOUBLE};
+    }
+    read_layout L;
+    unsigned char *rows = NULL;
+    BT_TRY(read_rows(ids, file, "system", cols, n, &L, &r->n_system, &rows));
+    r->system = (double *)rows; /* packed float64 members: row-major doubles */
+    return BT_STATUS_OK;
+}
+
+static bt_status read_provenance(bt_h5_ids *ids, hid_t file, bt_results *r) {
+    const struct {
+        const char *name;
+        char **to;
+    } attrs[] = {{"git_commit", &r->git_commit},
+                 {"train_sha256", &r->train_sha256},
+                 {"valid_sha256", &r->valid_sha256},
+                 {"note", &r->note},
+                 {"tags", &r->tags},
+                 {"cpu_model", &r->cpu_model},
+                 {"gpu_names", &r->gpu_names},
+                 {"driver_version", &r->driver_version},
+                 {"cuda_version", &r->cuda_version}};
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+        BT_TRY(attr_read_str(ids, file, attrs[i].name, 0, attrs[i].to));
+    htri_t dirty = H5Aexists(file, "git_dirty");
+    BT_H5_CHECK(dirty);
+    if (dirty) BT_TRY(attr_read_num(ids, file, "git_dirty", H5T_NATIVE_INT, &r->git_dirty));
+    return BT_STATUS_OK;
+}
+
 static bt_status read_all(bt_h5_ids *ids, hid_t file, bt_results *r) {
     char *format = NULL, *goal = NULL;
     BT_TRY(attr_read_str(ids, file, "format", 1, &format));
@@ -517,6 +568,8 @@ static bt_status read_all(bt_h5_ids *ids, hid_t file, bt_results *r) {
     BT_TRY(read_history(ids, file, r));
     BT_TRY(read_rungs(ids, file, r));
     BT_TRY(read_best(ids, file, r));
+    BT_TRY(read_provenance(ids, file, r));
+    BT_TRY(read_system(ids, file, r));
     return BT_STATUS_OK;
 }
 

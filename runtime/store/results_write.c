@@ -1,6 +1,7 @@
-/* bt_results_write: a bt_results into results.h5, atomically (temporary file in the same folder,
- * flush, fsync, rename, fsync of the folder), so readers see the old file or the new one, never
- * half of one. Tables are PyTables-compatible compound datasets; see docs/results-format.md. */
+/* bt_results_write: a bt_results into results.h5, atomically (built in memory, written to a
+ * temporary file in the same folder, fsync, rename, fsync of the folder), so readers see the old
+ * file or the new one, never half of one, and a failed write leaves nothing behind. Tables are
+ * PyTables-compatible compound datasets; see docs/results-format.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/store/results.h"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/store/h5check.h"
+#include "runtime/store/wopen.h"
 
 /* The 9 fixed columns of /trials, in file order; hyperparameters follow. */
 static const char *const bt_trial_fixed_[] = {"trial_id",    "status",   "metric",
@@ -68,6 +70,8 @@ static bt_status check_input(const bt_results *r, const char *path) {
         return BT_FAIL(BT_STATUS_INTERNAL, "results: bad rung list");
     if (r->best_model_len > 0 && !r->best_model)
         return BT_FAIL(BT_STATUS_INTERNAL, "results: best_model_len without best_model");
+    if (r->n_system > 0 && (!r->system || !r->system_cols || r->n_system_cols <= 0))
+        return BT_FAIL(BT_STATUS_INTERNAL, "results: /system rows without columns");
     return BT_STATUS_OK;
 }
 
@@ -501,25 +505,130 @@ static bt_status write_root(bt_h5_ids *ids, hid_t file, const bt_results *r) {
     return BT_STATUS_OK;
 }
 
+/* /system: one float64 column each, so a packed row is the bt_results row as it is. */
+static bt_status write_system(bt_h5_ids *ids, hid_t file, const bt_results *r) {
+    if (r->n_system <= 0 || r->n_system_cols <= 0) return BT_STATUS_OK;
+    table_layout L;
+    BT_TRY(layout_init(ids, &L));
+    bt_status s = BT_STATUS_OK;
+    for (int c = 0; c < r->n_system_cols && s == BT_STATUS_OK; c++)
+        s = layout_add(&L, r->system_cols[c], H5T_NATIVE_DOUBLE);
+    if (s == BT_STATUS_OK)
+        s = write_table(ids, file, "system", "system", &L, r->n_system, r->system);
+    free(L.off);
+    return s;
+}
+
+/* Provenance: only what is known is written (an absent attribute means "not known"). */
+static bt_status write_provenance(bt_h5_ids *ids, hid_t file, const bt_results *r) {
+    const struct {
+        const char *name, *value;
+    } attrs[] = {{"git_commit", r->git_commit},
+                 {"train_sha256", r->train_sha256},
+                 {"valid_sha256", r->valid_sha256},
+                 {"note", r->note},
+                 {"tags", r->tags},
+                 {"cpu_model", r->cpu_model},
+                 {"gpu_names", r->gpu_names},
+                 {"driver_version", r->driver_version},
+                 {"cuda_version", r->cuda_version}};
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+        if (attrs[i].value && *attrs[i].value)
+            BT_TRY(attr_str(ids, file, attrs[i].name, attrs[i].value));
+    if (r->git_commit && *r->git_commit) {
+        int8_t dirty = r->git_dirty > 0;
+        BT_TRY(attr_num(ids, file, "git_dirty", H5T_STD_I8LE, H5T_NATIVE_INT8, &dirty));
+    }
+    return BT_STATUS_OK;
+}
+
 static bt_status write_all(bt_h5_ids *ids, hid_t file, const bt_results *r) {
     BT_TRY(write_root(ids, file, r));
     BT_TRY(write_trials(ids, file, r));
     BT_TRY(write_history(ids, file, r));
     BT_TRY(write_rungs(ids, file, r));
     BT_TRY(write_best(ids, file, r));
+    BT_TRY(write_provenance(ids, file, r));
+    BT_TRY(write_system(ids, file, r));
     return BT_STATUS_OK;
 }
 
-static bt_status fsync_path(const char *path, int directory) {
-    int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+static bt_status fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
     if (fd < 0)
         return BT_FAIL(BT_STATUS_IO, "%s: cannot open for fsync: %s", path, strerror(errno));
     int rc = fsync(fd);
     int err = errno;
     close(fd);
     /* Some file systems cannot fsync a folder (EINVAL); the rename itself has still happened. */
-    if (rc != 0 && !(directory && (err == EINVAL || err == ENOTSUP)))
+    if (rc != 0 && !(err == EINVAL || err == ENOTSUP))
         return BT_FAIL(BT_STATUS_IO, "%s: fsync failed: %s", path, strerror(err));
+    return BT_STATUS_OK;
+}
+
+/* The whole file built in memory (HDF5's core driver, no backing store) and handed back as one
+ * image: a full disk, a file-size limit or any other failed write is then a plain write(2) error
+ * we clean up after, never an HDF5 file stuck open after a failed flush (its exit handler
+ * crashed on that). STRONG close degree: closing the file closes whatever is still open in it. */
+static bt_status build_image(const bt_results *r, const char *name, void **img, size_t *len) {
+    bt_h5_quiet quiet;
+    bt_h5_quiet_begin(&quiet);
+    bt_h5_ids ids = {0};
+    bt_status s = BT_STATUS_OK;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0 ||
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0)
+        s = bt_h5_fail(BT_STATUS_IO, "H5Pset_fapl_core", __FILE__, __LINE__);
+    if (s == BT_STATUS_OK) {
+        file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        if (file < 0) s = bt_h5_fail(BT_STATUS_IO, "H5Fcreate(memory)", __FILE__, __LINE__);
+    }
+    if (s == BT_STATUS_OK) s = write_all(&ids, file, r);
+    bt_h5_close_all(&ids);
+    if (s == BT_STATUS_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
+        s = bt_h5_fail(BT_STATUS_IO, "H5Fflush(memory)", __FILE__, __LINE__);
+    ssize_t n = s == BT_STATUS_OK ? H5Fget_file_image(file, NULL, 0) : -1;
+    if (s == BT_STATUS_OK && n <= 0)
+        s = bt_h5_fail(BT_STATUS_IO, "H5Fget_file_image", __FILE__, __LINE__);
+    if (s == BT_STATUS_OK) {
+        *img = malloc((size_t)n);
+        *len = (size_t)n;
+        if (!*img)
+            s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for a %zd-byte results file", n);
+        else if (H5Fget_file_image(file, *img, (size_t)n) != n)
+            s = bt_h5_fail(BT_STATUS_IO, "H5Fget_file_image", __FILE__, __LINE__);
+    }
+    if (file >= 0) H5Fclose(file); /* in memory: nothing left to fail but freeing */
+    if (fapl >= 0) H5Pclose(fapl);
+    H5Eclear2(H5E_DEFAULT);
+    bt_h5_quiet_end(&quiet);
+    if (s != BT_STATUS_OK) {
+        free(*img);
+        *img = NULL;
+    }
+    return s;
+}
+
+/* The image into a new file at tmp (O_EXCL, never through a link), fsync'd. */
+static bt_status write_image(const char *tmp, const void *img, size_t len, int *created) {
+    int fd = bt_wopen(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return BT_FAIL(BT_STATUS_IO, "%s: cannot create: %s", tmp, bt_wopen_error(errno));
+    *created = 1;
+    const char *at = img;
+    int err = 0;
+    while (len > 0 && !err) {
+        ssize_t w = write(fd, at, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            err = w < 0 ? errno : ENOSPC;
+            break;
+        }
+        at += w;
+        len -= (size_t)w;
+    }
+    if (!err && fsync(fd) != 0) err = errno;
+    if (close(fd) != 0 && !err) err = errno;
+    if (err) return BT_FAIL(BT_STATUS_IO, "%s: cannot write: %s", tmp, strerror(err));
     return BT_STATUS_OK;
 }
 
@@ -534,45 +643,24 @@ bt_status bt_results_write(const bt_results *r, const char *path) {
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, n, ".");
-    else if (slash == path)
-        snprintf(dir, n, "/");
-    else
-        snprintf(dir, n, "%.*s", (int)(slash - path), path);
+    bt_path_folder(path, dir, n);
 
-    bt_h5_quiet quiet;
-    bt_h5_quiet_begin(&quiet);
-    bt_h5_ids ids = {0};
-    bt_status s = BT_STATUS_OK;
-    int created = 0;
+    void *img = NULL;
+    size_t len = 0;
+    bt_status s = build_image(r, tmp, &img, &len);
     /* EXCL: never truncate something that is not ours (a leftover of the same pid is removed
-     * first; anything else at that name, like a folder, makes the write fail). */
+     * first; anything else at that name, like a folder, makes the write fail) */
     struct stat st;
-    if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode)) unlink(tmp);
-    hid_t file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) {
-        s = bt_h5_fail(BT_STATUS_IO, "H5Fcreate(tmp)", __FILE__, __LINE__);
-    } else {
-        created = 1;
-        s = write_all(&ids, file, r);
-        if (s == BT_STATUS_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0)
-            s = bt_h5_fail(BT_STATUS_IO, "H5Fflush(file)", __FILE__, __LINE__);
-        bt_h5_close_all(&ids);
-        if (H5Fclose(file) < 0 && s == BT_STATUS_OK)
-            s = bt_h5_fail(BT_STATUS_IO, "H5Fclose(file)", __FILE__, __LINE__);
-    }
-    bt_h5_close_all(&ids);
-    bt_h5_quiet_end(&quiet);
-
-    if (s == BT_STATUS_OK) s = fsync_path(tmp, 0);
+    if (s == BT_STATUS_OK && lstat(tmp, &st) == 0 && S_ISREG(st.st_mode)) unlink(tmp);
+    int created = 0;
+    if (s == BT_STATUS_OK) s = write_image(tmp, img, len, &created);
+    free(img);
     if (s == BT_STATUS_OK && rename(tmp, path) != 0)
         s = BT_FAIL(BT_STATUS_IO, "%s: cannot rename %s over it: %s", path, tmp, strerror(errno));
     if (s == BT_STATUS_OK) {
-        s = fsync_path(dir, 1);
+        s = fsync_dir(dir);
     } else if (created) {
-        unlink(tmp);
+        unlink(tmp); /* a half-written temporary never stays behind (a full disk, EFBIG) */
     }
     free(tmp);
     free(dir);

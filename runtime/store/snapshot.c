@@ -269,14 +269,8 @@ void bt_snapshot_abort(bt_snapshot_writer *w) {
 }
 
 static bt_status fsync_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
     char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    bt_path_folder(path, dir, sizeof dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return BT_FAIL(BT_STATUS_IO, "%s: cannot open for fsync: %s", dir, strerror(errno));
     int rc = fsync(fd), err = errno;

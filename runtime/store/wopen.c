@@ -65,6 +65,16 @@ FILE *bt_wfopen(const char *path, const char *mode) {
     return f;
 }
 
+void bt_path_folder(const char *path, char *out, size_t n) {
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, n, ".");
+    else if (slash == path)
+        snprintf(out, n, "/");
+    else
+        snprintf(out, n, "%.*s", (int)(slash - path), path);
+}
+
 const char *bt_wopen_error(int err) {
     if (err == ELOOP) return "is a symbolic link; batchtune does not write through links";
     if (err == EMLINK) return "has other hard links; batchtune does not write through links";

@@ -4,6 +4,7 @@
 #ifndef BT_RUNTIME_STORE_WOPEN_H
 #define BT_RUNTIME_STORE_WOPEN_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -16,6 +17,8 @@ int bt_wopen(const char *path, int flags, mode_t mode);
 /* bt_wopen as a FILE: mode "w" (create or truncate), "a" (create or append), "x" (create; EEXIST
  * if anything is there). NULL with errno set. */
 FILE *bt_wfopen(const char *path, const char *mode);
+/* The folder holding path, into out (n bytes): "." for a bare name, "/" for a file at the root. */
+void bt_path_folder(const char *path, char *out, size_t n);
 /* strerror(err), worded for the cases bt_wopen refuses. */
 const char *bt_wopen_error(int err);
 

@@ -143,3 +143,33 @@ def signal_at_progress(args, journal, lines, sig, timeout=120):
     if p.returncode == 0:
         print(f"note: the sweep finished before signal {sig} arrived")
     return p.returncode
+
+
+def full_disk_case(c, sweep, out, fill, label):
+    """Issue 15 item 1, one case: a sweep stopped mid-way (SIGINT) leaves results and a journal;
+    `fill()` then leaves no room to write (a full disk or a file-size limit; it returns the
+    preexec_fn for the resume, or None); the resume must exit 74 with a message, leave the results
+    byte for byte as they were and no temporary file. Returns the resume's CompletedProcess, or
+    None when the sweep finished before the signal (nothing to check)."""
+    import signal
+    for stale in (out, out + ".journal", out + ".state"):
+        if os.path.exists(stale):
+            os.remove(stale)
+    rc = signal_at_progress(["run", sweep, "--out", out, "--fresh", "--quiet"], out + ".journal", 400,
+                            signal.SIGINT)
+    if rc != 75:
+        c.check(rc == 0, f"{label}: interrupted run exit {rc}")
+        return None
+    with open(out, "rb") as f:
+        before = f.read()
+    pre = fill()
+    p = subprocess.run([BIN, "run", sweep, "--out", out, "--quiet"], capture_output=True, text=True,
+                       timeout=300, preexec_fn=pre)
+    c.check(p.returncode == 74, f"{label}: exit {p.returncode} (74 expected): {p.stderr[-400:]}")
+    c.check("batchtune" in p.stderr and len(p.stderr.strip()) > 0, f"{label}: a message: {p.stderr}")
+    with open(out, "rb") as f:
+        c.check(f.read() == before, f"{label}: the results file is as it was")
+    folder = os.path.dirname(out) or "."
+    left = [n for n in os.listdir(folder) if ".tmp" in n]
+    c.check(not left, f"{label}: no temporary files left: {left}")
+    return p

@@ -7,6 +7,9 @@
 
 #include "runtime/store/journal.h"
 #include "tests/bt_test.h"
+#include "tests/fsize_limit.h"
+
+#include <sys/stat.h>
 
 int main(void) {
     char path[512];
@@ -68,6 +71,26 @@ int main(void) {
     CHECK_OK(bt_journal_read(path, &log));
     CHECK_EQ_INT(log.run_cap, 7);
     CHECK_EQ_INT(log.n, 1);
+    bt_journal_log_free(&log);
+
+    /* a full disk (EFBIG past a file-size limit, as ENOSPC): the tick's write fails with
+     * BT_STATUS_IO and a message; what was written before reads back as it was */
+    CHECK_OK(bt_journal_open(&j, path, 1, "abc123", 42, 0));
+    for (int i = 0; i < 5; i++) CHECK_OK(bt_journal_append(j, &recs[i]));
+    bt_journal_close(j);
+    struct stat jst;
+    CHECK(stat(path, &jst) == 0);
+    CHECK_OK(bt_journal_open(&j, path, 0, "abc123", 42, 0));
+    CHECK(bt_test_fsize_limit((rlim_t)jst.st_size + 10) == 0);
+    bt_status full = BT_STATUS_OK;
+    for (int i = 0; i < 5 && full == BT_STATUS_OK; i++) full = bt_journal_append(j, &recs[i]);
+    if (full == BT_STATUS_OK) full = bt_journal_sync(j);
+    bt_journal_close(j);
+    CHECK(bt_test_fsize_limit(0) == 0);
+    CHECK_EQ_INT(full, BT_STATUS_IO);
+    CHECK_MSG(strstr(bt_status_message(), "File too large") != NULL, "%s", bt_status_message());
+    CHECK_OK(bt_journal_read(path, &log));
+    CHECK_EQ_INT(log.last_tick, 0); /* the torn tick is dropped, the first one kept */
     bt_journal_log_free(&log);
 
     /* not a journal */

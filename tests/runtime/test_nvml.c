@@ -79,7 +79,7 @@ int main(void) {
     f.seed = seed;
     f.mem_peak[0] = f.mem_peak[1] = -1;
     f.mem_first[0] = f.mem_first[1] = -1;
-    bt_gpu_source src = {"fake", &f, fake_read, NULL};
+    bt_gpu_source src = {.name = "fake", .ctx = &f, .read = fake_read};
     int gpus[2] = {0, 7};
     bt_gpu_sampler *s = NULL;
     CHECK_OK(bt_gpu_sampler_start(&s, &src, gpus, 2, 0.002));

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/store/results.h"
 #include "tests/bt_test.h"
+#include "tests/fsize_limit.h"
 
 #include <dirent.h>
 #include <hdf5.h>
@@ -158,6 +159,21 @@ static void make_random(bt_results *r, int64_t n_trials) {
         r->best_model[5] = '\0'; /* binary-safe */
         r->best_model_format = dupstr("xgboost-json");
     }
+    /* provenance (one left out at random: absent, read back as "") and a /system table */
+    char **prov[] = {&r->git_commit, &r->train_sha256,   &r->valid_sha256,
+                     &r->note,       &r->tags,           &r->cpu_model,
+                     &r->gpu_names,  &r->driver_version, &r->cuda_version};
+    size_t skip = rnd() % 10;
+    for (size_t i = 0; i < sizeof prov / sizeof prov[0]; i++)
+        *prov[i] = i == skip ? NULL : rnd_string(30);
+    r->git_dirty = r->git_commit && *r->git_commit ? (int)(rnd() % 2) : 0;
+    static const char *sys_cols[] = {"time", "cpu_percent", "rss_bytes", "gpu3_util"};
+    r->n_system_cols = 4;
+    r->system_cols = calloc(4, sizeof *r->system_cols);
+    for (int c = 0; c < 4; c++) r->system_cols[c] = dupstr(sys_cols[c]);
+    r->n_system = n_trials;
+    r->system = calloc((size_t)(n_trials > 0 ? n_trials : 1) * 4, sizeof *r->system);
+    for (int64_t i = 0; i < 4 * n_trials; i++) r->system[i] = rnd_double();
 }
 
 static int same_double(double a, double b) {
@@ -233,6 +249,21 @@ static void compare(const bt_results *a, const bt_results *b) {
         CHECK(memcmp(a->best_model, b->best_model, a->best_model_len) == 0);
     if (a->best_model_format && b->best_model_format)
         CHECK_STR(a->best_model_format, b->best_model_format);
+    const char *pa[] = {a->git_commit, a->train_sha256, a->valid_sha256,   a->note,        a->tags,
+                        a->cpu_model,  a->gpu_names,    a->driver_version, a->cuda_version};
+    const char *pb[] = {b->git_commit, b->train_sha256, b->valid_sha256,   b->note,        b->tags,
+                        b->cpu_model,  b->gpu_names,    b->driver_version, b->cuda_version};
+    for (size_t i = 0; i < sizeof pa / sizeof pa[0]; i++)
+        CHECK_STR(pa[i] ? pa[i] : "", pb[i] ? pb[i] : "");
+    CHECK_EQ_INT(a->git_dirty, b->git_dirty);
+    CHECK_EQ_INT(a->n_system, b->n_system);
+    if (a->n_system > 0 && a->n_system == b->n_system) {
+        CHECK_EQ_INT(a->n_system_cols, b->n_system_cols);
+        for (int c = 0; c < a->n_system_cols && c < b->n_system_cols; c++)
+            CHECK_STR(a->system_cols[c], b->system_cols[c]);
+        for (int64_t i = 0; i < a->n_system * a->n_system_cols; i++)
+            CHECK_SAME_DOUBLE(a->system[i], b->system[i]);
+    }
 }
 
 static char *slurp(const char *path, size_t *n) {
@@ -322,7 +353,7 @@ static void test_crash_safety(const char *dir) {
     CHECK(mkdir(tmp, 0755) == 0);
     bt_status s = bt_results_write(&other, path);
     CHECK_EQ_INT(s, BT_STATUS_IO);
-    CHECK(strstr(bt_status_message(), "HDF5") != NULL);
+    CHECK(strstr(bt_status_message(), "cannot create") != NULL);
     char *after = slurp(path, &n1);
     CHECK(after && n1 == n0 && memcmp(before, after, n0) == 0);
     free(after);
@@ -368,7 +399,24 @@ static void test_crash_safety(const char *dir) {
         rmdir(ro);
     }
 
-    /* 5. bad input is refused before any file is made */
+    /* 5. the disk fills up half-way (EFBIG past a file-size limit, as ENOSPC would): 74 with a
+     * message, the old file intact, the temporary removed, and HDF5 left in a state its exit
+     * handler is happy with (this process exits normally below) */
+    CHECK(bt_test_fsize_limit(n0 / 2) == 0);
+    s = bt_results_write(&other, path);
+    CHECK(bt_test_fsize_limit(0) == 0);
+    CHECK_EQ_INT(s, BT_STATUS_IO);
+    CHECK_MSG(strstr(bt_status_message(), "File too large") != NULL, "%s", bt_status_message());
+    after = slurp(path, &n1);
+    CHECK(after && n1 == n0 && memcmp(before, after, n0) == 0);
+    free(after);
+    CHECK_EQ_INT(count_tmp(dir), 0);
+    CHECK_OK(bt_results_write(&other, path)); /* and with room again, it writes */
+    CHECK_OK(bt_results_write(&a, path));
+    free(before);
+    before = slurp(path, &n0);
+
+    /* 6. bad input is refused before any file is made */
     free(other.params[2].name);
     other.params[2].name = dupstr("status");
     CHECK_EQ_INT(bt_results_write(&other, path), BT_STATUS_BAD_INPUT);

@@ -10,6 +10,7 @@
 
 #include "runtime/store/snapshot.h"
 #include "tests/bt_test.h"
+#include "tests/fsize_limit.h"
 
 static bt_snapshot_head head(int64_t n) {
     bt_snapshot_head h;
@@ -46,7 +47,7 @@ static void write_all(const char *path, const unsigned char *b, size_t n) {
 int main(void) {
     char path[1024], tmp[1100];
     snprintf(path, sizeof path, "%s/test_snapshot.state", bt_test_tmpdir());
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp", path); /* the writer's one temporary name */
     unlink(path);
     bt_snapshot s;
     CHECK(bt_snapshot_read(path, &s) == BT_STATUS_NO_INPUT);
@@ -130,6 +131,32 @@ int main(void) {
     CHECK_OK(bt_snapshot_read(path, &s));
     CHECK_EQ_INT(s.head.n, 0);
     bt_snapshot_free(&s);
+    bt_status_clear();
+
+    /* a full disk (EFBIG past a file-size limit, as ENOSPC): BT_STATUS_IO, the last good file
+     * stays, the temporary goes */
+    write_all(path, good, n);
+    h = head(2);
+    size_t big_n = 1 << 20;
+    unsigned char *big = calloc(big_n, 1);
+    CHECK(bt_test_fsize_limit(n) == 0);
+    bt_status st = bt_snapshot_begin(&w, path, &h);
+    if (st == BT_STATUS_OK) st = bt_snapshot_add(w, 1, 1, big, big_n);
+    if (st == BT_STATUS_OK) st = bt_snapshot_add(w, 2, 1, big, 10);
+    if (st == BT_STATUS_OK) {
+        st = bt_snapshot_commit(w);
+    } else if (w) {
+        bt_snapshot_abort(w);
+    }
+    CHECK(bt_test_fsize_limit(0) == 0);
+    CHECK_EQ_INT(st, BT_STATUS_IO);
+    CHECK_MSG(strstr(bt_status_message(), "File too large") != NULL, "%s", bt_status_message());
+    CHECK(access(tmp, F_OK) != 0);
+    size_t n2 = 0;
+    unsigned char *after = read_all(path, &n2);
+    CHECK(after && n2 == n && memcmp(after, good, n) == 0);
+    free(after);
+    free(big);
     bt_status_clear();
 
     free(good);
