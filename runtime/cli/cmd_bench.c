@@ -30,9 +30,10 @@ static const char help[] =
     "                    process on the same data, print the speedup, and check that every\n"
     "                    trial's metric is bit-identical in both modes (exit 70 if not)\n"
     "  --threads N       CPU threads (default: the sweep's execution.threads, else all cores)\n"
-    "  --device DEV      auto | cpu | cuda | cuda:N, as for run (default: the sweep's, else\n"
-    "                    auto). On a GPU, NVML (libnvidia-ml.so.1, when it loads) gives the\n"
-    "                    average utilization; peak device memory comes from NVML or CUDA\n"
+    "  --device DEV      auto | cpu | cuda | cuda:all | cuda:N[,M...], as for run\n"
+    "                    (default: the sweep's, else auto). On a GPU, NVML (libnvidia-ml.so.1,\n"
+    "                    when it loads) gives the average utilization; peak device memory\n"
+    "                    comes from NVML or CUDA\n"
     "  --gpu-packs WHICH stable | all, as for run\n"
     "  --json            print one JSON object instead of the table\n"
     "  --out-json PATH   also write that JSON object to PATH\n\n";

@@ -1,6 +1,7 @@
 /* `batchtune info`: CPU cores, the CUDA module and every GPU, and the features this build has. */
 #include <H5public.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "runtime/cli/cli.h"
 #include "runtime/devices/cuda_module.h"
@@ -54,7 +55,15 @@ int bt_cmd_info(int argc, char **argv) {
             printf("  nvml    no (%s)\n", why);
         }
     }
-    printf("  nccl    no\n");
+    {
+        /* NCCL is linked into the CUDA module when its build found it (CMake BT_NCCL) */
+        const bt_cuda_module *m = bt_cuda_module_get();
+        int nccl = m && m->build && strstr(m->build, "NCCL") != NULL;
+        printf("  nccl    %s\n",
+               nccl ? "yes (in the CUDA module: shared data broadcast to every GPU)"
+               : m  ? "no (the CUDA module was built without it)"
+                    : "no (no CUDA module)");
+    }
     printf("  mpi     no\n");
     printf("  hdf5    %u.%u.%u\n", maj, min, rel);
     const char *yaml = bt_yaml_version();

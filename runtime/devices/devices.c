@@ -25,15 +25,24 @@ static void choose_cpu(bt_device_choice *out, const char *reason) {
     snprintf(out->reason, sizeof out->reason, "%s", reason);
 }
 
+/* Starts a GPU choice on g (the first GPU); add_gpu appends the others. */
 static void choose_gpu(bt_device_choice *out, const bt_gpu_info *g, const char *reason) {
     memset(out, 0, sizeof *out);
     out->cuda = 1;
     out->index = g->index;
+    out->n_gpus = 1;
+    out->gpus[0] = g->index;
     snprintf(out->label, sizeof out->label, "cuda:%d", g->index & 0xffff);
     snprintf(out->name, sizeof out->name, "%s", g->name);
     out->total_mem = g->total_mem;
     out->free_mem = g->free_mem;
     snprintf(out->reason, sizeof out->reason, "%s", reason);
+}
+
+static void add_gpu(bt_device_choice *out, int index) {
+    out->gpus[out->n_gpus++] = index;
+    size_t k = strlen(out->label);
+    snprintf(out->label + k, sizeof out->label - k, ",%d", index & 0xffff);
 }
 
 /* Why a GPU cannot be used, or NULL when one can. */
@@ -48,13 +57,65 @@ static const char *gpu_unusable(const bt_device_env *env, char *buf, size_t n) {
     return NULL;
 }
 
-static const bt_gpu_info *most_free(const bt_device_env *env) {
-    const bt_gpu_info *best = NULL;
+static const bt_gpu_info *gpu_find(const bt_device_env *env, long index) {
     for (int i = 0; i < env->n_gpus; i++)
-        if (!best || env->gpus[i].free_mem > best->free_mem ||
-            (env->gpus[i].free_mem == best->free_mem && env->gpus[i].index < best->index))
-            best = &env->gpus[i];
-    return best;
+        if (env->gpus[i].index == index) return &env->gpus[i];
+    return NULL;
+}
+
+/* Every visible GPU, in index order (the lowest BT_MAX_GPUS). */
+static void choose_all(const bt_device_env *env, const char *who, bt_device_choice *out) {
+    int n = 0;
+    long last = -1;
+    char reason[96];
+    snprintf(reason, sizeof reason, "%s: the GPU", who);
+    while (n < BT_MAX_GPUS) { /* the next index up: GPU lists are short */
+        const bt_gpu_info *next = NULL;
+        for (int i = 0; i < env->n_gpus; i++)
+            if (env->gpus[i].index > last && (!next || env->gpus[i].index < next->index))
+                next = &env->gpus[i];
+        if (!next) break;
+        if (n++ == 0)
+            choose_gpu(out, next, reason);
+        else
+            add_gpu(out, next->index);
+        last = next->index;
+    }
+    if (n > 1) snprintf(out->reason, sizeof out->reason, "%s: every GPU (%d)", who, n);
+}
+
+/* "N" or "N,M,...": the GPUs asked for, each visible and listed once. */
+static bt_status choose_list(const char *req, const bt_device_env *env, bt_status bad,
+                             const char *where, bt_device_choice *out) {
+    const char *p = req + 5;
+    int n = 0;
+    for (;;) {
+        char *end = NULL;
+        errno = 0;
+        long index = strtol(p, &end, 10);
+        if (errno || !end || end == p || *p == '-' || *p == '+' || index < 0 || index > 65535 ||
+            (*end && *end != ','))
+            return BT_FAIL(bad, "%s %s: expected cuda, cuda:all, cuda:N or cuda:N,M,...", where,
+                           req);
+        const bt_gpu_info *g = gpu_find(env, index);
+        if (!g)
+            return BT_FAIL(bad, "%s %s: no GPU %ld (%d GPU%s visible)", where, req, index,
+                           env->n_gpus, env->n_gpus == 1 ? "" : "s");
+        for (int i = 0; i < n; i++)
+            if (out->gpus[i] == index)
+                return BT_FAIL(bad, "%s %s: GPU %ld listed twice", where, req, index);
+        if (n == BT_MAX_GPUS)
+            return BT_FAIL(bad, "%s %s: at most %d GPUs", where, req, BT_MAX_GPUS);
+        if (n == 0)
+            choose_gpu(out, g, "asked for this GPU");
+        else
+            add_gpu(out, (int)index);
+        n++;
+        if (!*end) break;
+        p = end + 1;
+    }
+    if (n > 1) snprintf(out->reason, sizeof out->reason, "asked for these %d GPUs", n);
+    return BT_STATUS_OK;
 }
 
 bt_status bt_device_choose(const char *req, const bt_device_env *env, bt_status bad,
@@ -68,9 +129,7 @@ bt_status bt_device_choose(const char *req, const bt_device_env *env, bt_status 
             snprintf(r, sizeof r, "auto: %s", no);
             choose_cpu(out, r);
         } else {
-            choose_gpu(out, most_free(env),
-                       env->n_gpus > 1 ? "auto: the GPU with the most free memory"
-                                       : "auto: the GPU");
+            choose_all(env, "auto", out);
         }
         return BT_STATUS_OK;
     }
@@ -78,35 +137,16 @@ bt_status bt_device_choose(const char *req, const bt_device_env *env, bt_status 
         choose_cpu(out, "asked for the cpu");
         return BT_STATUS_OK;
     }
-    if (strncmp(req, "cuda", 4) != 0)
-        return BT_FAIL(bad, "%s %s: expected auto, cpu, cuda or cuda:N", where, req);
-    long index = -1;
-    if (req[4] == ':') {
-        char *end = NULL;
-        errno = 0;
-        index = strtol(req + 5, &end, 10);
-        if (end && *end == ',' && end != req + 5)
-            return BT_FAIL(bad, "%s %s: one GPU per process in this version", where, req);
-        if (errno || !end || *end || end == req + 5 || req[5] == '-' || req[5] == '+' ||
-            index < 0 || index > 65535)
-            return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, req);
-    } else if (req[4] != '\0') {
-        return BT_FAIL(bad, "%s %s: expected cuda or cuda:N", where, req);
-    }
+    if (strncmp(req, "cuda", 4) != 0 || (req[4] != '\0' && req[4] != ':'))
+        return BT_FAIL(bad, "%s %s: expected auto, cpu, cuda, cuda:all or cuda:N[,M...]", where,
+                       req);
     const char *no = gpu_unusable(env, why, sizeof why);
     if (no) return BT_FAIL(bad, "%s %s: %s", where, req, no);
-    if (index < 0) {
-        choose_gpu(out, most_free(env),
-                   env->n_gpus > 1 ? "cuda: the GPU with the most free memory" : "cuda: the GPU");
+    if (req[4] == '\0' || strcmp(req + 5, "all") == 0) {
+        choose_all(env, req[4] ? "cuda:all" : "cuda", out);
         return BT_STATUS_OK;
     }
-    for (int i = 0; i < env->n_gpus; i++)
-        if (env->gpus[i].index == index) {
-            choose_gpu(out, &env->gpus[i], "asked for this GPU");
-            return BT_STATUS_OK;
-        }
-    return BT_FAIL(bad, "%s %s: %d GPU%s visible", where, req, env->n_gpus,
-                   env->n_gpus == 1 ? "" : "s");
+    return choose_list(req, env, bad, where, out);
 }
 
 void bt_device_env_probe(bt_device_env *env, bt_gpu_info *gpus, int cap) {
@@ -126,6 +166,12 @@ void bt_device_env_probe(bt_device_env *env, bt_gpu_info *gpus, int cap) {
 void bt_device_describe(const bt_device_choice *c, char *buf, size_t n) {
     if (!c->cuda) {
         snprintf(buf, n, "%s", c->label);
+        return;
+    }
+    if (c->n_gpus > 1) {
+        snprintf(buf, n, "%s (%d GPUs; cuda:%d: %s, %.1f GiB, %.1f GiB free)", c->label, c->n_gpus,
+                 c->index & 0xffff, c->name, (double)c->total_mem / (1024.0 * 1024.0 * 1024.0),
+                 (double)c->free_mem / (1024.0 * 1024.0 * 1024.0));
         return;
     }
     snprintf(buf, n, "%s (%s, %.1f GiB, %.1f GiB free)", c->label, c->name,

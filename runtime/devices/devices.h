@@ -53,26 +53,32 @@ typedef struct bt_device_env {
                           * "no GPU visible") */
 } bt_device_env;
 
+/* The most GPUs one process drives. */
+#define BT_MAX_GPUS 16
+
 typedef struct bt_device_choice {
-    int cuda;                   /* 1: train on GPU `index`; 0: on the CPU */
-    int index;                  /* GPU index, -1 for the CPU */
-    char label[16];             /* "cpu" or "cuda:N", as recorded per trial */
-    char name[256];             /* the GPU's name ("" for the CPU) */
-    size_t total_mem, free_mem; /* the GPU's memory (0 for the CPU) */
+    int cuda;                   /* 1: train on the GPUs gpus[0..n_gpus); 0: on the CPU */
+    int index;                  /* the first GPU (gpus[0]), -1 for the CPU */
+    int n_gpus;                 /* GPUs it trains on: 0 for the CPU */
+    int gpus[BT_MAX_GPUS];      /* their indices, in the order asked for (packs go round them) */
+    char label[64];             /* "cpu", "cuda:N" or "cuda:0,1,2" */
+    char name[256];             /* the first GPU's name ("" for the CPU) */
+    size_t total_mem, free_mem; /* the first GPU's memory (0 for the CPU) */
     char reason[192];           /* why this device, e.g. "auto: no GPU visible" */
 } bt_device_choice;
 
-/* Chooses where to train. request: NULL or "auto" (a GPU when the build has CUDA, the family has
- * a CUDA pack and a GPU is visible -- the one with the most free memory, ties to the lowest index
- * -- else the CPU), "cpu", "cuda" (a GPU as auto would pick, or an error saying why not),
- * "cuda:N" (GPU N). Errors are returned as `bad` with `where` leading the message
- * ("--device cuda:3: 1 GPU visible"). */
+/* Chooses where to train. request: NULL or "auto" (every visible GPU, in index order, when the
+ * build has CUDA, the family has a CUDA pack and a GPU is visible, else the CPU), "cpu", "cuda"
+ * (the GPUs auto would take, or an error saying why not), "cuda:all" (the same), "cuda:N" (GPU
+ * N), "cuda:0,2,..." (those GPUs, each visible, none twice; at most BT_MAX_GPUS). Errors are
+ * returned as `bad` with `where` leading the message ("--device cuda:3: 1 GPU visible"). */
 bt_status bt_device_choose(const char *request, const bt_device_env *env, bt_status bad,
                            const char *where, bt_device_choice *out);
 /* Probes the visible GPUs into gpus[0..cap) and sets env->gpus/n_gpus and env->build_cuda;
  * family fields are the caller's. A GPU whose properties cannot be read is left out. */
 void bt_device_env_probe(bt_device_env *env, bt_gpu_info *gpus, int cap);
-/* One line for people: "cuda:0 (NVIDIA H100 80GB HBM3, 79.1 GiB, 78.6 GiB free)" or "cpu". */
+/* One line for people: "cuda:0 (NVIDIA H100 80GB HBM3, 79.1 GiB, 78.6 GiB free)", "cpu", or for
+ * several GPUs "cuda:0,1 (2 GPUs; cuda:0: NVIDIA H100 80GB HBM3, 79.1 GiB, 78.6 GiB free)". */
 void bt_device_describe(const bt_device_choice *c, char *buf, size_t n);
 
 #endif

@@ -30,6 +30,56 @@ int bt_gpu_pack_offered(const char *family, const bt_pack_ops *gpu, const char *
     return 1;
 }
 
+/* Auto trusts a GPU only once its pack round has passed there (verify.h): the GPUs that fail are
+ * left out, and with none left it trains on the cpu, the reason saying why. */
+static bt_status verify_auto(const bt_model_family *f, const bt_device_request *req,
+                             bt_device_resolved *out) {
+    bt_device_choice *c = &out->choice;
+    char fail[320], first_fail[320] = "", failed_label[16] = "";
+    int kept = 0, kept_gpus[BT_MAX_GPUS];
+    for (int k = 0; k < c->n_gpus; k++) {
+        const bt_gpu_info *g = NULL;
+        for (int i = 0; i < out->n_gpus; i++)
+            if (out->gpus[i].index == c->gpus[k]) g = &out->gpus[i];
+        int now = 0;
+        if (g && !bt_device_verify(f->name, g, &now, fail, sizeof fail)) {
+            if (!first_fail[0]) {
+                snprintf(first_fail, sizeof first_fail, "%s", fail);
+                snprintf(failed_label, sizeof failed_label, "cuda:%d", c->gpus[k] & 0xffff);
+            }
+            continue;
+        }
+        out->verified_now |= now;
+        kept_gpus[kept++] = c->gpus[k];
+    }
+    if (kept == c->n_gpus) return BT_STATUS_OK;
+    char reason[sizeof c->reason];
+    int k = snprintf(reason, sizeof reason, "auto: %s failed its self-test (%.100s", failed_label,
+                     first_fail);
+    if (k > 0 && (size_t)k < sizeof reason)
+        snprintf(reason + k, sizeof reason - (size_t)k, "); see batchtune selftest");
+    bt_device_env none;
+    memset(&none, 0, sizeof none);
+    if (kept == 0) {
+        BT_TRY(bt_device_choose("cpu", &none, req->bad, req->where, c));
+        out->verify_failed = 1;
+    } else { /* the GPUs that passed, as if listed */
+        char list[8 * BT_MAX_GPUS] = "cuda:";
+        for (int i = 0; i < kept; i++) {
+            size_t n = strlen(list);
+            snprintf(list + n, sizeof list - n, i ? ",%d" : "%d", kept_gpus[i]);
+        }
+        bt_device_env env;
+        memset(&env, 0, sizeof env);
+        env.build_cuda = env.family_cuda = 1;
+        env.gpus = out->gpus;
+        env.n_gpus = out->n_gpus;
+        BT_TRY(bt_device_choose(list, &env, req->bad, req->where, c));
+    }
+    snprintf(c->reason, sizeof c->reason, "%s", reason);
+    return BT_STATUS_OK;
+}
+
 bt_status bt_device_resolve(const bt_model_family *f, const bt_device_request *req,
                             bt_device_resolved *out) {
     memset(out, 0, sizeof *out);
@@ -58,27 +108,10 @@ bt_status bt_device_resolve(const bt_model_family *f, const bt_device_request *r
     env.gpus = out->gpus;
     BT_TRY(bt_device_choose(req->device, &env, req->bad, req->where, &out->choice));
     if (!out->choice.cuda) return BT_STATUS_OK;
-    BT_TRY(bt_gpu_select(out->choice.index));
     int is_auto = !req->device || strcmp(req->device, "auto") == 0;
-    if (is_auto) { /* trust a GPU auto picked only once its pack round has passed here */
-        const bt_gpu_info *g = NULL;
-        for (int i = 0; i < out->n_gpus; i++)
-            if (out->gpus[i].index == out->choice.index) g = &out->gpus[i];
-        char fail[320];
-        if (g && !bt_device_verify(f->name, g, &out->verified_now, fail, sizeof fail)) {
-            char reason[sizeof out->choice.reason];
-            int k = snprintf(reason, sizeof reason, "auto: %s failed its self-test (%.100s",
-                             out->choice.label, fail);
-            if (k > 0 && (size_t)k < sizeof reason)
-                snprintf(reason + k, sizeof reason - (size_t)k, "); see batchtune selftest");
-            bt_device_env none;
-            memset(&none, 0, sizeof none);
-            BT_TRY(bt_device_choose("cpu", &none, req->bad, req->where, &out->choice));
-            snprintf(out->choice.reason, sizeof out->choice.reason, "%s", reason);
-            out->verify_failed = 1;
-            return BT_STATUS_OK;
-        }
-    }
+    if (is_auto) BT_TRY(verify_auto(f, req, out));
+    if (!out->choice.cuda) return BT_STATUS_OK;
+    BT_TRY(bt_gpu_select(out->choice.index));
     if (out->verified_now) {
         size_t k = strlen(out->choice.reason);
         snprintf(out->choice.reason + k, sizeof out->choice.reason - k,

@@ -87,6 +87,12 @@ static bt_status choose_device(bench *b, const bt_spec *spec, const bt_bench_opt
                  r->dev.reason);
         return BT_STATUS_OK;
     }
+    if (r->dev.n_gpus > 1) { /* bench's packs run on one GPU: the first of the list */
+        r->dev.n_gpus = 1;
+        snprintf(r->dev.label, sizeof r->dev.label, "cuda:%d", r->dev.index & 0xffff);
+        size_t k = strlen(r->dev.reason);
+        snprintf(r->dev.reason + k, sizeof r->dev.reason - k, "; bench measures the first");
+    }
     snprintf(r->gpu_name, sizeof r->gpu_name, "%s", r->dev.name);
     b->gpu_index = r->dev.index;
     char why[200];

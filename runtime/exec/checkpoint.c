@@ -34,6 +34,15 @@ static char *xstrdup(const char *s) {
     return s ? strdup(s) : NULL;
 }
 
+/* The device run `leader` trained on: "cuda:N" of the pack that last held it (slots.c), else
+ * the sweep's label. */
+static const char *run_device(const bt_exec *e, int64_t leader, char *buf, size_t n) {
+    int gpu = e->runs[leader].gpu;
+    if (gpu < 0 || !e->dev.choice.cuda) return e->dev.label;
+    snprintf(buf, n, "cuda:%d", gpu & 0xffff);
+    return buf;
+}
+
 static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     const bt_spec *spec = e->sw.spec;
     memset(r, 0, sizeof *r);
@@ -86,7 +95,9 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
         row->best_metric = ts->best;
         row->resource = ts->resource;
         bt_sched_trial_place(e->sw.sched, t, &row->bracket, &row->rung);
-        snprintf(row->device, sizeof row->device, "%s", e->dev.label);
+        char dev[16]; /* the column holds 15 characters: a long GPU list is cut there */
+        snprintf(row->device, sizeof row->device, "%.15s",
+                 run_device(e, e->sw.trials[t].leader, dev, sizeof dev));
         row->seconds = ts->seconds;
         row->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *row->params);
         BT_CHECK_ALLOC(row->params);

@@ -31,6 +31,7 @@ typedef struct bt_exec_run {
     int failed;
     double step_value; /* sweep metric read right after the last step (step.c) */
     int verify;        /* retrained after a replay: check it lands on the journaled metric */
+    int gpu;           /* GPU of the pack that last held it (/trials.device), -1: none yet */
 } bt_exec_run;
 
 typedef struct bt_exec_trial {
@@ -50,6 +51,7 @@ typedef struct bt_exec_pack {
     int n_free;
     int n_step, job; /* scratch of bt_exec_step_leaders */
     int noted;       /* the pack's note (pack ops `note`) was passed on as a warning */
+    int gpu;         /* the GPU it lives on (slots.c's placement rule), -1 on the CPU */
 } bt_exec_pack;
 
 /* One pack's share of a step: run on the caller's thread or a pool thread. */
@@ -66,7 +68,7 @@ typedef struct bt_exec_step_job {
 /* Where it trains (executor.c). */
 typedef struct bt_exec_device {
     bt_device_choice choice; /* where it trains, and why */
-    char label[16];          /* "cpu" or "cuda:N" */
+    char label[64];          /* "cpu", "cuda:N" or "cuda:0,1,..." (choice.gpus) */
     int threads;             /* CPU threads for the data and CPU packs */
     int threads_asked;       /* execution.threads when more than the cores (capped), else 0 */
 } bt_exec_device;
@@ -191,6 +193,9 @@ void bt_exec_log_trial_stops(bt_exec *e, int64_t leader);
 bt_status bt_exec_slot_acquire(bt_exec *e, int64_t leader);
 void bt_exec_slot_release(bt_exec *e, int64_t leader);
 void bt_exec_slots_free(bt_exec *e);
+/* Makes pack instance inst's GPU current for the calling thread (a no-op on the CPU): every
+ * thread that calls a pack operation does it first, pool threads included. */
+bt_status bt_exec_pack_bind(const bt_exec *e, int inst);
 
 /* ---- step.c: one step of many runs, one model call per pack instance ------------------------ */
 

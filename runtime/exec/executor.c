@@ -64,9 +64,11 @@ static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
     BT_TRY(bt_sweep_init(&e->sw, spec));
     BT_TRY(resolve_device(e, spec, o));
     if (o->packs_override) e->sw.packs = o->packs_override;
+    /* the default: 4 packs at once per GPU */
+    const int n_gpus = e->dev.choice.cuda && e->dev.choice.n_gpus > 1 ? e->dev.choice.n_gpus : 1;
     e->slots.streams = o->streams > 0           ? o->streams
                        : spec->exec.streams > 0 ? spec->exec.streams
-                                                : 4;
+                                                : 4 * n_gpus;
     bt_sweep *sw = &e->sw;
     int64_t n = sw->n_trials;
     e->runs = calloc((size_t)(n ? n : 1), sizeof *e->runs);
@@ -76,6 +78,7 @@ static bt_status prepare(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
     for (int64_t t = 0; t < n; t++) {
         e->runs[t].slot = -1;
         e->runs[t].inst = -1;
+        e->runs[t].gpu = -1;
         e->ts[t].metric = NAN;
         e->ts[t].best = NAN;
     }

@@ -1,5 +1,6 @@
 /* Pack instances and their slots (exec_internal.h): a run holds a slot of a pack of its shape
- * while it has model state; packs are made as runs need them, sized to what the device can hold.
+ * while it has model state; packs are made as runs need them, sized to what the device can hold,
+ * and placed on the sweep's GPUs in turn (pack instance k on GPU k mod G).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +19,19 @@ static int64_t shape_slots(const bt_exec *e, int shape) {
     return n;
 }
 
+/* Placement: pack instance k lives on the k-th GPU of the list, round and round. Instances are
+ * made in the tick plan's order, which no device affects, and a trial's results do not depend on
+ * its pack (its slot, its pack mates, the pack's size), so neither do they on the GPU count. */
+static int placement_gpu(const bt_exec *e, int inst) {
+    const bt_device_choice *c = &e->dev.choice;
+    return c->cuda && c->n_gpus > 0 ? c->gpus[inst % c->n_gpus] : -1;
+}
+
+bt_status bt_exec_pack_bind(const bt_exec *e, int inst) {
+    int gpu = e->slots.inst[inst].gpu;
+    return gpu >= 0 ? bt_gpu_select(gpu) : BT_STATUS_OK;
+}
+
 static bt_status pack_new(bt_exec *e, int shape, int *out) {
     bt_sweep *sw = &e->sw;
     bt_exec_slots *s = &e->slots;
@@ -33,10 +47,21 @@ static bt_status pack_new(bt_exec *e, int shape, int *out) {
     const int64_t shape_runs = bt_sweep_shape_runs(sw, shape);
     int64_t wanted = shape_runs - shape_slots(e, shape);
     if (wanted > 2 * e->concurrency) wanted = 2 * e->concurrency;
+    /* several GPUs: a shape's runs are cut into one pack per GPU (the same share each), so a
+     * single-shape sweep keeps every GPU busy */
+    const int n_gpus = e->dev.choice.cuda ? e->dev.choice.n_gpus : 1;
+    if (n_gpus > 1) {
+        int64_t all = shape_runs < 2 * e->concurrency ? shape_runs : 2 * e->concurrency;
+        int64_t share = (all + n_gpus - 1) / n_gpus;
+        if (wanted > share) wanted = share;
+    }
     if (e->o->pack_slots > 0 && wanted > e->o->pack_slots) wanted = e->o->pack_slots;
     if (wanted > INT32_MAX / 2) wanted = INT32_MAX / 2;
     if (wanted < 1) wanted = 1;
     const bt_hparams shape_hp = {sw->trials[sw->pack_leader[shape]].hp};
+    const int gpu = placement_gpu(e, s->n_inst);
+    /* the pack binds to the current GPU (its memory, streams and data copy are made there) */
+    if (gpu >= 0) BT_TRY(bt_gpu_select(gpu));
     int cap = (int)wanted;
     if (sw->packs->pack_capacity) cap = sw->packs->pack_capacity(&sw->data, &shape_hp, cap);
     if (cap < 1) cap = 1;
@@ -56,6 +81,7 @@ static bt_status pack_new(bt_exec *e, int shape, int *out) {
     pi->pack = pk;
     pi->shape = shape;
     pi->cap = cap;
+    pi->gpu = gpu;
     pi->free = malloc((size_t)cap * sizeof *pi->free);
     if (!pi->free) {
         sw->packs->pack_free(pk);
@@ -65,8 +91,10 @@ static bt_status pack_new(bt_exec *e, int shape, int *out) {
     pi->n_free = cap;
     *out = s->n_inst++;
     char f[160];
-    snprintf(f, sizeof f, "\"pack\":%d,\"shape\":%d,\"slots\":%d,\"wanted\":%" PRId64, *out, shape,
-             cap, wanted);
+    int k = snprintf(f, sizeof f, "\"pack\":%d,\"shape\":%d,\"slots\":%d,\"wanted\":%" PRId64, *out,
+                     shape, cap, wanted);
+    if (gpu >= 0 && k > 0 && (size_t)k < sizeof f)
+        snprintf(f + k, sizeof f - (size_t)k, ",\"device\":\"cuda:%d\"", gpu & 0xffff);
     bt_progress_event(&e->prog, "pack_init", f);
     return BT_STATUS_OK;
 }
@@ -79,8 +107,10 @@ bt_status bt_exec_slot_acquire(bt_exec *e, int64_t leader) {
         if (e->slots.inst[i].shape == shape && e->slots.inst[i].n_free > 0) inst = i;
     if (inst < 0) BT_TRY(pack_new(e, shape, &inst));
     bt_exec_pack *pi = &e->slots.inst[inst];
+    BT_TRY(bt_exec_pack_bind(e, inst));
     r->inst = inst;
     r->slot = pi->free[--pi->n_free];
+    r->gpu = pi->gpu;
     const bt_hparams hp = {e->sw.trials[leader].hp};
     const uint64_t key = bt_sweep_trial_key(&e->sw, leader);
     const bt_pack_ops *ops = e->sw.packs;
@@ -112,6 +142,7 @@ void bt_exec_slot_release(bt_exec *e, int64_t leader) {
     bt_exec_run *r = &e->runs[leader];
     if (r->slot < 0) return;
     bt_exec_pack *pi = &e->slots.inst[r->inst];
+    if (bt_exec_pack_bind(e, r->inst) != BT_STATUS_OK) bt_status_clear(); /* the pack binds too */
     e->sw.packs->slot_clear(pi->pack, r->slot);
     pi->free[pi->n_free++] = r->slot;
     r->slot = -1;
@@ -123,6 +154,7 @@ void bt_exec_slots_free(bt_exec *e) {
     bt_exec_slots *s = &e->slots;
     bt_pool_free(s->pool);
     for (int i = 0; i < s->n_inst; i++) {
+        if (bt_exec_pack_bind(e, i) != BT_STATUS_OK) bt_status_clear();
         e->sw.packs->pack_free(s->inst[i].pack);
         free(s->inst[i].free);
     }

@@ -26,7 +26,8 @@ static void step_job_run(void *ctx, int j) {
     bt_exec_step_job *sj = &e->slots.jobs[j];
     const bt_pack_ops *ops = e->sw.packs;
     bt_pack *pk = e->slots.inst[sj->inst].pack;
-    sj->st = ops->step(pk, sj->slots, sj->n);
+    sj->st = bt_exec_pack_bind(e, sj->inst); /* a pool thread's current GPU is the pack's */
+    if (sj->st == BT_STATUS_OK) sj->st = ops->step(pk, sj->slots, sj->n);
     for (int i = 0; i < sj->n && sj->st == BT_STATUS_OK && sj->eval; i++) {
         int64_t L = sj->leaders[i];
         bt_exec_run *r = &e->runs[L];

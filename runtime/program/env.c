@@ -137,7 +137,7 @@ bt_status bt_prun_gpus(bt_prun *r) {
     if (fake) {
         n = parse_ids(fake, ids, 256);
         if (n < 0) return BT_FAIL(BT_STATUS_USAGE, "BATCHTUNE_GPUS: give GPU ids such as 0,1");
-    } else if (dev && strncmp(dev, "cuda:", 5) == 0) {
+    } else if (dev && strncmp(dev, "cuda:", 5) == 0 && strcmp(dev + 5, "all") != 0) {
         n = parse_ids(dev + 5, ids, 256);
         if (n < 0) return BT_FAIL(BT_STATUS_USAGE, "--device %s: give cuda:0,1,...", dev);
     } else if (!dev || strcmp(dev, "cpu") != 0) {
@@ -145,8 +145,8 @@ bt_status bt_prun_gpus(bt_prun *r) {
         const char *vis = getenv("CUDA_VISIBLE_DEVICES");
         int vn = vis ? parse_ids(vis, ids, 256) : -1; /* keep the ids batchtune was given */
         for (int i = vn >= n ? n : 0; i < n; i++) ids[i] = i;
-        if (dev && strcmp(dev, "cuda") == 0 && n == 0)
-            return BT_FAIL(BT_STATUS_NO_DEVICE, "--device cuda: no GPU visible");
+        if (dev && strncmp(dev, "cuda", 4) == 0 && n == 0) /* cuda, cuda:all */
+            return BT_FAIL(BT_STATUS_NO_DEVICE, "--device %s: no GPU visible", dev);
     }
     if (n > 0) {
         r->gpu_ids = malloc((size_t)n * r->spec->prog.per_gpu * sizeof *r->gpu_ids);

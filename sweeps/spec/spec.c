@@ -232,7 +232,7 @@ bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_dia
     BT_CHECK_ALLOC(s->text);
     bt_sha256_hex(text, strlen(text), s->sha256);
     s->exec.max_pack = 256;
-    s->exec.streams = 4;
+    s->exec.streams = 0; /* unset: 4 per GPU (runtime/exec/executor.c) */
     s->sched.eta = 3;
     s->dataset.target_index = -1;
     s->dataset.valid_fraction = 0.2;

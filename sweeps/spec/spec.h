@@ -95,7 +95,7 @@ typedef struct bt_exec_spec {
     char *device;        /* "auto" | "cpu" | "cuda" | "cuda:0,1" */
     char *gpu_packs;     /* "stable" (NULL: the default) | "all": experimental GPU packs too */
     int64_t max_pack;    /* trials per pack, default 256 */
-    int streams;         /* CUDA streams per GPU, default 4 */
+    int streams;         /* packs stepped at once over all GPUs; 0: unset (4 per GPU) */
     int threads;         /* CPU threads, 0 = all cores */
     int64_t concurrency; /* runs trained at once; 0 = the default (bt_spec_concurrency) */
 } bt_exec_spec;

@@ -183,19 +183,22 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
     d->path = resolve(c->spec, d->path);
 }
 
-/* What the device resolver (runtime/devices) and program mode take: GPU ids 0..65535, a list
- * (up to 256) only for program mode, which spreads processes over them. */
-static int device_ok(const char *s, int list_ok) {
-    if (strcmp(s, "auto") == 0 || strcmp(s, "cpu") == 0 || strcmp(s, "cuda") == 0) return 1;
+/* What the device resolver (runtime/devices: ids 0..65535, at most 16 GPUs, its BT_MAX_GPUS) and
+ * program mode (up to 256 ids, processes spread over them) take, so `run` never refuses what
+ * `validate` passed. */
+static int device_ok(const char *s, int max_ids) {
+    if (strcmp(s, "auto") == 0 || strcmp(s, "cpu") == 0 || strcmp(s, "cuda") == 0 ||
+        strcmp(s, "cuda:all") == 0)
+        return 1;
     if (strncmp(s, "cuda:", 5) != 0) return 0;
     s += 5;
-    for (int n = 1; n <= 256; n++) {
+    for (int n = 1; n <= max_ids; n++) {
         long v = 0;
         if (!isdigit((unsigned char)*s)) return 0;
         while (isdigit((unsigned char)*s) && v <= 65535) v = v * 10 + (*s++ - '0');
         if (v > 65535) return 0;
         if (*s == '\0') return 1;
-        if (*s++ != ',' || !list_ok) return 0;
+        if (*s++ != ',') return 0;
     }
     return 0;
 }
@@ -203,7 +206,7 @@ static int device_ok(const char *s, int list_ok) {
 void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
     bt_exec_spec *e = &c->spec->exec;
     e->max_pack = 256;
-    e->streams = 4;
+    e->streams = 0; /* unset: 4 per GPU */
     e->threads = 0;
     if (ex && !cJSON_IsObject(ex)) {
         bt_spec_err(c, ex, 0, "execution", "must be an object such as {\"device\": \"cuda\"}");
@@ -214,13 +217,14 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
             "device", "gpu_packs", "max_pack", "streams", "threads",       "concurrency", "per_gpu",
             "mps",    "wandb",     "grace",    "retries", "trial_timeout", "log_cap",     NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
-        int list_ok = c->spec->prog.on;
+        int max_ids = c->spec->prog.on ? 256 : 16;
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
-            !device_ok(e->device, list_ok))
-            bt_spec_err(c, bt_spec_get(ex, "device"), 0, "execution.device",
-                        "must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"%s with ids in 0..65535, "
-                        "got \"%s\"",
-                        list_ok ? " or \"cuda:0,1,...\"" : " (one GPU per process)", e->device);
+            !device_ok(e->device, max_ids))
+            bt_spec_err(
+                c, bt_spec_get(ex, "device"), 0, "execution.device",
+                "must be \"auto\", \"cpu\", \"cuda\", \"cuda:all\" or \"cuda:0,1,...\" (ids "
+                "0..65535, at most %d), got \"%s\"",
+                max_ids, e->device);
         if (bt_spec_read_string(c, ex, "gpu_packs", "execution", &e->gpu_packs) == 1 &&
             strcmp(e->gpu_packs, "stable") != 0 && strcmp(e->gpu_packs, "all") != 0)
             bt_spec_err(c, bt_spec_get(ex, "gpu_packs"), 0, "execution.gpu_packs",

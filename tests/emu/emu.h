@@ -34,6 +34,22 @@ void bt_emu_set_mem_budget(size_t bytes);
  * gives NaN floats and -1 ints). */
 void bt_emu_set_poison(int byte);
 
+/* Several emulated GPUs: BT_EMU_DEVICES=N (1..16, default 1) is what cudaGetDeviceCount reports.
+ * Each host thread has a current GPU (cudaSetDevice/cudaGetDevice, 0 at first); an allocation
+ * and a stream belong to the GPU current when they were made, the memory budget holds per GPU,
+ * and cudaMemGetInfo reports the current one's. Violations (bt_emu_violation): a kernel launched
+ * on a stream of a GPU other than the current one (also refused, as CUDA does, with
+ * cudaErrorInvalidResourceHandle), a launcher's pointer, a host copy's or memset's device side on
+ * another GPU than the stream's. Device-to-device copies may join two GPUs (peer copies). */
+int bt_emu_device_count(void);
+/* The GPU a stream belongs to (the legacy stream: the caller's current one; -2: no such
+ * stream), and the GPU a device pointer lies on (-1: not device memory). */
+int bt_emu_stream_device(cudaStream_t stream);
+int bt_emu_ptr_device(const void *p);
+/* The NCCL stand-in (tests/emu/device/nccl.h, emu_nccl.c): bytes received by non-root ranks of
+ * broadcasts, and broadcasts (one per rank call), since the start. */
+void bt_emu_nccl_stats(int64_t *bytes, int64_t *calls);
+
 /* The next n cudaMallocHost calls fail with cudaErrorMemoryAllocation (0: none, the default). */
 void bt_emu_fail_host_allocs(int n);
 

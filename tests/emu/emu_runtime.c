@@ -42,11 +42,13 @@ struct bt_emu_stream {
     pthread_t capture_thread;
     struct bt_emu_graph *graph;
     struct bt_emu_stream *next; /* every live stream, for device-wide synchronization */
+    int dev;                    /* the emulated GPU it was created on (the legacy stream: -1) */
 };
 
 typedef struct alloc_rec {
     char *p;
     size_t bytes;
+    int dev; /* the emulated GPU it lives on */
 } alloc_rec;
 
 /* Recursive: launchers' run functions check ranges (bt_emu_check) while a flush holds the lock. */
@@ -69,7 +71,7 @@ static void lock(void) {
 static void unlock(void) {
     pthread_mutex_unlock(&mu_);
 }
-static struct bt_emu_stream legacy; /* the NULL stream */
+static struct bt_emu_stream legacy = {.dev = -1}; /* the NULL stream, shared by every GPU */
 static struct bt_emu_stream *streams;
 static alloc_rec *allocs;
 static size_t n_allocs, cap_allocs;
@@ -79,6 +81,23 @@ static bt_emu_stats stats;
 static char violation[512];
 
 #define UNLIMITED_TOTAL ((size_t)80 << 30)
+
+/* Several GPUs (emu.h): BT_EMU_DEVICES=N of them, each with its own memory (the budget is per
+ * GPU), a current GPU per host thread, streams bound to the GPU they were created on. */
+#define MAX_DEVICES 16
+static size_t dev_live[MAX_DEVICES]; /* bytes allocated per GPU */
+static _Thread_local int cur_dev;
+static int running_dev = -1; /* the GPU whose stream's work runs now (-1: none, or legacy) */
+
+int bt_emu_device_count(void) {
+    static int n = 0;
+    if (!n) {
+        const char *e = getenv("BT_EMU_DEVICES");
+        int v = e && *e ? atoi(e) : 1;
+        n = v < 1 ? 1 : v > MAX_DEVICES ? MAX_DEVICES : v;
+    }
+    return n;
+}
 
 static void record_violation(const char *fmt, ...) {
     stats.violations++;
@@ -135,6 +154,18 @@ const char *bt_emu_violation(void) {
     return violation;
 }
 
+/* BT_EMU_REPORT=1: at exit, the violations and the NCCL stand-in's broadcasts on stderr, for
+ * tests that drive the binary (a library that never prints otherwise). */
+__attribute__((destructor)) static void report_at_exit(void) {
+    const char *e = getenv("BT_EMU_REPORT");
+    if (!e || strcmp(e, "1") != 0) return;
+    int64_t bytes = 0, calls = 0;
+    bt_emu_nccl_stats(&bytes, &calls);
+    fprintf(stderr, "emu report: %lld violations%s%s; nccl broadcast %lld bytes in %lld calls\n",
+            (long long)stats.violations, violation[0] ? ", first: " : "", violation,
+            (long long)bytes, (long long)calls);
+}
+
 void bt_emu_count_kernel(void) {
     stats.kernels_run++; /* called from run functions, with the lock held */
 }
@@ -166,9 +197,23 @@ bt_emu_range *bt_emu_alloc_table(size_t *n) {
     return t;
 }
 
-static int check_locked(const void *p, size_t bytes, const char *what) {
+/* Device memory used where GPU `dev` runs (-1: any GPU): memory of another GPU is a violation
+ * (batchtune copies its data to every GPU rather than reading a peer's). */
+static int dev_ok(const alloc_rec *a, int dev, const char *what) {
+    if (dev < 0 || a->dev == dev) return 1;
+    record_violation("%s: memory of emulated GPU %d used on GPU %d", what, a->dev, dev);
+    return 0;
+}
+
+/* The GPU a launcher's pointers are checked against: the one whose stream runs, else the
+ * calling thread's current one. */
+static int using_dev(void) {
+    return running_dev >= 0 ? running_dev : cur_dev;
+}
+
+static int check_dev_locked(const void *p, size_t bytes, int dev, const char *what) {
     const alloc_rec *a = p ? find_alloc(p) : NULL;
-    if (a && (size_t)(a->p + a->bytes - (const char *)p) >= bytes) return 1;
+    if (a && (size_t)(a->p + a->bytes - (const char *)p) >= bytes) return dev_ok(a, dev, what);
     if (a)
         record_violation("%s: %zu bytes at offset %zu of a %zu-byte allocation", what, bytes,
                          (size_t)((const char *)p - a->p), a->bytes);
@@ -179,7 +224,7 @@ static int check_locked(const void *p, size_t bytes, const char *what) {
 
 int bt_emu_check(const void *p, size_t bytes, const char *what) {
     lock();
-    int ok = check_locked(p, bytes, what);
+    int ok = check_dev_locked(p, bytes, using_dev(), what);
     unlock();
     return ok;
 }
@@ -199,6 +244,8 @@ int bt_emu_check_at(const void *base, int64_t offset, size_t bytes, const char *
                 "%s: %zu bytes at offset %lld past a pointer %zu bytes into a %zu-byte "
                 "allocation",
                 what, bytes, (long long)offset, at, a->bytes);
+        else
+            ok = dev_ok(a, using_dev(), what);
     }
     unlock();
     return ok;
@@ -291,7 +338,7 @@ cudaError_t cudaMalloc(void **p, size_t bytes) {
     if (e != cudaSuccess) goto out;
     stats.mallocs++;
     size_t limit = budget ? budget : UNLIMITED_TOTAL;
-    if (bytes > limit - stats.bytes_live) {
+    if (bytes > limit - dev_live[cur_dev]) {
         stats.failed_mallocs++;
         e = cudaErrorMemoryAllocation;
         goto out;
@@ -315,7 +362,9 @@ cudaError_t cudaMalloc(void **p, size_t bytes) {
     memset(q, poison, bytes);
     allocs[n_allocs].p = q;
     allocs[n_allocs].bytes = bytes;
+    allocs[n_allocs].dev = cur_dev;
     n_allocs++;
+    dev_live[cur_dev] += bytes;
     stats.bytes_live += bytes;
     if (stats.bytes_live > stats.bytes_peak) stats.bytes_peak = stats.bytes_live;
     *p = q;
@@ -324,17 +373,25 @@ out:
     return e;
 }
 
-static void run_ops(op_list *l) {
+/* Runs stream s's queue l (its own queue, or a graph launched on it) on s's GPU. */
+static void run_ops_on(op_list *l, const struct bt_emu_stream *s) {
+    int was = running_dev;
+    running_dev = s->dev;
     for (size_t i = 0; i < l->n; i++) {
         l->ops[i].fn(l->ops[i].arg);
         free(l->ops[i].arg);
     }
     l->n = 0;
+    running_dev = was;
+}
+
+static void run_stream(struct bt_emu_stream *s) {
+    run_ops_on(&s->queue, s);
 }
 
 static void flush_all(void) {
-    run_ops(&legacy.queue);
-    for (struct bt_emu_stream *s = streams; s; s = s->next) run_ops(&s->queue);
+    run_stream(&legacy);
+    for (struct bt_emu_stream *s = streams; s; s = s->next) run_stream(s);
 }
 
 /* Work on the legacy stream waits for earlier work on blocking streams and blocking streams wait
@@ -342,7 +399,7 @@ static void flush_all(void) {
  * always run earlier than a GPU would run it, never later than its synchronization point). */
 static void flush_blocking(void) {
     for (struct bt_emu_stream *s = streams; s; s = s->next)
-        if (s->blocking) run_ops(&s->queue);
+        if (s->blocking) run_stream(s);
 }
 
 cudaError_t cudaFree(void *p) {
@@ -354,6 +411,7 @@ cudaError_t cudaFree(void *p) {
     for (size_t i = 0; i < n_allocs; i++)
         if (allocs[i].p == p) {
             stats.bytes_live -= allocs[i].bytes;
+            dev_live[allocs[i].dev] -= allocs[i].bytes;
             free(p);
             allocs[i] = allocs[--n_allocs];
             goto out;
@@ -460,7 +518,7 @@ cudaError_t cudaFreeHost(void *p) {
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
     lock();
     size_t total = budget ? budget : UNLIMITED_TOTAL;
-    *free_bytes = total - stats.bytes_live;
+    *free_bytes = total - dev_live[cur_dev];
     *total_bytes = total;
     unlock();
     return cudaSuccess;
@@ -499,7 +557,14 @@ static cudaError_t enqueue_locked(cudaStream_t stream, void (*fn)(void *), const
         if (s == &legacy)
             flush_blocking();
         else if (s->blocking)
-            run_ops(&legacy.queue);
+            run_stream(&legacy);
+    }
+    /* a kernel goes to a stream of the current GPU (CUDA: invalid resource handle otherwise):
+     * every host thread that drives a pack must have made the pack's GPU current */
+    if (is_kernel && direct && s->dev >= 0 && s->dev != cur_dev) {
+        record_violation("kernel launched on a stream of emulated GPU %d while GPU %d is current",
+                         s->dev, cur_dev);
+        return cudaErrorInvalidResourceHandle;
     }
     emu_op op = {fn, malloc(bytes ? bytes : 1), bytes, is_kernel};
     if (!op.arg) return cudaErrorMemoryAllocation;
@@ -535,6 +600,7 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned int flags) 
     struct bt_emu_stream *s = calloc(1, sizeof *s);
     if (!s) return cudaErrorMemoryAllocation;
     s->blocking = !(flags & cudaStreamNonBlocking);
+    s->dev = cur_dev;
     lock();
     s->next = streams;
     streams = s;
@@ -553,7 +619,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
     for (struct bt_emu_stream **pp = &streams; *pp; pp = &(*pp)->next)
         if (*pp == stream) {
             struct bt_emu_stream *s = *pp;
-            run_ops(&s->queue); /* queued work still completes */
+            run_stream(s); /* queued work still completes */
             *pp = s->next;
             if (s->graph) {
                 for (size_t i = 0; i < s->graph->ops.n; i++) free(s->graph->ops.ops[i].arg);
@@ -585,7 +651,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
         if (s == &legacy)
             flush_all(); /* the legacy stream waits for blocking streams; all are flushed */
         else
-            run_ops(&s->queue);
+            run_stream(s);
     }
     unlock();
     return or_sticky(e);
@@ -644,7 +710,7 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
         if (event->stream == &legacy)
             flush_all();
         else
-            run_ops(&event->stream->queue);
+            run_stream(event->stream);
     }
     unlock();
     return or_sticky(cudaSuccess);
@@ -717,20 +783,21 @@ static void copy_run(void *arg) {
 
 /* Checks the sides of a copy against its kind: device sides must be live allocations, host sides
  * must not be device memory (a swapped kind would work on unified memory but is a bug here). */
-static int check_copy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
+static int check_copy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind, int dev) {
     int dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
     int src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
     if (kind == cudaMemcpyDefault || kind == cudaMemcpyHostToHost) return 1;
     if (bytes == 0) return 1;
     int ok = 1;
+    if (kind == cudaMemcpyDeviceToDevice) dev = -1; /* a peer copy may join two GPUs */
     if (dst_dev)
-        ok &= check_locked(dst, bytes, "copy destination");
+        ok &= check_dev_locked(dst, bytes, dev, "copy destination");
     else if (find_alloc(dst)) {
         record_violation("copy destination %p is device memory but the kind says host", dst);
         ok = 0;
     }
     if (src_dev)
-        ok &= check_locked(src, bytes, "copy source");
+        ok &= check_dev_locked(src, bytes, dev, "copy source");
     else if (find_alloc(src)) {
         record_violation("copy source %p is device memory but the kind says host", src);
         ok = 0;
@@ -759,7 +826,7 @@ static void staged_run(void *arg) {
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
     lock();
     cudaError_t e = capture_conflict(C_UNSAFE | C_LEGACY);
-    if (e == cudaSuccess && !check_copy(dst, src, bytes, kind)) e = cudaErrorInvalidValue;
+    if (e == cudaSuccess && !check_copy(dst, src, bytes, kind, cur_dev)) e = cudaErrorInvalidValue;
     const int h2d = kind == cudaMemcpyHostToDevice, d2h = kind == cudaMemcpyDeviceToHost;
     if (e == cudaSuccess && bytes && (h2d || d2h))
         count_host_copy(d2h, is_pinned(h2d ? src : dst, bytes), bytes);
@@ -778,7 +845,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
         }
     } else {
         flush_blocking();
-        run_ops(&legacy.queue); /* ordered after earlier legacy-stream work only */
+        run_stream(&legacy); /* ordered after earlier legacy-stream work only */
         if (bytes) memmove(dst, src, bytes);
         if (d2h) corrupt_copy(dst, bytes);
     }
@@ -789,10 +856,11 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpy
 cudaError_t cudaMemset(void *dst, int value, size_t bytes) {
     lock();
     cudaError_t e = capture_conflict(C_UNSAFE | C_LEGACY);
-    if (e == cudaSuccess && bytes && !check_locked(dst, bytes, "memset")) e = cudaErrorInvalidValue;
+    if (e == cudaSuccess && bytes && !check_dev_locked(dst, bytes, cur_dev, "memset"))
+        e = cudaErrorInvalidValue;
     if (e == cudaSuccess) {
         flush_blocking();
-        run_ops(&legacy.queue);
+        run_stream(&legacy);
         memset(dst, value, bytes);
     }
     unlock();
@@ -807,7 +875,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaM
     const int d2h = kind == cudaMemcpyDeviceToHost, dev = kind == cudaMemcpyDeviceToDevice;
     /* the host side: pinned when it lies in one live cudaMallocHost block */
     const int host = dev ? 0 : 1 + (d2h ? is_pinned(dst, bytes) : is_pinned(src, bytes));
-    if (!check_copy(dst, src, bytes, kind))
+    if (!check_copy(dst, src, bytes, kind, s && s->dev >= 0 ? s->dev : cur_dev))
         e = cudaErrorInvalidValue;
     else if (s && s->capturing && host == 1) {
         /* a pageable host side in a capture: refused, the capture invalidated. A graph's copy
@@ -830,7 +898,8 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaM
 cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes, cudaStream_t stream) {
     lock();
     cudaError_t e = cudaSuccess;
-    if (bytes && !check_locked(dst, bytes, "memset"))
+    struct bt_emu_stream *s = stream_of(stream);
+    if (bytes && !check_dev_locked(dst, bytes, s && s->dev >= 0 ? s->dev : cur_dev, "memset"))
         e = cudaErrorInvalidValue;
     else {
         copy_arg a = {dst, NULL, bytes, value, 1, 0, 0};
@@ -994,12 +1063,30 @@ cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
 /* ---- devices and errors ---- */
 
 cudaError_t cudaGetDevice(int *device) {
-    *device = 0;
+    *device = cur_dev;
     return cudaSuccess;
 }
 
 cudaError_t cudaSetDevice(int device) {
-    return device == 0 ? cudaSuccess : cudaErrorInvalidDevice;
+    if (device < 0 || device >= bt_emu_device_count()) return cudaErrorInvalidDevice;
+    cur_dev = device;
+    return cudaSuccess;
+}
+
+int bt_emu_stream_device(cudaStream_t stream) {
+    lock();
+    const struct bt_emu_stream *s = stream_of(stream);
+    int d = !s ? -2 : s->dev >= 0 ? s->dev : cur_dev;
+    unlock();
+    return d;
+}
+
+int bt_emu_ptr_device(const void *p) {
+    lock();
+    const alloc_rec *a = p ? find_alloc(p) : NULL;
+    int d = a ? a->dev : -1;
+    unlock();
+    return d;
 }
 
 /* The machine the probe meets (tests of what tells "no GPU" from "a driver that refuses"):
@@ -1013,16 +1100,17 @@ static int env_int(const char *name, int def) {
 
 cudaError_t cudaGetDeviceCount(int *count) {
     int err = env_int("BT_EMU_DEVICE_COUNT_ERROR", 0);
-    *count = err ? 0 : 1;
+    *count = err ? 0 : bt_emu_device_count();
     return (cudaError_t)err;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
-    if (device != 0) return cudaErrorInvalidDevice;
+    if (device < 0 || device >= bt_emu_device_count()) return cudaErrorInvalidDevice;
     memset(prop, 0, sizeof *prop);
     snprintf(prop->name, sizeof prop->name, "emulated GPU (tests/emu)");
-    size_t free_b = 0;
-    cudaMemGetInfo(&free_b, &prop->totalGlobalMem);
+    lock();
+    prop->totalGlobalMem = budget ? budget : UNLIMITED_TOTAL;
+    unlock();
     prop->major = 9;
     prop->minor = 0;
     prop->multiProcessorCount = 132;
@@ -1030,7 +1118,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
 }
 
 cudaError_t cudaDeviceGetPCIBusId(char *pci_bus_id, int len, int device) {
-    if (device != 0) return cudaErrorInvalidDevice;
+    if (device < 0 || device >= bt_emu_device_count()) return cudaErrorInvalidDevice;
     if (len > 0) pci_bus_id[0] = '\0'; /* no bus: NVML never matches it */
     return cudaErrorInvalidValue;
 }

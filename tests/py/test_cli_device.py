@@ -85,8 +85,8 @@ c.check(np.array_equal(m_cpu, m_p) and np.array_equal(h_cpu, h_p), "--pack 4 == 
 
 # --- errors ----------------------------------------------------------------------------------
 for args, code, text in (
-        (["--device", "gpu"], 2, "expected auto, cpu, cuda or cuda:N"),
-        (["--device", "cuda:0,1"], 2, "one GPU per process"),
+        (["--device", "gpu"], 2, "expected auto, cpu, cuda, cuda:all or cuda:N[,M...]"),
+        (["--device", "cuda:0,0"], 2, "listed twice" if gpu_box else "cuda"),
         (["--device", f"cuda:{n_gpus + 3}"], 2, "visible" if gpu_box else "cuda"),
         (["--streams", "0"], 2, "--streams"),
         (["--streams", "65"], 2, "--streams"),

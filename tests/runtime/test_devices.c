@@ -1,6 +1,6 @@
-/* bt_device_choose: which device `--device auto|cpu|cuda|cuda:N` trains on, for every situation a
- * machine can be in (no CUDA build, a family without a CUDA pack, no GPU, several GPUs), with
- * made-up GPU lists -- no GPU needed. */
+/* bt_device_choose: which devices `--device auto|cpu|cuda|cuda:all|cuda:N[,M...]` train on, for
+ * every situation a machine can be in (no CUDA build, a family without a CUDA pack, no GPU, several
+ * GPUs), with made-up GPU lists -- no GPU needed. */
 #include <time.h>
 
 #include "runtime/devices/devices.h"
@@ -80,20 +80,27 @@ int main(void) {
     CHECK_OK(bt_device_choose("auto", &nogpu, BT_STATUS_USAGE, "--device", &c));
     CHECK(!c.cuda && strstr(c.reason, "no GPU visible") != NULL);
 
-    /* auto on a GPU box: the GPU with the most free memory, described */
+    /* auto on a GPU box: every GPU, in index order, described */
     bt_device_env box = env_of(1, 1, two, 2);
     CHECK_OK(bt_device_choose("auto", &box, BT_STATUS_USAGE, "--device", &c));
     CHECK(c.cuda);
-    CHECK_EQ_INT(c.index, 1);
+    CHECK_EQ_INT(c.index, 0);
+    CHECK(c.n_gpus == 2 && c.gpus[0] == 0 && c.gpus[1] == 1);
+    CHECK_STR(c.label, "cuda:0,1");
+    CHECK(strstr(c.reason, "every GPU (2)") != NULL);
+    char desc[320];
+    bt_device_describe(&c, desc, sizeof desc);
+    CHECK_MSG(strncmp(desc, "cuda:0,1 (2 GPUs; cuda:0: ", 26) == 0, "%s", desc);
+    CHECK_OK(bt_device_choose("cuda:1", &box, BT_STATUS_USAGE, "--device", &c));
     CHECK_STR(c.label, "cuda:1");
+    CHECK(c.n_gpus == 1 && c.gpus[0] == 1);
     CHECK_STR(c.name, "NVIDIA H100 80GB HBM3");
     CHECK(c.total_mem == two[1].total_mem && c.free_mem == two[1].free_mem);
-    char desc[320];
     bt_device_describe(&c, desc, sizeof desc);
     CHECK_STR(desc, "cuda:1 (NVIDIA H100 80GB HBM3, 79.1 GiB, 70.5 GiB free)");
     bt_device_env one = env_of(1, 1, two, 1);
     CHECK_OK(bt_device_choose(NULL, &one, BT_STATUS_USAGE, "--device", &c));
-    CHECK(c.cuda && c.index == 0);
+    CHECK(c.cuda && c.index == 0 && c.n_gpus == 1 && strcmp(c.label, "cuda:0") == 0);
 
     /* cpu still works on a GPU box; cuda and cuda:N */
     CHECK_OK(bt_device_choose("cpu", &box, BT_STATUS_USAGE, "--device", &c));
@@ -101,7 +108,12 @@ int main(void) {
     bt_device_describe(&c, desc, sizeof desc);
     CHECK_STR(desc, "cpu");
     CHECK_OK(bt_device_choose("cuda", &box, BT_STATUS_USAGE, "--device", &c));
-    CHECK(c.cuda && c.index == 1);
+    CHECK(c.cuda && c.n_gpus == 2 && strcmp(c.label, "cuda:0,1") == 0);
+    CHECK_OK(bt_device_choose("cuda:all", &box, BT_STATUS_USAGE, "--device", &c));
+    CHECK(c.cuda && c.n_gpus == 2 && strcmp(c.label, "cuda:0,1") == 0);
+    CHECK_OK(bt_device_choose("cuda:1,0", &box, BT_STATUS_USAGE, "--device", &c));
+    CHECK(c.n_gpus == 2 && c.gpus[0] == 1 && c.gpus[1] == 0 && c.index == 1);
+    CHECK_STR(c.label, "cuda:1,0");
     CHECK_OK(bt_device_choose("cuda:0", &box, BT_STATUS_USAGE, "--device", &c));
     CHECK(c.cuda && c.index == 0 && strcmp(c.label, "cuda:0") == 0);
     CHECK_OK(bt_device_choose("cpu", &none, BT_STATUS_USAGE, "--device", &c));
@@ -109,13 +121,16 @@ int main(void) {
     /* errors name the request and the reason, with the caller's status */
     expect_fail("cuda:2", &box, "2 GPUs visible");
     expect_fail("cuda:1", &one, "1 GPU visible");
-    expect_fail("cuda:0,1", &box, "one GPU per process");
-    expect_fail("cuda:", &box, "expected cuda or cuda:N");
-    expect_fail("cuda:-1", &box, "expected cuda or cuda:N");
-    expect_fail("cuda:1x", &box, "expected cuda or cuda:N");
-    expect_fail("cudax", &box, "expected cuda or cuda:N");
-    expect_fail("gpu", &box, "expected auto, cpu, cuda or cuda:N");
-    expect_fail("", &box, "expected auto, cpu, cuda or cuda:N");
+    expect_fail("cuda:0,2", &box, "no GPU 2");
+    expect_fail("cuda:0,1,0", &box, "GPU 0 listed twice");
+    expect_fail("cuda:0,", &box, "expected cuda, cuda:all");
+    expect_fail("cuda:", &box, "expected cuda, cuda:all");
+    expect_fail("cuda:-1", &box, "expected cuda, cuda:all");
+    expect_fail("cuda:1x", &box, "expected cuda, cuda:all");
+    expect_fail("cuda:al", &box, "expected cuda, cuda:all");
+    expect_fail("cudax", &box, "expected auto, cpu, cuda");
+    expect_fail("gpu", &box, "expected auto, cpu, cuda");
+    expect_fail("", &box, "expected auto, cpu, cuda");
     expect_fail("cuda", &none, "no CUDA backend");
     expect_fail("cuda:0", &nofam, "gbdt has no CUDA pack");
     expect_fail("cuda", &nogpu, "no GPU visible");
@@ -123,7 +138,8 @@ int main(void) {
     CHECK_EQ_INT(st, BT_STATUS_BAD_INPUT);
     CHECK(strstr(bt_status_message(), "execution.device gpu") != NULL);
 
-    /* fresh random GPU lists: auto takes the most free memory, ties to the lowest index */
+    /* fresh random GPU lists (indices shuffled): auto takes every GPU in index order, a list
+     * those asked for in its order */
     unsigned seed = (unsigned)time(NULL);
     printf("seed %u\n", seed);
     srand(seed);
@@ -131,17 +147,26 @@ int main(void) {
         bt_gpu_info g[8];
         int n = 1 + rand() % 8;
         for (int i = 0; i < n; i++) g[i] = gpu(i, "GPU", 80, (double)(rand() % 4) * 10);
+        for (int i = n - 1; i > 0; i--) {
+            int j = rand() % (i + 1);
+            bt_gpu_info t = g[i];
+            g[i] = g[j];
+            g[j] = t;
+        }
         bt_device_env env = env_of(1, 1, g, n);
         CHECK_OK(bt_device_choose("auto", &env, BT_STATUS_USAGE, "--device", &c));
-        int best = 0;
-        for (int i = 1; i < n; i++)
-            if (g[i].free_mem > g[best].free_mem) best = i;
-        CHECK_EQ_INT(c.index, best);
-        int k = rand() % n;
-        char req[16];
+        CHECK_EQ_INT(c.n_gpus, n);
+        for (int i = 0; i < c.n_gpus; i++) CHECK_EQ_INT(c.gpus[i], i);
+        int k = rand() % n, k2 = (k + 1) % n;
+        char req[32];
         snprintf(req, sizeof req, "cuda:%d", k);
         CHECK_OK(bt_device_choose(req, &env, BT_STATUS_USAGE, "--device", &c));
-        CHECK_EQ_INT(c.index, k);
+        CHECK(c.index == k && c.n_gpus == 1);
+        if (n > 1) {
+            snprintf(req, sizeof req, "cuda:%d,%d", k, k2);
+            CHECK_OK(bt_device_choose(req, &env, BT_STATUS_USAGE, "--device", &c));
+            CHECK(c.n_gpus == 2 && c.gpus[0] == k && c.gpus[1] == k2);
+        }
     }
     return bt_test_finish("test_devices");
 }

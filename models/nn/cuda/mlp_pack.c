@@ -42,6 +42,7 @@ typedef struct dev_data {
 
 static void dev_data_free(dev_data *d) {
     if (!d) return;
+    cudaSetDevice(d->device); /* its GPU's memory */
     bt_cuda_free(d->x_train); /* bt_cuda_free(NULL) is a no-op; errors at teardown go nowhere */
     bt_cuda_free(d->x_valid);
     bt_cuda_free(d->c_train);
