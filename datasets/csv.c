@@ -157,7 +157,9 @@ static bt_status no_such_column(const csv_reader *r, const char *name, int64_t l
     size_t used = 0;
     cols[0] = '\0';
     for (int c = 0; c < r->n_fields && used + 40 < sizeof cols; c++) {
-        int w = snprintf(cols + used, sizeof cols - used, "%s%s", c ? ", " : "", r->fields[c]);
+        char ex[BT_EXCERPT_SIZE];
+        int w = snprintf(cols + used, sizeof cols - used, "%s%s", c ? ", " : "",
+                         bt_excerpt(r->fields[c], -1, ex));
         if (w < 0 || (size_t)w >= sizeof cols - used) break;
         used += (size_t)w;
         if (c == 29 && r->n_fields > 30) {
@@ -167,9 +169,10 @@ static bt_status no_such_column(const csv_reader *r, const char *name, int64_t l
     }
     size_t len = strlen(name);
     int close = best >= 0 && best_d <= (len > 6 ? (int)len / 3 : 2);
+    char ex[BT_EXCERPT_SIZE];
     return BT_FAIL(BT_STATUS_BAD_INPUT, "%s:%lld: no column named '%s'%s%s%s; columns are: %s",
                    r->path, (long long)line, name, close ? " (did you mean '" : "",
-                   close ? r->fields[best] : "", close ? "'?)" : "", cols);
+                   close ? bt_excerpt(r->fields[best], -1, ex) : "", close ? "'?)" : "", cols);
 }
 
 typedef struct csv_table {
@@ -222,11 +225,13 @@ static bt_status load(csv_reader *r, const char *target_name, int target_index, 
                            "%s:%lld: target_index %d is out of range: the header has %d column%s",
                            r->path, (long long)hline, target_index, ncols, ncols == 1 ? "" : "s");
     }
-    if (ncols < 2)
+    if (ncols < 2) {
+        char ex[BT_EXCERPT_SIZE];
         return BT_FAIL(BT_STATUS_BAD_INPUT,
                        "%s:%lld: the header has only the target column '%s'; no features (is "
                        "the delimiter ',', ';' or tab?)",
-                       r->path, (long long)hline, r->fields[tcol]);
+                       r->path, (long long)hline, bt_excerpt(r->fields[tcol], -1, ex));
+    }
     t->nf = ncols - 1;
     out->feature_names = calloc((size_t)t->nf, sizeof(char *));
     BT_CHECK_ALLOC(out->feature_names);
@@ -253,18 +258,20 @@ static bt_status load(csv_reader *r, const char *target_name, int target_index, 
                            ncols);
         if (t->n == t->cap) BT_TRY(table_grow(t));
         float *row = t->X + (size_t)t->n * (size_t)t->nf;
+        char ex1[BT_EXCERPT_SIZE], ex2[BT_EXCERPT_SIZE];
         for (int c = 0, j = 0; c < ncols; c++) {
             const char *cell = r->fields[c];
             if (c == tcol) {
                 if (is_missing(cell))
                     return BT_FAIL(BT_STATUS_BAD_INPUT,
                                    "%s:%lld: missing label ('%s') in target column '%s'", r->path,
-                                   (long long)line, cell, target_label);
+                                   (long long)line, cell, bt_excerpt(target_label, -1, ex2));
                 int e = parse_number(cell, &t->y[t->n]);
                 if (e)
                     return BT_FAIL(BT_STATUS_BAD_INPUT,
                                    "%s:%lld: label '%s' in target column '%s' %s", r->path,
-                                   (long long)line, cell, target_label,
+                                   (long long)line, bt_excerpt(cell, -1, ex1),
+                                   bt_excerpt(target_label, -1, ex2),
                                    e == 1 ? "is not a number (encode classes as 0, 1, 2, ...)"
                                           : "is out of float range");
                 continue;
@@ -276,7 +283,8 @@ static bt_status load(csv_reader *r, const char *target_name, int target_index, 
             int e = parse_number(cell, &row[j]);
             if (e)
                 return BT_FAIL(BT_STATUS_BAD_INPUT, "%s:%lld: column %d '%s': '%s' %s", r->path,
-                               (long long)line, c + 1, out->feature_names[j], cell,
+                               (long long)line, c + 1, bt_excerpt(out->feature_names[j], -1, ex2),
+                               bt_excerpt(cell, -1, ex1),
                                e == 1 ? "is not a number" : "is out of float range");
             j++;
         }

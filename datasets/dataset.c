@@ -1,15 +1,12 @@
-/* The dataset type and the helpers every loader shares: release, allocation, whole-file reading
- * with transparent gunzip, format names and label checks. Turning a sweep's `dataset` block into
+/* The dataset type and the helpers every loader shares: release, allocation, format names and
+ * label checks (whole-file reading is fileread.c's). Turning a sweep's `dataset` block into
  * train and valid sets (the dispatch to the loaders) is load.c's. */
 #include "datasets/loaders.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
 void bt_dataset_free(bt_dataset *d) {
     if (!d) return;
@@ -36,6 +33,10 @@ bt_status bt_dataset_alloc(bt_dataset *d, int64_t n_rows, int32_t n_features) {
     if (n_features > 0 && cells / (size_t)n_features != (size_t)n_rows)
         return BT_FAIL(BT_STATUS_INTERNAL, "dataset of %lld x %d cells is too large",
                        (long long)n_rows, n_features);
+    char what[96];
+    snprintf(what, sizeof what, "a table of %lld rows x %d features", (long long)n_rows,
+             n_features);
+    BT_TRY(bt_data_fits("dataset", what, ((double)cells + (double)n_rows) * sizeof(float)));
     d->X = malloc(cells ? cells * sizeof(float) : 1);
     d->y = malloc(n_rows ? (size_t)n_rows * sizeof(float) : 1);
     if (!d->X || !d->y) {
@@ -43,108 +44,6 @@ bt_status bt_dataset_alloc(bt_dataset *d, int64_t n_rows, int32_t n_features) {
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %lld x %d dataset", (long long)n_rows,
                        n_features);
     }
-    return BT_STATUS_OK;
-}
-
-bt_status bt_file_check(const char *path) {
-    struct stat st;
-    if (!path || !*path) return BT_FAIL(BT_STATUS_NO_INPUT, "no file name given");
-    if (stat(path, &st) != 0)
-        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: %s", path,
-                       errno == ENOENT ? "no such file" : strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: is a folder, not a file", path);
-    return BT_STATUS_OK;
-}
-
-/* gzip'd input: zlib's gzread also concatenates multi-member files, as gunzip does. */
-static bt_status read_gz(const char *path, unsigned char **buf, size_t *len) {
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) return BT_FAIL(BT_STATUS_NO_INPUT, "%s: cannot open", path);
-    gzbuffer(gz, 1 << 17);
-    size_t cap = 1 << 20, n = 0;
-    unsigned char *p = malloc(cap + 1);
-    if (!p) {
-        gzclose(gz);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory reading %s", path);
-    }
-    for (;;) {
-        if (cap - n < (1 << 16)) {
-            unsigned char *q = realloc(p, cap * 2 + 1);
-            if (!q) {
-                free(p);
-                gzclose(gz);
-                return BT_FAIL(BT_STATUS_INTERNAL, "out of memory reading %s", path);
-            }
-            p = q;
-            cap *= 2;
-        }
-        size_t want = cap - n;
-        if (want > (1u << 30)) want = 1u << 30;
-        int got = gzread(gz, p + n, (unsigned)want);
-        if (got < 0) {
-            int err = 0;
-            const char *msg = gzerror(gz, &err);
-            bt_status s = BT_FAIL(BT_STATUS_BAD_INPUT, "%s: corrupt gzip data (%s)", path, msg);
-            free(p);
-            gzclose(gz);
-            return s;
-        }
-        if (got == 0) break;
-        n += (size_t)got;
-    }
-    int err = 0;
-    const char *msg = gzerror(gz, &err);
-    if (err != Z_OK && err != Z_STREAM_END) {
-        bt_status s = BT_FAIL(BT_STATUS_BAD_INPUT, "%s: corrupt gzip data (%s)", path, msg);
-        free(p);
-        gzclose(gz);
-        return s;
-    }
-    /* zlib reports a truncated member only through gzclose_r's Z_BUF_ERROR. */
-    if (gzclose(gz) == Z_BUF_ERROR) {
-        free(p);
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: truncated gzip file", path);
-    }
-    p[n] = '\0';
-    *buf = p;
-    *len = n;
-    return BT_STATUS_OK;
-}
-
-bt_status bt_file_read_all(const char *path, unsigned char **buf, size_t *len) {
-    *buf = NULL;
-    *len = 0;
-    BT_TRY(bt_file_check(path));
-    FILE *f = fopen(path, "rb");
-    if (!f) return BT_FAIL(BT_STATUS_NO_INPUT, "%s: %s", path, strerror(errno));
-    unsigned char magic[2] = {0, 0};
-    size_t m = fread(magic, 1, 2, f);
-    if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        fclose(f);
-        return read_gz(path, buf, len);
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fclose(f);
-        return BT_FAIL(BT_STATUS_NO_INPUT, "%s: %s", path, strerror(errno));
-    }
-    size_t size = (size_t)st.st_size;
-    unsigned char *p = malloc(size + 1);
-    if (!p) {
-        fclose(f);
-        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory reading %s (%zu bytes)", path, size);
-    }
-    rewind(f);
-    size_t got = fread(p, 1, size, f);
-    fclose(f);
-    if (got != size) {
-        free(p);
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: read %zu of %zu bytes", path, got, size);
-    }
-    p[size] = '\0';
-    *buf = p;
-    *len = size;
     return BT_STATUS_OK;
 }
 
@@ -192,6 +91,36 @@ static bt_status label_fail(const char *path, const int64_t *row_lines, int64_t 
                    what);
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if there is none. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    size_t k = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (k == 0 || s[0] > 0xf4 || k > n) return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    return k;
+}
+
+const char *bt_excerpt(const char *s, long n, char out[BT_EXCERPT_SIZE]) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = n < 0 ? strlen(s) : (size_t)n, o = 0, i = 0;
+    for (int chars = 0; i < len && chars < BT_EXCERPT_CHARS; chars++) {
+        size_t k = u[i] >= 0x80 ? utf8_len(u + i, len - i) : (u[i] >= 0x20 && u[i] != 0x7f);
+        if (k) {
+            memcpy(out + o, u + i, k);
+            o += k;
+            i += k;
+        } else {
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", u[i++]);
+        }
+    }
+    if (i < len) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 bt_status bt_dataset_check_labels(const bt_dataset *d, bt_task task, int32_t n_classes,
                                   const char *path, const int64_t *row_lines) {
     for (int64_t i = 0; i < d->n_rows; i++) {
@@ -203,6 +132,13 @@ bt_status bt_dataset_check_labels(const bt_dataset *d, bt_task task, int32_t n_c
             if (v != floorf(v) || v < 0)
                 return label_fail(path, row_lines, i,
                                   "is not a class number 0, 1, 2, ... (task is multiclass)", v);
+            if (n_classes <= 0 && v >= (float)BT_MAX_CLASSES) {
+                char what[96];
+                snprintf(what, sizeof what,
+                         "would make more than %d classes, the limit (a stray value?)",
+                         BT_MAX_CLASSES);
+                return label_fail(path, row_lines, i, what, v);
+            }
             if (n_classes > 0 && v >= (float)n_classes) {
                 char what[96];
                 snprintf(what, sizeof what, "is out of range: classes are 0..%d", n_classes - 1);

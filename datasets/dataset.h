@@ -11,6 +11,10 @@
 #include "base/status.h"
 #include "datasets/dataset_spec.h"
 
+/* The most classes a classification task may have (num_class, dataset.classes, or inferred from
+ * the labels): a label at or above it is refused rather than made into that many classes. */
+#define BT_MAX_CLASSES 10000
+
 typedef enum bt_task {
     BT_TASK_REGRESSION = 0,
     BT_TASK_BINARY,     /* labels 0/1 */

@@ -28,11 +28,32 @@ static bt_status read_float(hid_t file, const char *path, const char *name, int 
         H5Sget_simple_extent_dims(space, dims, NULL);
         *ndim = nd;
         size_t count = 1;
-        for (int k = 0; k < nd; k++) count *= (size_t)dims[k];
-        *data = malloc(count ? count * sizeof(float) : 1);
-        if (!*data)
+        double cells = 1;
+        char what[160];
+        int at = snprintf(what, sizeof what, "dataset '%s' of shape ", name);
+        for (int k = 0; k < nd; k++) {
+            count *= (size_t)dims[k];
+            cells *= (double)dims[k];
+            at += snprintf(what + at, sizeof what - (size_t)at, "%s%llu", k ? " x " : "",
+                           (unsigned long long)dims[k]);
+        }
+        /* The shape is only what the file declares: a sparse or chunked file of a few KB may
+         * claim petabytes, so the declared size is checked before anything is allocated. */
+        s = bt_data_fits(path, what, cells * sizeof(float));
+        /* Memory is not the only bound: what is stored must back what is declared. No filter
+         * inflates more than deflate's ~1032x, so a larger ratio means chunks never written. */
+        double declared = cells * (double)H5Tget_size(type);
+        double stored = (double)H5Dget_storage_size(ds);
+        if (s == BT_STATUS_OK && declared > (double)BT_GZIP_FLOOR && declared > 1100 * stored)
+            s = BT_FAIL(BT_STATUS_BAD_INPUT,
+                        "%s: %s declares %.3g bytes but the file stores %.0f of them (unwritten "
+                        "chunks? no compression reaches 1100x)",
+                        path, what, declared, stored);
+        if (s == BT_STATUS_OK) *data = malloc(count ? count * sizeof(float) : 1);
+        if (s == BT_STATUS_OK && !*data)
             s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %s:%s", path, name);
-        else if (count && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0)
+        else if (s == BT_STATUS_OK && count &&
+                 H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0)
             s = BT_FAIL(BT_STATUS_BAD_INPUT, "%s: cannot read dataset '%s' (corrupt file?)", path,
                         name);
     }

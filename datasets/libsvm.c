@@ -59,6 +59,7 @@ static int is_space(char c) {
 static bt_status parse(const char *path, char *buf, size_t len, svm_parse *p) {
     char *s = buf, *end = buf + len;
     int64_t line = 0;
+    char ex[BT_EXCERPT_SIZE];
     while (s < end) {
         line++;
         char *eol = memchr(s, '\n', (size_t)(end - s));
@@ -77,7 +78,7 @@ static bt_status parse(const char *path, char *buf, size_t len, svm_parse *p) {
             while (*t && !is_space(*t)) t++;
             *t = '\0';
             return BT_FAIL(BT_STATUS_BAD_INPUT, "%s:%lld: label '%s' is not a number", path,
-                           (long long)line, q);
+                           (long long)line, bt_excerpt(q, -1, ex));
         }
         BT_TRY(push_row(p, (float)label, line));
         q = e;
@@ -91,7 +92,7 @@ static bt_status parse(const char *path, char *buf, size_t len, svm_parse *p) {
             char *colon = strchr(tok, ':');
             if (!colon)
                 return BT_FAIL(BT_STATUS_BAD_INPUT, "%s:%lld: '%s' is not an index:value pair",
-                               path, (long long)line, tok);
+                               path, (long long)line, bt_excerpt(tok, -1, ex));
             *colon = '\0';
             errno = 0;
             long long idx = strtoll(tok, &e, 10);
@@ -99,16 +100,16 @@ static bt_status parse(const char *path, char *buf, size_t len, svm_parse *p) {
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
                                "%s:%lld: feature index '%s' must be an integer >= 1 (LIBSVM "
                                "indices start at 1)",
-                               path, (long long)line, tok);
+                               path, (long long)line, bt_excerpt(tok, -1, ex));
             double v = strtod(colon + 1, &e);
             if (e == colon + 1 || *e)
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
                                "%s:%lld: value '%s' of feature %lld is not a number", path,
-                               (long long)line, colon + 1, idx);
+                               (long long)line, bt_excerpt(colon + 1, -1, ex), idx);
             if (isfinite(v) && fabs(v) > FLT_MAX)
                 return BT_FAIL(BT_STATUS_BAD_INPUT,
                                "%s:%lld: value '%s' of feature %lld is out of float range", path,
-                               (long long)line, colon + 1, idx);
+                               (long long)line, bt_excerpt(colon + 1, -1, ex), idx);
             if (idx > p->max_idx) p->max_idx = idx;
             BT_TRY(push_entry(p, p->n_rows - 1, idx - 1, (float)v));
         }

@@ -11,16 +11,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/memavail.h" /* bt_mem_available */
 #include "datasets/dataset.h"
 
-/* ---- shared helpers (dataset.c) ---------------------------------------------------------- */
+/* ---- shared helpers (dataset.c, fileread.c) ------------------------------------------------ */
 
-/* Reads a whole file into a malloc'd, NUL-terminated buffer, gunzipping it when it starts with the
- * gzip magic (whatever its name). NO_INPUT when missing, BAD_INPUT for a folder or corrupt gzip. */
+/* Limits of whole-file reading (fileread.c, docs/limits.md): a file that is not regular (a pipe,
+ * /proc) is read to its end up to BT_DATA_STREAM_MAX bytes; gzip'd data may inflate to
+ * BT_GZIP_RATIO times its size, at least BT_GZIP_FLOOR bytes, at most half the free memory. */
+#define BT_DATA_STREAM_MAX ((size_t)1 << 30)
+#define BT_GZIP_RATIO 100
+#define BT_GZIP_FLOOR ((size_t)64 << 20)
+/* Reads a whole file (to its end, whatever its size claims) into a malloc'd, NUL-terminated
+ * buffer, gunzipping it when it starts with the gzip magic (whatever its name). NO_INPUT when
+ * missing, BAD_INPUT for a folder, corrupt gzip or anything over the limits above. */
 bt_status bt_file_read_all(const char *path, unsigned char **buf, size_t *len);
+/* BAD_INPUT "PATH: WHAT needs N GiB, more than ... available" when bytes exceed bt_mem_available
+ * (base/memavail.h). */
+bt_status bt_data_fits(const char *path, const char *what, double bytes);
+/* An excerpt of file text for a message: at most BT_EXCERPT_CHARS characters of s[0..n) (n < 0:
+ * up to its NUL), non-printable bytes as \xNN, "..." when cut. Returns out. */
+#define BT_EXCERPT_CHARS 40
+#define BT_EXCERPT_SIZE (4 * BT_EXCERPT_CHARS + 8)
+const char *bt_excerpt(const char *s, long n, char out[BT_EXCERPT_SIZE]);
 /* NO_INPUT unless path names an existing regular file. */
 bt_status bt_file_check(const char *path);
-/* Allocates X (n_rows x n_features) and y of a zeroed dataset. */
+/* Allocates X (n_rows x n_features) and y of a zeroed dataset; BAD_INPUT when they would not fit
+ * in the memory available. */
 bt_status bt_dataset_alloc(bt_dataset *d, int64_t n_rows, int32_t n_features);
 /* strdup that never takes NULL (returns NULL only when out of memory). */
 char *bt_strdup_(const char *s);

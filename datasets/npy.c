@@ -63,7 +63,7 @@ static bt_status parse_header(const char *path, const char *h, char *kind, int *
                        "%s: .npy dtype is not a simple type (structured "
                        "arrays are not supported)",
                        path);
-    char order = d[1];
+    char order = d[1], ex[BT_EXCERPT_SIZE];
     *kind = d[2];
     *size = atoi(d + 3);
     *big = order == '>';
@@ -73,8 +73,8 @@ static bt_status parse_header(const char *path, const char *h, char *kind, int *
                   (*kind == 'b' && *size == 1);
     if (!ok_size || (order != '<' && order != '>' && order != '|' && order != '='))
         return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "%s: .npy dtype '%.6s' is not supported (use float32/64, int, uint or bool)",
-                       path, d + 1);
+                       "%s: .npy dtype '%s' is not supported (use float32/64, int, uint or bool)",
+                       path, bt_excerpt(d + 1, (long)strnlen(d + 1, 6), ex));
     fo = strchr(fo + 15, ':');
     while (fo && (*fo == ':' || *fo == ' ')) fo++;
     *fortran = fo && strncmp(fo, "True", 4) == 0;
@@ -143,9 +143,12 @@ static bt_status read_npy(const char *path, npy_array *a) {
             s = BT_FAIL(BT_STATUS_BAD_INPUT,
                         "%s: Fortran-ordered arrays of %d dimensions are not supported", path,
                         a->ndim);
-        else if (!(a->data = malloc(a->count ? (size_t)a->count * sizeof(float) : 1)))
+        else /* 1-byte elements take 4 times their file size as floats */
+            s = bt_data_fits(path, "its array as floats", (double)a->count * sizeof(float));
+        if (s == BT_STATUS_OK &&
+            !(a->data = malloc(a->count ? (size_t)a->count * sizeof(float) : 1)))
             s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %s", path);
-        else {
+        if (s == BT_STATUS_OK) {
             const unsigned char *src = buf + data;
             int64_t rows = a->ndim >= 1 ? a->shape[0] : 1;
             int64_t cols = a->ndim == 2 ? a->shape[1] : 1;

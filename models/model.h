@@ -33,6 +33,9 @@ typedef struct bt_model_param {
     /* STRING with choices: NULL-terminated values known (XGBoost's) but not implemented, refused
      * as such rather than with a did-you-mean, or NULL. */
     const char *const *unsupported;
+    /* STRING without choices: NULL when s is well formed, else what a value should look like,
+     * so a sweep file's bad string is refused at validate, with its place; or NULL. */
+    const char *(*syntax)(const char *s);
 } bt_model_param;
 
 /* Resolved hyperparameters of one trial: one value per entry of the model's parameter table, in

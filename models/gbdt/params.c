@@ -37,7 +37,7 @@ const bt_model_param bt_gbdt_params[BT_GBDT_N_PARAMS] = {
                            {NULL},
                            BT_PTYPE_INT,
                            0,
-                           1 << 20,
+                           BT_MAX_CLASSES,
                            I(0),
                            NULL,
                            0,

@@ -14,7 +14,7 @@ const bt_model_param bt_mlp_params[BT_MLP_N_PARAMS] = {
         BT_NN_S("classification"), objectives, 0,
         "classification (softmax cross-entropy; multi:softprob is a synonym) or regression "
         "(squared error; reg:squarederror)"},
-    [BT_MLP_NUM_CLASS] = {"num_class", {NULL}, BT_PTYPE_INT, 0, 1 << 20, BT_NN_I(0), NULL, 0,
+    [BT_MLP_NUM_CLASS] = {"num_class", {NULL}, BT_PTYPE_INT, 0, BT_MAX_CLASSES, BT_NN_I(0), NULL, 0,
         "classes (0 = from the labels)"},
     [BT_MLP_WIDTH] = {"width", {"hidden_size", "units", NULL}, BT_PTYPE_INT, 1, 65536,
         BT_NN_I(128), NULL, 1, "units of every hidden layer (shape)"},

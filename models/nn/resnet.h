@@ -44,6 +44,11 @@ extern const bt_pack_ops bt_resnet_cpu_packs, bt_resnet_cuda_packs;
  * dataset's image shape, else a square single-channel image when the feature count is a perfect
  * square). A row's features are read channel-major (C, then H, then W), as IDX, CIFAR and NCHW
  * .npy store them. */
+/* Parses an input_shape "CxHxW" or "HxW" (C = 1), sizes in [1, 65536], into dims; 0 when it is
+ * not one (resnet_params.c). "auto" and "" are not shapes: the data decides them. */
+int bt_resnet_parse_shape(const char *s, long dims[3]);
+/* The parameter table's syntax check: NULL for "auto", "" or a shape, else what is expected. */
+const char *bt_resnet_shape_syntax(const char *s);
 bt_status bt_resnet_input_shape(const bt_dataset *d, const char *spec, int32_t *c, int32_t *h,
                                 int32_t *w);
 

@@ -31,23 +31,10 @@ bt_status bt_resnet_input_shape(const bt_dataset *d, const char *spec, int32_t *
         *c = 1, *h = (int32_t)s, *w = (int32_t)s;
         return BT_STATUS_OK;
     }
-    long dims[3] = {0, 0, 0};
-    int nd = 0;
-    const char *q = spec;
-    while (nd < 3) {
-        char *end = NULL;
-        long v = *q >= '0' && *q <= '9' ? strtol(q, &end, 10) : -1;
-        if (v < 1 || v > 65536) break;
-        dims[nd++] = v;
-        q = end;
-        if (*q != 'x') break;
-        q++;
-    }
-    if (*q != 0 || nd < 2 || q[-1] == 'x')
-        return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "input_shape: \"%s\" is not \"CxHxW\" or \"HxW\" with sizes in [1, 65536]",
-                       spec);
-    if (nd == 2) dims[2] = dims[1], dims[1] = dims[0], dims[0] = 1;
+    long dims[3];
+    if (!bt_resnet_parse_shape(spec, dims))
+        return BT_FAIL(BT_STATUS_BAD_INPUT, "input_shape: \"%s\": %s", spec,
+                       bt_resnet_shape_syntax(spec));
     const long a = dims[0], b = dims[1], e = dims[2];
     if ((int64_t)a * b * e != F)
         return BT_FAIL(BT_STATUS_BAD_INPUT,

@@ -7,12 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/memavail.h" /* bt_mem_available */
 #include "base/status.h"
-
-/* Bytes the kernel says can be allocated without swapping (MemAvailable of /proc/meminfo, else
- * free physical pages); -1 when neither can be read. BT_MEM_AVAILABLE=BYTES overrides it (tests).
- */
-int64_t bt_mem_available(void);
 
 /* BT_STATUS_BAD_INPUT, naming run_cap, when n_trials trials of per_trial bytes each would take more
  * than three quarters of the available memory; OK when they fit or the memory cannot be read.

@@ -70,6 +70,7 @@ typedef struct bt_exec_device {
     bt_device_choice choice; /* where it trains, and why */
     char label[64];          /* "cpu", "cuda:N" or "cuda:0,1,..." (choice.gpus) */
     int threads;             /* CPU threads for the data and CPU packs */
+    int threads_asked;       /* execution.threads when more than the cores (capped), else 0 */
 } bt_exec_device;
 
 /* Pack instances and their slots (slots.c), and what steps them (step.c). */

@@ -4,6 +4,22 @@
 #include "runtime/exec/sweep_data.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* AUC ranks positives against negatives: a validation set of one class gives no value, and
+ * every trial would fail with no reason given. */
+static bt_status check_auc(const bt_sweep *sw) {
+    if (sw->task != BT_TASK_BINARY || !sw->metric || strcmp(sw->metric, "auc") != 0 ||
+        sw->valid.n_rows == 0)
+        return BT_STATUS_OK;
+    for (int64_t i = 1; i < sw->valid.n_rows; i++)
+        if (sw->valid.y[i] != sw->valid.y[0]) return BT_STATUS_OK;
+    return BT_FAIL(BT_STATUS_BAD_INPUT,
+                   "metric auc needs both classes in the validation data, but every label of %s "
+                   "is %g; choose another metric or data with both classes",
+                   sw->valid.source ? sw->valid.source : "the validation set",
+                   (double)sw->valid.y[0]);
+}
 
 bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
     if (sw->data_loaded) return BT_STATUS_OK;
@@ -11,6 +27,7 @@ bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
     if (!sw->train.X)
         BT_TRY(bt_dataset_from_spec(&sw->spec->dataset, sw->task, sw->n_classes, &sw->train,
                                     &sw->valid));
+    BT_TRY(check_auc(sw));
     if (sw->task == BT_TASK_MULTICLASS && sw->n_classes <= 0) {
         float mx = 0;
         for (int64_t i = 0; i < sw->train.n_rows; i++)

@@ -12,7 +12,7 @@
 
 #define BT_SCHED_MAX_RUNGS 64    /* = the size of bt_sched_bracket_plan.rungs */
 #define BT_SCHED_MAX_BRACKETS 64 /* Hyperband: s_max + 1 */
-#define BT_SCHED_MAX_TRIALS 100000000LL
+#define BT_SCHED_MAX_TRIALS BT_SPEC_MAX_TRIALS
 
 typedef struct bt_sched_trial {
     bt_trial_status status;

@@ -151,7 +151,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     bt_spec_parse_metric(c, bt_spec_get(root, "metric"));
 
     int64_t v;
-    if (bt_spec_read_int(c, root, "run_cap", "", 1, INT64_MAX, &v) == 1) s->run_cap = v;
+    if (bt_spec_read_int(c, root, "run_cap", "", 1, BT_SPEC_MAX_TRIALS, &v) == 1) s->run_cap = v;
     const cJSON *seed = bt_spec_get(root, "seed");
     if (seed) {
         if (!cJSON_IsNumber(seed) || !bt_spec_is_int_literal(c, seed) || seed->valuedouble < 0) {
@@ -195,8 +195,14 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     if (s->method != BT_METHOD_GRID && s->run_cap == 0 && s->sched.kind != BT_SCHED_HYPERBAND)
         s->run_cap = 100;
     if (s->method == BT_METHOD_GRID && c->n_err == 0) {
-        if (bt_space_grid_size(s) < 0)
+        int64_t g = bt_space_grid_size(s);
+        if (g < 0)
             bt_spec_err(c, params, 0, "parameters", "the grid has more than 2^63 points");
+        else if (g > BT_SPEC_MAX_TRIALS && s->run_cap == 0)
+            bt_spec_err(c, params, 0, "parameters",
+                        "the grid has %lld points, more than the limit of %lld trials; set "
+                        "run_cap to run its first N points",
+                        (long long)g, BT_SPEC_MAX_TRIALS);
         else
             clamp_run_cap(s);
     }

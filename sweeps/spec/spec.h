@@ -117,6 +117,9 @@ typedef struct bt_program_spec {
     int64_t log_cap;      /* bytes kept of a trial's log, default 10 MiB */
 } bt_program_spec;
 
+/* The most trials a sweep may have (run_cap, a grid's size, a scheduler's plan). */
+#define BT_SPEC_MAX_TRIALS 100000000LL
+
 typedef struct bt_spec {
     char *path; /* the sweep file as given */
     char *dir;  /* its folder, for relative dataset paths */

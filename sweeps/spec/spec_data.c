@@ -10,6 +10,9 @@
 #include "sweeps/spec/didyoumean.h"
 #include "sweeps/spec/spec_internal.h"
 
+/* A synthetic table is generated in memory: 2^32 cells are 16 GiB of floats. */
+#define BT_SYNTHETIC_MAX_CELLS 4294967296.0
+
 static char *resolve(const bt_spec *s, char *p) {
     if (!p || p[0] == '/' || !s->dir || strcmp(s->dir, ".") == 0) return p;
     size_t n = strlen(s->dir) + strlen(p) + 2;
@@ -135,13 +138,21 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
         d->features = 10;
         d->classes = friedman ? 0 : 2;
         d->noise = 0;
-        if (bt_spec_read_int(c, ds, "rows", "dataset", 2, INT64_C(1) << 40, &iv) == 1) d->rows = iv;
+        if (bt_spec_read_int(c, ds, "rows", "dataset", 2, INT32_MAX, &iv) == 1) d->rows = iv;
         if (bt_spec_read_int(c, ds, "features", "dataset", friedman ? 5 : 1, 1 << 20, &iv) == 1)
             d->features = (int32_t)iv;
+        if ((double)d->rows * (double)d->features > BT_SYNTHETIC_MAX_CELLS)
+            bt_spec_err(
+                c, bt_spec_get(ds, "rows") ? bt_spec_get(ds, "rows") : bt_spec_get(ds, "features"),
+                0, "dataset.rows",
+                "%lld rows x %d features is more than %.3g cells (%.0f GiB of floats), "
+                "the limit for a synthetic set",
+                (long long)d->rows, d->features, BT_SYNTHETIC_MAX_CELLS,
+                BT_SYNTHETIC_MAX_CELLS * 4 / (1 << 30));
         const cJSON *cl = bt_spec_get(ds, "classes");
         if (cl && friedman)
             bt_spec_err(c, cl, 1, "dataset.classes", "friedman1 is a regression set; no classes");
-        else if (bt_spec_read_int(c, ds, "classes", "dataset", 2, 1 << 16, &iv) == 1)
+        else if (bt_spec_read_int(c, ds, "classes", "dataset", 2, BT_MAX_CLASSES, &iv) == 1)
             d->classes = (int32_t)iv;
         if (bt_spec_read_int(c, ds, "seed", "dataset", 0, INT64_MAX, &iv) == 1)
             d->seed = (uint64_t)iv;
@@ -172,18 +183,24 @@ void bt_spec_parse_dataset(bt_spec_ctx *c, const cJSON *ds) {
     d->path = resolve(c->spec, d->path);
 }
 
-static int device_ok(const char *s) {
+/* What the device resolver (runtime/devices: ids 0..65535, at most 16 GPUs, its BT_MAX_GPUS) and
+ * program mode (up to 256 ids, processes spread over them) take, so `run` never refuses what
+ * `validate` passed. */
+static int device_ok(const char *s, int max_ids) {
     if (strcmp(s, "auto") == 0 || strcmp(s, "cpu") == 0 || strcmp(s, "cuda") == 0 ||
         strcmp(s, "cuda:all") == 0)
         return 1;
     if (strncmp(s, "cuda:", 5) != 0) return 0;
     s += 5;
-    for (;;) {
+    for (int n = 1; n <= max_ids; n++) {
+        long v = 0;
         if (!isdigit((unsigned char)*s)) return 0;
-        while (isdigit((unsigned char)*s)) s++;
+        while (isdigit((unsigned char)*s) && v <= 65535) v = v * 10 + (*s++ - '0');
+        if (v > 65535) return 0;
         if (*s == '\0') return 1;
         if (*s++ != ',') return 0;
     }
+    return 0;
 }
 
 void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
@@ -201,12 +218,14 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
                                            "wandb",   "grace",          "retries",  "trial_timeout",
                                            "log_cap", "broadcast_data", NULL};
         bt_spec_check_keys(c, ex, "execution", keys);
+        int max_ids = c->spec->prog.on ? 256 : 16;
         if (bt_spec_read_string(c, ex, "device", "execution", &e->device) == 1 &&
-            !device_ok(e->device))
-            bt_spec_err(c, bt_spec_get(ex, "device"), 0, "execution.device",
-                        "must be \"auto\", \"cpu\", \"cuda\", \"cuda:all\" or \"cuda:0,1,...\", "
-                        "got \"%s\"",
-                        e->device);
+            !device_ok(e->device, max_ids))
+            bt_spec_err(
+                c, bt_spec_get(ex, "device"), 0, "execution.device",
+                "must be \"auto\", \"cpu\", \"cuda\", \"cuda:all\" or \"cuda:0,1,...\" (ids "
+                "0..65535, at most %d), got \"%s\"",
+                max_ids, e->device);
         if (bt_spec_read_string(c, ex, "gpu_packs", "execution", &e->gpu_packs) == 1 &&
             strcmp(e->gpu_packs, "stable") != 0 && strcmp(e->gpu_packs, "all") != 0)
             bt_spec_err(c, bt_spec_get(ex, "gpu_packs"), 0, "execution.gpu_packs",

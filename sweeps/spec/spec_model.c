@@ -92,7 +92,11 @@ static int check_value(bt_spec_ctx *c, const bt_model_param *mp, bt_value *v, co
             return 0;
         }
         if (mp->list) return check_metric_list(c, v->s, at, path);
-        if (!mp->choices) return 1;
+        if (!mp->choices) {
+            const char *want = mp->syntax ? mp->syntax(v->s) : NULL;
+            if (want) bt_spec_err(c, at, 0, path, "%s %s: %s", mp->name, vs, want);
+            return want == NULL;
+        }
         for (int i = 0; mp->choices[i]; i++)
             if (strcmp(mp->choices[i], v->s) == 0) return 1;
         char list[512] = "";

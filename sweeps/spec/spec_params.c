@@ -3,6 +3,7 @@
  * flattened with '.', and every structural check (types, min < max, log bounds, probabilities);
  * also bt_spec_param_index, the lookup of a parameter by name. */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,44 @@ void bt_spec_param_support(const bt_param_spec *p, double *lo, double *hi) {
     }
     *lo = a;
     *hi = b;
+}
+
+/* Every value a distribution draws must be a finite double: uniform draws min + u (max - min),
+ * log_uniform exp of that; bounds like +-1e308 would give inf (and reg_lambda = inf). */
+static void check_finite_bounds(bt_spec_ctx *c, const bt_param_spec *p, const cJSON *obj,
+                                const char *path) {
+    char kp[BT_PATH_MAX];
+    const double max_exp = log(DBL_MAX); /* 709.78 */
+    int exp_of = p->dist == BT_DIST_LOG_UNIFORM || p->dist == BT_DIST_Q_LOG_UNIFORM;
+    const cJSON *mx = bt_spec_get(obj, "max"), *mn = bt_spec_get(obj, "min");
+    if (exp_of && p->max > max_exp)
+        bt_spec_err(c, mx, 0, bt_spec_path(kp, path, "max"),
+                    "exp(%g) overflows a double: %s takes natural-log exponents as min and max "
+                    "(at most %.2f); for bounds written as values use %s_values",
+                    p->max, dists[p->dist].name, max_exp, dists[p->dist].name);
+    else if (p->dist == BT_DIST_INV_LOG_UNIFORM && -p->min > max_exp)
+        bt_spec_err(c, mn, 0, bt_spec_path(kp, path, "min"),
+                    "exp(-(%g)) overflows a double: inv_log_uniform takes exponents as min and max "
+                    "(min at least %.2f); for bounds written as values use inv_log_uniform_values",
+                    p->min, -max_exp);
+    else if (!isfinite(p->max - p->min))
+        bt_spec_err(c, mx, 0, bt_spec_path(kp, path, "max"),
+                    "max - min (%g - %g) overflows a double; every drawn value must be finite",
+                    p->max, p->min);
+}
+
+/* A normal draw is mu + sigma z with |z| < 9 (Box-Muller of a 53-bit uniform: sqrt(2 ln 2^53)
+ * = 8.6); log_normal takes exp of it. Both must stay finite. */
+static void check_finite_normal(bt_spec_ctx *c, const bt_param_spec *p, const cJSON *obj,
+                                const char *path) {
+    char kp[BT_PATH_MAX];
+    int log_of = p->dist == BT_DIST_LOG_NORMAL || p->dist == BT_DIST_Q_LOG_NORMAL;
+    double reach = fabs(p->mu) + 9 * p->sigma;
+    if (!isfinite(reach) || (log_of && p->mu + 9 * p->sigma > log(DBL_MAX)))
+        bt_spec_err(c, bt_spec_get(obj, "sigma"), 0, bt_spec_path(kp, path, "sigma"),
+                    "mu %g and sigma %g can draw %s, which overflows a double; every drawn value "
+                    "must be finite",
+                    p->mu, p->sigma, log_of ? "exp(mu + 9 sigma)" : "mu +- 9 sigma");
 }
 
 static int name_ok(const char *s) {
@@ -378,12 +417,15 @@ static void parse_leaf(bt_spec_ctx *c, const char *name, const cJSON *key_item, 
                         dists[d].name, p->min);
             ok = 0;
         }
+        if (ok) check_finite_bounds(c, p, obj, path);
     }
     if (dists[d].keys & K_MU) {
         read_arg(c, obj, "mu", path, 0, &p->mu);
         if (read_arg(c, obj, "sigma", path, 1, &p->sigma) == 1 && p->sigma <= 0)
             bt_spec_err(c, bt_spec_get(obj, "sigma"), 0, bt_spec_path(kp, path, "sigma"),
                         "must be > 0, got %g", p->sigma);
+        else if (p->sigma > 0)
+            check_finite_normal(c, p, obj, path);
     }
     if (dists[d].keys & K_A) {
         if (read_arg(c, obj, "a", path, 1, &p->a) == 1 && p->a <= 0)

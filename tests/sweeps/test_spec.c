@@ -515,15 +515,26 @@ static void test_dataset_exec(void) {
     snprintf(buf, sizeof buf, fmt, "{'target': 'y'}", "{}");
     run(buf);
     EXPECT("5:14: dataset: ", "needs one of train");
+    /* what `run` would refuse is refused here, with its place: more GPUs than a process drives,
+     * an id past 65535, a synthetic table past 2^32 cells */
+    snprintf(buf, sizeof buf, fmt, "{'synthetic': 'friedman1', 'rows': 2000000000}",
+             "{'device': 'cuda:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16'}");
+    run(buf);
+    EXPECT("5:49: dataset.rows: ", "more than 4.29e+09 cells");
+    EXPECT("6:27: execution.device: ", "at most 16), got");
+    snprintf(buf, sizeof buf, fmt, "{'synthetic': 'friedman1'}",
+             "{'device': 'cuda:99999999999999999999'}");
+    run(buf);
+    EXPECT("6:27: execution.device: ", "(ids 0..65535");
     snprintf(buf, sizeof buf, fmt, "{'path': 'data/x.csv', 'target': -1, 'split_seed': 3}",
-             "{'device': 'cuda:0,1', 'threads': 8}");
+             "{'device': 'cuda:1', 'threads': 8}");
     CHECK_OK(run(buf));
     if (loaded) {
         CHECK_STR(S.dataset.path, "dir/data/x.csv");
         CHECK_EQ_INT(S.dataset.target_index, -1);
         CHECK_EQ_INT(S.dataset.split_seed, 3);
         CHECK_NEAR(S.dataset.valid_fraction, 0.2, 0);
-        CHECK_STR(S.exec.device, "cuda:0,1");
+        CHECK_STR(S.exec.device, "cuda:1");
         CHECK_EQ_INT(S.exec.threads, 8);
     }
 }
