@@ -13,6 +13,8 @@
 /* Messages: rank 0 sends int64 words {kind, arg, n, then n orders of ORDER words}; a rank answers
  * doubles {0, values...} or {status, then the message's bytes}. */
 enum { TAG_ORDER = 17, TAG_ANSWER = 18, TAG_DATA = 19, TAG_HELLO = 20 };
+/* Parameters a lazily proposed sweep may have to spread over ranks (more: it trains on rank 0). */
+#define BT_RANKS_MAX_PARAMS 256
 
 /* What every rank must agree on: the sweep file's bytes, the seed and --run-cap. */
 typedef struct rk_hello {
@@ -28,8 +30,11 @@ static void hello_of(const bt_spec *spec, rk_hello *h) {
     h->run_cap = spec->run_cap_override;
 }
 enum { K_STEP = 1, K_EVAL = 2, K_END = 3 };
-enum { F_RELEASE = 1, F_STEP = 2, F_EXTRA = 4, F_FAILED = 8 };
-enum { HEAD = 3, ORDER = 4 }; /* order: leader, resource, flags, metric index (K_EVAL) */
+enum { F_RELEASE = 1, F_STEP = 2, F_EXTRA = 4, F_FAILED = 8, F_CONFIG = 16 };
+/* order: leader, resource, flags, metric index (K_EVAL); F_CONFIG: leader, parameter, flags |
+ * value kind << 8, the value (config_word) -- a lazily proposed trial's configuration, sent with
+ * the first order of its run to another rank */
+enum { HEAD = 3, ORDER = 4 };
 
 typedef struct rk_buf {
     int64_t *v;
@@ -101,11 +106,9 @@ int bt_exec_ranks_lost(const bt_exec *e) {
 }
 
 /* The rank with the fewest active runs (the lowest on a tie): deterministic, so every run of a
- * resumed sweep lands where the same choices put it. A lazily proposed sweep (bayes, tpe) trains
- * on rank 0, the only one that knows the proposals. */
+ * resumed sweep lands where the same choices put it. */
 static int pick_rank(const bt_exec *e) {
     const struct bt_exec_ranks *k = e->rk;
-    if (e->sw.lazy) return 0;
     int64_t load[1024] = {0};
     const int size = k->size < 1024 ? k->size : 1024;
     for (int64_t t = 0; t < e->sw.n_trials; t++)
@@ -116,6 +119,45 @@ static int pick_rank(const bt_exec *e) {
     return best;
 }
 
+/* A configuration value as one word: the number's bits, or a string's index among the parameter's
+ * values (every rank has the same sweep file: bt_exec_ranks_hello checked it). */
+static int64_t config_word(const bt_param_spec *ps, bt_value v) {
+    int64_t word = v.i;
+    if (v.kind == BT_VALUE_FLOAT) memcpy(&word, &v.f, sizeof word);
+    if (v.kind == BT_VALUE_STRING)
+        for (int i = 0; i < ps->n_values; i++)
+            if (ps->values[i].kind == BT_VALUE_STRING && strcmp(ps->values[i].s, v.s) == 0)
+                word = i;
+    return word;
+}
+
+static bt_value config_value(const bt_param_spec *ps, int kind, int64_t word) {
+    double f;
+    memcpy(&f, &word, sizeof f);
+    switch (kind) {
+    case BT_VALUE_FLOAT:
+        return bt_value_float(f);
+    case BT_VALUE_STRING:
+        return word >= 0 && word < ps->n_values ? ps->values[word] : bt_value_string("");
+    case BT_VALUE_BOOL:
+        return bt_value_bool(word != 0);
+    default:
+        return bt_value_int(word);
+    }
+}
+
+/* A lazily proposed trial (bayes, tpe) is known to rank 0 alone: its configuration goes to rank
+ * w ahead of its run's first order. */
+static bt_status send_config(bt_exec *e, int w, int64_t leader) {
+    const bt_spec *spec = e->sw.spec;
+    const bt_value *cfg = e->sw.trials[leader].config;
+    if (!e->sw.lazy || !cfg) return BT_STATUS_OK;
+    for (int p = 0; p < spec->n_params; p++)
+        BT_TRY(buf_push(&e->rk->out[w], leader, p, F_CONFIG | ((int64_t)cfg[p].kind << 8),
+                        config_word(&spec->params[p], cfg[p])));
+    return BT_STATUS_OK;
+}
+
 bt_status bt_exec_ranks_acquire(bt_exec *e, int64_t leader) {
     bt_exec_run *r = &e->runs[leader];
     if (!e->rk || r->slot >= 0) return bt_exec_slot_acquire(e, leader);
@@ -123,6 +165,7 @@ bt_status bt_exec_ranks_acquire(bt_exec *e, int64_t leader) {
     e->rk->rank_of[leader] = w;
     e->rk->extra_at[leader] = -1;
     if (w == 0) return bt_exec_slot_acquire(e, leader);
+    BT_TRY(send_config(e, w, leader));
     r->slot = 0; /* held on rank w: it acquires its slot with the first order */
     r->inst = -1;
     r->state_res = 0;
@@ -471,9 +514,18 @@ static bt_status ans_push(rk_answer *a, double x) {
 static bt_status serve_step(bt_exec *e, const int64_t *o, int64_t n, int eval, int64_t *leaders,
                             rk_answer *ans) {
     int64_t nl = 0;
+    const bt_spec *spec = e->sw.spec;
+    bt_value cfg[BT_RANKS_MAX_PARAMS];
     for (int64_t i = 0; i < n; i++, o += ORDER) {
         if (o[0] < 0 || o[0] >= e->sw.n_trials || e->sw.trials[o[0]].leader != o[0])
             return BT_FAIL(BT_STATUS_INTERNAL, "order for a run %" PRId64 " not here", o[0]);
+        if (o[2] & F_CONFIG) { /* one value; the last one completes the configuration */
+            if (o[1] < 0 || o[1] >= spec->n_params || o[1] >= BT_RANKS_MAX_PARAMS)
+                return BT_FAIL(BT_STATUS_INTERNAL, "a configuration value out of range");
+            cfg[o[1]] = config_value(&spec->params[o[1]], (int)(o[2] >> 8), o[3]);
+            if (o[1] == spec->n_params - 1) BT_TRY(bt_sweep_set_config(&e->sw, o[0], cfg));
+            continue;
+        }
         bt_exec_run *r = &e->runs[o[0]];
         if (o[2] & F_RELEASE) bt_exec_slot_release(e, o[0]);
         if (!(o[2] & F_STEP)) continue;

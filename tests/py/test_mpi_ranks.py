@@ -53,8 +53,15 @@ s["run_cap"] = 30
 s["scheduler"] = {"type": "hyperband", "min_resource": 3, "max_resource": 81, "eta": 3}
 hb = write_sweep(os.path.join(d, "hb.json"), s, os.path.join(SRC, "sweeps", "examples"))
 
+# a lazily proposed sweep: rank 0 proposes each trial and sends its configuration to the rank
+# that trains it
+s = sweep_file("breast-cancer-asha.json")
+s["method"] = "tpe"
+s["run_cap"] = 24
+tpe = write_sweep(os.path.join(d, "tpe.json"), s, os.path.join(SRC, "sweeps", "examples"))
+
 # 1, 2, 3 ranks: one process's results exactly; every rank trained a share
-for name, sweep, ranks in (("asha", asha, (1, 2, 3)), ("hb", hb, (2, 3))):
+for name, sweep, ranks in (("asha", asha, (1, 2, 3)), ("hb", hb, (2, 3)), ("tpe", tpe, (2, 3))):
     ref = os.path.join(d, f"{name}-ref.h5")
     run("run", sweep, "--out", ref, "--fresh", "--quiet", check=0)
     for n in ranks:
