@@ -435,9 +435,22 @@ struct launch_op {
     int owned; /* deleted after its run (not part of a captured graph) */
 };
 
+/* Frees a host thread's scheduler when the thread ends (a pool thread of the executor that ran
+ * blocks: without it LeakSanitizer reports its buffers once the thread is gone). */
+struct SchedOwner {
+    ~SchedOwner() {
+        if (!S) return;
+        munmap(S->stacks, STACK * MAXT);
+        delete S;
+        S = nullptr;
+    }
+};
+thread_local SchedOwner sched_owner;
+
 /* The calling host thread's scheduler, made at its first block. */
 Sched &sched_get() {
     if (S) return *S;
+    (void)&sched_owner; /* constructed now, so destroyed at the thread's exit */
     Sched *s = new Sched();
     s->stacks = (char *)mmap(nullptr, STACK * MAXT, PROT_READ | PROT_WRITE,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
