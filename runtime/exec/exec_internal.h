@@ -151,7 +151,8 @@ static inline bt_pack *bt_exec_run_pack(const bt_exec *e, int64_t leader) {
 }
 
 /* The files below call only the ones listed before them (check-floors.py finds no circle):
- * machine, checkpoint, events, slots, step, ranks, snapshots, resume, history, tick, then executor.c. */
+ * machine, checkpoint, events, slots, step, ranks, snapshots, resume, history, tick, then
+ * executor.c. */
 
 /* ---- machine.c: provenance and /system ------------------------------------------------------ */
 
