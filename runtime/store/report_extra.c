@@ -13,14 +13,6 @@ static const char *const extra_attrs[] = {
     "note",         "tags",      "git_commit", "git_dirty",      "train_sha256",
     "valid_sha256", "cpu_model", "gpu_names",  "driver_version", "cuda_version"};
 
-static char *dup_n(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (!d) return NULL;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
 /* Appends s (n bytes) to the malloc'ed *acc, with ", " between entries. */
 static int append(char **acc, const char *s, size_t n) {
     size_t have = *acc ? strlen(*acc) : 0;
@@ -47,7 +39,7 @@ static bt_status attr_text(bt_h5_ids *ids, hid_t file, const char *name, char **
         double v = 0;
         BT_H5_CHECK(H5Aread(a, H5T_NATIVE_DOUBLE, &v));
         snprintf(num, sizeof num, "%.15g", v);
-        *out = dup_n(num, strlen(num));
+        *out = strdup(num);
         BT_CHECK_ALLOC(*out);
         return BT_STATUS_OK;
     }
@@ -137,7 +129,7 @@ static bt_status read_dataset(bt_h5_ids *ids, hid_t ds, const char *name, bt_rep
             hid_t m = bt_h5_keep(ids, H5Tget_member_type(ft, (unsigned)i));
             if (m < 0 || !numeric(m)) continue;
             char *mn = H5Tget_member_name(ft, (unsigned)i);
-            char *cn = mn ? dup_n(mn, strlen(mn)) : NULL;
+            char *cn = mn ? strdup(mn) : NULL;
             double *v = NULL;
             bt_status s = mn ? read_column(ids, ds, mn, n, &v) : BT_STATUS_OK;
             if (mn) H5free_memory(mn);
@@ -151,7 +143,7 @@ static bt_status read_dataset(bt_h5_ids *ids, hid_t ds, const char *name, bt_rep
     } else if (numeric(ft)) {
         double *v = NULL;
         BT_TRY(read_column(ids, ds, NULL, n, &v));
-        BT_TRY(add_col(x, dup_n(name, strlen(name)), v));
+        BT_TRY(add_col(x, strdup(name), v));
     }
     return BT_STATUS_OK;
 }

@@ -36,4 +36,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
+/* The sweep-file parser and validator on data as text named `name` (its suffix picks JSON or
+ * YAML). */
+#include "sweeps/spec/spec.h"
+static inline void bt_fuzz_spec(const char *name, const uint8_t *data, size_t size) {
+    char *text = malloc(size + 1);
+    if (!text) return;
+    memcpy(text, data, size);
+    text[size] = '\0'; /* the reader refuses NUL bytes before parsing; so does this */
+    bt_spec s;
+    bt_diags d;
+    bt_diags_init(&d);
+    if (bt_spec_parse(name, text, &s, &d) == BT_STATUS_OK) bt_spec_free(&s);
+    bt_diags_free(&d);
+    free(text);
+}
+
 #endif
