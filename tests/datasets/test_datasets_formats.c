@@ -9,6 +9,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "datasets/hdf5_read.h"
 #include "datasets/loaders.h"
 #include "tests/bt_test.h"
 
@@ -227,7 +228,48 @@ static void test_hdf5(void) {
     expect(bt_dataset_load_hdf5(p, &d), BT_STATUS_BAD_INPUT, "not an HDF5 file");
     expect(bt_dataset_load_hdf5(tmp("none.h5"), &d), BT_STATUS_NO_INPUT, NULL);
     CHECK(d.X == NULL);
+    /* rows that disagree: refused from the metadata, the child's message and location kept */
+    f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t yshort[1] = {(hsize_t)rows - 1};
+    sx = H5Screate_simple(2, xd, NULL), sy = H5Screate_simple(1, yshort, NULL);
+    dx = H5Dcreate2(f, "X", H5T_IEEE_F64LE, sx, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    dy = H5Dcreate2(f, "y", H5T_STD_I32LE, sy, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(dx, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, X);
+    H5Dwrite(dy, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y);
+    H5Dclose(dx), H5Dclose(dy), H5Sclose(sx), H5Sclose(sy), H5Fclose(f);
+    expect(bt_dataset_load_hdf5(p, &d), BT_STATUS_BAD_INPUT, "rows but y has");
+    CHECK(strstr(bt_status_where(), "hdf5.c:") != NULL);
     free(X), free(y);
+}
+
+/* Images past the 64 MiB slices the parent copies the child's shared memory in: the guarded
+ * loader hands back exactly what the in-process one reads, image shape included. */
+static void test_hdf5_large_images(void) {
+    const char *p = tmp("img.h5");
+    hsize_t dims[4] = {(hsize_t)(17000 + rand() % 2000), 1, 32, 32};
+    size_t n = (size_t)dims[0] * 32 * 32;
+    uint8_t *px = malloc(n);
+    uint16_t *lab = malloc(dims[0] * sizeof *lab);
+    for (size_t k = 0; k < n; k++) px[k] = (uint8_t)rand();
+    for (hsize_t i = 0; i < dims[0]; i++) lab[i] = (uint16_t)(rand() % 10);
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sx = H5Screate_simple(4, dims, NULL), sy = H5Screate_simple(1, dims, NULL);
+    hid_t dx = H5Dcreate2(f, "X", H5T_STD_U8LE, sx, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dy = H5Dcreate2(f, "y", H5T_STD_U16LE, sy, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(dx, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, px);
+    H5Dwrite(dy, H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab);
+    H5Dclose(dx), H5Dclose(dy), H5Sclose(sx), H5Sclose(sy), H5Fclose(f);
+    bt_dataset a = {0}, b = {0};
+    CHECK_OK(bt_dataset_load_hdf5(p, &a));
+    CHECK_OK(bt_dataset_load_hdf5_here(p, &b));
+    CHECK(a.n_rows == (int64_t)dims[0] && a.n_features == 1024 && a.channels == 1 &&
+          a.height == 32 && a.width == 32);
+    CHECK(b.n_rows == a.n_rows && b.n_features == a.n_features);
+    CHECK(a.X && b.X && memcmp(a.X, b.X, n * sizeof(float)) == 0);
+    CHECK(a.y && b.y && memcmp(a.y, b.y, dims[0] * sizeof(float)) == 0);
+    CHECK(a.X && a.X[n - 1] == (float)px[n - 1] && a.y[dims[0] - 1] == (float)lab[dims[0] - 1]);
+    bt_dataset_free(&a), bt_dataset_free(&b);
+    free(px), free(lab);
 }
 
 static void put_be32(unsigned char *p, uint32_t v) {
@@ -405,6 +447,7 @@ int main(void) {
     test_libsvm();
     test_npy();
     test_hdf5();
+    test_hdf5_large_images();
     test_idx(0);
     test_idx(1);
     test_cifar();
