@@ -108,8 +108,10 @@ bt_status bt_sched_hyperband_setup(bt_sched *s, int64_t n_trials) {
 
     int64_t got[BT_SCHED_MAX_BRACKETS];
     if ((n_trials <= 0 || n_trials >= total) && total > BT_SCHED_MAX_TRIALS)
-        return BT_FAIL(BT_STATUS_BAD_INPUT, "hyperband: the plan wants %lld trials; set run_cap",
-                       (long long)total);
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "hyperband: the plan wants %lld trials, more than the limit of %lld; set "
+                       "run_cap (its brackets shrink in proportion), or raise min_resource or eta",
+                       (long long)total, (long long)BT_SCHED_MAX_TRIALS);
     if (n_trials > 0 && n_trials < total) {
         /* Truncation: shrink every bracket in proportion (largest-remainder apportionment, ties
          * to the more exploratory bracket), so a small run_cap still hedges across brackets. */

@@ -12,6 +12,7 @@
 
 #include "sweeps/spec/didyoumean.h"
 #include "base/sha256.h"
+#include "sweeps/sched/sched.h"
 #include "sweeps/space.h"
 #include "sweeps/spec/spec_internal.h"
 #include "sweeps/spec/yaml_read.h"
@@ -205,6 +206,18 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
                         (long long)g, BT_SPEC_MAX_TRIALS);
         else
             clamp_run_cap(s);
+    }
+    /* Hyperband without run_cap sizes itself: a plan past the trial limit is the scheduler
+     * block's fault, so it is reported here, where its place in the file is known. */
+    if (s->sched.kind == BT_SCHED_HYPERBAND && c->n_err == 0) {
+        bt_sched *plan = NULL;
+        if (bt_sched_init_plan(&plan, &s->sched, bt_space_offered(s), s->sched.max_resource,
+                               s->maximize) != BT_STATUS_OK) {
+            const cJSON *at = bt_spec_get(root, "scheduler");
+            bt_spec_err(c, at ? at : root, 1, "scheduler", "%s", bt_status_message());
+            bt_status_clear();
+        }
+        bt_sched_free(plan);
     }
 }
 
