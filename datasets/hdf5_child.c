@@ -102,16 +102,18 @@ static bt_status collect(int fd, pid_t pid, const char *path, bt_dataset *out) {
                            strerror(errno));
     child_header h = {0};
     ssize_t got = pread(fd, &h, sizeof h, 0);
+    /* a child that did not finish crashed: killed by a signal, or (sanitizer builds) exited
+     * after reporting the fault */
+    char how[96] = "";
     if (WIFSIGNALED(ws))
+        snprintf(how, sizeof how, "signal %d, %s", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+    else if (got != (ssize_t)sizeof h || h.magic != MAGIC || !WIFEXITED(ws) || WEXITSTATUS(ws))
+        snprintf(how, sizeof how, "its reader exited with %d",
+                 WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+    if (how[0])
         return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "%s: the HDF5 library crashed reading this file (signal %d, %s): the file "
-                       "is corrupt",
-                       path, WTERMSIG(ws), strsignal(WTERMSIG(ws)));
-    if (got != (ssize_t)sizeof h || h.magic != MAGIC || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "%s: the HDF5 library failed reading this file (its reader exited with "
-                       "%d): the file is corrupt",
-                       path, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+                       "%s: the HDF5 library crashed reading this file (%s): the file is corrupt",
+                       path, how);
     h.message[sizeof h.message - 1] = h.file[sizeof h.file - 1] = '\0';
     if (h.status != BT_STATUS_OK)
         return bt_fail((bt_status)h.status, h.file[0] ? h.file : __FILE__, h.line, "%s", h.message);
