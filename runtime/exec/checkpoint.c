@@ -43,6 +43,18 @@ static const char *run_device(const bt_exec *e, int64_t leader, char *buf, size_
     return buf;
 }
 
+/* run_device, or in a job of several ranks "<device>@rank<N>" of the rank that last trained it
+ * this session (ranks.c keeps which; a run of an earlier session: the sweep's device). */
+static const char *trained_on(const bt_exec *e, int64_t leader, char *buf, size_t n) {
+    char here[16];
+    const char *dev = run_device(e, leader, here, sizeof here);
+    const int w = e->trained_on ? e->trained_on[leader] : -1;
+    if (w < 0) return dev;
+    if (w > 0) dev = e->rank_dev[w][0] ? e->rank_dev[w] : "?";
+    snprintf(buf, n, "%.7s@rank%d", dev, w & 0xffff); /* 15 characters: the column's width */
+    return buf;
+}
+
 static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     const bt_spec *spec = e->sw.spec;
     memset(r, 0, sizeof *r);
@@ -95,9 +107,9 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
         row->best_metric = ts->best;
         row->resource = ts->resource;
         bt_sched_trial_place(e->sw.sched, t, &row->bracket, &row->rung);
-        char dev[16]; /* the column holds 15 characters: a long GPU list is cut there */
+        char dev[32]; /* the column holds 15 characters: a long GPU list is cut there */
         snprintf(row->device, sizeof row->device, "%.15s",
-                 run_device(e, e->sw.trials[t].leader, dev, sizeof dev));
+                 trained_on(e, e->sw.trials[t].leader, dev, sizeof dev));
         row->seconds = ts->seconds;
         row->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *row->params);
         BT_CHECK_ALLOC(row->params);

@@ -144,6 +144,11 @@ typedef struct bt_exec {
     bt_record mach; /* provenance and /system (machine.c) */
     bt_progress prog;
     struct bt_exec_ranks *rk; /* the other ranks of an MPI job (ranks.c); NULL: one process */
+    /* for /trials.device in a job of several ranks (ranks.c fills, checkpoint.c reads; NULL with
+     * one process): per leader the rank that last trained it this session (-1 none), per rank
+     * its device ("" until it said) */
+    int *trained_on;
+    char (*rank_dev)[16];
 } bt_exec;
 
 static inline bt_pack *bt_exec_run_pack(const bt_exec *e, int64_t leader) {
@@ -226,6 +231,8 @@ bt_status bt_exec_ranks_eval(bt_exec *e, int64_t leader, const char *name, doubl
 int bt_exec_ranks_lost(const bt_exec *e);
 /* Rank 0: tells every rank still answering that the sweep ended with `code`, and frees e->rk. */
 void bt_exec_ranks_free(bt_exec *e, int code);
+/* Another rank: tells rank 0 its device (for bt_exec_ranks_device). */
+bt_status bt_exec_ranks_greet(const bt_exec *e);
 /* A rank other than 0: rank 0's greeting (*got 1), checked against this rank's sweep file and
  * options; *got 0: rank 0 ended before it (the end is read by bt_exec_ranks_serve). */
 bt_status bt_exec_ranks_hello(bt_exec *e, const bt_spec *spec, int *got);

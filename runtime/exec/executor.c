@@ -121,6 +121,10 @@ static bt_status run_rank(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
     int hello = 0, got = 1;
     bt_status hs = bt_exec_ranks_hello(e, spec, &hello);
     if (st == BT_STATUS_OK) st = hs;
+    if (hello) { /* rank 0 names this rank's device in /trials */
+        bt_status gs = bt_exec_ranks_greet(e);
+        if (st == BT_STATUS_OK) st = gs;
+    }
     if (hello && spec->exec.broadcast_data) {
         bt_status ds = bt_exec_ranks_recv_data(e, &got);
         if (bt_comm_lost()) return ds; /* no room for the data: the job stops */
@@ -241,8 +245,8 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
     memset(&e, 0, sizeof e);
     memset(sum, 0, sizeof *sum);
     const int rank = bt_comm_rank();
-    if (spec->prog.on) /* the user's own program: every trial from rank 0 */
-        return rank == 0 ? bt_program_run(spec, o, sum) : BT_STATUS_OK;
+    if (spec->prog.on) /* the user's own program: rank 0 runs the sweep, the others processes */
+        return rank == 0 ? bt_program_run(spec, o, sum) : bt_program_serve(spec, o);
     sum->best_trial = -1;
     sum->best_metric = NAN;
     e.o = o;

@@ -83,13 +83,17 @@ bt_status bt_exec_ranks_init(bt_exec *e, double timeout) {
     k->extra_at = malloc((size_t)n * sizeof *k->extra_at);
     k->local = malloc((size_t)n * sizeof *k->local);
     k->units = calloc((size_t)size, sizeof *k->units);
+    e->trained_on = malloc((size_t)n * sizeof *e->trained_on);
+    e->rank_dev = calloc((size_t)size, sizeof *e->rank_dev);
     BT_CHECK_ALLOC(k->units);
+    BT_CHECK_ALLOC(e->trained_on);
+    BT_CHECK_ALLOC(e->rank_dev);
     BT_CHECK_ALLOC(k->rank_of);
     BT_CHECK_ALLOC(k->out);
     BT_CHECK_ALLOC(k->extra);
     BT_CHECK_ALLOC(k->extra_at);
     BT_CHECK_ALLOC(k->local);
-    for (int64_t t = 0; t < n; t++) k->rank_of[t] = -1, k->extra_at[t] = -1;
+    for (int64_t t = 0; t < n; t++) k->rank_of[t] = e->trained_on[t] = -1, k->extra_at[t] = -1;
     rk_hello h;
     hello_of(e->sw.spec, &h);
     for (int w = 1; w < size; w++)
@@ -162,7 +166,7 @@ bt_status bt_exec_ranks_acquire(bt_exec *e, int64_t leader) {
     bt_exec_run *r = &e->runs[leader];
     if (!e->rk || r->slot >= 0) return bt_exec_slot_acquire(e, leader);
     const int w = pick_rank(e);
-    e->rk->rank_of[leader] = w;
+    e->rk->rank_of[leader] = e->trained_on[leader] = w;
     e->rk->extra_at[leader] = -1;
     if (w == 0) return bt_exec_slot_acquire(e, leader);
     BT_TRY(send_config(e, w, leader));
@@ -202,11 +206,7 @@ static int needs_extra(const bt_exec *e, int64_t L) {
 
 static bt_status rank_lost(bt_exec *e, int w, const char *why) {
     e->rk->lost = 1;
-    bt_comm_mark_lost();
-    return BT_FAIL(BT_STATUS_INTERRUPTED,
-                   "rank %d %s: progress saved, every rank stopped; run the same command again "
-                   "to continue",
-                   w, why);
+    return bt_comm_rank_lost(w, why, "");
 }
 
 static bt_status send_orders(bt_exec *e, int w, int kind, int arg) {
@@ -296,6 +296,22 @@ static bt_status take_step(bt_exec *e, int w, const double *a, size_t n) {
     return BT_STATUS_OK;
 }
 
+/* The devices other ranks told (bt_exec_ranks_greet) since the last look. */
+static void take_devices(bt_exec *e) {
+    for (int v = 1; v < e->rk->size; v++) {
+        size_t bytes = 0;
+        void *m = NULL;
+        if (e->rank_dev[v][0] || !bt_comm_ready(v, TAG_HELLO, &bytes)) continue;
+        if (bt_comm_take(v, TAG_HELLO, bytes, &m) != BT_STATUS_OK) {
+            bt_status_clear();
+            continue;
+        }
+        snprintf(e->rank_dev[v], sizeof e->rank_dev[v], "%.*s", (int)(bytes < 15 ? bytes : 15),
+                 (const char *)m);
+        free(m);
+    }
+}
+
 bt_status bt_exec_ranks_step(bt_exec *e, const int64_t *leaders, int64_t n, int eval) {
     struct bt_exec_ranks *k = e->rk;
     if (!k) return bt_exec_step_leaders(e, leaders, n, eval);
@@ -323,6 +339,7 @@ bt_status bt_exec_ranks_step(bt_exec *e, const int64_t *leaders, int64_t n, int 
     BT_TRY(bt_exec_step_leaders(e, k->local, nl, eval));
     bt_status st = gather(e, want, take_step);
     for (int w = 1; w < k->size; w++) k->out[w].n = 0;
+    take_devices(e);
     return st;
 }
 
@@ -382,6 +399,10 @@ void bt_exec_ranks_free(bt_exec *e, int code) {
     bt_progress_event(&e->prog, "ranks", f);
     for (int w = 0; w < k->size; w++) free(k->out[w].v);
     free(k->units);
+    free(e->trained_on);
+    free(e->rank_dev);
+    e->trained_on = NULL;
+    e->rank_dev = NULL;
     free(k->out);
     free(k->rank_of);
     free(k->extra);
@@ -389,6 +410,10 @@ void bt_exec_ranks_free(bt_exec *e, int code) {
     free(k->local);
     free(k);
     e->rk = NULL;
+}
+
+bt_status bt_exec_ranks_greet(const bt_exec *e) {
+    return bt_comm_send(0, TAG_HELLO, e->dev.label, strnlen(e->dev.label, 15), 0, NULL);
 }
 
 /* ---- execution.broadcast_data: rank 0's data, sent to the others ------------------------------

@@ -144,6 +144,14 @@ static bt_status no_mpi(void) {
     return BT_FAIL(BT_STATUS_INTERNAL, "no other rank: MPI is not running");
 }
 
+bt_status bt_comm_rank_lost(int w, const char *why, const char *more) {
+    bt_comm_mark_lost();
+    return BT_FAIL(BT_STATUS_INTERRUPTED,
+                   "rank %d %s: progress saved, every rank stopped; run the same command again "
+                   "to continue%s",
+                   w, why, more);
+}
+
 bt_status bt_comm_send(int to, int tag, const void *buf, size_t bytes, double timeout,
                        volatile sig_atomic_t *stop) {
     if (!g_on) return no_mpi();

@@ -29,6 +29,9 @@ int bt_comm_local_rank(void);
 /* Marks the job as broken (a rank stopped answering): bt_comm_end then aborts every rank. */
 void bt_comm_mark_lost(void);
 int bt_comm_lost(void);
+/* bt_comm_mark_lost, and the error rank 0 reports for rank w (why: "sent no answer in ..."):
+ * BT_STATUS_INTERRUPTED, progress saved, run the same command again; `more` ends the message. */
+bt_status bt_comm_rank_lost(int w, const char *why, const char *more);
 /* Leaves the job: MPI_Finalize, or, after bt_comm_mark_lost, MPI_Abort with code (every rank
  * stops; the launcher exits with code). A no-op outside MPI. */
 void bt_comm_end(int code);

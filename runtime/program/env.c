@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/devices/devices.h"
+#include "runtime/mpi/comm.h"
 #include "runtime/program/prog_internal.h"
 #include "runtime/store/wopen.h"
 
@@ -148,6 +149,13 @@ bt_status bt_prun_gpus(bt_prun *r) {
         if (dev && strncmp(dev, "cuda", 4) == 0 && n == 0) /* cuda, cuda:all */
             return BT_FAIL(BT_STATUS_NO_DEVICE, "--device %s: no GPU visible", dev);
     }
+    /* the ranks of a job on one host split its GPUs by local rank (docs/cluster.md); an explicit
+     * cuda:N list is taken as given on every rank */
+    const int listed = !fake && dev && strncmp(dev, "cuda:", 5) == 0 && strcmp(dev + 5, "all");
+    if (n > 1 && bt_comm_size() > 1 && !listed) {
+        ids[0] = ids[bt_comm_local_rank() % n];
+        n = 1;
+    }
     if (n > 0) {
         r->gpu_ids = malloc((size_t)n * r->spec->prog.per_gpu * sizeof *r->gpu_ids);
         BT_CHECK_ALLOC(r->gpu_ids);
@@ -156,6 +164,12 @@ bt_status bt_prun_gpus(bt_prun *r) {
         r->n_gpus = n;
     }
     return BT_STATUS_OK;
+}
+
+int bt_prun_slot_count(const bt_prun *r) {
+    int64_t n = bt_spec_concurrency(r->spec);
+    if (n <= 0) n = r->n_gpus > 0 ? (int64_t)r->n_gpus * r->spec->prog.per_gpu : bt_cpu_cores();
+    return n < 1 ? 1 : (int)n;
 }
 
 void bt_prun_gpus_free(bt_prun *r) {
@@ -191,10 +205,11 @@ bt_status bt_prun_files(bt_prun *r) {
     r->shim_dir = malloc(n);
     BT_CHECK_ALLOC(r->shim_dir);
     snprintf(r->shim_dir, n, "%s/python", r->logs_dir);
-    char pkg[1200], file[1300], tmp[1310];
+    char pkg[1200], file[1300], tmp[1330];
     snprintf(pkg, sizeof pkg, "%s/wandb", r->shim_dir);
     snprintf(file, sizeof file, "%s/__init__.py", pkg);
-    snprintf(tmp, sizeof tmp, "%s.tmp", file);
+    /* the ranks of an MPI job on one host write the same package: each through its own file */
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", file, (long)getpid());
     mkdir(r->shim_dir, 0755);
     mkdir(pkg, 0755);
     FILE *f = bt_wfopen(tmp, "w");
@@ -226,8 +241,8 @@ static bt_status env_set(bt_argv *env, const char *name, const char *value) {
     return st;
 }
 
-bt_status bt_prun_env(bt_prun *r, int64_t t, int gpu, const char *args_json, const char *outdir,
-                      bt_argv *env) {
+bt_status bt_prun_env(bt_prun *r, int64_t t, int attempt, int gpu, const char *args_json,
+                      const char *outdir, bt_argv *env) {
     memset(env, 0, sizeof *env);
     for (char **e = environ; *e; e++) BT_TRY(bt_argv_push(env, *e));
     const bt_spec *spec = r->spec;
@@ -255,7 +270,7 @@ bt_status bt_prun_env(bt_prun *r, int64_t t, int gpu, const char *args_json, con
     BT_TRY(env_set(env, "BATCHTUNE_PARAMS", args_json));
     BT_TRY(env_set(env, "BATCHTUNE_OUT_DIR", outdir));
     BT_TRY(env_set(env, "BATCHTUNE_SWEEP_ID", r->sweep_id));
-    snprintf(num, sizeof num, "%d", r->ts[t].attempt);
+    snprintf(num, sizeof num, "%d", attempt);
     BT_TRY(env_set(env, "BATCHTUNE_ATTEMPT", num));
     BT_TRY(env_set(env, "WANDB_SWEEP_ID", r->sweep_id));
     BT_TRY(env_set(env, "WANDB_RUN_ID", run_id));

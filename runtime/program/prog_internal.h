@@ -38,7 +38,9 @@ typedef struct bt_ptrial {
 typedef struct bt_pslot {
     int busy;
     int64_t trial;
-    int gpu; /* GPU id it runs on, -1 */
+    int gpu;   /* GPU id it runs on, -1 */
+    int rank;  /* the MPI rank whose process runs it (0: this one; ranks.c) */
+    int rslot; /* its slot on that rank */
     bt_proc proc;
     bt_linebuf out, err;
     FILE *log;
@@ -81,6 +83,7 @@ typedef struct bt_prun {
     char sweep_id[16];
     bt_progress prog;
     bt_record rec; /* provenance and /system (batchtune's own CPU and memory, the slots' GPUs) */
+    struct bt_pranks *pk; /* the other ranks of an MPI job (ranks.c); NULL: one process */
     double ckpt_last;
     int stopping_all;
     int done;
@@ -115,16 +118,47 @@ bt_status bt_prun_observe(bt_prun *r, int64_t t, int64_t resource, double metric
 bt_status bt_prun_checkpoint(bt_prun *r);
 void bt_prun_counts(const bt_prun *r, bt_progress_counts *c);
 
+/* ---- ranks.c: trials' processes on the ranks of an MPI job ----------------------------------
+ * Rank 0 keeps everything program mode keeps; another rank runs the processes rank 0 orders and
+ * streams their output lines and exits back (runtime/mpi/comm.h). Without ranks (r->pk NULL)
+ * each call is a no-op. */
+
+/* Rank 0: each other rank's greeting (its slots and GPUs), its slots appended to r->slots. */
+bt_status bt_prun_ranks_init(bt_prun *r);
+/* Starts trial t's command (argv, args_json) on remote slot si. */
+bt_status bt_prun_ranks_start(bt_prun *r, int si, int64_t t, const bt_argv *argv,
+                              const char *args_json);
+/* Signals remote slot si's process group. */
+void bt_prun_ranks_signal(bt_prun *r, int si, int sig);
+/* What run.c does with another rank's slot si: a line its process printed (is_err: on stderr), as
+ * if read from its pipe; its exit (waitpid status), or exec_errno when it could not start. */
+typedef struct bt_prun_sink {
+    bt_status (*line)(bt_prun *r, int si, int is_err, char *line, size_t len);
+    bt_status (*exit)(bt_prun *r, int si, int status, int exec_errno);
+} bt_prun_sink;
+/* What the other ranks sent, handed to the sink in arrival order; BT_STATUS_INTERRUPTED when one
+ * went silent for --rank-timeout (its slots are then freed, their trials queued). */
+bt_status bt_prun_ranks_pump(bt_prun *r, const bt_prun_sink *sink);
+/* Tells every other rank the sweep ended (code) and frees rank 0's side. */
+void bt_prun_ranks_free(bt_prun *r, bt_status code);
+/* /trials.device for slot si: "cpu", "cuda:1", or in a job of several ranks "cuda:1@rank2". */
+void bt_prun_slot_device(const bt_prun *r, int si, char *buf, size_t n);
+
 /* ---- env.c: a trial's environment, GPU slots, MPS, the wandb package ------------------------- */
 
-/* GPUs (BATCHTUNE_GPUS, else --device/execution.device, else all visible), slots and MPS. */
+/* GPUs (BATCHTUNE_GPUS, else --device/execution.device, else all visible; in a job of several
+ * ranks one by local rank), slots and MPS. */
 bt_status bt_prun_gpus(bt_prun *r);
+/* The processes one rank runs at once: execution.concurrency, else its GPUs x per_gpu, else its
+ * CPU cores. */
+int bt_prun_slot_count(const bt_prun *r);
 void bt_prun_gpus_free(bt_prun *r);
 /* OUT.logs and, when in use, the wandb package written there. */
 bt_status bt_prun_files(bt_prun *r);
-/* envp for trial t on GPU gpu (-1: none), args_json its arguments; free with bt_argv_free. */
-bt_status bt_prun_env(bt_prun *r, int64_t t, int gpu, const char *args_json, const char *outdir,
-                      bt_argv *env);
+/* envp for trial t's attempt on GPU gpu (-1: none), args_json its arguments; free with
+ * bt_argv_free. */
+bt_status bt_prun_env(bt_prun *r, int64_t t, int attempt, int gpu, const char *args_json,
+                      const char *outdir, bt_argv *env);
 /* At a resume: SIGKILL what a killed batchtune's trials left running (processes whose
  * BATCHTUNE_OUT_DIR lies in this results file's OUT.logs; the trials themselves died with it). */
 void bt_prun_kill_leftovers(const bt_prun *r);

@@ -16,6 +16,11 @@
  * trials were stopped (SIGTERM, SIGKILL after execution.grace) and run again at the resume. */
 bt_status bt_program_run(const bt_spec *spec, const bt_run_opts *opts, bt_run_summary *summary);
 
+/* A rank other than 0 of an MPI job running a program sweep (runtime/program/ranks.c): starts
+ * the processes rank 0 orders on this rank's slots, streams their lines and exits back, until
+ * rank 0 says the sweep ended (its status is returned). Writes only the trials' folders. */
+bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *opts);
+
 /* For `validate`: the program and the command's first entry exist, and trial 0's command line
  * expands; prints it to out. */
 bt_status bt_program_check(const bt_spec *spec, FILE *out);

@@ -70,11 +70,19 @@ static void flatten(cJSON *flat, const cJSON *obj, const char *prefix) {
     }
 }
 
+/* Signals slot si's process group, here or on the rank that runs it. */
+static void slot_signal(bt_prun *r, int si, int sig) {
+    if (r->slots[si].rank > 0)
+        bt_prun_ranks_signal(r, si, sig);
+    else
+        bt_proc_signal(&r->slots[si].proc, sig);
+}
+
 static void stop_trial(bt_prun *r, int64_t t, int why) {
     bt_ptrial *tr = &r->ts[t];
     if (tr->slot < 0 || tr->kill_at > 0) return;
     tr->stop_why = why;
-    bt_proc_signal(&r->slots[tr->slot].proc, SIGTERM);
+    slot_signal(r, tr->slot, SIGTERM);
     tr->kill_at = bt_prun_now(r) + r->spec->prog.grace;
 }
 
@@ -201,6 +209,12 @@ static void on_line(void *ctx, char *line, size_t len) {
     log_write(c->r, c->s, line, len);
 }
 
+static bt_status slot_line(bt_prun *r, int si, int is_err, char *line, size_t len) {
+    line_ctx c = {r, &r->slots[si], is_err, BT_STATUS_OK};
+    on_line(&c, line, len);
+    return c.st;
+}
+
 static bt_status drain(bt_prun *r, bt_pslot *s) {
     for (int k = 0; k < 2; k++) {
         int *fd = k ? &s->proc.err_fd : &s->proc.out_fd;
@@ -219,6 +233,21 @@ static bt_status drain(bt_prun *r, bt_pslot *s) {
 /* ---- starting and ending trials ------------------------------------------------------------- */
 
 static bt_status fail_or_retry(bt_prun *r, int64_t t, const char *why, double secs);
+
+/* Slot si's program could not be run at all (path: what was tried, "" the command). */
+static bt_status cannot_run(bt_prun *r, int si, const char *path) {
+    bt_pslot *s = &r->slots[si];
+    const int64_t t = s->trial;
+    char why[512];
+    snprintf(why, sizeof why, "cannot run %.400s: %.80s", path[0] ? path : "the command",
+             strerror(s->proc.exec_errno));
+    bt_proc_close(&s->proc);
+    if (s->log) fclose(s->log);
+    s->log = NULL;
+    s->busy = 0;
+    r->ts[t].slot = -1;
+    return fail_or_retry(r, t, why, 0);
+}
 
 static bt_status start_trial(bt_prun *r, int64_t t, int si) {
     bt_ptrial *tr = &r->ts[t];
@@ -250,21 +279,24 @@ static bt_status start_trial(bt_prun *r, int64_t t, int si) {
             fclose(f);
         }
     }
+    const int rank = s->rank, rslot = s->rslot, gpu = s->gpu; /* where the slot is: kept */
     memset(s, 0, sizeof *s);
     s->busy = 1;
     s->trial = t;
-    s->gpu = r->n_gpus > 0 ? r->gpu_ids[si % r->n_gpus] : -1;
+    s->rank = rank, s->rslot = rslot, s->gpu = gpu;
+    s->proc.out_fd = s->proc.err_fd = s->proc.pid_fd = -1;
     s->out.max_line = s->err.max_line = 1 << 20;
-    if (st == BT_STATUS_OK) st = bt_prun_env(r, t, s->gpu, args_json, outdir, &env);
+    if (st == BT_STATUS_OK && rank == 0)
+        st = bt_prun_env(r, t, tr->attempt, s->gpu, args_json, outdir, &env);
     s->log = bt_wfopen(logp, tr->attempt > 1 ? "a" : "w");
     if (s->log && tr->attempt > 1) fprintf(s->log, "[batchtune: attempt %d]\n", tr->attempt);
-    if (s->gpu >= 0)
-        snprintf(tr->device, sizeof tr->device, "cuda:%d", s->gpu);
-    else
-        snprintf(tr->device, sizeof tr->device, "cpu");
+    bt_prun_slot_device(r, si, tr->device, sizeof tr->device);
     char path[1024] = "";
-    int found = st == BT_STATUS_OK && bt_proc_which(argv.v[0], r->spec->dir, path, sizeof path);
-    if (st == BT_STATUS_OK)
+    int found = st == BT_STATUS_OK && rank == 0 &&
+                bt_proc_which(argv.v[0], r->spec->dir, path, sizeof path);
+    if (st == BT_STATUS_OK && rank > 0) /* its process starts there; its exit comes back */
+        st = bt_prun_ranks_start(r, si, t, &argv, args_json);
+    else if (st == BT_STATUS_OK)
         st = bt_proc_spawn(&s->proc, found ? path : argv.v[0], argv.v, env.v, r->spec->dir);
     bt_argv_free(&argv);
     bt_argv_free(&env);
@@ -276,16 +308,7 @@ static bt_status start_trial(bt_prun *r, int64_t t, int si) {
     snprintf(f, sizeof f, "\"trial\":%" PRId64 ",\"attempt\":%d,\"device\":\"%s\"", t, tr->attempt,
              tr->device);
     bt_progress_event(&r->prog, "trial_start", f);
-    if (s->proc.exec_errno) { /* could not run it at all */
-        char why[512];
-        snprintf(why, sizeof why, "cannot run %.400s: %.80s", path[0] ? path : "the command",
-                 strerror(s->proc.exec_errno));
-        bt_proc_close(&s->proc);
-        if (s->log) fclose(s->log);
-        s->busy = 0;
-        tr->slot = -1;
-        return fail_or_retry(r, t, why, 0);
-    }
+    if (s->proc.exec_errno) return cannot_run(r, si, path);
     return BT_STATUS_OK;
 }
 
@@ -312,7 +335,8 @@ static bt_status finish_slot(bt_prun *r, int si) {
     bt_pslot *s = &r->slots[si];
     int64_t t = s->trial;
     bt_ptrial *tr = &r->ts[t];
-    bt_proc_signal(&s->proc, SIGKILL); /* what the program left running in its group goes too */
+    if (s->rank == 0) /* what the program left running in its group goes too (there: ranks.c) */
+        bt_proc_signal(&s->proc, SIGKILL);
     while (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) BT_TRY(drain(r, s));
     double secs = bt_prun_now(r) - tr->t_start;
     tr->seconds += secs;
@@ -370,12 +394,28 @@ static bt_status finish_slot(bt_prun *r, int si) {
     return st;
 }
 
+static bt_status slot_exit(bt_prun *r, int si, int status, int exec_errno) {
+    bt_pslot *s = &r->slots[si];
+    s->proc.exited = 1;
+    s->proc.status = status;
+    s->proc.exec_errno = exec_errno;
+    return exec_errno ? cannot_run(r, si, "") : finish_slot(r, si);
+}
+
 /* ---- the loop ------------------------------------------------------------------------------- */
 
+/* A free slot on the rank with the fewest busy slots (the lowest on a tie), its first free one:
+ * trials spread over the ranks as native runs do; one process takes its first free slot. */
 static int free_slot(const bt_prun *r) {
-    for (int i = 0; i < r->n_slots; i++)
-        if (!r->slots[i].busy) return i;
-    return -1;
+    int best = -1, best_busy = 0;
+    for (int i = 0; i < r->n_slots; i++) {
+        if (r->slots[i].busy || (best >= 0 && r->slots[best].rank == r->slots[i].rank)) continue;
+        int busy = 0;
+        for (int j = 0; j < r->n_slots; j++)
+            busy += r->slots[j].busy && r->slots[j].rank == r->slots[i].rank;
+        if (best < 0 || busy < best_busy) best = i, best_busy = busy;
+    }
+    return best;
 }
 
 static int n_busy(const bt_prun *r) {
@@ -412,7 +452,10 @@ static void deadlines(bt_prun *r, double *next) {
         bt_ptrial *tr = &r->ts[r->slots[i].trial];
         if (to > 0 && tr->kill_at == 0 && now - tr->t_start >= to)
             stop_trial(r, r->slots[i].trial, BT_PSTOP_TIMEOUT);
-        if (tr->kill_at > 0 && now >= tr->kill_at) bt_proc_signal(&r->slots[i].proc, SIGKILL);
+        if (tr->kill_at > 0 && now >= tr->kill_at) {
+            slot_signal(r, i, SIGKILL);
+            if (r->slots[i].rank > 0) tr->kill_at = now + 1; /* once a second, not each poll */
+        }
         double d = tr->kill_at > 0 ? tr->kill_at : to > 0 ? tr->t_start + to : INFINITY;
         if (d > now && d < *next) *next = d;
     }
@@ -426,10 +469,11 @@ static bt_status wait_events(bt_prun *r) {
         free(owner);
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
-    int n = 0, no_pidfd = 0;
+    int n = 0, no_pidfd = 0, remote = 0;
     for (int i = 0; i < r->n_slots; i++) {
         bt_proc *p = &r->slots[i].proc;
-        if (!r->slots[i].busy) continue;
+        remote |= r->slots[i].rank > 0;
+        if (!r->slots[i].busy || r->slots[i].rank > 0) continue;
         int fd3[3] = {p->out_fd, p->err_fd, p->pid_fd};
         no_pidfd |= p->pid_fd < 0;
         for (int k = 0; k < 3; k++)
@@ -443,6 +487,7 @@ static bt_status wait_events(bt_prun *r) {
     deadlines(r, &next);
     int ms = (int)ceil((next - bt_prun_now(r)) * 1000);
     if (no_pidfd && ms > 20) ms = 20; /* no pidfd: look for exits often */
+    if (remote && ms > 1) ms = 1;     /* and for what the other ranks sent */
     if (ms < 0) ms = 0;
     int k = poll(fds, (nfds_t)n, ms);
     bt_status st = BT_STATUS_OK;
@@ -452,7 +497,10 @@ static bt_status wait_events(bt_prun *r) {
     free(fds);
     free(owner);
     for (int i = 0; i < r->n_slots && st == BT_STATUS_OK; i++)
-        if (r->slots[i].busy && bt_proc_reap(&r->slots[i].proc)) st = finish_slot(r, i);
+        if (r->slots[i].busy && r->slots[i].rank == 0 && bt_proc_reap(&r->slots[i].proc))
+            st = finish_slot(r, i);
+    static const bt_prun_sink sink = {slot_line, slot_exit};
+    if (st == BT_STATUS_OK) st = bt_prun_ranks_pump(r, &sink);
     return st;
 }
 
@@ -490,13 +538,6 @@ static bt_status loop(bt_prun *r) {
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
-static int64_t default_concurrency(const bt_prun *r) {
-    int64_t n = bt_spec_concurrency(r->spec);
-    if (n > 0) return n;
-    if (r->n_gpus > 0) return (int64_t)r->n_gpus * r->spec->prog.per_gpu;
-    return bt_cpu_cores();
-}
-
 static bt_status prepare(bt_prun *r, bt_run_summary *sum) {
     const bt_spec *spec = r->spec;
     int64_t offered = bt_space_offered(spec);
@@ -528,10 +569,12 @@ static bt_status prepare(bt_prun *r, bt_run_summary *sum) {
     snprintf(r->sweep_id, sizeof r->sweep_id, "%.8s", spec->sha256);
     bt_prun_interpreter(r->interpreter, sizeof r->interpreter);
     BT_TRY(bt_prun_gpus(r));
-    r->n_slots = (int)default_concurrency(r);
-    if (r->n_slots < 1) r->n_slots = 1;
+    r->n_slots = bt_prun_slot_count(r);
     r->slots = calloc((size_t)r->n_slots, sizeof *r->slots);
     BT_CHECK_ALLOC(r->slots);
+    for (int i = 0; i < r->n_slots; i++)
+        r->slots[i].gpu = r->n_gpus > 0 ? r->gpu_ids[i % r->n_gpus] : -1;
+    BT_TRY(bt_prun_ranks_init(r));
     sum->n_trials = r->n_trials;
     return bt_prun_journal_prepare(r, sum);
 }
@@ -568,7 +611,8 @@ static void prun_free(bt_prun *r) {
     bt_record_free(&r->rec);
     for (int i = 0; r->slots && i < r->n_slots; i++) {
         bt_pslot *s = &r->slots[i];
-        if (!s->busy) continue;
+        if (s->busy && s->rank > 0 && s->log) fclose(s->log); /* bt_prun_ranks_free ends it */
+        if (!s->busy || s->rank > 0) continue;
         bt_proc_signal(&s->proc, SIGKILL);
         waitpid(s->proc.pid, NULL, 0);
         bt_proc_close(&s->proc);
@@ -654,6 +698,7 @@ bt_status bt_program_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summa
                  c.best_trial);
         bt_progress_event(&r.prog, "sweep_end", f);
     }
+    bt_prun_ranks_free(&r, st); /* the other ranks of a job stop their processes */
     prun_free(&r);
     return st;
 }

@@ -68,6 +68,38 @@ class Checker:
         sys.exit(1 if self.failed else 0)
 
 
+def need_mpi():
+    """mpirun's command prefix for a test of MPI ranks (one host, more ranks than cores, as root);
+    exits 77 (SKIP) without mpirun or without MPI in the build."""
+    import shutil
+    mpirun = shutil.which("mpirun")
+    if not mpirun:
+        print("SKIP: no mpirun (Debian: openmpi-bin)")
+        raise SystemExit(77)
+    if "mpi     yes" not in run("info", check=0).stdout:
+        print("SKIP: this build has no MPI (BT_MPI)")
+        raise SystemExit(77)
+    return [mpirun, "--oversubscribe", "--allow-run-as-root", "--mca", "btl", "self,vader"]
+
+
+def rank_pids(mpid):
+    """The ranks mpirun started: {rank: pid} (Open MPI's children, by their environment)."""
+    out = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{p}/stat").read()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != mpid:
+                continue
+            for kv in open(f"/proc/{p}/environ", "rb").read().split(b"\0"):
+                if kv.startswith(b"OMPI_COMM_WORLD_RANK="):
+                    out[int(kv.split(b"=")[1])] = int(p)
+        except (OSError, ValueError):
+            pass
+    return out
+
+
 def wait_journal(p, journal, lines, also=None, timeout=120):
     """Polls until `journal` has `lines` lines (and the file `also`, if given, exists) while the
     process p runs: True when reached, False if p ended or the timeout passed. Progress points,
@@ -123,6 +155,17 @@ def results_tables(path):
     keep = [n for n in t.dtype.names if n != "seconds"]
     hist = np.sort(h[["trial_id", "resource", "metric", "value"]], order=["trial_id", "resource", "metric"])
     return t[keep], hist, r
+
+
+def same_results(c, a, b, what):
+    """Checks (Checker c) that results files a and b hold the same results_tables, /trials'
+    device column aside (under MPI it names the rank that trained each trial)."""
+    import numpy as np
+    for name, x, y in zip(("trials", "history", "rungs"), results_tables(a), results_tables(b)):
+        if name == "trials":
+            keep = [n for n in x.dtype.names if n != "device"]
+            x, y = x[keep], y[keep]
+        c.check(x.dtype == y.dtype and np.array_equal(x, y), f"{what}: /{name} differs")
 
 
 def asha_sweep(d, run_cap=60, name="asha.json"):

@@ -8,23 +8,16 @@ import signal
 import subprocess
 import time
 
-from btutil import BIN, Checker, asha_sweep, need, results_tables, run, sweep_file, wait_journal, workdir, write_sweep, SRC
+from btutil import BIN, Checker, asha_sweep, need, need_mpi, rank_pids, same_results, run, sweep_file, wait_journal, workdir, write_sweep, SRC
 
 need("h5py", "numpy")
 import numpy as np
 
-mpirun = shutil.which("mpirun")
-if not mpirun:
-    print("SKIP: no mpirun (Debian: openmpi-bin)")
-    raise SystemExit(77)
-if "mpi     yes" not in run("info", check=0).stdout:
-    print("SKIP: this build has no MPI (BT_MPI)")
-    raise SystemExit(77)
+MPI = need_mpi()
 
 c = Checker("test_mpi_ranks")
 d = workdir("mpi_ranks")
 env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # Open MPI's own allocations are no leak of ours
-MPI = [mpirun, "--oversubscribe", "--allow-run-as-root", "--mca", "btl", "self,vader"]
 
 
 def mpi(n, *args, **kw):
@@ -36,9 +29,13 @@ def mpi_run(n, *args, timeout=300):
 
 
 def same(a, b, what):
-    ta, tb = results_tables(a), results_tables(b)
-    for name, x, y in zip(("trials", "history", "rungs"), ta, tb):
-        c.check(x.dtype == y.dtype and np.array_equal(x, y), f"{what}: /{name} differs")
+    same_results(c, a, b, what)
+
+
+def devices(path):
+    import h5py
+    with h5py.File(path) as f:
+        return [v.decode() for v in f["trials"]["device"]]
 
 
 def fresh(out):
@@ -73,6 +70,10 @@ for name, sweep, ranks in (("asha", asha, (1, 2, 3)), ("hb", hb, (2, 3)), ("tpe"
         if p.returncode != 0:
             continue
         same(ref, out, f"{name} -np {n}")
+        # /trials.device names the rank that trained each trial (one process: its device alone)
+        dev = set(devices(out))
+        want = {"cpu"} if n == 1 else {f"cpu@rank{w}" for w in range(n)}
+        c.check(dev == want, f"{name} -np {n}: devices {sorted(dev)}, expected {sorted(want)}")
         c.check(p.stdout.count("trials (") == 1, f"{name} -np {n}: one summary, from rank 0")
         units = [l for l in open(log) if '"event":"ranks"' in l]
         if n > 1:
@@ -105,24 +106,6 @@ if p.returncode == 0:
 
 ref = os.path.join(d, "asha-ref.h5")
 ref_lines = sum(1 for _ in open(ref + ".journal"))
-
-
-def rank_pids(mpid):
-    """The ranks mpirun started: {rank: pid} (Open MPI's children, by their environment)."""
-    out = {}
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            stat = open(f"/proc/{p}/stat").read()
-            if int(stat.rsplit(")", 1)[1].split()[1]) != mpid:
-                continue
-            for kv in open(f"/proc/{p}/environ", "rb").read().split(b"\0"):
-                if kv.startswith(b"OMPI_COMM_WORLD_RANK="):
-                    out[int(kv.split(b"=")[1])] = int(p)
-        except (OSError, ValueError):
-            pass
-    return out
 
 
 def interrupt(out, rank, sig, frac, extra=()):

@@ -1,0 +1,520 @@
+/* Program-mode trials on the ranks of an MPI job (prog_internal.h): rank 0 appends every other
+ * rank's slots to its own and orders processes started and signalled there; every other rank
+ * (bt_program_serve) runs what it is ordered and streams its processes' lines and exits back. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/mpi/comm.h"
+#include "runtime/program/prog_internal.h"
+#include "runtime/program/program.h"
+#include "runtime/store/wopen.h"
+
+/* Messages are records: a pk_head, then its len bytes. Orders go to a rank with TAG_PORDER; its
+ * greeting, lines, exits and (at least once a second) an empty message come back with
+ * TAG_PEVENT. A channel of its own: the native executor's tags (runtime/exec/ranks.c) differ. */
+enum { TAG_PORDER = 21, TAG_PEVENT = 22 };
+enum { P_START = 1, P_SIGNAL = 2, P_END = 3 };
+enum { E_HELLO = 1, E_OUT = 2, E_ERR = 3, E_EXIT = 4 };
+#define PK_MAX_GPUS 64
+
+typedef struct pk_head {
+    int32_t kind, slot; /* slot: on the rank that runs it */
+    int64_t a, b, len;  /* P_START: trial, attempt; P_SIGNAL: -, signal; P_END: code;
+                           E_EXIT: waitpid status, errno of a program that could not start */
+} pk_head;
+
+/* A rank's greeting: what every rank must agree on, and its slots. */
+typedef struct pk_hello {
+    char sha256[72];
+    uint64_t seed;
+    int64_t run_cap;
+    int32_t status, n_slots, n_gpus, gpus[PK_MAX_GPUS];
+    char msg[512]; /* why its setup failed */
+} pk_hello;
+
+typedef struct pk_buf {
+    char *v;
+    size_t n, cap;
+} pk_buf;
+
+struct bt_pranks {
+    int size, lost;
+    double timeout;
+    double *heard; /* per rank: when it last sent anything */
+    int *first;    /* per rank: its first slot in r->slots */
+};
+
+static bt_status pk_push(pk_buf *b, int kind, int slot, int64_t a, int64_t v, const void *data,
+                         size_t len) {
+    const pk_head h = {kind, slot, a, v, (int64_t)len};
+    if (b->n + sizeof h + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + sizeof h + len) cap *= 2;
+        char *nv = realloc(b->v, cap);
+        BT_CHECK_ALLOC(nv);
+        b->v = nv;
+        b->cap = cap;
+    }
+    memcpy(b->v + b->n, &h, sizeof h);
+    if (len) memcpy(b->v + b->n + sizeof h, data, len);
+    b->n += sizeof h + len;
+    return BT_STATUS_OK;
+}
+
+/* The next record of m (bytes long) at *at, its data in *data; 0 at the end or on a bad one. */
+static int pk_next(const char *m, size_t bytes, size_t *at, pk_head *h, const char **data) {
+    if (*at + sizeof *h > bytes) return 0;
+    memcpy(h, m + *at, sizeof *h);
+    if (h->len < 0 || (size_t)h->len > bytes - *at - sizeof *h) return 0;
+    *data = m + *at + sizeof *h;
+    *at += sizeof *h + (size_t)h->len;
+    return 1;
+}
+
+static void hello_of(const bt_spec *spec, pk_hello *h) {
+    memset(h, 0, sizeof *h);
+    memcpy(h->sha256, spec->sha256, sizeof spec->sha256);
+    h->seed = spec->seed;
+    h->run_cap = spec->run_cap_override;
+}
+
+void bt_prun_slot_device(const bt_prun *r, int si, char *buf, size_t n) {
+    const bt_pslot *s = &r->slots[si];
+    char dev[16];
+    if (s->gpu >= 0)
+        snprintf(dev, sizeof dev, "cuda:%d", s->gpu & 0xffff);
+    else
+        snprintf(dev, sizeof dev, "cpu");
+    if (bt_comm_size() > 1) /* 15 characters: the results column's width */
+        snprintf(buf, n, "%.7s@rank%d", dev, s->rank & 0xffff);
+    else
+        snprintf(buf, n, "%s", dev);
+}
+
+/* ---- rank 0 --------------------------------------------------------------------------------- */
+
+static bt_status rank_lost(bt_prun *r, int w, const char *why) {
+    r->pk->lost = 1;
+    return bt_comm_rank_lost(w, why, " (the trials that were running start over)");
+}
+
+/* Rank w's greeting: checked against this rank's sweep, its slots appended. */
+static bt_status take_hello(bt_prun *r, int w, const char *m, size_t bytes) {
+    pk_head h;
+    const char *data = NULL;
+    size_t at = 0;
+    pk_hello got, mine;
+    if (!pk_next(m, bytes, &at, &h, &data) || h.kind != E_HELLO || h.len != sizeof got)
+        return BT_FAIL(BT_STATUS_INTERNAL, "rank %d: a malformed greeting", w);
+    memcpy(&got, data, sizeof got);
+    got.msg[sizeof got.msg - 1] = '\0';
+    if (got.status != 0) return BT_FAIL((bt_status)got.status, "rank %d: %s", w, got.msg);
+    hello_of(r->spec, &mine);
+    if (memcmp(got.sha256, mine.sha256, sizeof mine.sha256) || got.seed != mine.seed ||
+        got.run_cap != mine.run_cap)
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "%s, --seed or --run-cap differ on rank %d: every rank needs the same "
+                       "sweep file and options",
+                       r->spec->path ? r->spec->path : "the sweep file", w);
+    if (got.n_slots < 1 || got.n_gpus < 0 || got.n_gpus > PK_MAX_GPUS)
+        return BT_FAIL(BT_STATUS_INTERNAL, "rank %d: a malformed greeting", w);
+    bt_pslot *ns = realloc(r->slots, (size_t)(r->n_slots + got.n_slots) * sizeof *ns);
+    BT_CHECK_ALLOC(ns);
+    r->slots = ns;
+    r->pk->first[w] = r->n_slots;
+    for (int j = 0; j < got.n_slots; j++) {
+        bt_pslot *s = &r->slots[r->n_slots++];
+        memset(s, 0, sizeof *s);
+        s->rank = w, s->rslot = j;
+        s->gpu = got.n_gpus > 0 ? got.gpus[j % got.n_gpus] : -1;
+    }
+    return BT_STATUS_OK;
+}
+
+bt_status bt_prun_ranks_init(bt_prun *r) {
+    const int size = bt_comm_size();
+    if (size <= 1 || bt_comm_rank() != 0) return BT_STATUS_OK;
+    struct bt_pranks *k = calloc(1, sizeof *k);
+    BT_CHECK_ALLOC(k);
+    r->pk = k;
+    k->size = size;
+    k->timeout = r->o->rank_timeout > 0 ? r->o->rank_timeout : 600;
+    k->heard = calloc((size_t)size, sizeof *k->heard);
+    k->first = calloc((size_t)size, sizeof *k->first);
+    BT_CHECK_ALLOC(k->heard);
+    BT_CHECK_ALLOC(k->first);
+    for (int w = 1; w < size; w++) {
+        void *m = NULL;
+        size_t bytes = 0;
+        if (bt_comm_recv(w, TAG_PEVENT, &m, &bytes, k->timeout, r->o->stop) != BT_STATUS_OK)
+            return rank_lost(r, w, "did not start");
+        bt_status st = take_hello(r, w, m, bytes);
+        free(m);
+        BT_TRY(st);
+        k->heard[w] = bt_clock();
+    }
+    return BT_STATUS_OK;
+}
+
+static bt_status send_to(bt_prun *r, int w, const pk_buf *b) {
+    if (bt_comm_send(w, TAG_PORDER, b->v, b->n, r->pk->timeout, NULL) != BT_STATUS_OK)
+        return rank_lost(r, w, "took no orders");
+    return BT_STATUS_OK;
+}
+
+bt_status bt_prun_ranks_start(bt_prun *r, int si, int64_t t, const bt_argv *argv,
+                              const char *args_json) {
+    const bt_pslot *s = &r->slots[si];
+    /* its folder, its arguments, then its argv: strings one after another */
+    bt_sbuf d = {0};
+    char outdir[1024];
+    snprintf(outdir, sizeof outdir, "%s/trial-%" PRId64, r->logs_dir, t);
+    bt_sbuf_add(&d, outdir, strlen(outdir) + 1);
+    bt_sbuf_add(&d, args_json ? args_json : "{}", strlen(args_json ? args_json : "{}") + 1);
+    for (int i = 0; i < argv->n; i++) bt_sbuf_add(&d, argv->v[i], strlen(argv->v[i]) + 1);
+    const size_t len = d.n;
+    const int oom = d.oom;
+    char *data = bt_sbuf_take(&d);
+    if (oom) {
+        free(data);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    BT_CHECK_ALLOC(data);
+    pk_buf b = {0};
+    bt_status st = pk_push(&b, P_START, s->rslot, t, r->ts[t].attempt, data, len);
+    free(data);
+    if (st == BT_STATUS_OK) st = send_to(r, s->rank, &b);
+    free(b.v);
+    return st;
+}
+
+void bt_prun_ranks_signal(bt_prun *r, int si, int sig) {
+    const bt_pslot *s = &r->slots[si];
+    pk_buf b = {0};
+    /* a rank that takes no orders is found lost; the next pump says so */
+    if (pk_push(&b, P_SIGNAL, s->rslot, 0, sig, NULL, 0) != BT_STATUS_OK ||
+        send_to(r, s->rank, &b) != BT_STATUS_OK)
+        bt_status_clear();
+    free(b.v);
+}
+
+/* Frees remote slot si as a trial the sweep stopped: it runs again at the resume. */
+static bt_status let_go(bt_prun *r, int si, const bt_prun_sink *sink) {
+    r->ts[r->slots[si].trial].stop_why = BT_PSTOP_SWEEP;
+    return sink->exit(r, si, SIGKILL, 0);
+}
+
+/* One message of rank w: lines and exits, applied in order. */
+static bt_status take_events(bt_prun *r, int w, const char *m, size_t bytes,
+                             const bt_prun_sink *sink) {
+    const struct bt_pranks *k = r->pk;
+    pk_head h;
+    const char *data = NULL;
+    size_t at = 0;
+    while (pk_next(m, bytes, &at, &h, &data)) {
+        const int si = k->first[w] + h.slot;
+        if (h.slot < 0 || si >= r->n_slots || r->slots[si].rank != w || !r->slots[si].busy)
+            continue; /* a slot let go at a stop: what it still prints is dropped */
+        if (h.kind == E_EXIT) {
+            BT_TRY(sink->exit(r, si, (int)h.a, (int)h.b));
+        } else if (h.kind == E_OUT || h.kind == E_ERR) {
+            char *line = malloc((size_t)h.len + 1);
+            BT_CHECK_ALLOC(line);
+            memcpy(line, data, (size_t)h.len);
+            line[h.len] = '\0';
+            bt_status st = sink->line(r, si, h.kind == E_ERR, line, (size_t)h.len);
+            free(line);
+            BT_TRY(st);
+        }
+    }
+    if (at != bytes) return BT_FAIL(BT_STATUS_INTERNAL, "rank %d: a malformed message", w);
+    return BT_STATUS_OK;
+}
+
+bt_status bt_prun_ranks_pump(bt_prun *r, const bt_prun_sink *sink) {
+    struct bt_pranks *k = r->pk;
+    if (!k) return BT_STATUS_OK;
+    const double now = bt_clock();
+    for (int w = 1; w < k->size; w++) {
+        size_t bytes = 0;
+        while (bt_comm_ready(w, TAG_PEVENT, &bytes)) {
+            void *m = NULL;
+            BT_TRY(bt_comm_take(w, TAG_PEVENT, bytes, &m));
+            k->heard[w] = now;
+            bt_status st = take_events(r, w, m, bytes, sink);
+            free(m);
+            BT_TRY(st);
+        }
+    }
+    const double pnow = bt_prun_now(r);
+    for (int si = 0; si < r->n_slots; si++) {
+        const bt_pslot *s = &r->slots[si];
+        if (!s->busy || s->rank == 0) continue;
+        const int w = s->rank;
+        if (k->lost || now - k->heard[w] > k->timeout) {
+            for (int j = 0; j < r->n_slots; j++)
+                if (r->slots[j].busy && r->slots[j].rank == w) BT_TRY(let_go(r, j, sink));
+            char why[96];
+            snprintf(why, sizeof why, "sent nothing in %.0f s (dead or hung; --rank-timeout)",
+                     k->timeout);
+            return rank_lost(r, w, k->lost ? "took no orders" : why);
+        }
+        /* a stopping sweep waits for a process past its SIGKILL no longer than one process
+         * would for its own: the rank did not answer, and the trial runs again at the resume */
+        const double kill_at = r->ts[s->trial].kill_at;
+        if (r->stopping_all && kill_at > 0 && pnow > kill_at + 2) BT_TRY(let_go(r, si, sink));
+    }
+    return BT_STATUS_OK;
+}
+
+void bt_prun_ranks_free(bt_prun *r, bt_status code) {
+    const int size = bt_comm_size();
+    struct bt_pranks *k = r->pk;
+    char msg[768]; /* the sweep's own message outlives a failed goodbye */
+    snprintf(msg, sizeof msg, "%s", bt_status_message());
+    if (bt_comm_rank() == 0 && size > 1 && !bt_comm_lost()) {
+        /* every rank runs processes until this: the sweep ended (or never started) */
+        pk_buf b = {0};
+        if (pk_push(&b, P_END, 0, code, 0, NULL, 0) == BT_STATUS_OK)
+            for (int w = 1; w < size; w++)
+                if (bt_comm_send(w, TAG_PORDER, b.v, b.n, k ? k->timeout : 60, NULL) !=
+                    BT_STATUS_OK) {
+                    bt_comm_mark_lost();
+                    if (code != BT_STATUS_OK) (void)BT_FAIL(code, "%s", msg);
+                }
+        free(b.v);
+    }
+    if (!k) return;
+    free(k->heard);
+    free(k->first);
+    free(k);
+    r->pk = NULL;
+}
+
+/* ---- the other ranks ------------------------------------------------------------------------ */
+
+typedef struct pk_line_ctx {
+    pk_buf *out;
+    int slot, kind;
+    bt_status st;
+} pk_line_ctx;
+
+static void pk_line(void *ctx, char *line, size_t len) {
+    pk_line_ctx *c = ctx;
+    if (c->st == BT_STATUS_OK) c->st = pk_push(c->out, c->kind, c->slot, 0, 0, line, len);
+}
+
+/* What slot j's pipes hold, as lines for rank 0. */
+static bt_status serve_drain(bt_pslot *s, int j, pk_buf *out) {
+    for (int k = 0; k < 2; k++) {
+        int *fd = k ? &s->proc.err_fd : &s->proc.out_fd;
+        if (*fd < 0) continue;
+        pk_line_ctx c = {out, j, k ? E_ERR : E_OUT, BT_STATUS_OK};
+        if (bt_linebuf_read(k ? &s->err : &s->out, *fd, pk_line, &c) != 0) {
+            close(*fd);
+            *fd = -1;
+        }
+        BT_TRY(c.st);
+    }
+    return BT_STATUS_OK;
+}
+
+/* mkdir -p: the results' folder may not exist on this host (no shared file system). */
+static void make_dirs(const char *path) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *q = p + 1; *q; q++)
+        if (*q == '/') {
+            *q = '\0';
+            mkdir(p, 0755);
+            *q = '/';
+        }
+    mkdir(p, 0755);
+}
+
+/* Rank 0's order to start trial t in slot j: its folder, arguments and argv in data. */
+static bt_status serve_start(bt_prun *r, const pk_head *h, const char *data, pk_buf *out) {
+    if (h->slot < 0 || h->slot >= r->n_slots || r->slots[h->slot].busy || h->len < 1 ||
+        data[h->len - 1] != '\0')
+        return BT_FAIL(BT_STATUS_INTERNAL, "a malformed order from rank 0");
+    const char *outdir = data, *args_json = NULL;
+    bt_argv argv = {0}, env = {0};
+    bt_status st = BT_STATUS_OK;
+    for (const char *p = data + strlen(data) + 1; p < data + h->len && st == BT_STATUS_OK;
+         p += strlen(p) + 1)
+        if (!args_json)
+            args_json = p;
+        else
+            st = bt_argv_push(&argv, p);
+    if (st == BT_STATUS_OK && (!args_json || argv.n == 0))
+        st = BT_FAIL(BT_STATUS_INTERNAL, "a malformed order from rank 0");
+    if (st == BT_STATUS_OK && !r->logs_dir) { /* the first order: OUT.logs and the wandb package */
+        r->logs_dir = strdup(outdir);
+        char *slash = r->logs_dir ? strrchr(r->logs_dir, '/') : NULL;
+        if (slash) *slash = '\0';
+        if (r->logs_dir) make_dirs(r->logs_dir);
+        st = r->logs_dir ? bt_prun_files(r) : BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
+    const int64_t t = h->a;
+    bt_pslot *s = &r->slots[h->slot];
+    if (st == BT_STATUS_OK) {
+        mkdir(outdir, 0755);
+        char jfile[1200];
+        snprintf(jfile, sizeof jfile, "%s/config-%s-%" PRId64 ".json", outdir, r->sweep_id, t);
+        FILE *f = bt_cmdline_uses(r->spec, "${args_json_file}") ? bt_wfopen(jfile, "w") : NULL;
+        if (f) {
+            fputs(args_json, f);
+            fclose(f);
+        }
+        st = bt_prun_env(r, t, (int)h->b, s->gpu, args_json, outdir, &env);
+    }
+    char path[1024] = "";
+    const int found =
+        st == BT_STATUS_OK && bt_proc_which(argv.v[0], r->spec->dir, path, sizeof path);
+    if (st == BT_STATUS_OK) {
+        const int gpu = s->gpu;
+        memset(s, 0, sizeof *s);
+        s->gpu = gpu;
+        s->trial = t;
+        s->out.max_line = s->err.max_line = 1 << 20;
+        st = bt_proc_spawn(&s->proc, found ? path : argv.v[0], argv.v, env.v, r->spec->dir);
+    }
+    bt_argv_free(&argv);
+    bt_argv_free(&env);
+    BT_TRY(st);
+    if (s->proc.exec_errno) { /* rank 0 says why, as for its own */
+        bt_proc_close(&s->proc);
+        return pk_push(out, E_EXIT, h->slot, 0, s->proc.exec_errno, NULL, 0);
+    }
+    s->busy = 1;
+    return BT_STATUS_OK;
+}
+
+/* Slot j's process exited: the rest of its output, its group killed, its status for rank 0. */
+static bt_status serve_exit(bt_pslot *s, int j, pk_buf *out) {
+    bt_proc_signal(&s->proc, SIGKILL);
+    while (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) BT_TRY(serve_drain(s, j, out));
+    BT_TRY(pk_push(out, E_EXIT, j, s->proc.status, 0, NULL, 0));
+    bt_proc_close(&s->proc);
+    bt_linebuf_free(&s->out);
+    bt_linebuf_free(&s->err);
+    s->busy = 0;
+    return BT_STATUS_OK;
+}
+
+/* Rank 0's orders waiting now; *end gets P_END's code (-1 before it). */
+static bt_status serve_orders(bt_prun *r, pk_buf *out, int *end) {
+    size_t bytes = 0;
+    while (*end < 0 && bt_comm_ready(0, TAG_PORDER, &bytes)) {
+        void *m = NULL;
+        BT_TRY(bt_comm_take(0, TAG_PORDER, bytes, &m));
+        pk_head h;
+        const char *data = NULL;
+        size_t at = 0;
+        bt_status st = BT_STATUS_OK;
+        while (st == BT_STATUS_OK && *end < 0 && pk_next(m, bytes, &at, &h, &data)) {
+            if (h.kind == P_END) *end = (int)h.a;
+            if (h.kind == P_START) st = serve_start(r, &h, data, out);
+            if (h.kind == P_SIGNAL && h.slot >= 0 && h.slot < r->n_slots && r->slots[h.slot].busy)
+                bt_proc_signal(&r->slots[h.slot].proc, (int)h.b);
+        }
+        free(m);
+        BT_TRY(st);
+    }
+    return BT_STATUS_OK;
+}
+
+/* Polls the running processes' pipes (a millisecond at most: orders come by MPI), then sends
+ * what they printed and how they ended. */
+static bt_status serve_pipes(bt_prun *r, pk_buf *out) {
+    struct pollfd fds[512];
+    int owner[512], n = 0;
+    for (int j = 0; j < r->n_slots; j++) {
+        bt_proc *p = &r->slots[j].proc;
+        if (!r->slots[j].busy) continue;
+        int fd2[2] = {p->out_fd, p->err_fd};
+        for (int k = 0; k < 2 && n < 512; k++)
+            if (fd2[k] >= 0) fds[n].fd = fd2[k], fds[n].events = POLLIN, owner[n++] = j;
+    }
+    if (poll(fds, (nfds_t)n, 1) > 0)
+        for (int i = 0; i < n; i++)
+            if (fds[i].revents) BT_TRY(serve_drain(&r->slots[owner[i]], owner[i], out));
+    for (int j = 0; j < r->n_slots; j++)
+        if (r->slots[j].busy && bt_proc_reap(&r->slots[j].proc))
+            BT_TRY(serve_exit(&r->slots[j], j, out));
+    return BT_STATUS_OK;
+}
+
+/* This rank's slots (its GPUs by local rank, else its cores) and its greeting for rank 0. */
+static bt_status serve_setup(bt_prun *r, pk_hello *hello) {
+    snprintf(r->sweep_id, sizeof r->sweep_id, "%.8s", r->spec->sha256);
+    BT_TRY(bt_prun_gpus(r));
+    r->n_slots = bt_prun_slot_count(r);
+    r->slots = calloc((size_t)r->n_slots, sizeof *r->slots);
+    BT_CHECK_ALLOC(r->slots);
+    for (int j = 0; j < r->n_slots; j++) {
+        r->slots[j].gpu = r->n_gpus > 0 ? r->gpu_ids[j % r->n_gpus] : -1;
+        r->slots[j].proc.out_fd = r->slots[j].proc.err_fd = r->slots[j].proc.pid_fd = -1;
+    }
+    hello->n_slots = r->n_slots;
+    hello->n_gpus = r->n_gpus < PK_MAX_GPUS ? r->n_gpus : PK_MAX_GPUS;
+    for (int i = 0; i < hello->n_gpus; i++) hello->gpus[i] = r->gpu_ids[i];
+    return BT_STATUS_OK;
+}
+
+bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *o) {
+    bt_prun r;
+    memset(&r, 0, sizeof r);
+    r.spec = spec;
+    r.o = o;
+    pk_hello hello;
+    hello_of(spec, &hello);
+    bt_status st = serve_setup(&r, &hello);
+    if (st != BT_STATUS_OK) {
+        hello.status = (int32_t)st;
+        snprintf(hello.msg, sizeof hello.msg, "%s", bt_status_message());
+    }
+    pk_buf out = {0};
+    st = pk_push(&out, E_HELLO, 0, 0, 0, &hello, sizeof hello);
+    int end = -1;
+    double sent = 0;
+    /* a stop request is rank 0's to act on: it signals the trials and says the sweep ended */
+    while (st == BT_STATUS_OK && end < 0) {
+        if (out.n > 0 || bt_clock() - sent >= 1.0) { /* at least once a second: alive */
+            st = bt_comm_send(0, TAG_PEVENT, out.v, out.n, 0, NULL);
+            out.n = 0;
+            sent = bt_clock();
+        }
+        if (st == BT_STATUS_OK && hello.status == 0) st = serve_orders(&r, &out, &end);
+        if (st == BT_STATUS_OK && hello.status == 0) st = serve_pipes(&r, &out);
+        if (hello.status != 0 && st == BT_STATUS_OK) { /* rank 0 ends the sweep: wait for it */
+            size_t bytes = 0;
+            int spins = 0;
+            while (!bt_comm_ready(0, TAG_PORDER, &bytes)) bt_comm_nap(&spins);
+            hello.status = 0; /* reads the end, and starts nothing: rank 0 failed the sweep */
+        }
+    }
+    for (int j = 0; r.slots && j < r.n_slots; j++) {
+        bt_pslot *s = &r.slots[j];
+        if (!s->busy) continue;
+        bt_proc_signal(&s->proc, SIGKILL);
+        waitpid(s->proc.pid, NULL, 0);
+        bt_proc_close(&s->proc);
+        bt_linebuf_free(&s->out);
+        bt_linebuf_free(&s->err);
+    }
+    free(out.v);
+    free(r.slots);
+    free(r.logs_dir);
+    free(r.shim_dir);
+    bt_prun_gpus_free(&r);
+    return st != BT_STATUS_OK ? st : (bt_status)end;
+}
