@@ -1,7 +1,6 @@
 /* `batchtune info`: CPU cores, the CUDA module and every GPU, and the features this build has. */
 #include <H5public.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "runtime/cli/cli.h"
 #include "runtime/devices/cuda_module.h"
@@ -57,13 +56,15 @@ int bt_cmd_info(int argc, char **argv) {
         }
     }
     {
-        /* NCCL is linked into the CUDA module when its build found it (CMake BT_NCCL) */
+        /* the CUDA module loads NCCL at run time: found (its version), or why not */
         const bt_cuda_module *m = bt_cuda_module_get();
-        int nccl = m && m->build && strstr(m->build, "NCCL") != NULL;
-        printf("  nccl    %s\n",
-               nccl ? "yes (in the CUDA module: shared data broadcast to every GPU)"
-               : m  ? "no (the CUDA module was built without it)"
-                    : "no (no CUDA module)");
+        const char *why = "no CUDA module";
+        if (m && m->nccl(&why))
+            printf("  nccl    yes (%s: shared data broadcast to every GPU)\n", why);
+        else if (m)
+            printf("  nccl    no (%s: each GPU's data is uploaded from the host)\n", why);
+        else
+            printf("  nccl    no (%s)\n", why);
     }
     if (bt_comm_built())
         printf("  mpi     yes (%s; mpirun -np N batchtune run ..., docs/cluster.md)\n",

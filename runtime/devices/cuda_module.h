@@ -20,7 +20,7 @@
 
 /* Bumped whenever this table or a type it passes (bt_pack_ops, bt_gpu_info, bt_model_data, ...)
  * changes layout; a module of another ABI is refused. */
-#define BT_CUDA_MODULE_ABI 1
+#define BT_CUDA_MODULE_ABI 2
 
 /* What the GPU probe found. */
 typedef enum bt_gpu_probe_kind {
@@ -50,6 +50,11 @@ typedef struct bt_cuda_module {
     bt_status (*gpu_mem_used)(int index, int64_t *used);
     /* "CUDA 13.0 runtime, driver 12.8, cuBLAS 13.1.0"; static string. */
     const char *(*versions)(void);
+    /* NCCL, which the module loads at run time (libnccl.so.2, for the gbdt data's broadcast to
+     * every GPU): 1 when it is there, 0 when not; *status says which ("NCCL 2.28.9, libnccl.so.2,
+     * loaded at run time", "NCCL not found: libnccl.so.2: cannot open ...", "the CUDA module was
+     * built without NCCL (CMake BT_NCCL=OFF)"), a static string. */
+    int (*nccl)(const char **status);
 
     /* The pack operations of family `family` on the current GPU, or NULL. */
     const bt_pack_ops *(*pack_ops)(const char *family);

@@ -155,3 +155,9 @@ const char *ncclGetErrorString(ncclResult_t result) {
         return "error (emulated NCCL)";
     }
 }
+
+ncclResult_t ncclGetVersion(int *version) {
+    if (!version) return ncclInvalidArgument;
+    *version = BT_EMU_NCCL_VERSION;
+    return ncclSuccess;
+}

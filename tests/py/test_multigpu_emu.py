@@ -61,6 +61,8 @@ def strip_device(tables):
 p = bt("info", env=env_for(ref, 3))
 c.check(p.returncode == 0 and "gpus: 3" in p.stdout and p.stdout.count("emulated GPU") >= 3,
         f"info with 3 emulated GPUs: {p.stdout}")
+# NCCL as the module found it (the emulation's stand-in, linked in, with its version)
+c.check("nccl    yes (NCCL 2.19.3, the emulation's stand-in" in p.stdout, f"info's nccl: {p.stdout}")
 
 # ---- device syntax ----------------------------------------------------------------------------
 gb = sweep_file("breast-cancer-asha.json")
@@ -119,6 +121,22 @@ for n, _, err in outs:  # the other GPUs' data copies came from the first by NCC
     m = re.search(r"nccl broadcast (\d+) bytes", err)
     got = int(m.group(1)) if m else -1
     c.check(got == 0 if n == 1 else got > 0, f"gbdt, {n} GPUs: NCCL broadcast {got} bytes")
+
+# without NCCL at run time (BT_NCCL_LIBRARY=none: as on a machine without libnccl.so.2) each
+# GPU's copy is uploaded from the host, and nothing else changes
+e = env_for(ref, 2)
+e["BT_NCCL_LIBRARY"] = "none"
+p = bt("info", env=e)
+c.check("nccl    no (NCCL not loaded: BT_NCCL_LIBRARY=none: each GPU's data is uploaded" in p.stdout,
+        f"info without NCCL: {p.stdout}")
+out = os.path.join(d, "gbdt-2-nonccl.h5")
+p = bt(gbdt, "--out", out, "--fresh", "--pack", "4", "--device", "cuda:all", env=e)
+m = re.search(r"nccl broadcast (\d+) bytes", p.stderr)
+c.check(p.returncode == 0 and "emu report: 0 violations" in p.stderr and m and m.group(1) == "0",
+        f"gbdt on 2 GPUs without NCCL: rc {p.returncode}: {p.stderr[-2000:]}")
+got = strip_device(results_tables(out))
+c.check(all(np.array_equal(a, b) for a, b in zip(base, got)),
+        "gbdt on 2 GPUs without NCCL: /trials, /history, /rungs equal the CPU's")
 
 # ---- mlp: a grid, every kernel emulated --------------------------------------------------------
 mg = sweep_file("mlp-digits.json")

@@ -1,8 +1,9 @@
 /* The device copies of the data a sweep's CUDA gbdt packs share: the binned train set, its cuts,
  * labels and raw features, one copy per (device, binning), hung off bt_gbdt_shared.cuda, made on
  * a pack's first use and freed with the data (bt_gbdt_cuda_data_release). With several GPUs and
- * NCCL (BT_HAVE_NCCL), only the first GPU's copy is uploaded from the host; the others are
- * broadcast to from it (upload from the host again if NCCL refuses). */
+ * NCCL (BT_HAVE_NCCL, the library loaded at run time), only the first GPU's copy is uploaded from
+ * the host; the others are broadcast to from it (uploaded from the host when NCCL is missing or
+ * refuses). */
 #include "models/gbdt/trainer.h"
 
 #if BT_HAVE_CUDA
@@ -100,55 +101,56 @@ static void dev_arrays_free(const bt_model_data *data, const bt_gbdt_binning *B,
     }
 }
 
-#define NC(expr)                                                                                   \
+#define NC(nc, expr)                                                                               \
     do {                                                                                           \
         ncclResult_t nc_r_ = (expr);                                                               \
         if (nc_r_ != ncclSuccess)                                                                  \
-            return BT_FAIL(BT_STATUS_INTERNAL, "%s: %s", #expr, ncclGetErrorString(nc_r_));        \
+            return BT_FAIL(BT_STATUS_INTERNAL, "%s: %s", #expr, (nc)->error_string(nc_r_));        \
     } while (0)
 
 /* Every array of `src` (on another GPU) broadcast into d's, on stream s of d's GPU (current)
  * and ss of src's: one NCCL group over a two-rank communicator, the source GPU the root. */
-static bt_status broadcast_group(const dev_array *from, const dev_array *to, int k,
-                                 ncclComm_t comm[2], cudaStream_t ss, cudaStream_t s) {
-    NC(ncclGroupStart());
+static bt_status broadcast_group(const bt_nccl *nc, const dev_array *from, const dev_array *to,
+                                 int k, ncclComm_t comm[2], cudaStream_t ss, cudaStream_t s) {
+    NC(nc, nc->group_start());
     ncclResult_t r = ncclSuccess;
     for (int i = 0; i < k && r == ncclSuccess; i++) {
         if (!to[i].bytes) continue;
-        r = ncclBroadcast(*from[i].dev, *from[i].dev, to[i].bytes, ncclUint8, 0, comm[0], ss);
+        r = nc->broadcast(*from[i].dev, *from[i].dev, to[i].bytes, ncclUint8, 0, comm[0], ss);
         if (r == ncclSuccess)
-            r = ncclBroadcast(*to[i].dev, *to[i].dev, to[i].bytes, ncclUint8, 0, comm[1], s);
+            r = nc->broadcast(*to[i].dev, *to[i].dev, to[i].bytes, ncclUint8, 0, comm[1], s);
     }
-    ncclResult_t end = ncclGroupEnd(); /* the group is closed whatever failed */
-    NC(r);
-    NC(end);
+    ncclResult_t end = nc->group_end(); /* the group is closed whatever failed */
+    NC(nc, r);
+    NC(nc, end);
     return BT_STATUS_OK;
 }
 
-static bt_status dev_data_broadcast(const bt_model_data *data, const bt_gbdt_binning *B,
-                                    const dev_data *src, dev_data *d, cudaStream_t s) {
+static bt_status dev_data_broadcast(const bt_nccl *nc, const bt_model_data *data,
+                                    const bt_gbdt_binning *B, const dev_data *src, dev_data *d,
+                                    cudaStream_t s) {
     dev_array from[N_ARRAYS], to[N_ARRAYS];
     const int k = dev_arrays(data, B, (dev_data *)src, from); /* only reads src's pointers */
     dev_arrays(data, B, d, to);
     for (int i = 0; i < k; i++) CU(bt_cuda_malloc(to[i].dev, to[i].bytes ? to[i].bytes : 1));
     const int devs[2] = {src->device, d->device};
     ncclComm_t comm[2] = {NULL, NULL};
-    NC(ncclCommInitAll(comm, 2, devs));
+    NC(nc, nc->comm_init_all(comm, 2, devs));
     cudaStream_t ss = NULL;
     bt_status st = BT_STATUS_OK;
     if (cudaSetDevice(src->device) != cudaSuccess ||
         cudaStreamCreateWithFlags(&ss, cudaStreamNonBlocking) != cudaSuccess)
         st = BT_FAIL(BT_STATUS_INTERNAL, "a stream on GPU %d for the broadcast", src->device);
     cudaSetDevice(d->device);
-    if (st == BT_STATUS_OK) st = broadcast_group(from, to, k, comm, ss, s);
+    if (st == BT_STATUS_OK) st = broadcast_group(nc, from, to, k, comm, ss, s);
     if (ss) {
         cudaSetDevice(src->device);
         cudaStreamSynchronize(ss);
         cudaStreamDestroy(ss);
         cudaSetDevice(d->device);
     }
-    ncclCommDestroy(comm[0]);
-    ncclCommDestroy(comm[1]);
+    nc->comm_destroy(comm[0]);
+    nc->comm_destroy(comm[1]);
     return st;
 }
 #endif
@@ -164,9 +166,10 @@ static bt_status dev_data_make(const bt_model_data *data, const bt_gbdt_binning 
     CU(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     bt_status st = BT_STATUS_INTERNAL;
 #if BT_HAVE_NCCL
-    if (peer) {
-        st = dev_data_broadcast(data, B, peer, d, s);
-        if (st != BT_STATUS_OK) { /* NCCL refused (or is missing at run time): the host's copy */
+    const bt_nccl *nc = peer ? bt_nccl_get() : NULL; /* NULL: no libnccl on this machine */
+    if (nc) {
+        st = dev_data_broadcast(nc, data, B, peer, d, s);
+        if (st != BT_STATUS_OK) { /* NCCL refused: the host's copy */
             bt_status_clear();
             cudaStreamSynchronize(s);
             dev_arrays_free(data, B, d);

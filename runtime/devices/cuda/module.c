@@ -1,13 +1,17 @@
 /* The CUDA module's entry point (runtime/devices/cuda_module.h): the one exported function that
  * hands the binary the module's table -- its GPU queries (devices.cu), every family's GPU pack
- * operations (models/<family>/cuda/ops.c) and the op table for selftest. Built into
- * libbatchtune_cuda.so and, against the emulated runtime, into the device emulation's module. */
+ * operations (models/<family>/cuda/ops.c), the op table for selftest and whether NCCL loaded.
+ * Built into libbatchtune_cuda.so and, against the emulated runtime, into the device emulation's
+ * module. */
 #include <string.h>
 
 #include "models/gbdt/gbdt.h"
 #include "models/nn/nn.h"
 #include "models/nn/resnet.h"
 #include "runtime/devices/cuda_module.h"
+#if BT_HAVE_NCCL
+#include "kernels/cuda/nccl_api.h"
+#endif
 
 #ifndef BT_CUDA_MODULE_BUILD
 #define BT_CUDA_MODULE_BUILD "CUDA"
@@ -22,6 +26,17 @@ const char *bt_cudev_versions(void);
 
 /* kernels/cuda/optest/suites.c */
 extern const bt_op_suite *const bt_optest_suites[];
+
+static int nccl(const char **status) {
+#if BT_HAVE_NCCL
+    int found = bt_nccl_get() != NULL;
+    *status = bt_nccl_status();
+    return found;
+#else
+    *status = "the CUDA module was built without NCCL (CMake BT_NCCL=OFF)";
+    return 0;
+#endif
+}
 
 static const bt_pack_ops *pack_ops(const char *family) {
     if (!family) return NULL;
@@ -44,6 +59,7 @@ const bt_cuda_module *bt_cuda_module_entry(void) {
         .gpu_select = bt_cudev_select,
         .gpu_mem_used = bt_cudev_mem_used,
         .versions = bt_cudev_versions,
+        .nccl = nccl,
         .pack_ops = pack_ops,
         .op_suites = bt_optest_suites,
     };
