@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,8 +61,19 @@ static bt_status shm_buffers(void *ctx, const bt_dataset *shape, float **X, floa
     return BT_STATUS_OK;
 }
 
-/* The child: read, write the header, leave without running the parent's exit handlers. */
-static void child_main(const char *path, int fd) {
+/* The child's exit codes without a header: 1 is a sanitizer's report of a fault (a crash in a
+ * sanitizer build); NO_HANDOVER its own failure to hand the header over. */
+enum { NO_HANDOVER = 3 };
+
+/* The child: read, write the header, leave without running the parent's exit handlers. It dies
+ * with the parent (a parent killed outright leaves no reader holding the data's memory behind)
+ * and leaves stop signals to the parent, which stops after loading as it would have in-process
+ * (the handlers it inherited would print the parent's "stopping" line a second time). */
+static void child_main(const char *path, int fd, pid_t parent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(NO_HANDOVER);
+    static const int stops[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    for (size_t k = 0; k < sizeof stops / sizeof *stops; k++) signal(stops[k], SIG_IGN);
     shm_sink m = {.fd = fd};
     bt_dataset shape;
     bt_status s = bt_hdf5_read(path, shm_buffers, &m, &shape);
@@ -76,7 +89,7 @@ static void child_main(const char *path, int fd) {
     }
     if (m.map) munmap(m.map, m.len);
     h.magic = MAGIC;
-    _exit(pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : 1);
+    _exit(pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h ? 0 : NO_HANDOVER);
 }
 
 /* Copies LEN bytes at OFFSET of the shared file into DST, freeing its pages slice by slice. */
@@ -102,26 +115,48 @@ static bt_status collect(int fd, pid_t pid, const char *path, bt_dataset *out) {
                            strerror(errno));
     child_header h = {0};
     ssize_t got = pread(fd, &h, sizeof h, 0);
-    /* a child that did not finish crashed: killed by a signal, or (sanitizer builds) exited
-     * after reporting the fault */
-    char how[96] = "";
-    if (WIFSIGNALED(ws))
-        snprintf(how, sizeof how, "signal %d, %s", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
-    else if (got != (ssize_t)sizeof h || h.magic != MAGIC || !WIFEXITED(ws) || WEXITSTATUS(ws))
-        snprintf(how, sizeof how, "its reader exited with %d",
-                 WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
-    if (how[0])
+    /* A child that did not finish: a fault (the library crashing on the file; in a sanitizer
+     * build, the sanitizer's report and exit 1) says the file is corrupt; a kill (the OOM
+     * killer's SIGKILL, SIGBUS from shared memory that could not be backed) says nothing of it. */
+    int sig = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+    int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    if (sig == SIGSEGV || sig == SIGABRT || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP ||
+        sig == SIGSYS || (!sig && code == 1))
         return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "%s: the HDF5 library crashed reading this file (%s): the file is corrupt",
-                       path, how);
+                       "%s: the HDF5 library crashed reading this file (%s %d%s%s): the file is "
+                       "corrupt",
+                       path, sig ? "signal" : "its reader exited with", sig ? sig : code,
+                       sig ? ", " : "", sig ? strsignal(sig) : "");
+    if (sig)
+        return BT_FAIL(BT_STATUS_INTERNAL,
+                       "%s: the process reading this HDF5 file was killed (signal %d, %s)%s", path,
+                       sig, strsignal(sig),
+                       sig == SIGKILL || sig == SIGBUS ? ": out of memory?" : "");
+    if (code != 0 || got != (ssize_t)sizeof h || h.magic != MAGIC)
+        return BT_FAIL(BT_STATUS_INTERNAL,
+                       "%s: the process reading this HDF5 file could not hand its data over "
+                       "(exit %d)",
+                       path, code);
     h.message[sizeof h.message - 1] = h.file[sizeof h.file - 1] = '\0';
     if (h.status != BT_STATUS_OK)
         return bt_fail((bt_status)h.status, h.file[0] ? h.file : __FILE__, h.line, "%s", h.message);
-    BT_TRY(bt_dataset_alloc(out, h.n_rows, h.n_features));
-    out->channels = h.channels, out->height = h.height, out->width = h.width;
+    /* The child checked the size against the memory available; checking again here would
+     * count the shared copy, released slice by slice below, as if it stayed. */
     size_t xb = (size_t)h.n_rows * (size_t)h.n_features * sizeof(float);
+    size_t yb = (size_t)h.n_rows * sizeof(float);
+    struct stat st;
+    if (h.n_rows < 1 || h.n_features < 1 || fstat(fd, &st) != 0 ||
+        (size_t)st.st_size < data_offset() + xb + yb)
+        return BT_FAIL(BT_STATUS_INTERNAL, "%s: the HDF5 reader handed over a bad shape", path);
+    out->n_rows = h.n_rows, out->n_features = h.n_features;
+    out->X = malloc(xb);
+    out->y = malloc(yb);
+    if (!out->X || !out->y)
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory for %lld x %d dataset",
+                       (long long)h.n_rows, h.n_features);
+    out->channels = h.channels, out->height = h.height, out->width = h.width;
     BT_TRY(take(fd, data_offset(), out->X, xb, path));
-    BT_TRY(take(fd, data_offset() + xb, out->y, (size_t)h.n_rows * sizeof(float), path));
+    BT_TRY(take(fd, data_offset() + xb, out->y, yb, path));
     out->source = bt_strdup_(path);
     BT_CHECK_ALLOC(out->source);
     return BT_STATUS_OK;
@@ -132,12 +167,12 @@ bt_status bt_dataset_load_hdf5(const char *path, bt_dataset *out) {
     BT_TRY(bt_file_check(path));
     int fd = memfd_create("batchtune-hdf5", MFD_CLOEXEC);
     if (fd < 0) return bt_dataset_load_hdf5_here(path, out);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         close(fd);
         return bt_dataset_load_hdf5_here(path, out);
     }
-    if (pid == 0) child_main(path, fd);
+    if (pid == 0) child_main(path, fd, parent);
     bt_status s = collect(fd, pid, path, out);
     close(fd);
     if (s != BT_STATUS_OK) bt_dataset_free(out);

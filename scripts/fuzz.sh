@@ -35,15 +35,24 @@ seeds() { # the files a harness starts from
   esac 2>/dev/null
 }
 
-# True when the first frame of the failure's stack that is libhdf5's or batchtune's is libhdf5's,
-# or when the report has no stack at all (libFuzzer's memory limit; batchtune's own allocations
-# in the HDF5 reader are bounded by the file's size before they are made).
+# True when the failure is libhdf5's own: the first frame of its stack that is libhdf5's or
+# batchtune's is libhdf5's, or the report has no stack (libFuzzer's memory limit; batchtune's own
+# allocations in the HDF5 reader are bounded by the file's size before they are made). An overrun
+# or a use after free counts by who allocated the memory, not who touched it: libhdf5 writing past
+# a buffer batchtune sized wrong is batchtune's bug.
+first_frame() {
+  grep -E "^ *#[0-9]" | grep -m1 -E "libhdf5|/(base|datasets|kernels|models|sweeps|runtime|tests)/[^ ]*\.c:[0-9]" || true
+}
 library_failure() {
   local report first
-  report=$(grep -m1 -A80 -E "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)" "$1" || true)
+  report=$(grep -m1 -A200 -E "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)" "$1" || true)
   [ -n "$report" ] || return 1 # no report at all: the harness did not even run
-  first=$(grep -E "^ *#[0-9]" <<<"$report" |
-    grep -m1 -E "libhdf5|/(base|datasets|kernels|models|sweeps|runtime|tests)/[^ ]*\.c:[0-9]" || true)
+  if grep -qE "AddressSanitizer: [a-z-]*(overflow|after-free|after-poison|double-free)" <<<"$report"; then
+    first=$(sed -n '/allocated by thread/,$p' <<<"$report" | first_frame)
+    [ -n "$first" ] && grep -q libhdf5 <<<"$first"
+    return
+  fi
+  first=$(first_frame <<<"$report")
   [ -z "$first" ] || grep -q libhdf5 <<<"$first"
 }
 
