@@ -99,9 +99,12 @@ static void load(void) {
      * as on a machine without NCCL (each GPU's data uploaded from the host) */
     const char *env = getenv("BT_NCCL_LIBRARY");
     if (env && (!*env || strcmp(env, "none") == 0)) {
-        snprintf(status, sizeof status, "NCCL not loaded: BT_NCCL_LIBRARY=none");
+        snprintf(status, sizeof status, "NCCL not loaded: BT_NCCL_LIBRARY=%s",
+                 *env ? env : "(empty)");
         return;
     }
+    static char env_name[256]; /* lib.name outlives any later change to the environment */
+    if (env) env = strncpy(env_name, env, sizeof env_name - 1);
 #if BT_NCCL_BUILTIN
     /* the device emulation: its stand-in (tests/emu/emu_nccl.c) is linked into the module */
     lib = (bt_nccl){.comm_init_all = ncclCommInitAll,
