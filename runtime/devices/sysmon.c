@@ -195,7 +195,9 @@ bt_status bt_sysmon_copy(bt_sysmon *m, char ***cols, int *n_cols, double **rows,
     *n_cols = 0;
     *n = 0;
     pthread_mutex_lock(&m->mu);
-    if (mono() - m->last_wall > 0.1) sample(m);
+    /* a fresh row unless the thread took one just now; and never an empty table, however
+     * quickly the run ended (the thread's first row comes one period after the start) */
+    if (m->n == 0 || mono() - m->last_wall > 0.1) sample(m);
     char **c = calloc((size_t)m->n_cols, sizeof *c);
     double *r = malloc((size_t)(m->n ? m->n : 1) * (size_t)m->n_cols * sizeof *r);
     int ok = c && r;
