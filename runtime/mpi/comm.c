@@ -154,19 +154,36 @@ bt_status bt_comm_rank_lost(int w, const char *why, const char *more) {
 
 bt_status bt_comm_send(int to, int tag, const void *buf, size_t bytes, double timeout,
                        volatile sig_atomic_t *stop) {
+    return bt_comm_send_pending(to, tag, buf, bytes, timeout, stop, NULL, NULL);
+}
+
+bt_status bt_comm_send_pending(int to, int tag, const void *buf, size_t bytes, double timeout,
+                               volatile sig_atomic_t *stop, bt_comm_idle_fn idle, void *ctx) {
     if (!g_on) return no_mpi();
+    /* MPI reads a copy: after MPI_Cancel a started send may still read its buffer, which the
+     * caller frees when this returns; a cancelled send's copy is left to the aborting job */
+    void *copy = malloc(bytes ? bytes : 1);
+    BT_CHECK_ALLOC(copy);
+    if (bytes) memcpy(copy, buf, bytes);
     void *req = NULL;
-    if (g_mpi->isend(buf, bytes, to, tag, &req) != 0)
+    if (g_mpi->isend(copy, bytes, to, tag, &req) != 0) {
+        free(copy);
         return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI send to rank %d failed", to);
+    }
     const double end = timeout > 0 ? now_s() + timeout : 0;
     int spins = 0;
     for (;;) {
         int done = 0;
-        if (g_mpi->test(req, &done) != 0)
+        if (g_mpi->test(req, &done) != 0) /* the request is freed; the copy is MPI's still */
             return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI send to rank %d failed", to);
-        if (done) return BT_STATUS_OK;
-        if ((end > 0 && now_s() > end) || (stop && *stop)) {
+        if (done) {
+            free(copy);
+            return BT_STATUS_OK;
+        }
+        bt_status st = idle ? idle(ctx) : BT_STATUS_OK;
+        if (st != BT_STATUS_OK || (end > 0 && now_s() > end) || (stop && *stop)) {
             g_mpi->cancel(req);
+            if (st != BT_STATUS_OK) return st;
             return BT_FAIL(BT_STATUS_INTERRUPTED, "rank %d took no message in %.0f s", to, timeout);
         }
         bt_comm_nap(&spins);

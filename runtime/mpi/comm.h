@@ -40,6 +40,12 @@ void bt_comm_end(int code);
  * no limit) or *stop is set (stop may be NULL): BT_STATUS_INTERRUPTED then. */
 bt_status bt_comm_send(int to, int tag, const void *buf, size_t bytes, double timeout,
                        volatile sig_atomic_t *stop);
+/* bt_comm_send, calling idle(ctx) between polls: receiving the other direction while a large
+ * send waits for its receiver, so two ranks sending to each other at once both progress. An
+ * error from idle cancels the send and is returned. */
+typedef bt_status (*bt_comm_idle_fn)(void *ctx);
+bt_status bt_comm_send_pending(int to, int tag, const void *buf, size_t bytes, double timeout,
+                               volatile sig_atomic_t *stop, bt_comm_idle_fn idle, void *ctx);
 /* Whether a message from `from` with `tag` is waiting (its size in *bytes); never blocks. */
 int bt_comm_ready(int from, int tag, size_t *bytes);
 /* Receives a waiting message (bt_comm_ready said so) into a new buffer. */

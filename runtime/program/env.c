@@ -205,11 +205,14 @@ bt_status bt_prun_files(bt_prun *r) {
     r->shim_dir = malloc(n);
     BT_CHECK_ALLOC(r->shim_dir);
     snprintf(r->shim_dir, n, "%s/python", r->logs_dir);
-    char pkg[1200], file[1300], tmp[1330];
+    char pkg[1200], file[1300], tmp[1420];
     snprintf(pkg, sizeof pkg, "%s/wandb", r->shim_dir);
     snprintf(file, sizeof file, "%s/__init__.py", pkg);
-    /* the ranks of an MPI job on one host write the same package: each through its own file */
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", file, (long)getpid());
+    /* the ranks of an MPI job on one host (or on hosts sharing the folder, where pids repeat)
+     * write the same package: each through a file of its own */
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(tmp, sizeof tmp, "%s.tmp-%.63s-%d-%ld", file, host, bt_comm_rank(), (long)getpid());
     mkdir(r->shim_dir, 0755);
     mkdir(pkg, 0755);
     FILE *f = bt_wfopen(tmp, "w");

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "runtime/exec/progress.h"
 
 static int set_flags(int fd) {
     int fl = fcntl(fd, F_GETFL);
@@ -181,6 +184,17 @@ void bt_proc_close(bt_proc *p) {
     if (p->err_fd >= 0) close(p->err_fd);
     if (p->pid_fd >= 0) close(p->pid_fd);
     p->out_fd = p->err_fd = p->pid_fd = -1;
+}
+
+void bt_proc_pipes_wait(bt_proc *p, double until) {
+    if (bt_clock() >= until) {
+        if (p->out_fd >= 0) close(p->out_fd);
+        if (p->err_fd >= 0) close(p->err_fd);
+        p->out_fd = p->err_fd = -1;
+        return;
+    }
+    struct pollfd fds[2] = {{p->out_fd, POLLIN, 0}, {p->err_fd, POLLIN, 0}};
+    (void)poll(fds, 2, 10); /* a closed one (-1) is left out */
 }
 
 void bt_proc_describe(int status, char *buf, size_t n) {

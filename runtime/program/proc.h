@@ -32,6 +32,10 @@ void bt_proc_signal(const bt_proc *p, int sig);
 /* Reaps it if it exited (nonblocking); returns 1 once it has. */
 int bt_proc_reap(bt_proc *p);
 void bt_proc_close(bt_proc *p);
+/* After its exit, between reads of what its pipes still hold: waits up to 10 ms for more, and
+ * closes them once the clock (bt_clock) passes `until`: a process that left its group (setsid)
+ * can hold them open forever. */
+void bt_proc_pipes_wait(bt_proc *p, double until);
 
 /* Where a program name resolves: a name with a '/' as is (relative to cwd), else the first
  * executable in PATH, else an executable of that name in cwd (run from there). Returns 0 when none

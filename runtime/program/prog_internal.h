@@ -32,7 +32,8 @@ typedef struct bt_ptrial {
     char device[16];
     char *error; /* why it failed, with its stderr's tail */
     int stop_why;
-    double kill_at; /* SIGKILL then, once stopped (0: not stopping) */
+    double kill_at;   /* SIGKILL then, once stopped (0: not stopping) */
+    double resend_at; /* another rank's trial past kill_at: SIGKILL again then */
 } bt_ptrial;
 
 typedef struct bt_pslot {

@@ -22,13 +22,15 @@
  * TAG_PEVENT. A channel of its own: the native executor's tags (runtime/exec/ranks.c) differ. */
 enum { TAG_PORDER = 21, TAG_PEVENT = 22 };
 enum { P_START = 1, P_SIGNAL = 2, P_END = 3 };
-enum { E_HELLO = 1, E_OUT = 2, E_ERR = 3, E_EXIT = 4 };
+enum { E_HELLO = 1, E_OUT = 2, E_ERR = 3, E_EXIT = 4, E_FAIL = 5 };
 #define PK_MAX_GPUS 64
+#define PK_PUMP_MAX 8 /* messages taken from one rank per pump: a chatty rank starves no other */
 
 typedef struct pk_head {
     int32_t kind, slot; /* slot: on the rank that runs it */
     int64_t a, b, len;  /* P_START: trial, attempt; P_SIGNAL: -, signal; P_END: code;
-                           E_EXIT: waitpid status, errno of a program that could not start */
+                           E_EXIT: waitpid status, errno of a program that could not start;
+                           E_FAIL: the rank's bt_status, its message in the data */
 } pk_head;
 
 /* A rank's greeting: what every rank must agree on, and its slots. */
@@ -45,12 +47,71 @@ typedef struct pk_buf {
     size_t n, cap;
 } pk_buf;
 
+/* Messages received while a send waited (bt_comm_send_pending), in arrival order. */
+typedef struct pk_msg {
+    struct pk_msg *next;
+    void *m;
+    size_t bytes;
+} pk_msg;
+typedef struct pk_queue {
+    pk_msg *head, *tail;
+} pk_queue;
+
 struct bt_pranks {
-    int size, lost;
+    int size;
+    int lost; /* the rank a send to failed (it took no orders), 0: none */
     double timeout;
     double *heard; /* per rank: when it last sent anything */
     int *first;    /* per rank: its first slot in r->slots */
+    pk_queue *q;   /* per rank: its events received while an order waited */
 };
+
+/* Takes every message from `from` with `tag` waiting now into q. */
+static bt_status q_fill(pk_queue *q, int from, int tag, int *got) {
+    size_t bytes = 0;
+    while (bt_comm_ready(from, tag, &bytes)) {
+        pk_msg *e = calloc(1, sizeof *e);
+        BT_CHECK_ALLOC(e);
+        e->bytes = bytes;
+        bt_status st = bt_comm_take(from, tag, bytes, &e->m);
+        if (st != BT_STATUS_OK) {
+            free(e);
+            return st;
+        }
+        if (q->tail)
+            q->tail->next = e;
+        else
+            q->head = e;
+        q->tail = e;
+        if (got) *got = 1;
+    }
+    return BT_STATUS_OK;
+}
+
+/* The next message: the queue's first, else one waiting now (1), else 0. */
+static int q_next(pk_queue *q, int from, int tag, void **m, size_t *bytes, bt_status *st) {
+    pk_msg *e = q->head;
+    if (e) {
+        q->head = e->next;
+        if (!q->head) q->tail = NULL;
+        *m = e->m, *bytes = e->bytes;
+        free(e);
+        return 1;
+    }
+    if (!bt_comm_ready(from, tag, bytes)) return 0;
+    *st = bt_comm_take(from, tag, *bytes, m);
+    return *st == BT_STATUS_OK;
+}
+
+static void q_free(pk_queue *q) {
+    while (q->head) {
+        pk_msg *e = q->head;
+        q->head = e->next;
+        free(e->m);
+        free(e);
+    }
+    q->tail = NULL;
+}
 
 static bt_status pk_push(pk_buf *b, int kind, int slot, int64_t a, int64_t v, const void *data,
                          size_t len) {
@@ -102,7 +163,7 @@ void bt_prun_slot_device(const bt_prun *r, int si, char *buf, size_t n) {
 /* ---- rank 0 --------------------------------------------------------------------------------- */
 
 static bt_status rank_lost(bt_prun *r, int w, const char *why) {
-    r->pk->lost = 1;
+    r->pk->lost = w;
     return bt_comm_rank_lost(w, why, " (the trials that were running start over)");
 }
 
@@ -149,13 +210,20 @@ bt_status bt_prun_ranks_init(bt_prun *r) {
     k->timeout = r->o->rank_timeout > 0 ? r->o->rank_timeout : 600;
     k->heard = calloc((size_t)size, sizeof *k->heard);
     k->first = calloc((size_t)size, sizeof *k->first);
+    k->q = calloc((size_t)size, sizeof *k->q);
     BT_CHECK_ALLOC(k->heard);
     BT_CHECK_ALLOC(k->first);
+    BT_CHECK_ALLOC(k->q);
     for (int w = 1; w < size; w++) {
         void *m = NULL;
         size_t bytes = 0;
-        if (bt_comm_recv(w, TAG_PEVENT, &m, &bytes, k->timeout, r->o->stop) != BT_STATUS_OK)
+        if (bt_comm_recv(w, TAG_PEVENT, &m, &bytes, k->timeout, r->o->stop) != BT_STATUS_OK) {
+            if (r->o->stop && *r->o->stop) /* every rank takes the end: none is lost */
+                return BT_FAIL(BT_STATUS_INTERRUPTED,
+                               "interrupted while the ranks started: nothing ran; run the same "
+                               "command again to start");
             return rank_lost(r, w, "did not start");
+        }
         bt_status st = take_hello(r, w, m, bytes);
         free(m);
         BT_TRY(st);
@@ -164,8 +232,25 @@ bt_status bt_prun_ranks_init(bt_prun *r) {
     return BT_STATUS_OK;
 }
 
+/* While an order waits for its rank: every rank's events are received (and kept for the next
+ * pump), so a rank that sends a large message at the same time is not blocked by this one. */
+static bt_status take_pending(void *ctx) {
+    struct bt_pranks *k = ctx;
+    for (int w = 1; w < k->size; w++) {
+        int got = 0;
+        BT_TRY(q_fill(&k->q[w], w, TAG_PEVENT, &got));
+        if (got) k->heard[w] = bt_clock();
+    }
+    return BT_STATUS_OK;
+}
+
+static bt_status send_order(struct bt_pranks *k, int w, const pk_buf *b, double timeout) {
+    return bt_comm_send_pending(w, TAG_PORDER, b->v, b->n, timeout, NULL, k ? take_pending : NULL,
+                                k);
+}
+
 static bt_status send_to(bt_prun *r, int w, const pk_buf *b) {
-    if (bt_comm_send(w, TAG_PORDER, b->v, b->n, r->pk->timeout, NULL) != BT_STATUS_OK)
+    if (send_order(r->pk, w, b, r->pk->timeout) != BT_STATUS_OK)
         return rank_lost(r, w, "took no orders");
     return BT_STATUS_OK;
 }
@@ -212,6 +297,24 @@ static bt_status let_go(bt_prun *r, int si, const bt_prun_sink *sink) {
     return sink->exit(r, si, SIGKILL, 0);
 }
 
+/* Frees rank w's slots: their trials run again at the resume. */
+static bt_status let_go_rank(bt_prun *r, int w, const bt_prun_sink *sink) {
+    for (int j = 0; j < r->n_slots; j++)
+        if (r->slots[j].busy && r->slots[j].rank == w) BT_TRY(let_go(r, j, sink));
+    return BT_STATUS_OK;
+}
+
+/* Rank w failed (its message in msg) and waits for the end: the sweep stops as for a lost rank,
+ * progress saved (75), but every rank ends cleanly. */
+static bt_status rank_failed(bt_prun *r, int w, const char *msg, size_t len,
+                             const bt_prun_sink *sink) {
+    BT_TRY(let_go_rank(r, w, sink));
+    return BT_FAIL(BT_STATUS_INTERRUPTED,
+                   "rank %d failed: %.*s: progress saved, every rank stopped; run the same "
+                   "command again to continue (the trials that were running start over)",
+                   w, (int)(len < 600 ? len : 600), msg);
+}
+
 /* One message of rank w: lines and exits, applied in order. */
 static bt_status take_events(bt_prun *r, int w, const char *m, size_t bytes,
                              const bt_prun_sink *sink) {
@@ -220,6 +323,7 @@ static bt_status take_events(bt_prun *r, int w, const char *m, size_t bytes,
     const char *data = NULL;
     size_t at = 0;
     while (pk_next(m, bytes, &at, &h, &data)) {
+        if (h.kind == E_FAIL) return rank_failed(r, w, data, (size_t)h.len, sink);
         const int si = k->first[w] + h.slot;
         if (h.slot < 0 || si >= r->n_slots || r->slots[si].rank != w || !r->slots[si].busy)
             continue; /* a slot let go at a stop: what it still prints is dropped */
@@ -242,30 +346,36 @@ static bt_status take_events(bt_prun *r, int w, const char *m, size_t bytes,
 bt_status bt_prun_ranks_pump(bt_prun *r, const bt_prun_sink *sink) {
     struct bt_pranks *k = r->pk;
     if (!k) return BT_STATUS_OK;
+    if (k->lost) { /* a send to it failed: its slots go, and the sweep stops */
+        const int w = k->lost;
+        BT_TRY(let_go_rank(r, w, sink));
+        return rank_lost(r, w, "took no orders");
+    }
     const double now = bt_clock();
     for (int w = 1; w < k->size; w++) {
         size_t bytes = 0;
-        while (bt_comm_ready(w, TAG_PEVENT, &bytes)) {
-            void *m = NULL;
-            BT_TRY(bt_comm_take(w, TAG_PEVENT, bytes, &m));
+        void *m = NULL;
+        bt_status st = BT_STATUS_OK;
+        for (int n = 0; n < PK_PUMP_MAX && q_next(&k->q[w], w, TAG_PEVENT, &m, &bytes, &st); n++) {
             k->heard[w] = now;
-            bt_status st = take_events(r, w, m, bytes, sink);
+            st = take_events(r, w, m, bytes, sink);
             free(m);
             BT_TRY(st);
         }
+        BT_TRY(st);
+        if (bt_comm_ready(w, TAG_PEVENT, &bytes)) k->heard[w] = now; /* more waits: alive */
     }
     const double pnow = bt_prun_now(r);
     for (int si = 0; si < r->n_slots; si++) {
         const bt_pslot *s = &r->slots[si];
         if (!s->busy || s->rank == 0) continue;
         const int w = s->rank;
-        if (k->lost || now - k->heard[w] > k->timeout) {
-            for (int j = 0; j < r->n_slots; j++)
-                if (r->slots[j].busy && r->slots[j].rank == w) BT_TRY(let_go(r, j, sink));
+        if (now - k->heard[w] > k->timeout) {
+            BT_TRY(let_go_rank(r, w, sink));
             char why[96];
             snprintf(why, sizeof why, "sent nothing in %.0f s (dead or hung; --rank-timeout)",
                      k->timeout);
-            return rank_lost(r, w, k->lost ? "took no orders" : why);
+            return rank_lost(r, w, why);
         }
         /* a stopping sweep waits for a process past its SIGKILL no longer than one process
          * would for its own: the rank did not answer, and the trial runs again at the resume */
@@ -285,14 +395,15 @@ void bt_prun_ranks_free(bt_prun *r, bt_status code) {
         pk_buf b = {0};
         if (pk_push(&b, P_END, 0, code, 0, NULL, 0) == BT_STATUS_OK)
             for (int w = 1; w < size; w++)
-                if (bt_comm_send(w, TAG_PORDER, b.v, b.n, k ? k->timeout : 60, NULL) !=
-                    BT_STATUS_OK) {
+                if (send_order(k, w, &b, k ? k->timeout : 60) != BT_STATUS_OK) {
                     bt_comm_mark_lost();
                     if (code != BT_STATUS_OK) (void)BT_FAIL(code, "%s", msg);
                 }
         free(b.v);
     }
     if (!k) return;
+    for (int w = 0; k->q && w < size; w++) q_free(&k->q[w]);
+    free(k->q);
     free(k->heard);
     free(k->first);
     free(k);
@@ -348,6 +459,9 @@ static bt_status serve_start(bt_prun *r, const pk_head *h, const char *data, pk_
     const char *outdir = data, *args_json = NULL;
     bt_argv argv = {0}, env = {0};
     bt_status st = BT_STATUS_OK;
+    const char *hook = getenv("BATCHTUNE_TEST_RANK_FAIL"); /* tests only: this rank fails */
+    if (hook && atoi(hook) == bt_comm_rank())
+        return BT_FAIL(BT_STATUS_IO, "BATCHTUNE_TEST_RANK_FAIL: a failure for the tests");
     for (const char *p = data + strlen(data) + 1; p < data + h->len && st == BT_STATUS_OK;
          p += strlen(p) + 1)
         if (!args_json)
@@ -401,7 +515,12 @@ static bt_status serve_start(bt_prun *r, const pk_head *h, const char *data, pk_
 /* Slot j's process exited: the rest of its output, its group killed, its status for rank 0. */
 static bt_status serve_exit(bt_pslot *s, int j, pk_buf *out) {
     bt_proc_signal(&s->proc, SIGKILL);
-    while (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) BT_TRY(serve_drain(s, j, out));
+    /* a process that left the group (setsid) may hold the pipes open: read them 2 s at most */
+    const double until = bt_clock() + 2;
+    while (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) {
+        BT_TRY(serve_drain(s, j, out));
+        if (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) bt_proc_pipes_wait(&s->proc, until);
+    }
     BT_TRY(pk_push(out, E_EXIT, j, s->proc.status, 0, NULL, 0));
     bt_proc_close(&s->proc);
     bt_linebuf_free(&s->out);
@@ -410,18 +529,19 @@ static bt_status serve_exit(bt_pslot *s, int j, pk_buf *out) {
     return BT_STATUS_OK;
 }
 
-/* Rank 0's orders waiting now; *end gets P_END's code (-1 before it). */
-static bt_status serve_orders(bt_prun *r, pk_buf *out, int *end) {
+/* Rank 0's orders waiting now (q: those received while events waited); *end gets P_END's code
+ * (-1 before it). A rank that failed (failed) starts and signals nothing: it waits for the end. */
+static bt_status serve_orders(bt_prun *r, pk_queue *q, int failed, pk_buf *out, int *end) {
     size_t bytes = 0;
-    while (*end < 0 && bt_comm_ready(0, TAG_PORDER, &bytes)) {
-        void *m = NULL;
-        BT_TRY(bt_comm_take(0, TAG_PORDER, bytes, &m));
+    void *m = NULL;
+    bt_status st = BT_STATUS_OK;
+    while (*end < 0 && q_next(q, 0, TAG_PORDER, &m, &bytes, &st)) {
         pk_head h;
         const char *data = NULL;
         size_t at = 0;
-        bt_status st = BT_STATUS_OK;
         while (st == BT_STATUS_OK && *end < 0 && pk_next(m, bytes, &at, &h, &data)) {
             if (h.kind == P_END) *end = (int)h.a;
+            if (failed) continue;
             if (h.kind == P_START) st = serve_start(r, &h, data, out);
             if (h.kind == P_SIGNAL && h.slot >= 0 && h.slot < r->n_slots && r->slots[h.slot].busy)
                 bt_proc_signal(&r->slots[h.slot].proc, (int)h.b);
@@ -429,24 +549,33 @@ static bt_status serve_orders(bt_prun *r, pk_buf *out, int *end) {
         free(m);
         BT_TRY(st);
     }
-    return BT_STATUS_OK;
+    return st;
 }
 
 /* Polls the running processes' pipes (a millisecond at most: orders come by MPI), then sends
  * what they printed and how they ended. */
 static bt_status serve_pipes(bt_prun *r, pk_buf *out) {
-    struct pollfd fds[512];
-    int owner[512], n = 0;
+    struct pollfd *fds = malloc(2 * (size_t)r->n_slots * sizeof *fds);
+    int *owner = malloc(2 * (size_t)r->n_slots * sizeof *owner), n = 0;
+    if (!fds || !owner) {
+        free(fds);
+        free(owner);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
     for (int j = 0; j < r->n_slots; j++) {
         bt_proc *p = &r->slots[j].proc;
         if (!r->slots[j].busy) continue;
         int fd2[2] = {p->out_fd, p->err_fd};
-        for (int k = 0; k < 2 && n < 512; k++)
+        for (int k = 0; k < 2; k++)
             if (fd2[k] >= 0) fds[n].fd = fd2[k], fds[n].events = POLLIN, owner[n++] = j;
     }
+    bt_status st = BT_STATUS_OK;
     if (poll(fds, (nfds_t)n, 1) > 0)
-        for (int i = 0; i < n; i++)
-            if (fds[i].revents) BT_TRY(serve_drain(&r->slots[owner[i]], owner[i], out));
+        for (int i = 0; i < n && st == BT_STATUS_OK; i++)
+            if (fds[i].revents) st = serve_drain(&r->slots[owner[i]], owner[i], out);
+    free(fds);
+    free(owner);
+    BT_TRY(st);
     for (int j = 0; j < r->n_slots; j++)
         if (r->slots[j].busy && bt_proc_reap(&r->slots[j].proc))
             BT_TRY(serve_exit(&r->slots[j], j, out));
@@ -470,6 +599,35 @@ static bt_status serve_setup(bt_prun *r, pk_hello *hello) {
     return BT_STATUS_OK;
 }
 
+/* SIGKILL for every process this rank runs (the sweep ended, or this rank failed). */
+static void serve_kill_all(bt_prun *r) {
+    for (int j = 0; r->slots && j < r->n_slots; j++) {
+        bt_pslot *s = &r->slots[j];
+        if (!s->busy) continue;
+        bt_proc_signal(&s->proc, SIGKILL);
+        waitpid(s->proc.pid, NULL, 0);
+        bt_proc_close(&s->proc);
+        bt_linebuf_free(&s->out);
+        bt_linebuf_free(&s->err);
+        s->busy = 0;
+    }
+}
+
+/* While events wait for rank 0: its orders are received (for the next serve_orders), so a
+ * large order sent at the same time is not blocked by this send. */
+static bt_status serve_pending(void *ctx) {
+    return q_fill(ctx, 0, TAG_PORDER, NULL);
+}
+
+/* This rank's own failure (st, and bt_status_message()) for rank 0, which ends the sweep. */
+static bt_status serve_failed(bt_prun *r, bt_status st, pk_buf *out) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", bt_status_message());
+    bt_status_clear();
+    serve_kill_all(r);
+    return pk_push(out, E_FAIL, 0, st, 0, msg, strlen(msg));
+}
+
 bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *o) {
     bt_prun r;
     memset(&r, 0, sizeof r);
@@ -483,34 +641,29 @@ bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *o) {
         snprintf(hello.msg, sizeof hello.msg, "%s", bt_status_message());
     }
     pk_buf out = {0};
+    pk_queue q = {0};
     st = pk_push(&out, E_HELLO, 0, 0, 0, &hello, sizeof hello);
-    int end = -1;
+    int end = -1, failed = hello.status != 0; /* failed: rank 0 ends the sweep; wait for it */
     double sent = 0;
+    int spins = 0;
     /* a stop request is rank 0's to act on: it signals the trials and says the sweep ended */
     while (st == BT_STATUS_OK && end < 0) {
         if (out.n > 0 || bt_clock() - sent >= 1.0) { /* at least once a second: alive */
-            st = bt_comm_send(0, TAG_PEVENT, out.v, out.n, 0, NULL);
+            st = bt_comm_send_pending(0, TAG_PEVENT, out.v, out.n, 0, NULL, serve_pending, &q);
             out.n = 0;
             sent = bt_clock();
         }
-        if (st == BT_STATUS_OK && hello.status == 0) st = serve_orders(&r, &out, &end);
-        if (st == BT_STATUS_OK && hello.status == 0) st = serve_pipes(&r, &out);
-        if (hello.status != 0 && st == BT_STATUS_OK) { /* rank 0 ends the sweep: wait for it */
-            size_t bytes = 0;
-            int spins = 0;
-            while (!bt_comm_ready(0, TAG_PORDER, &bytes)) bt_comm_nap(&spins);
-            hello.status = 0; /* reads the end, and starts nothing: rank 0 failed the sweep */
+        bt_status mine = BT_STATUS_OK;
+        if (st == BT_STATUS_OK) mine = serve_orders(&r, &q, failed, &out, &end);
+        if (st == BT_STATUS_OK && mine == BT_STATUS_OK && !failed) mine = serve_pipes(&r, &out);
+        if (st == BT_STATUS_OK && mine != BT_STATUS_OK && end < 0) {
+            st = serve_failed(&r, mine, &out);
+            failed = 1;
         }
+        if (failed) bt_comm_nap(&spins); /* nothing runs here: only the end is awaited */
     }
-    for (int j = 0; r.slots && j < r.n_slots; j++) {
-        bt_pslot *s = &r.slots[j];
-        if (!s->busy) continue;
-        bt_proc_signal(&s->proc, SIGKILL);
-        waitpid(s->proc.pid, NULL, 0);
-        bt_proc_close(&s->proc);
-        bt_linebuf_free(&s->out);
-        bt_linebuf_free(&s->err);
-    }
+    serve_kill_all(&r);
+    q_free(&q);
     free(out.v);
     free(r.slots);
     free(r.logs_dir);

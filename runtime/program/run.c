@@ -258,7 +258,7 @@ static bt_status start_trial(bt_prun *r, int64_t t, int si) {
     tr->resource = tr->n_reports = tr->n_lines = 0;
     tr->metric = tr->best = NAN;
     tr->stop_why = BT_PSTOP_NONE;
-    tr->kill_at = 0;
+    tr->kill_at = tr->resend_at = 0;
     free(tr->error);
     tr->error = NULL;
     bt_prun_history_drop(r, t);
@@ -337,7 +337,11 @@ static bt_status finish_slot(bt_prun *r, int si) {
     bt_ptrial *tr = &r->ts[t];
     if (s->rank == 0) /* what the program left running in its group goes too (there: ranks.c) */
         bt_proc_signal(&s->proc, SIGKILL);
-    while (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) BT_TRY(drain(r, s));
+    const double until = bt_clock() + 2; /* a process that left the group holds the pipes */
+    while (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) {
+        BT_TRY(drain(r, s));
+        if (s->proc.out_fd >= 0 || s->proc.err_fd >= 0) bt_proc_pipes_wait(&s->proc, until);
+    }
     double secs = bt_prun_now(r) - tr->t_start;
     tr->seconds += secs;
     char why[3072], how[96];
@@ -452,11 +456,15 @@ static void deadlines(bt_prun *r, double *next) {
         bt_ptrial *tr = &r->ts[r->slots[i].trial];
         if (to > 0 && tr->kill_at == 0 && now - tr->t_start >= to)
             stop_trial(r, r->slots[i].trial, BT_PSTOP_TIMEOUT);
-        if (tr->kill_at > 0 && now >= tr->kill_at) {
+        if (tr->kill_at > 0 && now >= tr->kill_at && now >= tr->resend_at) {
             slot_signal(r, i, SIGKILL);
-            if (r->slots[i].rank > 0) tr->kill_at = now + 1; /* once a second, not each poll */
+            /* another rank's: again once a second (not each poll) until its exit comes back;
+             * kill_at stays, so ranks.c lets the trial go 2 s past it */
+            if (r->slots[i].rank > 0) tr->resend_at = now + 1;
         }
-        double d = tr->kill_at > 0 ? tr->kill_at : to > 0 ? tr->t_start + to : INFINITY;
+        double d = tr->kill_at > 0 ? fmax(tr->kill_at, tr->resend_at)
+                   : to > 0        ? tr->t_start + to
+                                   : INFINITY;
         if (d > now && d < *next) *next = d;
     }
 }

@@ -2,7 +2,9 @@
 starts the trials' processes on every rank (each on its own slots, by local rank on fake GPUs),
 streams their reports to rank 0, and gives one process's /trials (but device), /history and
 /rungs with 1, 2 and 3 ranks; /trials.device names the rank (checked against the rank the
-program itself saw); a hung rank stops the job with 75 and the same command resumes it.
+program itself saw); a hung rank stops the job with 75 and the same command resumes it; a rank
+that fails says why at once (75, resumable); a stopped sweep gives up on a hung rank's trials 2 s
+past their SIGKILL; large orders and a flood of output cross without blocking.
 Skips (77) without mpirun or without MPI in the build."""
 import json
 import os
@@ -10,6 +12,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from btutil import BIN, Checker, need, need_mpi, rank_pids, same_results, run, wait_journal, workdir  # noqa: E402
@@ -34,6 +38,7 @@ lr, epochs = float(a["lr"]), int(a["epochs"])
 with open(os.path.join(os.environ["BATCHTUNE_OUT_DIR"], "where.json"), "w") as f:
     json.dump({"rank": os.environ.get("OMPI_COMM_WORLD_RANK"), "pid": os.getpid(),
                "gpu": os.environ.get("CUDA_VISIBLE_DEVICES")}, f)
+sys.stderr.write(("x" * 199 + "\\n") * int(a.get("flood", "0")))
 for e in range(1, epochs + 1):
     time.sleep(float(a.get("delay", "0")))
     print(json.dumps({"epoch": e, "loss": lr * 10 / e, "acc": 1 - lr / e}), flush=True)
@@ -41,13 +46,13 @@ for e in range(1, epochs + 1):
 ''')
 
 
-def sweep(name, delay=0.0, n=8):
+def sweep(name, delay=0.0, n=8, more=None, execution=None):
     body = {"program": "train.py", "method": "grid",
             "metric": {"name": "loss", "goal": "minimize"},
             "parameters": {"lr": {"values": [round(0.05 * (i + 1), 2) for i in range(n)]},
-                           "epochs": {"value": 4}, "delay": {"value": delay}},
+                           "epochs": {"value": 4}, "delay": {"value": delay}, **(more or {})},
             "command": ["${env}", sys.executable, "${program}", "${args}"],
-            "execution": {"concurrency": 2}}
+            "execution": {"concurrency": 2, **(execution or {})}}
     path = os.path.join(d, name)
     with open(path, "w") as f:
         json.dump(body, f)
@@ -122,12 +127,18 @@ if p.returncode == 0:
 
 # a hung rank (SIGSTOP): rank 0 hears nothing for --rank-timeout, saves, stops the job (75); the
 # same command resumes to the same results
+def one_process(sweep_path, name):
+    """The sweep's results from one process (the reference), its path."""
+    ref = os.path.join(d, name)
+    fresh(ref)
+    p = subprocess.run([BIN, "run", sweep_path, "--out", ref, "--quiet"], capture_output=True,
+                       text=True, env=env, timeout=120)
+    c.check(p.returncode == 0, f"{name}, one process: exit {p.returncode}\n{p.stderr[-2000:]}")
+    return ref
+
+
 slow = sweep("slow.json", delay=0.3)
-sref = os.path.join(d, "slow-ref.h5")
-fresh(sref)
-p = subprocess.run([BIN, "run", slow, "--out", sref, "--quiet"], capture_output=True, text=True,
-                   env=env, timeout=120)
-c.check(p.returncode == 0, f"slow, one process: exit {p.returncode}")
+sref = one_process(slow, "slow-ref.h5")
 out = os.path.join(d, "hung.h5")
 fresh(out)
 p = subprocess.Popen(mpi(3, slow, "--out", out, "--quiet", "--rank-timeout", "2"),
@@ -150,5 +161,68 @@ else:
             f"hung rank: re-run exit {q.returncode}\n{q.stderr[-2000:]}")
     if q.returncode == 0:
         same(sref, out, "hung rank, resumed")
+
+# a rank that fails (here by a test hook: what a full disk or an unwritable folder on that host
+# would do) says so at once, naming itself and why: 75, progress saved, resumable
+out = os.path.join(d, "failed.h5")
+fresh(out)
+t0 = time.time()
+p = subprocess.run(mpi(3, slow, "--out", out, "--quiet", "--rank-timeout", "60"), capture_output=True,
+                   text=True, env=dict(env, BATCHTUNE_TEST_RANK_FAIL="2"), timeout=120)
+took = time.time() - t0
+c.check(p.returncode == 75, f"failed rank: exit {p.returncode}\n{p.stderr[-2000:]}")
+c.check("rank 2 failed: BATCHTUNE_TEST_RANK_FAIL" in p.stderr and took < 30,
+        f"failed rank: named with its message in {took:.1f} s\n{p.stderr[-2000:]}")
+q = subprocess.run(mpi(2, slow, "--out", out, "--quiet"), capture_output=True, text=True,
+                   env=env, timeout=120)
+c.check(q.returncode == 0, f"failed rank: re-run exit {q.returncode}\n{q.stderr[-2000:]}")
+if q.returncode == 0:
+    same(sref, out, "failed rank, resumed")
+
+
+def lines_of(stream, got):
+    for line in stream:
+        got.append((time.time(), line))
+
+
+# a stopped sweep (SIGTERM to rank 0) whose other rank hangs: its trials are given up 2 s after
+# their SIGKILL (grace 1 s), not after --rank-timeout
+stuck = sweep("stuck.json", delay=0.5, execution={"grace": 1})
+out = os.path.join(d, "stuck.h5")
+fresh(out)
+p = subprocess.Popen(mpi(2, stuck, "--out", out, "--quiet", "--rank-timeout", "60"),
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+pids = rank_pids(p.pid) if wait_journal(p, out + ".journal", 6) else {}
+if len(pids) < 2:
+    p.kill()
+    p.communicate()
+    print("note: stuck rank: the sweep finished before the signal")
+else:
+    got = []
+    reader = threading.Thread(target=lines_of, args=(p.stderr, got), daemon=True)
+    reader.start()
+    os.kill(pids[1], signal.SIGSTOP)
+    t0 = time.time()
+    os.kill(pids[0], signal.SIGTERM)
+    while time.time() - t0 < 30 and not any("interrupted" in l or "rank 1" in l for _, l in got):
+        time.sleep(0.05)
+    os.kill(pids[1], signal.SIGCONT)
+    p.wait(timeout=60)
+    reader.join(timeout=10)
+    said = [(t - t0, l) for t, l in got if "interrupted" in l or "rank 1" in l]
+    c.check(said and "interrupted: progress saved" in said[0][1] and said[0][0] < 15,
+            f"stuck rank: stopped {said[:1]}, exit {p.returncode}")
+
+# a large order (long arguments) while the other rank sends a flood of output: neither send
+# waits for the other (--rank-timeout would stop the job)
+big = sweep("big.json", n=12, more={"tag": {"value": "t" * 40000}, "flood": {"value": 5000}})
+bref = one_process(big, "big-ref.h5")
+out = os.path.join(d, "big.h5")
+fresh(out)
+p = subprocess.run(mpi(2, big, "--out", out, "--quiet", "--rank-timeout", "15"), capture_output=True,
+                   text=True, env=env, timeout=120)
+c.check(p.returncode == 0, f"big orders: exit {p.returncode}\n{p.stderr[-2000:]}")
+if p.returncode == 0 and os.path.exists(bref):
+    same(bref, out, "big orders")
 
 c.finish()
