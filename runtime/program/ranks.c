@@ -42,11 +42,6 @@ typedef struct pk_hello {
     char msg[512]; /* why its setup failed */
 } pk_hello;
 
-typedef struct pk_buf {
-    char *v;
-    size_t n, cap;
-} pk_buf;
-
 /* Messages received while a send waited (bt_comm_send_pending), in arrival order. */
 typedef struct pk_msg {
     struct pk_msg *next;
@@ -113,21 +108,13 @@ static void q_free(pk_queue *q) {
     q->tail = NULL;
 }
 
-static bt_status pk_push(pk_buf *b, int kind, int slot, int64_t a, int64_t v, const void *data,
+static bt_status pk_push(bt_sbuf *b, int kind, int slot, int64_t a, int64_t v, const void *data,
                          size_t len) {
     const pk_head h = {kind, slot, a, v, (int64_t)len};
-    if (b->n + sizeof h + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + sizeof h + len) cap *= 2;
-        char *nv = realloc(b->v, cap);
-        BT_CHECK_ALLOC(nv);
-        b->v = nv;
-        b->cap = cap;
-    }
-    memcpy(b->v + b->n, &h, sizeof h);
-    if (len) memcpy(b->v + b->n + sizeof h, data, len);
-    b->n += sizeof h + len;
-    return BT_STATUS_OK;
+    bt_sbuf_add(b, (const char *)&h, sizeof h);
+    if (len) bt_sbuf_add(b, data, len);
+    return b->oom ? BT_FAIL(BT_STATUS_INTERNAL, "out of memory: a message to a rank")
+                  : BT_STATUS_OK;
 }
 
 /* The next record of m (bytes long) at *at, its data in *data; 0 at the end or on a bad one. */
@@ -244,12 +231,12 @@ static bt_status take_pending(void *ctx) {
     return BT_STATUS_OK;
 }
 
-static bt_status send_order(struct bt_pranks *k, int w, const pk_buf *b, double timeout) {
-    return bt_comm_send_pending(w, TAG_PORDER, b->v, b->n, timeout, NULL, k ? take_pending : NULL,
+static bt_status send_order(struct bt_pranks *k, int w, const bt_sbuf *b, double timeout) {
+    return bt_comm_send_pending(w, TAG_PORDER, b->s, b->n, timeout, NULL, k ? take_pending : NULL,
                                 k);
 }
 
-static bt_status send_to(bt_prun *r, int w, const pk_buf *b) {
+static bt_status send_to(bt_prun *r, int w, const bt_sbuf *b) {
     if (send_order(r->pk, w, b, r->pk->timeout) != BT_STATUS_OK)
         return rank_lost(r, w, "took no orders");
     return BT_STATUS_OK;
@@ -273,22 +260,22 @@ bt_status bt_prun_ranks_start(bt_prun *r, int si, int64_t t, const bt_argv *argv
         return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     }
     BT_CHECK_ALLOC(data);
-    pk_buf b = {0};
+    bt_sbuf b = {0};
     bt_status st = pk_push(&b, P_START, s->rslot, t, r->ts[t].attempt, data, len);
     free(data);
     if (st == BT_STATUS_OK) st = send_to(r, s->rank, &b);
-    free(b.v);
+    free(b.s);
     return st;
 }
 
 void bt_prun_ranks_signal(bt_prun *r, int si, int sig) {
     const bt_pslot *s = &r->slots[si];
-    pk_buf b = {0};
+    bt_sbuf b = {0};
     /* a rank that takes no orders is found lost; the next pump says so */
     if (pk_push(&b, P_SIGNAL, s->rslot, 0, sig, NULL, 0) != BT_STATUS_OK ||
         send_to(r, s->rank, &b) != BT_STATUS_OK)
         bt_status_clear();
-    free(b.v);
+    free(b.s);
 }
 
 /* Frees remote slot si as a trial the sweep stopped: it runs again at the resume. */
@@ -392,14 +379,14 @@ void bt_prun_ranks_free(bt_prun *r, bt_status code) {
     snprintf(msg, sizeof msg, "%s", bt_status_message());
     if (bt_comm_rank() == 0 && size > 1 && !bt_comm_lost()) {
         /* every rank runs processes until this: the sweep ended (or never started) */
-        pk_buf b = {0};
+        bt_sbuf b = {0};
         if (pk_push(&b, P_END, 0, code, 0, NULL, 0) == BT_STATUS_OK)
             for (int w = 1; w < size; w++)
                 if (send_order(k, w, &b, k ? k->timeout : 60) != BT_STATUS_OK) {
                     bt_comm_mark_lost();
                     if (code != BT_STATUS_OK) (void)BT_FAIL(code, "%s", msg);
                 }
-        free(b.v);
+        free(b.s);
     }
     if (!k) return;
     for (int w = 0; k->q && w < size; w++) q_free(&k->q[w]);
@@ -413,7 +400,7 @@ void bt_prun_ranks_free(bt_prun *r, bt_status code) {
 /* ---- the other ranks ------------------------------------------------------------------------ */
 
 typedef struct pk_line_ctx {
-    pk_buf *out;
+    bt_sbuf *out;
     int slot, kind;
     bt_status st;
 } pk_line_ctx;
@@ -424,7 +411,7 @@ static void pk_line(void *ctx, char *line, size_t len) {
 }
 
 /* What slot j's pipes hold, as lines for rank 0. */
-static bt_status serve_drain(bt_pslot *s, int j, pk_buf *out) {
+static bt_status serve_drain(bt_pslot *s, int j, bt_sbuf *out) {
     for (int k = 0; k < 2; k++) {
         int *fd = k ? &s->proc.err_fd : &s->proc.out_fd;
         if (*fd < 0) continue;
@@ -452,7 +439,7 @@ static void make_dirs(const char *path) {
 }
 
 /* Rank 0's order to start trial t in slot j: its folder, arguments and argv in data. */
-static bt_status serve_start(bt_prun *r, const pk_head *h, const char *data, pk_buf *out) {
+static bt_status serve_start(bt_prun *r, const pk_head *h, const char *data, bt_sbuf *out) {
     if (h->slot < 0 || h->slot >= r->n_slots || r->slots[h->slot].busy || h->len < 1 ||
         data[h->len - 1] != '\0')
         return BT_FAIL(BT_STATUS_INTERNAL, "a malformed order from rank 0");
@@ -513,7 +500,7 @@ static bt_status serve_start(bt_prun *r, const pk_head *h, const char *data, pk_
 }
 
 /* Slot j's process exited: the rest of its output, its group killed, its status for rank 0. */
-static bt_status serve_exit(bt_pslot *s, int j, pk_buf *out) {
+static bt_status serve_exit(bt_pslot *s, int j, bt_sbuf *out) {
     bt_proc_signal(&s->proc, SIGKILL);
     /* a process that left the group (setsid) may hold the pipes open: read them 2 s at most */
     const double until = bt_clock() + 2;
@@ -531,7 +518,7 @@ static bt_status serve_exit(bt_pslot *s, int j, pk_buf *out) {
 
 /* Rank 0's orders waiting now (q: those received while events waited); *end gets P_END's code
  * (-1 before it). A rank that failed (failed) starts and signals nothing: it waits for the end. */
-static bt_status serve_orders(bt_prun *r, pk_queue *q, int failed, pk_buf *out, int *end) {
+static bt_status serve_orders(bt_prun *r, pk_queue *q, int failed, bt_sbuf *out, int *end) {
     size_t bytes = 0;
     void *m = NULL;
     bt_status st = BT_STATUS_OK;
@@ -554,7 +541,7 @@ static bt_status serve_orders(bt_prun *r, pk_queue *q, int failed, pk_buf *out, 
 
 /* Polls the running processes' pipes (a millisecond at most: orders come by MPI), then sends
  * what they printed and how they ended. */
-static bt_status serve_pipes(bt_prun *r, pk_buf *out) {
+static bt_status serve_pipes(bt_prun *r, bt_sbuf *out) {
     struct pollfd *fds = malloc(2 * (size_t)r->n_slots * sizeof *fds);
     int *owner = malloc(2 * (size_t)r->n_slots * sizeof *owner), n = 0;
     if (!fds || !owner) {
@@ -620,7 +607,7 @@ static bt_status serve_pending(void *ctx) {
 }
 
 /* This rank's own failure (st, and bt_status_message()) for rank 0, which ends the sweep. */
-static bt_status serve_failed(bt_prun *r, bt_status st, pk_buf *out) {
+static bt_status serve_failed(bt_prun *r, bt_status st, bt_sbuf *out) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", bt_status_message());
     bt_status_clear();
@@ -640,7 +627,7 @@ bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *o) {
         hello.status = (int32_t)st;
         snprintf(hello.msg, sizeof hello.msg, "%s", bt_status_message());
     }
-    pk_buf out = {0};
+    bt_sbuf out = {0};
     pk_queue q = {0};
     st = pk_push(&out, E_HELLO, 0, 0, 0, &hello, sizeof hello);
     int end = -1, failed = hello.status != 0; /* failed: rank 0 ends the sweep; wait for it */
@@ -649,7 +636,7 @@ bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *o) {
     /* a stop request is rank 0's to act on: it signals the trials and says the sweep ended */
     while (st == BT_STATUS_OK && end < 0) {
         if (out.n > 0 || bt_clock() - sent >= 1.0) { /* at least once a second: alive */
-            st = bt_comm_send_pending(0, TAG_PEVENT, out.v, out.n, 0, NULL, serve_pending, &q);
+            st = bt_comm_send_pending(0, TAG_PEVENT, out.s, out.n, 0, NULL, serve_pending, &q);
             out.n = 0;
             sent = bt_clock();
         }
@@ -664,7 +651,7 @@ bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *o) {
     }
     serve_kill_all(&r);
     q_free(&q);
-    free(out.v);
+    free(out.s);
     free(r.slots);
     free(r.logs_dir);
     free(r.shim_dir);

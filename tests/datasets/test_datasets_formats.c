@@ -191,6 +191,15 @@ static void test_npy(void) {
     free(X), free(Xd), free(F), free(y), free(be), free(img);
 }
 
+/* Writes dataset NAME of nd dimensions into the open file f: stored as ftype, given as mtype. */
+static void h5_put(hid_t f, const char *name, hid_t ftype, hid_t mtype, int nd, const hsize_t *dims,
+                   const void *v) {
+    hid_t sp = H5Screate_simple(nd, dims, NULL);
+    hid_t ds = H5Dcreate2(f, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Dclose(ds), H5Sclose(sp);
+}
+
 static void test_hdf5(void) {
     const char *p = tmp("d.h5");
     int rows = 2 + rand() % 30, cols = 1 + rand() % 7;
@@ -201,12 +210,9 @@ static void test_hdf5(void) {
     for (int i = 0; i < rows; i++) y[i] = rand() % 2;
     hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t xd[2] = {(hsize_t)rows, (hsize_t)cols}, yd[1] = {(hsize_t)rows};
-    hid_t sx = H5Screate_simple(2, xd, NULL), sy = H5Screate_simple(1, yd, NULL);
-    hid_t dx = H5Dcreate2(f, "X", H5T_IEEE_F64LE, sx, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t dy = H5Dcreate2(f, "y", H5T_STD_I32LE, sy, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(dx, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, X);
-    H5Dwrite(dy, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y);
-    H5Dclose(dx), H5Dclose(dy), H5Sclose(sx), H5Sclose(sy), H5Fclose(f);
+    h5_put(f, "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, xd, X);
+    h5_put(f, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, yd, y);
+    H5Fclose(f);
     bt_dataset d = {0};
     CHECK_OK(bt_dataset_load_hdf5(p, &d));
     CHECK(d.n_rows == rows && d.n_features == cols);
@@ -219,10 +225,8 @@ static void test_hdf5(void) {
 
     /* a file without y */
     f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    sx = H5Screate_simple(2, xd, NULL);
-    dx = H5Dcreate2(f, "X", H5T_IEEE_F64LE, sx, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(dx, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, X);
-    H5Dclose(dx), H5Sclose(sx), H5Fclose(f);
+    h5_put(f, "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, xd, X);
+    H5Fclose(f);
     expect(bt_dataset_load_hdf5(p, &d), BT_STATUS_BAD_INPUT, "no dataset 'y'");
     write_bytes(p, "not hdf5 at all, just text\n", 27, 0);
     expect(bt_dataset_load_hdf5(p, &d), BT_STATUS_BAD_INPUT, "not an HDF5 file");
@@ -231,12 +235,9 @@ static void test_hdf5(void) {
     /* rows that disagree: refused from the metadata, the child's message and location kept */
     f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t yshort[1] = {(hsize_t)rows - 1};
-    sx = H5Screate_simple(2, xd, NULL), sy = H5Screate_simple(1, yshort, NULL);
-    dx = H5Dcreate2(f, "X", H5T_IEEE_F64LE, sx, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    dy = H5Dcreate2(f, "y", H5T_STD_I32LE, sy, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(dx, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, X);
-    H5Dwrite(dy, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y);
-    H5Dclose(dx), H5Dclose(dy), H5Sclose(sx), H5Sclose(sy), H5Fclose(f);
+    h5_put(f, "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, xd, X);
+    h5_put(f, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, yshort, y);
+    H5Fclose(f);
     expect(bt_dataset_load_hdf5(p, &d), BT_STATUS_BAD_INPUT, "rows but y has");
     CHECK(strstr(bt_status_where(), "hdf5.c:") != NULL);
     free(X), free(y);
@@ -253,12 +254,9 @@ static void test_hdf5_large_images(void) {
     for (size_t k = 0; k < n; k++) px[k] = (uint8_t)rand();
     for (hsize_t i = 0; i < dims[0]; i++) lab[i] = (uint16_t)(rand() % 10);
     hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t sx = H5Screate_simple(4, dims, NULL), sy = H5Screate_simple(1, dims, NULL);
-    hid_t dx = H5Dcreate2(f, "X", H5T_STD_U8LE, sx, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t dy = H5Dcreate2(f, "y", H5T_STD_U16LE, sy, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(dx, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, px);
-    H5Dwrite(dy, H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab);
-    H5Dclose(dx), H5Dclose(dy), H5Sclose(sx), H5Sclose(sy), H5Fclose(f);
+    h5_put(f, "X", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, dims, px);
+    h5_put(f, "y", H5T_STD_U16LE, H5T_NATIVE_UINT16, 1, dims, lab);
+    H5Fclose(f);
     bt_dataset a = {0}, b = {0};
     CHECK_OK(bt_dataset_load_hdf5(p, &a));
     CHECK_OK(bt_dataset_load_hdf5_here(p, &b));
