@@ -16,19 +16,6 @@ enum { TAG_ORDER = 17, TAG_ANSWER = 18, TAG_DATA = 19, TAG_HELLO = 20 };
 /* Parameters a lazily proposed sweep may have to spread over ranks (more: it trains on rank 0). */
 #define BT_RANKS_MAX_PARAMS 256
 
-/* What every rank must agree on: the sweep file's bytes, the seed and --run-cap. */
-typedef struct rk_hello {
-    char sha256[72];
-    uint64_t seed;
-    int64_t run_cap;
-} rk_hello;
-
-static void hello_of(const bt_spec *spec, rk_hello *h) {
-    memset(h, 0, sizeof *h);
-    memcpy(h->sha256, spec->sha256, sizeof spec->sha256);
-    h->seed = spec->seed;
-    h->run_cap = spec->run_cap_override;
-}
 enum { K_STEP = 1, K_EVAL = 2, K_END = 3 };
 enum { F_RELEASE = 1, F_STEP = 2, F_EXTRA = 4, F_FAILED = 8, F_CONFIG = 16 };
 /* order: leader, resource, flags, metric index (K_EVAL); F_CONFIG: leader, parameter, flags |
@@ -94,8 +81,8 @@ bt_status bt_exec_ranks_init(bt_exec *e, double timeout) {
     BT_CHECK_ALLOC(k->extra_at);
     BT_CHECK_ALLOC(k->local);
     for (int64_t t = 0; t < n; t++) k->rank_of[t] = e->trained_on[t] = -1, k->extra_at[t] = -1;
-    rk_hello h;
-    hello_of(e->sw.spec, &h);
+    bt_comm_ident h;
+    bt_comm_ident_of(e->sw.spec, &h);
     for (int w = 1; w < size; w++)
         if (bt_comm_send(w, TAG_HELLO, &h, sizeof h, timeout, e->o->stop) != BT_STATUS_OK) {
             k->lost = 1;
@@ -470,16 +457,9 @@ bt_status bt_exec_ranks_hello(bt_exec *e, const bt_spec *spec, int *got) {
     if (!*got) return BT_STATUS_OK;
     void *m = NULL;
     BT_TRY(bt_comm_take(0, TAG_HELLO, bytes, &m));
-    rk_hello mine;
-    hello_of(spec, &mine);
-    const int same = bytes == sizeof mine && memcmp(m, &mine, sizeof mine) == 0;
+    bt_status st = bt_comm_ident_check(spec, m, bytes, bt_comm_rank());
     free(m);
-    if (!same)
-        return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "%s, --seed or --run-cap differ from rank 0's: every rank "
-                       "needs the same sweep file and options",
-                       spec->path ? spec->path : "the sweep file");
-    return BT_STATUS_OK;
+    return st;
 }
 
 bt_status bt_exec_ranks_recv_data(bt_exec *e, int *got) {

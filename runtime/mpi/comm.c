@@ -227,3 +227,20 @@ bt_status bt_comm_bcast(void *buf, size_t bytes, int root) {
         return BT_FAIL(BT_STATUS_INTERRUPTED, "MPI broadcast from rank %d failed", root);
     return BT_STATUS_OK;
 }
+
+void bt_comm_ident_of(const bt_spec *spec, bt_comm_ident *id) {
+    memset(id, 0, sizeof *id);
+    memcpy(id->sha256, spec->sha256, sizeof spec->sha256);
+    id->seed = spec->seed;
+    id->run_cap = spec->run_cap_override;
+}
+
+bt_status bt_comm_ident_check(const bt_spec *spec, const void *got, size_t bytes, int w) {
+    bt_comm_ident mine;
+    bt_comm_ident_of(spec, &mine);
+    if (bytes == sizeof mine && memcmp(got, &mine, sizeof mine) == 0) return BT_STATUS_OK;
+    return BT_FAIL(BT_STATUS_BAD_INPUT,
+                   "%s, --seed or --run-cap differ between rank 0 and rank %d: every rank needs "
+                   "the same sweep file and options",
+                   spec->path ? spec->path : "the sweep file", w);
+}

@@ -8,7 +8,9 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "sweeps/spec/spec.h"
 #include "base/status.h"
 
 /* Whether MPI is compiled in, and the library's version line ("no" without; why the module
@@ -58,5 +60,17 @@ bt_status bt_comm_recv(int from, int tag, void **buf, size_t *bytes, double time
 void bt_comm_nap(int *spins);
 /* Broadcasts bytes from root (blocking, collective). */
 bt_status bt_comm_bcast(void *buf, size_t bytes, int root);
+
+/* What every rank of a job must agree on: the sweep file's bytes, its seed and --run-cap. Sent
+ * as raw bytes (every rank runs the same binary). */
+typedef struct bt_comm_ident {
+    char sha256[72];
+    uint64_t seed;
+    int64_t run_cap;
+} bt_comm_ident;
+void bt_comm_ident_of(const bt_spec *spec, bt_comm_ident *id);
+/* OK when rank w's identity (bytes long) equals this rank's; else BAD_INPUT naming the sweep
+ * file and rank w. */
+bt_status bt_comm_ident_check(const bt_spec *spec, const void *got, size_t bytes, int w);
 
 #endif

@@ -35,9 +35,7 @@ typedef struct pk_head {
 
 /* A rank's greeting: what every rank must agree on, and its slots. */
 typedef struct pk_hello {
-    char sha256[72];
-    uint64_t seed;
-    int64_t run_cap;
+    bt_comm_ident id;
     int32_t status, n_slots, n_gpus, gpus[PK_MAX_GPUS];
     char msg[512]; /* why its setup failed */
 } pk_hello;
@@ -127,13 +125,6 @@ static int pk_next(const char *m, size_t bytes, size_t *at, pk_head *h, const ch
     return 1;
 }
 
-static void hello_of(const bt_spec *spec, pk_hello *h) {
-    memset(h, 0, sizeof *h);
-    memcpy(h->sha256, spec->sha256, sizeof spec->sha256);
-    h->seed = spec->seed;
-    h->run_cap = spec->run_cap_override;
-}
-
 void bt_prun_slot_device(const bt_prun *r, int si, char *buf, size_t n) {
     const bt_pslot *s = &r->slots[si];
     char dev[16];
@@ -159,19 +150,13 @@ static bt_status take_hello(bt_prun *r, int w, const char *m, size_t bytes) {
     pk_head h;
     const char *data = NULL;
     size_t at = 0;
-    pk_hello got, mine;
+    pk_hello got;
     if (!pk_next(m, bytes, &at, &h, &data) || h.kind != E_HELLO || h.len != sizeof got)
         return BT_FAIL(BT_STATUS_INTERNAL, "rank %d: a malformed greeting", w);
     memcpy(&got, data, sizeof got);
     got.msg[sizeof got.msg - 1] = '\0';
     if (got.status != 0) return BT_FAIL((bt_status)got.status, "rank %d: %s", w, got.msg);
-    hello_of(r->spec, &mine);
-    if (memcmp(got.sha256, mine.sha256, sizeof mine.sha256) || got.seed != mine.seed ||
-        got.run_cap != mine.run_cap)
-        return BT_FAIL(BT_STATUS_BAD_INPUT,
-                       "%s, --seed or --run-cap differ on rank %d: every rank needs the same "
-                       "sweep file and options",
-                       r->spec->path ? r->spec->path : "the sweep file", w);
+    BT_TRY(bt_comm_ident_check(r->spec, &got.id, sizeof got.id, w));
     if (got.n_slots < 1 || got.n_gpus < 0 || got.n_gpus > PK_MAX_GPUS)
         return BT_FAIL(BT_STATUS_INTERNAL, "rank %d: a malformed greeting", w);
     bt_pslot *ns = realloc(r->slots, (size_t)(r->n_slots + got.n_slots) * sizeof *ns);
@@ -621,7 +606,8 @@ bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *o) {
     r.spec = spec;
     r.o = o;
     pk_hello hello;
-    hello_of(spec, &hello);
+    memset(&hello, 0, sizeof hello);
+    bt_comm_ident_of(spec, &hello.id);
     bt_status st = serve_setup(&r, &hello);
     if (st != BT_STATUS_OK) {
         hello.status = (int32_t)st;
