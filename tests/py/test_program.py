@@ -73,12 +73,16 @@ def alive(pid):
         return False
 
 
-def pids(out_dir_glob_root):
+def pids(out_dir_glob_root, names=("pid", "grandchild")):
+    """The pids the stand-in recorded under a logs folder. A file still empty is a trial killed
+    between creating it and writing its pid (a SIGKILLed sweep takes its trials with it)."""
     found = []
     for root, _, files in os.walk(out_dir_glob_root):
-        for n in ("pid", "grandchild"):
+        for n in names:
             if n in files:
-                found.append(int(open(os.path.join(root, n)).read()))
+                text = open(os.path.join(root, n)).read().strip()
+                if text:
+                    found.append(int(text))
     return found
 
 
@@ -238,8 +242,7 @@ def kill_and_resume():
     proc.wait()
     C.check(reached, "resume: the sweep ended before the kill")
     time.sleep(0.3)
-    direct = [int(open(os.path.join(r, "pid")).read()) for r, _, f in os.walk(out + ".logs")
-              if "pid" in f]
+    direct = pids(out + ".logs", ("pid",))
     C.check(not [x for x in direct if alive(x)], "resume: a trial outlived a SIGKILLed batchtune")
     _, pr = run(p)
     time.sleep(0.2)  # grandchildren left by the killed sweep are gone once the re-run started
