@@ -4,6 +4,21 @@
  * `validate` and `export` all start from one of these, so they can never disagree about what
  * trial N is or which trials share a run or a pack. The executor (runtime/exec/executor.h)
  * drives it.
+ *
+ * A plan is made one of two ways:
+ *  - incremental (the default for `run`): a trial is made ready -- its pack found, its run and
+ *    budget set -- when the scheduler first hands it out (bt_sweep_ready), in id order, so
+ *    trials 0 .. n_ready-1 are the ready ones. The per-trial tables are bt_tables reserved for
+ *    every trial but backed only where written, so the plan's memory follows the trials started,
+ *    not run_cap or the grid's size. Each trial is a run of its own.
+ *  - eager (a swept budget without a scheduler in a sweep of at most BT_SWEEP_GROUP_MAX trials,
+ *    whose budget-prefix groups need every configuration; bench's fixed plans; validate's
+ *    previews): every trial is planned at init, n_ready == n_trials. A larger sweep with a swept
+ *    budget is planned incrementally, each trial training to its own budget in a run of its own:
+ *    the groups would hold state for every trial from the start.
+ * A configuration is a pure function of the seed and the trial id (bt_space_config) except in
+ * bayes and tpe sweeps, whose proposals are stored; hyperparameters are resolved from the
+ * configuration when asked for (bt_sweep_hp), and only each pack's shape is kept.
  * Ownership: bt_sweep_init allocates everything it points to except `spec`, which is borrowed and
  * must outlive it; bt_sweep_free releases it. */
 #ifndef BT_PLAN_H
@@ -17,13 +32,19 @@
 #include "sweeps/spec/spec.h"
 #include "base/status.h"
 
+/* Budget-prefix groups (trials that differ only in a swept budget share one run) are formed in
+ * sweeps of up to this many trials (a fixed bound, so whether a sweep groups never depends on the
+ * machine). */
+#define BT_SWEEP_GROUP_MAX ((int64_t)1 << 20)
+
 typedef struct bt_sweep_trial {
-    bt_value *config; /* spec->n_params values, as sampled (strings borrowed from the spec) */
-    bt_value *hp;     /* family->n_params resolved model hyperparameters */
-    int64_t leader;   /* first trial of its budget-prefix group (itself when not grouped) */
-    int64_t run;      /* index of its group's run: sw->run_leader[run] == leader */
-    int64_t budget;   /* its own budget when the budget parameter is swept, else -1 */
-    int pack;         /* index of the shape pack it belongs to */
+    /* spec->n_params values of a proposed (bayes/tpe) or set (bt_sweep_set_config) trial, NULL
+     * for one that bt_space_config gives (strings borrowed from the spec) */
+    bt_value *config;
+    int64_t leader; /* first trial of its budget-prefix group (itself when not grouped) */
+    int64_t run;    /* index of its group's run: sw->run_leader[run] == leader */
+    int64_t budget; /* its own budget when the budget parameter is swept, else -1 */
+    int pack;       /* index of the shape pack it belongs to */
 } bt_sweep_trial;
 
 typedef struct bt_sweep {
@@ -42,7 +63,8 @@ typedef struct bt_sweep {
     bt_task task;
     int32_t n_classes;
     int n_packs;
-    int64_t *pack_leader; /* per pack: a trial whose hp fixes the pack's shape */
+    int64_t *pack_leader; /* per pack: the first trial of its shape */
+    bt_value **pack_hp;   /* per pack: that trial's hyperparameters, which fix the shape */
     /* The runs: one per budget-prefix group, trained once for all its members, numbered in the
      * order of their leaders. A leader is its group's first trial, so the runs of trials
      * 0 .. K-1 are runs 0 .. R-1 for some R, and a run's members among them come first. */
@@ -55,15 +77,22 @@ typedef struct bt_sweep {
     bt_dataset train, valid;
     bt_model_data data;
     int data_loaded;
-    /* bayes and tpe: a trial's configuration is proposed when it first starts, from the reports
-     * before it (sweeps/propose/propose.h). Until then its config and hp are NULL and its pack is
-     * -1; each trial is a run of its own (run t, leader t) and packs are added as new shapes are
-     * proposed. Trials are proposed in id order, so trials 0 .. n_ready-1 are the ready ones. */
+    int eager;   /* planned at init (above); else incremental */
+    int grouped; /* budget-prefix groups are formed (a swept budget, at most GROUP_MAX trials) */
+    /* bayes and tpe: a trial's configuration is proposed when it is made ready, from the reports
+     * before it (sweeps/propose/propose.h). */
     int lazy;
     struct bt_proposer *prop;
     int64_t n_ready;
-    int64_t *pack_size;   /* lazy: per pack, its ready runs */
-    bt_sweep_trial proto; /* the seeded random draw of trial 0: task and data preparation */
+    int64_t *pack_size; /* incremental: per pack, its runs (all of them when counts_exact, else
+                         * those ready so far) */
+    int counts_exact;   /* incremental: a scan at init counted every trial's shape */
+    int64_t n_config;   /* trials below this may have a stored config (bt_sweep_free) */
+    int *param_index;   /* per spec parameter: its index in family->params */
+    int *fixed_index;   /* per spec->model_fixed entry: its index in family->params */
+    /* trial 0's configuration and hyperparameters (the seeded random draw in a bayes/tpe sweep):
+     * the task and the data's preparation */
+    bt_value *proto_config, *proto_hp;
 } bt_sweep;
 
 /* Builds configurations, hyperparameters, groups, runs, packs and the scheduler (no data is
@@ -77,10 +106,17 @@ bt_status bt_sweep_init_fixed(bt_sweep *sw, const bt_spec *spec);
 bt_status bt_sweep_preview(bt_sweep *sw, const bt_spec *spec, int64_t limit);
 void bt_sweep_free(bt_sweep *sw);
 
-/* Makes trial t ready: a no-op unless the sweep is lazy; there t must be the next trial
- * (n_ready), and its configuration is proposed now from the reports observed so far. The
- * executor calls it when the scheduler first hands the trial out. */
+/* Makes trial t ready (above): in an incremental plan t must be the next trial (n_ready), and in
+ * a bayes or tpe sweep its configuration is proposed now from the reports observed so far; a
+ * no-op for a trial already ready. Once the data is loaded the family checks the trial's
+ * hyperparameters here. The executor calls it when the scheduler first hands the trial out. */
 bt_status bt_sweep_ready(bt_sweep *sw, int64_t t);
+
+/* Trial t's configuration (spec->n_params values) / its model hyperparameters
+ * (family->n_params values) into the caller's array; t must be ready, set, or (where configs
+ * are not proposed) any trial of the sweep. */
+bt_status bt_sweep_config(const bt_sweep *sw, int64_t t, bt_value *out);
+bt_status bt_sweep_hp(const bt_sweep *sw, int64_t t, bt_value *out);
 
 /* Gives trial t the configuration `config` (spec->n_params values as a results file stores them;
  * strings are matched to the spec's values): how `export` retrains a trial of a lazy sweep. */
@@ -93,9 +129,16 @@ bt_status bt_sweep_observe(bt_sweep *sw, int64_t t, int64_t resource, double met
  * every trial not proposed yet (an upper bound). */
 int64_t bt_sweep_shape_runs(const bt_sweep *sw, int shape);
 
-/* Memory the plan of a sweep holds per trial (bt_sweep_init): with n_total, what `run` checks
- * against the machine's memory before planning. */
+/* Whether bt_sweep_init plans every trial up front (a grouped sweep), asked of its preview; and
+ * that plan's bytes per trial, which with n_total `run` checks against the machine's memory
+ * first. */
+int bt_sweep_is_eager(const bt_sweep *preview);
 size_t bt_sweep_trial_bytes(const bt_sweep *sw);
+
+/* Whether trial t leads its run: in an incremental plan every trial does, ready or not. */
+static inline int bt_sweep_is_leader(const bt_sweep *sw, int64_t t) {
+    return !sw->eager || sw->trials[t].leader == t;
+}
 
 /* The Philox key a trial trains with (its group's leader's, so a budget-prefix trial is exactly
  * the leader's run stopped early). */

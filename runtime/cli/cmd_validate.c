@@ -99,10 +99,13 @@ int bt_cmd_validate(int argc, char **argv) {
         else
             printf(" [%g, %g]", ps->min, ps->max);
         if (ps->grid) printf(", %" PRId64 " grid points", bt_space_grid_count(ps));
-        printf("%s\n",
-               p == sw.budget_param
-                   ? "  (budget: trials that differ only in it share one run where training allows)"
-                   : "");
+        if (p == sw.budget_param && sw.grouped)
+            printf("  (budget: trials that differ only in it share one run where training allows)");
+        else if (p == sw.budget_param && !sw.lazy)
+            printf("  (budget: each trial trains to its own in a run of its own: runs are shared "
+                   "only in sweeps of up to %" PRId64 " trials)",
+                   (int64_t)BT_SWEEP_GROUP_MAX);
+        printf("\n");
     }
     int64_t runs = 0;
     for (int64_t t = 0; t < sw.n_trials; t++) runs += sw.trials[t].leader == t;

@@ -113,11 +113,12 @@ static bt_status choose_device(bench *b, const bt_spec *spec, const bt_bench_opt
 
 /* ---- which runs, to where ------------------------------------------------------------------ */
 
-static int64_t trial_budget(const bt_sweep *sw, int64_t t) {
+static int64_t trial_budget(const bt_sweep *sw, int64_t t, bt_value *hp) {
     const bt_sweep_trial *tr = &sw->trials[t];
     if (tr->budget >= 0) return tr->budget;
     if (sw->max_resource > 0) return sw->max_resource;
-    const bt_value v = tr->hp[sw->family->budget_param];
+    if (bt_sweep_hp(sw, t, hp) != BT_STATUS_OK) return -1;
+    const bt_value v = hp[sw->family->budget_param];
     return v.kind == BT_VALUE_FLOAT ? (int64_t)llround(v.f) : v.i;
 }
 
@@ -128,14 +129,21 @@ static bt_status plan_runs(bench *b, const bt_bench_opts *o) {
     int64_t n = b->n_sel;
     b->report_at = malloc((size_t)n * sizeof *b->report_at);
     b->run_target = calloc((size_t)n, sizeof *b->run_target);
-    if (!b->report_at || !b->run_target) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    bt_value *hp = calloc((size_t)sw->family->n_params, sizeof *hp);
+    if (!b->report_at || !b->run_target || !hp) {
+        free(hp);
+        return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+    }
     for (int64_t t = 0; t < n; t++) {
-        int64_t r = o->rounds > 0 ? o->rounds : trial_budget(sw, t);
-        if (r <= 0)
+        int64_t r = o->rounds > 0 ? o->rounds : trial_budget(sw, t, hp);
+        if (r <= 0) {
+            free(hp);
             return BT_FAIL(BT_STATUS_BAD_INPUT,
                            "trial %" PRId64 " has no budget to train to; pass --rounds N", t);
+        }
         b->report_at[t] = r;
     }
+    free(hp);
     b->n_runs = 0;
     while (b->n_runs < sw->n_runs && sw->run_leader[b->n_runs] < n) b->n_runs++;
     for (int64_t ri = 0; ri < b->n_runs; ri++)
@@ -176,7 +184,7 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
     const bt_sweep *sw = &b->sw;
     const bt_pack_ops *ops = sw->packs;
     int cap = (int)(n < max_pack ? n : max_pack);
-    const bt_hparams shape = {sw->trials[sw->pack_leader[p]].hp};
+    const bt_hparams shape = {sw->pack_hp[p]};
     if (ops->pack_capacity) { /* a device pack as large as fits; freed slots refill as usual */
         int fit = ops->pack_capacity(&b->sw.data, &shape, cap);
         if (fit >= 1 && fit < cap) cap = fit;
@@ -188,8 +196,9 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
     int64_t *slot_res = malloc((size_t)cap * sizeof *slot_res);
     int *slot_failed = malloc((size_t)cap * sizeof *slot_failed);
     int *step_slots = malloc((size_t)cap * sizeof *step_slots);
+    bt_value *hpv = calloc((size_t)sw->family->n_params, sizeof *hpv);
     bt_status st = BT_STATUS_OK;
-    if (!slot_run || !slot_res || !slot_failed || !step_slots)
+    if (!slot_run || !slot_res || !slot_failed || !step_slots || !hpv)
         st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     for (int s = 0; st == BT_STATUS_OK && s < cap; s++) slot_run[s] = -1;
     int64_t next = 0;
@@ -199,8 +208,9 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
             if (slot_run[s] < 0 && next < n) {
                 int64_t ri = runs[next++];
                 int64_t L = sw->run_leader[ri];
-                const bt_hparams hp = {sw->trials[L].hp};
-                st = ops->slot_start(pk, s, &hp, bt_sweep_trial_key(sw, L));
+                const bt_hparams hp = {hpv};
+                st = bt_sweep_hp(sw, L, hpv);
+                if (st == BT_STATUS_OK) st = ops->slot_start(pk, s, &hp, bt_sweep_trial_key(sw, L));
                 slot_run[s] = ri;
                 slot_res[s] = 0;
                 slot_failed[s] = 0;
@@ -225,6 +235,7 @@ static bt_status train_pack(bench *b, int p, const int64_t *runs, int64_t n, int
     free(slot_res);
     free(slot_failed);
     free(step_slots);
+    free(hpv);
     ops->pack_free(pk);
     return st;
 }

@@ -22,7 +22,7 @@ int bt_exec_better(const bt_exec *e, double a, double b) {
 int64_t bt_exec_best_trial(const bt_exec *e) {
     int64_t best = -1;
     for (int pass = 0; pass < 2 && best < 0; pass++)
-        for (int64_t t = 0; t < e->sw.n_trials; t++) {
+        for (int64_t t = 0; t < e->sw.n_ready; t++) {
             if (pass == 0 && bt_sched_trial_status(e->sw.sched, t) != BT_TRIAL_COMPLETED) continue;
             if (isnan(e->ts[t].metric)) continue;
             if (best < 0 || bt_exec_better(e, e->ts[t].metric, e->ts[best].metric)) best = t;
@@ -95,10 +95,13 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
         r->params[p].name = xstrdup(spec->params[p].name);
         r->params[p].kind = bt_results_column_kind(&spec->params[p]);
     }
-    r->n_trials = e->sw.n_ready; /* a lazy sweep lists the trials proposed so far */
+    r->n_trials = e->sw.n_ready; /* the trials started so far (an eager plan: all of them) */
     r->trials = calloc((size_t)(r->n_trials ? r->n_trials : 1), sizeof *r->trials);
     BT_CHECK_ALLOC(r->trials);
-    for (int64_t t = 0; t < r->n_trials; t++) {
+    bt_value *config = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *config);
+    BT_CHECK_ALLOC(config);
+    bt_status st = BT_STATUS_OK;
+    for (int64_t t = 0; t < r->n_trials && st == BT_STATUS_OK; t++) {
         bt_trial_row *row = &r->trials[t];
         const bt_exec_trial *ts = &e->ts[t];
         row->trial_id = t;
@@ -112,19 +115,22 @@ static bt_status build_results(bt_exec *e, bt_results *r, int final) {
                  trained_on(e, e->sw.trials[t].leader, dev, sizeof dev));
         row->seconds = ts->seconds;
         row->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *row->params);
-        BT_CHECK_ALLOC(row->params);
-        for (int p = 0; p < spec->n_params; p++)
-            row->params[p] = bt_results_column_value(r->params[p].kind, e->sw.trials[t].config[p]);
+        st = row->params ? bt_sweep_config(&e->sw, t, config)
+                         : BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+        for (int p = 0; p < spec->n_params && st == BT_STATUS_OK; p++)
+            row->params[p] = bt_results_column_value(r->params[p].kind, config[p]);
     }
+    free(config);
+    BT_TRY(st);
     const bt_exec_history *h = &e->hist;
     r->n_metric_names = h->n_names;
     r->metric_names = calloc((size_t)(h->n_names ? h->n_names : 1), sizeof(char *));
     BT_CHECK_ALLOC(r->metric_names);
     for (int i = 0; i < h->n_names; i++) r->metric_names[i] = xstrdup(h->names[i]);
+    /* the learning curves are borrowed, not copied (bt_exec_checkpoint gives them back before
+     * freeing the results): the largest part of a checkpoint's memory otherwise */
     r->n_history = r->cap_history = h->n;
-    r->history = malloc((size_t)(h->n ? h->n : 1) * sizeof *r->history);
-    BT_CHECK_ALLOC(r->history);
-    if (h->n) memcpy(r->history, h->rows, (size_t)h->n * sizeof *r->history);
+    r->history = h->rows;
     int64_t nd = 0;
     const bt_rung_decision *d = bt_sched_decisions(e->sw.sched, &nd);
     r->n_rungs = nd;
@@ -153,6 +159,7 @@ bt_status bt_exec_checkpoint(bt_exec *e, int final) {
     if (st == BT_STATUS_OK) st = bt_results_write(&r, e->o->out_path);
     if (st == BT_STATUS_OK && e->o->html_path)
         st = bt_report_html_live(&r, e->o->out_path, e->o->html_path, e->o->checkpoint_every);
+    r.history = NULL; /* borrowed from e->hist */
     bt_results_free(&r);
     if (st != BT_STATUS_OK) return st;
     e->ckpt.last = bt_clock();

@@ -61,7 +61,7 @@ void bt_exec_counts(const bt_exec *e, bt_progress_counts *c) {
     memset(c, 0, sizeof *c);
     c->total = e->sw.n_trials;
     c->metric = e->sw.metric;
-    for (int64_t t = 0; t < e->sw.n_trials; t++) {
+    for (int64_t t = 0; t < e->sw.n_ready; t++) { /* the rest are pending */
         bt_trial_status s = bt_sched_trial_status(e->sw.sched, t);
         if (s == BT_TRIAL_COMPLETED)
             c->completed++;

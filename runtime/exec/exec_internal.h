@@ -129,8 +129,11 @@ typedef struct bt_exec {
     bt_sweep sw;
     const bt_run_opts *o;
     /* the sweep's state, advanced tick by tick (tick.c) */
-    bt_exec_run *runs; /* indexed by leader trial id */
+    /* indexed by trial id (runs: by leader), bt_tables for every trial; the entries of trials
+     * 0 .. n_init-1 (= sw.n_ready: the ready ones) are set (bt_exec_trials_ready) */
+    bt_exec_run *runs;
     bt_exec_trial *ts;
+    int64_t n_init;
     int64_t n_active;
     int64_t concurrency;
     int64_t tick;
@@ -218,6 +221,11 @@ bt_status bt_exec_step_leaders(bt_exec *e, const int64_t *leaders, int64_t n, in
  * ranks (e->rk NULL) each call below is the one-process call it wraps. */
 
 /* Rank 0 of a job of several: e->rk (`timeout`: seconds a rank may take to answer). */
+/* Sets the runs' and trials' entries (and the ranks' per-run entries) of the trials made ready
+ * since the last call (n_init .. sw.n_ready-1), or of trial t alone (a configuration another
+ * rank sent, bt_exec_trial_init). */
+void bt_exec_trials_ready(bt_exec *e);
+void bt_exec_trial_init(bt_exec *e, int64_t t);
 bt_status bt_exec_ranks_init(bt_exec *e, double timeout);
 /* Gives run `leader` model state on a rank (bt_exec_slot_acquire there). */
 bt_status bt_exec_ranks_acquire(bt_exec *e, int64_t leader);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/table.h"
 #include "runtime/devices/memory.h"
 #include "runtime/devices/resolve.h"
 #include "runtime/exec/exec_internal.h"
@@ -40,20 +41,22 @@ static bt_status resolve_device(bt_exec *e, const bt_spec *spec, const bt_run_op
 static void exec_free(bt_exec *e) {
     bt_exec_machine_free(e);
     bt_exec_slots_free(e);
-    free(e->runs);
-    free(e->ts);
+    bt_table_free(e->runs);
+    bt_table_free(e->ts);
     bt_exec_history_free(e);
     bt_exec_snapshots_free(e);
     bt_exec_journal_close(e);
     bt_sweep_free(&e->sw);
 }
 
-/* Before anything per trial is allocated: the plan and the executor's state must fit in memory
- * (a run_cap of 10^8 is a message, not the OOM killer). */
+/* An eager plan (a swept budget without a scheduler: its groups need every configuration) holds
+ * its plan and the executor's state for every trial from the start: before anything per trial
+ * is allocated, that must fit in memory (a run_cap of 10^8 is a message, not the OOM killer). An
+ * incremental plan's memory follows the trials started instead (sweeps/plan.h). */
 static bt_status check_memory(const bt_spec *spec) {
     bt_sweep head;
     bt_status st = bt_sweep_preview(&head, spec, 1);
-    if (st == BT_STATUS_OK) {
+    if (st == BT_STATUS_OK && bt_sweep_is_eager(&head)) {
         size_t per = bt_sweep_trial_bytes(&head) + sizeof(bt_exec_run) + sizeof(bt_exec_trial);
         st = bt_mem_check_trials(head.n_total, per, "plan and state");
     }
@@ -75,17 +78,11 @@ static bt_status prepare_plan(bt_exec *e, const bt_spec *spec, const bt_run_opts
                                                 : 4 * n_gpus;
     bt_sweep *sw = &e->sw;
     int64_t n = sw->n_trials;
-    e->runs = calloc((size_t)(n ? n : 1), sizeof *e->runs);
-    e->ts = calloc((size_t)(n ? n : 1), sizeof *e->ts);
+    e->runs = bt_table_alloc((size_t)n, sizeof *e->runs);
+    e->ts = bt_table_alloc((size_t)n, sizeof *e->ts);
     BT_CHECK_ALLOC(e->runs);
     BT_CHECK_ALLOC(e->ts);
-    for (int64_t t = 0; t < n; t++) {
-        e->runs[t].slot = -1;
-        e->runs[t].inst = -1;
-        e->runs[t].gpu = -1;
-        e->ts[t].metric = NAN;
-        e->ts[t].best = NAN;
-    }
+    bt_exec_trials_ready(e); /* an eager plan's trials are all ready */
     int async = spec->sched.kind == BT_SCHED_ASHA || spec->sched.kind == BT_SCHED_WANDB_HYPERBAND;
     e->concurrency =
         async && spec->sched.concurrency > 0 ? spec->sched.concurrency : bt_spec_concurrency(spec);
@@ -180,7 +177,7 @@ static bt_status run_live(bt_exec *e, const bt_spec *spec, bt_run_summary *sum, 
     if (st == BT_STATUS_OK) st = bt_exec_machine_start(e, sum->resumed);
     if (st == BT_STATUS_OK && !sum->already_finished) st = bt_exec_journal_open(e, spec);
     if (st == BT_STATUS_OK && !sum->already_finished && !e->rk) st = bt_exec_state_open(e);
-    *buf = malloc((size_t)(2 * e->sw.n_trials + 1) * sizeof **buf);
+    *buf = bt_table_alloc((size_t)(2 * e->sw.n_trials + 1), sizeof **buf);
     if (!*buf && st == BT_STATUS_OK) st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     e->ckpt.last = bt_clock();
     e->snap.last = e->ckpt.last;
@@ -273,14 +270,14 @@ bt_status bt_sweep_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summary
         bt_exec_announce(&e, spec, sum->resumed, 1);
         e.jnl.replaying = 1;
         e.prog.muted = 1;
-        buf = malloc((size_t)(2 * e.sw.n_trials + 1) * sizeof *buf);
+        buf = bt_table_alloc((size_t)(2 * e.sw.n_trials + 1), sizeof *buf);
         int finished = 0;
         while (st == BT_STATUS_OK && buf && !finished && e.tick <= e.jnl.log.last_tick)
             st = bt_exec_tick(&e, buf, &finished);
     }
     bt_exec_ranks_free(&e, st); /* the other ranks of a job stop waiting for orders */
     if (st == BT_STATUS_OK || st == BT_STATUS_INTERRUPTED) summarize(&e, st, sum);
-    free(buf);
+    bt_table_free(buf);
     exec_free(&e);
     return st;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/table.h"
 #include "runtime/exec/exec_internal.h"
 #include "runtime/mpi/comm.h"
 
@@ -55,6 +56,16 @@ static bt_status buf_push(rk_buf *b, int64_t a, int64_t r, int64_t f, int64_t m)
     return BT_STATUS_OK;
 }
 
+void bt_exec_trial_init(bt_exec *e, int64_t t) {
+    e->runs[t] = (bt_exec_run){.slot = -1, .inst = -1, .gpu = -1};
+    e->ts[t] = (bt_exec_trial){.metric = NAN, .best = NAN};
+    if (e->rk) e->rk->rank_of[t] = e->trained_on[t] = -1, e->rk->extra_at[t] = -1;
+}
+
+void bt_exec_trials_ready(bt_exec *e) {
+    for (; e->n_init < e->sw.n_ready; e->n_init++) bt_exec_trial_init(e, e->n_init);
+}
+
 bt_status bt_exec_ranks_init(bt_exec *e, double timeout) {
     const int size = bt_comm_size();
     if (size <= 1 || bt_comm_rank() != 0) return BT_STATUS_OK;
@@ -64,13 +75,13 @@ bt_status bt_exec_ranks_init(bt_exec *e, double timeout) {
     const int64_t n = e->sw.n_trials > 0 ? e->sw.n_trials : 1;
     k->size = size;
     k->timeout = timeout;
-    k->rank_of = malloc((size_t)n * sizeof *k->rank_of);
+    k->rank_of = bt_table_alloc((size_t)n, sizeof *k->rank_of);
     k->out = calloc((size_t)size, sizeof *k->out);
-    k->extra = malloc((size_t)n * (size_t)(e->hist.n_extra + 1) * sizeof *k->extra);
-    k->extra_at = malloc((size_t)n * sizeof *k->extra_at);
-    k->local = malloc((size_t)n * sizeof *k->local);
+    k->extra = bt_table_alloc((size_t)n, (size_t)(e->hist.n_extra + 1) * sizeof *k->extra);
+    k->extra_at = bt_table_alloc((size_t)n, sizeof *k->extra_at);
+    k->local = bt_table_alloc((size_t)n, sizeof *k->local);
     k->units = calloc((size_t)size, sizeof *k->units);
-    e->trained_on = malloc((size_t)n * sizeof *e->trained_on);
+    e->trained_on = bt_table_alloc((size_t)n, sizeof *e->trained_on);
     e->rank_dev = calloc((size_t)size, sizeof *e->rank_dev);
     BT_CHECK_ALLOC(k->units);
     BT_CHECK_ALLOC(e->trained_on);
@@ -80,7 +91,8 @@ bt_status bt_exec_ranks_init(bt_exec *e, double timeout) {
     BT_CHECK_ALLOC(k->extra);
     BT_CHECK_ALLOC(k->extra_at);
     BT_CHECK_ALLOC(k->local);
-    for (int64_t t = 0; t < n; t++) k->rank_of[t] = e->trained_on[t] = -1, k->extra_at[t] = -1;
+    for (int64_t t = 0; t < e->n_init; t++)
+        k->rank_of[t] = e->trained_on[t] = -1, k->extra_at[t] = -1;
     bt_comm_ident h;
     bt_comm_ident_of(e->sw.spec, &h);
     for (int w = 1; w < size; w++)
@@ -102,7 +114,7 @@ static int pick_rank(const bt_exec *e) {
     const struct bt_exec_ranks *k = e->rk;
     int64_t load[1024] = {0};
     const int size = k->size < 1024 ? k->size : 1024;
-    for (int64_t t = 0; t < e->sw.n_trials; t++)
+    for (int64_t t = 0; t < e->sw.n_ready; t++)
         if (k->rank_of[t] >= 0 && k->rank_of[t] < size && e->runs[t].active) load[k->rank_of[t]]++;
     int best = 0;
     for (int w = 1; w < size; w++)
@@ -386,15 +398,15 @@ void bt_exec_ranks_free(bt_exec *e, int code) {
     bt_progress_event(&e->prog, "ranks", f);
     for (int w = 0; w < k->size; w++) free(k->out[w].v);
     free(k->units);
-    free(e->trained_on);
+    bt_table_free(e->trained_on);
     free(e->rank_dev);
     e->trained_on = NULL;
     e->rank_dev = NULL;
     free(k->out);
-    free(k->rank_of);
-    free(k->extra);
-    free(k->extra_at);
-    free(k->local);
+    bt_table_free(k->rank_of);
+    bt_table_free(k->extra);
+    bt_table_free(k->extra_at);
+    bt_table_free(k->local);
     free(k);
     e->rk = NULL;
 }
@@ -522,15 +534,26 @@ static bt_status serve_step(bt_exec *e, const int64_t *o, int64_t n, int eval, i
     const bt_spec *spec = e->sw.spec;
     bt_value cfg[BT_RANKS_MAX_PARAMS];
     for (int64_t i = 0; i < n; i++, o += ORDER) {
-        if (o[0] < 0 || o[0] >= e->sw.n_trials || e->sw.trials[o[0]].leader != o[0])
+        if (o[0] < 0 || o[0] >= e->sw.n_trials)
             return BT_FAIL(BT_STATUS_INTERNAL, "order for a run %" PRId64 " not here", o[0]);
         if (o[2] & F_CONFIG) { /* one value; the last one completes the configuration */
             if (o[1] < 0 || o[1] >= spec->n_params || o[1] >= BT_RANKS_MAX_PARAMS)
                 return BT_FAIL(BT_STATUS_INTERNAL, "a configuration value out of range");
             cfg[o[1]] = config_value(&spec->params[o[1]], (int)(o[2] >> 8), o[3]);
-            if (o[1] == spec->n_params - 1) BT_TRY(bt_sweep_set_config(&e->sw, o[0], cfg));
+            if (o[1] == spec->n_params - 1) {
+                const int first = !e->sw.trials[o[0]].config;
+                BT_TRY(bt_sweep_set_config(&e->sw, o[0], cfg));
+                if (first) bt_exec_trial_init(e, o[0]);
+            }
             continue;
         }
+        /* this rank's plan makes trials ready as orders name them (configurations are the
+         * trial id's, except the proposed ones sent above) */
+        while (!e->sw.lazy && !e->sw.eager && e->sw.n_ready <= o[0])
+            BT_TRY(bt_sweep_ready(&e->sw, e->sw.n_ready));
+        bt_exec_trials_ready(e);
+        if (!bt_sweep_is_leader(&e->sw, o[0]) || (e->sw.lazy && !e->sw.trials[o[0]].config))
+            return BT_FAIL(BT_STATUS_INTERNAL, "order for a run %" PRId64 " not here", o[0]);
         bt_exec_run *r = &e->runs[o[0]];
         if (o[2] & F_RELEASE) bt_exec_slot_release(e, o[0]);
         if (!(o[2] & F_STEP)) continue;

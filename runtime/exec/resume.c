@@ -164,7 +164,7 @@ bt_status bt_exec_catch_up(bt_exec *e, int64_t *buf) {
     const int64_t restored0 = e->snap.n_restored, restored_units0 = e->snap.units_restored;
     for (;;) {
         int64_t n = 0;
-        for (int64_t t = 0; t < e->sw.n_trials; t++) {
+        for (int64_t t = 0; t < e->sw.n_ready; t++) {
             bt_exec_run *r = &e->runs[t];
             if (e->sw.trials[t].leader != t || !r->active || r->failed) continue;
             if (r->slot < 0 && r->resource > 0) {
@@ -187,7 +187,7 @@ bt_status bt_exec_catch_up(bt_exec *e, int64_t *buf) {
                  units);
         bt_progress_event(&e->prog, "catch_up", f);
     }
-    for (int64_t t = 0; t < e->sw.n_trials && n_verify > 0; t++) {
+    for (int64_t t = 0; t < e->sw.n_ready && n_verify > 0; t++) {
         bt_exec_run *r = &e->runs[t];
         if (!r->verify) continue;
         r->verify = 0;

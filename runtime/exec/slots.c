@@ -58,7 +58,7 @@ static bt_status pack_new(bt_exec *e, int shape, int *out) {
     if (e->o->pack_slots > 0 && wanted > e->o->pack_slots) wanted = e->o->pack_slots;
     if (wanted > INT32_MAX / 2) wanted = INT32_MAX / 2;
     if (wanted < 1) wanted = 1;
-    const bt_hparams shape_hp = {sw->trials[sw->pack_leader[shape]].hp};
+    const bt_hparams shape_hp = {sw->pack_hp[shape]};
     const int gpu = placement_gpu(e, s->n_inst);
     /* the pack binds to the current GPU (its memory, streams and data copy are made there) */
     if (gpu >= 0) BT_TRY(bt_gpu_select(gpu));
@@ -99,19 +99,12 @@ static bt_status pack_new(bt_exec *e, int shape, int *out) {
     return BT_STATUS_OK;
 }
 
-bt_status bt_exec_slot_acquire(bt_exec *e, int64_t leader) {
+/* Starts the run of `leader` (hyperparameters hpv) in its slot: from its snapshot when there is
+ * one, else fresh. */
+static bt_status slot_fill(bt_exec *e, int64_t leader, const bt_value *hpv) {
     bt_exec_run *r = &e->runs[leader];
-    if (r->slot >= 0) return BT_STATUS_OK;
-    int shape = e->sw.trials[leader].pack, inst = -1;
-    for (int i = 0; i < e->slots.n_inst && inst < 0; i++)
-        if (e->slots.inst[i].shape == shape && e->slots.inst[i].n_free > 0) inst = i;
-    if (inst < 0) BT_TRY(pack_new(e, shape, &inst));
-    bt_exec_pack *pi = &e->slots.inst[inst];
-    BT_TRY(bt_exec_pack_bind(e, inst));
-    r->inst = inst;
-    r->slot = pi->free[--pi->n_free];
-    r->gpu = pi->gpu;
-    const bt_hparams hp = {e->sw.trials[leader].hp};
+    bt_exec_pack *pi = &e->slots.inst[r->inst];
+    const bt_hparams hp = {hpv};
     const uint64_t key = bt_sweep_trial_key(&e->sw, leader);
     const bt_pack_ops *ops = e->sw.packs;
     r->state_res = 0;
@@ -136,6 +129,28 @@ bt_status bt_exec_slot_acquire(bt_exec *e, int64_t leader) {
         if (r->state_res > 0) return BT_STATUS_OK;
     }
     return ops->slot_start(pi->pack, r->slot, &hp, key);
+}
+
+bt_status bt_exec_slot_acquire(bt_exec *e, int64_t leader) {
+    bt_exec_run *r = &e->runs[leader];
+    if (r->slot >= 0) return BT_STATUS_OK;
+    int shape = e->sw.trials[leader].pack, inst = -1;
+    for (int i = 0; i < e->slots.n_inst && inst < 0; i++)
+        if (e->slots.inst[i].shape == shape && e->slots.inst[i].n_free > 0) inst = i;
+    if (inst < 0) BT_TRY(pack_new(e, shape, &inst));
+    bt_exec_pack *pi = &e->slots.inst[inst];
+    BT_TRY(bt_exec_pack_bind(e, inst));
+    bt_value *hp = calloc((size_t)e->sw.family->n_params, sizeof *hp);
+    BT_CHECK_ALLOC(hp);
+    bt_status st = bt_sweep_hp(&e->sw, leader, hp);
+    if (st == BT_STATUS_OK) {
+        r->inst = inst;
+        r->slot = pi->free[--pi->n_free];
+        r->gpu = pi->gpu;
+        st = slot_fill(e, leader, hp);
+    }
+    free(hp);
+    return st;
 }
 
 void bt_exec_slot_release(bt_exec *e, int64_t leader) {

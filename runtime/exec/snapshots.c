@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/sha256.h"
+#include "base/table.h"
 #include "runtime/exec/exec_internal.h"
 
 /* What a snapshot's numbers depend on besides the sweep file: the build (the running executable's
@@ -95,23 +96,23 @@ static bt_status snapshot_write(bt_exec *e) {
      * state, 2 x concurrency runs in all: the latest runs' are kept, the earliest dropped (those
      * runs are retrained if promoted), so the file does not grow with every stop */
     int64_t room = 2 * e->concurrency;
-    for (int64_t t = 0; t < e->sw.n_trials; t++)
+    for (int64_t t = 0; t < e->sw.n_ready; t++)
         room -= e->runs[t].slot >= 0 && e->runs[t].state_res > 0;
-    for (int64_t t = e->sw.n_trials - 1; t >= 0 && e->snap.of; t--) {
+    for (int64_t t = e->sw.n_ready - 1; t >= 0 && e->snap.of; t--) {
         if (e->runs[t].slot >= 0 || !e->snap.of[t]) continue;
         if (room > 0)
             room--;
         else
             bt_exec_snap_drop(e, t);
     }
-    for (int64_t t = 0; t < e->sw.n_trials; t++) {
+    for (int64_t t = 0; t < e->sw.n_ready; t++) {
         const bt_exec_run *r = &e->runs[t];
         h.n += (r->slot >= 0 && r->state_res > 0) || (r->slot < 0 && e->snap.of && e->snap.of[t]);
     }
     bt_snapshot_writer *w = NULL;
     bt_status st = bt_snapshot_begin(&w, e->snap.path, &h);
     size_t bytes = 0;
-    for (int64_t t = 0; t < e->sw.n_trials && st == BT_STATUS_OK; t++) {
+    for (int64_t t = 0; t < e->sw.n_ready && st == BT_STATUS_OK; t++) {
         const bt_exec_run *r = &e->runs[t];
         if (r->slot >= 0 && r->state_res > 0) {
             void *blob = NULL;
@@ -186,18 +187,18 @@ bt_status bt_exec_state_open(bt_exec *e) {
         why = "the data changed since";
     else if (h->tick > e->jnl.log.last_tick + 1)
         why = "it is newer than the journal";
-    e->snap.of = calloc((size_t)(e->sw.n_trials ? e->sw.n_trials : 1), sizeof *e->snap.of);
+    e->snap.of = bt_table_alloc((size_t)e->sw.n_trials, sizeof *e->snap.of);
     BT_CHECK_ALLOC(e->snap.of);
     for (int64_t i = 0; i < h->n && !why; i++) {
         const int64_t L = sn->e[i].leader;
-        if (L >= e->sw.n_trials || e->sw.trials[L].leader != L || e->snap.of[L])
+        if (L < 0 || L >= e->sw.n_trials || !bt_sweep_is_leader(&e->sw, L) || e->snap.of[L])
             why = "it names runs this sweep does not have";
         else
             e->snap.of[L] = &sn->e[i];
     }
     if (why) {
         bt_exec_warn(e, "%s ignored (%s); in-flight runs are retrained", e->snap.path, why);
-        free(e->snap.of);
+        bt_table_free(e->snap.of);
         e->snap.of = NULL;
         bt_snapshot_free(sn);
     }
@@ -206,7 +207,7 @@ bt_status bt_exec_state_open(bt_exec *e) {
 
 void bt_exec_snapshots_free(bt_exec *e) {
     bt_snapshot_free(&e->snap.read);
-    free(e->snap.of);
+    bt_table_free(e->snap.of);
     free(e->snap.path);
     memset(&e->snap, 0, sizeof e->snap);
 }

@@ -42,15 +42,21 @@ bt_status bt_sweep_load_data(bt_sweep *sw, int threads) {
     sw->data.n_classes = sw->n_classes;
     sw->data.threads = threads > 0 ? threads : 1;
     sw->data.metric = sw->metric;
-    for (int64_t t = 0; t < sw->n_trials; t++) {
-        if (sw->family->check && sw->trials[t].hp) { /* a lazy sweep checks at proposal */
-            const bt_hparams hp = {sw->trials[t].hp};
-            bt_status st = sw->family->check(&hp, sw->task);
-            if (st != BT_STATUS_OK) return st;
+    /* an eager plan's trials are checked now, an incremental plan's as each gets ready */
+    if (sw->eager && sw->family->check) {
+        bt_value *v = calloc((size_t)sw->family->n_params, sizeof *v);
+        BT_CHECK_ALLOC(v);
+        const bt_hparams hp = {v};
+        bt_status st = BT_STATUS_OK;
+        for (int64_t t = 0; t < sw->n_trials && st == BT_STATUS_OK; t++) {
+            st = bt_sweep_hp(sw, t, v);
+            if (st == BT_STATUS_OK) st = sw->family->check(&hp, sw->task);
         }
+        free(v);
+        BT_TRY(st);
     }
     if (sw->family->data_prepare) {
-        const bt_hparams hp0 = {sw->lazy ? sw->proto.hp : sw->trials[0].hp};
+        const bt_hparams hp0 = {sw->proto_hp};
         BT_TRY(sw->family->data_prepare(&sw->data, &hp0));
     }
     sw->data_loaded = 1;
@@ -66,17 +72,27 @@ bt_status bt_sweep_train_export(bt_sweep *sw, int64_t trial, int64_t resource, c
                        (long long)sw->n_trials - 1);
     if (!sw->family->export_model)
         return BT_FAIL(BT_STATUS_USAGE, "%s models cannot be exported", sw->family->name);
+    /* an incremental plan makes trials ready in order (a configuration depends on the id only) */
+    while (!sw->eager && !sw->lazy && sw->n_ready <= trial) BT_TRY(bt_sweep_ready(sw, sw->n_ready));
     const bt_sweep_trial *tr = &sw->trials[trial];
-    const bt_hparams shape = {sw->trials[sw->pack_leader[tr->pack]].hp};
-    const bt_hparams hp = {sw->trials[tr->leader].hp};
+    const bt_hparams shape = {sw->pack_hp[tr->pack]};
+    bt_value *v = calloc((size_t)sw->family->n_params, sizeof *v);
+    BT_CHECK_ALLOC(v);
+    const bt_hparams hp = {v};
     bt_pack *pack = NULL;
-    BT_TRY(sw->packs->pack_init(&pack, &sw->data, &shape, 1));
-    bt_status st = sw->packs->slot_start(pack, 0, &hp, bt_sweep_trial_key(sw, trial));
+    bt_status st = bt_sweep_hp(sw, tr->leader, v);
+    if (st == BT_STATUS_OK) st = sw->packs->pack_init(&pack, &sw->data, &shape, 1);
+    if (st != BT_STATUS_OK) {
+        free(v);
+        return st;
+    }
+    st = sw->packs->slot_start(pack, 0, &hp, bt_sweep_trial_key(sw, trial));
     int slot = 0;
     for (int64_t r = 0; st == BT_STATUS_OK && r < resource; r++)
         st = sw->packs->step(pack, &slot, 1);
     if (st == BT_STATUS_OK && metric) st = sw->packs->eval(pack, 0, sw->metric, metric);
     if (st == BT_STATUS_OK) st = sw->family->export_model(pack, 0, format, out, len);
     sw->packs->pack_free(pack);
+    free(v);
     return st;
 }

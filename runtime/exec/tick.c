@@ -25,6 +25,7 @@ static bt_status hand_out_jobs(bt_exec *e, bt_job *job) {
         BT_TRY(bt_sched_next(sw->sched, job));
         if (job->kind != BT_JOB_RUN) break;
         BT_TRY(bt_sweep_ready(sw, job->trial)); /* bayes/tpe propose it now */
+        bt_exec_trials_ready(e);
         int64_t t = job->trial, L = sw->trials[t].leader;
         bt_jrec jr = {BT_JREC_JOB, e->tick, t, job->resource, 0, 0, ""};
         BT_TRY(bt_exec_jrec(e, &jr));
@@ -98,7 +99,7 @@ static bt_status record_curves(bt_exec *e, const int64_t *leaders, int64_t n, do
  * members have no job left goes idle. */
 static bt_status send_reports(bt_exec *e) {
     bt_sweep *sw = &e->sw;
-    for (int64_t t = 0; t < sw->n_trials; t++) {
+    for (int64_t t = 0; t < sw->n_ready; t++) {
         bt_exec_trial *ts = &e->ts[t];
         int64_t L = sw->trials[t].leader;
         bt_exec_run *r = &e->runs[L];
@@ -132,7 +133,7 @@ static bt_status send_reports(bt_exec *e) {
 /* 5. Frees the state of runs whose trials are all finished; 6. bounds the idle ones'. */
 static void release_runs(bt_exec *e) {
     bt_sweep *sw = &e->sw;
-    for (int64_t t = 0; t < sw->n_trials; t++) {
+    for (int64_t t = 0; t < sw->n_ready; t++) {
         if (sw->trials[t].leader != t || e->runs[t].active) continue;
         if (!e->ts[t].started) continue;
         if (run_done(e, t)) {
@@ -146,8 +147,8 @@ static void release_runs(bt_exec *e) {
      * up and are retrained if promoted later (deterministic, so results do not change) */
     if (e->jnl.replaying) return;
     int64_t resident = 0;
-    for (int64_t t = 0; t < sw->n_trials; t++) resident += e->runs[t].slot >= 0;
-    for (int64_t t = 0; t < sw->n_trials && resident > 2 * e->concurrency; t++) {
+    for (int64_t t = 0; t < sw->n_ready; t++) resident += e->runs[t].slot >= 0;
+    for (int64_t t = 0; t < sw->n_ready && resident > 2 * e->concurrency; t++) {
         if (e->runs[t].slot < 0 || e->runs[t].active) continue;
         bt_exec_ranks_release(e, t);
         resident--;
@@ -164,7 +165,7 @@ static bt_status end_tick(bt_exec *e) {
     double dur = tk.time - e->last_tick_time;
     if (!(dur > 0)) dur = 0;
     e->last_tick_time = tk.time;
-    for (int64_t t = 0; t < e->sw.n_trials; t++) {
+    for (int64_t t = 0; t < e->sw.n_ready; t++) {
         e->ts[t].seconds += e->ts[t].pending * dur;
         e->ts[t].pending = 0;
     }
@@ -187,7 +188,7 @@ bt_status bt_exec_tick(bt_exec *e, int64_t *buf, int *finished) {
 
     /* 2. advance every active run that has further to go */
     int64_t n = 0;
-    for (int64_t t = 0; t < sw->n_trials; t++) {
+    for (int64_t t = 0; t < sw->n_ready; t++) {
         bt_exec_run *r = &e->runs[t];
         if (sw->trials[t].leader == t && r->active && r->resource < r->target) buf[n++] = t;
     }

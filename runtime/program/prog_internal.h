@@ -56,7 +56,10 @@ typedef struct bt_prun {
     bt_sched *sched;
     struct bt_proposer *prop; /* bayes and tpe: proposes each trial as it starts */
     int64_t n_trials;
+    /* a bt_table for every trial; trials 0 .. n_init-1 (those handed out: ids go out in order)
+     * have their entries set (bt_prun_trials_init), so memory follows the trials started */
     bt_ptrial *ts;
+    int64_t n_init;
     bt_pslot *slots;
     int n_slots;
     int *gpu_ids; /* GPUs the slots share out (CUDA_VISIBLE_DEVICES values); n_gpus of them */
@@ -113,6 +116,8 @@ void bt_prun_journal_close(bt_prun *r);
 /* Trial t's configuration: grid or random (sweeps/space.h), or the proposer's (bayes, tpe) when
  * it first starts. */
 bt_status bt_prun_config(bt_prun *r, int64_t t);
+/* Sets the entries of trials n_init .. upto-1 (slot -1, no metric yet). */
+void bt_prun_trials_init(bt_prun *r, int64_t upto);
 /* A scheduler report or a trial's own end, in journal order: the proposer learns from it. */
 bt_status bt_prun_observe(bt_prun *r, int64_t t, int64_t resource, double metric);
 /* Writes the results file (journal synced first). */

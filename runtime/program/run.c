@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/table.h"
 #include "runtime/devices/devices.h"
-#include "runtime/devices/memory.h"
 #include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
 #include "runtime/program/prog_internal.h"
@@ -433,13 +433,14 @@ static bt_status hand_out(bt_prun *r, int *sched_done) {
     *sched_done = 0;
     for (int si; !r->stopping_all && (si = free_slot(r)) >= 0;) {
         int64_t t = -1;
-        for (int64_t k = 0; k < r->n_trials && t < 0; k++)
+        for (int64_t k = 0; k < r->n_init && t < 0; k++)
             if (r->ts[k].queued && r->ts[k].slot < 0) t = k;
         if (t < 0) {
             bt_job job;
             BT_TRY(bt_sched_next(r->sched, &job));
             if (job.kind == BT_JOB_DONE) *sched_done = 1;
             if (job.kind != BT_JOB_RUN) return BT_STATUS_OK;
+            bt_prun_trials_init(r, job.trial + 1);
             BT_TRY(bt_prun_jrec(r, BT_JREC_JOB, job.trial, job.resource, 0, NULL));
             t = job.trial;
         }
@@ -549,24 +550,14 @@ static bt_status loop(bt_prun *r) {
 static bt_status prepare(bt_prun *r, bt_run_summary *sum) {
     const bt_spec *spec = r->spec;
     int64_t offered = bt_space_offered(spec);
-    bt_sched *count = NULL; /* how many trials, before any per-trial state (memory.h) */
-    BT_TRY(bt_sched_init_plan(&count, &spec->sched, offered, spec->sched.max_resource,
-                              spec->maximize));
-    int64_t n = bt_sched_n_trials(count);
-    bt_sched_free(count);
-    BT_TRY(bt_mem_check_trials(n, sizeof *r->ts + bt_sched_trial_bytes(), "program trials"));
     BT_TRY(
         bt_sched_init(&r->sched, &spec->sched, offered, spec->sched.max_resource, spec->maximize));
     BT_TRY(bt_sched_set_stopping(r->sched));
     if (bt_method_is_model(spec->method))
         BT_TRY(bt_proposer_init(&r->prop, spec, (int)spec->method, spec->seed, NULL));
     r->n_trials = bt_sched_n_trials(r->sched);
-    r->ts = calloc((size_t)(r->n_trials ? r->n_trials : 1), sizeof *r->ts);
+    r->ts = bt_table_alloc((size_t)r->n_trials, sizeof *r->ts);
     BT_CHECK_ALLOC(r->ts);
-    for (int64_t t = 0; t < r->n_trials; t++) {
-        r->ts[t].slot = -1;
-        r->ts[t].metric = r->ts[t].best = NAN;
-    }
     r->names = calloc(1, sizeof *r->names);
     BT_CHECK_ALLOC(r->names);
     if (spec->metric) { /* the sweep metric is history metric 0 */
@@ -629,11 +620,11 @@ static void prun_free(bt_prun *r) {
         if (s->log) fclose(s->log);
     }
     free(r->slots);
-    for (int64_t t = 0; r->ts && t < r->n_trials; t++) {
+    for (int64_t t = 0; r->ts && t < r->n_init; t++) {
         free(r->ts[t].config);
         free(r->ts[t].error);
     }
-    free(r->ts);
+    bt_table_free(r->ts);
     free(r->rows);
     for (int i = 0; i < r->n_names; i++) free(r->names[i]);
     free(r->names);

@@ -47,6 +47,11 @@ static int same_config(const bt_value *a, const bt_value *b, int n) {
  * sweep has trials runs out, and then repeats are what it asks for. */
 #define REDRAWS 64
 
+void bt_prun_trials_init(bt_prun *r, int64_t upto) {
+    for (; r->n_init < upto && r->n_init < r->n_trials; r->n_init++)
+        r->ts[r->n_init] = (bt_ptrial){.slot = -1, .metric = NAN, .best = NAN};
+}
+
 bt_status bt_prun_config(bt_prun *r, int64_t t) {
     bt_ptrial *tr = &r->ts[t];
     if (tr->config) return BT_STATUS_OK;
@@ -160,6 +165,10 @@ static bt_status replay_one(bt_prun *r, const bt_jrec *j, const char *text) {
                        "with --fresh",
                        r->jpath, t);
     bt_ptrial *tr = t >= 0 && t < r->n_trials ? &r->ts[t] : NULL;
+    if (tr && j->kind != BT_JREC_JOB && t >= r->n_init) /* a trial's records follow its job */
+        return BT_FAIL(BT_STATUS_BAD_INPUT,
+                       "%s: trial %" PRId64 " has records before its job; rerun with --fresh",
+                       r->jpath, t);
     switch (j->kind) {
     case BT_JREC_JOB: {
         bt_job job;
@@ -169,6 +178,7 @@ static bt_status replay_one(bt_prun *r, const bt_jrec *j, const char *text) {
                            "%s does not match this sweep (the scheduler "
                            "hands out another trial); rerun with --fresh",
                            r->jpath);
+        bt_prun_trials_init(r, t + 1);
         return BT_STATUS_OK;
     }
     case BT_JREC_START:
@@ -269,7 +279,7 @@ bt_status bt_prun_journal_prepare(bt_prun *r, bt_run_summary *sum) {
     for (int64_t i = 0; i < r->log.n; i++) BT_TRY(replay_one(r, &r->log.recs[i], r->log.texts[i]));
     r->replaying = 0;
     /* what was running when the sweep stopped runs again, with the same arguments */
-    for (int64_t t = 0; t < r->n_trials; t++)
+    for (int64_t t = 0; t < r->n_init; t++)
         if (bt_sched_trial_job(r->sched, t) >= 0) r->ts[t].queued = 1;
     sum->resumed = r->log.last_tick >= 0;
     sum->already_finished = r->log.finished;
@@ -306,7 +316,7 @@ void bt_prun_counts(const bt_prun *r, bt_progress_counts *c) {
     c->best_trial = -1;
     c->metric = r->spec->metric;
     for (int pass = 0; pass < 2 && c->best_trial < 0; pass++)
-        for (int64_t t = 0; t < r->n_trials; t++) {
+        for (int64_t t = 0; t < r->n_init; t++) { /* the rest are pending */
             bt_trial_status s = bt_sched_trial_status(r->sched, t);
             if (pass == 0) {
                 c->running += r->ts[t].slot >= 0;
@@ -354,7 +364,7 @@ static bt_status build(bt_prun *r, bt_results *res) {
     }
     /* the trials started so far */
     int64_t n = 0;
-    for (int64_t t = 0; t < r->n_trials; t++)
+    for (int64_t t = 0; t < r->n_init; t++)
         if (r->ts[t].config) n = t + 1;
     res->n_trials = n;
     res->trials = calloc((size_t)(n ? n : 1), sizeof *res->trials);

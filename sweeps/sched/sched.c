@@ -3,6 +3,8 @@
  * helpers every scheduler shares are sched_core.c's. See docs/schedulers.md. */
 #include "sweeps/sched/sched_impl.h"
 
+#include "base/table.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,17 +75,8 @@ static bt_status sched_setup(bt_sched *s, const bt_sched_spec *spec, int64_t n_t
     }
 
     if (plan_only) return BT_STATUS_OK; /* brackets and rungs only: no per-trial state */
-    s->trials = calloc((size_t)(s->n_trials > 0 ? s->n_trials : 1), sizeof *s->trials);
+    s->trials = bt_table_alloc((size_t)s->n_trials, sizeof *s->trials);
     BT_CHECK_ALLOC(s->trials);
-    for (int64_t t = 0; t < s->n_trials; t++) {
-        s->trials[t] = (bt_sched_trial){
-            .status = BT_TRIAL_PENDING, .bracket = 0, .rung = -1, .outstanding = -1, .best = NAN};
-    }
-    for (int b = 0; b < s->n_brackets; b++) {
-        const bt_sched_bracket *br = &s->brackets[b];
-        for (int64_t t = br->first_trial; t < br->first_trial + br->n_trials; t++)
-            s->trials[t].bracket = b;
-    }
     if (s->kind == BT_SCHED_NONE || s->kind == BT_SCHED_SHA || s->kind == BT_SCHED_HYPERBAND)
         BT_TRY(bt_sched_sync_start(s));
     return BT_STATUS_OK;
@@ -127,7 +120,7 @@ void bt_sched_free(bt_sched *s) {
         }
     }
     free(s->brackets);
-    free(s->trials);
+    bt_table_free(s->trials);
     free(s->queue);
     free(s->dec);
     free(s);
@@ -193,15 +186,17 @@ int64_t bt_sched_n_trials(const bt_sched *s) {
 }
 
 bt_trial_status bt_sched_trial_status(const bt_sched *s, int64_t trial) {
-    if (!s || trial < 0 || trial >= s->n_trials) return BT_TRIAL_PENDING;
+    if (!s || trial < 0 || trial >= s->n_started) return BT_TRIAL_PENDING;
     return s->trials[trial].status;
 }
 
 void bt_sched_trial_place(const bt_sched *s, int64_t trial, int32_t *bracket, int32_t *rung) {
     int32_t b = -1, r = -1;
-    if (s && trial >= 0 && trial < s->n_trials) {
+    if (s && trial >= 0 && trial < s->n_started) {
         b = s->trials[trial].bracket;
         r = s->trials[trial].rung;
+    } else if (s && trial >= 0 && trial < s->n_trials) {
+        b = bt_sched_bracket_of(s, trial);
     }
     if (bracket) *bracket = b;
     if (rung) *rung = r;

@@ -52,7 +52,34 @@ bt_status bt_sched_queue_push(bt_sched *s, int64_t trial, int64_t resource, int3
     return BT_STATUS_OK;
 }
 
+/* The next rung-0 job counted off (sched_impl.h), or 0 when they are all handed out. */
+static int queue_pop_first(bt_sched *s, bt_job *job) {
+    while (s->q0 && s->q0_bracket < s->n_brackets) {
+        const bt_sched_bracket *br = &s->brackets[s->q0_bracket];
+        if (s->q0_next < br->first_trial + br->n_trials) {
+            *job = (bt_job){.kind = BT_JOB_RUN,
+                            .trial = s->q0_next++,
+                            .resource = br->rungs[0].resource,
+                            .bracket = s->q0_bracket,
+                            .rung = 0};
+            return 1;
+        }
+        if (++s->q0_bracket < s->n_brackets) s->q0_next = s->brackets[s->q0_bracket].first_trial;
+    }
+    s->q0 = 0;
+    return 0;
+}
+
+int32_t bt_sched_bracket_of(const bt_sched *s, int64_t trial) {
+    for (int b = 0; b < s->n_brackets; b++) {
+        const bt_sched_bracket *br = &s->brackets[b];
+        if (trial >= br->first_trial && trial < br->first_trial + br->n_trials) return b;
+    }
+    return 0;
+}
+
 int bt_sched_queue_pop(bt_sched *s, bt_job *job) {
+    if (queue_pop_first(s, job)) return 1;
     if (s->q_len == 0) return 0;
     *job = s->queue[s->q_head++];
     s->q_len--;
@@ -61,12 +88,17 @@ int bt_sched_queue_pop(bt_sched *s, bt_job *job) {
 }
 
 void bt_sched_job_start(bt_sched *s, const bt_job *job) {
+    for (; s->n_started <= job->trial; s->n_started++) /* its entry (and any skipped) is set now */
+        s->trials[s->n_started] = (bt_sched_trial){.status = BT_TRIAL_PENDING,
+                                                   .bracket = bt_sched_bracket_of(s, s->n_started),
+                                                   .rung = -1,
+                                                   .outstanding = -1,
+                                                   .best = NAN};
     bt_sched_trial *t = &s->trials[job->trial];
     t->status = BT_TRIAL_RUNNING;
     t->bracket = job->bracket;
     t->rung = job->rung;
     t->outstanding = job->resource;
-    if (job->trial >= s->n_started) s->n_started = job->trial + 1;
     s->n_outstanding++;
 }
 

@@ -53,13 +53,20 @@ struct bt_sched {
     int64_t n_trials;  /* ids 0..n_trials-1 exist */
     int64_t n_started; /* ids handed out so far (always a prefix) */
     int64_t n_outstanding;
+    /* a bt_table for every trial; the entries of trials 0 .. n_started-1 are set (the others
+     * are pending: see bt_sched_job_start), so the memory follows the trials started */
     bt_sched_trial *trials;
 
     bt_sched_bracket *brackets;
     int n_brackets;
 
-    bt_job *queue; /* FIFO of ready jobs */
+    /* FIFO of ready jobs. The synchronous schedulers' rung-0 jobs, one per trial of every
+     * bracket, come first: they are not stored but counted off (bracket q0_bracket, trial
+     * q0_next), so a sweep of 10^8 trials does not queue 10^8 jobs up front. */
+    bt_job *queue;
     int64_t q_head, q_len, q_cap;
+    int q0, q0_bracket; /* q0: rung-0 jobs are counted off first */
+    int64_t q0_next;
 
     bt_rung_decision *dec;
     int64_t n_dec, cap_dec;
@@ -69,6 +76,9 @@ struct bt_sched {
 };
 
 /* ---- shared helpers (sched_core.c) ---- */
+
+/* The bracket whose trial ids hold `trial` (0 for the one-bracket schedulers). */
+int32_t bt_sched_bracket_of(const bt_sched *s, int64_t trial);
 
 /* 1 if (ma, ta) ranks before (mb, tb): better metric first, NaN last, ties by lower trial id. */
 int bt_sched_better(const bt_sched *s, double ma, int64_t ta, double mb, int64_t tb);

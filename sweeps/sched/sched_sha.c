@@ -1,6 +1,7 @@
 /* Synchronous successive halving, and Hyperband as several SHA brackets run side by side
  * (Li et al. 2018, JMLR, Algorithm 1). One engine serves none, SHA and Hyperband: every bracket
- * owns a contiguous range of trial ids, all rung-0 jobs are queued up front (bracket by bracket),
+ * owns a contiguous range of trial ids, all rung-0 jobs are queued up front (bracket by bracket,
+ * counted off rather than stored: sched_impl.h),
  * and a rung is decided only once every trial that entered it has reported. */
 #include "sweeps/sched/sched_impl.h"
 
@@ -146,12 +147,11 @@ bt_status bt_sched_hyperband_setup(bt_sched *s, int64_t n_trials) {
 }
 
 bt_status bt_sched_sync_start(bt_sched *s) {
-    for (int b = 0; b < s->n_brackets; b++) {
-        bt_sched_bracket *br = &s->brackets[b];
-        for (int64_t t = br->first_trial; t < br->first_trial + br->n_trials; t++)
-            BT_TRY(bt_sched_queue_push(s, t, br->rungs[0].resource, b, 0));
-        br->rungs[0].n_entered = br->n_trials;
-    }
+    for (int b = 0; b < s->n_brackets; b++)
+        s->brackets[b].rungs[0].n_entered = s->brackets[b].n_trials;
+    s->q0 = 1; /* every trial's rung-0 job, bracket by bracket (bt_sched_queue_pop) */
+    s->q0_bracket = 0;
+    s->q0_next = s->n_brackets > 0 ? s->brackets[0].first_trial : 0;
     return BT_STATUS_OK;
 }
 

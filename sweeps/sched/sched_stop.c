@@ -77,6 +77,6 @@ bt_status bt_sched_finish(bt_sched *s, int64_t trial, double metric) {
 }
 
 int64_t bt_sched_trial_job(const bt_sched *s, int64_t trial) {
-    if (!s || trial < 0 || trial >= s->n_trials) return -1;
+    if (!s || trial < 0 || trial >= s->n_started) return -1;
     return s->trials[trial].outstanding;
 }

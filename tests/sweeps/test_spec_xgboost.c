@@ -85,8 +85,9 @@ static void test_accepted(void) {
     if (!loaded) return;
     bt_sweep sw;
     CHECK_OK(bt_sweep_init(&sw, &S));
+    bt_value hp[BT_GBDT_N_PARAMS];
     for (int64_t t = 0; t < sw.n_trials; t++) {
-        const bt_value *hp = sw.trials[t].hp;
+        CHECK_OK(bt_sweep_hp(&sw, t, hp));
         CHECK(hp[BT_GBDT_SCALE_POS_WEIGHT].f == 1 || hp[BT_GBDT_SCALE_POS_WEIGHT].f == 3);
         CHECK(strcmp(hp[BT_GBDT_EVAL_METRIC].s, "auc") == 0);
         CHECK(strcmp(hp[BT_GBDT_BOOSTER].s, "gbtree") == 0);
