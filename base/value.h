@@ -3,7 +3,9 @@
 #ifndef BT_VALUE_H
 #define BT_VALUE_H
 
+#include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum bt_value_kind {
     BT_VALUE_NONE = 0,
@@ -35,6 +37,36 @@ static inline bt_value bt_value_string(const char *s) {
 static inline bt_value bt_value_bool(int b) {
     bt_value v = {BT_VALUE_BOOL, b != 0, b != 0 ? 1.0 : 0.0, 0};
     return v;
+}
+
+/* Whether a and b are the same value: strings by content, numbers by value across INT, BOOL and
+ * FLOAT (1 equals 1.0; NaN equals NaN, so NaN defaults match). */
+static inline int bt_value_equal(bt_value a, bt_value b) {
+    if (a.kind == BT_VALUE_STRING || b.kind == BT_VALUE_STRING)
+        return a.kind == b.kind && strcmp(a.s, b.s) == 0;
+    if (a.kind == BT_VALUE_FLOAT || b.kind == BT_VALUE_FLOAT)
+        return a.f == b.f || (isnan(a.f) && isnan(b.f));
+    return a.i == b.i;
+}
+
+/* A hash of v[0 .. n-1] except v[skip] (skip -1: none) that agrees with bt_value_equal: equal
+ * values hash alike (numbers through their double, one NaN, 0 for -0). FNV-1a over the values. */
+static inline uint64_t bt_values_hash(const bt_value *v, int n, int skip) {
+    uint64_t h = 1469598103934665603ull;
+    for (int p = 0; p < n; p++) {
+        if (p == skip) continue;
+        uint64_t x = 0;
+        if (v[p].kind == BT_VALUE_STRING) {
+            for (const char *c = v[p].s; *c; c++) x = x * 31 + (unsigned char)*c;
+        } else {
+            double f = v[p].kind == BT_VALUE_FLOAT ? v[p].f : (double)v[p].i;
+            if (isnan(f)) f = NAN;
+            if (f == 0) f = 0;
+            memcpy(&x, &f, sizeof x);
+        }
+        h = (h ^ x) * 1099511628211ull;
+    }
+    return h;
 }
 
 #endif

@@ -32,14 +32,6 @@ static bt_value to_param_type(const bt_model_param *mp, bt_value v) {
     return v;
 }
 
-static int values_equal(bt_value a, bt_value b) {
-    if (a.kind == BT_VALUE_STRING || b.kind == BT_VALUE_STRING)
-        return a.kind == b.kind && strcmp(a.s, b.s) == 0;
-    if (a.kind == BT_VALUE_FLOAT || b.kind == BT_VALUE_FLOAT)
-        return a.f == b.f || (isnan(a.f) && isnan(b.f)); /* NaN defaults (base_score) match */
-    return a.i == b.i;
-}
-
 /* Where each swept and fixed parameter lands among the family's (checked once, at init). */
 static bt_status build_index(bt_sweep *sw) {
     const bt_model_family *family = sw->family;
@@ -88,35 +80,15 @@ static bt_value *values_alloc(int n) {
 static int same_group(const bt_sweep *sw, const bt_value *a, const bt_value *b) {
     for (int p = 0; p < sw->family->n_params; p++) {
         if (p == sw->family->budget_param) continue;
-        if (!values_equal(a[p], b[p])) return 0;
+        if (!bt_value_equal(a[p], b[p])) return 0;
     }
     return 1;
 }
 
 static int same_shape(const bt_sweep *sw, const bt_value *a, const bt_value *b) {
     for (int p = 0; p < sw->family->n_params; p++)
-        if (sw->family->params[p].shape && !values_equal(a[p], b[p])) return 0;
+        if (sw->family->params[p].shape && !bt_value_equal(a[p], b[p])) return 0;
     return 1;
-}
-
-static uint64_t hash_hp(const bt_sweep *sw, const bt_value *hp, int skip) {
-    uint64_t h = 1469598103934665603ull;
-    for (int p = 0; p < sw->family->n_params; p++) {
-        if (p == skip) continue;
-        uint64_t x;
-        if (hp[p].kind == BT_VALUE_STRING) {
-            x = 0;
-            for (const char *c = hp[p].s; *c; c++) x = x * 31 + (unsigned char)*c;
-        } else if (hp[p].kind == BT_VALUE_FLOAT) {
-            double f = isnan(hp[p].f) ? NAN : hp[p].f; /* one NaN bit pattern */
-            memcpy(&x, &f, sizeof x);
-        } else {
-            double f = (double)hp[p].i;
-            memcpy(&x, &f, sizeof x);
-        }
-        h = (h ^ x) * 1099511628211ull;
-    }
-    return h;
 }
 
 bt_status bt_sweep_config(const bt_sweep *sw, int64_t t, bt_value *out) {
@@ -193,7 +165,7 @@ static bt_status plan_groups(bt_sweep *sw, bt_value *hp, bt_value *other) {
         const bt_hparams h = {hp};
         if (!table || (sw->family->budget_prefix && !sw->family->budget_prefix(&h)))
             continue; /* a run of its own */
-        uint64_t hh = hash_hp(sw, hp, sw->family->budget_param);
+        uint64_t hh = bt_values_hash(hp, sw->family->n_params, sw->family->budget_param);
         for (int64_t s = (int64_t)(hh & (uint64_t)(cap - 1)); st == BT_STATUS_OK;
              s = (s + 1) & (cap - 1)) {
             if (table[s] < 0) {

@@ -32,6 +32,7 @@ typedef struct bt_exec_run {
     double step_value; /* sweep metric read right after the last step (step.c) */
     int verify;        /* retrained after a replay: check it lands on the journaled metric */
     int gpu;           /* GPU of the pack that last held it (/trials.device), -1: none yet */
+    int open;          /* listed in bt_exec.open */
 } bt_exec_run;
 
 typedef struct bt_exec_trial {
@@ -134,6 +135,12 @@ typedef struct bt_exec {
     bt_exec_run *runs;
     bt_exec_trial *ts;
     int64_t n_init;
+    /* the runs started and not yet released, their leaders ascending (tick.c): every run that is
+     * active or holds a slot is here, so a tick visits these rather than every trial started */
+    int64_t *open;
+    int64_t n_open, cap_open;
+    int64_t *paid, n_paid, cap_paid; /* trials owed a share of this tick's time */
+    int64_t *due, cap_due;           /* scratch: the trials a tick reports */
     int64_t n_active;
     int64_t concurrency;
     int64_t tick;

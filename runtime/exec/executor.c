@@ -43,6 +43,9 @@ static void exec_free(bt_exec *e) {
     bt_exec_slots_free(e);
     bt_table_free(e->runs);
     bt_table_free(e->ts);
+    free(e->open);
+    free(e->paid);
+    free(e->due);
     bt_exec_history_free(e);
     bt_exec_snapshots_free(e);
     bt_exec_journal_close(e);
@@ -135,9 +138,11 @@ static bt_status run_rank(bt_exec *e, const bt_spec *spec, const bt_run_opts *o,
  * a stop request a last one and BT_STATUS_INTERRUPTED. */
 static bt_status between_ticks(bt_exec *e) {
     const bt_run_opts *o = e->o;
-    bt_progress_counts c;
-    bt_exec_counts(e, &c);
-    bt_progress_update(&e->prog, &c, 0);
+    if (bt_progress_due(&e->prog)) { /* counting visits every trial started */
+        bt_progress_counts c;
+        bt_exec_counts(e, &c);
+        bt_progress_update(&e->prog, &c, 0);
+    }
     double since = bt_clock() - e->ckpt.last;
     double every = o->checkpoint_every > 0 ? o->checkpoint_every : 30.0;
     /* rung boundaries (new decisions) checkpoint too, at most once a second */

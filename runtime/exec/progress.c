@@ -29,11 +29,14 @@ static void fmt_eta(char *buf, size_t cap, double s) {
         snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
 }
 
+int bt_progress_due(const bt_progress *p) {
+    return p->out && bt_clock() - p->last >= (p->live ? 0.2 : 5.0);
+}
+
 void bt_progress_update(bt_progress *p, const bt_progress_counts *c, int force) {
     if (!p->out) return;
     double now = bt_clock();
-    double every = p->live ? 0.2 : 5.0;
-    if (!force && now - p->last < every) return;
+    if (!force && !bt_progress_due(p)) return;
     p->last = now;
     double el = now - p->t0;
     char eta[32];

@@ -31,6 +31,8 @@ double bt_now(void);
 double bt_clock(void);
 
 void bt_progress_update(bt_progress *p, const bt_progress_counts *c, int force);
+/* Whether an unforced bt_progress_update would print now (so callers count only then). */
+int bt_progress_due(const bt_progress *p);
 /* Ends a live line so later output starts on a fresh line. */
 void bt_progress_finish(bt_progress *p);
 /* Writes one event: {"event":name,"time":...,"elapsed":...,<fields>}. fields is a JSON fragment

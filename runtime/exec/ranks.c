@@ -114,8 +114,10 @@ static int pick_rank(const bt_exec *e) {
     const struct bt_exec_ranks *k = e->rk;
     int64_t load[1024] = {0};
     const int size = k->size < 1024 ? k->size : 1024;
-    for (int64_t t = 0; t < e->sw.n_ready; t++)
+    for (int64_t i = 0; i < e->n_open; i++) { /* active runs are open (tick.c) */
+        int64_t t = e->open[i];
         if (k->rank_of[t] >= 0 && k->rank_of[t] < size && e->runs[t].active) load[k->rank_of[t]]++;
+    }
     int best = 0;
     for (int w = 1; w < size; w++)
         if (load[w] < load[best]) best = w;

@@ -164,9 +164,10 @@ bt_status bt_exec_catch_up(bt_exec *e, int64_t *buf) {
     const int64_t restored0 = e->snap.n_restored, restored_units0 = e->snap.units_restored;
     for (;;) {
         int64_t n = 0;
-        for (int64_t t = 0; t < e->sw.n_ready; t++) {
+        for (int64_t i = 0; i < e->n_open; i++) { /* active runs are open (tick.c) */
+            int64_t t = e->open[i];
             bt_exec_run *r = &e->runs[t];
-            if (e->sw.trials[t].leader != t || !r->active || r->failed) continue;
+            if (!r->active || r->failed) continue;
             if (r->slot < 0 && r->resource > 0) {
                 BT_TRY(bt_exec_ranks_acquire(e, t)); /* retrained on the rank chosen now */
                 r->verify = 1;

@@ -4,9 +4,40 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/exec/exec_internal.h"
+
+/* Appends v to the growing array *a of *n entries (*cap allocated). */
+static bt_status push(int64_t **a, int64_t *n, int64_t *cap, int64_t v) {
+    if (*n == *cap) {
+        int64_t c = *cap ? 2 * *cap : 64;
+        int64_t *na = realloc(*a, (size_t)c * sizeof *na);
+        BT_CHECK_ALLOC(na);
+        *a = na;
+        *cap = c;
+    }
+    (*a)[(*n)++] = v;
+    return BT_STATUS_OK;
+}
+
+/* Lists run L among the open ones, keeping them ascending (a new run is nearly always the
+ * highest). */
+static bt_status open_run(bt_exec *e, int64_t L) {
+    if (e->runs[L].open) return BT_STATUS_OK;
+    BT_TRY(push(&e->open, &e->n_open, &e->cap_open, L));
+    int64_t i = e->n_open - 1;
+    for (; i > 0 && e->open[i - 1] > L; i--) e->open[i] = e->open[i - 1];
+    e->open[i] = L;
+    e->runs[L].open = 1;
+    return BT_STATUS_OK;
+}
+
+static int by_id(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
 
 static int run_done(const bt_exec *e, int64_t leader) {
     const bt_sweep *sw = &e->sw;
@@ -34,6 +65,7 @@ static bt_status hand_out_jobs(bt_exec *e, bt_job *job) {
         ts->job_resource = job->resource;
         ts->report_at = sw->trials[t].budget >= 0 ? sw->trials[t].budget : job->resource;
         bt_exec_run *r = &e->runs[L];
+        BT_TRY(open_run(e, L));
         if (!r->active) {
             r->active = 1;
             e->n_active++;
@@ -84,6 +116,7 @@ static bt_status record_curves(bt_exec *e, const int64_t *leaders, int64_t n, do
             bt_exec_trial *ts = &e->ts[t];
             ts->resource = r->resource;
             ts->metric = h.value;
+            if (ts->pending == 0 && weight > 0) BT_TRY(push(&e->paid, &e->n_paid, &e->cap_paid, t));
             ts->pending += weight;
             if (bt_exec_better(e, h.value, ts->best)) ts->best = h.value;
             /* the task's other metrics where this trial reports: its own budget, or its job's
@@ -96,14 +129,27 @@ static bt_status record_curves(bt_exec *e, const int64_t *leaders, int64_t n, do
 }
 
 /* 4. Reports, in trial-id order, of every trial whose run reached its report point; a run whose
- * members have no job left goes idle. */
+ * members have no job left goes idle. A trial with a job belongs to an active run, so the open
+ * runs' members are all there is to look at. */
 static bt_status send_reports(bt_exec *e) {
     bt_sweep *sw = &e->sw;
-    for (int64_t t = 0; t < sw->n_ready; t++) {
+    int64_t n_due = 0;
+    for (int64_t i = 0; i < e->n_open; i++) {
+        int64_t L = e->open[i];
+        if (!e->runs[L].active) continue;
+        const int64_t run = sw->trials[L].run;
+        for (int64_t k = sw->mem_ptr[run]; k < sw->mem_ptr[run + 1]; k++) {
+            int64_t t = sw->members[k];
+            if (e->ts[t].has_job && e->runs[L].resource >= e->ts[t].report_at)
+                BT_TRY(push(&e->due, &n_due, &e->cap_due, t));
+        }
+    }
+    qsort(e->due, (size_t)n_due, sizeof *e->due, by_id);
+    for (int64_t i = 0; i < n_due; i++) {
+        int64_t t = e->due[i];
         bt_exec_trial *ts = &e->ts[t];
         int64_t L = sw->trials[t].leader;
         bt_exec_run *r = &e->runs[L];
-        if (!ts->has_job || r->resource < ts->report_at) continue;
         bt_jrec rep = {BT_JREC_REPORT, e->tick, t, ts->job_resource, ts->metric, 0, ""};
         BT_TRY(bt_exec_jrec(e, &rep));
         BT_TRY(bt_sched_report(sw->sched, t, ts->job_resource, ts->metric));
@@ -130,25 +176,30 @@ static bt_status send_reports(bt_exec *e) {
     return BT_STATUS_OK;
 }
 
-/* 5. Frees the state of runs whose trials are all finished; 6. bounds the idle ones'. */
+/* 5. Frees the state of runs whose trials are all finished (they leave the open runs: no job
+ * comes for them again); 6. bounds the idle ones'. */
 static void release_runs(bt_exec *e) {
-    bt_sweep *sw = &e->sw;
-    for (int64_t t = 0; t < sw->n_ready; t++) {
-        if (sw->trials[t].leader != t || e->runs[t].active) continue;
-        if (!e->ts[t].started) continue;
-        if (run_done(e, t)) {
+    int64_t kept = 0;
+    for (int64_t i = 0; i < e->n_open; i++) {
+        int64_t t = e->open[i];
+        if (!e->runs[t].active && run_done(e, t)) {
             bt_exec_log_trial_stops(e, t);
             bt_exec_ranks_release(e, t);
             bt_exec_snap_drop(e, t);
+            e->runs[t].open = 0;
+        } else {
+            e->open[kept++] = t;
         }
     }
+    e->n_open = kept;
     /* 6. bound memory: runs waiting for a promotion (ASHA, W&B) keep their state only while
      * fewer than 2 x concurrency runs hold a slot; beyond that the earliest idle ones give theirs
      * up and are retrained if promoted later (deterministic, so results do not change) */
     if (e->jnl.replaying) return;
     int64_t resident = 0;
-    for (int64_t t = 0; t < sw->n_ready; t++) resident += e->runs[t].slot >= 0;
-    for (int64_t t = 0; t < sw->n_ready && resident > 2 * e->concurrency; t++) {
+    for (int64_t i = 0; i < e->n_open; i++) resident += e->runs[e->open[i]].slot >= 0;
+    for (int64_t i = 0; i < e->n_open && resident > 2 * e->concurrency; i++) {
+        int64_t t = e->open[i];
         if (e->runs[t].slot < 0 || e->runs[t].active) continue;
         bt_exec_ranks_release(e, t);
         resident--;
@@ -165,17 +216,18 @@ static bt_status end_tick(bt_exec *e) {
     double dur = tk.time - e->last_tick_time;
     if (!(dur > 0)) dur = 0;
     e->last_tick_time = tk.time;
-    for (int64_t t = 0; t < e->sw.n_ready; t++) {
-        e->ts[t].seconds += e->ts[t].pending * dur;
-        e->ts[t].pending = 0;
+    for (int64_t i = 0; i < e->n_paid; i++) {
+        bt_exec_trial *ts = &e->ts[e->paid[i]];
+        ts->seconds += ts->pending * dur;
+        ts->pending = 0;
     }
+    e->n_paid = 0;
     e->tick++;
     return BT_STATUS_OK;
 }
 
 /* One tick; *finished set when the scheduler is done. buf holds 2 x n_trials + 1 leaders. */
 bt_status bt_exec_tick(bt_exec *e, int64_t *buf, int *finished) {
-    bt_sweep *sw = &e->sw;
     bt_job job = {BT_JOB_WAIT, 0, 0, 0, 0};
     BT_TRY(hand_out_jobs(e, &job));
     if (e->n_active == 0) {
@@ -188,9 +240,10 @@ bt_status bt_exec_tick(bt_exec *e, int64_t *buf, int *finished) {
 
     /* 2. advance every active run that has further to go */
     int64_t n = 0;
-    for (int64_t t = 0; t < sw->n_ready; t++) {
+    for (int64_t i = 0; i < e->n_open; i++) {
+        int64_t t = e->open[i];
         bt_exec_run *r = &e->runs[t];
-        if (sw->trials[t].leader == t && r->active && r->resource < r->target) buf[n++] = t;
+        if (r->active && r->resource < r->target) buf[n++] = t;
     }
     if (!e->jnl.replaying) {
         BT_TRY(bt_exec_catch_up(e, buf + n));

@@ -60,6 +60,11 @@ typedef struct bt_prun {
      * have their entries set (bt_prun_trials_init), so memory follows the trials started */
     bt_ptrial *ts;
     int64_t n_init;
+    /* random search's configurations seen: an open-addressing set of the trial ids 0 .. n_seen-1
+     * by their configuration's hash (bt_values_hash), cap_seen slots (-1: empty); n_configured:
+     * trials 0 .. n_configured-1 have their configuration */
+    int64_t *seen;
+    int64_t n_seen, cap_seen, n_configured;
     bt_pslot *slots;
     int n_slots;
     int *gpu_ids; /* GPUs the slots share out (CUDA_VISIBLE_DEVICES values); n_gpus of them */

@@ -625,6 +625,7 @@ static void prun_free(bt_prun *r) {
         free(r->ts[t].error);
     }
     bt_table_free(r->ts);
+    free(r->seen);
     free(r->rows);
     for (int i = 0; i < r->n_names; i++) free(r->names[i]);
     free(r->names);

@@ -33,14 +33,46 @@ int bt_prun_better(const bt_prun *r, double a, double b) {
     return r->spec->maximize ? a > b : a < b;
 }
 
+/* Whether two configurations give the same command line: the same kinds (1 and 1.0 are written
+ * differently) and equal values (so bt_values_hash agrees). */
 static int same_config(const bt_value *a, const bt_value *b, int n) {
-    for (int p = 0; p < n; p++) {
-        if (a[p].kind != b[p].kind) return 0;
-        if (a[p].kind == BT_VALUE_STRING ? strcmp(a[p].s, b[p].s) != 0
-                                         : (a[p].i != b[p].i || a[p].f != b[p].f))
-            return 0;
-    }
+    for (int p = 0; p < n; p++)
+        if (a[p].kind != b[p].kind || !bt_value_equal(a[p], b[p])) return 0;
     return 1;
+}
+
+/* The slot of config in the set of seen configurations: the trial holding an equal one, or an
+ * empty slot (-1) where it goes. */
+static int64_t *seen_slot(bt_prun *r, const bt_value *config) {
+    int np = r->spec->n_params;
+    uint64_t mask = (uint64_t)r->cap_seen - 1;
+    for (uint64_t s = bt_values_hash(config, np, -1) & mask;; s = (s + 1) & mask) {
+        int64_t u = r->seen[s];
+        if (u < 0 || same_config(r->ts[u].config, config, np)) return &r->seen[s];
+    }
+}
+
+/* Adds trials n_seen .. upto-1 (their configurations made) to the set, growing it to keep the
+ * load under a half; a repeat keeps the earlier trial. */
+static bt_status seen_add(bt_prun *r, int64_t upto) {
+    if (2 * upto >= r->cap_seen) {
+        int64_t cap = r->cap_seen ? r->cap_seen : 64;
+        while (2 * upto >= cap) cap *= 2;
+        int64_t *ns = malloc((size_t)cap * sizeof *ns);
+        BT_CHECK_ALLOC(ns);
+        for (int64_t i = 0; i < cap; i++) ns[i] = -1;
+        free(r->seen);
+        r->seen = ns;
+        r->cap_seen = cap;
+        int64_t n = r->n_seen;
+        r->n_seen = 0;
+        BT_TRY(seen_add(r, n));
+    }
+    for (; r->n_seen < upto; r->n_seen++) {
+        int64_t *slot = seen_slot(r, r->ts[r->n_seen].config);
+        if (*slot < 0) *slot = r->n_seen;
+    }
+    return BT_STATUS_OK;
 }
 
 /* Draws before random search settles for a repeat: a space with fewer configurations than the
@@ -64,14 +96,15 @@ bt_status bt_prun_config(bt_prun *r, int64_t t) {
     /* Random search gives no two trials the same configuration while the space has others (W&B's
      * parallel agents repeat them, wandb#2611): a repeat of an earlier trial is drawn again from
      * the next Philox key (t + k * 2^40), so the choice is still a pure function of the seed and
-     * the trial id (earlier trials' configurations are themselves such functions). */
-    for (int64_t u = 0; u < t; u++) /* whatever order trials started in */
-        if (!r->ts[u].config) BT_TRY(bt_prun_config(r, u));
+     * the trial id (earlier trials' configurations are themselves such functions). Earlier trials
+     * get theirs first, whatever order trials started in; the set of those seen makes each
+     * check O(1). */
+    for (; r->n_configured < t; r->n_configured++)
+        if (!r->ts[r->n_configured].config) BT_TRY(bt_prun_config(r, r->n_configured));
+    BT_TRY(seen_add(r, t));
     for (int64_t k = 0;; k++) {
         BT_TRY(bt_space_config(r->spec, r->spec->seed, t + (k << 40), tr->config));
-        int64_t u = 0;
-        while (u < t && !same_config(r->ts[u].config, tr->config, np)) u++;
-        if (u == t || k + 1 == REDRAWS) return BT_STATUS_OK;
+        if (*seen_slot(r, tr->config) < 0 || k + 1 == REDRAWS) return BT_STATUS_OK;
     }
 }
 
