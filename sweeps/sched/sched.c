@@ -117,6 +117,7 @@ void bt_sched_free(bt_sched *s) {
             free(r->metric);
             free(r->promoted);
             free(r->order);
+            free(r->unprom);
         }
     }
     free(s->brackets);

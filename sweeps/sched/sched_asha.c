@@ -5,6 +5,8 @@
 #include "sweeps/sched/sched_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 bt_status bt_sched_asha_setup(bt_sched *s, int64_t n_trials) {
     BT_TRY(bt_sched_brackets_alloc(s, 1));
@@ -20,15 +22,48 @@ bt_status bt_sched_asha_setup(bt_sched *s, int64_t n_trials) {
     return BT_STATUS_OK;
 }
 
-/* The best not-yet-promoted, not-failed trial within the top floor(n / eta) of rung r; -1 if
- * none. */
-static int64_t promotable(const bt_sched *s, const bt_sched_rung *r) {
-    int64_t top = bt_sched_div_eta(s, r->n_reported);
-    for (int64_t j = 0; j < top; j++) {
-        int64_t e = r->order[j];
-        if (!r->promoted[e] && !isnan(r->metric[e])) return e;
+/* The first place in arr[lo .. hi) (report indices of rung r, best first) whose report does not
+ * rank above report e: e's place among them. */
+static int64_t place_of(const bt_sched *s, const bt_sched_rung *r, const int64_t *arr, int64_t lo,
+                        int64_t hi, int64_t e) {
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2, o = arr[mid];
+        if (bt_sched_better(s, r->metric[o], r->trial[o], r->metric[e], r->trial[e]))
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return -1;
+    return lo;
+}
+
+/* The best not-yet-promoted, not-failed trial, when it lies within the top floor(n / eta) of
+ * rung r; -1 if none. */
+static int64_t promotable(const bt_sched *s, const bt_sched_rung *r) {
+    if (r->unprom_head == r->n_unprom) return -1;
+    int64_t e = r->unprom[r->unprom_head];
+    int64_t rank = place_of(s, r, r->order, 0, r->n_reported, e); /* reports above e */
+    return rank < bt_sched_div_eta(s, r->n_reported) ? e : -1;
+}
+
+/* Files report idx of rung r among the unpromoted ones, in rank order. */
+static bt_status unprom_add(const bt_sched *s, bt_sched_rung *r, int64_t idx) {
+    if (r->unprom_head > 0 && r->n_unprom == r->cap_unprom) { /* reuse the promoted prefix */
+        r->n_unprom -= r->unprom_head;
+        memmove(r->unprom, r->unprom + r->unprom_head, (size_t)r->n_unprom * sizeof *r->unprom);
+        r->unprom_head = 0;
+    }
+    if (r->n_unprom == r->cap_unprom) {
+        int64_t cap = r->cap_unprom ? 2 * r->cap_unprom : 16;
+        int64_t *u = realloc(r->unprom, (size_t)cap * sizeof *u);
+        BT_CHECK_ALLOC(u);
+        r->unprom = u;
+        r->cap_unprom = cap;
+    }
+    int64_t lo = place_of(s, r, r->unprom, r->unprom_head, r->n_unprom, idx);
+    memmove(r->unprom + lo + 1, r->unprom + lo, (size_t)(r->n_unprom - lo) * sizeof *r->unprom);
+    r->unprom[lo] = idx;
+    r->n_unprom++;
+    return BT_STATUS_OK;
 }
 
 /* No job outstanding and nothing promotable: every trial left waiting below the top rung stops. */
@@ -54,6 +89,7 @@ bt_status bt_sched_asha_next(bt_sched *s, bt_job *job) {
             int64_t e = promotable(s, r);
             if (e < 0) continue;
             r->promoted[e] = 1;
+            r->unprom_head++;
             BT_TRY(bt_sched_log(s, 0, k, r->trial[e], r->resource, r->metric[e], 1));
             bt_sched_job_enter(s, job, r->trial[e], k + 1);
             return BT_STATUS_OK;
@@ -79,5 +115,5 @@ bt_status bt_sched_asha_report(bt_sched *s, int64_t trial, int64_t idx) {
         t->status = BT_TRIAL_COMPLETED;
         return bt_sched_log(s, 0, t->rung, trial, r->resource, m, 1);
     }
-    return BT_STATUS_OK; /* decided when promoted, or at the end */
+    return unprom_add(s, r, idx); /* decided when promoted, or at the end */
 }

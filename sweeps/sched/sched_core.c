@@ -191,6 +191,7 @@ bt_status bt_sched_rung_add(const bt_sched *s, bt_sched_rung *r, int64_t trial, 
     }
     memmove(r->order + lo + 1, r->order + lo, (size_t)(i - lo) * sizeof *r->order);
     r->order[lo] = i;
+    r->last_pos = lo;
     *idx = i;
     return BT_STATUS_OK;
 }

@@ -33,6 +33,11 @@ typedef struct bt_sched_rung {
     unsigned char *promoted;
     int64_t *order;   /* report indices, best first, kept sorted as reports arrive */
     int64_t n_finite; /* reports with a finite metric */
+    int64_t last_pos; /* where the latest report went in order (its rank when it arrived) */
+    /* ASHA: the finite reports not yet promoted, best first, from unprom[unprom_head] on (a
+     * promotion always takes the best of them, so it only moves the head) */
+    int64_t *unprom;
+    int64_t unprom_head, n_unprom, cap_unprom;
 } bt_sched_rung;
 
 typedef struct bt_sched_bracket {

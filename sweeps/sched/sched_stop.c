@@ -40,8 +40,7 @@ bt_status bt_sched_stop_report(bt_sched *s, int64_t trial, int64_t idx) {
         t->status = BT_TRIAL_COMPLETED;
         return bt_sched_log(s, bi, i, trial, r->resource, m, 1);
     }
-    int64_t rank = 0;
-    while (rank < r->n_reported && r->order[rank] != idx) rank++;
+    int64_t rank = r->last_pos; /* idx is the latest report */
     int64_t keep = (int64_t)ceil((double)r->n_finite / s->eta - 1e-9);
     if (keep < 1) keep = 1;
     int go_on = rank < keep;

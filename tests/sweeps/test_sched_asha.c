@@ -1,6 +1,9 @@
 /* ASHA (Li et al. 2020, Algorithm 2): a hand-traced sequential run, WAIT while promotions are
  * pending, plan upper bounds, end-of-sweep pruning, NaN and maximize, and replay of random
  * asynchronous runs into a fresh scheduler. */
+#include <math.h>
+#include <stdlib.h>
+
 #include "sweeps/sched/sched.h"
 #include "tests/bt_test.h"
 #include "tests/sweeps/test_sched_driver.h"
@@ -228,6 +231,101 @@ static void test_large(void) {
     bt_sched_free(s);
 }
 
+/* ---- a brute-force reference: Algorithm 2 read literally, every rung sorted at every call ---- */
+
+typedef struct ref_entry {
+    int64_t trial;
+    double metric;
+    int promoted;
+} ref_entry;
+
+static int ref_maximize;
+
+static int ref_better(const ref_entry *a, const ref_entry *b) {
+    int na = isnan(a->metric), nb = isnan(b->metric);
+    if (na != nb) return nb;
+    if (!na && a->metric != b->metric)
+        return ref_maximize ? a->metric > b->metric : a->metric < b->metric;
+    return a->trial < b->trial;
+}
+
+static int ref_cmp(const void *a, const void *b) {
+    return ref_better(a, b) ? -1 : (ref_better(b, a) ? 1 : 0);
+}
+
+/* Replays the calls of L against the reference and checks every job the scheduler gave. */
+static void check_reference(const sd_log *L, int64_t n_trials, int n_rungs, int eta, int maximize) {
+    ref_maximize = maximize;
+    ref_entry *rung[8];
+    int64_t n[8] = {0};
+    for (int k = 0; k < n_rungs; k++) rung[k] = calloc((size_t)n_trials, sizeof(ref_entry));
+    int *at = calloc((size_t)n_trials, sizeof(int)); /* each trial's rung of its latest job */
+    int64_t started = 0, mismatches = 0;
+    for (int64_t i = 0; i < L->n; i++) {
+        const sd_op *op = &L->ops[i];
+        if (op->is_report) {
+            int k = at[op->trial];
+            if (n[k] < n_trials) rung[k][n[k]++] = (ref_entry){op->trial, op->metric, 0};
+            continue;
+        }
+        int64_t want_t = -1;
+        int want_k = -1;
+        for (int k = n_rungs - 2; k >= 0 && want_t < 0; k--) {
+            qsort(rung[k], (size_t)n[k], sizeof(ref_entry), ref_cmp);
+            for (int64_t j = 0; j < n[k] / eta; j++)
+                if (!rung[k][j].promoted && !isnan(rung[k][j].metric)) {
+                    rung[k][j].promoted = 1;
+                    want_t = rung[k][j].trial;
+                    want_k = k + 1;
+                    break;
+                }
+        }
+        if (want_t < 0 && started < n_trials) {
+            want_t = started++;
+            want_k = 0;
+        }
+        if (want_t >= 0) at[want_t] = want_k;
+        int ok = want_t < 0 ? op->job.kind != BT_JOB_RUN
+                            : op->job.kind == BT_JOB_RUN && op->job.trial == want_t &&
+                                  op->job.rung == want_k;
+        if (!ok && mismatches++ == 0)
+            CHECK_MSG(0, "call %lld: got kind %d trial %lld rung %d, the reference wants %lld %d",
+                      (long long)i, (int)op->job.kind, (long long)op->job.trial, op->job.rung,
+                      (long long)want_t, want_k);
+    }
+    CHECK_EQ_INT(mismatches, 0);
+    for (int k = 0; k < n_rungs; k++) free(rung[k]);
+    free(at);
+}
+
+static double obj_coarse(int64_t trial, int64_t resource, void *ctx) {
+    (void)ctx; /* few distinct values (ties broken by trial id), some failures */
+    if (trial % 17 == 5) return NAN;
+    return floor(sd_base(trial, 3) * 8) + 1.0 / (double)resource;
+}
+
+/* The scheduler's promotions (kept incrementally) against the reference, on asynchronous runs of
+ * 3,000 trials with ties and failures. */
+static void test_reference(void) {
+    for (int rep = 0; rep < 4; rep++) {
+        int maximize = rep % 2, eta = rep < 2 ? 3 : 2;
+        bt_sched_spec sp = sd_spec(BT_SCHED_ASHA, 1, 27, eta);
+        bt_sched *s = NULL;
+        CHECK_OK(bt_sched_init(&s, &sp, 3000, 0, maximize));
+        if (!s) return;
+        bt_sched_bracket_plan plan[1];
+        int nb;
+        CHECK_OK(bt_sched_plan(s, plan, 1, &nb));
+        sd_log L = {0};
+        CHECK_EQ_INT(sd_run(s, rep < 2 ? 40 : 7, 77 + (uint64_t)rep,
+                            rep == 3 ? obj_coarse : sd_objective_default, NULL, &L),
+                     0);
+        check_reference(&L, 3000, plan[0].n_rungs, eta, maximize);
+        sd_log_free(&L);
+        bt_sched_free(s);
+    }
+}
+
 int main(void) {
     test_trace(0);
     test_trace(1);
@@ -235,5 +333,6 @@ int main(void) {
     test_random_runs();
     test_edges();
     test_large();
+    test_reference();
     return bt_test_finish("test_sched_asha");
 }
