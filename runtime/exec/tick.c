@@ -144,7 +144,7 @@ static bt_status send_reports(bt_exec *e) {
                 BT_TRY(push(&e->due, &n_due, &e->cap_due, t));
         }
     }
-    qsort(e->due, (size_t)n_due, sizeof *e->due, by_id);
+    if (n_due > 1) qsort(e->due, (size_t)n_due, sizeof *e->due, by_id);
     for (int64_t i = 0; i < n_due; i++) {
         int64_t t = e->due[i];
         bt_exec_trial *ts = &e->ts[t];
