@@ -50,7 +50,8 @@ static inline int bt_value_equal(bt_value a, bt_value b) {
 }
 
 /* A hash of v[0 .. n-1] except v[skip] (skip -1: none) that agrees with bt_value_equal: equal
- * values hash alike (numbers through their double, one NaN, 0 for -0). FNV-1a over the values. */
+ * values hash alike (numbers through their double, one NaN, 0 for -0). FNV-1a over the values,
+ * then mixed so that every bit of the result depends on every value's bits. */
 static inline uint64_t bt_values_hash(const bt_value *v, int n, int skip) {
     uint64_t h = 1469598103934665603ull;
     for (int p = 0; p < n; p++) {
@@ -66,7 +67,12 @@ static inline uint64_t bt_values_hash(const bt_value *v, int n, int skip) {
         }
         h = (h ^ x) * 1099511628211ull;
     }
-    return h;
+    /* a final mix (splitmix64's): FNV's product carries no high bits down, and small integers
+     * and short binary fractions differ only in a double's high bits, so a table indexed by
+     * the low bits would put them all in one slot */
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+    return h ^ (h >> 31);
 }
 
 #endif

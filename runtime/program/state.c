@@ -34,10 +34,15 @@ int bt_prun_better(const bt_prun *r, double a, double b) {
 }
 
 /* Whether two configurations give the same command line: the same kinds (1 and 1.0 are written
- * differently) and equal values (so bt_values_hash agrees). */
+ * differently) and the same values (NaN never equals NaN, as before: such trials keep their draw).
+ * Equal configurations are bt_value_equal too, so bt_values_hash puts them in one slot. */
 static int same_config(const bt_value *a, const bt_value *b, int n) {
-    for (int p = 0; p < n; p++)
-        if (a[p].kind != b[p].kind || !bt_value_equal(a[p], b[p])) return 0;
+    for (int p = 0; p < n; p++) {
+        if (a[p].kind != b[p].kind) return 0;
+        if (a[p].kind == BT_VALUE_STRING ? strcmp(a[p].s, b[p].s) != 0
+                                         : (a[p].i != b[p].i || a[p].f != b[p].f))
+            return 0;
+    }
     return 1;
 }
 
