@@ -77,7 +77,8 @@ typedef struct bt_exec_device {
 /* Pack instances and their slots (slots.c), and what steps them (step.c). */
 typedef struct bt_exec_slots {
     bt_exec_pack *inst; /* pack instances, in creation order */
-    int n_inst, cap_inst;
+    int n_inst;
+    int64_t cap_inst;
     bt_exec_step_job *jobs;
     int cap_jobs;
     int *step_slots;

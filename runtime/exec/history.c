@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "runtime/exec/exec_internal.h"
 
 static int metric_id(bt_exec *e, const char *name) {
@@ -35,13 +36,9 @@ bt_status bt_exec_history_init(bt_exec *e) {
 bt_status bt_exec_hist_add(bt_exec *e, int64_t trial, int64_t resource, const char *metric,
                            double value, double time) {
     bt_exec_history *hs = &e->hist;
-    if (hs->n == hs->cap) {
-        int64_t cap = hs->cap ? 2 * hs->cap : 4096;
-        bt_history_row *nh = realloc(hs->rows, (size_t)cap * sizeof *nh);
-        BT_CHECK_ALLOC(nh);
-        hs->rows = nh;
-        hs->cap = cap;
-    }
+    bt_history_row *nh = bt_grow(hs->rows, &hs->cap, hs->n + 1, sizeof *nh, 4096);
+    BT_CHECK_ALLOC(nh);
+    hs->rows = nh;
     int id = metric_id(e, metric);
     if (id < 0) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     bt_history_row *h = &hs->rows[hs->n++];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "runtime/exec/exec_internal.h"
 
 /* A pack instance: one bt_pack of a shape. A shape's runs fill its instances' slots; another
@@ -35,13 +36,9 @@ bt_status bt_exec_pack_bind(const bt_exec *e, int inst) {
 static bt_status pack_new(bt_exec *e, int shape, int *out) {
     bt_sweep *sw = &e->sw;
     bt_exec_slots *s = &e->slots;
-    if (s->n_inst == s->cap_inst) {
-        int cap = s->cap_inst ? 2 * s->cap_inst : 8;
-        bt_exec_pack *ni = realloc(s->inst, (size_t)cap * sizeof *ni);
-        BT_CHECK_ALLOC(ni);
-        s->inst = ni;
-        s->cap_inst = cap;
-    }
+    bt_exec_pack *ni = bt_grow(s->inst, &s->cap_inst, s->n_inst + 1, sizeof *ni, 8);
+    BT_CHECK_ALLOC(ni);
+    s->inst = ni;
     /* as many slots as the shape's runs can occupy at once: every active run (<= concurrency)
      * plus the idle ones tick step 6 lets stay resident (< 2 x concurrency) */
     const int64_t shape_runs = bt_sweep_shape_runs(sw, shape);

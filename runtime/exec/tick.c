@@ -8,16 +8,13 @@
 #include <string.h>
 
 #include "runtime/exec/exec_internal.h"
+#include "base/grow.h"
 
 /* Appends v to the growing array *a of *n entries (*cap allocated). */
 static bt_status push(int64_t **a, int64_t *n, int64_t *cap, int64_t v) {
-    if (*n == *cap) {
-        int64_t c = *cap ? 2 * *cap : 64;
-        int64_t *na = realloc(*a, (size_t)c * sizeof *na);
-        BT_CHECK_ALLOC(na);
-        *a = na;
-        *cap = c;
-    }
+    int64_t *na = bt_grow(*a, cap, *n + 1, sizeof *na, 64);
+    BT_CHECK_ALLOC(na);
+    *a = na;
     (*a)[(*n)++] = v;
     return BT_STATUS_OK;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "runtime/program/prog_internal.h"
 #include "sweeps/propose/propose.h"
 #include "sweeps/space.h"
@@ -156,16 +157,12 @@ bt_status bt_prun_history_line(bt_prun *r, int64_t t, const char *json, double t
         int32_t id = 0;
         st = name_id(r, it->string, &id);
         if (st != BT_STATUS_OK) break;
-        if (r->n_rows == r->cap_rows) {
-            int64_t cap = r->cap_rows ? 2 * r->cap_rows : 1024;
-            bt_history_row *nr = realloc(r->rows, (size_t)cap * sizeof *nr);
-            if (!nr) {
-                st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
-                break;
-            }
-            r->rows = nr;
-            r->cap_rows = cap;
+        bt_history_row *nr = bt_grow(r->rows, &r->cap_rows, r->n_rows + 1, sizeof *nr, 1024);
+        if (!nr) {
+            st = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
+            break;
         }
+        r->rows = nr;
         r->rows[r->n_rows++] = (bt_history_row){t, r->ts[t].resource, id, value, time};
         if (r->spec->metric && strcmp(it->string, r->spec->metric) == 0) {
             *has_metric = 1;

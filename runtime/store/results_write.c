@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/grow.h"
 #include "runtime/store/h5check.h"
 #include "runtime/store/wopen.h"
 
@@ -151,17 +152,14 @@ typedef struct table_layout {
     hid_t type;
     size_t size;
     size_t *off;
-    int n, cap;
+    int n;
+    int64_t cap;
 } table_layout;
 
 static bt_status layout_add(table_layout *L, const char *name, hid_t member) {
-    if (L->n == L->cap) {
-        int cap = L->cap ? 2 * L->cap : 16;
-        size_t *p = realloc(L->off, (size_t)cap * sizeof *p);
-        BT_CHECK_ALLOC(p);
-        L->off = p;
-        L->cap = cap;
-    }
+    size_t *p = bt_grow(L->off, &L->cap, L->n + 1, sizeof *p, 16);
+    BT_CHECK_ALLOC(p);
+    L->off = p;
     size_t sz = H5Tget_size(member);
     if (sz == 0) return bt_h5_fail(BT_STATUS_IO, "H5Tget_size(member)", __FILE__, __LINE__);
     L->off[L->n++] = L->size;

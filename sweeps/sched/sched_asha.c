@@ -5,8 +5,9 @@
 #include "sweeps/sched/sched_impl.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "base/grow.h"
 
 bt_status bt_sched_asha_setup(bt_sched *s, int64_t n_trials) {
     BT_TRY(bt_sched_brackets_alloc(s, 1));
@@ -52,13 +53,9 @@ static bt_status unprom_add(const bt_sched *s, bt_sched_rung *r, int64_t idx) {
         memmove(r->unprom, r->unprom + r->unprom_head, (size_t)r->n_unprom * sizeof *r->unprom);
         r->unprom_head = 0;
     }
-    if (r->n_unprom == r->cap_unprom) {
-        int64_t cap = r->cap_unprom ? 2 * r->cap_unprom : 16;
-        int64_t *u = realloc(r->unprom, (size_t)cap * sizeof *u);
-        BT_CHECK_ALLOC(u);
-        r->unprom = u;
-        r->cap_unprom = cap;
-    }
+    int64_t *u = bt_grow(r->unprom, &r->cap_unprom, r->n_unprom + 1, sizeof *u, 16);
+    BT_CHECK_ALLOC(u);
+    r->unprom = u;
     int64_t lo = place_of(s, r, r->unprom, r->unprom_head, r->n_unprom, idx);
     memmove(r->unprom + lo + 1, r->unprom + lo, (size_t)(r->n_unprom - lo) * sizeof *r->unprom);
     r->unprom[lo] = idx;

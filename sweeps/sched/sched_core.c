@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
+
 int bt_sched_better(const bt_sched *s, double ma, int64_t ta, double mb, int64_t tb) {
     int na = isnan(ma), nb = isnan(mb);
     if (na != nb) return nb; /* a failed trial ranks below every finite one */
@@ -39,13 +41,9 @@ bt_status bt_sched_queue_push(bt_sched *s, int64_t trial, int64_t resource, int3
             memmove(s->queue, s->queue + s->q_head, (size_t)s->q_len * sizeof *s->queue);
             s->q_head = 0;
         }
-        if (s->q_len == s->q_cap) {
-            int64_t cap = s->q_cap ? 2 * s->q_cap : 64;
-            bt_job *q = realloc(s->queue, (size_t)cap * sizeof *q);
-            BT_CHECK_ALLOC(q);
-            s->queue = q;
-            s->q_cap = cap;
-        }
+        bt_job *q = bt_grow(s->queue, &s->q_cap, s->q_len + 1, sizeof *q, 64);
+        BT_CHECK_ALLOC(q);
+        s->queue = q;
     }
     s->queue[s->q_head + s->q_len++] = (bt_job){
         .kind = BT_JOB_RUN, .trial = trial, .resource = resource, .bracket = bracket, .rung = rung};
