@@ -15,6 +15,12 @@ typedef enum bt_value_kind {
     BT_VALUE_BOOL,
 } bt_value_kind;
 
+/* A STRING value whose text starts with this byte holds, after it, the JSON of a list, object
+ * or null: a program sweep's value that W&B passes through to the program (sweeps/spec writes
+ * it, the command line prints it as W&B does, the results store the JSON). To everything else
+ * it is an opaque string: equal, hashed and chosen like any other. */
+#define BT_VALUE_JSON_MARK '\x1e'
+
 typedef struct bt_value {
     bt_value_kind kind;
     int64_t i;     /* INT, BOOL (0/1) */
@@ -37,6 +43,11 @@ static inline bt_value bt_value_string(const char *s) {
 static inline bt_value bt_value_bool(int b) {
     bt_value v = {BT_VALUE_BOOL, b != 0, b != 0 ? 1.0 : 0.0, 0};
     return v;
+}
+
+/* The JSON text of a list, object or null value (BT_VALUE_JSON_MARK), else NULL. */
+static inline const char *bt_value_json_text(bt_value v) {
+    return v.kind == BT_VALUE_STRING && v.s && v.s[0] == BT_VALUE_JSON_MARK ? v.s + 1 : NULL;
 }
 
 /* Whether a and b are the same value: strings by content, numbers by value across INT, BOOL and

@@ -5,8 +5,11 @@ train/valid split, written as CSV for both sides), six deterministic knobs (eta,
 min_child_weight, reg_lambda, reg_alpha, gamma), 50 rounds, 40 trials, 10 seeds. For each seed
 and method: the best validation logloss after 40 trials. batchtune runs `random`, `bayes` and
 `tpe` (at their defaults, and bayes at other concurrencies with --concurrency); Optuna runs its
-TPESampler sequentially on the same space with xgboost.train as the objective. Reports medians
-and the ratio to Optuna's median; the JSON goes to bench/results/.
+TPESampler sequentially on the same space with xgboost.train as the objective. Both sides get
+base_score explicitly (XGBoost 1.7's default differs from XGBoost 2's and batchtune's), and before
+the sweeps six configurations drawn from the space are scored by both: the bench stops if they
+differ by more than 1e-4 relative. Reports medians and the ratio to Optuna's median; the JSON
+goes to bench/results/.
 
 Optuna comes from PyPI into a venv that sees Debian's xgboost/numpy/h5py:
   python3 -m venv --system-site-packages bench/.venv && bench/.venv/bin/pip install optuna
@@ -39,6 +42,9 @@ SPACE = {
     "gamma": {"distribution": "uniform", "min": 0.0, "max": 2.0},
 }
 ROUNDS = 50
+# XGBoost 1.7 starts every binary model from 0.5; XGBoost 2 and batchtune estimate the intercept
+# from the labels unless it is given. Both sides get it explicitly, so they optimize one objective.
+BASE_SCORE = 0.5
 
 
 def parse_args():
@@ -70,12 +76,14 @@ def write_data(d):
     return paths, a[idx[:k]], a[idx[k:]]
 
 
-def run_batchtune(bin_, d, paths, method, seed, trials, concurrency=None):
+def run_batchtune(bin_, d, paths, method, seed, trials, concurrency=None, parameters=None):
+    """Best validation logloss of one batchtune sweep, and its wall time."""
     sweep = {
         "method": method, "run_cap": trials, "seed": seed,
         "metric": {"name": "validation/logloss", "goal": "minimize"},
-        "parameters": SPACE,
-        "model": {"type": "gbdt", "objective": "binary:logistic", "num_round": ROUNDS},
+        "parameters": parameters or SPACE,
+        "model": {"type": "gbdt", "objective": "binary:logistic", "num_round": ROUNDS,
+                  "base_score": BASE_SCORE},
         "dataset": {"train": paths["train"], "valid": paths["valid"], "target": "target"},
         "execution": {"device": "cpu", "threads": 1},
     }
@@ -95,32 +103,96 @@ def run_batchtune(bin_, d, paths, method, seed, trials, concurrency=None):
     return float(np.nanmin(m)), wall
 
 
+def dmatrices(train, valid):
+    import xgboost as xgb
+    return (xgb.DMatrix(train[:, :-1], label=train[:, -1]),
+            xgb.DMatrix(valid[:, :-1], label=valid[:, -1]))
+
+
+def xgb_logloss(dtr, dva, knobs):
+    """XGBoost's validation logloss after ROUNDS rounds for the six knobs: the Optuna objective."""
+    import xgboost as xgb
+    p = {"objective": "binary:logistic", "tree_method": "hist", "max_bin": 256, "nthread": 1,
+         "eval_metric": "logloss", "base_score": BASE_SCORE}
+    p.update(knobs)
+    ev = {}
+    xgb.train(p, dtr, ROUNDS, evals=[(dva, "v")], evals_result=ev, verbose_eval=False)
+    return ev["v"]["logloss"][-1]
+
+
+def draw_knobs(rng):
+    """One configuration drawn from SPACE."""
+    out = {}
+    for k, v in SPACE.items():
+        if v["distribution"] == "int_uniform":
+            out[k] = int(rng.integers(v["min"], v["max"] + 1))
+        elif v["distribution"] == "uniform":
+            out[k] = float(rng.uniform(v["min"], v["max"]))
+        else:
+            out[k] = float(np.exp(rng.uniform(np.log(v["min"]), np.log(v["max"]))))
+    return out
+
+
+def parity_check(bin_, d, paths, train, valid, n=6):
+    """Both sides must score a configuration alike, or they would be searching different
+    objectives: n configurations drawn from the space, each trained by batchtune (a one-point
+    grid) and by XGBoost. Returns the record for the JSON; exits when they differ."""
+    dtr, dva = dmatrices(train, valid)
+    rng = np.random.default_rng(11)
+    rows, worst = [], 0.0
+    for i in range(n):
+        knobs = draw_knobs(rng)
+        ours, _ = run_batchtune(bin_, d, paths, "grid", i, 1,
+                                parameters={k: {"value": v} for k, v in knobs.items()})
+        ref = xgb_logloss(dtr, dva, knobs)
+        err = abs(ours - ref) / abs(ref)
+        worst = max(worst, err)
+        rows.append({"knobs": knobs, "batchtune": ours, "xgboost": ref, "rel_err": err})
+    print(f"parity with xgboost: {n} configurations, max rel err {worst:.2g}", flush=True)
+    if worst > 1e-4:
+        for r in rows:
+            print("  ", r)
+        sys.exit("batchtune and XGBoost score the same configuration differently: the comparison "
+                 "would not be on one objective")
+    return {"configurations": rows, "max_rel_err": worst}
+
+
 def run_optuna(train, valid, seed, trials):
     import optuna
-    import xgboost as xgb
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dtr = xgb.DMatrix(train[:, :-1], label=train[:, -1])
-    dva = xgb.DMatrix(valid[:, :-1], label=valid[:, -1])
+    dtr, dva = dmatrices(train, valid)
 
     def objective(trial):
-        p = {
-            "objective": "binary:logistic", "tree_method": "hist", "max_bin": 256, "nthread": 1,
-            "eval_metric": "logloss",
+        return xgb_logloss(dtr, dva, {
             "eta": trial.suggest_float("eta", 0.01, 0.5, log=True),
             "max_depth": trial.suggest_int("max_depth", 2, 10),
             "min_child_weight": trial.suggest_float("min_child_weight", 0.1, 10.0, log=True),
             "reg_lambda": trial.suggest_float("reg_lambda", 0.01, 10.0, log=True),
             "reg_alpha": trial.suggest_float("reg_alpha", 0.001, 1.0, log=True),
             "gamma": trial.suggest_float("gamma", 0.0, 2.0),
-        }
-        ev = {}
-        xgb.train(p, dtr, ROUNDS, evals=[(dva, "v")], evals_result=ev, verbose_eval=False)
-        return ev["v"]["logloss"][-1]
+        })
 
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     t0 = time.time()
     study.optimize(objective, n_trials=trials)
     return float(study.best_value), time.time() - t0, optuna.__version__
+
+
+def write_doc(repo, benchmark, setup, out, **fields):
+    """The JSON for bench/results/: what ran where and when, then fields; to out, or by default
+    bench/results/DATE-cpu-vm-BENCHMARK.json."""
+    commit = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    doc = {"benchmark": benchmark, "date": datetime.date.today().isoformat(),
+           "host": socket.gethostname(), "machine": platform.processor() or platform.machine(),
+           "commit": commit, "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+           "setup": setup}
+    doc.update(fields)
+    out = out or os.path.join(repo, "bench", "results",
+                              f"{doc['date']}-cpu-vm-{benchmark.replace('_', '-')}.json")
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+    print("wrote", out)
 
 
 def main():
@@ -132,6 +204,7 @@ def main():
     res = {}
     with tempfile.TemporaryDirectory() as d:
         paths, train, valid = write_data(d)
+        parity = parity_check(bin_, d, paths, train, valid)
         for method, conc in runs:
             key = method if conc is None else f"{method}@{conc}"
             best, walls = [], []
@@ -157,25 +230,12 @@ def main():
     for k, v in res.items():
         if ref:
             v["ratio_to_optuna"] = v["median"] / ref
-    commit = subprocess.run(["git", "-C", a.repo, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    doc = {
-        "benchmark": "bayes_quality",
-        "date": datetime.date.today().isoformat(),
-        "host": socket.gethostname(), "machine": platform.processor() or platform.machine(),
-        "commit": commit,
-        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-        "setup": f"breast_cancer.csv, 75/25 split (seed 7), {ROUNDS} rounds, {a.trials} trials, "
-                 f"{a.seeds} seeds (0..{a.seeds - 1}); space {json.dumps(SPACE)}; metric: best "
-                 "validation logloss over the trials (lower is better); Optuna: TPESampler(seed) "
-                 "defaults, sequential, xgboost.train(hist, max_bin 256) as objective",
-        "results": res,
-    }
-    out = a.out_json or os.path.join(a.repo, "bench", "results",
-                                     f"{doc['date']}-cpu-vm-bayes-quality.json")
-    with open(out, "w") as f:
-        json.dump(doc, f, indent=1)
-    print("wrote", out)
+    write_doc(a.repo, "bayes_quality",
+              f"breast_cancer.csv, 75/25 split (seed 7), {ROUNDS} rounds, {a.trials} trials, "
+              f"{a.seeds} seeds (0..{a.seeds - 1}); space {json.dumps(SPACE)}; metric: best "
+              "validation logloss over the trials (lower is better); Optuna: TPESampler(seed) "
+              "defaults, sequential, xgboost.train(hist, max_bin 256) as objective; base_score "
+              f"{BASE_SCORE} on both sides", a.out_json, parity_with_xgboost=parity, results=res)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,32 @@ static const char *const dist_names[] = {"value",
                                          "beta",
                                          "q_beta"};
 
+/* The parameter list of the plan; sw (NULL in program mode) says which one is the budget. */
+static void print_params(const bt_spec *spec, const bt_sweep *sw) {
+    printf("  parameters %d\n", spec->n_params);
+    for (int p = 0; p < spec->n_params; p++) {
+        const bt_param_spec *ps = &spec->params[p];
+        printf("    %-24s %s", ps->name, dist_names[ps->dist]);
+        if (ps->dist == BT_DIST_CATEGORICAL || ps->dist == BT_DIST_CONSTANT)
+            printf(" (%d)", ps->n_values);
+        else if (ps->dist == BT_DIST_NORMAL || ps->dist == BT_DIST_Q_NORMAL ||
+                 ps->dist == BT_DIST_LOG_NORMAL || ps->dist == BT_DIST_Q_LOG_NORMAL)
+            printf(" mu %g sigma %g", ps->mu, ps->sigma);
+        else if (ps->dist == BT_DIST_BETA || ps->dist == BT_DIST_Q_BETA)
+            printf(" a %g b %g", ps->a, ps->b);
+        else
+            printf(" [%g, %g]", ps->min, ps->max);
+        if (ps->grid) printf(", %" PRId64 " grid points", bt_space_grid_count(ps));
+        if (sw && p == sw->budget_param && sw->grouped)
+            printf("  (budget: trials that differ only in it share one run where training allows)");
+        else if (sw && p == sw->budget_param && !sw->lazy)
+            printf("  (budget: each trial trains to its own in a run of its own: runs are shared "
+                   "only in sweeps of up to %" PRId64 " trials)",
+                   (int64_t)BT_SWEEP_GROUP_MAX);
+        printf("\n");
+    }
+}
+
 int bt_cmd_validate(int argc, char **argv) {
     const char *path = NULL;
     int64_t run_cap = 0;
@@ -64,8 +90,10 @@ int bt_cmd_validate(int argc, char **argv) {
     int64_t file_cap = spec.run_cap;
     if (run_cap > 0) bt_spec_set_run_cap(&spec, run_cap);
     if (spec.prog.on) { /* program mode: its own plan (runtime/program/program.h) */
+        bt_cli_spec_warnings(&spec);
         printf("%s: ", path);
         bt_status pst = bt_program_check(&spec, stdout);
+        if (pst == BT_STATUS_OK) print_params(&spec, NULL);
         bt_spec_free(&spec);
         return pst == BT_STATUS_OK ? 0 : bt_cli_error(pst);
     }
@@ -85,28 +113,7 @@ int bt_cmd_validate(int argc, char **argv) {
     printf("  model      %s\n", sw.family->name);
     printf("  method     %s, seed %" PRIu64 "\n", bt_method_name(spec.method), spec.seed);
     printf("  metric     %s (%s)\n", sw.metric, sw.maximize ? "maximize" : "minimize");
-    printf("  parameters %d\n", spec.n_params);
-    for (int p = 0; p < spec.n_params; p++) {
-        const bt_param_spec *ps = &spec.params[p];
-        printf("    %-24s %s", ps->name, dist_names[ps->dist]);
-        if (ps->dist == BT_DIST_CATEGORICAL || ps->dist == BT_DIST_CONSTANT)
-            printf(" (%d)", ps->n_values);
-        else if (ps->dist == BT_DIST_NORMAL || ps->dist == BT_DIST_Q_NORMAL ||
-                 ps->dist == BT_DIST_LOG_NORMAL || ps->dist == BT_DIST_Q_LOG_NORMAL)
-            printf(" mu %g sigma %g", ps->mu, ps->sigma);
-        else if (ps->dist == BT_DIST_BETA || ps->dist == BT_DIST_Q_BETA)
-            printf(" a %g b %g", ps->a, ps->b);
-        else
-            printf(" [%g, %g]", ps->min, ps->max);
-        if (ps->grid) printf(", %" PRId64 " grid points", bt_space_grid_count(ps));
-        if (p == sw.budget_param && sw.grouped)
-            printf("  (budget: trials that differ only in it share one run where training allows)");
-        else if (p == sw.budget_param && !sw.lazy)
-            printf("  (budget: each trial trains to its own in a run of its own: runs are shared "
-                   "only in sweeps of up to %" PRId64 " trials)",
-                   (int64_t)BT_SWEEP_GROUP_MAX);
-        printf("\n");
-    }
+    print_params(&spec, &sw);
     int64_t runs = 0;
     for (int64_t t = 0; t < sw.n_trials; t++) runs += sw.trials[t].leader == t;
     if (sw.lazy)

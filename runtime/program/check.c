@@ -9,16 +9,31 @@
 #include "runtime/program/program.h"
 #include "sweeps/space.h"
 
+/* Whether the program is the executable the command runs: the first word, or the word after
+ * `${env}` (/usr/bin/env). Then W&B's agent finds it as the shell would, on PATH too. */
+static int program_is_executable(const bt_argv *argv, const char *program) {
+    if (argv->n > 0 && strcmp(argv->v[0], program) == 0) return 1;
+    return argv->n > 1 && strcmp(argv->v[0], "/usr/bin/env") == 0 &&
+           strcmp(argv->v[1], program) == 0;
+}
+
+/* The program exists: a file in the sweep's folder (or an absolute path), or, where the command
+ * runs it as the executable and its name has no '/', an executable on PATH. */
+static bt_status check_program(const bt_spec *spec, const bt_argv *argv) {
+    if (!spec->program || !(bt_cmdline_uses(spec, "${program}") || !spec->prog.command))
+        return BT_STATUS_OK;
+    char full[1200], path[1024];
+    snprintf(full, sizeof full, "%s/%s", spec->dir, spec->program);
+    if (access(spec->program[0] == '/' ? spec->program : full, F_OK) == 0) return BT_STATUS_OK;
+    int on_path = !strchr(spec->program, '/') && program_is_executable(argv, spec->program);
+    if (on_path && bt_proc_which(spec->program, spec->dir, path, sizeof path)) return BT_STATUS_OK;
+    return BT_FAIL(BT_STATUS_NO_INPUT, "program: %s not found (looked in %s%s)", spec->program,
+                   spec->dir, on_path ? " and on PATH" : "");
+}
+
 bt_status bt_program_check(const bt_spec *spec, FILE *out) {
     char interp[64], path[1024];
     bt_prun_interpreter(interp, sizeof interp);
-    if (spec->program && (bt_cmdline_uses(spec, "${program}") || !spec->prog.command)) {
-        char full[1200];
-        snprintf(full, sizeof full, "%s/%s", spec->dir, spec->program);
-        if (access(spec->program[0] == '/' ? spec->program : full, F_OK) != 0)
-            return BT_FAIL(BT_STATUS_NO_INPUT, "program: %s not found (looked in %s)",
-                           spec->program, spec->dir);
-    }
     int64_t offered = bt_space_offered(spec);
     bt_sched *sched = NULL;
     BT_TRY(bt_sched_init_plan(&sched, &spec->sched, offered, spec->sched.max_resource,
@@ -31,6 +46,11 @@ bt_status bt_program_check(const bt_spec *spec, FILE *out) {
     bt_cmdline_ctx cc = {interp, "<args_json_file>"};
     bt_argv argv;
     BT_TRY(bt_cmdline_build(spec, config, &cc, &argv, NULL));
+    bt_status pst = check_program(spec, &argv);
+    if (pst != BT_STATUS_OK) {
+        bt_argv_free(&argv);
+        return pst;
+    }
     int found = bt_proc_which(argv.v[0], spec->dir, path, sizeof path);
     fprintf(out, "ok\n  program    %s, run from %s\n  command    ",
             spec->program ? spec->program : "-", spec->dir);
@@ -40,9 +60,19 @@ bt_status bt_program_check(const bt_spec *spec, FILE *out) {
             bt_method_name(spec->method), spec->seed, n);
     fprintf(out, "  metric     %s (%s)\n", spec->metric ? spec->metric : "-",
             spec->maximize ? "maximize" : "minimize");
-    fprintf(out, "  scheduler  %s (a stopping rule), resource %s\n",
-            bt_sched_kind_name(spec->sched.kind),
-            spec->sched.resource ? spec->sched.resource : "reports of the metric");
+    if (spec->sched.kind == BT_SCHED_NONE)
+        fprintf(out, "  scheduler  none: every trial runs until its program exits\n");
+    else {
+        fprintf(out, "  scheduler  %s (a stopping rule), resource %s from %" PRId64,
+                bt_sched_kind_name(spec->sched.kind),
+                spec->sched.resource ? spec->sched.resource : "reports of the metric",
+                spec->sched.min_resource);
+        if (spec->sched.max_resource >= BT_PROGRAM_OPEN_RESOURCE)
+            fprintf(out, " (no upper bound)");
+        else
+            fprintf(out, " to %" PRId64, spec->sched.max_resource);
+        fprintf(out, ", eta %g\n", spec->sched.eta);
+    }
     bt_status st = BT_STATUS_OK;
     if (!found)
         st = BT_FAIL(BT_STATUS_NO_INPUT, "command: %s is not an executable file (PATH searched)",

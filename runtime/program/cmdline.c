@@ -155,9 +155,68 @@ static void json_str(bt_sbuf *b, const char *s) {
     bt_sbuf_str(b, "\"");
 }
 
+/* A list, object or null value (base/value.h's BT_VALUE_JSON_MARK, written by
+ * sweeps/spec/spec_jsonval.c: no spaces, strings escaped with \" \\ \uXXXX only) as W&B prints
+ * it: str() (json 0) or json.dumps() (json 1), both with ", " and ": " between items. */
+static void fmt_json_text(bt_sbuf *b, const char *t, int json) {
+    while (*t) {
+        char c = *t;
+        if (c == '"') {
+            bt_sbuf str = {0};
+            for (t++; *t && *t != '"'; t++) {
+                char ch = *t;
+                if (ch == '\\' && t[1] == 'u' && t[2] && t[3] && t[4] && t[5]) {
+                    char hex[5] = {t[2], t[3], t[4], t[5], 0};
+                    ch = (char)strtol(hex, NULL, 16);
+                    t += 5;
+                } else if (ch == '\\' && t[1]) {
+                    ch = *++t;
+                }
+                bt_sbuf_add(&str, &ch, 1);
+            }
+            bt_sbuf_add(&str, "", 1);
+            if (str.oom) b->oom = 1;
+            if (json)
+                json_str(b, str.s ? str.s : "");
+            else
+                py_repr_str(b, str.s ? str.s : "");
+            free(str.s);
+            if (*t) t++;
+        } else if (c == ',' || c == ':') {
+            bt_sbuf_str(b, c == ',' ? ", " : ": ");
+            t++;
+        } else if (c == '[' || c == ']' || c == '{' || c == '}') {
+            bt_sbuf_add(b, t++, 1);
+        } else if (strncmp(t, "true", 4) == 0 || strncmp(t, "null", 4) == 0) {
+            bt_sbuf_str(b, json ? (c == 't' ? "true" : "null") : (c == 't' ? "True" : "None"));
+            t += 4;
+        } else if (strncmp(t, "false", 5) == 0) {
+            bt_sbuf_str(b, json ? "false" : "False");
+            t += 5;
+        } else { /* a number: an integer as written, else Python's float repr */
+            size_t n = strspn(t, "+-0123456789.eE");
+            if (n == 0) n = 1; /* not ours: copied */
+            char tok[64];
+            snprintf(tok, sizeof tok, "%.*s", (int)(n < 63 ? n : 63), t);
+            if (strpbrk(tok, ".eE")) {
+                char buf[64];
+                bt_py_float_repr(strtod(tok, NULL), buf, sizeof buf);
+                bt_sbuf_str(b, buf);
+            } else {
+                bt_sbuf_add(b, t, n);
+            }
+            t += n;
+        }
+    }
+}
+
 /* style: 0 str() at the top level, 1 repr() inside a container, 2 json.dumps(). */
 static void fmt_value(bt_sbuf *b, const bt_value *v, int style) {
     char buf[64];
+    if (bt_value_json_text(*v)) {
+        fmt_json_text(b, bt_value_json_text(*v), style == 2);
+        return;
+    }
     switch (v->kind) {
     case BT_VALUE_INT:
         snprintf(buf, sizeof buf, "%lld", (long long)v->i);

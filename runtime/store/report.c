@@ -122,6 +122,18 @@ static void layout_free(layout *L) {
     memset(L, 0, sizeof *L);
 }
 
+/* A hyperparameter's column header: its name, or "param:NAME" where a fixed column of the report
+ * has that name (as /trials does for its own columns). */
+static const char *header_of(const char *name) {
+    static const char *const fixed[][2] = {{"sweep", "param:sweep"},
+                                           {"trial_id", "param:trial_id"},
+                                           {"status", "param:status"},
+                                           {"resource", "param:resource"}};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(name, fixed[i][0]) == 0) return fixed[i][1];
+    return name;
+}
+
 static int find_param(const bt_results *r, const char *name) {
     for (int j = 0; j < r->n_params; j++)
         if (r->params[j].name && strcmp(r->params[j].name, name) == 0) return j;
@@ -174,10 +186,11 @@ static bt_status layout_init(layout *L, const bt_results *const *rs, const char 
             const char *name = rs[s]->params[j].name ? rs[s]->params[j].name : "";
             int seen = 0;
             for (int c = 0; c < L->ncol && !seen; c++)
-                seen = L->cols[c].kind == COL_PARAM && strcmp(L->cols[c].name, name) == 0;
+                seen =
+                    L->cols[c].kind == COL_PARAM && strcmp(L->cols[c].name, header_of(name)) == 0;
             if (seen) continue;
             col *c = &L->cols[L->ncol++];
-            *c = (col){COL_PARAM, name, calloc((size_t)n, sizeof(int)), 0};
+            *c = (col){COL_PARAM, header_of(name), calloc((size_t)n, sizeof(int)), 0};
             if (!c->param) {
                 layout_free(L);
                 return BT_FAIL(BT_STATUS_INTERNAL, "out of memory");

@@ -8,6 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const bt_trial_fixed[BT_TRIAL_NFIXED] = {"trial_id",    "status",   "metric",
+                                                     "best_metric", "resource", "bracket",
+                                                     "rung",        "device",   "seconds"};
+
+static const char PARAM_PREFIX[] = "param:";
+enum { PREFIX_LEN = sizeof PARAM_PREFIX - 1 };
+
+/* name is ("param:")^k followed by a fixed column or "error", k >= 0 */
+static int is_reserved(const char *name) {
+    while (strncmp(name, PARAM_PREFIX, PREFIX_LEN) == 0) name += PREFIX_LEN;
+    for (int f = 0; f < BT_TRIAL_NFIXED; f++)
+        if (strcmp(name, bt_trial_fixed[f]) == 0) return 1;
+    return strcmp(name, "error") == 0;
+}
+
+const char *bt_results_param_column(const char *name, char *buf, size_t n) {
+    if (!is_reserved(name)) return name;
+    snprintf(buf, n, "%s%s", PARAM_PREFIX, name);
+    return buf;
+}
+
+const char *bt_results_column_param(const char *col) {
+    if (strncmp(col, PARAM_PREFIX, PREFIX_LEN) == 0 && is_reserved(col + PREFIX_LEN))
+        return col + PREFIX_LEN;
+    return col;
+}
+
 bt_value_kind bt_results_column_kind(const bt_param_spec *p) {
     if (p->dist == BT_DIST_CONSTANT || p->dist == BT_DIST_CATEGORICAL) {
         int any_str = 0, any_float = 0, all_bool = p->n_values > 0;
@@ -27,8 +54,8 @@ bt_value_kind bt_results_column_kind(const bt_param_spec *p) {
 bt_value bt_results_column_value(bt_value_kind kind, bt_value v) {
     switch (kind) {
     case BT_VALUE_STRING:
-        if (v.kind == BT_VALUE_STRING) {
-            v.s = strdup(v.s);
+        if (v.kind == BT_VALUE_STRING) { /* a list or null: its JSON */
+            v.s = strdup(bt_value_json_text(v) ? bt_value_json_text(v) : v.s);
         } else {
             char buf[64];
             if (v.kind == BT_VALUE_FLOAT)

@@ -99,6 +99,16 @@ typedef struct bt_results {
     char *best_model_format;
 } bt_results;
 
+/* The 9 fixed columns of /trials, in file order; the parameters' columns follow. */
+enum { BT_TRIAL_NFIXED = 9 };
+extern const char *const bt_trial_fixed[BT_TRIAL_NFIXED];
+/* The /trials column (and /best attribute) of parameter `name`: the name itself, or "param:" +
+ * name where it would meet a fixed column, the `error` column or /best's own attributes (a W&B
+ * sweep may well sweep `device`); buf holds the latter (n bytes, truncated). */
+const char *bt_results_param_column(const char *name, char *buf, size_t n);
+/* The parameter a column names: the inverse of bt_results_param_column (a pointer into col). */
+const char *bt_results_column_param(const char *col);
+
 void bt_results_free(bt_results *r);
 /* The type of a sweep parameter's /trials column: string if any value is one, else float if any
  * is, else bool if all are, else int (distributions: int or float). */

@@ -14,11 +14,6 @@
 
 #include "runtime/store/h5check.h"
 
-static const char *const bt_trial_fixed_[] = {"trial_id",    "status",   "metric",
-                                              "best_metric", "resource", "bracket",
-                                              "rung",        "device",   "seconds"};
-enum { BT_TRIAL_NFIXED = 9 };
-
 static char *dup_n(const char *s, size_t n) {
     char *d = malloc(n + 1);
     if (!d) return NULL;
@@ -206,11 +201,11 @@ static bt_status read_trials(bt_h5_ids *ids, hid_t file, bt_results *r) {
         return BT_FAIL(BT_STATUS_BAD_INPUT, "results file: /trials is not a batchtune table");
     for (int i = 0; i < BT_TRIAL_NFIXED; i++) {
         char *m = H5Tget_member_name(ft, (unsigned)i);
-        int same = m && strcmp(m, bt_trial_fixed_[i]) == 0;
+        int same = m && strcmp(m, bt_trial_fixed[i]) == 0;
         if (m) H5free_memory(m);
         if (!same)
             return BT_FAIL(BT_STATUS_BAD_INPUT, "results file: /trials column %d is not \"%s\"", i,
-                           bt_trial_fixed_[i]);
+                           bt_trial_fixed[i]);
     }
     /* Parameters: kinds from the file's member classes. */
     r->n_params = 0;
@@ -257,7 +252,8 @@ static bt_status read_trials(bt_h5_ids *ids, hid_t file, bt_results *r) {
                 H5free_memory(m);
                 continue;
             }
-            r->params[r->n_params].name = m ? dup_n(m, strlen(m)) : NULL;
+            const char *pn = m ? bt_results_column_param(m) : NULL;
+            r->params[r->n_params].name = pn ? dup_n(pn, strlen(pn)) : NULL;
             if (m) H5free_memory(m);
             if (!r->params[r->n_params].name) s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
             r->params[r->n_params++].kind = kind;
@@ -271,7 +267,7 @@ static bt_status read_trials(bt_h5_ids *ids, hid_t file, bt_results *r) {
             s = BT_FAIL(BT_STATUS_BAD_INPUT,
                         "results file: /trials column \"%s\" has the wrong "
                         "type",
-                        bt_trial_fixed_[i]);
+                        bt_trial_fixed[i]);
     hid_t mem = -1;
     unsigned char *buf = NULL;
     hssize_t n = 0;

@@ -19,11 +19,7 @@
 #include "runtime/store/h5check.h"
 #include "runtime/store/wopen.h"
 
-/* The 9 fixed columns of /trials, in file order; hyperparameters follow. */
-static const char *const bt_trial_fixed_[] = {"trial_id",    "status",   "metric",
-                                              "best_metric", "resource", "bracket",
-                                              "rung",        "device",   "seconds"};
-enum { BT_TRIAL_NFIXED = 9, BT_STATUS_LEN = 10, BT_DEVICE_LEN = 16 };
+enum { BT_STATUS_LEN = 10, BT_DEVICE_LEN = 16 };
 
 static const char *nz(const char *s) {
     return s ? s : "";
@@ -42,14 +38,6 @@ static bt_status check_input(const bt_results *r, const char *path) {
         bt_value_kind k = r->params[j].kind;
         if (k != BT_VALUE_INT && k != BT_VALUE_FLOAT && k != BT_VALUE_STRING && k != BT_VALUE_BOOL)
             return BT_FAIL(BT_STATUS_BAD_INPUT, "results: parameter \"%s\" has no type", name);
-        if (r->error_column && strcmp(name, "error") == 0)
-            return BT_FAIL(BT_STATUS_BAD_INPUT,
-                           "results: parameter \"error\" collides with the error column");
-        for (int f = 0; f < BT_TRIAL_NFIXED; f++)
-            if (strcmp(name, bt_trial_fixed_[f]) == 0)
-                return BT_FAIL(BT_STATUS_BAD_INPUT,
-                               "results: parameter \"%s\" collides with a fixed column of /trials",
-                               name);
         for (int i = 0; i < j; i++)
             if (strcmp(name, r->params[i].name) == 0)
                 return BT_FAIL(BT_STATUS_BAD_INPUT, "results: parameter \"%s\" appears twice",
@@ -253,7 +241,7 @@ static bt_status write_trials(bt_h5_ids *ids, hid_t file, const bt_results *r) {
                                           H5T_NATIVE_DOUBLE};
     bt_status s = BT_STATUS_OK;
     for (int f = 0; f < BT_TRIAL_NFIXED && s == BT_STATUS_OK; f++)
-        s = layout_add(&L, bt_trial_fixed_[f], fixed[f]);
+        s = layout_add(&L, bt_trial_fixed[f], fixed[f]);
     size_t *strlen_of = calloc((size_t)r->n_params + 1, sizeof *strlen_of);
     if (!strlen_of) s = BT_FAIL(BT_STATUS_INTERNAL, "out of memory");
     for (int j = 0; j < r->n_params && s == BT_STATUS_OK; j++) {
@@ -280,7 +268,9 @@ static bt_status write_trials(bt_h5_ids *ids, hid_t file, const bt_results *r) {
         default:
             break;
         }
-        if (s == BT_STATUS_OK) s = layout_add(&L, r->params[j].name, mt);
+        char col[300];
+        if (s == BT_STATUS_OK)
+            s = layout_add(&L, bt_results_param_column(r->params[j].name, col, sizeof col), mt);
     }
     size_t err_len = 1;
     for (int64_t t = 0; t < r->n_trials && r->error_column; t++) {
@@ -427,7 +417,8 @@ static bt_status write_best(bt_h5_ids *ids, hid_t file, const bt_results *r) {
     BT_TRY(attr_num(ids, g, "metric", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &metric));
     BT_TRY(attr_num(ids, g, "resource", H5T_STD_I64LE, H5T_NATIVE_INT64, &resource));
     for (int j = 0; best && j < r->n_params; j++) {
-        const char *name = r->params[j].name;
+        char col[300];
+        const char *name = bt_results_param_column(r->params[j].name, col, sizeof col);
         bt_value v = best->params[j];
         switch (r->params[j].kind) {
         case BT_VALUE_INT: {

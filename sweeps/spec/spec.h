@@ -62,8 +62,11 @@ static inline int bt_method_is_model(bt_method m) {
 
 /* Runs a model-based sweep trains at once unless execution.concurrency says otherwise: each
  * proposal learns from the reports of the trials before it, so fewer at once means better
- * proposals and less packing (docs/sweep-format.md, "bayes and tpe"). */
+ * proposals and less packing (docs/sweep-format.md, "bayes and tpe"). One per
+ * BT_SPEC_MODEL_TRIALS_PER_RUN trials of the file's run_cap, from 1 up to
+ * BT_SPEC_MODEL_CONCURRENCY (that many without a run_cap: hyperband sizes itself). */
 #define BT_SPEC_MODEL_CONCURRENCY 4
+#define BT_SPEC_MODEL_TRIALS_PER_RUN 40
 
 typedef enum bt_sched_kind {
     BT_SCHED_NONE = 0,
@@ -119,6 +122,9 @@ typedef struct bt_program_spec {
 
 /* The most trials a sweep may have (run_cap, a grid's size, a scheduler's plan). */
 #define BT_SPEC_MAX_TRIALS 100000000LL
+/* The largest resource of a program sweep whose scheduler has none: W&B's min_iter form of
+ * hyperband has no top band, and `none` waits for the program's own end. */
+#define BT_PROGRAM_OPEN_RESOURCE (1LL << 30)
 
 typedef struct bt_spec {
     char *path; /* the sweep file as given */
@@ -135,8 +141,9 @@ typedef struct bt_spec {
 
     bt_param_spec *params;
     int n_params;
-    int64_t run_cap;          /* 0 = unset */
-    int64_t run_cap_override; /* --run-cap N (bt_spec_set_run_cap; 0: none): a resume must agree */
+    int64_t run_cap;           /* 0 = unset */
+    int64_t run_cap_override;  /* --run-cap N (bt_spec_set_run_cap; 0: none): a resume must agree */
+    int64_t model_concurrency; /* bayes/tpe's default concurrency, from the file's run_cap */
 
     bt_sched_spec sched;
 
@@ -183,9 +190,10 @@ const char *bt_method_name(bt_method m);
 
 /* Runs trained at once: execution.concurrency; a program sweep's default is 0, for the hardware
  * to decide (one process per GPU slot, else one per CPU core: runtime/program/program.h); else
- * BT_SPEC_MODEL_CONCURRENCY for bayes and tpe,
- * else execution.max_pack. A function of the sweep file only, never of the hardware, so the
- * order of reports (and every scheduler and proposer decision) is the same on any machine. */
+ * for bayes and tpe one per 40 trials of the file's run_cap, 1 to 4 (model_concurrency, set
+ * when the file is read, so --run-cap does not change it); else execution.max_pack. A function of
+ * the sweep file only, never of the hardware, so the order of reports (and every scheduler and
+ * proposer decision) is the same on any machine. */
 int64_t bt_spec_concurrency(const bt_spec *s);
 
 /* --run-cap N (N >= 1) for a quick run of any sweep: run_cap becomes N, as if the file said so

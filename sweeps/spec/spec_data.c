@@ -254,6 +254,7 @@ void bt_spec_parse_exec(bt_spec_ctx *c, const cJSON *ex) {
 int64_t bt_spec_concurrency(const bt_spec *s) {
     if (s->exec.concurrency > 0) return s->exec.concurrency;
     if (s->prog.on) return 0; /* per GPU slot, else per core: the runtime's to say */
-    if (bt_method_is_model(s->method)) return BT_SPEC_MODEL_CONCURRENCY;
+    if (bt_method_is_model(s->method))
+        return s->model_concurrency > 0 ? s->model_concurrency : BT_SPEC_MODEL_CONCURRENCY;
     return s->exec.max_pack > 0 ? s->exec.max_pack : 256;
 }

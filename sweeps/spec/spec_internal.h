@@ -61,6 +61,12 @@ const cJSON **bt_spec_earlier_keys(bt_spec_ctx *c, const cJSON *obj, const char 
  * returns how many keys were unknown. */
 int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
                        const char *const *allowed);
+/* The same; with ignore_unknown, an unknown key with no close known one is a warning
+ * (bt_spec_warn) instead of an error, and still counted. */
+int bt_spec_check_keys_ex(bt_spec_ctx *c, const cJSON *obj, const char *path,
+                          const char *const *allowed, int ignore_unknown);
+/* Adds one warning sentence to s->warnings (copied; lost only when out of memory). */
+void bt_spec_warn(bt_spec *s, const char *msg);
 
 /* Typed readers of obj[key]: return 1 when present and valid (out set), 0 when absent, -1 when
  * present but invalid (error reported). */
@@ -74,6 +80,10 @@ int bt_spec_read_bool(bt_spec_ctx *c, const cJSON *obj, const char *key, const c
                       int *out);
 /* A JSON scalar as a bt_value (string copied, owned by the caller); 0 for arrays, objects, null. */
 int bt_spec_value_of(const bt_spec_ctx *c, const cJSON *it, bt_value *out);
+/* A list, object or null (a program sweep's value) into out: a string starting with
+ * BT_VALUE_JSON_MARK that holds its JSON (spec_jsonval.c), owned like any string value. 1 when
+ * taken, 0 when `it` is none of them, -1 when out of memory. */
+int bt_spec_json_value(const bt_spec_ctx *c, const cJSON *it, bt_value *out);
 /* "3", "0.1", "\"adam\"", "true" for messages. */
 const char *bt_spec_value_str(const bt_value *v, char *buf, int n);
 

@@ -56,10 +56,6 @@ static const struct {
 };
 #define N_DISTS ((int)(sizeof dists / sizeof dists[0]))
 
-/* Result columns of results.h5; a parameter of the same name would shadow one. */
-static const char *const reserved[] = {"trial_id", "status", "metric", "best_metric", "resource",
-                                       "bracket",  "rung",   "device", "seconds",     NULL};
-
 const char *bt_spec_dist_name(bt_dist d) {
     return (int)d >= 0 && (int)d < N_DISTS ? dists[d].name : "?";
 }
@@ -198,11 +194,22 @@ static bt_param_spec *add_param(bt_spec_ctx *c, const cJSON *item) {
     return p;
 }
 
-/* One scalar of `value` / `values` into v; reports arrays, objects and null. */
+/* One value of `value` / `values` into v: a scalar; in a program sweep also a list, object or
+ * null, which W&B passes to the program as it is (spec_jsonval.c). Reports what it cannot take. */
 static int read_scalar(bt_spec_ctx *c, const cJSON *it, const char *path, bt_value *v) {
     if (bt_spec_value_of(c, it, v)) return 1;
+    if (c->spec->prog.on) {
+        int got = bt_spec_json_value(c, it, v);
+        if (got > 0) return 1;
+        if (got < 0) {
+            bt_spec_err(c, it, 0, path, "out of memory");
+            return 0;
+        }
+    }
     bt_spec_err(c, it, 0, path,
-                "must be a number, string or boolean (batchtune parameters are scalars)");
+                c->spec->prog.on ? "must be a number, string, boolean, list, object or null"
+                                 : "must be a number, string or boolean (a built-in model's "
+                                   "parameters are scalars; lists and null go to programs)");
     return 0;
 }
 
@@ -498,10 +505,6 @@ static void parse_level(bt_spec_ctx *c, const cJSON *params, const char *prefix,
             continue;
         }
         int before = c->n_err, idx = c->spec->n_params;
-        for (int r = 0; reserved[r]; r++)
-            if (strcmp(name, reserved[r]) == 0)
-                bt_spec_err(c, k, 1, pp,
-                            "'%s' is a results column; a parameter must have another name", name);
         parse_leaf(c, name, k, k, pp);
         if (idx < c->spec->n_params) c->spec->params[idx].nest_len = (int)strlen(prefix);
         if (c->n_err != before && idx < c->spec->n_params) c->param_bad[idx] = 1;

@@ -9,10 +9,6 @@
 
 #include "sweeps/spec/spec_internal.h"
 
-/* The largest resource of a program sweep whose scheduler has none: W&B's min_iter form of
- * hyperband has no top band, and `none` waits for the program's own end. */
-#define BT_PROGRAM_OPEN_RESOURCE (1LL << 30)
-
 /* Python's str() of a JSON scalar in a `command` list (W&B's agent runs str(c) on each entry). */
 static char *command_entry(bt_spec_ctx *c, const cJSON *it) {
     char buf[64];

@@ -63,6 +63,14 @@ void bt_spec_err(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, 
     c->n_err++;
 }
 
+void bt_spec_warn(bt_spec *s, const char *msg) {
+    char **w = realloc(s->warnings, (size_t)(s->n_warnings + 1) * sizeof *w);
+    if (!w) return; /* a warning lost to a failed allocation stops nothing */
+    s->warnings = w;
+    w[s->n_warnings] = bt_spec_strdup(msg);
+    if (w[s->n_warnings]) s->n_warnings++;
+}
+
 /* ---- small helpers -------------------------------------------------------------------------- */
 
 char *bt_spec_strdup(const char *s) {
@@ -175,6 +183,11 @@ const cJSON **bt_spec_earlier_keys(bt_spec_ctx *c, const cJSON *obj, const char 
 
 int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
                        const char *const *allowed) {
+    return bt_spec_check_keys_ex(c, obj, path, allowed, 0);
+}
+
+int bt_spec_check_keys_ex(bt_spec_ctx *c, const cJSON *obj, const char *path,
+                          const char *const *allowed, int ignore_unknown) {
     char p[BT_PATH_MAX];
     int n_unknown = 0;
     const cJSON **earlier = bt_spec_earlier_keys(c, obj, path);
@@ -197,10 +210,17 @@ int bt_spec_check_keys(bt_spec_ctx *c, const cJSON *obj, const char *path,
             size_t len = strlen(list);
             snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", allowed[i]);
         }
-        if (dym)
+        if (dym) {
             bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
                         "unknown key '%s' (did you mean '%s'?)", k->string, dym);
-        else
+        } else if (ignore_unknown) {
+            int line = 1, col = 1;
+            char w[700];
+            if (c->pos.e) bt_jpos_item(&c->pos, k, 1, &line, &col);
+            snprintf(w, sizeof w, "%s:%d:%d: %s: unknown key, ignored (as W&B ignores it)", c->file,
+                     line, col, bt_spec_path(p, path, k->string));
+            bt_spec_warn(c->spec, w);
+        } else
             bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
                         "unknown key '%s'; known keys: %s", k->string, list);
     }

@@ -179,7 +179,6 @@ void bt_spec_parse_sched(bt_spec_ctx *c, const cJSON *early, const cJSON *sched)
         if (sc->min_resource == 0) sc->min_resource = 1;
         if (sc->max_resource == 0) sc->max_resource = def_max;
     }
-    if (sc->concurrency == 0) sc->concurrency = bt_spec_concurrency(c->spec);
 
     int bi = budget_swept(c);
     int64_t single;

@@ -55,6 +55,7 @@ hb = write_sweep(os.path.join(d, "hb.json"), s, os.path.join(SRC, "sweeps", "exa
 s = sweep_file("breast-cancer-asha.json")
 s["method"] = "tpe"
 s["run_cap"] = 24
+s["execution"]["concurrency"] = 4  # (the default for 24 trials is 1: one rank would train all)
 tpe = write_sweep(os.path.join(d, "tpe.json"), s, os.path.join(SRC, "sweeps", "examples"))
 
 # 1, 2, 3 ranks: one process's results exactly; every rank trained a share

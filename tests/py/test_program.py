@@ -354,6 +354,106 @@ def validate():
     C.check(r.returncode == 65 and "only program sweeps" in r.stderr, f"validate: {r.stderr}")
 
 
+def validate_wandb_forms():
+    """What real W&B sweep files do: a program run as the executable through ${env} is found on
+    PATH, a top-level key W&B ignores is a warning, a file for wandb.agent(function=...) gets
+    one message naming both ways, and the plan lists the parameters and the stopping rule."""
+    d = os.path.dirname(sweep("vforms", {}))
+    exe = os.path.join(BINDIR, "bt-test-trainer")
+    with open(exe, "w") as f:
+        f.write("#!/bin/sh\nexit 0\n")
+    os.chmod(exe, 0o755)
+    p = os.path.join(d, "sweep.yaml")
+    body = {"program": "bt-test-trainer", "method": "random", "run_cap": 3, "RUN": 10,
+            "command": ["${env}", "${program}", "train", "${args}"],
+            "metric": {"name": "val_loss"},
+            "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3},
+            "parameters": {"lr": {"min": 0.1, "max": 0.2}, "device": {"value": "cuda:0"}}}
+    with open(p, "w") as f:
+        json.dump(body, f)
+    r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+    C.check(r.returncode == 0 and "'/usr/bin/env' 'bt-test-trainer' 'train'" in r.stdout,
+            f"validate on PATH: {r.returncode} {r.stdout} {r.stderr}")
+    C.check("RUN: unknown key, ignored" in r.stderr, f"validate: RUN warning: {r.stderr}")
+    C.check("lr                       uniform [0.1, 0.2]" in r.stdout and
+            "device                   value (1)" in r.stdout, f"validate: parameters: {r.stdout}")
+    C.check("from 3 (no upper bound), eta 3" in r.stdout, f"validate: hyperband: {r.stdout}")
+    body["command"] = ["${env}", "${interpreter}", "${program}", "${args}"]
+    with open(p, "w") as f:
+        json.dump(body, f)
+    r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+    C.check(r.returncode == 66 and "bt-test-trainer not found (looked in " in r.stderr and
+            "on PATH" not in r.stderr, f"validate: a script is a file: {r.stderr}")
+    with open(p, "w") as f:
+        json.dump({"method": "bayes", "metric": {"name": "val_loss"},
+                   "parameters": {"lr": {"min": 0.1, "max": 0.2}}}, f)
+    r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+    C.check(r.returncode == 65 and "program: missing" in r.stderr and
+            "wandb.agent(sweep_id, function=...)" in r.stderr and "dataset" not in
+            r.stderr.split("function=...)")[0] and "1 problem" in r.stderr,
+            f"validate: no program: {r.stderr}")
+
+
+def reserved_names():
+    """Parameters named like /trials' own columns (W&B sweeps often sweep `device`) get columns
+    of their own, "param:NAME", and reach the program under their names."""
+    p = sweep("reserved", {"program": "standin.py", "method": "grid",
+                           "metric": {"name": "val_loss", "goal": "minimize"},
+                           "parameters": {"lr": {"values": [0.1, 0.2]},
+                                          "device": {"value": "cuda:0"},
+                                          "error": {"values": [1, 2]},
+                                          "metric": {"value": "acc"},
+                                          "status": {"value": "x"}}})
+    out, _ = run(p)
+    t, _, _ = trials(out)
+    C.check(len(t) == 4 and status(t) == ["completed"] * 4, f"reserved: {status(t)}")
+    C.check([x.decode() for x in t["param:device"]] == ["cuda:0"] * 4 and
+            list(t["param:error"]) == [1, 2, 1, 2] and t["device"][0].decode() == "cpu",
+            f"reserved: columns {t.dtype.names}")
+    argv = json.load(open(out + ".logs/trial-1/argv.json"))
+    C.check(argv == ["--lr=0.1", "--device=cuda:0", "--error=2", "--metric=acc", "--status=x"],
+            f"reserved: argv {argv}")
+    with h5py.File(out) as f:
+        C.check(f["best"].attrs["param:device"] in (b"cuda:0", "cuda:0"), "reserved: /best")
+    for fmt in ("table", "csv", "json", "html"):
+        r = subprocess.run([BIN, "report", out, "--format", fmt, "-o", out + "." + fmt],
+                           capture_output=True, text=True, env=ENV)
+        C.check(r.returncode == 0, f"reserved: report {fmt}: {r.stderr}")
+    head = open(out + ".csv").readline().strip()
+    C.check(head == "trial_id,status,val_loss,resource,lr,device,error,metric,param:status",
+            f"reserved: csv header {head}")
+
+
+def list_values():
+    """Lists, objects and null as values (W&B passes them through): str() in ${args}, JSON in
+    ${args_json} and in W&B's config file, their JSON in the results; chosen like any value."""
+    p = sweep("lists", {"program": "standin.py", "method": "grid",
+                        "command": ["${env}", "${interpreter}", "${program}", "${args}",
+                                    "${args_json}"],
+                        "metric": {"name": "val_loss", "goal": "minimize"},
+                        "parameters": {"net_arch": {"values": [[32, 32], [400, 300]]},
+                                       "extra": {"value": None},
+                                       "cfg": {"value": {"a": 1.5, "b": ["x", "y'z"]}}}})
+    out, _ = run(p)
+    t, _, _ = trials(out)
+    C.check(len(t) == 2 and status(t) == ["completed"] * 2, f"lists: {status(t)}")
+    C.check([x.decode() for x in t["net_arch"]] == ["[32,32]", "[400,300]"] and
+            t["extra"][0].decode() == "null", f"lists: columns {t['net_arch']} {t['extra']}")
+    argv = json.load(open(out + ".logs/trial-1/argv.json"))
+    C.check(argv[:3] == ["--net_arch=[400, 300]", "--extra=None",
+                         "--cfg={'a': 1.5, 'b': ['x', \"y'z\"]}"], f"lists: argv {argv}")
+    C.check(len(argv) == 4 and json.loads(argv[3]) ==
+            {"net_arch": [400, 300], "extra": None, "cfg": {"a": 1.5, "b": ["x", "y'z"]}},
+            f"lists: args_json {argv}")
+    body = json.load(open(p))
+    body["model"] = {"type": "gbdt"}
+    with open(p, "w") as f:
+        json.dump(body, f)
+    r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+    C.check(r.returncode == 65 and "lists and null go to programs" in r.stderr,
+            f"lists: a model's parameters are scalars: {r.stderr}")
+
+
 def wandb_examples():
     src = os.path.join(DATA, "wandb-examples")
     d = os.path.join(W, "wandb-examples")
@@ -405,7 +505,7 @@ def distinct():
 
 for test in (basic, env_and_gpus, failures, wandb_shim, lambda: stopping("asha"),
              lambda: stopping("wandb"), kill_and_resume, tpe_resume, sigterm, languages, injection, validate,
-             wandb_examples, distinct):
+             validate_wandb_forms, reserved_names, list_values, wandb_examples, distinct):
     t0 = time.time()
     test()
     print(f"{getattr(test, '__name__', '?')}: {time.time() - t0:.1f} s", flush=True)

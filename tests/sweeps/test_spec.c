@@ -193,8 +193,20 @@ static void test_top_level(void) {
 
     run("{\n  'parameters': {'eta': {'value': 0.1}}\n}");
     EXPECT("1:1: method: ", "missing");
+    /* neither model nor program: one message that names both ways (a W&B sweep written for
+     * wandb.agent(function=...)), and no second one about the dataset */
+    EXPECT("1:1: program: ", "wandb.agent(sweep_id, function=...)");
+    CHECK_EQ_INT(D.n, 2);
+    run("{\n  'method': 'random',\n  'dataset': {'synthetic': 'friedman1'},\n"
+        "  'parameters': {'eta': {'value': 0.1}}\n}");
     EXPECT("1:1: model: ", "missing");
-    EXPECT("1:1: dataset: ", "missing");
+    /* W&B goes on past a top-level key it does not know: a warning, unless it looks misspelt */
+    run("{\n  'method': 'random',\n  'RUN': 10,\n  'model': {'type': 'gbdt'},\n"
+        "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'value': 0.1}}\n}");
+    CHECK_EQ_INT(D.n, 0);
+    CHECK_EQ_INT(ST, BT_STATUS_OK);
+    CHECK_EQ_INT(S.n_warnings, 1);
+    if (S.n_warnings == 1) CHECK(strstr(S.warnings[0], "3:3: RUN: unknown key, ignored") != NULL);
 
     run("{\n  'method': 'bayse',\n  'model': {'type': 'gbdt'},\n"
         "  'dataset': {'synthetic': 'friedman1'},\n  'parameters': {'eta': {'value': 0.1}}\n}");
@@ -240,7 +252,7 @@ static void test_params_structure(void) {
     run_params("    'metric': {'value': 1},\n"
                "    'eta': {'value': [1, 2]},\n"
                "    'gamma': {}");
-    EXPECT("6:5: parameters.metric: ", "is a results column");
+    EXPECT("6:5: parameters.metric: ", "model gbdt has no parameter 'metric'");
     EXPECT("7:22: parameters.eta.value: ", "must be a number, string or boolean");
     EXPECT("8:14: parameters.gamma: ", "needs value, values, min and max, or a distribution");
 }
@@ -600,6 +612,39 @@ static void test_more_rules(void) {
     }
 }
 
+/* bayes and tpe: one run in flight per 40 trials of the file's run_cap, 1 to 4; 4 where
+ * hyperband sizes the sweep; execution.concurrency wins; --run-cap leaves it alone. */
+static void test_model_concurrency(void) {
+    static const struct {
+        const char *method, *extra;
+        int64_t want;
+    } cases[] = {
+        {"bayes", "'run_cap': 40,", 1},
+        {"bayes", "'run_cap': 79,", 1},
+        {"tpe", "'run_cap': 80,", 2},
+        {"bayes", "'run_cap': 159,", 3},
+        {"bayes", "'run_cap': 1000,", 4},
+        {"bayes", "", 2}, /* run_cap defaults to 100 */
+        {"bayes", "'scheduler': {'type': 'hyperband', 'max_resource': 27},", 4},
+        {"bayes", "'run_cap': 40, 'execution': {'concurrency': 3},", 3},
+        {"random", "'run_cap': 40,", 256},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[1024];
+        snprintf(buf, sizeof buf,
+                 "{\n  'method': '%s', %s\n  'model': {'type': 'gbdt'},\n"
+                 "  'dataset': {'synthetic': 'friedman1'},\n"
+                 "  'parameters': {'eta': {'min': 0.01, 'max': 0.3}}\n}\n",
+                 cases[i].method, cases[i].extra);
+        CHECK_OK(run(buf));
+        if (!loaded) continue;
+        CHECK_EQ_INT(bt_spec_concurrency(&S), cases[i].want);
+        CHECK_EQ_INT(S.sched.concurrency, cases[i].want);
+        bt_spec_set_run_cap(&S, 500);
+        CHECK_EQ_INT(bt_spec_concurrency(&S), cases[i].want);
+    }
+}
+
 int main(void) {
     bt_diags_init(&D);
     test_syntax();
@@ -615,6 +660,7 @@ int main(void) {
     test_scheduler();
     test_dataset_exec();
     test_more_rules();
+    test_model_concurrency();
     reset();
     return bt_test_finish("test_spec");
 }
