@@ -11,16 +11,12 @@
 
 /* A warning for the caller's warnings stream and the event log. */
 void bt_exec_warn(bt_exec *e, const char *fmt, ...) {
-    char msg[1024], f[1200];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (e->o->warnings) fprintf(e->o->warnings, "batchtune: warning: %s\n", msg);
-    for (char *c = msg; *c; c++)
-        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
-    snprintf(f, sizeof f, "\"message\":\"%s\"", msg);
-    bt_progress_event(&e->prog, "warning", f);
+    bt_progress_warn(&e->prog, msg);
 }
 
 /* A string for a JSON event: quotes, backslashes and control characters become spaces. */

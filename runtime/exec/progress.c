@@ -78,3 +78,13 @@ void bt_progress_event(bt_progress *p, const char *name, const char *fields) {
         p->log = NULL;
     }
 }
+
+void bt_progress_warn(bt_progress *p, const char *msg) {
+    char m[1024], f[1200];
+    if (p->warn) fprintf(p->warn, "batchtune: warning: %s\n", msg);
+    snprintf(m, sizeof m, "%s", msg);
+    for (char *c = m; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
+    snprintf(f, sizeof f, "\"message\":\"%s\"", m);
+    bt_progress_event(p, "warning", f);
+}

@@ -38,5 +38,8 @@ void bt_progress_finish(bt_progress *p);
 /* Writes one event: {"event":name,"time":...,"elapsed":...,<fields>}. fields is a JSON fragment
  * without braces ("\"trial\":3,\"metric\":0.5") or NULL. */
 void bt_progress_event(bt_progress *p, const char *name, const char *fields);
+/* A warning: "batchtune: warning: MSG" on p->warn and a "warning" event whose message is msg with
+ * quotes, backslashes and control characters as spaces (truncated past 1 KiB). */
+void bt_progress_warn(bt_progress *p, const char *msg);
 
 #endif

@@ -193,6 +193,13 @@ static void fmt_json_text(bt_sbuf *b, const char *t, int json) {
         } else if (strncmp(t, "false", 5) == 0) {
             bt_sbuf_str(b, json ? "false" : "False");
             t += 5;
+        } else if (strncmp(t, "NaN", 3) == 0) {
+            bt_sbuf_str(b, json ? "NaN" : "nan");
+            t += 3;
+        } else if (strncmp(t, "Infinity", 8) == 0 || strncmp(t, "-Infinity", 9) == 0) {
+            int neg = c == '-';
+            bt_sbuf_str(b, json ? (neg ? "-Infinity" : "Infinity") : (neg ? "-inf" : "inf"));
+            t += 8 + neg;
         } else { /* a number: an integer as written, else Python's float repr */
             size_t n = strspn(t, "+-0123456789.eE");
             if (n == 0) n = 1; /* not ours: copied */

@@ -74,10 +74,7 @@ static int parse_ids(const char *s, int *ids, int cap) {
 }
 
 static void warn(bt_prun *r, const char *msg) {
-    if (r->o->warnings) fprintf(r->o->warnings, "batchtune: warning: %s\n", msg);
-    char f[600];
-    snprintf(f, sizeof f, "\"message\":\"%s\"", msg);
-    bt_progress_event(&r->prog, "warning", f);
+    bt_progress_warn(&r->prog, msg);
 }
 
 /* Runs argv (no shell) with stdin from `input` (NULL: none) and waits; returns its status. */

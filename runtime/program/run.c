@@ -660,6 +660,8 @@ bt_status bt_program_run(const bt_spec *spec, const bt_run_opts *o, bt_run_summa
                  "\"gpus\":%d,\"resumed\":%s",
                  r.n_trials, r.n_slots, r.n_gpus, sum->resumed ? "true" : "false");
         bt_progress_event(&r.prog, "sweep_start", f);
+        for (int i = 0; i < spec->n_warnings && !sum->already_finished; i++)
+            bt_progress_warn(&r.prog, spec->warnings[i]);
         st = bt_prun_files(&r);
         if (st == BT_STATUS_OK) st = record_start(&r, sum->resumed);
         if (st == BT_STATUS_OK && !sum->already_finished) st = bt_prun_journal_open(&r);

@@ -389,6 +389,12 @@ static bt_status build(bt_prun *r, bt_results *res) {
     res->maximize = spec->maximize;
     res->scheduler = strdup(bt_sched_kind_name(spec->sched.kind));
     res->model_type = strdup("program");
+    if (spec->n_warnings > 0) { /* what was said about the sweep file, as the executor keeps it */
+        res->warnings = calloc((size_t)spec->n_warnings, sizeof *res->warnings);
+        BT_CHECK_ALLOC(res->warnings);
+        for (int i = 0; i < spec->n_warnings; i++)
+            if ((res->warnings[res->n_warnings] = strdup(spec->warnings[i]))) res->n_warnings++;
+    }
     res->error_column = 1;
     res->n_params = spec->n_params;
     res->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *res->params);

@@ -197,6 +197,10 @@ static bt_param_spec *add_param(bt_spec_ctx *c, const cJSON *item) {
 /* One value of `value` / `values` into v: a scalar; in a program sweep also a list, object or
  * null, which W&B passes to the program as it is (spec_jsonval.c). Reports what it cannot take. */
 static int read_scalar(bt_spec_ctx *c, const cJSON *it, const char *path, bt_value *v) {
+    if (cJSON_IsString(it) && it->valuestring[0] == BT_VALUE_JSON_MARK) {
+        bt_spec_err(c, it, 0, path, "a string may not start with the control character U+001E");
+        return 0;
+    }
     if (bt_spec_value_of(c, it, v)) return 1;
     if (c->spec->prog.on) {
         int got = bt_spec_json_value(c, it, v);

@@ -427,16 +427,20 @@ def reserved_names():
 def list_values():
     """Lists, objects and null as values (W&B passes them through): str() in ${args}, JSON in
     ${args_json} and in W&B's config file, their JSON in the results; chosen like any value."""
-    p = sweep("lists", {"program": "standin.py", "method": "grid",
+    p = sweep("lists", {"program": "standin.py", "method": "grid", "RUN": 5,
                         "command": ["${env}", "${interpreter}", "${program}", "${args}",
                                     "${args_json}"],
                         "metric": {"name": "val_loss", "goal": "minimize"},
                         "parameters": {"net_arch": {"values": [[32, 32], [400, 300]]},
                                        "extra": {"value": None},
                                        "cfg": {"value": {"a": 1.5, "b": ["x", "y'z"]}}}})
-    out, _ = run(p)
+    out, pr = run(p)
     t, _, _ = trials(out)
     C.check(len(t) == 2 and status(t) == ["completed"] * 2, f"lists: {status(t)}")
+    C.check("RUN: unknown key, ignored" in pr.stderr, f"lists: run warns: {pr.stderr}")
+    with h5py.File(out) as f:
+        w = [x.decode() if isinstance(x, bytes) else x for x in f.attrs.get("warnings", [])]
+    C.check(any("RUN: unknown key, ignored" in x for x in w), f"lists: warnings kept: {w}")
     C.check([x.decode() for x in t["net_arch"]] == ["[32,32]", "[400,300]"] and
             t["extra"][0].decode() == "null", f"lists: columns {t['net_arch']} {t['extra']}")
     argv = json.load(open(out + ".logs/trial-1/argv.json"))

@@ -123,5 +123,25 @@ int main(void) {
     free(json);
     bt_argv_free(&a);
     bt_spec_free(&s);
+
+    /* lists, objects and null (what CPython 3.11's str() and json.dumps() print): integers past
+     * int64 with every digit, floats as repr, a repeated key at its first place with its last
+     * value, quotes and escapes inside, non-finite numbers as json.dumps names them */
+    s = parse("{\"program\": \"t.py\", \"method\": \"grid\", \"parameters\": {"
+              "\"l\": {\"value\": [32, 1.0, 1e-7, -0.0, 100000000000000000000, \"it's\", true,"
+              " null, [\"a\\\\b\"]]},"
+              "\"o\": {\"value\": {\"k\": 1, \"j\": {\"q\": \"\\\"\"}, \"k\": 2}},"
+              "\"n\": {\"values\": [null, 3]}}}");
+    CHECK_OK(bt_space_config(&s, s.seed, 0, cfg));
+    got = joined(&s, cfg, &json);
+    CHECK_STR(got, "/usr/bin/env | python | t.py | "
+                   "--l=[32, 1.0, 1e-07, -0.0, 100000000000000000000, \"it's\", True, None, "
+                   "['a\\\\b']] | --o={'k': 2, 'j': {'q': '\"'}} | --n=None");
+    CHECK_STR(json, "{\"l\": [32, 1.0, 1e-07, -0.0, 100000000000000000000, \"it's\", true, "
+                    "null, [\"a\\\\b\"]], \"o\": {\"k\": 2, \"j\": {\"q\": \"\\\"\"}}, "
+                    "\"n\": null}");
+    free(got);
+    free(json);
+    bt_spec_free(&s);
     return bt_test_finish("test_program_cmdline");
 }
