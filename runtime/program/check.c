@@ -10,10 +10,12 @@
 #include "sweeps/space.h"
 
 /* Whether the program is the executable the command runs: the first word, or the word after
- * `${env}` (/usr/bin/env). Then W&B's agent finds it as the shell would, on PATH too. */
+ * `${env}` (/usr/bin/env) or a literal `env`. Then W&B's agent finds it as the shell would, on
+ * PATH too. */
 static int program_is_executable(const bt_argv *argv, const char *program) {
     if (argv->n > 0 && strcmp(argv->v[0], program) == 0) return 1;
-    return argv->n > 1 && strcmp(argv->v[0], "/usr/bin/env") == 0 &&
+    return argv->n > 1 &&
+           (strcmp(argv->v[0], "/usr/bin/env") == 0 || strcmp(argv->v[0], "env") == 0) &&
            strcmp(argv->v[1], program) == 0;
 }
 

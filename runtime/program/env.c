@@ -2,7 +2,6 @@
  * CUDA_VISIBLE_DEVICES, an NVIDIA MPS daemon for the sweep, OUT.logs with the wandb compatibility
  * package (embedded in the library from runtime/program/python/wandb/__init__.py), and the
  * environment: BATCHTUNE_* and the W&B variables scripts read. */
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -241,6 +240,37 @@ static bt_status env_set(bt_argv *env, const char *name, const char *value) {
     return st;
 }
 
+/* {"a": v, "b": w} (the ${args_json} text, json.dumps' form) as {"a": {"value": v}, "b": {"value":
+ * w}}, each value's text kept as it is (so 1.0 stays 1.0 and big integers keep their digits). */
+static void config_of_args(const char *json, bt_sbuf *out) {
+    int depth = 0, in_str = 0, in_value = 0;
+    for (const char *p = json; *p; p++) {
+        char c = *p;
+        if (in_str) {
+            if (c == '\\' && p[1]) {
+                bt_sbuf_add(out, p++, 2);
+                continue;
+            }
+            in_str = c != '"';
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 1 && in_value) bt_sbuf_str(out, "}");
+            depth--;
+        } else if (depth == 1 && c == ':' && !in_value) {
+            bt_sbuf_str(out, ": {\"value\":");
+            in_value = 1;
+            continue;
+        } else if (depth == 1 && c == ',') {
+            bt_sbuf_str(out, "}");
+            in_value = 0;
+        }
+        bt_sbuf_add(out, p, 1);
+    }
+}
+
 bt_status bt_prun_env(bt_prun *r, int64_t t, int attempt, int gpu, const char *args_json,
                       const char *outdir, bt_argv *env) {
     memset(env, 0, sizeof *env);
@@ -251,21 +281,14 @@ bt_status bt_prun_env(bt_prun *r, int64_t t, int attempt, int gpu, const char *a
     snprintf(run_id, sizeof run_id, "%s-%" PRId64, r->sweep_id, t);
     snprintf(cfg, sizeof cfg, "%s/config-%s.yaml", outdir, run_id);
     /* W&B's agent writes the trial's config as {name: {value: v}} for wandb.init to read */
-    cJSON *args = cJSON_Parse(args_json), *cfgj = cJSON_CreateObject();
-    for (cJSON *it = args ? args->child : NULL; it && cfgj; it = it->next) {
-        cJSON *v = cJSON_CreateObject();
-        if (v) cJSON_AddItemToObject(v, "value", cJSON_Duplicate(it, 1));
-        if (v) cJSON_AddItemToObject(cfgj, it->string, v);
-    }
-    char *text = cfgj ? cJSON_PrintUnformatted(cfgj) : NULL;
-    FILE *f = text ? bt_wfopen(cfg, "w") : NULL;
+    bt_sbuf text = {0};
+    config_of_args(args_json, &text);
+    FILE *f = text.oom ? NULL : bt_wfopen(cfg, "w");
     if (f) {
-        fprintf(f, "%s\n", text); /* JSON is YAML */
+        fprintf(f, "%s\n", text.s ? text.s : "{}"); /* JSON is YAML */
         fclose(f);
     }
-    cJSON_free(text);
-    cJSON_Delete(args);
-    cJSON_Delete(cfgj);
+    free(text.s);
     BT_TRY(env_set(env, "BATCHTUNE_TRIAL_ID", num));
     BT_TRY(env_set(env, "BATCHTUNE_PARAMS", args_json));
     BT_TRY(env_set(env, "BATCHTUNE_OUT_DIR", outdir));

@@ -378,6 +378,11 @@ def validate_wandb_forms():
     C.check("lr                       uniform [0.1, 0.2]" in r.stdout and
             "device                   value (1)" in r.stdout, f"validate: parameters: {r.stdout}")
     C.check("from 3 (no upper bound), eta 3" in r.stdout, f"validate: hyperband: {r.stdout}")
+    body["command"] = ["env", "${program}", "${args}"]
+    with open(p, "w") as f:
+        json.dump(body, f)
+    r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+    C.check(r.returncode == 0, f"validate: a literal env: {r.returncode} {r.stderr}")
     body["command"] = ["${env}", "${interpreter}", "${program}", "${args}"]
     with open(p, "w") as f:
         json.dump(body, f)
@@ -433,7 +438,8 @@ def list_values():
                         "metric": {"name": "val_loss", "goal": "minimize"},
                         "parameters": {"net_arch": {"values": [[32, 32], [400, 300]]},
                                        "extra": {"value": None},
-                                       "cfg": {"value": {"a": 1.5, "b": ["x", "y'z"]}}}})
+                                       "cfg": {"value": {"a": 1.5, "b": ["x", "y'z"]}},
+                                       "mode": {"value": "env"}}})
     out, pr = run(p)
     t, _, _ = trials(out)
     C.check(len(t) == 2 and status(t) == ["completed"] * 2, f"lists: {status(t)}")
@@ -444,11 +450,18 @@ def list_values():
     C.check([x.decode() for x in t["net_arch"]] == ["[32,32]", "[400,300]"] and
             t["extra"][0].decode() == "null", f"lists: columns {t['net_arch']} {t['extra']}")
     argv = json.load(open(out + ".logs/trial-1/argv.json"))
-    C.check(argv[:3] == ["--net_arch=[400, 300]", "--extra=None",
-                         "--cfg={'a': 1.5, 'b': ['x', \"y'z\"]}"], f"lists: argv {argv}")
-    C.check(len(argv) == 4 and json.loads(argv[3]) ==
-            {"net_arch": [400, 300], "extra": None, "cfg": {"a": 1.5, "b": ["x", "y'z"]}},
-            f"lists: args_json {argv}")
+    C.check(argv[:4] == ["--net_arch=[400, 300]", "--extra=None",
+                         "--cfg={'a': 1.5, 'b': ['x', \"y'z\"]}", "--mode=env"],
+            f"lists: argv {argv}")
+    want = {"net_arch": [400, 300], "extra": None, "cfg": {"a": 1.5, "b": ["x", "y'z"]},
+            "mode": "env"}
+    C.check(len(argv) == 5 and json.loads(argv[4]) == want, f"lists: args_json {argv}")
+    # W&B's config file: {name: {value: v}}, each value's JSON text as ${args_json} has it
+    e = json.load(open(f"{out}.logs/trial-1/env.json"))
+    text = open(e["WANDB_SWEEP_PARAM_PATH"]).read().strip()
+    C.check(json.loads(text) == {k: {"value": v} for k, v in want.items()} and
+            '"cfg": {"value": {"a": 1.5, "b": ["x", "y\'z"]}}' in text,
+            f"lists: W&B config file {text}")
     body = json.load(open(p))
     body["model"] = {"type": "gbdt"}
     with open(p, "w") as f:
