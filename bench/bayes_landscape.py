@@ -81,10 +81,10 @@ def main():
             knobs = {k: (int(t[k][rank]) if bq.SPACE[k]["distribution"] == "int_uniform"
                          else float(t[k][rank])) for k in bq.SPACE}
             u0 = to_cube(knobs)
-            row = {"batchtune": float(metric[rank]), "xgboost": bq.xgb_logloss(dtr, dva, knobs),
+            row = {"batchtune": float(metric[rank]), "xgboost": bq.xgb_metric(dtr, dva, knobs),
                    "knobs": knobs}
             for s in SCALES:
-                v = [bq.xgb_logloss(dtr, dva, from_cube(u0 + s * rng.standard_normal(len(u0))))
+                v = [bq.xgb_metric(dtr, dva, from_cube(u0 + s * rng.standard_normal(len(u0))))
                      for _ in range(a.moves)]
                 row[f"scale_{s:g}"] = {"mean": float(np.mean(v)), "sd": float(np.std(v)),
                                        "min": float(np.min(v))}

@@ -9,7 +9,8 @@ TPESampler sequentially on the same space with xgboost.train as the objective. B
 base_score explicitly (XGBoost 1.7's default differs from XGBoost 2's and batchtune's), and before
 the sweeps six configurations drawn from the space are scored by both: the bench stops if they
 differ by more than 1e-4 relative. Reports medians and the ratio to Optuna's median; the JSON
-goes to bench/results/.
+goes to bench/results/. --task boston (reg:squarederror, rmse) and --task wine (multi:softprob,
+mlogloss) run the same comparison on scikit-learn's other CSVs.
 
 Optuna comes from PyPI into a venv that sees Debian's xgboost/numpy/h5py:
   python3 -m venv --system-site-packages bench/.venv && bench/.venv/bin/pip install optuna
@@ -31,7 +32,19 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SK = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"
+SKDATA = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
+# The tasks: scikit-learn's CSV (rows to skip before the numbers), XGBoost's objective, the
+# validation metric both sides report. breast_cancer is the issue's benchmark; the others check
+# that the ranking holds on a regression and a multiclass objective.
+TASKS = {
+    "breast_cancer": {"file": "breast_cancer.csv", "skip": 1, "objective": "binary:logistic",
+                      "metric": "logloss", "xgb": {}},
+    "boston": {"file": "boston_house_prices.csv", "skip": 2, "objective": "reg:squarederror",
+               "metric": "rmse", "xgb": {}},
+    "wine": {"file": "wine_data.csv", "skip": 1, "objective": "multi:softprob",
+             "metric": "mlogloss", "xgb": {"num_class": 3}},
+}
+TASK = TASKS["breast_cancer"]
 
 SPACE = {
     "eta": {"distribution": "log_uniform_values", "min": 0.01, "max": 0.5},
@@ -52,7 +65,9 @@ def parse_args():
     p.add_argument("--repo", default=os.path.dirname(HERE))
     p.add_argument("--batchtune", default=None, help="binary (default: REPO/build/batchtune)")
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds FIRST..FIRST+SEEDS-1")
     p.add_argument("--trials", type=int, default=40)
+    p.add_argument("--task", default="breast_cancer", choices=sorted(TASKS))
     p.add_argument("--methods", default="random,bayes,tpe")
     p.add_argument("--concurrency", default="", help="extra bayes/tpe concurrencies, e.g. 1,8,40")
     p.add_argument("--no-optuna", action="store_true")
@@ -61,7 +76,8 @@ def parse_args():
 
 
 def write_data(d):
-    a = np.loadtxt(SK, delimiter=",", skiprows=1)
+    a = np.loadtxt(os.path.join(SKDATA, TASK["file"]), delimiter=",", skiprows=TASK["skip"])
+    label = repr if TASK["objective"].startswith("reg:") else (lambda v: str(int(v)))
     rng = np.random.default_rng(7)
     idx = rng.permutation(len(a))
     k = int(0.75 * len(a))
@@ -72,17 +88,17 @@ def write_data(d):
         with open(paths[name], "w") as f:
             f.write(",".join(cols) + "\n")
             for r in a[rows]:
-                f.write(",".join(repr(float(v)) for v in r[:-1]) + f",{int(r[-1])}\n")
+                f.write(",".join(repr(float(v)) for v in r[:-1]) + f",{label(float(r[-1]))}\n")
     return paths, a[idx[:k]], a[idx[k:]]
 
 
 def run_batchtune(bin_, d, paths, method, seed, trials, concurrency=None, parameters=None):
-    """Best validation logloss of one batchtune sweep, and its wall time."""
+    """Best validation metric of one batchtune sweep, and its wall time."""
     sweep = {
         "method": method, "run_cap": trials, "seed": seed,
-        "metric": {"name": "validation/logloss", "goal": "minimize"},
+        "metric": {"name": "validation/" + TASK["metric"], "goal": "minimize"},
         "parameters": parameters or SPACE,
-        "model": {"type": "gbdt", "objective": "binary:logistic", "num_round": ROUNDS,
+        "model": {"type": "gbdt", "objective": TASK["objective"], "num_round": ROUNDS,
                   "base_score": BASE_SCORE},
         "dataset": {"train": paths["train"], "valid": paths["valid"], "target": "target"},
         "execution": {"device": "cpu", "threads": 1},
@@ -109,15 +125,15 @@ def dmatrices(train, valid):
             xgb.DMatrix(valid[:, :-1], label=valid[:, -1]))
 
 
-def xgb_logloss(dtr, dva, knobs):
-    """XGBoost's validation logloss after ROUNDS rounds for the six knobs: the Optuna objective."""
+def xgb_metric(dtr, dva, knobs):
+    """XGBoost's validation metric after ROUNDS rounds for the six knobs: the Optuna objective."""
     import xgboost as xgb
-    p = {"objective": "binary:logistic", "tree_method": "hist", "max_bin": 256, "nthread": 1,
-         "eval_metric": "logloss", "base_score": BASE_SCORE}
+    p = {"objective": TASK["objective"], "tree_method": "hist", "max_bin": 256, "nthread": 1,
+         "eval_metric": TASK["metric"], "base_score": BASE_SCORE, **TASK["xgb"]}
     p.update(knobs)
     ev = {}
     xgb.train(p, dtr, ROUNDS, evals=[(dva, "v")], evals_result=ev, verbose_eval=False)
-    return ev["v"]["logloss"][-1]
+    return ev["v"][TASK["metric"]][-1]
 
 
 def draw_knobs(rng):
@@ -144,7 +160,7 @@ def parity_check(bin_, d, paths, train, valid, n=6):
         knobs = draw_knobs(rng)
         ours, _ = run_batchtune(bin_, d, paths, "grid", i, 1,
                                 parameters={k: {"value": v} for k, v in knobs.items()})
-        ref = xgb_logloss(dtr, dva, knobs)
+        ref = xgb_metric(dtr, dva, knobs)
         err = abs(ours - ref) / abs(ref)
         worst = max(worst, err)
         rows.append({"knobs": knobs, "batchtune": ours, "xgboost": ref, "rel_err": err})
@@ -163,7 +179,7 @@ def run_optuna(train, valid, seed, trials):
     dtr, dva = dmatrices(train, valid)
 
     def objective(trial):
-        return xgb_logloss(dtr, dva, {
+        return xgb_metric(dtr, dva, {
             "eta": trial.suggest_float("eta", 0.01, 0.5, log=True),
             "max_depth": trial.suggest_int("max_depth", 2, 10),
             "min_child_weight": trial.suggest_float("min_child_weight", 0.1, 10.0, log=True),
@@ -196,44 +212,49 @@ def write_doc(repo, benchmark, setup, out, **fields):
 
 
 def main():
+    global TASK
     a = parse_args()
+    TASK = TASKS[a.task]
     bin_ = a.batchtune or os.path.join(a.repo, "build", "batchtune")
     runs = [(m, None) for m in a.methods.split(",") if m]
     for c in filter(None, a.concurrency.split(",")):
         runs += [("bayes", int(c)), ("tpe", int(c))]
     res = {}
+    seeds = range(a.first_seed, a.first_seed + a.seeds)
     with tempfile.TemporaryDirectory() as d:
         paths, train, valid = write_data(d)
         parity = parity_check(bin_, d, paths, train, valid)
         for method, conc in runs:
             key = method if conc is None else f"{method}@{conc}"
             best, walls = [], []
-            for seed in range(a.seeds):
+            for seed in seeds:
                 b, w = run_batchtune(bin_, d, paths, method, seed, a.trials, conc)
                 best.append(b)
                 walls.append(w)
             res[key] = {"best": best, "median": statistics.median(best), "wall_s": sum(walls)}
-            print(f"{key:12s} median best logloss {res[key]['median']:.5f}  (seeds: "
+            print(f"{key:12s} median best {TASK['metric']} {res[key]['median']:.5f}  (seeds: "
                   f"{' '.join(f'{x:.4f}' for x in best)})  {sum(walls):.1f} s", flush=True)
         if not a.no_optuna:
             best, walls = [], []
             ver = None
-            for seed in range(a.seeds):
+            for seed in seeds:
                 b, w, ver = run_optuna(train, valid, seed, a.trials)
                 best.append(b)
                 walls.append(w)
             res["optuna-tpe"] = {"best": best, "median": statistics.median(best), "wall_s": sum(walls),
                                  "optuna_version": ver}
-            print(f"{'optuna-tpe':12s} median best logloss {res['optuna-tpe']['median']:.5f}  (seeds: "
+            print(f"{'optuna-tpe':12s} median best {TASK['metric']} {res['optuna-tpe']['median']:.5f}  (seeds: "
                   f"{' '.join(f'{x:.4f}' for x in best)})  {sum(walls):.1f} s", flush=True)
-    ref = res.get("optuna-tpe", {}).get("median")
+    ref = res.get("optuna-tpe")
     for k, v in res.items():
-        if ref:
-            v["ratio_to_optuna"] = v["median"] / ref
-    write_doc(a.repo, "bayes_quality",
-              f"breast_cancer.csv, 75/25 split (seed 7), {ROUNDS} rounds, {a.trials} trials, "
-              f"{a.seeds} seeds (0..{a.seeds - 1}); space {json.dumps(SPACE)}; metric: best "
-              "validation logloss over the trials (lower is better); Optuna: TPESampler(seed) "
+        if ref and k != "optuna-tpe":
+            v["ratio_to_optuna"] = v["median"] / ref["median"]
+            # seed by seed: how often this method's best is below Optuna's on the same seed
+            v["seeds_below_optuna"] = sum(x < y for x, y in zip(v["best"], ref["best"]))
+    write_doc(a.repo, "bayes_quality" + ("" if a.task == "breast_cancer" else "_" + a.task),
+              f"{TASK['file']} ({TASK['objective']}), 75/25 split (seed 7), {ROUNDS} rounds, {a.trials} trials, "
+              f"{a.seeds} seeds ({seeds[0]}..{seeds[-1]}); space {json.dumps(SPACE)}; metric: best "
+              f"validation {TASK['metric']} over the trials (lower is better); Optuna: TPESampler(seed) "
               "defaults, sequential, xgboost.train(hist, max_bin 256) as objective; base_score "
               f"{BASE_SCORE} on both sides", a.out_json, parity_with_xgboost=parity, results=res)
 

@@ -91,8 +91,7 @@ int bt_cmd_validate(int argc, char **argv) {
     if (run_cap > 0) bt_spec_set_run_cap(&spec, run_cap);
     if (spec.prog.on) { /* program mode: its own plan (runtime/program/program.h) */
         bt_cli_spec_warnings(&spec);
-        printf("%s: ", path);
-        bt_status pst = bt_program_check(&spec, stdout);
+        bt_status pst = bt_program_check(&spec, path, stdout);
         if (pst == BT_STATUS_OK) print_params(&spec, NULL);
         bt_spec_free(&spec);
         return pst == BT_STATUS_OK ? 0 : bt_cli_error(pst);

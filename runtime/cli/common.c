@@ -53,6 +53,8 @@ int bt_cli_load_spec(const char *path, bt_spec *out) {
     bt_diags_init(&d);
     bt_status st = bt_spec_load(path, out, &d);
     if (st != BT_STATUS_OK) {
+        for (int i = 0; i < d.n_warnings; i++)
+            fprintf(stderr, "batchtune: warning: %s\n", d.warnings[i]);
         for (int i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.msgs[i]);
         if (d.n == 0)
             bt_cli_error(st);

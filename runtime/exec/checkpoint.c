@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "runtime/exec/exec_internal.h"
 #include "runtime/exec/sweep_data.h"
@@ -58,32 +56,10 @@ static const char *trained_on(const bt_exec *e, int64_t leader, char *buf, size_
 static bt_status build_results(bt_exec *e, bt_results *r, int final) {
     const bt_spec *spec = e->sw.spec;
     memset(r, 0, sizeof *r);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    char created[32];
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    r->batchtune_version = xstrdup(BT_VERSION);
-    r->created = xstrdup(created);
-    r->sweep_text = xstrdup(spec->text);
-    r->sweep_sha256 = xstrdup(spec->sha256);
-    r->sweep_path = xstrdup(spec->path);
-    r->seed = spec->seed;
-    r->run_cap_override = spec->run_cap_override;
-    r->host = xstrdup(host);
-    r->command_line = xstrdup(e->o->command_line ? e->o->command_line : "");
+    BT_TRY(bt_results_describe_sweep(r, spec, e->o->command_line));
     r->metric_name = xstrdup(e->sw.metric);
     r->metric_as_written = xstrdup(spec->metric_name);
-    if (spec->n_warnings > 0) {
-        r->warnings = calloc((size_t)spec->n_warnings, sizeof *r->warnings);
-        BT_CHECK_ALLOC(r->warnings);
-        for (int i = 0; i < spec->n_warnings; i++)
-            r->warnings[r->n_warnings++] = xstrdup(spec->warnings[i]);
-    }
     r->maximize = e->sw.maximize;
-    r->scheduler = xstrdup(bt_sched_kind_name(spec->sched.kind));
     r->model_type = xstrdup(e->sw.family->name);
     char desc[320];
     bt_device_describe(&e->dev.choice, desc, sizeof desc);

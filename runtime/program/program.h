@@ -22,7 +22,7 @@ bt_status bt_program_run(const bt_spec *spec, const bt_run_opts *opts, bt_run_su
 bt_status bt_program_serve(const bt_spec *spec, const bt_run_opts *opts);
 
 /* For `validate`: the program and the command's first entry exist, and trial 0's command line
- * expands; prints it to out. */
-bt_status bt_program_check(const bt_spec *spec, FILE *out);
+ * expands; then (only then) prints "LABEL: ok" and the plan to out. */
+bt_status bt_program_check(const bt_spec *spec, const char *label, FILE *out);
 
 #endif

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/grow.h"
@@ -371,30 +370,10 @@ void bt_prun_counts(const bt_prun *r, bt_progress_counts *c) {
 static bt_status build(bt_prun *r, bt_results *res) {
     const bt_spec *spec = r->spec;
     memset(res, 0, sizeof *res);
-    char host[256] = "", created[32];
-    gethostname(host, sizeof host - 1);
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    res->batchtune_version = strdup(BT_VERSION);
-    res->created = strdup(created);
-    res->sweep_text = strdup(spec->text);
-    res->sweep_sha256 = strdup(spec->sha256);
-    res->sweep_path = strdup(spec->path);
-    res->seed = spec->seed;
-    res->host = strdup(host);
-    res->command_line = strdup(r->o->command_line ? r->o->command_line : "");
+    BT_TRY(bt_results_describe_sweep(res, spec, r->o->command_line));
     res->metric_name = strdup(spec->metric ? spec->metric : "");
     res->maximize = spec->maximize;
-    res->scheduler = strdup(bt_sched_kind_name(spec->sched.kind));
     res->model_type = strdup("program");
-    if (spec->n_warnings > 0) { /* what was said about the sweep file, as the executor keeps it */
-        res->warnings = calloc((size_t)spec->n_warnings, sizeof *res->warnings);
-        BT_CHECK_ALLOC(res->warnings);
-        for (int i = 0; i < spec->n_warnings; i++)
-            if ((res->warnings[res->n_warnings] = strdup(spec->warnings[i]))) res->n_warnings++;
-    }
     res->error_column = 1;
     res->n_params = spec->n_params;
     res->params = calloc((size_t)(spec->n_params ? spec->n_params : 1), sizeof *res->params);

@@ -122,15 +122,18 @@ static void layout_free(layout *L) {
     memset(L, 0, sizeof *L);
 }
 
+/* The report's own columns a parameter may be named like. */
+static const char *const report_fixed[][2] = {{"sweep", "param:sweep"},
+                                              {"trial_id", "param:trial_id"},
+                                              {"status", "param:status"},
+                                              {"resource", "param:resource"}};
+enum { N_REPORT_FIXED = sizeof report_fixed / sizeof report_fixed[0] };
+
 /* A hyperparameter's column header: its name, or "param:NAME" where a fixed column of the report
  * has that name (as /trials does for its own columns). */
 static const char *header_of(const char *name) {
-    static const char *const fixed[][2] = {{"sweep", "param:sweep"},
-                                           {"trial_id", "param:trial_id"},
-                                           {"status", "param:status"},
-                                           {"resource", "param:resource"}};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (strcmp(name, fixed[i][0]) == 0) return fixed[i][1];
+    for (int i = 0; i < N_REPORT_FIXED; i++)
+        if (strcmp(name, report_fixed[i][0]) == 0) return report_fixed[i][1];
     return name;
 }
 
@@ -143,8 +146,7 @@ static int find_param(const bt_results *r, const char *name) {
 static int name_taken(const layout *L, const char *name) {
     for (int s = 0; s < L->n_src; s++)
         if (find_param(L->rs[s], name) >= 0) return 1;
-    return strcmp(name, "sweep") == 0 || strcmp(name, "trial_id") == 0 ||
-           strcmp(name, "status") == 0 || strcmp(name, "resource") == 0;
+    return header_of(name) != name;
 }
 
 static bt_status layout_init(layout *L, const bt_results *const *rs, const char *const *labels,

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 const char *const bt_trial_fixed[BT_TRIAL_NFIXED] = {"trial_id",    "status",   "metric",
                                                      "best_metric", "resource", "bracket",
@@ -33,6 +35,41 @@ const char *bt_results_column_param(const char *col) {
     if (strncmp(col, PARAM_PREFIX, PREFIX_LEN) == 0 && is_reserved(col + PREFIX_LEN))
         return col + PREFIX_LEN;
     return col;
+}
+
+static char *dup_or_empty(const char *s, int *failed) {
+    char *d = strdup(s ? s : "");
+    *failed |= d == NULL;
+    return d;
+}
+
+bt_status bt_results_describe_sweep(bt_results *r, const bt_spec *spec, const char *command_line) {
+    char host[256] = "", created[32];
+    gethostname(host, sizeof host - 1);
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    int failed = 0;
+    r->batchtune_version = dup_or_empty(BT_VERSION, &failed);
+    r->created = dup_or_empty(created, &failed);
+    r->host = dup_or_empty(host, &failed);
+    r->sweep_text = dup_or_empty(spec->text, &failed);
+    r->sweep_sha256 = dup_or_empty(spec->sha256, &failed);
+    r->sweep_path = dup_or_empty(spec->path, &failed);
+    r->command_line = dup_or_empty(command_line, &failed);
+    r->scheduler = dup_or_empty(bt_sched_kind_name(spec->sched.kind), &failed);
+    r->seed = spec->seed;
+    r->run_cap_override = spec->run_cap_override;
+    if (spec->n_warnings > 0 && !failed) {
+        r->warnings = calloc((size_t)spec->n_warnings, sizeof *r->warnings);
+        failed |= r->warnings == NULL;
+        for (int i = 0; r->warnings && i < spec->n_warnings; i++)
+            if ((r->warnings[r->n_warnings] = dup_or_empty(spec->warnings[i], &failed)))
+                r->n_warnings++;
+    }
+    if (failed) return BT_FAIL(BT_STATUS_INTERNAL, "out of memory: the results' sweep description");
+    return BT_STATUS_OK;
 }
 
 bt_value_kind bt_results_column_kind(const bt_param_spec *p) {

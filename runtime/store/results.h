@@ -110,6 +110,11 @@ const char *bt_results_param_column(const char *name, char *buf, size_t n);
 const char *bt_results_column_param(const char *col);
 
 void bt_results_free(bt_results *r);
+/* Fills what every results file says about its sweep and session, from the spec (copied): the
+ * version, creation time (UTC), host, sweep text, SHA-256 and path, seed, --run-cap, scheduler,
+ * the file's warnings and command_line (NULL: ""). INTERNAL when memory runs out (what was set
+ * stays, for bt_results_free). */
+bt_status bt_results_describe_sweep(bt_results *r, const bt_spec *spec, const char *command_line);
 /* The type of a sweep parameter's /trials column: string if any value is one, else float if any
  * is, else bool if all are, else int (distributions: int or float). */
 bt_value_kind bt_results_column_kind(const bt_param_spec *p);

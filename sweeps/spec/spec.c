@@ -124,6 +124,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
 
     const cJSON *model = bt_spec_get(root, "model");
     s->prog.on = !model && (bt_spec_get(root, "program") || bt_spec_get(root, "command"));
+    c->program_values = !model && (s->prog.on || !bt_spec_get(root, "dataset"));
     if (s->prog.on)
         bt_spec_parse_program(c, root);
     else if (!model && !bt_spec_get(root, "dataset"))
@@ -151,6 +152,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     else
         bt_spec_parse_params(c, params);
     if (c->family) bt_spec_check_params_model(c);
+    if (s->method == BT_METHOD_GRID) bt_spec_grid_unique(c);
 
     bt_spec_parse_metric(c, bt_spec_get(root, "metric"));
 
@@ -201,7 +203,7 @@ static void parse_root(bt_spec_ctx *c, const cJSON *root) {
     /* bayes and tpe: a proposal made while k trials are in flight misses their k reports, which
      * costs a short sweep dearly and a long one little (bench/bayes_quality.py: 40 trials at
      * concurrency 1, 2, 4, 8 reach 0.0906, 0.0909, 0.0918, 0.0928; 160 trials at 1 and 4 reach
-     * 0.0835 and 0.0834), so the default grows with the budget */
+     * 0.08352 and 0.08335), so the default grows with the budget */
     if (bt_method_is_model(s->method)) {
         int64_t k =
             s->run_cap > 0 ? s->run_cap / BT_SPEC_MODEL_TRIALS_PER_RUN : BT_SPEC_MODEL_CONCURRENCY;
@@ -308,6 +310,14 @@ bt_status bt_spec_parse(const char *path, const char *text, bt_spec *out, bt_dia
     bt_jpos_free(&c.pos);
     cJSON_Delete(root);
     if (c.n_err > 0) {
+        if (diags) { /* a stray key W&B would name may well be the problem */
+            for (int i = 0; i < diags->n_warnings; i++) free(diags->warnings[i]);
+            free(diags->warnings);
+            diags->warnings = s->warnings;
+            diags->n_warnings = s->n_warnings;
+            s->warnings = NULL;
+            s->n_warnings = 0;
+        }
         bt_spec_free(s);
         return BT_FAIL(BT_STATUS_BAD_INPUT, "%s: %d problem%s in the sweep file", path, c.n_err,
                        c.n_err == 1 ? "" : "s");

@@ -118,6 +118,8 @@ typedef struct bt_program_spec {
     double trial_timeout; /* seconds a trial may run, 0: no limit */
     int retries;          /* restarts of a failed trial, default 0 */
     int64_t log_cap;      /* bytes kept of a trial's log, default 10 MiB */
+    int program_at[2];    /* line and column of `program`'s value in the file (0 0: none) */
+    int command_at[2];    /* line and column of `command`'s first entry (0 0: none) */
 } bt_program_spec;
 
 /* The most trials a sweep may have (run_cap, a grid's size, a scheduler's plan). */
@@ -173,6 +175,8 @@ typedef struct bt_spec {
 typedef struct bt_diags {
     char **msgs;
     int n, cap;
+    char **warnings; /* a file that failed: what it was warned about too (owned) */
+    int n_warnings;
 } bt_diags;
 
 void bt_diags_init(bt_diags *d);

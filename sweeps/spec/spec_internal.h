@@ -32,6 +32,8 @@ typedef struct bt_spec_ctx {
     unsigned char *param_bad;      /* per spec->params entry: already reported, skip later checks */
     int cap_params;                /* room in spec->params, param_items and param_bad */
     int task_mask;                 /* bit per bt_task the sweep's objectives can produce */
+    int program_values; /* values of every JSON kind, as programs get them: program mode, or a
+                           file with nothing to run (already an error; no second one about them) */
 } bt_spec_ctx;
 
 /* ---- shared helpers (spec_read.c) ---- */
@@ -91,6 +93,10 @@ const char *bt_spec_value_str(const bt_value *v, char *buf, int n);
 
 /* spec_params.c: the `parameters` block into spec->params (W&B rules, flattening). */
 void bt_spec_parse_params(bt_spec_ctx *c, const cJSON *params);
+/* Method grid: a value listed twice in one parameter's `values` is one grid point, as W&B's grid
+ * runs each point once (its first place, its last spelling: 1 and 1.0 are one value, true and 1
+ * two); warns about each parameter that had repeats. */
+void bt_spec_grid_unique(bt_spec_ctx *c);
 /* Smallest and largest value a parameter can take (infinite for unbounded distributions). */
 void bt_spec_param_support(const bt_param_spec *p, double *lo, double *hi);
 const char *bt_spec_dist_name(bt_dist d);

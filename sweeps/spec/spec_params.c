@@ -202,7 +202,7 @@ static int read_scalar(bt_spec_ctx *c, const cJSON *it, const char *path, bt_val
         return 0;
     }
     if (bt_spec_value_of(c, it, v)) return 1;
-    if (c->spec->prog.on) {
+    if (c->program_values) {
         int got = bt_spec_json_value(c, it, v);
         if (got > 0) return 1;
         if (got < 0) {
@@ -211,9 +211,9 @@ static int read_scalar(bt_spec_ctx *c, const cJSON *it, const char *path, bt_val
         }
     }
     bt_spec_err(c, it, 0, path,
-                c->spec->prog.on ? "must be a number, string, boolean, list, object or null"
-                                 : "must be a number, string or boolean (a built-in model's "
-                                   "parameters are scalars; lists and null go to programs)");
+                c->program_values ? "must be a number, string, boolean, list, object or null"
+                                  : "must be a number, string or boolean (a built-in model's "
+                                    "parameters are scalars; lists and null go to programs)");
     return 0;
 }
 
@@ -555,4 +555,49 @@ int bt_spec_param_index(const bt_spec *s, const char *name) {
     for (int p = 0; p < s->n_params; p++)
         if (strcmp(s->params[p].name, name) == 0) return p;
     return -1;
+}
+
+/* Whether W&B's grid counts a and b as one value: it hashes YAML's dump of each, with a float
+ * that is a whole number made an int first, so 1 and 1.0 meet, true and 1 do not. */
+static int wandb_same(bt_value a, bt_value b) {
+    if ((a.kind == BT_VALUE_BOOL) != (b.kind == BT_VALUE_BOOL)) return 0;
+    if (a.kind == BT_VALUE_FLOAT && b.kind == BT_VALUE_INT) {
+        bt_value t = a;
+        a = b;
+        b = t;
+    }
+    if (a.kind == BT_VALUE_INT && b.kind == BT_VALUE_FLOAT) /* exactly, past 2^53 too */
+        return b.f == floor(b.f) && b.f >= -0x1p63 && b.f < 0x1p63 && (int64_t)b.f == a.i;
+    return bt_value_equal(a, b);
+}
+
+void bt_spec_grid_unique(bt_spec_ctx *c) {
+    bt_spec *s = c->spec;
+    for (int p = 0; p < s->n_params; p++) {
+        bt_param_spec *ps = &s->params[p];
+        if (ps->dist != BT_DIST_CATEGORICAL) continue;
+        int m = 0, repeats = 0;
+        for (int i = 0; i < ps->n_values; i++) {
+            int j = 0;
+            while (j < m && !wandb_same(ps->values[j], ps->values[i])) j++;
+            if (j == m) {
+                ps->values[m] = ps->values[i];
+                if (ps->probs) ps->probs[m] = ps->probs[i];
+                m++;
+                continue;
+            }
+            if (ps->values[j].kind == BT_VALUE_STRING) free((char *)ps->values[j].s);
+            ps->values[j] = ps->values[i];
+            if (ps->probs) ps->probs[j] += ps->probs[i];
+            repeats++;
+        }
+        ps->n_values = m;
+        if (repeats == 0) continue;
+        char msg[BT_PATH_MAX + 256];
+        snprintf(msg, sizeof msg,
+                 "%s:%d:%d: parameter %s: %d of its values repeat%s an earlier one; the grid runs "
+                 "each point once, as W&B's grid does",
+                 c->file, ps->line, ps->col, ps->name, repeats, repeats == 1 ? "s" : "");
+        bt_spec_warn(s, msg);
+    }
 }

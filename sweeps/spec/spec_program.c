@@ -39,6 +39,9 @@ void bt_spec_parse_program(bt_spec_ctx *c, const cJSON *root) {
     p->log_cap = 10 << 20;
     const cJSON *cmd = bt_spec_get(root, "command");
     const cJSON *prog = bt_spec_get(root, "program");
+    if (prog && c->pos.e) bt_jpos_item(&c->pos, prog, 0, &p->program_at[0], &p->program_at[1]);
+    if (cJSON_IsArray(cmd) && cmd->child && c->pos.e)
+        bt_jpos_item(&c->pos, cmd->child, 0, &p->command_at[0], &p->command_at[1]);
     if (prog && cJSON_IsString(prog) && !*prog->valuestring)
         bt_spec_err(c, prog, 0, "program", "must not be empty");
     if (!cJSON_IsArray(cmd)) {

@@ -23,6 +23,8 @@ void bt_diags_free(bt_diags *d) {
     if (!d) return;
     for (int i = 0; i < d->n; i++) free(d->msgs[i]);
     free(d->msgs);
+    for (int i = 0; i < d->n_warnings; i++) free(d->warnings[i]);
+    free(d->warnings);
     memset(d, 0, sizeof *d);
 }
 

@@ -107,6 +107,20 @@ def basic():
     C.check("already finished" in pr.stdout, "basic: finished sweep not rerun")
 
 
+def run_cap():
+    """--run-cap N runs a program sweep's first N trials, and the results say so."""
+    p = sweep("capped", {"program": "standin.py", "method": "grid",
+                         "metric": {"name": "val_loss", "goal": "minimize"},
+                         "parameters": {"lr": {"values": [0.1, 0.2, 0.3]},
+                                        "opt": {"values": ["adam", "sgd"]}}})
+    out, _ = run(p, "--run-cap", "3")
+    t, _, _ = trials(out)
+    C.check(status(t) == ["completed"] * 3 and list(t["lr"]) == [0.1, 0.1, 0.2],
+            f"run_cap: {status(t)} {list(t['lr'])}")
+    with h5py.File(out) as f:
+        C.check(int(f.attrs.get("run_cap_override", 0)) == 3, f"run_cap: {dict(f.attrs)}")
+
+
 def env_and_gpus():
     p = sweep("gpus", {"program": "standin.py", "method": "grid",
                        "metric": {"name": "val_loss"},
@@ -399,6 +413,43 @@ def validate_wandb_forms():
             f"validate: no program: {r.stderr}")
 
 
+def validate_missing():
+    """validate says ok only when trials can start: a missing or non-executable command, or a
+    missing program, is exit 66 with FILE:LINE:COL and where it was looked for, and nothing on
+    stdout (no half line)."""
+    d = os.path.dirname(sweep("vmissing", {}))
+    p = os.path.join(d, "sweep.json")
+    cases = [(["venv/bin/python", "${program}", "${args}"],
+              "command: venv/bin/python is not an executable file (looked in " + d +
+              ", the sweep file's folder, where trials run)"),
+             (["bt-no-such-tool", "${program}"],
+              "command: bt-no-such-tool is not an executable file (looked on PATH and in " + d),
+             (["/nonexistent/bin/python", "${program}"],
+              "command: /nonexistent/bin/python is not an executable file")]
+    for cmd, want in cases:
+        with open(p, "w") as f:
+            f.write('{"program": "standin.py", "method": "grid",\n "command": %s,\n'
+                    ' "parameters": {"x": {"values": [1, 2]}}}\n' % json.dumps(cmd))
+        r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+        C.check(r.returncode == 66 and f"{p}:2:14: {want}" in r.stderr and r.stdout == "",
+                f"validate missing {cmd[0]}: {r.returncode} {r.stdout!r} {r.stderr}")
+    os.makedirs(os.path.join(d, "venv", "bin"), exist_ok=True)
+    open(os.path.join(d, "venv", "bin", "python"), "w").close()  # there, not executable
+    with open(p, "w") as f:
+        json.dump({"program": "standin.py", "method": "grid",
+                   "command": ["venv/bin/python", "${program}"],
+                   "parameters": {"x": {"values": [1, 2]}}}, f)
+    r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+    C.check(r.returncode == 66 and "is there but not executable (chmod +x)" in r.stderr,
+            f"validate not executable: {r.stderr}")
+    with open(p, "w") as f:
+        f.write('{"method": "grid",\n "program": "/nonexistent/train.py",\n'
+                ' "parameters": {"x": {"values": [1, 2]}}}\n')
+    r = subprocess.run([BIN, "validate", p], capture_output=True, text=True, env=ENV)
+    C.check(r.returncode == 66 and f"{p}:2:13: program: /nonexistent/train.py not found\n" in
+            r.stderr and r.stdout == "", f"validate absolute program: {r.stdout!r} {r.stderr}")
+
+
 def reserved_names():
     """Parameters named like /trials' own columns (W&B sweeps often sweep `device`) get columns
     of their own, "param:NAME", and reach the program under their names."""
@@ -520,9 +571,9 @@ def distinct():
     C.check(list(t6b["lr"]) == list(t6["lr"]) and list(t6b["opt"]) == list(t6["opt"]), "distinct: deterministic")
 
 
-for test in (basic, env_and_gpus, failures, wandb_shim, lambda: stopping("asha"),
+for test in (basic, run_cap, env_and_gpus, failures, wandb_shim, lambda: stopping("asha"),
              lambda: stopping("wandb"), kill_and_resume, tpe_resume, sigterm, languages, injection, validate,
-             validate_wandb_forms, reserved_names, list_values, wandb_examples, distinct):
+             validate_wandb_forms, validate_missing, reserved_names, list_values, wandb_examples, distinct):
     t0 = time.time()
     test()
     print(f"{getattr(test, '__name__', '?')}: {time.time() - t0:.1f} s", flush=True)

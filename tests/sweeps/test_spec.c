@@ -645,6 +645,45 @@ static void test_model_concurrency(void) {
     }
 }
 
+/* W&B's grid runs each point once: a value listed twice in `values` is one grid point (its first
+ * place, its last spelling; 1 and 1.0 meet, true and 1 do not; lists compare as written), said
+ * in a warning; random search keeps the list (a repeat weighs the draw, as in W&B). */
+static void test_grid_repeats(void) {
+    const char *body = "{\n  'program': 'train.py',\n  'method': '%s',\n  'parameters': {\n"
+                       "    'a': {'values': [1, 2, 2, 1.0, true]},\n"
+                       "    'b': {'values': ['x', 'y', 'x']},\n"
+                       "    'c': {'values': [[1, 2], [1, 2], [1, 2.0]]},\n"
+                       "    'd': {'values': [0.5, 0.25]}\n  }\n}";
+    char text[1024];
+    snprintf(text, sizeof text, body, "grid");
+    run(text);
+    CHECK(loaded);
+    if (loaded) {
+        CHECK_EQ_INT(S.params[0].n_values, 3);
+        CHECK(S.params[0].values[0].kind == BT_VALUE_FLOAT && S.params[0].values[0].f == 1.0);
+        CHECK(S.params[0].values[1].kind == BT_VALUE_INT && S.params[0].values[1].i == 2);
+        CHECK(S.params[0].values[2].kind == BT_VALUE_BOOL);
+        CHECK_EQ_INT(S.params[1].n_values, 2);
+        CHECK_EQ_INT(S.params[2].n_values, 2);
+        CHECK_EQ_INT(S.params[3].n_values, 2);
+        CHECK_EQ_INT(S.n_warnings, 3);
+        CHECK(S.n_warnings > 0 && strstr(S.warnings[0], "5:5: parameter a: 2 of its values repeat "
+                                                        "an earlier one"));
+    }
+    snprintf(text, sizeof text, body, "random");
+    run(text);
+    CHECK(loaded && S.params[0].n_values == 5 && S.n_warnings == 0);
+    /* a file that fails still tells what it was warned about: a stray key may be the cause */
+    run("{\n  'program': 'train.py',\n  'settings': {'method': 'grid'},\n"
+        "  'parameters': {'x': {'values': [1, 2]}}\n}");
+    EXPECT("1:1: method: ", "missing");
+    CHECK(D.n_warnings == 1 && strstr(D.warnings[0], "3:3: settings: unknown key, ignored"));
+    /* nothing to run: one error, none about the values a program would have taken */
+    run("{\n  'method': 'grid',\n  'parameters': {'tags': {'value': ['a', 'b']}}\n}");
+    EXPECT("1:1: program: ", "wandb.agent(sweep_id, function=...)");
+    CHECK_EQ_INT(D.n, 1);
+}
+
 int main(void) {
     bt_diags_init(&D);
     test_syntax();
@@ -661,6 +700,7 @@ int main(void) {
     test_dataset_exec();
     test_more_rules();
     test_model_concurrency();
+    test_grid_repeats();
     reset();
     return bt_test_finish("test_spec");
 }
