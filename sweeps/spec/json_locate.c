@@ -89,13 +89,15 @@ static bt_status index_lines(bt_jpos *m, const char *text, int cr) {
     m->text = text;
     size_t n_lines = 1;
     for (const char *p = text; *p; p++) n_lines += *p == '\n' || (cr && *p == '\r' && p[1] != '\n');
-    m->line_starts = malloc(n_lines * sizeof *m->line_starts);
+    m->line_starts = malloc((n_lines + 3) * sizeof *m->line_starts);
     BT_CHECK_ALLOC(m->line_starts);
     m->line_starts[0] = 0;
     m->n_lines = 1;
     for (const char *p = text; *p; p++)
         if (*p == '\n' || (cr && *p == '\r' && p[1] != '\n'))
             m->line_starts[m->n_lines++] = (size_t)(p - text) + 1;
+    m->memo = m->line_starts + n_lines;
+    m->memo[0] = m->memo[1] = m->memo[2] = 0; /* line 1, offset 0, 0 characters before it */
     return BT_STATUS_OK;
 }
 
@@ -201,7 +203,18 @@ void bt_jpos_linecol(const bt_jpos *m, size_t off, int *line, int *col) {
             hi = mid;
     }
     *line = (int)lo + 1;
-    *col = count_chars(m->text + m->line_starts[lo], off - m->line_starts[lo]) + 1;
+    size_t start = m->line_starts[lo], from = start, chars = 0;
+    if (m->memo && m->memo[0] == start && m->memo[1] <= off) { /* further along the same line */
+        from = m->memo[1];
+        chars = m->memo[2];
+    }
+    chars += (size_t)count_chars(m->text + from, off - from);
+    if (m->memo) {
+        m->memo[0] = start;
+        m->memo[1] = off;
+        m->memo[2] = chars;
+    }
+    *col = (int)chars + 1;
 }
 
 void bt_jpos_item(const bt_jpos *m, const cJSON *item, int want_key, int *line, int *col) {

@@ -28,6 +28,9 @@ typedef struct bt_jpos {
     size_t n;
     size_t *line_starts; /* offset of each line's first character */
     size_t n_lines;
+    size_t *memo; /* in line_starts' block: the last position bt_jpos_linecol counted (its line's
+                     start, its offset, its column), so errors along one long line (a minified
+                     file) cost the distance between them, not the line each */
     char *tokens; /* number literals given to bt_jpos_add, each NUL-terminated */
     size_t n_tokens, cap_tokens, cap_e;
 } bt_jpos;

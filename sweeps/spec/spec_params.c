@@ -150,6 +150,20 @@ static void check_finite_bounds(bt_spec_ctx *c, const bt_param_spec *p, const cJ
         bt_spec_err(c, mx, 0, bt_spec_path(kp, path, "max"),
                     "max - min (%g - %g) overflows a double; every drawn value must be finite",
                     p->max, p->min);
+    else if (p->dist == BT_DIST_LOG_UNIFORM && p->min > 0 && p->max <= 1 && p->min < p->max) {
+        /* bounds that read as values (1e-4 to 0.1) but are exponents: the draws land in
+         * [1.0001, 1.105], a classic W&B mistake (and why W&B deprecates log_uniform) */
+        char msg[BT_PATH_MAX + 300];
+        int line = 1, col = 1;
+        if (c->pos.e) bt_jpos_item(&c->pos, obj, 0, &line, &col);
+        snprintf(msg, sizeof msg,
+                 "%s:%d:%d: %s: log_uniform takes natural-log exponents, so min %g and max %g "
+                 "draw values in [%.6g, %.6g]; for values between %g and %g use "
+                 "log_uniform_values",
+                 c->file, line, col, path, p->min, p->max, exp(p->min), exp(p->max), p->min,
+                 p->max);
+        bt_spec_warn(c->spec, msg);
+    }
 }
 
 /* A normal draw is mu + sigma z with |z| < 9 (Box-Muller of a 53-bit uniform: sqrt(2 ln 2^53)
@@ -571,27 +585,53 @@ static int wandb_same(bt_value a, bt_value b) {
     return bt_value_equal(a, b);
 }
 
+/* A hash that agrees with wandb_same: bt_values_hash (numbers through their double, so 1 and
+ * 1.0 meet), with booleans apart. */
+static uint64_t wandb_hash(bt_value v) {
+    return bt_values_hash(&v, 1, -1) ^ (v.kind == BT_VALUE_BOOL ? 0x9e3779b97f4a7c15ull : 0);
+}
+
+/* Drops the repeats of one parameter's values (linear time: a table of the kept ones); returns
+ * how many there were, or -1 when out of memory. */
+static int unique_values(bt_param_spec *ps) {
+    size_t cap = 16;
+    while (cap < 2 * (size_t)ps->n_values) cap *= 2;
+    int *slot = malloc(cap * sizeof *slot);
+    if (!slot) return -1;
+    for (size_t k = 0; k < cap; k++) slot[k] = -1;
+    int m = 0, repeats = 0;
+    for (int i = 0; i < ps->n_values; i++) {
+        size_t k = (size_t)wandb_hash(ps->values[i]) & (cap - 1);
+        while (slot[k] >= 0 && !wandb_same(ps->values[slot[k]], ps->values[i]))
+            k = (k + 1) & (cap - 1);
+        int j = slot[k];
+        if (j < 0) {
+            slot[k] = m;
+            ps->values[m] = ps->values[i];
+            if (ps->probs) ps->probs[m] = ps->probs[i];
+            m++;
+            continue;
+        }
+        if (ps->values[j].kind == BT_VALUE_STRING) free((char *)ps->values[j].s);
+        ps->values[j] = ps->values[i]; /* the first place, the last spelling */
+        if (ps->probs) ps->probs[j] += ps->probs[i];
+        repeats++;
+    }
+    ps->n_values = m;
+    free(slot);
+    return repeats;
+}
+
 void bt_spec_grid_unique(bt_spec_ctx *c) {
     bt_spec *s = c->spec;
     for (int p = 0; p < s->n_params; p++) {
         bt_param_spec *ps = &s->params[p];
-        if (ps->dist != BT_DIST_CATEGORICAL) continue;
-        int m = 0, repeats = 0;
-        for (int i = 0; i < ps->n_values; i++) {
-            int j = 0;
-            while (j < m && !wandb_same(ps->values[j], ps->values[i])) j++;
-            if (j == m) {
-                ps->values[m] = ps->values[i];
-                if (ps->probs) ps->probs[m] = ps->probs[i];
-                m++;
-                continue;
-            }
-            if (ps->values[j].kind == BT_VALUE_STRING) free((char *)ps->values[j].s);
-            ps->values[j] = ps->values[i];
-            if (ps->probs) ps->probs[j] += ps->probs[i];
-            repeats++;
+        if (ps->dist != BT_DIST_CATEGORICAL || ps->n_values < 2) continue;
+        int repeats = unique_values(ps);
+        if (repeats < 0) {
+            bt_spec_err(c, c->root, 0, "parameters", "out of memory");
+            return;
         }
-        ps->n_values = m;
         if (repeats == 0) continue;
         char msg[BT_PATH_MAX + 256];
         snprintf(msg, sizeof msg,

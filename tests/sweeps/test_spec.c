@@ -684,6 +684,21 @@ static void test_grid_repeats(void) {
     CHECK_EQ_INT(D.n, 1);
 }
 
+/* log_uniform's bounds are exponents: bounds that read as values (0 < min < max <= 1) are
+ * almost surely meant as log_uniform_values, and a warning says what they draw. */
+static void test_log_uniform_bounds(void) {
+    run("{\n  'program': 'train.py',\n  'method': 'random',\n  'parameters': {\n"
+        "    'lr': {'distribution': 'log_uniform', 'min': 0.0001, 'max': 0.1},\n"
+        "    'wd': {'distribution': 'log_uniform', 'min': -9.2, 'max': -2.3}\n  }\n}");
+    CHECK(loaded && S.n_warnings == 1);
+    if (loaded && S.n_warnings == 1)
+        CHECK_MSG(strstr(S.warnings[0], "5:11: parameters.lr: log_uniform takes natural-log "
+                                        "exponents, so min 0.0001 and max 0.1 draw values in "
+                                        "[1.0001, 1.10517]; for values between 0.0001 and 0.1 "
+                                        "use log_uniform_values"),
+                  "%s", S.warnings[0]);
+}
+
 int main(void) {
     bt_diags_init(&D);
     test_syntax();
@@ -701,6 +716,7 @@ int main(void) {
     test_more_rules();
     test_model_concurrency();
     test_grid_repeats();
+    test_log_uniform_bounds();
     reset();
     return bt_test_finish("test_spec");
 }

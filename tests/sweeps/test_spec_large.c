@@ -1,4 +1,5 @@
-/* Large sweep files parse in linear time and to the right values: a 1e6-value `values` list and
+/* Large sweep files parse in linear time and to the right values: a 1e6-value `values` list (and
+ * a grid's 2e6 with repeats, 200k errors on one minified line) and
  * 200k parameter keys (with a duplicate), in JSON and in YAML, and the duplicate-key index
  * (bt_spec_earlier_keys) on 200k keys. A quadratic pass would take minutes here, past ctest's
  * timeout; the timings themselves live in bench/bench_spec_parse.py. */
@@ -82,6 +83,51 @@ static void test_values_yaml(void) {
     free(b.p);
 }
 
+/* A grid of 1e6 values, each written twice (as k and k.0 alternately): one grid point each, in
+ * linear time (a pairwise repeat check would take minutes). */
+static void test_values_grid(void) {
+    sbuf b = {0};
+    put(&b, "{\"method\": \"grid\", \"run_cap\": 3, \"program\": \"train.py\",\n"
+            "\"parameters\": {\"x\": {\"values\": [");
+    for (int k = 0; k < N_VALUES; k++) put(&b, "%s%d", k ? ", " : "", 1 + k / 2);
+    for (int k = 0; k < N_VALUES; k++) put(&b, ", %d%s", 1 + k / 2, k % 2 ? ".0" : "");
+    put(&b, "]}}}\n");
+    CHECK(spec_parse_as("grid.json", b.p) == BT_STATUS_OK);
+    for (int i = 0; i < D.n && i < 5; i++) fprintf(stderr, "%s\n", D.msgs[i]);
+    CHECK(S.n_params == 1 && S.params[0].n_values == N_VALUES / 2);
+    CHECK(S.n_warnings == 1 && strstr(S.warnings[0], "1500000 of its values repeat"));
+    int bad = 0;
+    for (int k = 0; S.n_params == 1 && k < S.params[0].n_values; k++)
+        bad += S.params[0].values[k].f != 1 + k;
+    CHECK(bad == 0);
+    free(b.p);
+}
+
+/* A minified file: 200k out-of-range values on one line, each reported with its column (counting
+ * each column from the line's start made this quadratic: minutes). */
+static void test_one_line_errors(void) {
+    sbuf b = {0};
+    put(&b, "{\"method\": \"grid\", %s, \"parameters\": {\"max_depth\": {\"values\": [",
+        model_json);
+    for (char *q = b.p; *q; q++)
+        if (*q == '\n') *q = ' ';
+    size_t last = 0;
+    for (int k = 0; k < N_KEYS; k++) {
+        put(&b, "%s", k ? ", " : "");
+        last = b.n;
+        put(&b, "%d", 100 + k);
+    }
+    put(&b, "]}}}");
+    CHECK(spec_parse_as("one-line.json", b.p) == BT_STATUS_BAD_INPUT);
+    CHECK_EQ_INT(D.n, N_KEYS);
+    char want[64];
+    snprintf(want, sizeof want, "one-line.json:1:%zu: parameters.max_depth.values[%d]", last + 1,
+             N_KEYS - 1);
+    CHECK_MSG(D.n > 0 && strncmp(D.msgs[D.n - 1], want, strlen(want)) == 0, "%s",
+              D.n ? D.msgs[D.n - 1] : "");
+    free(b.p);
+}
+
 /* 200k parameters p0..p199999 the model does not have (each reported at its own line), and with
  * dup, p7 once more at the end: JSON reports it as defined twice along with the rest, YAML stops
  * at it (its reader refuses duplicate keys). A pairwise duplicate check took over a minute. */
@@ -147,6 +193,8 @@ int main(void) {
     bt_diags_init(&D);
     test_earlier_keys();
     test_values_json();
+    test_values_grid();
+    test_one_line_errors();
     test_keys(0, 1);
     if (bt_yaml_version()) {
         test_values_yaml();
