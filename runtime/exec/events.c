@@ -19,20 +19,12 @@ void bt_exec_warn(bt_exec *e, const char *fmt, ...) {
     bt_progress_warn(&e->prog, msg);
 }
 
-/* A string for a JSON event: quotes, backslashes and control characters become spaces. */
-static void json_safe(char *out, size_t n, const char *s) {
-    size_t k = 0;
-    for (; s && *s && k + 1 < n; s++)
-        out[k++] = (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) ? ' ' : *s;
-    out[k] = '\0';
-}
-
 /* The sweep_start event, and the line saying where it trains. */
 void bt_exec_announce(bt_exec *e, const bt_spec *spec, int resumed, int finished) {
     const bt_device_choice *dev = &e->dev.choice;
     char f[1024], name[256], reason[192], desc[320];
-    json_safe(name, sizeof name, dev->name);
-    json_safe(reason, sizeof reason, dev->reason);
+    bt_progress_json_safe(name, sizeof name, dev->name);
+    bt_progress_json_safe(reason, sizeof reason, dev->reason);
     snprintf(f, sizeof f,
              "\"sweep\":\"%s\",\"trials\":%" PRId64 ",\"device\":\"%s\",\"threads\":%d,"
              "\"resumed\":%s,\"device_name\":\"%s\",\"device_memory_bytes\":%.0f,"

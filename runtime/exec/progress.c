@@ -79,12 +79,17 @@ void bt_progress_event(bt_progress *p, const char *name, const char *fields) {
     }
 }
 
+void bt_progress_json_safe(char *out, size_t n, const char *s) {
+    size_t k = 0;
+    for (; s && *s && k + 1 < n; s++)
+        out[k++] = (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) ? ' ' : *s;
+    out[k] = '\0';
+}
+
 void bt_progress_warn(bt_progress *p, const char *msg) {
     char m[1024], f[1200];
     if (p->warn) fprintf(p->warn, "batchtune: warning: %s\n", msg);
-    snprintf(m, sizeof m, "%s", msg);
-    for (char *c = m; *c; c++)
-        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
+    bt_progress_json_safe(m, sizeof m, msg);
     snprintf(f, sizeof f, "\"message\":\"%s\"", m);
     bt_progress_event(p, "warning", f);
 }

@@ -41,5 +41,8 @@ void bt_progress_event(bt_progress *p, const char *name, const char *fields);
 /* A warning: "batchtune: warning: MSG" on p->warn and a "warning" event whose message is msg with
  * quotes, backslashes and control characters as spaces (truncated past 1 KiB). */
 void bt_progress_warn(bt_progress *p, const char *msg);
+/* s for a JSON event's string into out (n bytes, truncated): quotes, backslashes and control
+ * characters become spaces. */
+void bt_progress_json_safe(char *out, size_t n, const char *s);
 
 #endif

@@ -69,6 +69,9 @@ int bt_spec_check_keys_ex(bt_spec_ctx *c, const cJSON *obj, const char *path,
                           const char *const *allowed, int ignore_unknown);
 /* Adds one warning sentence to s->warnings (copied; lost only when out of memory). */
 void bt_spec_warn(bt_spec *s, const char *msg);
+/* A warning as bt_spec_err words an error: "FILE:LINE:COL: path: message" at item `at`. */
+void bt_spec_warn_at(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
 
 /* Typed readers of obj[key]: return 1 when present and valid (out set), 0 when absent, -1 when
  * present but invalid (error reported). */

@@ -150,20 +150,14 @@ static void check_finite_bounds(bt_spec_ctx *c, const bt_param_spec *p, const cJ
         bt_spec_err(c, mx, 0, bt_spec_path(kp, path, "max"),
                     "max - min (%g - %g) overflows a double; every drawn value must be finite",
                     p->max, p->min);
-    else if (p->dist == BT_DIST_LOG_UNIFORM && p->min > 0 && p->max <= 1 && p->min < p->max) {
+    else if (p->dist == BT_DIST_LOG_UNIFORM && p->min > 0 && p->max <= 1 && p->min < p->max)
         /* bounds that read as values (1e-4 to 0.1) but are exponents: the draws land in
          * [1.0001, 1.105], a classic W&B mistake (and why W&B deprecates log_uniform) */
-        char msg[BT_PATH_MAX + 300];
-        int line = 1, col = 1;
-        if (c->pos.e) bt_jpos_item(&c->pos, obj, 0, &line, &col);
-        snprintf(msg, sizeof msg,
-                 "%s:%d:%d: %s: log_uniform takes natural-log exponents, so min %g and max %g "
-                 "draw values in [%.6g, %.6g]; for values between %g and %g use "
-                 "log_uniform_values",
-                 c->file, line, col, path, p->min, p->max, exp(p->min), exp(p->max), p->min,
-                 p->max);
-        bt_spec_warn(c->spec, msg);
-    }
+        bt_spec_warn_at(c, obj, 0, path,
+                        "log_uniform takes natural-log exponents, so min %g and max %g draw "
+                        "values in [%.6g, %.6g]; for values between %g and %g use "
+                        "log_uniform_values",
+                        p->min, p->max, exp(p->min), exp(p->max), p->min, p->max);
 }
 
 /* A normal draw is mu + sigma z with |z| < 9 (Box-Muller of a 53-bit uniform: sqrt(2 ln 2^53)
@@ -633,11 +627,9 @@ void bt_spec_grid_unique(bt_spec_ctx *c) {
             return;
         }
         if (repeats == 0) continue;
-        char msg[BT_PATH_MAX + 256];
-        snprintf(msg, sizeof msg,
-                 "%s:%d:%d: parameter %s: %d of its values repeat%s an earlier one; the grid runs "
-                 "each point once, as W&B's grid does",
-                 c->file, ps->line, ps->col, ps->name, repeats, repeats == 1 ? "s" : "");
-        bt_spec_warn(s, msg);
+        bt_spec_warn_at(c, c->param_items[p], 1, NULL,
+                        "parameter %s: %d of its values repeat%s an earlier one; the grid runs "
+                        "each point once, as W&B's grid does",
+                        ps->name, repeats, repeats == 1 ? "s" : "");
     }
 }

@@ -49,20 +49,38 @@ void bt_diags_add(bt_diags *d, const char *fmt, ...) {
     d->msgs[d->n++] = s;
 }
 
-void bt_spec_err(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, const char *fmt,
-                 ...) {
+/* "FILE:LINE:COL: path: message" (no "path: " without one) at item `at`: an error in c->diags,
+ * or a warning in the spec's warnings. */
+static void report_at(bt_spec_ctx *c, int warning, const cJSON *at, int at_key, const char *path,
+                      const char *fmt, va_list ap) {
     int line = 1, col = 1;
     if (c->pos.e) bt_jpos_item(&c->pos, at, at_key, &line, &col);
-    char msg[1024];
+    char msg[1024], out[8192]; /* the file's path may be long */
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    snprintf(out, sizeof out, "%s:%d:%d: %s%s%s", c->file, line, col, path && *path ? path : "",
+             path && *path ? ": " : "", msg);
+    if (warning) {
+        bt_spec_warn(c->spec, out);
+    } else {
+        bt_diags_add(c->diags, "%s", out);
+        c->n_err++;
+    }
+}
+
+void bt_spec_err(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, const char *fmt,
+                 ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    report_at(c, 0, at, at_key, path, fmt, ap);
     va_end(ap);
-    if (path && *path)
-        bt_diags_add(c->diags, "%s:%d:%d: %s: %s", c->file, line, col, path, msg);
-    else
-        bt_diags_add(c->diags, "%s:%d:%d: %s", c->file, line, col, msg);
-    c->n_err++;
+}
+
+void bt_spec_warn_at(bt_spec_ctx *c, const cJSON *at, int at_key, const char *path, const char *fmt,
+                     ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    report_at(c, 1, at, at_key, path, fmt, ap);
+    va_end(ap);
 }
 
 void bt_spec_warn(bt_spec *s, const char *msg) {
@@ -216,12 +234,8 @@ int bt_spec_check_keys_ex(bt_spec_ctx *c, const cJSON *obj, const char *path,
             bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
                         "unknown key '%s' (did you mean '%s'?)", k->string, dym);
         } else if (ignore_unknown) {
-            int line = 1, col = 1;
-            char w[700];
-            if (c->pos.e) bt_jpos_item(&c->pos, k, 1, &line, &col);
-            snprintf(w, sizeof w, "%s:%d:%d: %s: unknown key, ignored (as W&B ignores it)", c->file,
-                     line, col, bt_spec_path(p, path, k->string));
-            bt_spec_warn(c->spec, w);
+            bt_spec_warn_at(c, k, 1, bt_spec_path(p, path, k->string),
+                            "unknown key, ignored (as W&B ignores it)");
         } else
             bt_spec_err(c, k, 1, bt_spec_path(p, path, k->string),
                         "unknown key '%s'; known keys: %s", k->string, list);
